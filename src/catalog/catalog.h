@@ -1,0 +1,48 @@
+#pragma once
+// The built-in model catalog (PRODUCT.md) and cost arithmetic in integer micro-dollars.
+// Thread safety: the built-in catalog is immutable after first use; all functions are pure.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace triage::catalog {
+
+// Prices are integer micro-dollars (1e-6 USD) per million tokens: $0.20/Mtok = 200'000.
+struct Price {
+  int64_t input_micros_per_mtok = 0;
+  int64_t output_micros_per_mtok = 0;
+  // Price of cached input tokens; when absent, cached tokens are priced as input.
+  std::optional<int64_t> cached_input_micros_per_mtok;
+};
+
+struct ModelInfo {
+  std::string id;          // "gemma-4-31b"
+  std::string kind;        // "open, dense" / "closed API" ...
+  std::string licence;     // "Apache-2.0"
+  std::optional<int64_t> context_tokens;  // nullopt = unknown ("long" in PRODUCT.md)
+  std::vector<std::string> modalities;    // "text", "image", "audio"
+  std::optional<Price> price;             // nullopt = unknown (self-hosted, operator sets)
+  bool open_weight = false;               // true = may run self-hosted
+  std::string notes;
+};
+
+// All built-in models, in PRODUCT.md order.
+const std::vector<ModelInfo>& Builtin();
+// nullptr when unknown.
+const ModelInfo* Find(std::string_view id);
+
+struct Usage {
+  int64_t input_tokens = 0;   // includes cached_input_tokens
+  int64_t output_tokens = 0;
+  int64_t cached_input_tokens = 0;
+};
+
+// Cost in micro-dollars, rounded half-up per request. REQUIRES: non-negative token counts.
+int64_t CostMicros(const Price& price, const Usage& usage);
+
+// "0.001234" style decimal USD string from micro-dollars (always 6 decimals).
+std::string FormatUsd(int64_t micros);
+
+}  // namespace triage::catalog

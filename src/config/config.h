@@ -1,0 +1,109 @@
+#pragma once
+// YAML -> immutable Config, validated with messages that name the key at fault.
+// Built once and shared read-only as std::shared_ptr<const Config>.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/result.h"
+
+namespace triage::config {
+
+using Millis = std::chrono::milliseconds;
+
+struct Timeouts {
+  Millis connect{5000};
+  Millis first_byte{60000};  // request sent -> first response byte (or first SSE event)
+  Millis idle{30000};        // between two reads of the response body
+  Millis total{300000};      // whole upstream attempt
+};
+
+// Parameters of the in-process simulated provider (provider: sim).
+struct SimParams {
+  Millis latency{20};            // before the response headers (non-streaming: whole reply)
+  Millis ttft{50};               // streaming: time to first token
+  double tokens_per_second = 200.0;
+  int64_t output_tokens = 64;    // length of every answer
+  double error_rate = 0.0;       // share of requests answered with a 500
+  uint64_t seed = 1;
+};
+
+struct Deployment {
+  std::string name;       // unique across all tiers
+  std::string provider;   // "openai" | "anthropic" | "sim"
+  std::string base_url;   // e.g. http://127.0.0.1:11434/v1 (empty for sim)
+  std::string model;      // the upstream's model name (defaults to catalog id)
+  std::string catalog;    // catalog id, for prices and capabilities
+  std::string api_key_env;  // name of an env var holding the key; "" = none
+  std::optional<catalog::Price> price;  // override; else the catalog's price
+  std::string ca_file;    // custom CA bundle for HTTPS ("" = system store)
+  bool tls_verify = true;
+  Timeouts timeouts;
+  SimParams sim;
+  std::string tier;       // filled in: the tier this deployment belongs to
+
+  // The price used for accounting: override, else catalog, else nullopt (unknown -> cost 0,
+  // flagged in the ledger).
+  std::optional<catalog::Price> EffectivePrice() const;
+};
+
+struct Tier {
+  std::string name;
+  std::vector<Deployment> deployments;
+};
+
+struct Limits {
+  int64_t max_body_bytes = 8 * 1024 * 1024;
+  int64_t max_header_bytes = 16 * 1024;
+  int max_json_depth = 64;
+  Millis header_timeout{10000};     // client must send its headers within this
+  Millis body_timeout{30000};       // and its body within this
+  Millis keepalive_timeout{60000};  // idle keep-alive connection is closed after this
+};
+
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  std::string reference_model = "claude-opus-4.7";  // catalog id of "all-frontier"
+  std::vector<Tier> tiers;                           // cheapest first
+  std::string default_tier;                          // routing.default_tier; "" = first tier
+  // routing.router: "" = model "auto" goes to default_tier; else a scorer SPEC
+  // ("length", "random:7", "rules:FILE", "learned:FILE", "cascade:FILE").
+  std::string router;
+  // routing.thresholds: ascending scores in [0,1], one fewer than tiers. A score below
+  // thresholds[0] routes to tiers[0], below thresholds[1] to tiers[1], ..., else the last.
+  std::vector<double> thresholds;
+  std::string ledger = "sqlite://triage.db";         // storage.ledger
+  Limits limits;
+  Millis shutdown_grace{10000};                      // server.shutdown_grace_ms
+  int threads = 0;                                   // server.threads; 0 = hardware threads
+  std::string log_level = "info";
+
+  const Deployment* FindDeployment(std::string_view name) const;
+  const Tier* FindTier(std::string_view name) const;
+  const Tier& DefaultTier() const;  // REQUIRES: validated (at least one tier)
+};
+
+// Parses and validates. Error message names the key at fault, e.g.
+// "tiers[1].deployments[0].provider: unknown provider 'foo' (expected openai, anthropic, sim)".
+Result<std::shared_ptr<const Config>> LoadFile(const std::string& path);
+Result<std::shared_ptr<const Config>> LoadString(const std::string& yaml);
+
+// The built-in demo config: three tiers (open, mid, frontier) backed by sim deployments with
+// the catalog's prices (gemma-4-31b, claude-sonnet-4.6, claude-opus-4.7), ledger sqlite.
+std::shared_ptr<const Config> Demo(const std::string& ledger = "sqlite://triage-demo.db");
+
+// Human explanation of a validated config for `triage check`: tiers, deployments, prices,
+// where keys come from (env var names only, and whether they are set), ledger, limits.
+std::string Explain(const Config& config);
+
+// Splits "host:port" ("[::1]:8080" too). Error names `what`.
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text,
+                                                       const std::string& what);
+
+}  // namespace triage::config

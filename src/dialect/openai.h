@@ -1,0 +1,24 @@
+#pragma once
+// OpenAI Chat Completions wire format: request parsing/validation and error bodies.
+// Pure functions, no I/O. Thread-safe.
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "dialect/types.h"
+
+namespace triage::dialect {
+
+// Parses and validates a /v1/chat/completions body. Errors are kInvalidRequest with a message
+// naming the field ("messages: required", "messages[2].role: expected a string", "body: empty",
+// "body: invalid JSON at byte 17: ...", "body: JSON nested deeper than 64 levels").
+// REQUIRES: max_depth > 0.
+Result<ChatRequest> ParseOpenAIChat(std::string_view body, int max_depth);
+
+// {"error":{"message":..., "type":..., "param":null, "code":...}}
+std::string OpenAIErrorBody(const Error& error);
+// OpenAI "type" for a kind: invalid_request_error, authentication_error, permission_error,
+// not_found_error, rate_limit_error, api_error, timeout_error, server_error...
+std::string_view OpenAIErrorType(ErrorKind kind);
+
+}  // namespace triage::dialect

@@ -1,0 +1,58 @@
+#pragma once
+// The ledger: one row per request, written by the account phase only.
+// Durability contract: when the completion callback of Append has run with ok, the row is
+// committed to SQLite in WAL mode and survives kill -9 of the process.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace triage::store {
+
+struct LedgerRow {
+  std::string id;               // request id (also x-request-id)
+  int64_t ts_ms = 0;            // unix epoch milliseconds at request start
+  std::string dialect;          // "openai" | "anthropic"
+  std::string requested_model;  // what the client asked for ("auto", tier, model...)
+  std::string tier;             // tier that answered (or was last tried); "" if none
+  std::string deployment;       // deployment that answered (or was last tried)
+  int status = 0;               // HTTP status returned to the client
+  std::string error_kind;       // "" on success, else KindName()
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t cached_input_tokens = 0;
+  int64_t cost_micros = 0;            // actual cost
+  int64_t reference_cost_micros = 0;  // same usage priced at the reference model
+  bool price_known = true;
+  bool stream = false;
+  int attempts = 0;
+  int64_t latency_ms = 0;  // request start -> last byte
+  int64_t ttft_ms = -1;    // request start -> first content byte to the client; -1 = none
+};
+
+struct LedgerTotals {
+  int64_t requests = 0;
+  int64_t cost_micros = 0;
+  int64_t reference_cost_micros = 0;
+};
+
+class Ledger {
+ public:
+  virtual ~Ledger() = default;
+  // Queues the row; `done` runs on the writer thread once the row is committed (or failed).
+  // Thread-safe. Never blocks on disk.
+  virtual void Append(LedgerRow row, std::function<void(Status)> done) = 0;
+  // Blocks until every queued row is committed. Thread-safe.
+  virtual void Flush() = 0;
+  // Reads rows (newest last); for tests and tools. Thread-safe.
+  virtual Result<std::vector<LedgerRow>> ReadAll() = 0;
+};
+
+// Opens "sqlite://PATH" (creates the file and schema; WAL, synchronous=NORMAL) or
+// "sqlite::memory:". The writer thread commits queued rows in small batches (group commit).
+Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& url);
+
+}  // namespace triage::store
