@@ -18,9 +18,9 @@ struct Price {
 };
 
 struct ModelInfo {
-  std::string id;          // "gemma-4-31b"
-  std::string kind;        // "open, dense" / "closed API" ...
-  std::string licence;     // "Apache-2.0"
+  std::string id;                         // "gemma-4-31b"
+  std::string kind;                       // "open, dense" / "closed API" ...
+  std::string licence;                    // "Apache-2.0"
   std::optional<int64_t> context_tokens;  // nullopt = unknown ("long" in PRODUCT.md)
   std::vector<std::string> modalities;    // "text", "image", "audio"
   std::optional<Price> price;             // nullopt = unknown (self-hosted, operator sets)
@@ -34,7 +34,7 @@ const std::vector<ModelInfo>& Builtin();
 const ModelInfo* Find(std::string_view id);
 
 struct Usage {
-  int64_t input_tokens = 0;   // includes cached_input_tokens
+  int64_t input_tokens = 0;  // includes cached_input_tokens
   int64_t output_tokens = 0;
   int64_t cached_input_tokens = 0;
 };
@@ -44,5 +44,9 @@ int64_t CostMicros(const Price& price, const Usage& usage);
 
 // "0.001234" style decimal USD string from micro-dollars (always 6 decimals).
 std::string FormatUsd(int64_t micros);
+
+// A per-Mtok price for humans: 200'000 -> "0.20", 3'000'000 -> "3.00", 1'234 -> "0.001234"
+// (2 to 6 decimals, trailing zeros trimmed down to 2). Negative values get a leading '-'.
+std::string FormatPerMtok(int64_t micros_per_mtok);
 
 }  // namespace triage::catalog

@@ -23,8 +23,8 @@ enum class ErrorKind {
 
 struct Error {
   ErrorKind kind = ErrorKind::kInternal;
-  std::string code;     // machine-readable reason, e.g. "model_not_found"
-  std::string message;  // human-readable; never contains secrets
+  std::string code;         // machine-readable reason, e.g. "model_not_found"
+  std::string message;      // human-readable; never contains secrets
   int upstream_status = 0;  // status the upstream returned, when relevant
 
   static Error Make(ErrorKind kind, std::string code, std::string message) {

@@ -25,27 +25,27 @@ struct Timeouts {
 
 // Parameters of the in-process simulated provider (provider: sim).
 struct SimParams {
-  Millis latency{20};            // before the response headers (non-streaming: whole reply)
-  Millis ttft{50};               // streaming: time to first token
+  Millis latency{20};  // before the response headers (non-streaming: whole reply)
+  Millis ttft{50};     // streaming: time to first token
   double tokens_per_second = 200.0;
-  int64_t output_tokens = 64;    // length of every answer
-  double error_rate = 0.0;       // share of requests answered with a 500
+  int64_t output_tokens = 64;  // length of every answer
+  double error_rate = 0.0;     // share of requests answered with a 500
   uint64_t seed = 1;
 };
 
 struct Deployment {
-  std::string name;       // unique across all tiers
-  std::string provider;   // "openai" | "anthropic" | "sim"
-  std::string base_url;   // e.g. http://127.0.0.1:11434/v1 (empty for sim)
-  std::string model;      // the upstream's model name (defaults to catalog id)
-  std::string catalog;    // catalog id, for prices and capabilities
-  std::string api_key_env;  // name of an env var holding the key; "" = none
+  std::string name;                     // unique across all tiers
+  std::string provider;                 // "openai" | "anthropic" | "sim"
+  std::string base_url;                 // e.g. http://127.0.0.1:11434/v1 (empty for sim)
+  std::string model;                    // the upstream's model name (defaults to catalog id)
+  std::string catalog;                  // catalog id, for prices and capabilities
+  std::string api_key_env;              // name of an env var holding the key; "" = none
   std::optional<catalog::Price> price;  // override; else the catalog's price
-  std::string ca_file;    // custom CA bundle for HTTPS ("" = system store)
+  std::string ca_file;                  // custom CA bundle for HTTPS ("" = system store)
   bool tls_verify = true;
   Timeouts timeouts;
   SimParams sim;
-  std::string tier;       // filled in: the tier this deployment belongs to
+  std::string tier;  // filled in: the tier this deployment belongs to
 
   // The price used for accounting: override, else catalog, else nullopt (unknown -> cost 0,
   // flagged in the ledger).
@@ -70,18 +70,18 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
   std::string reference_model = "claude-opus-4.7";  // catalog id of "all-frontier"
-  std::vector<Tier> tiers;                           // cheapest first
-  std::string default_tier;                          // routing.default_tier; "" = first tier
+  std::vector<Tier> tiers;                          // cheapest first
+  std::string default_tier;                         // routing.default_tier; "" = first tier
   // routing.router: "" = model "auto" goes to default_tier; else a scorer SPEC
   // ("length", "random:7", "rules:FILE", "learned:FILE", "cascade:FILE").
   std::string router;
   // routing.thresholds: ascending scores in [0,1], one fewer than tiers. A score below
   // thresholds[0] routes to tiers[0], below thresholds[1] to tiers[1], ..., else the last.
   std::vector<double> thresholds;
-  std::string ledger = "sqlite://triage.db";         // storage.ledger
+  std::string ledger = "sqlite://triage.db";  // storage.ledger
   Limits limits;
-  Millis shutdown_grace{10000};                      // server.shutdown_grace_ms
-  int threads = 0;                                   // server.threads; 0 = hardware threads
+  Millis shutdown_grace{10000};  // server.shutdown_grace_ms
+  int threads = 0;               // server.threads; 0 = hardware threads
   std::string log_level = "info";
 
   const Deployment* FindDeployment(std::string_view name) const;

@@ -1,6 +1,7 @@
 #pragma once
 // OpenAI Chat Completions wire format: request parsing/validation and error bodies.
 // Pure functions, no I/O. Thread-safe.
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,5 +21,19 @@ std::string OpenAIErrorBody(const Error& error);
 // OpenAI "type" for a kind: invalid_request_error, authentication_error, permission_error,
 // not_found_error, rate_limit_error, api_error, timeout_error, server_error...
 std::string_view OpenAIErrorType(ErrorKind kind);
+
+// What the gateway needs to know of one `data:` payload of an OpenAI-compatible stream.
+struct ChunkInfo {
+  bool has_content = false;  // any choices[].delta content / tool_calls / refusal
+  std::optional<TokenUsage> usage;
+  std::optional<std::string> finish_reason;
+  bool is_error = false;  // unparseable, or an {"error":...} object
+  std::string error_message;
+};
+// "[DONE]" -> all false. Pure; thread-safe.
+ChunkInfo InspectOpenAIChunk(std::string_view data);
+
+// Usage of a non-streaming chat.completion; missing usage -> kUpstream error.
+Result<TokenUsage> OpenAIResponseUsage(const nlohmann::json& response);
 
 }  // namespace triage::dialect

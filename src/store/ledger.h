@@ -47,12 +47,16 @@ class Ledger {
   virtual void Append(LedgerRow row, std::function<void(Status)> done) = 0;
   // Blocks until every queued row is committed. Thread-safe.
   virtual void Flush() = 0;
-  // Reads rows (newest last); for tests and tools. Thread-safe.
+  // Reads committed rows in insertion order (newest last); for tests and tools. Thread-safe.
   virtual Result<std::vector<LedgerRow>> ReadAll() = 0;
+  // Sums over committed rows (rows still queued are not counted). Thread-safe.
+  virtual Result<LedgerTotals> Totals() = 0;
 };
 
-// Opens "sqlite://PATH" (creates the file and schema; WAL, synchronous=NORMAL) or
-// "sqlite::memory:". The writer thread commits queued rows in small batches (group commit).
+// Opens "sqlite://PATH[?synchronous=normal|full]" (creates the file and schema; WAL,
+// synchronous=NORMAL by default) or "sqlite::memory:". The writer thread commits queued rows
+// in batches (group commit). Errors (bad URL, unopenable file, schema version mismatch) come
+// back as ErrorKind::kInternal with a message naming the problem. See docs/ledger.md.
 Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& url);
 
 }  // namespace triage::store

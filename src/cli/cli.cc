@@ -1,0 +1,159 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "config/config.h"
+#include "observe/log.h"
+#include "pipeline/gateway.h"
+#include "server/server.h"
+#include "store/ledger.h"
+
+namespace triage::cli {
+namespace {
+
+void PrintDemoBanner(const std::string& url) {
+  std::printf(
+      "\n"
+      "triage demo: three simulated tiers (open: gemma-4-31b, mid: claude-sonnet-4.6,\n"
+      "frontier: claude-opus-4.7) priced from the built-in catalog. Answers are simulated.\n"
+      "\n"
+      "Try it:\n"
+      "  curl -s %s/v1/chat/completions -H 'content-type: application/json' \\\n"
+      "    -d '{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}]}' -i\n"
+      "\n"
+      "  Python:  from openai import OpenAI\n"
+      "           c = OpenAI(base_url=\"%s/v1\", api_key=\"demo\")\n"
+      "           print(c.chat.completions.create(model=\"frontier\",\n"
+      "                 messages=[{\"role\": \"user\", \"content\": \"Hi\"}]))\n"
+      "\n"
+      "  Node:    import OpenAI from \"openai\";\n"
+      "           const c = new OpenAI({ baseURL: \"%s/v1\", apiKey: \"demo\" });\n"
+      "           console.log(await c.chat.completions.create({ model: \"mid\",\n"
+      "             messages: [{ role: \"user\", content: \"Hi\" }] }));\n"
+      "\n"
+      "model: \"auto\" (routed), a tier (open, mid, frontier), a deployment or a catalog id.\n"
+      "Every response carries x-triage-tier, x-triage-deployment and x-triage-cost-usd.\n"
+      "A summary line follows every few seconds; Ctrl-C stops.\n\n",
+      url.c_str(), url.c_str(), url.c_str());
+}
+
+// Runs the gateway until a signal; returns the exit code.
+int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
+               std::chrono::milliseconds summary_every) {
+  observe::SetLogLevel(cfg->log_level);
+  auto ledger = store::OpenLedger(cfg->ledger);
+  if (!ledger) {
+    std::cerr << "triage: storage.ledger: " << ledger.error().message << "\n";
+    return 1;
+  }
+  auto gateway = pipeline::Gateway::Create(cfg, std::move(*ledger));
+  if (!gateway) {
+    std::cerr << "triage: " << gateway.error().message << "\n";
+    return 1;
+  }
+  server::Server server(**gateway);
+  Status st = server.Listen(cfg->listen_host, cfg->listen_port);
+  if (!st.ok()) {
+    std::cerr << "triage: " << st.error().message << "\n";
+    return 1;
+  }
+  std::printf("triage listening on %s\n", server.url().c_str());
+  if (demo) PrintDemoBanner(server.url());
+  std::fflush(stdout);
+  observe::Log(observe::Level::kInfo, "listening",
+               {{"url", server.url()}, {"ledger", cfg->ledger}, {"tiers", cfg->tiers.size()}});
+  pipeline::Gateway& gw = **gateway;
+  std::function<void()> tick;
+  if (demo) {
+    tick = [&gw] {
+      std::printf("[summary] %s\n", gw.stats().Summary().c_str());
+      std::fflush(stdout);
+    };
+  }
+  server.Run(tick, summary_every);
+  gw.ledger().Flush();
+  if (demo) std::printf("[summary] %s\n", gw.stats().Summary().c_str());
+  std::fflush(stdout);
+  observe::Log(observe::Level::kInfo, "stopped", {{"requests", gw.stats().total_requests()}});
+  return 0;
+}
+
+Result<std::shared_ptr<const config::Config>> WithListen(
+    Result<std::shared_ptr<const config::Config>> cfg, const std::string& listen) {
+  if (!cfg || listen.empty()) return cfg;
+  auto hp = config::ParseHostPort(listen, "--listen");
+  if (!hp) return hp.error();
+  auto copy = std::make_shared<config::Config>(**cfg);
+  copy->listen_host = hp->first;
+  copy->listen_port = hp->second;
+  return std::shared_ptr<const config::Config>(copy);
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"triage: a gateway for the hybrid LLM stack (OpenAI/Anthropic-compatible)",
+               "triage"};
+  app.set_version_flag("--version", std::string("triage ") + TRIAGE_VERSION);
+  app.require_subcommand(1);
+  int exit_code = 0;
+
+  std::string serve_config, serve_listen;
+  auto* serve = app.add_subcommand("serve", "Run the gateway with a YAML config");
+  serve->add_option("--config", serve_config, "Config file (YAML)")->required();
+  serve->add_option("--listen", serve_listen, "HOST:PORT, overrides `listen` (port 0 = any)");
+  serve->callback([&] {
+    auto cfg = WithListen(config::LoadFile(serve_config), serve_listen);
+    if (!cfg) {
+      std::cerr << "triage: " << cfg.error().message << "\n";
+      exit_code = 2;
+      return;
+    }
+    exit_code = RunGateway(*cfg, false, std::chrono::seconds(10));
+  });
+
+  std::string demo_listen, demo_ledger = "sqlite://triage-demo.db";
+  double demo_every = 10;
+  auto* demo = app.add_subcommand(
+      "demo", "Run the gateway with built-in simulated tiers (no keys, no network)");
+  demo->add_option("--listen", demo_listen, "HOST:PORT (default 127.0.0.1:8080)");
+  demo->add_option("--ledger", demo_ledger, "Ledger URL (sqlite://PATH or sqlite::memory:)")
+      ->capture_default_str();
+  demo->add_option("--summary-every", demo_every, "Seconds between summary lines")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  demo->callback([&] {
+    auto cfg = WithListen(config::Demo(demo_ledger), demo_listen);
+    if (!cfg) {
+      std::cerr << "triage: " << cfg.error().message << "\n";
+      exit_code = 2;
+      return;
+    }
+    exit_code =
+        RunGateway(*cfg, true, std::chrono::milliseconds(static_cast<int64_t>(demo_every * 1000)));
+  });
+
+  std::string check_config;
+  auto* check = app.add_subcommand("check", "Validate a config file and explain it");
+  check->add_option("--config", check_config, "Config file (YAML)")->required();
+  check->callback([&] {
+    auto cfg = config::LoadFile(check_config);
+    if (!cfg) {
+      std::cerr << "triage: " << cfg.error().message << "\n";
+      exit_code = 2;
+      return;
+    }
+    std::cout << config::Explain(**cfg) << "config OK\n";
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
+
+}  // namespace triage::cli

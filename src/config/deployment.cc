@@ -1,0 +1,197 @@
+// Deployment parsing and the price it is accounted at.
+#include <cctype>
+#include <cmath>
+
+#include "config/parse.h"
+
+namespace triage::config {
+
+std::optional<catalog::Price> Deployment::EffectivePrice() const {
+  if (price) return price;
+  if (const catalog::ModelInfo* m = catalog::Find(catalog)) return m->price;
+  return std::nullopt;
+}
+
+namespace internal {
+namespace {
+
+// Above this a USD/Mtok figure is surely a unit mistake (and would risk int64 overflow).
+constexpr double kMaxUsdPerMtok = 1'000'000.0;
+
+std::string KnownCatalogIds() {
+  std::string out;
+  for (const catalog::ModelInfo& m : catalog::Builtin()) out += (out.empty() ? "" : ", ") + m.id;
+  return out;
+}
+
+bool IsEnvName(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+void ParsePrice(const YAML::Node& map, const std::string& path, Diag& diag,
+                std::optional<catalog::Price>* out) {
+  if (!Has(map, "price")) return;
+  const YAML::Node node = map["price"];
+  const std::string p = Child(path, "price");
+  if (!CheckMap(node, p, {"input", "output", "cached_input"}, diag)) return;
+  auto read = [&](std::string_view key, bool required, std::optional<int64_t>* micros) {
+    double usd = 0;
+    if (!GetDouble(node, key, p, diag, &usd)) {
+      if (required && !Has(node, key)) diag.Add(Child(p, key), "required (USD per million tokens)");
+      return false;
+    }
+    if (usd < 0 || usd > kMaxUsdPerMtok) {
+      diag.Add(Child(p, key), "must be between 0 and 1000000 (USD per million tokens)");
+      return false;
+    }
+    *micros = std::llround(usd * 1e6);
+    return true;
+  };
+  std::optional<int64_t> input, output, cached;
+  const bool ok_in = read("input", true, &input);
+  const bool ok_out = read("output", true, &output);
+  const bool ok_cached = !Has(node, "cached_input") || read("cached_input", false, &cached);
+  if (ok_in && ok_out && ok_cached) *out = catalog::Price{*input, *output, cached};
+}
+
+void ParseTimeouts(const YAML::Node& map, const std::string& path, Diag& diag, Timeouts* t) {
+  if (!Has(map, "timeouts")) return;
+  const YAML::Node node = map["timeouts"];
+  const std::string p = Child(path, "timeouts");
+  if (!CheckMap(node, p, {"connect_ms", "first_byte_ms", "idle_ms", "total_ms"}, diag)) return;
+  GetMillis(node, "connect_ms", p, 1, diag, &t->connect);
+  GetMillis(node, "first_byte_ms", p, 1, diag, &t->first_byte);
+  GetMillis(node, "idle_ms", p, 1, diag, &t->idle);
+  GetMillis(node, "total_ms", p, 1, diag, &t->total);
+}
+
+void ParseSim(const YAML::Node& map, const std::string& path, Diag& diag, SimParams* s) {
+  if (!Has(map, "sim")) return;
+  const YAML::Node node = map["sim"];
+  const std::string p = Child(path, "sim");
+  if (!CheckMap(
+          node, p,
+          {"latency_ms", "ttft_ms", "tokens_per_second", "output_tokens", "error_rate", "seed"},
+          diag)) {
+    return;
+  }
+  GetMillis(node, "latency_ms", p, 0, diag, &s->latency);
+  GetMillis(node, "ttft_ms", p, 0, diag, &s->ttft);
+  if (double tps = 0; GetDouble(node, "tokens_per_second", p, diag, &tps)) {
+    if (tps <= 0) diag.Add(Child(p, "tokens_per_second"), "must be > 0");
+    s->tokens_per_second = tps;
+  }
+  if (int64_t n = 0; GetInt(node, "output_tokens", p, diag, &n)) {
+    if (n < 1 || n > 1'000'000) diag.Add(Child(p, "output_tokens"), "must be in [1, 1000000]");
+    s->output_tokens = n;
+  }
+  if (double r = 0; GetDouble(node, "error_rate", p, diag, &r)) {
+    if (r < 0 || r > 1) diag.Add(Child(p, "error_rate"), "must be in [0, 1]");
+    s->error_rate = r;
+  }
+  if (int64_t seed = 0; GetInt(node, "seed", p, diag, &seed)) {
+    if (seed < 0) diag.Add(Child(p, "seed"), "must be >= 0");
+    s->seed = static_cast<uint64_t>(seed);
+  }
+}
+
+void ParseApiKeyEnv(const YAML::Node& map, const std::string& path, Diag& diag, std::string* out) {
+  std::string value;
+  if (!GetString(map, "api_key_env", path, diag, &value) || value.empty()) return;
+  // The value is never echoed: a pasted key must not end up in logs or CI output.
+  const std::string p = Child(path, "api_key_env");
+  if (LooksLikeSecret(value)) {
+    diag.Add(p, "must name an environment variable, not contain the key itself");
+  } else if (!IsEnvName(value)) {
+    diag.Add(p, "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+  } else {
+    *out = value;
+  }
+}
+
+}  // namespace
+
+void GetMillis(const YAML::Node& map, std::string_view key, const std::string& path, int64_t min,
+               Diag& diag, Millis* out) {
+  int64_t ms = 0;
+  if (!GetInt(map, key, path, diag, &ms)) return;
+  if (ms < min || ms > kMaxMillis) {
+    diag.Add(Child(path, key), std::string(min > 0 ? "must be > 0" : "must be >= 0") +
+                                   " and at most 86400000 (one day)");
+    return;
+  }
+  *out = Millis(ms);
+}
+
+bool LooksLikeSecret(std::string_view v) {
+  for (std::string_view prefix : {"sk-", "sk_", "pk-", "rk-", "xai-", "gsk_", "Bearer", "eyJ"}) {
+    if (v.substr(0, prefix.size()) == prefix && v.size() > prefix.size() + 8) return true;
+  }
+  bool lower = false, upper = false, digit = false;
+  for (char c : v) {
+    lower |= std::islower(static_cast<unsigned char>(c)) != 0;
+    upper |= std::isupper(static_cast<unsigned char>(c)) != 0;
+    digit |= std::isdigit(static_cast<unsigned char>(c)) != 0;
+  }
+  // Variable names are short-ish and single-case; keys are long random mixed-case strings.
+  if (v.size() >= 20 && lower && upper && digit) return true;
+  return v.size() >= 32 && v.find('_') == std::string_view::npos;
+}
+
+Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag& diag) {
+  Deployment d;
+  if (!CheckMap(node, path,
+                {"name", "provider", "base_url", "model", "catalog", "api_key_env", "price",
+                 "ca_file", "tls_verify", "timeouts", "sim"},
+                diag)) {
+    return d;
+  }
+  if (!GetString(node, "name", path, diag, &d.name) && !Has(node, "name")) {
+    diag.Add(Child(path, "name"), "required");
+  } else if (d.name == "auto") {
+    diag.Add(Child(path, "name"), "'auto' is reserved (model \"auto\" asks the router)");
+  }
+  if (GetString(node, "provider", path, diag, &d.provider)) {
+    if (d.provider != "openai" && d.provider != "anthropic" && d.provider != "sim") {
+      diag.Add(Child(path, "provider"),
+               "unknown provider '" + d.provider + "' (expected openai, anthropic, sim)");
+    }
+  } else if (!Has(node, "provider")) {
+    diag.Add(Child(path, "provider"), "required (openai, anthropic or sim)");
+  }
+  if (GetString(node, "catalog", path, diag, &d.catalog)) {
+    if (!catalog::Find(d.catalog)) {
+      diag.Add(Child(path, "catalog"),
+               "unknown catalog id '" + d.catalog + "' (known: " + KnownCatalogIds() + ")");
+    }
+  } else if (!Has(node, "catalog")) {
+    diag.Add(Child(path, "catalog"), "required (a catalog id: " + KnownCatalogIds() + ")");
+  }
+  const bool remote = d.provider == "openai" || d.provider == "anthropic";
+  if (GetString(node, "base_url", path, diag, &d.base_url)) {
+    if (d.base_url.rfind("http://", 0) != 0 && d.base_url.rfind("https://", 0) != 0) {
+      diag.Add(Child(path, "base_url"), "must start with http:// or https://");
+    }
+  } else if (remote && !Has(node, "base_url")) {
+    diag.Add(Child(path, "base_url"), "required for provider " + d.provider);
+  }
+  GetString(node, "model", path, diag, &d.model);
+  if (d.model.empty()) d.model = d.catalog;
+  ParseApiKeyEnv(node, path, diag, &d.api_key_env);
+  ParsePrice(node, path, diag, &d.price);
+  GetString(node, "ca_file", path, diag, &d.ca_file);
+  GetBool(node, "tls_verify", path, diag, &d.tls_verify);
+  ParseTimeouts(node, path, diag, &d.timeouts);
+  if (Has(node, "sim") && !d.provider.empty() && d.provider != "sim") {
+    diag.Add(Child(path, "sim"), "only applies to provider sim");
+  }
+  ParseSim(node, path, diag, &d.sim);
+  return d;
+}
+
+}  // namespace internal
+}  // namespace triage::config

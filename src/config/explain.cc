@@ -1,0 +1,82 @@
+// `triage check` text. Shows where keys come from (variable names and whether they are set),
+// never their values.
+#include <cstdlib>
+#include <sstream>
+
+#include "config/config.h"
+
+namespace triage::config {
+namespace {
+
+std::string Ms(Millis m) { return std::to_string(m.count()) + " ms"; }
+
+std::string PriceText(const std::optional<catalog::Price>& p) {
+  if (!p) return "unknown (cost counted as 0)";
+  std::string s = "$" + catalog::FormatPerMtok(p->input_micros_per_mtok) + "/$" +
+                  catalog::FormatPerMtok(p->output_micros_per_mtok) + " per Mtok";
+  if (p->cached_input_micros_per_mtok) {
+    s += ", cached input $" + catalog::FormatPerMtok(*p->cached_input_micros_per_mtok);
+  }
+  return s;
+}
+
+void ExplainDeployment(const Deployment& d, std::ostringstream& out) {
+  out << "    - " << d.name << ": provider " << d.provider;
+  if (!d.base_url.empty()) out << ", url " << d.base_url;
+  out << ", upstream model " << d.model << ", catalog " << d.catalog << "\n";
+  out << "      price: " << PriceText(d.EffectivePrice())
+      << (d.price ? " (config override)" : " (catalog)") << "\n";
+  if (d.api_key_env.empty()) {
+    out << "      api key: none\n";
+  } else {
+    const bool set = std::getenv(d.api_key_env.c_str()) != nullptr;
+    out << "      api key: from $" << d.api_key_env << (set ? " (set)" : " (NOT set)") << "\n";
+  }
+  if (d.provider == "sim") {
+    out << "      sim: latency " << Ms(d.sim.latency) << ", ttft " << Ms(d.sim.ttft) << ", "
+        << d.sim.tokens_per_second << " tok/s, " << d.sim.output_tokens
+        << " output tokens, error rate " << d.sim.error_rate << ", seed " << d.sim.seed << "\n";
+    return;
+  }
+  out << "      tls: " << (d.tls_verify ? "verify" : "NO verification")
+      << (d.ca_file.empty() ? ", system CA store" : ", CA file " + d.ca_file) << "\n";
+  out << "      timeouts: connect " << Ms(d.timeouts.connect) << ", first byte "
+      << Ms(d.timeouts.first_byte) << ", idle " << Ms(d.timeouts.idle) << ", total "
+      << Ms(d.timeouts.total) << "\n";
+}
+
+}  // namespace
+
+std::string Explain(const Config& c) {
+  std::ostringstream out;
+  const bool v6 = c.listen_host.find(':') != std::string::npos;
+  out << "listen: " << (v6 ? "[" + c.listen_host + "]" : c.listen_host) << ":" << c.listen_port
+      << "\n";
+  const catalog::ModelInfo* ref = catalog::Find(c.reference_model);
+  out << "reference model (all-frontier cost): " << c.reference_model << ", "
+      << PriceText(ref ? ref->price : std::nullopt) << "\n";
+  out << "tiers (cheapest first):\n";
+  for (const Tier& t : c.tiers) {
+    out << "  " << t.name << (&t == &c.DefaultTier() ? " (default)" : "") << "\n";
+    for (const Deployment& d : t.deployments) ExplainDeployment(d, out);
+  }
+  out << "routing: ";
+  if (c.router.empty()) {
+    out << "model \"auto\" -> tier " << c.DefaultTier().name << " (no router)\n";
+  } else {
+    out << "router " << c.router << ", thresholds [";
+    for (size_t i = 0; i < c.thresholds.size(); ++i) out << (i ? ", " : "") << c.thresholds[i];
+    out << "]\n";
+  }
+  out << "ledger: " << c.ledger << "\n";
+  const Limits& l = c.limits;
+  out << "limits: body " << l.max_body_bytes << " bytes, headers " << l.max_header_bytes
+      << " bytes, JSON depth " << l.max_json_depth << ", header timeout " << Ms(l.header_timeout)
+      << ", body timeout " << Ms(l.body_timeout) << ", keep-alive " << Ms(l.keepalive_timeout)
+      << "\n";
+  out << "server: threads " << (c.threads == 0 ? "auto (hardware)" : std::to_string(c.threads))
+      << ", shutdown grace " << Ms(c.shutdown_grace) << ", log level " << c.log_level << "\n";
+  return out.str();
+}
+
+}  // namespace triage::config

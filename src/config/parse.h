@@ -1,0 +1,31 @@
+#pragma once
+// Internal to config/: the per-section readers LoadString is built from.
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+
+namespace triage::config::internal {
+
+// Upper bound for every *_ms key: one day. Keeps deadline arithmetic far from overflow.
+inline constexpr int64_t kMaxMillis = 86'400'000;
+
+// Reads map[key] as milliseconds into *out; `min` is the smallest accepted value (0 or 1).
+void GetMillis(const YAML::Node& map, std::string_view key, const std::string& path, int64_t min,
+               Diag& diag, Millis* out);
+
+// True for values that look like an API key rather than the name of a variable holding one.
+bool LooksLikeSecret(std::string_view value);
+
+// One deployment; `tier` is left empty for the caller. Every problem goes to `diag`.
+Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag& diag);
+
+// Optional sections; each reads its own key of the top-level map into `c`.
+void ParseStorage(const YAML::Node& root, Diag& diag, Config& c);
+void ParseRouting(const YAML::Node& root, Diag& diag, Config& c);
+void ParseLimitsAndServer(const YAML::Node& root, Diag& diag, Config& c);
+// Cross-checks after tiers are known: default_tier exists, thresholds count matches.
+void CheckRouting(const Config& c, Diag& diag);
+
+}  // namespace triage::config::internal

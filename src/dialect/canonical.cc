@@ -1,0 +1,47 @@
+#include "dialect/canonical.h"
+
+namespace triage::dialect {
+
+StopReason StopFromOpenAI(std::string_view f) {
+  if (f == "length") return StopReason::kMaxTokens;
+  if (f == "tool_calls" || f == "function_call") return StopReason::kToolUse;
+  if (f == "content_filter") return StopReason::kRefusal;
+  return StopReason::kEndTurn;  // "stop" and anything new
+}
+
+std::string_view OpenAIFinishReason(StopReason r) {
+  switch (r) {
+    case StopReason::kEndTurn:
+    case StopReason::kStopSequence: return "stop";
+    case StopReason::kMaxTokens: return "length";
+    case StopReason::kToolUse: return "tool_calls";
+    case StopReason::kRefusal: return "content_filter";
+  }
+  return "stop";
+}
+
+StopReason StopFromAnthropic(std::string_view s) {
+  if (s == "max_tokens" || s == "model_context_window_exceeded") return StopReason::kMaxTokens;
+  if (s == "tool_use") return StopReason::kToolUse;
+  if (s == "stop_sequence") return StopReason::kStopSequence;
+  if (s == "refusal") return StopReason::kRefusal;
+  return StopReason::kEndTurn;  // end_turn, pause_turn
+}
+
+std::string_view AnthropicStopReason(StopReason r) {
+  switch (r) {
+    case StopReason::kEndTurn: return "end_turn";
+    case StopReason::kMaxTokens: return "max_tokens";
+    case StopReason::kToolUse: return "tool_use";
+    case StopReason::kStopSequence: return "stop_sequence";
+    case StopReason::kRefusal: return "refusal";
+  }
+  return "end_turn";
+}
+
+CanonicalRequest ToCanonical(const ChatRequest& req) {
+  return req.dialect == Dialect::kOpenAI ? CanonicalFromOpenAI(req.body)
+                                         : CanonicalFromAnthropic(req.body);
+}
+
+}  // namespace triage::dialect

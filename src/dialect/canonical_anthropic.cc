@@ -1,0 +1,147 @@
+// Anthropic Messages body -> CanonicalRequest.
+#include "dialect/canonical.h"
+
+namespace triage::dialect {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string Str(const json& o, const char* key) {
+  if (!o.is_object()) return {};
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+ContentBlock Text(std::string s) {
+  ContentBlock b;
+  b.text = std::move(s);
+  return b;
+}
+
+void AppendBlocks(const json& content, std::vector<ContentBlock>& out,
+                  std::vector<std::string>& unmapped);
+
+bool Source(const json& blk, ContentBlock& b) {
+  const json s = blk.value("source", json::object());
+  std::string t = Str(s, "type");
+  if (t == "base64") {
+    b.media_type = Str(s, "media_type");
+    b.data = Str(s, "data");
+    return true;
+  }
+  if (t == "url") {
+    b.url = Str(s, "url");
+    return true;
+  }
+  return false;
+}
+
+void AppendBlock(const json& blk, std::vector<ContentBlock>& out,
+                 std::vector<std::string>& unmapped) {
+  std::string type = Str(blk, "type");
+  if (blk.contains("cache_control")) unmapped.push_back("cache_control");
+  if (type == "text") {
+    out.push_back(Text(Str(blk, "text")));
+  } else if (type == "image" || type == "document") {
+    ContentBlock b;
+    b.type = type == "image" ? BlockType::kImage : BlockType::kDocument;
+    if (Source(blk, b))
+      out.push_back(std::move(b));
+    else
+      unmapped.push_back(type + ".source");
+  } else if (type == "tool_use") {
+    ContentBlock b;
+    b.type = BlockType::kToolUse;
+    b.id = Str(blk, "id");
+    b.name = Str(blk, "name");
+    b.input = blk.value("input", json::object());
+    out.push_back(std::move(b));
+  } else if (type == "tool_result") {
+    ContentBlock b;
+    b.type = BlockType::kToolResult;
+    b.tool_use_id = Str(blk, "tool_use_id");
+    auto ie = blk.find("is_error");
+    b.is_error = ie != blk.end() && ie->is_boolean() && ie->get<bool>();
+    if (auto c = blk.find("content"); c != blk.end()) {
+      if (c->is_string())
+        b.content.push_back(Text(c->get<std::string>()));
+      else if (c->is_array())
+        AppendBlocks(*c, b.content, unmapped);
+    }
+    out.push_back(std::move(b));
+  } else if (type == "thinking") {
+    ContentBlock b;
+    b.type = BlockType::kThinking;
+    b.text = Str(blk, "thinking");
+    out.push_back(std::move(b));
+  } else {
+    unmapped.push_back("content block " + type);
+  }
+}
+
+void AppendBlocks(const json& content, std::vector<ContentBlock>& out,
+                  std::vector<std::string>& unmapped) {
+  if (content.is_string()) {
+    out.push_back(Text(content.get<std::string>()));
+    return;
+  }
+  if (!content.is_array()) return;
+  for (const auto& blk : content) AppendBlock(blk, out, unmapped);
+}
+
+}  // namespace
+
+CanonicalRequest CanonicalFromAnthropic(const json& b) {
+  CanonicalRequest c;
+  c.model = Str(b, "model");
+  if (auto s = b.find("system"); s != b.end()) AppendBlocks(*s, c.system, c.unmapped);
+  for (const auto& m : b.value("messages", json::array())) {
+    Message msg;
+    msg.role = Str(m, "role") == "assistant" ? Role::kAssistant : Role::kUser;
+    AppendBlocks(m.value("content", json()), msg.content, c.unmapped);
+    c.messages.push_back(std::move(msg));
+  }
+  for (const auto& t : b.value("tools", json::array())) {
+    std::string type = Str(t, "type");
+    if (!type.empty() && type != "custom") {
+      // Server tools (web_search_..., bash_..., text_editor_...) run inside Anthropic.
+      c.unmapped.push_back("tools." + type);
+      continue;
+    }
+    c.tools.push_back(Tool{Str(t, "name"), Str(t, "description"),
+                           t.value("input_schema", json::object())});
+  }
+  if (auto tc = b.find("tool_choice"); tc != b.end() && tc->is_object()) {
+    ToolChoice ch;
+    std::string t = Str(*tc, "type");
+    ch.kind = t == "any"    ? ToolChoice::kAny
+              : t == "none" ? ToolChoice::kNone
+              : t == "tool" ? ToolChoice::kTool
+                            : ToolChoice::kAuto;
+    ch.name = Str(*tc, "name");
+    auto dp = tc->find("disable_parallel_tool_use");
+    ch.disable_parallel = dp != tc->end() && dp->is_boolean() && dp->get<bool>();
+    c.tool_choice = ch;
+  }
+  if (auto it = b.find("max_tokens"); it != b.end() && it->is_number_integer())
+    c.max_tokens = it->get<int64_t>();
+  if (auto it = b.find("temperature"); it != b.end() && it->is_number())
+    c.temperature = it->get<double>();
+  if (auto it = b.find("top_p"); it != b.end() && it->is_number()) c.top_p = it->get<double>();
+  if (auto it = b.find("top_k"); it != b.end() && it->is_number_integer())
+    c.top_k = it->get<int64_t>();
+  if (auto it = b.find("stop_sequences"); it != b.end() && it->is_array())
+    for (const auto& s : *it)
+      if (s.is_string()) c.stop.push_back(s.get<std::string>());
+  if (auto it = b.find("metadata"); it != b.end() && it->is_object()) {
+    std::string u = Str(*it, "user_id");
+    if (!u.empty()) c.user = u;
+  }
+  if (auto it = b.find("stream"); it != b.end() && it->is_boolean()) c.stream = it->get<bool>();
+  for (const char* k : {"thinking", "service_tier", "container", "mcp_servers", "context_management"})
+    if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.push_back(k);
+  return c;
+}
+
+}  // namespace triage::dialect

@@ -1,0 +1,210 @@
+// OpenAI Chat Completions body -> CanonicalRequest.
+#include "dialect/canonical.h"
+
+namespace triage::dialect {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string Str(const json& o, const char* key) {
+  if (!o.is_object()) return {};
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+ContentBlock Text(std::string s) {
+  ContentBlock b;
+  b.type = BlockType::kText;
+  b.text = std::move(s);
+  return b;
+}
+
+// "data:image/png;base64,AAAA" -> media type + payload; other URLs stay URLs.
+void SplitDataUrl(const std::string& url, ContentBlock& b) {
+  constexpr std::string_view kB64 = ";base64,";
+  if (url.starts_with("data:")) {
+    if (auto p = url.find(kB64); p != std::string::npos) {
+      b.media_type = url.substr(5, p - 5);
+      b.data = url.substr(p + kB64.size());
+      return;
+    }
+  }
+  b.url = url;
+}
+
+void AppendParts(const json& content, std::vector<ContentBlock>& out,
+                 std::vector<std::string>& unmapped) {
+  if (content.is_string()) {
+    out.push_back(Text(content.get<std::string>()));
+    return;
+  }
+  if (!content.is_array()) return;
+  for (const auto& p : content) {
+    std::string type = Str(p, "type");
+    if (type == "text") {
+      out.push_back(Text(Str(p, "text")));
+    } else if (type == "refusal") {
+      out.push_back(Text(Str(p, "refusal")));
+    } else if (type == "image_url") {
+      ContentBlock b;
+      b.type = BlockType::kImage;
+      SplitDataUrl(Str(p["image_url"], "url"), b);
+      if (p["image_url"].contains("detail")) unmapped.push_back("image_url.detail");
+      out.push_back(std::move(b));
+    } else if (type == "input_audio") {
+      ContentBlock b;
+      b.type = BlockType::kAudio;
+      b.data = Str(p["input_audio"], "data");
+      b.media_type = Str(p["input_audio"], "format");
+      out.push_back(std::move(b));
+    } else if (type == "file") {
+      std::string fd = Str(p["file"], "file_data");
+      if (fd.empty()) {
+        unmapped.push_back("file.file_id");
+        continue;
+      }
+      ContentBlock b;
+      b.type = BlockType::kDocument;
+      SplitDataUrl(fd, b);
+      if (b.media_type.empty() && b.url.empty()) continue;
+      if (!b.url.empty()) {  // bare base64 without a data: prefix
+        b.data = std::move(b.url);
+        b.url.clear();
+        b.media_type = "application/pdf";
+      }
+      out.push_back(std::move(b));
+    }
+  }
+}
+
+ContentBlock ToolUse(std::string id, std::string name, const std::string& args,
+                     std::vector<std::string>& unmapped) {
+  ContentBlock b;
+  b.type = BlockType::kToolUse;
+  b.id = std::move(id);
+  b.name = std::move(name);
+  json in = json::parse(args.empty() ? std::string("{}") : args, nullptr, false);
+  if (!in.is_object()) {
+    // Models occasionally emit broken arguments; keep the text so nothing is lost.
+    in = json::object({{"_raw_arguments", args}});
+    unmapped.push_back("tool_calls.function.arguments (not a JSON object)");
+  }
+  b.input = std::move(in);
+  return b;
+}
+
+// Appends to the last message when it has the same role: Anthropic needs the results of
+// parallel tool calls in one user turn, and OpenAI sends them as consecutive tool messages.
+void Push(CanonicalRequest& c, Role role, std::vector<ContentBlock> blocks) {
+  if (blocks.empty()) return;
+  if (!c.messages.empty() && c.messages.back().role == role) {
+    auto& dst = c.messages.back().content;
+    dst.insert(dst.end(), std::make_move_iterator(blocks.begin()),
+               std::make_move_iterator(blocks.end()));
+    return;
+  }
+  c.messages.push_back(Message{role, std::move(blocks)});
+}
+
+}  // namespace
+
+CanonicalRequest CanonicalFromOpenAI(const json& b) {
+  CanonicalRequest c;
+  c.model = Str(b, "model");
+  for (const auto& m : b.value("messages", json::array())) {
+    std::string role = Str(m, "role");
+    const json content = m.value("content", json());
+    if (role == "system" || role == "developer") {
+      // Anthropic has one top-level system prompt; every system turn is hoisted into it.
+      std::vector<ContentBlock> parts;
+      AppendParts(content, parts, c.unmapped);
+      for (auto& p : parts)
+        if (p.type == BlockType::kText) c.system.push_back(std::move(p));
+    } else if (role == "user") {
+      std::vector<ContentBlock> parts;
+      AppendParts(content, parts, c.unmapped);
+      Push(c, Role::kUser, std::move(parts));
+    } else if (role == "assistant") {
+      std::vector<ContentBlock> parts;
+      AppendParts(content, parts, c.unmapped);
+      if (auto r = m.find("refusal"); r != m.end() && r->is_string()) {
+        parts.push_back(Text(r->get<std::string>()));
+      }
+      if (auto tc = m.find("tool_calls"); tc != m.end() && tc->is_array()) {
+        for (const auto& call : *tc)
+          parts.push_back(ToolUse(Str(call, "id"), Str(call["function"], "name"),
+                                  Str(call["function"], "arguments"), c.unmapped));
+      }
+      if (auto fc = m.find("function_call"); fc != m.end() && fc->is_object()) {
+        parts.push_back(ToolUse("call_" + Str(*fc, "name"), Str(*fc, "name"),
+                                Str(*fc, "arguments"), c.unmapped));
+      }
+      Push(c, Role::kAssistant, std::move(parts));
+    } else if (role == "tool" || role == "function") {
+      ContentBlock r;
+      r.type = BlockType::kToolResult;
+      r.tool_use_id = role == "tool" ? Str(m, "tool_call_id") : "call_" + Str(m, "name");
+      AppendParts(content, r.content, c.unmapped);
+      std::vector<ContentBlock> one;
+      one.push_back(std::move(r));
+      Push(c, Role::kUser, std::move(one));
+    }
+  }
+  for (const auto& t : b.value("tools", json::array())) {
+    const json fn = t.value("function", json::object());
+    Tool tool{Str(fn, "name"), Str(fn, "description"),
+              fn.value("parameters", json{{"type", "object"}, {"properties", json::object()}})};
+    if (fn.contains("strict")) c.unmapped.push_back("tools.function.strict");
+    c.tools.push_back(std::move(tool));
+  }
+  for (const auto& fn : b.value("functions", json::array())) {
+    c.tools.push_back(Tool{Str(fn, "name"), Str(fn, "description"),
+                           fn.value("parameters", json{{"type", "object"}})});
+  }
+  if (auto tc = b.find("tool_choice"); tc != b.end() && !tc->is_null()) {
+    ToolChoice ch;
+    if (tc->is_string()) {
+      std::string s = tc->get<std::string>();
+      ch.kind = s == "none" ? ToolChoice::kNone
+                : s == "required" ? ToolChoice::kAny
+                                  : ToolChoice::kAuto;
+    } else if (tc->is_object()) {
+      ch.kind = ToolChoice::kTool;
+      ch.name = Str(tc->value("function", json::object()), "name");
+    }
+    c.tool_choice = ch;
+  }
+  if (auto p = b.find("parallel_tool_calls"); p != b.end() && p->is_boolean() && !p->get<bool>()) {
+    if (!c.tool_choice) c.tool_choice = ToolChoice{};
+    c.tool_choice->disable_parallel = true;
+  }
+  for (const char* k : {"max_completion_tokens", "max_tokens"}) {
+    if (auto it = b.find(k); it != b.end() && it->is_number_integer()) {
+      c.max_tokens = it->get<int64_t>();
+      break;
+    }
+  }
+  if (auto it = b.find("temperature"); it != b.end() && it->is_number())
+    c.temperature = it->get<double>();
+  if (auto it = b.find("top_p"); it != b.end() && it->is_number()) c.top_p = it->get<double>();
+  if (auto it = b.find("stop"); it != b.end()) {
+    if (it->is_string()) c.stop.push_back(it->get<std::string>());
+    if (it->is_array())
+      for (const auto& s : *it)
+        if (s.is_string()) c.stop.push_back(s.get<std::string>());
+  }
+  if (auto it = b.find("user"); it != b.end() && it->is_string()) c.user = it->get<std::string>();
+  if (auto it = b.find("stream"); it != b.end() && it->is_boolean()) c.stream = it->get<bool>();
+  // Parameters with no Anthropic slot. n is checked separately (n>1 cannot be honoured).
+  static constexpr const char* kNoSlot[] = {
+      "frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "seed",
+      "response_format", "service_tier", "store", "metadata", "reasoning_effort", "prediction",
+      "modalities", "audio", "web_search_options", "verbosity", "prompt_cache_key",
+      "safety_identifier"};
+  for (const char* k : kNoSlot)
+    if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.push_back(k);
+  return c;
+}
+
+}  // namespace triage::dialect

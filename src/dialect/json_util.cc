@@ -1,0 +1,109 @@
+#include "dialect/json_util.h"
+
+namespace triage::dialect {
+
+using json = nlohmann::json;
+
+int JsonDepthExceeds(std::string_view body, int limit) {
+  int depth = 0;
+  int max_seen = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > max_seen) {
+          max_seen = depth;
+          if (max_seen > limit) return max_seen;
+        }
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return max_seen > limit ? max_seen : 0;
+}
+
+namespace {
+
+// DOM builder that remembers where the first syntax error was; sax_parse dispatches
+// statically, so shadowing parse_error is enough.
+class OffsetSax : public nlohmann::detail::json_sax_dom_parser<json> {
+ public:
+  explicit OffsetSax(json& root) : json_sax_dom_parser(root, /*allow_exceptions=*/false) {}
+  template <class Exception>
+  bool parse_error(std::size_t position, const std::string& token, const Exception& ex) {
+    position_ = position;
+    std::string what = ex.what();
+    // Drop nlohmann's "[json.exception.parse_error.101] " prefix: callers name the cause.
+    if (auto p = what.find("] "); p != std::string::npos && what.starts_with("[json."))
+      what.erase(0, p + 2);
+    message_ = std::move(what);
+    return json_sax_dom_parser::parse_error(position, token, ex);
+  }
+  std::size_t position_ = 0;
+  std::string message_;
+};
+
+}  // namespace
+
+Error BadRequest(std::string code, std::string message) {
+  return Error::Make(ErrorKind::kInvalidRequest, std::move(code), std::move(message));
+}
+
+Result<json> ParseJsonBody(std::string_view body, int max_depth) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return BadRequest("empty_body", "body: empty");
+  if (JsonDepthExceeds(body, max_depth))
+    return BadRequest("json_too_deep",
+                      "body: JSON nested deeper than " + std::to_string(max_depth) + " levels");
+  json root;
+  OffsetSax sax(root);
+  bool ok = json::sax_parse(body.begin(), body.end(), &sax, json::input_format_t::json,
+                            /*strict=*/true);
+  if (!ok || sax.is_errored()) {
+    // nlohmann counts the offending character as read; report the 0-based byte offset.
+    size_t at = sax.position_ > 0 ? sax.position_ - 1 : 0;
+    return BadRequest("invalid_json",
+                      "body: invalid JSON at byte " + std::to_string(at) + ": " + sax.message_);
+  }
+  return root;
+}
+
+int64_t Utf8Chars(std::string_view s) {
+  int64_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+int64_t JsonInt(const json& obj, const char* key, int64_t fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  if (it == obj.end()) return fallback;
+  if (it->is_number_integer()) return it->get<int64_t>();
+  if (it->is_number_float()) {
+    double d = it->get<double>();
+    if (d >= -9.0e18 && d <= 9.0e18) return static_cast<int64_t>(d);
+  }
+  return fallback;
+}
+
+}  // namespace triage::dialect

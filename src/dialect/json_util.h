@@ -1,0 +1,31 @@
+#pragma once
+// Shared helpers for the wire-format parsers: depth pre-scan and non-throwing JSON parsing
+// with a byte offset on failure. Pure; thread-safe.
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace triage::dialect {
+
+// Nesting depth of `[`/`{` outside strings. Stops counting once `limit` is exceeded so a
+// 100k-deep body costs one linear scan and no recursion.
+int JsonDepthExceeds(std::string_view body, int limit);
+
+// Parses `body` as one JSON value without throwing. Errors are kInvalidRequest naming the byte
+// offset: "body: invalid JSON at byte 17: ...". Checks emptiness and depth first.
+// REQUIRES: max_depth > 0.
+Result<nlohmann::json> ParseJsonBody(std::string_view body, int max_depth);
+
+// kInvalidRequest error with `code` and `message`.
+Error BadRequest(std::string code, std::string message);
+
+// Number of UTF-8 code points in `s` (bytes that are not continuation bytes).
+int64_t Utf8Chars(std::string_view s);
+
+// Integer of a JSON number field or `fallback`; never throws.
+int64_t JsonInt(const nlohmann::json& obj, const char* key, int64_t fallback = 0);
+
+}  // namespace triage::dialect

@@ -1,0 +1,413 @@
+#include "dialect/openai.h"
+
+#include <array>
+
+#include "dialect/json_util.h"
+
+namespace triage::dialect {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string_view TypeName(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a number";
+    default:
+      return "an invalid value";
+  }
+}
+
+Error WrongType(const std::string& path, std::string_view expected, const json& got) {
+  return BadRequest("invalid_type", path + ": expected " + std::string(expected) + ", got " +
+                                        std::string(TypeName(got)));
+}
+
+Error Missing(const std::string& path) { return BadRequest("missing_field", path + ": required"); }
+
+Error BadValue(const std::string& path, const std::string& why) {
+  return BadRequest("invalid_value", path + ": " + why);
+}
+
+// Optional field present and not null.
+const json* Opt(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+struct Acc {
+  ChatRequest* req;
+  void AddText(std::string_view text) {
+    if (!req->prompt_text.empty()) req->prompt_text += '\n';
+    req->prompt_text.append(text);
+    req->prompt_chars += Utf8Chars(text);
+  }
+};
+
+// Validates one content part and accumulates its text; `user_text` collects text parts.
+std::optional<Error> CheckPart(const json& part, const std::string& path, Acc& acc,
+                               std::string* user_text) {
+  if (!part.is_object()) return WrongType(path, "an object", part);
+  auto t = part.find("type");
+  if (t == part.end()) return Missing(path + ".type");
+  if (!t->is_string()) return WrongType(path + ".type", "a string", *t);
+  const std::string& type = t->get_ref<const std::string&>();
+  if (type == "text" || type == "refusal") {
+    const char* key = type == "text" ? "text" : "refusal";
+    auto x = part.find(key);
+    if (x == part.end()) return Missing(path + "." + key);
+    if (!x->is_string()) return WrongType(path + "." + key, "a string", *x);
+    const auto& s = x->get_ref<const std::string&>();
+    acc.AddText(s);
+    if (user_text) {
+      if (!user_text->empty()) *user_text += '\n';
+      *user_text += s;
+    }
+    return std::nullopt;
+  }
+  if (type == "image_url") {
+    auto x = part.find("image_url");
+    if (x == part.end()) return Missing(path + ".image_url");
+    if (!x->is_object()) return WrongType(path + ".image_url", "an object", *x);
+    auto u = x->find("url");
+    if (u == x->end()) return Missing(path + ".image_url.url");
+    if (!u->is_string()) return WrongType(path + ".image_url.url", "a string", *u);
+    acc.req->has_image = true;
+    return std::nullopt;
+  }
+  if (type == "input_audio") {
+    auto x = part.find("input_audio");
+    if (x == part.end()) return Missing(path + ".input_audio");
+    if (!x->is_object()) return WrongType(path + ".input_audio", "an object", *x);
+    for (const char* k : {"data", "format"}) {
+      auto f = x->find(k);
+      if (f == x->end()) return Missing(path + ".input_audio." + k);
+      if (!f->is_string()) return WrongType(path + ".input_audio." + k, "a string", *f);
+    }
+    acc.req->has_audio = true;
+    return std::nullopt;
+  }
+  if (type == "file") {
+    auto x = part.find("file");
+    if (x == part.end()) return Missing(path + ".file");
+    if (!x->is_object()) return WrongType(path + ".file", "an object", *x);
+    return std::nullopt;
+  }
+  return BadValue(path + ".type", "unknown content part type '" + type +
+                                      "' (expected text, image_url, input_audio, file or refusal)");
+}
+
+std::optional<Error> CheckToolCalls(const json& calls, const std::string& path) {
+  if (!calls.is_array()) return WrongType(path, "an array", calls);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const json& c = calls[i];
+    std::string p = path + "[" + std::to_string(i) + "]";
+    if (!c.is_object()) return WrongType(p, "an object", c);
+    auto id = c.find("id");
+    if (id == c.end()) return Missing(p + ".id");
+    if (!id->is_string()) return WrongType(p + ".id", "a string", *id);
+    auto fn = c.find("function");
+    if (fn == c.end()) return Missing(p + ".function");
+    if (!fn->is_object()) return WrongType(p + ".function", "an object", *fn);
+    auto name = fn->find("name");
+    if (name == fn->end()) return Missing(p + ".function.name");
+    if (!name->is_string()) return WrongType(p + ".function.name", "a string", *name);
+    auto args = fn->find("arguments");
+    if (args != fn->end() && !args->is_string())
+      return WrongType(p + ".function.arguments", "a string", *args);
+  }
+  return std::nullopt;
+}
+
+constexpr std::array<std::string_view, 6> kRoles = {"system",    "developer", "user",
+                                                    "assistant", "tool",      "function"};
+
+std::optional<Error> CheckMessage(const json& m, size_t i, Acc& acc) {
+  std::string path = "messages[" + std::to_string(i) + "]";
+  if (!m.is_object()) return WrongType(path, "an object", m);
+  auto r = m.find("role");
+  if (r == m.end()) return Missing(path + ".role");
+  if (!r->is_string()) return WrongType(path + ".role", "a string", *r);
+  const std::string& role = r->get_ref<const std::string&>();
+  bool known = false;
+  for (auto k : kRoles) known |= role == k;
+  if (!known)
+    return BadValue(path + ".role", "unknown role '" + role +
+                                        "' (expected system, developer, user, assistant, "
+                                        "tool or function)");
+  const json* tool_calls = Opt(m, "tool_calls");
+  if (tool_calls) {
+    if (role != "assistant") return BadValue(path + ".tool_calls", "only allowed on assistant");
+    if (auto e = CheckToolCalls(*tool_calls, path + ".tool_calls")) return e;
+  }
+  if (role == "tool") {
+    auto id = m.find("tool_call_id");
+    if (id == m.end()) return Missing(path + ".tool_call_id");
+    if (!id->is_string()) return WrongType(path + ".tool_call_id", "a string", *id);
+  }
+  if (auto n = m.find("name"); n != m.end() && !n->is_null() && !n->is_string())
+    return WrongType(path + ".name", "a string", *n);
+  bool is_user = role == "user";
+  std::string user_text;
+  auto c = m.find("content");
+  if (c == m.end() || c->is_null()) {
+    bool may_omit = role == "assistant" &&
+                    (tool_calls || Opt(m, "function_call") || Opt(m, "refusal") || Opt(m, "audio"));
+    if (!may_omit) {
+      if (c == m.end()) return Missing(path + ".content");
+      return BadValue(path + ".content",
+                      "null is only allowed on assistant messages with tool_calls");
+    }
+  } else if (c->is_string()) {
+    acc.AddText(c->get_ref<const std::string&>());
+    if (is_user) user_text = c->get_ref<const std::string&>();
+  } else if (c->is_array()) {
+    for (size_t k = 0; k < c->size(); ++k) {
+      if (auto e = CheckPart((*c)[k], path + ".content[" + std::to_string(k) + "]", acc,
+                             is_user ? &user_text : nullptr))
+        return e;
+    }
+  } else {
+    return WrongType(path + ".content", "a string, an array of content parts or null", *c);
+  }
+  if (is_user) acc.req->last_user_text = std::move(user_text);
+  return std::nullopt;
+}
+
+// Numeric sampling fields: type, integrality and the ranges OpenAI enforces.
+std::optional<Error> CheckNumbers(const json& b) {
+  struct Spec {
+    const char* key;
+    bool integer;
+    double lo, hi;
+  };
+  static constexpr Spec kSpecs[] = {
+      {"temperature", false, 0, 2},
+      {"top_p", false, 0, 1},
+      {"frequency_penalty", false, -2, 2},
+      {"presence_penalty", false, -2, 2},
+      {"max_tokens", true, 1, 1e15},
+      {"max_completion_tokens", true, 1, 1e15},
+      {"n", true, 1, 128},
+      {"seed", true, -9.2e18, 9.2e18},
+      {"top_logprobs", true, 0, 20},
+  };
+  for (const auto& s : kSpecs) {
+    const json* v = Opt(b, s.key);
+    if (!v) continue;
+    if (s.integer ? !v->is_number_integer() : !v->is_number())
+      return WrongType(s.key, s.integer ? "an integer" : "a number", *v);
+    double d = v->get<double>();
+    if (!(d >= s.lo && d <= s.hi))
+      return BadValue(s.key, "must be between " + json(s.lo).dump() + " and " + json(s.hi).dump());
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> CheckTools(const json& b, ChatRequest& req) {
+  if (const json* tools = Opt(b, "tools")) {
+    if (!tools->is_array()) return WrongType("tools", "an array", *tools);
+    for (size_t i = 0; i < tools->size(); ++i) {
+      const json& t = (*tools)[i];
+      std::string p = "tools[" + std::to_string(i) + "]";
+      if (!t.is_object()) return WrongType(p, "an object", t);
+      auto ty = t.find("type");
+      if (ty != t.end() && !ty->is_string()) return WrongType(p + ".type", "a string", *ty);
+      if (ty == t.end() || *ty == "function") {
+        auto fn = t.find("function");
+        if (fn == t.end()) return Missing(p + ".function");
+        if (!fn->is_object()) return WrongType(p + ".function", "an object", *fn);
+        auto name = fn->find("name");
+        if (name == fn->end()) return Missing(p + ".function.name");
+        if (!name->is_string()) return WrongType(p + ".function.name", "a string", *name);
+        if (auto ps = fn->find("parameters"); ps != fn->end() && !ps->is_object())
+          return WrongType(p + ".function.parameters", "an object", *ps);
+      }
+    }
+    req.has_tools = req.has_tools || !tools->empty();
+  }
+  if (const json* fns = Opt(b, "functions")) {  // deprecated spelling of tools
+    if (!fns->is_array()) return WrongType("functions", "an array", *fns);
+    req.has_tools = req.has_tools || !fns->empty();
+  }
+  if (const json* tc = Opt(b, "tool_choice")) {
+    if (!tc->is_string() && !tc->is_object())
+      return WrongType("tool_choice", "a string or an object", *tc);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<ChatRequest> ParseOpenAIChat(std::string_view body, int max_depth) {
+  auto parsed = ParseJsonBody(body, max_depth);
+  if (!parsed) return parsed.error();
+  json& b = *parsed;
+  if (!b.is_object()) return WrongType("body", "a JSON object", b);
+
+  ChatRequest req;
+  req.dialect = Dialect::kOpenAI;
+  auto model = b.find("model");
+  if (model == b.end()) return Missing("model");
+  if (!model->is_string()) return WrongType("model", "a string", *model);
+  if (model->get_ref<const std::string&>().empty()) return BadValue("model", "must not be empty");
+  req.model = model->get<std::string>();
+
+  auto msgs = b.find("messages");
+  if (msgs == b.end()) return Missing("messages");
+  if (!msgs->is_array()) return WrongType("messages", "an array", *msgs);
+  if (msgs->empty()) return BadValue("messages", "must contain at least one message");
+  Acc acc{&req};
+  for (size_t i = 0; i < msgs->size(); ++i)
+    if (auto e = CheckMessage((*msgs)[i], i, acc)) return *e;
+  req.message_count = static_cast<int>(msgs->size());
+
+  if (const json* s = Opt(b, "stream")) {
+    if (!s->is_boolean()) return WrongType("stream", "a boolean", *s);
+    req.stream = s->get<bool>();
+  }
+  if (const json* so = Opt(b, "stream_options")) {
+    if (!so->is_object()) return WrongType("stream_options", "an object", *so);
+    if (const json* iu = Opt(*so, "include_usage")) {
+      if (!iu->is_boolean()) return WrongType("stream_options.include_usage", "a boolean", *iu);
+      req.include_usage = iu->get<bool>();
+    }
+  }
+  if (auto e = CheckNumbers(b)) return *e;
+  if (auto e = CheckTools(b, req)) return *e;
+  if (const json* stop = Opt(b, "stop")) {
+    if (!stop->is_string() && !stop->is_array())
+      return WrongType("stop", "a string or an array of strings", *stop);
+    if (stop->is_array())
+      for (const auto& s : *stop)
+        if (!s.is_string()) return WrongType("stop", "a string or an array of strings", *stop);
+  }
+  req.body = std::move(b);
+  return req;
+}
+
+std::string_view OpenAIErrorType(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalidRequest:
+    case ErrorKind::kRequestTooLarge:
+    case ErrorKind::kHeadersTooLarge:
+      return "invalid_request_error";
+    case ErrorKind::kAuthentication:
+      return "authentication_error";
+    case ErrorKind::kPermission:
+      return "permission_error";
+    case ErrorKind::kNotFound:
+      return "not_found_error";
+    case ErrorKind::kRateLimit:
+      return "rate_limit_error";
+    case ErrorKind::kClientTimeout:
+    case ErrorKind::kUpstreamTimeout:
+      return "timeout_error";
+    case ErrorKind::kUpstream:
+      return "api_error";
+    case ErrorKind::kUnavailable:
+    case ErrorKind::kInternal:
+      return "server_error";
+  }
+  return "server_error";
+}
+
+std::string OpenAIErrorBody(const Error& error) {
+  json inner = json::object();
+  inner["message"] = error.message;
+  inner["type"] = OpenAIErrorType(error.kind);
+  inner["param"] = nullptr;
+  if (error.code.empty())
+    inner["code"] = nullptr;
+  else
+    inner["code"] = error.code;
+  json out = json::object();
+  out["error"] = std::move(inner);
+  // Messages may quote client bytes; never let invalid UTF-8 turn into an exception.
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+namespace {
+
+TokenUsage UsageFrom(const json& u) {
+  TokenUsage t;
+  t.input_tokens = JsonInt(u, "prompt_tokens");
+  t.output_tokens = JsonInt(u, "completion_tokens");
+  if (auto d = u.find("prompt_tokens_details"); d != u.end() && d->is_object())
+    t.cached_input_tokens = JsonInt(*d, "cached_tokens");
+  return t;
+}
+
+bool NonEmptyString(const json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() && !it->get_ref<const std::string&>().empty();
+}
+
+}  // namespace
+
+ChunkInfo InspectOpenAIChunk(std::string_view data) {
+  ChunkInfo info;
+  if (data == "[DONE]") return info;
+  json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    info.is_error = true;
+    return info;
+  }
+  if (auto e = j.find("error"); e != j.end() && !e->is_null()) {
+    info.is_error = true;
+    if (e->is_object()) {
+      if (auto m = e->find("message"); m != e->end() && m->is_string())
+        info.error_message = m->get<std::string>();
+    } else if (e->is_string()) {
+      info.error_message = e->get<std::string>();
+    }
+    if (info.error_message.empty()) info.error_message = "upstream stream error";
+    return info;
+  }
+  if (auto c = j.find("choices"); c != j.end() && c->is_array()) {
+    for (const auto& ch : *c) {
+      if (!ch.is_object()) continue;
+      if (auto d = ch.find("delta"); d != ch.end() && d->is_object()) {
+        auto tc = d->find("tool_calls");
+        // reasoning_content is what DeepSeek/vLLM servers stream before the answer.
+        if (NonEmptyString(*d, "content") || NonEmptyString(*d, "refusal") ||
+            NonEmptyString(*d, "reasoning_content") || NonEmptyString(*d, "reasoning") ||
+            (tc != d->end() && tc->is_array() && !tc->empty()) ||
+            (d->contains("function_call") && (*d)["function_call"].is_object()))
+          info.has_content = true;
+      }
+      if (auto f = ch.find("finish_reason"); f != ch.end() && f->is_string())
+        info.finish_reason = f->get<std::string>();
+    }
+  }
+  if (auto u = j.find("usage"); u != j.end() && u->is_object()) info.usage = UsageFrom(*u);
+  return info;
+}
+
+Result<TokenUsage> OpenAIResponseUsage(const json& response) {
+  const json* u = nullptr;
+  if (response.is_object()) {
+    auto it = response.find("usage");
+    if (it != response.end() && it->is_object()) u = &*it;
+  }
+  if (!u || !u->contains("prompt_tokens") || !u->contains("completion_tokens"))
+    return Error::Make(ErrorKind::kUpstream, "upstream_no_usage", "upstream response has no usage");
+  return UsageFrom(*u);
+}
+
+}  // namespace triage::dialect

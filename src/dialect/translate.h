@@ -1,0 +1,55 @@
+#pragma once
+// Request and non-streaming response translation between the two dialects through the canonical
+// types. Pure functions, no I/O; thread-safe. Mapping rules: docs/dialects.md.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "dialect/canonical.h"
+#include "dialect/types.h"
+
+namespace triage::dialect {
+
+// Anthropic requires max_tokens; OpenAI clients often omit it.
+inline constexpr int64_t kDefaultAnthropicMaxTokens = 4096;
+
+// A clear 400 when `req` uses something the `target` wire format cannot express at all
+// (OpenAI n>1, audio input or file_id towards Anthropic). nullopt when translatable.
+std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target);
+
+// Upstream request bodies. Same-dialect requests are passed through with only `model` replaced
+// (and, when streaming to OpenAI, stream_options.include_usage forced on so usage is known).
+// Names of parameters that could not be carried are appended to `dropped` (for a warning
+// header); call CheckTranslatable first.
+nlohmann::json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
+                               std::vector<std::string>* dropped = nullptr);
+nlohmann::json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,
+                                  std::vector<std::string>* dropped = nullptr);
+
+// Non-streaming responses. Parse errors are kUpstream ("upstream response ...").
+Result<CanonicalResponse> ParseOpenAIResponse(const nlohmann::json& response);
+Result<CanonicalResponse> ParseAnthropicResponse(const nlohmann::json& response);
+// chat.completion; `created` is unix seconds.
+nlohmann::json RenderOpenAIResponse(const CanonicalResponse& r, int64_t created);
+// Anthropic "message" object.
+nlohmann::json RenderAnthropicResponse(const CanonicalResponse& r);
+
+// Anthropic usage <-> TokenUsage. Anthropic's input_tokens excludes cache reads and cache
+// writes; TokenUsage.input_tokens includes both.
+TokenUsage UsageFromAnthropic(const nlohmann::json& usage);
+nlohmann::json AnthropicUsageJson(const TokenUsage& u);
+nlohmann::json OpenAIUsageJson(const TokenUsage& u);
+// Usage of a non-streaming Anthropic message; missing usage -> kUpstream error.
+Result<TokenUsage> AnthropicResponseUsage(const nlohmann::json& response);
+
+// Prompt-token estimate for /v1/messages/count_tokens and pre-routing: ceil(chars/4) over text,
+// tool inputs and tool schemas, + 1600 per image or document, + 3 per message + 3. Within
+// ~20% of real tokenizers on English prose; never zero for a non-empty request.
+int64_t EstimateTokens(const ChatRequest& req);
+
+}  // namespace triage::dialect

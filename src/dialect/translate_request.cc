@@ -1,0 +1,281 @@
+// Canonical request -> OpenAI / Anthropic upstream bodies.
+#include <algorithm>
+
+#include "dialect/translate.h"
+
+namespace triage::dialect {
+
+using json = nlohmann::json;
+
+namespace {
+
+void Drop(std::vector<std::string>* dropped, std::string name) {
+  if (!dropped) return;
+  if (std::find(dropped->begin(), dropped->end(), name) == dropped->end())
+    dropped->push_back(std::move(name));
+}
+
+std::string DataUrl(const ContentBlock& b) {
+  return b.url.empty() ? "data:" + b.media_type + ";base64," + b.data : b.url;
+}
+
+std::string JoinText(const std::vector<ContentBlock>& blocks, std::vector<std::string>* dropped) {
+  std::string out;
+  for (const auto& b : blocks) {
+    if (b.type != BlockType::kText) {
+      Drop(dropped, "non-text content in tool_result/system");
+      continue;
+    }
+    if (!out.empty()) out += '\n';
+    out += b.text;
+  }
+  return out;
+}
+
+// ---- OpenAI ----
+
+json OpenAIPart(const ContentBlock& b, std::vector<std::string>* dropped) {
+  switch (b.type) {
+    case BlockType::kText: return {{"type", "text"}, {"text", b.text}};
+    case BlockType::kImage: return {{"type", "image_url"}, {"image_url", {{"url", DataUrl(b)}}}};
+    case BlockType::kAudio:
+      return {{"type", "input_audio"},
+              {"input_audio", {{"data", b.data}, {"format", b.media_type}}}};
+    case BlockType::kDocument:
+      if (!b.url.empty()) {
+        Drop(dropped, "document.source.url");
+        return nullptr;
+      }
+      return {{"type", "file"}, {"file", {{"file_data", DataUrl(b)}, {"filename", "document"}}}};
+    default: return nullptr;
+  }
+}
+
+void RenderOpenAIUser(const Message& m, json& out, std::vector<std::string>* dropped) {
+  json parts = json::array();
+  bool only_text = true;
+  for (const auto& b : m.content) {
+    if (b.type == BlockType::kToolResult) {
+      if (b.is_error) Drop(dropped, "tool_result.is_error");
+      out.push_back({{"role", "tool"},
+                     {"tool_call_id", b.tool_use_id},
+                     {"content", JoinText(b.content, dropped)}});
+      continue;
+    }
+    json p = OpenAIPart(b, dropped);
+    if (p.is_null()) continue;
+    only_text = only_text && b.type == BlockType::kText;
+    parts.push_back(std::move(p));
+  }
+  if (parts.empty()) return;
+  if (only_text && parts.size() == 1)
+    out.push_back({{"role", "user"}, {"content", parts[0]["text"]}});
+  else
+    out.push_back({{"role", "user"}, {"content", std::move(parts)}});
+}
+
+void RenderOpenAIAssistant(const Message& m, json& out, std::vector<std::string>* dropped) {
+  std::string text;
+  bool has_text = false;
+  json calls = json::array();
+  for (const auto& b : m.content) {
+    if (b.type == BlockType::kText) {
+      text += b.text;
+      has_text = true;
+    } else if (b.type == BlockType::kToolUse) {
+      calls.push_back({{"id", b.id},
+                       {"type", "function"},
+                       {"function", {{"name", b.name}, {"arguments", b.input.dump()}}}});
+    } else if (b.type == BlockType::kThinking) {
+      Drop(dropped, "thinking");
+    } else {
+      Drop(dropped, "non-text assistant content");
+    }
+  }
+  json msg = {{"role", "assistant"}};
+  msg["content"] = has_text ? json(text) : json(nullptr);
+  if (!calls.empty()) msg["tool_calls"] = std::move(calls);
+  if (has_text || msg.contains("tool_calls")) out.push_back(std::move(msg));
+}
+
+// ---- Anthropic ----
+
+// Anthropic restricts tool ids to [a-zA-Z0-9_-]; the same rewrite is applied to tool_use ids and
+// tool_result references so pairs stay matched.
+std::string AnthropicId(const std::string& id) {
+  std::string s = id.empty() ? std::string("toolu_missing") : id;
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '_';
+  return s;
+}
+
+json AnthropicSource(const ContentBlock& b) {
+  if (!b.url.empty()) return {{"type", "url"}, {"url", b.url}};
+  return {{"type", "base64"}, {"media_type", b.media_type}, {"data", b.data}};
+}
+
+json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {
+  switch (b.type) {
+    case BlockType::kText:
+      if (b.text.empty()) return nullptr;  // Anthropic rejects empty text blocks
+      return {{"type", "text"}, {"text", b.text}};
+    case BlockType::kImage: return {{"type", "image"}, {"source", AnthropicSource(b)}};
+    case BlockType::kDocument: return {{"type", "document"}, {"source", AnthropicSource(b)}};
+    case BlockType::kToolUse:
+      return {{"type", "tool_use"},
+              {"id", AnthropicId(b.id)},
+              {"name", b.name},
+              {"input", b.input.is_object() ? b.input : json::object()}};
+    case BlockType::kToolResult: {
+      json r = {{"type", "tool_result"}, {"tool_use_id", AnthropicId(b.tool_use_id)}};
+      json content = json::array();
+      for (const auto& c : b.content) {
+        json x = AnthropicBlock(c, dropped);
+        if (!x.is_null()) content.push_back(std::move(x));
+      }
+      if (!content.empty()) r["content"] = std::move(content);
+      if (b.is_error) r["is_error"] = true;
+      return r;
+    }
+    case BlockType::kAudio: Drop(dropped, "input_audio"); return nullptr;
+    case BlockType::kThinking: Drop(dropped, "thinking"); return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
+  if (req.dialect == target || target == Dialect::kOpenAI) return std::nullopt;
+  const json& b = req.body;
+  if (auto n = b.find("n"); n != b.end() && n->is_number_integer() && n->get<int64_t>() > 1)
+    return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                       "n: values above 1 are not supported by this model's upstream (Anthropic)");
+  if (req.has_audio)
+    return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
+                       "messages: input_audio is not supported by this model's upstream "
+                       "(Anthropic)");
+  CanonicalRequest c = CanonicalFromOpenAI(b);
+  for (const auto& u : c.unmapped)
+    if (u == "file.file_id")
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
+                         "messages: file parts must carry file_data; file_id is not supported by "
+                         "this model's upstream (Anthropic)");
+  return std::nullopt;
+}
+
+json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
+                     std::vector<std::string>* dropped) {
+  if (req.dialect == Dialect::kOpenAI) {
+    json out = req.body;
+    out["model"] = upstream_model;
+    if (req.stream) out["stream_options"]["include_usage"] = true;
+    return out;
+  }
+  CanonicalRequest c = CanonicalFromAnthropic(req.body);
+  for (const auto& u : c.unmapped) Drop(dropped, u);
+  json msgs = json::array();
+  if (!c.system.empty())
+    msgs.push_back({{"role", "system"}, {"content", JoinText(c.system, dropped)}});
+  for (const auto& m : c.messages) {
+    if (m.role == Role::kUser)
+      RenderOpenAIUser(m, msgs, dropped);
+    else
+      RenderOpenAIAssistant(m, msgs, dropped);
+  }
+  json out = {{"model", upstream_model}, {"messages", std::move(msgs)}};
+  if (!c.tools.empty()) {
+    json tools = json::array();
+    for (const auto& t : c.tools) {
+      json fn = {{"name", t.name}, {"parameters", t.input_schema}};
+      if (!t.description.empty()) fn["description"] = t.description;
+      tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
+    }
+    out["tools"] = std::move(tools);
+  }
+  if (c.tool_choice) {
+    const ToolChoice& tc = *c.tool_choice;
+    switch (tc.kind) {
+      case ToolChoice::kAuto: out["tool_choice"] = "auto"; break;
+      case ToolChoice::kAny: out["tool_choice"] = "required"; break;
+      case ToolChoice::kNone: out["tool_choice"] = "none"; break;
+      case ToolChoice::kTool:
+        out["tool_choice"] = {{"type", "function"}, {"function", {{"name", tc.name}}}};
+        break;
+    }
+    if (tc.disable_parallel && !c.tools.empty()) out["parallel_tool_calls"] = false;
+  }
+  if (c.max_tokens) out["max_tokens"] = *c.max_tokens;
+  if (c.temperature) out["temperature"] = *c.temperature;
+  if (c.top_p) out["top_p"] = *c.top_p;
+  if (c.top_k) Drop(dropped, "top_k");
+  if (!c.stop.empty()) out["stop"] = c.stop;
+  if (c.user) out["user"] = *c.user;
+  if (c.stream) {
+    out["stream"] = true;
+    out["stream_options"] = {{"include_usage", true}};
+  }
+  return out;
+}
+
+json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,
+                        std::vector<std::string>* dropped) {
+  if (req.dialect == Dialect::kAnthropic) {
+    json out = req.body;
+    out["model"] = upstream_model;
+    return out;
+  }
+  CanonicalRequest c = CanonicalFromOpenAI(req.body);
+  for (const auto& u : c.unmapped) Drop(dropped, u);
+  json out = {{"model", upstream_model}};
+  out["max_tokens"] = c.max_tokens.value_or(kDefaultAnthropicMaxTokens);
+  if (!c.system.empty()) out["system"] = JoinText(c.system, dropped);
+  json msgs = json::array();
+  for (const auto& m : c.messages) {
+    json blocks = json::array();
+    for (const auto& b : m.content) {
+      json x = AnthropicBlock(b, dropped);
+      if (!x.is_null()) blocks.push_back(std::move(x));
+    }
+    if (blocks.empty()) continue;
+    // tool_result blocks must lead a user turn.
+    std::stable_partition(blocks.begin(), blocks.end(),
+                          [](const json& x) { return x["type"] == "tool_result"; });
+    const char* role = m.role == Role::kUser ? "user" : "assistant";
+    if (!msgs.empty() && msgs.back()["role"] == role) {
+      for (auto& x : blocks) msgs.back()["content"].push_back(std::move(x));
+    } else {
+      msgs.push_back({{"role", role}, {"content", std::move(blocks)}});
+    }
+  }
+  out["messages"] = std::move(msgs);
+  if (!c.tools.empty()) {
+    json tools = json::array();
+    for (const auto& t : c.tools) {
+      json x = {{"name", t.name}, {"input_schema", t.input_schema}};
+      if (!t.description.empty()) x["description"] = t.description;
+      tools.push_back(std::move(x));
+    }
+    out["tools"] = std::move(tools);
+  }
+  if (c.tool_choice) {
+    const ToolChoice& tc = *c.tool_choice;
+    static constexpr const char* kNames[] = {"auto", "any", "none", "tool"};
+    json x = {{"type", kNames[tc.kind]}};
+    if (tc.kind == ToolChoice::kTool) x["name"] = tc.name;
+    if (tc.disable_parallel && tc.kind != ToolChoice::kNone) x["disable_parallel_tool_use"] = true;
+    if (!c.tools.empty()) out["tool_choice"] = std::move(x);
+  }
+  if (c.temperature) {
+    // OpenAI allows 0..2, Anthropic 0..1.
+    if (*c.temperature > 1.0) Drop(dropped, "temperature (clamped to 1)");
+    out["temperature"] = std::min(*c.temperature, 1.0);
+  }
+  if (c.top_p) out["top_p"] = *c.top_p;
+  if (!c.stop.empty()) out["stop_sequences"] = c.stop;
+  if (c.user) out["metadata"] = {{"user_id", *c.user}};
+  if (c.stream) out["stream"] = true;
+  return out;
+}
+
+}  // namespace triage::dialect

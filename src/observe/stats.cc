@@ -1,0 +1,139 @@
+#include "observe/stats.h"
+
+#include <cstdio>
+
+#include "catalog/catalog.h"
+
+namespace triage::observe {
+
+Stats::Stats(std::vector<std::string> tiers) {
+  for (auto& t : tiers) {
+    tiers_.push_back(std::make_unique<TierStats>());
+    tiers_.back()->name = t;
+  }
+  none_.name = "none";
+}
+
+Stats::TierStats* Stats::Find(std::string_view tier) {
+  for (auto& t : tiers_)
+    if (t->name == tier) return t.get();
+  return &none_;
+}
+
+void Stats::Record(const RequestRecord& r) {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  TierStats* t = Find(r.tier);
+  t->requests.fetch_add(1, kRelaxed);
+  if (r.error) t->errors.fetch_add(1, kRelaxed);
+  t->cost.fetch_add(r.cost_micros, kRelaxed);
+  t->reference.fetch_add(r.reference_cost_micros, kRelaxed);
+  t->in_tokens.fetch_add(r.input_tokens, kRelaxed);
+  t->out_tokens.fetch_add(r.output_tokens, kRelaxed);
+  int cls = r.status / 100;
+  by_class_[(cls >= 1 && cls <= 5) ? cls : 0].fetch_add(1, kRelaxed);
+  attempts_.fetch_add(r.attempts, kRelaxed);
+  if (r.stream) streams_.fetch_add(1, kRelaxed);
+  size_t b = 0;
+  while (b < kBuckets.size() && r.latency_seconds > kBuckets[b]) ++b;
+  hist_[b].fetch_add(1, kRelaxed);
+  latency_sum_us_.fetch_add(static_cast<int64_t>(r.latency_seconds * 1e6), kRelaxed);
+}
+
+int64_t Stats::total_requests() const {
+  int64_t n = none_.requests.load();
+  for (auto& t : tiers_) n += t->requests.load();
+  return n;
+}
+
+std::string Stats::Prometheus() const {
+  std::string out;
+  auto line = [&](const std::string& s) {
+    out += s;
+    out += '\n';
+  };
+  auto usd = [](int64_t micros) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6f", micros / 1e6);
+    return std::string(buf);
+  };
+  std::vector<const TierStats*> all;
+  for (auto& t : tiers_) all.push_back(t.get());
+  all.push_back(&none_);
+  line("# HELP triage_requests_total Requests answered, by tier that answered.");
+  line("# TYPE triage_requests_total counter");
+  for (auto* t : all)
+    line("triage_requests_total{tier=\"" + t->name + "\"} " + std::to_string(t->requests.load()));
+  line("# HELP triage_request_errors_total Requests that ended in an error, by tier.");
+  line("# TYPE triage_request_errors_total counter");
+  for (auto* t : all)
+    line("triage_request_errors_total{tier=\"" + t->name + "\"} " +
+         std::to_string(t->errors.load()));
+  line("# HELP triage_cost_usd_total Spend from real usage at catalog prices.");
+  line("# TYPE triage_cost_usd_total counter");
+  for (auto* t : all)
+    line("triage_cost_usd_total{tier=\"" + t->name + "\"} " + usd(t->cost.load()));
+  line("# HELP triage_reference_cost_usd_total The same usage priced at the reference model.");
+  line("# TYPE triage_reference_cost_usd_total counter");
+  for (auto* t : all)
+    line("triage_reference_cost_usd_total{tier=\"" + t->name + "\"} " + usd(t->reference.load()));
+  line("# HELP triage_tokens_total Tokens by direction and tier.");
+  line("# TYPE triage_tokens_total counter");
+  for (auto* t : all) {
+    line("triage_tokens_total{tier=\"" + t->name + "\",direction=\"input\"} " +
+         std::to_string(t->in_tokens.load()));
+    line("triage_tokens_total{tier=\"" + t->name + "\",direction=\"output\"} " +
+         std::to_string(t->out_tokens.load()));
+  }
+  line("# HELP triage_responses_total Responses by HTTP status class.");
+  line("# TYPE triage_responses_total counter");
+  const char* classes[] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (int i = 0; i < 6; ++i)
+    line(std::string("triage_responses_total{code=\"") + classes[i] + "\"} " +
+         std::to_string(by_class_[i].load()));
+  line("# HELP triage_upstream_attempts_total Upstream attempts made.");
+  line("# TYPE triage_upstream_attempts_total counter");
+  line("triage_upstream_attempts_total " + std::to_string(attempts_.load()));
+  line("# HELP triage_in_flight_requests Requests being handled now.");
+  line("# TYPE triage_in_flight_requests gauge");
+  line("triage_in_flight_requests " + std::to_string(in_flight_.load()));
+  line("# HELP triage_request_duration_seconds Request latency, start to last byte.");
+  line("# TYPE triage_request_duration_seconds histogram");
+  int64_t cum = 0;
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    cum += hist_[i].load();
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", kBuckets[i]);
+    line(std::string("triage_request_duration_seconds_bucket{le=\"") + le + "\"} " +
+         std::to_string(cum));
+  }
+  cum += hist_[kBuckets.size()].load();
+  line("triage_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(cum));
+  char sum[64];
+  std::snprintf(sum, sizeof sum, "%.6f", latency_sum_us_.load() / 1e6);
+  line(std::string("triage_request_duration_seconds_sum ") + sum);
+  line("triage_request_duration_seconds_count " + std::to_string(cum));
+  return out;
+}
+
+std::string Stats::Summary() const {
+  int64_t n = 0, cost = 0, ref = 0;
+  std::string per;
+  for (auto& t : tiers_) {
+    int64_t r = t->requests.load();
+    n += r;
+    cost += t->cost.load();
+    ref += t->reference.load();
+    if (!per.empty()) per += ", ";
+    per += t->name + " " + std::to_string(r);
+  }
+  int64_t failed = none_.requests.load();
+  n += failed;
+  char buf[256];
+  double saved = ref > 0 ? 100.0 * (1.0 - static_cast<double>(cost) / ref) : 0.0;
+  std::snprintf(buf, sizeof buf, " | spend $%s | all-frontier $%s | saved %.1f%%",
+                catalog::FormatUsd(cost).c_str(), catalog::FormatUsd(ref).c_str(), saved);
+  return "requests " + std::to_string(n) + " (" + per + (failed ? ", failed " : "") +
+         (failed ? std::to_string(failed) : "") + ")" + buf;
+}
+
+}  // namespace triage::observe

@@ -1,0 +1,56 @@
+#pragma once
+// Live in-memory request statistics: per-tier counts and money, status counters and a latency
+// histogram. Rendered as Prometheus text and as the demo's one-line summary.
+// Thread-safe: all counters are atomics; the tier list is fixed at construction.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace triage::observe {
+
+struct RequestRecord {
+  std::string_view tier;  // "" when no tier was reached
+  int status = 0;
+  bool stream = false;
+  bool error = false;
+  int64_t cost_micros = 0;
+  int64_t reference_cost_micros = 0;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int attempts = 0;
+  double latency_seconds = 0;
+};
+
+class Stats {
+ public:
+  explicit Stats(std::vector<std::string> tiers);
+  void Record(const RequestRecord& r);
+  void AddInFlight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
+  int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  // Prometheus text exposition format (version 0.0.4).
+  std::string Prometheus() const;
+  // "requests 12 (open 9, mid 2, frontier 1) | spend $0.0012 | all-frontier $0.0100 | saved 88.0%"
+  std::string Summary() const;
+  int64_t total_requests() const;
+
+ private:
+  struct TierStats {
+    std::string name;
+    std::atomic<int64_t> requests{0}, errors{0}, cost{0}, reference{0}, in_tokens{0}, out_tokens{0};
+  };
+  static constexpr std::array<double, 12> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                      0.5,   1,    2.5,   5,    10,  30};
+  TierStats* Find(std::string_view tier);
+  std::vector<std::unique_ptr<TierStats>> tiers_;
+  TierStats none_;
+  std::atomic<int64_t> by_class_[6] = {};  // status / 100 (0 = no status)
+  std::atomic<int64_t> attempts_{0}, streams_{0};
+  std::atomic<int64_t> hist_[kBuckets.size() + 1] = {};
+  std::atomic<int64_t> latency_sum_us_{0};
+  std::atomic<int64_t> in_flight_{0};
+};
+
+}  // namespace triage::observe

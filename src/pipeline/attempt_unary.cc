@@ -1,0 +1,100 @@
+// The attempt loop for non-streaming requests: walk the plan, first good answer wins.
+#include <nlohmann/json.hpp>
+
+#include "dialect/openai.h"
+#include "observe/log.h"
+#include "pipeline/attempt_util.h"
+#include "pipeline/gateway.h"
+
+namespace triage::pipeline {
+
+namespace net = boost::asio;
+
+namespace {
+// Upstream answers larger than this are refused (protects memory; chat answers are far smaller).
+constexpr size_t kMaxResponseBytes = 64 * 1024 * 1024;
+}  // namespace
+
+net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& out) {
+  std::optional<Error> last;
+  for (const config::Deployment* d : ctx.plan) {
+    if (ctx.cancel->fired()) break;
+    ctx.deployment = d;
+    ++ctx.attempts;
+    upstream::Head head;
+    std::string body;
+    bool too_big = false;
+    upstream::Sink sink;
+    sink.on_head = [&](const upstream::Head& h) -> net::awaitable<bool> {
+      head = h;
+      co_return true;
+    };
+    sink.on_data = [&](std::string_view bytes) -> net::awaitable<bool> {
+      if (body.size() + bytes.size() > kMaxResponseBytes) {
+        too_big = true;
+        co_return false;
+      }
+      body.append(bytes);
+      co_return true;
+    };
+    Status st = co_await providers_.at(d->name)->Call(ctx.req, sink, ctx.cancel.get());
+    ctx.cancel->Clear();
+    if (ctx.cancel->fired()) break;
+    if (too_big) {
+      last = Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",
+                         "deployment " + d->name + ": upstream response larger than " +
+                             std::to_string(kMaxResponseBytes) + " bytes");
+      continue;
+    }
+    if (!st.ok()) {
+      last = WithDeployment(st.error(), *d);
+      LogAttemptFailure(ctx, *d, *last);
+      continue;
+    }
+    if (head.status < 200 || head.status >= 300) {
+      Error e = UpstreamStatusError(*d, head.status, body);
+      LogAttemptFailure(ctx, *d, e);
+      if (!RetryableStatus(head.status)) {  // the request itself was refused: no point retrying
+        co_await Refuse(ctx, std::move(e), out);
+        co_return;
+      }
+      last = std::move(e);
+      continue;
+    }
+    auto json = nlohmann::json::parse(body, nullptr, false);
+    if (json.is_discarded() || !json.is_object() || !json.contains("choices")) {
+      last = Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
+                         "deployment " + d->name + ": upstream sent a malformed chat completion");
+      continue;
+    }
+    auto usage = dialect::OpenAIResponseUsage(json);
+    if (usage) {
+      ctx.usage = *usage;
+      ctx.usage_reported = true;
+    } else {
+      // No usage reported: estimate so the ledger never under-counts silently.
+      ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
+      ctx.usage.output_tokens = EstimateTokens(static_cast<int64_t>(body.size()) / 2);
+    }
+    ctx.status = 200;
+    ctx.ttft_ms = ctx.ElapsedMs();
+    co_await Account(ctx);  // committed before the first byte leaves: survives kill -9
+    Headers h = ResponseHeaders(ctx, true);
+    h.emplace_back("content-type", "application/json");
+    if (providers_.at(d->name)->simulated()) h.emplace_back("x-triage-simulated", "true");
+    co_await out.Respond(200, h, std::move(body));
+    co_return;
+  }
+  if (ctx.cancel->fired()) {
+    ctx.client_gone = true;
+    ctx.status = 499;
+    ctx.error = Error::Make(ErrorKind::kUpstream, "client_closed", "client closed the connection");
+    co_await Account(ctx);
+    co_return;
+  }
+  if (!last)
+    last = Error::Make(ErrorKind::kUnavailable, "no_deployment", "no deployment available");
+  co_await Refuse(ctx, std::move(*last), out);
+}
+
+}  // namespace triage::pipeline

@@ -1,0 +1,97 @@
+#include "pipeline/attempt_util.h"
+
+#include <nlohmann/json.hpp>
+
+#include "observe/log.h"
+#include "pipeline/context.h"
+
+namespace triage::pipeline {
+
+bool RetryableStatus(int status) {
+  return status == 408 || status == 409 || status == 429 || status >= 500;
+}
+
+std::string Redact(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  auto is_key_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  };
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && is_key_char(text[j])) ++j;
+    if (j > i) {
+      std::string_view word = text.substr(i, j - i);
+      bool digits = false, alpha = false;
+      for (char c : word) {
+        digits |= std::isdigit(static_cast<unsigned char>(c)) != 0;
+        alpha |= std::isalpha(static_cast<unsigned char>(c)) != 0;
+      }
+      bool secret = word.starts_with("sk-") || word.starts_with("sk_") ||
+                    (word.size() >= 32 && digits && alpha);
+      out += secret ? std::string("[redacted]") : std::string(word);
+      i = j;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+Error UpstreamStatusError(const config::Deployment& d, int status, std::string_view body) {
+  std::string detail;
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_discarded() && j.is_object()) {
+    auto it = j.find("error");
+    if (it != j.end() && it->is_object() && it->contains("message") && (*it)["message"].is_string())
+      detail = (*it)["message"].get<std::string>();  // OpenAI and Anthropic both nest it here
+    else if (it != j.end() && it->is_string())
+      detail = it->get<std::string>();
+  }
+  if (detail.empty()) detail = std::string(body.substr(0, 200));
+  if (detail.size() > 500) detail = detail.substr(0, 500) + "...";
+  std::string msg = "deployment " + d.name + ": upstream returned " + std::to_string(status) +
+                    (detail.empty() ? "" : ": " + Redact(detail));
+  ErrorKind kind = ErrorKind::kUpstream;
+  std::string code = "upstream_error";
+  if (status == 429) {
+    kind = ErrorKind::kRateLimit;
+    code = "upstream_rate_limited";
+  } else if (status == 408 || status == 504) {
+    kind = ErrorKind::kUpstreamTimeout;
+    code = "upstream_timeout";
+  } else if (status == 400 || status == 422) {
+    kind = ErrorKind::kInvalidRequest;
+    code = "upstream_rejected_request";
+  } else if (status == 401 || status == 403) {
+    kind = ErrorKind::kUpstream;  // our credentials, not the client's: a gateway problem
+    code = "upstream_auth_failed";
+  } else if (status == 413) {
+    kind = ErrorKind::kRequestTooLarge;
+    code = "upstream_request_too_large";
+  }
+  Error e = Error::Make(kind, code, msg);
+  e.upstream_status = status;
+  return e;
+}
+
+int64_t EstimateTokens(int64_t chars) { return (chars + 3) / 4; }
+
+Error WithDeployment(Error e, const config::Deployment& d) {
+  e.message = "deployment " + d.name + ": " + e.message;
+  return e;
+}
+
+void LogAttemptFailure(const RequestContext& ctx, const config::Deployment& d, const Error& e) {
+  nlohmann::json f = nlohmann::json::object();
+  f["id"] = ctx.id;
+  f["deployment"] = d.name;
+  f["attempt"] = ctx.attempts;
+  f["committed"] = ctx.committed;
+  f["error"] = e.message;
+  if (e.upstream_status) f["upstream_status"] = e.upstream_status;
+  observe::Log(observe::Level::kWarn, "upstream attempt failed", std::move(f));
+}
+
+}  // namespace triage::pipeline

@@ -1,0 +1,37 @@
+#pragma once
+// Helpers shared by the unary and streaming attempt loops.
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "config/config.h"
+#include "dialect/types.h"
+
+namespace triage::pipeline {
+struct RequestContext;
+}
+
+namespace triage::pipeline {
+
+// Upstream statuses worth trying the next deployment for (the request itself was fine).
+bool RetryableStatus(int status);
+
+// The Error for an upstream non-2xx answer: message names the deployment, the status and the
+// upstream's own message (from an OpenAI or Anthropic error body, else the body's start),
+// with anything that looks like a credential masked. 4xx statuses other than 408/429 keep
+// their status class (the request was at fault); others become 502.
+Error UpstreamStatusError(const config::Deployment& d, int status, std::string_view body);
+
+// Masks credential-looking words ("sk-...", "Bearer ...", long key-like tokens).
+std::string Redact(std::string_view text);
+
+// Rough token count of a text: ceil(chars / 4). Used only when an upstream reports no usage.
+int64_t EstimateTokens(int64_t chars);
+
+// Prefixes a transport error's message with the deployment's name.
+Error WithDeployment(Error e, const config::Deployment& d);
+
+// Logs a failed upstream attempt (warn level).
+void LogAttemptFailure(const RequestContext& ctx, const config::Deployment& d, const Error& e);
+
+}  // namespace triage::pipeline

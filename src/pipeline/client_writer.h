@@ -1,0 +1,27 @@
+#pragma once
+// How the pipeline talks to the client connection. Implemented by the server's session.
+// All calls happen on the session's own thread; each returns false when the client is gone.
+#include <boost/asio/awaitable.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace triage::pipeline {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+class ClientWriter {
+ public:
+  virtual ~ClientWriter() = default;
+  // A complete response with a body.
+  virtual boost::asio::awaitable<bool> Respond(int status, const Headers& headers,
+                                               std::string body) = 0;
+  // 200, text/event-stream, chunked, with the given headers and declared trailers.
+  virtual boost::asio::awaitable<bool> BeginStream(const Headers& headers,
+                                                   const std::vector<std::string>& trailers) = 0;
+  virtual boost::asio::awaitable<bool> Write(std::string_view data) = 0;
+  virtual boost::asio::awaitable<bool> EndStream(const Headers& trailers) = 0;
+};
+
+}  // namespace triage::pipeline

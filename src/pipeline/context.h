@@ -1,0 +1,58 @@
+#pragma once
+// RequestContext: everything one request carries through the named phases
+// (parse -> route -> attempt loop -> respond -> account). Owned by the handling coroutine;
+// never shared across threads.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "config/config.h"
+#include "dialect/openai.h"
+#include "dialect/types.h"
+#include "upstream/http_client.h"
+
+namespace triage::pipeline {
+
+using Clock = std::chrono::steady_clock;
+
+struct RequestContext {
+  std::string id;
+  Clock::time_point start = Clock::now();
+  int64_t ts_ms = 0;
+  dialect::Dialect dialect = dialect::Dialect::kOpenAI;
+  dialect::ChatRequest req;
+  bool parsed = false;
+  std::string requested_model;
+
+  // route
+  std::vector<const config::Deployment*> plan;
+  std::string route_reason;  // x-triage-route
+
+  // attempt loop
+  const config::Deployment* deployment = nullptr;  // answered, or last tried
+  int attempts = 0;
+  dialect::TokenUsage usage;
+  bool usage_reported = false;  // false: usage estimated
+  int64_t ttft_ms = -1;
+  bool committed = false;  // first byte of a stream went to the client
+  bool client_gone = false;
+
+  // outcome
+  int status = 0;
+  std::optional<Error> error;
+  int64_t cost_micros = 0;
+  int64_t reference_cost_micros = 0;
+  bool price_known = true;
+  bool accounted = false;
+
+  std::shared_ptr<upstream::CancelHook> cancel = std::make_shared<upstream::CancelHook>();
+
+  int64_t ElapsedMs() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  }
+};
+
+}  // namespace triage::pipeline

@@ -1,0 +1,272 @@
+#include "pipeline/gateway.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+
+#include "catalog/catalog.h"
+#include "dialect/openai.h"
+#include "observe/log.h"
+
+namespace triage::pipeline {
+
+namespace net = boost::asio;
+using nlohmann::json;
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "req_";
+  for (int i = 0; i < 2; ++i) {
+    uint64_t v = rng();
+    for (int j = 0; j < 12; ++j, v >>= 4) id += kHex[v & 15];
+  }
+  return id;
+}
+
+Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::Config> config,
+                                                 std::unique_ptr<store::Ledger> ledger) {
+  std::unique_ptr<Gateway> g(new Gateway());
+  const catalog::ModelInfo* ref = catalog::Find(config->reference_model);
+  if (!ref || !ref->price)
+    return Error::Make(ErrorKind::kInternal, "bad_config",
+                       "reference_model '" + config->reference_model + "' has no known price");
+  g->reference_price_ = *ref->price;
+  std::vector<std::string> tier_names;
+  json data = json::array();
+  auto add_model = [&](const std::string& id, const std::string& owner) {
+    data.push_back({{"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", owner}});
+  };
+  add_model("auto", "triage");
+  std::vector<std::string> seen;
+  for (const auto& tier : config->tiers) {
+    tier_names.push_back(tier.name);
+    add_model(tier.name, "triage-tier");
+    for (const auto& d : tier.deployments) {
+      auto p = upstream::MakeProvider(d);
+      if (!p) return p.error();
+      g->providers_[d.name] = std::move(*p);
+      add_model(d.name, "triage-deployment:" + tier.name);
+    }
+  }
+  for (const auto& tier : config->tiers)
+    for (const auto& d : tier.deployments)
+      if (std::find(seen.begin(), seen.end(), d.catalog) == seen.end()) {
+        seen.push_back(d.catalog);
+        add_model(d.catalog, "catalog");
+      }
+  g->models_json_ = json{{"object", "list"}, {"data", data}}.dump();
+  for (const auto& e : data) {
+    if (!g->model_names_.empty()) g->model_names_ += ", ";
+    g->model_names_ += e["id"].get<std::string>();
+  }
+  g->stats_ = std::make_unique<observe::Stats>(tier_names);
+  g->ledger_ = std::move(ledger);
+  g->config_ = std::move(config);
+  return g;
+}
+
+Gateway::~Gateway() = default;
+
+std::string Gateway::ModelsJson() const { return models_json_; }
+
+bool Gateway::Route(RequestContext& ctx) {
+  const auto& cfg = *config_;
+  const std::string& m = ctx.req.model;
+  auto tier_plan = [&](const config::Tier& t) {
+    for (const auto& d : t.deployments) ctx.plan.push_back(&d);
+  };
+  if (m == "auto" || m.empty()) {
+    const config::Tier& t = cfg.DefaultTier();
+    tier_plan(t);
+    ctx.route_reason = "default tier=" + t.name;
+    return true;
+  }
+  if (const config::Tier* t = cfg.FindTier(m)) {
+    tier_plan(*t);
+    ctx.route_reason = "pinned tier=" + t->name;
+    return true;
+  }
+  if (const config::Deployment* d = cfg.FindDeployment(m)) {
+    ctx.plan.push_back(d);
+    ctx.route_reason = "pinned deployment=" + d->name;
+    return true;
+  }
+  for (const auto& t : cfg.tiers)
+    for (const auto& d : t.deployments)
+      if (d.catalog == m || d.model == m) ctx.plan.push_back(&d);
+  if (!ctx.plan.empty()) {
+    ctx.route_reason = "pinned model=" + m;
+    return true;
+  }
+  return false;
+}
+
+Headers Gateway::ResponseHeaders(const RequestContext& ctx, bool with_cost) const {
+  Headers h;
+  h.emplace_back("x-request-id", ctx.id);
+  h.emplace_back("x-triage-tier", ctx.deployment ? ctx.deployment->tier : "none");
+  h.emplace_back("x-triage-deployment", ctx.deployment ? ctx.deployment->name : "none");
+  if (!ctx.route_reason.empty()) h.emplace_back("x-triage-route", ctx.route_reason);
+  if (with_cost) {
+    h.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
+    h.emplace_back("x-triage-reference-cost-usd", catalog::FormatUsd(ctx.reference_cost_micros));
+  }
+  return h;
+}
+
+namespace {
+
+// Completes when the ledger has committed the row; the callback arrives on the writer thread
+// and is posted back to the request's executor.
+net::awaitable<Status> AppendAndWait(store::Ledger& ledger, store::LedgerRow row) {
+  auto ex = co_await net::this_coro::executor;
+  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(Status)>(
+      [&ledger, ex](auto handler, store::LedgerRow r) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        ledger.Append(std::move(r), [h, ex](Status s) {
+          net::post(ex, [h, s = std::move(s)]() mutable { (*h)(std::move(s)); });
+        });
+      },
+      net::use_awaitable, std::move(row));
+}
+
+void LogLedgerFailure(const std::string& id, const Error& e) {
+  json f = json::object();
+  f["id"] = id;
+  f["error"] = e.message;
+  observe::Log(observe::Level::kError, "ledger write failed", std::move(f));
+}
+
+// The ledger row of a finished request. A plain function: g++ 12 mishandles conditional
+// expressions of class type inside coroutines.
+store::LedgerRow BuildRow(const RequestContext& ctx) {
+  store::LedgerRow row;
+  row.id = ctx.id;
+  row.ts_ms = ctx.ts_ms;
+  row.dialect = std::string(dialect::DialectName(ctx.dialect));
+  row.requested_model = ctx.req.model;
+  row.tier = ctx.deployment ? ctx.deployment->tier : "";
+  row.deployment = ctx.deployment ? ctx.deployment->name : "";
+  row.status = ctx.status;
+  row.error_kind = ctx.error ? std::string(KindName(ctx.error->kind)) : "";
+  if (ctx.error && ctx.error->code == "client_closed") row.error_kind = "client_closed";
+  row.input_tokens = ctx.usage.input_tokens;
+  row.output_tokens = ctx.usage.output_tokens;
+  row.cached_input_tokens = ctx.usage.cached_input_tokens;
+  row.cost_micros = ctx.cost_micros;
+  row.reference_cost_micros = ctx.reference_cost_micros;
+  row.price_known = ctx.price_known;
+  row.stream = ctx.req.stream;
+  row.attempts = ctx.attempts;
+  row.latency_ms = ctx.ElapsedMs();
+  row.ttft_ms = ctx.ttft_ms;
+
+  return row;
+}
+
+// One line per request at debug level; failures always (warn for 5xx).
+void LogRequest(const RequestContext& ctx, const store::LedgerRow& row) {
+  if (!observe::LogEnabled(observe::Level::kDebug) && !ctx.error) return;
+  json f = json::object();
+  f["id"] = row.id;
+  f["model"] = row.requested_model;
+  f["tier"] = row.tier;
+  f["deployment"] = row.deployment;
+  f["status"] = row.status;
+  f["error"] = row.error_kind;
+  if (ctx.error) f["error_message"] = ctx.error->message;
+  f["attempts"] = row.attempts;
+  f["latency_ms"] = row.latency_ms;
+  f["cost_usd"] = catalog::FormatUsd(row.cost_micros);
+  observe::Log(ctx.error && ctx.status >= 500 ? observe::Level::kWarn : observe::Level::kDebug,
+               "request", std::move(f));
+}
+
+}  // namespace
+
+net::awaitable<void> Gateway::Account(RequestContext& ctx) {
+  if (ctx.accounted) co_return;
+  ctx.accounted = true;
+  catalog::Usage u{ctx.usage.input_tokens, ctx.usage.output_tokens, ctx.usage.cached_input_tokens};
+  if (ctx.deployment) {
+    auto price = ctx.deployment->EffectivePrice();
+    ctx.price_known = price.has_value();
+    ctx.cost_micros = price ? catalog::CostMicros(*price, u) : 0;
+  }
+  ctx.reference_cost_micros = catalog::CostMicros(reference_price_, u);
+
+  store::LedgerRow row = BuildRow(ctx);
+  observe::RequestRecord rec;
+  rec.tier = row.tier;
+  rec.status = ctx.status;
+  rec.stream = ctx.req.stream;
+  rec.error = ctx.error.has_value();
+  rec.cost_micros = ctx.cost_micros;
+  rec.reference_cost_micros = ctx.reference_cost_micros;
+  rec.input_tokens = row.input_tokens;
+  rec.output_tokens = row.output_tokens;
+  rec.attempts = ctx.attempts;
+  rec.latency_seconds = std::chrono::duration<double>(Clock::now() - ctx.start).count();
+  stats_->Record(rec);
+  LogRequest(ctx, row);
+  Status s = co_await AppendAndWait(*ledger_, std::move(row));
+  if (!s.ok()) LogLedgerFailure(ctx.id, s.error());
+}
+
+net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWriter& out) {
+  ctx.status = HttpStatus(error.kind);
+  ctx.error = error;
+  co_await Account(ctx);
+  Headers h = ResponseHeaders(ctx, true);
+  h.emplace_back("content-type", "application/json");
+  if (error.kind == ErrorKind::kRateLimit || error.kind == ErrorKind::kUnavailable)
+    h.emplace_back("retry-after", "1");
+  co_await out.Respond(ctx.status, h, dialect::OpenAIErrorBody(error));
+}
+
+net::awaitable<void> Gateway::RefuseUnread(dialect::Dialect d, Error error, ClientWriter& out) {
+  RequestContext ctx;
+  ctx.id = NewRequestId();
+  ctx.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  ctx.dialect = d;
+  co_await Refuse(ctx, std::move(error), out);
+}
+
+net::awaitable<void> Gateway::ChatCompletions(std::string_view body, ClientWriter& out,
+                                              std::shared_ptr<upstream::CancelHook> cancel) {
+  RequestContext ctx;
+  ctx.id = NewRequestId();
+  ctx.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  ctx.cancel = std::move(cancel);
+  stats_->AddInFlight(1);
+  struct Done {
+    observe::Stats& s;
+    ~Done() { s.AddInFlight(-1); }
+  } done{*stats_};
+
+  auto parsed = dialect::ParseOpenAIChat(body, config_->limits.max_json_depth);
+  if (!parsed) {
+    co_await Refuse(ctx, parsed.error(), out);
+    co_return;
+  }
+  ctx.req = std::move(*parsed);
+  ctx.parsed = true;
+  if (!Route(ctx)) {
+    Error e = Error::Make(ErrorKind::kNotFound, "model_not_found",
+                          "model '" + ctx.req.model + "' not found; available: " + model_names_);
+    co_await Refuse(ctx, std::move(e), out);
+    co_return;
+  }
+  if (ctx.req.stream)
+    co_await AttemptStream(ctx, out);
+  else
+    co_await AttemptUnary(ctx, out);
+}
+
+}  // namespace triage::pipeline

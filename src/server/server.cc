@@ -1,0 +1,139 @@
+#include "server/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "observe/log.h"
+#include "server/session.h"
+
+namespace triage::server {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+Server::Server(pipeline::Gateway& gateway) : gateway_(gateway) {
+  int n = gateway.config().threads;
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
+}
+
+Server::~Server() = default;
+
+Status Server::Listen(const std::string& host, uint16_t port) {
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec)
+    return Error::Make(ErrorKind::kInternal, "bad_listen",
+                       "listen: '" + host + "' is not an IP address");
+  tcp::endpoint ep(addr, port);
+  acceptor_ = std::make_unique<tcp::acceptor>(*contexts_[0]);
+  acceptor_->open(ep.protocol(), ec);
+  if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(ep, ec);
+  if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return Error::Make(
+        ErrorKind::kInternal, "bind_failed",
+        "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  auto bound = acceptor_->local_endpoint();
+  std::string h = bound.address().to_string();
+  if (bound.address().is_v6()) h = "[" + h + "]";
+  url_ = "http://" + h + ":" + std::to_string(bound.port());
+  return Ok{};
+}
+
+std::string Server::url() const { return url_; }
+
+void Server::Shutdown() {
+  if (draining_.exchange(true)) return;
+  net::post(*contexts_[0], [this] {
+    observe::Log(observe::Level::kInfo, "draining",
+                 {{"in_flight", busy_.load()}, {"connections", sessions_.load()}});
+    boost::system::error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+    for (auto& ctx : contexts_) net::post(*ctx, [] { CloseIdleSessionsOfThisThread(); });
+  });
+}
+
+void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) {
+  auto& main = *contexts_[0];
+  net::signal_set signals(main, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (!ec) {
+      observe::Log(observe::Level::kInfo, "signal received", {{"signal", sig}});
+      Shutdown();
+    }
+  });
+
+  net::co_spawn(
+      main,
+      [this]() -> net::awaitable<void> {
+        size_t next = 0;
+        for (;;) {
+          auto& target = *contexts_[next++ % contexts_.size()];
+          auto [ec, socket] = co_await acceptor_->async_accept(target.get_executor(), kTuple);
+          if (draining_) co_return;
+          if (ec) {
+            if (ec == net::error::operation_aborted) co_return;
+            // EMFILE and friends: back off briefly instead of spinning.
+            observe::Log(observe::Level::kWarn, "accept failed", {{"error", ec.message()}});
+            net::steady_timer t(co_await net::this_coro::executor);
+            t.expires_after(std::chrono::milliseconds(50));
+            co_await t.async_wait(kTuple);
+            continue;
+          }
+          net::co_spawn(target, RunSession(*this, std::move(socket)), net::detached);
+        }
+      },
+      net::detached);
+
+  // Drain supervisor: once draining, waits for in-flight requests (bounded by the grace
+  // period), then stops every io thread.
+  net::co_spawn(
+      main,
+      [this, on_tick, tick]() -> net::awaitable<void> {
+        net::steady_timer t(co_await net::this_coro::executor);
+        auto last_tick = std::chrono::steady_clock::now();
+        std::chrono::steady_clock::time_point drain_deadline{};
+        for (;;) {
+          t.expires_after(std::chrono::milliseconds(20));
+          co_await t.async_wait(kTuple);
+          auto now = std::chrono::steady_clock::now();
+          if (on_tick && now - last_tick >= tick && !draining_) {
+            last_tick = now;
+            on_tick();
+          }
+          if (!draining_) continue;
+          if (drain_deadline == std::chrono::steady_clock::time_point{})
+            drain_deadline = now + gateway_.config().shutdown_grace;
+          if (busy_.load() == 0 || now >= drain_deadline) {
+            if (busy_.load() != 0)
+              observe::Log(observe::Level::kWarn, "grace period over; abandoning requests",
+                           {{"in_flight", busy_.load()}});
+            for (auto& ctx : contexts_) ctx->stop();
+            co_return;
+          }
+        }
+      },
+      net::detached);
+
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < contexts_.size(); ++i) {
+    threads.emplace_back([ctx = contexts_[i].get()] {
+      auto guard = net::make_work_guard(*ctx);
+      ctx->run();
+    });
+  }
+  main.run();
+  for (auto& ctx : contexts_) ctx->stop();
+  for (auto& th : threads) th.join();
+  stopped_ = true;
+}
+
+}  // namespace triage::server

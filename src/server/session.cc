@@ -1,0 +1,298 @@
+#include "server/session.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <unordered_set>
+
+#include "dialect/openai.h"
+#include "observe/log.h"
+#include "server/server.h"
+
+namespace triage::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+namespace {
+
+constexpr auto kWriteTimeout = std::chrono::seconds(60);
+thread_local std::unordered_set<beast::tcp_stream*> t_idle;
+
+struct SessionState {
+  Server& server;
+  pipeline::Gateway& gateway;
+  beast::tcp_stream stream;
+  bool keep_alive = true;
+};
+
+class SessionWriter final : public pipeline::ClientWriter {
+ public:
+  SessionWriter(SessionState& s, unsigned version) : s_(s), version_(version) {}
+
+  net::awaitable<bool> Respond(int status, const pipeline::Headers& headers,
+                               std::string body) override {
+    http::response<http::string_body> res{static_cast<http::status>(status), version_};
+    res.set(http::field::server, "triage");
+    for (auto& [k, v] : headers) res.set(k, v);
+    res.body() = std::move(body);
+    res.keep_alive(s_.keep_alive && !s_.server.draining());
+    res.prepare_payload();
+    s_.stream.expires_after(kWriteTimeout);
+    auto [ec, n] = co_await http::async_write(s_.stream, res, kTuple);
+    if (ec) s_.keep_alive = false;
+    co_return !ec;
+  }
+
+  net::awaitable<bool> BeginStream(const pipeline::Headers& headers,
+                                   const std::vector<std::string>& trailers) override {
+    http::response<http::empty_body> res{http::status::ok, version_};
+    res.set(http::field::server, "triage");
+    for (auto& [k, v] : headers) res.set(k, v);
+    std::string t;
+    for (auto& name : trailers) t += (t.empty() ? "" : ", ") + name;
+    if (!t.empty()) res.set(http::field::trailer, t);
+    res.keep_alive(s_.keep_alive && !s_.server.draining());
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    s_.stream.expires_after(kWriteTimeout);
+    auto [ec, n] = co_await http::async_write_header(s_.stream, sr, kTuple);
+    if (ec) s_.keep_alive = false;
+    co_return !ec;
+  }
+
+  net::awaitable<bool> Write(std::string_view data) override {
+    if (data.empty()) co_return true;
+    s_.stream.expires_after(kWriteTimeout);
+    auto [ec, n] =
+        co_await net::async_write(s_.stream, http::make_chunk(net::buffer(data)), kTuple);
+    if (ec) s_.keep_alive = false;
+    co_return !ec;
+  }
+
+  net::awaitable<bool> EndStream(const pipeline::Headers& trailers) override {
+    http::fields f;
+    for (auto& [k, v] : trailers) f.set(k, v);
+    s_.stream.expires_after(kWriteTimeout);
+    auto [ec, n] = co_await net::async_write(s_.stream, http::make_chunk_last(f), kTuple);
+    if (ec) s_.keep_alive = false;
+    co_return !ec;
+  }
+
+ private:
+  SessionState& s_;
+  unsigned version_;
+};
+
+std::string ErrorJson(ErrorKind kind, std::string code, std::string message) {
+  return dialect::OpenAIErrorBody(Error::Make(kind, std::move(code), std::move(message)));
+}
+
+// Watches the client socket while the pipeline waits on an upstream: a peer that closes its
+// side fires `hook`, which aborts the upstream call.
+void WatchDisconnect(tcp::socket& socket, std::shared_ptr<upstream::CancelHook> hook,
+                     std::shared_ptr<bool> active) {
+  net::co_spawn(
+      socket.get_executor(),
+      [&socket, hook, active]() -> net::awaitable<void> {
+        auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
+        if (ec || !*active) co_return;
+        char c;
+        ssize_t r = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) hook->Fire();
+      },
+      net::detached);
+}
+
+// Header lists are built in plain functions: g++ 12 rejects braced lists of string literals
+// inside coroutines ("array used as initializer").
+pipeline::Headers JsonType() { return {{"content-type", "application/json"}}; }
+pipeline::Headers PrometheusType() { return {{"content-type", "text/plain; version=0.0.4"}}; }
+pipeline::Headers AllowPost() { return {{"content-type", "application/json"}, {"allow", "POST"}}; }
+
+bool IsChatTarget(std::string_view path) { return path == "/v1/chat/completions"; }
+
+}  // namespace
+
+void CloseIdleSessionsOfThisThread() {
+  for (auto* s : t_idle) s->cancel();
+}
+
+net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
+  const config::Limits& lim = server.gateway().config().limits;
+  SessionState s{server, server.gateway(), beast::tcp_stream(std::move(socket))};
+  beast::flat_buffer buffer;
+  server.sessions_.fetch_add(1);
+  struct Leave {
+    Server& srv;
+    beast::tcp_stream* st;
+    ~Leave() {
+      t_idle.erase(st);
+      srv.sessions_.fetch_sub(1);
+    }
+  } leave{server, &s.stream};
+  s.stream.socket().set_option(tcp::no_delay(true));
+
+  // Sends a plain error (outside the chat pipeline) and marks the connection for closing.
+  auto fail = [&](unsigned version, ErrorKind kind, std::string code,
+                  std::string message) -> net::awaitable<void> {
+    s.keep_alive = false;
+    SessionWriter w(s, version);
+    co_await w.Respond(HttpStatus(kind), JsonType(),
+                       ErrorJson(kind, std::move(code), std::move(message)));
+  };
+
+  while (s.keep_alive && !server.draining()) {
+    // Idle keep-alive: wait for the first byte of the next request.
+    if (buffer.size() == 0) {
+      t_idle.insert(&s.stream);
+      s.stream.expires_after(lim.keepalive_timeout);
+      auto [ec, n] = co_await s.stream.async_read_some(buffer.prepare(8192), kTuple);
+      t_idle.erase(&s.stream);
+      if (ec) break;  // closed, idle timeout or drain: nothing to answer
+      buffer.commit(n);
+    }
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(lim.max_header_bytes));
+    parser.body_limit(static_cast<uint64_t>(lim.max_body_bytes));
+    s.stream.expires_after(lim.header_timeout);
+    auto [hec, hn] = co_await http::async_read_header(s.stream, buffer, parser, kTuple);
+    if (hec) {
+      if (hec == beast::error::timeout) {
+        co_await fail(11, ErrorKind::kClientTimeout, "request_timeout",
+                      "request headers not received within " +
+                          std::to_string(lim.header_timeout.count()) + " ms");
+      } else if (hec == http::error::header_limit) {
+        co_await fail(11, ErrorKind::kHeadersTooLarge, "headers_too_large",
+                      "request headers exceed " + std::to_string(lim.max_header_bytes) + " bytes");
+      } else if (hec == http::error::body_limit) {
+        // Content-Length over the limit: refused before reading the body.
+        Error e = Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
+                              "request body exceeds " + std::to_string(lim.max_body_bytes) +
+                                  " bytes (limits.max_body_bytes)");
+        s.keep_alive = false;
+        SessionWriter w(s, 11);
+        std::string_view t = parser.get().target();
+        server.busy_.fetch_add(1);
+        if (IsChatTarget(t.substr(0, t.find('?'))))
+          co_await s.gateway.RefuseUnread(dialect::Dialect::kOpenAI, e, w);
+        else
+          co_await w.Respond(413, JsonType(), dialect::OpenAIErrorBody(e));
+        server.busy_.fetch_sub(1);
+      } else if (hec != http::error::end_of_stream && hec != net::error::eof &&
+                 hec != net::error::connection_reset && hec != net::error::operation_aborted) {
+        co_await fail(11, ErrorKind::kInvalidRequest, "bad_http",
+                      "malformed HTTP request: " + hec.message());
+      }
+      break;
+    }
+    auto& req = parser.get();
+    const unsigned version = req.version();
+    s.keep_alive = req.keep_alive();
+    std::string_view target = req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    const bool chat = IsChatTarget(path);
+    SessionWriter writer(s, version);
+
+    if (!parser.is_done()) {
+      if (req[http::field::expect] == "100-continue") {
+        http::response<http::empty_body> cont{http::status::continue_, version};
+        s.stream.expires_after(kWriteTimeout);
+        auto [cec, cn] = co_await http::async_write(s.stream, cont, kTuple);
+        if (cec) break;
+      }
+      s.stream.expires_after(lim.body_timeout);
+      auto [bec, bn] = co_await http::async_read(s.stream, buffer, parser, kTuple);
+      if (bec) {
+        std::optional<Error> e;
+        if (bec == beast::error::timeout)
+          e = Error::Make(ErrorKind::kClientTimeout, "request_timeout",
+                          "request body not received within " +
+                              std::to_string(lim.body_timeout.count()) + " ms");
+        else if (bec == http::error::body_limit)
+          e = Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
+                          "request body exceeds " + std::to_string(lim.max_body_bytes) +
+                              " bytes (limits.max_body_bytes)");
+        else if (bec != http::error::end_of_stream && bec != net::error::eof &&
+                 bec != net::error::connection_reset && bec != net::error::operation_aborted)
+          e = Error::Make(ErrorKind::kInvalidRequest, "bad_http",
+                          "malformed HTTP request body: " + bec.message());
+        if (e) {
+          s.keep_alive = false;
+          server.busy_.fetch_add(1);
+          if (chat)
+            co_await s.gateway.RefuseUnread(dialect::Dialect::kOpenAI, *e, writer);
+          else
+            co_await writer.Respond(HttpStatus(e->kind), JsonType(), dialect::OpenAIErrorBody(*e));
+          server.busy_.fetch_sub(1);
+        }
+        break;
+      }
+    }
+
+    server.busy_.fetch_add(1);
+    const auto method = req.method();
+    if (chat) {
+      if (method != http::verb::post) {
+        s.keep_alive = s.keep_alive && true;
+        co_await writer.Respond(405, AllowPost(),
+                                ErrorJson(ErrorKind::kInvalidRequest, "method_not_allowed",
+                                          "use POST for " + std::string(path)));
+      } else {
+        auto hook = std::make_shared<upstream::CancelHook>();
+        auto active = std::make_shared<bool>(true);
+        WatchDisconnect(s.stream.socket(), hook, active);
+        co_await s.gateway.ChatCompletions(req.body(), writer, hook);
+        *active = false;
+        boost::system::error_code ignored;
+        s.stream.socket().cancel(ignored);
+        if (hook->fired()) s.keep_alive = false;
+      }
+    } else if (method == http::verb::get && path == "/v1/models") {
+      co_await writer.Respond(200, JsonType(), s.gateway.ModelsJson());
+    } else if (method == http::verb::get && path == "/healthz") {
+      co_await writer.Respond(200, JsonType(), R"({"status":"ok"})");
+    } else if (method == http::verb::get && path == "/readyz") {
+      if (server.draining())
+        co_await writer.Respond(503, JsonType(), R"({"status":"draining"})");
+      else
+        co_await writer.Respond(200, JsonType(), R"({"status":"ready"})");
+    } else if (method == http::verb::get && path == "/metrics") {
+      std::string text = s.gateway.stats().Prometheus();
+      text += "# HELP triage_open_connections Client connections open now.\n";
+      text += "# TYPE triage_open_connections gauge\n";
+      text += "triage_open_connections " + std::to_string(server.sessions_.load()) + "\n";
+      co_await writer.Respond(200, PrometheusType(), std::move(text));
+    } else {
+      co_await writer.Respond(
+          404, JsonType(),
+          ErrorJson(ErrorKind::kNotFound, "not_found",
+                    "no route for " + std::string(req.method_string()) + " " + std::string(path)));
+    }
+    server.busy_.fetch_sub(1);
+  }
+  // Lingering close: stop sending, then read and discard what the client may still be
+  // sending for a short while, so an early error response is not destroyed by a TCP reset.
+  boost::system::error_code ignored;
+  s.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  size_t drained = 0;
+  char sink[8192];
+  while (!ignored && drained < 4 * 1024 * 1024) {
+    s.stream.expires_after(std::chrono::milliseconds(500));
+    auto [ec, n] = co_await s.stream.async_read_some(net::buffer(sink), kTuple);
+    if (ec) break;
+    drained += n;
+  }
+  s.stream.close();
+}
+
+}  // namespace triage::server

@@ -1,0 +1,193 @@
+#include "store/sqlite_ledger.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include "store/ledger_schema.h"
+
+namespace triage::store {
+namespace {
+
+// Batch-wide failures are retried this many times when SQLite reports contention
+// (another process holding the write lock beyond busy_timeout).
+constexpr int kWriteAttempts = 4;
+
+bool IsContention(int rc) {
+  int primary = rc & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+// The memdb VFS lets a second connection in this process open the same in-memory database, so
+// memory mode keeps the separate read connection. A unique name keeps ledgers apart.
+std::string MemoryName() {
+  static std::atomic<uint64_t> counter{0};
+  return "file:/triage-ledger-" + std::to_string(getpid()) + "-" + std::to_string(++counter) +
+         "?vfs=memdb";
+}
+
+struct BatchFailure {
+  int rc = SQLITE_OK;
+  std::string message;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteLedger>> SqliteLedger::Open(const SqliteTarget& target) {
+  std::string filename = target.memory ? MemoryName() : target.path;
+  std::string name = target.memory ? "sqlite::memory:" : target.path;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | (target.memory ? SQLITE_OPEN_URI : 0);
+  auto writer = SqliteDb::Open(filename, flags);
+  if (!writer.ok()) return writer.error();
+  Status s = PrepareLedgerDb(*writer, name, !target.memory, target.synchronous_full);
+  if (!s.ok()) return s.error();
+  auto insert = writer->Prepare(kInsertRowSql);
+  if (!insert.ok()) {
+    insert.error().message = "ledger '" + name + "': " + insert.error().message;
+    return insert.error();
+  }
+  // Read-only for files so tools reading the ledger can never write by mistake; memdb needs a
+  // read-write handle to attach to the shared in-memory file.
+  int read_flags = target.memory ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI) : SQLITE_OPEN_READONLY;
+  auto reader = SqliteDb::Open(filename, read_flags);
+  if (!reader.ok()) return reader.error();
+  sqlite3_busy_timeout(reader->get(), 5000);
+  return std::unique_ptr<SqliteLedger>(
+      new SqliteLedger(std::move(*writer), std::move(*insert), std::move(*reader)));
+}
+
+SqliteLedger::SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader)
+    : writer_db_(std::move(writer)), insert_(std::move(insert)), reader_db_(std::move(reader)) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteLedger::~SqliteLedger() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  wake_writer_.notify_one();
+  writer_.join();
+}
+
+void SqliteLedger::Append(LedgerRow row, std::function<void(Status)> done) {
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(Pending{std::move(row), std::move(done)});
+    ++appended_;
+  }
+  wake_writer_.notify_one();
+}
+
+void SqliteLedger::Flush() {
+  if (std::this_thread::get_id() == writer_.get_id()) return;
+  std::unique_lock lk(mu_);
+  const uint64_t target = appended_;
+  batch_done_.wait(lk, [&] { return finished_ >= target; });
+}
+
+uint64_t SqliteLedger::commits() const {
+  std::lock_guard lk(mu_);
+  return commits_;
+}
+
+void SqliteLedger::WriterLoop() {
+  // backlog and queue_ trade buffers, so steady state allocates nothing here.
+  std::vector<Pending> backlog;
+  std::vector<Status> results;
+  for (;;) {
+    {
+      std::unique_lock lk(mu_);
+      wake_writer_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_ and drained: every row has been written
+      backlog.swap(queue_);
+    }
+    for (size_t begin = 0; begin < backlog.size(); begin += kMaxBatch) {
+      size_t end = std::min(backlog.size(), begin + kMaxBatch);
+      std::span<Pending> batch(backlog.data() + begin, end - begin);
+      WriteBatch(batch, results);
+      if (std::any_of(results.begin(), results.end(), [](const Status& r) { return r.ok(); })) {
+        std::lock_guard lk(mu_);
+        ++commits_;
+      }
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].done) batch[i].done(std::move(results[i]));
+      }
+      {
+        std::lock_guard lk(mu_);
+        finished_ += batch.size();
+      }
+      batch_done_.notify_all();
+    }
+    backlog.clear();
+  }
+}
+
+void SqliteLedger::WriteBatch(std::span<const Pending> batch, std::vector<Status>& results) {
+  int rc = SQLITE_OK;
+  std::string message;
+  for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+    results.assign(batch.size(), Status(Ok{}));
+    rc = TryWriteBatch(batch, results);
+    if (rc == SQLITE_OK) return;
+    message = sqlite3_errmsg(writer_db_.get());
+    if (!IsContention(rc)) break;
+  }
+  Error e = Error::Make(ErrorKind::kInternal, "ledger_write_failed",
+                        "ledger: commit of " + std::to_string(batch.size()) +
+                            " rows failed: " + message + " (" + sqlite3_errstr(rc) + ")");
+  results.assign(batch.size(), Status(e));
+}
+
+int SqliteLedger::TryWriteBatch(std::span<const Pending> batch, std::vector<Status>& results) {
+  sqlite3* db = writer_db_.get();
+  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return rc;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    BindRow(insert_, batch[i].row);
+    rc = insert_.Step();
+    if (rc != SQLITE_DONE && (rc & 0xff) == SQLITE_CONSTRAINT) {
+      // Only this row fails (ABORT undoes just the statement); the rest of the batch commits.
+      results[i] =
+          Error::Make(ErrorKind::kInternal, "ledger_duplicate_id",
+                      "ledger: row '" + batch[i].row.id + "' rejected: " + sqlite3_errmsg(db));
+    }
+    insert_.Reset();
+    if (rc != SQLITE_DONE && (rc & 0xff) != SQLITE_CONSTRAINT) {
+      if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return rc;
+    }
+  }
+  rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK && !sqlite3_get_autocommit(db)) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  return rc;
+}
+
+Result<std::vector<LedgerRow>> SqliteLedger::ReadAll() {
+  std::lock_guard lk(read_mu_);
+  auto st = reader_db_.Prepare(kSelectRowsSql);
+  if (!st.ok()) return st.error();
+  std::vector<LedgerRow> rows;
+  int rc;
+  while ((rc = st->Step()) == SQLITE_ROW) rows.push_back(ReadRow(*st));
+  if (rc != SQLITE_DONE) return reader_db_.Fail("ledger_read_failed", "ledger: reading rows");
+  return rows;
+}
+
+Result<LedgerTotals> SqliteLedger::Totals() {
+  std::lock_guard lk(read_mu_);
+  auto st = reader_db_.Prepare(kTotalsSql);
+  if (!st.ok()) return st.error();
+  if (st->Step() != SQLITE_ROW)
+    return reader_db_.Fail("ledger_read_failed", "ledger: summing rows");
+  return LedgerTotals{st->Int(0), st->Int(1), st->Int(2)};
+}
+
+}  // namespace triage::store

@@ -1,0 +1,69 @@
+#pragma once
+// SQLite implementation of Ledger: one writer thread with its own connection does group
+// commit; ReadAll/Totals use a second connection. Thread-safe (all public methods).
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "store/ledger.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_url.h"
+
+namespace triage::store {
+
+class SqliteLedger final : public Ledger {
+ public:
+  // Rows written per transaction at most; the rest wait for the next commit.
+  static constexpr size_t kMaxBatch = 512;
+
+  // Opens both connections, prepares the schema and starts the writer thread.
+  static Result<std::unique_ptr<SqliteLedger>> Open(const SqliteTarget& target);
+  // Commits everything queued, runs its callbacks, then joins the writer.
+  // REQUIRES: no concurrent Append (callers stop appending before destroying the ledger).
+  ~SqliteLedger() override;
+
+  void Append(LedgerRow row, std::function<void(Status)> done) override;
+  // Blocks until every row appended before the call is committed and its callback has run.
+  // Called from a done callback (the writer thread) it returns at once instead of deadlocking.
+  void Flush() override;
+  Result<std::vector<LedgerRow>> ReadAll() override;
+  Result<LedgerTotals> Totals() override;
+
+  // Number of transactions committed so far (observability and group-commit tests).
+  uint64_t commits() const;
+
+ private:
+  struct Pending {
+    LedgerRow row;
+    std::function<void(Status)> done;
+  };
+
+  SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader);
+  void WriterLoop();
+  // Writes `batch` in one transaction; fills `results` (one per row). Retries on SQLITE_BUSY.
+  void WriteBatch(std::span<const Pending> batch, std::vector<Status>& results);
+  // One attempt; returns the sqlite code of a batch-wide failure (SQLITE_OK on commit).
+  int TryWriteBatch(std::span<const Pending> batch, std::vector<Status>& results);
+
+  SqliteDb writer_db_;  // writer thread only
+  SqliteStmt insert_;   // writer thread only
+  std::mutex read_mu_;
+  SqliteDb reader_db_;  // guarded by read_mu_
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_writer_;
+  std::condition_variable batch_done_;
+  std::vector<Pending> queue_;  // guarded by mu_
+  uint64_t appended_ = 0;       // guarded by mu_: rows ever queued
+  uint64_t finished_ = 0;       // guarded by mu_: rows whose callback has run
+  uint64_t commits_ = 0;        // guarded by mu_
+  bool stop_ = false;           // guarded by mu_
+  std::thread writer_;          // started last, after every member above exists
+};
+
+}  // namespace triage::store

@@ -1,0 +1,139 @@
+#include "upstream/health.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace triage::upstream {
+
+const char* BreakerStateName(BreakerState s) {
+  switch (s) {
+    case BreakerState::kClosed:
+      return "closed";
+    case BreakerState::kOpen:
+      return "open";
+    case BreakerState::kHalfOpen:
+      return "half_open";
+  }
+  return "closed";
+}
+
+DeploymentHealth::DeploymentHealth(std::string name, double weight, BreakerPolicy policy)
+    : name_(std::move(name)), weight_(weight > 0 ? weight : 1.0), policy_(policy) {}
+
+DeploymentHealth::Bucket& DeploymentHealth::CurrentBucket(Clock::time_point now) {
+  const auto width = std::max<int64_t>(1, policy_.window.count() / kBuckets);
+  const int64_t epoch =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() / width;
+  Bucket& b = buckets_[epoch % kBuckets];
+  if (b.epoch != epoch) b = Bucket{epoch, 0, 0};
+  return b;
+}
+
+void DeploymentHealth::Transition(BreakerState to, Clock::time_point now) {
+  BreakerState from = state_;
+  if (from == to) return;
+  state_ = to;
+  if (to == BreakerState::kOpen) opened_at_ = now;
+  if (to != BreakerState::kHalfOpen) probes_ = 0;
+  if (to == BreakerState::kClosed) {
+    consecutive_failures_ = 0;
+    for (auto& b : buckets_) b = Bucket{};
+  }
+  if (on_transition) on_transition(name_, from, to);
+}
+
+bool DeploymentHealth::Admit(Clock::time_point now) {
+  {
+    std::lock_guard lock(mu_);
+    if (state_ == BreakerState::kOpen) {
+      if (now - opened_at_ < policy_.open_for) return false;
+      Transition(BreakerState::kHalfOpen, now);
+    }
+    if (state_ == BreakerState::kHalfOpen) {
+      if (probes_ >= policy_.half_open_probes) return false;
+      ++probes_;
+    }
+  }
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void DeploymentHealth::End(bool ok, std::chrono::microseconds latency, Clock::time_point now) {
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  if (ok) {
+    // EWMA with alpha = 0.2; a racy read-modify-write only loses a sample now and then.
+    int64_t old = ewma_us_.load(std::memory_order_relaxed);
+    int64_t sample = latency.count();
+    ewma_us_.store(old == 0 ? sample : (old * 4 + sample) / 5, std::memory_order_relaxed);
+  }
+  std::lock_guard lock(mu_);
+  if (state_ == BreakerState::kHalfOpen) {
+    probes_ = std::max(0, probes_ - 1);
+    Transition(ok ? BreakerState::kClosed : BreakerState::kOpen, now);
+    return;
+  }
+  if (state_ == BreakerState::kOpen) return;  // a straggler from before the circuit opened
+  Bucket& b = CurrentBucket(now);
+  if (ok) {
+    ++b.ok;
+    consecutive_failures_ = 0;
+    return;
+  }
+  ++b.failed;
+  ++consecutive_failures_;
+  int total_ok = 0, total_failed = 0;
+  const auto width = std::max<int64_t>(1, policy_.window.count() / kBuckets);
+  const int64_t epoch =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() / width;
+  for (const auto& x : buckets_)
+    if (x.epoch > epoch - kBuckets) {
+      total_ok += x.ok;
+      total_failed += x.failed;
+    }
+  const int total = total_ok + total_failed;
+  if (consecutive_failures_ >= policy_.consecutive_failures ||
+      (total >= policy_.min_requests &&
+       total_failed >= policy_.error_rate * static_cast<double>(total)))
+    Transition(BreakerState::kOpen, now);
+}
+
+double DeploymentHealth::Score() const {
+  // Unknown latency counts as 1 ms so fresh deployments get traffic and build an estimate.
+  double ewma = std::max<double>(1000.0, static_cast<double>(ewma_us_.load()));
+  return (static_cast<double>(in_flight()) + 1.0) * ewma / weight_;
+}
+
+BreakerState DeploymentHealth::state(Clock::time_point now) const {
+  std::lock_guard lock(mu_);
+  if (state_ == BreakerState::kOpen && now - opened_at_ >= policy_.open_for)
+    return BreakerState::kHalfOpen;  // will admit a probe on the next attempt
+  return state_;
+}
+
+nlohmann::json DeploymentHealth::Snapshot(Clock::time_point now) const {
+  nlohmann::json j = nlohmann::json::object();
+  j["deployment"] = name_;
+  j["circuit"] = BreakerStateName(state(now));
+  j["in_flight"] = in_flight();
+  j["latency_ewma_ms"] = ewma_ms();
+  return j;
+}
+
+std::vector<size_t> BalanceOrder(const std::vector<const DeploymentHealth*>& c, uint64_t random) {
+  std::vector<size_t> order(c.size());
+  std::iota(order.begin(), order.end(), 0);
+  if (c.size() < 2) return order;
+  std::vector<double> score(c.size());
+  for (size_t i = 0; i < c.size(); ++i) score[i] = c[i]->Score();
+  // Power of two choices: two distinct random candidates, the better one goes first.
+  size_t a = random % c.size();
+  size_t b = (a + 1 + (random >> 32) % (c.size() - 1)) % c.size();
+  size_t first = score[b] < score[a] ? b : a;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    if (x == first || y == first) return x == first && y != first;
+    return score[x] < score[y];
+  });
+  return order;
+}
+
+}  // namespace triage::upstream

@@ -1,0 +1,273 @@
+#include "upstream/http_client.h"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <optional>
+
+namespace triage::upstream {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+namespace {
+// Idle pooled connections older than this are closed rather than reused: upstream servers
+// commonly close idle keep-alive connections after 60 s or less.
+constexpr auto kMaxIdle = std::chrono::seconds(20);
+constexpr size_t kMaxIdlePerHost = 256;
+// Plain connections still use ssl_stream as a container; this context is never handshaken.
+net::ssl::context& PlainContext() {
+  static net::ssl::context ctx(net::ssl::context::tls_client);
+  return ctx;
+}
+}  // namespace
+
+struct PooledConn {
+  PooledConn(net::any_io_executor ex, net::ssl::context& ctx, bool tls_)
+      : stream(ex, ctx), tls(tls_) {}
+  beast::ssl_stream<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+  bool tls;
+  Clock::time_point idle_since;
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream); }
+};
+
+Result<std::shared_ptr<net::ssl::context>> MakeTlsContext(const std::string& ca_file, bool verify) {
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
+  boost::system::error_code ec;
+  if (!ca_file.empty()) {
+    ctx->load_verify_file(ca_file, ec);
+    if (ec)
+      return Error::Make(ErrorKind::kInternal, "tls_ca",
+                         "cannot load CA file '" + ca_file + "': " + ec.message());
+  } else {
+    ctx->set_default_verify_paths(ec);
+  }
+  ctx->set_verify_mode(verify ? net::ssl::verify_peer : net::ssl::verify_none);
+  return ctx;
+}
+
+HttpClient::HttpClient() = default;
+HttpClient::~HttpClient() = default;
+
+HttpClient& HttpClient::ForThisThread() {
+  thread_local HttpClient client;
+  return client;
+}
+
+size_t HttpClient::idle_connections() const {
+  size_t n = 0;
+  for (auto& [k, v] : idle_) n += v.size();
+  return n;
+}
+
+namespace {
+
+struct Deadline {
+  Clock::time_point at;
+  // The expiry for one operation: its own timeout, capped by the total deadline.
+  std::pair<Clock::duration, bool> For(config::Millis op) const {
+    auto left = at - Clock::now();
+    if (left < Clock::duration(op)) return {std::max(left, Clock::duration(0)), true};
+    return {op, false};
+  }
+};
+
+Error Timeout(std::string_view phase, config::Millis ms) {
+  return Error::Make(
+      ErrorKind::kUpstreamTimeout, "upstream_timeout",
+      "upstream timed out (" + std::string(phase) + " " + std::to_string(ms.count()) + " ms)");
+}
+
+Error Failure(std::string_view what, const boost::system::error_code& ec) {
+  return Error::Make(ErrorKind::kUpstream, "upstream_error",
+                     "upstream " + std::string(what) + " failed: " + ec.message());
+}
+
+// Outcome of one exchange on one connection.
+struct Outcome {
+  Status status = Ok{};
+  bool reusable = false;
+  bool stale = false;  // failed before any response byte on a reused connection: safe to retry
+};
+
+template <class Stream>
+net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, const Exchange& ex,
+                            const config::Timeouts& t, const Deadline& deadline, Sink& sink,
+                            CancelHook* cancel, bool reused) {
+  Outcome out;
+  auto& lowest = conn.lowest();
+  auto cancelled = [&] {
+    return Error::Make(ErrorKind::kUpstream, "cancelled", "upstream call cancelled");
+  };
+  auto timed_out = [&](std::string_view phase, config::Millis op, bool total) {
+    return total ? Timeout("total", t.total) : Timeout(phase, op);
+  };
+
+  http::request<http::string_body> req{http::verb::post, ex.target, 11};
+  req.set(http::field::host, url.host);
+  req.set(http::field::user_agent, "triage/" TRIAGE_VERSION);
+  req.set(http::field::content_type, "application/json");
+  for (auto& [k, v] : ex.headers) req.set(k, v);
+  req.body() = ex.body;
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  auto [first_op, first_total] = deadline.For(t.first_byte);
+  lowest.expires_after(first_op);
+  auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
+  if (wec) {
+    if (cancel && cancel->fired())
+      out.status = cancelled();
+    else if (wec == beast::error::timeout)
+      out.status = timed_out("first_byte", t.first_byte, first_total);
+    else {
+      out.stale = reused;
+      out.status = Failure("write", wec);
+    }
+    co_return out;
+  }
+
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  parser.header_limit(64 * 1024);
+  auto [hec, hn] = co_await http::async_read_header(stream, conn.buffer, parser, kTuple);
+  if (hec) {
+    if (cancel && cancel->fired())
+      out.status = cancelled();
+    else if (hec == beast::error::timeout)
+      out.status = timed_out("first_byte", t.first_byte, first_total);
+    else {
+      out.stale = reused && conn.buffer.size() == 0 && hn == 0 &&
+                  (hec == http::error::end_of_stream || hec == net::error::connection_reset ||
+                   hec == net::error::eof);
+      out.status = Failure("response read", hec);
+    }
+    co_return out;
+  }
+  Head head;
+  auto& msg = parser.get();
+  head.status = static_cast<int>(msg.result_int());
+  head.content_type = std::string(msg[http::field::content_type]);
+  head.retry_after = std::string(msg["retry-after"]);
+  if (!co_await sink.on_head(head)) {
+    out.status = cancelled();
+    co_return out;
+  }
+
+  char chunk[16 * 1024];
+  while (!parser.is_done()) {
+    msg.body().data = chunk;
+    msg.body().size = sizeof chunk;
+    auto [idle_op, idle_total] = deadline.For(t.idle);
+    lowest.expires_after(idle_op);
+    auto [rec, rn] = co_await http::async_read_some(stream, conn.buffer, parser, kTuple);
+    size_t got = sizeof chunk - msg.body().size;
+    if (rec && rec != http::error::need_buffer) {
+      if (cancel && cancel->fired())
+        out.status = cancelled();
+      else if (rec == beast::error::timeout)
+        out.status = timed_out("idle", t.idle, idle_total);
+      else
+        out.status = Failure("response body read", rec);
+      co_return out;
+    }
+    if (got > 0 && !co_await sink.on_data(std::string_view(chunk, got))) {
+      out.status = cancelled();
+      co_return out;
+    }
+  }
+  lowest.expires_never();
+  out.reusable = parser.keep_alive();
+  co_return out;
+}
+
+}  // namespace
+
+net::awaitable<Status> HttpClient::Send(const Url& url, net::ssl::context* tls,
+                                        const Exchange& exchange, const config::Timeouts& timeouts,
+                                        Sink& sink, CancelHook* cancel) {
+  auto ex = co_await net::this_coro::executor;
+  Deadline deadline{Clock::now() + timeouts.total};
+  const std::string key = (url.tls ? "s|" : "p|") + url.host + "|" + url.port;
+
+  for (int round = 0; round < 2; ++round) {
+    std::unique_ptr<PooledConn> conn;
+    bool reused = false;
+    if (auto it = idle_.find(key); it != idle_.end()) {
+      auto& list = it->second;
+      while (!list.empty() && !conn) {
+        auto c = std::move(list.back());
+        list.pop_back();
+        if (Clock::now() - c->idle_since < kMaxIdle && c->lowest().socket().is_open()) {
+          conn = std::move(c);
+          reused = true;
+        }
+      }
+    }
+    if (!conn) {
+      conn = std::make_unique<PooledConn>(ex, url.tls ? *tls : PlainContext(), url.tls);
+      tcp::resolver resolver(ex);
+      auto [rec, results] = co_await resolver.async_resolve(url.host, url.port, kTuple);
+      if (rec) co_return Failure("DNS resolution of " + url.host, rec);
+      auto [op, total] = deadline.For(timeouts.connect);
+      conn->lowest().expires_after(op);
+      if (cancel) cancel->Set([c = conn.get()] { c->lowest().close(); });
+      auto [cec, ep] = co_await conn->lowest().async_connect(results, kTuple);
+      if (cec) {
+        if (cancel) cancel->Clear();
+        if (cancel && cancel->fired())
+          co_return Error::Make(ErrorKind::kUpstream, "cancelled", "upstream call cancelled");
+        if (cec == beast::error::timeout) {
+          if (total) co_return Timeout("total", timeouts.total);
+          co_return Timeout("connect", timeouts.connect);
+        }
+        co_return Failure("connect to " + url.host + ":" + url.port, cec);
+      }
+      conn->lowest().socket().set_option(tcp::no_delay(true));
+      if (url.tls) {
+        if (!SSL_set_tlsext_host_name(conn->stream.native_handle(), url.host.c_str()))
+          co_return Error::Make(ErrorKind::kUpstream, "upstream_error", "TLS: cannot set SNI");
+        conn->stream.set_verify_callback(net::ssl::host_name_verification(url.host));
+        auto [hec] = co_await conn->stream.async_handshake(net::ssl::stream_base::client, kTuple);
+        if (hec) {
+          if (cancel) cancel->Clear();
+          if (hec == beast::error::timeout) co_return Timeout("connect", timeouts.connect);
+          co_return Failure("TLS handshake with " + url.host, hec);
+        }
+      }
+    }
+    if (cancel) cancel->Set([c = conn.get()] { c->lowest().close(); });
+    // No conditional operator around co_await: g++ 12 destroys such temporaries twice.
+    Outcome out;
+    if (url.tls)
+      out = co_await Run(conn->stream, *conn, url, exchange, timeouts, deadline, sink, cancel,
+                         reused);
+    else
+      out = co_await Run(conn->lowest(), *conn, url, exchange, timeouts, deadline, sink, cancel,
+                         reused);
+    if (cancel) cancel->Clear();
+    if (out.stale && round == 0) continue;  // a reused connection the server had closed
+    if (out.status.ok() && out.reusable) {
+      conn->idle_since = Clock::now();
+      auto& list = idle_[key];
+      if (list.size() < kMaxIdlePerHost) list.push_back(std::move(conn));
+    }
+    co_return out.status;
+  }
+  co_return Error::Make(ErrorKind::kUpstream, "upstream_error", "upstream closed the connection");
+}
+
+}  // namespace triage::upstream

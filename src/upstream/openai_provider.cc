@@ -1,0 +1,72 @@
+// Provider for any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, SGLang, TGI,
+// Together, Fireworks, Groq, DeepSeek, OpenAI): POST {base_url}/chat/completions.
+#include <cstdlib>
+
+#include "upstream/provider.h"
+
+namespace triage::upstream {
+namespace {
+
+class OpenAIProvider final : public Provider {
+ public:
+  OpenAIProvider(const config::Deployment& d, Url url, std::shared_ptr<net::ssl::context> tls,
+                 std::string auth)
+      : d_(d), url_(std::move(url)), tls_(std::move(tls)), auth_(std::move(auth)) {
+    target_ = url_.path + "/chat/completions";
+  }
+
+  dialect::Dialect wire() const override { return dialect::Dialect::kOpenAI; }
+
+  net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink,
+                              CancelHook* cancel) override {
+    Exchange ex;
+    ex.target = target_;
+    nlohmann::json body = request.body;
+    body["model"] = d_.model;
+    if (request.stream) {
+      // Usage is always needed for accounting; the pipeline strips the usage chunk again when
+      // the client did not ask for it.
+      body["stream_options"]["include_usage"] = true;
+      ex.headers.emplace_back("accept", "text/event-stream");
+    } else {
+      ex.headers.emplace_back("accept", "application/json");
+    }
+    ex.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!auth_.empty()) ex.headers.emplace_back("authorization", auth_);
+    co_return co_await HttpClient::ForThisThread().Send(url_, tls_.get(), ex, d_.timeouts, sink,
+                                                        cancel);
+  }
+
+ private:
+  config::Deployment d_;
+  Url url_;
+  std::shared_ptr<net::ssl::context> tls_;
+  std::string auth_;  // "Bearer <key>"; never logged
+  std::string target_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Provider>> MakeOpenAIProvider(const config::Deployment& d) {
+  auto url = ParseUrl(d.base_url);
+  if (!url) {
+    Error e = url.error();
+    e.message = "deployment " + d.name + ": " + e.message;
+    return e;
+  }
+  std::shared_ptr<net::ssl::context> tls;
+  if (url->tls) {
+    auto ctx = MakeTlsContext(d.ca_file, d.tls_verify);
+    if (!ctx) return ctx.error();
+    tls = *ctx;
+  }
+  std::string auth;
+  if (!d.api_key_env.empty()) {
+    const char* key = std::getenv(d.api_key_env.c_str());
+    if (key && *key) auth = std::string("Bearer ") + key;
+  }
+  return std::unique_ptr<Provider>(
+      new OpenAIProvider(d, std::move(*url), std::move(tls), std::move(auth)));
+}
+
+}  // namespace triage::upstream

@@ -1,0 +1,33 @@
+#pragma once
+// One Provider per deployment: turns the client's request into the upstream's dialect and
+// streams the upstream's raw response bytes (status, then body) into a Sink. Providers are
+// built once at start and shared by all threads: Call is thread-safe (per-thread state lives
+// in HttpClient::ForThisThread()).
+#include <memory>
+
+#include "config/config.h"
+#include "dialect/types.h"
+#include "upstream/http_client.h"
+
+namespace triage::upstream {
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  // The dialect of the response bytes delivered to the sink.
+  virtual dialect::Dialect wire() const = 0;
+  // True for the in-process simulator.
+  virtual bool simulated() const { return false; }
+  virtual net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink,
+                                      CancelHook* cancel) = 0;
+};
+
+// Builds the provider of a validated deployment. Reads the API key from the environment
+// variable named by api_key_env once, now.
+Result<std::unique_ptr<Provider>> MakeProvider(const config::Deployment& deployment);
+
+// Provider constructors (one file each).
+Result<std::unique_ptr<Provider>> MakeOpenAIProvider(const config::Deployment& deployment);
+std::unique_ptr<Provider> MakeSimProvider(const config::Deployment& deployment);
+
+}  // namespace triage::upstream

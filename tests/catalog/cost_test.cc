@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "catalog/catalog.h"
+
+namespace triage::catalog {
+namespace {
+
+const Price kSonnet{3'000'000, 15'000'000, std::nullopt};
+
+TEST(CostMicros, HandComputed) {
+  // 1000 * $3/M + 500 * $15/M = $0.003 + $0.0075.
+  EXPECT_EQ(CostMicros(kSonnet, {1000, 500, 0}), 10'500);
+  EXPECT_EQ(CostMicros(kSonnet, {0, 0, 0}), 0);
+  // One output token of opus: 25e6 / 1e6 = 25 micros exactly.
+  EXPECT_EQ(CostMicros(*Find("claude-opus-4.7")->price, {0, 1, 0}), 25);
+}
+
+TEST(CostMicros, RoundsHalfUpOncePerRequest) {
+  const Price p{500'000, 499'999, std::nullopt};
+  EXPECT_EQ(CostMicros(p, {1, 0, 0}), 1);  // 0.5 -> 1
+  EXPECT_EQ(CostMicros(p, {0, 1, 0}), 0);  // 0.499999 -> 0
+  EXPECT_EQ(CostMicros(p, {3, 0, 0}), 2);  // 1.5 -> 2
+  // 0.3 + 0.3 = 0.6 rounds to 1; rounding each part first would give 0.
+  const Price q{300'000, 300'000, std::nullopt};
+  EXPECT_EQ(CostMicros(q, {1, 1, 0}), 1);
+}
+
+TEST(CostMicros, CachedTokensUseCachedPriceWhenGiven) {
+  const Price with_cache{3'000'000, 15'000'000, 300'000};
+  // 200 uncached * 3 + 800 cached * 0.3 = 600 + 240 micros.
+  EXPECT_EQ(CostMicros(with_cache, {1000, 0, 800}), 840);
+  // Without a cached price all 1000 input tokens cost the input price.
+  EXPECT_EQ(CostMicros(kSonnet, {1000, 0, 800}), 3000);
+}
+
+TEST(CostMicros, CachedBeyondInputIsClamped) {
+  const Price with_cache{3'000'000, 15'000'000, 0};
+  EXPECT_EQ(CostMicros(with_cache, {100, 0, 5000}), 0);
+  EXPECT_EQ(CostMicros(with_cache, {100, 0, 40}), 180);
+}
+
+TEST(CostMicros, LargeNumbersDoNotOverflow) {
+  const Price opus = *Find("claude-opus-4.7")->price;
+  // 1e12 output tokens * 25e6 = 2.5e19 overflows int64 in the intermediate.
+  const int64_t t = 1'000'000'000'000;
+  EXPECT_EQ(CostMicros(opus, {t, t, 0}), 30'000'000'000'000);
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(CostMicros(opus, {0, max, 0}), max);  // saturates instead of wrapping
+}
+
+TEST(FormatUsd, SixDecimals) {
+  EXPECT_EQ(FormatUsd(1234), "0.001234");
+  EXPECT_EQ(FormatUsd(0), "0.000000");
+  EXPECT_EQ(FormatUsd(1'000'000), "1.000000");
+  EXPECT_EQ(FormatUsd(12'345'678), "12.345678");
+  EXPECT_EQ(FormatUsd(-1500), "-0.001500");
+  EXPECT_EQ(FormatUsd(std::numeric_limits<int64_t>::min()), "-9223372036854.775808");
+}
+
+TEST(FormatPerMtok, TwoToSixDecimals) {
+  EXPECT_EQ(FormatPerMtok(200'000), "0.20");
+  EXPECT_EQ(FormatPerMtok(3'000'000), "3.00");
+  EXPECT_EQ(FormatPerMtok(150'000), "0.15");
+  EXPECT_EQ(FormatPerMtok(1'234), "0.001234");
+  EXPECT_EQ(FormatPerMtok(1'234'500), "1.2345");
+  EXPECT_EQ(FormatPerMtok(0), "0.00");
+}
+
+}  // namespace
+}  // namespace triage::catalog

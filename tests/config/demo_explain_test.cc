@@ -1,0 +1,121 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "config/config.h"
+#include "test_util.h"
+
+namespace triage::config {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(Demo, ThreeSimTiersWithCatalogPrices) {
+  auto c = Demo("sqlite::memory:");
+  ASSERT_EQ(c->tiers.size(), 3u);
+  const std::vector<std::tuple<std::string, std::string, std::string>> want = {
+      {"open", "gemma-sim", "gemma-4-31b"},
+      {"mid", "sonnet-sim", "claude-sonnet-4.6"},
+      {"frontier", "opus-sim", "claude-opus-4.7"}};
+  for (size_t i = 0; i < 3; ++i) {
+    const Tier& t = c->tiers[i];
+    EXPECT_EQ(t.name, std::get<0>(want[i]));
+    ASSERT_EQ(t.deployments.size(), 1u);
+    const Deployment& d = t.deployments[0];
+    EXPECT_EQ(d.name, std::get<1>(want[i]));
+    EXPECT_EQ(d.catalog, std::get<2>(want[i]));
+    EXPECT_EQ(d.provider, "sim");
+    EXPECT_EQ(d.tier, t.name);
+    EXPECT_FALSE(d.price);
+    EXPECT_EQ(d.EffectivePrice()->input_micros_per_mtok,
+              catalog::Find(d.catalog)->price->input_micros_per_mtok);
+    EXPECT_EQ(d.sim.error_rate, 0.0);
+  }
+  // The cheap tier answers first.
+  EXPECT_LT(c->tiers[0].deployments[0].sim.ttft, c->tiers[1].deployments[0].sim.ttft);
+  EXPECT_LT(c->tiers[1].deployments[0].sim.ttft, c->tiers[2].deployments[0].sim.ttft);
+  EXPECT_EQ(c->DefaultTier().name, "open");
+  EXPECT_EQ(c->ledger, "sqlite::memory:");
+  EXPECT_EQ(Demo()->ledger, "sqlite://triage-demo.db");
+}
+
+// config/demo.yaml passes the loader's validation and is exactly Demo(): the demo obeys
+// every rule a user's config does.
+TEST(Demo, MatchesValidatedDemoYaml) {
+  auto loaded = LoadFile(TRIAGE_SOURCE_DIR "/config/demo.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const Config& y = **loaded;
+  auto demo = Demo();
+  EXPECT_EQ(y.listen_host, demo->listen_host);
+  EXPECT_EQ(y.listen_port, demo->listen_port);
+  EXPECT_EQ(y.reference_model, demo->reference_model);
+  EXPECT_EQ(y.default_tier, demo->default_tier);
+  EXPECT_EQ(y.ledger, demo->ledger);
+  ASSERT_EQ(y.tiers.size(), demo->tiers.size());
+  for (size_t i = 0; i < y.tiers.size(); ++i) {
+    ASSERT_EQ(y.tiers[i].deployments.size(), demo->tiers[i].deployments.size());
+    EXPECT_EQ(y.tiers[i].name, demo->tiers[i].name);
+    const Deployment& a = y.tiers[i].deployments[0];
+    const Deployment& b = demo->tiers[i].deployments[0];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.provider, b.provider);
+    EXPECT_EQ(a.model, b.model);
+    EXPECT_EQ(a.catalog, b.catalog);
+    EXPECT_EQ(a.tier, b.tier);
+    EXPECT_EQ(a.sim.latency, b.sim.latency) << a.name;
+    EXPECT_EQ(a.sim.ttft, b.sim.ttft) << a.name;
+    EXPECT_EQ(a.sim.tokens_per_second, b.sim.tokens_per_second) << a.name;
+    EXPECT_EQ(a.sim.output_tokens, b.sim.output_tokens) << a.name;
+    EXPECT_EQ(a.sim.error_rate, b.sim.error_rate) << a.name;
+    EXPECT_EQ(a.sim.seed, b.sim.seed) << a.name;
+  }
+}
+
+TEST(Explain, ShowsPricesKeysAndEverySection) {
+  auto r =
+      LoadString(testing::BaseWith("catalog: gemma-4-31b",
+                                   "catalog: glm-5.1\n        api_key_env: TRIAGE_TEST_SET_KEY") +
+                 "routing: {router: length, thresholds: [0.6]}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ::setenv("TRIAGE_TEST_SET_KEY", "super-secret-value-42", 1);
+  const std::string text = Explain(**r);
+  ::unsetenv("TRIAGE_TEST_SET_KEY");
+  EXPECT_THAT(text, HasSubstr("listen: 127.0.0.1:8080"));
+  EXPECT_THAT(text, HasSubstr("claude-opus-4.7, $5.00/$25.00 per Mtok"));
+  EXPECT_THAT(text, HasSubstr("open (default)"));
+  EXPECT_THAT(text, HasSubstr("local: provider openai, url http://127.0.0.1:11434/v1"));
+  EXPECT_THAT(text, HasSubstr("unknown (cost counted as 0)"));  // glm-5.1 has no price
+  EXPECT_THAT(text, HasSubstr("$TRIAGE_TEST_SET_KEY (set)"));
+  EXPECT_THAT(text, Not(HasSubstr("super-secret-value-42")));
+  EXPECT_THAT(text, HasSubstr("timeouts: connect 5000 ms"));
+  EXPECT_THAT(text, HasSubstr("router length, thresholds [0.6]"));
+  EXPECT_THAT(text, HasSubstr("ledger: sqlite://triage.db"));
+  EXPECT_THAT(text, HasSubstr("limits: body 8388608 bytes"));
+  EXPECT_THAT(text, HasSubstr("log level info"));
+}
+
+TEST(Explain, UnsetKeyAndOverridePrice) {
+  ::unsetenv("TRIAGE_TEST_UNSET_KEY");
+  auto r = LoadString(
+      testing::BaseWith("catalog: gemma-4-31b",
+                        "catalog: gemma-4-31b\n        api_key_env: TRIAGE_TEST_UNSET_KEY\n"
+                        "        price: {input: 0.1, output: 0.3, cached_input: 0.05}"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::string text = Explain(**r);
+  EXPECT_THAT(text, HasSubstr("$TRIAGE_TEST_UNSET_KEY (NOT set)"));
+  EXPECT_THAT(text, HasSubstr("$0.10/$0.30 per Mtok, cached input $0.05 (config override)"));
+  EXPECT_THAT(text, HasSubstr("model \"auto\" -> tier open (no router)"));
+}
+
+TEST(Explain, DemoMentionsEachSimTier) {
+  const std::string text = Explain(*Demo());
+  for (const char* s : {"gemma-sim", "sonnet-sim", "opus-sim", "$0.20/$0.20 per Mtok",
+                        "$3.00/$15.00 per Mtok", "sim: latency 1040 ms, ttft 40 ms"}) {
+    EXPECT_THAT(text, HasSubstr(s));
+  }
+}
+
+}  // namespace
+}  // namespace triage::config

@@ -1,0 +1,280 @@
+// Every validation rule has a failing case whose message names the key at fault.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+#include "test_util.h"
+
+namespace triage::config {
+namespace {
+
+using testing::BaseWith;
+using ::testing::HasSubstr;
+using testing::kBase;
+using ::testing::Not;
+using testing::Problems;
+
+const char* kD0 = "tiers[0].deployments[0]";
+
+TEST(Validate, BaseIsValid) { EXPECT_EQ(Problems(kBase), "OK"); }
+
+TEST(Validate, UnknownKeysWithSuggestion) {
+  EXPECT_THAT(Problems(std::string(kBase) + "listn: 127.0.0.1:80\n"),
+              HasSubstr("listn: unknown key (did you mean 'listen'?)"));
+  EXPECT_THAT(Problems(BaseWith("base_url:", "base_ulr:")),
+              HasSubstr(std::string(kD0) + ".base_ulr: unknown key (did you mean 'base_url'?)"));
+  EXPECT_THAT(Problems(std::string(kBase) + "storage: {ledgr: sqlite://x.db}\n"),
+              HasSubstr("storage.ledgr: unknown key (did you mean 'ledger'?)"));
+  // Nothing close: list what is allowed instead.
+  EXPECT_THAT(
+      Problems(std::string(kBase) + "server: {zzzzzzzz: 1}\n"),
+      HasSubstr("server.zzzzzzzz: unknown key (expected one of: threads, shutdown_grace_ms)"));
+  EXPECT_THAT(Problems(BaseWith("- name: open", "- name: open\n    weight: 3")),
+              HasSubstr("tiers[0].weight: unknown key"));
+}
+
+TEST(Validate, DuplicateKey) {
+  EXPECT_THAT(Problems(std::string(kBase) + "log_level: info\nlog_level: debug\n"),
+              HasSubstr("log_level: duplicate key"));
+}
+
+TEST(Validate, WrongTypes) {
+  EXPECT_THAT(Problems("tiers: 5\n"), HasSubstr("tiers: expected a non-empty list"));
+  EXPECT_THAT(Problems(BaseWith("name: local", "name: [a, b]")),
+              HasSubstr(std::string(kD0) + ".name: expected a string, got a list"));
+  EXPECT_THAT(
+      Problems(BaseWith("catalog: gemma-4-31b", "catalog: gemma-4-31b\n        tls_verify: maybe")),
+      HasSubstr(std::string(kD0) + ".tls_verify: expected true or false"));
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b",
+                                "catalog: gemma-4-31b\n        timeouts: {connect_ms: soon}")),
+              HasSubstr(std::string(kD0) + ".timeouts.connect_ms: expected an integer"));
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b",
+                                "catalog: gemma-4-31b\n        timeouts: {connect_ms: 1.5}")),
+              HasSubstr(std::string(kD0) + ".timeouts.connect_ms: expected an integer"));
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b", "catalog: gemma-4-31b\n        price: 3")),
+              HasSubstr(std::string(kD0) + ".price: expected a map, got a scalar"));
+  EXPECT_THAT(Problems(std::string(kBase) + "routing: {thresholds: 0.5}\n"),
+              HasSubstr("routing.thresholds: expected a list"));
+  EXPECT_THAT(Problems("- a\n- b\n"), HasSubstr("(top level): expected a map"));
+}
+
+TEST(Validate, MissingRequiredKeys) {
+  EXPECT_THAT(Problems("listen: 127.0.0.1:1\n"), HasSubstr("tiers: required"));
+  EXPECT_THAT(Problems(BaseWith("- name: open\n", "- \n")), HasSubstr("tiers[0].name: required"));
+  EXPECT_THAT(Problems(BaseWith("name: local", "model: x")),
+              HasSubstr(std::string(kD0) + ".name: required"));
+  EXPECT_THAT(Problems(BaseWith("provider: openai", "model: x")),
+              HasSubstr(std::string(kD0) + ".provider: required"));
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b", "model: x")),
+              HasSubstr(std::string(kD0) + ".catalog: required"));
+  EXPECT_THAT(Problems(BaseWith("base_url: http://127.0.0.1:11434/v1", "model: x")),
+              HasSubstr(std::string(kD0) + ".base_url: required for provider openai"));
+  EXPECT_THAT(Problems(BaseWith("provider: openai\n        base_url: http://127.0.0.1:11434/v1",
+                                "provider: anthropic")),
+              HasSubstr(std::string(kD0) + ".base_url: required for provider anthropic"));
+  EXPECT_THAT(
+      Problems(BaseWith("catalog: gemma-4-31b", "catalog: gemma-4-31b\n        price: {input: 1}")),
+      HasSubstr(std::string(kD0) + ".price.output: required"));
+}
+
+TEST(Validate, BaseUrlScheme) {
+  EXPECT_THAT(Problems(BaseWith("http://127.0.0.1:11434/v1", "ftp://127.0.0.1/v1")),
+              HasSubstr(std::string(kD0) + ".base_url: must start with http:// or https://"));
+  EXPECT_THAT(Problems(BaseWith("http://127.0.0.1:11434/v1", "127.0.0.1:11434/v1")),
+              HasSubstr(std::string(kD0) + ".base_url: must start with"));
+}
+
+TEST(Validate, UnknownProvider) {
+  EXPECT_THAT(Problems(BaseWith("provider: sim", "provider: foo")),
+              HasSubstr("tiers[1].deployments[0].provider: unknown provider 'foo' "
+                        "(expected openai, anthropic, sim)"));
+}
+
+TEST(Validate, UnknownCatalogIdListsKnownOnes) {
+  const std::string m = Problems(BaseWith("catalog: gemma-4-31b", "catalog: gemma-5"));
+  EXPECT_THAT(m, HasSubstr(std::string(kD0) + ".catalog: unknown catalog id 'gemma-5'"));
+  EXPECT_THAT(m, HasSubstr("gemma-4-31b, qwen-3.6-35b-a3b"));
+  EXPECT_THAT(m, HasSubstr("gpt-5.5"));
+}
+
+TEST(Validate, DuplicateNames) {
+  EXPECT_THAT(Problems(BaseWith("name: frontier", "name: open")),
+              HasSubstr("tiers[1].name: duplicate tier name 'open'"));
+  EXPECT_THAT(Problems(BaseWith("name: opus", "name: local")),
+              HasSubstr("tiers[1].deployments[0].name: duplicate deployment name 'local'"));
+  EXPECT_THAT(
+      Problems(BaseWith("name: opus", "name: open")),
+      HasSubstr("tiers[1].deployments[0].name: deployment name 'open' is also a tier name"));
+  EXPECT_THAT(Problems(BaseWith("name: frontier", "name: auto")),
+              HasSubstr("tiers[1].name: 'auto' is reserved"));
+}
+
+TEST(Validate, ReferenceModel) {
+  EXPECT_THAT(Problems(std::string(kBase) + "reference_model: gpt-6\n"),
+              HasSubstr("reference_model: 'gpt-6' is not a catalog model with a known price"));
+  // In the catalog, but with no price: cannot be the yardstick.
+  const std::string m = Problems(std::string(kBase) + "reference_model: glm-5.1\n");
+  EXPECT_THAT(m, HasSubstr("reference_model: 'glm-5.1'"));
+  EXPECT_THAT(m, HasSubstr("claude-opus-4.7"));
+  EXPECT_EQ(Problems(std::string(kBase) + "reference_model: gpt-5.5\n"), "OK");
+}
+
+TEST(Validate, TiersAndDeploymentsNotEmpty) {
+  EXPECT_THAT(Problems("tiers: []\n"), HasSubstr("tiers: expected a non-empty list"));
+  EXPECT_THAT(Problems("tiers:\n  - name: open\n"), HasSubstr("tiers[0].deployments: required"));
+  EXPECT_THAT(Problems("tiers:\n  - {name: open, deployments: []}\n"),
+              HasSubstr("tiers[0].deployments: expected a non-empty list"));
+}
+
+TEST(Validate, PricesNonNegative) {
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b",
+                                "catalog: gemma-4-31b\n        price: {input: -0.1, output: 1}")),
+              HasSubstr(std::string(kD0) + ".price.input: must be between 0"));
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b",
+                                "catalog: gemma-4-31b\n        price: {input: 0, output: 0, "
+                                "cached_input: -1}")),
+              HasSubstr(std::string(kD0) + ".price.cached_input: must be between 0"));
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b",
+                                "catalog: gemma-4-31b\n        price: {input: .nan, output: 0}")),
+              HasSubstr(std::string(kD0) + ".price.input: expected a finite number"));
+  EXPECT_EQ(Problems(BaseWith("catalog: gemma-4-31b",
+                              "catalog: gemma-4-31b\n        price: {input: 0, output: 0}")),
+            "OK");
+}
+
+TEST(Validate, TimeoutsPositive) {
+  for (std::string key : {"connect_ms", "first_byte_ms", "idle_ms", "total_ms"}) {
+    EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b",
+                                  "catalog: gemma-4-31b\n        timeouts: {" + key + ": 0}")),
+                HasSubstr(std::string(kD0) + ".timeouts." + key + ": must be > 0"));
+  }
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b",
+                                "catalog: gemma-4-31b\n        timeouts: {total_ms: -5}")),
+              HasSubstr(".timeouts.total_ms: must be > 0"));
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b",
+                                "catalog: gemma-4-31b\n        timeouts: {total_ms: 86400001}")),
+              HasSubstr(".timeouts.total_ms: must be > 0 and at most 86400000"));
+}
+
+TEST(Validate, SimParams) {
+  const std::string d1 = "tiers[1].deployments[0]";
+  auto sim = [](const std::string& body) {
+    return Problems(
+        BaseWith("catalog: claude-opus-4.7}", "catalog: claude-opus-4.7, sim: {" + body + "}}"));
+  };
+  EXPECT_THAT(sim("error_rate: 1.5"), HasSubstr(d1 + ".sim.error_rate: must be in [0, 1]"));
+  EXPECT_THAT(sim("error_rate: -0.1"), HasSubstr(d1 + ".sim.error_rate: must be in [0, 1]"));
+  EXPECT_EQ(sim("error_rate: 1"), "OK");
+  EXPECT_THAT(sim("tokens_per_second: 0"), HasSubstr(d1 + ".sim.tokens_per_second: must be > 0"));
+  EXPECT_THAT(sim("output_tokens: 0"), HasSubstr(d1 + ".sim.output_tokens: must be in [1,"));
+  EXPECT_THAT(sim("ttft_ms: -1"), HasSubstr(d1 + ".sim.ttft_ms: must be >= 0"));
+  EXPECT_THAT(sim("seed: -1"), HasSubstr(d1 + ".sim.seed: must be >= 0"));
+  EXPECT_THAT(
+      Problems(BaseWith("catalog: gemma-4-31b", "catalog: gemma-4-31b\n        sim: {ttft_ms: 1}")),
+      HasSubstr(std::string(kD0) + ".sim: only applies to provider sim"));
+}
+
+TEST(Validate, Routing) {
+  const std::string base(kBase);
+  EXPECT_THAT(Problems(base + "routing: {default_tier: mid}\n"),
+              HasSubstr("routing.default_tier: no tier named 'mid' (tiers: open, frontier)"));
+  EXPECT_THAT(Problems(base + "routing: {router: length, thresholds: [0.5, 0.9]}\n"),
+              HasSubstr("routing.thresholds: routing.router needs exactly 1 thresholds"));
+  EXPECT_THAT(Problems(base + "routing: {router: length}\n"),
+              HasSubstr("routing.thresholds: routing.router needs exactly 1"));
+  EXPECT_THAT(Problems(base + "routing: {router: \"magic:x\", thresholds: [0.5]}\n"),
+              HasSubstr("routing.router: unknown router 'magic'"));
+  EXPECT_THAT(Problems(base + "routing: {thresholds: [1.5]}\n"),
+              HasSubstr("routing.thresholds[0]: expected a number in [0, 1]"));
+  EXPECT_THAT(Problems(base + "routing: {thresholds: [0.9, 0.5]}\n"),
+              HasSubstr("routing.thresholds[1]: thresholds must be ascending"));
+  EXPECT_EQ(Problems(base + "routing: {router: \"random:7\", thresholds: [0.5]}\n"), "OK");
+}
+
+TEST(Validate, Ledger) {
+  const std::string base(kBase);
+  EXPECT_THAT(Problems(base + "storage: {ledger: \"postgres://db\"}\n"),
+              HasSubstr("storage.ledger: expected sqlite://PATH or sqlite::memory:"));
+  EXPECT_THAT(Problems(base + "storage: {ledger: \"sqlite://\"}\n"),
+              HasSubstr("storage.ledger: expected sqlite://PATH"));
+  EXPECT_THAT(Problems(base + "storage: {ledger: \"sqlite://?synchronous=full\"}\n"),
+              HasSubstr("storage.ledger: expected sqlite://PATH"));
+  EXPECT_THAT(Problems(base + "storage: {ledger: \"sqlite::memory:x\"}\n"),
+              HasSubstr("storage.ledger: expected"));
+  EXPECT_EQ(Problems(base + "storage: {ledger: \"sqlite::memory:\"}\n"), "OK");
+  EXPECT_EQ(Problems(base + "storage: {ledger: \"sqlite://t.db?synchronous=full\"}\n"), "OK");
+  EXPECT_EQ(Problems(base + "storage: {ledger: \"sqlite:///var/lib/triage/ledger.db\"}\n"), "OK");
+}
+
+TEST(Validate, Listen) {
+  const std::string base(kBase);
+  EXPECT_THAT(Problems(base + "listen: localhost\n"), HasSubstr("listen: missing :PORT"));
+  EXPECT_THAT(Problems(base + "listen: 1.2.3.4:99999\n"), HasSubstr("listen: port out of range"));
+  EXPECT_THAT(Problems(base + "listen: 8080\n"), HasSubstr("listen: missing :PORT"));
+}
+
+TEST(Validate, ApiKeyEnvMustBeANameAndSecretsAreNeverEchoed) {
+  const std::string expected = std::string(kD0) +
+                               ".api_key_env: must name an environment variable, not contain "
+                               "the key itself";
+  for (std::string secret : {"sk-proj-abcdefghijklmnop1234567890", "sk-ant-api03-XYZxyz0123456789",
+                             "AbCdEf1234567890XyZ99", "abcdefabcdefabcdefabcdefabcdefabcdef"}) {
+    const std::string m = Problems(
+        BaseWith("catalog: gemma-4-31b", "catalog: gemma-4-31b\n        api_key_env: " + secret));
+    EXPECT_THAT(m, HasSubstr(expected)) << "value #" << secret.size();
+    EXPECT_THAT(m, Not(HasSubstr(secret)));
+    EXPECT_THAT(m, Not(HasSubstr(secret.substr(3, 8))));
+  }
+  const std::string bad = Problems(
+      BaseWith("catalog: gemma-4-31b", "catalog: gemma-4-31b\n        api_key_env: MY-KEY"));
+  EXPECT_THAT(bad,
+              HasSubstr(std::string(kD0) + ".api_key_env: must be an environment variable name"));
+  EXPECT_THAT(bad, Not(HasSubstr("MY-KEY")));
+  for (std::string ok : {"OPENAI_API_KEY", "MID_KEY", "_k", "together_api_key"}) {
+    EXPECT_EQ(Problems(BaseWith("catalog: gemma-4-31b",
+                                "catalog: gemma-4-31b\n        api_key_env: " + ok)),
+              "OK")
+        << ok;
+  }
+}
+
+TEST(Validate, LogLevelLimitsServer) {
+  const std::string base(kBase);
+  EXPECT_THAT(Problems(base + "log_level: verbose\n"),
+              HasSubstr("log_level: expected debug, info, warn or error, got 'verbose'"));
+  EXPECT_THAT(Problems(base + "limits: {max_body_bytes: 0}\n"),
+              HasSubstr("limits.max_body_bytes: must be in [1,"));
+  EXPECT_THAT(Problems(base + "limits: {max_json_depth: -3}\n"),
+              HasSubstr("limits.max_json_depth: must be in [1,"));
+  EXPECT_THAT(Problems(base + "limits: {keepalive_timeout_ms: 0}\n"),
+              HasSubstr("limits.keepalive_timeout_ms: must be > 0"));
+  EXPECT_THAT(Problems(base + "server: {threads: -1}\n"),
+              HasSubstr("server.threads: must be in [0, 1024]"));
+  EXPECT_THAT(Problems(base + "server: {shutdown_grace_ms: -1}\n"),
+              HasSubstr("server.shutdown_grace_ms: must be >= 0"));
+}
+
+TEST(Validate, YamlSyntaxErrorHasLineAndColumn) {
+  const std::string m = Problems("tiers:\n  - name: open\n    deployments: [\n");
+  EXPECT_THAT(m, HasSubstr("YAML syntax error at line"));
+  EXPECT_THAT(m, HasSubstr("column"));
+  EXPECT_THAT(Problems("a: b: c\n"), HasSubstr("line 1, column"));
+  EXPECT_THAT(Problems(""), HasSubstr("config is empty"));
+}
+
+TEST(Validate, ReportsEveryProblemAtOnce) {
+  const std::string m = Problems(std::string(kBase) + "log_level: loud\nlistn: x\n");
+  EXPECT_THAT(m, HasSubstr("log_level:"));
+  EXPECT_THAT(m, HasSubstr("listn:"));
+  EXPECT_EQ(std::count(m.begin(), m.end(), '\n'), 1);
+}
+
+TEST(Validate, ErrorKindAndCode) {
+  auto r = LoadString("tiers: []\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kInvalidRequest);
+  EXPECT_EQ(r.error().code, "invalid_config");
+}
+
+}  // namespace
+}  // namespace triage::config

@@ -1,0 +1,70 @@
+#include "pipeline/attempt_util.h"
+
+#include <gtest/gtest.h>
+
+namespace triage::pipeline {
+namespace {
+
+config::Deployment Dep() {
+  config::Deployment d;
+  d.name = "gemma-local";
+  return d;
+}
+
+TEST(RetryableStatus, ServerErrorsAndRateLimitsOnly) {
+  for (int s : {408, 429, 500, 502, 503, 504, 529}) EXPECT_TRUE(RetryableStatus(s)) << s;
+  for (int s : {400, 401, 403, 404, 413, 422}) EXPECT_FALSE(RetryableStatus(s)) << s;
+}
+
+TEST(UpstreamStatusError, UsesOpenAIErrorMessage) {
+  Error e = UpstreamStatusError(
+      Dep(), 500, R"({"error":{"message":"boom","type":"server_error","code":null}})");
+  EXPECT_EQ(e.kind, ErrorKind::kUpstream);
+  EXPECT_EQ(HttpStatus(e.kind), 502);
+  EXPECT_EQ(e.upstream_status, 500);
+  EXPECT_EQ(e.message, "deployment gemma-local: upstream returned 500: boom");
+}
+
+TEST(UpstreamStatusError, UsesAnthropicErrorMessage) {
+  Error e = UpstreamStatusError(
+      Dep(), 529, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})");
+  EXPECT_NE(e.message.find("529: Overloaded"), std::string::npos);
+}
+
+TEST(UpstreamStatusError, MapsStatusClasses) {
+  EXPECT_EQ(UpstreamStatusError(Dep(), 429, "").kind, ErrorKind::kRateLimit);
+  EXPECT_EQ(UpstreamStatusError(Dep(), 400, "bad").kind, ErrorKind::kInvalidRequest);
+  EXPECT_EQ(UpstreamStatusError(Dep(), 504, "").kind, ErrorKind::kUpstreamTimeout);
+  // Our credentials failing upstream is the gateway's problem, not the client's.
+  EXPECT_EQ(HttpStatus(UpstreamStatusError(Dep(), 401, "").kind), 502);
+}
+
+TEST(UpstreamStatusError, NonJsonBodyIsQuotedAndTruncated) {
+  std::string body(5000, 'x');
+  Error e = UpstreamStatusError(Dep(), 502, body);
+  EXPECT_LT(e.message.size(), 400u);
+  EXPECT_NE(e.message.find("502: xxx"), std::string::npos);
+}
+
+TEST(Redact, MasksKeyLikeWords) {
+  EXPECT_EQ(Redact("Incorrect API key provided: sk-abc123XYZ. Check it."),
+            "Incorrect API key provided: [redacted]. Check it.");
+  EXPECT_EQ(Redact("token a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7 leaked"), "token [redacted] leaked");
+  EXPECT_EQ(Redact("model gemma-4-31b is overloaded"), "model gemma-4-31b is overloaded");
+}
+
+TEST(Redact, SecretNeverSurvivesInUpstreamError) {
+  Error e = UpstreamStatusError(
+      Dep(), 401, R"({"error":{"message":"Incorrect API key provided: sk-proj-SECRET123"}})");
+  EXPECT_EQ(e.message.find("SECRET123"), std::string::npos);
+}
+
+TEST(EstimateTokens, RoundsUp) {
+  EXPECT_EQ(EstimateTokens(0), 0);
+  EXPECT_EQ(EstimateTokens(1), 1);
+  EXPECT_EQ(EstimateTokens(8), 2);
+  EXPECT_EQ(EstimateTokens(9), 3);
+}
+
+}  // namespace
+}  // namespace triage::pipeline

@@ -1,0 +1,296 @@
+#include "store/ledger.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <vector>
+
+#include "ledger_test_util.h"
+
+namespace triage::store {
+namespace {
+
+using testing::MakeRow;
+using testing::SameRow;
+using testing::TempDir;
+
+// Appends and collects the callback's status (callbacks run on the writer thread).
+struct Recorder {
+  std::mutex mu;
+  std::vector<Status> statuses;
+  std::function<void(Status)> Callback() {
+    return [this](Status s) {
+      std::lock_guard lk(mu);
+      statuses.push_back(std::move(s));
+    };
+  }
+};
+
+// Runs one SQL statement on a side connection (to forge files the ledger must refuse).
+void RawExec(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << msg;
+}
+
+std::string Pragma(const std::string& path, const char* pragma) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, pragma, -1, &st, nullptr);
+  std::string out;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST(Ledger, RoundTripsEveryFieldInInsertionOrder) {
+  TempDir dir;
+  auto ledger = OpenLedger("sqlite://" + dir.File("l.db"));
+  ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+  Recorder rec;
+  // Ids sort differently from insertion order, so ordering by id would be caught.
+  std::vector<int> order = {5, 1, 42, 3, 0, 17, 9};
+  for (int n : order) (*ledger)->Append(MakeRow(n), rec.Callback());
+  (*ledger)->Flush();
+  ASSERT_EQ(rec.statuses.size(), order.size());
+  for (const Status& s : rec.statuses) EXPECT_TRUE(s.ok());
+
+  auto rows = (*ledger)->ReadAll();
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  ASSERT_EQ(rows->size(), order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    EXPECT_TRUE(SameRow((*rows)[i], MakeRow(order[i]))) << "row " << i;
+  }
+}
+
+TEST(Ledger, RoundTripsExtremeValues) {
+  auto ledger = OpenLedger("sqlite::memory:");
+  ASSERT_TRUE(ledger.ok());
+  LedgerRow r = MakeRow(1);
+  r.id = std::string("id-with-\0-nul-and-ünïcode", 26);
+  r.cost_micros = INT64_MAX;
+  r.reference_cost_micros = INT64_MIN;
+  r.error_kind = "client_closed";
+  r.price_known = false;
+  r.stream = true;
+  r.ttft_ms = -1;
+  (*ledger)->Append(r, nullptr);  // a null callback is allowed
+  (*ledger)->Flush();
+  auto rows = (*ledger)->ReadAll();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_TRUE(SameRow((*rows)[0], r));
+}
+
+TEST(Ledger, FlushWaitsForCommitAndCallbacks) {
+  TempDir dir;
+  auto ledger = OpenLedger("sqlite://" + dir.File("l.db"));
+  ASSERT_TRUE(ledger.ok());
+  std::atomic<int> called{0};
+  for (int i = 0; i < 1000; ++i) {
+    (*ledger)->Append(MakeRow(i), [&](Status s) { called += s.ok(); });
+  }
+  (*ledger)->Flush();
+  // Flush returned: every callback has run and every row is visible to a reader.
+  EXPECT_EQ(called.load(), 1000);
+  auto rows = (*ledger)->ReadAll();
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 1000u);
+  (*ledger)->Flush();  // nothing queued: returns at once
+}
+
+TEST(Ledger, FlushFromCallbackDoesNotDeadlock) {
+  auto ledger = OpenLedger("sqlite::memory:");
+  ASSERT_TRUE(ledger.ok());
+  Ledger* l = ledger->get();
+  std::atomic<bool> ran{false};
+  l->Append(MakeRow(1), [&](Status) {
+    l->Flush();
+    ran = true;
+  });
+  l->Flush();
+  EXPECT_TRUE(ran.load());
+}
+
+TEST(Ledger, DestructorCommitsEverythingQueued) {
+  TempDir dir;
+  std::string url = "sqlite://" + dir.File("l.db");
+  std::atomic<int> ok{0};
+  {
+    auto ledger = OpenLedger(url);
+    ASSERT_TRUE(ledger.ok());
+    for (int i = 0; i < 3000; ++i) (*ledger)->Append(MakeRow(i), [&](Status s) { ok += s.ok(); });
+  }  // no Flush: the destructor must drain
+  EXPECT_EQ(ok.load(), 3000);
+  auto reopened = OpenLedger(url);
+  ASSERT_TRUE(reopened.ok());
+  auto rows = (*reopened)->ReadAll();
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 3000u);
+}
+
+TEST(Ledger, ReopensExistingFileAndAppendsAfterOldRows) {
+  TempDir dir;
+  std::string url = "sqlite://" + dir.File("l.db");
+  {
+    auto ledger = OpenLedger(url);
+    ASSERT_TRUE(ledger.ok());
+    for (int i = 0; i < 3; ++i) (*ledger)->Append(MakeRow(i), nullptr);
+  }
+  auto ledger = OpenLedger(url);
+  ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+  (*ledger)->Append(MakeRow(3), nullptr);
+  (*ledger)->Flush();
+  auto rows = (*ledger)->ReadAll();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(SameRow((*rows)[i], MakeRow(i)));
+}
+
+TEST(Ledger, UsesWalMode) {
+  TempDir dir;
+  auto ledger = OpenLedger("sqlite://" + dir.File("n.db"));
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_EQ(Pragma(dir.File("n.db"), "PRAGMA journal_mode"), "wal");
+}
+
+TEST(Ledger, SynchronousFullOptionOpensAndWrites) {
+  TempDir dir;
+  auto full = OpenLedger("sqlite://" + dir.File("f.db") + "?synchronous=full");
+  ASSERT_TRUE(full.ok()) << full.error().message;
+  (*full)->Append(MakeRow(1), nullptr);
+  (*full)->Flush();
+  auto rows = (*full)->ReadAll();
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 1u);
+}
+
+TEST(Ledger, TotalsSumCommittedRows) {
+  auto ledger = OpenLedger("sqlite::memory:");
+  ASSERT_TRUE(ledger.ok());
+  auto empty = (*ledger)->Totals();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->requests, 0);
+  EXPECT_EQ(empty->cost_micros, 0);
+  int64_t cost = 0, ref = 0;
+  for (int i = 0; i < 50; ++i) {
+    LedgerRow r = MakeRow(i);
+    cost += r.cost_micros;
+    ref += r.reference_cost_micros;
+    (*ledger)->Append(std::move(r), nullptr);
+  }
+  (*ledger)->Flush();
+  auto t = (*ledger)->Totals();
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->requests, 50);
+  EXPECT_EQ(t->cost_micros, cost);
+  EXPECT_EQ(t->reference_cost_micros, ref);
+}
+
+TEST(Ledger, MemoryModeIsPrivatePerLedger) {
+  auto a = OpenLedger("sqlite::memory:");
+  auto b = OpenLedger("sqlite::memory:");
+  ASSERT_TRUE(a.ok() && b.ok());
+  (*a)->Append(MakeRow(1), nullptr);
+  (*a)->Append(MakeRow(2), nullptr);
+  (*a)->Flush();
+  (*b)->Flush();
+  EXPECT_EQ((*a)->ReadAll()->size(), 2u);
+  EXPECT_EQ((*b)->ReadAll()->size(), 0u);
+}
+
+TEST(Ledger, DuplicateIdFailsOnlyThatRow) {
+  auto ledger = OpenLedger("sqlite::memory:");
+  ASSERT_TRUE(ledger.ok());
+  Recorder rec;
+  (*ledger)->Append(MakeRow(1), rec.Callback());
+  LedgerRow dup = MakeRow(2);
+  dup.id = MakeRow(1).id;
+  (*ledger)->Append(dup, rec.Callback());
+  (*ledger)->Append(MakeRow(3), rec.Callback());
+  (*ledger)->Flush();
+  ASSERT_EQ(rec.statuses.size(), 3u);
+  EXPECT_TRUE(rec.statuses[0].ok());
+  ASSERT_FALSE(rec.statuses[1].ok());
+  EXPECT_EQ(rec.statuses[1].error().code, "ledger_duplicate_id");
+  EXPECT_NE(rec.statuses[1].error().message.find("req-1"), std::string::npos);
+  EXPECT_TRUE(rec.statuses[2].ok());
+  auto rows = (*ledger)->ReadAll();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_TRUE(SameRow((*rows)[0], MakeRow(1)));  // the first writer wins, unchanged
+  EXPECT_TRUE(SameRow((*rows)[1], MakeRow(3)));
+}
+
+TEST(Ledger, BadUrlIsAnError) {
+  auto r = OpenLedger("mysql://somewhere");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kInternal);
+  EXPECT_NE(r.error().message.find("mysql://somewhere"), std::string::npos);
+}
+
+TEST(Ledger, MissingParentDirectoryIsAnError) {
+  TempDir dir;
+  std::string path = dir.File("no/such/dir/l.db");
+  auto r = OpenLedger("sqlite://" + path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kInternal);
+  EXPECT_NE(r.error().message.find(path), std::string::npos) << r.error().message;
+}
+
+TEST(Ledger, NotADatabaseIsAnError) {
+  TempDir dir;
+  std::string path = dir.File("junk.db");
+  std::ofstream(path) << std::string(4096, 'x');
+  auto r = OpenLedger("sqlite://" + path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find(path), std::string::npos) << r.error().message;
+}
+
+TEST(Ledger, SchemaVersionMismatchIsAClearError) {
+  TempDir dir;
+  std::string path = dir.File("l.db");
+  { ASSERT_TRUE(OpenLedger("sqlite://" + path).ok()); }
+  RawExec(path, "UPDATE meta SET value = 2 WHERE key = 'schema_version'");
+  auto r = OpenLedger("sqlite://" + path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ledger_schema_mismatch");
+  EXPECT_NE(r.error().message.find("schema_version is 2"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find(path), std::string::npos);
+}
+
+TEST(Ledger, ForeignRequestsTableIsRefused) {
+  TempDir dir;
+  std::string path = dir.File("other.db");
+  RawExec(path, "CREATE TABLE requests (x INTEGER)");
+  auto r = OpenLedger("sqlite://" + path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ledger_schema_mismatch");
+}
+
+TEST(Ledger, SchemaHasFieldNamedColumnsAndTsIndex) {
+  TempDir dir;
+  std::string path = dir.File("l.db");
+  { ASSERT_TRUE(OpenLedger("sqlite://" + path).ok()); }
+  EXPECT_EQ(Pragma(path, "SELECT group_concat(name, ',') FROM pragma_table_info('requests')"),
+            "id,ts_ms,dialect,requested_model,tier,deployment,status,error_kind,input_tokens,"
+            "output_tokens,cached_input_tokens,cost_micros,reference_cost_micros,price_known,"
+            "stream,attempts,latency_ms,ttft_ms");
+  EXPECT_EQ(Pragma(path, "SELECT group_concat(name) FROM pragma_index_info('requests_ts_ms')"),
+            "ts_ms");
+  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+}
+
+}  // namespace
+}  // namespace triage::store

@@ -1,0 +1,268 @@
+// HttpClient against a scripted loopback server (blocking sockets on a thread).
+#include "upstream/http_client.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <functional>
+#include <thread>
+
+namespace triage::upstream {
+namespace {
+
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// Accepts connections one after another; for each request calls `script(socket, n)` where n
+// counts requests overall. The script writes what it wants and returns true to keep the
+// connection for the next request.
+class ScriptedServer {
+ public:
+  using Script = std::function<bool(tcp::socket&, int)>;
+  explicit ScriptedServer(Script script)
+      : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)),
+        script_(std::move(script)) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ScriptedServer() {
+    stop_ = true;
+    boost::system::error_code ec;
+    tcp::socket poke(io_);
+    poke.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  int connections() const { return connections_; }
+
+ private:
+  void Loop() {
+    int n = 0;
+    while (!stop_) {
+      tcp::socket s(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(s, ec);
+      if (ec || stop_) return;
+      ++connections_;
+      for (;;) {
+        std::string buf;
+        size_t hdr = net::read_until(s, net::dynamic_buffer(buf), "\r\n\r\n", ec);
+        if (ec) break;
+        size_t cl = 0;
+        auto pos = buf.find("Content-Length: ");
+        if (pos == std::string::npos) pos = buf.find("content-length: ");
+        if (pos != std::string::npos) cl = std::stoul(buf.substr(pos + 16));
+        while (buf.size() < hdr + cl) {
+          char tmp[4096];
+          size_t k = s.read_some(net::buffer(tmp), ec);
+          if (ec) break;
+          buf.append(tmp, k);
+        }
+        if (!script_(s, n++)) break;
+      }
+    }
+  }
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  Script script_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
+void Send(tcp::socket& s, const std::string& bytes) {
+  boost::system::error_code ec;
+  net::write(s, net::buffer(bytes), ec);
+}
+
+std::string JsonResponse(const std::string& body) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+struct Collected {
+  Status status = Ok{};
+  int code = 0;
+  std::string body;
+  std::vector<Clock::time_point> data_times;
+};
+
+// The io_context outlives the client (declared first): pooled sockets belong to it.
+net::io_context io;
+
+// Runs one Send on this thread.
+Collected Call(HttpClient& client, uint16_t port, config::Timeouts t = {},
+               std::function<void(CancelHook&, net::io_context&)> arm = nullptr) {
+  io.restart();
+  Collected c;
+  CancelHook hook;
+  if (arm) arm(hook, io);
+  net::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        Url url{false, "127.0.0.1", std::to_string(port), "/v1"};
+        Exchange ex{"/v1/chat/completions", "{}", {}};
+        Sink sink;
+        sink.on_head = [&](const Head& h) -> net::awaitable<bool> {
+          c.code = h.status;
+          co_return true;
+        };
+        sink.on_data = [&](std::string_view d) -> net::awaitable<bool> {
+          c.body.append(d);
+          c.data_times.push_back(Clock::now());
+          co_return true;
+        };
+        c.status = co_await client.Send(url, nullptr, ex, t, sink, &hook);
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.run();
+  return c;
+}
+
+TEST(HttpClient, ContentLengthResponseAndConnectionReuse) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(s, JsonResponse(R"({"ok":true})"));
+    return true;
+  });
+  HttpClient client;
+  Collected a = Call(client, server.port());
+  ASSERT_TRUE(a.status.ok()) << a.status.error().message;
+  EXPECT_EQ(a.code, 200);
+  EXPECT_EQ(a.body, R"({"ok":true})");
+  EXPECT_EQ(client.idle_connections(), 1u);
+  Collected b = Call(client, server.port());
+  ASSERT_TRUE(b.status.ok());
+  EXPECT_EQ(server.connections(), 1);  // the pooled connection was reused
+}
+
+TEST(HttpClient, ChunkedStreamArrivesIncrementally) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+    Send(s, "6\r\ndata: \r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Send(s, "3\r\nabc\r\n0\r\n\r\n");
+    return true;
+  });
+  HttpClient client;
+  Collected c = Call(client, server.port());
+  ASSERT_TRUE(c.status.ok()) << c.status.error().message;
+  EXPECT_EQ(c.body, "data: abc");
+  ASSERT_GE(c.data_times.size(), 2u);
+  // The first piece was delivered before the server sent the second one.
+  EXPECT_GE(c.data_times.back() - c.data_times.front(), std::chrono::milliseconds(200));
+}
+
+TEST(HttpClient, FirstByteTimeout) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return false;
+  });
+  HttpClient client;
+  config::Timeouts t;
+  t.first_byte = std::chrono::milliseconds(200);
+  auto start = Clock::now();
+  Collected c = Call(client, server.port(), t);
+  ASSERT_FALSE(c.status.ok());
+  EXPECT_EQ(c.status.error().kind, ErrorKind::kUpstreamTimeout);
+  EXPECT_NE(c.status.error().message.find("first_byte 200 ms"), std::string::npos);
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1400));
+}
+
+TEST(HttpClient, IdleTimeoutMidBody) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+    Send(s, "3\r\nabc\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return false;
+  });
+  HttpClient client;
+  config::Timeouts t;
+  t.idle = std::chrono::milliseconds(200);
+  Collected c = Call(client, server.port(), t);
+  ASSERT_FALSE(c.status.ok());
+  EXPECT_EQ(c.status.error().kind, ErrorKind::kUpstreamTimeout);
+  EXPECT_EQ(c.body, "abc");
+  EXPECT_EQ(client.idle_connections(), 0u);  // a failed connection is never pooled
+}
+
+TEST(HttpClient, TotalTimeoutCapsSlowDrip) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 30; ++i) {
+      Send(s, "1\r\nx\r\n");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  });
+  HttpClient client;
+  config::Timeouts t;
+  t.idle = std::chrono::milliseconds(500);
+  t.total = std::chrono::milliseconds(400);
+  Collected c = Call(client, server.port(), t);
+  ASSERT_FALSE(c.status.ok());
+  EXPECT_NE(c.status.error().message.find("total"), std::string::npos);
+}
+
+TEST(HttpClient, ConnectionRefused) {
+  uint16_t port;
+  {
+    net::io_context io;
+    tcp::acceptor a(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    port = a.local_endpoint().port();
+  }  // closed: nothing listens there now
+  HttpClient client;
+  Collected c = Call(client, port);
+  ASSERT_FALSE(c.status.ok());
+  EXPECT_EQ(c.status.error().kind, ErrorKind::kUpstream);
+  EXPECT_NE(c.status.error().message.find("connect"), std::string::npos);
+}
+
+TEST(HttpClient, StalePooledConnectionIsRetriedTransparently) {
+  // The server answers without "Connection: close" but closes right after: the pooled
+  // connection is dead when reused, and the client must reconnect instead of failing.
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(s, JsonResponse("{}"));
+    return false;
+  });
+  HttpClient client;
+  ASSERT_TRUE(Call(client, server.port()).status.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Collected c = Call(client, server.port());
+  ASSERT_TRUE(c.status.ok()) << c.status.error().message;
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(HttpClient, CancelHookAbortsWaitingCall) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return false;
+  });
+  HttpClient client;
+  auto start = Clock::now();
+  std::unique_ptr<net::steady_timer> timer;
+  Collected c = Call(client, server.port(), {}, [&](CancelHook& hook, net::io_context& io) {
+    timer = std::make_unique<net::steady_timer>(io, std::chrono::milliseconds(100));
+    timer->async_wait([&hook](auto) { hook.Fire(); });
+  });
+  ASSERT_FALSE(c.status.ok());
+  EXPECT_EQ(c.status.error().code, "cancelled");
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1000));
+}
+
+}  // namespace
+}  // namespace triage::upstream
