@@ -45,7 +45,11 @@ struct Deployment {
   bool tls_verify = true;
   Timeouts timeouts;
   SimParams sim;
-  std::string tier;  // filled in: the tier this deployment belongs to
+  double weight = 1.0;         // share of the tier's traffic, relative to its siblings
+  int max_concurrency = 0;     // requests in flight at once; 0 = unlimited
+  int max_queue = 0;           // requests waiting for a slot beyond max_concurrency
+  Millis queue_timeout{1000};  // how long one may wait there before the next deployment
+  std::string tier;            // filled in: the tier this deployment belongs to
 
   // The price used for accounting: override, else catalog, else nullopt (unknown -> cost 0,
   // flagged in the ledger).
@@ -66,6 +70,38 @@ struct Limits {
   Millis keepalive_timeout{60000};  // idle keep-alive connection is closed after this
 };
 
+// retry: attempts across the plan, backoff with full jitter, and the retry budget.
+struct RetryConfig {
+  int max_attempts = 3;
+  Millis backoff_base{100};
+  Millis backoff_max{2000};
+  Millis max_server_wait{10000};  // a longer Retry-After moves on instead of waiting
+  double budget_ratio = 0.2;      // retries at most this share of requests ...
+  int budget_min = 10;            // ... plus this burst allowance
+};
+
+// breaker: per-deployment circuit breakers.
+struct BreakerConfig {
+  int consecutive_failures = 5;
+  double error_rate = 0.5;
+  int min_requests = 20;
+  Millis window{10000};
+  Millis open_for{5000};
+  int half_open_probes = 1;
+};
+
+// spillover: when the watched (self-hosted) tier is saturated, `auto` requests go to the
+// next tier first, under a price ceiling; they come back once it recovers.
+struct SpilloverConfig {
+  bool enabled = false;
+  std::string from;       // "" = the first tier
+  std::string to;         // "" = the tier after `from`
+  int queue_depth = 1;    // spill when every deployment of `from` is full and has
+                          // at least this many waiting ...
+  Millis ttft_target{0};  // ... or its first-byte latency EWMA exceeds this (0 = off)
+  std::optional<int64_t> max_output_micros_per_mtok;  // cost ceiling on the `to` tier
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
@@ -78,6 +114,13 @@ struct Config {
   // routing.thresholds: ascending scores in [0,1], one fewer than tiers. A score below
   // thresholds[0] routes to tiers[0], below thresholds[1] to tiers[1], ..., else the last.
   std::vector<double> thresholds;
+  // routing.fallback: after the chosen tier's deployments, which other tiers the plan may
+  // use: "up" (more expensive tiers, the default), "down", "both" or "none". Pinning a single
+  // deployment never falls back elsewhere.
+  std::string fallback = "up";
+  RetryConfig retry;
+  BreakerConfig breaker;
+  SpilloverConfig spillover;
   std::string ledger = "sqlite://triage.db";  // storage.ledger
   Limits limits;
   Millis shutdown_grace{10000};  // server.shutdown_grace_ms

@@ -146,7 +146,8 @@ Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag
   Deployment d;
   if (!CheckMap(node, path,
                 {"name", "provider", "base_url", "model", "catalog", "api_key_env", "price",
-                 "ca_file", "tls_verify", "timeouts", "sim"},
+                 "ca_file", "tls_verify", "timeouts", "sim", "weight", "max_concurrency",
+                 "max_queue", "queue_timeout_ms"},
                 diag)) {
     return d;
   }
@@ -190,6 +191,7 @@ Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag
     diag.Add(Child(path, "sim"), "only applies to provider sim");
   }
   ParseSim(node, path, diag, &d.sim);
+  ParseDeploymentBalancing(node, path, diag, d);
   return d;
 }
 

@@ -123,7 +123,7 @@ Result<std::shared_ptr<const Config>> LoadString(const std::string& yaml) {
   try {
     if (!internal::CheckMap(root, "",
                             {"listen", "reference_model", "tiers", "storage", "routing", "limits",
-                             "server", "log_level"},
+                             "server", "log_level", "retry", "breaker", "spillover"},
                             diag)) {
       return ConfigError(diag.Joined());
     }
@@ -133,7 +133,9 @@ Result<std::shared_ptr<const Config>> LoadString(const std::string& yaml) {
     internal::ParseStorage(root, diag, *config);
     internal::ParseRouting(root, diag, *config);
     internal::ParseLimitsAndServer(root, diag, *config);
+    internal::ParseResilience(root, diag, *config);
     internal::CheckRouting(*config, diag);
+    internal::CheckResilience(*config, diag);
   } catch (const YAML::Exception& e) {
     // Readers check types first, so this is a bug in them; still a value, not a crash.
     diag.Add("", std::string("unexpected YAML error: ") + e.what());

@@ -26,8 +26,11 @@ void ParseStorage(const YAML::Node& root, Diag& diag, Config& c) {
 void ParseRouting(const YAML::Node& root, Diag& diag, Config& c) {
   if (!Has(root, "routing")) return;
   const YAML::Node node = root["routing"];
-  if (!internal::CheckMap(node, "routing", {"default_tier", "router", "thresholds"}, diag)) return;
+  if (!internal::CheckMap(node, "routing", {"default_tier", "router", "thresholds", "fallback"},
+                          diag))
+    return;
   GetString(node, "default_tier", "routing", diag, &c.default_tier);
+  GetString(node, "fallback", "routing", diag, &c.fallback);
   if (GetString(node, "router", "routing", diag, &c.router) && !c.router.empty()) {
     const std::string kind = c.router.substr(0, c.router.find(':'));
     bool known = false;

@@ -87,11 +87,12 @@ Headers CostTrailers(const RequestContext& ctx) {
 }  // namespace
 
 net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& out) {
+  using Outcome = upstream::DeploymentHealth::Outcome;
   std::optional<Error> last;
-  for (const config::Deployment* d : ctx.plan) {
-    if (ctx.cancel->fired()) break;
-    ctx.deployment = d;
-    ++ctx.attempts;
+  AttemptCursor cur;
+  for (;;) {
+    const config::Deployment* d = co_await NextAttempt(ctx, cur);
+    if (!d) break;
     StreamState s;
     upstream::Sink sink;
     sink.on_head = [&](const upstream::Head& h) -> net::awaitable<bool> {
@@ -145,6 +146,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
           if (!info.has_content && !info.finish_reason) continue;
           ctx.committed = true;
           ctx.ttft_ms = ctx.ElapsedMs();
+          cur.first_byte = Clock::now();  // streams: the EWMA tracks time to first content
           Headers h = ResponseHeaders(ctx, false);
           h.emplace_back("content-type", "text/event-stream");
           h.emplace_back("cache-control", "no-cache");
@@ -164,12 +166,16 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
 
     Status st = co_await providers_.at(d->name)->Call(ctx.req, sink, ctx.cancel.get());
     ctx.cancel->Clear();
-    if (ctx.cancel->fired() || ctx.client_gone) break;
+    if (ctx.cancel->fired() || ctx.client_gone) {
+      EndAttempt(ctx, cur, Outcome::kNeutral, std::nullopt);
+      break;
+    }
 
     const bool http_ok = s.head.status >= 200 && s.head.status < 300;
     const bool clean = st.ok() && http_ok && s.is_sse && !s.bad_chunk &&
                        (s.saw_done || s.saw_finish) && !s.parser.HasPartial();
     if (clean) {
+      EndAttempt(ctx, cur, Outcome::kSuccess, std::nullopt);
       if (!ctx.committed) {  // an answer with no content at all: still a valid stream
         ctx.committed = true;
         ctx.ttft_ms = ctx.ElapsedMs();
@@ -200,6 +206,8 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     // The attempt failed. Work out why.
     Error e = AttemptError(*d, s, st);
     LogAttemptFailure(ctx, *d, e);
+    const bool client_fault = !http_ok && s.head.status != 0 && !RetryableStatus(s.head.status);
+    EndAttempt(ctx, cur, client_fault ? Outcome::kSuccess : Outcome::kFailure, ServerWait(s.head));
     if (ctx.committed) {
       // Content already reached the client: no other deployment may be tried. End the stream
       // with an error event the SDKs raise, and account the partial usage.
@@ -214,7 +222,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         co_await out.EndStream(CostTrailers(ctx));
       co_return;
     }
-    if (http_ok == false && s.head.status != 0 && !RetryableStatus(s.head.status)) {
+    if (client_fault) {
       co_await Refuse(ctx, std::move(e), out);
       co_return;
     }
@@ -232,9 +240,8 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     co_await Account(ctx);
     co_return;
   }
-  if (!last)
-    last = Error::Make(ErrorKind::kUnavailable, "no_deployment", "no deployment available");
-  co_await Refuse(ctx, std::move(*last), out);
+  Error e = ExhaustedError(cur, std::move(last));
+  co_await Refuse(ctx, std::move(e), out);
 }
 
 }  // namespace triage::pipeline

@@ -16,17 +16,19 @@ constexpr size_t kMaxResponseBytes = 64 * 1024 * 1024;
 }  // namespace
 
 net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& out) {
+  using Outcome = upstream::DeploymentHealth::Outcome;
   std::optional<Error> last;
-  for (const config::Deployment* d : ctx.plan) {
-    if (ctx.cancel->fired()) break;
-    ctx.deployment = d;
-    ++ctx.attempts;
+  AttemptCursor cur;
+  for (;;) {
+    const config::Deployment* d = co_await NextAttempt(ctx, cur);
+    if (!d) break;
     upstream::Head head;
     std::string body;
     bool too_big = false;
     upstream::Sink sink;
     sink.on_head = [&](const upstream::Head& h) -> net::awaitable<bool> {
       head = h;
+      cur.first_byte = Clock::now();
       co_return true;
     };
     sink.on_data = [&](std::string_view bytes) -> net::awaitable<bool> {
@@ -39,14 +41,19 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     };
     Status st = co_await providers_.at(d->name)->Call(ctx.req, sink, ctx.cancel.get());
     ctx.cancel->Clear();
-    if (ctx.cancel->fired()) break;
+    if (ctx.cancel->fired()) {
+      EndAttempt(ctx, cur, Outcome::kNeutral, std::nullopt);
+      break;
+    }
     if (too_big) {
+      EndAttempt(ctx, cur, Outcome::kFailure, std::nullopt);
       last = Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",
                          "deployment " + d->name + ": upstream response larger than " +
                              std::to_string(kMaxResponseBytes) + " bytes");
       continue;
     }
     if (!st.ok()) {
+      EndAttempt(ctx, cur, Outcome::kFailure, std::nullopt);
       last = WithDeployment(st.error(), *d);
       LogAttemptFailure(ctx, *d, *last);
       continue;
@@ -55,18 +62,22 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       Error e = UpstreamStatusError(*d, head.status, body);
       LogAttemptFailure(ctx, *d, e);
       if (!RetryableStatus(head.status)) {  // the request itself was refused: no point retrying
+        EndAttempt(ctx, cur, Outcome::kSuccess, std::nullopt);
         co_await Refuse(ctx, std::move(e), out);
         co_return;
       }
+      EndAttempt(ctx, cur, Outcome::kFailure, ServerWait(head));
       last = std::move(e);
       continue;
     }
     auto json = nlohmann::json::parse(body, nullptr, false);
     if (json.is_discarded() || !json.is_object() || !json.contains("choices")) {
+      EndAttempt(ctx, cur, Outcome::kFailure, std::nullopt);
       last = Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
                          "deployment " + d->name + ": upstream sent a malformed chat completion");
       continue;
     }
+    EndAttempt(ctx, cur, Outcome::kSuccess, std::nullopt);
     auto usage = dialect::OpenAIResponseUsage(json);
     if (usage) {
       ctx.usage = *usage;
@@ -92,9 +103,8 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     co_await Account(ctx);
     co_return;
   }
-  if (!last)
-    last = Error::Make(ErrorKind::kUnavailable, "no_deployment", "no deployment available");
-  co_await Refuse(ctx, std::move(*last), out);
+  Error e = ExhaustedError(cur, std::move(last));
+  co_await Refuse(ctx, std::move(e), out);
 }
 
 }  // namespace triage::pipeline

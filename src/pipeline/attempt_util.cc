@@ -76,6 +76,11 @@ Error UpstreamStatusError(const config::Deployment& d, int status, std::string_v
   return e;
 }
 
+std::optional<std::chrono::milliseconds> ServerWait(const upstream::Head& head) {
+  if (head.status == 429 || head.status == 503 || head.status == 529) return head.server_wait;
+  return std::nullopt;
+}
+
 int64_t EstimateTokens(int64_t chars) { return (chars + 3) / 4; }
 
 Error WithDeployment(Error e, const config::Deployment& d) {

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "config/config.h"
 #include "dialect/types.h"
+#include "upstream/http_client.h"
 
 namespace triage::pipeline {
 struct RequestContext;
@@ -24,6 +25,9 @@ Error UpstreamStatusError(const config::Deployment& d, int status, std::string_v
 
 // Masks credential-looking words ("sk-...", "Bearer ...", long key-like tokens).
 std::string Redact(std::string_view text);
+
+// The wait an upstream asked for, when its status means "come back later" (429, 503, 529).
+std::optional<std::chrono::milliseconds> ServerWait(const upstream::Head& head);
 
 // Rough token count of a text: ceil(chars / 4). Used only when an upstream reports no usage.
 int64_t EstimateTokens(int64_t chars);

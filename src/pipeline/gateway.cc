@@ -62,6 +62,29 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
     g->model_names_ += e["id"].get<std::string>();
   }
   g->stats_ = std::make_unique<observe::Stats>(tier_names);
+  const auto& b = config->breaker;
+  upstream::BreakerPolicy breaker{
+      b.consecutive_failures, b.error_rate, b.min_requests, b.window, b.open_for,
+      b.half_open_probes};
+  for (const auto& tier : config->tiers)
+    for (const auto& d : tier.deployments) {
+      auto h = std::make_unique<upstream::DeploymentHealth>(d.name, d.weight, breaker);
+      h->on_transition = [](const std::string& name, upstream::BreakerState from,
+                            upstream::BreakerState to) {
+        json f = json::object();
+        f["deployment"] = name;
+        f["from"] = upstream::BreakerStateName(from);
+        f["to"] = upstream::BreakerStateName(to);
+        observe::Log(
+            to == upstream::BreakerState::kOpen ? observe::Level::kWarn : observe::Level::kInfo,
+            "circuit breaker", std::move(f));
+      };
+      g->health_[d.name] = std::move(h);
+    }
+  const auto& r = config->retry;
+  g->retry_policy_ = upstream::RetryPolicy{r.max_attempts,    r.backoff_base, r.backoff_max,
+                                           r.max_server_wait, r.budget_ratio, r.budget_min};
+  g->retry_budget_ = std::make_unique<upstream::RetryBudget>(g->retry_policy_);
   g->ledger_ = std::move(ledger);
   g->config_ = std::move(config);
   return g;
@@ -71,36 +94,16 @@ Gateway::~Gateway() = default;
 
 std::string Gateway::ModelsJson() const { return models_json_; }
 
-bool Gateway::Route(RequestContext& ctx) {
-  const auto& cfg = *config_;
-  const std::string& m = ctx.req.model;
-  auto tier_plan = [&](const config::Tier& t) {
-    for (const auto& d : t.deployments) ctx.plan.push_back(&d);
-  };
-  if (m == "auto" || m.empty()) {
-    const config::Tier& t = cfg.DefaultTier();
-    tier_plan(t);
-    ctx.route_reason = "default tier=" + t.name;
-    return true;
-  }
-  if (const config::Tier* t = cfg.FindTier(m)) {
-    tier_plan(*t);
-    ctx.route_reason = "pinned tier=" + t->name;
-    return true;
-  }
-  if (const config::Deployment* d = cfg.FindDeployment(m)) {
-    ctx.plan.push_back(d);
-    ctx.route_reason = "pinned deployment=" + d->name;
-    return true;
-  }
-  for (const auto& t : cfg.tiers)
-    for (const auto& d : t.deployments)
-      if (d.catalog == m || d.model == m) ctx.plan.push_back(&d);
-  if (!ctx.plan.empty()) {
-    ctx.route_reason = "pinned model=" + m;
-    return true;
-  }
-  return false;
+json Gateway::HealthJson() const {
+  json list = json::array();
+  const auto now = Clock::now();
+  for (const auto& tier : config_->tiers)
+    for (const auto& d : tier.deployments) {
+      json j = health_.at(d.name)->Snapshot(now);
+      j["tier"] = tier.name;
+      list.push_back(std::move(j));
+    }
+  return list;
 }
 
 Headers Gateway::ResponseHeaders(const RequestContext& ctx, bool with_cost) const {
@@ -244,6 +247,7 @@ net::awaitable<void> Gateway::ChatCompletions(std::string_view body, ClientWrite
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
   ctx.cancel = std::move(cancel);
+  retry_budget_->OnRequest();
   stats_->AddInFlight(1);
   struct Done {
     observe::Stats& s;

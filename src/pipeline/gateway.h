@@ -12,7 +12,9 @@
 #include "pipeline/client_writer.h"
 #include "pipeline/context.h"
 #include "store/ledger.h"
+#include "upstream/health.h"
 #include "upstream/provider.h"
+#include "upstream/retry.h"
 
 namespace triage::routing {
 class Scorer;
@@ -37,6 +39,8 @@ class Gateway {
 
   // GET /v1/models body (OpenAI list format).
   std::string ModelsJson() const;
+  // GET /readyz detail: every deployment's circuit state, load and latency EWMA.
+  nlohmann::json HealthJson() const;
 
   const config::Config& config() const { return *config_; }
   observe::Stats& stats() { return *stats_; }
@@ -45,8 +49,37 @@ class Gateway {
  private:
   Gateway() = default;
 
-  // Phases. Each returns false when it has responded (refused) and the pipeline must stop.
+  // Where the attempt loop stands in the plan (one per request).
+  struct AttemptCursor {
+    size_t next = 0;         // plan index to consider next
+    std::vector<int> tries;  // per plan index
+    std::vector<std::optional<std::chrono::milliseconds>> server_wait;  // per plan index
+    size_t current = 0;  // plan index of the attempt running
+    int retries = 0;
+    int breaker_skips = 0;
+    int full_skips = 0;
+    int server_wait_skips = 0;
+    bool budget_denied = false;
+    Clock::time_point attempt_start;
+    std::optional<Clock::time_point> first_byte;  // set by the sinks
+  };
+
+  // Phases. Route returns false when the model names nothing (the caller refuses).
   bool Route(RequestContext& ctx);
+  // Appends a tier's deployments to the plan, balanced (power of two choices).
+  void AppendTier(RequestContext& ctx, const config::Tier& tier) const;
+  // The tier `auto` goes to after spill-over: when the watched tier is saturated.
+  const config::Tier* SpillTarget(const config::Tier& chosen, std::string* why) const;
+  // Picks, waits for (backoff, Retry-After, queue) and admits the next attempt's deployment;
+  // nullptr when the plan, the attempts or the retry budget are exhausted.
+  boost::asio::awaitable<const config::Deployment*> NextAttempt(RequestContext& ctx,
+                                                                AttemptCursor& cur);
+  // Records how the current attempt ended (health, EWMA, breaker, retry bookkeeping).
+  void EndAttempt(RequestContext& ctx, AttemptCursor& cur,
+                  upstream::DeploymentHealth::Outcome outcome,
+                  std::optional<std::chrono::milliseconds> server_wait);
+  // The error for a request whose attempts all failed (or never started).
+  Error ExhaustedError(const AttemptCursor& cur, std::optional<Error> last) const;
   boost::asio::awaitable<void> AttemptUnary(RequestContext& ctx, ClientWriter& out);
   boost::asio::awaitable<void> AttemptStream(RequestContext& ctx, ClientWriter& out);
   // The one way to refuse: error body in the client's dialect, status, accounting.
@@ -61,6 +94,9 @@ class Gateway {
   std::unique_ptr<observe::Stats> stats_;
   std::unordered_map<std::string, std::unique_ptr<upstream::Provider>> providers_;
   std::shared_ptr<const routing::Scorer> scorer_;
+  std::unordered_map<std::string, std::unique_ptr<upstream::DeploymentHealth>> health_;
+  upstream::RetryPolicy retry_policy_;
+  std::unique_ptr<upstream::RetryBudget> retry_budget_;
   catalog::Price reference_price_;
   std::string models_json_;
   std::string model_names_;  // "auto, open, gemma-local, ..." for model_not_found messages

@@ -119,6 +119,14 @@ pipeline::Headers JsonType() { return {{"content-type", "application/json"}}; }
 pipeline::Headers PrometheusType() { return {{"content-type", "text/plain; version=0.0.4"}}; }
 pipeline::Headers AllowPost() { return {{"content-type", "application/json"}, {"allow", "POST"}}; }
 
+// /readyz: ready unless draining, with every deployment's circuit state.
+std::string ReadyBody(Server& server) {
+  nlohmann::json j = nlohmann::json::object();
+  j["status"] = server.draining() ? "draining" : "ready";
+  j["deployments"] = server.gateway().HealthJson();
+  return j.dump();
+}
+
 bool IsChatTarget(std::string_view path) { return path == "/v1/chat/completions"; }
 
 }  // namespace
@@ -262,10 +270,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     } else if (method == http::verb::get && path == "/healthz") {
       co_await writer.Respond(200, JsonType(), R"({"status":"ok"})");
     } else if (method == http::verb::get && path == "/readyz") {
-      if (server.draining())
-        co_await writer.Respond(503, JsonType(), R"({"status":"draining"})");
-      else
-        co_await writer.Respond(200, JsonType(), R"({"status":"ready"})");
+      co_await writer.Respond(server.draining() ? 503 : 200, JsonType(), ReadyBody(server));
     } else if (method == http::verb::get && path == "/metrics") {
       std::string text = s.gateway.stats().Prometheus();
       text += "# HELP triage_open_connections Client connections open now.\n";

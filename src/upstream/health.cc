@@ -42,24 +42,42 @@ void DeploymentHealth::Transition(BreakerState to, Clock::time_point now) {
   if (on_transition) on_transition(name_, from, to);
 }
 
-bool DeploymentHealth::Admit(Clock::time_point now) {
-  {
-    std::lock_guard lock(mu_);
-    if (state_ == BreakerState::kOpen) {
-      if (now - opened_at_ < policy_.open_for) return false;
-      Transition(BreakerState::kHalfOpen, now);
+DeploymentHealth::Admission DeploymentHealth::Admit(Clock::time_point now, int max_concurrency) {
+  // Capacity first (lock-free), then the breaker; a refused breaker gives the slot back.
+  int64_t cur = in_flight_.load(std::memory_order_relaxed);
+  do {
+    if (max_concurrency > 0 && cur >= max_concurrency) return Admission::kFull;
+  } while (!in_flight_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+  std::lock_guard lock(mu_);
+  if (state_ == BreakerState::kOpen) {
+    if (now - opened_at_ < policy_.open_for) {
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      return Admission::kBreakerOpen;
     }
-    if (state_ == BreakerState::kHalfOpen) {
-      if (probes_ >= policy_.half_open_probes) return false;
-      ++probes_;
-    }
+    Transition(BreakerState::kHalfOpen, now);
   }
-  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  if (state_ == BreakerState::kHalfOpen) {
+    if (probes_ >= policy_.half_open_probes) {
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      return Admission::kBreakerOpen;
+    }
+    ++probes_;
+  }
+  return Admission::kAdmitted;
+}
+
+bool DeploymentHealth::TryEnqueue(int max_queue) {
+  int64_t cur = queued_.load(std::memory_order_relaxed);
+  do {
+    if (cur >= max_queue) return false;
+  } while (!queued_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
   return true;
 }
 
-void DeploymentHealth::End(bool ok, std::chrono::microseconds latency, Clock::time_point now) {
+void DeploymentHealth::End(Outcome outcome, std::chrono::microseconds latency,
+                           Clock::time_point now) {
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  const bool ok = outcome == Outcome::kSuccess;
   if (ok) {
     // EWMA with alpha = 0.2; a racy read-modify-write only loses a sample now and then.
     int64_t old = ewma_us_.load(std::memory_order_relaxed);
@@ -69,10 +87,11 @@ void DeploymentHealth::End(bool ok, std::chrono::microseconds latency, Clock::ti
   std::lock_guard lock(mu_);
   if (state_ == BreakerState::kHalfOpen) {
     probes_ = std::max(0, probes_ - 1);
-    Transition(ok ? BreakerState::kClosed : BreakerState::kOpen, now);
+    if (outcome != Outcome::kNeutral)
+      Transition(ok ? BreakerState::kClosed : BreakerState::kOpen, now);
     return;
   }
-  if (state_ == BreakerState::kOpen) return;  // a straggler from before the circuit opened
+  if (state_ == BreakerState::kOpen || outcome == Outcome::kNeutral) return;
   Bucket& b = CurrentBucket(now);
   if (ok) {
     ++b.ok;
@@ -115,6 +134,7 @@ nlohmann::json DeploymentHealth::Snapshot(Clock::time_point now) const {
   j["deployment"] = name_;
   j["circuit"] = BreakerStateName(state(now));
   j["in_flight"] = in_flight();
+  j["queued"] = queued();
   j["latency_ewma_ms"] = ewma_ms();
   return j;
 }

@@ -32,12 +32,25 @@ class DeploymentHealth {
  public:
   DeploymentHealth(std::string name, double weight, BreakerPolicy policy);
 
-  // May a new attempt go here now? Half-open admits up to half_open_probes at a time.
-  // A true answer must be followed by End().
-  bool Admit(Clock::time_point now);
-  // Records the end of an admitted attempt. `ok` = the deployment answered properly (client
-  // errors such as an upstream 400 count as ok: the deployment is healthy).
-  void End(bool ok, std::chrono::microseconds latency, Clock::time_point now);
+  enum class Admission { kAdmitted, kBreakerOpen, kFull };
+  // May a new attempt go here now? Reserves one of `max_concurrency` slots (0 = unlimited),
+  // then asks the breaker (half-open admits up to half_open_probes at a time).
+  // kAdmitted must be followed by End().
+  Admission Admit(Clock::time_point now, int max_concurrency = 0);
+
+  enum class Outcome { kSuccess, kFailure, kNeutral };
+  // Records the end of an admitted attempt. Success: the deployment answered properly (an
+  // upstream 400 counts: the deployment is healthy). Neutral (client went away): no verdict.
+  // `latency` (success only) feeds the EWMA: time to the response's first byte.
+  void End(Outcome outcome, std::chrono::microseconds latency, Clock::time_point now);
+  void End(bool ok, std::chrono::microseconds latency, Clock::time_point now) {
+    End(ok ? Outcome::kSuccess : Outcome::kFailure, latency, now);
+  }
+
+  // Requests waiting for a slot (max_queue accounting). Thread-safe.
+  bool TryEnqueue(int max_queue);
+  void Dequeue() { queued_.fetch_sub(1, std::memory_order_relaxed); }
+  int64_t queued() const { return queued_.load(std::memory_order_relaxed); }
 
   // Lower is better: (in_flight + 1) * latency EWMA / weight.
   double Score() const;
@@ -63,6 +76,7 @@ class DeploymentHealth {
   const double weight_;
   const BreakerPolicy policy_;
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<int64_t> queued_{0};
   std::atomic<int64_t> ewma_us_{0};
   mutable std::mutex mu_;
   BreakerState state_ = BreakerState::kClosed;  // guarded by mu_

@@ -14,6 +14,8 @@
 #include <boost/beast/ssl.hpp>
 #include <optional>
 
+#include "upstream/retry.h"
+
 namespace triage::upstream {
 
 namespace beast = boost::beast;
@@ -96,6 +98,31 @@ Error Failure(std::string_view what, const boost::system::error_code& ec) {
                      "upstream " + std::string(what) + " failed: " + ec.message());
 }
 
+// The status and the headers the pipeline cares about. Retry-After wins over the reset headers;
+// of several reset headers the longest wait is taken (we cannot tell which limit was hit).
+Head MakeHead(const http::response_header<>& msg) {
+  Head head;
+  head.status = static_cast<int>(msg.result_int());
+  head.content_type = std::string(msg[http::field::content_type]);
+  head.retry_after = std::string(msg["retry-after"]);
+  const auto now = std::chrono::system_clock::now();
+  for (const char* name : {"retry-after-ms", "retry-after"}) {
+    if (auto w = ParseServerWait(name, msg[name], now)) {
+      head.server_wait = w;
+      return head;
+    }
+  }
+  for (const auto& f : msg) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!name.starts_with("x-ratelimit-reset") && !name.starts_with("anthropic-ratelimit-"))
+      continue;
+    if (auto w = ParseServerWait(name, f.value(), now))
+      if (!head.server_wait || *w > *head.server_wait) head.server_wait = w;
+  }
+  return head;
+}
+
 // Outcome of one exchange on one connection.
 struct Outcome {
   Status status = Ok{};
@@ -157,11 +184,8 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
     }
     co_return out;
   }
-  Head head;
   auto& msg = parser.get();
-  head.status = static_cast<int>(msg.result_int());
-  head.content_type = std::string(msg[http::field::content_type]);
-  head.retry_after = std::string(msg["retry-after"]);
+  Head head = MakeHead(msg);
   if (!co_await sink.on_head(head)) {
     out.status = cancelled();
     co_return out;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,6 +27,9 @@ struct Head {
   int status = 0;
   std::string content_type;
   std::string retry_after;
+  // How long the upstream asked us to wait before trying it again (Retry-After,
+  // retry-after-ms, x-ratelimit-reset-*, anthropic-ratelimit-*-reset), when it said so.
+  std::optional<std::chrono::milliseconds> server_wait;
 };
 
 // Receives a response as it arrives. A callback returning false aborts the exchange; the

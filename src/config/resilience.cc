@@ -1,0 +1,134 @@
+// The resilience sections: retry, breaker, spillover, routing.fallback and the per-deployment
+// balancing keys (weight, max_concurrency, max_queue, queue_timeout_ms).
+#include "config/parse.h"
+
+namespace triage::config::internal {
+namespace {
+
+// Reads an integer key within [lo, hi] into *out.
+void IntIn(const YAML::Node& n, std::string_view key, const std::string& path, int64_t lo,
+           int64_t hi, Diag& diag, int* out) {
+  int64_t v = 0;
+  if (!GetInt(n, key, path, diag, &v)) return;
+  if (v < lo || v > hi) {
+    diag.Add(Child(path, key),
+             "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return;
+  }
+  *out = static_cast<int>(v);
+}
+
+void DoubleIn(const YAML::Node& n, std::string_view key, const std::string& path, double lo,
+              double hi, Diag& diag, double* out) {
+  double v = 0;
+  if (!GetDouble(n, key, path, diag, &v)) return;
+  if (!(v >= lo && v <= hi)) {
+    diag.Add(Child(path, key), "must be in [" + std::to_string(lo).substr(0, 4) + ", " +
+                                   std::to_string(hi).substr(0, 4) + "]");
+    return;
+  }
+  *out = v;
+}
+
+}  // namespace
+
+void ParseDeploymentBalancing(const YAML::Node& node, const std::string& path, Diag& diag,
+                              Deployment& d) {
+  if (Has(node, "weight")) {
+    double w = 1;
+    DoubleIn(node, "weight", path, 0.001, 1000, diag, &w);
+    d.weight = w;
+  }
+  IntIn(node, "max_concurrency", path, 0, 1'000'000, diag, &d.max_concurrency);
+  IntIn(node, "max_queue", path, 0, 1'000'000, diag, &d.max_queue);
+  GetMillis(node, "queue_timeout_ms", path, 1, diag, &d.queue_timeout);
+  if (d.max_queue > 0 && d.max_concurrency == 0)
+    diag.Add(Child(path, "max_queue"), "needs max_concurrency (a queue forms only behind a cap)");
+}
+
+void ParseResilience(const YAML::Node& root, Diag& diag, Config& c) {
+  if (Has(root, "retry")) {
+    const YAML::Node n = root["retry"];
+    if (CheckMap(n, "retry",
+                 {"max_attempts", "backoff_base_ms", "backoff_max_ms", "max_server_wait_ms",
+                  "budget_ratio", "budget_min"},
+                 diag)) {
+      IntIn(n, "max_attempts", "retry", 1, 20, diag, &c.retry.max_attempts);
+      GetMillis(n, "backoff_base_ms", "retry", 0, diag, &c.retry.backoff_base);
+      GetMillis(n, "backoff_max_ms", "retry", 0, diag, &c.retry.backoff_max);
+      GetMillis(n, "max_server_wait_ms", "retry", 0, diag, &c.retry.max_server_wait);
+      DoubleIn(n, "budget_ratio", "retry", 0, 10, diag, &c.retry.budget_ratio);
+      IntIn(n, "budget_min", "retry", 0, 1'000'000, diag, &c.retry.budget_min);
+    }
+  }
+  if (Has(root, "breaker")) {
+    const YAML::Node n = root["breaker"];
+    if (CheckMap(n, "breaker",
+                 {"consecutive_failures", "error_rate", "min_requests", "window_ms", "open_ms",
+                  "half_open_probes"},
+                 diag)) {
+      IntIn(n, "consecutive_failures", "breaker", 1, 1'000'000, diag,
+            &c.breaker.consecutive_failures);
+      DoubleIn(n, "error_rate", "breaker", 0.01, 1, diag, &c.breaker.error_rate);
+      IntIn(n, "min_requests", "breaker", 1, 1'000'000, diag, &c.breaker.min_requests);
+      GetMillis(n, "window_ms", "breaker", 10, diag, &c.breaker.window);
+      GetMillis(n, "open_ms", "breaker", 1, diag, &c.breaker.open_for);
+      IntIn(n, "half_open_probes", "breaker", 1, 1000, diag, &c.breaker.half_open_probes);
+    }
+  }
+  if (Has(root, "spillover")) {
+    const YAML::Node n = root["spillover"];
+    if (CheckMap(n, "spillover",
+                 {"enabled", "from", "to", "queue_depth", "ttft_target_ms", "max_price_out"},
+                 diag)) {
+      c.spillover.enabled = true;
+      GetBool(n, "enabled", "spillover", diag, &c.spillover.enabled);
+      GetString(n, "from", "spillover", diag, &c.spillover.from);
+      GetString(n, "to", "spillover", diag, &c.spillover.to);
+      IntIn(n, "queue_depth", "spillover", 0, 1'000'000, diag, &c.spillover.queue_depth);
+      GetMillis(n, "ttft_target_ms", "spillover", 0, diag, &c.spillover.ttft_target);
+      if (Has(n, "max_price_out")) {
+        double usd = 0;
+        DoubleIn(n, "max_price_out", "spillover", 0, 1'000'000, diag, &usd);
+        c.spillover.max_output_micros_per_mtok = static_cast<int64_t>(usd * 1e6 + 0.5);
+      }
+    }
+  }
+}
+
+void CheckResilience(Config& c, Diag& diag) {
+  const std::string& f = c.fallback;
+  if (f != "up" && f != "down" && f != "both" && f != "none")
+    diag.Add("routing.fallback", "expected up, down, both or none, got '" + f + "'");
+  if (c.retry.backoff_max < c.retry.backoff_base)
+    diag.Add("retry.backoff_max_ms", "must be >= retry.backoff_base_ms");
+  auto& s = c.spillover;
+  if (!s.enabled || c.tiers.empty()) return;
+  auto index = [&](const std::string& name) -> int {
+    for (size_t i = 0; i < c.tiers.size(); ++i)
+      if (c.tiers[i].name == name) return static_cast<int>(i);
+    return -1;
+  };
+  if (s.from.empty()) s.from = c.tiers.front().name;
+  int from = index(s.from);
+  if (from < 0) {
+    diag.Add("spillover.from", "no tier named '" + s.from + "'");
+    return;
+  }
+  if (s.to.empty()) {
+    if (from + 1 >= static_cast<int>(c.tiers.size())) {
+      diag.Add("spillover.to", "tier '" + s.from + "' has no next tier to spill to");
+      return;
+    }
+    s.to = c.tiers[from + 1].name;
+  }
+  if (index(s.to) < 0) diag.Add("spillover.to", "no tier named '" + s.to + "'");
+  if (s.to == s.from) diag.Add("spillover.to", "must differ from spillover.from");
+  bool capped = false;
+  for (const auto& d : c.tiers[from].deployments) capped |= d.max_concurrency > 0;
+  if (!capped && s.ttft_target.count() == 0)
+    diag.Add("spillover", "needs max_concurrency on the deployments of '" + s.from +
+                              "' or ttft_target_ms, or it can never trigger");
+}
+
+}  // namespace triage::config::internal

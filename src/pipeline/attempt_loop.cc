@@ -1,0 +1,120 @@
+// Walking the plan: admission (circuit breakers, concurrency caps and their bounded queues),
+// retries with backoff and jitter that honour the upstream's Retry-After, under the retry
+// budget. Shared by the unary and streaming attempt loops.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+
+#include "pipeline/gateway.h"
+
+namespace triage::pipeline {
+
+namespace net = boost::asio;
+using Admission = upstream::DeploymentHealth::Admission;
+using std::chrono::milliseconds;
+
+namespace {
+// A queued request re-checks for a free slot this often.
+constexpr milliseconds kQueuePoll{2};
+
+net::awaitable<void> Sleep(milliseconds d, upstream::CancelHook* cancel) {
+  if (d.count() <= 0) co_return;
+  net::steady_timer t(co_await net::this_coro::executor);
+  t.expires_after(d);
+  cancel->Set([&t] { t.cancel(); });
+  co_await t.async_wait(net::as_tuple(net::use_awaitable));
+  cancel->Clear();
+}
+}  // namespace
+
+net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& ctx,
+                                                               AttemptCursor& cur) {
+  const size_t n = ctx.plan.size();
+  if (cur.tries.size() != n) {
+    cur.tries.assign(n, 0);
+    cur.server_wait.assign(n, std::nullopt);
+  }
+  if (n == 0 || ctx.cancel->fired() || ctx.attempts >= retry_policy_.max_attempts)
+    co_return nullptr;
+  if (ctx.attempts > 0 && !retry_budget_->TryRetry()) {
+    cur.budget_denied = true;
+    co_return nullptr;
+  }
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  for (size_t scan = 0; scan < n; ++scan) {
+    const size_t i = cur.next++ % n;
+    const config::Deployment* d = ctx.plan[i];
+    auto& health = *health_.at(d->name);
+    if (cur.tries[i] > 0) {
+      // Trying this deployment again: back off, and wait at least as long as it asked.
+      milliseconds wait = upstream::Backoff(cur.retries, retry_policy_, rng());
+      if (auto sw = cur.server_wait[i]) {
+        if (*sw > retry_policy_.max_server_wait) {
+          ++cur.server_wait_skips;
+          continue;
+        }
+        wait = std::max(wait, *sw);
+      }
+      co_await Sleep(wait, ctx.cancel.get());
+      if (ctx.cancel->fired()) co_return nullptr;
+    }
+    Admission a = health.Admit(Clock::now(), d->max_concurrency);
+    if (a == Admission::kFull && d->max_queue > 0 && health.TryEnqueue(d->max_queue)) {
+      const auto until = Clock::now() + d->queue_timeout;
+      while (a == Admission::kFull && Clock::now() < until && !ctx.cancel->fired()) {
+        co_await Sleep(kQueuePoll, ctx.cancel.get());
+        a = health.Admit(Clock::now(), d->max_concurrency);
+      }
+      health.Dequeue();
+    }
+    if (a == Admission::kBreakerOpen) {
+      ++cur.breaker_skips;
+      continue;
+    }
+    if (a == Admission::kFull) {
+      ++cur.full_skips;
+      continue;
+    }
+    if (cur.tries[i] > 0 || ctx.attempts > 0) ++cur.retries;
+    cur.current = i;
+    cur.attempt_start = Clock::now();
+    cur.first_byte.reset();
+    ++ctx.attempts;
+    ctx.deployment = d;
+    co_return d;
+  }
+  co_return nullptr;
+}
+
+void Gateway::EndAttempt(RequestContext& ctx, AttemptCursor& cur,
+                         upstream::DeploymentHealth::Outcome outcome,
+                         std::optional<milliseconds> server_wait) {
+  const size_t i = cur.current;
+  auto end = cur.first_byte.value_or(Clock::now());
+  health_.at(ctx.plan[i]->name)
+      ->End(outcome, std::chrono::duration_cast<std::chrono::microseconds>(end - cur.attempt_start),
+            Clock::now());
+  ++cur.tries[i];
+  cur.server_wait[i] = server_wait;
+}
+
+Error Gateway::ExhaustedError(const AttemptCursor& cur, std::optional<Error> last) const {
+  if (last) {
+    if (cur.budget_denied) last->message += " (no retry: retry budget exhausted)";
+    return *last;
+  }
+  if (cur.breaker_skips > 0)
+    return Error::Make(ErrorKind::kUnavailable, "circuit_open",
+                       "every deployment this request may use has its circuit open; retry later");
+  if (cur.full_skips > 0)
+    return Error::Make(ErrorKind::kUnavailable, "overloaded",
+                       "every deployment this request may use is at its concurrency limit");
+  if (cur.server_wait_skips > 0)
+    return Error::Make(ErrorKind::kRateLimit, "upstream_rate_limited",
+                       "upstreams asked to wait longer than retry.max_server_wait_ms");
+  return Error::Make(ErrorKind::kUnavailable, "no_deployment", "no deployment available");
+}
+
+}  // namespace triage::pipeline

@@ -1,0 +1,88 @@
+// The route phase: which deployments a request may use, in order. The attempt loop only walks
+// this plan; it never widens it.
+#include <random>
+
+#include "pipeline/gateway.h"
+
+namespace triage::pipeline {
+
+void Gateway::AppendTier(RequestContext& ctx, const config::Tier& tier) const {
+  std::vector<const upstream::DeploymentHealth*> hs;
+  for (const auto& d : tier.deployments) hs.push_back(health_.at(d.name).get());
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  for (size_t i : upstream::BalanceOrder(hs, rng())) ctx.plan.push_back(&tier.deployments[i]);
+}
+
+const config::Tier* Gateway::SpillTarget(const config::Tier& chosen, std::string* why) const {
+  const auto& s = config_->spillover;
+  if (!s.enabled || chosen.name != s.from) return nullptr;
+  const config::Tier* to = config_->FindTier(s.to);
+  if (!to) return nullptr;
+  if (s.max_output_micros_per_mtok) {
+    // Cost ceiling: every deployment of the target tier must be priced within it.
+    for (const auto& d : to->deployments) {
+      auto p = d.EffectivePrice();
+      if (!p || p->output_micros_per_mtok > *s.max_output_micros_per_mtok) return nullptr;
+    }
+  }
+  bool all_full = true;
+  double best_ms = -1;
+  for (const auto& d : chosen.deployments) {
+    const auto& h = *health_.at(d.name);
+    const bool full =
+        d.max_concurrency > 0 && h.in_flight() >= d.max_concurrency && h.queued() >= s.queue_depth;
+    all_full = all_full && full;
+    if (h.ewma_ms() > 0 && (best_ms < 0 || h.ewma_ms() < best_ms)) best_ms = h.ewma_ms();
+  }
+  bool capped = false;
+  for (const auto& d : chosen.deployments) capped |= d.max_concurrency > 0;
+  if (capped && all_full) {
+    *why = "queue full";
+  } else if (s.ttft_target.count() > 0 && best_ms > static_cast<double>(s.ttft_target.count())) {
+    *why = "first-byte latency " + std::to_string(static_cast<int64_t>(best_ms)) + " ms > " +
+           std::to_string(s.ttft_target.count()) + " ms";
+  } else {
+    return nullptr;
+  }
+  return to;
+}
+
+bool Gateway::Route(RequestContext& ctx) {
+  const auto& cfg = *config_;
+  const std::string& m = ctx.req.model;
+  const config::Tier* tier = nullptr;
+  if (m == "auto" || m.empty()) {
+    tier = &cfg.DefaultTier();
+    ctx.route_reason = "default tier=" + tier->name;
+    std::string why;
+    if (const config::Tier* spill = SpillTarget(*tier, &why)) {
+      ctx.route_reason += "; spilled to " + spill->name + " (" + tier->name + " " + why + ")";
+      tier = spill;
+    }
+  } else if ((tier = cfg.FindTier(m))) {
+    ctx.route_reason = "pinned tier=" + tier->name;
+  } else if (const config::Deployment* d = cfg.FindDeployment(m)) {
+    ctx.plan.push_back(d);
+    ctx.route_reason = "pinned deployment=" + d->name;
+    return true;
+  } else {
+    for (const auto& t : cfg.tiers)
+      for (const auto& dep : t.deployments)
+        if (dep.catalog == m || dep.model == m) ctx.plan.push_back(&dep);
+    if (ctx.plan.empty()) return false;
+    ctx.route_reason = "pinned model=" + m;
+    return true;
+  }
+
+  // The chosen tier first, then the fallback tiers in the configured direction.
+  AppendTier(ctx, *tier);
+  const size_t chosen = static_cast<size_t>(tier - cfg.tiers.data());
+  const std::string& dir = cfg.fallback;
+  if (dir == "up" || dir == "both")
+    for (size_t i = chosen + 1; i < cfg.tiers.size(); ++i) AppendTier(ctx, cfg.tiers[i]);
+  if (dir == "down" || dir == "both")
+    for (size_t i = chosen; i-- > 0;) AppendTier(ctx, cfg.tiers[i]);
+  return true;
+}
+
+}  // namespace triage::pipeline

@@ -1,0 +1,238 @@
+// Fallback across tiers, circuit breakers, retry budget and spill-over, in-process with sim
+// deployments.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "pipeline/gateway.h"
+
+namespace triage::pipeline {
+namespace {
+
+namespace net = boost::asio;
+using nlohmann::json;
+
+class Writer final : public ClientWriter {
+ public:
+  net::awaitable<bool> Respond(int s, const Headers& h, std::string b) override {
+    status = s;
+    headers = h;
+    body = std::move(b);
+    co_return true;
+  }
+  net::awaitable<bool> BeginStream(const Headers& h, const std::vector<std::string>&) override {
+    status = 200;
+    headers = h;
+    co_return true;
+  }
+  net::awaitable<bool> Write(std::string_view d) override {
+    body.append(d);
+    co_return true;
+  }
+  net::awaitable<bool> EndStream(const Headers&) override { co_return true; }
+  std::string Header(const std::string& name) const {
+    for (auto& [k, v] : headers)
+      if (k == name) return v;
+    return "";
+  }
+  int status = 0;
+  Headers headers;
+  std::string body;
+};
+
+std::unique_ptr<Gateway> Make(const std::string& yaml) {
+  auto cfg = config::LoadString(yaml);
+  EXPECT_TRUE(cfg.ok()) << cfg.error().message;
+  if (!cfg.ok()) return nullptr;
+  auto ledger = store::OpenLedger("sqlite::memory:");
+  auto g = Gateway::Create(*cfg, std::move(*ledger));
+  EXPECT_TRUE(g.ok()) << g.error().message;
+  return g.ok() ? std::move(*g) : nullptr;
+}
+
+std::string Body(const std::string& model, bool stream = false) {
+  json r = {{"model", model}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  if (stream) r["stream"] = true;
+  return r.dump();
+}
+
+// Runs the given requests concurrently on one io_context.
+std::vector<Writer> RunAll(Gateway& g, const std::vector<std::string>& bodies) {
+  std::vector<Writer> out(bodies.size());
+  net::io_context io;
+  for (size_t i = 0; i < bodies.size(); ++i)
+    net::co_spawn(io,
+                  g.ChatCompletions(bodies[i], out[i], std::make_shared<upstream::CancelHook>()),
+                  [](std::exception_ptr e) {
+                    if (e) std::rethrow_exception(e);
+                  });
+  io.run();
+  return out;
+}
+
+Writer Call(Gateway& g, const std::string& body) { return std::move(RunAll(g, {body})[0]); }
+
+const char* kTwoTiers = R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: local, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, error_rate: 1.0}}
+  - name: mid
+    deployments:
+      - {name: sonnet, provider: sim, catalog: claude-sonnet-4.6, sim: {latency_ms: 1, output_tokens: 5}}
+storage: {ledger: "sqlite::memory:"}
+breaker: {consecutive_failures: 3, open_ms: 60000}
+)";
+
+TEST(Fallback, AutoFallsUpToNextTierWhenOpenTierFails) {
+  auto g = Make(kTwoTiers);
+  Writer w = Call(*g, Body("auto"));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+  g->ledger().Flush();
+  auto rows = g->ledger().ReadAll();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].attempts, 2);
+  EXPECT_EQ((*rows)[0].tier, "mid");
+}
+
+TEST(Fallback, StreamFallsUpInvisiblyBeforeFirstByte) {
+  auto g = Make(kTwoTiers);
+  Writer w = Call(*g, Body("auto", true));
+  ASSERT_EQ(w.status, 200);
+  EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+  EXPECT_NE(w.body.find("[DONE]"), std::string::npos);
+  EXPECT_EQ(w.body.find("error"), std::string::npos);
+}
+
+TEST(Fallback, NoneKeepsTheTier) {
+  std::string yaml = std::string(kTwoTiers) + "routing: {fallback: none}\n";
+  auto g = Make(yaml);
+  Writer w = Call(*g, Body("auto"));
+  EXPECT_EQ(w.status, 502) << w.body;
+}
+
+TEST(Fallback, PinnedDeploymentNeverLeavesIt) {
+  auto g = Make(kTwoTiers);
+  Writer w = Call(*g, Body("local"));
+  EXPECT_EQ(w.status, 502);
+  EXPECT_EQ(w.Header("x-triage-deployment"), "local");
+}
+
+TEST(Breaker, OpensAndFailsFastWith503) {
+  std::string yaml = std::string(kTwoTiers) + "retry: {max_attempts: 1}\n";
+  auto g = Make(yaml);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Call(*g, Body("local")).status, 502);
+  Writer w = Call(*g, Body("local"));
+  EXPECT_EQ(w.status, 503) << w.body;
+  EXPECT_EQ(json::parse(w.body)["error"]["code"], "circuit_open");
+  // auto skips the open circuit and goes straight to the next tier: one attempt.
+  Writer a = Call(*g, Body("auto"));
+  EXPECT_EQ(a.status, 200);
+  g->ledger().Flush();
+  auto rows = g->ledger().ReadAll();
+  EXPECT_EQ(rows->back().attempts, 1);
+  EXPECT_EQ(g->HealthJson()[0]["circuit"], "open");
+}
+
+TEST(Retry, SingleDeploymentIsRetriedUpToMaxAttempts) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: flaky, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, error_rate: 1.0}}
+storage: {ledger: "sqlite::memory:"}
+retry: {max_attempts: 3, backoff_base_ms: 1, backoff_max_ms: 2}
+)");
+  Writer w = Call(*g, Body("auto"));
+  EXPECT_EQ(w.status, 502);
+  g->ledger().Flush();
+  EXPECT_EQ(g->ledger().ReadAll()->at(0).attempts, 3);
+}
+
+TEST(Retry, BudgetCapsRetries) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: flaky, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, error_rate: 1.0}}
+storage: {ledger: "sqlite::memory:"}
+retry: {max_attempts: 3, backoff_base_ms: 1, backoff_max_ms: 2, budget_ratio: 0, budget_min: 2}
+breaker: {consecutive_failures: 1000}
+)");
+  int attempts = 0;
+  for (int i = 0; i < 5; ++i) {
+    Writer w = Call(*g, Body("auto"));
+    EXPECT_EQ(w.status, 502);
+  }
+  g->ledger().Flush();
+  for (const auto& r : *g->ledger().ReadAll()) attempts += r.attempts;
+  EXPECT_EQ(attempts, 5 + 2);  // one attempt each, plus the two retries the budget allowed
+}
+
+TEST(Spillover, SaturatedOpenTierSpillsAutoToNextTier) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: local, provider: sim, catalog: gemma-4-31b, max_concurrency: 1, sim: {latency_ms: 300}}
+  - name: mid
+    deployments:
+      - {name: sonnet, provider: sim, catalog: claude-sonnet-4.6, sim: {latency_ms: 1}}
+storage: {ledger: "sqlite::memory:"}
+spillover: {from: open, to: mid, queue_depth: 0, max_price_out: 20}
+)");
+  auto out = RunAll(*g, {Body("auto"), Body("auto")});
+  std::vector<std::string> tiers = {out[0].Header("x-triage-tier"), out[1].Header("x-triage-tier")};
+  std::sort(tiers.begin(), tiers.end());
+  EXPECT_EQ(tiers, (std::vector<std::string>{"mid", "open"}));
+  bool spilled = false;
+  for (auto& w : out)
+    spilled |= w.Header("x-triage-route").find("spilled to mid") != std::string::npos;
+  EXPECT_TRUE(spilled);
+  // Recovered: the next request goes back to the open tier.
+  EXPECT_EQ(Call(*g, Body("auto")).Header("x-triage-tier"), "open");
+}
+
+TEST(Spillover, CostCeilingBlocksExpensiveTier) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: local, provider: sim, catalog: gemma-4-31b, max_concurrency: 1, max_queue: 4, queue_timeout_ms: 2000, sim: {latency_ms: 100}}
+  - name: frontier
+    deployments:
+      - {name: opus, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1}}
+storage: {ledger: "sqlite::memory:"}
+spillover: {from: open, to: frontier, queue_depth: 0, max_price_out: 20}
+)");
+  // opus costs $25/Mtok out, above the $20 ceiling: both wait for the open tier's one slot.
+  auto out = RunAll(*g, {Body("auto"), Body("auto")});
+  EXPECT_EQ(out[0].Header("x-triage-tier"), "open");
+  EXPECT_EQ(out[1].Header("x-triage-tier"), "open");
+}
+
+TEST(Capacity, FullDeploymentWithoutQueueMovesOn) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: a, provider: sim, catalog: gemma-4-31b, max_concurrency: 1, sim: {latency_ms: 200}}
+      - {name: b, provider: sim, catalog: gemma-4-31b, max_concurrency: 1, sim: {latency_ms: 200}}
+storage: {ledger: "sqlite::memory:"}
+routing: {fallback: none}
+)");
+  auto out = RunAll(*g, {Body("open"), Body("open"), Body("open")});
+  int ok = 0, overloaded = 0;
+  for (auto& w : out) {
+    if (w.status == 200) ++ok;
+    if (w.status == 503 && json::parse(w.body)["error"]["code"] == "overloaded") ++overloaded;
+  }
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(overloaded, 1);
+}
+
+}  // namespace
+}  // namespace triage::pipeline
