@@ -5,6 +5,7 @@
 #include "observe/log.h"
 #include "pipeline/attempt_util.h"
 #include "pipeline/gateway.h"
+#include "pipeline/respond.h"
 
 namespace triage::pipeline {
 
@@ -70,22 +71,21 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       last = std::move(e);
       continue;
     }
-    auto json = nlohmann::json::parse(body, nullptr, false);
-    if (json.is_discarded() || !json.is_object() || !json.contains("choices")) {
+    auto answer = ConvertUnary(providers_.at(d->name)->wire(), ctx.dialect, std::move(body));
+    if (!answer) {
       EndAttempt(ctx, cur, Outcome::kFailure, std::nullopt);
-      last = Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
-                         "deployment " + d->name + ": upstream sent a malformed chat completion");
+      last = WithDeployment(answer.error(), *d);
+      LogAttemptFailure(ctx, *d, *last);
       continue;
     }
     EndAttempt(ctx, cur, Outcome::kSuccess, std::nullopt);
-    auto usage = dialect::OpenAIResponseUsage(json);
-    if (usage) {
-      ctx.usage = *usage;
+    if (answer->usage_reported) {
+      ctx.usage = answer->usage;
       ctx.usage_reported = true;
     } else {
       // No usage reported: estimate so the ledger never under-counts silently.
       ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
-      ctx.usage.output_tokens = EstimateTokens(static_cast<int64_t>(body.size()) / 2);
+      ctx.usage.output_tokens = EstimateTokens(static_cast<int64_t>(answer->body.size()) / 2);
     }
     ctx.status = 200;
     ctx.ttft_ms = ctx.ElapsedMs();
@@ -93,7 +93,7 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     Headers h = ResponseHeaders(ctx, true);
     h.emplace_back("content-type", "application/json");
     if (providers_.at(d->name)->simulated()) h.emplace_back("x-triage-simulated", "true");
-    co_await out.Respond(200, h, std::move(body));
+    co_await out.Respond(200, h, std::move(answer->body));
     co_return;
   }
   if (ctx.cancel->fired()) {

@@ -2,10 +2,26 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dialect/anthropic.h"
+#include "dialect/openai.h"
 #include "observe/log.h"
 #include "pipeline/context.h"
 
 namespace triage::pipeline {
+
+std::string ErrorBody(dialect::Dialect d, const Error& e) {
+  return d == dialect::Dialect::kAnthropic ? dialect::AnthropicErrorBody(e)
+                                           : dialect::OpenAIErrorBody(e);
+}
+
+Result<dialect::ChatRequest> ParseRequest(dialect::Dialect d, std::string_view body, int depth) {
+  if (d == dialect::Dialect::kAnthropic) return dialect::ParseAnthropicMessages(body, depth);
+  return dialect::ParseOpenAIChat(body, depth);
+}
+
+int ErrorStatus(dialect::Dialect d, const Error& e) {
+  return d == dialect::Dialect::kAnthropic ? dialect::AnthropicHttpStatus(e) : HttpStatus(e.kind);
+}
 
 bool RetryableStatus(int status) {
   return status == 408 || status == 409 || status == 429 || status >= 500;

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/result.h"
 #include "config/config.h"
 #include "dialect/types.h"
 #include "upstream/http_client.h"
@@ -13,6 +14,14 @@ struct RequestContext;
 }
 
 namespace triage::pipeline {
+
+// Error body and status in the client's dialect (OpenAI or Anthropic shapes; Anthropic uses
+// 529 for an overloaded upstream).
+std::string ErrorBody(dialect::Dialect d, const Error& e);
+// Parses a client body in its dialect (a plain function: no conditional expressions of class
+// type inside coroutines, which g++ 12 mishandles).
+Result<dialect::ChatRequest> ParseRequest(dialect::Dialect d, std::string_view body, int depth);
+int ErrorStatus(dialect::Dialect d, const Error& e);
 
 // Upstream statuses worth trying the next deployment for (the request itself was fine).
 bool RetryableStatus(int status);

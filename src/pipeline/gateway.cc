@@ -6,8 +6,11 @@
 #include <random>
 
 #include "catalog/catalog.h"
+#include "dialect/anthropic.h"
 #include "dialect/openai.h"
+#include "dialect/translate.h"
 #include "observe/log.h"
+#include "pipeline/attempt_util.h"
 
 namespace triage::pipeline {
 
@@ -219,14 +222,15 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
 }
 
 net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWriter& out) {
-  ctx.status = HttpStatus(error.kind);
+  ctx.status = ErrorStatus(ctx.dialect, error);
   ctx.error = error;
   co_await Account(ctx);
   Headers h = ResponseHeaders(ctx, true);
   h.emplace_back("content-type", "application/json");
   if (error.kind == ErrorKind::kRateLimit || error.kind == ErrorKind::kUnavailable)
     h.emplace_back("retry-after", "1");
-  co_await out.Respond(ctx.status, h, dialect::OpenAIErrorBody(error));
+  std::string body = ErrorBody(ctx.dialect, error);
+  co_await out.Respond(ctx.status, h, std::move(body));
 }
 
 net::awaitable<void> Gateway::RefuseUnread(dialect::Dialect d, Error error, ClientWriter& out) {
@@ -241,7 +245,29 @@ net::awaitable<void> Gateway::RefuseUnread(dialect::Dialect d, Error error, Clie
 
 net::awaitable<void> Gateway::ChatCompletions(std::string_view body, ClientWriter& out,
                                               std::shared_ptr<upstream::CancelHook> cancel) {
+  co_await Chat(dialect::Dialect::kOpenAI, body, out, std::move(cancel));
+}
+
+net::awaitable<void> Gateway::Messages(std::string_view body, ClientWriter& out,
+                                       std::shared_ptr<upstream::CancelHook> cancel) {
+  co_await Chat(dialect::Dialect::kAnthropic, body, out, std::move(cancel));
+}
+
+std::pair<int, std::string> Gateway::CountTokens(std::string_view body) const {
+  auto parsed = dialect::ParseAnthropicMessages(body, config_->limits.max_json_depth, false);
+  if (!parsed) {
+    return {ErrorStatus(dialect::Dialect::kAnthropic, parsed.error()),
+            ErrorBody(dialect::Dialect::kAnthropic, parsed.error())};
+  }
+  json j = json::object();
+  j["input_tokens"] = dialect::EstimateTokens(*parsed);
+  return {200, j.dump()};
+}
+
+net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, ClientWriter& out,
+                                   std::shared_ptr<upstream::CancelHook> cancel) {
   RequestContext ctx;
+  ctx.dialect = d;
   ctx.id = NewRequestId();
   ctx.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
@@ -254,7 +280,7 @@ net::awaitable<void> Gateway::ChatCompletions(std::string_view body, ClientWrite
     ~Done() { s.AddInFlight(-1); }
   } done{*stats_};
 
-  auto parsed = dialect::ParseOpenAIChat(body, config_->limits.max_json_depth);
+  auto parsed = ParseRequest(d, body, config_->limits.max_json_depth);
   if (!parsed) {
     co_await Refuse(ctx, parsed.error(), out);
     co_return;

@@ -33,6 +33,11 @@ class Gateway {
   // ledger row. `cancel` fires when the client disconnects.
   boost::asio::awaitable<void> ChatCompletions(std::string_view body, ClientWriter& out,
                                                std::shared_ptr<upstream::CancelHook> cancel);
+  // POST /v1/messages (Anthropic Messages): the same pipeline, Anthropic dialect in and out.
+  boost::asio::awaitable<void> Messages(std::string_view body, ClientWriter& out,
+                                        std::shared_ptr<upstream::CancelHook> cancel);
+  // POST /v1/messages/count_tokens: status and body ({"input_tokens": N} or an error).
+  std::pair<int, std::string> CountTokens(std::string_view body) const;
   // A chat request refused before its body could be read (413, 431, 408): still accounted.
   boost::asio::awaitable<void> RefuseUnread(dialect::Dialect dialect, Error error,
                                             ClientWriter& out);
@@ -63,6 +68,9 @@ class Gateway {
     Clock::time_point attempt_start;
     std::optional<Clock::time_point> first_byte;  // set by the sinks
   };
+
+  boost::asio::awaitable<void> Chat(dialect::Dialect d, std::string_view body, ClientWriter& out,
+                                    std::shared_ptr<upstream::CancelHook> cancel);
 
   // Phases. Route returns false when the model names nothing (the caller refuses).
   bool Route(RequestContext& ctx);

@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -127,7 +128,40 @@ std::string ReadyBody(Server& server) {
   return j.dump();
 }
 
-bool IsChatTarget(std::string_view path) { return path == "/v1/chat/completions"; }
+// A deadline that cancels the pending read instead of closing the socket, so that a 408 can
+// still be written. Finish() stops it and maps its cancellation to beast::error::timeout.
+struct SoftTimer {
+  explicit SoftTimer(net::any_io_executor ex) : timer(ex) {}
+  net::steady_timer timer;
+  bool fired = false;
+  boost::system::error_code Finish(boost::system::error_code ec) {
+    timer.cancel();
+    if (fired && ec) return beast::error::timeout;
+    return ec;
+  }
+};
+
+std::shared_ptr<SoftTimer> SoftDeadline(beast::tcp_stream& stream, std::chrono::milliseconds d) {
+  auto t = std::make_shared<SoftTimer>(stream.get_executor());
+  t->timer.expires_after(d);
+  t->timer.async_wait([t, &stream](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the read finished in time
+    t->fired = true;
+    boost::system::error_code ignored;
+    stream.socket().cancel(ignored);
+  });
+  return t;
+}
+
+// Endpoints that run the chat pipeline (and so are accounted even when refused early).
+bool IsChatTarget(std::string_view path) {
+  return path == "/v1/chat/completions" || path == "/v1/messages";
+}
+
+dialect::Dialect DialectOf(std::string_view path) {
+  return path == "/v1/messages" || path.starts_with("/v1/messages/") ? dialect::Dialect::kAnthropic
+                                                                     : dialect::Dialect::kOpenAI;
+}
 
 }  // namespace
 
@@ -172,8 +206,12 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(lim.max_header_bytes));
     parser.body_limit(static_cast<uint64_t>(lim.max_body_bytes));
-    s.stream.expires_after(lim.header_timeout);
-    auto [hec, hn] = co_await http::async_read_header(s.stream, buffer, parser, kTuple);
+    // A soft deadline, not the stream's own expiry: that would close the socket, and the
+    // client must still get its 408.
+    auto header_timer = SoftDeadline(s.stream, lim.header_timeout);
+    s.stream.expires_never();
+    auto [hec0, hn] = co_await http::async_read_header(s.stream, buffer, parser, kTuple);
+    auto hec = header_timer->Finish(hec0);
     if (hec) {
       if (hec == beast::error::timeout) {
         co_await fail(11, ErrorKind::kClientTimeout, "request_timeout",
@@ -192,7 +230,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
         std::string_view t = parser.get().target();
         server.busy_.fetch_add(1);
         if (IsChatTarget(t.substr(0, t.find('?'))))
-          co_await s.gateway.RefuseUnread(dialect::Dialect::kOpenAI, e, w);
+          co_await s.gateway.RefuseUnread(DialectOf(t.substr(0, t.find('?'))), e, w);
         else
           co_await w.Respond(413, JsonType(), dialect::OpenAIErrorBody(e));
         server.busy_.fetch_sub(1);
@@ -218,8 +256,10 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
         auto [cec, cn] = co_await http::async_write(s.stream, cont, kTuple);
         if (cec) break;
       }
-      s.stream.expires_after(lim.body_timeout);
-      auto [bec, bn] = co_await http::async_read(s.stream, buffer, parser, kTuple);
+      auto body_timer = SoftDeadline(s.stream, lim.body_timeout);
+      s.stream.expires_never();
+      auto [bec0, bn] = co_await http::async_read(s.stream, buffer, parser, kTuple);
+      auto bec = body_timer->Finish(bec0);
       if (bec) {
         std::optional<Error> e;
         if (bec == beast::error::timeout)
@@ -238,7 +278,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
           s.keep_alive = false;
           server.busy_.fetch_add(1);
           if (chat)
-            co_await s.gateway.RefuseUnread(dialect::Dialect::kOpenAI, *e, writer);
+            co_await s.gateway.RefuseUnread(DialectOf(path), *e, writer);
           else
             co_await writer.Respond(HttpStatus(e->kind), JsonType(), dialect::OpenAIErrorBody(*e));
           server.busy_.fetch_sub(1);
@@ -259,12 +299,18 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
         auto hook = std::make_shared<upstream::CancelHook>();
         auto active = std::make_shared<bool>(true);
         WatchDisconnect(s.stream.socket(), hook, active);
-        co_await s.gateway.ChatCompletions(req.body(), writer, hook);
+        if (DialectOf(path) == dialect::Dialect::kAnthropic)
+          co_await s.gateway.Messages(req.body(), writer, hook);
+        else
+          co_await s.gateway.ChatCompletions(req.body(), writer, hook);
         *active = false;
         boost::system::error_code ignored;
         s.stream.socket().cancel(ignored);
         if (hook->fired()) s.keep_alive = false;
       }
+    } else if (method == http::verb::post && path == "/v1/messages/count_tokens") {
+      auto [status, body] = s.gateway.CountTokens(req.body());
+      co_await writer.Respond(status, JsonType(), std::move(body));
     } else if (method == http::verb::get && path == "/v1/models") {
       co_await writer.Respond(200, JsonType(), s.gateway.ModelsJson());
     } else if (method == http::verb::get && path == "/healthz") {

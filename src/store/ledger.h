@@ -1,7 +1,8 @@
 #pragma once
 // The ledger: one row per request, written by the account phase only.
 // Durability contract: when the completion callback of Append has run with ok, the row is
-// committed to SQLite in WAL mode and survives kill -9 of the process.
+// committed to SQLite in WAL mode and survives kill -9 of the process. Surviving power loss
+// as well needs "?synchronous=full" on the URL (see docs/ledger.md).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,8 +43,8 @@ struct LedgerTotals {
 class Ledger {
  public:
   virtual ~Ledger() = default;
-  // Queues the row; `done` runs on the writer thread once the row is committed (or failed).
-  // Thread-safe. Never blocks on disk.
+  // Queues the row; `done` runs on the writer thread once the row is committed (or failed),
+  // exactly once, and must not throw or block for long. Thread-safe. Never blocks on disk.
   virtual void Append(LedgerRow row, std::function<void(Status)> done) = 0;
   // Blocks until every queued row is committed. Thread-safe.
   virtual void Flush() = 0;

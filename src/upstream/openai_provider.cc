@@ -2,6 +2,7 @@
 // Together, Fireworks, Groq, DeepSeek, OpenAI): POST {base_url}/chat/completions.
 #include <cstdlib>
 
+#include "dialect/translate.h"
 #include "upstream/provider.h"
 
 namespace triage::upstream {
@@ -21,16 +22,12 @@ class OpenAIProvider final : public Provider {
                               CancelHook* cancel) override {
     Exchange ex;
     ex.target = target_;
-    nlohmann::json body = request.body;
-    body["model"] = d_.model;
-    if (request.stream) {
-      // Usage is always needed for accounting; the pipeline strips the usage chunk again when
-      // the client did not ask for it.
-      body["stream_options"]["include_usage"] = true;
-      ex.headers.emplace_back("accept", "text/event-stream");
-    } else {
-      ex.headers.emplace_back("accept", "application/json");
-    }
+    // Same dialect: passed through with `model` replaced; from Anthropic: translated. Streams
+    // always ask for usage (accounting needs it; the pipeline strips the usage chunk again when
+    // the client did not ask for it).
+    nlohmann::json body = dialect::ToOpenAIRequest(request, d_.model);
+    if (request.stream) body["stream_options"]["include_usage"] = true;
+    ex.headers.emplace_back("accept", request.stream ? "text/event-stream" : "application/json");
     ex.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (!auth_.empty()) ex.headers.emplace_back("authorization", auth_);
     co_return co_await HttpClient::ForThisThread().Send(url_, tls_.get(), ex, d_.timeouts, sink,

@@ -28,6 +28,7 @@ Result<std::unique_ptr<Provider>> MakeProvider(const config::Deployment& deploym
 
 // Provider constructors (one file each).
 Result<std::unique_ptr<Provider>> MakeOpenAIProvider(const config::Deployment& deployment);
+Result<std::unique_ptr<Provider>> MakeAnthropicProvider(const config::Deployment& deployment);
 std::unique_ptr<Provider> MakeSimProvider(const config::Deployment& deployment);
 
 }  // namespace triage::upstream

@@ -1,0 +1,22 @@
+#pragma once
+// The respond phase for non-streaming answers: the upstream's body in the client's dialect,
+// and the usage it reports. Pure; thread-safe.
+#include <string>
+
+#include "common/result.h"
+#include "dialect/types.h"
+
+namespace triage::pipeline {
+
+struct UnaryAnswer {
+  std::string body;  // in the client's dialect
+  dialect::TokenUsage usage;
+  bool usage_reported = false;
+};
+
+// `upstream_body` is a 2xx answer in `wire` dialect. Same dialect: passed through unchanged.
+// Errors (kUpstream, "upstream_bad_response"): not JSON, or not a chat answer of that dialect.
+Result<UnaryAnswer> ConvertUnary(dialect::Dialect wire, dialect::Dialect client,
+                                 std::string upstream_body);
+
+}  // namespace triage::pipeline

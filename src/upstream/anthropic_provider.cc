@@ -1,0 +1,69 @@
+// Provider for the Anthropic Messages API: POST {base_url}/messages with x-api-key and
+// anthropic-version. Requests from OpenAI clients are translated; Anthropic ones pass through.
+#include <cstdlib>
+
+#include "dialect/translate.h"
+#include "upstream/provider.h"
+
+namespace triage::upstream {
+namespace {
+
+// The API version triage speaks; the Messages API has been stable under it.
+constexpr const char* kAnthropicVersion = "2023-06-01";
+
+class AnthropicProvider final : public Provider {
+ public:
+  AnthropicProvider(const config::Deployment& d, Url url, std::shared_ptr<net::ssl::context> tls,
+                    std::string key)
+      : d_(d), url_(std::move(url)), tls_(std::move(tls)), key_(std::move(key)) {
+    target_ = url_.path + "/messages";
+  }
+
+  dialect::Dialect wire() const override { return dialect::Dialect::kAnthropic; }
+
+  net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink,
+                              CancelHook* cancel) override {
+    Exchange ex;
+    ex.target = target_;
+    ex.body = dialect::ToAnthropicRequest(request, d_.model)
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    ex.headers.emplace_back("anthropic-version", kAnthropicVersion);
+    ex.headers.emplace_back("accept", request.stream ? "text/event-stream" : "application/json");
+    if (!key_.empty()) ex.headers.emplace_back("x-api-key", key_);
+    co_return co_await HttpClient::ForThisThread().Send(url_, tls_.get(), ex, d_.timeouts, sink,
+                                                        cancel);
+  }
+
+ private:
+  config::Deployment d_;
+  Url url_;
+  std::shared_ptr<net::ssl::context> tls_;
+  std::string key_;  // never logged
+  std::string target_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Provider>> MakeAnthropicProvider(const config::Deployment& d) {
+  auto url = ParseUrl(d.base_url);
+  if (!url) {
+    Error e = url.error();
+    e.message = "deployment " + d.name + ": " + e.message;
+    return e;
+  }
+  std::shared_ptr<net::ssl::context> tls;
+  if (url->tls) {
+    auto ctx = MakeTlsContext(d.ca_file, d.tls_verify);
+    if (!ctx) return ctx.error();
+    tls = *ctx;
+  }
+  std::string key;
+  if (!d.api_key_env.empty()) {
+    const char* v = std::getenv(d.api_key_env.c_str());
+    if (v) key = v;
+  }
+  return std::unique_ptr<Provider>(
+      new AnthropicProvider(d, std::move(*url), std::move(tls), std::move(key)));
+}
+
+}  // namespace triage::upstream

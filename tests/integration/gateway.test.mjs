@@ -1,0 +1,286 @@
+// Issue 2: the OpenAI-compatible gateway driven by the official `openai` SDK and curl.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import OpenAI from "openai";
+import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
+import { startFakeOpenAI, openaiError } from "./lib/fake_openai.mjs";
+
+describe("gateway core", () => {
+  let open, mid, t, client;
+  before(async () => {
+    open = await startFakeOpenAI();
+    mid = await startFakeOpenAI();
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "gemma-local", url: open.url, catalog: "gemma-4-31b", model: "gemma4:31b", timeouts: { first_byte_ms: 800 } }] },
+          { name: "mid", deployments: [{ name: "sonnet", url: mid.url, catalog: "claude-sonnet-4.6", model: "claude-sonnet-4-6", api_key_env: "TRIAGE_IT_MID_KEY" }] },
+          { name: "frontier", deployments: [{ name: "opus", sim: { latency_ms: 1, ttft_ms: 1, output_tokens: 5, tokens_per_second: 100000 }, catalog: "claude-opus-4.7" }] },
+        ],
+        extra: "routing: {fallback: none}\nretry: {max_attempts: 1}\nlimits: {max_body_bytes: 65536, max_header_bytes: 8192, body_timeout_ms: 500, header_timeout_ms: 500}\n",
+      }),
+      { env: { TRIAGE_IT_MID_KEY: "sk-test-secret-value-123" } },
+    );
+    client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  });
+  after(async () => {
+    await t.cleanup();
+    await open.close();
+    await mid.close();
+  });
+
+  const msgs = [{ role: "user", content: "Hello" }];
+
+  test("non-streaming answer with tier and exact cost headers", async () => {
+    open.behave((req, res, body) => open.reply(req, res, body, { text: "hi there", usage: { prompt_tokens: 100, completion_tokens: 50 } }));
+    const { data, response } = await client.chat.completions.create({ model: "auto", messages: msgs }).withResponse();
+    assert.equal(data.choices[0].message.content, "hi there");
+    assert.equal(data.usage.prompt_tokens, 100);
+    assert.equal(response.headers.get("x-triage-tier"), "open");
+    assert.equal(response.headers.get("x-triage-deployment"), "gemma-local");
+    // gemma-4-31b: 150 tokens x $0.20/Mtok = 30 micro-dollars.
+    assert.equal(response.headers.get("x-triage-cost-usd"), "0.000030");
+    // claude-opus-4.7: 100 x $5 + 50 x $25 per Mtok = 1750 micro-dollars.
+    assert.equal(response.headers.get("x-triage-reference-cost-usd"), "0.001750");
+    assert.match(response.headers.get("x-request-id"), /^req_[0-9a-f]{24}$/);
+    const got = open.requests.at(-1);
+    assert.equal(got.url, "/v1/chat/completions");
+    assert.equal(got.body.model, "gemma4:31b");
+    assert.deepEqual(got.body.messages, msgs);
+  });
+
+  test("the upstream gets the key from api_key_env and its own model name", async () => {
+    await client.chat.completions.create({ model: "mid", messages: msgs });
+    const got = mid.requests.at(-1);
+    assert.equal(got.headers.authorization, "Bearer sk-test-secret-value-123");
+    assert.equal(got.body.model, "claude-sonnet-4-6");
+    assert.ok(!t.stderr().includes("sk-test-secret-value-123"), "the key must never be logged");
+  });
+
+  test("streaming reassembles content; include_usage adds usage and the triage object", async () => {
+    open.behave((req, res, body) => open.reply(req, res, body, { chunks: ["a", "b", "c"], usage: { prompt_tokens: 10, completion_tokens: 3 } }));
+    const stream = await client.chat.completions.create({ model: "open", messages: msgs, stream: true, stream_options: { include_usage: true } });
+    let text = "";
+    let last;
+    for await (const c of stream) {
+      if (c.choices[0]?.delta?.content) text += c.choices[0].delta.content;
+      last = c;
+    }
+    assert.equal(text, "abc");
+    assert.equal(last.usage.prompt_tokens, 10);
+    assert.equal(last.usage.completion_tokens, 3);
+    assert.equal(last.triage.tier, "open");
+    assert.equal(last.triage.cost_usd, "0.000003"); // 13 x 0.2 = 2.6 -> 3 micro-dollars
+    assert.equal(open.requests.at(-1).body.stream_options.include_usage, true);
+  });
+
+  test("streaming without include_usage: no usage chunk reaches the client", async () => {
+    open.behave((req, res, body) => open.reply(req, res, body, {}));
+    const stream = await client.chat.completions.create({ model: "open", messages: msgs, stream: true });
+    let sawUsage = false;
+    let text = "";
+    for await (const c of stream) {
+      if (c.usage) sawUsage = true;
+      text += c.choices[0]?.delta?.content || "";
+    }
+    assert.equal(text, "Hello from the fake.");
+    assert.equal(sawUsage, false);
+    // Upstream was still asked for usage, for accounting.
+    assert.equal(open.requests.at(-1).body.stream_options.include_usage, true);
+  });
+
+  test("curl stream shows the cost comment, [DONE] and the cost trailer", async () => {
+    open.behave((req, res, body) => open.reply(req, res, body, { usage: { prompt_tokens: 100, completion_tokens: 50 } }));
+    const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "--raw", "-d", JSON.stringify({ model: "open", stream: true, messages: msgs })]);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "text/event-stream");
+    assert.equal(r.headers["transfer-encoding"], "chunked");
+    assert.match(r.headers["trailer"], /x-triage-cost-usd/);
+    assert.match(r.body, /: triage cost_usd=0\.000030 reference_cost_usd=0\.001750/);
+    assert.match(r.body, /data: \[DONE\]/);
+    assert.match(r.body, /x-triage-cost-usd: 0\.000030/); // the trailer, after the last chunk
+  });
+
+  test("model pins: tier, deployment, catalog id; auto goes to the default tier", async () => {
+    for (const [model, tier] of [["frontier", "frontier"], ["opus", "frontier"], ["claude-opus-4.7", "frontier"], ["claude-sonnet-4.6", "mid"], ["auto", "open"]]) {
+      const { response } = await client.chat.completions.create({ model, messages: msgs }).withResponse();
+      assert.equal(response.headers.get("x-triage-tier"), tier, model);
+    }
+  });
+
+  test("unknown model: 404 model_not_found listing what exists", async () => {
+    await assert.rejects(client.chat.completions.create({ model: "gpt-9", messages: msgs }), (e) => {
+      assert.ok(e instanceof OpenAI.NotFoundError);
+      assert.equal(e.status, 404);
+      assert.equal(e.code, "model_not_found");
+      assert.match(e.message, /available: auto, open, gemma-local/);
+      return true;
+    });
+  });
+
+  test("malformed bodies get 400 invalid_request_error naming the problem", async () => {
+    const cases = [
+      ["", /empty/],
+      ["{not json", /JSON/],
+      ["[1,2]", /object/],
+      ['{"model":"auto"}', /messages/],
+      ['{"model":"auto","messages":"hi"}', /messages/],
+      ['{"model":"auto","messages":[]}', /messages/],
+      ['{"model":7,"messages":[{"role":"user","content":"x"}]}', /model/],
+      ['{"model":"auto","messages":[{"role":"user","content":"x"}],"stream":"yes"}', /stream/],
+      ["[".repeat(5000) + "]".repeat(5000), /deep|depth|nested/],
+    ];
+    for (const [body, re] of cases) {
+      const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "--data-binary", "@-"], { input: body });
+      assert.equal(r.status, 400, body.slice(0, 40));
+      const j = JSON.parse(r.body);
+      assert.equal(j.error.type, "invalid_request_error", body.slice(0, 40));
+      assert.match(j.error.message, re, body.slice(0, 40));
+    }
+  });
+
+  test("SDK surfaces a 400 as BadRequestError", async () => {
+    await assert.rejects(client.chat.completions.create({ model: "auto", messages: [] }), (e) => e instanceof OpenAI.BadRequestError && e.status === 400);
+  });
+
+  test("body over the limit: 413", async () => {
+    const big = JSON.stringify({ model: "auto", messages: [{ role: "user", content: "x".repeat(100000) }] });
+    const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "--data-binary", "@-"], { input: big });
+    assert.equal(r.status, 413);
+    assert.equal(JSON.parse(r.body).error.code, "request_too_large");
+  });
+
+  test("oversized headers: 431", async () => {
+    const r = await curl([`${t.url}/v1/chat/completions`, "-H", "x-big: " + "a".repeat(20000), "-d", "{}"]);
+    assert.equal(r.status, 431);
+  });
+
+  test("a client that never sends its body gets 408 within body_timeout", async () => {
+    const started = Date.now();
+    const reply = await new Promise((resolve, reject) => {
+      const s = net.connect(new URL(t.url).port, "127.0.0.1", () => {
+        s.write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+      });
+      let data = "";
+      s.on("data", (d) => (data += d));
+      s.on("close", () => resolve(data));
+      s.on("error", reject);
+      setTimeout(() => reject(new Error("no answer")), 5000);
+    });
+    assert.match(reply, /^HTTP\/1\.1 408/);
+    assert.ok(Date.now() - started < 3000);
+  });
+
+  test("upstream 500 becomes a clean 502 with the upstream's message", async () => {
+    open.behave((req, res) => {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify(openaiError(500, "the model crashed")));
+    });
+    await assert.rejects(client.chat.completions.create({ model: "open", messages: msgs }), (e) => {
+      assert.equal(e.status, 502);
+      assert.equal(e.code, "upstream_error");
+      assert.match(e.message, /gemma-local.*500.*the model crashed/);
+      return true;
+    });
+  });
+
+  test("upstream hang becomes 504 within first_byte_ms", async () => {
+    open.behave(() => {}); // never answers
+    const started = Date.now();
+    await assert.rejects(client.chat.completions.create({ model: "open", messages: msgs }), (e) => {
+      assert.equal(e.status, 504);
+      assert.equal(e.code, "upstream_timeout");
+      return true;
+    });
+    assert.ok(Date.now() - started < 3000, "answered within the deadline");
+  });
+
+  test("health, readiness, models, metrics; unknown path is a JSON 404", async () => {
+    assert.equal((await curl([`${t.url}/healthz`])).status, 200);
+    const ready = await curl([`${t.url}/readyz`]);
+    assert.equal(ready.status, 200);
+    assert.equal(JSON.parse(ready.body).deployments.length, 3);
+    const models = await client.models.list();
+    const ids = [];
+    for await (const m of models) ids.push(m.id);
+    for (const id of ["auto", "open", "mid", "frontier", "gemma-local", "sonnet", "opus", "gemma-4-31b"]) assert.ok(ids.includes(id), id);
+    const metrics = await curl([`${t.url}/metrics`]);
+    assert.match(metrics.body, /triage_requests_total\{tier="open"\} \d+/);
+    const nf = await curl([`${t.url}/v2/nothing`]);
+    assert.equal(nf.status, 404);
+    assert.ok(JSON.parse(nf.body).error.message);
+  });
+
+  test("ledger: one row per request, ids equal x-request-id", async () => {
+    open.behave((req, res, body) => open.reply(req, res, body, {}));
+    const before = t.rows().length;
+    const ids = [];
+    for (let i = 0; i < 5; i++) {
+      const { response } = await client.chat.completions.create({ model: "open", messages: msgs }).withResponse();
+      ids.push(response.headers.get("x-request-id"));
+    }
+    await assert.rejects(client.chat.completions.create({ model: "nope", messages: msgs }));
+    const rows = t.rows();
+    assert.equal(rows.length, before + 6);
+    const recent = rows.slice(before);
+    assert.deepEqual(recent.slice(0, 5).map((r) => r.id), ids);
+    for (const r of recent.slice(0, 5)) {
+      assert.equal(r.status, 200);
+      assert.equal(r.tier, "open");
+      assert.equal(r.input_tokens, 100);
+      assert.equal(r.output_tokens, 50);
+      assert.equal(r.cost_micros, 30);
+      assert.equal(r.reference_cost_micros, 1750);
+    }
+    assert.equal(recent[5].status, 404);
+    assert.equal(recent[5].error_kind, "not_found");
+  });
+});
+
+describe("durability and shutdown", () => {
+  test("kill -9 right after the last response: every answered request has its row", async () => {
+    const t = await startTriage(config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { latency_ms: 0, output_tokens: 3 }, catalog: "gemma-4-31b" }] }] }));
+    try {
+      const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+      const ids = [];
+      for (let i = 0; i < 40; i++) {
+        const { response } = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: `n${i}` }] }).withResponse();
+        ids.push(response.headers.get("x-request-id"));
+      }
+      t.proc.kill("SIGKILL");
+      await t.exited;
+      const rows = t.rows();
+      assert.equal(rows.length, 40);
+      assert.deepEqual(rows.map((r) => r.id), ids);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test("SIGTERM drains: an in-flight stream completes, exit code 0, row written", async () => {
+    const t = await startTriage(
+      config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { ttft_ms: 50, tokens_per_second: 20, output_tokens: 20 }, catalog: "gemma-4-31b" }] }] }),
+    );
+    try {
+      const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "long" }], stream: true });
+      let n = 0;
+      let sent = false;
+      for await (const c of stream) {
+        if (c.choices[0]?.delta?.content) n++;
+        if (!sent) {
+          t.proc.kill("SIGTERM");
+          sent = true;
+        }
+      }
+      assert.equal(n, 20);
+      const { code } = await t.exited;
+      assert.equal(code, 0);
+      assert.equal(t.rows().length, 1);
+      assert.equal(t.rows()[0].status, 200);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

@@ -1,0 +1,116 @@
+// Test harness: starts the real triage binary against fake upstreams and reads its ledger.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, "../../..");
+export const triageBin = process.env.TRIAGE_BIN || path.join(repoRoot, "build/triage");
+
+// Starts `triage serve` with the given YAML (a string; `${LEDGER}` is replaced by a fresh
+// sqlite path). Resolves once the listening line is printed.
+export async function startTriage(yaml, { env = {}, args = [] } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-it-"));
+  const ledger = path.join(dir, "ledger.db");
+  const configPath = path.join(dir, "config.yaml");
+  writeFileSync(configPath, yaml.replaceAll("${LEDGER}", ledger));
+  const proc = spawn(triageBin, ["serve", "--config", configPath, "--listen", "127.0.0.1:0", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  proc.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`triage did not start:\n${stderr}`)), 10000);
+    proc.stdout.on("data", (d) => {
+      stdout += d;
+      const m = stdout.match(/triage listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`triage exited with ${code} before listening:\n${stderr}`));
+    });
+  });
+  const t = {
+    url,
+    proc,
+    ledger,
+    dir,
+    exited,
+    stderr: () => stderr,
+    // Ledger rows (committed), via the sqlite3 CLI like an operator would.
+    rows() {
+      const out = execFileSync("sqlite3", ["-json", ledger, "select * from requests order by rowid"], {
+        encoding: "utf8",
+      });
+      return out.trim() ? JSON.parse(out) : [];
+    },
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const r = await exited;
+      return r;
+    },
+    async cleanup() {
+      await t.stop("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
+
+// A config with one tier per entry of `tiers` ({name, deployments: [{name, url|sim, catalog, extra}]}).
+export function config({ tiers, extra = "" }) {
+  let y = "reference_model: claude-opus-4.7\nstorage:\n  ledger: sqlite://${LEDGER}\ntiers:\n";
+  for (const t of tiers) {
+    y += `  - name: ${t.name}\n    deployments:\n`;
+    for (const d of t.deployments) {
+      y += `      - name: ${d.name}\n`;
+      if (d.sim) y += `        provider: sim\n        sim: ${JSON.stringify(d.sim)}\n`;
+      else y += `        provider: ${d.provider || "openai"}\n        base_url: ${d.url}\n`;
+      y += `        catalog: ${d.catalog}\n`;
+      if (d.model) y += `        model: ${d.model}\n`;
+      if (d.api_key_env) y += `        api_key_env: ${d.api_key_env}\n`;
+      if (d.timeouts) y += `        timeouts: ${JSON.stringify(d.timeouts)}\n`;
+      if (d.more) y += d.more;
+    }
+  }
+  return y + extra;
+}
+
+// Runs curl with the given arguments; resolves {status, headers (lower-case map), body, raw}.
+// Asynchronous: the fake upstreams live in this process and must keep answering meanwhile.
+export async function curl(args, { input } = {}) {
+  const raw = await new Promise((resolve, reject) => {
+    const p = spawn("curl", ["-sS", "-i", "--max-time", "20", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.setEncoding("utf8");
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (err += d));
+    p.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`curl exited ${code}: ${err}`))));
+    p.stdin.on("error", () => {});
+    p.stdin.end(input ?? "");
+  });
+  // Skip interim responses (100 Continue).
+  let text = raw;
+  while (/^HTTP\/1\.1 100/.test(text)) text = text.slice(text.indexOf("\r\n\r\n") + 4);
+  const split = text.indexOf("\r\n\r\n");
+  const head = text.slice(0, split).split("\r\n");
+  const status = Number(head[0].split(" ")[1]);
+  const headers = {};
+  for (const line of head.slice(1)) {
+    const i = line.indexOf(":");
+    headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return { status, headers, body: text.slice(split + 4), raw };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
