@@ -64,10 +64,11 @@ void ParseRouting(const YAML::Node& root, Diag& diag, Config& c) {
 void ParseLimitsAndServer(const YAML::Node& root, Diag& diag, Config& c) {
   if (Has(root, "limits")) {
     const YAML::Node n = root["limits"];
-    if (internal::CheckMap(n, "limits",
-                           {"max_body_bytes", "max_header_bytes", "max_json_depth",
-                            "header_timeout_ms", "body_timeout_ms", "keepalive_timeout_ms"},
-                           diag)) {
+    if (internal::CheckMap(
+            n, "limits",
+            {"max_body_bytes", "max_header_bytes", "max_json_depth", "header_timeout_ms",
+             "body_timeout_ms", "keepalive_timeout_ms", "max_response_bytes"},
+            diag)) {
       auto positive = [&](std::string_view key, int64_t max, int64_t* out) {
         int64_t v = 0;
         if (!GetInt(n, key, "limits", diag, &v)) return;
@@ -79,6 +80,7 @@ void ParseLimitsAndServer(const YAML::Node& root, Diag& diag, Config& c) {
       };
       positive("max_body_bytes", int64_t{1} << 40, &c.limits.max_body_bytes);
       positive("max_header_bytes", int64_t{1} << 30, &c.limits.max_header_bytes);
+      positive("max_response_bytes", int64_t{1} << 40, &c.limits.max_response_bytes);
       int64_t depth = c.limits.max_json_depth;
       positive("max_json_depth", 100000, &depth);
       c.limits.max_json_depth = static_cast<int>(depth);

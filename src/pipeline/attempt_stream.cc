@@ -23,6 +23,7 @@ const std::vector<std::string> kTrailers = {"x-triage-cost-usd", "x-triage-refer
 
 // One attempt's view of the upstream stream.
 struct StreamState {
+  explicit StreamState(size_t max_event_bytes) : parser(max_event_bytes) {}
   upstream::Head head;
   bool is_sse = false;
   std::string error_body;
@@ -93,7 +94,8 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
   for (;;) {
     const config::Deployment* d = co_await NextAttempt(ctx, cur);
     if (!d) break;
-    StreamState s;
+    StreamState s(static_cast<size_t>(
+        std::min<int64_t>(config_->limits.max_response_bytes, int64_t{8} << 20)));
     upstream::Sink sink;
     sink.on_head = [&](const upstream::Head& h) -> net::awaitable<bool> {
       s.head = h;

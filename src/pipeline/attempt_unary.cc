@@ -11,15 +11,12 @@ namespace triage::pipeline {
 
 namespace net = boost::asio;
 
-namespace {
-// Upstream answers larger than this are refused (protects memory; chat answers are far smaller).
-constexpr size_t kMaxResponseBytes = 64 * 1024 * 1024;
-}  // namespace
-
 net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& out) {
   using Outcome = upstream::DeploymentHealth::Outcome;
   std::optional<Error> last;
   AttemptCursor cur;
+  // Upstream answers larger than this are refused (protects memory).
+  const size_t max_bytes = static_cast<size_t>(config_->limits.max_response_bytes);
   for (;;) {
     const config::Deployment* d = co_await NextAttempt(ctx, cur);
     if (!d) break;
@@ -33,7 +30,7 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       co_return true;
     };
     sink.on_data = [&](std::string_view bytes) -> net::awaitable<bool> {
-      if (body.size() + bytes.size() > kMaxResponseBytes) {
+      if (body.size() + bytes.size() > max_bytes) {
         too_big = true;
         co_return false;
       }
@@ -50,7 +47,7 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       EndAttempt(ctx, cur, Outcome::kFailure, std::nullopt);
       last = Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",
                          "deployment " + d->name + ": upstream response larger than " +
-                             std::to_string(kMaxResponseBytes) + " bytes");
+                             std::to_string(max_bytes) + " bytes");
       continue;
     }
     if (!st.ok()) {
