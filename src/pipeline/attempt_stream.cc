@@ -1,13 +1,13 @@
 // The attempt loop for streaming requests. Nothing reaches the client until an upstream
-// has produced real content, so a failure before that falls back invisibly to the next
+// has produced real content, so a failure before that point falls back invisibly to the next
 // deployment of the plan. After the first byte, a failure ends the stream with a well-formed
-// error event (never a truncated stream that looks complete), and the partial usage is
-// accounted. The ledger row is committed before the stream's last bytes are written.
+// error event in the client's dialect (never a truncated stream that looks complete), and the
+// partial usage is accounted. The ledger row is committed before the stream's last bytes.
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
-#include "dialect/openai.h"
 #include "dialect/sse.h"
+#include "dialect/stream_translate.h"
 #include "observe/log.h"
 #include "pipeline/attempt_util.h"
 #include "pipeline/gateway.h"
@@ -23,43 +23,19 @@ const std::vector<std::string> kTrailers = {"x-triage-cost-usd", "x-triage-refer
 
 // One attempt's view of the upstream stream.
 struct StreamState {
-  explicit StreamState(size_t max_event_bytes) : parser(max_event_bytes) {}
+  StreamState(size_t max_event_bytes, std::unique_ptr<dialect::StreamTranslator> t)
+      : parser(max_event_bytes), translator(std::move(t)) {}
   upstream::Head head;
   bool is_sse = false;
   std::string error_body;
   dialect::SseParser parser;
+  std::unique_ptr<dialect::StreamTranslator> translator;
   std::vector<dialect::SseEvent> events;
-  std::string held;        // frames waiting for the first content
-  std::string usage_data;  // the upstream's usage chunk, held until the end
-  bool saw_done = false;
-  bool saw_finish = false;
+  std::string held;  // frames waiting for the first content
   bool bad_chunk = false;
   std::string bad_message;
-  int64_t content_chars = 0;
+  int64_t content_bytes = 0;
 };
-
-// The usage chunk for a client that asked for it: the upstream's own chunk (or one built from
-// the accounted usage) plus a `triage` object with the request's tier and cost.
-std::string UsageFrame(const RequestContext& ctx, const config::Deployment& d,
-                       const std::string& upstream_usage_data) {
-  json u = json::parse(upstream_usage_data, nullptr, false);
-  if (u.is_discarded() || !u.is_object()) {
-    u = json::object();
-    u["object"] = "chat.completion.chunk";
-    u["choices"] = json::array();
-    u["usage"]["prompt_tokens"] = ctx.usage.input_tokens;
-    u["usage"]["completion_tokens"] = ctx.usage.output_tokens;
-    u["usage"]["total_tokens"] = ctx.usage.input_tokens + ctx.usage.output_tokens;
-  }
-  json t = json::object();
-  t["request_id"] = ctx.id;
-  t["tier"] = d.tier;
-  t["deployment"] = d.name;
-  t["cost_usd"] = catalog::FormatUsd(ctx.cost_micros);
-  t["reference_cost_usd"] = catalog::FormatUsd(ctx.reference_cost_micros);
-  u["triage"] = std::move(t);
-  return dialect::SseFrame(u.dump());
-}
 
 // Why a streaming attempt failed. A plain function: g++ 12 mishandles conditional
 // expressions of class type inside coroutines.
@@ -85,17 +61,45 @@ Headers CostTrailers(const RequestContext& ctx) {
   h.emplace_back(kTrailers[1], catalog::FormatUsd(ctx.reference_cost_micros));
   return h;
 }
+
+// The frames that close a successful stream: usage and the `triage` cost object (in the
+// client's dialect), the cost as an SSE comment, then the terminal event.
+std::string Tail(const RequestContext& ctx, const config::Deployment& d, StreamState& s) {
+  const std::string cost = catalog::FormatUsd(ctx.cost_micros);
+  const std::string ref = catalog::FormatUsd(ctx.reference_cost_micros);
+  json t = json::object();
+  t["request_id"] = ctx.id;
+  t["tier"] = d.tier;
+  t["deployment"] = d.name;
+  t["cost_usd"] = cost;
+  t["reference_cost_usd"] = ref;
+  return s.translator->Finish(t, ctx.req.include_usage,
+                              ": triage cost_usd=" + cost + " reference_cost_usd=" + ref + "\n\n");
+}
+
+void UseUsage(RequestContext& ctx, const StreamState& s) {
+  if (s.translator->usage_reported()) {
+    ctx.usage = s.translator->usage();
+    ctx.usage_reported = true;
+  }
+  // Nothing (or only half) reported: estimate so the ledger never under-counts silently.
+  if (ctx.usage.input_tokens == 0) ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
+  if (ctx.usage.output_tokens == 0 && s.content_bytes > 0)
+    ctx.usage.output_tokens = EstimateTokens(s.content_bytes / 3);
+}
 }  // namespace
 
 net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& out) {
   using Outcome = upstream::DeploymentHealth::Outcome;
   std::optional<Error> last;
   AttemptCursor cur;
+  const size_t max_event =
+      static_cast<size_t>(std::min<int64_t>(config_->limits.max_response_bytes, int64_t{8} << 20));
   for (;;) {
     const config::Deployment* d = co_await NextAttempt(ctx, cur);
     if (!d) break;
-    StreamState s(static_cast<size_t>(
-        std::min<int64_t>(config_->limits.max_response_bytes, int64_t{8} << 20)));
+    const upstream::Provider& provider = *providers_.at(d->name);
+    StreamState s(max_event, dialect::MakeStreamTranslator(provider.wire(), ctx.dialect, d->model));
     upstream::Sink sink;
     sink.on_head = [&](const upstream::Head& h) -> net::awaitable<bool> {
       s.head = h;
@@ -115,50 +119,29 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         co_return false;
       }
       for (auto& ev : s.events) {
-        if (ev.data == "[DONE]") {
-          s.saw_done = true;
-          continue;
-        }
-        if (ev.data.empty()) continue;
-        dialect::ChunkInfo info = dialect::InspectOpenAIChunk(ev.data);
-        if (info.is_error) {
+        dialect::StreamTranslator::Step step = s.translator->Feed(ev);
+        if (step.error) {
           s.bad_chunk = true;
-          if (info.error_message.empty())
-            s.bad_message = "upstream sent a malformed chunk";
-          else
-            s.bad_message = Redact(info.error_message);
+          s.bad_message = Redact(*step.error);
           co_return false;
         }
-        if (info.usage) {
-          ctx.usage = *info.usage;
-          ctx.usage_reported = true;
-          auto j = json::parse(ev.data, nullptr, false);
-          bool has_choices = j.is_object() && j.contains("choices") && j["choices"].is_array() &&
-                             !j["choices"].empty();
-          if (!has_choices) {  // the pure usage chunk: held, emitted last (or dropped)
-            s.usage_data = std::move(ev.data);
-            continue;
-          }
-        }
-        if (info.finish_reason) s.saw_finish = true;
-        s.content_chars += static_cast<int64_t>(ev.data.size());
-        std::string frame = dialect::SseFrame(ev.data);
+        if (step.content) s.content_bytes += static_cast<int64_t>(ev.data.size());
         if (!ctx.committed) {
-          s.held += frame;
-          if (!info.has_content && !info.finish_reason) continue;
+          s.held += step.frames;
+          if (!step.content) continue;
           ctx.committed = true;
           ctx.ttft_ms = ctx.ElapsedMs();
           cur.first_byte = Clock::now();  // streams: the EWMA tracks time to first content
           Headers h = ResponseHeaders(ctx, false);
           h.emplace_back("content-type", "text/event-stream");
           h.emplace_back("cache-control", "no-cache");
-          if (providers_.at(d->name)->simulated()) h.emplace_back("x-triage-simulated", "true");
+          if (provider.simulated()) h.emplace_back("x-triage-simulated", "true");
           if (!co_await out.BeginStream(h, kTrailers) || !co_await out.Write(s.held)) {
             ctx.client_gone = true;
             co_return false;
           }
           s.held.clear();
-        } else if (!co_await out.Write(frame)) {
+        } else if (!step.frames.empty() && !co_await out.Write(step.frames)) {
           ctx.client_gone = true;
           co_return false;
         }
@@ -170,12 +153,13 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     ctx.cancel->Clear();
     if (ctx.cancel->fired() || ctx.client_gone) {
       EndAttempt(ctx, cur, Outcome::kNeutral, std::nullopt);
+      UseUsage(ctx, s);
       break;
     }
 
     const bool http_ok = s.head.status >= 200 && s.head.status < 300;
-    const bool clean = st.ok() && http_ok && s.is_sse && !s.bad_chunk &&
-                       (s.saw_done || s.saw_finish) && !s.parser.HasPartial();
+    const bool clean = st.ok() && http_ok && s.is_sse && !s.bad_chunk && s.translator->complete() &&
+                       !s.parser.HasPartial();
     if (clean) {
       EndAttempt(ctx, cur, Outcome::kSuccess, std::nullopt);
       if (!ctx.committed) {  // an answer with no content at all: still a valid stream
@@ -189,18 +173,10 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
           break;
         }
       }
-      if (!ctx.usage_reported) {
-        ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
-        ctx.usage.output_tokens = EstimateTokens(s.content_chars / 3);
-      }
+      UseUsage(ctx, s);
       ctx.status = 200;
-      co_await Account(ctx);
-      const std::string cost = catalog::FormatUsd(ctx.cost_micros);
-      const std::string ref = catalog::FormatUsd(ctx.reference_cost_micros);
-      std::string tail;
-      if (ctx.req.include_usage) tail += UsageFrame(ctx, *d, s.usage_data);
-      tail += ": triage cost_usd=" + cost + " reference_cost_usd=" + ref + "\n\n";
-      tail += dialect::SseFrame("[DONE]");
+      co_await Account(ctx);  // committed before the stream's last bytes
+      std::string tail = Tail(ctx, *d, s);
       if (co_await out.Write(tail)) co_await out.EndStream(CostTrailers(ctx));
       co_return;
     }
@@ -213,15 +189,12 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     if (ctx.committed) {
       // Content already reached the client: no other deployment may be tried. End the stream
       // with an error event the SDKs raise, and account the partial usage.
-      if (!ctx.usage_reported) {
-        ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
-        ctx.usage.output_tokens = EstimateTokens(s.content_chars / 3);
-      }
+      UseUsage(ctx, s);
       ctx.status = 200;
       ctx.error = e;
       co_await Account(ctx);
-      if (co_await out.Write(dialect::SseFrame(dialect::OpenAIErrorBody(e))))
-        co_await out.EndStream(CostTrailers(ctx));
+      std::string frame = s.translator->ErrorFrame(e);
+      if (co_await out.Write(frame)) co_await out.EndStream(CostTrailers(ctx));
       co_return;
     }
     if (client_fault) {
@@ -229,15 +202,10 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
       co_return;
     }
     last = std::move(e);
-    ctx.usage = {};
-    ctx.usage_reported = false;
   }
   if (ctx.cancel->fired() || ctx.client_gone) {
     ctx.client_gone = true;
-    if (!ctx.committed)
-      ctx.status = 499;
-    else
-      ctx.status = 200;
+    ctx.status = ctx.committed ? 200 : 499;
     ctx.error = Error::Make(ErrorKind::kUpstream, "client_closed", "client closed the connection");
     co_await Account(ctx);
     co_return;

@@ -1,0 +1,395 @@
+#include "dialect/stream_translate.h"
+
+#include <chrono>
+#include <map>
+
+#include "dialect/anthropic.h"
+#include "dialect/canonical.h"
+#include "dialect/openai.h"
+#include "dialect/translate.h"
+
+namespace triage::dialect {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string Str(const json& o, const char* key) {
+  if (!o.is_object()) return {};
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Merges a usage report into the running totals: fields present and non-zero win.
+void Merge(TokenUsage& into, const TokenUsage& u) {
+  if (u.input_tokens) into.input_tokens = u.input_tokens;
+  if (u.output_tokens) into.output_tokens = u.output_tokens;
+  if (u.cached_input_tokens) into.cached_input_tokens = u.cached_input_tokens;
+  if (u.cache_creation_input_tokens)
+    into.cache_creation_input_tokens = u.cache_creation_input_tokens;
+}
+
+std::string AnthropicEvent(const char* type, json data) {
+  data["type"] = type;
+  return SseFrame(data.dump(), type);
+}
+
+std::string OpenAIErrorFrame(const Error& e) { return SseFrame(OpenAIErrorBody(e)); }
+std::string AnthropicErrorFrame(const Error& e) { return SseFrame(AnthropicErrorBody(e), "error"); }
+
+// The message_stop that ends an Anthropic stream, carrying triage's cost object.
+std::string AnthropicTail(const json& triage, const std::string& comment) {
+  json stop = json::object();
+  if (!triage.is_null()) stop["triage"] = triage;
+  return comment + AnthropicEvent("message_stop", std::move(stop));
+}
+
+// ---- OpenAI upstream, OpenAI client: pass through; hold the usage chunk for the end.
+class OpenAIPassThrough final : public StreamTranslator {
+ public:
+  Step Feed(const SseEvent& ev) override {
+    Step step;
+    if (ev.data == "[DONE]") {
+      complete_ = true;
+      return step;
+    }
+    if (ev.data.empty()) return step;
+    ChunkInfo info = InspectOpenAIChunk(ev.data);
+    if (info.is_error) {
+      step.error =
+          info.error_message.empty() ? "upstream sent a malformed chunk" : info.error_message;
+      return step;
+    }
+    if (info.usage) {
+      usage_ = *info.usage;
+      reported_ = true;
+      json j = json::parse(ev.data, nullptr, false);
+      const bool has_choices = j.is_object() && j.contains("choices") && j["choices"].is_array() &&
+                               !j["choices"].empty();
+      if (!has_choices) {  // the pure usage chunk: emitted last, or dropped
+        usage_chunk_ = ev.data;
+        return step;
+      }
+    }
+    if (info.finish_reason) complete_ = true;
+    step.content = info.has_content || info.finish_reason.has_value();
+    step.frames = SseFrame(ev.data);
+    return step;
+  }
+  bool complete() const override { return complete_; }
+  const TokenUsage& usage() const override { return usage_; }
+  bool usage_reported() const override { return reported_; }
+  std::string Finish(const json& triage, bool include_usage, const std::string& comment) override {
+    std::string out;
+    if (include_usage) {
+      json u = json::parse(usage_chunk_, nullptr, false);
+      if (u.is_discarded() || !u.is_object()) {
+        u = json::object();
+        u["object"] = "chat.completion.chunk";
+        u["choices"] = json::array();
+        u["usage"] = OpenAIUsageJson(usage_);
+      }
+      u["triage"] = triage;
+      out += SseFrame(u.dump());
+    }
+    return out + comment + SseFrame("[DONE]");
+  }
+  std::string ErrorFrame(const Error& e) const override { return OpenAIErrorFrame(e); }
+
+ private:
+  TokenUsage usage_;
+  bool reported_ = false;
+  bool complete_ = false;
+  std::string usage_chunk_;
+};
+
+// ---- Anthropic upstream, Anthropic client: pass through; hold message_stop for the end.
+class AnthropicPassThrough final : public StreamTranslator {
+ public:
+  Step Feed(const SseEvent& ev) override {
+    Step step;
+    json j = json::parse(ev.data, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      step.error = "upstream sent a malformed event";
+      return step;
+    }
+    std::string type = ev.event.empty() ? Str(j, "type") : ev.event;
+    if (type == "error") {
+      step.error = Str(j.value("error", json::object()), "message");
+      if (step.error->empty()) *step.error = "upstream error event";
+      return step;
+    }
+    if (type == "message_start" && j.contains("message")) {
+      Merge(usage_, UsageFromAnthropic(j["message"].value("usage", json::object())));
+      reported_ = true;
+    } else if (type == "message_delta") {
+      Merge(usage_, UsageFromAnthropic(j.value("usage", json::object())));
+      reported_ = true;
+    } else if (type == "content_block_delta") {
+      step.content = true;
+    } else if (type == "content_block_start") {
+      step.content = Str(j.value("content_block", json::object()), "type") == "tool_use";
+    } else if (type == "message_stop") {
+      complete_ = true;
+      return step;  // sent by Finish, after accounting
+    }
+    step.frames = SseFrame(ev.data, type);
+    return step;
+  }
+  bool complete() const override { return complete_; }
+  const TokenUsage& usage() const override { return usage_; }
+  bool usage_reported() const override { return reported_; }
+  std::string Finish(const json& triage, bool, const std::string& comment) override {
+    return AnthropicTail(triage, comment);
+  }
+  std::string ErrorFrame(const Error& e) const override { return AnthropicErrorFrame(e); }
+
+ private:
+  TokenUsage usage_;
+  bool reported_ = false;
+  bool complete_ = false;
+};
+
+// ---- OpenAI upstream, Anthropic client: chunks become the Anthropic event sequence.
+class OpenAIToAnthropic final : public StreamTranslator {
+ public:
+  explicit OpenAIToAnthropic(std::string model) : model_(std::move(model)) {}
+
+  Step Feed(const SseEvent& ev) override {
+    Step step;
+    if (ev.data == "[DONE]") {
+      done_ = true;
+      return step;
+    }
+    if (ev.data.empty()) return step;
+    json j = json::parse(ev.data, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      step.error = "upstream sent a malformed chunk";
+      return step;
+    }
+    if (j.contains("error")) {
+      ChunkInfo info = InspectOpenAIChunk(ev.data);
+      step.error = info.error_message.empty() ? "upstream error" : info.error_message;
+      return step;
+    }
+    Start(j, step.frames);
+    if (j.contains("usage") && j["usage"].is_object()) {
+      ChunkInfo info = InspectOpenAIChunk(ev.data);
+      if (info.usage) {
+        usage_ = *info.usage;
+        reported_ = true;
+      }
+    }
+    if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return step;
+    const json& choice = j["choices"][0];
+    const json delta = choice.value("delta", json::object());
+    for (const char* key : {"content", "refusal"}) {
+      std::string text = Str(delta, key);
+      if (text.empty()) continue;
+      if (open_type_ != "text")
+        OpenBlock("text", json{{"type", "text"}, {"text", ""}}, step.frames);
+      step.frames += AnthropicEvent(
+          "content_block_delta",
+          json{{"index", index_}, {"delta", json{{"type", "text_delta"}, {"text", text}}}});
+      step.content = true;
+    }
+    if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
+      for (const auto& tc : delta["tool_calls"]) {
+        if (!tc.is_object()) continue;
+        const int64_t k = tc.value("index", 0);
+        const json fn = tc.value("function", json::object());
+        if (!tools_.count(k)) {
+          std::string id = Str(tc, "id");
+          if (id.empty()) id = "call_" + std::to_string(k);
+          OpenBlock("tool_use",
+                    json{{"type", "tool_use"},
+                         {"id", id.starts_with("toolu_") ? id : "toolu_" + id},
+                         {"name", Str(fn, "name")},
+                         {"input", json::object()}},
+                    step.frames);
+          tools_[k] = index_;
+        }
+        std::string args = Str(fn, "arguments");
+        if (!args.empty())
+          step.frames += AnthropicEvent(
+              "content_block_delta",
+              json{{"index", tools_[k]},
+                   {"delta", json{{"type", "input_json_delta"}, {"partial_json", args}}}});
+        step.content = true;
+      }
+    }
+    std::string finish = Str(choice, "finish_reason");
+    if (!finish.empty()) {
+      stop_ = StopFromOpenAI(finish);
+      finished_ = true;
+      step.content = true;
+    }
+    return step;
+  }
+  bool complete() const override { return done_ || finished_; }
+  const TokenUsage& usage() const override { return usage_; }
+  bool usage_reported() const override { return reported_; }
+  std::string Finish(const json& triage, bool, const std::string& comment) override {
+    std::string out;
+    Start(json::object(), out);
+    CloseBlock(out);
+    json delta = json{{"stop_reason", AnthropicStopReason(stop_)}, {"stop_sequence", nullptr}};
+    out += AnthropicEvent("message_delta",
+                          json{{"delta", std::move(delta)}, {"usage", AnthropicUsageJson(usage_)}});
+    return out + AnthropicTail(triage, comment);
+  }
+  std::string ErrorFrame(const Error& e) const override { return AnthropicErrorFrame(e); }
+
+ private:
+  void Start(const json& chunk, std::string& out) {
+    if (started_) return;
+    started_ = true;
+    std::string id = Str(chunk, "id");
+    json message = json{{"id", "msg_" + (id.empty() ? std::string("triage") : id)},
+                        {"type", "message"},
+                        {"role", "assistant"},
+                        {"model", Str(chunk, "model").empty() ? model_ : Str(chunk, "model")},
+                        {"content", json::array()},
+                        {"stop_reason", nullptr},
+                        {"stop_sequence", nullptr},
+                        {"usage", json{{"input_tokens", 0}, {"output_tokens", 0}}}};
+    out += AnthropicEvent("message_start", json{{"message", std::move(message)}});
+  }
+  void OpenBlock(const char* type, json block, std::string& out) {
+    CloseBlock(out);
+    index_ = next_index_++;
+    open_type_ = type;
+    out += AnthropicEvent("content_block_start",
+                          json{{"index", index_}, {"content_block", std::move(block)}});
+  }
+  void CloseBlock(std::string& out) {
+    if (open_type_.empty()) return;
+    out += AnthropicEvent("content_block_stop", json{{"index", index_}});
+    open_type_.clear();
+  }
+
+  std::string model_;
+  bool started_ = false, done_ = false, finished_ = false, reported_ = false;
+  int64_t index_ = -1, next_index_ = 0;
+  std::string open_type_;
+  std::map<int64_t, int64_t> tools_;  // OpenAI tool_calls index -> Anthropic block index
+  StopReason stop_ = StopReason::kEndTurn;
+  TokenUsage usage_;
+};
+
+// ---- Anthropic upstream, OpenAI client: events become chat.completion.chunk objects.
+class AnthropicToOpenAI final : public StreamTranslator {
+ public:
+  explicit AnthropicToOpenAI(std::string model) : model_(std::move(model)) {
+    created_ = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  }
+
+  Step Feed(const SseEvent& ev) override {
+    Step step;
+    json j = json::parse(ev.data, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      step.error = "upstream sent a malformed event";
+      return step;
+    }
+    std::string type = ev.event.empty() ? Str(j, "type") : ev.event;
+    if (type == "error") {
+      step.error = Str(j.value("error", json::object()), "message");
+      if (step.error->empty()) *step.error = "upstream error event";
+    } else if (type == "message_start") {
+      const json m = j.value("message", json::object());
+      if (!Str(m, "id").empty()) id_ = Str(m, "id");
+      if (!Str(m, "model").empty()) model_ = Str(m, "model");
+      Merge(usage_, UsageFromAnthropic(m.value("usage", json::object())));
+      reported_ = true;
+      step.frames = Chunk(json{{"role", "assistant"}, {"content", ""}}, nullptr);
+    } else if (type == "content_block_start") {
+      const json b = j.value("content_block", json::object());
+      if (Str(b, "type") == "tool_use") {
+        const int64_t tool = next_tool_++;
+        tools_[j.value("index", 0)] = tool;
+        json call = json{{"index", tool},
+                         {"id", Str(b, "id")},
+                         {"type", "function"},
+                         {"function", json{{"name", Str(b, "name")}, {"arguments", ""}}}};
+        step.frames = Chunk(json{{"tool_calls", json::array({std::move(call)})}}, nullptr);
+        step.content = true;
+      }
+    } else if (type == "content_block_delta") {
+      const json d = j.value("delta", json::object());
+      const std::string dt = Str(d, "type");
+      if (dt == "text_delta") {
+        step.frames = Chunk(json{{"content", Str(d, "text")}}, nullptr);
+        step.content = true;
+      } else if (dt == "input_json_delta") {
+        json call = json{{"index", tools_[j.value("index", 0)]},
+                         {"function", json{{"arguments", Str(d, "partial_json")}}}};
+        step.frames = Chunk(json{{"tool_calls", json::array({std::move(call)})}}, nullptr);
+        step.content = true;
+      }  // thinking and signature deltas have no OpenAI equivalent
+    } else if (type == "message_delta") {
+      const std::string stop = Str(j.value("delta", json::object()), "stop_reason");
+      if (!stop.empty()) stop_ = StopFromAnthropic(stop);
+      Merge(usage_, UsageFromAnthropic(j.value("usage", json::object())));
+      reported_ = true;
+    } else if (type == "message_stop") {
+      complete_ = true;
+    }
+    return step;
+  }
+  bool complete() const override { return complete_; }
+  const TokenUsage& usage() const override { return usage_; }
+  bool usage_reported() const override { return reported_; }
+  std::string Finish(const json& triage, bool include_usage, const std::string& comment) override {
+    std::string out = Chunk(json::object(), json(OpenAIFinishReason(stop_)));
+    if (include_usage) {
+      json u = Base();
+      u["choices"] = json::array();
+      u["usage"] = OpenAIUsageJson(usage_);
+      u["triage"] = triage;
+      out += SseFrame(u.dump());
+    }
+    return out + comment + SseFrame("[DONE]");
+  }
+  std::string ErrorFrame(const Error& e) const override { return OpenAIErrorFrame(e); }
+
+ private:
+  json Base() const {
+    return json{{"id", "chatcmpl-" + id_},
+                {"object", "chat.completion.chunk"},
+                {"created", created_},
+                {"model", model_}};
+  }
+  std::string Chunk(json delta, json finish) const {
+    json c = Base();
+    c["choices"] = json::array({json{{"index", 0},
+                                     {"delta", std::move(delta)},
+                                     {"logprobs", nullptr},
+                                     {"finish_reason", std::move(finish)}}});
+    return SseFrame(c.dump());
+  }
+
+  std::string model_;
+  std::string id_ = "triage";
+  int64_t created_ = 0;
+  int64_t next_tool_ = 0;
+  std::map<int64_t, int64_t> tools_;  // Anthropic block index -> OpenAI tool_calls index
+  StopReason stop_ = StopReason::kEndTurn;
+  TokenUsage usage_;
+  bool reported_ = false, complete_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<StreamTranslator> MakeStreamTranslator(Dialect upstream, Dialect client,
+                                                       const std::string& model) {
+  if (upstream == Dialect::kOpenAI && client == Dialect::kOpenAI)
+    return std::make_unique<OpenAIPassThrough>();
+  if (upstream == Dialect::kAnthropic && client == Dialect::kAnthropic)
+    return std::make_unique<AnthropicPassThrough>();
+  if (upstream == Dialect::kOpenAI) return std::make_unique<OpenAIToAnthropic>(model);
+  return std::make_unique<AnthropicToOpenAI>(model);
+}
+
+}  // namespace triage::dialect

@@ -1,0 +1,47 @@
+#pragma once
+// Streaming translation: consumes an upstream's SSE events (OpenAI chunks or Anthropic events)
+// and produces the client's SSE frames, in its dialect, tracking usage and completion.
+// Same-dialect streams pass their events through (re-framed, content unchanged).
+// Not thread-safe: one translator per upstream attempt.
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/error.h"
+#include "dialect/sse.h"
+#include "dialect/types.h"
+
+namespace triage::dialect {
+
+class StreamTranslator {
+ public:
+  struct Step {
+    std::string frames;                // client SSE frames to send now (may be empty)
+    bool content = false;              // this event carried real content (text, tool call, refusal)
+    std::optional<std::string> error;  // malformed event or an upstream error event
+  };
+  virtual ~StreamTranslator() = default;
+  // One upstream event.
+  virtual Step Feed(const SseEvent& event) = 0;
+  // True once the upstream said the answer is complete (OpenAI: a finish_reason or [DONE];
+  // Anthropic: message_stop). A stream that ends before is truncated.
+  virtual bool complete() const = 0;
+  // Usage reported so far (input from the start, output from the end of the stream).
+  virtual const TokenUsage& usage() const = 0;
+  virtual bool usage_reported() const = 0;
+  // The frames that close a successful stream, sent after accounting: the final usage
+  // (OpenAI: only when `include_usage`), `triage` (an object with the request's tier and cost,
+  // attached to the last event), an SSE comment with the cost, and the terminal event.
+  virtual std::string Finish(const nlohmann::json& triage, bool include_usage,
+                             const std::string& cost_comment) = 0;
+  // A well-formed error event in the client's dialect, ending a stream that failed after
+  // content was sent.
+  virtual std::string ErrorFrame(const Error& error) const = 0;
+};
+
+// `model` names the model in frames the translator must create itself.
+std::unique_ptr<StreamTranslator> MakeStreamTranslator(Dialect upstream, Dialect client,
+                                                       const std::string& model);
+
+}  // namespace triage::dialect
