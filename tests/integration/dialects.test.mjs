@@ -1,0 +1,230 @@
+// Issue 3: both SDKs unchanged against triage, in both directions, through the translation.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { startTriage, config, curl } from "./lib/harness.mjs";
+import { startFakeOpenAI, chunk } from "./lib/fake_openai.mjs";
+import { startFakeAnthropic, anthropicError } from "./lib/fake_anthropic.mjs";
+
+describe("dialects", () => {
+  let oai, ant, t, anthropic, openai;
+  before(async () => {
+    oai = await startFakeOpenAI();
+    ant = await startFakeAnthropic();
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "gemma", url: oai.url, catalog: "gemma-4-31b", model: "gemma4:31b" }] },
+          { name: "frontier", deployments: [{ name: "claude", provider: "anthropic", url: ant.url, catalog: "claude-opus-4.7", model: "claude-opus-4-7", api_key_env: "TRIAGE_IT_ANT_KEY" }] },
+        ],
+        extra: "routing: {fallback: none}\nretry: {max_attempts: 1}\n",
+      }),
+      { env: { TRIAGE_IT_ANT_KEY: "sk-ant-test-key-999" } },
+    );
+    anthropic = new Anthropic({ baseURL: t.url, apiKey: "client-key", maxRetries: 0 });
+    openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "client-key", maxRetries: 0 });
+  });
+  after(async () => {
+    await t.cleanup();
+    await oai.close();
+    await ant.close();
+  });
+
+  test("Anthropic SDK -> OpenAI upstream: system, multi-turn, answer and usage translated", async () => {
+    oai.behave((req, res, body) => oai.reply(req, res, body, { text: "translated!", usage: { prompt_tokens: 20, completion_tokens: 7 } }));
+    const msg = await anthropic.messages.create({
+      model: "open",
+      max_tokens: 256,
+      system: "Be brief.",
+      messages: [
+        { role: "user", content: "Hi" },
+        { role: "assistant", content: "Hello!" },
+        { role: "user", content: "How are you?" },
+      ],
+    });
+    assert.equal(msg.type, "message");
+    assert.equal(msg.role, "assistant");
+    assert.equal(msg.content[0].type, "text");
+    assert.equal(msg.content[0].text, "translated!");
+    assert.equal(msg.stop_reason, "end_turn");
+    assert.equal(msg.usage.input_tokens, 20);
+    assert.equal(msg.usage.output_tokens, 7);
+    const up = oai.requests.at(-1).body;
+    assert.equal(up.model, "gemma4:31b");
+    assert.equal(up.messages[0].role, "system");
+    assert.equal(up.messages[0].content, "Be brief.");
+    assert.equal(up.messages.length, 4);
+    assert.equal(up.max_tokens ?? up.max_completion_tokens, 256);
+  });
+
+  test("Anthropic SDK streaming -> OpenAI upstream: exact event sequence, text reassembled", async () => {
+    oai.behave((req, res, body) => oai.reply(req, res, body, { chunks: ["one ", "two ", "three"], usage: { prompt_tokens: 11, completion_tokens: 3 } }));
+    const stream = anthropic.messages.stream({ model: "open", max_tokens: 64, messages: [{ role: "user", content: "count" }] });
+    const types = [];
+    stream.on("streamEvent", (e) => types.push(e.type));
+    const final = await stream.finalMessage();
+    assert.equal(final.content[0].text, "one two three");
+    assert.equal(final.stop_reason, "end_turn");
+    assert.equal(final.usage.output_tokens, 3);
+    assert.equal(types[0], "message_start");
+    assert.equal(types.at(-1), "message_stop");
+    assert.ok(types.includes("content_block_start") && types.includes("content_block_delta") && types.includes("content_block_stop") && types.includes("message_delta"));
+  });
+
+  test("Anthropic SDK tool use round trip through an OpenAI upstream (streamed arguments)", async () => {
+    const args = JSON.stringify({ city: "Paris", unit: "celsius", days: [1, 2, 3] });
+    oai.behave((req, res, body) => {
+      if (!body.stream) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ id: "c1", object: "chat.completion", created: 1, model: body.model, choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: args } }] }, finish_reason: "tool_calls" }], usage: { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 } }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify(chunk(body.model, { role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "get_weather", arguments: "" } }] }))}\n\n`);
+      for (let i = 0; i < args.length; i += 4) res.write(`data: ${JSON.stringify(chunk(body.model, { tool_calls: [{ index: 0, function: { arguments: args.slice(i, i + 4) } }] }))}\n\n`);
+      res.write(`data: ${JSON.stringify(chunk(body.model, {}, "tool_calls"))}\n\n`);
+      res.end("data: [DONE]\n\n");
+    });
+    const tools = [{ name: "get_weather", description: "Weather", input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }];
+    const first = await anthropic.messages.create({ model: "open", max_tokens: 100, tools, messages: [{ role: "user", content: "Weather in Paris?" }] });
+    assert.equal(first.stop_reason, "tool_use");
+    const use = first.content.find((b) => b.type === "tool_use");
+    assert.equal(use.name, "get_weather");
+    assert.deepEqual(use.input, JSON.parse(args));
+    const sent = oai.requests.at(-1).body;
+    assert.equal(sent.tools[0].type, "function");
+    assert.equal(sent.tools[0].function.name, "get_weather");
+    assert.deepEqual(sent.tools[0].function.parameters, tools[0].input_schema);
+
+    const streamed = await anthropic.messages.stream({ model: "open", max_tokens: 100, tools, messages: [{ role: "user", content: "Weather in Paris?" }] }).finalMessage();
+    const suse = streamed.content.find((b) => b.type === "tool_use");
+    assert.deepEqual(suse.input, JSON.parse(args), "arguments split across many chunks come out equal in meaning");
+    assert.equal(streamed.stop_reason, "tool_use");
+
+    // The tool result goes back upstream as an OpenAI tool message.
+    oai.behave((req, res, body) => oai.reply(req, res, body, { text: "It is sunny." }));
+    const second = await anthropic.messages.create({
+      model: "open",
+      max_tokens: 100,
+      tools,
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        { role: "assistant", content: first.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: use.id, content: "sunny, 21C" }] },
+      ],
+    });
+    assert.equal(second.content[0].text, "It is sunny.");
+    const msgs = oai.requests.at(-1).body.messages;
+    const asst = msgs.find((m) => m.role === "assistant");
+    assert.equal(asst.tool_calls[0].function.name, "get_weather");
+    const tool = msgs.find((m) => m.role === "tool");
+    assert.ok(tool, "tool_result became a tool message");
+    assert.equal(tool.tool_call_id, asst.tool_calls[0].id);
+  });
+
+  test("Anthropic SDK sees Anthropic-shaped errors", async () => {
+    await assert.rejects(anthropic.messages.create({ model: "gpt-9", max_tokens: 10, messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.ok(e instanceof Anthropic.NotFoundError);
+      assert.equal(e.error.type, "error");
+      assert.equal(e.error.error.type, "not_found_error");
+      return true;
+    });
+    const r = await curl([`${t.url}/v1/messages`, "-H", "content-type: application/json", "-d", '{"model":"open","messages":[{"role":"user","content":"x"}]}']);
+    assert.equal(r.status, 400);
+    const j = JSON.parse(r.body);
+    assert.equal(j.type, "error");
+    assert.equal(j.error.type, "invalid_request_error");
+    assert.match(j.error.message, /max_tokens/);
+  });
+
+  test("OpenAI SDK -> Anthropic upstream: request translated, key and version sent", async () => {
+    ant.handler = null;
+    ant.content = [{ type: "text", text: "from claude" }];
+    const { data, response } = await openai.chat.completions
+      .create({ model: "frontier", messages: [{ role: "system", content: "sys" }, { role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.equal(data.object, "chat.completion");
+    assert.equal(data.choices[0].message.content, "from claude");
+    assert.equal(data.choices[0].finish_reason, "stop");
+    assert.equal(data.usage.prompt_tokens, 100);
+    assert.equal(data.usage.completion_tokens, 50);
+    assert.equal(response.headers.get("x-triage-cost-usd"), "0.001750"); // opus: 100x5 + 50x25
+    const got = ant.requests.at(-1);
+    assert.equal(got.url, "/v1/messages");
+    assert.equal(got.headers["x-api-key"], "sk-ant-test-key-999");
+    assert.equal(got.headers["anthropic-version"], "2023-06-01");
+    assert.equal(got.body.model, "claude-opus-4-7");
+    assert.equal(got.body.system, "sys");
+    assert.ok(got.body.max_tokens > 0);
+    assert.equal(got.body.messages.length, 1);
+    assert.equal(got.body.messages[0].role, "user");
+    const c = got.body.messages[0].content;
+    assert.equal(typeof c === "string" ? c : c.map((b) => b.text).join(""), "Hi");
+  });
+
+  test("OpenAI SDK streaming -> Anthropic upstream, with a tool call streamed in pieces", async () => {
+    ant.content = [
+      { type: "text", text: "Let me check." },
+      { type: "tool_use", id: "toolu_01", name: "lookup", input: { q: "triage", n: 3 } },
+    ];
+    ant.stop_reason = "tool_use";
+    const stream = await openai.chat.completions.create({ model: "frontier", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "go" }], tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object" } } }] });
+    let text = "";
+    let args = "";
+    let name = "";
+    let finish;
+    let usage;
+    for await (const c of stream) {
+      const d = c.choices[0]?.delta;
+      if (d?.content) text += d.content;
+      for (const tc of d?.tool_calls || []) {
+        if (tc.function?.name) name = tc.function.name;
+        args += tc.function?.arguments || "";
+      }
+      if (c.choices[0]?.finish_reason) finish = c.choices[0].finish_reason;
+      if (c.usage) usage = c.usage;
+    }
+    assert.equal(text, "Let me check.");
+    assert.equal(name, "lookup");
+    assert.deepEqual(JSON.parse(args), { q: "triage", n: 3 });
+    assert.equal(finish, "tool_calls");
+    assert.equal(usage.completion_tokens, 50);
+    assert.equal(ant.requests.at(-1).body.tools[0].name, "lookup");
+    ant.stop_reason = "end_turn";
+  });
+
+  test("Anthropic SDK -> Anthropic upstream passes through, streaming too", async () => {
+    ant.content = [{ type: "text", text: "native" }];
+    const msg = await anthropic.messages.create({ model: "frontier", max_tokens: 50, messages: [{ role: "user", content: "x" }] });
+    assert.equal(msg.content[0].text, "native");
+    assert.equal(msg.id, "msg_fake01");
+    const final = await anthropic.messages.stream({ model: "frontier", max_tokens: 50, messages: [{ role: "user", content: "x" }] }).finalMessage();
+    assert.equal(final.content[0].text, "native");
+    assert.equal(final.usage.output_tokens, 50);
+  });
+
+  test("upstream 529 overloaded reaches an Anthropic client as 529 overloaded_error", async () => {
+    ant.handler = (req, res) => {
+      res.writeHead(529, { "content-type": "application/json" });
+      res.end(JSON.stringify(anthropicError("overloaded_error", "Overloaded")));
+    };
+    await assert.rejects(anthropic.messages.create({ model: "frontier", max_tokens: 10, messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.equal(e.status, 529);
+      assert.equal(e.error.error.type, "overloaded_error");
+      return true;
+    });
+    ant.handler = null;
+  });
+
+  test("count_tokens gives a documented estimate", async () => {
+    const r = await anthropic.messages.countTokens({ model: "frontier", messages: [{ role: "user", content: "a".repeat(400) }] });
+    assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);
+  });
+
+  test("ledger records the dialect of each request", () => {
+    const rows = t.rows();
+    assert.ok(rows.some((r) => r.dialect === "anthropic"));
+    assert.ok(rows.some((r) => r.dialect === "openai"));
+  });
+});
