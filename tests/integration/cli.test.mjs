@@ -1,0 +1,73 @@
+// The command line: check, version, help, demo.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import OpenAI from "openai";
+import { triageBin, repoRoot } from "./lib/harness.mjs";
+
+test("--version and --help", () => {
+  const v = spawnSync(triageBin, ["--version"], { encoding: "utf8" });
+  assert.equal(v.status, 0);
+  assert.match(v.stdout, /^triage \d+\.\d+\.\d+/);
+  const h = spawnSync(triageBin, ["--help"], { encoding: "utf8" });
+  assert.equal(h.status, 0);
+  for (const sub of ["serve", "demo", "check"]) assert.match(h.stdout, new RegExp(sub));
+});
+
+test("check explains a valid config and names the key at fault in a bad one", () => {
+  const ok = spawnSync(triageBin, ["check", "--config", path.join(repoRoot, "config/example.yaml")], { encoding: "utf8" });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /config OK/);
+  assert.match(ok.stdout, /gemma-4-31b/);
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-check-"));
+  try {
+    const bad = path.join(dir, "bad.yaml");
+    writeFileSync(bad, "tiers:\n  - name: open\n    deployments:\n      - {name: a, provider: foo, catalog: gemma-4-31b}\n");
+    const r = spawnSync(triageBin, ["check", "--config", bad], { encoding: "utf8" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /tiers\[0\]\.deployments\[0\]\.provider: unknown provider 'foo'/);
+    const missing = spawnSync(triageBin, ["check", "--config", path.join(dir, "nope.yaml")], { encoding: "utf8" });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /nope\.yaml/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("demo: prints the URL and examples, answers on three tiers, prints a summary line", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-demo-"));
+  const proc = spawn(triageBin, ["demo", "--listen", "127.0.0.1:0", "--ledger", `sqlite://${dir}/demo.db`, "--summary-every", "0.2"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout.on("data", (d) => (out += d));
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("demo did not start")), 10000);
+      proc.stdout.on("data", () => {
+        const m = out.match(/triage listening on (http:\/\/\S+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "demo", maxRetries: 0 });
+    for (const tier of ["open", "mid", "frontier"]) {
+      const { data, response } = await client.chat.completions.create({ model: tier, messages: [{ role: "user", content: "hi" }], max_tokens: 5 }).withResponse();
+      assert.equal(response.headers.get("x-triage-tier"), tier);
+      assert.equal(response.headers.get("x-triage-simulated"), "true");
+      assert.match(data.choices[0].message.content, /^\[simulated /);
+      assert.match(response.headers.get("x-triage-cost-usd"), /^\d+\.\d{6}$/);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.match(out, /curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/);
+    assert.match(out, /from openai import OpenAI/);
+    assert.match(out, /\[summary\] requests 3 \(open 1, mid 1, frontier 1\) \| spend \$\d+\.\d+ \| all-frontier \$\d+\.\d+ \| saved \d+\.\d%/);
+  } finally {
+    proc.kill("SIGTERM");
+    await new Promise((r) => proc.on("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
