@@ -196,6 +196,25 @@ describe("gateway core", () => {
     assert.ok(Date.now() - started < 3000, "answered within the deadline");
   });
 
+  test("a client that goes away cancels the upstream call, and is accounted", async () => {
+    let upstreamClosed;
+    const closed = new Promise((r) => (upstreamClosed = r));
+    open.behave((req, res) => {
+      res.on("close", () => upstreamClosed(Date.now()));
+    }); // hangs until triage drops the connection
+    const ac = new AbortController();
+    const started = Date.now();
+    setTimeout(() => ac.abort(), 150);
+    await assert.rejects(client.chat.completions.create({ model: "open", messages: msgs }, { signal: ac.signal }));
+    const at = await Promise.race([closed, sleep(2000).then(() => null)]);
+    assert.ok(at, "the upstream connection was closed");
+    assert.ok(at - started < 700, `cancelled promptly (${at - started} ms), before first_byte_ms`);
+    await sleep(100);
+    const row = t.rows().at(-1);
+    assert.equal(row.status, 499);
+    assert.equal(row.error_kind, "client_closed");
+  });
+
   test("health, readiness, models, metrics; unknown path is a JSON 404", async () => {
     assert.equal((await curl([`${t.url}/healthz`])).status, 200);
     const ready = await curl([`${t.url}/readyz`]);
