@@ -48,6 +48,13 @@ struct RequestContext {
   bool price_known = true;
   bool accounted = false;
 
+  // Cascade: the cheap tier's answer is held (not sent, not written to the ledger) while it is
+  // scored. An escalated request carries the cheap call's cost and tokens into its one row.
+  bool defer_ledger = false;
+  int64_t carried_cost_micros = 0;
+  dialect::TokenUsage carried_usage;
+  int carried_attempts = 0;
+
   std::shared_ptr<upstream::CancelHook> cancel = std::make_shared<upstream::CancelHook>();
 
   int64_t ElapsedMs() const {

@@ -128,7 +128,7 @@ namespace {
 // and is posted back to the request's executor.
 net::awaitable<Status> AppendAndWait(store::Ledger& ledger, store::LedgerRow row) {
   auto ex = co_await net::this_coro::executor;
-  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(Status)>(
+  Status st = co_await net::async_initiate<decltype(net::use_awaitable), void(Status)>(
       [&ledger, ex](auto handler, store::LedgerRow r) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
         ledger.Append(std::move(r), [h, ex](Status s) {
@@ -136,6 +136,7 @@ net::awaitable<Status> AppendAndWait(store::Ledger& ledger, store::LedgerRow row
         });
       },
       net::use_awaitable, std::move(row));
+  co_return st;
 }
 
 void LogLedgerFailure(const std::string& id, const Error& e) {
@@ -158,14 +159,14 @@ store::LedgerRow BuildRow(const RequestContext& ctx) {
   row.status = ctx.status;
   row.error_kind = ctx.error ? std::string(KindName(ctx.error->kind)) : "";
   if (ctx.error && ctx.error->code == "client_closed") row.error_kind = "client_closed";
-  row.input_tokens = ctx.usage.input_tokens;
-  row.output_tokens = ctx.usage.output_tokens;
-  row.cached_input_tokens = ctx.usage.cached_input_tokens;
+  row.input_tokens = ctx.usage.input_tokens + ctx.carried_usage.input_tokens;
+  row.output_tokens = ctx.usage.output_tokens + ctx.carried_usage.output_tokens;
+  row.cached_input_tokens = ctx.usage.cached_input_tokens + ctx.carried_usage.cached_input_tokens;
   row.cost_micros = ctx.cost_micros;
   row.reference_cost_micros = ctx.reference_cost_micros;
   row.price_known = ctx.price_known;
   row.stream = ctx.req.stream;
-  row.attempts = ctx.attempts;
+  row.attempts = ctx.attempts + ctx.carried_attempts;
   row.latency_ms = ctx.ElapsedMs();
   row.ttft_ms = ctx.ttft_ms;
 
@@ -201,7 +202,10 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
     ctx.price_known = price.has_value();
     ctx.cost_micros = price ? catalog::CostMicros(*price, u) : 0;
   }
+  // The counterfactual prices the answer the client got, not the cascade's extra call.
   ctx.reference_cost_micros = catalog::CostMicros(reference_price_, u);
+  if (ctx.defer_ledger) co_return;  // a held cascade step: the caller accounts the request
+  ctx.cost_micros += ctx.carried_cost_micros;
 
   store::LedgerRow row = BuildRow(ctx);
   observe::RequestRecord rec;
@@ -293,6 +297,14 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
     co_await Refuse(ctx, std::move(e), out);
     co_return;
   }
+  if (judge_ && (ctx.req.model == "auto" || ctx.req.model.empty()) && config_->tiers.size() > 1) {
+    co_await Cascade(ctx, out);
+    co_return;
+  }
+  co_await Attempt(ctx, out);
+}
+
+net::awaitable<void> Gateway::Attempt(RequestContext& ctx, ClientWriter& out) {
   if (ctx.req.stream)
     co_await AttemptStream(ctx, out);
   else

@@ -2,6 +2,7 @@
 // The Gateway: immutable config, one provider per deployment, the ledger and live stats,
 // and the chat pipeline's named phases. Built once at start; shared by every session thread.
 // Thread-safe: members are immutable or internally synchronised (Ledger, Stats).
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,14 @@ class Gateway {
   // GET /readyz detail: every deployment's circuit state, load and latency EWMA.
   nlohmann::json HealthJson() const;
 
+  // The cascade's answer judge: the probability that the cheap tier's answer is good enough.
+  // Set from routing.router "cascade:FILE" at Create; tests may set their own before serving.
+  using AnswerJudge = std::function<double(const RequestContext&, std::string_view answer)>;
+  void SetAnswerJudge(AnswerJudge judge, double threshold) {
+    judge_ = std::move(judge);
+    judge_threshold_ = threshold;
+  }
+
   const config::Config& config() const { return *config_; }
   observe::Stats& stats() { return *stats_; }
   store::Ledger& ledger() { return *ledger_; }
@@ -71,6 +80,12 @@ class Gateway {
 
   boost::asio::awaitable<void> Chat(dialect::Dialect d, std::string_view body, ClientWriter& out,
                                     std::shared_ptr<upstream::CancelHook> cancel);
+
+  // The attempt loop for the request's mode (unary or stream).
+  boost::asio::awaitable<void> Attempt(RequestContext& ctx, ClientWriter& out);
+  // Cascade: the cheapest tier answers first, held; its answer is scored; above the threshold
+  // it is released, below it the request escalates to the next tier (live).
+  boost::asio::awaitable<void> Cascade(RequestContext& ctx, ClientWriter& out);
 
   // Phases. Route returns false when the model names nothing (the caller refuses).
   bool Route(RequestContext& ctx);
@@ -102,6 +117,8 @@ class Gateway {
   std::unique_ptr<observe::Stats> stats_;
   std::unordered_map<std::string, std::unique_ptr<upstream::Provider>> providers_;
   std::shared_ptr<const routing::Scorer> scorer_;
+  AnswerJudge judge_;
+  double judge_threshold_ = 0.5;
   std::unordered_map<std::string, std::unique_ptr<upstream::DeploymentHealth>> health_;
   upstream::RetryPolicy retry_policy_;
   std::unique_ptr<upstream::RetryBudget> retry_budget_;

@@ -30,8 +30,9 @@ class AnthropicProvider final : public Provider {
     ex.headers.emplace_back("anthropic-version", kAnthropicVersion);
     ex.headers.emplace_back("accept", request.stream ? "text/event-stream" : "application/json");
     if (!key_.empty()) ex.headers.emplace_back("x-api-key", key_);
-    co_return co_await HttpClient::ForThisThread().Send(url_, tls_.get(), ex, d_.timeouts, sink,
-                                                        cancel);
+    Status st =
+        co_await HttpClient::ForThisThread().Send(url_, tls_.get(), ex, d_.timeouts, sink, cancel);
+    co_return st;
   }
 
  private:

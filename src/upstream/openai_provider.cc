@@ -30,8 +30,9 @@ class OpenAIProvider final : public Provider {
     ex.headers.emplace_back("accept", request.stream ? "text/event-stream" : "application/json");
     ex.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (!auth_.empty()) ex.headers.emplace_back("authorization", auth_);
-    co_return co_await HttpClient::ForThisThread().Send(url_, tls_.get(), ex, d_.timeouts, sink,
-                                                        cancel);
+    Status st =
+        co_await HttpClient::ForThisThread().Send(url_, tls_.get(), ex, d_.timeouts, sink, cancel);
+    co_return st;
   }
 
  private:

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "pipeline/cascade.h"
 #include "pipeline/gateway.h"
 
 namespace triage::pipeline {
@@ -232,6 +233,103 @@ routing: {fallback: none}
   }
   EXPECT_EQ(ok, 2);
   EXPECT_EQ(overloaded, 1);
+}
+
+}  // namespace
+}  // namespace triage::pipeline
+
+namespace triage::pipeline {
+namespace {
+
+const char* kCascade = R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 5, tokens_per_second: 100000}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 5, tokens_per_second: 100000}}
+storage: {ledger: "sqlite::memory:"}
+)";
+
+TEST(Cascade, GoodCheapAnswerIsReleased) {
+  auto g = Make(kCascade);
+  std::string seen;
+  g->SetAnswerJudge(
+      [&](const RequestContext&, std::string_view a) {
+        seen = std::string(a);
+        return 0.9;
+      },
+      0.5);
+  for (bool stream : {false, true}) {
+    Writer w = Call(*g, Body("auto", stream));
+    ASSERT_EQ(w.status, 200) << w.body;
+    EXPECT_EQ(w.Header("x-triage-tier"), "open");
+    EXPECT_EQ(w.Header("x-triage-route"), "cascade answer_score=0.90 >= 0.50 -> open");
+    EXPECT_NE(seen.find("[simulated gemma-4-31b]"), std::string::npos) << seen;
+    if (stream) EXPECT_NE(w.body.find("[DONE]"), std::string::npos);
+  }
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].tier, "open");
+  EXPECT_EQ(rows[0].attempts, 1);
+}
+
+TEST(Cascade, WeakCheapAnswerEscalatesAndCarriesItsCost) {
+  auto g = Make(kCascade);
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.1; }, 0.5);
+  for (bool stream : {false, true}) {
+    Writer w = Call(*g, Body("auto", stream));
+    ASSERT_EQ(w.status, 200) << w.body;
+    EXPECT_EQ(w.Header("x-triage-tier"), "frontier");
+    EXPECT_EQ(w.Header("x-triage-route"), "cascade answer_score=0.10 < 0.50 -> frontier");
+    EXPECT_EQ(w.body.find("[simulated gemma-4-31b]"), std::string::npos)
+        << "the held cheap answer never reaches the client";
+  }
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 2u);  // one row per request, not per call
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.tier, "frontier");
+    EXPECT_EQ(r.attempts, 2);
+    // Cost = the cheap call + the frontier call; the counterfactual prices only the answer.
+    const int64_t half_in = r.input_tokens / 2, half_out = r.output_tokens / 2;
+    const int64_t cheap = ((half_in + half_out) * 200000 + 500000) / 1000000;
+    const int64_t strong = (half_in * 5000000 + half_out * 25000000 + 500000) / 1000000;
+    EXPECT_EQ(r.cost_micros, cheap + strong);
+    EXPECT_EQ(r.reference_cost_micros, strong);
+  }
+}
+
+TEST(Cascade, PinnedModelsSkipTheCascade) {
+  auto g = Make(kCascade);
+  int calls = 0;
+  g->SetAnswerJudge(
+      [&](const RequestContext&, std::string_view) {
+        ++calls;
+        return 0.0;
+      },
+      0.5);
+  EXPECT_EQ(Call(*g, Body("open")).Header("x-triage-tier"), "open");
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(AnswerText, ExtractsTextFromEveryShape) {
+  EXPECT_EQ(AnswerText(dialect::Dialect::kOpenAI, false,
+                       R"({"choices":[{"message":{"role":"assistant","content":"4"}}]})"),
+            "4");
+  EXPECT_EQ(AnswerText(dialect::Dialect::kAnthropic, false,
+                       R"({"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]})"),
+            "ab");
+  EXPECT_EQ(AnswerText(dialect::Dialect::kOpenAI, true,
+                       "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
+                       "data: {\"choices\":[{\"delta\":{\"content\":\"y\"}}]}\n\ndata: [DONE]\n\n"),
+            "xy");
+  EXPECT_EQ(AnswerText(dialect::Dialect::kAnthropic, true,
+                       "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+                       "\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n"),
+            "hi");
 }
 
 }  // namespace

@@ -1,0 +1,106 @@
+#include "eval/dataset.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace triage::eval {
+namespace {
+
+Error LineError(const std::string& path, int line, const std::string& why) {
+  return Error::Make(ErrorKind::kInvalidRequest, "bad_outcomes",
+                     path + ":" + std::to_string(line) + ": " + why);
+}
+
+// Text of an OpenAI-style content: a string or a list of parts.
+std::string ContentText(const nlohmann::json& c, bool* image) {
+  if (c.is_string()) return c.get<std::string>();
+  std::string out;
+  if (!c.is_array()) return out;
+  for (const auto& p : c) {
+    if (!p.is_object()) continue;
+    auto t = p.find("type");
+    if (t != p.end() && t->is_string() && (*t == "image_url" || *t == "image")) *image = true;
+    auto x = p.find("text");
+    if (x != p.end() && x->is_string()) {
+      if (!out.empty()) out += "\n";
+      out += x->get<std::string>();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+routing::RouteInput Query::Input() const {
+  routing::RouteInput in;
+  in.prompt_text = prompt_text;
+  in.last_user_text = last_user_text;
+  in.message_count = message_count;
+  in.has_tools = has_tools;
+  in.has_image = has_image;
+  return in;
+}
+
+Status ReadOutcomes(const std::string& path, const std::string& cheap, const std::string& strong,
+                    Dataset* out) {
+  std::ifstream f(path);
+  if (!f)
+    return Error::Make(ErrorKind::kNotFound, "no_such_file", "cannot open outcomes file " + path);
+  std::string line;
+  int n = 0;
+  while (std::getline(f, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return LineError(path, n, "malformed JSON");
+    if (!j.is_object()) return LineError(path, n, "expected a JSON object");
+    auto msgs = j.find("messages");
+    if (msgs == j.end() || !msgs->is_array() || msgs->empty())
+      return LineError(path, n, "missing or empty 'messages' list");
+    auto outs = j.find("outcomes");
+    if (outs == j.end() || !outs->is_object())
+      return LineError(path, n, "missing 'outcomes' object");
+    Query q;
+    q.id = j.value("id", path + ":" + std::to_string(n));
+    q.benchmark = j.contains("benchmark") && j["benchmark"].is_string()
+                      ? j["benchmark"].get<std::string>()
+                      : "unknown";
+    q.category = j.contains("category") && j["category"].is_string()
+                     ? j["category"].get<std::string>()
+                     : "";
+    for (const auto& m : *msgs) {
+      if (!m.is_object() || !m.contains("content"))
+        return LineError(path, n, "each message needs a 'content'");
+      std::string text = ContentText(m["content"], &q.has_image);
+      if (!q.prompt_text.empty()) q.prompt_text += "\n";
+      q.prompt_text += text;
+      if (m.value("role", "") == "user") q.last_user_text = text;
+      if (m.contains("tool_calls")) q.has_tools = true;
+      ++q.message_count;
+    }
+    if (j.contains("tools")) q.has_tools = true;
+    bool missing = false;
+    for (const auto* model : {&cheap, &strong}) {
+      auto o = outs->find(*model);
+      if (o == outs->end()) {
+        missing = true;
+        continue;
+      }
+      if (!o->is_object() || !o->contains("score") || !(*o)["score"].is_number())
+        return LineError(path, n, "outcome for " + *model + " needs a numeric 'score'");
+      double s = (*o)["score"].get<double>();
+      if (s < 0 || s > 1) return LineError(path, n, "score for " + *model + " outside [0,1]");
+      (model == &cheap ? q.cheap : q.strong) = s;
+      if (model == &cheap && o->contains("response") && (*o)["response"].is_string())
+        q.cheap_response = (*o)["response"].get<std::string>();
+    }
+    if (missing) {
+      ++out->skipped;
+      continue;
+    }
+    out->queries.push_back(std::move(q));
+  }
+  return Ok{};
+}
+
+}  // namespace triage::eval

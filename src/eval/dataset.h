@@ -1,0 +1,41 @@
+#pragma once
+// Recorded outcomes (shared/data/outcomes/README format): one JSON object per line with the
+// request messages and, per model, a score in [0,1] and optionally the recorded response.
+// Not thread-safe to build; read-only afterwards.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "routing/router.h"
+
+namespace triage::eval {
+
+struct Outcome {
+  double score = 0;
+  std::string response;  // empty when not recorded
+};
+
+struct Query {
+  std::string id, benchmark, category;
+  std::string prompt_text, last_user_text;
+  int message_count = 0;
+  bool has_tools = false, has_image = false;
+  double cheap = 0, strong = 0;  // scores of the two compared models
+  std::string cheap_response;
+
+  // Views into this query's strings: valid while the Query lives.
+  routing::RouteInput Input() const;
+};
+
+struct Dataset {
+  std::vector<Query> queries;
+  int skipped = 0;  // lines lacking an outcome for one of the compared models
+};
+
+// Reads a .jsonl file, keeping the two compared models. A malformed line fails with
+// "FILE:LINE: why". Appends to *out so several files make one dataset.
+Status ReadOutcomes(const std::string& path, const std::string& cheap, const std::string& strong,
+                    Dataset* out);
+
+}  // namespace triage::eval

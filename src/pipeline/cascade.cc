@@ -1,0 +1,186 @@
+// The live cascade (FrugalGPT / AutoMix style): the cheapest tier answers first; the answer is
+// held, scored, and either released or the request escalates to the next tier.
+#include "pipeline/cascade.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "catalog/catalog.h"
+#include "dialect/sse.h"
+#include "pipeline/gateway.h"
+
+namespace triage::pipeline {
+
+namespace net = boost::asio;
+using nlohmann::json;
+
+net::awaitable<bool> HoldingWriter::Respond(int s, const Headers& h, std::string b) {
+  status = s;
+  headers = h;
+  body = std::move(b);
+  co_return true;
+}
+
+net::awaitable<bool> HoldingWriter::BeginStream(const Headers& h,
+                                                const std::vector<std::string>& trailers) {
+  status = 200;
+  streamed = true;
+  headers = h;
+  declared_trailers = trailers;
+  co_return true;
+}
+
+net::awaitable<bool> HoldingWriter::Write(std::string_view data) {
+  body.append(data);
+  co_return true;
+}
+
+net::awaitable<bool> HoldingWriter::EndStream(const Headers&) {
+  ended = true;
+  co_return true;
+}
+
+net::awaitable<bool> HoldingWriter::Release(ClientWriter& out, const Headers& h,
+                                            const Headers& trailers) {
+  bool ok = false;
+  if (!streamed) {
+    ok = co_await out.Respond(status, h, std::move(body));
+  } else {
+    ok = co_await out.BeginStream(h, declared_trailers);
+    if (ok) ok = co_await out.Write(body);
+    if (ok) ok = co_await out.EndStream(trailers);
+  }
+  co_return ok;
+}
+
+std::string AnswerText(dialect::Dialect client, bool stream, const std::string& body) {
+  std::string text;
+  auto add_openai = [&](const json& j) {
+    if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array()) return;
+    for (const auto& c : j["choices"]) {
+      const json* m = c.contains("message") ? &c["message"]
+                      : c.contains("delta") ? &c["delta"]
+                                            : nullptr;
+      if (m && m->contains("content") && (*m)["content"].is_string())
+        text += (*m)["content"].get<std::string>();
+    }
+  };
+  auto add_anthropic = [&](const json& j) {
+    if (!j.is_object()) return;
+    if (j.contains("content") && j["content"].is_array())
+      for (const auto& b : j["content"])
+        if (b.is_object() && b.value("type", "") == "text") text += b.value("text", "");
+    if (j.value("type", "") == "content_block_delta" && j.contains("delta") &&
+        j["delta"].value("type", "") == "text_delta")
+      text += j["delta"].value("text", "");
+  };
+  auto add = [&](const json& j) {
+    if (client == dialect::Dialect::kOpenAI)
+      add_openai(j);
+    else
+      add_anthropic(j);
+  };
+  if (!stream) {
+    add(json::parse(body, nullptr, false));
+    return text;
+  }
+  dialect::SseParser parser(body.size() + 1);
+  std::vector<dialect::SseEvent> events;
+  parser.Feed(body, events);
+  for (const auto& ev : events)
+    if (!ev.data.empty() && ev.data != "[DONE]") add(json::parse(ev.data, nullptr, false));
+  return text;
+}
+
+namespace {
+Headers WithRoute(Headers h, const std::string& route, const RequestContext& ctx, bool cost) {
+  Headers out;
+  for (auto& kv : h) {
+    if (kv.first == "x-triage-route") continue;
+    if (cost && kv.first == "x-triage-cost-usd") continue;
+    if (cost && kv.first == "x-triage-reference-cost-usd") continue;
+    out.push_back(std::move(kv));
+  }
+  out.emplace_back("x-triage-route", route);
+  if (cost) {
+    out.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
+    out.emplace_back("x-triage-reference-cost-usd", catalog::FormatUsd(ctx.reference_cost_micros));
+  }
+  return out;
+}
+
+std::string Score(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+}  // namespace
+
+net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
+  const auto& tiers = config_->tiers;
+  // Step 1: the cheapest tier answers, held.
+  RequestContext cheap;
+  cheap.id = ctx.id;
+  cheap.start = ctx.start;
+  cheap.ts_ms = ctx.ts_ms;
+  cheap.dialect = ctx.dialect;
+  cheap.req = ctx.req;
+  cheap.parsed = true;
+  cheap.cancel = ctx.cancel;
+  cheap.defer_ledger = true;
+  AppendTier(cheap, tiers[0]);
+  HoldingWriter held;
+  co_await Attempt(cheap, held);
+
+  const bool answered = held.status == 200 && !cheap.error && (!held.streamed || held.ended);
+  double score = -1;
+  if (answered) score = judge_(cheap, AnswerText(ctx.dialect, held.streamed, held.body));
+  if (cheap.client_gone || ctx.cancel->fired()) {
+    ctx.deployment = cheap.deployment;
+    ctx.attempts = cheap.attempts;
+    ctx.usage = cheap.usage;
+    ctx.status = 499;
+    ctx.error = Error::Make(ErrorKind::kUpstream, "client_closed", "client closed the connection");
+    co_await Account(ctx);
+    co_return;
+  }
+  if (answered && score >= judge_threshold_) {
+    // Release the cheap answer: its row is committed first, then the held bytes go out.
+    ctx.deployment = cheap.deployment;
+    ctx.attempts = cheap.attempts;
+    ctx.usage = cheap.usage;
+    ctx.usage_reported = cheap.usage_reported;
+    ctx.ttft_ms = cheap.ttft_ms;
+    ctx.committed = held.streamed;
+    ctx.status = 200;
+    ctx.route_reason = "cascade answer_score=" + Score(score) + " >= " + Score(judge_threshold_) +
+                       " -> " + tiers[0].name;
+    co_await Account(ctx);
+    Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
+    Headers trailers;
+    trailers.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
+    trailers.emplace_back("x-triage-reference-cost-usd",
+                          catalog::FormatUsd(ctx.reference_cost_micros));
+    co_await held.Release(out, h, trailers);
+    co_return;
+  }
+
+  // Step 2: escalate to the next tier, live, carrying the cheap call's cost and tokens.
+  ctx.carried_cost_micros = cheap.cost_micros;
+  ctx.carried_usage = cheap.usage;
+  ctx.carried_attempts = cheap.attempts;
+  ctx.plan.clear();
+  AppendTier(ctx, tiers[1]);
+  const std::string& dir = config_->fallback;
+  if (dir == "up" || dir == "both")
+    for (size_t i = 2; i < tiers.size(); ++i) AppendTier(ctx, tiers[i]);
+  // (No conditional expression of class type here: g++ 12 mishandles them in coroutines.)
+  if (answered)
+    ctx.route_reason = "cascade answer_score=" + Score(score) + " < " + Score(judge_threshold_) +
+                       " -> " + tiers[1].name;
+  else
+    ctx.route_reason = "cascade " + tiers[0].name + " failed -> " + tiers[1].name;
+  co_await Attempt(ctx, out);
+}
+
+}  // namespace triage::pipeline

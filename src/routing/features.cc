@@ -1,0 +1,240 @@
+#include "routing/features.h"
+
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <string>
+
+#include "routing/arith_check.h"
+
+namespace triage::routing {
+namespace {
+
+constexpr uint32_t kWordNs = 0x9e3779b1u, kBigramNs = 0x85ebca6bu, kCharNs = 0xc2b2ae35u,
+                   kAnsNs = 0x27d4eb2fu, kAnsBigramNs = 0x165667b1u;
+
+inline uint32_t Mix(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x7feb352du;
+  h ^= h >> 15;
+  h *= 0x846ca68bu;
+  h ^= h >> 16;
+  return h;
+}
+inline uint32_t Slot(uint32_t h) { return Mix(h) & (kHashDim - 1); }
+inline float Log1p(double x, double scale) { return static_cast<float>(std::log1p(x) / scale); }
+
+bool StartsWithWord(std::string_view text, std::string_view w) {
+  size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  if (text.size() - i < w.size()) return false;
+  for (size_t k = 0; k < w.size(); ++k) {
+    if (std::tolower(static_cast<unsigned char>(text[i + k])) != w[k]) return false;
+  }
+  return true;
+}
+
+// Hashes lowercased word tokens (numbers collapse to their digit count so that topics, not
+// values, are learned), word bigrams and char trigrams of the window.
+void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool chars,
+              SparseVec* out, std::vector<uint32_t>* words) {
+  words->clear();
+  uint32_t h = 2166136261u;
+  bool in_word = false, numeric = false;
+  int ndig = 0;
+  for (size_t i = 0; i <= t.size(); ++i) {
+    unsigned char c = i < t.size() ? t[i] : ' ';
+    bool alnum = std::isalnum(c);
+    if (alnum) {
+      if (!in_word) {
+        h = 2166136261u;
+        in_word = true;
+        numeric = true;
+        ndig = 0;
+      }
+      if (std::isdigit(c)) {
+        ++ndig;
+      } else {
+        numeric = false;
+      }
+      h = (h ^ static_cast<unsigned char>(std::tolower(c))) * 16777619u;
+    } else if (in_word) {
+      in_word = false;
+      words->push_back(numeric ? 0x51ed270bu + static_cast<uint32_t>(std::min(ndig, 6)) : h);
+    }
+  }
+  const size_t n = words->size();
+  if (n == 0) return;
+  const float wv = 1.0f / std::sqrt(static_cast<float>(n));
+  for (size_t i = 0; i < n; ++i) {
+    out->emplace_back(Slot((*words)[i] ^ word_ns), wv);
+    if (i + 1 < n) out->emplace_back(Slot((*words)[i] * 31u + (*words)[i + 1] + bigram_ns), wv);
+  }
+  if (!chars || t.size() < 3) return;
+  const float cv = 0.5f / std::sqrt(static_cast<float>(t.size()));
+  uint32_t a = 0, b = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    uint32_t c = static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(t[i])));
+    if (std::isdigit(c)) c = '0';
+    if (i >= 2) out->emplace_back(Slot(((a << 16) | (b << 8) | c) + kCharNs), cv);
+    a = b;
+    b = c;
+  }
+}
+
+struct Counts {
+  int digits = 0, numbers = 0, ops = 0, lines = 0, questions = 0, upper = 0, nonascii = 0,
+      code = 0, latex = 0, dollars = 0, alpha = 0;
+};
+
+Counts Count(std::string_view t) {
+  Counts k;
+  bool in_num = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    unsigned char c = t[i];
+    bool d = std::isdigit(c);
+    k.digits += d;
+    if (d && !in_num) ++k.numbers;
+    in_num = d || (in_num && (c == '.' || c == ','));
+    switch (c) {
+      case '+': case '*': case '/': case '=': case '^': case '<': case '>': ++k.ops; break;
+      case '\n': ++k.lines; break;
+      case '?': ++k.questions; break;
+      case '{': case '}': case ';': case '`': ++k.code; break;
+      case '\\': case '_': ++k.latex; break;
+      case '$': ++k.dollars; break;
+      case '%': ++k.ops; break;
+      default: break;
+    }
+    k.upper += std::isupper(c) ? 1 : 0;
+    k.alpha += std::isalpha(c) ? 1 : 0;
+    k.nonascii += c >= 0x80;
+  }
+  return k;
+}
+
+// Case-insensitive count of whole-ish words from a small list.
+int CountCues(std::string_view t, std::initializer_list<std::string_view> cues) {
+  std::string low(t);
+  for (auto& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  int n = 0;
+  for (auto cue : cues) {
+    for (size_t p = low.find(cue); p != std::string::npos; p = low.find(cue, p + 1)) {
+      bool lb = p == 0 || !std::isalpha(static_cast<unsigned char>(low[p - 1]));
+      if (lb) ++n;
+    }
+  }
+  return n;
+}
+
+// Answer-choice structure: lines starting "A." .. "E." (MMLU-style).
+void Choices(std::string_view t, int* count, int* max_len) {
+  *count = 0;
+  *max_len = 0;
+  size_t start = 0;
+  while (start < t.size()) {
+    size_t end = t.find('\n', start);
+    if (end == std::string_view::npos) end = t.size();
+    std::string_view line = t.substr(start, end - start);
+    if (line.size() >= 2 && line[0] >= 'A' && line[0] <= 'J' && (line[1] == '.' || line[1] == ')')) {
+      ++*count;
+      *max_len = std::max(*max_len, static_cast<int>(line.size()));
+    }
+    start = end + 1;
+  }
+}
+
+}  // namespace
+
+uint64_t Fnv1a64(std::string_view bytes, uint64_t seed) {
+  uint64_t h = seed;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+void ExtractPromptFeatures(const RouteInput& in, SparseVec* out) {
+  std::string_view text = in.last_user_text.empty() ? in.prompt_text : in.last_user_text;
+  std::string_view win = text.substr(0, std::min(text.size(), kWindowChars));
+  thread_local std::vector<uint32_t> words;
+  HashText(win, kWordNs, kBigramNs, true, out, &words);
+
+  const Counts k = Count(win);
+  const double wlen = std::max<double>(1.0, win.size());
+  int nchoices = 0, max_choice = 0;
+  Choices(win, &nchoices, &max_choice);
+  const int multistep = CountCues(win, {"then", "after", "each", "total", "remaining", "left",
+                                        "more than", "times", "half", "twice", "per ", "every",
+                                        "percent", "how many", "how much"});
+  const int negation = CountCues(win, {"not", "except", "false", "least", "incorrect", "never"});
+  const int reasoning = CountCues(win, {"prove", "derive", "explain", "why", "compare",
+                                        "analy", "evaluate", "optimi", "design", "implement"});
+  const uint32_t d = kHashDim;
+  auto put = [&](uint32_t slot, float v) {
+    if (v != 0.0f) out->emplace_back(d + slot, v);
+  };
+  put(0, Log1p(text.size(), 10.0));
+  put(1, Log1p(in.prompt_text.size(), 10.0));
+  put(2, Log1p(words.size(), 7.0));
+  put(3, static_cast<float>(k.digits / wlen * 5.0));
+  put(4, Log1p(k.numbers, 4.0));
+  put(5, Log1p(k.ops, 4.0));
+  put(6, Log1p(multistep, 3.0));
+  put(7, Log1p(k.questions, 2.0));
+  put(8, nchoices >= 2 ? 1.0f : 0.0f);
+  put(9, Log1p(max_choice, 6.0));
+  put(10, Log1p(k.code, 4.0));
+  put(11, in.message_count > 1 ? 1.0f : 0.0f);
+  put(12, Log1p(in.message_count, 3.0));
+  put(13, in.has_tools ? 1.0f : 0.0f);
+  put(14, in.has_image ? 1.0f : 0.0f);
+  put(15, static_cast<float>(k.upper / wlen * 5.0));
+  put(16, static_cast<float>(k.nonascii / wlen * 5.0));
+  put(17, Log1p(k.latex, 3.0));
+  put(18, Log1p(k.lines, 4.0));
+  put(19, Log1p(negation, 2.0));
+  put(20, Log1p(reasoning, 2.0));
+  put(21, Log1p(k.dollars, 2.0));
+  int qtype = 0;
+  static constexpr std::array<std::string_view, 10> kStarts = {
+      "what", "how", "why", "which", "who", "calculate", "find", "solve", "write", "explain"};
+  for (size_t i = 0; i < kStarts.size(); ++i) {
+    if (StartsWithWord(win, kStarts[i])) qtype = static_cast<int>(i) + 1;
+  }
+  if (qtype > 0) out->emplace_back(Slot(0xabcdu + qtype), 1.0f);
+  put(22, words.empty() ? 0.0f : static_cast<float>(k.alpha / static_cast<double>(words.size()) / 8.0));
+}
+
+void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, SparseVec* out) {
+  std::string_view win = answer.substr(0, std::min(answer.size(), 4 * kWindowChars));
+  thread_local std::vector<uint32_t> words;
+  HashText(win.substr(0, std::min(win.size(), kWindowChars)), kAnsNs, kAnsBigramNs, false, out,
+           &words);
+  const uint32_t d = kHashDim + 24;
+  auto put = [&](uint32_t slot, float v) {
+    if (v != 0.0f) out->emplace_back(d + slot, v);
+  };
+  const ArithStats ar = CheckArithmetic(win);
+  const Counts k = Count(win);
+  const bool final_marker = win.find("####") != std::string_view::npos;
+  const int hedges = CountCues(win, {"however", "assum", "not sure", "unclear", "approximately",
+                                     "cannot", "can't", "impossible", "sorry", "not enough",
+                                     "does not", "doesn't", "ambiguous", "i think", "likely",
+                                     "actually", "wait", "mistake", "re-evaluate", "recalculate"});
+  put(0, Log1p(answer.size(), 8.0));
+  put(1, final_marker ? 1.0f : 0.0f);
+  put(2, Log1p(ar.checked, 3.0));
+  put(3, Log1p(ar.wrong, 1.0));
+  put(4, ar.wrong > 0 ? 1.0f : 0.0f);
+  put(5, Log1p(hedges, 2.0));
+  put(6, Log1p(k.lines, 4.0));
+  put(7, Log1p(k.numbers, 5.0));
+  put(8, answer.empty() ? 1.0f : 0.0f);
+  put(9, ar.checked == 0 ? 1.0f : 0.0f);
+  // A long answer relative to the question often means the model went in circles.
+  const double ratio = (answer.size() + 1.0) / (in.last_user_text.size() + 1.0);
+  put(10, Log1p(ratio, 3.0));
+  put(11, Log1p(k.questions, 2.0));
+  put(12, Log1p(CountCues(win, {"####"}), 1.0) * (final_marker ? 1.0f : 0.0f));
+}
+
+}  // namespace triage::routing

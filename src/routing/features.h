@@ -1,0 +1,31 @@
+#pragma once
+// Feature extraction shared by the learned and cascade scorers (and by eval/ training):
+// hashed word uni/bigrams and char trigrams plus dense structural difficulty features.
+// Pure functions; thread-safe. Cost is bounded: text beyond kWindowChars is not scanned.
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "routing/router.h"
+
+namespace triage::routing {
+
+inline constexpr uint32_t kHashBits = 16;
+inline constexpr uint32_t kHashDim = 1u << kHashBits;
+inline constexpr uint32_t kDenseCount = 48;  // dense slots after the hashed ones
+inline constexpr uint32_t kFeatureDim = kHashDim + kDenseCount;
+inline constexpr size_t kWindowChars = 4096;
+
+// Sparse vector: (index, value) pairs; indices may repeat (they add up).
+using SparseVec = std::vector<std::pair<uint32_t, float>>;
+
+// Request features. Appends to *out.
+void ExtractPromptFeatures(const RouteInput& in, SparseVec* out);
+// Cheap-answer features for the cascade (different hash namespace, dense slots 24..47).
+void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, SparseVec* out);
+
+// FNV-1a 64 over bytes; used for model checksums and deterministic random routing.
+uint64_t Fnv1a64(std::string_view bytes, uint64_t seed = 1469598103934665603ull);
+
+}  // namespace triage::routing

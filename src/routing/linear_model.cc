@@ -1,0 +1,131 @@
+#include "routing/linear_model.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace triage::routing {
+namespace {
+
+constexpr char kMagic[8] = {'T', 'R', 'I', 'A', 'G', 'E', 'R', 'M'};
+
+template <class T>
+void Put(std::string* s, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  s->append(b, sizeof(T));
+}
+
+class Reader {
+ public:
+  explicit Reader(const std::string& s) : s_(s) {}
+  template <class T>
+  bool Get(T* v) {
+    if (pos_ + sizeof(T) > s_.size()) return false;
+    std::memcpy(v, s_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return true;
+  }
+  size_t pos() const { return pos_; }
+  bool GetBytes(size_t n, std::string* out) {
+    if (pos_ + n > s_.size()) return false;
+    out->assign(s_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+
+ private:
+  const std::string& s_;
+  size_t pos_ = 0;
+};
+
+Error Bad(const std::string& name, const std::string& why) {
+  return Error::Make(ErrorKind::kInvalidRequest, "bad_model_file",
+                     "model file " + name + ": " + why);
+}
+
+}  // namespace
+
+double LinearModel::Margin(const SparseVec& x) const {
+  double z = bias;
+  for (const auto& [i, v] : x) z += weights[i] * v;
+  return z;
+}
+
+double LinearModel::Probability(const SparseVec& x) const {
+  return 1.0 / (1.0 + std::exp(-Margin(x)));
+}
+
+std::string SerializeModel(const LinearModel& m) {
+  std::string s(kMagic, sizeof(kMagic));
+  Put<uint32_t>(&s, kModelVersion);
+  Put<uint32_t>(&s, static_cast<uint32_t>(m.kind));
+  Put<uint32_t>(&s, kFeatureDim);
+  Put<float>(&s, m.bias);
+  uint32_t nnz = 0;
+  for (float w : m.weights) nnz += std::fabs(w) > 1e-6f;
+  Put<uint32_t>(&s, nnz);
+  for (uint32_t i = 0; i < m.weights.size(); ++i) {
+    if (std::fabs(m.weights[i]) <= 1e-6f) continue;
+    Put<uint32_t>(&s, i);
+    Put<float>(&s, m.weights[i]);
+  }
+  Put<uint32_t>(&s, static_cast<uint32_t>(m.note.size()));
+  s += m.note;
+  Put<uint64_t>(&s, Fnv1a64(s));
+  return s;
+}
+
+Result<LinearModel> ParseModel(const std::string& bytes, const std::string& name) {
+  if (bytes.size() < sizeof(kMagic) + 8 || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)))
+    return Bad(name, "not a triage router model (bad magic)");
+  Reader r(bytes);
+  std::string magic;
+  r.GetBytes(sizeof(kMagic), &magic);
+  uint32_t version = 0, kind = 0, dim = 0, nnz = 0, note_len = 0;
+  r.Get(&version);
+  if (version != kModelVersion)
+    return Bad(name, "unsupported version " + std::to_string(version) + " (this build reads " +
+                         std::to_string(kModelVersion) + ")");
+  uint64_t stored = 0;
+  std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
+  if (stored != Fnv1a64(std::string_view(bytes).substr(0, bytes.size() - 8)))
+    return Bad(name, "checksum mismatch (corrupt or truncated file)");
+  LinearModel m;
+  if (!r.Get(&kind) || !r.Get(&dim) || !r.Get(&m.bias) || !r.Get(&nnz))
+    return Bad(name, "truncated header");
+  if (kind != 1 && kind != 2) return Bad(name, "unknown model kind " + std::to_string(kind));
+  if (dim != kFeatureDim)
+    return Bad(name, "feature dimension " + std::to_string(dim) + " does not match this build");
+  m.kind = static_cast<ModelKind>(kind);
+  for (uint32_t k = 0; k < nnz; ++k) {
+    uint32_t i = 0;
+    float w = 0;
+    if (!r.Get(&i) || !r.Get(&w)) return Bad(name, "truncated weights");
+    if (i >= dim) return Bad(name, "weight index out of range");
+    m.weights[i] = w;
+  }
+  if (!r.Get(&note_len) || !r.GetBytes(note_len, &m.note)) return Bad(name, "truncated note");
+  if (r.pos() + 8 != bytes.size()) return Bad(name, "trailing bytes");
+  return m;
+}
+
+Result<LinearModel> ReadModelFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    return Error::Make(ErrorKind::kNotFound, "model_not_found", "cannot open model file " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ParseModel(ss.str(), path);
+}
+
+Status WriteModelFile(const LinearModel& m, const std::string& path) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  std::string s = SerializeModel(m);
+  f.write(s.data(), static_cast<std::streamsize>(s.size()));
+  if (!f) return Error::Make(ErrorKind::kInternal, "write_failed", "cannot write " + path);
+  return Ok{};
+}
+
+}  // namespace triage::routing

@@ -1,0 +1,193 @@
+#include "routing/router.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include "routing/features.h"
+#include "routing/linear_model.h"
+
+namespace triage::routing {
+namespace {
+
+Error BadSpec(const std::string& why) {
+  return Error::Make(ErrorKind::kInvalidRequest, "bad_router_spec", why);
+}
+
+// Deterministic per prompt: the same text and seed always give the same score.
+class RandomScorer : public Scorer {
+ public:
+  explicit RandomScorer(uint64_t seed) : seed_(seed) {}
+  double Score(const RouteInput& in) const override {
+    uint64_t h = Fnv1a64(in.prompt_text, 1469598103934665603ull ^ (seed_ * 0x9e3779b97f4a7c15ull));
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return static_cast<double>(h >> 11) / static_cast<double>(1ull << 53);
+  }
+  std::string Describe() const override { return "random:" + std::to_string(seed_); }
+
+ private:
+  uint64_t seed_;
+};
+
+// Longer prompts are assumed harder; monotone in the character count.
+class LengthScorer : public Scorer {
+ public:
+  double Score(const RouteInput& in) const override {
+    double n = static_cast<double>(in.prompt_text.size());
+    return n / (n + 500.0);
+  }
+  std::string Describe() const override { return "length"; }
+};
+
+// "keyword = score" lines; the highest matching score wins, else "default".
+class RulesScorer : public Scorer {
+ public:
+  RulesScorer(std::vector<std::pair<std::string, double>> rules, double def, std::string file)
+      : rules_(std::move(rules)), default_(def), file_(std::move(file)) {}
+  double Score(const RouteInput& in) const override {
+    std::string_view t = in.last_user_text.empty() ? in.prompt_text : in.last_user_text;
+    std::string low(t.substr(0, std::min(t.size(), kWindowChars)));
+    for (auto& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    double best = -1;
+    for (const auto& [kw, s] : rules_) {
+      if (s > best && low.find(kw) != std::string::npos) best = s;
+    }
+    return best < 0 ? default_ : best;
+  }
+  std::string Describe() const override { return "rules:" + file_; }
+
+ private:
+  std::vector<std::pair<std::string, double>> rules_;
+  double default_;
+  std::string file_;
+};
+
+class LearnedScorer : public Scorer {
+ public:
+  LearnedScorer(LinearModel m, std::string file) : m_(std::move(m)), file_(std::move(file)) {}
+  double Score(const RouteInput& in) const override {
+    thread_local SparseVec x;
+    x.clear();
+    ExtractPromptFeatures(in, &x);
+    return m_.Probability(x);
+  }
+  std::string Describe() const override { return "learned:" + file_; }
+
+ private:
+  LinearModel m_;
+  std::string file_;
+};
+
+class CascadeScorer : public Scorer, public AnswerScorer {
+ public:
+  CascadeScorer(LinearModel m, std::string file) : m_(std::move(m)), file_(std::move(file)) {}
+  // P(strong needed) given the cheap answer; 1 - this is the answer's quality score.
+  double Needed(const RouteInput& in, std::string_view answer) const {
+    thread_local SparseVec x;
+    x.clear();
+    ExtractPromptFeatures(in, &x);
+    ExtractAnswerFeatures(in, answer, &x);
+    return m_.Probability(x);
+  }
+  // Before the cheap call there is no answer: scored as an empty answer (escalation-prone);
+  // the gateway's cascade path should call ScoreAnswer once the cheap answer is in hand.
+  double Score(const RouteInput& in) const override { return Needed(in, {}); }
+  double ScoreAnswer(const RouteInput& in, std::string_view answer) const override {
+    return 1.0 - Needed(in, answer);
+  }
+  std::string Describe() const override { return "cascade:" + file_; }
+
+ private:
+  LinearModel m_;
+  std::string file_;
+};
+
+Result<std::shared_ptr<const Scorer>> LoadRules(const std::string& file) {
+  std::ifstream f(file);
+  if (!f) return BadSpec("cannot open rules file " + file);
+  std::vector<std::pair<std::string, double>> rules;
+  double def = 0.5;
+  std::string line;
+  int n = 0;
+  while (std::getline(f, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#') continue;
+    size_t eq = line.rfind('=');
+    if (eq == std::string::npos)
+      return BadSpec(file + ":" + std::to_string(n) + ": expected 'keyword = score'");
+    std::string kw = line.substr(0, eq);
+    while (!kw.empty() && std::isspace(static_cast<unsigned char>(kw.back()))) kw.pop_back();
+    while (!kw.empty() && std::isspace(static_cast<unsigned char>(kw.front()))) kw.erase(0, 1);
+    char* end = nullptr;
+    std::string val = line.substr(eq + 1);
+    double s = std::strtod(val.c_str(), &end);
+    if (end == val.c_str() || s < 0 || s > 1 || kw.empty())
+      return BadSpec(file + ":" + std::to_string(n) + ": score must be a number in [0,1]");
+    for (auto& c : kw) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (kw == "default") {
+      def = s;
+    } else {
+      rules.emplace_back(kw, s);
+    }
+  }
+  return std::shared_ptr<const Scorer>(std::make_shared<RulesScorer>(std::move(rules), def, file));
+}
+
+Result<std::shared_ptr<const CascadeScorer>> LoadCascade(const std::string& file) {
+  auto m = ReadModelFile(file);
+  if (!m) return m.error();
+  if (m->kind != ModelKind::kCascade)
+    return BadSpec("model file " + file + " is a learned model, not a cascade model");
+  return std::make_shared<const CascadeScorer>(std::move(*m), file);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec) {
+  size_t colon = spec.find(':');
+  std::string kind = spec.substr(0, colon);
+  std::string arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (kind == "random") {
+    uint64_t seed = 0;
+    if (!arg.empty()) {
+      char* end = nullptr;
+      seed = std::strtoull(arg.c_str(), &end, 10);
+      if (*end != '\0') return BadSpec("random seed must be an integer: " + arg);
+    }
+    return std::shared_ptr<const Scorer>(std::make_shared<RandomScorer>(seed));
+  }
+  if (kind == "length" && arg.empty())
+    return std::shared_ptr<const Scorer>(std::make_shared<LengthScorer>());
+  if (kind == "rules" && !arg.empty()) return LoadRules(arg);
+  if (kind == "learned" && !arg.empty()) {
+    auto m = ReadModelFile(arg);
+    if (!m) return m.error();
+    if (m->kind != ModelKind::kLearned)
+      return BadSpec("model file " + arg + " is a cascade model; use cascade:" + arg);
+    return std::shared_ptr<const Scorer>(std::make_shared<LearnedScorer>(std::move(*m), arg));
+  }
+  if (kind == "cascade" && !arg.empty()) {
+    auto c = LoadCascade(arg);
+    if (!c) return c.error();
+    return std::shared_ptr<const Scorer>(*c);
+  }
+  return BadSpec("unknown router '" + spec +
+                 "' (expected random[:seed], length, rules:FILE, learned:MODEL_FILE or "
+                 "cascade:MODEL_FILE)");
+}
+
+size_t ChooseTier(double score, const std::vector<double>& thresholds) {
+  return static_cast<size_t>(std::upper_bound(thresholds.begin(), thresholds.end(), score) -
+                             thresholds.begin());
+}
+
+Result<std::shared_ptr<const AnswerScorer>> LoadAnswerScorer(const std::string& model_file) {
+  auto c = LoadCascade(model_file);
+  if (!c) return c.error();
+  return std::shared_ptr<const AnswerScorer>(*c);
+}
+
+}  // namespace triage::routing

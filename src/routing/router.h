@@ -1,0 +1,48 @@
+#pragma once
+// Per-request routing: a Scorer turns a request into the probability that the strong model is
+// needed; ChooseTier maps that score onto tiers with ascending thresholds.
+// Thread safety: every scorer is immutable after construction and safe to share.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace triage::routing {
+
+struct RouteInput {
+  std::string_view prompt_text;     // all message text joined by "\n"
+  std::string_view last_user_text;  // text of the last user message
+  int message_count = 0;
+  bool has_tools = false, has_image = false;
+};
+
+// Thread-safe, immutable after load.
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+  // [0,1]: probability the strong model is needed.
+  virtual double Score(const RouteInput& in) const = 0;
+  virtual std::string Describe() const = 0;
+};
+
+// SPEC: "random[:seed]", "length", "rules:FILE", "learned:MODEL_FILE", "cascade:MODEL_FILE".
+// Unknown spec, unreadable or corrupt file -> Error with a message naming the cause.
+Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec);
+
+// Index of the tier for a score: the number of thresholds <= score.
+// REQUIRES: thresholds ascending, size tiers-1.
+size_t ChooseTier(double score, const std::vector<double>& thresholds);
+
+// Scores a cheap model's answer. Thread-safe, immutable after load.
+class AnswerScorer {
+ public:
+  virtual ~AnswerScorer() = default;
+  // Higher = the cheap answer is good enough; in [0,1].
+  virtual double ScoreAnswer(const RouteInput& in, std::string_view answer) const = 0;
+};
+// Loads a cascade model file (see docs/routing.md for the format).
+Result<std::shared_ptr<const AnswerScorer>> LoadAnswerScorer(const std::string& model_file);
+
+}  // namespace triage::routing
