@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/eval_commands.h"
 #include "config/config.h"
 #include "observe/log.h"
 #include "pipeline/gateway.h"
@@ -99,6 +100,7 @@ int Main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("triage ") + TRIAGE_VERSION);
   app.require_subcommand(1);
   int exit_code = 0;
+  RegisterEvalCommands(app, &exit_code);
 
   std::string serve_config, serve_listen;
   auto* serve = app.add_subcommand("serve", "Run the gateway with a YAML config");

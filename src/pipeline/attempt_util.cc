@@ -6,6 +6,7 @@
 #include "dialect/openai.h"
 #include "observe/log.h"
 #include "pipeline/context.h"
+#include "routing/router.h"
 
 namespace triage::pipeline {
 
@@ -95,6 +96,16 @@ Error UpstreamStatusError(const config::Deployment& d, int status, std::string_v
 std::optional<std::chrono::milliseconds> ServerWait(const upstream::Head& head) {
   if (head.status == 429 || head.status == 503 || head.status == 529) return head.server_wait;
   return std::nullopt;
+}
+
+routing::RouteInput RouteInputOf(const dialect::ChatRequest& req) {
+  routing::RouteInput in;
+  in.prompt_text = req.prompt_text;
+  in.last_user_text = req.last_user_text;
+  in.message_count = req.message_count;
+  in.has_tools = req.has_tools;
+  in.has_image = req.has_image;
+  return in;
 }
 
 int64_t EstimateTokens(int64_t chars) { return (chars + 3) / 4; }

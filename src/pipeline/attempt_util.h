@@ -9,6 +9,10 @@
 #include "dialect/types.h"
 #include "upstream/http_client.h"
 
+namespace triage::routing {
+struct RouteInput;
+}
+
 namespace triage::pipeline {
 struct RequestContext;
 }
@@ -37,6 +41,9 @@ std::string Redact(std::string_view text);
 
 // The wait an upstream asked for, when its status means "come back later" (429, 503, 529).
 std::optional<std::chrono::milliseconds> ServerWait(const upstream::Head& head);
+
+// What a router sees of a request. The views point into `req`.
+routing::RouteInput RouteInputOf(const dialect::ChatRequest& req);
 
 // Rough token count of a text: ceil(chars / 4). Used only when an upstream reports no usage.
 int64_t EstimateTokens(int64_t chars);

@@ -154,7 +154,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
     ctx.committed = held.streamed;
     ctx.status = 200;
     ctx.route_reason = "cascade answer_score=" + Score(score) + " >= " + Score(judge_threshold_) +
-                       " -> " + tiers[0].name;
+                       " \u2192 " + tiers[0].name;
     co_await Account(ctx);
     Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
     Headers trailers;
@@ -177,9 +177,9 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
   // (No conditional expression of class type here: g++ 12 mishandles them in coroutines.)
   if (answered)
     ctx.route_reason = "cascade answer_score=" + Score(score) + " < " + Score(judge_threshold_) +
-                       " -> " + tiers[1].name;
+                       " \u2192 " + tiers[1].name;
   else
-    ctx.route_reason = "cascade " + tiers[0].name + " failed -> " + tiers[1].name;
+    ctx.route_reason = "cascade " + tiers[0].name + " failed \u2192 " + tiers[1].name;
   co_await Attempt(ctx, out);
 }
 

@@ -11,6 +11,7 @@
 #include "dialect/translate.h"
 #include "observe/log.h"
 #include "pipeline/attempt_util.h"
+#include "routing/router.h"
 
 namespace triage::pipeline {
 
@@ -88,12 +89,44 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
   g->retry_policy_ = upstream::RetryPolicy{r.max_attempts,    r.backoff_base, r.backoff_max,
                                            r.max_server_wait, r.budget_ratio, r.budget_min};
   g->retry_budget_ = std::make_unique<upstream::RetryBudget>(g->retry_policy_);
+  if (!config->router.empty()) {
+    Status st = g->LoadRouter(*config);
+    if (!st.ok()) return st.error();
+  }
   g->ledger_ = std::move(ledger);
   g->config_ = std::move(config);
   return g;
 }
 
 Gateway::~Gateway() = default;
+
+Status Gateway::LoadRouter(const config::Config& config) {
+  const std::string& spec = config.router;
+  const std::string kind = spec.substr(0, spec.find(':'));
+  router_kind_ = kind;
+  if (kind == "cascade") {
+    auto scorer = routing::LoadAnswerScorer(spec.substr(spec.find(':') + 1));
+    if (!scorer) {
+      Error e = scorer.error();
+      e.message = "routing.router: " + e.message;
+      return e;
+    }
+    std::shared_ptr<const routing::AnswerScorer> s = *scorer;
+    judge_ = [s](const RequestContext& ctx, std::string_view answer) {
+      return s->ScoreAnswer(RouteInputOf(ctx.req), answer);
+    };
+    judge_threshold_ = config.thresholds.empty() ? 0.5 : config.thresholds.front();
+    return Ok{};
+  }
+  auto scorer = routing::MakeScorer(spec);
+  if (!scorer) {
+    Error e = scorer.error();
+    e.message = "routing.router: " + e.message;
+    return e;
+  }
+  scorer_ = *scorer;
+  return Ok{};
+}
 
 std::string Gateway::ModelsJson() const { return models_json_; }
 

@@ -62,6 +62,9 @@ class Gateway {
 
  private:
   Gateway() = default;
+  // routing.router: a request scorer (learned, length, rules, random) or, for "cascade:FILE",
+  // the answer judge of the live cascade.
+  Status LoadRouter(const config::Config& config);
 
   // Where the attempt loop stands in the plan (one per request).
   struct AttemptCursor {
@@ -117,6 +120,7 @@ class Gateway {
   std::unique_ptr<observe::Stats> stats_;
   std::unordered_map<std::string, std::unique_ptr<upstream::Provider>> providers_;
   std::shared_ptr<const routing::Scorer> scorer_;
+  std::string router_kind_;  // "learned", "length", ... for x-triage-route
   AnswerJudge judge_;
   double judge_threshold_ = 0.5;
   std::unordered_map<std::string, std::unique_ptr<upstream::DeploymentHealth>> health_;

@@ -1,8 +1,11 @@
 // The route phase: which deployments a request may use, in order. The attempt loop only walks
 // this plan; it never widens it.
+#include <cstdio>
 #include <random>
 
+#include "pipeline/attempt_util.h"
 #include "pipeline/gateway.h"
+#include "routing/router.h"
 
 namespace triage::pipeline {
 
@@ -52,8 +55,18 @@ bool Gateway::Route(RequestContext& ctx) {
   const std::string& m = ctx.req.model;
   const config::Tier* tier = nullptr;
   if (m == "auto" || m.empty()) {
-    tier = &cfg.DefaultTier();
-    ctx.route_reason = "default tier=" + tier->name;
+    if (scorer_) {
+      // The learned (or length / rules / random) router: one score, thresholds pick the tier.
+      const double score = scorer_->Score(RouteInputOf(ctx.req));
+      const size_t i = std::min(routing::ChooseTier(score, cfg.thresholds), cfg.tiers.size() - 1);
+      tier = &cfg.tiers[i];
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.2f", score);
+      ctx.route_reason = router_kind_ + " score=" + buf + " \u2192 " + tier->name;
+    } else {
+      tier = &cfg.DefaultTier();
+      ctx.route_reason = "default tier=" + tier->name;
+    }
     std::string why;
     if (const config::Tier* spill = SpillTarget(*tier, &why)) {
       ctx.route_reason += "; spilled to " + spill->name + " (" + tier->name + " " + why + ")";

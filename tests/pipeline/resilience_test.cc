@@ -5,9 +5,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "dialect/openai.h"
+#include "pipeline/attempt_util.h"
 #include "pipeline/cascade.h"
 #include "pipeline/gateway.h"
+#include "routing/router.h"
 
 namespace triage::pipeline {
 namespace {
@@ -265,7 +269,7 @@ TEST(Cascade, GoodCheapAnswerIsReleased) {
     Writer w = Call(*g, Body("auto", stream));
     ASSERT_EQ(w.status, 200) << w.body;
     EXPECT_EQ(w.Header("x-triage-tier"), "open");
-    EXPECT_EQ(w.Header("x-triage-route"), "cascade answer_score=0.90 >= 0.50 -> open");
+    EXPECT_EQ(w.Header("x-triage-route"), "cascade answer_score=0.90 >= 0.50 \u2192 open");
     EXPECT_NE(seen.find("[simulated gemma-4-31b]"), std::string::npos) << seen;
     if (stream) EXPECT_NE(w.body.find("[DONE]"), std::string::npos);
   }
@@ -283,7 +287,7 @@ TEST(Cascade, WeakCheapAnswerEscalatesAndCarriesItsCost) {
     Writer w = Call(*g, Body("auto", stream));
     ASSERT_EQ(w.status, 200) << w.body;
     EXPECT_EQ(w.Header("x-triage-tier"), "frontier");
-    EXPECT_EQ(w.Header("x-triage-route"), "cascade answer_score=0.10 < 0.50 -> frontier");
+    EXPECT_EQ(w.Header("x-triage-route"), "cascade answer_score=0.10 < 0.50 \u2192 frontier");
     EXPECT_EQ(w.body.find("[simulated gemma-4-31b]"), std::string::npos)
         << "the held cheap answer never reaches the client";
   }
@@ -330,6 +334,68 @@ TEST(AnswerText, ExtractsTextFromEveryShape) {
                        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
                        "\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n"),
             "hi");
+}
+
+}  // namespace
+}  // namespace triage::pipeline
+
+namespace triage::pipeline {
+namespace {
+
+// `auto` requests land on the tier the configured router predicts for them.
+void ExpectRouterDecides(const std::string& spec) {
+  auto g = Make(std::string(R"(
+tiers:
+  - name: open
+    deployments: [{name: o, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 0, output_tokens: 2}}]
+  - name: mid
+    deployments: [{name: m, provider: sim, catalog: claude-sonnet-4.6, sim: {latency_ms: 0, output_tokens: 2}}]
+  - name: frontier
+    deployments: [{name: f, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 0, output_tokens: 2}}]
+storage: {ledger: "sqlite::memory:"}
+routing: {router: ")") +
+                spec + R"(", thresholds: [0.3, 0.7]}
+)");
+  ASSERT_TRUE(g);
+  auto scorer = routing::MakeScorer(spec);
+  ASSERT_TRUE(scorer.ok()) << scorer.error().message;
+  const std::vector<std::string> names = {"open", "mid", "frontier"};
+  std::set<std::string> seen;
+  for (const std::string& prompt : std::vector<std::string>{
+           "hi", "What is 2+2?", std::string(3000, 'x'),
+           "Prove that there are infinitely many primes, then derive the prime number theorem's "
+           "error term and explain each step of the contour integration in detail.",
+           std::string(200, 'y') + " solve for x: 3x + 7 = 22, then compute 17 * 23 - 5"}) {
+    json body = {{"model", "auto"}, {"messages", {{{"role", "user"}, {"content", prompt}}}}};
+    Writer w = Call(*g, body.dump());
+    ASSERT_EQ(w.status, 200) << w.body;
+    auto parsed = dialect::ParseOpenAIChat(body.dump(), 64);
+    ASSERT_TRUE(parsed.ok());
+    const double score = (*scorer)->Score(RouteInputOf(*parsed));
+    const std::string want = names[routing::ChooseTier(score, {0.3, 0.7})];
+    EXPECT_EQ(w.Header("x-triage-tier"), want) << prompt.substr(0, 40);
+    EXPECT_EQ(w.Header("x-triage-route").find(spec.substr(0, spec.find(':')) + " score="), 0u)
+        << w.Header("x-triage-route");
+    seen.insert(want);
+  }
+}
+
+TEST(RouterInGateway, LengthRouterDecidesAutoRequests) { ExpectRouterDecides("length"); }
+TEST(RouterInGateway, RandomRouterDecidesAutoRequests) { ExpectRouterDecides("random:7"); }
+
+TEST(RouterInGateway, BadRouterFileIsAConfigError) {
+  auto cfg = config::LoadString(R"(
+tiers:
+  - name: open
+    deployments: [{name: o, provider: sim, catalog: gemma-4-31b}]
+  - name: frontier
+    deployments: [{name: f, provider: sim, catalog: claude-opus-4.7}]
+routing: {router: "learned:/nonexistent/model.bin", thresholds: [0.5]}
+)");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  auto g = Gateway::Create(*cfg, std::move(*store::OpenLedger("sqlite::memory:")));
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.error().message.find("routing.router"), std::string::npos) << g.error().message;
 }
 
 }  // namespace

@@ -1,0 +1,209 @@
+#include "cli/eval_commands.h"
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <set>
+
+#include "eval/calibrate.h"
+#include "eval/dataset.h"
+#include "eval/plot.h"
+#include "eval/report.h"
+#include "eval/train.h"
+#include "routing/linear_model.h"
+
+namespace triage::cli {
+namespace {
+
+struct EvalArgs {
+  std::vector<std::string> data;
+  std::string router, cheap = "mixtral-8x7b-instruct", strong = "gpt-4-1106-preview";
+  bool json = false;
+  std::string plot, out, kind = "learned", split;
+  int cv = 0;
+  double strong_fraction = -1;
+  eval::Prices prices;
+};
+
+int Fail(const std::string& msg, int code = 1) {
+  std::cerr << "triage: " << msg << "\n";
+  return code;
+}
+
+// Loads every --data file; reports skipped queries on stderr.
+Result<eval::Dataset> Load(const EvalArgs& a) {
+  eval::Dataset ds;
+  for (const auto& f : a.data) {
+    Status st = eval::ReadOutcomes(f, a.cheap, a.strong, &ds);
+    if (!st.ok()) return st.error();
+  }
+  if (ds.skipped > 0)
+    std::cerr << "skipped " << ds.skipped << " queries without outcomes for both " << a.cheap
+              << " and " << a.strong << "\n";
+  if (ds.queries.empty())
+    return Error::Make(ErrorKind::kInvalidRequest, "no_queries",
+                       "no usable queries in the --data files");
+  return ds;
+}
+
+nlohmann::json ReportsJson(const std::vector<eval::BenchReport>& reps, const EvalArgs& a,
+                           int skipped) {
+  nlohmann::json j = eval::ToJson(reps.back());
+  j["router"] = a.router;
+  j["skipped"] = skipped;
+  j["prices_usd_per_mtok"] = {{"cheap_in", a.prices.cheap_in}, {"cheap_out", a.prices.cheap_out},
+                              {"strong_in", a.prices.strong_in},
+                              {"strong_out", a.prices.strong_out}};
+  nlohmann::json per = nlohmann::json::object();
+  for (const auto& r : reps) per[r.name] = eval::ToJson(r);
+  j["benchmarks"] = per;
+  return j;
+}
+
+int RunEval(const EvalArgs& a) {
+  auto ds = Load(a);
+  if (!ds) return Fail(ds.error().message);
+  auto scores = eval::ScoreQueries(a.router, ds->queries);
+  if (!scores) return Fail(scores.error().message);
+  bool cascade = a.router.rfind("cascade:", 0) == 0;
+  auto reps = eval::AnalyzeAll(ds->queries, *scores, a.prices, cascade);
+  if (a.json) {
+    std::cout << ReportsJson(reps, a, ds->skipped).dump() << "\n";
+  } else {
+    std::cout << "router " << a.router << "  (cheap " << a.cheap << ", strong " << a.strong
+              << "; prices $/Mtok in/out: cheap " << a.prices.cheap_in << "/"
+              << a.prices.cheap_out << ", strong " << a.prices.strong_in << "/"
+              << a.prices.strong_out << "; tokens = chars/4)\n\n"
+              << eval::FormatText(reps);
+  }
+  if (!a.plot.empty()) {
+    std::vector<const eval::Query*> all;
+    for (const auto& q : ds->queries) all.push_back(&q);
+    std::ofstream f(a.plot);
+    f << eval::PlotSvg(reps.back(), eval::OracleCurve(all), a.router);
+    if (!f) return Fail("cannot write " + a.plot);
+    std::cerr << "wrote " << a.plot << "\n";
+  }
+  return 0;
+}
+
+void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double>& s,
+             const EvalArgs& a, bool cascade) {
+  std::vector<eval::Query> kept;
+  std::vector<double> ks;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] < 0) continue;
+    kept.push_back(ds.queries[i]);
+    ks.push_back(s[i]);
+  }
+  if (kept.empty()) return;
+  std::cout << "---- " << what << "\n";
+  for (const auto& r : eval::AnalyzeAll(kept, ks, a.prices, cascade)) {
+    std::printf("%-10s n=%-6zu APGR %.4f  CPT(50%%) %5.1f%%  CPT(80%%) %5.1f%%\n",
+                r.name.c_str(), r.queries, r.apgr, 100 * r.cpt50, 100 * r.cpt80);
+  }
+  std::fflush(stdout);
+}
+
+int RunTrain(const EvalArgs& a) {
+  auto ds = Load(a);
+  if (!ds) return Fail(ds.error().message);
+  eval::TrainOptions opt;
+  opt.kind = a.kind == "cascade" ? routing::ModelKind::kCascade : routing::ModelKind::kLearned;
+  bool cascade = opt.kind == routing::ModelKind::kCascade;
+  if (cascade) {
+    size_t with = 0;
+    for (const auto& q : ds->queries) with += !q.cheap_response.empty();
+    if (with == 0) return Fail("--kind cascade needs recorded cheap-model responses");
+  }
+  if (a.cv > 1) {
+    PrintCv((std::to_string(a.cv) + "-fold cross-validation (out-of-fold scores)").c_str(), *ds,
+            eval::CrossValidate(ds->queries, a.cv, opt), a, cascade);
+    PrintCv("leave-one-benchmark-out (trained on the other benchmarks)", *ds,
+            eval::LeaveOneBenchmarkOut(ds->queries, opt), a, cascade);
+  }
+  std::vector<const eval::Query*> all;
+  std::set<std::string> benches;
+  for (const auto& q : ds->queries) {
+    all.push_back(&q);
+    benches.insert(q.benchmark);
+  }
+  routing::LinearModel m = eval::Train(all, opt);
+  m.note = "triage " + a.kind + " model; trained on " + std::to_string(all.size()) +
+           " queries from";
+  for (const auto& b : benches) m.note += " " + b;
+  Status st = routing::WriteModelFile(m, a.out);
+  if (!st.ok()) return Fail(st.error().message);
+  std::cerr << "wrote " << a.out << "\n";
+  return 0;
+}
+
+int RunCalibrate(const EvalArgs& a) {
+  std::vector<double> shares;
+  if (!a.split.empty() && a.strong_fraction >= 0) return Fail("give --split or --strong-fraction, not both", 2);
+  if (!a.split.empty()) {
+    auto s = eval::ParseSplit(a.split);
+    if (!s) return Fail(s.error().message, 2);
+    shares = *s;
+  } else if (a.strong_fraction > 0 && a.strong_fraction < 1) {
+    shares = {1 - a.strong_fraction, a.strong_fraction};
+  } else {
+    return Fail("--split 70/25/5 or --strong-fraction in (0,1) is required", 2);
+  }
+  auto ds = Load(a);
+  if (!ds) return Fail(ds.error().message);
+  auto scores = eval::ScoreQueries(a.router, ds->queries);
+  if (!scores) return Fail(scores.error().message);
+  auto th = eval::Calibrate(*scores, shares);
+  std::string yaml = eval::ThresholdsYaml(th, a.router, eval::Achieved(*scores, th));
+  std::cout << yaml;
+  if (!a.out.empty()) {
+    std::ofstream f(a.out);
+    f << yaml;
+    if (!f) return Fail("cannot write " + a.out);
+    std::cerr << "wrote " << a.out << "\n";
+  }
+  return 0;
+}
+
+void AddCommon(CLI::App* c, EvalArgs* a) {
+  c->add_option("--data", a->data, "outcomes .jsonl file (repeatable)")->required();
+  c->add_option("--cheap", a->cheap, "cheap model key in outcomes")->capture_default_str();
+  c->add_option("--strong", a->strong, "strong model key in outcomes")->capture_default_str();
+  c->add_option("--cheap-price", a->prices.cheap_in, "cheap $/Mtok (input and output)")
+      ->each([a](const std::string&) { a->prices.cheap_out = a->prices.cheap_in; });
+  c->add_option("--strong-price", a->prices.strong_in, "strong $/Mtok input; output = 5x")
+      ->each([a](const std::string&) { a->prices.strong_out = 5 * a->prices.strong_in; });
+}
+
+}  // namespace
+
+void RegisterEvalCommands(CLI::App& app, int* exit_code) {
+  auto a = std::make_shared<EvalArgs>();
+  auto* ev = app.add_subcommand("eval", "Replay recorded outcomes through a router");
+  AddCommon(ev, a.get());
+  ev->add_option("--router", a->router, "router SPEC")->required();
+  ev->add_flag("--json", a->json, "print one JSON object");
+  ev->add_option("--plot", a->plot, "write an SVG cost-quality curve");
+  ev->callback([a, exit_code] { *exit_code = RunEval(*a); });
+
+  auto* tr = app.add_subcommand("train", "Train a learned or cascade router");
+  AddCommon(tr, a.get());
+  tr->add_option("--out", a->out, "model file to write")->required();
+  tr->add_option("--kind", a->kind, "learned|cascade")
+      ->check(CLI::IsMember({"learned", "cascade"}))
+      ->capture_default_str();
+  tr->add_option("--cv", a->cv, "k-fold cross-validation before training")
+      ->check(CLI::Range(2, 20));
+  tr->callback([a, exit_code] { *exit_code = RunTrain(*a); });
+
+  auto* ca = app.add_subcommand("calibrate", "Thresholds for a traffic split");
+  AddCommon(ca, a.get());
+  ca->add_option("--router", a->router, "router SPEC")->required();
+  ca->add_option("--split", a->split, "tier shares, cheapest first, e.g. 70/25/5");
+  ca->add_option("--strong-fraction", a->strong_fraction, "share for the strong tier");
+  ca->add_option("--out", a->out, "write the YAML snippet here");
+  ca->callback([a, exit_code] { *exit_code = RunCalibrate(*a); });
+}
+
+}  // namespace triage::cli

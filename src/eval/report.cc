@@ -1,0 +1,154 @@
+#include "eval/report.h"
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "routing/router.h"
+
+namespace triage::eval {
+namespace {
+
+// Tokens are estimated as characters / 4. MMLU has no recorded answers: a few tokens.
+double InTokens(const Query& q) { return q.prompt_text.size() / 4.0; }
+double OutTokens(const Query& q) {
+  return q.cheap_response.empty() ? 8.0 : q.cheap_response.size() / 4.0;
+}
+
+}  // namespace
+
+Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vector<Query>& qs) {
+  std::vector<double> out;
+  out.reserve(qs.size());
+  const bool cascade = spec.rfind("cascade:", 0) == 0;
+  std::shared_ptr<const routing::Scorer> scorer;
+  std::shared_ptr<const routing::AnswerScorer> answers;
+  if (cascade) {
+    auto a = routing::LoadAnswerScorer(spec.substr(8));
+    if (!a) return a.error();
+    answers = *a;
+  } else {
+    auto s = routing::MakeScorer(spec);
+    if (!s) return s.error();
+    scorer = *s;
+  }
+  for (size_t i = 0; i < qs.size(); ++i) {
+    auto in = qs[i].Input();
+    out.push_back(cascade ? 1.0 - answers->ScoreAnswer(in, qs[i].cheap_response)
+                          : scorer->Score(in));
+    if (qs.size() > 20000 && i % 10000 == 0)
+      std::cerr << "scored " << i << "/" << qs.size() << "\n";
+  }
+  return out;
+}
+
+BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs,
+                    const std::vector<double>& scores, const Prices& p, bool cascade,
+                    double op_target) {
+  BenchReport r;
+  r.name = name;
+  r.queries = qs.size();
+  std::vector<double> cheap, strong;
+  for (const Query* q : qs) {
+    cheap.push_back(q->cheap);
+    strong.push_back(q->strong);
+    r.q_cheap += q->cheap;
+    r.q_strong += q->strong;
+  }
+  r.q_cheap /= qs.size();
+  r.q_strong /= qs.size();
+  r.deciles = QuantileCurve(scores, cheap, strong, 10);
+  r.fine = FineCurve(scores, cheap, strong);
+  r.apgr = Apgr(r.deciles, r.q_cheap, r.q_strong);
+  r.cpt50 = Cpt(r.deciles, r.q_cheap, r.q_strong, 0.5);
+  r.cpt80 = Cpt(r.deciles, r.q_cheap, r.q_strong, 0.8);
+  r.op_target = op_target;
+  r.op_threshold = Quantile(scores, 1.0 - op_target);
+  CurvePoint op = PointAt(scores, cheap, strong, r.op_threshold);
+  r.op_fraction = op.strong_fraction;
+  r.op_quality = op.quality;
+  r.op_pgr = Pgr(op.quality, r.q_cheap, r.q_strong);
+  for (size_t i = 0; i < qs.size(); ++i) {
+    double cin = InTokens(*qs[i]), cout = OutTokens(*qs[i]);
+    double c_cheap = (cin * p.cheap_in + cout * p.cheap_out) / 1e6;
+    double c_strong = (cin * p.strong_in + cout * p.strong_out) / 1e6;
+    r.cost_all_cheap += c_cheap;
+    r.cost_all_strong += c_strong;
+    bool up = scores[i] >= r.op_threshold;
+    r.op_cost += cascade ? c_cheap + (up ? c_strong : 0.0) : (up ? c_strong : c_cheap);
+  }
+  r.op_cost_ratio = r.cost_all_strong > 0 ? r.op_cost / r.cost_all_strong : 0;
+  return r;
+}
+
+std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs,
+                                    const std::vector<double>& scores, const Prices& prices,
+                                    bool cascade) {
+  std::map<std::string, std::pair<std::vector<const Query*>, std::vector<double>>> by;
+  std::vector<const Query*> all;
+  for (size_t i = 0; i < qs.size(); ++i) {
+    by[qs[i].benchmark].first.push_back(&qs[i]);
+    by[qs[i].benchmark].second.push_back(scores[i]);
+    all.push_back(&qs[i]);
+  }
+  std::vector<BenchReport> out;
+  for (const auto& [name, v] : by) out.push_back(Analyze(name, v.first, v.second, prices, cascade));
+  if (by.size() > 1) out.push_back(Analyze("overall", all, scores, prices, cascade));
+  return out;
+}
+
+std::string FormatText(const std::vector<BenchReport>& reports) {
+  std::ostringstream o;
+  char buf[256];
+  for (const auto& r : reports) {
+    std::snprintf(buf, sizeof buf,
+                  "== %s (%zu queries)\ncheap-only quality %.4f   strong-only quality %.4f\n",
+                  r.name.c_str(), r.queries, r.q_cheap, r.q_strong);
+    o << buf << "strong calls  quality   PGR\n";
+    for (const auto& c : r.deciles) {
+      std::snprintf(buf, sizeof buf, "  %6.1f%%    %.4f  %6.3f\n", 100 * c.strong_fraction,
+                    c.quality, Pgr(c.quality, r.q_cheap, r.q_strong));
+      o << buf;
+    }
+    std::snprintf(buf, sizeof buf, "APGR %.4f   CPT(50%%) %.1f%%   CPT(80%%) %.1f%%\n", r.apgr,
+                  100 * r.cpt50, 100 * r.cpt80);
+    o << buf;
+    std::snprintf(buf, sizeof buf,
+                  "operating point (threshold %.4f for %.0f%% strong): %.1f%% strong, quality "
+                  "%.4f (PGR %.3f), cost $%.4f = %.1f%% of all-strong $%.4f (all-cheap $%.4f)\n\n",
+                  r.op_threshold, 100 * r.op_target, 100 * r.op_fraction, r.op_quality, r.op_pgr,
+                  r.op_cost, 100 * r.op_cost_ratio, r.cost_all_strong, r.cost_all_cheap);
+    o << buf;
+  }
+  return o.str();
+}
+
+nlohmann::json ToJson(const BenchReport& r) {
+  nlohmann::json curve = nlohmann::json::array(), fine = nlohmann::json::array();
+  for (const auto& c : r.deciles)
+    curve.push_back({{"strong_fraction", c.strong_fraction}, {"quality", c.quality}});
+  for (const auto& c : r.fine)
+    fine.push_back({{"strong_fraction", c.strong_fraction}, {"quality", c.quality}});
+  return {{"benchmark", r.name},
+          {"queries", r.queries},
+          {"cheap_quality", r.q_cheap},
+          {"strong_quality", r.q_strong},
+          {"apgr", r.apgr},
+          {"cpt50", r.cpt50},
+          {"cpt80", r.cpt80},
+          {"curve", curve},
+          {"fine_curve", fine},
+          {"operating_point",
+           {{"target_strong_fraction", r.op_target},
+            {"threshold", r.op_threshold},
+            {"strong_fraction", r.op_fraction},
+            {"quality", r.op_quality},
+            {"pgr", r.op_pgr},
+            {"cost_usd", r.op_cost},
+            {"cost_ratio", r.op_cost_ratio}}},
+          {"cost_all_strong_usd", r.cost_all_strong},
+          {"cost_all_cheap_usd", r.cost_all_cheap}};
+}
+
+}  // namespace triage::eval

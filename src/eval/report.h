@@ -1,0 +1,49 @@
+#pragma once
+// Replays recorded outcomes through a router and summarises cost and quality per benchmark.
+// Pure functions over the dataset; thread-compatible.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "eval/dataset.h"
+#include "eval/metrics.h"
+
+namespace triage::eval {
+
+// USD per million tokens. Defaults: mixtral ~ an open model at $0.20/$0.20, gpt-4-1106 ~ a
+// frontier API at $5/$25 (claude-opus-4.7 in the catalog).
+struct Prices {
+  double cheap_in = 0.20, cheap_out = 0.20, strong_in = 5.0, strong_out = 25.0;
+};
+
+struct BenchReport {
+  std::string name;
+  size_t queries = 0;
+  double q_cheap = 0, q_strong = 0;
+  std::vector<CurvePoint> deciles, fine;
+  double apgr = 0, cpt50 = 0, cpt80 = 0;
+  // Operating point: threshold calibrated on this data to send op_fraction to strong.
+  double op_target = 0.3, op_threshold = 0, op_fraction = 0, op_quality = 0, op_pgr = 0;
+  double op_cost_ratio = 0;  // router cost / all-strong cost
+  double cost_all_strong = 0, cost_all_cheap = 0, op_cost = 0;  // USD
+};
+
+// Scores every query: Scorer::Score, or for cascade specs 1 - ScoreAnswer(cheap response).
+// Progress goes to stderr when there are many queries.
+Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vector<Query>& qs);
+
+// REQUIRES: qs and scores of equal, non-zero size. cascade: the cheap model is always called.
+BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs,
+                    const std::vector<double>& scores, const Prices& prices, bool cascade,
+                    double op_target = 0.3);
+
+// Per-benchmark reports followed by "overall" (when several benchmarks).
+std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs,
+                                    const std::vector<double>& scores, const Prices& prices,
+                                    bool cascade);
+
+std::string FormatText(const std::vector<BenchReport>& reports);
+nlohmann::json ToJson(const BenchReport& r);
+
+}  // namespace triage::eval

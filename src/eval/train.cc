@@ -1,0 +1,122 @@
+#include "eval/train.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "routing/features.h"
+
+namespace triage::eval {
+
+using routing::LinearModel;
+using routing::ModelKind;
+using routing::SparseVec;
+
+double Label(const Query& q) { return std::clamp((q.strong - q.cheap + 1.0) / 2.0, 0.0, 1.0); }
+
+SparseVec Features(const Query& q, ModelKind kind) {
+  SparseVec x;
+  auto in = q.Input();
+  routing::ExtractPromptFeatures(in, &x);
+  if (kind == ModelKind::kCascade) routing::ExtractAnswerFeatures(in, q.cheap_response, &x);
+  return x;
+}
+
+namespace {
+
+LinearModel TrainOn(const std::vector<SparseVec>& xs, const std::vector<double>& ys,
+                    const TrainOptions& opt) {
+  LinearModel m;
+  m.kind = opt.kind;
+  std::vector<float> g2(routing::kFeatureDim, 1e-6f);
+  double bias_g2 = 1e-6;
+  double mean = std::accumulate(ys.begin(), ys.end(), 0.0) / ys.size();
+  m.bias = static_cast<float>(std::log(mean / (1 - mean)));
+  std::vector<size_t> order(xs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(opt.seed);
+  for (int e = 0; e < opt.epochs; ++e) {
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t i : order) {
+      double p = m.Probability(xs[i]);
+      double g = p - ys[i];
+      for (const auto& [j, v] : xs[i]) {
+        float gj = static_cast<float>(g * v + opt.l2 * m.weights[j]);
+        g2[j] += gj * gj;
+        m.weights[j] -= static_cast<float>(opt.learning_rate * gj / std::sqrt(g2[j]));
+      }
+      bias_g2 += g * g;
+      m.bias -= static_cast<float>(opt.learning_rate * g / std::sqrt(bias_g2));
+    }
+  }
+  return m;
+}
+
+}  // namespace
+
+LinearModel Train(const std::vector<const Query*>& qs, const TrainOptions& opt) {
+  std::vector<SparseVec> xs;
+  std::vector<double> ys;
+  for (const Query* q : qs) {
+    xs.push_back(Features(*q, opt.kind));
+    ys.push_back(Label(*q));
+  }
+  return TrainOn(xs, ys, opt);
+}
+
+std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const TrainOptions& opt) {
+  std::vector<SparseVec> xs;
+  std::vector<double> ys;
+  std::vector<int> fold;
+  for (const Query& q : qs) {
+    xs.push_back(Features(q, opt.kind));
+    ys.push_back(Label(q));
+    fold.push_back(static_cast<int>(routing::Fnv1a64(q.id) % k));
+  }
+  std::vector<double> out(qs.size(), 0.0);
+  for (int f = 0; f < k; ++f) {
+    std::vector<SparseVec> tx;
+    std::vector<double> ty;
+    for (size_t i = 0; i < qs.size(); ++i) {
+      if (fold[i] != f) {
+        tx.push_back(xs[i]);
+        ty.push_back(ys[i]);
+      }
+    }
+    LinearModel m = TrainOn(tx, ty, opt);
+    for (size_t i = 0; i < qs.size(); ++i) {
+      if (fold[i] == f) out[i] = m.Probability(xs[i]);
+    }
+    std::cerr << "cv fold " << f + 1 << "/" << k << " done\n";
+  }
+  return out;
+}
+
+std::vector<double> LeaveOneBenchmarkOut(const std::vector<Query>& qs, const TrainOptions& opt) {
+  std::set<std::string> benches;
+  for (const Query& q : qs) benches.insert(q.benchmark);
+  std::vector<double> out(qs.size(), -1.0);
+  if (benches.size() < 2) return out;
+  std::vector<SparseVec> xs;
+  for (const Query& q : qs) xs.push_back(Features(q, opt.kind));
+  for (const auto& b : benches) {
+    std::vector<SparseVec> tx;
+    std::vector<double> ty;
+    for (size_t i = 0; i < qs.size(); ++i) {
+      if (qs[i].benchmark != b) {
+        tx.push_back(xs[i]);
+        ty.push_back(Label(qs[i]));
+      }
+    }
+    LinearModel m = TrainOn(tx, ty, opt);
+    for (size_t i = 0; i < qs.size(); ++i) {
+      if (qs[i].benchmark == b) out[i] = m.Probability(xs[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace triage::eval

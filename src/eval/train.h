@@ -1,0 +1,36 @@
+#pragma once
+// Trains the learned (prompt-only) and cascade (prompt + cheap answer) logistic models with
+// AdaGrad over hashed sparse features, and cross-validates them. Single-threaded.
+#include <string>
+#include <vector>
+
+#include "eval/dataset.h"
+#include "routing/linear_model.h"
+
+namespace triage::eval {
+
+struct TrainOptions {
+  routing::ModelKind kind = routing::ModelKind::kLearned;
+  int epochs = 6;
+  double learning_rate = 0.1;
+  double l2 = 1e-5;
+  uint64_t seed = 7;
+};
+
+// Label for a query: the expected gain of the strong model mapped to [0,1],
+// (strong - cheap + 1) / 2, so ties sit between "strong needed" and "cheap better".
+double Label(const Query& q);
+
+// Features of a query for the model kind (cascade adds the cheap response).
+routing::SparseVec Features(const Query& q, routing::ModelKind kind);
+
+// REQUIRES: non-empty. Deterministic for a given seed.
+routing::LinearModel Train(const std::vector<const Query*>& qs, const TrainOptions& opt);
+
+// Out-of-fold scores from k-fold CV (folds by a hash of the query id), in query order.
+std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const TrainOptions& opt);
+// Scores for each benchmark from a model trained on all the other benchmarks (empty entries
+// stay -1 when only one benchmark exists).
+std::vector<double> LeaveOneBenchmarkOut(const std::vector<Query>& qs, const TrainOptions& opt);
+
+}  // namespace triage::eval

@@ -1,0 +1,58 @@
+#include "eval/dataset.h"
+
+#include <gtest/gtest.h>
+
+namespace triage::eval {
+namespace {
+
+const std::string kDir = std::string(TRIAGE_SOURCE_DIR) + "/tests/fixtures/eval/";
+
+TEST(Dataset, ReadsAnyModelsUnknownKeysAndCountsSkipped) {
+  Dataset ds;
+  ASSERT_TRUE(ReadOutcomes(kDir + "good.jsonl", "cheap", "strong", &ds).ok());
+  ASSERT_EQ(ds.queries.size(), 2u);
+  EXPECT_EQ(ds.skipped, 1);
+  const Query& q1 = ds.queries[0];
+  EXPECT_EQ(q1.id, "q1");
+  EXPECT_EQ(q1.benchmark, "toy");
+  EXPECT_EQ(q1.prompt_text, "Be brief.\nWhat is 2+2?");
+  EXPECT_EQ(q1.last_user_text, "What is 2+2?");
+  EXPECT_EQ(q1.message_count, 2);
+  EXPECT_DOUBLE_EQ(q1.cheap, 1.0);
+  EXPECT_EQ(q1.cheap_response, "2+2=4\n#### 4");
+  EXPECT_TRUE(ds.queries[1].has_image);
+  EXPECT_EQ(ds.queries[1].last_user_text, "Describe this");
+  EXPECT_DOUBLE_EQ(ds.queries[1].strong, 1.0);
+}
+
+TEST(Dataset, ThirdModelCanBeCompared) {
+  Dataset ds;
+  ASSERT_TRUE(ReadOutcomes(kDir + "good.jsonl", "third", "strong", &ds).ok());
+  ASSERT_EQ(ds.queries.size(), 1u);
+  EXPECT_EQ(ds.skipped, 2);
+  EXPECT_DOUBLE_EQ(ds.queries[0].cheap, 0.5);
+}
+
+TEST(Dataset, MalformedLineNamesFileAndLine) {
+  Dataset ds;
+  Status st = ReadOutcomes(kDir + "malformed.jsonl", "cheap", "strong", &ds);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("malformed.jsonl:3:"), std::string::npos)
+      << st.error().message;
+}
+
+TEST(Dataset, NonNumericScoreIsAnError) {
+  Dataset ds;
+  Status st = ReadOutcomes(kDir + "bad_score.jsonl", "cheap", "strong", &ds);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find(":1:"), std::string::npos);
+  EXPECT_NE(st.error().message.find("score"), std::string::npos);
+}
+
+TEST(Dataset, MissingFileIsAnError) {
+  Dataset ds;
+  EXPECT_FALSE(ReadOutcomes(kDir + "nope.jsonl", "cheap", "strong", &ds).ok());
+}
+
+}  // namespace
+}  // namespace triage::eval

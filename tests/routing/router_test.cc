@@ -1,0 +1,164 @@
+#include "routing/router.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "routing/arith_check.h"
+#include "routing/linear_model.h"
+
+namespace triage::routing {
+namespace {
+
+RouteInput In(std::string_view text) {
+  RouteInput in;
+  in.prompt_text = text;
+  in.last_user_text = text;
+  in.message_count = 1;
+  return in;
+}
+
+std::string TempPath(const std::string& name) {
+  return ::testing::TempDir() + "/triage_router_test_" + name;
+}
+
+TEST(ChooseTier, CountsThresholdsAtOrBelowScore) {
+  std::vector<double> th{0.3, 0.8};
+  EXPECT_EQ(ChooseTier(0.0, th), 0u);
+  EXPECT_EQ(ChooseTier(0.29, th), 0u);
+  EXPECT_EQ(ChooseTier(0.3, th), 1u);
+  EXPECT_EQ(ChooseTier(0.79, th), 1u);
+  EXPECT_EQ(ChooseTier(0.8, th), 2u);
+  EXPECT_EQ(ChooseTier(1.0, th), 2u);
+  EXPECT_EQ(ChooseTier(0.5, {}), 0u);
+}
+
+TEST(RandomScorer, DeterministicPerPromptAndSeed) {
+  auto a = MakeScorer("random:7");
+  auto b = MakeScorer("random:7");
+  auto c = MakeScorer("random:8");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ((*a)->Score(In("hello")), (*b)->Score(In("hello")));
+  EXPECT_NE((*a)->Score(In("hello")), (*c)->Score(In("hello")));
+  EXPECT_NE((*a)->Score(In("hello")), (*a)->Score(In("hello!")));
+  double sum = 0;
+  for (int i = 0; i < 2000; ++i) {
+    double s = (*a)->Score(In("prompt " + std::to_string(i)));
+    ASSERT_GE(s, 0.0);
+    ASSERT_LT(s, 1.0);
+    sum += s;
+  }
+  EXPECT_NEAR(sum / 2000, 0.5, 0.03);
+}
+
+TEST(MakeScorer, RejectsUnknownSpecsAndMissingFiles) {
+  EXPECT_FALSE(MakeScorer("magic").ok());
+  EXPECT_FALSE(MakeScorer("random:abc").ok());
+  EXPECT_FALSE(MakeScorer("learned:").ok());
+  auto r = MakeScorer("learned:/nonexistent/model");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("/nonexistent/model"), std::string::npos);
+}
+
+TEST(LengthScorer, MonotoneInLength) {
+  auto s = MakeScorer("length");
+  ASSERT_TRUE(s.ok());
+  EXPECT_LT((*s)->Score(In("short")), (*s)->Score(In(std::string(2000, 'x'))));
+}
+
+TEST(RulesScorer, HighestMatchWins) {
+  auto s = MakeScorer(std::string("rules:") + TRIAGE_SOURCE_DIR + "/tests/fixtures/eval/rules.txt");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_DOUBLE_EQ((*s)->Score(In("hello")), 0.2);
+  EXPECT_DOUBLE_EQ((*s)->Score(In("Calculate this")), 0.6);
+  EXPECT_DOUBLE_EQ((*s)->Score(In("calculate then PROVE it")), 0.9);
+}
+
+LinearModel SampleModel(ModelKind kind) {
+  LinearModel m;
+  m.kind = kind;
+  m.bias = -0.25f;
+  SparseVec x;
+  ExtractPromptFeatures(In("What is the integral of x^2?"), &x);
+  for (const auto& [i, v] : x) m.weights[i] += 0.5f;
+  m.note = "unit test";
+  return m;
+}
+
+TEST(ModelFile, RoundTripPreservesScores) {
+  LinearModel m = SampleModel(ModelKind::kLearned);
+  std::string path = TempPath("roundtrip.model");
+  ASSERT_TRUE(WriteModelFile(m, path).ok());
+  auto back = ReadModelFile(path);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->note, "unit test");
+  EXPECT_EQ(back->bias, m.bias);
+  EXPECT_EQ(back->weights, m.weights);
+  auto s = MakeScorer("learned:" + path);
+  ASSERT_TRUE(s.ok());
+  SparseVec x;
+  ExtractPromptFeatures(In("What is the integral of x^2?"), &x);
+  EXPECT_NEAR((*s)->Score(In("What is the integral of x^2?")), m.Probability(x), 1e-12);
+  EXPECT_GT((*s)->Score(In("What is the integral of x^2?")), (*s)->Score(In("hi")));
+  // A learned model is not a cascade model.
+  EXPECT_FALSE(LoadAnswerScorer(path).ok());
+  std::remove(path.c_str());
+}
+
+TEST(ModelFile, CorruptWrongVersionAndWrongMagicAreClearErrors) {
+  std::string bytes = SerializeModel(SampleModel(ModelKind::kLearned));
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x40;
+  auto r = ParseModel(flipped, "f");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("checksum"), std::string::npos) << r.error().message;
+
+  std::string v2 = bytes;
+  v2[8] = 2;  // version field follows the 8-byte magic
+  r = ParseModel(v2, "f");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("version 2"), std::string::npos) << r.error().message;
+
+  r = ParseModel("hello world, not a model", "f");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("magic"), std::string::npos);
+
+  r = ParseModel(bytes.substr(0, bytes.size() - 20), "f");
+  EXPECT_FALSE(r.ok());
+}
+
+TEST(CascadeModel, AnswerScorerLoadsAndScoresInRange) {
+  LinearModel m = SampleModel(ModelKind::kCascade);
+  std::string path = TempPath("cascade.model");
+  ASSERT_TRUE(WriteModelFile(m, path).ok());
+  auto a = LoadAnswerScorer(path);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  double v = (*a)->ScoreAnswer(In("What is 3*4?"), "3*4=12\n#### 12");
+  EXPECT_GE(v, 0.0);
+  EXPECT_LE(v, 1.0);
+  EXPECT_FALSE(MakeScorer("learned:" + path).ok());  // kind mismatch
+  EXPECT_TRUE(MakeScorer("cascade:" + path).ok());
+  std::remove(path.c_str());
+}
+
+TEST(ArithCheck, FindsWrongEquations) {
+  auto ok = CheckArithmetic("So 3 x 60 = 180 meters, and <<180*3=540>>540.");
+  EXPECT_EQ(ok.checked, 2);
+  EXPECT_EQ(ok.wrong, 0);
+  auto bad = CheckArithmetic("He pays 12 * 4 = $46 and then 10 / 4 = 2.5 and (2+3)*2 = 10.");
+  EXPECT_EQ(bad.checked, 3);
+  EXPECT_EQ(bad.wrong, 1);
+  EXPECT_EQ(CheckArithmetic("x = 5, so the answer is 5").checked, 0);
+}
+
+TEST(Features, BoundedWorkOnHugePrompts) {
+  std::string big(200000, 'a');
+  SparseVec x;
+  ExtractPromptFeatures(In(big), &x);
+  EXPECT_LT(x.size(), 3 * kWindowChars);
+  for (const auto& [i, v] : x) ASSERT_LT(i, kFeatureDim);
+}
+
+}  // namespace
+}  // namespace triage::routing
