@@ -111,6 +111,9 @@ int RunTrain(const EvalArgs& a) {
   eval::TrainOptions opt;
   opt.kind = a.kind == "cascade" ? routing::ModelKind::kCascade : routing::ModelKind::kLearned;
   bool cascade = opt.kind == routing::ModelKind::kCascade;
+  if (const char* e = std::getenv("XT_EPOCHS")) opt.epochs = std::atoi(e);  // EXPERIMENT
+  if (const char* e = std::getenv("XT_LR")) opt.learning_rate = std::atof(e);  // EXPERIMENT
+  if (const char* e = std::getenv("XT_L2")) opt.l2 = std::atof(e);  // EXPERIMENT
   if (cascade) {
     size_t with = 0;
     for (const auto& q : ds->queries) with += !q.cheap_response.empty();

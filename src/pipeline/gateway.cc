@@ -130,6 +130,32 @@ Status Gateway::LoadRouter(const config::Config& config) {
 
 std::string Gateway::ModelsJson() const { return models_json_; }
 
+std::string Gateway::HealthPrometheus() const {
+  std::string open, in_flight, ewma;
+  const auto now = Clock::now();
+  for (const auto& tier : config_->tiers)
+    for (const auto& d : tier.deployments) {
+      const auto& h = *health_.at(d.name);
+      const std::string labels = "{tier=\"" + tier.name + "\",deployment=\"" + d.name + "\"} ";
+      const auto state = h.state(now);
+      open += "triage_deployment_circuit_open" + labels +
+              (state == upstream::BreakerState::kOpen ? "1" : "0") + "\n";
+      in_flight += "triage_deployment_in_flight" + labels + std::to_string(h.in_flight()) + "\n";
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6f", h.ewma_ms() / 1000.0);
+      ewma += "triage_deployment_latency_ewma_seconds" + labels + buf + "\n";
+    }
+  return "# HELP triage_deployment_circuit_open 1 while the deployment's circuit breaker is open.\n"
+         "# TYPE triage_deployment_circuit_open gauge\n" +
+         open +
+         "# HELP triage_deployment_in_flight Upstream attempts in flight per deployment.\n"
+         "# TYPE triage_deployment_in_flight gauge\n" +
+         in_flight +
+         "# HELP triage_deployment_latency_ewma_seconds Time to first byte, EWMA.\n"
+         "# TYPE triage_deployment_latency_ewma_seconds gauge\n" +
+         ewma;
+}
+
 json Gateway::HealthJson() const {
   json list = json::array();
   const auto now = Clock::now();

@@ -47,6 +47,8 @@ class Gateway {
   std::string ModelsJson() const;
   // GET /readyz detail: every deployment's circuit state, load and latency EWMA.
   nlohmann::json HealthJson() const;
+  // The same as Prometheus gauges: triage_deployment_circuit_open, _in_flight, _latency_ewma.
+  std::string HealthPrometheus() const;
 
   // The cascade's answer judge: the probability that the cheap tier's answer is good enough.
   // Set from routing.router "cascade:FILE" at Create; tests may set their own before serving.

@@ -144,6 +144,27 @@ void Choices(std::string_view t, int* count, int* max_len) {
   }
 }
 
+// The number after the last "####", else the last number in the text; NaN when none.
+double FinalNumber(std::string_view t) {
+  size_t from = t.rfind("####");
+  std::string_view tail = from == std::string_view::npos ? t : t.substr(from + 4);
+  double last = std::nan("");
+  for (size_t i = 0; i < tail.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(tail[i]))) continue;
+    std::string num;
+    bool neg = i > 0 && tail[i - 1] == '-';
+    while (i < tail.size() && (std::isdigit(static_cast<unsigned char>(tail[i])) ||
+                               tail[i] == ',' || tail[i] == '.')) {
+      if (tail[i] != ',') num.push_back(tail[i]);
+      ++i;
+    }
+    while (!num.empty() && num.back() == '.') num.pop_back();
+    last = std::strtod(num.c_str(), nullptr) * (neg ? -1 : 1);
+    if (from != std::string_view::npos) break;
+  }
+  return last;
+}
+
 }  // namespace
 
 uint64_t Fnv1a64(std::string_view bytes, uint64_t seed) {
@@ -235,6 +256,21 @@ void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, Sparse
   put(10, Log1p(ratio, 3.0));
   put(11, Log1p(k.questions, 2.0));
   put(12, Log1p(CountCues(win, {"####"}), 1.0) * (final_marker ? 1.0f : 0.0f));
+  // The final answer: word problems almost always have whole, non-negative answers.
+  const double fin = FinalNumber(win);
+  if (!std::isnan(fin)) {
+    put(13, std::fabs(fin - std::round(fin)) > 1e-9 ? 1.0f : 0.0f);
+    put(14, fin < 0 ? 1.0f : 0.0f);
+    put(15, Log1p(std::fabs(fin), 10.0));
+    // Does the final answer appear among the numbers the answer computed?
+    std::string needle = std::to_string(static_cast<long long>(std::llround(fin)));
+    put(16, win.find("=" + needle) != std::string_view::npos ||
+                    win.find("= " + needle) != std::string_view::npos
+                ? 1.0f
+                : 0.0f);
+  } else {
+    put(17, 1.0f);
+  }
 }
 
 }  // namespace triage::routing

@@ -120,6 +120,16 @@ pipeline::Headers JsonType() { return {{"content-type", "application/json"}}; }
 pipeline::Headers PrometheusType() { return {{"content-type", "text/plain; version=0.0.4"}}; }
 pipeline::Headers AllowPost() { return {{"content-type", "application/json"}, {"allow", "POST"}}; }
 
+// /metrics: the request statistics, per-deployment health, open connections.
+std::string MetricsBody(Server& server) {
+  std::string text = server.gateway().stats().Prometheus();
+  text += "# HELP triage_open_connections Client connections open now.\n";
+  text += "# TYPE triage_open_connections gauge\n";
+  text += "triage_open_connections " + std::to_string(server.sessions_.load()) + "\n";
+  text += server.gateway().HealthPrometheus();
+  return text;
+}
+
 // /readyz: ready unless draining, with every deployment's circuit state.
 std::string ReadyBody(Server& server) {
   nlohmann::json j = nlohmann::json::object();
@@ -318,11 +328,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     } else if (method == http::verb::get && path == "/readyz") {
       co_await writer.Respond(server.draining() ? 503 : 200, JsonType(), ReadyBody(server));
     } else if (method == http::verb::get && path == "/metrics") {
-      std::string text = s.gateway.stats().Prometheus();
-      text += "# HELP triage_open_connections Client connections open now.\n";
-      text += "# TYPE triage_open_connections gauge\n";
-      text += "triage_open_connections " + std::to_string(server.sessions_.load()) + "\n";
-      co_await writer.Respond(200, PrometheusType(), std::move(text));
+      co_await writer.Respond(200, PrometheusType(), MetricsBody(server));
     } else {
       co_await writer.Respond(
           404, JsonType(),

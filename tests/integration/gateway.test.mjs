@@ -226,6 +226,7 @@ describe("gateway core", () => {
     for (const id of ["auto", "open", "mid", "frontier", "gemma-local", "sonnet", "opus", "gemma-4-31b"]) assert.ok(ids.includes(id), id);
     const metrics = await curl([`${t.url}/metrics`]);
     assert.match(metrics.body, /triage_requests_total\{tier="open"\} \d+/);
+    assert.match(metrics.body, /triage_deployment_circuit_open\{tier="open",deployment="gemma-local"\} 0/);
     const nf = await curl([`${t.url}/v2/nothing`]);
     assert.equal(nf.status, 404);
     assert.ok(JSON.parse(nf.body).error.message);
