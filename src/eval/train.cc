@@ -20,8 +20,11 @@ double Label(const Query& q) { return std::clamp((q.strong - q.cheap + 1.0) / 2.
 SparseVec Features(const Query& q, ModelKind kind) {
   SparseVec x;
   auto in = q.Input();
-  routing::ExtractPromptFeatures(in, &x);
-  if (kind == ModelKind::kCascade) routing::ExtractAnswerFeatures(in, q.cheap_response, &x);
+  if (kind == ModelKind::kCascade) {
+    routing::ExtractCascadeFeatures(in, q.cheap_response, &x);
+  } else {
+    routing::ExtractPromptFeatures(in, &x);
+  }
   return x;
 }
 

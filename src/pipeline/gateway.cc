@@ -100,6 +100,22 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
 
 Gateway::~Gateway() = default;
 
+Status Gateway::DropUntranslatable(RequestContext& ctx) const {
+  std::optional<Error> first;
+  std::vector<const config::Deployment*> keep;
+  for (const config::Deployment* d : ctx.plan) {
+    auto e = dialect::CheckTranslatable(ctx.req, providers_.at(d->name)->wire());
+    if (e) {
+      if (!first) first = WithDeployment(*e, *d);
+    } else {
+      keep.push_back(d);
+    }
+  }
+  if (keep.empty() && first) return *first;
+  ctx.plan = std::move(keep);
+  return Ok{};
+}
+
 Status Gateway::LoadRouter(const config::Config& config) {
   const std::string& spec = config.router;
   const std::string kind = spec.substr(0, spec.find(':'));
@@ -174,6 +190,20 @@ Headers Gateway::ResponseHeaders(const RequestContext& ctx, bool with_cost) cons
   h.emplace_back("x-triage-tier", ctx.deployment ? ctx.deployment->tier : "none");
   h.emplace_back("x-triage-deployment", ctx.deployment ? ctx.deployment->name : "none");
   if (!ctx.route_reason.empty()) h.emplace_back("x-triage-route", ctx.route_reason);
+  if (ctx.deployment) {
+    // Parameters the answering upstream's dialect cannot carry were dropped: say which.
+    const auto wire = providers_.at(ctx.deployment->name)->wire();
+    if (wire != ctx.dialect && ctx.parsed) {
+      std::vector<std::string> dropped;
+      if (wire == dialect::Dialect::kOpenAI)
+        dialect::ToOpenAIRequest(ctx.req, ctx.deployment->model, &dropped);
+      else
+        dialect::ToAnthropicRequest(ctx.req, ctx.deployment->model, &dropped);
+      std::string list;
+      for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
+      if (!list.empty()) h.emplace_back("x-triage-dropped-params", list);
+    }
+  }
   if (with_cost) {
     h.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
     h.emplace_back("x-triage-reference-cost-usd", catalog::FormatUsd(ctx.reference_cost_micros));
@@ -353,6 +383,12 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
   if (!Route(ctx)) {
     Error e = Error::Make(ErrorKind::kNotFound, "model_not_found",
                           "model '" + ctx.req.model + "' not found; available: " + model_names_);
+    co_await Refuse(ctx, std::move(e), out);
+    co_return;
+  }
+  Status translatable = DropUntranslatable(ctx);
+  if (!translatable.ok()) {
+    Error e = translatable.error();
     co_await Refuse(ctx, std::move(e), out);
     co_return;
   }

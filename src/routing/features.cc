@@ -1,8 +1,10 @@
 #include "routing/features.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "routing/arith_check.h"
@@ -144,6 +146,27 @@ void Choices(std::string_view t, int* count, int* max_len) {
   }
 }
 
+// A dense value plus a one-hot bin of it, so a linear model can bend its response
+// (very short and very long prompts can both be hard).
+void PutDense(uint32_t index, float v, SparseVec* out) {
+  static const bool bins = !getenv("XT_NOBIN");  // EXPERIMENT
+  if (v != 0.0f) out->emplace_back(index, v);
+  if (!bins) return;
+  int bin = static_cast<int>(std::floor(std::clamp(v, -1.0f, 2.0f) * 6.0f));
+  out->emplace_back(Slot(index * 2654435761u + static_cast<uint32_t>(bin + 16)), 0.5f);
+}
+
+// True when needle appears in t as a whole number (not inside a longer one).
+bool ContainsNumber(std::string_view t, const std::string& needle) {
+  for (size_t p = t.find(needle); p != std::string_view::npos; p = t.find(needle, p + 1)) {
+    bool lb = p == 0 || !std::isdigit(static_cast<unsigned char>(t[p - 1]));
+    size_t e = p + needle.size();
+    bool rb = e >= t.size() || !std::isdigit(static_cast<unsigned char>(t[e]));
+    if (lb && rb) return true;
+  }
+  return false;
+}
+
 // The number after the last "####", else the last number in the text; NaN when none.
 double FinalNumber(std::string_view t) {
   size_t from = t.rfind("####");
@@ -173,11 +196,13 @@ uint64_t Fnv1a64(std::string_view bytes, uint64_t seed) {
   return h;
 }
 
-void ExtractPromptFeatures(const RouteInput& in, SparseVec* out) {
+void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngrams) {
   std::string_view text = in.last_user_text.empty() ? in.prompt_text : in.last_user_text;
   std::string_view win = text.substr(0, std::min(text.size(), kWindowChars));
   thread_local std::vector<uint32_t> words;
-  HashText(win, kWordNs, kBigramNs, true, out, &words);
+  thread_local SparseVec discard;
+  discard.clear();
+  HashText(win, kWordNs, kBigramNs, true, text_ngrams ? out : &discard, &words);
 
   const Counts k = Count(win);
   const double wlen = std::max<double>(1.0, win.size());
@@ -190,9 +215,7 @@ void ExtractPromptFeatures(const RouteInput& in, SparseVec* out) {
   const int reasoning = CountCues(win, {"prove", "derive", "explain", "why", "compare",
                                         "analy", "evaluate", "optimi", "design", "implement"});
   const uint32_t d = kHashDim;
-  auto put = [&](uint32_t slot, float v) {
-    if (v != 0.0f) out->emplace_back(d + slot, v);
-  };
+  auto put = [&](uint32_t slot, float v) { PutDense(d + slot, v, out); };
   put(0, Log1p(text.size(), 10.0));
   put(1, Log1p(in.prompt_text.size(), 10.0));
   put(2, Log1p(words.size(), 7.0));
@@ -225,15 +248,16 @@ void ExtractPromptFeatures(const RouteInput& in, SparseVec* out) {
   put(22, words.empty() ? 0.0f : static_cast<float>(k.alpha / static_cast<double>(words.size()) / 8.0));
 }
 
-void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, SparseVec* out) {
+void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, SparseVec* out,
+                           bool text_ngrams) {
   std::string_view win = answer.substr(0, std::min(answer.size(), 4 * kWindowChars));
   thread_local std::vector<uint32_t> words;
-  HashText(win.substr(0, std::min(win.size(), kWindowChars)), kAnsNs, kAnsBigramNs, false, out,
-           &words);
+  if (text_ngrams) {
+    HashText(win.substr(0, std::min(win.size(), kWindowChars)), kAnsNs, kAnsBigramNs, false, out,
+             &words);
+  }
   const uint32_t d = kHashDim + 24;
-  auto put = [&](uint32_t slot, float v) {
-    if (v != 0.0f) out->emplace_back(d + slot, v);
-  };
+  auto put = [&](uint32_t slot, float v) { PutDense(d + slot, v, out); };
   const ArithStats ar = CheckArithmetic(win);
   const Counts k = Count(win);
   const bool final_marker = win.find("####") != std::string_view::npos;
@@ -268,9 +292,20 @@ void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, Sparse
                     win.find("= " + needle) != std::string_view::npos
                 ? 1.0f
                 : 0.0f);
+    // Restating a number from the question as the answer is a classic shortcut error.
+    std::string_view q = in.last_user_text.substr(0, std::min(in.last_user_text.size(), kWindowChars));
+    put(18, ContainsNumber(q, needle) ? 1.0f : 0.0f);
   } else {
     put(17, 1.0f);
   }
+  put(19, Log1p(CountCues(win, {"let's", "let me", "first", "step"}), 2.0));
+  put(20, Log1p(CountCues(win, {"total", "altogether", "in all", "remaining", "left"}), 2.0));
+}
+
+void ExtractCascadeFeatures(const RouteInput& in, std::string_view answer, SparseVec* out) {
+  static const int mode = getenv("XT_CMODE") ? atoi(getenv("XT_CMODE")) : 3;  // EXPERIMENT
+  ExtractPromptFeatures(in, out, mode & 1);
+  ExtractAnswerFeatures(in, answer, out, mode & 2);
 }
 
 }  // namespace triage::routing

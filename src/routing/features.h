@@ -21,9 +21,14 @@ inline constexpr size_t kWindowChars = 4096;
 using SparseVec = std::vector<std::pair<uint32_t, float>>;
 
 // Request features. Appends to *out.
-void ExtractPromptFeatures(const RouteInput& in, SparseVec* out);
+// text_ngrams=false keeps only the dense structural features (the cascade uses that).
+void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngrams = true);
 // Cheap-answer features for the cascade (different hash namespace, dense slots 24..47).
-void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, SparseVec* out);
+void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, SparseVec* out,
+                           bool text_ngrams = true);
+
+// Everything the cascade model sees: prompt structure plus the cheap answer.
+void ExtractCascadeFeatures(const RouteInput& in, std::string_view answer, SparseVec* out);
 
 // FNV-1a 64 over bytes; used for model checksums and deterministic random routing.
 uint64_t Fnv1a64(std::string_view bytes, uint64_t seed = 1469598103934665603ull);

@@ -88,8 +88,7 @@ class CascadeScorer : public Scorer, public AnswerScorer {
   double Needed(const RouteInput& in, std::string_view answer) const {
     thread_local SparseVec x;
     x.clear();
-    ExtractPromptFeatures(in, &x);
-    ExtractAnswerFeatures(in, answer, &x);
+    ExtractCascadeFeatures(in, answer, &x);
     return m_.Probability(x);
   }
   // Before the cheap call there is no answer: scored as an empty answer (escalation-prone);

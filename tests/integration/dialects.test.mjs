@@ -217,6 +217,21 @@ describe("dialects", () => {
     ant.handler = null;
   });
 
+  test("parameters with no Anthropic equivalent: dropped and named in a header, or a clear 400", async () => {
+    ant.handler = null;
+    ant.content = [{ type: "text", text: "ok" }];
+    const { response } = await openai.chat.completions
+      .create({ model: "frontier", messages: [{ role: "user", content: "x" }], frequency_penalty: 0.5, seed: 3 })
+      .withResponse();
+    assert.match(response.headers.get("x-triage-dropped-params") || "", /frequency_penalty/);
+    assert.equal(ant.requests.at(-1).body.frequency_penalty, undefined);
+    await assert.rejects(openai.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "x" }], n: 2 }), (e) => {
+      assert.equal(e.status, 400);
+      assert.match(e.message, /n: values above 1/);
+      return true;
+    });
+  });
+
   test("count_tokens gives a documented estimate", async () => {
     const r = await anthropic.messages.countTokens({ model: "frontier", messages: [{ role: "user", content: "a".repeat(400) }] });
     assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);
