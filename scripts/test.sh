@@ -15,7 +15,7 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== integration tests (node --test, official SDKs against build/triage)"
 (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error &&
-  TRIAGE_BIN="$PWD/../../build/triage" node --test --test-concurrency=1 ./*.test.mjs)
+  TRIAGE_BIN="$PWD/../../build/triage" node --test ./*.test.mjs)
 
 if [[ -x fuzz/run.sh ]]; then
   echo "== fuzz targets (${FUZZ_SECONDS:-20} s each)"
