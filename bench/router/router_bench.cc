@@ -39,8 +39,8 @@ void Run(benchmark::State& state, const std::string& spec) {
   for (int i = 0; i < 20000; ++i) {
     auto t0 = std::chrono::steady_clock::now();
     benchmark::DoNotOptimize((*scorer)->Score(in));
-    ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0)
-                     .count());
+    ns.push_back(
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ns.begin(), ns.end());
   state.counters["p50_us"] = ns[ns.size() / 2] / 1000;

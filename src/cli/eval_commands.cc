@@ -51,7 +51,8 @@ nlohmann::json ReportsJson(const std::vector<eval::BenchReport>& reps, const Eva
   nlohmann::json j = eval::ToJson(reps.back());
   j["router"] = a.router;
   j["skipped"] = skipped;
-  j["prices_usd_per_mtok"] = {{"cheap_in", a.prices.cheap_in}, {"cheap_out", a.prices.cheap_out},
+  j["prices_usd_per_mtok"] = {{"cheap_in", a.prices.cheap_in},
+                              {"cheap_out", a.prices.cheap_out},
                               {"strong_in", a.prices.strong_in},
                               {"strong_out", a.prices.strong_out}};
   nlohmann::json per = nlohmann::json::object();
@@ -71,9 +72,9 @@ int RunEval(const EvalArgs& a) {
     std::cout << ReportsJson(reps, a, ds->skipped).dump() << "\n";
   } else {
     std::cout << "router " << a.router << "  (cheap " << a.cheap << ", strong " << a.strong
-              << "; prices $/Mtok in/out: cheap " << a.prices.cheap_in << "/"
-              << a.prices.cheap_out << ", strong " << a.prices.strong_in << "/"
-              << a.prices.strong_out << "; tokens = chars/4)\n\n"
+              << "; prices $/Mtok in/out: cheap " << a.prices.cheap_in << "/" << a.prices.cheap_out
+              << ", strong " << a.prices.strong_in << "/" << a.prices.strong_out
+              << "; tokens = chars/4)\n\n"
               << eval::FormatText(reps);
   }
   if (!a.plot.empty()) {
@@ -99,8 +100,8 @@ void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double
   if (kept.empty()) return;
   std::cout << "---- " << what << "\n";
   for (const auto& r : eval::AnalyzeAll(kept, ks, a.prices, cascade)) {
-    std::printf("%-10s n=%-6zu APGR %.4f  CPT(50%%) %5.1f%%  CPT(80%%) %5.1f%%\n",
-                r.name.c_str(), r.queries, r.apgr, 100 * r.cpt50, 100 * r.cpt80);
+    std::printf("%-10s n=%-6zu APGR %.4f  CPT(50%%) %5.1f%%  CPT(80%%) %5.1f%%\n", r.name.c_str(),
+                r.queries, r.apgr, 100 * r.cpt50, 100 * r.cpt80);
   }
   std::fflush(stdout);
 }
@@ -108,12 +109,9 @@ void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double
 int RunTrain(const EvalArgs& a) {
   auto ds = Load(a);
   if (!ds) return Fail(ds.error().message);
-  eval::TrainOptions opt;
-  opt.kind = a.kind == "cascade" ? routing::ModelKind::kCascade : routing::ModelKind::kLearned;
+  eval::TrainOptions opt = eval::DefaultOptions(a.kind == "cascade" ? routing::ModelKind::kCascade
+                                                                    : routing::ModelKind::kLearned);
   bool cascade = opt.kind == routing::ModelKind::kCascade;
-  if (const char* e = std::getenv("XT_EPOCHS")) opt.epochs = std::atoi(e);  // EXPERIMENT
-  if (const char* e = std::getenv("XT_LR")) opt.learning_rate = std::atof(e);  // EXPERIMENT
-  if (const char* e = std::getenv("XT_L2")) opt.l2 = std::atof(e);  // EXPERIMENT
   if (cascade) {
     size_t with = 0;
     for (const auto& q : ds->queries) with += !q.cheap_response.empty();
@@ -132,8 +130,8 @@ int RunTrain(const EvalArgs& a) {
     benches.insert(q.benchmark);
   }
   routing::LinearModel m = eval::Train(all, opt);
-  m.note = "triage " + a.kind + " model; trained on " + std::to_string(all.size()) +
-           " queries from";
+  m.note =
+      "triage " + a.kind + " model; trained on " + std::to_string(all.size()) + " queries from";
   for (const auto& b : benches) m.note += " " + b;
   Status st = routing::WriteModelFile(m, a.out);
   if (!st.ok()) return Fail(st.error().message);
@@ -143,7 +141,8 @@ int RunTrain(const EvalArgs& a) {
 
 int RunCalibrate(const EvalArgs& a) {
   std::vector<double> shares;
-  if (!a.split.empty() && a.strong_fraction >= 0) return Fail("give --split or --strong-fraction, not both", 2);
+  if (!a.split.empty() && a.strong_fraction >= 0)
+    return Fail("give --split or --strong-fraction, not both", 2);
   if (!a.split.empty()) {
     auto s = eval::ParseSplit(a.split);
     if (!s) return Fail(s.error().message, 2);

@@ -65,9 +65,8 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     q.benchmark = j.contains("benchmark") && j["benchmark"].is_string()
                       ? j["benchmark"].get<std::string>()
                       : "unknown";
-    q.category = j.contains("category") && j["category"].is_string()
-                     ? j["category"].get<std::string>()
-                     : "";
+    q.category =
+        j.contains("category") && j["category"].is_string() ? j["category"].get<std::string>() : "";
     for (const auto& m : *msgs) {
       if (!m.is_object() || !m.contains("content"))
         return LineError(path, n, "each message needs a 'content'");

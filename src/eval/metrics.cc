@@ -71,9 +71,10 @@ double Apgr(const std::vector<CurvePoint>& curve, double q_weak, double q_strong
   double area = 0;
   for (size_t i = 1; i < curve.size(); ++i) {
     double dx = curve[i].strong_fraction - curve[i - 1].strong_fraction;
-    area += dx * (Pgr(curve[i].quality, q_weak, q_strong) +
-                  Pgr(curve[i - 1].quality, q_weak, q_strong)) /
-            2.0;
+    area +=
+        dx *
+        (Pgr(curve[i].quality, q_weak, q_strong) + Pgr(curve[i - 1].quality, q_weak, q_strong)) /
+        2.0;
   }
   return area;
 }

@@ -82,9 +82,8 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
   return r;
 }
 
-std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs,
-                                    const std::vector<double>& scores, const Prices& prices,
-                                    bool cascade) {
+std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vector<double>& scores,
+                                    const Prices& prices, bool cascade) {
   std::map<std::string, std::pair<std::vector<const Query*>, std::vector<double>>> by;
   std::vector<const Query*> all;
   for (size_t i = 0; i < qs.size(); ++i) {

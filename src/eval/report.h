@@ -25,7 +25,7 @@ struct BenchReport {
   double apgr = 0, cpt50 = 0, cpt80 = 0;
   // Operating point: threshold calibrated on this data to send op_fraction to strong.
   double op_target = 0.3, op_threshold = 0, op_fraction = 0, op_quality = 0, op_pgr = 0;
-  double op_cost_ratio = 0;  // router cost / all-strong cost
+  double op_cost_ratio = 0;                                     // router cost / all-strong cost
   double cost_all_strong = 0, cost_all_cheap = 0, op_cost = 0;  // USD
 };
 
@@ -39,9 +39,8 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
                     double op_target = 0.3);
 
 // Per-benchmark reports followed by "overall" (when several benchmarks).
-std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs,
-                                    const std::vector<double>& scores, const Prices& prices,
-                                    bool cascade);
+std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vector<double>& scores,
+                                    const Prices& prices, bool cascade);
 
 std::string FormatText(const std::vector<BenchReport>& reports);
 nlohmann::json ToJson(const BenchReport& r);

@@ -11,11 +11,14 @@ namespace triage::eval {
 
 struct TrainOptions {
   routing::ModelKind kind = routing::ModelKind::kLearned;
-  int epochs = 6;
-  double learning_rate = 0.1;
+  int epochs = 10;
+  double learning_rate = 0.005;
   double l2 = 1e-5;
   uint64_t seed = 7;
 };
+
+// Settings chosen by 5-fold CV on the dev files (docs/routing.md lists the sweep).
+TrainOptions DefaultOptions(routing::ModelKind kind);
 
 // Label for a query: the expected gain of the strong model mapped to [0,1],
 // (strong - cheap + 1) / 2, so ties sit between "strong needed" and "cheap better".

@@ -1,7 +1,7 @@
 #include "routing/arith_check.h"
 
-#include <cctype>
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -119,9 +119,8 @@ ArithStats CheckArithmetic(std::string_view text, size_t max_chars) {
     size_t r = eq + 1;
     while (r < text.size() && (text[r] == ' ' || text[r] == '$')) ++r;
     size_t re = r;
-    while (re < text.size() &&
-           (std::isdigit(static_cast<unsigned char>(text[re])) || text[re] == '.' ||
-            text[re] == ',')) {
+    while (re < text.size() && (std::isdigit(static_cast<unsigned char>(text[re])) ||
+                                text[re] == '.' || text[re] == ',')) {
       ++re;
     }
     // A trailing '.' or ',' belongs to the sentence, not the number.

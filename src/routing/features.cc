@@ -4,7 +4,7 @@
 #include <array>
 #include <cctype>
 #include <cmath>
-#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "routing/arith_check.h"
@@ -12,6 +12,7 @@
 namespace triage::routing {
 namespace {
 
+constexpr size_t kCharWindow = 768;
 constexpr uint32_t kWordNs = 0x9e3779b1u, kBigramNs = 0x85ebca6bu, kCharNs = 0xc2b2ae35u,
                    kAnsNs = 0x27d4eb2fu, kAnsBigramNs = 0x165667b1u;
 
@@ -24,6 +25,13 @@ inline uint32_t Mix(uint32_t h) {
   return h;
 }
 inline uint32_t Slot(uint32_t h) { return Mix(h) & (kHashDim - 1); }
+// ASCII classification without locale calls: this runs per byte on the hot path.
+inline bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
+inline bool IsUpper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+inline bool IsAlpha(unsigned char c) { return IsUpper(c) || (c >= 'a' && c <= 'z'); }
+inline bool IsAlnum(unsigned char c) { return IsAlpha(c) || IsDigit(c); }
+inline unsigned char ToLower(unsigned char c) { return IsUpper(c) ? c + 32 : c; }
+
 inline float Log1p(double x, double scale) { return static_cast<float>(std::log1p(x) / scale); }
 
 bool StartsWithWord(std::string_view text, std::string_view w) {
@@ -38,15 +46,15 @@ bool StartsWithWord(std::string_view text, std::string_view w) {
 
 // Hashes lowercased word tokens (numbers collapse to their digit count so that topics, not
 // values, are learned), word bigrams and char trigrams of the window.
-void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool chars,
-              SparseVec* out, std::vector<uint32_t>* words) {
+void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool chars, SparseVec* out,
+              std::vector<uint32_t>* words) {
   words->clear();
   uint32_t h = 2166136261u;
   bool in_word = false, numeric = false;
   int ndig = 0;
   for (size_t i = 0; i <= t.size(); ++i) {
     unsigned char c = i < t.size() ? t[i] : ' ';
-    bool alnum = std::isalnum(c);
+    bool alnum = IsAlnum(c);
     if (alnum) {
       if (!in_word) {
         h = 2166136261u;
@@ -54,12 +62,12 @@ void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool cha
         numeric = true;
         ndig = 0;
       }
-      if (std::isdigit(c)) {
+      if (IsDigit(c)) {
         ++ndig;
       } else {
         numeric = false;
       }
-      h = (h ^ static_cast<unsigned char>(std::tolower(c))) * 16777619u;
+      h = (h ^ ToLower(c)) * 16777619u;
     } else if (in_word) {
       in_word = false;
       words->push_back(numeric ? 0x51ed270bu + static_cast<uint32_t>(std::min(ndig, 6)) : h);
@@ -72,12 +80,14 @@ void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool cha
     out->emplace_back(Slot((*words)[i] ^ word_ns), wv);
     if (i + 1 < n) out->emplace_back(Slot((*words)[i] * 31u + (*words)[i + 1] + bigram_ns), wv);
   }
+  // Char trigrams are the costliest part; the head of the text carries the question.
+  t = t.substr(0, std::min(t.size(), kCharWindow));
   if (!chars || t.size() < 3) return;
   const float cv = 0.5f / std::sqrt(static_cast<float>(t.size()));
   uint32_t a = 0, b = 0;
   for (size_t i = 0; i < t.size(); ++i) {
-    uint32_t c = static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(t[i])));
-    if (std::isdigit(c)) c = '0';
+    uint32_t c = ToLower(static_cast<unsigned char>(t[i]));
+    if (IsDigit(c)) c = '0';
     if (i >= 2) out->emplace_back(Slot(((a << 16) | (b << 8) | c) + kCharNs), cv);
     a = b;
     b = c;
@@ -85,48 +95,110 @@ void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool cha
 }
 
 struct Counts {
-  int digits = 0, numbers = 0, ops = 0, lines = 0, questions = 0, upper = 0, nonascii = 0,
-      code = 0, latex = 0, dollars = 0, alpha = 0;
+  int digits = 0, numbers = 0, ops = 0, lines = 0, questions = 0, upper = 0, nonascii = 0, code = 0,
+      latex = 0, dollars = 0, alpha = 0;
 };
 
+enum : uint16_t {
+  kDigit = 1,
+  kUpper = 2,
+  kAlpha = 4,
+  kOp = 8,
+  kLine = 16,
+  kQuest = 32,
+  kCode = 64,
+  kLatex = 128,
+  kDollar = 256,
+  kNonAscii = 512,
+  kNumCont = 1024
+};
+
+constexpr std::array<uint16_t, 256> MakeClassTable() {
+  std::array<uint16_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    uint16_t v = 0;
+    if (c >= '0' && c <= '9') v |= kDigit;
+    if (c >= 'A' && c <= 'Z') v |= kUpper | kAlpha;
+    if (c >= 'a' && c <= 'z') v |= kAlpha;
+    if (c == '+' || c == '*' || c == '/' || c == '=' || c == '^' || c == '<' || c == '>' ||
+        c == '%')
+      v |= kOp;
+    if (c == '\n') v |= kLine;
+    if (c == '?') v |= kQuest;
+    if (c == '{' || c == '}' || c == ';' || c == '`') v |= kCode;
+    if (c == '\\' || c == '_') v |= kLatex;
+    if (c == '$') v |= kDollar;
+    if (c >= 0x80) v |= kNonAscii;
+    if (c == '.' || c == ',') v |= kNumCont;
+    t[c] = v;
+  }
+  return t;
+}
+constexpr std::array<uint16_t, 256> kClass = MakeClassTable();
+
+// Table-driven: one lookup per byte keeps this cheap on long prompts.
 Counts Count(std::string_view t) {
   Counts k;
   bool in_num = false;
-  for (size_t i = 0; i < t.size(); ++i) {
-    unsigned char c = t[i];
-    bool d = std::isdigit(c);
+  for (unsigned char c : t) {
+    const uint16_t v = kClass[c];
+    const bool d = v & kDigit;
+    k.numbers += d && !in_num;
+    in_num = d || (in_num && (v & kNumCont));
     k.digits += d;
-    if (d && !in_num) ++k.numbers;
-    in_num = d || (in_num && (c == '.' || c == ','));
-    switch (c) {
-      case '+': case '*': case '/': case '=': case '^': case '<': case '>': ++k.ops; break;
-      case '\n': ++k.lines; break;
-      case '?': ++k.questions; break;
-      case '{': case '}': case ';': case '`': ++k.code; break;
-      case '\\': case '_': ++k.latex; break;
-      case '$': ++k.dollars; break;
-      case '%': ++k.ops; break;
-      default: break;
-    }
-    k.upper += std::isupper(c) ? 1 : 0;
-    k.alpha += std::isalpha(c) ? 1 : 0;
-    k.nonascii += c >= 0x80;
+    k.upper += (v & kUpper) != 0;
+    k.alpha += (v & kAlpha) != 0;
+    k.ops += (v & kOp) != 0;
+    k.lines += (v & kLine) != 0;
+    k.questions += (v & kQuest) != 0;
+    k.code += (v & kCode) != 0;
+    k.latex += (v & kLatex) != 0;
+    k.dollars += (v & kDollar) != 0;
+    k.nonascii += (v & kNonAscii) != 0;
   }
   return k;
 }
 
-// Case-insensitive count of whole-ish words from a small list.
-int CountCues(std::string_view t, std::initializer_list<std::string_view> cues) {
-  std::string low(t);
-  for (auto& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  int n = 0;
-  for (auto cue : cues) {
-    for (size_t p = low.find(cue); p != std::string::npos; p = low.find(cue, p + 1)) {
-      bool lb = p == 0 || !std::isalpha(static_cast<unsigned char>(low[p - 1]));
-      if (lb) ++n;
+// Cue phrases bucketed by first letter; one pass over the text counts every group.
+class CueMatcher {
+ public:
+  CueMatcher(std::initializer_list<std::initializer_list<std::string_view>> groups) {
+    int g = 0;
+    for (const auto& group : groups) {
+      for (auto cue : group) by_first_[static_cast<unsigned char>(cue[0])].push_back({cue, g});
+      ++g;
     }
   }
-  return n;
+  // Counts cue occurrences at word starts. REQUIRES: low is lowercase; counts sized to groups.
+  void Count(std::string_view low, int* counts) const {
+    bool prev_alpha = false;
+    for (size_t i = 0; i < low.size(); ++i) {
+      const unsigned char c = low[i];
+      const bool alpha = IsAlpha(c);
+      if (!prev_alpha) {
+        for (const auto& [cue, g] : by_first_[c]) {
+          if (cue.size() <= low.size() - i &&
+              std::memcmp(low.data() + i, cue.data(), cue.size()) == 0)
+            ++counts[g];
+        }
+      }
+      prev_alpha = alpha;
+    }
+  }
+
+ private:
+  std::array<std::vector<std::pair<std::string_view, int>>, 256> by_first_;
+};
+
+// Lowercased copy in a per-thread buffer: valid until the next call on this thread.
+std::string_view Lower(std::string_view t) {
+  thread_local std::string buf;
+  buf.resize(t.size());
+  for (size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  }
+  return buf;
 }
 
 // Answer-choice structure: lines starting "A." .. "E." (MMLU-style).
@@ -138,7 +210,8 @@ void Choices(std::string_view t, int* count, int* max_len) {
     size_t end = t.find('\n', start);
     if (end == std::string_view::npos) end = t.size();
     std::string_view line = t.substr(start, end - start);
-    if (line.size() >= 2 && line[0] >= 'A' && line[0] <= 'J' && (line[1] == '.' || line[1] == ')')) {
+    if (line.size() >= 2 && line[0] >= 'A' && line[0] <= 'J' &&
+        (line[1] == '.' || line[1] == ')')) {
       ++*count;
       *max_len = std::max(*max_len, static_cast<int>(line.size()));
     }
@@ -149,9 +222,7 @@ void Choices(std::string_view t, int* count, int* max_len) {
 // A dense value plus a one-hot bin of it, so a linear model can bend its response
 // (very short and very long prompts can both be hard).
 void PutDense(uint32_t index, float v, SparseVec* out) {
-  static const bool bins = !getenv("XT_NOBIN");  // EXPERIMENT
   if (v != 0.0f) out->emplace_back(index, v);
-  if (!bins) return;
   int bin = static_cast<int>(std::floor(std::clamp(v, -1.0f, 2.0f) * 6.0f));
   out->emplace_back(Slot(index * 2654435761u + static_cast<uint32_t>(bin + 16)), 0.5f);
 }
@@ -208,12 +279,16 @@ void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngram
   const double wlen = std::max<double>(1.0, win.size());
   int nchoices = 0, max_choice = 0;
   Choices(win, &nchoices, &max_choice);
-  const int multistep = CountCues(win, {"then", "after", "each", "total", "remaining", "left",
-                                        "more than", "times", "half", "twice", "per ", "every",
-                                        "percent", "how many", "how much"});
-  const int negation = CountCues(win, {"not", "except", "false", "least", "incorrect", "never"});
-  const int reasoning = CountCues(win, {"prove", "derive", "explain", "why", "compare",
-                                        "analy", "evaluate", "optimi", "design", "implement"});
+  const std::string_view low = Lower(win);
+  static const CueMatcher kPromptCues(
+      {{"then", "after", "each", "total", "remaining", "left", "more than", "times", "half",
+        "twice", "per ", "every", "percent", "how many", "how much"},
+       {"not", "except", "false", "least", "incorrect", "never"},
+       {"prove", "derive", "explain", "why", "compare", "analy", "evaluate", "optimi", "design",
+        "implement"}});
+  int cues[3] = {0, 0, 0};
+  kPromptCues.Count(low, cues);
+  const int multistep = cues[0], negation = cues[1], reasoning = cues[2];
   const uint32_t d = kHashDim;
   auto put = [&](uint32_t slot, float v) { PutDense(d + slot, v, out); };
   put(0, Log1p(text.size(), 10.0));
@@ -245,7 +320,8 @@ void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngram
     if (StartsWithWord(win, kStarts[i])) qtype = static_cast<int>(i) + 1;
   }
   if (qtype > 0) out->emplace_back(Slot(0xabcdu + qtype), 1.0f);
-  put(22, words.empty() ? 0.0f : static_cast<float>(k.alpha / static_cast<double>(words.size()) / 8.0));
+  put(22,
+      words.empty() ? 0.0f : static_cast<float>(k.alpha / static_cast<double>(words.size()) / 8.0));
 }
 
 void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, SparseVec* out,
@@ -261,10 +337,18 @@ void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, Sparse
   const ArithStats ar = CheckArithmetic(win);
   const Counts k = Count(win);
   const bool final_marker = win.find("####") != std::string_view::npos;
-  const int hedges = CountCues(win, {"however", "assum", "not sure", "unclear", "approximately",
-                                     "cannot", "can't", "impossible", "sorry", "not enough",
-                                     "does not", "doesn't", "ambiguous", "i think", "likely",
-                                     "actually", "wait", "mistake", "re-evaluate", "recalculate"});
+  const std::string_view low = Lower(win);
+  static const CueMatcher kAnswerCues(
+      {{"however",  "assum",   "not sure",   "unclear",     "approximately",
+        "cannot",   "can't",   "impossible", "sorry",       "not enough",
+        "does not", "doesn't", "ambiguous",  "i think",     "likely",
+        "actually", "wait",    "mistake",    "re-evaluate", "recalculate"},
+       {"####"},
+       {"let's", "let me", "first", "step"},
+       {"total", "altogether", "in all", "remaining", "left"}});
+  int cues[4] = {0, 0, 0, 0};
+  kAnswerCues.Count(low, cues);
+  const int hedges = cues[0];
   put(0, Log1p(answer.size(), 8.0));
   put(1, final_marker ? 1.0f : 0.0f);
   put(2, Log1p(ar.checked, 3.0));
@@ -279,7 +363,7 @@ void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, Sparse
   const double ratio = (answer.size() + 1.0) / (in.last_user_text.size() + 1.0);
   put(10, Log1p(ratio, 3.0));
   put(11, Log1p(k.questions, 2.0));
-  put(12, Log1p(CountCues(win, {"####"}), 1.0) * (final_marker ? 1.0f : 0.0f));
+  put(12, Log1p(cues[1], 1.0) * (final_marker ? 1.0f : 0.0f));
   // The final answer: word problems almost always have whole, non-negative answers.
   const double fin = FinalNumber(win);
   if (!std::isnan(fin)) {
@@ -293,19 +377,19 @@ void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, Sparse
                 ? 1.0f
                 : 0.0f);
     // Restating a number from the question as the answer is a classic shortcut error.
-    std::string_view q = in.last_user_text.substr(0, std::min(in.last_user_text.size(), kWindowChars));
+    std::string_view q =
+        in.last_user_text.substr(0, std::min(in.last_user_text.size(), kWindowChars));
     put(18, ContainsNumber(q, needle) ? 1.0f : 0.0f);
   } else {
     put(17, 1.0f);
   }
-  put(19, Log1p(CountCues(win, {"let's", "let me", "first", "step"}), 2.0));
-  put(20, Log1p(CountCues(win, {"total", "altogether", "in all", "remaining", "left"}), 2.0));
+  put(19, Log1p(cues[2], 2.0));
+  put(20, Log1p(cues[3], 2.0));
 }
 
 void ExtractCascadeFeatures(const RouteInput& in, std::string_view answer, SparseVec* out) {
-  static const int mode = getenv("XT_CMODE") ? atoi(getenv("XT_CMODE")) : 3;  // EXPERIMENT
-  ExtractPromptFeatures(in, out, mode & 1);
-  ExtractAnswerFeatures(in, answer, out, mode & 2);
+  ExtractPromptFeatures(in, out, true);
+  ExtractAnswerFeatures(in, answer, out, true);
 }
 
 }  // namespace triage::routing

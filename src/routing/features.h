@@ -15,7 +15,7 @@ inline constexpr uint32_t kHashBits = 16;
 inline constexpr uint32_t kHashDim = 1u << kHashBits;
 inline constexpr uint32_t kDenseCount = 48;  // dense slots after the hashed ones
 inline constexpr uint32_t kFeatureDim = kHashDim + kDenseCount;
-inline constexpr size_t kWindowChars = 4096;
+inline constexpr size_t kWindowChars = 1536;
 
 // Sparse vector: (index, value) pairs; indices may repeat (they add up).
 using SparseVec = std::vector<std::pair<uint32_t, float>>;

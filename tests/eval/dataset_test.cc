@@ -37,8 +37,7 @@ TEST(Dataset, MalformedLineNamesFileAndLine) {
   Dataset ds;
   Status st = ReadOutcomes(kDir + "malformed.jsonl", "cheap", "strong", &ds);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.error().message.find("malformed.jsonl:3:"), std::string::npos)
-      << st.error().message;
+  EXPECT_NE(st.error().message.find("malformed.jsonl:3:"), std::string::npos) << st.error().message;
 }
 
 TEST(Dataset, NonNumericScoreIsAnError) {

@@ -400,3 +400,11 @@ routing: {router: "learned:/nonexistent/model.bin", thresholds: [0.5]}
 
 }  // namespace
 }  // namespace triage::pipeline
+
+namespace triage::pipeline {
+namespace {
+TEST(RouterInGateway, ShippedLearnedModelDecidesAutoRequests) {
+  ExpectRouterDecides("learned:" TRIAGE_SOURCE_DIR "/models/learned-v1.model");
+}
+}  // namespace
+}  // namespace triage::pipeline

@@ -1,0 +1,88 @@
+// Issue 5 in the gateway: `auto` routed by the shipped learned model, and the live cascade with
+// the shipped cascade model, through the official SDKs.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import OpenAI from "openai";
+import Anthropic from "@anthropic-ai/sdk";
+import { startTriage, config, repoRoot } from "./lib/harness.mjs";
+
+const sim = (n) => ({ latency_ms: 0, ttft_ms: 0, output_tokens: n, tokens_per_second: 100000 });
+const tiers = [
+  { name: "open", deployments: [{ name: "o", sim: sim(4), catalog: "gemma-4-31b" }] },
+  { name: "mid", deployments: [{ name: "m", sim: sim(4), catalog: "claude-sonnet-4.6" }] },
+  { name: "frontier", deployments: [{ name: "f", sim: sim(4), catalog: "claude-opus-4.7" }] },
+];
+// Header values are bytes; the SDKs decode them as latin1.
+const utf8 = (v) => Buffer.from(v, "latin1").toString("utf8");
+
+test("learned router: every auto request carries its score and lands on the tier its thresholds pick", async () => {
+  const model = path.join(repoRoot, "models/learned-v1.model");
+  const t = await startTriage(config({ tiers, extra: `routing: {router: "learned:${model}", thresholds: [0.3, 0.6]}\n` }));
+  try {
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const prompts = [
+      "Hi!",
+      "What is the capital of France?",
+      "A train leaves at 3pm going 60 mph and another at 4pm going 80 mph from the same station. When does the second catch up, and how far have they travelled? Show every step.",
+      "Let f(x) = x^3 - 6x^2 + 11x - 6. Find all roots, prove they are the only ones, and compute the integral of f from 0 to 3.",
+    ];
+    const seen = new Set();
+    for (const content of prompts) {
+      const { response } = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content }] }).withResponse();
+      const route = utf8(response.headers.get("x-triage-route"));
+      const m = route.match(/^learned score=(\d\.\d\d) → (\w+)$/);
+      assert.ok(m, route);
+      const score = Number(m[1]);
+      const want = score < 0.3 ? "open" : score < 0.6 ? "mid" : "frontier";
+      assert.equal(m[2], want, route);
+      assert.equal(response.headers.get("x-triage-tier"), want);
+      seen.add(want);
+    }
+    // Pinning still bypasses the router.
+    const { response } = await client.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "Hi!" }] }).withResponse();
+    assert.equal(response.headers.get("x-triage-tier"), "frontier");
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("live cascade: the cheap answer is held, scored, then released or escalated; one ledger row each", async () => {
+  const model = path.join(repoRoot, "models/cascade-v1.model");
+  const t = await startTriage(config({ tiers, extra: `routing: {router: "cascade:${model}", thresholds: [0.5, 0.9]}\n` }));
+  try {
+    const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+    const routes = [];
+    for (const stream of [false, true]) {
+      if (stream) {
+        const s = await openai.chat.completions.create({ model: "auto", stream: true, messages: [{ role: "user", content: "What is 12 * 7?" }] }).withResponse();
+        let text = "";
+        for await (const c of s.data) text += c.choices[0]?.delta?.content || "";
+        assert.ok(text.length > 0);
+        routes.push([utf8(s.response.headers.get("x-triage-route")), s.response.headers.get("x-triage-tier"), text]);
+      } else {
+        const { data, response } = await openai.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "What is 12 * 7?" }] }).withResponse();
+        routes.push([utf8(response.headers.get("x-triage-route")), response.headers.get("x-triage-tier"), data.choices[0].message.content]);
+      }
+    }
+    const msg = await anthropic.messages.create({ model: "auto", max_tokens: 50, messages: [{ role: "user", content: "What is 12 * 7?" }] });
+    assert.equal(msg.type, "message");
+    for (const [route, tier, text] of routes) {
+      const m = route.match(/^cascade answer_score=(\d\.\d\d) (>=|<) 0\.50 → (\w+)$/);
+      assert.ok(m, route);
+      // Released answers come from the cheap tier, escalated ones from the next tier only.
+      assert.equal(tier, m[2] === ">=" ? "open" : "mid");
+      assert.equal(m[3], tier);
+      assert.ok(text.includes(`[simulated ${tier === "open" ? "gemma-4-31b" : "claude-sonnet-4.6"}]`), text);
+    }
+    const rows = t.rows();
+    assert.equal(rows.length, 3, "one row per request, not per call");
+    for (const r of rows) {
+      if (r.tier === "mid") assert.equal(r.attempts, 2);
+      if (r.tier === "open") assert.equal(r.attempts, 1);
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
