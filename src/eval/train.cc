@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <map>
 #include <numeric>
 #include <random>
 #include <set>
@@ -48,8 +49,22 @@ double LabelFor(const Query& q, ModelKind kind) {
   return Label(q);
 }
 
+// Group id per query (its benchmark), so that small benchmarks are not drowned out: otherwise
+// the 10x larger MMLU file decides what "difficult" means.
+int GroupOf(const Query& q) {
+  thread_local std::map<std::string, int> ids;
+  return ids.emplace(q.benchmark, static_cast<int>(ids.size())).first->second;
+}
+
 LinearModel TrainOn(const std::vector<SparseVec>& xs, const std::vector<double>& ys,
-                    const TrainOptions& opt) {
+                    const std::vector<int>& groups, const TrainOptions& opt) {
+  std::map<int, size_t> count;
+  for (int g : groups) ++count[g];
+  // Square root of full balancing: full balancing measured GSM8K 0.653 / MMLU 0.647, none
+  // 0.622 / 0.661, sqrt 0.646 / 0.655 (5-fold CV APGR).
+  std::vector<double> w(xs.size(), 1.0);
+  for (size_t i = 0; i < xs.size() && opt.balance_benchmarks; ++i)
+    w[i] = std::sqrt(static_cast<double>(xs.size()) / (count.size() * count[groups[i]]));
   LinearModel m;
   m.kind = opt.kind;
   std::vector<float> g2(routing::kFeatureDim, 1e-6f);
@@ -63,7 +78,7 @@ LinearModel TrainOn(const std::vector<SparseVec>& xs, const std::vector<double>&
     std::shuffle(order.begin(), order.end(), rng);
     for (size_t i : order) {
       double p = m.Probability(xs[i]);
-      double g = p - ys[i];
+      double g = (p - ys[i]) * w[i];
       for (const auto& [j, v] : xs[i]) {
         float gj = static_cast<float>(g * v + opt.l2 * m.weights[j]);
         g2[j] += gj * gj;
@@ -81,33 +96,38 @@ LinearModel TrainOn(const std::vector<SparseVec>& xs, const std::vector<double>&
 LinearModel Train(const std::vector<const Query*>& qs, const TrainOptions& opt) {
   std::vector<SparseVec> xs;
   std::vector<double> ys;
+  std::vector<int> gs;
   for (const Query* q : qs) {
     xs.push_back(Features(*q, opt.kind));
     ys.push_back(LabelFor(*q, opt.kind));
+    gs.push_back(GroupOf(*q));
   }
-  return TrainOn(xs, ys, opt);
+  return TrainOn(xs, ys, gs, opt);
 }
 
 std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const TrainOptions& opt) {
   std::vector<SparseVec> xs;
   std::vector<double> ys;
-  std::vector<int> fold;
+  std::vector<int> fold, gs;
   for (const Query& q : qs) {
     xs.push_back(Features(q, opt.kind));
     ys.push_back(LabelFor(q, opt.kind));
+    gs.push_back(GroupOf(q));
     fold.push_back(static_cast<int>(routing::Fnv1a64(q.id) % k));
   }
   std::vector<double> out(qs.size(), 0.0);
   for (int f = 0; f < k; ++f) {
     std::vector<SparseVec> tx;
     std::vector<double> ty;
+    std::vector<int> tg;
     for (size_t i = 0; i < qs.size(); ++i) {
       if (fold[i] != f) {
         tx.push_back(xs[i]);
         ty.push_back(ys[i]);
+        tg.push_back(gs[i]);
       }
     }
-    LinearModel m = TrainOn(tx, ty, opt);
+    LinearModel m = TrainOn(tx, ty, tg, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
       if (fold[i] == f) out[i] = m.Probability(xs[i]);
     }
@@ -126,13 +146,15 @@ std::vector<double> LeaveOneBenchmarkOut(const std::vector<Query>& qs, const Tra
   for (const auto& b : benches) {
     std::vector<SparseVec> tx;
     std::vector<double> ty;
+    std::vector<int> tg;
     for (size_t i = 0; i < qs.size(); ++i) {
       if (qs[i].benchmark != b) {
         tx.push_back(xs[i]);
         ty.push_back(LabelFor(qs[i], opt.kind));
+        tg.push_back(GroupOf(qs[i]));
       }
     }
-    LinearModel m = TrainOn(tx, ty, opt);
+    LinearModel m = TrainOn(tx, ty, tg, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
       if (qs[i].benchmark == b) out[i] = m.Probability(xs[i]);
     }

@@ -15,6 +15,7 @@ struct TrainOptions {
   double learning_rate = 0.005;
   double l2 = 1e-5;
   uint64_t seed = 7;
+  bool balance_benchmarks = true;  // weight examples by sqrt(N / (B * n_benchmark))
 };
 
 // Settings chosen by 5-fold CV on the dev files (docs/routing.md lists the sweep).

@@ -144,7 +144,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
     co_await Account(ctx);
     co_return;
   }
-  if (answered && score >= judge_threshold_) {
+  if (answered && score < judge_threshold_) {
     // Release the cheap answer: its row is committed first, then the held bytes go out.
     ctx.deployment = cheap.deployment;
     ctx.attempts = cheap.attempts;
@@ -153,7 +153,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
     ctx.ttft_ms = cheap.ttft_ms;
     ctx.committed = held.streamed;
     ctx.status = 200;
-    ctx.route_reason = "cascade answer_score=" + Score(score) + " >= " + Score(judge_threshold_) +
+    ctx.route_reason = "cascade score=" + Score(score) + " < " + Score(judge_threshold_) +
                        " \u2192 " + tiers[0].name;
     co_await Account(ctx);
     Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
@@ -176,7 +176,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
     for (size_t i = 2; i < tiers.size(); ++i) AppendTier(ctx, tiers[i]);
   // (No conditional expression of class type here: g++ 12 mishandles them in coroutines.)
   if (answered)
-    ctx.route_reason = "cascade answer_score=" + Score(score) + " < " + Score(judge_threshold_) +
+    ctx.route_reason = "cascade score=" + Score(score) + " >= " + Score(judge_threshold_) +
                        " \u2192 " + tiers[1].name;
   else
     ctx.route_reason = "cascade " + tiers[0].name + " failed \u2192 " + tiers[1].name;

@@ -129,7 +129,9 @@ Status Gateway::LoadRouter(const config::Config& config) {
     }
     std::shared_ptr<const routing::AnswerScorer> s = *scorer;
     judge_ = [s](const RequestContext& ctx, std::string_view answer) {
-      return s->ScoreAnswer(RouteInputOf(ctx.req), answer);
+      // Same orientation as the request scorers: high = the strong model is needed, so the
+      // thresholds `triage calibrate --router cascade:FILE` prints apply directly.
+      return 1.0 - s->ScoreAnswer(RouteInputOf(ctx.req), answer);
     };
     judge_threshold_ = config.thresholds.empty() ? 0.5 : config.thresholds.front();
     return Ok{};

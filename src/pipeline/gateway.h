@@ -50,7 +50,8 @@ class Gateway {
   // The same as Prometheus gauges: triage_deployment_circuit_open, _in_flight, _latency_ewma.
   std::string HealthPrometheus() const;
 
-  // The cascade's answer judge: the probability that the cheap tier's answer is good enough.
+  // The cascade's judge: given the cheap tier's answer, the probability that the strong model is
+  // still needed (1 - the answer scorer's score). The answer is released below the threshold.
   // Set from routing.router "cascade:FILE" at Create; tests may set their own before serving.
   using AnswerJudge = std::function<double(const RequestContext&, std::string_view answer)>;
   void SetAnswerJudge(AnswerJudge judge, double threshold) {

@@ -1,5 +1,8 @@
 #include "routing/features.h"
 
+// Per-byte loops on the request path: let the compiler unroll and vectorise them.
+#pragma GCC optimize("O3")
+
 #include <algorithm>
 #include <array>
 #include <cctype>

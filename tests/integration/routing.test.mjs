@@ -69,10 +69,10 @@ test("live cascade: the cheap answer is held, scored, then released or escalated
     const msg = await anthropic.messages.create({ model: "auto", max_tokens: 50, messages: [{ role: "user", content: "What is 12 * 7?" }] });
     assert.equal(msg.type, "message");
     for (const [route, tier, text] of routes) {
-      const m = route.match(/^cascade answer_score=(\d\.\d\d) (>=|<) 0\.50 → (\w+)$/);
+      const m = route.match(/^cascade score=(\d\.\d\d) (>=|<) 0\.50 → (\w+)$/);
       assert.ok(m, route);
       // Released answers come from the cheap tier, escalated ones from the next tier only.
-      assert.equal(tier, m[2] === ">=" ? "open" : "mid");
+      assert.equal(tier, m[2] === "<" ? "open" : "mid");
       assert.equal(m[3], tier);
       assert.ok(text.includes(`[simulated ${tier === "open" ? "gemma-4-31b" : "claude-sonnet-4.6"}]`), text);
     }

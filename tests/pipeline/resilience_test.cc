@@ -262,14 +262,14 @@ TEST(Cascade, GoodCheapAnswerIsReleased) {
   g->SetAnswerJudge(
       [&](const RequestContext&, std::string_view a) {
         seen = std::string(a);
-        return 0.9;
+        return 0.1;
       },
       0.5);
   for (bool stream : {false, true}) {
     Writer w = Call(*g, Body("auto", stream));
     ASSERT_EQ(w.status, 200) << w.body;
     EXPECT_EQ(w.Header("x-triage-tier"), "open");
-    EXPECT_EQ(w.Header("x-triage-route"), "cascade answer_score=0.90 >= 0.50 \u2192 open");
+    EXPECT_EQ(w.Header("x-triage-route"), "cascade score=0.10 < 0.50 \u2192 open");
     EXPECT_NE(seen.find("[simulated gemma-4-31b]"), std::string::npos) << seen;
     if (stream) EXPECT_NE(w.body.find("[DONE]"), std::string::npos);
   }
@@ -282,12 +282,12 @@ TEST(Cascade, GoodCheapAnswerIsReleased) {
 
 TEST(Cascade, WeakCheapAnswerEscalatesAndCarriesItsCost) {
   auto g = Make(kCascade);
-  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.1; }, 0.5);
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
   for (bool stream : {false, true}) {
     Writer w = Call(*g, Body("auto", stream));
     ASSERT_EQ(w.status, 200) << w.body;
     EXPECT_EQ(w.Header("x-triage-tier"), "frontier");
-    EXPECT_EQ(w.Header("x-triage-route"), "cascade answer_score=0.10 < 0.50 \u2192 frontier");
+    EXPECT_EQ(w.Header("x-triage-route"), "cascade score=0.90 >= 0.50 \u2192 frontier");
     EXPECT_EQ(w.body.find("[simulated gemma-4-31b]"), std::string::npos)
         << "the held cheap answer never reaches the client";
   }

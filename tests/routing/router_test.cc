@@ -162,3 +162,27 @@ TEST(Features, BoundedWorkOnHugePrompts) {
 
 }  // namespace
 }  // namespace triage::routing
+
+namespace triage::routing {
+namespace {
+
+TEST(ShippedModels, LoadAndScoreInRange) {
+  const std::string dir = std::string(TRIAGE_SOURCE_DIR) + "/models/";
+  auto learned = MakeScorer("learned:" + dir + "learned-v1.model");
+  ASSERT_TRUE(learned.ok()) << learned.error().message;
+  auto cascade = LoadAnswerScorer(dir + "cascade-v1.model");
+  ASSERT_TRUE(cascade.ok()) << cascade.error().message;
+  RouteInput in;
+  in.prompt_text = in.last_user_text = "A shop sells 3 pens for $2. How much do 12 pens cost?";
+  in.message_count = 1;
+  double s = (*learned)->Score(in);
+  EXPECT_GT(s, 0.0);
+  EXPECT_LT(s, 1.0);
+  // Correct, well-formed arithmetic should look better than an answer with a wrong product.
+  double good = (*cascade)->ScoreAnswer(in, "12 pens is 4 groups of 3. 4 * 2 = 8\n#### 8");
+  double bad = (*cascade)->ScoreAnswer(in, "I think maybe 12 * 2 = 30, not sure.");
+  EXPECT_GT(good, bad);
+}
+
+}  // namespace
+}  // namespace triage::routing

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Overhead benchmark: direct to a fixed-response fake upstream (nginx `return 200`), through a
+# plain nginx reverse proxy with keep-alive (the floor any proxy reaches here), and through
+# triage (full request parsing, routing, accounting with a SQLite ledger). Loopback only,
+# bounded in time; every process it starts is stopped on exit.
+#   bench/overhead/run.sh            # DURATION=10 (seconds per measurement)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-10}
+scripts/deps.sh --bench
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAGE_BENCH=OFF >/dev/null
+cmake --build build-bench --target triage >/dev/null
+
+work=$(mktemp -d /tmp/triage-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+base=$((20000 + RANDOM % 20000))  # three consecutive loopback ports
+FAKE=$base; PROXY=$((base + 1)); TRIAGE=$((base + 2))
+body='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gemma-4-31b","choices":[{"index":0,"message":{"role":"assistant","content":"Hamlet, prince of Denmark, feigns madness to avenge the murder of his father by his uncle Claudius; the revenge costs almost everyone their lives, Hamlet included."},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":31,"completion_tokens":38,"total_tokens":69}}'
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+error_log $work/nginx/error.log warn;
+pid $work/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx;
+  proxy_temp_path $work/nginx;
+  keepalive_requests 1000000;
+  upstream fake { server 127.0.0.1:$FAKE; keepalive 64; }
+  server {
+    listen 127.0.0.1:$FAKE;
+    location /v1/chat/completions { default_type application/json; return 200 '$body'; }
+  }
+  server {
+    listen 127.0.0.1:$PROXY;
+    location / {
+      proxy_pass http://fake;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pids+=($!)
+
+cat > "$work/triage.yaml" <<CONF
+log_level: warn
+storage: {ledger: "sqlite://$work/ledger.db"}
+tiers:
+  - name: open
+    deployments:
+      - {name: fake, provider: openai, base_url: "http://127.0.0.1:$FAKE/v1", catalog: gemma-4-31b}
+CONF
+build-bench/triage serve --config "$work/triage.yaml" --listen "127.0.0.1:$TRIAGE" > "$work/triage.out" 2>&1 &
+TPID=$!
+pids+=($TPID)
+for _ in $(seq 50); do grep -q listening "$work/triage.out" && break; sleep 0.1; done
+sleep 0.5
+rss_idle=$(awk '/VmRSS/{print $2}' /proc/$TPID/status)
+
+cat > "$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model":"auto","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Summarise the plot of Hamlet in two sentences."}],"temperature":0.2,"max_tokens":200}'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT requests=%d errors=%d rps=%.1f p50=%d p99=%d\n",
+    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(99)))
+end
+LUA
+
+measure() {  # name url connections threads -> "requests errors rps p50 p99"
+  wrk -t"$4" -c"$3" -d"${DURATION}s" -s "$work/post.lua" "$2/v1/chat/completions" |
+    sed -n 's/^RESULT requests=\([0-9]*\) errors=\([0-9]*\) rps=\([0-9.]*\) p50=\([0-9]*\) p99=\([0-9]*\)$/\1 \2 \3 \4 \5/p'
+}
+declare -A R
+for target in direct proxy triage; do
+  case $target in direct) url=http://127.0.0.1:$FAKE;; proxy) url=http://127.0.0.1:$PROXY;; triage) url=http://127.0.0.1:$TRIAGE;; esac
+  wrk -t1 -c1 -d2s -s "$work/post.lua" "$url/v1/chat/completions" >/dev/null  # warm-up
+  [[ $target == triage ]] && { sleep 0.2; rows_before=$(sqlite3 "$work/ledger.db" 'select count(*) from requests'); }
+  R[$target,1]=$(measure $target $url 1 1)
+  R[$target,64]=$(measure $target $url 64 2)
+done
+rss_peak=$(awk '/VmHWM/{print $2}' /proc/$TPID/status)
+sleep 0.5
+rows=$(( $(sqlite3 "$work/ledger.db" 'select count(*) from requests') - rows_before ))
+
+f() { echo "${R[$1,$2]}" | awk -v i="$3" '{print $i}'; }
+p50() { f "$1" 1 4; }
+p99() { f "$1" 1 5; }
+echo
+echo "## Overhead (loopback, $(nproc) cores, $(date -u +%Y-%m-%d), load before run: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo
+echo "| target | p50 @1 conn (µs) | p99 @1 conn (µs) | added p50 | added p99 | req/s @64 conn | p99 @64 conn (µs) | errors |"
+echo "|---|---|---|---|---|---|---|---|"
+for t in direct proxy triage; do
+  ap50=$(( $(p50 $t) - $(p50 direct) )); ap99=$(( $(p99 $t) - $(p99 direct) ))
+  printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n" "$t" "$(p50 $t)" "$(p99 $t)" "$ap50" "$ap99" "$(f $t 64 3)" "$(f $t 64 5)" $(( $(f $t 1 2) + $(f $t 64 2) ))
+done
+echo
+awk -v a="$(f triage 64 3)" -v b="$(f proxy 64 3)" 'BEGIN{printf "triage throughput = %.2f x the nginx proxy floor\n", a/b}'
+echo "triage RSS: idle ${rss_idle} KiB, peak under load ${rss_peak} KiB"
+sent=$(( $(f triage 1 1) + $(f triage 64 1) ))
+echo "ledger rows written during the measurement: $rows; responses wrk counted: $sent (wrk does not count the up to 64 requests still in flight when it stops)"
+echo
+echo "command: DURATION=$DURATION bench/overhead/run.sh"
