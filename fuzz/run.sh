@@ -14,7 +14,8 @@ flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undef
 objs=()
 for s in "${srcs[@]}"; do
   o="$out/$(basename "${s%.cc}").o"
-  if [[ ! -f $o || $s -nt $o ]]; then
+  # Rebuilt when the source or any header of the two rooms changed since.
+  if [[ ! -f $o || $s -nt $o || -n $(find src/dialect src/common -name '*.h' -newer "$o" | head -1) ]]; then
     clang++ "${flags[@]/-fsanitize=fuzzer,address,undefined/-fsanitize=fuzzer-no-link,address,undefined}" -c "$s" -o "$o"
   fi
   objs+=("$o")
@@ -22,10 +23,17 @@ done
 status=0
 for target in fuzz/fuzz_*.cc; do
   name=$(basename "${target%.cc}")
-  clang++ "${flags[@]}" "$target" "${objs[@]}" -o "$out/$name"
+  clang++ "${flags[@]}" -I fuzz "$target" "${objs[@]}" -o "$out/$name"
   corpus="$out/corpus-$name"
   mkdir -p "$corpus"
-  cp fuzz/seeds/* "$corpus/" 2>/dev/null || true
+  # Seeds: the hand-written ones plus the translation fixtures (request/response bodies are
+  # extracted from their case files; SSE transcripts are used as they are).
+  cp fuzz/seeds/* tests/fixtures/dialect/streams/*.sse "$corpus/" 2>/dev/null || true
+  for f in tests/fixtures/dialect/requests/*.json tests/fixtures/dialect/responses/*.json; do
+    [[ -f $f ]] || continue
+    python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["input"]))' "$f" \
+      > "$corpus/seed-$(basename "$f")" 2>/dev/null || true
+  done
   echo "== $name (${seconds}s)"
   if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       "$out/$name" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \

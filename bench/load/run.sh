@@ -83,6 +83,9 @@ echo "| added p50 | $(( $(get "$loaded" p50) - $(get "$clean" p50) )) µs |"
 echo "| ledger rows / answered requests | $rows / $req (rows may exceed answers by the $CONNECTIONS requests in flight when wrk stopped) |"
 echo "| unaccounted requests (answered, no row) | $(( req > rows ? req - rows : 0 )) |"
 echo "| rows with status 200 | $ok_rows |"
+retries=$(( attempts - rows )); budget=$(awk -v r="$rows" 'BEGIN{printf "%d", 0.5 * r + 50}')
+echo "| retries / retry budget | $retries / $budget ($([[ $retries -le $budget ]] && echo within || echo OVER) budget: 0.5 x requests + budget_min 50) |"
+echo "| max attempts on one request | $(sqlite3 "$work/ledger.db" 'select max(attempts) from requests') (max_attempts 3) |"
 echo "| upstream attempts per request | $(awk -v a="$attempts" -v r="$rows" 'BEGIN{printf "%.3f", a/r}') (max_attempts 3, retry budget 0.5 per request) |"
 echo
 echo "command: DURATION=$DURATION CONNECTIONS=$CONNECTIONS FAULT_RATE=$FAULT_RATE bench/load/run.sh"

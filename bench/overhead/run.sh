@@ -110,8 +110,12 @@ for t in direct proxy triage; do
 done
 echo
 awk -v a="$(f triage 64 3)" -v b="$(f proxy 64 3)" 'BEGIN{printf "triage throughput = %.2f x the nginx proxy floor\n", a/b}'
+awk -v t="$(p50 triage)" -v p="$(p50 proxy)" -v d="$(p50 direct)" \
+  'BEGIN{printf "triage p50 @1 conn = %.1f x the nginx proxy p50; added p50 triage/proxy = %.1f\n", t/p, (t-d)/((p-d)>0?(p-d):1)}'
 echo "triage RSS: idle ${rss_idle} KiB, peak under load ${rss_peak} KiB"
 sent=$(( $(f triage 1 1) + $(f triage 64 1) ))
 echo "ledger rows written during the measurement: $rows; responses wrk counted: $sent (wrk does not count the up to 64 requests still in flight when it stops)"
+missing=$(( sent > rows ? sent - rows : 0 )); extra=$(( rows - sent ))
+echo "ledger check: $([[ $missing -eq 0 && $extra -le 65 ]] && echo OK || echo MISMATCH) (answered without a row: $missing; rows beyond answers: $extra, at most 65 = in flight at stop)"
 echo
 echo "command: DURATION=$DURATION bench/overhead/run.sh"

@@ -20,6 +20,20 @@ std::string Str(const json& o, const char* key) {
   return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// json::value() throws when the holder is not an object or the member has another type;
+// upstream events are untrusted, so a wrong shape must read as absent instead.
+json Obj(const json& o, const char* key) {
+  if (!o.is_object()) return json::object();
+  auto it = o.find(key);
+  return it != o.end() && it->is_object() ? *it : json::object();
+}
+
+int64_t Int(const json& o, const char* key) {
+  if (!o.is_object()) return 0;
+  auto it = o.find(key);
+  return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
 // Merges a usage report into the running totals: fields present and non-zero win.
 void Merge(TokenUsage& into, const TokenUsage& u) {
   if (u.input_tokens) into.input_tokens = u.input_tokens;
@@ -115,20 +129,20 @@ class AnthropicPassThrough final : public StreamTranslator {
     }
     std::string type = ev.event.empty() ? Str(j, "type") : ev.event;
     if (type == "error") {
-      step.error = Str(j.value("error", json::object()), "message");
+      step.error = Str(Obj(j, "error"), "message");
       if (step.error->empty()) *step.error = "upstream error event";
       return step;
     }
     if (type == "message_start" && j.contains("message")) {
-      Merge(usage_, UsageFromAnthropic(j["message"].value("usage", json::object())));
+      Merge(usage_, UsageFromAnthropic(Obj(j["message"], "usage")));
       reported_ = true;
     } else if (type == "message_delta") {
-      Merge(usage_, UsageFromAnthropic(j.value("usage", json::object())));
+      Merge(usage_, UsageFromAnthropic(Obj(j, "usage")));
       reported_ = true;
     } else if (type == "content_block_delta") {
       step.content = true;
     } else if (type == "content_block_start") {
-      step.content = Str(j.value("content_block", json::object()), "type") == "tool_use";
+      step.content = Str(Obj(j, "content_block"), "type") == "tool_use";
     } else if (type == "message_stop") {
       complete_ = true;
       return step;  // sent by Finish, after accounting
@@ -182,7 +196,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
     }
     if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return step;
     const json& choice = j["choices"][0];
-    const json delta = choice.value("delta", json::object());
+    const json delta = Obj(choice, "delta");
     for (const char* key : {"content", "refusal"}) {
       std::string text = Str(delta, key);
       if (text.empty()) continue;
@@ -196,8 +210,8 @@ class OpenAIToAnthropic final : public StreamTranslator {
     if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
       for (const auto& tc : delta["tool_calls"]) {
         if (!tc.is_object()) continue;
-        const int64_t k = tc.value("index", 0);
-        const json fn = tc.value("function", json::object());
+        const int64_t k = Int(tc, "index");
+        const json fn = Obj(tc, "function");
         if (!tools_.count(k)) {
           std::string id = Str(tc, "id");
           if (id.empty()) id = "call_" + std::to_string(k);
@@ -254,6 +268,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
                         {"stop_sequence", nullptr},
                         {"usage", json{{"input_tokens", 0}, {"output_tokens", 0}}}};
     out += AnthropicEvent("message_start", json{{"message", std::move(message)}});
+    out += AnthropicEvent("ping", json::object());  // as the Messages API sends one
   }
   void OpenBlock(const char* type, json block, std::string& out) {
     CloseBlock(out);
@@ -295,20 +310,20 @@ class AnthropicToOpenAI final : public StreamTranslator {
     }
     std::string type = ev.event.empty() ? Str(j, "type") : ev.event;
     if (type == "error") {
-      step.error = Str(j.value("error", json::object()), "message");
+      step.error = Str(Obj(j, "error"), "message");
       if (step.error->empty()) *step.error = "upstream error event";
     } else if (type == "message_start") {
-      const json m = j.value("message", json::object());
+      const json m = Obj(j, "message");
       if (!Str(m, "id").empty()) id_ = Str(m, "id");
       if (!Str(m, "model").empty()) model_ = Str(m, "model");
-      Merge(usage_, UsageFromAnthropic(m.value("usage", json::object())));
+      Merge(usage_, UsageFromAnthropic(Obj(m, "usage")));
       reported_ = true;
       step.frames = Chunk(json{{"role", "assistant"}, {"content", ""}}, nullptr);
     } else if (type == "content_block_start") {
-      const json b = j.value("content_block", json::object());
+      const json b = Obj(j, "content_block");
       if (Str(b, "type") == "tool_use") {
         const int64_t tool = next_tool_++;
-        tools_[j.value("index", 0)] = tool;
+        tools_[Int(j, "index")] = tool;
         json call = json{{"index", tool},
                          {"id", Str(b, "id")},
                          {"type", "function"},
@@ -317,21 +332,21 @@ class AnthropicToOpenAI final : public StreamTranslator {
         step.content = true;
       }
     } else if (type == "content_block_delta") {
-      const json d = j.value("delta", json::object());
+      const json d = Obj(j, "delta");
       const std::string dt = Str(d, "type");
       if (dt == "text_delta") {
         step.frames = Chunk(json{{"content", Str(d, "text")}}, nullptr);
         step.content = true;
       } else if (dt == "input_json_delta") {
-        json call = json{{"index", tools_[j.value("index", 0)]},
+        json call = json{{"index", tools_[Int(j, "index")]},
                          {"function", json{{"arguments", Str(d, "partial_json")}}}};
         step.frames = Chunk(json{{"tool_calls", json::array({std::move(call)})}}, nullptr);
         step.content = true;
       }  // thinking and signature deltas have no OpenAI equivalent
     } else if (type == "message_delta") {
-      const std::string stop = Str(j.value("delta", json::object()), "stop_reason");
+      const std::string stop = Str(Obj(j, "delta"), "stop_reason");
       if (!stop.empty()) stop_ = StopFromAnthropic(stop);
-      Merge(usage_, UsageFromAnthropic(j.value("usage", json::object())));
+      Merge(usage_, UsageFromAnthropic(Obj(j, "usage")));
       reported_ = true;
     } else if (type == "message_stop") {
       complete_ = true;

@@ -113,7 +113,39 @@ Status Gateway::DropUntranslatable(RequestContext& ctx) const {
   }
   if (keep.empty() && first) return *first;
   ctx.plan = std::move(keep);
-  return Ok{};
+
+  // Image and audio parts reach only deployments whose catalog entry has that modality.
+  auto has = [](const config::Deployment& d, const char* modality) {
+    const catalog::ModelInfo* m = catalog::Find(d.catalog);
+    return m &&
+           std::find(m->modalities.begin(), m->modalities.end(), modality) != m->modalities.end();
+  };
+  std::vector<const char*> needed;
+  if (ctx.req.has_image) needed.push_back("image");
+  if (ctx.req.has_audio) needed.push_back("audio");
+  if (needed.empty()) return Ok{};
+  std::vector<const config::Deployment*> capable;
+  for (const config::Deployment* d : ctx.plan) {
+    bool ok = true;
+    for (const char* m : needed) ok = ok && has(*d, m);
+    if (ok) capable.push_back(d);
+  }
+  if (!capable.empty()) {
+    ctx.plan = std::move(capable);
+    return Ok{};
+  }
+  std::string what, names;
+  for (const char* m : needed) what += (what.empty() ? "" : " and ") + std::string(m);
+  for (const auto& t : config_->tiers)
+    for (const auto& d : t.deployments) {
+      bool ok = true;
+      for (const char* m : needed) ok = ok && has(d, m);
+      if (ok) names += (names.empty() ? "" : ", ") + d.name + " (" + d.catalog + ")";
+    }
+  return Error::Make(
+      ErrorKind::kInvalidRequest, "unsupported_modality",
+      "messages contain " + what + " content, which no deployment for model '" + ctx.req.model +
+          "' accepts; capable: " + (names.empty() ? std::string("none configured") : names));
 }
 
 Status Gateway::LoadRouter(const config::Config& config) {

@@ -96,7 +96,8 @@ class Gateway {
   // Phases. Route returns false when the model names nothing (the caller refuses).
   bool Route(RequestContext& ctx);
   // Removes from the plan the deployments whose dialect cannot express this request (OpenAI
-  // n > 1 or audio towards Anthropic); a clear 400 when none is left.
+  // n > 1 or audio towards Anthropic) or whose catalog model lacks a modality it uses (image,
+  // audio); a clear 400 naming the capable deployments when none is left.
   Status DropUntranslatable(RequestContext& ctx) const;
   // Appends a tier's deployments to the plan, balanced (power of two choices).
   void AppendTier(RequestContext& ctx, const config::Tier& tier) const;

@@ -408,3 +408,56 @@ TEST(RouterInGateway, ShippedLearnedModelDecidesAutoRequests) {
 }
 }  // namespace
 }  // namespace triage::pipeline
+
+namespace triage::pipeline {
+namespace {
+
+const char* kModal = R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: qwen, provider: sim, catalog: qwen-3.6-35b-a3b, sim: {latency_ms: 0, output_tokens: 2}}
+      - {name: gemma, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 0, output_tokens: 2}}
+  - name: text
+    deployments:
+      - {name: qwen2, provider: sim, catalog: qwen-3.6-35b-a3b, sim: {latency_ms: 0, output_tokens: 2}}
+storage: {ledger: "sqlite::memory:"}
+routing: {fallback: none}
+)";
+
+std::string ImageBody(const std::string& model) {
+  json r = {
+      {"model", model},
+      {"messages",
+       {{{"role", "user"},
+         {"content",
+          {{{"type", "text"}, {"text", "what is this?"}},
+           {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AAAA"}}}}}}}}}};
+  return r.dump();
+}
+
+TEST(Modality, ImagesOnlyReachDeploymentsWithTheModality) {
+  auto g = Make(kModal);
+  for (int i = 0; i < 6; ++i) {  // whatever order the balancer picks, never the text-only one
+    Writer w = Call(*g, ImageBody("open"));
+    ASSERT_EQ(w.status, 200) << w.body;
+    EXPECT_EQ(w.Header("x-triage-deployment"), "gemma");
+  }
+  EXPECT_EQ(Call(*g, Body("open")).status, 200);  // text still goes anywhere
+}
+
+TEST(Modality, NoCapableDeploymentIsA400NamingTheCapableOnes) {
+  auto g = Make(kModal);
+  Writer w = Call(*g, ImageBody("text"));
+  EXPECT_EQ(w.status, 400);
+  json e = json::parse(w.body)["error"];
+  EXPECT_EQ(e["code"], "unsupported_modality");
+  EXPECT_NE(e["message"].get<std::string>().find("image"), std::string::npos);
+  EXPECT_NE(e["message"].get<std::string>().find("gemma (gemma-4-31b)"), std::string::npos)
+      << e["message"];
+  g->ledger().Flush();
+  EXPECT_EQ(g->ledger().ReadAll()->size(), 1u);
+}
+
+}  // namespace
+}  // namespace triage::pipeline
