@@ -123,6 +123,23 @@ describe("dialects", () => {
     assert.equal(tool.tool_call_id, asst.tool_calls[0].id);
   });
 
+  test("Anthropic SDK images (base64 and URL) reach an OpenAI upstream as image_url parts", async () => {
+    oai.behave((req, res, body) => oai.reply(req, res, body, { text: "a cat" }));
+    const msg = await anthropic.messages.create({
+      model: "open",
+      max_tokens: 20,
+      messages: [{ role: "user", content: [
+        { type: "text", text: "What is in these?" },
+        { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+        { type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } },
+      ] }],
+    });
+    assert.equal(msg.content[0].text, "a cat");
+    const parts = oai.requests.at(-1).body.messages.at(-1).content;
+    const urls = parts.filter((p) => p.type === "image_url").map((p) => p.image_url.url);
+    assert.deepEqual(urls, ["data:image/png;base64,iVBORw0KGgo=", "https://example.com/cat.jpg"]);
+  });
+
   test("Anthropic SDK sees Anthropic-shaped errors", async () => {
     await assert.rejects(anthropic.messages.create({ model: "gpt-9", max_tokens: 10, messages: [{ role: "user", content: "x" }] }), (e) => {
       assert.ok(e instanceof Anthropic.NotFoundError);
