@@ -25,18 +25,19 @@ async function freePortUrl() {
   return `http://127.0.0.1:${port}/v1`;
 }
 
-describe("fault matrix", () => {
+for (const dialect of ["openai", "anthropic"])
+describe(`fault matrix, ${dialect} upstream`, () => {
   let faulty, healthy, t, client, refusedUrl, fdsAtStart;
   before(async () => {
-    faulty = await startFaultyUpstream();
+    faulty = await startFaultyUpstream(dialect);
     healthy = await startFakeOpenAI();
     refusedUrl = await freePortUrl();
     const timeouts = { connect_ms: 500, first_byte_ms: 600, idle_ms: 300, total_ms: 2500 };
     t = await startTriage(
       config({
         tiers: [
-          { name: "flaky", deployments: [{ name: "faulty", url: faulty.url, catalog: "gemma-4-31b", timeouts }] },
-          { name: "spare", deployments: [{ name: "refused", url: refusedUrl, catalog: "gemma-4-31b", timeouts }] },
+          { name: "flaky", deployments: [{ name: "faulty", provider: dialect, url: faulty.url, catalog: "gemma-4-31b", timeouts }] },
+          { name: "spare", deployments: [{ name: "refused", provider: dialect, url: refusedUrl, catalog: "gemma-4-31b", timeouts }] },
           { name: "good", deployments: [{ name: "healthy", url: healthy.url, catalog: "claude-sonnet-4.6", timeouts }] },
         ],
         extra:

@@ -2,6 +2,7 @@
 // gets the configured fault. The faults are the ways real upstreams fail.
 import http from "node:http";
 import { chunk, completion, openaiError } from "./fake_openai.mjs";
+import { message, anthropicError } from "./fake_anthropic.mjs";
 
 export const FAULTS = [
   "status_500", "status_502", "status_503", "status_529", "status_429_retry_after",
@@ -14,14 +15,36 @@ export const FAULTS = [
 // possible any more, the client must get a well-formed error event instead of a clean end.
 export const AFTER_CONTENT = new Set(["reset_mid_body", "hang_mid_stream", "truncated_sse"]);
 
-const sse = (o) => `data: ${JSON.stringify(o)}\n\n`;
+// The wire shapes of one dialect: error bodies, the first events of a stream (through the
+// first content), and a complete non-streaming answer.
+const SHAPES = {
+  openai: {
+    error: (code) => openaiError(code, `injected ${code}`),
+    head: (model) => [`data: ${JSON.stringify(chunk(model, { role: "assistant", content: "" }))}\n\n`,
+                      `data: ${JSON.stringify(chunk(model, { content: "partial" }))}\n\n`],
+    answer: (model, text) => completion({ model, text }),
+    bigEvent: (model, filler) => `data: ${JSON.stringify(chunk(model, { role: "assistant", content: filler }))}\n\n`,
+    malformed: "data: {this is not json\n\n",
+  },
+  anthropic: {
+    error: (code) => anthropicError(code === 529 ? "overloaded_error" : code === 429 ? "rate_limit_error" : "api_error", `injected ${code}`),
+    head: (model) => [
+      `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message: message({ model, content: [], stop_reason: null, usage: { input_tokens: 5, output_tokens: 1 } }) })}\n\n`,
+      `event: content_block_start\ndata: ${JSON.stringify({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } })}\n\n` +
+      `event: content_block_delta\ndata: ${JSON.stringify({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "partial" } })}\n\n`],
+    answer: (model, text) => message({ model, content: [{ type: "text", text: text ?? "x" }] }),
+    bigEvent: (model, filler) => `event: content_block_delta\ndata: ${JSON.stringify({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: filler } })}\n\n`,
+    malformed: "event: message_start\ndata: {this is not json\n\n",
+  },
+};
 
-async function misbehave(fault, req, res, body) {
+async function misbehave(fault, req, res, body, dialect) {
   const model = body.model || "m";
   const stream = !!body.stream;
+  const shape = SHAPES[dialect];
   const status = (code, headers = {}) => {
     res.writeHead(code, { "content-type": "application/json", ...headers });
-    res.end(JSON.stringify(openaiError(code, `injected ${code}`)));
+    res.end(JSON.stringify(shape.error(code)));
   };
   switch (fault) {
     case "status_500": return status(500);
@@ -34,8 +57,7 @@ async function misbehave(fault, req, res, body) {
     case "reset_mid_body":
       if (stream) {
         res.writeHead(200, { "content-type": "text/event-stream" });
-        res.write(sse(chunk(model, { role: "assistant", content: "" })));
-        res.write(sse(chunk(model, { content: "partial" })));
+        for (const e of shape.head(model)) res.write(e);
         setTimeout(() => req.socket.destroy(), 50);
       } else {
         res.writeHead(200, { "content-type": "application/json", "content-length": "5000" });
@@ -46,8 +68,7 @@ async function misbehave(fault, req, res, body) {
     case "hang_mid_stream":
       if (stream) {
         res.writeHead(200, { "content-type": "text/event-stream" });
-        res.write(sse(chunk(model, { role: "assistant", content: "" })));
-        res.write(sse(chunk(model, { content: "partial" })));
+        for (const e of shape.head(model)) res.write(e);
       } else {
         res.writeHead(200, { "content-type": "application/json", "content-length": "5000" });
         res.write('{"id":"x","choices":[');
@@ -56,7 +77,7 @@ async function misbehave(fault, req, res, body) {
     case "slow_drip": {
       // Headers at once, then a byte now and then: slower than the idle timeout.
       res.writeHead(200, { "content-type": stream ? "text/event-stream" : "application/json" });
-      const bytes = stream ? ": keep-alive\n\n" : JSON.stringify(completion({ model }));
+      const bytes = stream ? ": keep-alive\n\n" : JSON.stringify(shape.answer(model));
       let i = 0;
       const timer = setInterval(() => {
         if (i >= bytes.length || res.destroyed) return clearInterval(timer);
@@ -68,7 +89,7 @@ async function misbehave(fault, req, res, body) {
     case "malformed_json":
       if (stream) {
         res.writeHead(200, { "content-type": "text/event-stream" });
-        res.end("data: {this is not json\n\n");
+        res.end(shape.malformed);
       } else {
         res.writeHead(200, { "content-type": "application/json" });
         res.end('{"choices": [');
@@ -77,12 +98,11 @@ async function misbehave(fault, req, res, body) {
     case "truncated_sse":
       if (stream) {
         res.writeHead(200, { "content-type": "text/event-stream" });
-        res.write(sse(chunk(model, { role: "assistant", content: "" })));
-        res.write(sse(chunk(model, { content: "partial" })));
-        res.end(); // a clean HTTP end, but no finish_reason and no [DONE]
+        for (const e of shape.head(model)) res.write(e);
+        res.end(); // a clean HTTP end, but no finish / [DONE] / message_stop
       } else {
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(completion({ model })).slice(0, 40));
+        res.end(JSON.stringify(shape.answer(model)).slice(0, 40));
       }
       return;
     case "wrong_content_type":
@@ -93,10 +113,10 @@ async function misbehave(fault, req, res, body) {
       const filler = "x".repeat(2 * 1024 * 1024);
       if (stream) {
         res.writeHead(200, { "content-type": "text/event-stream" });
-        res.end(sse(chunk(model, { role: "assistant", content: filler })));
+        res.end(shape.bigEvent(model, filler));
       } else {
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(completion({ model, text: filler })));
+        res.end(JSON.stringify(shape.answer(model, filler)));
       }
       return;
     }
@@ -105,8 +125,8 @@ async function misbehave(fault, req, res, body) {
   }
 }
 
-export async function startFaultyUpstream() {
-  const f = { fault: "status_500", requests: 0, sockets: new Set() };
+export async function startFaultyUpstream(dialect = "openai") {
+  const f = { fault: "status_500", requests: 0, sockets: new Set(), dialect };
   f.server = http.createServer((req, res) => {
     let data = "";
     req.on("data", (d) => (data += d));
@@ -116,7 +136,7 @@ export async function startFaultyUpstream() {
       try {
         body = JSON.parse(data);
       } catch {}
-      misbehave(f.fault, req, res, body).catch(() => req.socket.destroy());
+      misbehave(f.fault, req, res, body, f.dialect).catch(() => req.socket.destroy());
     });
   });
   f.server.on("connection", (s) => {
