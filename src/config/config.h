@@ -66,9 +66,9 @@ struct Limits {
   int64_t max_header_bytes = 16 * 1024;
   int max_json_depth = 64;
   int64_t max_response_bytes = 64 * 1024 * 1024;  // largest upstream answer (or SSE event)
-  Millis header_timeout{10000};     // client must send its headers within this
-  Millis body_timeout{30000};       // and its body within this
-  Millis keepalive_timeout{60000};  // idle keep-alive connection is closed after this
+  Millis header_timeout{10000};                   // client must send its headers within this
+  Millis body_timeout{30000};                     // and its body within this
+  Millis keepalive_timeout{60000};                // idle keep-alive connection is closed after this
 };
 
 // retry: attempts across the plan, backoff with full jitter, and the retry budget.

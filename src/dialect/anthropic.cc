@@ -10,15 +10,23 @@ namespace {
 
 std::string_view TypeName(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a number";
-    default: return "an invalid value";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a number";
+    default:
+      return "an invalid value";
   }
 }
 
@@ -118,8 +126,8 @@ std::optional<Error> CheckBlock(const json& b, const std::string& path, bool ass
     if (!assistant) return BadValue(path + ".type", type + " is only allowed on assistant");
     return std::nullopt;
   }
-  if (type == "web_search_tool_result" || type == "search_result" ||
-      type == "container_upload" || type == "web_fetch_tool_result")
+  if (type == "web_search_tool_result" || type == "search_result" || type == "container_upload" ||
+      type == "web_fetch_tool_result")
     return std::nullopt;
   return BadValue(path + ".type", "unknown content block type '" + type + "'");
 }
@@ -281,16 +289,25 @@ std::string_view AnthropicErrorType(const Error& e) {
   switch (e.kind) {
     case ErrorKind::kInvalidRequest:
     case ErrorKind::kHeadersTooLarge:
-    case ErrorKind::kClientTimeout: return "invalid_request_error";
-    case ErrorKind::kRequestTooLarge: return "request_too_large";
-    case ErrorKind::kAuthentication: return "authentication_error";
-    case ErrorKind::kPermission: return "permission_error";
-    case ErrorKind::kNotFound: return "not_found_error";
-    case ErrorKind::kRateLimit: return "rate_limit_error";
-    case ErrorKind::kUnavailable: return "overloaded_error";
-    case ErrorKind::kUpstreamTimeout: return "timeout_error";
+    case ErrorKind::kClientTimeout:
+      return "invalid_request_error";
+    case ErrorKind::kRequestTooLarge:
+      return "request_too_large";
+    case ErrorKind::kAuthentication:
+      return "authentication_error";
+    case ErrorKind::kPermission:
+      return "permission_error";
+    case ErrorKind::kNotFound:
+      return "not_found_error";
+    case ErrorKind::kRateLimit:
+      return "rate_limit_error";
+    case ErrorKind::kUnavailable:
+      return "overloaded_error";
+    case ErrorKind::kUpstreamTimeout:
+      return "timeout_error";
     case ErrorKind::kUpstream:
-    case ErrorKind::kInternal: return "api_error";
+    case ErrorKind::kInternal:
+      return "api_error";
   }
   return "api_error";
 }

@@ -12,10 +12,14 @@ StopReason StopFromOpenAI(std::string_view f) {
 std::string_view OpenAIFinishReason(StopReason r) {
   switch (r) {
     case StopReason::kEndTurn:
-    case StopReason::kStopSequence: return "stop";
-    case StopReason::kMaxTokens: return "length";
-    case StopReason::kToolUse: return "tool_calls";
-    case StopReason::kRefusal: return "content_filter";
+    case StopReason::kStopSequence:
+      return "stop";
+    case StopReason::kMaxTokens:
+      return "length";
+    case StopReason::kToolUse:
+      return "tool_calls";
+    case StopReason::kRefusal:
+      return "content_filter";
   }
   return "stop";
 }
@@ -30,11 +34,16 @@ StopReason StopFromAnthropic(std::string_view s) {
 
 std::string_view AnthropicStopReason(StopReason r) {
   switch (r) {
-    case StopReason::kEndTurn: return "end_turn";
-    case StopReason::kMaxTokens: return "max_tokens";
-    case StopReason::kToolUse: return "tool_use";
-    case StopReason::kStopSequence: return "stop_sequence";
-    case StopReason::kRefusal: return "refusal";
+    case StopReason::kEndTurn:
+      return "end_turn";
+    case StopReason::kMaxTokens:
+      return "max_tokens";
+    case StopReason::kToolUse:
+      return "tool_use";
+    case StopReason::kStopSequence:
+      return "stop_sequence";
+    case StopReason::kRefusal:
+      return "refusal";
   }
   return "end_turn";
 }

@@ -2,11 +2,10 @@
 // Dialect-neutral chat request/response. Both wire formats are parsed into these and rendered
 // from them; see docs/dialects.md for the field-by-field mapping. Plain values; thread-compatible.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dialect/types.h"
 
@@ -16,13 +15,13 @@ enum class BlockType { kText, kImage, kAudio, kDocument, kToolUse, kToolResult, 
 
 struct ContentBlock {
   BlockType type = BlockType::kText;
-  std::string text;        // kText, kThinking
-  std::string media_type;  // kImage/kDocument: "image/png"...; kAudio: format ("wav", "mp3")
-  std::string data;        // base64 payload (kImage/kDocument/kAudio) when url is empty
-  std::string url;         // kImage/kDocument by reference
-  std::string id;          // kToolUse
-  std::string name;        // kToolUse
-  nlohmann::json input;    // kToolUse arguments (an object)
+  std::string text;         // kText, kThinking
+  std::string media_type;   // kImage/kDocument: "image/png"...; kAudio: format ("wav", "mp3")
+  std::string data;         // base64 payload (kImage/kDocument/kAudio) when url is empty
+  std::string url;          // kImage/kDocument by reference
+  std::string id;           // kToolUse
+  std::string name;         // kToolUse
+  nlohmann::json input;     // kToolUse arguments (an object)
   std::string tool_use_id;  // kToolResult
   std::vector<ContentBlock> content;  // kToolResult: text and image blocks
   bool is_error = false;              // kToolResult

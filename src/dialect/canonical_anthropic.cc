@@ -109,8 +109,8 @@ CanonicalRequest CanonicalFromAnthropic(const json& b) {
       c.unmapped.push_back("tools." + type);
       continue;
     }
-    c.tools.push_back(Tool{Str(t, "name"), Str(t, "description"),
-                           t.value("input_schema", json::object())});
+    c.tools.push_back(
+        Tool{Str(t, "name"), Str(t, "description"), t.value("input_schema", json::object())});
   }
   if (auto tc = b.find("tool_choice"); tc != b.end() && tc->is_object()) {
     ToolChoice ch;
@@ -139,7 +139,8 @@ CanonicalRequest CanonicalFromAnthropic(const json& b) {
     if (!u.empty()) c.user = u;
   }
   if (auto it = b.find("stream"); it != b.end() && it->is_boolean()) c.stream = it->get<bool>();
-  for (const char* k : {"thinking", "service_tier", "container", "mcp_servers", "context_management"})
+  for (const char* k :
+       {"thinking", "service_tier", "container", "mcp_servers", "context_management"})
     if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.push_back(k);
   return c;
 }

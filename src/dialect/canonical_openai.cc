@@ -137,8 +137,8 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
                                   Str(call["function"], "arguments"), c.unmapped));
       }
       if (auto fc = m.find("function_call"); fc != m.end() && fc->is_object()) {
-        parts.push_back(ToolUse("call_" + Str(*fc, "name"), Str(*fc, "name"),
-                                Str(*fc, "arguments"), c.unmapped));
+        parts.push_back(ToolUse("call_" + Str(*fc, "name"), Str(*fc, "name"), Str(*fc, "arguments"),
+                                c.unmapped));
       }
       Push(c, Role::kAssistant, std::move(parts));
     } else if (role == "tool" || role == "function") {
@@ -166,7 +166,7 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
     ToolChoice ch;
     if (tc->is_string()) {
       std::string s = tc->get<std::string>();
-      ch.kind = s == "none" ? ToolChoice::kNone
+      ch.kind = s == "none"       ? ToolChoice::kNone
                 : s == "required" ? ToolChoice::kAny
                                   : ToolChoice::kAuto;
     } else if (tc->is_object()) {
@@ -197,11 +197,24 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
   if (auto it = b.find("user"); it != b.end() && it->is_string()) c.user = it->get<std::string>();
   if (auto it = b.find("stream"); it != b.end() && it->is_boolean()) c.stream = it->get<bool>();
   // Parameters with no Anthropic slot. n is checked separately (n>1 cannot be honoured).
-  static constexpr const char* kNoSlot[] = {
-      "frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "seed",
-      "response_format", "service_tier", "store", "metadata", "reasoning_effort", "prediction",
-      "modalities", "audio", "web_search_options", "verbosity", "prompt_cache_key",
-      "safety_identifier"};
+  static constexpr const char* kNoSlot[] = {"frequency_penalty",
+                                            "presence_penalty",
+                                            "logit_bias",
+                                            "logprobs",
+                                            "top_logprobs",
+                                            "seed",
+                                            "response_format",
+                                            "service_tier",
+                                            "store",
+                                            "metadata",
+                                            "reasoning_effort",
+                                            "prediction",
+                                            "modalities",
+                                            "audio",
+                                            "web_search_options",
+                                            "verbosity",
+                                            "prompt_cache_key",
+                                            "safety_identifier"};
   for (const char* k : kNoSlot)
     if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.push_back(k);
   return c;

@@ -2,12 +2,11 @@
 // Request and non-streaming response translation between the two dialects through the canonical
 // types. Pure functions, no I/O; thread-safe. Mapping rules: docs/dialects.md.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/result.h"
 #include "dialect/canonical.h"

@@ -36,8 +36,10 @@ std::string JoinText(const std::vector<ContentBlock>& blocks, std::vector<std::s
 
 json OpenAIPart(const ContentBlock& b, std::vector<std::string>* dropped) {
   switch (b.type) {
-    case BlockType::kText: return {{"type", "text"}, {"text", b.text}};
-    case BlockType::kImage: return {{"type", "image_url"}, {"image_url", {{"url", DataUrl(b)}}}};
+    case BlockType::kText:
+      return {{"type", "text"}, {"text", b.text}};
+    case BlockType::kImage:
+      return {{"type", "image_url"}, {"image_url", {{"url", DataUrl(b)}}}};
     case BlockType::kAudio:
       return {{"type", "input_audio"},
               {"input_audio", {{"data", b.data}, {"format", b.media_type}}}};
@@ -47,7 +49,8 @@ json OpenAIPart(const ContentBlock& b, std::vector<std::string>* dropped) {
         return nullptr;
       }
       return {{"type", "file"}, {"file", {{"file_data", DataUrl(b)}, {"filename", "document"}}}};
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 
@@ -119,8 +122,10 @@ json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {
     case BlockType::kText:
       if (b.text.empty()) return nullptr;  // Anthropic rejects empty text blocks
       return {{"type", "text"}, {"text", b.text}};
-    case BlockType::kImage: return {{"type", "image"}, {"source", AnthropicSource(b)}};
-    case BlockType::kDocument: return {{"type", "document"}, {"source", AnthropicSource(b)}};
+    case BlockType::kImage:
+      return {{"type", "image"}, {"source", AnthropicSource(b)}};
+    case BlockType::kDocument:
+      return {{"type", "document"}, {"source", AnthropicSource(b)}};
     case BlockType::kToolUse:
       return {{"type", "tool_use"},
               {"id", AnthropicId(b.id)},
@@ -137,8 +142,12 @@ json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {
       if (b.is_error) r["is_error"] = true;
       return r;
     }
-    case BlockType::kAudio: Drop(dropped, "input_audio"); return nullptr;
-    case BlockType::kThinking: Drop(dropped, "thinking"); return nullptr;
+    case BlockType::kAudio:
+      Drop(dropped, "input_audio");
+      return nullptr;
+    case BlockType::kThinking:
+      Drop(dropped, "thinking");
+      return nullptr;
   }
   return nullptr;
 }
@@ -196,9 +205,15 @@ json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
   if (c.tool_choice) {
     const ToolChoice& tc = *c.tool_choice;
     switch (tc.kind) {
-      case ToolChoice::kAuto: out["tool_choice"] = "auto"; break;
-      case ToolChoice::kAny: out["tool_choice"] = "required"; break;
-      case ToolChoice::kNone: out["tool_choice"] = "none"; break;
+      case ToolChoice::kAuto:
+        out["tool_choice"] = "auto";
+        break;
+      case ToolChoice::kAny:
+        out["tool_choice"] = "required";
+        break;
+      case ToolChoice::kNone:
+        out["tool_choice"] = "none";
+        break;
       case ToolChoice::kTool:
         out["tool_choice"] = {{"type", "function"}, {"function", {{"name", tc.name}}}};
         break;

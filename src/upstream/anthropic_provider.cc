@@ -1,7 +1,5 @@
 // Provider for the Anthropic Messages API: POST {base_url}/messages with x-api-key and
 // anthropic-version. Requests from OpenAI clients are translated; Anthropic ones pass through.
-#include <cstdlib>
-
 #include "dialect/translate.h"
 #include "upstream/provider.h"
 
@@ -46,25 +44,11 @@ class AnthropicProvider final : public Provider {
 }  // namespace
 
 Result<std::unique_ptr<Provider>> MakeAnthropicProvider(const config::Deployment& d) {
-  auto url = ParseUrl(d.base_url);
-  if (!url) {
-    Error e = url.error();
-    e.message = "deployment " + d.name + ": " + e.message;
-    return e;
-  }
-  std::shared_ptr<net::ssl::context> tls;
-  if (url->tls) {
-    auto ctx = MakeTlsContext(d.ca_file, d.tls_verify);
-    if (!ctx) return ctx.error();
-    tls = *ctx;
-  }
-  std::string key;
-  if (!d.api_key_env.empty()) {
-    const char* v = std::getenv(d.api_key_env.c_str());
-    if (v) key = v;
-  }
+  auto ep = MakeEndpoint(d);
+  if (!ep) return ep.error();
+  std::string auth = ep->key;
   return std::unique_ptr<Provider>(
-      new AnthropicProvider(d, std::move(*url), std::move(tls), std::move(key)));
+      new AnthropicProvider(d, std::move(ep->url), std::move(ep->tls), std::move(auth)));
 }
 
 }  // namespace triage::upstream

@@ -1,7 +1,5 @@
 // Provider for any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, SGLang, TGI,
 // Together, Fireworks, Groq, DeepSeek, OpenAI): POST {base_url}/chat/completions.
-#include <cstdlib>
-
 #include "dialect/translate.h"
 #include "upstream/provider.h"
 
@@ -46,25 +44,11 @@ class OpenAIProvider final : public Provider {
 }  // namespace
 
 Result<std::unique_ptr<Provider>> MakeOpenAIProvider(const config::Deployment& d) {
-  auto url = ParseUrl(d.base_url);
-  if (!url) {
-    Error e = url.error();
-    e.message = "deployment " + d.name + ": " + e.message;
-    return e;
-  }
-  std::shared_ptr<net::ssl::context> tls;
-  if (url->tls) {
-    auto ctx = MakeTlsContext(d.ca_file, d.tls_verify);
-    if (!ctx) return ctx.error();
-    tls = *ctx;
-  }
-  std::string auth;
-  if (!d.api_key_env.empty()) {
-    const char* key = std::getenv(d.api_key_env.c_str());
-    if (key && *key) auth = std::string("Bearer ") + key;
-  }
+  auto ep = MakeEndpoint(d);
+  if (!ep) return ep.error();
+  std::string auth = ep->key.empty() ? std::string() : "Bearer " + ep->key;
   return std::unique_ptr<Provider>(
-      new OpenAIProvider(d, std::move(*url), std::move(tls), std::move(auth)));
+      new OpenAIProvider(d, std::move(ep->url), std::move(ep->tls), std::move(auth)));
 }
 
 }  // namespace triage::upstream

@@ -1,6 +1,29 @@
 #include "upstream/provider.h"
 
+#include <cstdlib>
+
 namespace triage::upstream {
+
+Result<Endpoint> MakeEndpoint(const config::Deployment& d) {
+  auto url = ParseUrl(d.base_url);
+  if (!url) {
+    Error e = url.error();
+    e.message = "deployment " + d.name + ": " + e.message;
+    return e;
+  }
+  Endpoint ep;
+  ep.url = std::move(*url);
+  if (ep.url.tls) {
+    auto ctx = MakeTlsContext(d.ca_file, d.tls_verify);
+    if (!ctx) return ctx.error();
+    ep.tls = *ctx;
+  }
+  if (!d.api_key_env.empty()) {
+    const char* key = std::getenv(d.api_key_env.c_str());
+    if (key) ep.key = key;
+  }
+  return ep;
+}
 
 Result<std::unique_ptr<Provider>> MakeProvider(const config::Deployment& deployment) {
   if (deployment.provider == "sim") return MakeSimProvider(deployment);

@@ -26,6 +26,15 @@ class Provider {
 // variable named by api_key_env once, now.
 Result<std::unique_ptr<Provider>> MakeProvider(const config::Deployment& deployment);
 
+// What every HTTP provider needs of its deployment: the parsed base URL, a TLS context for
+// https (nullptr for http), and the API key read once from `api_key_env` ("" when unset).
+struct Endpoint {
+  Url url;
+  std::shared_ptr<net::ssl::context> tls;
+  std::string key;  // never logged
+};
+Result<Endpoint> MakeEndpoint(const config::Deployment& deployment);
+
 // Provider constructors (one file each).
 Result<std::unique_ptr<Provider>> MakeOpenAIProvider(const config::Deployment& deployment);
 Result<std::unique_ptr<Provider>> MakeAnthropicProvider(const config::Deployment& deployment);
