@@ -106,4 +106,38 @@ int64_t JsonInt(const json& obj, const char* key, int64_t fallback) {
   return fallback;
 }
 
+std::string_view TypeName(const nlohmann::json& v) {
+  using T = nlohmann::json::value_t;
+  switch (v.type()) {
+    case T::null:
+      return "null";
+    case T::object:
+      return "an object";
+    case T::array:
+      return "an array";
+    case T::string:
+      return "a string";
+    case T::boolean:
+      return "a boolean";
+    case T::number_integer:
+    case T::number_unsigned:
+      return "an integer";
+    case T::number_float:
+      return "a number";
+    default:
+      return "an invalid value";
+  }
+}
+
+Error WrongType(const std::string& path, std::string_view expected, const nlohmann::json& got) {
+  return BadRequest("invalid_type", path + ": expected " + std::string(expected) + ", got " +
+                                        std::string(TypeName(got)));
+}
+
+Error Missing(const std::string& path) { return BadRequest("missing_field", path + ": required"); }
+
+Error BadValue(const std::string& path, const std::string& why) {
+  return BadRequest("invalid_value", path + ": " + why);
+}
+
 }  // namespace triage::dialect

@@ -22,6 +22,14 @@ Result<nlohmann::json> ParseJsonBody(std::string_view body, int max_depth);
 // kInvalidRequest error with `code` and `message`.
 Error BadRequest(std::string code, std::string message);
 
+// "a string", "an object", ... for messages like "messages[0].role: expected a string, got null".
+std::string_view TypeName(const nlohmann::json& v);
+// The parsers' three ways to refuse a field: wrong type, missing, bad value (codes
+// invalid_type, missing_field, invalid_value).
+Error WrongType(const std::string& path, std::string_view expected, const nlohmann::json& got);
+Error Missing(const std::string& path);
+Error BadValue(const std::string& path, const std::string& why);
+
 // Number of UTF-8 code points in `s` (bytes that are not continuation bytes).
 int64_t Utf8Chars(std::string_view s);
 

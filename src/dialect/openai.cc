@@ -10,39 +10,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string_view TypeName(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "an integer";
-    case json::value_t::number_float:
-      return "a number";
-    default:
-      return "an invalid value";
-  }
-}
-
-Error WrongType(const std::string& path, std::string_view expected, const json& got) {
-  return BadRequest("invalid_type", path + ": expected " + std::string(expected) + ", got " +
-                                        std::string(TypeName(got)));
-}
-
-Error Missing(const std::string& path) { return BadRequest("missing_field", path + ": required"); }
-
-Error BadValue(const std::string& path, const std::string& why) {
-  return BadRequest("invalid_value", path + ": " + why);
-}
-
 // Optional field present and not null.
 const json* Opt(const json& obj, const char* key) {
   auto it = obj.find(key);
