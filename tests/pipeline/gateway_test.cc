@@ -8,47 +8,13 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "recording_writer.h"
+
 namespace triage::pipeline {
 namespace {
 
 namespace net = boost::asio;
 using nlohmann::json;
-
-class RecordingWriter final : public ClientWriter {
- public:
-  net::awaitable<bool> Respond(int s, const Headers& h, std::string b) override {
-    status = s;
-    headers = h;
-    body = std::move(b);
-    co_return true;
-  }
-  net::awaitable<bool> BeginStream(const Headers& h, const std::vector<std::string>&) override {
-    status = 200;
-    headers = h;
-    streamed = true;
-    co_return true;
-  }
-  net::awaitable<bool> Write(std::string_view d) override {
-    body.append(d);
-    ++writes;
-    co_return !fail_writes;
-  }
-  net::awaitable<bool> EndStream(const Headers& t) override {
-    trailers = t;
-    ended = true;
-    co_return true;
-  }
-  std::string Header(const std::string& name) const {
-    for (auto& [k, v] : headers)
-      if (k == name) return v;
-    return "";
-  }
-  int status = 0;
-  Headers headers, trailers;
-  std::string body;
-  bool streamed = false, ended = false, fail_writes = false;
-  int writes = 0;
-};
 
 constexpr const char* kConfig = R"(
 listen: 127.0.0.1:0

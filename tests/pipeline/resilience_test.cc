@@ -11,6 +11,7 @@
 #include "pipeline/attempt_util.h"
 #include "pipeline/cascade.h"
 #include "pipeline/gateway.h"
+#include "recording_writer.h"
 #include "routing/router.h"
 
 namespace triage::pipeline {
@@ -19,33 +20,7 @@ namespace {
 namespace net = boost::asio;
 using nlohmann::json;
 
-class Writer final : public ClientWriter {
- public:
-  net::awaitable<bool> Respond(int s, const Headers& h, std::string b) override {
-    status = s;
-    headers = h;
-    body = std::move(b);
-    co_return true;
-  }
-  net::awaitable<bool> BeginStream(const Headers& h, const std::vector<std::string>&) override {
-    status = 200;
-    headers = h;
-    co_return true;
-  }
-  net::awaitable<bool> Write(std::string_view d) override {
-    body.append(d);
-    co_return true;
-  }
-  net::awaitable<bool> EndStream(const Headers&) override { co_return true; }
-  std::string Header(const std::string& name) const {
-    for (auto& [k, v] : headers)
-      if (k == name) return v;
-    return "";
-  }
-  int status = 0;
-  Headers headers;
-  std::string body;
-};
+using Writer = RecordingWriter;
 
 std::unique_ptr<Gateway> Make(const std::string& yaml) {
   auto cfg = config::LoadString(yaml);
