@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <numeric>
@@ -20,10 +21,16 @@ TrainOptions DefaultOptions(ModelKind kind) {
   TrainOptions o;
   o.kind = kind;
   if (kind == ModelKind::kCascade) {
-    o.epochs = 6;
-    o.learning_rate = 0.1;
+    o.learning_rate = 0.02;
     o.l2 = 3e-3;
+  } else {
+    o.learning_rate = 0.01;
   }
+  // Sweep hooks (docs/routing.md): TRIAGE_TRAIN_{HEADS,LR,L2,EPOCHS} override the defaults.
+  if (const char* v = std::getenv("TRIAGE_TRAIN_HEADS")) o.heads = std::atoi(v);
+  if (const char* v = std::getenv("TRIAGE_TRAIN_LR")) o.learning_rate = std::atof(v);
+  if (const char* v = std::getenv("TRIAGE_TRAIN_L2")) o.l2 = std::atof(v);
+  if (const char* v = std::getenv("TRIAGE_TRAIN_EPOCHS")) o.epochs = std::atoi(v);
   return o;
 }
 
@@ -70,7 +77,7 @@ LinearModel TrainOn(const std::vector<SparseVec>& xs, const std::vector<double>&
   std::vector<float> g2(routing::kFeatureDim, 1e-6f);
   double bias_g2 = 1e-6;
   double mean = std::accumulate(ys.begin(), ys.end(), 0.0) / ys.size();
-  m.bias = static_cast<float>(std::log(mean / (1 - mean)));
+  m.bias[0] = static_cast<float>(std::log(mean / (1 - mean)));
   std::vector<size_t> order(xs.size());
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(opt.seed);
@@ -85,49 +92,60 @@ LinearModel TrainOn(const std::vector<SparseVec>& xs, const std::vector<double>&
         m.weights[j] -= static_cast<float>(opt.learning_rate * gj / std::sqrt(g2[j]));
       }
       bias_g2 += g * g;
-      m.bias -= static_cast<float>(opt.learning_rate * g / std::sqrt(bias_g2));
+      m.bias[0] -= static_cast<float>(opt.learning_rate * g / std::sqrt(bias_g2));
     }
   }
   return m;
+}
+
+// Fits on the queries at idx (features precomputed in xs, parallel to qs).
+LinearModel Fit(const std::vector<SparseVec>& xs, const std::vector<const Query*>& qs,
+                const std::vector<size_t>& idx, const TrainOptions& opt) {
+  std::vector<SparseVec> tx;
+  std::vector<double> ty, ts, tc;
+  std::vector<int> tg;
+  for (size_t i : idx) {
+    tx.push_back(xs[i]);
+    ty.push_back(LabelFor(*qs[i], opt.kind));
+    ts.push_back(qs[i]->strong);
+    tc.push_back(qs[i]->cheap);
+    tg.push_back(GroupOf(*qs[i]));
+  }
+  if (opt.heads == 1) return TrainOn(tx, ty, tg, opt);
+  return routing::CombineHeads(TrainOn(tx, ts, tg, opt), TrainOn(tx, tc, tg, opt));
+}
+
+std::vector<const Query*> Pointers(const std::vector<Query>& qs) {
+  std::vector<const Query*> out;
+  for (const Query& q : qs) out.push_back(&q);
+  return out;
 }
 
 }  // namespace
 
 LinearModel Train(const std::vector<const Query*>& qs, const TrainOptions& opt) {
   std::vector<SparseVec> xs;
-  std::vector<double> ys;
-  std::vector<int> gs;
-  for (const Query* q : qs) {
-    xs.push_back(Features(*q, opt.kind));
-    ys.push_back(LabelFor(*q, opt.kind));
-    gs.push_back(GroupOf(*q));
-  }
-  return TrainOn(xs, ys, gs, opt);
+  for (const Query* q : qs) xs.push_back(Features(*q, opt.kind));
+  std::vector<size_t> all(qs.size());
+  std::iota(all.begin(), all.end(), 0);
+  return Fit(xs, qs, all, opt);
 }
 
 std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const TrainOptions& opt) {
+  const std::vector<const Query*> ps = Pointers(qs);
   std::vector<SparseVec> xs;
-  std::vector<double> ys;
-  std::vector<int> fold, gs;
+  std::vector<int> fold;
   for (const Query& q : qs) {
     xs.push_back(Features(q, opt.kind));
-    ys.push_back(LabelFor(q, opt.kind));
-    gs.push_back(GroupOf(q));
     fold.push_back(static_cast<int>(routing::Fnv1a64(q.id) % k));
   }
   std::vector<double> out(qs.size(), 0.0);
   for (int f = 0; f < k; ++f) {
-    std::vector<SparseVec> tx;
-    std::vector<double> ty;
-    std::vector<int> tg;
+    std::vector<size_t> train;
     for (size_t i = 0; i < qs.size(); ++i) {
-      if (fold[i] != f) {
-        tx.push_back(xs[i]);
-        ty.push_back(ys[i]);
-        tg.push_back(gs[i]);
-      }
+      if (fold[i] != f) train.push_back(i);
     }
-    LinearModel m = TrainOn(tx, ty, tg, opt);
+    LinearModel m = Fit(xs, ps, train, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
       if (fold[i] == f) out[i] = m.Probability(xs[i]);
     }
@@ -141,20 +159,15 @@ std::vector<double> LeaveOneBenchmarkOut(const std::vector<Query>& qs, const Tra
   for (const Query& q : qs) benches.insert(q.benchmark);
   std::vector<double> out(qs.size(), -1.0);
   if (benches.size() < 2) return out;
+  const std::vector<const Query*> ps = Pointers(qs);
   std::vector<SparseVec> xs;
   for (const Query& q : qs) xs.push_back(Features(q, opt.kind));
   for (const auto& b : benches) {
-    std::vector<SparseVec> tx;
-    std::vector<double> ty;
-    std::vector<int> tg;
+    std::vector<size_t> train;
     for (size_t i = 0; i < qs.size(); ++i) {
-      if (qs[i].benchmark != b) {
-        tx.push_back(xs[i]);
-        ty.push_back(LabelFor(qs[i], opt.kind));
-        tg.push_back(GroupOf(qs[i]));
-      }
+      if (qs[i].benchmark != b) train.push_back(i);
     }
-    LinearModel m = TrainOn(tx, ty, tg, opt);
+    LinearModel m = Fit(xs, ps, train, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
       if (qs[i].benchmark == b) out[i] = m.Probability(xs[i]);
     }

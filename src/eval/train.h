@@ -15,7 +15,10 @@ struct TrainOptions {
   double learning_rate = 0.005;
   double l2 = 1e-5;
   uint64_t seed = 7;
-  bool balance_benchmarks = true;  // weight examples by sqrt(N / (B * n_benchmark))
+  bool balance_benchmarks = true;
+  // 1: one logistic head on the gain label; 2: strong-correct and cheap-correct heads (score =
+  // their difference), which measured better in 5-fold CV (docs/routing.md).
+  uint32_t heads = 2;  // weight examples by sqrt(N / (B * n_benchmark))
 };
 
 // Settings chosen by 5-fold CV on the dev files (docs/routing.md lists the sweep).

@@ -1,8 +1,5 @@
 #include "routing/features.h"
 
-// Per-byte loops on the request path: let the compiler unroll and vectorise them.
-#pragma GCC optimize("O3")
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -47,6 +44,19 @@ bool StartsWithWord(std::string_view text, std::string_view w) {
   return true;
 }
 
+// Byte -> the byte that char trigrams hash: lowercase letters, every digit as '0'.
+constexpr std::array<unsigned char, 256> MakeTrigramTable() {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    unsigned char v = static_cast<unsigned char>(c);
+    if (c >= 'A' && c <= 'Z') v = static_cast<unsigned char>(c + 32);
+    if (c >= '0' && c <= '9') v = '0';
+    t[c] = v;
+  }
+  return t;
+}
+constexpr std::array<unsigned char, 256> kTrigramByte = MakeTrigramTable();
+
 // Hashes lowercased word tokens (numbers collapse to their digit count so that topics, not
 // values, are learned), word bigrams and char trigrams of the window.
 void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool chars, SparseVec* out,
@@ -87,11 +97,11 @@ void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool cha
   t = t.substr(0, std::min(t.size(), kCharWindow));
   if (!chars || t.size() < 3) return;
   const float cv = 0.5f / std::sqrt(static_cast<float>(t.size()));
-  uint32_t a = 0, b = 0;
-  for (size_t i = 0; i < t.size(); ++i) {
-    uint32_t c = ToLower(static_cast<unsigned char>(t[i]));
-    if (IsDigit(c)) c = '0';
-    if (i >= 2) out->emplace_back(Slot(((a << 16) | (b << 8) | c) + kCharNs), cv);
+  const auto* p = reinterpret_cast<const unsigned char*>(t.data());
+  uint32_t a = kTrigramByte[p[0]], b = kTrigramByte[p[1]];
+  for (size_t i = 2; i < t.size(); ++i) {
+    const uint32_t c = kTrigramByte[p[i]];
+    out->emplace_back(Slot(((a << 16) | (b << 8) | c) + kCharNs), cv);
     a = b;
     b = c;
   }
@@ -139,25 +149,35 @@ constexpr std::array<uint16_t, 256> MakeClassTable() {
 }
 constexpr std::array<uint16_t, 256> kClass = MakeClassTable();
 
-// Table-driven: one lookup per byte keeps this cheap on long prompts.
+// One histogram pass (a table lookup and an increment per byte), then per-class sums over the
+// 256 byte values; digit runs are counted in the same pass.
 Counts Count(std::string_view t) {
-  Counts k;
+  std::array<uint32_t, 256> hist{};
+  int numbers = 0;
   bool in_num = false;
   for (unsigned char c : t) {
+    ++hist[c];
     const uint16_t v = kClass[c];
     const bool d = v & kDigit;
-    k.numbers += d && !in_num;
+    numbers += d && !in_num;
     in_num = d || (in_num && (v & kNumCont));
-    k.digits += d;
-    k.upper += (v & kUpper) != 0;
-    k.alpha += (v & kAlpha) != 0;
-    k.ops += (v & kOp) != 0;
-    k.lines += (v & kLine) != 0;
-    k.questions += (v & kQuest) != 0;
-    k.code += (v & kCode) != 0;
-    k.latex += (v & kLatex) != 0;
-    k.dollars += (v & kDollar) != 0;
-    k.nonascii += (v & kNonAscii) != 0;
+  }
+  Counts k;
+  k.numbers = numbers;
+  for (int c = 0; c < 256; ++c) {
+    const int n = static_cast<int>(hist[c]);
+    if (n == 0) continue;
+    const uint16_t v = kClass[c];
+    if (v & kDigit) k.digits += n;
+    if (v & kUpper) k.upper += n;
+    if (v & kAlpha) k.alpha += n;
+    if (v & kOp) k.ops += n;
+    if (v & kLine) k.lines += n;
+    if (v & kQuest) k.questions += n;
+    if (v & kCode) k.code += n;
+    if (v & kLatex) k.latex += n;
+    if (v & kDollar) k.dollars += n;
+    if (v & kNonAscii) k.nonascii += n;
   }
   return k;
 }
@@ -180,7 +200,8 @@ class CueMatcher {
       const bool alpha = IsAlpha(c);
       if (!prev_alpha) {
         for (const auto& [cue, g] : by_first_[c]) {
-          if (cue.size() <= low.size() - i &&
+          // Second byte first: most candidates fail there, before a memcmp call.
+          if (cue.size() <= low.size() - i && (cue.size() < 2 || low[i + 1] == cue[1]) &&
               std::memcmp(low.data() + i, cue.data(), cue.size()) == 0)
             ++counts[g];
         }
@@ -197,9 +218,13 @@ class CueMatcher {
 std::string_view Lower(std::string_view t) {
   thread_local std::string buf;
   buf.resize(t.size());
-  for (size_t i = 0; i < t.size(); ++i) {
-    char c = t[i];
-    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  char* out = buf.data();
+  const char* in = t.data();
+  const size_t n = t.size();
+  // Branch-free so that it vectorises.
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(in[i]);
+    out[i] = static_cast<char>(c + (static_cast<unsigned char>(c - 'A') < 26 ? 32 : 0));
   }
   return buf;
 }
@@ -239,6 +264,22 @@ bool ContainsNumber(std::string_view t, const std::string& needle) {
     if (lb && rb) return true;
   }
   return false;
+}
+
+// Calls f with each digit run of t (thousands separators dropped, "1,000" -> "1000" is not
+// attempted: the run stops at the comma, which is how answers usually restate it too).
+template <class F>
+void ForEachNumber(std::string_view t, F f) {
+  for (size_t i = 0; i < t.size();) {
+    if (!IsDigit(static_cast<unsigned char>(t[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < t.size() && IsDigit(static_cast<unsigned char>(t[j]))) ++j;
+    f(t.substr(i, j - i));
+    i = j;
+  }
 }
 
 // The number after the last "####", else the last number in the text; NaN when none.
@@ -388,6 +429,17 @@ void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, Sparse
   }
   put(19, Log1p(cues[2], 2.0));
   put(20, Log1p(cues[3], 2.0));
+  // Quantities of the question that the answer never uses: a skipped quantity usually means a
+  // skipped step.
+  std::string_view q =
+      in.last_user_text.substr(0, std::min(in.last_user_text.size(), kWindowChars));
+  int given = 0, unused = 0;
+  ForEachNumber(q, [&](std::string_view num) {
+    ++given;
+    if (!ContainsNumber(win, std::string(num))) ++unused;
+  });
+  put(21, given == 0 ? 0.0f : static_cast<float>(unused) / given);
+  put(22, Log1p(unused, 1.0));
 }
 
 void ExtractCascadeFeatures(const RouteInput& in, std::string_view answer, SparseVec* out) {

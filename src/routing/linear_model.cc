@@ -47,14 +47,41 @@ Error Bad(const std::string& name, const std::string& why) {
 
 }  // namespace
 
-double LinearModel::Margin(const SparseVec& x) const {
-  double z = bias;
-  for (const auto& [i, v] : x) z += weights[i] * v;
+void LinearModel::SetHeads(uint32_t n) {
+  heads = n;
+  bias.fill(0.0f);
+  weights.assign(static_cast<size_t>(kFeatureDim) * n, 0.0f);
+}
+
+double LinearModel::Margin(const SparseVec& x, uint32_t head) const {
+  double z = bias[head];
+  for (const auto& [i, v] : x) z += weights[i * heads + head] * v;
   return z;
 }
 
 double LinearModel::Probability(const SparseVec& x) const {
-  return 1.0 / (1.0 + std::exp(-Margin(x)));
+  auto sigmoid = [](double z) { return 1.0 / (1.0 + std::exp(-z)); };
+  if (heads == 1) return sigmoid(Margin(x));
+  // Both heads in one pass: their weights for an index share a cache line.
+  double z0 = bias[0], z1 = bias[1];
+  for (const auto& [i, v] : x) {
+    z0 += weights[2 * i] * v;
+    z1 += weights[2 * i + 1] * v;
+  }
+  return (sigmoid(z0) - sigmoid(z1) + 1.0) / 2.0;
+}
+
+LinearModel CombineHeads(const LinearModel& strong, const LinearModel& cheap) {
+  LinearModel m;
+  m.kind = strong.kind;
+  m.SetHeads(2);
+  m.bias[0] = strong.bias[0];
+  m.bias[1] = cheap.bias[0];
+  for (uint32_t i = 0; i < kFeatureDim; ++i) {
+    m.Weight(i, 0) = strong.weights[i * strong.heads];
+    m.Weight(i, 1) = cheap.weights[i * cheap.heads];
+  }
+  return m;
 }
 
 std::string SerializeModel(const LinearModel& m) {
@@ -62,14 +89,21 @@ std::string SerializeModel(const LinearModel& m) {
   Put<uint32_t>(&s, kModelVersion);
   Put<uint32_t>(&s, static_cast<uint32_t>(m.kind));
   Put<uint32_t>(&s, kFeatureDim);
-  Put<float>(&s, m.bias);
+  Put<uint32_t>(&s, m.heads);
+  for (uint32_t h = 0; h < m.heads; ++h) Put<float>(&s, m.bias[h]);
+  auto used = [&](uint32_t i) {
+    for (uint32_t h = 0; h < m.heads; ++h) {
+      if (std::fabs(m.weights[i * m.heads + h]) > 1e-6f) return true;
+    }
+    return false;
+  };
   uint32_t nnz = 0;
-  for (float w : m.weights) nnz += std::fabs(w) > 1e-6f;
+  for (uint32_t i = 0; i < kFeatureDim; ++i) nnz += used(i);
   Put<uint32_t>(&s, nnz);
-  for (uint32_t i = 0; i < m.weights.size(); ++i) {
-    if (std::fabs(m.weights[i]) <= 1e-6f) continue;
+  for (uint32_t i = 0; i < kFeatureDim; ++i) {
+    if (!used(i)) continue;
     Put<uint32_t>(&s, i);
-    Put<float>(&s, m.weights[i]);
+    for (uint32_t h = 0; h < m.heads; ++h) Put<float>(&s, m.weights[i * m.heads + h]);
   }
   Put<uint32_t>(&s, static_cast<uint32_t>(m.note.size()));
   s += m.note;
@@ -83,28 +117,36 @@ Result<LinearModel> ParseModel(const std::string& bytes, const std::string& name
   Reader r(bytes);
   std::string magic;
   r.GetBytes(sizeof(kMagic), &magic);
-  uint32_t version = 0, kind = 0, dim = 0, nnz = 0, note_len = 0;
+  uint32_t version = 0, kind = 0, dim = 0, heads = 1, nnz = 0, note_len = 0;
   r.Get(&version);
-  if (version != kModelVersion)
-    return Bad(name, "unsupported version " + std::to_string(version) + " (this build reads " +
+  if (version != 1 && version != kModelVersion)
+    return Bad(name, "unsupported version " + std::to_string(version) + " (this build reads 1 to " +
                          std::to_string(kModelVersion) + ")");
   uint64_t stored = 0;
   std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
   if (stored != Fnv1a64(std::string_view(bytes).substr(0, bytes.size() - 8)))
     return Bad(name, "checksum mismatch (corrupt or truncated file)");
   LinearModel m;
-  if (!r.Get(&kind) || !r.Get(&dim) || !r.Get(&m.bias) || !r.Get(&nnz))
+  if (!r.Get(&kind) || !r.Get(&dim) || (version >= 2 && !r.Get(&heads)))
     return Bad(name, "truncated header");
   if (kind != 1 && kind != 2) return Bad(name, "unknown model kind " + std::to_string(kind));
   if (dim != kFeatureDim)
     return Bad(name, "feature dimension " + std::to_string(dim) + " does not match this build");
+  if (heads < 1 || heads > kMaxHeads)
+    return Bad(name, "unsupported head count " + std::to_string(heads));
   m.kind = static_cast<ModelKind>(kind);
+  m.SetHeads(heads);
+  for (uint32_t h = 0; h < heads; ++h) {
+    if (!r.Get(&m.bias[h])) return Bad(name, "truncated header");
+  }
+  if (!r.Get(&nnz)) return Bad(name, "truncated header");
   for (uint32_t k = 0; k < nnz; ++k) {
     uint32_t i = 0;
-    float w = 0;
-    if (!r.Get(&i) || !r.Get(&w)) return Bad(name, "truncated weights");
+    if (!r.Get(&i)) return Bad(name, "truncated weights");
     if (i >= dim) return Bad(name, "weight index out of range");
-    m.weights[i] = w;
+    for (uint32_t h = 0; h < heads; ++h) {
+      if (!r.Get(&m.Weight(i, h))) return Bad(name, "truncated weights");
+    }
   }
   if (!r.Get(&note_len) || !r.GetBytes(note_len, &m.note)) return Bad(name, "truncated note");
   if (r.pos() + 8 != bytes.size()) return Bad(name, "trailing bytes");

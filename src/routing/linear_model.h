@@ -1,8 +1,10 @@
 #pragma once
-// A logistic model over routing features and its versioned file format:
-//   "TRIAGERM" | u32 version=1 | u32 kind | u32 feature_dim | f32 bias | u32 nnz |
-//   nnz x (u32 index, f32 weight) | u32 note_len | note bytes | u64 FNV-1a of all before.
+// A logistic model over routing features, with one or two heads, and its versioned file format:
+//   v2: "TRIAGERM" | u32 version=2 | u32 kind | u32 feature_dim | u32 heads | heads x f32 bias |
+//       u32 nnz | nnz x (u32 index, heads x f32 weight) | u32 note_len | note | u64 FNV-1a.
+//   v1 (still read): no heads field, one bias, (u32 index, f32 weight) pairs.
 // Little-endian. Immutable after load; thread-safe to share.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,19 +15,30 @@
 namespace triage::routing {
 
 enum class ModelKind : uint32_t { kLearned = 1, kCascade = 2 };
-inline constexpr uint32_t kModelVersion = 1;
+inline constexpr uint32_t kModelVersion = 2;
+inline constexpr uint32_t kMaxHeads = 2;
 
+// heads == 1: P(strong needed) = sigmoid(w.x + b).
+// heads == 2: head 0 predicts P(strong model correct), head 1 P(cheap model correct); the score
+// is the expected gain of the strong model mapped to [0,1]: (P0 - P1 + 1) / 2.
 struct LinearModel {
   ModelKind kind = ModelKind::kLearned;
-  float bias = 0.0f;
-  std::vector<float> weights = std::vector<float>(kFeatureDim, 0.0f);
+  uint32_t heads = 1;
+  std::array<float, kMaxHeads> bias{};
+  std::vector<float> weights = std::vector<float>(kFeatureDim, 0.0f);  // [index * heads + head]
   std::string note;  // free text: training data, date, CV figures
 
-  // Raw linear score w.x + b.
-  double Margin(const SparseVec& x) const;
-  // Sigmoid of the margin, in [0,1].
+  // Resizes to n heads with zero weights. REQUIRES: 1 <= n <= kMaxHeads.
+  void SetHeads(uint32_t n);
+  float& Weight(uint32_t index, uint32_t head) { return weights[index * heads + head]; }
+  // Raw linear score w.x + b of one head.
+  double Margin(const SparseVec& x, uint32_t head = 0) const;
+  // The score in [0,1] (see above).
   double Probability(const SparseVec& x) const;
 };
+
+// Two single-head models (strong-correct, cheap-correct) as one two-head model.
+LinearModel CombineHeads(const LinearModel& strong, const LinearModel& cheap);
 
 std::string SerializeModel(const LinearModel& m);
 // Errors name the file and the cause: bad magic, unsupported version, checksum mismatch...

@@ -50,7 +50,22 @@ TEST(Train, LearnsASeparableSignalAndCrossValidates) {
   std::vector<const Query*> ptrs;
   for (const auto& q : qs) ptrs.push_back(&q);
   auto m = Train(ptrs, opt);
+  EXPECT_EQ(m.heads, 2u);
   EXPECT_GT(m.Probability(Features(qs[0], opt.kind)), m.Probability(Features(qs[1], opt.kind)));
+}
+
+TEST(Train, OneHeadOnTheGainLabelAlsoLearns) {
+  auto qs = Synthetic(300);
+  TrainOptions opt;
+  opt.heads = 1;
+  std::vector<const Query*> ptrs;
+  for (const auto& q : qs) ptrs.push_back(&q);
+  auto m = Train(ptrs, opt);
+  EXPECT_EQ(m.heads, 1u);
+  EXPECT_EQ(m.weights.size(), routing::kFeatureDim);
+  // Hard prompts have label 1 (strong needed), easy ones 0.5 (both models right).
+  EXPECT_GT(m.Probability(Features(qs[0], opt.kind)), 0.75);
+  EXPECT_NEAR(m.Probability(Features(qs[1], opt.kind)), 0.5, 0.1);
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ const utf8 = (v) => Buffer.from(v, "latin1").toString("utf8");
 
 test("learned router: every auto request carries its score and lands on the tier its thresholds pick", async () => {
   const model = path.join(repoRoot, "models/learned-v1.model");
-  const t = await startTriage(config({ tiers, extra: `routing: {router: "learned:${model}", thresholds: [0.3, 0.6]}\n` }));
+  const t = await startTriage(config({ tiers, extra: `routing: {router: "learned:${model}", thresholds: [0.58, 0.68]}\n` }));
   try {
     const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
     const prompts = [
@@ -34,11 +34,14 @@ test("learned router: every auto request carries its score and lands on the tier
       const m = route.match(/^learned score=(\d\.\d\d) → (\w+)$/);
       assert.ok(m, route);
       const score = Number(m[1]);
-      const want = score < 0.3 ? "open" : score < 0.6 ? "mid" : "frontier";
+      const want = score < 0.58 ? "open" : score < 0.68 ? "mid" : "frontier";
       assert.equal(m[2], want, route);
       assert.equal(response.headers.get("x-triage-tier"), want);
       seen.add(want);
     }
+    // The thresholds are the 70/25/5 split `triage calibrate` prints for this model on the dev
+    // files; these prompts do not all score alike.
+    assert.ok(seen.size >= 2, [...seen].join(","));
     // Pinning still bypasses the router.
     const { response } = await client.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "Hi!" }] }).withResponse();
     assert.equal(response.headers.get("x-triage-tier"), "frontier");

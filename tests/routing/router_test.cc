@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -78,7 +79,7 @@ TEST(RulesScorer, HighestMatchWins) {
 LinearModel SampleModel(ModelKind kind) {
   LinearModel m;
   m.kind = kind;
-  m.bias = -0.25f;
+  m.bias[0] = -0.25f;
   SparseVec x;
   ExtractPromptFeatures(In("What is the integral of x^2?"), &x);
   for (const auto& [i, v] : x) m.weights[i] += 0.5f;
@@ -114,11 +115,11 @@ TEST(ModelFile, CorruptWrongVersionAndWrongMagicAreClearErrors) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("checksum"), std::string::npos) << r.error().message;
 
-  std::string v2 = bytes;
-  v2[8] = 2;  // version field follows the 8-byte magic
-  r = ParseModel(v2, "f");
+  std::string v3 = bytes;
+  v3[8] = 3;  // version field follows the 8-byte magic
+  r = ParseModel(v3, "f");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("version 2"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("version 3"), std::string::npos) << r.error().message;
 
   r = ParseModel("hello world, not a model", "f");
   ASSERT_FALSE(r.ok());
@@ -126,6 +127,61 @@ TEST(ModelFile, CorruptWrongVersionAndWrongMagicAreClearErrors) {
 
   r = ParseModel(bytes.substr(0, bytes.size() - 20), "f");
   EXPECT_FALSE(r.ok());
+}
+
+// A version-1 file (one head, no heads field) as the first release wrote it.
+std::string V1Bytes(float bias, uint32_t index, float weight) {
+  std::string s = "TRIAGERM";
+  auto put = [&](auto v) { s.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+  put(uint32_t{1});  // version
+  put(uint32_t{1});  // kind: learned
+  put(kFeatureDim);
+  put(bias);
+  put(uint32_t{1});  // nnz
+  put(index);
+  put(weight);
+  put(uint32_t{2});
+  s += "v1";
+  put(Fnv1a64(s));
+  return s;
+}
+
+TEST(ModelFile, ReadsVersionOneFiles) {
+  auto m = ParseModel(V1Bytes(0.5f, 7, -1.25f), "old.model");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->heads, 1u);
+  EXPECT_EQ(m->bias[0], 0.5f);
+  EXPECT_EQ(m->weights[7], -1.25f);
+  EXPECT_EQ(m->note, "v1");
+  EXPECT_NEAR(m->Probability(SparseVec{{7, 1.0f}}), 1.0 / (1.0 + std::exp(0.75)), 1e-9);
+}
+
+TEST(ModelFile, TwoHeadsScoreTheExpectedGainAndRoundTrip) {
+  LinearModel strong = SampleModel(ModelKind::kLearned), cheap;
+  cheap.bias[0] = 1.0f;
+  LinearModel m = CombineHeads(strong, cheap);
+  ASSERT_EQ(m.heads, 2u);
+  SparseVec x;
+  ExtractPromptFeatures(In("What is the integral of x^2?"), &x);
+  // (P(strong right) - P(cheap right) + 1) / 2, each head its own logistic model.
+  double want = (strong.Probability(x) - cheap.Probability(x) + 1.0) / 2.0;
+  EXPECT_NEAR(m.Probability(x), want, 1e-9);
+  EXPECT_NEAR(m.Margin(x, 1), 1.0, 1e-9);
+  auto back = ParseModel(SerializeModel(m), "two.model");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->heads, 2u);
+  EXPECT_EQ(back->weights, m.weights);
+  EXPECT_EQ(back->bias, m.bias);
+  EXPECT_NEAR(back->Probability(x), want, 1e-9);
+  // A head count this build cannot evaluate is refused, not misread.
+  std::string bytes = SerializeModel(m);
+  bytes[20] = 5;  // heads follows magic, version, kind and dim
+  std::string body = bytes.substr(0, bytes.size() - 8);
+  uint64_t sum = Fnv1a64(body);
+  bytes = body + std::string(reinterpret_cast<const char*>(&sum), 8);
+  auto r = ParseModel(bytes, "f");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("head count 5"), std::string::npos) << r.error().message;
 }
 
 TEST(CascadeModel, AnswerScorerLoadsAndScoresInRange) {
@@ -150,6 +206,23 @@ TEST(ArithCheck, FindsWrongEquations) {
   EXPECT_EQ(bad.checked, 3);
   EXPECT_EQ(bad.wrong, 1);
   EXPECT_EQ(CheckArithmetic("x = 5, so the answer is 5").checked, 0);
+}
+
+// Sum of the values at one feature index.
+float At(const SparseVec& x, uint32_t index) {
+  float v = 0;
+  for (const auto& [i, w] : x) v += i == index ? w : 0.0f;
+  return v;
+}
+
+TEST(Features, AnswerThatSkipsAGivenQuantityIsMarked) {
+  RouteInput in = In("Tom has 12 apples, buys 7 more and eats 3. How many are left?");
+  const uint32_t unused_share = kHashDim + 24 + 21;
+  SparseVec all, skipped;
+  ExtractAnswerFeatures(in, "12 + 7 = 19, 19 - 3 = 16\n#### 16", &all, false);
+  ExtractAnswerFeatures(in, "12 + 7 = 19\n#### 19", &skipped, false);
+  EXPECT_EQ(At(all, unused_share), 0.0f);
+  EXPECT_NEAR(At(skipped, unused_share), 1.0f / 3.0f, 1e-6);
 }
 
 TEST(Features, BoundedWorkOnHugePrompts) {
