@@ -22,6 +22,9 @@ struct EvalArgs {
   std::string plot, out, kind = "learned", split;
   int cv = 0;
   double strong_fraction = -1;
+  // Training overrides; unset (<= 0) keeps eval::DefaultOptions.
+  int heads = 0, epochs = 0;
+  double learning_rate = 0, l2 = -1;
   eval::Prices prices;
 };
 
@@ -111,6 +114,10 @@ int RunTrain(const EvalArgs& a) {
   if (!ds) return Fail(ds.error().message);
   eval::TrainOptions opt = eval::DefaultOptions(a.kind == "cascade" ? routing::ModelKind::kCascade
                                                                     : routing::ModelKind::kLearned);
+  if (a.heads > 0) opt.heads = static_cast<uint32_t>(a.heads);
+  if (a.epochs > 0) opt.epochs = a.epochs;
+  if (a.learning_rate > 0) opt.learning_rate = a.learning_rate;
+  if (a.l2 >= 0) opt.l2 = a.l2;
   bool cascade = opt.kind == routing::ModelKind::kCascade;
   if (cascade) {
     size_t with = 0;
@@ -197,6 +204,15 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   tr->add_option("--cv", a->cv, "k-fold cross-validation before training")
       ->check(CLI::Range(2, 20));
+  tr->add_option("--heads", a->heads,
+                 "1: one head on the gain label; 2 (default): strong-right and cheap-right heads")
+      ->check(CLI::Range(1, 2));
+  tr->add_option("--epochs", a->epochs, "AdaGrad passes (default 10)")->check(CLI::Range(1, 1000));
+  tr->add_option("--learning-rate", a->learning_rate,
+                 "AdaGrad step (default 0.01 learned, 0.02 cascade)")
+      ->check(CLI::PositiveNumber);
+  tr->add_option("--l2", a->l2, "L2 penalty (default 1e-5 learned, 3e-3 cascade)")
+      ->check(CLI::NonNegativeNumber);
   tr->callback([a, exit_code] { *exit_code = RunTrain(*a); });
 
   auto* ca = app.add_subcommand("calibrate", "Thresholds for a traffic split");

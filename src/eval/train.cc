@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <numeric>
@@ -26,11 +25,6 @@ TrainOptions DefaultOptions(ModelKind kind) {
   } else {
     o.learning_rate = 0.01;
   }
-  // Sweep hooks (docs/routing.md): TRIAGE_TRAIN_{HEADS,LR,L2,EPOCHS} override the defaults.
-  if (const char* v = std::getenv("TRIAGE_TRAIN_HEADS")) o.heads = std::atoi(v);
-  if (const char* v = std::getenv("TRIAGE_TRAIN_LR")) o.learning_rate = std::atof(v);
-  if (const char* v = std::getenv("TRIAGE_TRAIN_L2")) o.l2 = std::atof(v);
-  if (const char* v = std::getenv("TRIAGE_TRAIN_EPOCHS")) o.epochs = std::atoi(v);
   return o;
 }
 
