@@ -154,6 +154,15 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     if (ctx.cancel->fired() || ctx.client_gone) {
       EndAttempt(ctx, cur, Outcome::kNeutral, std::nullopt);
       UseUsage(ctx, s);
+      if (ctx.cancel->shutdown() && !ctx.client_gone && ctx.committed) {
+        // Shutdown cut a stream that had begun: end it with an error event, like a failure.
+        ctx.status = 200;
+        ctx.error = ShutdownError();
+        co_await Account(ctx);
+        std::string frame = s.translator->ErrorFrame(*ctx.error);
+        if (co_await out.Write(frame)) co_await out.EndStream(CostTrailers(ctx));
+        co_return;
+      }
       break;
     }
 
@@ -202,6 +211,10 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
       co_return;
     }
     last = std::move(e);
+  }
+  if (ctx.cancel->shutdown() && !ctx.client_gone && !ctx.committed) {
+    co_await Refuse(ctx, ShutdownError(), out);
+    co_return;
   }
   if (ctx.cancel->fired() || ctx.client_gone) {
     ctx.client_gone = true;

@@ -93,6 +93,10 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     co_await out.Respond(200, h, std::move(answer->body));
     co_return;
   }
+  if (ctx.cancel->shutdown()) {
+    co_await Refuse(ctx, ShutdownError(), out);
+    co_return;
+  }
   if (ctx.cancel->fired()) {
     ctx.client_gone = true;
     ctx.status = 499;

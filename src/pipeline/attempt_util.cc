@@ -126,4 +126,10 @@ void LogAttemptFailure(const RequestContext& ctx, const config::Deployment& d, c
   observe::Log(observe::Level::kWarn, "upstream attempt failed", std::move(f));
 }
 
+Error ShutdownError() {
+  return Error::Make(ErrorKind::kUnavailable, "shutting_down",
+                     "triage is shutting down: the request did not finish within the shutdown "
+                     "grace period; retry it");
+}
+
 }  // namespace triage::pipeline

@@ -51,6 +51,9 @@ int64_t EstimateTokens(int64_t chars);
 // Prefixes a transport error's message with the deployment's name.
 Error WithDeployment(Error e, const config::Deployment& d);
 
+// The request was cancelled because the gateway's shutdown grace period ran out (503).
+Error ShutdownError();
+
 // Logs a failed upstream attempt (warn level).
 void LogAttemptFailure(const RequestContext& ctx, const config::Deployment& d, const Error& e);
 

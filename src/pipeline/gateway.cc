@@ -282,6 +282,7 @@ store::LedgerRow BuildRow(const RequestContext& ctx) {
   row.status = ctx.status;
   row.error_kind = ctx.error ? std::string(KindName(ctx.error->kind)) : "";
   if (ctx.error && ctx.error->code == "client_closed") row.error_kind = "client_closed";
+  if (ctx.error && ctx.error->code == "shutting_down") row.error_kind = "shutdown";
   row.input_tokens = ctx.usage.input_tokens + ctx.carried_usage.input_tokens;
   row.output_tokens = ctx.usage.output_tokens + ctx.carried_usage.output_tokens;
   row.cached_input_tokens = ctx.usage.cached_input_tokens + ctx.carried_usage.cached_input_tokens;

@@ -16,6 +16,8 @@ namespace triage::server {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+// After the grace period: how long cancelled requests get to answer and write their rows.
+constexpr auto kCancelWindow = std::chrono::seconds(2);
 
 Server::Server(pipeline::Gateway& gateway) : gateway_(gateway) {
   int n = gateway.config().threads;
@@ -100,7 +102,7 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
       [this, on_tick, tick]() -> net::awaitable<void> {
         net::steady_timer t(co_await net::this_coro::executor);
         auto last_tick = std::chrono::steady_clock::now();
-        std::chrono::steady_clock::time_point drain_deadline{};
+        std::chrono::steady_clock::time_point drain_deadline{}, cancel_deadline{};
         for (;;) {
           t.expires_after(std::chrono::milliseconds(20));
           co_await t.async_wait(kTuple);
@@ -112,9 +114,21 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
           if (!draining_) continue;
           if (drain_deadline == std::chrono::steady_clock::time_point{})
             drain_deadline = now + gateway_.config().shutdown_grace;
-          if (busy_.load() == 0 || now >= drain_deadline) {
+          if (busy_.load() != 0 && now >= drain_deadline &&
+              cancel_deadline == std::chrono::steady_clock::time_point{}) {
+            // Grace is over: cancel what is left so that each request still answers its client
+            // and writes its ledger row, then give them a short while to do so.
+            observe::Log(observe::Level::kWarn, "grace period over; cancelling requests",
+                         {{"in_flight", busy_.load()}});
+            for (auto& ctx : contexts_) net::post(*ctx, [] { CancelRequestsOfThisThread(); });
+            cancel_deadline = now + kCancelWindow;
+            continue;
+          }
+          const bool cancel_over =
+              cancel_deadline != std::chrono::steady_clock::time_point{} && now >= cancel_deadline;
+          if (busy_.load() == 0 || cancel_over) {
             if (busy_.load() != 0)
-              observe::Log(observe::Level::kWarn, "grace period over; abandoning requests",
+              observe::Log(observe::Level::kError, "requests still in flight at exit",
                            {{"in_flight", busy_.load()}});
             for (auto& ctx : contexts_) ctx->stop();
             co_return;

@@ -28,6 +28,8 @@ namespace {
 
 constexpr auto kWriteTimeout = std::chrono::seconds(60);
 thread_local std::unordered_set<beast::tcp_stream*> t_idle;
+// Chat requests in flight on this thread (their cancel hooks), for the end of the grace period.
+thread_local std::unordered_set<upstream::CancelHook*> t_requests;
 
 struct SessionState {
   Server& server;
@@ -179,6 +181,12 @@ void CloseIdleSessionsOfThisThread() {
   for (auto* s : t_idle) s->cancel();
 }
 
+void CancelRequestsOfThisThread() {
+  // Firing only schedules work (cancelled timers and sockets resume later), but copy anyway.
+  std::vector<upstream::CancelHook*> hooks(t_requests.begin(), t_requests.end());
+  for (auto* h : hooks) h->Fire(/*shutdown=*/true);
+}
+
 net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
   const config::Limits& lim = server.gateway().config().limits;
   SessionState s{server, server.gateway(), beast::tcp_stream(std::move(socket))};
@@ -309,10 +317,12 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
         auto hook = std::make_shared<upstream::CancelHook>();
         auto active = std::make_shared<bool>(true);
         WatchDisconnect(s.stream.socket(), hook, active);
+        t_requests.insert(hook.get());
         if (DialectOf(path) == dialect::Dialect::kAnthropic)
           co_await s.gateway.Messages(req.body(), writer, hook);
         else
           co_await s.gateway.ChatCompletions(req.body(), writer, hook);
+        t_requests.erase(hook.get());
         *active = false;
         boost::system::error_code ignored;
         s.stream.socket().cancel(ignored);

@@ -12,5 +12,9 @@ boost::asio::awaitable<void> RunSession(Server& server, boost::asio::ip::tcp::so
 
 // Asks every idle connection of the calling thread to close (drain). Thread: the io thread.
 void CloseIdleSessionsOfThisThread();
+// Cancels every chat request in flight on the calling thread as "shutting down": each still
+// answers its client (503, or an error event on a stream that had begun) and writes its ledger
+// row. Used when the shutdown grace period runs out. Thread: the io thread.
+void CancelRequestsOfThisThread();
 
 }  // namespace triage::server

@@ -51,15 +51,18 @@ class CancelHook {
  public:
   void Set(std::function<void()> fn) { fn_ = std::move(fn); }
   void Clear() { fn_ = nullptr; }
-  void Fire() {
+  // shutdown=true: the gateway is stopping (its grace period is over), the client is still there.
+  void Fire(bool shutdown = false) {
     fired_ = true;
+    shutdown_ = shutdown_ || shutdown;
     if (fn_) fn_();
   }
   bool fired() const { return fired_; }
+  bool shutdown() const { return shutdown_; }
 
  private:
   std::function<void()> fn_;
-  bool fired_ = false;
+  bool fired_ = false, shutdown_ = false;
 };
 
 // Builds a TLS client context: system trust store (or ca_file), peer verification unless

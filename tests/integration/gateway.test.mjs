@@ -3,6 +3,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import OpenAI from "openai";
+import Anthropic from "@anthropic-ai/sdk";
 import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
 import { startFakeOpenAI, openaiError } from "./lib/fake_openai.mjs";
 
@@ -273,6 +274,62 @@ describe("durability and shutdown", () => {
       const rows = t.rows();
       assert.equal(rows.length, 40);
       assert.deepEqual(rows.map((r) => r.id), ids);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  test("grace period over: requests still in flight get a 503 or a stream error event, and every row is written", async () => {
+    const slow = { latency_ms: 60000, ttft_ms: 60000, output_tokens: 5 };
+    const trickle = { latency_ms: 0, ttft_ms: 10, output_tokens: 1000, tokens_per_second: 5 };
+    const t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "slow", sim: slow, catalog: "gemma-4-31b" }] },
+          { name: "mid", deployments: [{ name: "trickle", sim: trickle, catalog: "claude-sonnet-4.6" }] },
+        ],
+        extra: "server: {shutdown_grace_ms: 300}\n",
+      }),
+    );
+    try {
+      const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+      const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+      const unary = openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "hi" }] }).then(
+        () => assert.fail("should not answer"),
+        (e) => e,
+      );
+      const anth = anthropic.messages.create({ model: "open", max_tokens: 5, messages: [{ role: "user", content: "hi" }] }).then(
+        () => assert.fail("should not answer"),
+        (e) => e,
+      );
+      const stream = await openai.chat.completions.create({ model: "mid", stream: true, messages: [{ role: "user", content: "hi" }] });
+      let n = 0;
+      let streamError = null;
+      const started = Date.now();
+      try {
+        for await (const c of stream) {
+          if (c.choices[0]?.delta?.content && n++ === 0) t.proc.kill("SIGTERM");
+        }
+      } catch (e) {
+        streamError = e;
+      }
+      // The stream had begun: it ends with an error event the SDK raises, well before 1000 tokens.
+      assert.ok(streamError, "stream should end with an error event");
+      assert.match(String(streamError.message), /shutting down/);
+      assert.ok(n > 0 && n < 1000, `${n} chunks`);
+      const e1 = await unary;
+      assert.equal(e1.status, 503);
+      assert.match(e1.message, /shutting down/);
+      const e2 = await anth;
+      assert.equal(e2.status, 503);
+      assert.equal(e2.error?.type, "error");
+      const { code } = await t.exited;
+      assert.equal(code, 0);
+      assert.ok(Date.now() - started < 10000);
+      const rows = t.rows();
+      assert.equal(rows.length, 3, JSON.stringify(rows));
+      for (const r of rows) assert.equal(r.error_kind, "shutdown", JSON.stringify(r));
+      assert.deepEqual(rows.map((r) => r.status).sort(), [200, 503, 503]);
     } finally {
       await t.cleanup();
     }

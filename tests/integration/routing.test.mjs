@@ -89,3 +89,34 @@ test("live cascade: the cheap answer is held, scored, then released or escalated
     await t.cleanup();
   }
 });
+
+test("live cascade at shutdown: a held cheap call cut by the grace period answers 503 and writes its row", async () => {
+  const model = path.join(repoRoot, "models/cascade-v1.model");
+  const slowTiers = [
+    { name: "open", deployments: [{ name: "o", sim: { latency_ms: 60000, ttft_ms: 60000, output_tokens: 4 }, catalog: "gemma-4-31b" }] },
+    ...tiers.slice(1),
+  ];
+  const t = await startTriage(
+    config({ tiers: slowTiers, extra: `routing: {router: "cascade:${model}", thresholds: [0.5, 0.9]}\nserver: {shutdown_grace_ms: 200}\n` }),
+  );
+  try {
+    const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const pending = openai.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "What is 12 * 7?" }] }).then(
+      () => assert.fail("should not answer"),
+      (e) => e,
+    );
+    // Wait until the request is in flight (the cheap call sleeps), then stop the gateway.
+    await new Promise((r) => setTimeout(r, 300));
+    t.proc.kill("SIGTERM");
+    const e = await pending;
+    assert.equal(e.status, 503);
+    assert.match(e.message, /shutting down/);
+    assert.equal((await t.exited).code, 0);
+    const rows = t.rows();
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].error_kind, "shutdown");
+    assert.equal(rows[0].status, 503);
+  } finally {
+    await t.cleanup();
+  }
+});
