@@ -24,7 +24,7 @@ struct EvalArgs {
   double strong_fraction = -1;
   // Training overrides; unset (<= 0) keeps eval::DefaultOptions.
   int heads = 0, epochs = 0;
-  double learning_rate = 0, l2 = -1;
+  double learning_rate = 0, l2 = -1, length_prior = -1;
   eval::Prices prices;
 };
 
@@ -118,6 +118,7 @@ int RunTrain(const EvalArgs& a) {
   if (a.epochs > 0) opt.epochs = a.epochs;
   if (a.learning_rate > 0) opt.learning_rate = a.learning_rate;
   if (a.l2 >= 0) opt.l2 = a.l2;
+  if (a.length_prior >= 0) opt.length_prior = a.length_prior;
   bool cascade = opt.kind == routing::ModelKind::kCascade;
   if (cascade) {
     size_t with = 0;
@@ -213,6 +214,9 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::PositiveNumber);
   tr->add_option("--l2", a->l2, "L2 penalty (default 1e-5 learned, 3e-3 cascade)")
       ->check(CLI::NonNegativeNumber);
+  tr->add_option("--length-prior", a->length_prior,
+                 "weight of the prompt-length prior in the score (default 0.1 learned, 0 cascade)")
+      ->check(CLI::Range(0.0, 1.0));
   tr->callback([a, exit_code] { *exit_code = RunTrain(*a); });
 
   auto* ca = app.add_subcommand("calibrate", "Thresholds for a traffic split");

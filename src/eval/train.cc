@@ -20,6 +20,7 @@ TrainOptions DefaultOptions(ModelKind kind) {
   TrainOptions o;
   o.kind = kind;
   if (kind == ModelKind::kCascade) {
+    o.length_prior = 0;
     o.learning_rate = 0.02;
     o.l2 = 3e-3;
   } else {
@@ -105,8 +106,12 @@ LinearModel Fit(const std::vector<SparseVec>& xs, const std::vector<const Query*
     tc.push_back(qs[i]->cheap);
     tg.push_back(GroupOf(*qs[i]));
   }
-  if (opt.heads == 1) return TrainOn(tx, ty, tg, opt);
-  return routing::CombineHeads(TrainOn(tx, ts, tg, opt), TrainOn(tx, tc, tg, opt));
+  LinearModel m = opt.heads == 1
+                      ? TrainOn(tx, ty, tg, opt)
+                      : routing::CombineHeads(TrainOn(tx, ts, tg, opt), TrainOn(tx, tc, tg, opt));
+  m.length_prior = static_cast<float>(opt.length_prior);
+  m.length_chars = static_cast<float>(opt.length_chars);
+  return m;
 }
 
 std::vector<const Query*> Pointers(const std::vector<Query>& qs) {
@@ -141,7 +146,7 @@ std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const Tra
     }
     LinearModel m = Fit(xs, ps, train, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
-      if (fold[i] == f) out[i] = m.Probability(xs[i]);
+      if (fold[i] == f) out[i] = m.Score(xs[i], qs[i].prompt_text.size());
     }
     std::cerr << "cv fold " << f + 1 << "/" << k << " done\n";
   }
@@ -163,7 +168,7 @@ std::vector<double> LeaveOneBenchmarkOut(const std::vector<Query>& qs, const Tra
     }
     LinearModel m = Fit(xs, ps, train, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
-      if (qs[i].benchmark == b) out[i] = m.Probability(xs[i]);
+      if (qs[i].benchmark == b) out[i] = m.Score(xs[i], qs[i].prompt_text.size());
     }
   }
   return out;

@@ -71,6 +71,13 @@ double LinearModel::Probability(const SparseVec& x) const {
   return (sigmoid(z0) - sigmoid(z1) + 1.0) / 2.0;
 }
 
+double LinearModel::Score(const SparseVec& x, size_t prompt_chars) const {
+  const double p = Probability(x);
+  if (length_prior == 0.0f) return p;
+  const double n = static_cast<double>(prompt_chars);
+  return (1.0 - length_prior) * p + length_prior * n / (n + length_chars);
+}
+
 LinearModel CombineHeads(const LinearModel& strong, const LinearModel& cheap) {
   LinearModel m;
   m.kind = strong.kind;
@@ -91,6 +98,8 @@ std::string SerializeModel(const LinearModel& m) {
   Put<uint32_t>(&s, kFeatureDim);
   Put<uint32_t>(&s, m.heads);
   for (uint32_t h = 0; h < m.heads; ++h) Put<float>(&s, m.bias[h]);
+  Put<float>(&s, m.length_prior);
+  Put<float>(&s, m.length_chars);
   auto used = [&](uint32_t i) {
     for (uint32_t h = 0; h < m.heads; ++h) {
       if (std::fabs(m.weights[i * m.heads + h]) > 1e-6f) return true;
@@ -139,6 +148,10 @@ Result<LinearModel> ParseModel(const std::string& bytes, const std::string& name
   for (uint32_t h = 0; h < heads; ++h) {
     if (!r.Get(&m.bias[h])) return Bad(name, "truncated header");
   }
+  if (version >= 2 && (!r.Get(&m.length_prior) || !r.Get(&m.length_chars)))
+    return Bad(name, "truncated header");
+  if (!(m.length_prior >= 0.0f && m.length_prior <= 1.0f) || !(m.length_chars > 0.0f))
+    return Bad(name, "length prior out of range");
   if (!r.Get(&nnz)) return Bad(name, "truncated header");
   for (uint32_t k = 0; k < nnz; ++k) {
     uint32_t i = 0;

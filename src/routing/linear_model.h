@@ -1,7 +1,8 @@
 #pragma once
 // A logistic model over routing features, with one or two heads, and its versioned file format:
 //   v2: "TRIAGERM" | u32 version=2 | u32 kind | u32 feature_dim | u32 heads | heads x f32 bias |
-//       u32 nnz | nnz x (u32 index, heads x f32 weight) | u32 note_len | note | u64 FNV-1a.
+//       f32 length_prior | f32 length_chars | u32 nnz | nnz x (u32 index, heads x f32 weight) |
+//       u32 note_len | note | u64 FNV-1a.
 //   v1 (still read): no heads field, one bias, (u32 index, f32 weight) pairs.
 // Little-endian. Immutable after load; thread-safe to share.
 #include <array>
@@ -26,6 +27,11 @@ struct LinearModel {
   uint32_t heads = 1;
   std::array<float, kMaxHeads> bias{};
   std::vector<float> weights = std::vector<float>(kFeatureDim, 0.0f);  // [index * heads + head]
+  // Score() blends in a prompt-length prior: (1 - w) * Probability + w * n / (n + length_chars)
+  // for a prompt of n chars. Length is the difficulty signal that transfers best between
+  // benchmarks (docs/routing.md); w = 0 turns the prior off.
+  float length_prior = 0.0f;
+  float length_chars = 250.0f;
   std::string note;  // free text: training data, date, CV figures
 
   // Resizes to n heads with zero weights. REQUIRES: 1 <= n <= kMaxHeads.
@@ -33,8 +39,10 @@ struct LinearModel {
   float& Weight(uint32_t index, uint32_t head) { return weights[index * heads + head]; }
   // Raw linear score w.x + b of one head.
   double Margin(const SparseVec& x, uint32_t head = 0) const;
-  // The score in [0,1] (see above).
+  // The heads' score in [0,1] (see above).
   double Probability(const SparseVec& x) const;
+  // Probability with the length prior blended in: what a router decides on, in [0,1].
+  double Score(const SparseVec& x, size_t prompt_chars) const;
 };
 
 // Two single-head models (strong-correct, cheap-correct) as one two-head model.

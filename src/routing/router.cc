@@ -72,7 +72,7 @@ class LearnedScorer : public Scorer {
     thread_local SparseVec x;
     x.clear();
     ExtractPromptFeatures(in, &x);
-    return m_.Probability(x);
+    return m_.Score(x, in.prompt_text.size());
   }
   std::string Describe() const override { return "learned:" + file_; }
 
@@ -89,7 +89,7 @@ class CascadeScorer : public Scorer, public AnswerScorer {
     thread_local SparseVec x;
     x.clear();
     ExtractCascadeFeatures(in, answer, &x);
-    return m_.Probability(x);
+    return m_.Score(x, in.prompt_text.size());
   }
   // Before the cheap call there is no answer: scored as an empty answer (escalation-prone);
   // the gateway's cascade path should call ScoreAnswer once the cheap answer is in hand.

@@ -173,6 +173,8 @@ TEST(ModelFile, TwoHeadsScoreTheExpectedGainAndRoundTrip) {
   EXPECT_EQ(back->weights, m.weights);
   EXPECT_EQ(back->bias, m.bias);
   EXPECT_NEAR(back->Probability(x), want, 1e-9);
+  EXPECT_EQ(back->length_prior, 0.0f);
+  EXPECT_NEAR(back->Score(x, 5000), want, 1e-9);  // no prior: the heads decide alone
   // A head count this build cannot evaluate is refused, not misread.
   std::string bytes = SerializeModel(m);
   bytes[20] = 5;  // heads follows magic, version, kind and dim
@@ -182,6 +184,33 @@ TEST(ModelFile, TwoHeadsScoreTheExpectedGainAndRoundTrip) {
   auto r = ParseModel(bytes, "f");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("head count 5"), std::string::npos) << r.error().message;
+}
+
+TEST(ModelFile, LengthPriorBlendsIntoTheScoreAndRoundTrips) {
+  LinearModel m = SampleModel(ModelKind::kLearned);
+  m.length_prior = 0.25f;
+  m.length_chars = 100.0f;
+  SparseVec x;
+  ExtractPromptFeatures(In("What is the integral of x^2?"), &x);
+  const double p = m.Probability(x);
+  EXPECT_NEAR(m.Score(x, 300), 0.75 * p + 0.25 * 300.0 / 400.0, 1e-9);
+  EXPECT_LT(m.Score(x, 10), m.Score(x, 10000));  // longer prompts lean to the strong model
+  auto back = ParseModel(SerializeModel(m), "prior.model");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->length_prior, 0.25f);
+  EXPECT_EQ(back->length_chars, 100.0f);
+  // The scorer applies the prior with the whole prompt's length.
+  std::string path = TempPath("prior.model");
+  ASSERT_TRUE(WriteModelFile(m, path).ok());
+  auto s = MakeScorer("learned:" + path);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_NEAR((*s)->Score(In("What is the integral of x^2?")), m.Score(x, 28), 1e-9);
+  std::remove(path.c_str());
+  // A weight outside [0,1] is refused.
+  m.length_prior = 1.5f;
+  auto bad = ParseModel(SerializeModel(m), "bad.model");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("length prior"), std::string::npos) << bad.error().message;
 }
 
 TEST(CascadeModel, AnswerScorerLoadsAndScoresInRange) {
