@@ -5,6 +5,7 @@
 #include <memory>
 #include <set>
 
+#include "catalog/catalog.h"
 #include "eval/calibrate.h"
 #include "eval/dataset.h"
 #include "eval/plot.h"
@@ -25,12 +26,48 @@ struct EvalArgs {
   // Training overrides; unset (<= 0) keeps eval::DefaultOptions.
   int heads = 0, epochs = 0;
   double learning_rate = 0, l2 = -1, length_prior = -1;
-  eval::Prices prices;
+  // Prices come from these catalog entries unless --cheap-price / --strong-price are given.
+  std::string cheap_catalog = "gemma-4-31b", strong_catalog = "claude-opus-4.7";
+  double cheap_price = -1, strong_price = -1;
+  eval::Prices prices;  // resolved by ResolvePrices
 };
 
 int Fail(const std::string& msg, int code = 1) {
   std::cerr << "triage: " << msg << "\n";
   return code;
+}
+
+// Fills a->prices from the catalog entries, then the explicit --*-price overrides.
+Status ResolvePrices(EvalArgs* a) {
+  auto from = [](const std::string& id, double* in, double* out) -> Status {
+    const catalog::ModelInfo* m = catalog::Find(id);
+    if (m == nullptr) {
+      std::string known;
+      for (const auto& k : catalog::Builtin()) known += (known.empty() ? "" : ", ") + k.id;
+      return Error::Make(ErrorKind::kInvalidRequest, "unknown_model",
+                         "unknown catalog model '" + id + "' (known: " + known + ")");
+    }
+    if (!m->price)
+      return Error::Make(ErrorKind::kInvalidRequest, "no_price",
+                         "catalog model '" + id + "' has no list price; give one with --*-price");
+    *in = static_cast<double>(m->price->input_micros_per_mtok) / 1e6;
+    *out = static_cast<double>(m->price->output_micros_per_mtok) / 1e6;
+    return Ok{};
+  };
+  if (a->cheap_price >= 0) {
+    a->prices.cheap_in = a->prices.cheap_out = a->cheap_price;
+  } else if (Status s = from(a->cheap_catalog, &a->prices.cheap_in, &a->prices.cheap_out);
+             !s.ok()) {
+    return s;
+  }
+  if (a->strong_price >= 0) {
+    a->prices.strong_in = a->strong_price;
+    a->prices.strong_out = 5 * a->strong_price;
+  } else if (Status s = from(a->strong_catalog, &a->prices.strong_in, &a->prices.strong_out);
+             !s.ok()) {
+    return s;
+  }
+  return Ok{};
 }
 
 // Loads every --data file; reports skipped queries on stderr.
@@ -54,6 +91,8 @@ nlohmann::json ReportsJson(const std::vector<eval::BenchReport>& reps, const Eva
   nlohmann::json j = eval::ToJson(reps.back());
   j["router"] = a.router;
   j["skipped"] = skipped;
+  if (a.cheap_price < 0) j["cheap_catalog"] = a.cheap_catalog;
+  if (a.strong_price < 0) j["strong_catalog"] = a.strong_catalog;
   j["prices_usd_per_mtok"] = {{"cheap_in", a.prices.cheap_in},
                               {"cheap_out", a.prices.cheap_out},
                               {"strong_in", a.prices.strong_in},
@@ -76,7 +115,9 @@ int RunEval(const EvalArgs& a) {
   } else {
     std::cout << "router " << a.router << "  (cheap " << a.cheap << ", strong " << a.strong
               << "; prices $/Mtok in/out: cheap " << a.prices.cheap_in << "/" << a.prices.cheap_out
-              << ", strong " << a.prices.strong_in << "/" << a.prices.strong_out
+              << (a.cheap_price < 0 ? " (" + a.cheap_catalog + ")" : std::string()) << ", strong "
+              << a.prices.strong_in << "/" << a.prices.strong_out
+              << (a.strong_price < 0 ? " (" + a.strong_catalog + ")" : std::string())
               << "; tokens = chars/4)\n\n"
               << eval::FormatText(reps);
   }
@@ -180,10 +221,18 @@ void AddCommon(CLI::App* c, EvalArgs* a) {
   c->add_option("--data", a->data, "outcomes .jsonl file (repeatable)")->required();
   c->add_option("--cheap", a->cheap, "cheap model key in outcomes")->capture_default_str();
   c->add_option("--strong", a->strong, "strong model key in outcomes")->capture_default_str();
-  c->add_option("--cheap-price", a->prices.cheap_in, "cheap $/Mtok (input and output)")
-      ->each([a](const std::string&) { a->prices.cheap_out = a->prices.cheap_in; });
-  c->add_option("--strong-price", a->prices.strong_in, "strong $/Mtok input; output = 5x")
-      ->each([a](const std::string&) { a->prices.strong_out = 5 * a->prices.strong_in; });
+  c->add_option("--cheap-catalog", a->cheap_catalog,
+                "catalog model whose list price the cheap model is costed at")
+      ->capture_default_str();
+  c->add_option("--strong-catalog", a->strong_catalog,
+                "catalog model whose list price the strong model is costed at")
+      ->capture_default_str();
+  c->add_option("--cheap-price", a->cheap_price,
+                "cheap $/Mtok (input and output); overrides --cheap-catalog")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--strong-price", a->strong_price,
+                "strong $/Mtok input, output = 5x; overrides --strong-catalog")
+      ->check(CLI::NonNegativeNumber);
 }
 
 }  // namespace
@@ -195,7 +244,10 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   ev->add_option("--router", a->router, "router SPEC")->required();
   ev->add_flag("--json", a->json, "print one JSON object");
   ev->add_option("--plot", a->plot, "write an SVG cost-quality curve");
-  ev->callback([a, exit_code] { *exit_code = RunEval(*a); });
+  ev->callback([a, exit_code] {
+    Status st = ResolvePrices(a.get());
+    *exit_code = st.ok() ? RunEval(*a) : Fail(st.error().message, 2);
+  });
 
   auto* tr = app.add_subcommand("train", "Train a learned or cascade router");
   AddCommon(tr, a.get());
@@ -217,7 +269,10 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   tr->add_option("--length-prior", a->length_prior,
                  "weight of the prompt-length prior in the score (default 0.1 learned, 0 cascade)")
       ->check(CLI::Range(0.0, 1.0));
-  tr->callback([a, exit_code] { *exit_code = RunTrain(*a); });
+  tr->callback([a, exit_code] {
+    Status st = ResolvePrices(a.get());
+    *exit_code = st.ok() ? RunTrain(*a) : Fail(st.error().message, 2);
+  });
 
   auto* ca = app.add_subcommand("calibrate", "Thresholds for a traffic split");
   AddCommon(ca, a.get());
@@ -225,7 +280,10 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   ca->add_option("--split", a->split, "tier shares, cheapest first, e.g. 70/25/5");
   ca->add_option("--strong-fraction", a->strong_fraction, "share for the strong tier");
   ca->add_option("--out", a->out, "write the YAML snippet here");
-  ca->callback([a, exit_code] { *exit_code = RunCalibrate(*a); });
+  ca->callback([a, exit_code] {
+    Status st = ResolvePrices(a.get());
+    *exit_code = st.ok() ? RunCalibrate(*a) : Fail(st.error().message, 2);
+  });
 }
 
 }  // namespace triage::cli

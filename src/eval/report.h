@@ -11,8 +11,8 @@
 
 namespace triage::eval {
 
-// USD per million tokens. Defaults: mixtral ~ an open model at $0.20/$0.20, gpt-4-1106 ~ a
-// frontier API at $5/$25 (claude-opus-4.7 in the catalog).
+// USD per million tokens. The CLI fills these from catalog entries (default gemma-4-31b for the
+// cheap model, claude-opus-4.7 for the strong one); the defaults here are the same prices.
 struct Prices {
   double cheap_in = 0.20, cheap_out = 0.20, strong_in = 5.0, strong_out = 25.0;
 };

@@ -31,6 +31,23 @@ test("eval --json: apgr, cpt50, cpt80 in [0,1] and a curve from 0% to 100% stron
   assert.ok(j.curve.at(-1).quality > j.curve[0].quality);
 });
 
+test("eval costs with the catalog's list prices; --strong-catalog and --*-price change them", () => {
+  const base = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--json"]).stdout);
+  assert.equal(base.cheap_catalog, "gemma-4-31b");
+  assert.equal(base.strong_catalog, "claude-opus-4.7");
+  assert.deepEqual(base.prices_usd_per_mtok, { cheap_in: 0.2, cheap_out: 0.2, strong_in: 5, strong_out: 25 });
+  const sonnet = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--json", "--strong-catalog", "claude-sonnet-4.6"]).stdout);
+  assert.equal(sonnet.strong_catalog, "claude-sonnet-4.6");
+  assert.ok(sonnet.cost_all_strong_usd < base.cost_all_strong_usd);
+  assert.equal(sonnet.apgr, base.apgr);  // prices move cost, not quality
+  const manual = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--json", "--strong-price", "10"]).stdout);
+  assert.equal(manual.strong_catalog, undefined);
+  assert.deepEqual([manual.prices_usd_per_mtok.strong_in, manual.prices_usd_per_mtok.strong_out], [10, 50]);
+  const bad = run(["eval", "--data", gsm8k, "--router", "length", "--strong-catalog", "gpt-9"]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown catalog model 'gpt-9' \(known: .*claude-opus-4\.7/);
+});
+
 test("eval --plot writes an SVG with the router, random and oracle curves", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "triage-eval-"));
   try {
