@@ -56,12 +56,35 @@ Result<std::unique_ptr<SqliteLedger>> SqliteLedger::Open(const SqliteTarget& tar
   auto reader = SqliteDb::Open(filename, read_flags);
   if (!reader.ok()) return reader.error();
   sqlite3_busy_timeout(reader->get(), 5000);
-  return std::unique_ptr<SqliteLedger>(
-      new SqliteLedger(std::move(*writer), std::move(*insert), std::move(*reader)));
+  // Checkpoints move off the commit path: the writer never checkpoints itself (an automatic
+  // checkpoint fsyncs and took a request's commit from ~0.1 ms to 3-6 ms every ~250 commits).
+  std::optional<SqliteDb> checkpointer;
+  if (!target.memory) {
+    auto c = SqliteDb::Open(filename, SQLITE_OPEN_READWRITE);
+    if (!c.ok()) return c.error();
+    sqlite3_busy_timeout(c->get(), 5000);
+    // A connection learns the file is in WAL mode only once it reads it; until then a
+    // checkpoint is a silent no-op (log and done = -1).
+    Status wal = c->Exec("PRAGMA journal_mode=WAL");
+    if (!wal.ok()) return wal.error();
+    checkpointer = std::move(*c);
+    Status off = writer->Exec("PRAGMA wal_autocheckpoint=0");
+    if (!off.ok()) return off.error();
+  }
+  return std::unique_ptr<SqliteLedger>(new SqliteLedger(
+      std::move(*writer), std::move(*insert), std::move(*reader), std::move(checkpointer)));
 }
 
-SqliteLedger::SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader)
-    : writer_db_(std::move(writer)), insert_(std::move(insert)), reader_db_(std::move(reader)) {
+SqliteLedger::SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader,
+                           std::optional<SqliteDb> checkpointer)
+    : writer_db_(std::move(writer)),
+      insert_(std::move(insert)),
+      reader_db_(std::move(reader)),
+      checkpoint_db_(std::move(checkpointer)) {
+  if (checkpoint_db_) {
+    sqlite3_wal_hook(writer_db_.get(), &SqliteLedger::OnWalCommit, this);
+    checkpointer_ = std::thread([this] { CheckpointLoop(); });
+  }
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -72,7 +95,48 @@ SqliteLedger::~SqliteLedger() {
   }
   wake_writer_.notify_one();
   writer_.join();
+  if (checkpointer_.joinable()) {
+    {
+      std::lock_guard lk(ckpt_mu_);
+      ckpt_stop_ = true;
+    }
+    wake_checkpointer_.notify_one();
+    checkpointer_.join();
+  }
+  // Closing the last connection (the writer, after this body) checkpoints what is left.
 }
+
+int SqliteLedger::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
+  auto* l = static_cast<SqliteLedger*>(self);
+  if (pages >= kCheckpointPages) {
+    {
+      std::lock_guard lk(l->ckpt_mu_);
+      l->ckpt_wanted_ = true;
+    }
+    l->wake_checkpointer_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteLedger::CheckpointLoop() {
+  for (;;) {
+    {
+      std::unique_lock lk(ckpt_mu_);
+      wake_checkpointer_.wait(lk, [&] { return ckpt_stop_ || ckpt_wanted_; });
+      if (ckpt_stop_) return;
+      ckpt_wanted_ = false;
+    }
+    // PASSIVE: copies what no reader still needs and never blocks the writer. A failure (a
+    // reader holding an old snapshot, I/O error) only leaves the WAL longer until the next try.
+    int log = 0, done = 0;
+    if (sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                  &done) == SQLITE_OK &&
+        done > 0)
+      checkpoints_.fetch_add(1);
+  }
+}
+
+uint64_t SqliteLedger::checkpoints() const { return checkpoints_.load(); }
 
 void SqliteLedger::Append(LedgerRow row, std::function<void(Status)> done) {
   {

@@ -1,11 +1,13 @@
 #pragma once
 // SQLite implementation of Ledger: one writer thread with its own connection does group
 // commit; ReadAll/Totals use a second connection. Thread-safe (all public methods).
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -20,6 +22,9 @@ class SqliteLedger final : public Ledger {
  public:
   // Rows written per transaction at most; the rest wait for the next commit.
   static constexpr size_t kMaxBatch = 512;
+  // File ledgers: once the WAL holds this many pages, a background thread checkpoints it
+  // (PASSIVE) on its own connection, so no request's commit waits for a checkpoint's fsync.
+  static constexpr int kCheckpointPages = 1000;
 
   // Opens both connections, prepares the schema and starts the writer thread.
   static Result<std::unique_ptr<SqliteLedger>> Open(const SqliteTarget& target);
@@ -36,6 +41,8 @@ class SqliteLedger final : public Ledger {
 
   // Number of transactions committed so far (observability and group-commit tests).
   uint64_t commits() const;
+  // Number of background WAL checkpoints completed so far (0 for memory ledgers).
+  uint64_t checkpoints() const;
 
  private:
   struct Pending {
@@ -43,8 +50,12 @@ class SqliteLedger final : public Ledger {
     std::function<void(Status)> done;
   };
 
-  SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader);
+  SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader,
+               std::optional<SqliteDb> checkpointer);
   void WriterLoop();
+  void CheckpointLoop();
+  // sqlite3_wal_hook callback (writer thread, after each commit).
+  static int OnWalCommit(void* self, sqlite3* db, const char* schema, int pages);
   // Writes `batch` in one transaction; fills `results` (one per row). Retries on SQLITE_BUSY.
   void WriteBatch(std::span<const Pending> batch, std::vector<Status>& results);
   // One attempt; returns the sqlite code of a batch-wide failure (SQLITE_OK on commit).
@@ -63,7 +74,15 @@ class SqliteLedger final : public Ledger {
   uint64_t finished_ = 0;       // guarded by mu_: rows whose callback has run
   uint64_t commits_ = 0;        // guarded by mu_
   bool stop_ = false;           // guarded by mu_
-  std::thread writer_;          // started last, after every member above exists
+
+  std::optional<SqliteDb> checkpoint_db_;  // checkpoint thread only; nullopt for memory
+  std::mutex ckpt_mu_;
+  std::condition_variable wake_checkpointer_;
+  bool ckpt_wanted_ = false;  // guarded by ckpt_mu_
+  bool ckpt_stop_ = false;    // guarded by ckpt_mu_
+  std::atomic<uint64_t> checkpoints_{0};
+  std::thread checkpointer_;
+  std::thread writer_;  // started last, after every member above exists
 };
 
 }  // namespace triage::store

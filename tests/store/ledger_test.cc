@@ -4,11 +4,16 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "ledger_test_util.h"
+#include "store/sqlite_ledger.h"
+#include "store/sqlite_url.h"
 
 namespace triage::store {
 namespace {
@@ -163,6 +168,37 @@ TEST(Ledger, UsesWalMode) {
   auto ledger = OpenLedger("sqlite://" + dir.File("n.db"));
   ASSERT_TRUE(ledger.ok());
   EXPECT_EQ(Pragma(dir.File("n.db"), "PRAGMA journal_mode"), "wal");
+}
+
+TEST(Ledger, CheckpointsTheWalInTheBackgroundNotOnTheCommitPath) {
+  TempDir dir;
+  const std::string path = dir.File("c.db");
+  auto opened = SqliteLedger::Open(*ParseSqliteUrl("sqlite://" + path));
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  SqliteLedger& ledger = **opened;
+  const auto main_before = std::filesystem::file_size(path);
+  // One commit per row grows the WAL past kCheckpointPages, which wakes the checkpointer.
+  int n = 0;
+  for (; n < 5000 && ledger.checkpoints() == 0; ++n) {
+    ledger.Append(MakeRow(n), nullptr);
+    ledger.Flush();
+  }
+  for (int i = 0; i < 200 && ledger.checkpoints() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_GE(ledger.checkpoints(), 1u) << n << " rows";
+  // Checkpointed pages reached the main database file; nothing was lost.
+  EXPECT_GT(std::filesystem::file_size(path), main_before);
+  auto rows = ledger.ReadAll();
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), static_cast<size_t>(n));
+}
+
+TEST(Ledger, MemoryLedgerHasNoCheckpointer) {
+  auto opened = SqliteLedger::Open(*ParseSqliteUrl("sqlite::memory:"));
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  for (int i = 0; i < 50; ++i) (*opened)->Append(MakeRow(i), nullptr);
+  (*opened)->Flush();
+  EXPECT_EQ((*opened)->checkpoints(), 0u);
 }
 
 TEST(Ledger, SynchronousFullOptionOpensAndWrites) {
