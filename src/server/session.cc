@@ -31,6 +31,19 @@ thread_local std::unordered_set<beast::tcp_stream*> t_idle;
 // Chat requests in flight on this thread (their cancel hooks), for the end of the grace period.
 thread_local std::unordered_set<upstream::CancelHook*> t_requests;
 
+// Keeps a request's hook in t_requests for exactly as long as the request runs, exceptions
+// included (a hook left behind would be fired after its request is gone).
+class InFlight {
+ public:
+  explicit InFlight(upstream::CancelHook* h) : h_(h) { t_requests.insert(h_); }
+  ~InFlight() { t_requests.erase(h_); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  upstream::CancelHook* h_;
+};
+
 struct SessionState {
   Server& server;
   pipeline::Gateway& gateway;
@@ -317,12 +330,13 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
         auto hook = std::make_shared<upstream::CancelHook>();
         auto active = std::make_shared<bool>(true);
         WatchDisconnect(s.stream.socket(), hook, active);
-        t_requests.insert(hook.get());
-        if (DialectOf(path) == dialect::Dialect::kAnthropic)
-          co_await s.gateway.Messages(req.body(), writer, hook);
-        else
-          co_await s.gateway.ChatCompletions(req.body(), writer, hook);
-        t_requests.erase(hook.get());
+        {
+          InFlight in_flight(hook.get());
+          if (DialectOf(path) == dialect::Dialect::kAnthropic)
+            co_await s.gateway.Messages(req.body(), writer, hook);
+          else
+            co_await s.gateway.ChatCompletions(req.body(), writer, hook);
+        }
         *active = false;
         boost::system::error_code ignored;
         s.stream.socket().cancel(ignored);
