@@ -15,7 +15,7 @@ struct TrainOptions {
   double learning_rate = 0.005;
   double l2 = 1e-5;
   uint64_t seed = 7;
-  bool balance_benchmarks = true;
+  bool balance_benchmarks = true;  // weight examples by sqrt(N / (B * n_benchmark))
   // 1: one logistic head on the gain label; 2: strong-correct and cheap-correct heads (score =
   // their difference), which measured better in 5-fold CV (docs/routing.md).
   uint32_t heads = 2;
@@ -23,7 +23,7 @@ struct TrainOptions {
   // 0.1 for learned (+0.02 leave-one-benchmark-out APGR for at most -0.006 in-domain), 0 for
   // the cascade, which judges the answer rather than the prompt.
   double length_prior = 0.1;
-  double length_chars = 250;  // weight examples by sqrt(N / (B * n_benchmark))
+  double length_chars = 250;
 };
 
 // Settings chosen by 5-fold CV on the dev files (docs/routing.md lists the sweep).

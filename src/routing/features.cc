@@ -266,8 +266,8 @@ bool ContainsNumber(std::string_view t, const std::string& needle) {
   return false;
 }
 
-// Calls f with each digit run of t (thousands separators dropped, "1,000" -> "1000" is not
-// attempted: the run stops at the comma, which is how answers usually restate it too).
+// Calls f with each maximal run of digits in t: "1,000" gives "1" and "000", which matches an
+// answer that restates the number with its comma too.
 template <class F>
 void ForEachNumber(std::string_view t, F f) {
   for (size_t i = 0; i < t.size();) {
