@@ -11,6 +11,15 @@ import { triageBin, repoRoot } from "./lib/harness.mjs";
 const data = path.resolve(repoRoot, "../shared/data/outcomes");
 const gsm8k = path.join(data, "gsm8k-dev.jsonl");
 const run = (args) => spawnSync(triageBin, args, { encoding: "utf8", maxBuffer: 64 << 20 });
+// Runs fn(dir) with a fresh scratch directory, removed afterwards.
+function withTempDir(prefix, fn) {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  try {
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 test("eval --json: apgr, cpt50, cpt80 in [0,1] and a curve from 0% to 100% strong", () => {
   const r = run(["eval", "--data", gsm8k, "--router", "length", "--json"]);
@@ -49,88 +58,76 @@ test("eval costs with the catalog's list prices; --strong-catalog and --*-price 
 });
 
 test("eval --plot writes an SVG with the router, random and oracle curves", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "triage-eval-"));
-  try {
-    const svg = path.join(dir, "curve.svg");
-    const r = run(["eval", "--data", gsm8k, "--router", "random:3", "--plot", svg]);
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /APGR 0\.\d{4}/);
-    const s = readFileSync(svg, "utf8");
-    assert.match(s, /^<svg /);
-    assert.match(s, /random/);
-    assert.match(s, /oracle/);
-    assert.match(s, /<\/svg>\s*$/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  withTempDir("triage-eval-", (dir) => {
+  const svg = path.join(dir, "curve.svg");
+  const r = run(["eval", "--data", gsm8k, "--router", "random:3", "--plot", svg]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /APGR 0\.\d{4}/);
+  const s = readFileSync(svg, "utf8");
+  assert.match(s, /^<svg /);
+  assert.match(s, /random/);
+  assert.match(s, /oracle/);
+  assert.match(s, /<\/svg>\s*$/);
+  });
 });
 
 test("train --cv prints cross-validated figures and writes a model that eval and the gateway load", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "triage-train-"));
-  try {
-    const model = path.join(dir, "c.model");
-    const r = run(["train", "--data", gsm8k, "--kind", "cascade", "--cv", "3", "--out", model]);
-    assert.equal(r.status, 0, r.stderr);
-    const m = r.stdout.match(/3-fold cross-validation[\s\S]*?gsm8k\s+n=907\s+APGR (0\.\d+)/);
-    assert.ok(m, r.stdout);
-    // The cascade reads the cheap answer: clearly better than random on held-out folds.
-    assert.ok(Number(m[1]) > 0.65, r.stdout);
-    assert.match(r.stderr, /cv fold 3\/3 done/);
-    const e = run(["eval", "--data", gsm8k, "--router", `cascade:${model}`, "--json"]);
-    assert.equal(e.status, 0, e.stderr);
-    assert.ok(JSON.parse(e.stdout).apgr > 0.65);
-    // A cascade model is not a learned model: the spec names the mismatch.
-    const wrong = run(["eval", "--data", gsm8k, "--router", `learned:${model}`]);
-    assert.equal(wrong.status, 1);
-    assert.match(wrong.stderr, /cascade model; use cascade:/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  withTempDir("triage-train-", (dir) => {
+  const model = path.join(dir, "c.model");
+  const r = run(["train", "--data", gsm8k, "--kind", "cascade", "--cv", "3", "--out", model]);
+  assert.equal(r.status, 0, r.stderr);
+  const m = r.stdout.match(/3-fold cross-validation[\s\S]*?gsm8k\s+n=907\s+APGR (0\.\d+)/);
+  assert.ok(m, r.stdout);
+  // The cascade reads the cheap answer: clearly better than random on held-out folds.
+  assert.ok(Number(m[1]) > 0.65, r.stdout);
+  assert.match(r.stderr, /cv fold 3\/3 done/);
+  const e = run(["eval", "--data", gsm8k, "--router", `cascade:${model}`, "--json"]);
+  assert.equal(e.status, 0, e.stderr);
+  assert.ok(JSON.parse(e.stdout).apgr > 0.65);
+  // A cascade model is not a learned model: the spec names the mismatch.
+  const wrong = run(["eval", "--data", gsm8k, "--router", `learned:${model}`]);
+  assert.equal(wrong.status, 1);
+  assert.match(wrong.stderr, /cascade model; use cascade:/);
+  });
 });
 
 test("calibrate --split 70/25/5 hits the split on the dev data and writes two ascending thresholds", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "triage-cal-"));
-  try {
-    const out = path.join(dir, "routing.yaml");
-    const spec = `learned:${path.join(repoRoot, "models/learned-v1.model")}`;
-    const r = run(["calibrate", "--router", spec, "--data", gsm8k, "--split", "70/25/5", "--out", out]);
-    assert.equal(r.status, 0, r.stderr);
-    const split = r.stdout.match(/achieved split ([\d.]+)\/([\d.]+)\/([\d.]+)/);
-    assert.ok(split, r.stdout);
-    [70, 25, 5].forEach((want, i) => assert.ok(Math.abs(Number(split[i + 1]) - want) <= 2, r.stdout));
-    const th = readFileSync(out, "utf8").match(/thresholds: \[([\d.]+), ([\d.]+)\]/);
-    assert.ok(th, readFileSync(out, "utf8"));
-    assert.ok(Number(th[1]) < Number(th[2]));
-    const one = run(["calibrate", "--router", spec, "--data", gsm8k, "--strong-fraction", "0.3"]);
-    assert.equal(one.status, 0, one.stderr);
-    assert.match(one.stdout, /thresholds: \[[\d.]+\]/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  withTempDir("triage-cal-", (dir) => {
+  const out = path.join(dir, "routing.yaml");
+  const spec = `learned:${path.join(repoRoot, "models/learned-v1.model")}`;
+  const r = run(["calibrate", "--router", spec, "--data", gsm8k, "--split", "70/25/5", "--out", out]);
+  assert.equal(r.status, 0, r.stderr);
+  const split = r.stdout.match(/achieved split ([\d.]+)\/([\d.]+)\/([\d.]+)/);
+  assert.ok(split, r.stdout);
+  [70, 25, 5].forEach((want, i) => assert.ok(Math.abs(Number(split[i + 1]) - want) <= 2, r.stdout));
+  const th = readFileSync(out, "utf8").match(/thresholds: \[([\d.]+), ([\d.]+)\]/);
+  assert.ok(th, readFileSync(out, "utf8"));
+  assert.ok(Number(th[1]) < Number(th[2]));
+  const one = run(["calibrate", "--router", spec, "--data", gsm8k, "--strong-fraction", "0.3"]);
+  assert.equal(one.status, 0, one.stderr);
+  assert.match(one.stdout, /thresholds: \[[\d.]+\]/);
+  });
 });
 
 test("bad input: malformed line, corrupt model, unknown router, missing file", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "triage-bad-"));
-  try {
-    const malformed = path.join(repoRoot, "tests/fixtures/eval/malformed.jsonl");
-    let r = run(["eval", "--data", malformed, "--router", "length"]);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /malformed\.jsonl:3: malformed JSON/);
-    // Flip one byte in the middle of a real model file.
-    const bytes = readFileSync(path.join(repoRoot, "models/learned-v1.model"));
-    bytes[bytes.length >> 1] ^= 0x40;
-    const corrupt = path.join(dir, "corrupt.model");
-    writeFileSync(corrupt, bytes);
-    r = run(["eval", "--data", gsm8k, "--router", `learned:${corrupt}`]);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /corrupt\.model: checksum mismatch/);
-    r = run(["eval", "--data", gsm8k, "--router", "magic"]);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /unknown router 'magic'/);
-    r = run(["train", "--data", path.join(dir, "nope.jsonl"), "--out", path.join(dir, "x.model")]);
-    assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /nope\.jsonl/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  withTempDir("triage-bad-", (dir) => {
+  const malformed = path.join(repoRoot, "tests/fixtures/eval/malformed.jsonl");
+  let r = run(["eval", "--data", malformed, "--router", "length"]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /malformed\.jsonl:3: malformed JSON/);
+  // Flip one byte in the middle of a real model file.
+  const bytes = readFileSync(path.join(repoRoot, "models/learned-v1.model"));
+  bytes[bytes.length >> 1] ^= 0x40;
+  const corrupt = path.join(dir, "corrupt.model");
+  writeFileSync(corrupt, bytes);
+  r = run(["eval", "--data", gsm8k, "--router", `learned:${corrupt}`]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /corrupt\.model: checksum mismatch/);
+  r = run(["eval", "--data", gsm8k, "--router", "magic"]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /unknown router 'magic'/);
+  r = run(["train", "--data", path.join(dir, "nope.jsonl"), "--out", path.join(dir, "x.model")]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /nope\.jsonl/);
+  });
 });
