@@ -212,15 +212,8 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     }
     last = std::move(e);
   }
-  if (ctx.cancel->shutdown() && !ctx.client_gone && !ctx.committed) {
-    co_await Refuse(ctx, ShutdownError(), out);
-    co_return;
-  }
   if (ctx.cancel->fired() || ctx.client_gone) {
-    ctx.client_gone = true;
-    ctx.status = ctx.committed ? 200 : 499;
-    ctx.error = Error::Make(ErrorKind::kUpstream, "client_closed", "client closed the connection");
-    co_await Account(ctx);
+    co_await EndCancelled(ctx, out);
     co_return;
   }
   Error e = ExhaustedError(cur, std::move(last));

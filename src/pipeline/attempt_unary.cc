@@ -93,15 +93,8 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     co_await out.Respond(200, h, std::move(answer->body));
     co_return;
   }
-  if (ctx.cancel->shutdown()) {
-    co_await Refuse(ctx, ShutdownError(), out);
-    co_return;
-  }
   if (ctx.cancel->fired()) {
-    ctx.client_gone = true;
-    ctx.status = 499;
-    ctx.error = Error::Make(ErrorKind::kUpstream, "client_closed", "client closed the connection");
-    co_await Account(ctx);
+    co_await EndCancelled(ctx, out);
     co_return;
   }
   Error e = ExhaustedError(cur, std::move(last));

@@ -7,7 +7,6 @@
 
 #include "catalog/catalog.h"
 #include "dialect/sse.h"
-#include "pipeline/attempt_util.h"
 #include "pipeline/gateway.h"
 
 namespace triage::pipeline {
@@ -140,13 +139,8 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
     ctx.deployment = cheap.deployment;
     ctx.attempts = cheap.attempts;
     ctx.usage = cheap.usage;
-    if (ctx.cancel->shutdown() && !cheap.client_gone) {
-      co_await Refuse(ctx, ShutdownError(), out);
-      co_return;
-    }
-    ctx.status = 499;
-    ctx.error = Error::Make(ErrorKind::kUpstream, "client_closed", "client closed the connection");
-    co_await Account(ctx);
+    ctx.client_gone = cheap.client_gone;
+    co_await EndCancelled(ctx, out);
     co_return;
   }
   if (answered && score < judge_threshold_) {

@@ -349,6 +349,17 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   if (!s.ok()) LogLedgerFailure(ctx.id, s.error());
 }
 
+net::awaitable<void> Gateway::EndCancelled(RequestContext& ctx, ClientWriter& out) {
+  if (ctx.cancel->shutdown() && !ctx.client_gone && !ctx.committed) {
+    co_await Refuse(ctx, ShutdownError(), out);
+    co_return;
+  }
+  ctx.client_gone = true;
+  ctx.status = ctx.committed ? 200 : 499;
+  ctx.error = Error::Make(ErrorKind::kUpstream, "client_closed", "client closed the connection");
+  co_await Account(ctx);
+}
+
 net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWriter& out) {
   ctx.status = ErrorStatus(ctx.dialect, error);
   ctx.error = error;

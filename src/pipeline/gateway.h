@@ -117,6 +117,10 @@ class Gateway {
   boost::asio::awaitable<void> AttemptStream(RequestContext& ctx, ClientWriter& out);
   // The one way to refuse: error body in the client's dialect, status, accounting.
   boost::asio::awaitable<void> Refuse(RequestContext& ctx, Error error, ClientWriter& out);
+  // The end of a cancelled request: a 503 in the client's dialect when the shutdown grace period
+  // ran out and nothing was sent yet, else accounted as client_closed (499, or 200 for a stream
+  // that had begun). The one place both cancellations are told apart.
+  boost::asio::awaitable<void> EndCancelled(RequestContext& ctx, ClientWriter& out);
   // Prices the usage, writes the ledger row (waiting for its commit) and records stats.
   // Runs exactly once per request.
   boost::asio::awaitable<void> Account(RequestContext& ctx);
