@@ -1,6 +1,7 @@
 #include "cli/eval_commands.h"
 
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -217,6 +218,15 @@ int RunCalibrate(const EvalArgs& a) {
   return 0;
 }
 
+// A subcommand callback: resolve the prices (exit 2 on an unknown catalog id), then run.
+std::function<void()> WithPrices(std::shared_ptr<EvalArgs> a, int* exit_code,
+                                 int (*run)(const EvalArgs&)) {
+  return [a, exit_code, run] {
+    Status st = ResolvePrices(a.get());
+    *exit_code = st.ok() ? run(*a) : Fail(st.error().message, 2);
+  };
+}
+
 void AddCommon(CLI::App* c, EvalArgs* a) {
   c->add_option("--data", a->data, "outcomes .jsonl file (repeatable)")->required();
   c->add_option("--cheap", a->cheap, "cheap model key in outcomes")->capture_default_str();
@@ -244,10 +254,7 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   ev->add_option("--router", a->router, "router SPEC")->required();
   ev->add_flag("--json", a->json, "print one JSON object");
   ev->add_option("--plot", a->plot, "write an SVG cost-quality curve");
-  ev->callback([a, exit_code] {
-    Status st = ResolvePrices(a.get());
-    *exit_code = st.ok() ? RunEval(*a) : Fail(st.error().message, 2);
-  });
+  ev->callback(WithPrices(a, exit_code, RunEval));
 
   auto* tr = app.add_subcommand("train", "Train a learned or cascade router");
   AddCommon(tr, a.get());
@@ -269,10 +276,7 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   tr->add_option("--length-prior", a->length_prior,
                  "weight of the prompt-length prior in the score (default 0.1 learned, 0 cascade)")
       ->check(CLI::Range(0.0, 1.0));
-  tr->callback([a, exit_code] {
-    Status st = ResolvePrices(a.get());
-    *exit_code = st.ok() ? RunTrain(*a) : Fail(st.error().message, 2);
-  });
+  tr->callback(WithPrices(a, exit_code, RunTrain));
 
   auto* ca = app.add_subcommand("calibrate", "Thresholds for a traffic split");
   AddCommon(ca, a.get());
@@ -280,10 +284,7 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   ca->add_option("--split", a->split, "tier shares, cheapest first, e.g. 70/25/5");
   ca->add_option("--strong-fraction", a->strong_fraction, "share for the strong tier");
   ca->add_option("--out", a->out, "write the YAML snippet here");
-  ca->callback([a, exit_code] {
-    Status st = ResolvePrices(a.get());
-    *exit_code = st.ok() ? RunCalibrate(*a) : Fail(st.error().message, 2);
-  });
+  ca->callback(WithPrices(a, exit_code, RunCalibrate));
 }
 
 }  // namespace triage::cli

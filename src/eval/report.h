@@ -11,10 +11,10 @@
 
 namespace triage::eval {
 
-// USD per million tokens. The CLI fills these from catalog entries (default gemma-4-31b for the
-// cheap model, claude-opus-4.7 for the strong one); the defaults here are the same prices.
+// USD per million tokens. The CLI fills these from catalog entries (--cheap-catalog,
+// --strong-catalog) or from --cheap-price / --strong-price.
 struct Prices {
-  double cheap_in = 0.20, cheap_out = 0.20, strong_in = 5.0, strong_out = 25.0;
+  double cheap_in = 0, cheap_out = 0, strong_in = 0, strong_out = 0;
 };
 
 struct BenchReport {
