@@ -68,28 +68,37 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     q.category =
         j.contains("category") && j["category"].is_string() ? j["category"].get<std::string>() : "";
     for (const auto& m : *msgs) {
-      if (!m.is_object() || !m.contains("content"))
-        return LineError(path, n, "each message needs a 'content'");
-      std::string text = ContentText(m["content"], &q.has_image);
+      if (!m.is_object()) return LineError(path, n, "each message must be an object");
+      const bool calls = m.contains("tool_calls") || m.contains("function_call");
+      if (!m.contains("content") && !calls)
+        return LineError(path, n, "each message needs a 'content' (or 'tool_calls')");
+      std::string text = m.contains("content") ? ContentText(m["content"], &q.has_image) : "";
       if (!q.prompt_text.empty()) q.prompt_text += "\n";
       q.prompt_text += text;
       if (m.value("role", "") == "user") q.last_user_text = text;
-      if (m.contains("tool_calls")) q.has_tools = true;
+      if (calls || m.value("role", "") == "tool") q.has_tools = true;
       ++q.message_count;
     }
     if (j.contains("tools")) q.has_tools = true;
     bool missing = false;
     for (const auto* model : {&cheap, &strong}) {
       auto o = outs->find(*model);
-      if (o == outs->end()) {
+      if (o == outs->end() || o->is_null() ||
+          (o->is_object() && o->contains("score") && (*o)["score"].is_null())) {
         missing = true;
         continue;
       }
       if (!o->is_object() || !o->contains("score") || !(*o)["score"].is_number())
         return LineError(path, n, "outcome for " + *model + " needs a numeric 'score'");
       double s = (*o)["score"].get<double>();
-      if (s < 0 || s > 1) return LineError(path, n, "score for " + *model + " outside [0,1]");
+      if (!(s >= 0 && s <= 1))
+        return LineError(path, n, "score for " + *model + " outside [0,1]");
       (model == &cheap ? q.cheap : q.strong) = s;
+      if (auto c = o->find("cost_usd"); c != o->end() && !c->is_null()) {
+        if (!c->is_number() || !(c->get<double>() >= 0))
+          return LineError(path, n, "cost_usd for " + *model + " must be a number >= 0");
+        (model == &cheap ? q.cheap_cost : q.strong_cost) = c->get<double>();
+      }
       if (model == &cheap && o->contains("response") && (*o)["response"].is_string())
         q.cheap_response = (*o)["response"].get<std::string>();
     }

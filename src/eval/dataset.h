@@ -23,6 +23,8 @@ struct Query {
   bool has_tools = false, has_image = false;
   double cheap = 0, strong = 0;  // scores of the two compared models
   std::string cheap_response;
+  // Recorded per-query cost of each compared model (`cost_usd`); negative when absent.
+  double cheap_cost = -1, strong_cost = -1;
 
   // Views into this query's strings: valid while the Query lives.
   routing::RouteInput Input() const;
@@ -33,8 +35,10 @@ struct Dataset {
   int skipped = 0;  // lines lacking an outcome for one of the compared models
 };
 
-// Reads a .jsonl file, keeping the two compared models. A malformed line fails with
-// "FILE:LINE: why". Appends to *out so several files make one dataset.
+// Reads a .jsonl file, keeping the two compared models. A query whose outcome for either is
+// absent (or has a null score) is skipped and counted. A malformed line fails with
+// "FILE:LINE: why". Messages may omit `content` when they carry `tool_calls` (OpenAI
+// assistant turns). Appends to *out so several files make one dataset.
 Status ReadOutcomes(const std::string& path, const std::string& cheap, const std::string& strong,
                     Dataset* out);
 

@@ -70,9 +70,16 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
   r.op_quality = op.quality;
   r.op_pgr = Pgr(op.quality, r.q_cheap, r.q_strong);
   for (size_t i = 0; i < qs.size(); ++i) {
-    double cin = InTokens(*qs[i]), cout = OutTokens(*qs[i]);
-    double c_cheap = (cin * p.cheap_in + cout * p.cheap_out) / 1e6;
-    double c_strong = (cin * p.strong_in + cout * p.strong_out) / 1e6;
+    double c_cheap, c_strong;
+    if (qs[i]->cheap_cost >= 0 && qs[i]->strong_cost >= 0) {
+      c_cheap = qs[i]->cheap_cost;
+      c_strong = qs[i]->strong_cost;
+      ++r.recorded_cost_queries;
+    } else {
+      double cin = InTokens(*qs[i]), cout = OutTokens(*qs[i]);
+      c_cheap = (cin * p.cheap_in + cout * p.cheap_out) / 1e6;
+      c_strong = (cin * p.strong_in + cout * p.strong_out) / 1e6;
+    }
     r.cost_all_cheap += c_cheap;
     r.cost_all_strong += c_strong;
     bool up = scores[i] >= r.op_threshold;
@@ -115,10 +122,16 @@ std::string FormatText(const std::vector<BenchReport>& reports) {
     o << buf;
     std::snprintf(buf, sizeof buf,
                   "operating point (threshold %.4f for %.0f%% strong): %.1f%% strong, quality "
-                  "%.4f (PGR %.3f), cost $%.4f = %.1f%% of all-strong $%.4f (all-cheap $%.4f)\n\n",
+                  "%.4f (PGR %.3f), cost $%.4f = %.1f%% of all-strong $%.4f (all-cheap $%.4f)\n",
                   r.op_threshold, 100 * r.op_target, 100 * r.op_fraction, r.op_quality, r.op_pgr,
                   r.op_cost, 100 * r.op_cost_ratio, r.cost_all_strong, r.cost_all_cheap);
     o << buf;
+    if (r.recorded_cost_queries > 0) {
+      std::snprintf(buf, sizeof buf, "(%zu of %zu queries costed at their recorded cost_usd)\n",
+                    r.recorded_cost_queries, r.queries);
+      o << buf;
+    }
+    o << "\n";
   }
   return o.str();
 }
@@ -147,7 +160,8 @@ nlohmann::json ToJson(const BenchReport& r) {
             {"cost_usd", r.op_cost},
             {"cost_ratio", r.op_cost_ratio}}},
           {"cost_all_strong_usd", r.cost_all_strong},
-          {"cost_all_cheap_usd", r.cost_all_cheap}};
+          {"cost_all_cheap_usd", r.cost_all_cheap},
+          {"recorded_cost_queries", r.recorded_cost_queries}};
 }
 
 }  // namespace triage::eval

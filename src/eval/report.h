@@ -27,6 +27,9 @@ struct BenchReport {
   double op_target = 0.3, op_threshold = 0, op_fraction = 0, op_quality = 0, op_pgr = 0;
   double op_cost_ratio = 0;                                     // router cost / all-strong cost
   double cost_all_strong = 0, cost_all_cheap = 0, op_cost = 0;  // USD
+  // Queries costed at their recorded cost_usd (both models recorded) instead of
+  // estimated tokens x catalog prices.
+  size_t recorded_cost_queries = 0;
 };
 
 // Scores every query: Scorer::Score, or for cascade specs 1 - ScoreAnswer(cheap response).

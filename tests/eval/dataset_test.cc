@@ -48,6 +48,36 @@ TEST(Dataset, NonNumericScoreIsAnError) {
   EXPECT_NE(st.error().message.find("score"), std::string::npos);
 }
 
+TEST(Dataset, RecordedCostsToolTurnsAndNullScores) {
+  Dataset ds;
+  Status st = ReadOutcomes(kDir + "costs.jsonl", "cheap", "strong", &ds);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ASSERT_EQ(ds.queries.size(), 3u);
+  EXPECT_EQ(ds.skipped, 2);  // c4: null score, c5: null outcome
+  const Query& c1 = ds.queries[0];
+  EXPECT_EQ(c1.message_count, 4);  // the assistant turn has tool_calls and no content
+  EXPECT_TRUE(c1.has_tools);
+  EXPECT_EQ(c1.last_user_text, "And pack what?");
+  EXPECT_EQ(c1.prompt_text, "Plan a trip.\n\nsunny\nAnd pack what?");
+  EXPECT_DOUBLE_EQ(c1.cheap_cost, 0.001);
+  EXPECT_DOUBLE_EQ(c1.strong_cost, 0.03);
+  EXPECT_LT(ds.queries[2].cheap_cost, 0);  // c3: not recorded
+  EXPECT_DOUBLE_EQ(ds.queries[2].strong_cost, 0.04);
+}
+
+TEST(Dataset, NegativeCostAndContentlessMessageAreErrors) {
+  Dataset ds;
+  Status st = ReadOutcomes(kDir + "bad_cost.jsonl", "cheap", "strong", &ds);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("bad_cost.jsonl:2:"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("cost_usd"), std::string::npos);
+  Dataset ds2;
+  st = ReadOutcomes(kDir + "no_content.jsonl", "cheap", "strong", &ds2);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("no_content.jsonl:1:"), std::string::npos);
+  EXPECT_NE(st.error().message.find("content"), std::string::npos);
+}
+
 TEST(Dataset, MissingFileIsAnError) {
   Dataset ds;
   EXPECT_FALSE(ReadOutcomes(kDir + "nope.jsonl", "cheap", "strong", &ds).ok());

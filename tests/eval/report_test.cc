@@ -1,0 +1,53 @@
+#include "eval/report.h"
+
+#include <gtest/gtest.h>
+
+namespace triage::eval {
+namespace {
+
+Query Make(double cheap, double strong, double cheap_cost, double strong_cost, size_t chars) {
+  Query q;
+  q.benchmark = "b";
+  q.prompt_text = std::string(chars, 'x');
+  q.cheap = cheap;
+  q.strong = strong;
+  q.cheap_cost = cheap_cost;
+  q.strong_cost = strong_cost;
+  return q;
+}
+
+// Recorded cost_usd wins over the token estimate; queries without both costs are estimated.
+TEST(Report, RecordedCostsReplaceEstimates) {
+  std::vector<Query> qs;
+  qs.push_back(Make(0, 1, 0.001, 0.03, 400));  // recorded
+  qs.push_back(Make(1, 1, 0.002, 0.05, 400));  // recorded
+  qs.push_back(Make(0, 1, -1, 0.04, 400));     // cheap not recorded: estimate both
+  std::vector<const Query*> ptrs = {&qs[0], &qs[1], &qs[2]};
+  Prices p{1, 1, 10, 10};  // $/Mtok; 400 chars = 100 tokens in + 8 out
+  BenchReport r = Analyze("b", ptrs, {0.9, 0.1, 0.5}, p, /*cascade=*/false, /*op_target=*/0.34);
+  EXPECT_EQ(r.recorded_cost_queries, 2u);
+  const double est_cheap = 108 * 1 / 1e6, est_strong = 108 * 10 / 1e6;
+  EXPECT_NEAR(r.cost_all_cheap, 0.001 + 0.002 + est_cheap, 1e-12);
+  EXPECT_NEAR(r.cost_all_strong, 0.03 + 0.05 + est_strong, 1e-12);
+  // One of three queries (score 0.9) goes strong at the 34% operating point.
+  EXPECT_NEAR(r.op_fraction, 1.0 / 3, 1e-9);
+  EXPECT_NEAR(r.op_cost, 0.03 + 0.002 + est_cheap, 1e-12);
+  auto j = ToJson(r);
+  EXPECT_EQ(j["recorded_cost_queries"], 2);
+  EXPECT_NE(FormatText({r}).find("2 of 3 queries costed at their recorded cost_usd"),
+            std::string::npos);
+}
+
+TEST(Report, NoRecordedCostsNoNote) {
+  std::vector<Query> qs;
+  qs.push_back(Make(0, 1, -1, -1, 40));
+  qs.push_back(Make(1, 1, -1, -1, 40));
+  std::vector<const Query*> ptrs = {&qs[0], &qs[1]};
+  BenchReport r = Analyze("b", ptrs, {0.9, 0.1}, Prices{1, 1, 10, 10}, false);
+  EXPECT_EQ(r.recorded_cost_queries, 0u);
+  EXPECT_GT(r.cost_all_strong, r.cost_all_cheap);
+  EXPECT_EQ(FormatText({r}).find("recorded cost_usd"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace triage::eval
