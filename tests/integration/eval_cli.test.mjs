@@ -57,6 +57,21 @@ test("eval costs with the catalog's list prices; --strong-catalog and --*-price 
   assert.match(bad.stderr, /unknown catalog model 'gpt-9' \(known: .*claude-opus-4\.7/);
 });
 
+test("eval on a judge-scored file: recorded cost_usd, tool turns, missing outcomes skipped", () => {
+  const costs = path.join(repoRoot, "tests/fixtures/eval/costs.jsonl");
+  const r = run(["eval", "--data", costs, "--router", "length", "--cheap", "cheap", "--strong", "strong", "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.skipped, 2);
+  assert.match(r.stderr, /skipped 2 queries/);
+  assert.equal(j.queries, 3);
+  assert.equal(j.recorded_cost_queries, 2);
+  // c1 and c2 at their recorded costs (0.03 + 0.05 all-strong), c3 estimated at catalog prices.
+  assert.ok(j.cost_all_strong_usd > 0.08 && j.cost_all_strong_usd < 0.081, `${j.cost_all_strong_usd}`);
+  const text = run(["eval", "--data", costs, "--router", "length", "--cheap", "cheap", "--strong", "strong"]);
+  assert.match(text.stdout, /\(2 of 3 queries costed at their recorded cost_usd\)/);
+});
+
 test("eval --plot writes an SVG with the router, random and oracle curves", () => {
   withTempDir("triage-eval-", (dir) => {
   const svg = path.join(dir, "curve.svg");
