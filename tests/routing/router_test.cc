@@ -76,6 +76,21 @@ TEST(RulesScorer, HighestMatchWins) {
   EXPECT_DOUBLE_EQ((*s)->Score(In("calculate then PROVE it")), 0.9);
 }
 
+// The shipped rules file parses (including the " not " and "=" keywords) and ranks a
+// state-tracking word problem above plain algebra, with the default in between.
+TEST(RulesScorer, ShippedRulesFile) {
+  auto s = MakeScorer(std::string("rules:") + TRIAGE_SOURCE_DIR + "/models/rules-v1.txt");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  double story = (*s)->Score(In("She had 12 apples and gave away half. How many are remaining?"));
+  double plain = (*s)->Score(In("Hello there"));
+  double algebra = (*s)->Score(In("Simplify sqrt(x^2) for x > 0"));
+  EXPECT_DOUBLE_EQ(story, 0.70);
+  EXPECT_DOUBLE_EQ(plain, 0.40);
+  EXPECT_DOUBLE_EQ(algebra, 0.15);
+  EXPECT_DOUBLE_EQ((*s)->Score(In("Which is not a prime?")), 0.60);
+  EXPECT_DOUBLE_EQ((*s)->Score(In("If y = 3, what is y?")), 0.25);
+}
+
 LinearModel SampleModel(ModelKind kind) {
   LinearModel m;
   m.kind = kind;
