@@ -91,8 +91,7 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
       if (!o->is_object() || !o->contains("score") || !(*o)["score"].is_number())
         return LineError(path, n, "outcome for " + *model + " needs a numeric 'score'");
       double s = (*o)["score"].get<double>();
-      if (!(s >= 0 && s <= 1))
-        return LineError(path, n, "score for " + *model + " outside [0,1]");
+      if (!(s >= 0 && s <= 1)) return LineError(path, n, "score for " + *model + " outside [0,1]");
       (model == &cheap ? q.cheap : q.strong) = s;
       if (auto c = o->find("cost_usd"); c != o->end() && !c->is_null()) {
         if (!c->is_number() || !(c->get<double>() >= 0))
