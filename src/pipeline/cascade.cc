@@ -152,6 +152,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
     ctx.ttft_ms = cheap.ttft_ms;
     ctx.committed = held.streamed;
     ctx.status = 200;
+    ctx.route_score = score;
     ctx.route_reason = "cascade score=" + Score(score) + " < " + Score(judge_threshold_) +
                        " \u2192 " + tiers[0].name;
     co_await Account(ctx);
@@ -174,11 +175,13 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
   if (dir == "up" || dir == "both")
     for (size_t i = 2; i < tiers.size(); ++i) AppendTier(ctx, tiers[i]);
   // (No conditional expression of class type here: g++ 12 mishandles them in coroutines.)
-  if (answered)
+  if (answered) {
+    ctx.route_score = score;
     ctx.route_reason = "cascade score=" + Score(score) + " >= " + Score(judge_threshold_) +
                        " \u2192 " + tiers[1].name;
-  else
+  } else {
     ctx.route_reason = "cascade " + tiers[0].name + " failed \u2192 " + tiers[1].name;
+  }
   co_await Attempt(ctx, out);
 }
 

@@ -30,6 +30,7 @@ struct RequestContext {
   // route
   std::vector<const config::Deployment*> plan;
   std::string route_reason;  // x-triage-route
+  double route_score = -1;   // the router (or cascade) score behind route_reason; -1 = none
 
   // attempt loop
   const config::Deployment* deployment = nullptr;  // answered, or last tried

@@ -293,6 +293,8 @@ store::LedgerRow BuildRow(const RequestContext& ctx) {
   row.attempts = ctx.attempts + ctx.carried_attempts;
   row.latency_ms = ctx.ElapsedMs();
   row.ttft_ms = ctx.ttft_ms;
+  row.route = ctx.route_reason;
+  row.route_score = ctx.route_score;
 
   return row;
 }
@@ -305,6 +307,7 @@ void LogRequest(const RequestContext& ctx, const store::LedgerRow& row) {
   f["model"] = row.requested_model;
   f["tier"] = row.tier;
   f["deployment"] = row.deployment;
+  f["route"] = row.route;
   f["status"] = row.status;
   f["error"] = row.error_kind;
   if (ctx.error) f["error_message"] = ctx.error->message;

@@ -58,6 +58,7 @@ bool Gateway::Route(RequestContext& ctx) {
     if (scorer_) {
       // The learned (or length / rules / random) router: one score, thresholds pick the tier.
       const double score = scorer_->Score(RouteInputOf(ctx.req));
+      ctx.route_score = score;
       const size_t i = std::min(routing::ChooseTier(score, cfg.thresholds), cfg.tiers.size() - 1);
       tier = &cfg.tiers[i];
       char buf[32];

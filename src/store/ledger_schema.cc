@@ -5,13 +5,16 @@ namespace triage::store {
 const char* const kInsertRowSql =
     "INSERT INTO requests (id, ts_ms, dialect, requested_model, tier, deployment, status, "
     "error_kind, input_tokens, output_tokens, cached_input_tokens, cost_micros, "
-    "reference_cost_micros, price_known, stream, attempts, latency_ms, ttft_ms) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+    "reference_cost_micros, price_known, stream, attempts, latency_ms, ttft_ms, route, "
+    "route_score) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+    "?20)";
 
 const char* const kSelectRowsSql =
     "SELECT id, ts_ms, dialect, requested_model, tier, deployment, status, error_kind, "
     "input_tokens, output_tokens, cached_input_tokens, cost_micros, reference_cost_micros, "
-    "price_known, stream, attempts, latency_ms, ttft_ms FROM requests ORDER BY rowid";
+    "price_known, stream, attempts, latency_ms, ttft_ms, route, route_score FROM requests ORDER BY "
+    "rowid";
 
 const char* const kTotalsSql =
     "SELECT count(*), coalesce(sum(cost_micros), 0), coalesce(sum(reference_cost_micros), 0) "
@@ -39,11 +42,21 @@ CREATE TABLE requests (
   stream INTEGER NOT NULL CHECK (stream IN (0, 1)),
   attempts INTEGER NOT NULL,
   latency_ms INTEGER NOT NULL,
-  ttft_ms INTEGER NOT NULL
+  ttft_ms INTEGER NOT NULL,
+  route TEXT NOT NULL DEFAULT '',
+  route_score REAL
 );
 CREATE INDEX requests_ts_ms ON requests (ts_ms);
 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value);
-INSERT INTO meta (key, value) VALUES ('schema_version', 1);
+INSERT INTO meta (key, value) VALUES ('schema_version', 2);
+)sql";
+
+// Version 1 -> 2: the routing decision (x-triage-route and the router's score). Rows written
+// by version 1 keep route '' and route_score NULL.
+constexpr const char* kMigrate1To2Sql = R"sql(
+ALTER TABLE requests ADD COLUMN route TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN route_score REAL;
+UPDATE meta SET value = 2 WHERE key = 'schema_version';
 )sql";
 
 Error SchemaError(const std::string& problem) {
@@ -73,11 +86,12 @@ Status CreateOrCheck(SqliteDb& db) {
   if (rc == SQLITE_DONE) return SchemaError("meta table has no schema_version");
   if (rc != SQLITE_ROW) return db.Fail("ledger_open_failed", "reading schema_version");
   std::string found = version->Text(0);
+  if (!has_requests) return SchemaError("meta table present but 'requests' table missing");
+  if (found == "1") return db.Exec(kMigrate1To2Sql);
   if (found != std::to_string(kLedgerSchemaVersion)) {
     return SchemaError("schema_version is " + found + ", this build reads version " +
                        std::to_string(kLedgerSchemaVersion));
   }
-  if (!has_requests) return SchemaError("meta table present but 'requests' table missing");
   return Ok{};
 }
 
@@ -132,6 +146,12 @@ void BindRow(SqliteStmt& st, const LedgerRow& r) {
   st.Bind(16, int64_t{r.attempts});
   st.Bind(17, r.latency_ms);
   st.Bind(18, r.ttft_ms);
+  st.Bind(19, r.route);
+  if (r.route_score >= 0) {
+    st.Bind(20, r.route_score);
+  } else {
+    st.BindNull(20);
+  }
 }
 
 LedgerRow ReadRow(const SqliteStmt& st) {
@@ -154,6 +174,8 @@ LedgerRow ReadRow(const SqliteStmt& st) {
   r.attempts = static_cast<int>(st.Int(15));
   r.latency_ms = st.Int(16);
   r.ttft_ms = st.Int(17);
+  r.route = st.Text(18);
+  r.route_score = st.IsNull(19) ? -1 : st.Double(19);
   return r;
 }
 

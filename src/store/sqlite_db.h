@@ -49,6 +49,8 @@ class SqliteStmt {
   sqlite3_stmt* get() const { return s_; }
   // Bind by 1-based index; SQLITE_STATIC: the caller keeps the text alive until Step/Reset.
   void Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  void Bind(int i, double v) { sqlite3_bind_double(s_, i, v); }
+  void BindNull(int i) { sqlite3_bind_null(s_, i); }
   void Bind(int i, const std::string& v) {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
   }
@@ -58,6 +60,8 @@ class SqliteStmt {
     sqlite3_clear_bindings(s_);
   }
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  double Double(int col) const { return sqlite3_column_double(s_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   std::string Text(int col) const;
 
  private:

@@ -28,6 +28,7 @@ test("learned router: every auto request carries its score and lands on the tier
       "Let f(x) = x^3 - 6x^2 + 11x - 6. Find all roots, prove they are the only ones, and compute the integral of f from 0 to 3.",
     ];
     const seen = new Set();
+    const routes = [];
     for (const content of prompts) {
       const { response } = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content }] }).withResponse();
       const route = utf8(response.headers.get("x-triage-route"));
@@ -38,6 +39,7 @@ test("learned router: every auto request carries its score and lands on the tier
       assert.equal(m[2], want, route);
       assert.equal(response.headers.get("x-triage-tier"), want);
       seen.add(want);
+      routes.push([route, score]);
     }
     // The thresholds are the 70/25/5 split `triage calibrate` prints for this model on the dev
     // files; these prompts do not all score alike.
@@ -45,6 +47,15 @@ test("learned router: every auto request carries its score and lands on the tier
     // Pinning still bypasses the router.
     const { response } = await client.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "Hi!" }] }).withResponse();
     assert.equal(response.headers.get("x-triage-tier"), "frontier");
+    // The ledger keeps each decision: the header's text and the unrounded score.
+    const rows = t.rows();
+    assert.equal(rows.length, prompts.length + 1);
+    rows.slice(0, prompts.length).forEach((r, i) => {
+      assert.equal(r.route, routes[i][0]);
+      assert.ok(Math.abs(r.route_score - routes[i][1]) <= 0.005, `${r.route_score} vs ${routes[i][1]}`);
+    });
+    assert.equal(rows.at(-1).route, "pinned tier=frontier");
+    assert.equal(rows.at(-1).route_score, null);
   } finally {
     await t.cleanup();
   }
@@ -81,7 +92,10 @@ test("live cascade: the cheap answer is held, scored, then released or escalated
     }
     const rows = t.rows();
     assert.equal(rows.length, 3, "one row per request, not per call");
+    rows.slice(0, 2).forEach((r, i) => assert.equal(r.route, routes[i][0]));
     for (const r of rows) {
+      assert.match(r.route, /^cascade score=/);
+      assert.ok(r.route_score >= 0 && r.route_score <= 1, String(r.route_score));
       if (r.tier === "mid") assert.equal(r.attempts, 2);
       if (r.tier === "open") assert.equal(r.attempts, 1);
     }

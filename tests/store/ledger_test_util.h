@@ -48,6 +48,8 @@ inline LedgerRow MakeRow(int n) {
   r.attempts = 1 + n % 3;
   r.latency_ms = 40 + n;
   r.ttft_ms = n % 2 ? -1 : 10 + n;
+  r.route = "learned score=0." + std::to_string(n % 10) + " \u2192 " + r.tier;
+  r.route_score = n % 5 ? (n % 10) / 10.0 : -1;  // every fifth row: no router score
   return r;
 }
 
@@ -59,7 +61,7 @@ inline bool SameRow(const LedgerRow& a, const LedgerRow& b) {
          a.cached_input_tokens == b.cached_input_tokens && a.cost_micros == b.cost_micros &&
          a.reference_cost_micros == b.reference_cost_micros && a.price_known == b.price_known &&
          a.stream == b.stream && a.attempts == b.attempts && a.latency_ms == b.latency_ms &&
-         a.ttft_ms == b.ttft_ms;
+         a.ttft_ms == b.ttft_ms && a.route == b.route && a.route_score == b.route_score;
 }
 
 }  // namespace triage::store::testing
