@@ -1,5 +1,6 @@
 #include "cli/eval_commands.h"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -144,9 +145,12 @@ void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double
   }
   if (kept.empty()) return;
   std::cout << "---- " << what << "\n";
-  for (const auto& r : eval::AnalyzeAll(kept, ks, a.prices, cascade)) {
-    std::printf("%-10s n=%-6zu APGR %.4f  CPT(50%%) %5.1f%%  CPT(80%%) %5.1f%%\n", r.name.c_str(),
-                r.queries, r.apgr, 100 * r.cpt50, 100 * r.cpt80);
+  const auto reports = eval::AnalyzeAll(kept, ks, a.prices, cascade);
+  int width = 10;  // names line up however long the benchmark names are
+  for (const auto& r : reports) width = std::max(width, static_cast<int>(r.name.size()));
+  for (const auto& r : reports) {
+    std::printf("%-*s n=%-6zu APGR %.4f  CPT(50%%) %5.1f%%  CPT(80%%) %5.1f%%\n", width,
+                r.name.c_str(), r.queries, r.apgr, 100 * r.cpt50, 100 * r.cpt80);
   }
   std::fflush(stdout);
 }
