@@ -8,11 +8,25 @@
 #include "config/config.h"
 #include "observe/log.h"
 #include "pipeline/gateway.h"
+#include "routing/router.h"
 #include "server/server.h"
 #include "store/ledger.h"
 
 namespace triage::cli {
 namespace {
+
+// Loads routing.router the way the gateway will ("" = no router).
+Status CheckRouter(const std::string& spec) {
+  if (spec.empty()) return Ok{};
+  if (spec.rfind("cascade:", 0) == 0) {
+    auto s = routing::LoadAnswerScorer(spec.substr(8));
+    if (!s) return s.error();
+    return Ok{};
+  }
+  auto s = routing::MakeScorer(spec);
+  if (!s) return s.error();
+  return Ok{};
+}
 
 void PrintDemoBanner(const std::string& url) {
   std::printf(
@@ -144,6 +158,13 @@ int Main(int argc, char** argv) {
     auto cfg = config::LoadFile(check_config);
     if (!cfg) {
       std::cerr << "triage: " << cfg.error().message << "\n";
+      exit_code = 2;
+      return;
+    }
+    // The config layer checks the router's name; loading it here also catches a missing,
+    // corrupt or wrong-kind model file before `serve` would.
+    if (Status s = CheckRouter((*cfg)->router); !s.ok()) {
+      std::cerr << "triage: " << check_config << ": routing.router: " << s.error().message << "\n";
       exit_code = 2;
       return;
     }

@@ -37,6 +37,40 @@ test("check explains a valid config and names the key at fault in a bad one", ()
   }
 });
 
+test("check loads routing.router: a wrong-kind, missing or corrupt model fails before serve would", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-check-"));
+  try {
+    const cfg = (router) =>
+      "tiers:\n" +
+      "  - {name: open, deployments: [{name: o, provider: sim, catalog: gemma-4-31b}]}\n" +
+      "  - {name: frontier, deployments: [{name: f, provider: sim, catalog: claude-opus-4.7}]}\n" +
+      `routing: {router: "${router}", thresholds: [0.6]}\n`;
+    const check = (router) => {
+      const file = path.join(dir, "c.yaml");
+      writeFileSync(file, cfg(router));
+      return spawnSync(triageBin, ["check", "--config", file], { encoding: "utf8" });
+    };
+    const models = path.join(repoRoot, "models");
+    for (const good of [`learned:${models}/learned-v1.model`, `cascade:${models}/cascade-v1.model`, `rules:${models}/rules-v1.txt`, "length"]) {
+      const r = check(good);
+      assert.equal(r.status, 0, `${good}: ${r.stderr}`);
+      assert.match(r.stdout, /config OK/);
+    }
+    const wrong = check(`learned:${models}/cascade-v1.model`);
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /routing\.router: model file .*cascade-v1\.model is a cascade model; use cascade:/);
+    const missing = check(`learned:${dir}/none.model`);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /none\.model/);
+    writeFileSync(path.join(dir, "junk.model"), "not a model");
+    const junk = check(`cascade:${dir}/junk.model`);
+    assert.equal(junk.status, 2);
+    assert.match(junk.stderr, /junk\.model/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("demo: prints the URL and examples, answers on three tiers, prints a summary line", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "triage-demo-"));
   const proc = spawn(triageBin, ["demo", "--listen", "127.0.0.1:0", "--ledger", `sqlite://${dir}/demo.db`, "--summary-every", "0.2"], { stdio: ["ignore", "pipe", "pipe"] });
