@@ -111,9 +111,18 @@ int RunEval(const EvalArgs& a) {
   auto scores = eval::ScoreQueries(a.router, ds->queries);
   if (!scores) return Fail(scores.error().message);
   bool cascade = a.router.rfind("cascade:", 0) == 0;
+  size_t no_answer = 0;
+  if (cascade)
+    for (const auto& q : ds->queries) no_answer += q.cheap_response.empty();
+  if (no_answer > 0)
+    std::cerr << "note: " << no_answer << " of " << ds->queries.size()
+              << " queries have no recorded response from " << a.cheap
+              << "; the cascade scored them as an empty answer\n";
   auto reps = eval::AnalyzeAll(ds->queries, *scores, a.prices, cascade);
   if (a.json) {
-    std::cout << ReportsJson(reps, a, ds->skipped).dump() << "\n";
+    auto j = ReportsJson(reps, a, ds->skipped);
+    if (cascade) j["queries_without_cheap_response"] = no_answer;
+    std::cout << j.dump() << "\n";
   } else {
     std::cout << "router " << a.router << "  (cheap " << a.cheap << ", strong " << a.strong
               << "; prices $/Mtok in/out: cheap " << a.prices.cheap_in << "/" << a.prices.cheap_out

@@ -72,6 +72,18 @@ test("eval on a judge-scored file: recorded cost_usd, tool turns, missing outcom
   assert.match(text.stdout, /\(2 of 3 queries costed at their recorded cost_usd\)/);
 });
 
+test("eval cascade on a file without recorded answers says so", () => {
+  const mmlu = path.join(data, "mmlu-dev.jsonl");
+  const model = path.join(repoRoot, "models/cascade-v1.model");
+  const r = run(["eval", "--data", mmlu, "--data", gsm8k, "--router", `cascade:${model}`, "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.queries_without_cheap_response, j.benchmarks.mmlu.queries);
+  assert.match(r.stderr, new RegExp(`note: ${j.benchmarks.mmlu.queries} of \\d+ queries have no recorded response`));
+  const g = JSON.parse(run(["eval", "--data", gsm8k, "--router", `cascade:${model}`, "--json"]).stdout);
+  assert.equal(g.queries_without_cheap_response, 0);
+});
+
 test("eval --plot writes an SVG with the router, random and oracle curves", () => {
   withTempDir("triage-eval-", (dir) => {
   const svg = path.join(dir, "curve.svg");
