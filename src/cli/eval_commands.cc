@@ -23,6 +23,7 @@ struct EvalArgs {
   std::string router, cheap = "mixtral-8x7b-instruct", strong = "gpt-4-1106-preview";
   bool json = false;
   std::string plot, out, kind = "learned", split;
+  std::string scores_out;  // eval --scores: one JSON line per query
   int cv = 0;
   double strong_fraction = -1;
   // Training overrides; unset (<= 0) keeps eval::DefaultOptions.
@@ -131,6 +132,21 @@ int RunEval(const EvalArgs& a) {
               << (a.strong_price < 0 ? " (" + a.strong_catalog + ")" : std::string())
               << "; tokens = chars/4)\n\n"
               << eval::FormatText(reps);
+  }
+  if (!a.scores_out.empty()) {
+    std::ofstream f(a.scores_out);
+    for (size_t i = 0; i < ds->queries.size(); ++i) {
+      const auto& q = ds->queries[i];
+      f << nlohmann::json{{"id", q.id},
+                          {"benchmark", q.benchmark},
+                          {"score", (*scores)[i]},
+                          {"cheap", q.cheap},
+                          {"strong", q.strong}}
+               .dump()
+        << "\n";
+    }
+    if (!f) return Fail("cannot write " + a.scores_out);
+    std::cerr << "wrote " << a.scores_out << "\n";
   }
   if (!a.plot.empty()) {
     std::vector<const eval::Query*> all;
@@ -267,6 +283,8 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   ev->add_option("--router", a->router, "router SPEC")->required();
   ev->add_flag("--json", a->json, "print one JSON object");
   ev->add_option("--plot", a->plot, "write an SVG cost-quality curve");
+  ev->add_option("--scores", a->scores_out,
+                 "write one JSON line per query: id, benchmark, score, cheap, strong");
   ev->callback(WithPrices(a, exit_code, RunEval));
 
   auto* tr = app.add_subcommand("train", "Train a learned or cascade router");

@@ -84,6 +84,25 @@ test("eval cascade on a file without recorded answers says so", () => {
   assert.equal(g.queries_without_cheap_response, 0);
 });
 
+test("eval --scores writes one line per query with the score the metrics used", () => {
+  withTempDir("triage-scores-", (dir) => {
+    const out = path.join(dir, "s.jsonl");
+    const r = run(["eval", "--data", gsm8k, "--router", "length", "--json", "--scores", out]);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, j.queries);
+    assert.equal(lines[0].id, "gsm8k-0003");
+    assert.equal(lines[0].benchmark, "gsm8k");
+    for (const l of lines) assert.ok(l.score >= 0 && l.score <= 1 && [0, 1].includes(l.cheap));
+    const cheapMean = lines.reduce((s, l) => s + l.cheap, 0) / lines.length;
+    assert.ok(Math.abs(cheapMean - j.cheap_quality) < 1e-9);
+    const bad = run(["eval", "--data", gsm8k, "--router", "length", "--scores", path.join(dir, "no/such/dir/s.jsonl")]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /cannot write .*s\.jsonl/);
+  });
+});
+
 test("eval --plot writes an SVG with the router, random and oracle curves", () => {
   withTempDir("triage-eval-", (dir) => {
   const svg = path.join(dir, "curve.svg");
