@@ -6,6 +6,27 @@
 
 namespace triage::observe {
 
+std::string_view RouteDecisionName(RouteDecision d) {
+  switch (d) {
+    case RouteDecision::kRouter:
+      return "router";
+    case RouteDecision::kDefault:
+      return "default";
+    case RouteDecision::kSpilled:
+      return "spilled";
+    case RouteDecision::kPinned:
+      return "pinned";
+    case RouteDecision::kCascadeReleased:
+      return "cascade_released";
+    case RouteDecision::kCascadeEscalated:
+      return "cascade_escalated";
+    case RouteDecision::kCascadeCheapFailed:
+      return "cascade_cheap_failed";
+    default:
+      return "none";
+  }
+}
+
 Stats::Stats(std::vector<std::string> tiers) {
   for (auto& t : tiers) {
     tiers_.push_back(std::make_unique<TierStats>());
@@ -24,6 +45,8 @@ void Stats::Record(const RequestRecord& r) {
   constexpr auto kRelaxed = std::memory_order_relaxed;
   TierStats* t = Find(r.tier);
   t->requests.fetch_add(1, kRelaxed);
+  if (r.decision != RouteDecision::kNone && r.decision < RouteDecision::kCount)
+    Find(r.route_tier)->routed[static_cast<size_t>(r.decision)].fetch_add(1, kRelaxed);
   if (r.error) t->errors.fetch_add(1, kRelaxed);
   t->cost.fetch_add(r.cost_micros, kRelaxed);
   t->reference.fetch_add(r.reference_cost_micros, kRelaxed);
@@ -76,6 +99,15 @@ std::string Stats::Prometheus() const {
   line("# TYPE triage_reference_cost_usd_total counter");
   for (auto* t : all)
     line("triage_reference_cost_usd_total{tier=\"" + t->name + "\"} " + usd(t->reference.load()));
+  line(
+      "# HELP triage_route_decisions_total Requests by how their tier was chosen and the tier "
+      "chosen (before any fallback).");
+  line("# TYPE triage_route_decisions_total counter");
+  for (size_t d = 1; d < static_cast<size_t>(RouteDecision::kCount); ++d)
+    for (const auto& t : tiers_)  // every tier and decision, so series exist from the start
+      line("triage_route_decisions_total{decision=\"" +
+           std::string(RouteDecisionName(static_cast<RouteDecision>(d))) + "\",tier=\"" + t->name +
+           "\"} " + std::to_string(t->routed[d].load()));
   line("# HELP triage_tokens_total Tokens by direction and tier.");
   line("# TYPE triage_tokens_total counter");
   for (auto* t : all) {

@@ -1,6 +1,6 @@
 #pragma once
-// Live in-memory request statistics: per-tier counts and money, status counters and a latency
-// histogram. Rendered as Prometheus text and as the demo's one-line summary.
+// Live in-memory request statistics: per-tier counts and money, route decisions, status
+// counters and a latency histogram. Rendered as Prometheus text and as the demo's one-line summary.
 // Thread-safe: all counters are atomics; the tier list is fixed at construction.
 #include <array>
 #include <atomic>
@@ -11,8 +11,25 @@
 
 namespace triage::observe {
 
+// How the `route` phase (or the live cascade) chose the request's tier.
+enum class RouteDecision : uint8_t {
+  kNone,                // no tier chosen: refused before routing, or a cascade cut short
+  kRouter,              // model "auto", routing.router's score and thresholds
+  kDefault,             // model "auto" without a router: routing.default_tier
+  kSpilled,             // model "auto", moved to another tier by local-first spill-over
+  kPinned,              // a tier, deployment or model named by the client
+  kCascadeReleased,     // live cascade: the cheap answer scored good enough and was sent
+  kCascadeEscalated,    // live cascade: the cheap answer scored too low, the next tier answered
+  kCascadeCheapFailed,  // live cascade: the cheap tier gave no answer, the next tier answered
+  kCount
+};
+// Prometheus label value of each decision ("router", "cascade_released", ...).
+std::string_view RouteDecisionName(RouteDecision d);
+
 struct RequestRecord {
   std::string_view tier;  // "" when no tier was reached
+  RouteDecision decision = RouteDecision::kNone;
+  std::string_view route_tier;  // the tier the decision chose ("" with kNone)
   int status = 0;
   bool stream = false;
   bool error = false;
@@ -40,6 +57,8 @@ class Stats {
   struct TierStats {
     std::string name;
     std::atomic<int64_t> requests{0}, errors{0}, cost{0}, reference{0}, in_tokens{0}, out_tokens{0};
+    // Requests whose route decision chose this tier, by decision.
+    std::atomic<int64_t> routed[static_cast<size_t>(RouteDecision::kCount)] = {};
   };
   static constexpr std::array<double, 12> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                       0.5,   1,    2.5,   5,    10,  30};

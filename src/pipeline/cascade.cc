@@ -118,6 +118,10 @@ std::string Score(double v) {
 
 net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
   const auto& tiers = config_->tiers;
+  // Until the answer is scored no decision is made; a request cut short keeps this reason.
+  ctx.route_reason = "cascade \u2192 " + tiers[0].name + " (not scored)";
+  ctx.route_decision = observe::RouteDecision::kNone;
+  ctx.route_tier = {};
   // Step 1: the cheapest tier answers, held.
   RequestContext cheap;
   cheap.id = ctx.id;
@@ -153,6 +157,8 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
     ctx.committed = held.streamed;
     ctx.status = 200;
     ctx.route_score = score;
+    ctx.route_decision = observe::RouteDecision::kCascadeReleased;
+    ctx.route_tier = tiers[0].name;
     ctx.route_reason = "cascade score=" + Score(score) + " < " + Score(judge_threshold_) +
                        " \u2192 " + tiers[0].name;
     co_await Account(ctx);
@@ -175,11 +181,14 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
   if (dir == "up" || dir == "both")
     for (size_t i = 2; i < tiers.size(); ++i) AppendTier(ctx, tiers[i]);
   // (No conditional expression of class type here: g++ 12 mishandles them in coroutines.)
+  ctx.route_tier = tiers[1].name;
   if (answered) {
     ctx.route_score = score;
+    ctx.route_decision = observe::RouteDecision::kCascadeEscalated;
     ctx.route_reason = "cascade score=" + Score(score) + " >= " + Score(judge_threshold_) +
                        " \u2192 " + tiers[1].name;
   } else {
+    ctx.route_decision = observe::RouteDecision::kCascadeCheapFailed;
     ctx.route_reason = "cascade " + tiers[0].name + " failed \u2192 " + tiers[1].name;
   }
   co_await Attempt(ctx, out);

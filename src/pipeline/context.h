@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "dialect/openai.h"
 #include "dialect/types.h"
+#include "observe/stats.h"
 #include "upstream/http_client.h"
 
 namespace triage::pipeline {
@@ -31,6 +32,8 @@ struct RequestContext {
   std::vector<const config::Deployment*> plan;
   std::string route_reason;  // x-triage-route
   double route_score = -1;   // the router (or cascade) score behind route_reason; -1 = none
+  observe::RouteDecision route_decision = observe::RouteDecision::kNone;
+  std::string_view route_tier;  // tier the decision chose (a name owned by the config)
 
   // attempt loop
   const config::Deployment* deployment = nullptr;  // answered, or last tried

@@ -338,6 +338,8 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   observe::RequestRecord rec;
   rec.tier = row.tier;
   rec.status = ctx.status;
+  rec.decision = ctx.route_decision;
+  rec.route_tier = ctx.route_tier;
   rec.stream = ctx.req.stream;
   rec.error = ctx.error.has_value();
   rec.cost_micros = ctx.cost_micros;

@@ -64,20 +64,26 @@ bool Gateway::Route(RequestContext& ctx) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.2f", score);
       ctx.route_reason = router_kind_ + " score=" + buf + " \u2192 " + tier->name;
+      ctx.route_decision = observe::RouteDecision::kRouter;
     } else {
       tier = &cfg.DefaultTier();
       ctx.route_reason = "default tier=" + tier->name;
+      ctx.route_decision = observe::RouteDecision::kDefault;
     }
     std::string why;
     if (const config::Tier* spill = SpillTarget(*tier, &why)) {
       ctx.route_reason += "; spilled to " + spill->name + " (" + tier->name + " " + why + ")";
+      ctx.route_decision = observe::RouteDecision::kSpilled;
       tier = spill;
     }
   } else if ((tier = cfg.FindTier(m))) {
     ctx.route_reason = "pinned tier=" + tier->name;
+    ctx.route_decision = observe::RouteDecision::kPinned;
   } else if (const config::Deployment* d = cfg.FindDeployment(m)) {
     ctx.plan.push_back(d);
     ctx.route_reason = "pinned deployment=" + d->name;
+    ctx.route_decision = observe::RouteDecision::kPinned;
+    ctx.route_tier = d->tier;
     return true;
   } else {
     for (const auto& t : cfg.tiers)
@@ -85,8 +91,11 @@ bool Gateway::Route(RequestContext& ctx) {
         if (dep.catalog == m || dep.model == m) ctx.plan.push_back(&dep);
     if (ctx.plan.empty()) return false;
     ctx.route_reason = "pinned model=" + m;
+    ctx.route_decision = observe::RouteDecision::kPinned;
+    ctx.route_tier = ctx.plan.front()->tier;
     return true;
   }
+  ctx.route_tier = tier->name;
 
   // The chosen tier first, then the fallback tiers in the configured direction.
   AppendTier(ctx, *tier);

@@ -15,6 +15,13 @@ const tiers = [
 ];
 // Header values are bytes; the SDKs decode them as latin1.
 const utf8 = (v) => Buffer.from(v, "latin1").toString("utf8");
+// triage_route_decisions_total from /metrics as {"decision/tier": count}.
+async function decisions(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = {};
+  for (const m of text.matchAll(/^triage_route_decisions_total\{decision="(\w+)",tier="(\w+)"\} (\d+)$/gm)) out[`${m[1]}/${m[2]}`] = Number(m[3]);
+  return out;
+}
 
 test("learned router: every auto request carries its score and lands on the tier its thresholds pick", async () => {
   const model = path.join(repoRoot, "models/learned-v1.model");
@@ -56,6 +63,14 @@ test("learned router: every auto request carries its score and lands on the tier
     });
     assert.equal(rows.at(-1).route, "pinned tier=frontier");
     assert.equal(rows.at(-1).route_score, null);
+    // /metrics counts each decision against the tier it chose.
+    const d = await decisions(t.url);
+    for (const tier of ["open", "mid", "frontier"]) {
+      const want = routes.filter(([r]) => r.endsWith(`→ ${tier}`)).length;
+      assert.equal(d[`router/${tier}`], want, `router/${tier}`);
+    }
+    assert.equal(d["pinned/frontier"], 1);
+    assert.equal(d["default/open"], 0);
   } finally {
     await t.cleanup();
   }
@@ -93,6 +108,11 @@ test("live cascade: the cheap answer is held, scored, then released or escalated
     const rows = t.rows();
     assert.equal(rows.length, 3, "one row per request, not per call");
     rows.slice(0, 2).forEach((r, i) => assert.equal(r.route, routes[i][0]));
+    const d = await decisions(t.url);
+    const released = rows.filter((r) => r.tier === "open").length;
+    assert.equal(d["cascade_released/open"], released);
+    assert.equal(d["cascade_escalated/mid"], 3 - released);
+    assert.equal(d["router/open"] + d["default/open"], 0);
     for (const r of rows) {
       assert.match(r.route, /^cascade score=/);
       assert.ok(r.route_score >= 0 && r.route_score <= 1, String(r.route_score));

@@ -49,5 +49,36 @@ TEST(Stats, PrometheusHistogramIsCumulative) {
   EXPECT_NE(text.find("triage_requests_total{tier=\"open\"} 2"), std::string::npos);
 }
 
+// Decisions count against the tier they chose, not the tier that answered after a fallback.
+TEST(Stats, RouteDecisionsByChosenTier) {
+  Stats s({"open", "frontier"});
+  RequestRecord r;
+  r.status = 200;
+  r.tier = "frontier";  // answered by frontier after open failed
+  r.decision = RouteDecision::kRouter;
+  r.route_tier = "open";
+  s.Record(r);
+  r.decision = RouteDecision::kCascadeEscalated;
+  r.route_tier = "frontier";
+  s.Record(r);
+  s.Record(r);
+  r.decision = RouteDecision::kNone;  // refused: no decision counted
+  r.route_tier = "";
+  s.Record(r);
+  std::string text = s.Prometheus();
+  EXPECT_NE(text.find("triage_route_decisions_total{decision=\"router\",tier=\"open\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("triage_route_decisions_total{decision=\"router\",tier=\"frontier\"} 0"),
+            std::string::npos);
+  EXPECT_NE(
+      text.find("triage_route_decisions_total{decision=\"cascade_escalated\",tier=\"frontier\"} 2"),
+      std::string::npos);
+  EXPECT_NE(text.find("triage_route_decisions_total{decision=\"pinned\",tier=\"open\"} 0"),
+            std::string::npos);
+  EXPECT_EQ(text.find("decision=\"none\""), std::string::npos);
+  EXPECT_EQ(RouteDecisionName(RouteDecision::kCascadeCheapFailed), "cascade_cheap_failed");
+}
+
 }  // namespace
 }  // namespace triage::observe
