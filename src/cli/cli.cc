@@ -48,7 +48,9 @@ void PrintDemoBanner(const std::string& url) {
       "           console.log(await c.chat.completions.create({ model: \"mid\",\n"
       "             messages: [{ role: \"user\", content: \"Hi\" }] }));\n"
       "\n"
-      "model: \"auto\" (routed), a tier (open, mid, frontier), a deployment or a catalog id.\n"
+      "model: \"auto\" is routed by the built-in learned router (a prompt that needs a stronger\n"
+      "model scores higher; x-triage-route shows the score and the tier), or name a tier\n"
+      "(open, mid, frontier), a deployment or a catalog id.\n"
       "Every response carries x-triage-tier, x-triage-deployment and x-triage-cost-usd.\n"
       "A summary line follows every few seconds; Ctrl-C stops.\n\n",
       url.c_str(), url.c_str(), url.c_str());

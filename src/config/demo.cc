@@ -36,6 +36,10 @@ std::shared_ptr<const Config> Demo(const std::string& ledger) {
       SimTier("frontier", "opus-sim", "claude-opus-4.7", 600, 50.0, 200, 3),
   };
   c->default_tier = "open";
+  // model "auto" is routed by the shipped learned model, compiled into the binary; the
+  // thresholds are the 70/25/5 split `triage calibrate` gives for it on the dev outcomes.
+  c->router = "learned:builtin";
+  c->thresholds = {0.58, 0.68};
   c->ledger = ledger;
   return c;
 }

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "routing/builtin_model.h"
 #include "routing/features.h"
 #include "routing/linear_model.h"
 
@@ -161,6 +162,11 @@ Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec) {
   if (kind == "length" && arg.empty())
     return std::shared_ptr<const Scorer>(std::make_shared<LengthScorer>());
   if (kind == "rules" && !arg.empty()) return LoadRules(arg);
+  if (spec == "learned:builtin") {
+    auto m = ParseModel(std::string(BuiltinLearnedModel()), "builtin (models/learned-v1.model)");
+    if (!m) return m.error();
+    return std::shared_ptr<const Scorer>(std::make_shared<LearnedScorer>(std::move(*m), "builtin"));
+  }
   if (kind == "learned" && !arg.empty()) {
     auto m = ReadModelFile(arg);
     if (!m) return m.error();
@@ -174,8 +180,8 @@ Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec) {
     return std::shared_ptr<const Scorer>(*c);
   }
   return BadSpec("unknown router '" + spec +
-                 "' (expected random[:seed], length, rules:FILE, learned:MODEL_FILE or "
-                 "cascade:MODEL_FILE)");
+                 "' (expected random[:seed], length, rules:FILE, learned:MODEL_FILE, "
+                 "learned:builtin or cascade:MODEL_FILE)");
 }
 
 size_t ChooseTier(double score, const std::vector<double>& thresholds) {

@@ -27,7 +27,9 @@ class Scorer {
   virtual std::string Describe() const = 0;
 };
 
-// SPEC: "random[:seed]", "length", "rules:FILE", "learned:MODEL_FILE", "cascade:MODEL_FILE".
+// SPEC: "random[:seed]", "length", "rules:FILE", "learned:MODEL_FILE", "learned:builtin" (the
+// shipped models/learned-v1.model compiled in; ./builtin names a file of that name),
+// "cascade:MODEL_FILE".
 // Unknown spec, unreadable or corrupt file -> Error with a message naming the cause.
 Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec);
 

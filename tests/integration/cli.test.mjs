@@ -51,7 +51,7 @@ test("check loads routing.router: a wrong-kind, missing or corrupt model fails b
       return spawnSync(triageBin, ["check", "--config", file], { encoding: "utf8" });
     };
     const models = path.join(repoRoot, "models");
-    for (const good of [`learned:${models}/learned-v1.model`, `cascade:${models}/cascade-v1.model`, `rules:${models}/rules-v1.txt`, "length"]) {
+    for (const good of [`learned:${models}/learned-v1.model`, "learned:builtin", `cascade:${models}/cascade-v1.model`, `rules:${models}/rules-v1.txt`, "length"]) {
       const r = check(good);
       assert.equal(r.status, 0, `${good}: ${r.stderr}`);
       assert.match(r.stdout, /config OK/);
@@ -95,10 +95,20 @@ test("demo: prints the URL and examples, answers on three tiers, prints a summar
       assert.match(data.choices[0].message.content, /^\[simulated /);
       assert.match(response.headers.get("x-triage-cost-usd"), /^\d+\.\d{6}$/);
     }
+    // model "auto": the built-in learned router picks the tier, with thresholds 0.58 / 0.68.
+    const { response } = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }).withResponse();
+    const route = Buffer.from(response.headers.get("x-triage-route"), "latin1").toString("utf8");
+    const m = route.match(/^learned score=(\d\.\d\d) → (open|mid|frontier)$/);
+    assert.ok(m, route);
+    assert.equal(m[2], Number(m[1]) < 0.58 ? "open" : Number(m[1]) < 0.68 ? "mid" : "frontier");
+    assert.equal(response.headers.get("x-triage-tier"), m[2]);
     await new Promise((r) => setTimeout(r, 500));
     assert.match(out, /curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/);
+    assert.match(out, /routed by the built-in learned router/);
     assert.match(out, /from openai import OpenAI/);
-    assert.match(out, /\[summary\] requests 3 \(open 1, mid 1, frontier 1\) \| spend \$\d+\.\d+ \| all-frontier \$\d+\.\d+ \| saved \d+\.\d%/);
+    const n = (t) => (t === m[2] ? 2 : 1);  // one pinned request per tier, plus the routed one
+    assert.match(out, new RegExp(`\\[summary\\] requests 4 \\(open ${n("open")}, mid ${n("mid")}, frontier ${n("frontier")}\\)`));
+    assert.match(out, /\[summary\] requests 4 \(open \d, mid \d, frontier \d\) \| spend \$\d+\.\d+ \| all-frontier \$\d+\.\d+ \| saved \d+\.\d%/);
   } finally {
     proc.kill("SIGTERM");
     await new Promise((r) => proc.on("exit", r));

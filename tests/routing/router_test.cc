@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "routing/arith_check.h"
+#include "routing/builtin_model.h"
 #include "routing/linear_model.h"
 
 namespace triage::routing {
@@ -299,6 +300,26 @@ TEST(ShippedModels, LoadAndScoreInRange) {
   double good = (*cascade)->ScoreAnswer(in, "12 pens is 4 groups of 3. 4 * 2 = 8\n#### 8");
   double bad = (*cascade)->ScoreAnswer(in, "I think maybe 12 * 2 = 30, not sure.");
   EXPECT_GT(good, bad);
+}
+
+// learned:builtin is the shipped file, byte for byte, and scores like it.
+TEST(ShippedModels, BuiltinIsTheShippedLearnedModel) {
+  const std::string file = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v1.model";
+  std::ifstream f(file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 1000u);
+  EXPECT_TRUE(BuiltinLearnedModel() == bytes) << "rebuild after retraining models/learned-v1.model";
+  auto builtin = MakeScorer("learned:builtin");
+  ASSERT_TRUE(builtin.ok()) << builtin.error().message;
+  EXPECT_EQ((*builtin)->Describe(), "learned:builtin");
+  auto shipped = MakeScorer("learned:" + file);
+  ASSERT_TRUE(shipped.ok());
+  for (const char* p :
+       {"Hi!", "What is 17% of 340? Explain.", "Statement 1 | Every group is abelian."}) {
+    EXPECT_DOUBLE_EQ((*builtin)->Score(In(p)), (*shipped)->Score(In(p))) << p;
+  }
+  // Only the exact spec is the built-in model: anything else is a path.
+  EXPECT_FALSE(MakeScorer("learned:builtin2").ok());
 }
 
 }  // namespace
