@@ -26,6 +26,7 @@ struct EvalArgs {
   std::string scores_out;  // eval --scores: one JSON line per query
   int cv = 0;
   double strong_fraction = -1;
+  double min_pgr = -1;  // calibrate --min-pgr: quality floor
   // Training overrides; unset (<= 0) keeps eval::DefaultOptions.
   int heads = 0, epochs = 0;
   double learning_rate = 0, l2 = -1, length_prior = -1;
@@ -218,10 +219,45 @@ int RunTrain(const EvalArgs& a) {
   return 0;
 }
 
+// calibrate --min-pgr: the cheapest two-tier threshold whose PGR on the data reaches the floor.
+int RunCalibrateFloor(const EvalArgs& a) {
+  auto ds = Load(a);
+  if (!ds) return Fail(ds.error().message);
+  auto scores = eval::ScoreQueries(a.router, ds->queries);
+  if (!scores) return Fail(scores.error().message);
+  std::vector<double> cheap, strong;
+  for (const auto& q : ds->queries) {
+    cheap.push_back(q.cheap);
+    strong.push_back(q.strong);
+  }
+  eval::FloorResult f = eval::CalibrateFloor(*scores, cheap, strong, a.min_pgr);
+  if (!f.reached)
+    return Fail(a.strong + " is not better than " + a.cheap +
+                " on this data: no split recovers any of a gap that is not there");
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "# quality floor PGR >= %.3f: reached PGR %.3f with %.1f%% strong\n", a.min_pgr,
+                f.pgr, 100 * f.strong_fraction);
+  std::string yaml =
+      buf + eval::ThresholdsYaml({f.threshold}, a.router, eval::Achieved(*scores, {f.threshold}));
+  std::cout << yaml;
+  if (!a.out.empty()) {
+    std::ofstream out(a.out);
+    out << yaml;
+    if (!out) return Fail("cannot write " + a.out);
+    std::cerr << "wrote " << a.out << "\n";
+  }
+  return 0;
+}
+
 int RunCalibrate(const EvalArgs& a) {
   std::vector<double> shares;
-  if (!a.split.empty() && a.strong_fraction >= 0)
-    return Fail("give --split or --strong-fraction, not both", 2);
+  const int modes = !a.split.empty() + (a.strong_fraction >= 0) + (a.min_pgr >= 0);
+  if (modes > 1) return Fail("give one of --split, --strong-fraction or --min-pgr", 2);
+  if (a.min_pgr >= 0) {
+    if (!(a.min_pgr > 0 && a.min_pgr <= 1)) return Fail("--min-pgr must be in (0, 1]", 2);
+    return RunCalibrateFloor(a);
+  }
   if (!a.split.empty()) {
     auto s = eval::ParseSplit(a.split);
     if (!s) return Fail(s.error().message, 2);
@@ -229,7 +265,7 @@ int RunCalibrate(const EvalArgs& a) {
   } else if (a.strong_fraction > 0 && a.strong_fraction < 1) {
     shares = {1 - a.strong_fraction, a.strong_fraction};
   } else {
-    return Fail("--split 70/25/5 or --strong-fraction in (0,1) is required", 2);
+    return Fail("--split 70/25/5, --strong-fraction in (0,1) or --min-pgr in (0,1] is required", 2);
   }
   auto ds = Load(a);
   if (!ds) return Fail(ds.error().message);
@@ -309,11 +345,14 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.0, 1.0));
   tr->callback(WithPrices(a, exit_code, RunTrain));
 
-  auto* ca = app.add_subcommand("calibrate", "Thresholds for a traffic split");
+  auto* ca = app.add_subcommand("calibrate", "Thresholds for a traffic split or a quality floor");
   AddCommon(ca, a.get());
   ca->add_option("--router", a->router, "router SPEC")->required();
   ca->add_option("--split", a->split, "tier shares, cheapest first, e.g. 70/25/5");
   ca->add_option("--strong-fraction", a->strong_fraction, "share for the strong tier");
+  ca->add_option(
+      "--min-pgr", a->min_pgr,
+      "quality floor: fewest strong calls whose PGR on the data reaches this (two tiers)");
   ca->add_option("--out", a->out, "write the YAML snippet here");
   ca->callback(WithPrices(a, exit_code, RunCalibrate));
 }

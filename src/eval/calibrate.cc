@@ -47,6 +47,42 @@ std::vector<double> Calibrate(const std::vector<double>& scores,
   return out;
 }
 
+FloorResult CalibrateFloor(const std::vector<double>& scores, const std::vector<double>& cheap,
+                           const std::vector<double>& strong, double min_pgr) {
+  const size_t n = scores.size();
+  double qw = 0, qs = 0;
+  for (size_t i = 0; i < n; ++i) {
+    qw += cheap[i];
+    qs += strong[i];
+  }
+  qw /= n;
+  qs /= n;
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  FloorResult r;
+  r.threshold = scores[order.back()];  // everything strong
+  r.pgr = qs > qw ? 1.0 : 0.0;
+  if (!(qs > qw)) return r;
+  double gain = 0;  // sum of (strong - cheap) over the queries sent strong so far
+  for (size_t k = 0; k < n;) {
+    const double s = scores[order[k]];
+    while (k < n && scores[order[k]] == s) {
+      gain += strong[order[k]] - cheap[order[k]];
+      ++k;
+    }
+    const double pgr = (gain / n) / (qs - qw);
+    if (pgr >= min_pgr - 1e-12) {
+      r.reached = true;
+      r.pgr = pgr;
+      r.strong_fraction = static_cast<double>(k) / n;
+      r.threshold = k < n ? (s + scores[order[k]]) / 2 : s;
+      return r;
+    }
+  }
+  return r;
+}
+
 std::vector<double> Achieved(const std::vector<double>& scores,
                              const std::vector<double>& thresholds) {
   std::vector<double> share(thresholds.size() + 1, 0.0);

@@ -14,6 +14,20 @@ Result<std::vector<double>> ParseSplit(const std::string& text);
 // scores in tier i. REQUIRES: scores non-empty, shares sum to 1.
 std::vector<double> Calibrate(const std::vector<double>& scores, const std::vector<double>& shares);
 
+// Quality floor: the threshold with the fewest strong calls whose PGR on this data reaches
+// min_pgr (a query goes strong when its score >= threshold). Scores are taken in descending
+// groups of equal value, so the threshold sits halfway between the last group sent strong and
+// the next lower score. Sending everything strong is PGR 1, so the floor is always reached
+// unless the strong model is no better than the cheap one on this data: then reached = false
+// and the threshold sends everything strong.
+// REQUIRES: equal sizes, non-empty; min_pgr in (0, 1].
+struct FloorResult {
+  double threshold = 0, strong_fraction = 1, pgr = 0;
+  bool reached = false;
+};
+FloorResult CalibrateFloor(const std::vector<double>& scores, const std::vector<double>& cheap,
+                           const std::vector<double>& strong, double min_pgr);
+
 // Achieved share per tier with those thresholds.
 std::vector<double> Achieved(const std::vector<double>& scores,
                              const std::vector<double>& thresholds);

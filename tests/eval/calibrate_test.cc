@@ -58,5 +58,39 @@ TEST(Calibrate, YamlSnippetNamesThresholds) {
   EXPECT_NE(y.find("70.0/25.0/5.0"), std::string::npos) << y;
 }
 
+// Hand-computed: q_cheap 0.5, q_strong 1, gap 0.5. Strong in score order: 0.9 (+1) -> PGR 0.5,
+// 0.8 (+0) -> 0.5, 0.7 (+1) -> 1.0, 0.1 (+0) -> 1.0.
+TEST(CalibrateFloor, FewestStrongCallsReachingThePgr) {
+  const std::vector<double> scores = {0.1, 0.9, 0.8, 0.7}, cheap = {1, 0, 1, 0},
+                            strong = {1, 1, 1, 1};
+  FloorResult half = CalibrateFloor(scores, cheap, strong, 0.5);
+  EXPECT_TRUE(half.reached);
+  EXPECT_DOUBLE_EQ(half.threshold, 0.85);
+  EXPECT_DOUBLE_EQ(half.strong_fraction, 0.25);
+  EXPECT_DOUBLE_EQ(half.pgr, 0.5);
+  FloorResult more = CalibrateFloor(scores, cheap, strong, 0.6);
+  EXPECT_DOUBLE_EQ(more.threshold, 0.4);
+  EXPECT_DOUBLE_EQ(more.strong_fraction, 0.75);
+  EXPECT_DOUBLE_EQ(more.pgr, 1.0);
+  FloorResult all = CalibrateFloor(scores, cheap, strong, 1.0);
+  EXPECT_DOUBLE_EQ(all.pgr, 1.0);
+  EXPECT_LE(all.strong_fraction, 0.75);  // 0.1 adds nothing: not sent strong
+}
+
+// Tied scores move together: the threshold never splits a group.
+TEST(CalibrateFloor, TiesMoveTogether) {
+  const std::vector<double> scores = {0.5, 0.5, 0.2}, cheap = {0, 1, 0}, strong = {1, 1, 1};
+  FloorResult r = CalibrateFloor(scores, cheap, strong, 0.1);
+  EXPECT_NEAR(r.strong_fraction, 2.0 / 3, 1e-12);
+  EXPECT_DOUBLE_EQ(r.threshold, 0.35);
+  EXPECT_NEAR(r.pgr, 0.5, 1e-12);
+}
+
+TEST(CalibrateFloor, NoGapIsNotReached) {
+  FloorResult r = CalibrateFloor({0.2, 0.8}, {1, 0}, {0, 1}, 0.5);  // equal quality
+  EXPECT_FALSE(r.reached);
+  EXPECT_DOUBLE_EQ(r.threshold, 0.2);  // everything strong
+}
+
 }  // namespace
 }  // namespace triage::eval

@@ -155,6 +155,35 @@ test("calibrate --split 70/25/5 hits the split on the dev data and writes two as
   });
 });
 
+test("calibrate --min-pgr: the threshold it prints recovers that share of the gap on the data", () => {
+  withTempDir("triage-floor-", (dir) => {
+    const r = run(["calibrate", "--router", "length", "--data", gsm8k, "--min-pgr", "0.8"]);
+    assert.equal(r.status, 0, r.stderr);
+    const m = r.stdout.match(/reached PGR ([\d.]+) with ([\d.]+)% strong/);
+    assert.ok(m, r.stdout);
+    const t = Number(r.stdout.match(/thresholds: \[([\d.]+)\]/)[1]);
+    // Replay the same scores: queries at or above the threshold go strong.
+    const scores = path.join(dir, "s.jsonl");
+    assert.equal(run(["eval", "--data", gsm8k, "--router", "length", "--scores", scores]).status, 0);
+    const rows = readFileSync(scores, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const mean = (f) => rows.reduce((s, q) => s + f(q), 0) / rows.length;
+    const qw = mean((q) => q.cheap), qs = mean((q) => q.strong);
+    const q = mean((x) => (x.score >= t ? x.strong : x.cheap));
+    const pgr = (q - qw) / (qs - qw);
+    assert.ok(pgr >= 0.8 - 1e-9, `pgr ${pgr}`);
+    assert.ok(Math.abs(pgr - Number(m[1])) < 0.001, `${pgr} vs ${m[1]}`);
+    assert.ok(Math.abs(100 * mean((x) => (x.score >= t ? 1 : 0)) - Number(m[2])) < 0.1);
+    // Fewer strong calls than the floor needs would not do: 0.5 needs fewer than 0.8.
+    const half = run(["calibrate", "--router", "length", "--data", gsm8k, "--min-pgr", "0.5"]);
+    assert.ok(Number(half.stdout.match(/with ([\d.]+)% strong/)[1]) < Number(m[2]));
+    for (const bad of [["--min-pgr", "0"], ["--min-pgr", "1.5"], ["--min-pgr", "0.5", "--strong-fraction", "0.3"]]) {
+      const e = run(["calibrate", "--router", "length", "--data", gsm8k, ...bad]);
+      assert.equal(e.status, 2, bad.join(" "));
+      assert.match(e.stderr, /--min-pgr/);
+    }
+  });
+});
+
 test("bad input: malformed line, corrupt model, unknown router, missing file", () => {
   withTempDir("triage-bad-", (dir) => {
   const malformed = path.join(repoRoot, "tests/fixtures/eval/malformed.jsonl");
