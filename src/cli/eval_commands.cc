@@ -219,6 +219,17 @@ int RunTrain(const EvalArgs& a) {
   return 0;
 }
 
+// Prints the calibrate snippet and, with --out, writes it there too.
+int EmitYaml(const EvalArgs& a, const std::string& yaml) {
+  std::cout << yaml;
+  if (a.out.empty()) return 0;
+  std::ofstream f(a.out);
+  f << yaml;
+  if (!f) return Fail("cannot write " + a.out);
+  std::cerr << "wrote " << a.out << "\n";
+  return 0;
+}
+
 // calibrate --min-pgr: the cheapest two-tier threshold whose PGR on the data reaches the floor.
 int RunCalibrateFloor(const EvalArgs& a) {
   auto ds = Load(a);
@@ -240,14 +251,7 @@ int RunCalibrateFloor(const EvalArgs& a) {
                 f.pgr, 100 * f.strong_fraction);
   std::string yaml =
       buf + eval::ThresholdsYaml({f.threshold}, a.router, eval::Achieved(*scores, {f.threshold}));
-  std::cout << yaml;
-  if (!a.out.empty()) {
-    std::ofstream out(a.out);
-    out << yaml;
-    if (!out) return Fail("cannot write " + a.out);
-    std::cerr << "wrote " << a.out << "\n";
-  }
-  return 0;
+  return EmitYaml(a, yaml);
 }
 
 int RunCalibrate(const EvalArgs& a) {
@@ -273,14 +277,7 @@ int RunCalibrate(const EvalArgs& a) {
   if (!scores) return Fail(scores.error().message);
   auto th = eval::Calibrate(*scores, shares);
   std::string yaml = eval::ThresholdsYaml(th, a.router, eval::Achieved(*scores, th));
-  std::cout << yaml;
-  if (!a.out.empty()) {
-    std::ofstream f(a.out);
-    f << yaml;
-    if (!f) return Fail("cannot write " + a.out);
-    std::cerr << "wrote " << a.out << "\n";
-  }
-  return 0;
+  return EmitYaml(a, yaml);
 }
 
 // A subcommand callback: resolve the prices (exit 2 on an unknown catalog id), then run.
