@@ -15,14 +15,10 @@
 namespace triage::cli {
 namespace {
 
-// Loads routing.router the way the gateway will ("" = no router).
+// Loads routing.router's model as the gateway will ("" = no router). MakeScorer reads and
+// checks every kind of spec, cascade models included.
 Status CheckRouter(const std::string& spec) {
   if (spec.empty()) return Ok{};
-  if (spec.rfind("cascade:", 0) == 0) {
-    auto s = routing::LoadAnswerScorer(spec.substr(8));
-    if (!s) return s.error();
-    return Ok{};
-  }
   auto s = routing::MakeScorer(spec);
   if (!s) return s.error();
   return Ok{};
