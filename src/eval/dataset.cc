@@ -1,5 +1,7 @@
 #include "eval/dataset.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -46,6 +48,9 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
   std::ifstream f(path);
   if (!f)
     return Error::Make(ErrorKind::kNotFound, "no_such_file", "cannot open outcomes file " + path);
+  // Lines without a `benchmark` field are grouped under the file's name (mt-bench.jsonl ->
+  // "mt-bench"), so each file of a multi-file run keeps its own report.
+  const std::string stem = std::filesystem::path(path).stem().string();
   std::string line;
   int n = 0;
   while (std::getline(f, line)) {
@@ -64,7 +69,7 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     q.id = j.value("id", path + ":" + std::to_string(n));
     q.benchmark = j.contains("benchmark") && j["benchmark"].is_string()
                       ? j["benchmark"].get<std::string>()
-                      : "unknown";
+                      : stem;
     q.category =
         j.contains("category") && j["category"].is_string() ? j["category"].get<std::string>() : "";
     for (const auto& m : *msgs) {
@@ -80,6 +85,8 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
       ++q.message_count;
     }
     if (j.contains("tools")) q.has_tools = true;
+    for (const auto& [model, o] : outs->items())
+      if (o.is_object() && o.contains("score") && o["score"].is_number()) ++out->models[model];
     bool missing = false;
     for (const auto* model : {&cheap, &strong}) {
       auto o = outs->find(*model);
@@ -108,6 +115,19 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     out->queries.push_back(std::move(q));
   }
   return Ok{};
+}
+
+std::string DescribeModels(const Dataset& ds) {
+  if (ds.models.empty()) return "no model has a numeric score";
+  std::vector<std::pair<std::string, int>> v(ds.models.begin(), ds.models.end());
+  std::stable_sort(v.begin(), v.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  for (const auto& [model, n] : v) {
+    if (!out.empty()) out += ", ";
+    out += model + " (" + std::to_string(n) + (n == 1 ? " query)" : " queries)");
+  }
+  return out;
 }
 
 }  // namespace triage::eval

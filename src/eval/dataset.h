@@ -33,11 +33,18 @@ struct Query {
 struct Dataset {
   std::vector<Query> queries;
   int skipped = 0;  // lines lacking an outcome for one of the compared models
+  // Every model key with a numeric score, and on how many lines (kept or skipped): what to
+  // offer as --cheap / --strong when the compared models are missing.
+  std::map<std::string, int> models;
 };
+
+// "a (10 queries), b (7 queries)": the models of ds.models, most frequent first.
+std::string DescribeModels(const Dataset& ds);
 
 // Reads a .jsonl file, keeping the two compared models. A query whose outcome for either is
 // absent (or has a null score) is skipped and counted. A malformed line fails with
-// "FILE:LINE: why". Messages may omit `content` when they carry `tool_calls` (OpenAI
+// "FILE:LINE: why". A line without a `benchmark` string is grouped under the file's name
+// without its extension. Messages may omit `content` when they carry `tool_calls` (OpenAI
 // assistant turns). Appends to *out so several files make one dataset.
 Status ReadOutcomes(const std::string& path, const std::string& cheap, const std::string& strong,
                     Dataset* out);

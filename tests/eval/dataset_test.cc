@@ -25,6 +25,27 @@ TEST(Dataset, ReadsAnyModelsUnknownKeysAndCountsSkipped) {
   EXPECT_DOUBLE_EQ(ds.queries[1].strong, 1.0);
 }
 
+TEST(Dataset, CountsEveryModelWithAScore) {
+  Dataset ds;
+  ASSERT_TRUE(ReadOutcomes(kDir + "good.jsonl", "cheap", "strong", &ds).ok());
+  EXPECT_EQ(ds.models, (std::map<std::string, int>{{"cheap", 2}, {"strong", 3}, {"third", 1}}));
+  EXPECT_EQ(DescribeModels(ds), "strong (3 queries), cheap (2 queries), third (1 query)");
+}
+
+TEST(Dataset, OtherModelNamesAndTheFileNameAsBenchmark) {
+  Dataset ds;
+  ASSERT_TRUE(ReadOutcomes(kDir + "other_models.jsonl", "cheap", "strong", &ds).ok());
+  EXPECT_TRUE(ds.queries.empty());
+  EXPECT_EQ(ds.skipped, 4);
+  EXPECT_EQ(DescribeModels(ds), "big-model (4 queries), small-model (3 queries)");
+  Dataset named;
+  ASSERT_TRUE(ReadOutcomes(kDir + "other_models.jsonl", "small-model", "big-model", &named).ok());
+  ASSERT_EQ(named.queries.size(), 3u);
+  EXPECT_EQ(named.skipped, 1);
+  for (const auto& q : named.queries) EXPECT_EQ(q.benchmark, "other_models");  // no field
+  EXPECT_DOUBLE_EQ(named.queries[2].strong, 0.5);
+}
+
 TEST(Dataset, ThirdModelCanBeCompared) {
   Dataset ds;
   ASSERT_TRUE(ReadOutcomes(kDir + "good.jsonl", "third", "strong", &ds).ok());

@@ -72,6 +72,23 @@ test("eval on a judge-scored file: recorded cost_usd, tool turns, missing outcom
   assert.match(text.stdout, /\(2 of 3 queries costed at their recorded cost_usd\)/);
 });
 
+test("eval on a file with other model names: the error lists them; --cheap/--strong pick them", () => {
+  const other = path.join(repoRoot, "tests/fixtures/eval/other_models.jsonl");
+  const bad = run(["eval", "--data", other, "--router", "length"]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /none has outcomes for both mixtral-8x7b-instruct \(--cheap\) and gpt-4-1106-preview \(--strong\)/);
+  assert.match(bad.stderr, /the files have outcomes for big-model \(4 queries\), small-model \(3 queries\)/);
+  const r = run(["eval", "--data", other, "--router", "length", "--cheap", "small-model", "--strong", "big-model", "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.queries, 3);
+  assert.equal(j.skipped, 1);
+  assert.match(r.stderr, /skipped 1 queries without outcomes for both small-model and big-model \(models in the files: big-model \(4 queries\), small-model \(3 queries\)\)/);
+  // No `benchmark` field: the queries are reported under the file's name.
+  assert.deepEqual(Object.keys(j.benchmarks), ["other_models"]);
+  assert.ok(Math.abs(j.strong_quality - 2.5 / 3) < 1e-9 && Math.abs(j.cheap_quality - 2 / 3) < 1e-9);
+});
+
 test("eval cascade on a file without recorded answers says so", () => {
   const mmlu = path.join(data, "mmlu-dev.jsonl");
   const model = path.join(repoRoot, "models/cascade-v1.model");
