@@ -4,6 +4,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -110,6 +111,36 @@ nlohmann::json ReportsJson(const std::vector<eval::BenchReport>& reps, const Eva
   return j;
 }
 
+// Per benchmark (in name order), how many queries match prompts the router's model was
+// trained on; empty for an untrained router or a model file without that record. Warns on
+// stderr for each benchmark where they are more than 5%: figures or thresholds computed on
+// them are in-sample.
+struct Overlap {
+  std::string benchmark;
+  size_t matched = 0, queries = 0;
+};
+Result<std::vector<Overlap>> CheckOverlap(const EvalArgs& a, const eval::Dataset& ds,
+                                          const char* what) {
+  auto hits = eval::TrainingMatches(a.router, ds.queries);
+  if (!hits) return hits.error();
+  std::vector<Overlap> out;
+  if (!hits->has_value()) return out;
+  std::map<std::string, Overlap> per;
+  for (size_t i = 0; i < ds.queries.size(); ++i) {
+    Overlap& o = per[ds.queries[i].benchmark];
+    o.benchmark = ds.queries[i].benchmark;
+    o.matched += (**hits)[i];
+    ++o.queries;
+  }
+  for (auto& [name, o] : per) {
+    if (o.matched * 20 > o.queries)
+      std::cerr << "warning: " << name << ": " << o.matched << " of " << o.queries
+                << " queries match prompts " << a.router << " was trained on: " << what << "\n";
+    out.push_back(o);
+  }
+  return out;
+}
+
 int RunEval(const EvalArgs& a) {
   auto ds = Load(a);
   if (!ds) return Fail(ds.error().message);
@@ -123,10 +154,22 @@ int RunEval(const EvalArgs& a) {
     std::cerr << "note: " << no_answer << " of " << ds->queries.size()
               << " queries have no recorded response from " << a.cheap
               << "; the cascade scored them as an empty answer\n";
+  auto overlap =
+      CheckOverlap(a, *ds, "the figures are in-sample and overstate what new traffic will see");
+  if (!overlap) return Fail(overlap.error().message);
   auto reps = eval::AnalyzeAll(ds->queries, *scores, a.prices, cascade);
   if (a.json) {
     auto j = ReportsJson(reps, a, ds->skipped);
     if (cascade) j["queries_without_cheap_response"] = no_answer;
+    // Per benchmark: how many queries the model was trained on (null: not recorded).
+    for (auto& [name, b] : j["benchmarks"].items()) b["training_overlap"] = nullptr;
+    j["training_overlap"] = nullptr;
+    size_t total = 0;
+    for (const auto& o : *overlap) {
+      j["benchmarks"][o.benchmark]["training_overlap"] = o.matched;
+      total += o.matched;
+    }
+    if (!overlap->empty()) j["training_overlap"] = total;
     std::cout << j.dump() << "\n";
   } else {
     std::cout << "router " << a.router << "  (cheap " << a.cheap << ", strong " << a.strong
@@ -134,8 +177,14 @@ int RunEval(const EvalArgs& a) {
               << (a.cheap_price < 0 ? " (" + a.cheap_catalog + ")" : std::string()) << ", strong "
               << a.prices.strong_in << "/" << a.prices.strong_out
               << (a.strong_price < 0 ? " (" + a.strong_catalog + ")" : std::string())
-              << "; tokens = chars/4)\n\n"
-              << eval::FormatText(reps);
+              << "; tokens = chars/4)\n";
+    if (!overlap->empty()) {
+      std::cout << "queries matching prompts the model was trained on (~1% false matches):";
+      for (const auto& o : *overlap)
+        std::cout << " " << o.benchmark << " " << o.matched << "/" << o.queries;
+      std::cout << "\n";
+    }
+    std::cout << "\n" << eval::FormatText(reps);
   }
   if (!a.scores_out.empty()) {
     std::ofstream f(a.scores_out);
@@ -213,6 +262,9 @@ int RunTrain(const EvalArgs& a) {
     benches.insert(q.benchmark);
   }
   routing::LinearModel m = eval::Train(all, opt);
+  std::vector<uint64_t> prompts;
+  for (const auto* q : all) prompts.push_back(routing::PromptFingerprint(q->prompt_text));
+  m.trained_on = routing::PromptFilter::Build(prompts);
   m.note =
       "triage " + a.kind + " model; trained on " + std::to_string(all.size()) + " queries from";
   for (const auto& b : benches) m.note += " " + b;
@@ -239,6 +291,11 @@ int RunCalibrateFloor(const EvalArgs& a) {
   if (!ds) return Fail(ds.error().message);
   auto scores = eval::ScoreQueries(a.router, ds->queries);
   if (!scores) return Fail(scores.error().message);
+  if (auto o = CheckOverlap(a, *ds,
+                            "the PGR reached is in-sample; new traffic will need more strong calls "
+                            "to keep that floor");
+      !o)
+    return Fail(o.error().message);
   std::vector<double> cheap, strong;
   for (const auto& q : ds->queries) {
     cheap.push_back(q.cheap);
@@ -278,6 +335,11 @@ int RunCalibrate(const EvalArgs& a) {
   if (!ds) return Fail(ds.error().message);
   auto scores = eval::ScoreQueries(a.router, ds->queries);
   if (!scores) return Fail(scores.error().message);
+  if (auto o = CheckOverlap(a, *ds,
+                            "scores on training prompts spread differently from new traffic's; "
+                            "check the split it gets");
+      !o)
+    return Fail(o.error().message);
   auto th = eval::Calibrate(*scores, shares);
   std::string yaml = eval::ThresholdsYaml(th, a.router, eval::Achieved(*scores, th));
   return EmitYaml(a, yaml);

@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "routing/linear_model.h"
 #include "routing/router.h"
 
 namespace triage::eval {
@@ -41,6 +42,18 @@ Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vec
       std::cerr << "scored " << i << "/" << qs.size() << "\n";
   }
   return out;
+}
+
+Result<std::optional<std::vector<bool>>> TrainingMatches(const std::string& spec,
+                                                         const std::vector<Query>& qs) {
+  auto m = routing::ModelOfSpec(spec);
+  if (!m) return m.error();
+  if (!m->has_value() || (*m)->trained_on.empty()) return std::optional<std::vector<bool>>();
+  std::vector<bool> hit;
+  hit.reserve(qs.size());
+  for (const Query& q : qs)
+    hit.push_back((*m)->trained_on.MayContain(routing::PromptFingerprint(q.prompt_text)));
+  return std::optional<std::vector<bool>>(std::move(hit));
 }
 
 BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs,

@@ -2,6 +2,7 @@
 // Replays recorded outcomes through a router and summarises cost and quality per benchmark.
 // Pure functions over the dataset; thread-compatible.
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,12 @@ struct BenchReport {
 // Scores every query: Scorer::Score, or for cascade specs 1 - ScoreAnswer(cheap response).
 // Progress goes to stderr when there are many queries.
 Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vector<Query>& qs);
+
+// Which of qs match the prompts the model behind spec was trained on (its file's PromptFilter,
+// ~1% false matches), one flag per query; nullopt for untrained routers (random, length,
+// rules) and for model files written before that record existed (version < 3).
+Result<std::optional<std::vector<bool>>> TrainingMatches(const std::string& spec,
+                                                         const std::vector<Query>& qs);
 
 // REQUIRES: qs and scores of equal, non-zero size. cascade: the cheap model is always called.
 BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs,

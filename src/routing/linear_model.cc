@@ -1,5 +1,6 @@
 #include "routing/linear_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -40,12 +41,53 @@ class Reader {
   size_t pos_ = 0;
 };
 
+// Second hash for double hashing: SplitMix64's finaliser, odd so that every probe differs.
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return (z ^ (z >> 31)) | 1;
+}
+
+constexpr uint32_t kFilterHashes = 7;
+constexpr uint32_t kFilterBitsPerPrompt = 10;
+constexpr uint32_t kMaxFilterBytes = 64u << 20;
+
 Error Bad(const std::string& name, const std::string& why) {
   return Error::Make(ErrorKind::kInvalidRequest, "bad_model_file",
                      "model file " + name + ": " + why);
 }
 
 }  // namespace
+
+uint64_t PromptFingerprint(std::string_view prompt_text) { return Fnv1a64(prompt_text); }
+
+PromptFilter PromptFilter::Build(const std::vector<uint64_t>& fingerprints) {
+  PromptFilter f;
+  if (fingerprints.empty()) return f;
+  f.hashes = kFilterHashes;
+  f.count = static_cast<uint32_t>(fingerprints.size());
+  const uint64_t nbits = std::max<uint64_t>(64, uint64_t{kFilterBitsPerPrompt} * f.count);
+  f.bits.assign((nbits + 7) / 8, 0);
+  const uint64_t m = f.bits.size() * 8;
+  for (uint64_t fp : fingerprints) {
+    const uint64_t step = Mix(fp);
+    for (uint32_t i = 0; i < f.hashes; ++i) {
+      const uint64_t b = (fp + i * step) % m;
+      f.bits[b / 8] |= static_cast<uint8_t>(1u << (b % 8));
+    }
+  }
+  return f;
+}
+
+bool PromptFilter::MayContain(uint64_t fp) const {
+  if (bits.empty()) return false;
+  const uint64_t m = bits.size() * 8, step = Mix(fp);
+  for (uint32_t i = 0; i < hashes; ++i) {
+    const uint64_t b = (fp + i * step) % m;
+    if (!(bits[b / 8] & (1u << (b % 8)))) return false;
+  }
+  return true;
+}
 
 void LinearModel::SetHeads(uint32_t n) {
   heads = n;
@@ -116,6 +158,10 @@ std::string SerializeModel(const LinearModel& m) {
   }
   Put<uint32_t>(&s, static_cast<uint32_t>(m.note.size()));
   s += m.note;
+  Put<uint32_t>(&s, m.trained_on.hashes);
+  Put<uint32_t>(&s, m.trained_on.count);
+  Put<uint32_t>(&s, static_cast<uint32_t>(m.trained_on.bits.size()));
+  s.append(reinterpret_cast<const char*>(m.trained_on.bits.data()), m.trained_on.bits.size());
   Put<uint64_t>(&s, Fnv1a64(s));
   return s;
 }
@@ -128,7 +174,7 @@ Result<LinearModel> ParseModel(const std::string& bytes, const std::string& name
   r.GetBytes(sizeof(kMagic), &magic);
   uint32_t version = 0, kind = 0, dim = 0, heads = 1, nnz = 0, note_len = 0;
   r.Get(&version);
-  if (version != 1 && version != kModelVersion)
+  if (version < 1 || version > kModelVersion)
     return Bad(name, "unsupported version " + std::to_string(version) + " (this build reads 1 to " +
                          std::to_string(kModelVersion) + ")");
   uint64_t stored = 0;
@@ -162,6 +208,16 @@ Result<LinearModel> ParseModel(const std::string& bytes, const std::string& name
     }
   }
   if (!r.Get(&note_len) || !r.GetBytes(note_len, &m.note)) return Bad(name, "truncated note");
+  if (version >= 3) {
+    uint32_t filter_bytes = 0;
+    std::string raw;
+    if (!r.Get(&m.trained_on.hashes) || !r.Get(&m.trained_on.count) || !r.Get(&filter_bytes) ||
+        filter_bytes > kMaxFilterBytes || !r.GetBytes(filter_bytes, &raw))
+      return Bad(name, "truncated training-prompt filter");
+    if ((filter_bytes == 0) != (m.trained_on.hashes == 0) || m.trained_on.hashes > 32)
+      return Bad(name, "inconsistent training-prompt filter");
+    m.trained_on.bits.assign(raw.begin(), raw.end());
+  }
   if (r.pos() + 8 != bytes.size()) return Bad(name, "trailing bytes");
   return m;
 }

@@ -1,13 +1,16 @@
 #pragma once
 // A logistic model over routing features, with one or two heads, and its versioned file format:
-//   v2: "TRIAGERM" | u32 version=2 | u32 kind | u32 feature_dim | u32 heads | heads x f32 bias |
+//   v3: "TRIAGERM" | u32 version=3 | u32 kind | u32 feature_dim | u32 heads | heads x f32 bias |
 //       f32 length_prior | f32 length_chars | u32 nnz | nnz x (u32 index, heads x f32 weight) |
-//       u32 note_len | note | u64 FNV-1a.
+//       u32 note_len | note | u32 filter_hashes | u32 filter_count | u32 filter_bytes |
+//       filter_bytes x u8 (the training prompts' Bloom filter) | u64 FNV-1a.
+//   v2 (still read): v3 without the filter fields.
 //   v1 (still read): no heads field, one bias, (u32 index, f32 weight) pairs.
 // Little-endian. Immutable after load; thread-safe to share.
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -16,8 +19,26 @@
 namespace triage::routing {
 
 enum class ModelKind : uint32_t { kLearned = 1, kCascade = 2 };
-inline constexpr uint32_t kModelVersion = 2;
+inline constexpr uint32_t kModelVersion = 3;
 inline constexpr uint32_t kMaxHeads = 2;
+
+// The identity of a prompt for PromptFilter: FNV-1a-64 of its text (the messages' text joined
+// by newlines, as the outcomes reader builds it).
+uint64_t PromptFingerprint(std::string_view prompt_text);
+
+// A Bloom filter of the prompts a model was trained on (about 10 bits and 7 probes per prompt,
+// ~1% false matches), so that `triage eval` and `calibrate` can say when they are scoring the
+// model's own training queries: such figures are in-sample, not what new traffic will see.
+struct PromptFilter {
+  uint32_t hashes = 0;  // probes per prompt; 0 with no bits = no record (files before v3)
+  uint32_t count = 0;   // prompts added
+  std::vector<uint8_t> bits;
+
+  static PromptFilter Build(const std::vector<uint64_t>& fingerprints);
+  bool empty() const { return bits.empty(); }
+  // True for every prompt added; for others true with a probability of about 1%.
+  bool MayContain(uint64_t fingerprint) const;
+};
 
 // heads == 1: P(strong needed) = sigmoid(w.x + b).
 // heads == 2: head 0 predicts P(strong model correct), head 1 P(cheap model correct); the score
@@ -32,7 +53,8 @@ struct LinearModel {
   // benchmarks (docs/routing.md); w = 0 turns the prior off.
   float length_prior = 0.0f;
   float length_chars = 250.0f;
-  std::string note;  // free text: training data, date, CV figures
+  std::string note;         // free text: training data, date, CV figures
+  PromptFilter trained_on;  // empty for models written before version 3
 
   // Resizes to n heads with zero weights. REQUIRES: 1 <= n <= kMaxHeads.
   void SetHeads(uint32_t n);

@@ -195,4 +195,18 @@ Result<std::shared_ptr<const AnswerScorer>> LoadAnswerScorer(const std::string& 
   return std::shared_ptr<const AnswerScorer>(*c);
 }
 
+Result<std::optional<LinearModel>> ModelOfSpec(const std::string& spec) {
+  auto wrap = [](Result<LinearModel> m) -> Result<std::optional<LinearModel>> {
+    if (!m) return m.error();
+    return std::optional<LinearModel>(std::move(*m));
+  };
+  if (spec == "learned:builtin")
+    return wrap(
+        ParseModel(std::string(BuiltinLearnedModel()), "builtin (models/learned-v1.model)"));
+  for (const char* kind : {"learned:", "cascade:"}) {
+    if (spec.rfind(kind, 0) == 0 && spec.size() > 8) return wrap(ReadModelFile(spec.substr(8)));
+  }
+  return std::optional<LinearModel>();
+}
+
 }  // namespace triage::routing

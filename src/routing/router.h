@@ -3,6 +3,7 @@
 // needed; ChooseTier maps that score onto tiers with ascending thresholds.
 // Thread safety: every scorer is immutable after construction and safe to share.
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,5 +47,11 @@ class AnswerScorer {
 };
 // Loads a cascade model file (see docs/routing.md for the format).
 Result<std::shared_ptr<const AnswerScorer>> LoadAnswerScorer(const std::string& model_file);
+
+// The model behind a learned:FILE, learned:builtin or cascade:FILE spec (for what the file
+// records about its training, e.g. LinearModel::trained_on); nullopt for the untrained
+// routers (random, length, rules). Errors as MakeScorer's.
+struct LinearModel;  // routing/linear_model.h (which includes this header)
+Result<std::optional<LinearModel>> ModelOfSpec(const std::string& spec);
 
 }  // namespace triage::routing

@@ -154,6 +154,39 @@ test("train --cv prints cross-validated figures and writes a model that eval and
   });
 });
 
+test("a trained model records its training prompts: eval and calibrate flag in-sample data, not held-out data", () => {
+  withTempDir("triage-insample-", (dir) => {
+    const lines = readFileSync(gsm8k, "utf8").trim().split("\n");
+    const trainFile = path.join(dir, "train.jsonl"), heldFile = path.join(dir, "held.jsonl");
+    writeFileSync(trainFile, lines.slice(0, 600).join("\n") + "\n");
+    writeFileSync(heldFile, lines.slice(600).join("\n") + "\n");
+    const model = path.join(dir, "l.model");
+    assert.equal(run(["train", "--data", trainFile, "--out", model]).status, 0);
+    const inSample = run(["eval", "--data", trainFile, "--router", `learned:${model}`, "--json"]);
+    assert.equal(inSample.status, 0, inSample.stderr);
+    const a = JSON.parse(inSample.stdout);
+    assert.equal(a.training_overlap, 600);
+    assert.equal(a.benchmarks.gsm8k.training_overlap, 600);
+    assert.match(inSample.stderr, /warning: gsm8k: 600 of 600 queries match prompts learned:.* was trained on: the figures are in-sample/);
+    const held = run(["eval", "--data", heldFile, "--router", `learned:${model}`, "--json"]);
+    const b = JSON.parse(held.stdout);
+    assert.ok(b.training_overlap <= 10, `${b.training_overlap} false matches of 307`);  // ~1% expected
+    assert.doesNotMatch(held.stderr, /warning/);
+    const text = run(["eval", "--data", trainFile, "--data", heldFile, "--router", `learned:${model}`]);
+    assert.match(text.stdout, /queries matching prompts the model was trained on \(~1% false matches\): gsm8k (\d+)\/907/);
+    // Untrained routers have no training data to match.
+    assert.equal(JSON.parse(run(["eval", "--data", heldFile, "--router", "length", "--json"]).stdout).training_overlap, null);
+    // The shipped model was trained on the dev files.
+    assert.equal(JSON.parse(run(["eval", "--data", gsm8k, "--router", "learned:builtin", "--json"]).stdout).training_overlap, 907);
+    const floor = run(["calibrate", "--router", `learned:${model}`, "--data", trainFile, "--min-pgr", "0.8"]);
+    assert.equal(floor.status, 0, floor.stderr);
+    assert.match(floor.stderr, /the PGR reached is in-sample/);
+    const split = run(["calibrate", "--router", `learned:${model}`, "--data", heldFile, "--strong-fraction", "0.3"]);
+    assert.equal(split.status, 0, split.stderr);
+    assert.doesNotMatch(split.stderr, /warning/);
+  });
+});
+
 test("calibrate --split 70/25/5 hits the split on the dev data and writes two ascending thresholds", () => {
   withTempDir("triage-cal-", (dir) => {
   const out = path.join(dir, "routing.yaml");

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "routing/arith_check.h"
@@ -131,11 +132,11 @@ TEST(ModelFile, CorruptWrongVersionAndWrongMagicAreClearErrors) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("checksum"), std::string::npos) << r.error().message;
 
-  std::string v3 = bytes;
-  v3[8] = 3;  // version field follows the 8-byte magic
-  r = ParseModel(v3, "f");
+  std::string v4 = bytes;
+  v4[8] = 4;  // version field follows the 8-byte magic
+  r = ParseModel(v4, "f");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("version 3"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("version 4"), std::string::npos) << r.error().message;
 
   r = ParseModel("hello world, not a model", "f");
   ASSERT_FALSE(r.ok());
@@ -170,6 +171,73 @@ TEST(ModelFile, ReadsVersionOneFiles) {
   EXPECT_EQ(m->weights[7], -1.25f);
   EXPECT_EQ(m->note, "v1");
   EXPECT_NEAR(m->Probability(SparseVec{{7, 1.0f}}), 1.0 / (1.0 + std::exp(0.75)), 1e-9);
+}
+
+TEST(PromptFilter, HoldsEveryPromptAddedAndFewOthers) {
+  std::vector<uint64_t> in;
+  for (int i = 0; i < 2000; ++i)
+    in.push_back(PromptFingerprint("training prompt " + std::to_string(i)));
+  PromptFilter f = PromptFilter::Build(in);
+  EXPECT_EQ(f.count, 2000u);
+  EXPECT_EQ(f.hashes, 7u);
+  EXPECT_EQ(f.bits.size(), 2500u);  // 10 bits per prompt
+  for (uint64_t fp : in) EXPECT_TRUE(f.MayContain(fp));
+  int false_matches = 0;
+  for (int i = 0; i < 20000; ++i)
+    false_matches += f.MayContain(PromptFingerprint("unseen prompt " + std::to_string(i)));
+  EXPECT_LT(false_matches, 20000 * 3 / 100);       // ~0.8% expected at 10 bits and 7 probes
+  EXPECT_FALSE(PromptFilter{}.MayContain(in[0]));  // no record: nothing matches
+  EXPECT_TRUE(PromptFilter::Build({}).empty());
+}
+
+TEST(ModelFile, TrainingPromptFilterRoundTripsAndVersionTwoFilesStillLoad) {
+  LinearModel m = SampleModel(ModelKind::kLearned);
+  m.trained_on = PromptFilter::Build({PromptFingerprint("a"), PromptFingerprint("b")});
+  std::string bytes = SerializeModel(m);
+  auto back = ParseModel(bytes, "f");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->trained_on.bits, m.trained_on.bits);
+  EXPECT_EQ(back->trained_on.count, 2u);
+  EXPECT_TRUE(back->trained_on.MayContain(PromptFingerprint("b")));
+
+  // Version 2 is version 3 without the three filter fields and the filter bytes.
+  LinearModel plain = SampleModel(ModelKind::kLearned);
+  std::string v2 = SerializeModel(plain);
+  v2.resize(v2.size() - 8 - 12);  // drop the checksum and the empty filter's three u32
+  v2[8] = 2;
+  uint64_t sum = Fnv1a64(v2);
+  v2.append(reinterpret_cast<const char*>(&sum), 8);
+  auto old = ParseModel(v2, "v2.model");
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_TRUE(old->trained_on.empty());
+  EXPECT_EQ(old->weights, plain.weights);
+  EXPECT_EQ(old->note, plain.note);
+
+  // A filter with bytes but no probes is refused, checksum or not.
+  std::string bad = SerializeModel(m);
+  const size_t hashes_at = bad.size() - 8 - m.trained_on.bits.size() - 12;
+  std::memset(&bad[hashes_at], 0, 4);
+  bad.resize(bad.size() - 8);
+  sum = Fnv1a64(bad);
+  bad.append(reinterpret_cast<const char*>(&sum), 8);
+  auto r = ParseModel(bad, "f");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("inconsistent training-prompt filter"), std::string::npos)
+      << r.error().message;
+}
+
+TEST(ModelOfSpec, TrainedRoutersOnly) {
+  auto builtin = ModelOfSpec("learned:builtin");
+  ASSERT_TRUE(builtin.ok()) << builtin.error().message;
+  ASSERT_TRUE(builtin->has_value());
+  EXPECT_FALSE((*builtin)->trained_on.empty());  // the shipped model records its training prompts
+  EXPECT_GT((*builtin)->trained_on.count, 10000u);
+  for (const char* spec : {"length", "random:3", "rules:whatever.txt"}) {
+    auto m = ModelOfSpec(spec);
+    ASSERT_TRUE(m.ok()) << spec;
+    EXPECT_FALSE(m->has_value()) << spec;
+  }
+  EXPECT_FALSE(ModelOfSpec("cascade:/nonexistent.model").ok());
 }
 
 TEST(ModelFile, TwoHeadsScoreTheExpectedGainAndRoundTrip) {
