@@ -136,6 +136,10 @@ Result<std::shared_ptr<const Scorer>> LoadRules(const std::string& file) {
   return std::shared_ptr<const Scorer>(std::make_shared<RulesScorer>(std::move(rules), def, file));
 }
 
+Result<LinearModel> ParseBuiltin() {
+  return ParseModel(std::string(BuiltinLearnedModel()), "builtin (models/learned-v1.model)");
+}
+
 Result<std::shared_ptr<const CascadeScorer>> LoadCascade(const std::string& file) {
   auto m = ReadModelFile(file);
   if (!m) return m.error();
@@ -163,7 +167,7 @@ Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec) {
     return std::shared_ptr<const Scorer>(std::make_shared<LengthScorer>());
   if (kind == "rules" && !arg.empty()) return LoadRules(arg);
   if (spec == "learned:builtin") {
-    auto m = ParseModel(std::string(BuiltinLearnedModel()), "builtin (models/learned-v1.model)");
+    auto m = ParseBuiltin();
     if (!m) return m.error();
     return std::shared_ptr<const Scorer>(std::make_shared<LearnedScorer>(std::move(*m), "builtin"));
   }
