@@ -1,5 +1,7 @@
 #include "observe/stats.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "catalog/catalog.h"
@@ -60,6 +62,19 @@ void Stats::Record(const RequestRecord& r) {
   while (b < kBuckets.size() && r.latency_seconds > kBuckets[b]) ++b;
   hist_[b].fetch_add(1, kRelaxed);
   latency_sum_us_.fetch_add(static_cast<int64_t>(r.latency_seconds * 1e6), kRelaxed);
+  const bool by_router =
+      r.decision == RouteDecision::kRouter || r.decision == RouteDecision::kSpilled;
+  const bool by_cascade = r.decision == RouteDecision::kCascadeReleased ||
+                          r.decision == RouteDecision::kCascadeEscalated;
+  if (r.route_score >= 0 && (by_router || by_cascade)) {
+    const double x = std::min(r.route_score, 1.0);
+    // Bucket i holds scores in (0.05 i, 0.05 (i + 1)]; 0 goes to the first.
+    size_t i = x <= 0 ? 0 : static_cast<size_t>(std::ceil(x * kScoreBuckets - 1e-9)) - 1;
+    i = std::min(i, kScoreBuckets - 1);
+    const int k = by_router ? 0 : 1;
+    score_hist_[k][i].fetch_add(1, kRelaxed);
+    score_sum_millionths_[k].fetch_add(static_cast<int64_t>(std::llround(x * 1e6)), kRelaxed);
+  }
 }
 
 int64_t Stats::total_requests() const {
@@ -144,6 +159,26 @@ std::string Stats::Prometheus() const {
   std::snprintf(sum, sizeof sum, "%.6f", latency_sum_us_.load() / 1e6);
   line(std::string("triage_request_duration_seconds_sum ") + sum);
   line("triage_request_duration_seconds_count " + std::to_string(cum));
+  line(
+      "# HELP triage_route_score Scores behind routing decisions: the router's before the call, "
+      "the live cascade's on the cheap answer (higher = a stronger tier is needed).");
+  line("# TYPE triage_route_score histogram");
+  for (int k = 0; k < 2; ++k) {
+    const std::string kind = k == 0 ? "router" : "cascade";
+    int64_t n = 0;
+    for (size_t i = 0; i < kScoreBuckets; ++i) {
+      n += score_hist_[k][i].load();
+      char le[16];
+      std::snprintf(le, sizeof le, "%.2f", static_cast<double>(i + 1) / kScoreBuckets);
+      line("triage_route_score_bucket{kind=\"" + kind + "\",le=\"" + le + "\"} " +
+           std::to_string(n));
+    }
+    line("triage_route_score_bucket{kind=\"" + kind + "\",le=\"+Inf\"} " + std::to_string(n));
+    char sum[64];
+    std::snprintf(sum, sizeof sum, "%.6f", score_sum_millionths_[k].load() / 1e6);
+    line("triage_route_score_sum{kind=\"" + kind + "\"} " + sum);
+    line("triage_route_score_count{kind=\"" + kind + "\"} " + std::to_string(n));
+  }
   return out;
 }
 

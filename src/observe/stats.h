@@ -39,6 +39,8 @@ struct RequestRecord {
   int64_t output_tokens = 0;
   int attempts = 0;
   double latency_seconds = 0;
+  // The router's or cascade's score behind the decision, in [0,1]; negative when none.
+  double route_score = -1;
 };
 
 class Stats {
@@ -69,6 +71,11 @@ class Stats {
   std::atomic<int64_t> attempts_{0}, streams_{0};
   std::atomic<int64_t> hist_[kBuckets.size() + 1] = {};
   std::atomic<int64_t> latency_sum_us_{0};
+  // Route scores in 20 buckets of 0.05 (the last one ends at 1), for the router (router and
+  // spilled decisions) and for the live cascade (released and escalated); sums in millionths.
+  static constexpr size_t kScoreBuckets = 20;
+  std::atomic<int64_t> score_hist_[2][kScoreBuckets] = {};
+  std::atomic<int64_t> score_sum_millionths_[2] = {};
   std::atomic<int64_t> in_flight_{0};
 };
 

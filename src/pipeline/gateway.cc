@@ -348,6 +348,7 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   rec.output_tokens = row.output_tokens;
   rec.attempts = ctx.attempts;
   rec.latency_seconds = std::chrono::duration<double>(Clock::now() - ctx.start).count();
+  rec.route_score = ctx.route_score;
   stats_->Record(rec);
   LogRequest(ctx, row);
   Status s = co_await AppendAndWait(*ledger_, std::move(row));

@@ -22,6 +22,24 @@ async function decisions(url) {
   for (const m of text.matchAll(/^triage_route_decisions_total\{decision="(\w+)",tier="(\w+)"\} (\d+)$/gm)) out[`${m[1]}/${m[2]}`] = Number(m[3]);
   return out;
 }
+// triage_route_score histogram of one kind from /metrics: {buckets: {le: cumulative}, sum, count}.
+async function scoreHistogram(url, kind) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets = {};
+  for (const m of text.matchAll(new RegExp(`^triage_route_score_bucket\\{kind="${kind}",le="([^"]+)"\\} (\\d+)$`, "gm"))) buckets[m[1]] = Number(m[2]);
+  const num = (name) => Number(text.match(new RegExp(`^triage_route_score_${name}\\{kind="${kind}"\\} ([\\d.]+)$`, "m"))[1]);
+  return { buckets, sum: num("sum"), count: num("count") };
+}
+// The score histogram agrees with the ledger's unrounded scores: count, sum and every bucket.
+function assertHistogramMatches(h, scores) {
+  assert.equal(h.count, scores.length);
+  assert.ok(Math.abs(h.sum - scores.reduce((a, b) => a + b, 0)) < 1e-5, `${h.sum}`);
+  assert.equal(Object.keys(h.buckets).length, 21);
+  for (const [le, n] of Object.entries(h.buckets)) {
+    const bound = le === "+Inf" ? Infinity : Number(le);
+    assert.equal(n, scores.filter((x) => x <= bound + 1e-9).length, `le=${le}`);
+  }
+}
 
 test("learned router: every auto request carries its score and lands on the tier its thresholds pick", async () => {
   const model = path.join(repoRoot, "models/learned-v1.model");
@@ -71,6 +89,9 @@ test("learned router: every auto request carries its score and lands on the tier
     }
     assert.equal(d["pinned/frontier"], 1);
     assert.equal(d["default/open"], 0);
+    // The score histogram holds the router's scores (not the pinned request's).
+    assertHistogramMatches(await scoreHistogram(t.url, "router"), rows.slice(0, prompts.length).map((r) => r.route_score));
+    assert.equal((await scoreHistogram(t.url, "cascade")).count, 0);
   } finally {
     await t.cleanup();
   }
@@ -113,6 +134,8 @@ test("live cascade: the cheap answer is held, scored, then released or escalated
     assert.equal(d["cascade_released/open"], released);
     assert.equal(d["cascade_escalated/mid"], 3 - released);
     assert.equal(d["router/open"] + d["default/open"], 0);
+    assertHistogramMatches(await scoreHistogram(t.url, "cascade"), rows.map((r) => r.route_score));
+    assert.equal((await scoreHistogram(t.url, "router")).count, 0);
     for (const r of rows) {
       assert.match(r.route, /^cascade score=/);
       assert.ok(r.route_score >= 0 && r.route_score <= 1, String(r.route_score));

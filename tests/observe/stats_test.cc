@@ -80,5 +80,42 @@ TEST(Stats, RouteDecisionsByChosenTier) {
   EXPECT_EQ(RouteDecisionName(RouteDecision::kCascadeCheapFailed), "cascade_cheap_failed");
 }
 
+TEST(Stats, RouteScoreHistogramPerKind) {
+  Stats s({"open", "frontier"});
+  RequestRecord r;
+  r.status = 200;
+  r.tier = r.route_tier = "open";
+  r.decision = RouteDecision::kRouter;
+  for (double x : {0.0, 0.05, 0.31, 0.7, 1.0}) {
+    r.route_score = x;
+    s.Record(r);
+  }
+  r.decision = RouteDecision::kSpilled;  // a router score, then spilled: still the router's
+  r.route_score = 0.3;
+  s.Record(r);
+  r.decision = RouteDecision::kCascadeEscalated;
+  r.route_score = 0.62;
+  s.Record(r);
+  r.decision = RouteDecision::kPinned;  // no score
+  r.route_score = -1;
+  s.Record(r);
+  const std::string text = s.Prometheus();
+  auto has = [&](const std::string& line) {
+    EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n" << text;
+  };
+  has("# TYPE triage_route_score histogram");
+  has("triage_route_score_bucket{kind=\"router\",le=\"0.05\"} 2");  // 0 and 0.05
+  has("triage_route_score_bucket{kind=\"router\",le=\"0.30\"} 3");  // + 0.3
+  has("triage_route_score_bucket{kind=\"router\",le=\"0.35\"} 4");  // + 0.31
+  has("triage_route_score_bucket{kind=\"router\",le=\"0.95\"} 5");  // + 0.7
+  has("triage_route_score_bucket{kind=\"router\",le=\"1.00\"} 6");
+  has("triage_route_score_bucket{kind=\"router\",le=\"+Inf\"} 6");
+  has("triage_route_score_sum{kind=\"router\"} 2.360000");
+  has("triage_route_score_count{kind=\"router\"} 6");
+  has("triage_route_score_bucket{kind=\"cascade\",le=\"0.60\"} 0");
+  has("triage_route_score_bucket{kind=\"cascade\",le=\"0.65\"} 1");
+  has("triage_route_score_count{kind=\"cascade\"} 1");
+}
+
 }  // namespace
 }  // namespace triage::observe
