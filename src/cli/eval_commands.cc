@@ -1,6 +1,7 @@
 #include "cli/eval_commands.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "eval/report.h"
 #include "eval/train.h"
 #include "routing/linear_model.h"
+#include "store/route_scores.h"
 
 namespace triage::cli {
 namespace {
@@ -27,7 +29,9 @@ struct EvalArgs {
   std::string scores_out;  // eval --scores: one JSON line per query
   int cv = 0;
   double strong_fraction = -1;
-  double min_pgr = -1;  // calibrate --min-pgr: quality floor
+  double min_pgr = -1;     // calibrate --min-pgr: quality floor
+  std::string ledger;      // calibrate --ledger: the scores live traffic got, instead of --data
+  double since_hours = 0;  // calibrate --since-hours: only ledger rows this recent (0 = all)
   // Training overrides; unset (<= 0) keeps eval::DefaultOptions.
   int heads = 0, epochs = 0;
   double learning_rate = 0, l2 = -1, length_prior = -1;
@@ -314,11 +318,57 @@ int RunCalibrateFloor(const EvalArgs& a) {
   return EmitYaml(a, yaml);
 }
 
+std::string Hours(double h) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g hours", h);
+  return buf;
+}
+
+// calibrate --ledger: the split's thresholds on the scores the router gave live traffic.
+int RunCalibrateLedger(const EvalArgs& a, const std::vector<double>& shares) {
+  const std::string kind = a.router.substr(0, a.router.find(':'));
+  int64_t since_ms = 0;
+  if (a.since_hours > 0)
+    since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count() -
+               static_cast<int64_t>(a.since_hours * 3600e3);
+  auto rows = store::ReadRouteScores(a.ledger, since_ms);
+  if (!rows) return Fail(rows.error().message);
+  std::vector<double> scores;
+  std::map<std::string, int> kinds;
+  for (const auto& r : *rows) {
+    ++kinds[r.kind];
+    if (r.kind == kind) scores.push_back(r.score);
+  }
+  if (scores.empty()) {
+    std::string found;
+    for (const auto& [k, n] : kinds)
+      found += (found.empty() ? "" : ", ") + k + " " + std::to_string(n);
+    return Fail("no " + kind + " scores in " + a.ledger +
+                (a.since_hours > 0 ? " in the last " + Hours(a.since_hours) : "") +
+                " (scored rows by kind: " + (found.empty() ? "none" : found) + ")");
+  }
+  auto th = eval::Calibrate(scores, shares);
+  std::string yaml = "# from " + std::to_string(scores.size()) + " " + kind + " scores in " +
+                     a.ledger + "\n" +
+                     eval::ThresholdsYaml(th, a.router, eval::Achieved(scores, th));
+  return EmitYaml(a, yaml);
+}
+
 int RunCalibrate(const EvalArgs& a) {
   std::vector<double> shares;
   const int modes = !a.split.empty() + (a.strong_fraction >= 0) + (a.min_pgr >= 0);
   if (modes > 1) return Fail("give one of --split, --strong-fraction or --min-pgr", 2);
+  if (a.ledger.empty() == a.data.empty())
+    return Fail(a.data.empty()
+                    ? "give --data (recorded outcomes) or --ledger (live traffic's scores)"
+                    : "give --data or --ledger, not both",
+                2);
   if (a.min_pgr >= 0) {
+    if (!a.ledger.empty())
+      return Fail("--min-pgr needs recorded outcomes (--data): a ledger has scores, not outcomes",
+                  2);
     if (!(a.min_pgr > 0 && a.min_pgr <= 1)) return Fail("--min-pgr must be in (0, 1]", 2);
     return RunCalibrateFloor(a);
   }
@@ -331,6 +381,7 @@ int RunCalibrate(const EvalArgs& a) {
   } else {
     return Fail("--split 70/25/5, --strong-fraction in (0,1) or --min-pgr in (0,1] is required", 2);
   }
+  if (!a.ledger.empty()) return RunCalibrateLedger(a, shares);
   auto ds = Load(a);
   if (!ds) return Fail(ds.error().message);
   auto scores = eval::ScoreQueries(a.router, ds->queries);
@@ -354,8 +405,9 @@ std::function<void()> WithPrices(std::shared_ptr<EvalArgs> a, int* exit_code,
   };
 }
 
-void AddCommon(CLI::App* c, EvalArgs* a) {
-  c->add_option("--data", a->data, "outcomes .jsonl file (repeatable)")->required();
+void AddCommon(CLI::App* c, EvalArgs* a, bool data_required = true) {
+  auto* data = c->add_option("--data", a->data, "outcomes .jsonl file (repeatable)");
+  if (data_required) data->required();
   c->add_option("--cheap", a->cheap, "cheap model key in outcomes")->capture_default_str();
   c->add_option("--strong", a->strong, "strong model key in outcomes")->capture_default_str();
   c->add_option("--cheap-catalog", a->cheap_catalog,
@@ -408,8 +460,13 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   tr->callback(WithPrices(a, exit_code, RunTrain));
 
   auto* ca = app.add_subcommand("calibrate", "Thresholds for a traffic split or a quality floor");
-  AddCommon(ca, a.get());
+  AddCommon(ca, a.get(), /*data_required=*/false);
   ca->add_option("--router", a->router, "router SPEC")->required();
+  ca->add_option(
+      "--ledger", a->ledger,
+      "calibrate a split on the scores in this ledger (sqlite://PATH) instead of --data");
+  ca->add_option("--since-hours", a->since_hours, "with --ledger: only rows this recent")
+      ->check(CLI::PositiveNumber);
   ca->add_option("--split", a->split, "tier shares, cheapest first, e.g. 70/25/5");
   ca->add_option("--strong-fraction", a->strong_fraction, "share for the strong tier");
   ca->add_option(

@@ -231,6 +231,20 @@ test("calibrate --min-pgr: the threshold it prints recovers that share of the ga
       assert.equal(e.status, 2, bad.join(" "));
       assert.match(e.stderr, /--min-pgr/);
     }
+    // --ledger (live traffic's scores) replaces --data, and has no outcomes for a quality floor.
+    const cases = [
+      [["--data", gsm8k, "--ledger", "sqlite:///nonexistent.db", "--split", "70/30"], /give --data or --ledger, not both/],
+      [["--split", "70/30"], /give --data \(recorded outcomes\) or --ledger/],
+      [["--ledger", "sqlite:///nonexistent.db", "--min-pgr", "0.5"], /--min-pgr needs recorded outcomes/],
+    ];
+    for (const [args, why] of cases) {
+      const e = run(["calibrate", "--router", "length", ...args]);
+      assert.equal(e.status, 2, args.join(" "));
+      assert.match(e.stderr, why);
+    }
+    const missing = run(["calibrate", "--router", "length", "--ledger", `sqlite://${path.join(dir, "none.db")}`, "--split", "70/30"]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /no ledger file/);
   });
 });
 

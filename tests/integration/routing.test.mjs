@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
-import { startTriage, config, repoRoot } from "./lib/harness.mjs";
+import { spawnSync } from "node:child_process";
+import { startTriage, config, repoRoot, triageBin } from "./lib/harness.mjs";
 
 const sim = (n) => ({ latency_ms: 0, ttft_ms: 0, output_tokens: n, tokens_per_second: 100000 });
 const tiers = [
@@ -89,6 +90,18 @@ test("learned router: every auto request carries its score and lands on the tier
     }
     assert.equal(d["pinned/frontier"], 1);
     assert.equal(d["default/open"], 0);
+    // Recalibrating on live traffic: `calibrate --ledger` reads the scores the router gave these
+    // requests (while the gateway runs) and puts half of them above the threshold.
+    const scored = rows.slice(0, prompts.length).map((r) => r.route_score);
+    const cal = spawnSync(triageBin, ["calibrate", "--ledger", `sqlite://${t.ledger}`, "--router", `learned:${model}`, "--strong-fraction", "0.5"], { encoding: "utf8" });
+    assert.equal(cal.status, 0, cal.stderr);
+    assert.match(cal.stdout, new RegExp(`^# from ${prompts.length} learned scores in sqlite://`));
+    assert.match(cal.stdout, /achieved split 50\.0\/50\.0/);
+    const th = Number(cal.stdout.match(/thresholds: \[([\d.]+)\]/)[1]);
+    assert.equal(scored.filter((x) => x >= th).length, prompts.length / 2, `${th} vs ${scored}`);
+    const other = spawnSync(triageBin, ["calibrate", "--ledger", `sqlite://${t.ledger}`, "--router", "length", "--split", "70/30"], { encoding: "utf8" });
+    assert.equal(other.status, 1);
+    assert.match(other.stderr, new RegExp(`no length scores in .* \\(scored rows by kind: learned ${prompts.length}\\)`));
     // The score histogram holds the router's scores (not the pinned request's).
     assertHistogramMatches(await scoreHistogram(t.url, "router"), rows.slice(0, prompts.length).map((r) => r.route_score));
     assert.equal((await scoreHistogram(t.url, "cascade")).count, 0);
