@@ -53,8 +53,26 @@ void PrintDemoBanner(const std::string& url) {
 }
 
 // Runs the gateway until a signal; returns the exit code.
+// serve --config FILE, on SIGHUP: re-reads FILE and applies its routing.router and
+// routing.thresholds; anything wrong keeps the running routing and is logged.
+void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
+  auto fresh = config::LoadFile(path);
+  Status st = fresh ? gw.ReloadRouting(**fresh) : Status(fresh.error());
+  if (!st.ok()) {
+    observe::Log(observe::Level::kError, "routing reload failed; the running routing stays",
+                 {{"config", path}, {"error", st.error().message}});
+    return;
+  }
+  nlohmann::json th = (*fresh)->thresholds;
+  observe::Log(observe::Level::kInfo, "routing reloaded",
+               {{"config", path},
+                {"router", (*fresh)->router},
+                {"thresholds", th},
+                {"note", "only routing.router and routing.thresholds are reloaded"}});
+}
+
 int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
-               std::chrono::milliseconds summary_every) {
+               std::chrono::milliseconds summary_every, const std::string& config_path = "") {
   observe::SetLogLevel(cfg->log_level);
   auto ledger = store::OpenLedger(cfg->ledger);
   if (!ledger) {
@@ -78,6 +96,7 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
   observe::Log(observe::Level::kInfo, "listening",
                {{"url", server.url()}, {"ledger", cfg->ledger}, {"tiers", cfg->tiers.size()}});
   pipeline::Gateway& gw = **gateway;
+  if (!config_path.empty()) server.OnReload([&gw, config_path] { ReloadRouting(gw, config_path); });
   std::function<void()> tick;
   if (demo) {
     tick = [&gw] {
@@ -125,7 +144,7 @@ int Main(int argc, char** argv) {
       exit_code = 2;
       return;
     }
-    exit_code = RunGateway(*cfg, false, std::chrono::seconds(10));
+    exit_code = RunGateway(*cfg, false, std::chrono::seconds(10), serve_config);
   });
 
   std::string demo_listen, demo_ledger = "sqlite://triage-demo.db";

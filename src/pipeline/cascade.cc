@@ -116,7 +116,9 @@ std::string Score(double v) {
 }
 }  // namespace
 
-net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
+net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
+                                      std::shared_ptr<const Routing> routing) {
+  const double judge_threshold = routing->judge_threshold;
   const auto& tiers = config_->tiers;
   // Until the answer is scored no decision is made; a request cut short keeps this reason.
   ctx.route_reason = "cascade \u2192 " + tiers[0].name + " (not scored)";
@@ -138,7 +140,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
 
   const bool answered = held.status == 200 && !cheap.error && (!held.streamed || held.ended);
   double score = -1;
-  if (answered) score = judge_(cheap, AnswerText(ctx.dialect, held.streamed, held.body));
+  if (answered) score = routing->judge(cheap, AnswerText(ctx.dialect, held.streamed, held.body));
   if (cheap.client_gone || ctx.cancel->fired()) {
     ctx.deployment = cheap.deployment;
     ctx.attempts = cheap.attempts;
@@ -147,7 +149,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
     co_await EndCancelled(ctx, out);
     co_return;
   }
-  if (answered && score < judge_threshold_) {
+  if (answered && score < judge_threshold) {
     // Release the cheap answer: its row is committed first, then the held bytes go out.
     ctx.deployment = cheap.deployment;
     ctx.attempts = cheap.attempts;
@@ -159,7 +161,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
     ctx.route_score = score;
     ctx.route_decision = observe::RouteDecision::kCascadeReleased;
     ctx.route_tier = tiers[0].name;
-    ctx.route_reason = "cascade score=" + Score(score) + " < " + Score(judge_threshold_) +
+    ctx.route_reason = "cascade score=" + Score(score) + " < " + Score(judge_threshold) +
                        " \u2192 " + tiers[0].name;
     co_await Account(ctx);
     Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
@@ -185,7 +187,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out) {
   if (answered) {
     ctx.route_score = score;
     ctx.route_decision = observe::RouteDecision::kCascadeEscalated;
-    ctx.route_reason = "cascade score=" + Score(score) + " >= " + Score(judge_threshold_) +
+    ctx.route_reason = "cascade score=" + Score(score) + " >= " + Score(judge_threshold) +
                        " \u2192 " + tiers[1].name;
   } else {
     ctx.route_decision = observe::RouteDecision::kCascadeCheapFailed;

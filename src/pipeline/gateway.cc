@@ -89,10 +89,9 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
   g->retry_policy_ = upstream::RetryPolicy{r.max_attempts,    r.backoff_base, r.backoff_max,
                                            r.max_server_wait, r.budget_ratio, r.budget_min};
   g->retry_budget_ = std::make_unique<upstream::RetryBudget>(g->retry_policy_);
-  if (!config->router.empty()) {
-    Status st = g->LoadRouter(*config);
-    if (!st.ok()) return st.error();
-  }
+  auto routing = LoadRouting(*config);
+  if (!routing) return routing.error();
+  g->routing_.store(*routing);
   g->ledger_ = std::move(ledger);
   g->config_ = std::move(config);
   return g;
@@ -148,11 +147,14 @@ Status Gateway::DropUntranslatable(RequestContext& ctx) const {
           "' accepts; capable: " + (names.empty() ? std::string("none configured") : names));
 }
 
-Status Gateway::LoadRouter(const config::Config& config) {
+Result<std::shared_ptr<const Gateway::Routing>> Gateway::LoadRouting(const config::Config& config) {
+  auto r = std::make_shared<Routing>();
+  r->spec = config.router;
+  r->thresholds = config.thresholds;
+  if (config.router.empty()) return std::shared_ptr<const Routing>(r);
   const std::string& spec = config.router;
-  const std::string kind = spec.substr(0, spec.find(':'));
-  router_kind_ = kind;
-  if (kind == "cascade") {
+  r->kind = spec.substr(0, spec.find(':'));
+  if (r->kind == "cascade") {
     auto scorer = routing::LoadAnswerScorer(spec.substr(spec.find(':') + 1));
     if (!scorer) {
       Error e = scorer.error();
@@ -160,13 +162,13 @@ Status Gateway::LoadRouter(const config::Config& config) {
       return e;
     }
     std::shared_ptr<const routing::AnswerScorer> s = *scorer;
-    judge_ = [s](const RequestContext& ctx, std::string_view answer) {
+    r->judge = [s](const RequestContext& ctx, std::string_view answer) {
       // Same orientation as the request scorers: high = the strong model is needed, so the
       // thresholds `triage calibrate --router cascade:FILE` prints apply directly.
       return 1.0 - s->ScoreAnswer(RouteInputOf(ctx.req), answer);
     };
-    judge_threshold_ = config.thresholds.empty() ? 0.5 : config.thresholds.front();
-    return Ok{};
+    r->judge_threshold = config.thresholds.empty() ? 0.5 : config.thresholds.front();
+    return std::shared_ptr<const Routing>(r);
   }
   auto scorer = routing::MakeScorer(spec);
   if (!scorer) {
@@ -174,7 +176,28 @@ Status Gateway::LoadRouter(const config::Config& config) {
     e.message = "routing.router: " + e.message;
     return e;
   }
-  scorer_ = *scorer;
+  r->scorer = *scorer;
+  return std::shared_ptr<const Routing>(r);
+}
+
+void Gateway::SetAnswerJudge(AnswerJudge judge, double threshold) {
+  auto r = std::make_shared<Routing>(*routing_.load());
+  r->judge = std::move(judge);
+  r->judge_threshold = threshold;
+  r->kind = "cascade";
+  routing_.store(std::move(r));
+}
+
+Status Gateway::ReloadRouting(const config::Config& fresh) {
+  const auto& tiers = config_->tiers;
+  bool same = fresh.tiers.size() == tiers.size();
+  for (size_t i = 0; same && i < tiers.size(); ++i) same = fresh.tiers[i].name == tiers[i].name;
+  if (!same)
+    return Error::Make(ErrorKind::kInvalidRequest, "reload_tiers_changed",
+                       "the tiers differ from the running ones; restart to apply them");
+  auto r = LoadRouting(fresh);
+  if (!r) return r.error();
+  routing_.store(*r);
   return Ok{};
 }
 
@@ -432,7 +455,9 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
   }
   ctx.req = std::move(*parsed);
   ctx.parsed = true;
-  if (!Route(ctx)) {
+  // One routing snapshot per request (a SIGHUP reload applies to the requests after it).
+  const std::shared_ptr<const Routing> routing = routing_.load();
+  if (!Route(ctx, *routing)) {
     Error e = Error::Make(ErrorKind::kNotFound, "model_not_found",
                           "model '" + ctx.req.model + "' not found; available: " + model_names_);
     co_await Refuse(ctx, std::move(e), out);
@@ -444,8 +469,9 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
     co_await Refuse(ctx, std::move(e), out);
     co_return;
   }
-  if (judge_ && (ctx.req.model == "auto" || ctx.req.model.empty()) && config_->tiers.size() > 1) {
-    co_await Cascade(ctx, out);
+  if (routing->judge && (ctx.req.model == "auto" || ctx.req.model.empty()) &&
+      config_->tiers.size() > 1) {
+    co_await Cascade(ctx, out, routing);
     co_return;
   }
   co_await Attempt(ctx, out);

@@ -2,6 +2,7 @@
 // The Gateway: immutable config, one provider per deployment, the ledger and live stats,
 // and the chat pipeline's named phases. Built once at start; shared by every session thread.
 // Thread-safe: members are immutable or internally synchronised (Ledger, Stats).
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -54,10 +55,23 @@ class Gateway {
   // still needed (1 - the answer scorer's score). The answer is released below the threshold.
   // Set from routing.router "cascade:FILE" at Create; tests may set their own before serving.
   using AnswerJudge = std::function<double(const RequestContext&, std::string_view answer)>;
-  void SetAnswerJudge(AnswerJudge judge, double threshold) {
-    judge_ = std::move(judge);
-    judge_threshold_ = threshold;
-  }
+  void SetAnswerJudge(AnswerJudge judge, double threshold);
+
+  // routing.router and routing.thresholds as one immutable snapshot. Each request reads it
+  // once, so a reload never mixes an old router with new thresholds.
+  struct Routing {
+    std::string spec;                               // routing.router ("" = none)
+    std::string kind;                               // "learned", "length", ... for x-triage-route
+    std::shared_ptr<const routing::Scorer> scorer;  // request scorer; null for cascade or none
+    AnswerJudge judge;                              // the live cascade's judge; empty otherwise
+    double judge_threshold = 0.5;
+    std::vector<double> thresholds;
+  };
+  std::shared_ptr<const Routing> routing() const { return routing_.load(); }
+  // SIGHUP: applies `fresh`'s routing.router and routing.thresholds (model file re-read) to
+  // requests that start from now on. Refused, keeping the current routing, when the router
+  // does not load or the tiers differ from the running ones (other sections need a restart).
+  Status ReloadRouting(const config::Config& fresh);
 
   const config::Config& config() const { return *config_; }
   observe::Stats& stats() { return *stats_; }
@@ -66,8 +80,8 @@ class Gateway {
  private:
   Gateway() = default;
   // routing.router: a request scorer (learned, length, rules, random) or, for "cascade:FILE",
-  // the answer judge of the live cascade.
-  Status LoadRouter(const config::Config& config);
+  // the answer judge of the live cascade; with routing.thresholds.
+  static Result<std::shared_ptr<const Routing>> LoadRouting(const config::Config& config);
 
   // Where the attempt loop stands in the plan (one per request).
   struct AttemptCursor {
@@ -91,10 +105,11 @@ class Gateway {
   boost::asio::awaitable<void> Attempt(RequestContext& ctx, ClientWriter& out);
   // Cascade: the cheapest tier answers first, held; its answer is scored; above the threshold
   // it is released, below it the request escalates to the next tier (live).
-  boost::asio::awaitable<void> Cascade(RequestContext& ctx, ClientWriter& out);
+  boost::asio::awaitable<void> Cascade(RequestContext& ctx, ClientWriter& out,
+                                       std::shared_ptr<const Routing> routing);
 
   // Phases. Route returns false when the model names nothing (the caller refuses).
-  bool Route(RequestContext& ctx);
+  bool Route(RequestContext& ctx, const Routing& routing);
   // Removes from the plan the deployments whose dialect cannot express this request (OpenAI
   // n > 1 or audio towards Anthropic) or whose catalog model lacks a modality it uses (image,
   // audio); a clear 400 naming the capable deployments when none is left.
@@ -130,10 +145,7 @@ class Gateway {
   std::unique_ptr<store::Ledger> ledger_;
   std::unique_ptr<observe::Stats> stats_;
   std::unordered_map<std::string, std::unique_ptr<upstream::Provider>> providers_;
-  std::shared_ptr<const routing::Scorer> scorer_;
-  std::string router_kind_;  // "learned", "length", ... for x-triage-route
-  AnswerJudge judge_;
-  double judge_threshold_ = 0.5;
+  std::atomic<std::shared_ptr<const Routing>> routing_{std::make_shared<const Routing>()};
   std::unordered_map<std::string, std::unique_ptr<upstream::DeploymentHealth>> health_;
   upstream::RetryPolicy retry_policy_;
   std::unique_ptr<upstream::RetryBudget> retry_budget_;

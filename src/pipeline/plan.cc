@@ -50,20 +50,21 @@ const config::Tier* Gateway::SpillTarget(const config::Tier& chosen, std::string
   return to;
 }
 
-bool Gateway::Route(RequestContext& ctx) {
+bool Gateway::Route(RequestContext& ctx, const Routing& routing) {
   const auto& cfg = *config_;
   const std::string& m = ctx.req.model;
   const config::Tier* tier = nullptr;
   if (m == "auto" || m.empty()) {
-    if (scorer_) {
+    if (routing.scorer) {
       // The learned (or length / rules / random) router: one score, thresholds pick the tier.
-      const double score = scorer_->Score(RouteInputOf(ctx.req));
+      const double score = routing.scorer->Score(RouteInputOf(ctx.req));
       ctx.route_score = score;
-      const size_t i = std::min(routing::ChooseTier(score, cfg.thresholds), cfg.tiers.size() - 1);
+      const size_t i =
+          std::min(routing::ChooseTier(score, routing.thresholds), cfg.tiers.size() - 1);
       tier = &cfg.tiers[i];
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.2f", score);
-      ctx.route_reason = router_kind_ + " score=" + buf + " \u2192 " + tier->name;
+      ctx.route_reason = routing.kind + " score=" + buf + " \u2192 " + tier->name;
       ctx.route_decision = observe::RouteDecision::kRouter;
     } else {
       tier = &cfg.DefaultTier();

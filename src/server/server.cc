@@ -73,6 +73,20 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
     }
   });
 
+  // SIGHUP: reload (re-armed after each signal; cancelled when Run returns).
+  net::signal_set hup(main);
+  std::function<void()> await_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      on_reload_();
+      await_hup();
+    });
+  };
+  if (on_reload_) {
+    hup.add(SIGHUP);
+    await_hup();
+  }
+
   net::co_spawn(
       main,
       [this]() -> net::awaitable<void> {

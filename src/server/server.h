@@ -30,6 +30,9 @@ class Server {
   // `on_tick` runs every `tick` on an io thread when set (the demo's summary line).
   void Run(std::function<void()> on_tick = nullptr,
            std::chrono::milliseconds tick = std::chrono::milliseconds(10000));
+  // `reload` runs on an io thread at every SIGHUP while Run serves (set before Run). Without
+  // it SIGHUP keeps its default action.
+  void OnReload(std::function<void()> reload) { on_reload_ = std::move(reload); }
   // Begins the drain. Thread-safe.
   void Shutdown();
   bool draining() const { return draining_.load(); }
@@ -47,6 +50,7 @@ class Server {
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopped_{false};
   std::string url_;
+  std::function<void()> on_reload_;
 };
 
 }  // namespace triage::server

@@ -6,6 +6,7 @@ import path from "node:path";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { startTriage, config, repoRoot, triageBin } from "./lib/harness.mjs";
 
 const sim = (n) => ({ latency_ms: 0, ttft_ms: 0, output_tokens: n, tokens_per_second: 100000 });
@@ -186,6 +187,46 @@ test("live cascade at shutdown: a held cheap call cut by the grace period answer
     assert.equal(rows.length, 1);
     assert.equal(rows[0].error_kind, "shutdown");
     assert.equal(rows[0].status, 503);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("SIGHUP reloads routing.router and routing.thresholds from the config file; a bad reload keeps the running routing", async () => {
+  const model = path.join(repoRoot, "models/learned-v1.model");
+  const yaml = (router, thresholds, ts = tiers) => config({ tiers: ts, extra: `routing: {router: "${router}", thresholds: [${thresholds}]}\n` });
+  const t = await startTriage(yaml(`learned:${model}`, "0.99, 0.995"));
+  try {
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const ask = async () => {
+      const { response } = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "What is 12 * 7?" }] }).withResponse();
+      return [response.headers.get("x-triage-tier"), utf8(response.headers.get("x-triage-route"))];
+    };
+    // Rewrites the config, sends SIGHUP and waits for the n-th reload log line.
+    let reloads = 0;
+    const reload = async (text, pattern) => {
+      writeFileSync(path.join(t.dir, "config.yaml"), text.replaceAll("${LEDGER}", t.ledger));
+      t.proc.kill("SIGHUP");
+      reloads++;
+      for (let i = 0; i < 100 && (t.stderr().match(/"msg":"routing reload/g) || []).length < reloads; i++) await new Promise((r) => setTimeout(r, 50));
+      const lines = t.stderr().trim().split("\n").filter((l) => l.includes('"msg":"routing reload'));
+      assert.equal(lines.length, reloads, t.stderr());
+      assert.match(lines.at(-1), pattern);
+    };
+    assert.equal((await ask())[0], "open");
+    await reload(yaml(`learned:${model}`, "0.01, 0.02"), /"msg":"routing reloaded".*"thresholds":\[0\.01,0\.02\]/);
+    const [tier, route] = await ask();
+    assert.equal(tier, "frontier");
+    assert.match(route, /^learned score=\d\.\d\d → frontier$/);
+    // A model that does not load, or other tiers: refused, logged, the running routing stays.
+    await reload(yaml("learned:/nonexistent/x.model", "0.5, 0.6"), /^(?=.*routing reload failed)(?=.*cannot open model file \/nonexistent\/x\.model)/);
+    assert.equal((await ask())[0], "frontier");
+    await reload(yaml(`learned:${model}`, "0.5", tiers.slice(0, 2)), /^(?=.*routing reload failed)(?=.*tiers differ)/);
+    assert.equal((await ask())[0], "frontier");
+    // Switching to the live cascade takes effect as well.
+    await reload(yaml(`cascade:${path.join(repoRoot, "models/cascade-v1.model")}`, "0.5, 0.9"), /"msg":"routing reloaded"/);
+    assert.match((await ask())[1], /^cascade score=\d\.\d\d (<|>=) 0\.50 → (open|mid)$/);
+    assert.deepEqual(await t.stop("SIGTERM"), { code: 0, signal: null });
   } finally {
     await t.cleanup();
   }
