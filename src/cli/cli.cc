@@ -52,7 +52,6 @@ void PrintDemoBanner(const std::string& url) {
       url.c_str(), url.c_str(), url.c_str());
 }
 
-// Runs the gateway until a signal; returns the exit code.
 // serve --config FILE, on SIGHUP: re-reads FILE and applies its routing.router and
 // routing.thresholds; anything wrong keeps the running routing and is logged.
 void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
@@ -71,6 +70,8 @@ void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
                 {"note", "only routing.router and routing.thresholds are reloaded"}});
 }
 
+// Runs the gateway until a signal; returns the exit code. With a config path (serve), SIGHUP
+// reloads its routing.
 int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
                std::chrono::milliseconds summary_every, const std::string& config_path = "") {
   observe::SetLogLevel(cfg->log_level);

@@ -204,9 +204,7 @@ Result<std::optional<LinearModel>> ModelOfSpec(const std::string& spec) {
     if (!m) return m.error();
     return std::optional<LinearModel>(std::move(*m));
   };
-  if (spec == "learned:builtin")
-    return wrap(
-        ParseModel(std::string(BuiltinLearnedModel()), "builtin (models/learned-v1.model)"));
+  if (spec == "learned:builtin") return wrap(ParseBuiltin());
   for (const char* kind : {"learned:", "cascade:"}) {
     if (spec.rfind(kind, 0) == 0 && spec.size() > 8) return wrap(ReadModelFile(spec.substr(8)));
   }
