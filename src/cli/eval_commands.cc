@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include "catalog/catalog.h"
 #include "eval/calibrate.h"
@@ -24,6 +25,7 @@ namespace {
 struct EvalArgs {
   std::vector<std::string> data;
   std::string router, cheap = "mixtral-8x7b-instruct", strong = "gpt-4-1106-preview";
+  std::vector<std::string> routers;  // eval: one --router, or several to compare
   bool json = false;
   std::string plot, out, kind = "learned", split;
   std::string scores_out;  // eval --scores: one JSON line per query
@@ -145,46 +147,145 @@ Result<std::vector<Overlap>> CheckOverlap(const EvalArgs& a, const eval::Dataset
   return out;
 }
 
-int RunEval(const EvalArgs& a) {
-  auto ds = Load(a);
-  if (!ds) return Fail(ds.error().message);
-  auto scores = eval::ScoreQueries(a.router, ds->queries);
-  if (!scores) return Fail(scores.error().message);
-  bool cascade = a.router.rfind("cascade:", 0) == 0;
-  size_t no_answer = 0;
-  if (cascade)
-    for (const auto& q : ds->queries) no_answer += q.cheap_response.empty();
-  if (no_answer > 0)
-    std::cerr << "note: " << no_answer << " of " << ds->queries.size()
-              << " queries have no recorded response from " << a.cheap
-              << "; the cascade scored them as an empty answer\n";
+// One router's replay of the dataset: scores, reports and what its model was trained on.
+struct RouterRun {
+  std::vector<double> scores;
+  bool cascade = false;
+  size_t no_answer = 0;  // cascade: queries without a recorded cheap answer
+  std::vector<Overlap> overlap;
+  std::vector<eval::BenchReport> reps;
+};
+
+// a.router is the router to run; notes and in-sample warnings go to stderr.
+Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
+  RouterRun run;
+  auto scores = eval::ScoreQueries(a.router, ds.queries);
+  if (!scores) return scores.error();
+  run.scores = std::move(*scores);
+  run.cascade = a.router.rfind("cascade:", 0) == 0;
+  if (run.cascade)
+    for (const auto& q : ds.queries) run.no_answer += q.cheap_response.empty();
+  if (run.no_answer > 0)
+    std::cerr << "note: " << run.no_answer << " of " << ds.queries.size()
+              << " queries have no recorded response from " << a.cheap << "; " << a.router
+              << " scored them as an empty answer\n";
   auto overlap =
-      CheckOverlap(a, *ds, "the figures are in-sample and overstate what new traffic will see");
-  if (!overlap) return Fail(overlap.error().message);
-  auto reps = eval::AnalyzeAll(ds->queries, *scores, a.prices, cascade);
-  if (a.json) {
-    auto j = ReportsJson(reps, a, ds->skipped);
-    if (cascade) j["queries_without_cheap_response"] = no_answer;
-    // Per benchmark: how many queries the model was trained on (null: not recorded).
-    for (auto& [name, b] : j["benchmarks"].items()) b["training_overlap"] = nullptr;
-    j["training_overlap"] = nullptr;
-    size_t total = 0;
-    for (const auto& o : *overlap) {
-      j["benchmarks"][o.benchmark]["training_overlap"] = o.matched;
-      total += o.matched;
+      CheckOverlap(a, ds, "the figures are in-sample and overstate what new traffic will see");
+  if (!overlap) return overlap.error();
+  run.overlap = std::move(*overlap);
+  run.reps = eval::AnalyzeAll(ds.queries, run.scores, a.prices, run.cascade);
+  return run;
+}
+
+nlohmann::json RunJson(const RouterRun& run, const EvalArgs& a, int skipped) {
+  auto j = ReportsJson(run.reps, a, skipped);
+  if (run.cascade) j["queries_without_cheap_response"] = run.no_answer;
+  // Per benchmark: how many queries the model was trained on (null: not recorded).
+  for (auto& [name, b] : j["benchmarks"].items()) b["training_overlap"] = nullptr;
+  j["training_overlap"] = nullptr;
+  size_t total = 0;
+  for (const auto& o : run.overlap) {
+    j["benchmarks"][o.benchmark]["training_overlap"] = o.matched;
+    total += o.matched;
+  }
+  if (!run.overlap.empty()) j["training_overlap"] = total;
+  return j;
+}
+
+// "(cheap M, strong M; prices $/Mtok in/out: ...; tokens = chars/4)"
+std::string PricesNote(const EvalArgs& a) {
+  std::ostringstream o;
+  o << "(cheap " << a.cheap << ", strong " << a.strong << "; prices $/Mtok in/out: cheap "
+    << a.prices.cheap_in << "/" << a.prices.cheap_out
+    << (a.cheap_price < 0 ? " (" + a.cheap_catalog + ")" : std::string()) << ", strong "
+    << a.prices.strong_in << "/" << a.prices.strong_out
+    << (a.strong_price < 0 ? " (" + a.strong_catalog + ")" : std::string())
+    << "; tokens = chars/4)";
+  return o.str();
+}
+
+// More than 5% of the benchmark's queries (all of them for "" or "overall") match prompts the
+// router's model was trained on.
+bool InSample(const RouterRun& run, const std::string& benchmark) {
+  size_t matched = 0, queries = 0;
+  for (const auto& o : run.overlap) {
+    if (!benchmark.empty() && benchmark != "overall" && o.benchmark != benchmark) continue;
+    matched += o.matched;
+    queries += o.queries;
+  }
+  return matched * 20 > queries && queries > 0;
+}
+
+// eval with several --router: one table per benchmark, one JSON object, one picture.
+int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
+  if (!args.scores_out.empty()) return Fail("--scores takes a single --router", 2);
+  std::vector<RouterRun> runs;
+  for (const auto& spec : args.routers) {
+    EvalArgs a = args;
+    a.router = spec;
+    auto run = RunRouter(a, ds);
+    if (!run) return Fail(run.error().message);
+    runs.push_back(std::move(*run));
+  }
+  if (args.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (size_t k = 0; k < runs.size(); ++k) {
+      EvalArgs a = args;
+      a.router = args.routers[k];
+      list.push_back(RunJson(runs[k], a, ds.skipped));
     }
-    if (!overlap->empty()) j["training_overlap"] = total;
-    std::cout << j.dump() << "\n";
+    std::cout << nlohmann::json{{"routers", list}, {"skipped", ds.skipped}}.dump() << "\n";
   } else {
-    std::cout << "router " << a.router << "  (cheap " << a.cheap << ", strong " << a.strong
-              << "; prices $/Mtok in/out: cheap " << a.prices.cheap_in << "/" << a.prices.cheap_out
-              << (a.cheap_price < 0 ? " (" + a.cheap_catalog + ")" : std::string()) << ", strong "
-              << a.prices.strong_in << "/" << a.prices.strong_out
-              << (a.strong_price < 0 ? " (" + a.strong_catalog + ")" : std::string())
-              << "; tokens = chars/4)\n";
-    if (!overlap->empty()) {
+    size_t width = 6;
+    for (const auto& spec : args.routers) width = std::max(width, spec.size());
+    std::cout << args.routers.size() << " routers on the same queries " << PricesNote(args) << "\n";
+    for (size_t b = 0; b < runs.front().reps.size(); ++b) {
+      const auto& first = runs.front().reps[b];
+      std::printf("\n== %s (%zu queries): cheap-only %.4f, strong-only %.4f\n", first.name.c_str(),
+                  first.queries, first.q_cheap, first.q_strong);
+      std::printf("%-*s    APGR  CPT(50%%)  CPT(80%%)  quality at 30%% strong\n",
+                  static_cast<int>(width), "router");
+      for (size_t k = 0; k < runs.size(); ++k) {
+        const auto& r = runs[k].reps[b];
+        std::printf("%-*s  %6.3f  %7.1f%%  %7.1f%%  %.4f%s\n", static_cast<int>(width),
+                    args.routers[k].c_str(), r.apgr, 100 * r.cpt50, 100 * r.cpt80, r.op_quality,
+                    InSample(runs[k], r.name) ? "  in-sample" : "");
+      }
+    }
+    std::fflush(stdout);
+  }
+  if (!args.plot.empty()) {
+    std::vector<const eval::Query*> all;
+    for (const auto& q : ds.queries) all.push_back(&q);
+    std::vector<std::pair<std::string, eval::BenchReport>> curves;
+    for (size_t k = 0; k < runs.size(); ++k)
+      curves.emplace_back(args.routers[k] + (InSample(runs[k], "") ? " [in-sample]" : ""),
+                          runs[k].reps.back());
+    std::ofstream f(args.plot);
+    f << eval::PlotSvgCompare(curves, eval::OracleCurve(all));
+    if (!f) return Fail("cannot write " + args.plot);
+    std::cerr << "wrote " << args.plot << "\n";
+  }
+  return 0;
+}
+
+int RunEval(const EvalArgs& args) {
+  auto ds = Load(args);
+  if (!ds) return Fail(ds.error().message);
+  if (args.routers.size() > 1) return RunCompare(args, *ds);
+  EvalArgs a = args;
+  a.router = args.routers.front();
+  auto run = RunRouter(a, *ds);
+  if (!run) return Fail(run.error().message);
+  const auto& scores = run->scores;
+  const auto& reps = run->reps;
+  if (a.json) {
+    std::cout << RunJson(*run, a, ds->skipped).dump() << "\n";
+  } else {
+    std::cout << "router " << a.router << "  " << PricesNote(a) << "\n";
+    if (!run->overlap.empty()) {
       std::cout << "queries matching prompts the model was trained on (~1% false matches):";
-      for (const auto& o : *overlap)
+      for (const auto& o : run->overlap)
         std::cout << " " << o.benchmark << " " << o.matched << "/" << o.queries;
       std::cout << "\n";
     }
@@ -196,7 +297,7 @@ int RunEval(const EvalArgs& a) {
       const auto& q = ds->queries[i];
       f << nlohmann::json{{"id", q.id},
                           {"benchmark", q.benchmark},
-                          {"score", (*scores)[i]},
+                          {"score", scores[i]},
                           {"cheap", q.cheap},
                           {"strong", q.strong}}
                .dump()
@@ -430,7 +531,9 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<EvalArgs>();
   auto* ev = app.add_subcommand("eval", "Replay recorded outcomes through a router");
   AddCommon(ev, a.get());
-  ev->add_option("--router", a->router, "router SPEC")->required();
+  ev->add_option("--router", a->routers,
+                 "router SPEC; repeat it to compare routers in one table and one --plot")
+      ->required();
   ev->add_flag("--json", a->json, "print one JSON object");
   ev->add_option("--plot", a->plot, "write an SVG cost-quality curve");
   ev->add_option("--scores", a->scores_out,

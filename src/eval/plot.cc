@@ -21,22 +21,40 @@ std::string Path(const std::vector<CurvePoint>& c, double qlo, double qhi) {
   return o.str();
 }
 
-}  // namespace
-
-std::vector<CurvePoint> OracleCurve(const std::vector<const Query*>& qs) {
-  std::vector<double> s, cheap, strong;
-  for (const Query* q : qs) {
-    s.push_back(q->strong - q->cheap);
-    cheap.push_back(q->cheap);
-    strong.push_back(q->strong);
+// Text for SVG content: router specs are file paths and may hold & or <.
+std::string Escape(const std::string& in) {
+  std::string out;
+  for (char c : in) {
+    if (c == '&') {
+      out += "&amp;";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else if (c == '"') {
+      out += "&quot;";
+    } else {
+      out += c;
+    }
   }
-  return FineCurve(s, cheap, strong);
+  return out;
 }
 
-std::string PlotSvg(const BenchReport& r, const std::vector<CurvePoint>& oracle,
-                    const std::string& title) {
+constexpr const char* kColours[] = {"#e76f51", "#264653", "#e9c46a", "#8338ec",
+                                    "#3a86ff", "#fb5607", "#6a994e", "#bc4749"};
+
+// The picture: axes, the random and oracle references, then each (label, report) curve with
+// its deciles and a legend entry. `heading` is the title line.
+std::string Svg(const std::vector<std::pair<std::string, const BenchReport*>>& curves,
+                const std::vector<CurvePoint>& oracle, const std::string& heading) {
+  const BenchReport& r = *curves.front().second;
   double qlo = std::min(r.q_cheap, r.q_strong), qhi = std::max(r.q_cheap, r.q_strong);
   for (const auto& c : oracle) qhi = std::max(qhi, c.quality);
+  for (const auto& [label, rep] : curves)
+    for (const auto& c : rep->fine) {
+      qlo = std::min(qlo, c.quality);
+      qhi = std::max(qhi, c.quality);
+    }
   double pad = std::max(0.01, (qhi - qlo) * 0.05);
   qlo -= pad;
   qhi += pad;
@@ -48,8 +66,7 @@ std::string PlotSvg(const BenchReport& r, const std::vector<CurvePoint>& oracle,
                 "height=\"100%%\" fill=\"white\"/>\n",
                 kW, kH);
   o << buf;
-  o << "<text x=\"" << kL << "\" y=\"24\" font-size=\"14\">" << title << " — " << r.name
-    << " (APGR " << r.apgr << ")</text>\n";
+  o << "<text x=\"" << kL << "\" y=\"24\" font-size=\"14\">" << Escape(heading) << "</text>\n";
   // Axes with ticks every 10% of strong calls.
   for (int k = 0; k <= 10; ++k) {
     double x = kL + k / 10.0 * (kW - kL - kR);
@@ -76,22 +93,65 @@ std::string PlotSvg(const BenchReport& r, const std::vector<CurvePoint>& oracle,
   o << "<path d=\"" << Path(random, qlo, qhi)
     << "\" fill=\"none\" stroke=\"#999\" stroke-dasharray=\"6 4\"/>\n";
   o << "<path d=\"" << Path(oracle, qlo, qhi) << "\" fill=\"none\" stroke=\"#2a9d8f\"/>\n";
-  o << "<path d=\"" << Path(r.fine, qlo, qhi) << "\" fill=\"none\" stroke=\"#e76f51\" "
-    << "stroke-width=\"2\"/>\n";
-  for (const auto& c : r.deciles) {
-    double x = kL + c.strong_fraction * (kW - kL - kR);
-    double y = kH - kB - (c.quality - qlo) / (qhi - qlo) * (kH - kT - kB);
-    std::snprintf(buf, sizeof buf, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#e76f51\"/>\n",
-                  x, y);
-    o << buf;
+  const size_t n = std::size(kColours);
+  for (size_t k = 0; k < curves.size(); ++k) {
+    const char* colour = kColours[k % n];
+    o << "<path d=\"" << Path(curves[k].second->fine, qlo, qhi) << "\" fill=\"none\" stroke=\""
+      << colour << "\" stroke-width=\"2\"/>\n";
+    for (const auto& c : curves[k].second->deciles) {
+      double x = kL + c.strong_fraction * (kW - kL - kR);
+      double y = kH - kB - (c.quality - qlo) / (qhi - qlo) * (kH - kT - kB);
+      std::snprintf(buf, sizeof buf, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x,
+                    y, colour);
+      o << buf;
+    }
   }
-  std::snprintf(buf, sizeof buf,
-                "<g transform=\"translate(%.0f,%.0f)\"><text y=\"0\" fill=\"#e76f51\">router</text>"
-                "<text y=\"16\" fill=\"#2a9d8f\">oracle</text><text y=\"32\" fill=\"#999\">"
-                "random</text></g>\n</svg>\n",
-                kW - 120, kH - kB - 60);
-  o << buf;
+  // Legend, bottom right: the curves, then the references.
+  // Right-aligned so that long specs grow leftwards, inside the picture.
+  const double lx = kW - kR - 6, ly = kH - kB - 16.0 * (curves.size() + 2) - 8;
+  auto legend = [&](size_t row, const char* colour, const std::string& text) {
+    o << "<text x=\"" << lx << "\" y=\"" << ly + 16.0 * row << "\" text-anchor=\"end\" fill=\""
+      << colour << "\">" << Escape(text) << "</text>\n";
+  };
+  for (size_t k = 0; k < curves.size(); ++k) legend(k, kColours[k % n], curves[k].first);
+  legend(curves.size(), "#2a9d8f", "oracle");
+  legend(curves.size() + 1, "#999", "random");
+  o << "</svg>\n";
   return o.str();
+}
+
+std::string Apgr(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "APGR %.3f", v);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<CurvePoint> OracleCurve(const std::vector<const Query*>& qs) {
+  std::vector<double> s, cheap, strong;
+  for (const Query* q : qs) {
+    s.push_back(q->strong - q->cheap);
+    cheap.push_back(q->cheap);
+    strong.push_back(q->strong);
+  }
+  return FineCurve(s, cheap, strong);
+}
+
+std::string PlotSvg(const BenchReport& r, const std::vector<CurvePoint>& oracle,
+                    const std::string& title) {
+  return Svg({{"router (" + Apgr(r.apgr) + ")", &r}}, oracle,
+             title + " \u2014 " + r.name + " (" + Apgr(r.apgr) + ")");
+}
+
+std::string PlotSvgCompare(const std::vector<std::pair<std::string, BenchReport>>& routers,
+                           const std::vector<CurvePoint>& oracle) {
+  std::vector<std::pair<std::string, const BenchReport*>> curves;
+  for (const auto& [spec, rep] : routers)
+    curves.emplace_back(spec + " (" + Apgr(rep.apgr) + ")", &rep);
+  return Svg(curves, oracle,
+             std::to_string(routers.size()) + " routers \u2014 " + routers.front().second.name +
+                 " (" + std::to_string(routers.front().second.queries) + " queries)");
 }
 
 }  // namespace triage::eval

@@ -134,6 +134,44 @@ test("eval --plot writes an SVG with the router, random and oracle curves", () =
   });
 });
 
+test("eval with several --router: one table per benchmark, one JSON object, one picture, the same figures as one at a time", () => {
+  withTempDir("triage-compare-", (dir) => {
+    const routers = ["random:1", "length", "learned:builtin"];
+    const single = Object.fromEntries(routers.map((r) => [r, JSON.parse(run(["eval", "--data", gsm8k, "--router", r, "--json"]).stdout)]));
+    const args = ["eval", "--data", gsm8k, ...routers.flatMap((r) => ["--router", r])];
+    const j = run([...args, "--json"]);
+    assert.equal(j.status, 0, j.stderr);
+    const all = JSON.parse(j.stdout);
+    assert.deepEqual(all.routers.map((x) => x.router), routers);
+    for (const x of all.routers) {
+      assert.equal(x.apgr, single[x.router].apgr, x.router);
+      assert.equal(x.cpt50, single[x.router].cpt50, x.router);
+      assert.deepEqual(x.curve, single[x.router].curve, x.router);
+      assert.equal(x.training_overlap, single[x.router].training_overlap);
+    }
+    const svg = path.join(dir, "cmp.svg");
+    const t = run([...args, "--plot", svg]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, /^3 routers on the same queries/);
+    for (const r of routers) {
+      const row = t.stdout.match(new RegExp(`^${r.replace(/[.:]/g, "\\$&")}\\s+(\\d\\.\\d{3})\\s+([\\d.]+)%\\s+([\\d.]+)%\\s+[\\d.]+(  in-sample)?$`, "m"));
+      assert.ok(row, `${r}\n${t.stdout}`);
+      assert.equal(Number(row[1]), Number(single[r].apgr.toFixed(3)));
+      // Only the shipped model was trained on these queries.
+      assert.equal(Boolean(row[4]), r === "learned:builtin", r);
+    }
+    const s = readFileSync(svg, "utf8");
+    assert.match(s, /^<svg /);
+    assert.match(s, /<\/svg>\s*$/);
+    for (const r of routers) assert.ok(s.includes(`>${r}`), r);
+    assert.match(s, /learned:builtin \[in-sample\] \(APGR/);
+    assert.equal((s.match(/<path /g) || []).length, 2 + routers.length);  // random, oracle, one per router
+    const scores = run([...args, "--scores", path.join(dir, "s.jsonl")]);
+    assert.equal(scores.status, 2);
+    assert.match(scores.stderr, /--scores takes a single --router/);
+  });
+});
+
 test("train --cv prints cross-validated figures and writes a model that eval and the gateway load", () => {
   withTempDir("triage-train-", (dir) => {
   const model = path.join(dir, "c.model");
