@@ -48,6 +48,15 @@ int Fail(const std::string& msg, int code = 1) {
   return code;
 }
 
+// Writes an output file (--plot, --scores, --out) and says so on stderr; 0 or a failure.
+int WriteOutput(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  if (!f) return Fail("cannot write " + path);
+  std::cerr << "wrote " << path << "\n";
+  return 0;
+}
+
 // Fills a->prices from the catalog entries, then the explicit --*-price overrides.
 Status ResolvePrices(EvalArgs* a) {
   auto from = [](const std::string& id, double* in, double* out) -> Status {
@@ -261,10 +270,7 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
     for (size_t k = 0; k < runs.size(); ++k)
       curves.emplace_back(args.routers[k] + (InSample(runs[k], "") ? " [in-sample]" : ""),
                           runs[k].reps.back());
-    std::ofstream f(args.plot);
-    f << eval::PlotSvgCompare(curves, eval::OracleCurve(all));
-    if (!f) return Fail("cannot write " + args.plot);
-    std::cerr << "wrote " << args.plot << "\n";
+    return WriteOutput(args.plot, eval::PlotSvgCompare(curves, eval::OracleCurve(all)));
   }
   return 0;
 }
@@ -292,27 +298,24 @@ int RunEval(const EvalArgs& args) {
     std::cout << "\n" << eval::FormatText(reps);
   }
   if (!a.scores_out.empty()) {
-    std::ofstream f(a.scores_out);
+    std::string lines;
     for (size_t i = 0; i < ds->queries.size(); ++i) {
       const auto& q = ds->queries[i];
-      f << nlohmann::json{{"id", q.id},
-                          {"benchmark", q.benchmark},
-                          {"score", scores[i]},
-                          {"cheap", q.cheap},
-                          {"strong", q.strong}}
-               .dump()
-        << "\n";
+      lines += nlohmann::json{{"id", q.id},
+                              {"benchmark", q.benchmark},
+                              {"score", scores[i]},
+                              {"cheap", q.cheap},
+                              {"strong", q.strong}}
+                   .dump() +
+               "\n";
     }
-    if (!f) return Fail("cannot write " + a.scores_out);
-    std::cerr << "wrote " << a.scores_out << "\n";
+    if (int rc = WriteOutput(a.scores_out, lines)) return rc;
   }
   if (!a.plot.empty()) {
     std::vector<const eval::Query*> all;
     for (const auto& q : ds->queries) all.push_back(&q);
-    std::ofstream f(a.plot);
-    f << eval::PlotSvg(reps.back(), eval::OracleCurve(all), a.router);
-    if (!f) return Fail("cannot write " + a.plot);
-    std::cerr << "wrote " << a.plot << "\n";
+    if (int rc = WriteOutput(a.plot, eval::PlotSvg(reps.back(), eval::OracleCurve(all), a.router)))
+      return rc;
   }
   return 0;
 }
@@ -382,12 +385,7 @@ int RunTrain(const EvalArgs& a) {
 // Prints the calibrate snippet and, with --out, writes it there too.
 int EmitYaml(const EvalArgs& a, const std::string& yaml) {
   std::cout << yaml;
-  if (a.out.empty()) return 0;
-  std::ofstream f(a.out);
-  f << yaml;
-  if (!f) return Fail("cannot write " + a.out);
-  std::cerr << "wrote " << a.out << "\n";
-  return 0;
+  return a.out.empty() ? 0 : WriteOutput(a.out, yaml);
 }
 
 // calibrate --min-pgr: the cheapest two-tier threshold whose PGR on the data reaches the floor.
