@@ -197,7 +197,10 @@ nlohmann::json RunJson(const RouterRun& run, const EvalArgs& a, int skipped) {
     j["benchmarks"][o.benchmark]["training_overlap"] = o.matched;
     total += o.matched;
   }
-  if (!run.overlap.empty()) j["training_overlap"] = total;
+  if (!run.overlap.empty()) {
+    j["training_overlap"] = total;
+    if (j["benchmarks"].contains("overall")) j["benchmarks"]["overall"]["training_overlap"] = total;
+  }
   return j;
 }
 

@@ -192,6 +192,14 @@ test("train --cv prints cross-validated figures and writes a model that eval and
   });
 });
 
+// A small file of held-out prompts under another benchmark name, with the dev models' keys.
+function other_models_as_heldout(dir) {
+  const file = path.join(dir, "fresh.jsonl");
+  const prompts = ["Name a prime number.", "What is 3 + 4?", "Spell 'cat' backwards."];
+  writeFileSync(file, prompts.map((content, i) => JSON.stringify({ id: `f${i}`, messages: [{ role: "user", content }], outcomes: { "mixtral-8x7b-instruct": { score: i % 2 }, "gpt-4-1106-preview": { score: 1 } } })).join("\n") + "\n");
+  return file;
+}
+
 test("a trained model records its training prompts: eval and calibrate flag in-sample data, not held-out data", () => {
   withTempDir("triage-insample-", (dir) => {
     const lines = readFileSync(gsm8k, "utf8").trim().split("\n");
@@ -216,6 +224,11 @@ test("a trained model records its training prompts: eval and calibrate flag in-s
     assert.equal(JSON.parse(run(["eval", "--data", heldFile, "--router", "length", "--json"]).stdout).training_overlap, null);
     // The shipped model was trained on the dev files.
     assert.equal(JSON.parse(run(["eval", "--data", gsm8k, "--router", "learned:builtin", "--json"]).stdout).training_overlap, 907);
+    // Two files: per benchmark, and "overall" sums them.
+    const both = JSON.parse(run(["eval", "--data", trainFile, "--data", other_models_as_heldout(dir), "--router", `learned:${model}`, "--json"]).stdout);
+    assert.equal(both.benchmarks.gsm8k.training_overlap, 600);
+    assert.equal(both.benchmarks.overall.training_overlap, both.training_overlap);
+    assert.ok(both.training_overlap >= 600 && both.training_overlap <= 602);
     const floor = run(["calibrate", "--router", `learned:${model}`, "--data", trainFile, "--min-pgr", "0.8"]);
     assert.equal(floor.status, 0, floor.stderr);
     assert.match(floor.stderr, /the PGR reached is in-sample/);
