@@ -391,19 +391,28 @@ int EmitYaml(const EvalArgs& a, const std::string& yaml) {
   return a.out.empty() ? 0 : WriteOutput(a.out, yaml);
 }
 
+// calibrate on --data: the dataset (into *ds) and the router's scores of it; warns when the
+// router's model was trained on the data (`in_sample`: what that means for the result).
+Result<std::vector<double>> LoadForCalibration(const EvalArgs& a, eval::Dataset* ds,
+                                               const char* in_sample) {
+  auto loaded = Load(a);
+  if (!loaded) return loaded.error();
+  *ds = std::move(*loaded);
+  auto scores = eval::ScoreQueries(a.router, ds->queries);
+  if (!scores) return scores.error();
+  if (auto o = CheckOverlap(a, *ds, in_sample); !o) return o.error();
+  return scores;
+}
+
 // calibrate --min-pgr: the cheapest two-tier threshold whose PGR on the data reaches the floor.
 int RunCalibrateFloor(const EvalArgs& a) {
-  auto ds = Load(a);
-  if (!ds) return Fail(ds.error().message);
-  auto scores = eval::ScoreQueries(a.router, ds->queries);
+  eval::Dataset ds;
+  auto scores = LoadForCalibration(
+      a, &ds,
+      "the PGR reached is in-sample; new traffic will need more strong calls to keep that floor");
   if (!scores) return Fail(scores.error().message);
-  if (auto o = CheckOverlap(a, *ds,
-                            "the PGR reached is in-sample; new traffic will need more strong calls "
-                            "to keep that floor");
-      !o)
-    return Fail(o.error().message);
   std::vector<double> cheap, strong;
-  for (const auto& q : ds->queries) {
+  for (const auto& q : ds.queries) {
     cheap.push_back(q.cheap);
     strong.push_back(q.strong);
   }
@@ -484,15 +493,11 @@ int RunCalibrate(const EvalArgs& a) {
     return Fail("--split 70/25/5, --strong-fraction in (0,1) or --min-pgr in (0,1] is required", 2);
   }
   if (!a.ledger.empty()) return RunCalibrateLedger(a, shares);
-  auto ds = Load(a);
-  if (!ds) return Fail(ds.error().message);
-  auto scores = eval::ScoreQueries(a.router, ds->queries);
+  eval::Dataset ds;
+  auto scores = LoadForCalibration(
+      a, &ds,
+      "scores on training prompts spread differently from new traffic's; check the split it gets");
   if (!scores) return Fail(scores.error().message);
-  if (auto o = CheckOverlap(a, *ds,
-                            "scores on training prompts spread differently from new traffic's; "
-                            "check the split it gets");
-      !o)
-    return Fail(o.error().message);
   auto th = eval::Calibrate(*scores, shares);
   std::string yaml = eval::ThresholdsYaml(th, a.router, eval::Achieved(*scores, th));
   return EmitYaml(a, yaml);
