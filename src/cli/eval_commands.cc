@@ -14,6 +14,7 @@
 #include "eval/calibrate.h"
 #include "eval/dataset.h"
 #include "eval/plot.h"
+#include "eval/png.h"
 #include "eval/report.h"
 #include "eval/train.h"
 #include "routing/linear_model.h"
@@ -55,6 +56,28 @@ int WriteOutput(const std::string& path, const std::string& text) {
   if (!f) return Fail("cannot write " + path);
   std::cerr << "wrote " << path << "\n";
   return 0;
+}
+
+// Writes the plot as SVG, or as PNG when the name ends in .png (CheckPlotPath ran before).
+int WritePlot(const std::string& path, const std::string& svg) {
+  if (!eval::IsPngPath(path)) return WriteOutput(path, svg);
+  Status s = eval::WritePng(svg, path);
+  if (!s.ok()) return Fail(s.error().message);
+  std::cerr << "wrote " << path << "\n";
+  return 0;
+}
+
+// Refuses a --plot name that is neither .svg nor .png (exit 2), or a PNG that cannot be made
+// here (exit 1), before any long work starts. 0 when fine (or no --plot).
+int CheckPlotPath(const std::string& path) {
+  if (path.empty()) return 0;
+  if (eval::IsPngPath(path)) {
+    Status s = eval::PngSupport();
+    return s.ok() ? 0 : Fail(s.error().message);
+  }
+  return eval::HasExtension(path, ".svg")
+             ? 0
+             : Fail("--plot " + path + ": the name must end in .svg or .png", 2);
 }
 
 // Fills a->prices from the catalog entries, then the explicit --*-price overrides.
@@ -273,12 +296,13 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
     for (size_t k = 0; k < runs.size(); ++k)
       curves.emplace_back(args.routers[k] + (InSample(runs[k], "") ? " [in-sample]" : ""),
                           runs[k].reps.back());
-    return WriteOutput(args.plot, eval::PlotSvgCompare(curves, eval::OracleCurve(all)));
+    return WritePlot(args.plot, eval::PlotSvgCompare(curves, eval::OracleCurve(all)));
   }
   return 0;
 }
 
 int RunEval(const EvalArgs& args) {
+  if (int rc = CheckPlotPath(args.plot)) return rc;
   auto ds = Load(args);
   if (!ds) return Fail(ds.error().message);
   if (args.routers.size() > 1) return RunCompare(args, *ds);
@@ -317,7 +341,7 @@ int RunEval(const EvalArgs& args) {
   if (!a.plot.empty()) {
     std::vector<const eval::Query*> all;
     for (const auto& q : ds->queries) all.push_back(&q);
-    if (int rc = WriteOutput(a.plot, eval::PlotSvg(reps.back(), eval::OracleCurve(all), a.router)))
+    if (int rc = WritePlot(a.plot, eval::PlotSvg(reps.back(), eval::OracleCurve(all), a.router)))
       return rc;
   }
   return 0;
@@ -541,7 +565,8 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
                  "router SPEC; repeat it to compare routers in one table and one --plot")
       ->required();
   ev->add_flag("--json", a->json, "print one JSON object");
-  ev->add_option("--plot", a->plot, "write an SVG cost-quality curve");
+  ev->add_option("--plot", a->plot,
+                 "write the cost-quality curve: FILE.svg, or FILE.png (needs librsvg)");
   ev->add_option("--scores", a->scores_out,
                  "write one JSON line per query: id, benchmark, score, cheap, strong");
   ev->callback(WithPrices(a, exit_code, RunEval));

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { inflateSync } from "node:zlib";
 import { triageBin, repoRoot } from "./lib/harness.mjs";
 
 const data = path.resolve(repoRoot, "../shared/data/outcomes");
@@ -131,6 +132,45 @@ test("eval --plot writes an SVG with the router, random and oracle curves", () =
   assert.match(s, /random/);
   assert.match(s, /oracle/);
   assert.match(s, /<\/svg>\s*$/);
+  });
+});
+
+test("eval --plot FILE.png writes a PNG picture of the curves; other names are refused before any work", () => {
+  withTempDir("triage-png-", (dir) => {
+    const png = path.join(dir, "curve.png");
+    const r = run(["eval", "--data", gsm8k, "--router", "length", "--router", "random:1", "--plot", png]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /wrote .*curve\.png/);
+    const b = readFileSync(png);
+    assert.deepEqual([...b.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.equal(b.subarray(12, 16).toString("latin1"), "IHDR");
+    // Rendered at twice the SVG's size (640 x 440).
+    assert.equal(b.readUInt32BE(16), 1280);
+    assert.equal(b.readUInt32BE(20), 880);
+    // Not a blank page: the decoded rows hold many different byte values (curves, text, grid).
+    const chunks = [];
+    for (let at = 8; at < b.length; ) {
+      const len = b.readUInt32BE(at);
+      if (b.subarray(at + 4, at + 8).toString("latin1") === "IDAT") chunks.push(b.subarray(at + 8, at + 8 + len));
+      at += 12 + len;
+    }
+    const pixels = inflateSync(Buffer.concat(chunks));
+    assert.ok(new Set(pixels).size > 50, `distinct byte values ${new Set(pixels).size}`);
+    const bad = run(["eval", "--data", gsm8k, "--router", "length", "--plot", path.join(dir, "curve.jpg")]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--plot .*curve\.jpg: the name must end in \.svg or \.png/);
+    assert.equal(bad.stdout, "");
+    // Without librsvg: a clear error that says what to install, and no file.
+    const missing = path.join(dir, "none.png");
+    const nolib = spawnSync(triageBin, ["eval", "--data", gsm8k, "--router", "length", "--plot", missing], {
+      encoding: "utf8",
+      env: { ...process.env, TRIAGE_LIBRSVG: path.join(dir, "no-such-librsvg.so") },
+    });
+    assert.equal(nolib.status, 1);
+    assert.match(nolib.stderr, /PNG output needs librsvg \(Debian package librsvg2-2\)/);
+    assert.match(nolib.stderr, /write the plot as \.svg/);
+    assert.equal(nolib.stdout, "");
+    assert.throws(() => readFileSync(missing), /ENOENT/);
   });
 });
 
