@@ -4,9 +4,11 @@
 # triage (full request parsing, routing, accounting with a SQLite ledger). Loopback only,
 # bounded in time; every process it starts is stopped on exit.
 #   bench/overhead/run.sh            # DURATION=10 (seconds per measurement)
+#   LEDGER_QUERY='?synchronous=full' bench/overhead/run.sh   # options appended to the ledger URL
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10}
+LEDGER_QUERY=${LEDGER_QUERY:-}
 scripts/deps.sh --bench
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAGE_BENCH=OFF >/dev/null
 cmake --build build-bench --target triage >/dev/null
@@ -55,7 +57,7 @@ pids+=($!)
 
 cat > "$work/triage.yaml" <<CONF
 log_level: warn
-storage: {ledger: "sqlite://$work/ledger.db"}
+storage: {ledger: "sqlite://$work/ledger.db$LEDGER_QUERY"}
 tiers:
   - name: open
     deployments:
@@ -118,4 +120,4 @@ echo "ledger rows written during the measurement: $rows; responses wrk counted: 
 missing=$(( sent > rows ? sent - rows : 0 )); extra=$(( rows - sent ))
 echo "ledger check: $([[ $missing -eq 0 && $extra -le 65 ]] && echo OK || echo MISMATCH) (answered without a row: $missing; rows beyond answers: $extra, at most 65 = in flight at stop)"
 echo
-echo "command: DURATION=$DURATION bench/overhead/run.sh"
+echo "command: DURATION=$DURATION${LEDGER_QUERY:+ LEDGER_QUERY='$LEDGER_QUERY'} bench/overhead/run.sh"
