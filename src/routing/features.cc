@@ -57,34 +57,40 @@ constexpr std::array<unsigned char, 256> MakeTrigramTable() {
 }
 constexpr std::array<unsigned char, 256> kTrigramByte = MakeTrigramTable();
 
+// Byte -> what a word hashes: lowercase ASCII letters and digits; 0 for every other byte (word
+// separators, non-ASCII included).
+constexpr std::array<unsigned char, 256> MakeWordTable() {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    if (c >= 'A' && c <= 'Z') t[c] = static_cast<unsigned char>(c + 32);
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) t[c] = static_cast<unsigned char>(c);
+  }
+  return t;
+}
+constexpr std::array<unsigned char, 256> kWordByte = MakeWordTable();
+
 // Hashes lowercased word tokens (numbers collapse to their digit count so that topics, not
 // values, are learned), word bigrams and char trigrams of the window.
 void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool chars, SparseVec* out,
               std::vector<uint32_t>* words) {
   words->clear();
-  uint32_t h = 2166136261u;
-  bool in_word = false, numeric = false;
-  int ndig = 0;
-  for (size_t i = 0; i <= t.size(); ++i) {
-    unsigned char c = i < t.size() ? t[i] : ' ';
-    bool alnum = IsAlnum(c);
-    if (alnum) {
-      if (!in_word) {
-        h = 2166136261u;
-        in_word = true;
-        numeric = true;
-        ndig = 0;
-      }
-      if (IsDigit(c)) {
-        ++ndig;
-      } else {
-        numeric = false;
-      }
-      h = (h ^ ToLower(c)) * 16777619u;
-    } else if (in_word) {
-      in_word = false;
-      words->push_back(numeric ? 0x51ed270bu + static_cast<uint32_t>(std::min(ndig, 6)) : h);
+  // One table lookup per byte and one unpredictable branch per word boundary: this loop is
+  // the largest part of a routing decision.
+  const auto* text = reinterpret_cast<const unsigned char*>(t.data());
+  const size_t len = t.size();
+  size_t pos = 0;
+  for (;;) {
+    while (pos < len && kWordByte[text[pos]] == 0) ++pos;
+    if (pos == len) break;
+    const size_t start = pos;
+    uint32_t h = 2166136261u;
+    bool numeric = true;
+    for (unsigned char c; pos < len && (c = kWordByte[text[pos]]) != 0; ++pos) {
+      numeric &= c <= '9';
+      h = (h ^ c) * 16777619u;
     }
+    words->push_back(numeric ? 0x51ed270bu + static_cast<uint32_t>(std::min<size_t>(pos - start, 6))
+                             : h);
   }
   const size_t n = words->size();
   if (n == 0) return;
