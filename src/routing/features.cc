@@ -30,7 +30,6 @@ inline bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
 inline bool IsUpper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
 inline bool IsAlpha(unsigned char c) { return IsUpper(c) || (c >= 'a' && c <= 'z'); }
 inline bool IsAlnum(unsigned char c) { return IsAlpha(c) || IsDigit(c); }
-inline unsigned char ToLower(unsigned char c) { return IsUpper(c) ? c + 32 : c; }
 
 inline float Log1p(double x, double scale) { return static_cast<float>(std::log1p(x) / scale); }
 
@@ -68,6 +67,15 @@ constexpr std::array<unsigned char, 256> MakeWordTable() {
   return t;
 }
 constexpr std::array<unsigned char, 256> kWordByte = MakeWordTable();
+
+// Byte -> its ASCII lowercase; every other byte maps to itself.
+constexpr std::array<unsigned char, 256> MakeLowerTable() {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c)
+    t[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return t;
+}
+constexpr std::array<unsigned char, 256> kLowerByte = MakeLowerTable();
 
 // Hashes lowercased word tokens (numbers collapse to their digit count so that topics, not
 // values, are learned), word bigrams and char trigrams of the window.
@@ -198,42 +206,29 @@ class CueMatcher {
       ++g;
     }
   }
-  // Counts cue occurrences at word starts. REQUIRES: low is lowercase; counts sized to groups.
-  void Count(std::string_view low, int* counts) const {
+  // Counts cue occurrences at word starts, ignoring ASCII case. REQUIRES: cues are lowercase;
+  // counts sized to groups.
+  void Count(std::string_view text, int* counts) const {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const size_t n = text.size();
     bool prev_alpha = false;
-    for (size_t i = 0; i < low.size(); ++i) {
-      const unsigned char c = low[i];
-      const bool alpha = IsAlpha(c);
+    for (size_t i = 0; i < n; ++i) {
+      const unsigned char c = kLowerByte[p[i]];
       if (!prev_alpha) {
         for (const auto& [cue, g] : by_first_[c]) {
-          // Second byte first: most candidates fail there, before a memcmp call.
-          if (cue.size() <= low.size() - i && (cue.size() < 2 || low[i + 1] == cue[1]) &&
-              std::memcmp(low.data() + i, cue.data(), cue.size()) == 0)
-            ++counts[g];
+          if (cue.size() > n - i) continue;
+          size_t k = 1;
+          while (k < cue.size() && kLowerByte[p[i + k]] == static_cast<unsigned char>(cue[k])) ++k;
+          if (k == cue.size()) ++counts[g];
         }
       }
-      prev_alpha = alpha;
+      prev_alpha = IsAlpha(c);
     }
   }
 
  private:
   std::array<std::vector<std::pair<std::string_view, int>>, 256> by_first_;
 };
-
-// Lowercased copy in a per-thread buffer: valid until the next call on this thread.
-std::string_view Lower(std::string_view t) {
-  thread_local std::string buf;
-  buf.resize(t.size());
-  char* out = buf.data();
-  const char* in = t.data();
-  const size_t n = t.size();
-  // Branch-free so that it vectorises.
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned char c = static_cast<unsigned char>(in[i]);
-    out[i] = static_cast<char>(c + (static_cast<unsigned char>(c - 'A') < 26 ? 32 : 0));
-  }
-  return buf;
-}
 
 // Answer-choice structure: lines starting "A." .. "E." (MMLU-style).
 void Choices(std::string_view t, int* count, int* max_len) {
@@ -329,7 +324,6 @@ void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngram
   const double wlen = std::max<double>(1.0, win.size());
   int nchoices = 0, max_choice = 0;
   Choices(win, &nchoices, &max_choice);
-  const std::string_view low = Lower(win);
   static const CueMatcher kPromptCues(
       {{"then", "after", "each", "total", "remaining", "left", "more than", "times", "half",
         "twice", "per ", "every", "percent", "how many", "how much"},
@@ -337,7 +331,7 @@ void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngram
        {"prove", "derive", "explain", "why", "compare", "analy", "evaluate", "optimi", "design",
         "implement"}});
   int cues[3] = {0, 0, 0};
-  kPromptCues.Count(low, cues);
+  kPromptCues.Count(win, cues);
   const int multistep = cues[0], negation = cues[1], reasoning = cues[2];
   const uint32_t d = kHashDim;
   auto put = [&](uint32_t slot, float v) { PutDense(d + slot, v, out); };
@@ -387,7 +381,6 @@ void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, Sparse
   const ArithStats ar = CheckArithmetic(win);
   const Counts k = Count(win);
   const bool final_marker = win.find("####") != std::string_view::npos;
-  const std::string_view low = Lower(win);
   static const CueMatcher kAnswerCues(
       {{"however",  "assum",   "not sure",   "unclear",     "approximately",
         "cannot",   "can't",   "impossible", "sorry",       "not enough",
@@ -397,7 +390,7 @@ void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, Sparse
        {"let's", "let me", "first", "step"},
        {"total", "altogether", "in all", "remaining", "left"}});
   int cues[4] = {0, 0, 0, 0};
-  kAnswerCues.Count(low, cues);
+  kAnswerCues.Count(win, cues);
   const int hedges = cues[0];
   put(0, Log1p(answer.size(), 8.0));
   put(1, final_marker ? 1.0f : 0.0f);
