@@ -105,8 +105,12 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
           return LineError(path, n, "cost_usd for " + *model + " must be a number >= 0");
         (model == &cheap ? q.cheap_cost : q.strong_cost) = c->get<double>();
       }
-      if (model == &cheap && o->contains("response") && (*o)["response"].is_string())
-        q.cheap_response = (*o)["response"].get<std::string>();
+      if (auto r = o->find("response"); r != o->end() && r->is_string()) {
+        if (model == &cheap)
+          q.cheap_response = r->get<std::string>();
+        else
+          q.strong_response_chars = r->get_ref<const std::string&>().size();
+      }
     }
     if (missing) {
       ++out->skipped;

@@ -23,6 +23,9 @@ struct Query {
   bool has_tools = false, has_image = false;
   double cheap = 0, strong = 0;  // scores of the two compared models
   std::string cheap_response;
+  // Length in bytes of the strong model's recorded `response`; 0 when not recorded (only the
+  // length is kept: it sizes the strong answer's output tokens in cost estimates).
+  size_t strong_response_chars = 0;
   // Recorded per-query cost of each compared model (`cost_usd`); negative when absent.
   double cheap_cost = -1, strong_cost = -1;
 

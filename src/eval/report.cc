@@ -11,10 +11,15 @@
 namespace triage::eval {
 namespace {
 
-// Tokens are estimated as characters / 4. MMLU has no recorded answers: a few tokens.
+// Tokens are estimated as characters / 4, each model's output from its own recorded answer.
+// Without one, the other model's answer stands in; MMLU has none: a few tokens.
 double InTokens(const Query& q) { return q.prompt_text.size() / 4.0; }
-double OutTokens(const Query& q) {
-  return q.cheap_response.empty() ? 8.0 : q.cheap_response.size() / 4.0;
+double CheapOutTokens(const Query& q) {
+  if (!q.cheap_response.empty()) return q.cheap_response.size() / 4.0;
+  return q.strong_response_chars > 0 ? q.strong_response_chars / 4.0 : 8.0;
+}
+double StrongOutTokens(const Query& q) {
+  return q.strong_response_chars > 0 ? q.strong_response_chars / 4.0 : CheapOutTokens(q);
 }
 
 }  // namespace
@@ -89,9 +94,9 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
       c_strong = qs[i]->strong_cost;
       ++r.recorded_cost_queries;
     } else {
-      double cin = InTokens(*qs[i]), cout = OutTokens(*qs[i]);
-      c_cheap = (cin * p.cheap_in + cout * p.cheap_out) / 1e6;
-      c_strong = (cin * p.strong_in + cout * p.strong_out) / 1e6;
+      const double cin = InTokens(*qs[i]);
+      c_cheap = (cin * p.cheap_in + CheapOutTokens(*qs[i]) * p.cheap_out) / 1e6;
+      c_strong = (cin * p.strong_in + StrongOutTokens(*qs[i]) * p.strong_out) / 1e6;
     }
     r.cost_all_cheap += c_cheap;
     r.cost_all_strong += c_strong;

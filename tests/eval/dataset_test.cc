@@ -20,6 +20,9 @@ TEST(Dataset, ReadsAnyModelsUnknownKeysAndCountsSkipped) {
   EXPECT_EQ(q1.message_count, 2);
   EXPECT_DOUBLE_EQ(q1.cheap, 1.0);
   EXPECT_EQ(q1.cheap_response, "2+2=4\n#### 4");
+  EXPECT_EQ(q1.strong_response_chars, 0u);  // not recorded
+  EXPECT_EQ(ds.queries[1].cheap_response, "");
+  EXPECT_EQ(ds.queries[1].strong_response_chars, 13u);  // "A red square."
   EXPECT_TRUE(ds.queries[1].has_image);
   EXPECT_EQ(ds.queries[1].last_user_text, "Describe this");
   EXPECT_DOUBLE_EQ(ds.queries[1].strong, 1.0);

@@ -38,6 +38,27 @@ TEST(Report, RecordedCostsReplaceEstimates) {
             std::string::npos);
 }
 
+// Each model's output tokens come from its own recorded answer (chars / 4); the other model's
+// answer stands in when only one is recorded, and 8 tokens when neither is.
+TEST(Report, OutputTokensFromEachModelsOwnAnswer) {
+  std::vector<Query> qs(3);
+  for (auto& q : qs) {
+    q.benchmark = "b";
+    q.prompt_text = std::string(400, 'x');  // 100 input tokens
+    q.strong = 1;
+  }
+  qs[0].cheap_response = std::string(40, 'c');  // 10 tokens
+  qs[0].strong_response_chars = 200;            // 50 tokens
+  qs[1].strong_response_chars = 80;             // 20 tokens; the cheap answer too
+  std::vector<const Query*> ptrs = {&qs[0], &qs[1], &qs[2]};
+  const Prices p{1, 2, 10, 20};  // $/Mtok: cheap in/out, strong in/out
+  BenchReport r = Analyze("b", ptrs, {0.9, 0.5, 0.1}, p, /*cascade=*/false);
+  const double cheap = (100 * 1 + 10 * 2) + (100 * 1 + 20 * 2) + (100 * 1 + 8 * 2);
+  const double strong = (100 * 10 + 50 * 20) + (100 * 10 + 20 * 20) + (100 * 10 + 8 * 20);
+  EXPECT_NEAR(r.cost_all_cheap, cheap / 1e6, 1e-12);
+  EXPECT_NEAR(r.cost_all_strong, strong / 1e6, 1e-12);
+}
+
 TEST(Report, NoRecordedCostsNoNote) {
   std::vector<Query> qs;
   qs.push_back(Make(0, 1, -1, -1, 40));
