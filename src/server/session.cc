@@ -15,6 +15,7 @@
 #include "dialect/openai.h"
 #include "observe/log.h"
 #include "server/server.h"
+#include "server/wire.h"
 
 namespace triage::server {
 
@@ -57,14 +58,13 @@ class SessionWriter final : public pipeline::ClientWriter {
 
   net::awaitable<bool> Respond(int status, const pipeline::Headers& headers,
                                std::string body) override {
-    http::response<http::string_body> res{static_cast<http::status>(status), version_};
-    res.set(http::field::server, "triage");
-    for (auto& [k, v] : headers) res.set(k, v);
-    res.body() = std::move(body);
-    res.keep_alive(s_.keep_alive && !s_.server.draining());
-    res.prepare_payload();
+    // One buffer, one write: Beast's serializer walks a chain of small buffers per field,
+    // which cost more than the copy.
+    const bool keep_alive = s_.keep_alive && !s_.server.draining();
+    const std::string wire = SerializeResponse(status, version_, keep_alive, headers, body);
+    if (!keep_alive) s_.keep_alive = false;
     s_.stream.expires_after(kWriteTimeout);
-    auto [ec, n] = co_await http::async_write(s_.stream, res, kTuple);
+    auto [ec, n] = co_await net::async_write(s_.stream, net::buffer(wire), kTuple);
     if (ec) s_.keep_alive = false;
     co_return !ec;
   }

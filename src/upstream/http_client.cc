@@ -14,6 +14,7 @@
 #include <boost/beast/ssl.hpp>
 #include <optional>
 
+#include "upstream/request_wire.h"
 #include "upstream/retry.h"
 
 namespace triage::upstream {
@@ -143,18 +144,12 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
     return total ? Timeout("total", t.total) : Timeout(phase, op);
   };
 
-  http::request<http::string_body> req{http::verb::post, ex.target, 11};
-  req.set(http::field::host, url.host);
-  req.set(http::field::user_agent, "triage/" TRIAGE_VERSION);
-  req.set(http::field::content_type, "application/json");
-  for (auto& [k, v] : ex.headers) req.set(k, v);
-  req.body() = ex.body;
-  req.keep_alive(true);
-  req.prepare_payload();
+  // One buffer, one write (Beast's serializer walks a chain of small buffers per field).
+  const std::string wire = SerializePost(ex.target, HostField(url), ex.headers, ex.body);
 
   auto [first_op, first_total] = deadline.For(t.first_byte);
   lowest.expires_after(first_op);
-  auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
+  auto [wec, wn] = co_await net::async_write(stream, net::buffer(wire), kTuple);
   if (wec) {
     if (cancel && cancel->fired())
       out.status = cancelled();

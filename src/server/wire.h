@@ -1,0 +1,22 @@
+#pragma once
+// A whole HTTP/1.x response (status line, header fields, body) in one buffer, so that a
+// non-streaming answer goes out in a single write. Byte for byte what Beast's serializer writes
+// for the same http::response<string_body> after set(Server), set(each header),
+// keep_alive(keep_alive) and prepare_payload() (tests/server/wire_test.cc checks that).
+// Pure; thread-safe.
+#include <string>
+#include <string_view>
+
+#include "pipeline/client_writer.h"
+
+namespace triage::server {
+
+// version: 11 for HTTP/1.1, 10 for HTTP/1.0. Headers are applied like Beast's `set`: a later
+// field replaces an earlier one of the same name (ASCII case ignored) and moves to its place.
+// REQUIRES: status in 200..999 and not 204/304 (they carry no body); no Server, Connection,
+// Content-Length or Transfer-Encoding among headers (this function writes those); header names
+// and values free of CR and LF.
+std::string SerializeResponse(int status, unsigned version, bool keep_alive,
+                              const pipeline::Headers& headers, std::string_view body);
+
+}  // namespace triage::server

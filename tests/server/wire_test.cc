@@ -1,0 +1,63 @@
+#include "server/wire.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/beast/http.hpp>
+#include <sstream>
+
+namespace triage::server {
+namespace {
+
+namespace http = boost::beast::http;
+
+// What Beast's serializer writes for the response SessionWriter used to build.
+std::string Beast(int status, unsigned version, bool keep_alive, const pipeline::Headers& headers,
+                  const std::string& body) {
+  http::response<http::string_body> res{static_cast<http::status>(status), version};
+  res.set(http::field::server, "triage");
+  for (const auto& [k, v] : headers) res.set(k, v);
+  res.body() = body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  std::ostringstream os;
+  os << res;
+  return os.str();
+}
+
+TEST(Wire, SameBytesAsBeast) {
+  const pipeline::Headers gateway = {{"x-request-id", "req_0123"},
+                                     {"x-triage-tier", "open"},
+                                     {"x-triage-route", "learned score=0.31 \xe2\x86\x92 open"},
+                                     {"content-type", "application/json"}};
+  const pipeline::Headers repeated = {
+      {"content-type", "text/plain"}, {"x-a", "1"}, {"Content-Type", "application/json"}};
+  const std::string body = R"({"id":"chatcmpl-1","choices":[]})";
+  struct Case {
+    int status;
+    unsigned version;
+    bool keep_alive;
+    const pipeline::Headers* headers;
+    std::string body;
+  };
+  const pipeline::Headers none;
+  const Case cases[] = {{200, 11, true, &gateway, body},   {200, 11, false, &gateway, body},
+                        {200, 10, true, &gateway, body},   {200, 10, false, &gateway, body},
+                        {413, 11, true, &none, body},      {404, 11, true, &repeated, ""},
+                        {503, 11, false, &gateway, body},  {429, 11, true, &gateway, "{}"},
+                        {405, 10, false, &repeated, "no"}, {529, 11, true, &none, "overloaded"}};
+  for (const auto& c : cases) {
+    EXPECT_EQ(SerializeResponse(c.status, c.version, c.keep_alive, *c.headers, c.body),
+              Beast(c.status, c.version, c.keep_alive, *c.headers, c.body))
+        << c.status << " HTTP/" << c.version << " keep_alive=" << c.keep_alive;
+  }
+}
+
+TEST(Wire, LaterFieldOfTheSameNameWins) {
+  const std::string s = SerializeResponse(
+      200, 11, true, {{"x-a", "1"}, {"X-B", "2"}, {"x-b", "3"}, {"X-A", "4"}}, "");
+  EXPECT_EQ(s,
+            "HTTP/1.1 200 OK\r\nServer: triage\r\nx-b: 3\r\nX-A: 4\r\nContent-Length: 0\r\n\r\n");
+}
+
+}  // namespace
+}  // namespace triage::server
