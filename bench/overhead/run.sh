@@ -5,13 +5,19 @@
 # bounded in time; every process it starts is stopped on exit.
 #   bench/overhead/run.sh            # DURATION=10 (seconds per measurement)
 #   LEDGER_QUERY='?synchronous=full' bench/overhead/run.sh   # options appended to the ledger URL
+#   TRIAGE_BIN=/path/to/other/triage bench/overhead/run.sh  # measure another build (A/B pairs)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10}
 LEDGER_QUERY=${LEDGER_QUERY:-}
 scripts/deps.sh --bench
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAGE_BENCH=OFF >/dev/null
-cmake --build build-bench --target triage >/dev/null
+TRIAGE_BIN=${TRIAGE_BIN:-}
+BIN_GIVEN=$TRIAGE_BIN
+if [[ -z $TRIAGE_BIN ]]; then
+  cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAGE_BENCH=OFF >/dev/null
+  cmake --build build-bench --target triage >/dev/null
+  TRIAGE_BIN=build-bench/triage
+fi
 
 work=$(mktemp -d /tmp/triage-bench.XXXXXX)
 pids=()
@@ -63,7 +69,7 @@ tiers:
     deployments:
       - {name: fake, provider: openai, base_url: "http://127.0.0.1:$FAKE/v1", catalog: gemma-4-31b}
 CONF
-build-bench/triage serve --config "$work/triage.yaml" --listen "127.0.0.1:$TRIAGE" > "$work/triage.out" 2>&1 &
+"$TRIAGE_BIN" serve --config "$work/triage.yaml" --listen "127.0.0.1:$TRIAGE" > "$work/triage.out" 2>&1 &
 TPID=$!
 pids+=($TPID)
 for _ in $(seq 50); do grep -q listening "$work/triage.out" && break; sleep 0.1; done
@@ -120,4 +126,4 @@ echo "ledger rows written during the measurement: $rows; responses wrk counted: 
 missing=$(( sent > rows ? sent - rows : 0 )); extra=$(( rows - sent ))
 echo "ledger check: $([[ $missing -eq 0 && $extra -le 65 ]] && echo OK || echo MISMATCH) (answered without a row: $missing; rows beyond answers: $extra, at most 65 = in flight at stop)"
 echo
-echo "command: DURATION=$DURATION${LEDGER_QUERY:+ LEDGER_QUERY='$LEDGER_QUERY'} bench/overhead/run.sh"
+echo "command: DURATION=$DURATION${LEDGER_QUERY:+ LEDGER_QUERY='$LEDGER_QUERY'}${BIN_GIVEN:+ TRIAGE_BIN=$BIN_GIVEN} bench/overhead/run.sh"
