@@ -282,8 +282,10 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
                   static_cast<int>(width), "router");
       for (size_t k = 0; k < runs.size(); ++k) {
         const auto& r = runs[k].reps[b];
-        std::printf("%-*s  %6.3f  %7.1f%%  %7.1f%%  %.4f%s\n", static_cast<int>(width),
-                    args.routers[k].c_str(), r.apgr, 100 * r.cpt50, 100 * r.cpt80, r.op_quality,
+        std::printf("%-*s  %s  %s  %s  %.4f%s\n", static_cast<int>(width), args.routers[k].c_str(),
+                    eval::Fixed(r.pgr_defined, r.apgr, 6, 3).c_str(),
+                    eval::Percent(r.pgr_defined, r.cpt50, 7).c_str(),
+                    eval::Percent(r.pgr_defined, r.cpt80, 7).c_str(), r.op_quality,
                     InSample(runs[k], r.name) ? "  in-sample" : "");
       }
     }
@@ -362,8 +364,10 @@ void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double
   int width = 10;  // names line up however long the benchmark names are
   for (const auto& r : reports) width = std::max(width, static_cast<int>(r.name.size()));
   for (const auto& r : reports) {
-    std::printf("%-*s n=%-6zu APGR %.4f  CPT(50%%) %5.1f%%  CPT(80%%) %5.1f%%\n", width,
-                r.name.c_str(), r.queries, r.apgr, 100 * r.cpt50, 100 * r.cpt80);
+    std::printf("%-*s n=%-6zu APGR %s  CPT(50%%) %s  CPT(80%%) %s\n", width, r.name.c_str(),
+                r.queries, eval::Fixed(r.pgr_defined, r.apgr, 6, 4).c_str(),
+                eval::Percent(r.pgr_defined, r.cpt50, 5).c_str(),
+                eval::Percent(r.pgr_defined, r.cpt80, 5).c_str());
   }
   std::fflush(stdout);
 }

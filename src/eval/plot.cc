@@ -120,10 +120,8 @@ std::string Svg(const std::vector<std::pair<std::string, const BenchReport*>>& c
   return o.str();
 }
 
-std::string Apgr(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "APGR %.3f", v);
-  return buf;
+std::string Apgr(const BenchReport& r) {
+  return "APGR " + (r.pgr_defined ? Fixed(true, r.apgr, 0, 3) : std::string("n/a"));
 }
 
 }  // namespace
@@ -140,15 +138,14 @@ std::vector<CurvePoint> OracleCurve(const std::vector<const Query*>& qs) {
 
 std::string PlotSvg(const BenchReport& r, const std::vector<CurvePoint>& oracle,
                     const std::string& title) {
-  return Svg({{"router (" + Apgr(r.apgr) + ")", &r}}, oracle,
-             title + " \u2014 " + r.name + " (" + Apgr(r.apgr) + ")");
+  return Svg({{"router (" + Apgr(r) + ")", &r}}, oracle,
+             title + " \u2014 " + r.name + " (" + Apgr(r) + ")");
 }
 
 std::string PlotSvgCompare(const std::vector<std::pair<std::string, BenchReport>>& routers,
                            const std::vector<CurvePoint>& oracle) {
   std::vector<std::pair<std::string, const BenchReport*>> curves;
-  for (const auto& [spec, rep] : routers)
-    curves.emplace_back(spec + " (" + Apgr(rep.apgr) + ")", &rep);
+  for (const auto& [spec, rep] : routers) curves.emplace_back(spec + " (" + Apgr(rep) + ")", &rep);
   return Svg(curves, oracle,
              std::to_string(routers.size()) + " routers \u2014 " + routers.front().second.name +
                  " (" + std::to_string(routers.front().second.queries) + " queries)");

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -78,15 +79,17 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
   r.q_strong /= qs.size();
   r.deciles = QuantileCurve(scores, cheap, strong, 10);
   r.fine = FineCurve(scores, cheap, strong);
-  r.apgr = Apgr(r.deciles, r.q_cheap, r.q_strong);
-  r.cpt50 = Cpt(r.deciles, r.q_cheap, r.q_strong, 0.5);
-  r.cpt80 = Cpt(r.deciles, r.q_cheap, r.q_strong, 0.8);
+  r.pgr_defined = r.q_strong > r.q_cheap;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  r.apgr = r.pgr_defined ? Apgr(r.deciles, r.q_cheap, r.q_strong) : nan;
+  r.cpt50 = r.pgr_defined ? Cpt(r.deciles, r.q_cheap, r.q_strong, 0.5) : nan;
+  r.cpt80 = r.pgr_defined ? Cpt(r.deciles, r.q_cheap, r.q_strong, 0.8) : nan;
   r.op_target = op_target;
   r.op_threshold = Quantile(scores, 1.0 - op_target);
   CurvePoint op = PointAt(scores, cheap, strong, r.op_threshold);
   r.op_fraction = op.strong_fraction;
   r.op_quality = op.quality;
-  r.op_pgr = Pgr(op.quality, r.q_cheap, r.q_strong);
+  r.op_pgr = r.pgr_defined ? Pgr(op.quality, r.q_cheap, r.q_strong) : nan;
   for (size_t i = 0; i < qs.size(); ++i) {
     double c_cheap, c_strong;
     if (qs[i]->cheap_cost >= 0 && qs[i]->strong_cost >= 0) {
@@ -122,6 +125,24 @@ std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vec
   return out;
 }
 
+std::string Fixed(bool defined, double v, int width, int decimals) {
+  char buf[48];
+  if (defined)
+    std::snprintf(buf, sizeof buf, "%*.*f", width, decimals, v);
+  else
+    std::snprintf(buf, sizeof buf, "%*s", width, "n/a");
+  return buf;
+}
+
+std::string Percent(bool defined, double fraction, int width) {
+  char buf[48];
+  if (defined)
+    std::snprintf(buf, sizeof buf, "%*.1f%%", width, 100 * fraction);
+  else
+    std::snprintf(buf, sizeof buf, "%*s", width + 1, "n/a");
+  return buf;
+}
+
 std::string FormatText(const std::vector<BenchReport>& reports) {
   std::ostringstream o;
   char buf[256];
@@ -131,18 +152,25 @@ std::string FormatText(const std::vector<BenchReport>& reports) {
                   r.name.c_str(), r.queries, r.q_cheap, r.q_strong);
     o << buf << "strong calls  quality   PGR\n";
     for (const auto& c : r.deciles) {
-      std::snprintf(buf, sizeof buf, "  %6.1f%%    %.4f  %6.3f\n", 100 * c.strong_fraction,
-                    c.quality, Pgr(c.quality, r.q_cheap, r.q_strong));
+      std::snprintf(buf, sizeof buf, "  %6.1f%%    %.4f  %s\n", 100 * c.strong_fraction, c.quality,
+                    Fixed(r.pgr_defined, Pgr(c.quality, r.q_cheap, r.q_strong), 6, 3).c_str());
       o << buf;
     }
-    std::snprintf(buf, sizeof buf, "APGR %.4f   CPT(50%%) %.1f%%   CPT(80%%) %.1f%%\n", r.apgr,
-                  100 * r.cpt50, 100 * r.cpt80);
+    if (r.pgr_defined) {
+      std::snprintf(buf, sizeof buf, "APGR %.4f   CPT(50%%) %.1f%%   CPT(80%%) %.1f%%\n", r.apgr,
+                    100 * r.cpt50, 100 * r.cpt80);
+    } else {
+      std::snprintf(buf, sizeof buf,
+                    "APGR n/a   CPT(50%%) n/a   CPT(80%%) n/a   (undefined: the strong model is "
+                    "not better than the cheap one on these queries)\n");
+    }
     o << buf;
     std::snprintf(buf, sizeof buf,
                   "operating point (threshold %.4f for %.0f%% strong): %.1f%% strong, quality "
-                  "%.4f (PGR %.3f), cost $%.4f = %.1f%% of all-strong $%.4f (all-cheap $%.4f)\n",
-                  r.op_threshold, 100 * r.op_target, 100 * r.op_fraction, r.op_quality, r.op_pgr,
-                  r.op_cost, 100 * r.op_cost_ratio, r.cost_all_strong, r.cost_all_cheap);
+                  "%.4f (PGR %s), cost $%.4f = %.1f%% of all-strong $%.4f (all-cheap $%.4f)\n",
+                  r.op_threshold, 100 * r.op_target, 100 * r.op_fraction, r.op_quality,
+                  Fixed(r.pgr_defined, r.op_pgr, 0, 3).c_str(), r.op_cost, 100 * r.op_cost_ratio,
+                  r.cost_all_strong, r.cost_all_cheap);
     o << buf;
     if (r.recorded_cost_queries > 0) {
       std::snprintf(buf, sizeof buf, "(%zu of %zu queries costed at their recorded cost_usd)\n",
@@ -160,13 +188,16 @@ nlohmann::json ToJson(const BenchReport& r) {
     curve.push_back({{"strong_fraction", c.strong_fraction}, {"quality", c.quality}});
   for (const auto& c : r.fine)
     fine.push_back({{"strong_fraction", c.strong_fraction}, {"quality", c.quality}});
+  // NaN (undefined PGR) -> null.
+  auto num = [&](double v) { return r.pgr_defined ? nlohmann::json(v) : nlohmann::json(nullptr); };
   return {{"benchmark", r.name},
           {"queries", r.queries},
           {"cheap_quality", r.q_cheap},
           {"strong_quality", r.q_strong},
-          {"apgr", r.apgr},
-          {"cpt50", r.cpt50},
-          {"cpt80", r.cpt80},
+          {"pgr_defined", r.pgr_defined},
+          {"apgr", num(r.apgr)},
+          {"cpt50", num(r.cpt50)},
+          {"cpt80", num(r.cpt80)},
           {"curve", curve},
           {"fine_curve", fine},
           {"operating_point",
@@ -174,7 +205,7 @@ nlohmann::json ToJson(const BenchReport& r) {
             {"threshold", r.op_threshold},
             {"strong_fraction", r.op_fraction},
             {"quality", r.op_quality},
-            {"pgr", r.op_pgr},
+            {"pgr", num(r.op_pgr)},
             {"cost_usd", r.op_cost},
             {"cost_ratio", r.op_cost_ratio}}},
           {"cost_all_strong_usd", r.cost_all_strong},

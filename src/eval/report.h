@@ -23,6 +23,10 @@ struct BenchReport {
   size_t queries = 0;
   double q_cheap = 0, q_strong = 0;
   std::vector<CurvePoint> deciles, fine;
+  // PGR, APGR and CPT need the strong model to be better on these queries (q_strong >
+  // q_cheap); otherwise they are undefined: pgr_defined is false, apgr/cpt50/cpt80/op_pgr are
+  // NaN, text says "n/a" and JSON null.
+  bool pgr_defined = false;
   double apgr = 0, cpt50 = 0, cpt80 = 0;
   // Operating point: threshold calibrated on this data to send op_fraction to strong.
   double op_target = 0.3, op_threshold = 0, op_fraction = 0, op_quality = 0, op_pgr = 0;
@@ -51,6 +55,12 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
 // Per-benchmark reports followed by "overall" (when several benchmarks).
 std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vector<double>& scores,
                                     const Prices& prices, bool cascade);
+
+// v with the given printf width and decimals, or "n/a" right-aligned in that width when not
+// defined.
+std::string Fixed(bool defined, double v, int width, int decimals);
+// A fraction as a percentage with one decimal ("28.3%") in width + 1 characters, or "n/a".
+std::string Percent(bool defined, double fraction, int width);
 
 std::string FormatText(const std::vector<BenchReport>& reports);
 nlohmann::json ToJson(const BenchReport& r);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace triage::eval {
 namespace {
 
@@ -57,6 +59,47 @@ TEST(Report, OutputTokensFromEachModelsOwnAnswer) {
   const double strong = (100 * 10 + 50 * 20) + (100 * 10 + 20 * 20) + (100 * 10 + 8 * 20);
   EXPECT_NEAR(r.cost_all_cheap, cheap / 1e6, 1e-12);
   EXPECT_NEAR(r.cost_all_strong, strong / 1e6, 1e-12);
+}
+
+// PGR divides by the strong model's advantage: with none (or a negative one) APGR and CPT are
+// undefined, shown as n/a and null rather than as a number that means nothing.
+TEST(Report, NoAdvantageMeansUndefinedPgr) {
+  std::vector<Query> qs;
+  qs.push_back(Make(1, 0, -1, -1, 40));
+  qs.push_back(Make(0, 1, -1, -1, 80));
+  std::vector<const Query*> ptrs = {&qs[0], &qs[1]};
+  BenchReport tie = Analyze("b", ptrs, {0.9, 0.1}, Prices{1, 1, 10, 10}, false);
+  EXPECT_FALSE(tie.pgr_defined);
+  EXPECT_TRUE(std::isnan(tie.apgr));
+  EXPECT_TRUE(std::isnan(tie.cpt50));
+  EXPECT_TRUE(std::isnan(tie.op_pgr));
+  auto j = ToJson(tie);
+  EXPECT_EQ(j["pgr_defined"], false);
+  EXPECT_TRUE(j["apgr"].is_null());
+  EXPECT_TRUE(j["cpt50"].is_null());
+  EXPECT_TRUE(j["cpt80"].is_null());
+  EXPECT_TRUE(j["operating_point"]["pgr"].is_null());
+  EXPECT_EQ(j["curve"].size(), 11u);  // the quality curve is still there
+  const std::string text = FormatText({tie});
+  EXPECT_NE(text.find("APGR n/a"), std::string::npos) << text;
+  EXPECT_NE(text.find("not better than the cheap one"), std::string::npos) << text;
+  EXPECT_NE(text.find("(PGR n/a)"), std::string::npos) << text;
+
+  qs[1].strong = 0.5;  // strong worse on average
+  BenchReport worse = Analyze("b", ptrs, {0.9, 0.1}, Prices{1, 1, 10, 10}, false);
+  EXPECT_FALSE(worse.pgr_defined);
+  qs[0].strong = 1;  // strong better: defined again
+  BenchReport better = Analyze("b", ptrs, {0.9, 0.1}, Prices{1, 1, 10, 10}, false);
+  EXPECT_TRUE(better.pgr_defined);
+  EXPECT_FALSE(std::isnan(better.apgr));
+  EXPECT_EQ(ToJson(better)["pgr_defined"], true);
+}
+
+TEST(Report, FixedAndPercentKeepTheColumnWidth) {
+  EXPECT_EQ(Fixed(true, 0.5751, 6, 3), " 0.575");
+  EXPECT_EQ(Fixed(false, 0.5751, 6, 3), "   n/a");
+  EXPECT_EQ(Percent(true, 0.399, 7), "   39.9%");
+  EXPECT_EQ(Percent(false, 0.399, 7), "     n/a");
 }
 
 TEST(Report, NoRecordedCostsNoNote) {

@@ -73,6 +73,31 @@ test("eval on a judge-scored file: recorded cost_usd, tool turns, missing outcom
   assert.match(text.stdout, /\(2 of 3 queries costed at their recorded cost_usd\)/);
 });
 
+test("eval where the strong model is not better: APGR and CPT are n/a in text and null in JSON", () => {
+  const file = path.join(repoRoot, "tests/fixtures/eval/no_gap.jsonl");
+  const args = ["eval", "--data", file, "--router", "length", "--cheap", "small", "--strong", "big"];
+  const j = run([...args, "--json"]);
+  assert.equal(j.status, 0, j.stderr);
+  const out = JSON.parse(j.stdout);
+  for (const b of ["tie", "inverted"]) {
+    const r = out.benchmarks[b];
+    assert.equal(r.pgr_defined, false, b);
+    assert.equal(r.apgr, null, b);
+    assert.equal(r.cpt50, null, b);
+    assert.equal(r.cpt80, null, b);
+    assert.equal(r.operating_point.pgr, null, b);
+    assert.equal(r.curve.length, 11, b);
+  }
+  assert.ok(out.benchmarks.inverted.strong_quality < out.benchmarks.inverted.cheap_quality);
+  assert.equal(out.benchmarks.tie.strong_quality, out.benchmarks.tie.cheap_quality);
+  const text = run(args);
+  assert.equal(text.status, 0, text.stderr);
+  assert.equal((text.stdout.match(/APGR n\/a   CPT\(50%\) n\/a   CPT\(80%\) n\/a   \(undefined: the strong model is not better/g) || []).length, 3);  // tie, inverted, overall
+  const cmp = run([...args, "--router", "random:1"]);
+  assert.equal(cmp.status, 0, cmp.stderr);
+  assert.match(cmp.stdout, /^length\s+n\/a\s+n\/a\s+n\/a\s+0\.\d{4}$/m);
+});
+
 test("eval on a file with other model names: the error lists them; --cheap/--strong pick them", () => {
   const other = path.join(repoRoot, "tests/fixtures/eval/other_models.jsonl");
   const bad = run(["eval", "--data", other, "--router", "length"]);
