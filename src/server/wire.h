@@ -11,9 +11,10 @@
 
 namespace triage::server {
 
-// version: 11 for HTTP/1.1, 10 for HTTP/1.0. Headers are applied like Beast's `set`: a later
-// field replaces an earlier one of the same name (ASCII case ignored) and moves to its place.
-// REQUIRES: status in 200..999 and not 204/304 (they carry no body); no Server, Connection,
+// version: 11 for HTTP/1.1, 10 for HTTP/1.0. Headers are applied like Beast's `set`
+// (upstream::SetField): a later field replaces an earlier one of the same name (ASCII case
+// ignored, "Server" included) and moves to its place.
+// REQUIRES: status in 200..999 and not 204/304 (they carry no body); no Connection,
 // Content-Length or Transfer-Encoding among headers (this function writes those); header names
 // and values free of CR and LF.
 std::string SerializeResponse(int status, unsigned version, bool keep_alive,

@@ -14,7 +14,7 @@
 #include <boost/beast/ssl.hpp>
 #include <optional>
 
-#include "upstream/request_wire.h"
+#include "upstream/http_wire.h"
 #include "upstream/retry.h"
 
 namespace triage::upstream {

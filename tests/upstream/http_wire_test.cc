@@ -1,4 +1,4 @@
-#include "upstream/request_wire.h"
+#include "upstream/http_wire.h"
 
 #include <gtest/gtest.h>
 
@@ -27,7 +27,7 @@ std::string Beast(const std::string& target, const std::string& host, const Fiel
   return os.str();
 }
 
-TEST(RequestWire, SameBytesAsBeast) {
+TEST(HttpWire, SameBytesAsBeast) {
   const Fields openai = {{"authorization", "Bearer sk-test"}, {"accept", "application/json"}};
   const Fields anthropic = {
       {"x-api-key", "k"}, {"anthropic-version", "2023-06-01"}, {"accept", "text/event-stream"}};
@@ -46,7 +46,7 @@ TEST(RequestWire, SameBytesAsBeast) {
             Beast("/v1/messages?beta=true", "[::1]:8443", {}, body));
 }
 
-TEST(RequestWire, HostCarriesTheNonDefaultPort) {
+TEST(HttpWire, HostCarriesTheNonDefaultPort) {
   auto host = [](std::string_view text) {
     auto u = ParseUrl(text);
     EXPECT_TRUE(u.ok()) << text;
