@@ -4,6 +4,7 @@
 // error event in the client's dialect (never a truncated stream that looks complete), and the
 // partial usage is accounted. The ledger row is committed before the stream's last bytes.
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "catalog/catalog.h"
 #include "dialect/sse.h"
@@ -118,33 +119,47 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         s.bad_message = "upstream SSE event too large";
         co_return false;
       }
+      // Every event of this read is translated first and their frames go out in one write:
+      // they arrived together, so batching costs no latency and saves a write per event.
+      std::optional<std::string> failure;
+      bool begin = false;
       for (auto& ev : s.events) {
         dialect::StreamTranslator::Step step = s.translator->Feed(ev);
         if (step.error) {
-          s.bad_chunk = true;
-          s.bad_message = Redact(*step.error);
-          co_return false;
+          failure = Redact(*step.error);
+          break;
         }
         if (step.content) s.content_bytes += static_cast<int64_t>(ev.data.size());
-        if (!ctx.committed) {
-          s.held += step.frames;
-          if (!step.content) continue;
+        s.held += step.frames;
+        if (!ctx.committed && step.content) {
           ctx.committed = true;
           ctx.ttft_ms = ctx.ElapsedMs();
           cur.first_byte = Clock::now();  // streams: the EWMA tracks time to first content
-          Headers h = ResponseHeaders(ctx, false);
-          h.emplace_back("content-type", "text/event-stream");
-          h.emplace_back("cache-control", "no-cache");
-          if (provider.simulated()) h.emplace_back("x-triage-simulated", "true");
-          if (!co_await out.BeginStream(h, kTrailers) || !co_await out.Write(s.held)) {
-            ctx.client_gone = true;
-            co_return false;
-          }
-          s.held.clear();
-        } else if (!step.frames.empty() && !co_await out.Write(step.frames)) {
+          begin = true;
+        }
+      }
+      if (begin) {
+        Headers h = ResponseHeaders(ctx, false);
+        h.emplace_back("content-type", "text/event-stream");
+        h.emplace_back("cache-control", "no-cache");
+        if (provider.simulated()) h.emplace_back("x-triage-simulated", "true");
+        if (!co_await out.BeginStream(h, kTrailers)) {
           ctx.client_gone = true;
           co_return false;
         }
+      }
+      // Before the first content nothing is written (a failure may still fall back unseen).
+      if (ctx.committed && !s.held.empty()) {
+        if (!co_await out.Write(s.held)) {
+          ctx.client_gone = true;
+          co_return false;
+        }
+        s.held.clear();
+      }
+      if (failure) {
+        s.bad_chunk = true;
+        s.bad_message = *failure;
+        co_return false;
       }
       co_return true;
     };

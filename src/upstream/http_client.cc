@@ -39,7 +39,13 @@ net::ssl::context& PlainContext() {
 
 struct PooledConn {
   PooledConn(net::any_io_executor ex, net::ssl::context& ctx, bool tls_)
-      : stream(ex, ctx), tls(tls_) {}
+      : stream(ex, ctx), tls(tls_) {
+    // Beast reads into the buffer's free capacity (at least 512 bytes); a flat_buffer never
+    // grows beyond what one message needed, so without this every read was 512 bytes and a
+    // 4 KB answer took eight reads.
+    buffer.reserve(kReadBufferBytes);
+  }
+  static constexpr size_t kReadBufferBytes = 16 * 1024;
   beast::ssl_stream<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
   bool tls;
