@@ -31,6 +31,20 @@ trap cleanup EXIT INT TERM
 base=$((20000 + RANDOM % 20000))  # three consecutive loopback ports
 FAKE=$base; PROXY=$((base + 1)); TRIAGE=$((base + 2))
 body='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gemma-4-31b","choices":[{"index":0,"message":{"role":"assistant","content":"Hamlet, prince of Denmark, feigns madness to avenge the murder of his father by his uncle Claudius; the revenge costs almost everyone their lives, Hamlet included."},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":31,"completion_tokens":38,"total_tokens":69}}'
+# The same answer as a stream: a role chunk, nine content chunks, the finish chunk, the usage
+# chunk (what vLLM sends with stream_options.include_usage) and [DONE].
+sse=""
+event() { sse+="data: $1"$'\n\n'; }
+head='"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gemma-4-31b"'
+event "{$head,\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}"
+for w in "Hamlet, prince of" "Denmark, feigns madness" "to avenge the" "murder of his" \
+         "father by his" "uncle Claudius; the" "revenge costs almost" "everyone their lives," \
+         "Hamlet included."; do
+  event "{$head,\"choices\":[{\"index\":0,\"delta\":{\"content\":\" $w\"},\"finish_reason\":null}]}"
+done
+event "{$head,\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"
+event "{$head,\"choices\":[],\"usage\":{\"prompt_tokens\":31,\"completion_tokens\":38,\"total_tokens\":69}}"
+event "[DONE]"
 mkdir -p "$work/nginx"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 1;
@@ -47,6 +61,7 @@ http {
   server {
     listen 127.0.0.1:$FAKE;
     location /v1/chat/completions { default_type application/json; return 200 '$body'; }
+    location /stream/v1/chat/completions { default_type text/event-stream; return 200 '$sse'; }
   }
   server {
     listen 127.0.0.1:$PROXY;
@@ -68,6 +83,9 @@ tiers:
   - name: open
     deployments:
       - {name: fake, provider: openai, base_url: "http://127.0.0.1:$FAKE/v1", catalog: gemma-4-31b}
+  - name: stream
+    deployments:
+      - {name: fake-stream, provider: openai, base_url: "http://127.0.0.1:$FAKE/stream/v1", catalog: gemma-4-31b}
 CONF
 "$TRIAGE_BIN" serve --config "$work/triage.yaml" --listen "127.0.0.1:$TRIAGE" > "$work/triage.out" 2>&1 &
 TPID=$!
@@ -88,21 +106,33 @@ done = function(summary, latency, requests)
 end
 LUA
 
-measure() {  # name url connections threads -> "requests errors rps p50 p99"
-  wrk -t"$4" -c"$3" -d"${DURATION}s" -s "$work/post.lua" "$2/v1/chat/completions" |
+# Streaming requests: pinned to the stream tier, stream_options.include_usage as SDKs send it.
+sed -e 's/"model":"auto"/"model":"stream","stream":true,"stream_options":{"include_usage":true}/' \
+  "$work/post.lua" > "$work/stream.lua"
+
+measure() {  # name url connections threads [script] -> "requests errors rps p50 p99"
+  wrk -t"$4" -c"$3" -d"${DURATION}s" -s "$work/${5:-post}.lua" "$2/v1/chat/completions" |
     sed -n 's/^RESULT requests=\([0-9]*\) errors=\([0-9]*\) rps=\([0-9.]*\) p50=\([0-9]*\) p99=\([0-9]*\)$/\1 \2 \3 \4 \5/p'
 }
+count_rows() { sqlite3 "$work/ledger.db" "select count(*) from requests where stream = $1"; }
 declare -A R
-for target in direct proxy triage; do
-  case $target in direct) url=http://127.0.0.1:$FAKE;; proxy) url=http://127.0.0.1:$PROXY;; triage) url=http://127.0.0.1:$TRIAGE;; esac
-  wrk -t1 -c1 -d2s -s "$work/post.lua" "$url/v1/chat/completions" >/dev/null  # warm-up
-  [[ $target == triage ]] && { sleep 0.2; rows_before=$(sqlite3 "$work/ledger.db" 'select count(*) from requests'); }
-  R[$target,1]=$(measure $target $url 1 1)
-  R[$target,64]=$(measure $target $url 64 2)
+for target in direct proxy triage direct-stream proxy-stream triage-stream; do
+  case $target in
+    direct) url=http://127.0.0.1:$FAKE;; proxy) url=http://127.0.0.1:$PROXY;; triage) url=http://127.0.0.1:$TRIAGE;;
+    direct-stream) url=http://127.0.0.1:$FAKE/stream;; proxy-stream) url=http://127.0.0.1:$PROXY/stream;;
+    triage-stream) url=http://127.0.0.1:$TRIAGE;;
+  esac
+  script=post; [[ $target == *-stream ]] && script=stream
+  wrk -t1 -c1 -d2s -s "$work/$script.lua" "$url/v1/chat/completions" >/dev/null  # warm-up
+  # Ledger rows of each kind before its measurement (after its warm-up).
+  [[ $target == triage ]] && { sleep 0.2; unary_before=$(count_rows 0); }
+  [[ $target == triage-stream ]] && { sleep 0.2; stream_before=$(count_rows 1); }
+  R[$target,1]=$(measure $target $url 1 1 $script)
+  R[$target,64]=$(measure $target $url 64 2 $script)
 done
 rss_peak=$(awk '/VmHWM/{print $2}' /proc/$TPID/status)
 sleep 0.5
-rows=$(( $(sqlite3 "$work/ledger.db" 'select count(*) from requests') - rows_before ))
+rows=$(( $(count_rows 0) - unary_before + $(count_rows 1) - stream_before ))
 
 f() { echo "${R[$1,$2]}" | awk -v i="$3" '{print $i}'; }
 p50() { f "$1" 1 4; }
@@ -112,18 +142,20 @@ echo "## Overhead (loopback, $(nproc) cores, $(date -u +%Y-%m-%d), load before r
 echo
 echo "| target | p50 @1 conn (µs) | p99 @1 conn (µs) | added p50 | added p99 | req/s @64 conn | p99 @64 conn (µs) | errors |"
 echo "|---|---|---|---|---|---|---|---|"
-for t in direct proxy triage; do
-  ap50=$(( $(p50 $t) - $(p50 direct) )); ap99=$(( $(p99 $t) - $(p99 direct) ))
+for t in direct proxy triage direct-stream proxy-stream triage-stream; do
+  ref=direct; [[ $t == *-stream ]] && ref=direct-stream
+  ap50=$(( $(p50 $t) - $(p50 $ref) )); ap99=$(( $(p99 $t) - $(p99 $ref) ))
   printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n" "$t" "$(p50 $t)" "$(p99 $t)" "$ap50" "$ap99" "$(f $t 64 3)" "$(f $t 64 5)" $(( $(f $t 1 2) + $(f $t 64 2) ))
 done
 echo
 awk -v a="$(f triage 64 3)" -v b="$(f proxy 64 3)" 'BEGIN{printf "triage throughput = %.2f x the nginx proxy floor\n", a/b}'
+awk -v a="$(f triage-stream 64 3)" -v b="$(f proxy-stream 64 3)" 'BEGIN{printf "triage streaming throughput = %.2f x the nginx proxy floor (the same answer as %d SSE events)\n", a/b, '"$(grep -c '^data: ' <<< "$sse")"'}'
 awk -v t="$(p50 triage)" -v p="$(p50 proxy)" -v d="$(p50 direct)" \
   'BEGIN{printf "triage p50 @1 conn = %.1f x the nginx proxy p50; added p50 triage/proxy = %.1f\n", t/p, (t-d)/((p-d)>0?(p-d):1)}'
 echo "triage RSS: idle ${rss_idle} KiB, peak under load ${rss_peak} KiB"
-sent=$(( $(f triage 1 1) + $(f triage 64 1) ))
-echo "ledger rows written during the measurement: $rows; responses wrk counted: $sent (wrk does not count the up to 64 requests still in flight when it stops)"
+sent=$(( $(f triage 1 1) + $(f triage 64 1) + $(f triage-stream 1 1) + $(f triage-stream 64 1) ))
+echo "ledger rows written during the measurement: $rows; responses wrk counted: $sent (wrk does not count the up to 64 requests still in flight each time it stops)"
 missing=$(( sent > rows ? sent - rows : 0 )); extra=$(( rows - sent ))
-echo "ledger check: $([[ $missing -eq 0 && $extra -le 65 ]] && echo OK || echo MISMATCH) (answered without a row: $missing; rows beyond answers: $extra, at most 65 = in flight at stop)"
+echo "ledger check: $([[ $missing -eq 0 && $extra -le 130 ]] && echo OK || echo MISMATCH) (answered without a row: $missing; rows beyond answers: $extra, at most 130 = in flight at the two stops)"
 echo
 echo "command: DURATION=$DURATION${LEDGER_QUERY:+ LEDGER_QUERY='$LEDGER_QUERY'}${BIN_GIVEN:+ TRIAGE_BIN=$BIN_GIVEN} bench/overhead/run.sh"
