@@ -63,50 +63,44 @@ class SessionWriter final : public pipeline::ClientWriter {
     const bool keep_alive = s_.keep_alive && !s_.server.draining();
     const std::string wire = SerializeResponse(status, version_, keep_alive, headers, body);
     if (!keep_alive) s_.keep_alive = false;
+    co_return co_await Send(wire);
+  }
+
+  // The head is not written on its own: it goes out with the first chunk (or the end).
+  net::awaitable<bool> BeginStream(const pipeline::Headers& headers,
+                                   const std::vector<std::string>& trailers) override {
+    const bool keep_alive = s_.keep_alive && !s_.server.draining();
+    pending_ = SerializeStreamHead(version_, keep_alive, headers, trailers);
+    if (!keep_alive) s_.keep_alive = false;
+    co_return true;
+  }
+
+  net::awaitable<bool> Write(std::string_view data) override {
+    if (data.empty() && pending_.empty()) co_return true;
+    std::string wire = std::move(pending_);
+    pending_.clear();
+    if (!data.empty()) AppendChunk(wire, data);
+    co_return co_await Send(wire);
+  }
+
+  net::awaitable<bool> EndStream(const pipeline::Headers& trailers) override {
+    std::string wire = std::move(pending_);
+    pending_.clear();
+    AppendLastChunk(wire, trailers);
+    co_return co_await Send(wire);
+  }
+
+ private:
+  net::awaitable<bool> Send(const std::string& wire) {
     s_.stream.expires_after(kWriteTimeout);
     auto [ec, n] = co_await net::async_write(s_.stream, net::buffer(wire), kTuple);
     if (ec) s_.keep_alive = false;
     co_return !ec;
   }
 
-  net::awaitable<bool> BeginStream(const pipeline::Headers& headers,
-                                   const std::vector<std::string>& trailers) override {
-    http::response<http::empty_body> res{http::status::ok, version_};
-    res.set(http::field::server, "triage");
-    for (auto& [k, v] : headers) res.set(k, v);
-    std::string t;
-    for (auto& name : trailers) t += (t.empty() ? "" : ", ") + name;
-    if (!t.empty()) res.set(http::field::trailer, t);
-    res.keep_alive(s_.keep_alive && !s_.server.draining());
-    res.chunked(true);
-    http::response_serializer<http::empty_body> sr{res};
-    s_.stream.expires_after(kWriteTimeout);
-    auto [ec, n] = co_await http::async_write_header(s_.stream, sr, kTuple);
-    if (ec) s_.keep_alive = false;
-    co_return !ec;
-  }
-
-  net::awaitable<bool> Write(std::string_view data) override {
-    if (data.empty()) co_return true;
-    s_.stream.expires_after(kWriteTimeout);
-    auto [ec, n] =
-        co_await net::async_write(s_.stream, http::make_chunk(net::buffer(data)), kTuple);
-    if (ec) s_.keep_alive = false;
-    co_return !ec;
-  }
-
-  net::awaitable<bool> EndStream(const pipeline::Headers& trailers) override {
-    http::fields f;
-    for (auto& [k, v] : trailers) f.set(k, v);
-    s_.stream.expires_after(kWriteTimeout);
-    auto [ec, n] = co_await net::async_write(s_.stream, http::make_chunk_last(f), kTuple);
-    if (ec) s_.keep_alive = false;
-    co_return !ec;
-  }
-
- private:
   SessionState& s_;
   unsigned version_;
+  std::string pending_;  // a stream's head, until its first write
 };
 
 std::string ErrorJson(ErrorKind kind, std::string code, std::string message) {

@@ -6,6 +6,7 @@
 // Pure; thread-safe.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pipeline/client_writer.h"
 
@@ -19,5 +20,18 @@ namespace triage::server {
 // and values free of CR and LF.
 std::string SerializeResponse(int status, unsigned version, bool keep_alive,
                               const pipeline::Headers& headers, std::string_view body);
+
+// The head of a chunked 200 response (an SSE stream): as Beast writes it for a response with
+// set(Server), set(each header), set(Trailer, the names joined by ", ") when there are any,
+// keep_alive(keep_alive) and chunked(true). Same REQUIRES as SerializeResponse.
+std::string SerializeStreamHead(unsigned version, bool keep_alive, const pipeline::Headers& headers,
+                                const std::vector<std::string>& trailer_names);
+
+// One chunk of a chunked body ("<hex size>\r\n<data>\r\n", as http::make_chunk).
+// REQUIRES: data not empty (an empty chunk would end the body).
+void AppendChunk(std::string& out, std::string_view data);
+
+// The last chunk with its trailer fields (as http::make_chunk_last(fields)).
+void AppendLastChunk(std::string& out, const pipeline::Headers& trailers);
 
 }  // namespace triage::server

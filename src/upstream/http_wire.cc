@@ -9,12 +9,7 @@ void SetField(FieldList& fields, std::string_view name, std::string_view value) 
   fields.emplace_back(name, value);
 }
 
-std::string SerializeMessage(std::string_view start_line, const FieldList& fields,
-                             std::string_view body) {
-  std::string out;
-  size_t size = start_line.size() + body.size() + 40;
-  for (const auto& [k, v] : fields) size += k.size() + v.size() + 4;
-  out.reserve(size);
+void AppendHead(std::string& out, std::string_view start_line, const FieldList& fields) {
   out.append(start_line);
   out += "\r\n";
   for (const auto& [k, v] : fields) {
@@ -23,6 +18,15 @@ std::string SerializeMessage(std::string_view start_line, const FieldList& field
     out.append(v);
     out += "\r\n";
   }
+}
+
+std::string SerializeMessage(std::string_view start_line, const FieldList& fields,
+                             std::string_view body) {
+  std::string out;
+  size_t size = start_line.size() + body.size() + 40;
+  for (const auto& [k, v] : fields) size += k.size() + v.size() + 4;
+  out.reserve(size);
+  AppendHead(out, start_line, fields);
   out += "Content-Length: ";
   out += std::to_string(body.size());
   out += "\r\n\r\n";

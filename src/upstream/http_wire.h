@@ -18,6 +18,9 @@ using FieldList = std::vector<std::pair<std::string_view, std::string_view>>;
 // Beast's `set`: removes every field named `name` (ASCII case ignored), then appends it.
 void SetField(FieldList& fields, std::string_view name, std::string_view value);
 
+// start_line (without CRLF) and each field, each line ended by CRLF; no blank line after.
+void AppendHead(std::string& out, std::string_view start_line, const FieldList& fields);
+
 // start_line (without CRLF), then each field, then Content-Length and the body.
 // REQUIRES: no Content-Length or Transfer-Encoding among fields; no CR or LF in names/values.
 std::string SerializeMessage(std::string_view start_line, const FieldList& fields,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http.hpp>
 #include <sstream>
 
@@ -50,6 +51,63 @@ TEST(Wire, SameBytesAsBeast) {
               Beast(c.status, c.version, c.keep_alive, *c.headers, c.body))
         << c.status << " HTTP/" << c.version << " keep_alive=" << c.keep_alive;
   }
+}
+
+// What Beast wrote for a stream: the head of a chunked response, then chunks, then the last
+// chunk with trailers.
+std::string BeastStreamHead(unsigned version, bool keep_alive, const pipeline::Headers& headers,
+                            const std::vector<std::string>& trailers) {
+  http::response<http::empty_body> res{http::status::ok, version};
+  res.set(http::field::server, "triage");
+  for (const auto& [k, v] : headers) res.set(k, v);
+  std::string t;
+  for (const auto& name : trailers) t += (t.empty() ? "" : ", ") + name;
+  if (!t.empty()) res.set(http::field::trailer, t);
+  res.keep_alive(keep_alive);
+  res.chunked(true);
+  http::response_serializer<http::empty_body> sr{res};
+  std::string out;
+  boost::system::error_code ec;
+  while (!sr.is_header_done()) {
+    sr.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+      out += boost::beast::buffers_to_string(buffers);
+      sr.consume(boost::asio::buffer_size(buffers));
+    });
+  }
+  return out;
+}
+
+TEST(Wire, StreamHeadChunksAndEndAsBeast) {
+  const pipeline::Headers h = {{"x-request-id", "req_1"},
+                               {"content-type", "text/event-stream"},
+                               {"cache-control", "no-cache"}};
+  const std::vector<std::string> trailers = {"x-triage-cost-usd", "x-triage-reference-cost-usd"};
+  for (unsigned version : {11u, 10u}) {
+    for (bool keep_alive : {true, false}) {
+      for (const auto* t : {&trailers, static_cast<const std::vector<std::string>*>(nullptr)}) {
+        const std::vector<std::string> names = t ? *t : std::vector<std::string>{};
+        EXPECT_EQ(SerializeStreamHead(version, keep_alive, h, names),
+                  BeastStreamHead(version, keep_alive, h, names))
+            << "HTTP/" << version << " keep_alive=" << keep_alive << " trailers=" << names.size();
+      }
+    }
+  }
+  for (const std::string& data :
+       {std::string("data: {}\n\n"), std::string(300, 'x'), std::string("a")}) {
+    std::string ours;
+    AppendChunk(ours, data);
+    EXPECT_EQ(ours, boost::beast::buffers_to_string(http::make_chunk(boost::asio::buffer(data))));
+  }
+  const pipeline::Headers end = {{"x-triage-cost-usd", "0.000014"},
+                                 {"x-triage-reference-cost-usd", "0.001105"}};
+  http::fields f;
+  for (const auto& [k, v] : end) f.set(k, v);
+  std::string ours;
+  AppendLastChunk(ours, end);
+  EXPECT_EQ(ours, boost::beast::buffers_to_string(http::make_chunk_last(f)));
+  std::string bare;
+  AppendLastChunk(bare, {});
+  EXPECT_EQ(bare, boost::beast::buffers_to_string(http::make_chunk_last()));
 }
 
 TEST(Wire, LaterFieldOfTheSameNameWins) {
