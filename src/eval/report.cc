@@ -135,12 +135,7 @@ std::string Fixed(bool defined, double v, int width, int decimals) {
 }
 
 std::string Percent(bool defined, double fraction, int width) {
-  char buf[48];
-  if (defined)
-    std::snprintf(buf, sizeof buf, "%*.1f%%", width, 100 * fraction);
-  else
-    std::snprintf(buf, sizeof buf, "%*s", width + 1, "n/a");
-  return buf;
+  return defined ? Fixed(true, 100 * fraction, width, 1) + "%" : Fixed(false, 0, width + 1, 0);
 }
 
 std::string FormatText(const std::vector<BenchReport>& reports) {

@@ -60,18 +60,14 @@ class SessionWriter final : public pipeline::ClientWriter {
                                std::string body) override {
     // One buffer, one write: Beast's serializer walks a chain of small buffers per field,
     // which cost more than the copy.
-    const bool keep_alive = s_.keep_alive && !s_.server.draining();
-    const std::string wire = SerializeResponse(status, version_, keep_alive, headers, body);
-    if (!keep_alive) s_.keep_alive = false;
+    const std::string wire = SerializeResponse(status, version_, KeepAlive(), headers, body);
     co_return co_await Send(wire);
   }
 
   // The head is not written on its own: it goes out with the first chunk (or the end).
   net::awaitable<bool> BeginStream(const pipeline::Headers& headers,
                                    const std::vector<std::string>& trailers) override {
-    const bool keep_alive = s_.keep_alive && !s_.server.draining();
-    pending_ = SerializeStreamHead(version_, keep_alive, headers, trailers);
-    if (!keep_alive) s_.keep_alive = false;
+    pending_ = SerializeStreamHead(version_, KeepAlive(), headers, trailers);
     co_return true;
   }
 
@@ -91,6 +87,13 @@ class SessionWriter final : public pipeline::ClientWriter {
   }
 
  private:
+  // Whether this response keeps the connection: not once the server drains. The session loop
+  // reads s_.keep_alive after the response, so a "close" here ends the connection.
+  bool KeepAlive() {
+    if (s_.server.draining()) s_.keep_alive = false;
+    return s_.keep_alive;
+  }
+
   net::awaitable<bool> Send(const std::string& wire) {
     s_.stream.expires_after(kWriteTimeout);
     auto [ec, n] = co_await net::async_write(s_.stream, net::buffer(wire), kTuple);

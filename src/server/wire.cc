@@ -60,13 +60,8 @@ void AppendChunk(std::string& out, std::string_view data) {
 }
 
 void AppendLastChunk(std::string& out, const pipeline::Headers& trailers) {
-  out += "0\r\n";
-  for (const auto& [k, v] : trailers) {
-    out += k;
-    out += ": ";
-    out += v;
-    out += "\r\n";
-  }
+  upstream::FieldList fields(trailers.begin(), trailers.end());
+  upstream::AppendHead(out, "0", fields);  // "0" is the last chunk's size line
   out += "\r\n";
 }
 
