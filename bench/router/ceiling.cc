@@ -11,6 +11,8 @@
 //     random splits, for f = 0.2 ... 0.9;
 //   - the same at f = 0.8 with prompt length breaking ties inside each subject (either
 //     direction): whether length says anything within a subject.
+// And, for every benchmark, how much APGR moves between samples of that size: the
+// prompt-length score on 200 bootstrap resamples.
 // Within a subject, the order is random (a fixed-seed jitter far below any gap between
 // subjects). Usage: bench_ceiling --data FILE [--data FILE ...] [--reps N] [--seed S]
 #include <algorithm>
@@ -73,6 +75,31 @@ void Report(const std::string& bench, const std::vector<const Query*>& qs, int r
     all[q->category].second++;
   }
   std::printf("%s: %zu queries, %zu categories\n", bench.c_str(), qs.size(), all.size());
+  std::mt19937_64 boot_rng(seed);
+  {
+    // How precisely a benchmark of this size pins APGR down: the prompt-length score on
+    // bootstrap resamples of the queries.
+    std::vector<double> apgrs;
+    std::uniform_int_distribution<size_t> pick(0, qs.size() - 1);
+    for (int r = 0; r < 200; ++r) {
+      std::vector<const Query*> sample;
+      std::vector<double> score;
+      for (size_t i = 0; i < qs.size(); ++i) {
+        sample.push_back(qs[pick(boot_rng)]);
+        score.push_back(static_cast<double>(sample.back()->prompt_text.size()));
+      }
+      apgrs.push_back(Measure(score, sample).apgr);
+    }
+    std::sort(apgrs.begin(), apgrs.end());
+    double m = 0, s = 0;
+    for (double x : apgrs) m += x;
+    m /= apgrs.size();
+    for (double x : apgrs) s += (x - m) * (x - m);
+    std::printf(
+        "  sampling noise: prompt length's APGR on 200 bootstrap resamples %.4f ± %.4f (sd), "
+        "5-95%% %.4f-%.4f\n",
+        m, std::sqrt(s / apgrs.size()), apgrs[10], apgrs[189]);
+  }
   if (all.size() < 2) {
     std::printf("  one category: nothing to measure\n");
     return;
