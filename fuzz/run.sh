@@ -25,7 +25,7 @@ done
 status=0
 for target in fuzz/fuzz_*.cc; do
   name=$(basename "${target%.cc}")
-  clang++ "${flags[@]}" -I fuzz "$target" "${objs[@]}" -o "$out/$name"
+  clang++ "${flags[@]}" -I fuzz "$target" "${objs[@]}" -lsimdjson -o "$out/$name"
   corpus="$out/corpus-$name"
   mkdir -p "$corpus"
   # Seeds: the hand-written ones plus the translation fixtures (request/response bodies are

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "dialect/fast_json.h"
 #include "dialect/json_util.h"
 
 namespace triage::dialect {
@@ -327,7 +328,7 @@ bool NonEmptyString(const json& o, const char* key) {
 
 }  // namespace
 
-ChunkInfo InspectOpenAIChunk(std::string_view data) {
+ChunkInfo InspectOpenAIChunkTree(std::string_view data) {
   ChunkInfo info;
   if (data == "[DONE]") return info;
   json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
@@ -347,6 +348,7 @@ ChunkInfo InspectOpenAIChunk(std::string_view data) {
     return info;
   }
   if (auto c = j.find("choices"); c != j.end() && c->is_array()) {
+    info.has_choices = !c->empty();
     for (const auto& ch : *c) {
       if (!ch.is_object()) continue;
       if (auto d = ch.find("delta"); d != ch.end() && d->is_object()) {
@@ -363,6 +365,125 @@ ChunkInfo InspectOpenAIChunk(std::string_view data) {
     }
   }
   if (auto u = j.find("usage"); u != j.end() && u->is_object()) info.usage = UsageFrom(*u);
+  return info;
+}
+
+namespace {
+
+namespace sj = simdjson::dom;
+using fast_json::Last;
+using fast_json::NonEmptyString;
+using fast_json::NumberOr0;
+
+bool DeltaHasContent(sj::object delta) {
+  // One pass over the fields; each key's last occurrence decides.
+  bool text[4] = {false, false, false, false}, tools = false, function_call = false;
+  for (auto f : delta) {
+    if (f.key == "content") {
+      text[0] = NonEmptyString(f.value);
+    } else if (f.key == "refusal") {
+      text[1] = NonEmptyString(f.value);
+    } else if (f.key == "reasoning_content") {  // DeepSeek / vLLM reasoning before the answer
+      text[2] = NonEmptyString(f.value);
+    } else if (f.key == "reasoning") {
+      text[3] = NonEmptyString(f.value);
+    } else if (f.key == "tool_calls") {
+      sj::array a;
+      tools = f.value.get_array().get(a) == simdjson::SUCCESS && a.begin() != a.end();
+    } else if (f.key == "function_call") {
+      function_call = f.value.is_object();
+    }
+  }
+  return text[0] || text[1] || text[2] || text[3] || tools || function_call;
+}
+
+// simdjson's reading into info; false when simdjson refuses the payload.
+bool InspectWithSimdjson(std::string_view data, ChunkInfo& info) {
+  sj::element doc;
+  if (!fast_json::ParseFast(data, &doc)) return false;
+  sj::object top;
+  if (doc.get_object().get(top) != simdjson::SUCCESS) {
+    info.is_error = true;
+    return true;
+  }
+  std::optional<sj::element> error, choices, usage;
+  for (auto f : top) {
+    if (f.key == "error") {
+      error = f.value;
+    } else if (f.key == "choices") {
+      choices = f.value;
+    } else if (f.key == "usage") {
+      usage = f.value;
+    }
+  }
+  if (error && !error->is_null()) {
+    info.is_error = true;
+    std::string_view message;
+    sj::object e;
+    if (error->get_object().get(e) == simdjson::SUCCESS) {
+      auto m = Last(e, "message");
+      if (m && m->get_string().get(message) != simdjson::SUCCESS) message = {};
+    } else if (error->get_string().get(message) != simdjson::SUCCESS) {
+      message = {};
+    }
+    info.error_message = message.empty() ? "upstream stream error" : std::string(message);
+    return true;
+  }
+  sj::array choice_list;
+  if (choices && choices->get_array().get(choice_list) == simdjson::SUCCESS) {
+    for (sj::element ch : choice_list) {
+      info.has_choices = true;
+      sj::object choice;
+      if (ch.get_object().get(choice) != simdjson::SUCCESS) continue;
+      std::optional<sj::element> delta, finish;
+      for (auto f : choice) {
+        if (f.key == "delta") {
+          delta = f.value;
+        } else if (f.key == "finish_reason") {
+          finish = f.value;
+        }
+      }
+      sj::object d;
+      if (delta && delta->get_object().get(d) == simdjson::SUCCESS && DeltaHasContent(d))
+        info.has_content = true;
+      std::string_view reason;
+      if (finish && finish->get_string().get(reason) == simdjson::SUCCESS)
+        info.finish_reason = std::string(reason);
+    }
+  }
+  sj::object u;
+  if (usage && usage->get_object().get(u) == simdjson::SUCCESS) {
+    TokenUsage t;
+    for (auto f : u) {
+      if (f.key == "prompt_tokens") {
+        t.input_tokens = NumberOr0(f.value);
+      } else if (f.key == "completion_tokens") {
+        t.output_tokens = NumberOr0(f.value);
+      } else if (f.key == "prompt_tokens_details") {
+        sj::object details;
+        t.cached_input_tokens = 0;
+        if (f.value.get_object().get(details) == simdjson::SUCCESS)
+          if (auto c = Last(details, "cached_tokens")) t.cached_input_tokens = NumberOr0(*c);
+      }
+    }
+    info.usage = t;
+  }
+  return true;
+}
+
+}  // namespace
+
+ChunkInfo InspectOpenAIChunk(std::string_view data) {
+  ChunkInfo info;
+  if (data == "[DONE]") return info;
+  if (InspectWithSimdjson(data, info)) return info;
+  return InspectOpenAIChunkTree(data);
+}
+
+std::optional<ChunkInfo> InspectOpenAIChunkSimdjson(std::string_view data) {
+  ChunkInfo info;
+  if (data == "[DONE]") return info;
+  if (!InspectWithSimdjson(data, info)) return std::nullopt;
   return info;
 }
 

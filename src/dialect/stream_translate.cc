@@ -77,10 +77,7 @@ class OpenAIPassThrough final : public StreamTranslator {
     if (info.usage) {
       usage_ = *info.usage;
       reported_ = true;
-      json j = json::parse(ev.data, nullptr, false);
-      const bool has_choices = j.is_object() && j.contains("choices") && j["choices"].is_array() &&
-                               !j["choices"].empty();
-      if (!has_choices) {  // the pure usage chunk: emitted last, or dropped
+      if (!info.has_choices) {  // the pure usage chunk: emitted last, or dropped
         usage_chunk_ = ev.data;
         return step;
       }

@@ -15,6 +15,7 @@ struct TokenUsage {
   int64_t output_tokens = 0;
   int64_t cached_input_tokens = 0;
   int64_t cache_creation_input_tokens = 0;
+  bool operator==(const TokenUsage&) const = default;
 };
 std::string_view DialectName(Dialect d);  // "openai" | "anthropic"
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "dialect/answer.h"
 #include "dialect/openai.h"
 #include "dialect/translate.h"
 
@@ -15,20 +16,28 @@ Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstr
     return Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
                        "upstream sent a malformed answer: " + why);
   };
+  const char* no_answer = wire == Dialect::kOpenAI ? "no choices" : "no content";
+  UnaryAnswer a;
+  if (wire == client) {  // passed through: read what accounting needs, build no tree
+    dialect::AnswerInfo info = dialect::InspectAnswer(wire, upstream_body);
+    if (!info.is_object) return bad("not a JSON object");
+    if (!info.has_answer) return bad(no_answer);
+    if (info.usage) {
+      a.usage = *info.usage;
+      a.usage_reported = true;
+    }
+    a.body = std::move(upstream_body);
+    return a;
+  }
   auto json = nlohmann::json::parse(upstream_body, nullptr, false);
   if (json.is_discarded() || !json.is_object()) return bad("not a JSON object");
-  UnaryAnswer a;
-  if (wire == Dialect::kOpenAI && !json.contains("choices")) return bad("no choices");
-  if (wire == Dialect::kAnthropic && !json.contains("content")) return bad("no content");
+  if (wire == Dialect::kOpenAI && !json.contains("choices")) return bad(no_answer);
+  if (wire == Dialect::kAnthropic && !json.contains("content")) return bad(no_answer);
   auto usage = wire == Dialect::kOpenAI ? dialect::OpenAIResponseUsage(json)
                                         : dialect::AnthropicResponseUsage(json);
   if (usage.ok()) {
     a.usage = *usage;
     a.usage_reported = true;
-  }
-  if (wire == client) {
-    a.body = std::move(upstream_body);
-    return a;
   }
   auto canon = wire == Dialect::kOpenAI ? dialect::ParseOpenAIResponse(json)
                                         : dialect::ParseAnthropicResponse(json);

@@ -1,0 +1,29 @@
+// libFuzzer target: the simdjson readers of the hot paths against nlohmann's tree readings
+// they replaced (and fall back to): InspectOpenAIChunk vs InspectOpenAIChunkTree, and
+// InspectAnswer vs InspectAnswerTree in both dialects. Any difference in any field aborts.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "dialect/answer.h"
+#include "dialect/openai.h"
+
+namespace {
+
+[[noreturn]] void Differs(const char* what, size_t size) {
+  std::fprintf(stderr, "%s differs from its tree reading on %zu bytes\n", what, size);
+  std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace triage::dialect;
+  std::string_view s(reinterpret_cast<const char*>(data), size);
+  if (!(InspectOpenAIChunk(s) == InspectOpenAIChunkTree(s))) Differs("InspectOpenAIChunk", size);
+  for (Dialect wire : {Dialect::kOpenAI, Dialect::kAnthropic})
+    if (!(InspectAnswer(wire, s) == InspectAnswerTree(wire, s))) Differs("InspectAnswer", size);
+  return 0;
+}

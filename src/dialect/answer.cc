@@ -1,0 +1,98 @@
+#include "dialect/answer.h"
+
+#include <nlohmann/json.hpp>
+
+#include "dialect/fast_json.h"
+#include "dialect/openai.h"
+#include "dialect/translate.h"
+
+namespace triage::dialect {
+
+namespace {
+
+namespace sj = simdjson::dom;
+using fast_json::NumberOr0;
+
+// OpenAIResponseUsage: `prompt_tokens` and `completion_tokens` must both be present.
+std::optional<TokenUsage> OpenAIUsage(sj::object u) {
+  TokenUsage t;
+  bool prompt = false, completion = false;
+  for (auto f : u) {
+    if (f.key == "prompt_tokens") {
+      prompt = true;
+      t.input_tokens = NumberOr0(f.value);
+    } else if (f.key == "completion_tokens") {
+      completion = true;
+      t.output_tokens = NumberOr0(f.value);
+    } else if (f.key == "prompt_tokens_details") {
+      sj::object details;
+      t.cached_input_tokens = 0;
+      if (f.value.get_object().get(details) == simdjson::SUCCESS)
+        if (auto c = fast_json::Last(details, "cached_tokens"))
+          t.cached_input_tokens = NumberOr0(*c);
+    }
+  }
+  if (!prompt || !completion) return std::nullopt;
+  return t;
+}
+
+// UsageFromAnthropic: input_tokens counts the cached and cache-writing tokens too.
+TokenUsage AnthropicUsage(sj::object u) {
+  int64_t input = 0, output = 0, read = 0, created = 0;
+  for (auto f : u) {
+    if (f.key == "input_tokens") {
+      input = NumberOr0(f.value);
+    } else if (f.key == "output_tokens") {
+      output = NumberOr0(f.value);
+    } else if (f.key == "cache_read_input_tokens") {
+      read = NumberOr0(f.value);
+    } else if (f.key == "cache_creation_input_tokens") {
+      created = NumberOr0(f.value);
+    }
+  }
+  TokenUsage t;
+  t.input_tokens = input + read + created;
+  t.output_tokens = output;
+  t.cached_input_tokens = read;
+  t.cache_creation_input_tokens = created;
+  return t;
+}
+
+}  // namespace
+
+std::optional<AnswerInfo> InspectAnswerSimdjson(Dialect wire, std::string_view body) {
+  sj::element doc;
+  if (!fast_json::ParseFast(body, &doc)) return std::nullopt;
+  AnswerInfo info;
+  sj::object top;
+  if (doc.get_object().get(top) != simdjson::SUCCESS) return info;
+  info.is_object = true;
+  const std::string_view answer_key = wire == Dialect::kOpenAI ? "choices" : "content";
+  std::optional<sj::element> usage;
+  for (auto f : top) {
+    if (f.key == answer_key) info.has_answer = true;
+    if (f.key == "usage") usage = f.value;
+  }
+  sj::object u;
+  if (usage && usage->get_object().get(u) == simdjson::SUCCESS)
+    info.usage = wire == Dialect::kOpenAI ? OpenAIUsage(u) : AnthropicUsage(u);
+  return info;
+}
+
+AnswerInfo InspectAnswerTree(Dialect wire, std::string_view body) {
+  AnswerInfo info;
+  auto json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return info;
+  info.is_object = true;
+  info.has_answer = json.contains(wire == Dialect::kOpenAI ? "choices" : "content");
+  auto usage = wire == Dialect::kOpenAI ? OpenAIResponseUsage(json) : AnthropicResponseUsage(json);
+  if (usage.ok()) info.usage = *usage;
+  return info;
+}
+
+AnswerInfo InspectAnswer(Dialect wire, std::string_view body) {
+  if (auto fast = InspectAnswerSimdjson(wire, body)) return *fast;
+  return InspectAnswerTree(wire, body);
+}
+
+}  // namespace triage::dialect

@@ -1,0 +1,46 @@
+#include "dialect/fast_json.h"
+
+#include <string>
+
+namespace triage::dialect::fast_json {
+
+namespace sj = simdjson::dom;
+
+bool ParseFast(std::string_view data, sj::element* out) {
+  if (data.size() > kMaxBytes) return false;
+  thread_local sj::parser parser(kMaxBytes);
+  thread_local std::string padded;  // simdjson reads up to SIMDJSON_PADDING bytes past the end
+  padded.assign(data);
+  padded.resize(data.size() + simdjson::SIMDJSON_PADDING);
+  return parser.parse(padded.data(), data.size(), /*realloc_if_needed=*/false).get(*out) ==
+         simdjson::SUCCESS;
+}
+
+int64_t NumberOr0(sj::element e) {
+  switch (e.type()) {
+    case sj::element_type::INT64:
+      return e.get_int64().value_unsafe();
+    case sj::element_type::UINT64:
+      return static_cast<int64_t>(e.get_uint64().value_unsafe());
+    case sj::element_type::DOUBLE: {
+      const double d = e.get_double().value_unsafe();
+      return d >= -9.0e18 && d <= 9.0e18 ? static_cast<int64_t>(d) : 0;
+    }
+    default:
+      return 0;
+  }
+}
+
+bool NonEmptyString(sj::element e) {
+  std::string_view s;
+  return e.get_string().get(s) == simdjson::SUCCESS && !s.empty();
+}
+
+std::optional<sj::element> Last(sj::object obj, std::string_view key) {
+  std::optional<sj::element> out;
+  for (auto field : obj)
+    if (field.key == key) out = field.value;
+  return out;
+}
+
+}  // namespace triage::dialect::fast_json

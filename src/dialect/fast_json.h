@@ -1,0 +1,32 @@
+#pragma once
+// simdjson's DOM for the gateway's hot read paths (every stream event, every passed-through
+// answer): one parser and one padded input buffer per thread. Callers fall back to nlohmann
+// for whatever ParseFast refuses, so the two accept the same inputs.
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace triage::dialect::fast_json {
+
+// Inputs above this go to nlohmann: no thread keeps a parse buffer for a large document
+// (simdjson's buffers are about 14 bytes per input byte).
+inline constexpr size_t kMaxBytes = 64 * 1024;
+
+// Parses data into *out; false when simdjson refuses it (malformed, integers beyond 64 bits,
+// a byte-order mark, nesting past 1024) or it is larger than kMaxBytes. *out points into this
+// thread's parser: valid until the thread's next ParseFast.
+bool ParseFast(std::string_view data, simdjson::dom::element* out);
+
+// JsonInt's reading of a number: integers as they are (unsigned ones cast), floats truncated
+// when in [-9e18, 9e18], anything else 0.
+int64_t NumberOr0(simdjson::dom::element e);
+
+// A string with at least one byte.
+bool NonEmptyString(simdjson::dom::element e);
+
+// The value of the last `key` in obj, the one a parsed nlohmann object keeps; nullopt if none.
+std::optional<simdjson::dom::element> Last(simdjson::dom::object obj, std::string_view key);
+
+}  // namespace triage::dialect::fast_json

@@ -1,0 +1,143 @@
+// InspectAnswer (simdjson) against InspectAnswerTree (nlohmann's tree, which ConvertUnary used
+// before for passed-through answers) on hand-written bodies, the response fixtures, and byte
+// mutations of all of them, in both dialects; and what each reads.
+#include "dialect/answer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "mutate.h"
+
+namespace triage::dialect {
+namespace {
+
+std::string Describe(const AnswerInfo& a) {
+  std::ostringstream o;
+  o << "object=" << a.is_object << " answer=" << a.has_answer;
+  if (a.usage)
+    o << " usage=" << a.usage->input_tokens << "/" << a.usage->output_tokens << "/"
+      << a.usage->cached_input_tokens << "/" << a.usage->cache_creation_input_tokens;
+  return o.str();
+}
+
+// Returns whether simdjson read the body itself.
+bool ExpectSame(Dialect wire, const std::string& body) {
+  auto fast = InspectAnswer(wire, body);
+  auto tree = InspectAnswerTree(wire, body);
+  EXPECT_TRUE(fast == tree) << DialectName(wire) << " " << body.substr(0, 300)
+                            << "\n  simdjson: " << Describe(fast)
+                            << "\n  tree:     " << Describe(tree);
+  auto direct = InspectAnswerSimdjson(wire, body);
+  if (direct) EXPECT_TRUE(*direct == tree) << body.substr(0, 300);
+  return direct.has_value();
+}
+
+const std::vector<std::string>& Bodies() {
+  static const std::vector<std::string> bodies = {
+      R"({"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":4}}})",
+      R"({"id":"msg","type":"message","role":"assistant","content":[{"type":"text","text":"Hi"}],"usage":{"input_tokens":5,"output_tokens":2,"cache_read_input_tokens":7,"cache_creation_input_tokens":3}})",
+      R"({"choices":[]})",
+      R"({"content":[]})",
+      R"({"choices":[],"usage":{"prompt_tokens":9}})",
+      R"({"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":"2"}})",
+      R"({"choices":[],"usage":{"prompt_tokens":1.5e3,"completion_tokens":18446744073709551615}})",
+      R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2},"usage":null})",
+      R"({"choices":[],"usage":null,"usage":{"prompt_tokens":1,"completion_tokens":2}})",
+      R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":1},"prompt_tokens_details":[]}})",
+      R"({"content":[],"usage":{"input_tokens":5,"input_tokens":6,"output_tokens":-2}})",
+      R"({"content":[],"usage":[]})",
+      R"({"x":{"choices":[],"content":[]}})",
+      R"({"error":{"message":"bad"}})",
+      R"([{"choices":[]}])",
+      R"("text")",
+      "",
+      "{",
+      "\xEF\xBB\xBF{\"choices\":[],\"content\":[]}",
+      R"({"choices":[],"usage":{"prompt_tokens":18446744073709551616,"completion_tokens":1}})",
+  };
+  return bodies;
+}
+
+TEST(InspectAnswer, HandWrittenBodiesMatchTheTree) {
+  for (Dialect wire : {Dialect::kOpenAI, Dialect::kAnthropic})
+    for (const auto& b : Bodies()) ExpectSame(wire, b);
+}
+
+TEST(InspectAnswer, ReadsWhatAccountingNeeds) {
+  auto o = InspectAnswer(Dialect::kOpenAI, Bodies()[0]);
+  EXPECT_TRUE(o.is_object);
+  EXPECT_TRUE(o.has_answer);
+  ASSERT_TRUE(o.usage.has_value());
+  EXPECT_EQ(o.usage->input_tokens, 9);
+  EXPECT_EQ(o.usage->output_tokens, 2);
+  EXPECT_EQ(o.usage->cached_input_tokens, 4);
+  auto a = InspectAnswer(Dialect::kAnthropic, Bodies()[1]);
+  EXPECT_TRUE(a.has_answer);
+  ASSERT_TRUE(a.usage.has_value());
+  EXPECT_EQ(a.usage->input_tokens, 5 + 7 + 3);
+  EXPECT_EQ(a.usage->output_tokens, 2);
+  EXPECT_EQ(a.usage->cached_input_tokens, 7);
+  EXPECT_EQ(a.usage->cache_creation_input_tokens, 3);
+  // An OpenAI usage needs both counts; an Anthropic answer needs `content`.
+  EXPECT_FALSE(InspectAnswer(Dialect::kOpenAI, Bodies()[4]).usage.has_value());
+  EXPECT_FALSE(InspectAnswer(Dialect::kAnthropic, Bodies()[0]).has_answer);
+  EXPECT_FALSE(InspectAnswer(Dialect::kOpenAI, "[1]").is_object);
+  // Both dialects' real answers are read by simdjson; a byte-order mark and an integer beyond
+  // 64 bits are not, and reach the tree.
+  EXPECT_TRUE(InspectAnswerSimdjson(Dialect::kOpenAI, Bodies()[0]).has_value());
+  EXPECT_TRUE(InspectAnswerSimdjson(Dialect::kAnthropic, Bodies()[1]).has_value());
+  EXPECT_FALSE(InspectAnswerSimdjson(Dialect::kOpenAI, Bodies()[18]).has_value());
+  EXPECT_TRUE(InspectAnswer(Dialect::kOpenAI, Bodies()[18]).has_answer);
+  EXPECT_FALSE(InspectAnswerSimdjson(Dialect::kOpenAI, Bodies()[19]).has_value());
+  EXPECT_TRUE(InspectAnswer(Dialect::kOpenAI, Bodies()[19]).usage.has_value());
+}
+
+TEST(InspectAnswer, LargeBodiesGoToTheTree) {
+  std::string big = R"({"choices":[{"message":{"content":")" + std::string(70000, 'x') +
+                    R"("}}],"usage":{"prompt_tokens":3,"completion_tokens":4}})";
+  EXPECT_FALSE(InspectAnswerSimdjson(Dialect::kOpenAI, big).has_value());
+  auto info = InspectAnswer(Dialect::kOpenAI, big);
+  ASSERT_TRUE(info.usage.has_value());
+  EXPECT_EQ(info.usage->output_tokens, 4);
+}
+
+std::vector<std::string> FixtureBodies() {
+  std::vector<std::string> out;
+  const std::filesystem::path dir =
+      std::filesystem::path(TRIAGE_SOURCE_DIR) / "tests/fixtures/dialect/responses";
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path());
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_object() && j.contains("input")) out.push_back(j["input"].dump());
+  }
+  return out;
+}
+
+TEST(InspectAnswer, ResponseFixturesMatchTheTree) {
+  auto bodies = FixtureBodies();
+  ASSERT_GT(bodies.size(), 5u);
+  size_t by_simdjson = 0;
+  for (const auto& b : bodies)
+    for (Dialect wire : {Dialect::kOpenAI, Dialect::kAnthropic}) by_simdjson += ExpectSame(wire, b);
+  EXPECT_EQ(by_simdjson, 2 * bodies.size());
+}
+
+TEST(InspectAnswer, MutatedBodiesMatchTheTree) {
+  std::vector<std::string> seeds = Bodies();
+  for (auto& b : FixtureBodies()) seeds.push_back(b);
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 20000 && !HasFailure(); ++i) {
+    std::string p = test_util::Mutate(seeds[rng() % seeds.size()], rng);
+    ExpectSame(i % 2 ? Dialect::kOpenAI : Dialect::kAnthropic, p);
+  }
+}
+
+}  // namespace
+}  // namespace triage::dialect
