@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "mutate.h"
+#include "differential.h"
 
 namespace triage::dialect {
 namespace {
@@ -110,10 +110,8 @@ TEST(InspectAnswer, LargeBodiesGoToTheTree) {
 
 std::vector<std::string> FixtureBodies() {
   std::vector<std::string> out;
-  const std::filesystem::path dir =
-      std::filesystem::path(TRIAGE_SOURCE_DIR) / "tests/fixtures/dialect/responses";
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(entry.path());
+  for (const auto& path : test_util::FixtureFiles("responses")) {
+    std::ifstream in(path);
     auto j = nlohmann::json::parse(in, nullptr, false);
     if (j.is_object() && j.contains("input")) out.push_back(j["input"].dump());
   }

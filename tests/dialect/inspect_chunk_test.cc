@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "dialect/openai.h"
-#include "mutate.h"
+#include "differential.h"
 
 namespace triage::dialect {
 namespace {
@@ -143,10 +143,8 @@ TEST(InspectChunkSimdjson, ReadsWhatMatters) {
 
 std::vector<std::string> FixturePayloads() {
   std::vector<std::string> out;
-  const std::filesystem::path dir =
-      std::filesystem::path(TRIAGE_SOURCE_DIR) / "tests/fixtures/dialect/streams";
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(entry.path());
+  for (const auto& path : test_util::FixtureFiles("streams")) {
+    std::ifstream in(path);
     std::string line;
     while (std::getline(in, line))
       if (line.rfind("data:", 0) == 0) out.push_back(line.substr(line[5] == ' ' ? 6 : 5));

@@ -1,12 +1,23 @@
 #pragma once
-// Byte mutations for the differential tests of the simdjson readers: one to three bytes
-// replaced, inserted or removed, drawn from JSON's punctuation and literals plus a backslash
-// and an invalid UTF-8 byte.
+// Helpers of the differential tests of the simdjson readers: the fixture files to read
+// payloads from, and byte mutations.
+#include <filesystem>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace triage::dialect::test_util {
 
+// The files of tests/fixtures/dialect/SUBDIR.
+inline std::vector<std::filesystem::path> FixtureFiles(const char* subdir) {
+  std::vector<std::filesystem::path> out;
+  const auto dir = std::filesystem::path(TRIAGE_SOURCE_DIR) / "tests/fixtures/dialect" / subdir;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) out.push_back(entry.path());
+  return out;
+}
+
+// One to three bytes replaced, inserted or removed, drawn from JSON's punctuation and
+// literals plus a backslash and an invalid UTF-8 byte.
 inline std::string Mutate(std::string p, std::mt19937_64& rng) {
   static const std::string kAlphabet = "{}[]\",:0123456789.eE-+ntrufalsx\\\xff";
   const int edits = 1 + static_cast<int>(rng() % 3);
