@@ -1,6 +1,7 @@
 // libFuzzer target: the simdjson readers of the hot paths against nlohmann's tree readings
-// they replaced (and fall back to): InspectOpenAIChunk vs InspectOpenAIChunkTree, and
-// InspectAnswer vs InspectAnswerTree in both dialects. Any difference in any field aborts.
+// they replaced (and fall back to): InspectOpenAIChunk vs InspectOpenAIChunkTree,
+// InspectAnswer vs InspectAnswerTree in both dialects, and InspectAnthropicEvent vs
+// InspectAnthropicEventTree. Any difference in any field aborts.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -25,5 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!(InspectOpenAIChunk(s) == InspectOpenAIChunkTree(s))) Differs("InspectOpenAIChunk", size);
   for (Dialect wire : {Dialect::kOpenAI, Dialect::kAnthropic})
     if (!(InspectAnswer(wire, s) == InspectAnswerTree(wire, s))) Differs("InspectAnswer", size);
+  if (!(InspectAnthropicEvent(s) == InspectAnthropicEventTree(s)))
+    Differs("InspectAnthropicEvent", size);
   return 0;
 }

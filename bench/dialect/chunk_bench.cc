@@ -67,6 +67,22 @@ void BM_AnswerTree(benchmark::State& state) {
 BENCHMARK(BM_AnswerSimdjson);
 BENCHMARK(BM_AnswerTree);
 
+// One token of an Anthropic stream passed through (AnthropicPassThrough reads every event).
+const std::string kAnthropicDelta =
+    R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta",)"
+    R"("text":" the quarterly figures"}})";
+
+void BM_AnthropicEventSimdjson(benchmark::State& state) {
+  for (auto _ : state)
+    benchmark::DoNotOptimize(triage::dialect::InspectAnthropicEvent(kAnthropicDelta));
+}
+void BM_AnthropicEventTree(benchmark::State& state) {
+  for (auto _ : state)
+    benchmark::DoNotOptimize(triage::dialect::InspectAnthropicEventTree(kAnthropicDelta));
+}
+BENCHMARK(BM_AnthropicEventSimdjson);
+BENCHMARK(BM_AnthropicEventTree);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dialect/fast_json.h"
+#include "dialect/json_util.h"
 #include "dialect/openai.h"
 #include "dialect/translate.h"
 
@@ -58,7 +59,72 @@ TokenUsage AnthropicUsage(sj::object u) {
   return t;
 }
 
+// AnthropicUsage of obj[key] when that (last) value is an object; zeros otherwise.
+TokenUsage AnthropicUsageAt(sj::object obj, std::string_view key) {
+  sj::object u;
+  auto v = fast_json::Last(obj, key);
+  return v && v->get_object().get(u) == simdjson::SUCCESS ? AnthropicUsage(u) : TokenUsage{};
+}
+
+// obj[key] (the last one) when it is a string; "" otherwise.
+std::string StringAt(sj::object obj, std::string_view key) {
+  std::string_view s;
+  auto v = fast_json::Last(obj, key);
+  return v && v->get_string().get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
+}
+
 }  // namespace
+
+std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view data) {
+  sj::element doc;
+  if (!fast_json::ParseFast(data, &doc)) return std::nullopt;
+  AnthropicEventInfo info;
+  sj::object top;
+  if (doc.get_object().get(top) != simdjson::SUCCESS) return info;
+  info.is_object = true;
+  std::optional<sj::element> message, error, block;
+  for (auto f : top) {
+    if (f.key == "type") {
+      std::string_view s;
+      info.type = f.value.get_string().get(s) == simdjson::SUCCESS ? std::string(s) : "";
+    } else if (f.key == "message") {
+      message = f.value;
+    } else if (f.key == "error") {
+      error = f.value;
+    } else if (f.key == "content_block") {
+      block = f.value;
+    }
+  }
+  info.has_message = message.has_value();
+  sj::object o;
+  if (message && message->get_object().get(o) == simdjson::SUCCESS)
+    info.message_usage = AnthropicUsageAt(o, "usage");
+  if (error && error->get_object().get(o) == simdjson::SUCCESS)
+    info.error_message = StringAt(o, "message");
+  if (block && block->get_object().get(o) == simdjson::SUCCESS)
+    info.content_block_type = StringAt(o, "type");
+  info.usage = AnthropicUsageAt(top, "usage");
+  return info;
+}
+
+AnthropicEventInfo InspectAnthropicEventTree(std::string_view data) {
+  AnthropicEventInfo info;
+  auto j = nlohmann::json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return info;
+  info.is_object = true;
+  info.type = JsonStr(j, "type");
+  info.has_message = j.contains("message");
+  info.message_usage = UsageFromAnthropic(JsonObj(JsonObj(j, "message"), "usage"));
+  info.error_message = JsonStr(JsonObj(j, "error"), "message");
+  info.usage = UsageFromAnthropic(JsonObj(j, "usage"));
+  info.content_block_type = JsonStr(JsonObj(j, "content_block"), "type");
+  return info;
+}
+
+AnthropicEventInfo InspectAnthropicEvent(std::string_view data) {
+  if (auto fast = InspectAnthropicEventSimdjson(data)) return std::move(*fast);
+  return InspectAnthropicEventTree(data);
+}
 
 std::optional<AnswerInfo> InspectAnswerSimdjson(Dialect wire, std::string_view body) {
   sj::element doc;

@@ -1,8 +1,10 @@
 #pragma once
-// What the gateway reads from a non-streaming upstream answer that it passes to the client
-// unchanged (same dialect both sides): whether it is an answer at all, and its usage. Pure;
-// thread-safe.
+// What the gateway reads of upstream answers that it passes to the client unchanged (same
+// dialect both sides): a non-streaming answer (is it one, its usage), and one event of an
+// Anthropic stream (OpenAI stream chunks: InspectOpenAIChunk in openai.h). Each reading uses
+// simdjson and falls back to nlohmann's tree for what simdjson refuses. Pure; thread-safe.
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "dialect/types.h"
@@ -24,5 +26,24 @@ AnswerInfo InspectAnswer(Dialect wire, std::string_view body);
 AnswerInfo InspectAnswerTree(Dialect wire, std::string_view body);
 // simdjson's reading alone: nullopt when it refuses the body. For tests and benchmarks.
 std::optional<AnswerInfo> InspectAnswerSimdjson(Dialect wire, std::string_view body);
+
+// One `data:` payload of an Anthropic stream, read for what AnthropicPassThrough needs.
+struct AnthropicEventInfo {
+  bool is_object = false;
+  std::string type;                // the payload's `type` when a string, else ""
+  std::string error_message;       // error.message when a string, else ""
+  bool has_message = false;        // a `message` key (message_start)
+  TokenUsage message_usage;        // UsageFromAnthropic of message.usage (zeros when absent)
+  TokenUsage usage;                // UsageFromAnthropic of the top-level usage (message_delta)
+  std::string content_block_type;  // content_block.type when a string (content_block_start)
+  bool operator==(const AnthropicEventInfo&) const = default;
+};
+
+// simdjson, falling back to InspectAnthropicEventTree for what it refuses.
+AnthropicEventInfo InspectAnthropicEvent(std::string_view data);
+// The same from nlohmann's JSON tree: the fallback, and the reference for tests.
+AnthropicEventInfo InspectAnthropicEventTree(std::string_view data);
+// simdjson's reading alone: nullopt when it refuses the payload. For tests and benchmarks.
+std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view data);
 
 }  // namespace triage::dialect

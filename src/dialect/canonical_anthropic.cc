@@ -1,17 +1,12 @@
 // Anthropic Messages body -> CanonicalRequest.
 #include "dialect/canonical.h"
+#include "dialect/json_util.h"
 
 namespace triage::dialect {
 
 using json = nlohmann::json;
 
 namespace {
-
-std::string Str(const json& o, const char* key) {
-  if (!o.is_object()) return {};
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 ContentBlock Text(std::string s) {
   ContentBlock b;
@@ -24,14 +19,14 @@ void AppendBlocks(const json& content, std::vector<ContentBlock>& out,
 
 bool Source(const json& blk, ContentBlock& b) {
   const json s = blk.value("source", json::object());
-  std::string t = Str(s, "type");
+  std::string t = JsonStr(s, "type");
   if (t == "base64") {
-    b.media_type = Str(s, "media_type");
-    b.data = Str(s, "data");
+    b.media_type = JsonStr(s, "media_type");
+    b.data = JsonStr(s, "data");
     return true;
   }
   if (t == "url") {
-    b.url = Str(s, "url");
+    b.url = JsonStr(s, "url");
     return true;
   }
   return false;
@@ -39,10 +34,10 @@ bool Source(const json& blk, ContentBlock& b) {
 
 void AppendBlock(const json& blk, std::vector<ContentBlock>& out,
                  std::vector<std::string>& unmapped) {
-  std::string type = Str(blk, "type");
+  std::string type = JsonStr(blk, "type");
   if (blk.contains("cache_control")) unmapped.push_back("cache_control");
   if (type == "text") {
-    out.push_back(Text(Str(blk, "text")));
+    out.push_back(Text(JsonStr(blk, "text")));
   } else if (type == "image" || type == "document") {
     ContentBlock b;
     b.type = type == "image" ? BlockType::kImage : BlockType::kDocument;
@@ -53,14 +48,14 @@ void AppendBlock(const json& blk, std::vector<ContentBlock>& out,
   } else if (type == "tool_use") {
     ContentBlock b;
     b.type = BlockType::kToolUse;
-    b.id = Str(blk, "id");
-    b.name = Str(blk, "name");
+    b.id = JsonStr(blk, "id");
+    b.name = JsonStr(blk, "name");
     b.input = blk.value("input", json::object());
     out.push_back(std::move(b));
   } else if (type == "tool_result") {
     ContentBlock b;
     b.type = BlockType::kToolResult;
-    b.tool_use_id = Str(blk, "tool_use_id");
+    b.tool_use_id = JsonStr(blk, "tool_use_id");
     auto ie = blk.find("is_error");
     b.is_error = ie != blk.end() && ie->is_boolean() && ie->get<bool>();
     if (auto c = blk.find("content"); c != blk.end()) {
@@ -73,7 +68,7 @@ void AppendBlock(const json& blk, std::vector<ContentBlock>& out,
   } else if (type == "thinking") {
     ContentBlock b;
     b.type = BlockType::kThinking;
-    b.text = Str(blk, "thinking");
+    b.text = JsonStr(blk, "thinking");
     out.push_back(std::move(b));
   } else {
     unmapped.push_back("content block " + type);
@@ -94,32 +89,32 @@ void AppendBlocks(const json& content, std::vector<ContentBlock>& out,
 
 CanonicalRequest CanonicalFromAnthropic(const json& b) {
   CanonicalRequest c;
-  c.model = Str(b, "model");
+  c.model = JsonStr(b, "model");
   if (auto s = b.find("system"); s != b.end()) AppendBlocks(*s, c.system, c.unmapped);
   for (const auto& m : b.value("messages", json::array())) {
     Message msg;
-    msg.role = Str(m, "role") == "assistant" ? Role::kAssistant : Role::kUser;
+    msg.role = JsonStr(m, "role") == "assistant" ? Role::kAssistant : Role::kUser;
     AppendBlocks(m.value("content", json()), msg.content, c.unmapped);
     c.messages.push_back(std::move(msg));
   }
   for (const auto& t : b.value("tools", json::array())) {
-    std::string type = Str(t, "type");
+    std::string type = JsonStr(t, "type");
     if (!type.empty() && type != "custom") {
       // Server tools (web_search_..., bash_..., text_editor_...) run inside Anthropic.
       c.unmapped.push_back("tools." + type);
       continue;
     }
-    c.tools.push_back(
-        Tool{Str(t, "name"), Str(t, "description"), t.value("input_schema", json::object())});
+    c.tools.push_back(Tool{JsonStr(t, "name"), JsonStr(t, "description"),
+                           t.value("input_schema", json::object())});
   }
   if (auto tc = b.find("tool_choice"); tc != b.end() && tc->is_object()) {
     ToolChoice ch;
-    std::string t = Str(*tc, "type");
+    std::string t = JsonStr(*tc, "type");
     ch.kind = t == "any"    ? ToolChoice::kAny
               : t == "none" ? ToolChoice::kNone
               : t == "tool" ? ToolChoice::kTool
                             : ToolChoice::kAuto;
-    ch.name = Str(*tc, "name");
+    ch.name = JsonStr(*tc, "name");
     auto dp = tc->find("disable_parallel_tool_use");
     ch.disable_parallel = dp != tc->end() && dp->is_boolean() && dp->get<bool>();
     c.tool_choice = ch;
@@ -135,7 +130,7 @@ CanonicalRequest CanonicalFromAnthropic(const json& b) {
     for (const auto& s : *it)
       if (s.is_string()) c.stop.push_back(s.get<std::string>());
   if (auto it = b.find("metadata"); it != b.end() && it->is_object()) {
-    std::string u = Str(*it, "user_id");
+    std::string u = JsonStr(*it, "user_id");
     if (!u.empty()) c.user = u;
   }
   if (auto it = b.find("stream"); it != b.end() && it->is_boolean()) c.stream = it->get<bool>();

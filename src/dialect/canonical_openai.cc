@@ -1,17 +1,12 @@
 // OpenAI Chat Completions body -> CanonicalRequest.
 #include "dialect/canonical.h"
+#include "dialect/json_util.h"
 
 namespace triage::dialect {
 
 using json = nlohmann::json;
 
 namespace {
-
-std::string Str(const json& o, const char* key) {
-  if (!o.is_object()) return {};
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 ContentBlock Text(std::string s) {
   ContentBlock b;
@@ -41,25 +36,25 @@ void AppendParts(const json& content, std::vector<ContentBlock>& out,
   }
   if (!content.is_array()) return;
   for (const auto& p : content) {
-    std::string type = Str(p, "type");
+    std::string type = JsonStr(p, "type");
     if (type == "text") {
-      out.push_back(Text(Str(p, "text")));
+      out.push_back(Text(JsonStr(p, "text")));
     } else if (type == "refusal") {
-      out.push_back(Text(Str(p, "refusal")));
+      out.push_back(Text(JsonStr(p, "refusal")));
     } else if (type == "image_url") {
       ContentBlock b;
       b.type = BlockType::kImage;
-      SplitDataUrl(Str(p["image_url"], "url"), b);
+      SplitDataUrl(JsonStr(p["image_url"], "url"), b);
       if (p["image_url"].contains("detail")) unmapped.push_back("image_url.detail");
       out.push_back(std::move(b));
     } else if (type == "input_audio") {
       ContentBlock b;
       b.type = BlockType::kAudio;
-      b.data = Str(p["input_audio"], "data");
-      b.media_type = Str(p["input_audio"], "format");
+      b.data = JsonStr(p["input_audio"], "data");
+      b.media_type = JsonStr(p["input_audio"], "format");
       out.push_back(std::move(b));
     } else if (type == "file") {
-      std::string fd = Str(p["file"], "file_data");
+      std::string fd = JsonStr(p["file"], "file_data");
       if (fd.empty()) {
         unmapped.push_back("file.file_id");
         continue;
@@ -111,9 +106,9 @@ void Push(CanonicalRequest& c, Role role, std::vector<ContentBlock> blocks) {
 
 CanonicalRequest CanonicalFromOpenAI(const json& b) {
   CanonicalRequest c;
-  c.model = Str(b, "model");
+  c.model = JsonStr(b, "model");
   for (const auto& m : b.value("messages", json::array())) {
-    std::string role = Str(m, "role");
+    std::string role = JsonStr(m, "role");
     const json content = m.value("content", json());
     if (role == "system" || role == "developer") {
       // Anthropic has one top-level system prompt; every system turn is hoisted into it.
@@ -133,18 +128,18 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
       }
       if (auto tc = m.find("tool_calls"); tc != m.end() && tc->is_array()) {
         for (const auto& call : *tc)
-          parts.push_back(ToolUse(Str(call, "id"), Str(call["function"], "name"),
-                                  Str(call["function"], "arguments"), c.unmapped));
+          parts.push_back(ToolUse(JsonStr(call, "id"), JsonStr(call["function"], "name"),
+                                  JsonStr(call["function"], "arguments"), c.unmapped));
       }
       if (auto fc = m.find("function_call"); fc != m.end() && fc->is_object()) {
-        parts.push_back(ToolUse("call_" + Str(*fc, "name"), Str(*fc, "name"), Str(*fc, "arguments"),
-                                c.unmapped));
+        parts.push_back(ToolUse("call_" + JsonStr(*fc, "name"), JsonStr(*fc, "name"),
+                                JsonStr(*fc, "arguments"), c.unmapped));
       }
       Push(c, Role::kAssistant, std::move(parts));
     } else if (role == "tool" || role == "function") {
       ContentBlock r;
       r.type = BlockType::kToolResult;
-      r.tool_use_id = role == "tool" ? Str(m, "tool_call_id") : "call_" + Str(m, "name");
+      r.tool_use_id = role == "tool" ? JsonStr(m, "tool_call_id") : "call_" + JsonStr(m, "name");
       AppendParts(content, r.content, c.unmapped);
       std::vector<ContentBlock> one;
       one.push_back(std::move(r));
@@ -153,13 +148,13 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
   }
   for (const auto& t : b.value("tools", json::array())) {
     const json fn = t.value("function", json::object());
-    Tool tool{Str(fn, "name"), Str(fn, "description"),
+    Tool tool{JsonStr(fn, "name"), JsonStr(fn, "description"),
               fn.value("parameters", json{{"type", "object"}, {"properties", json::object()}})};
     if (fn.contains("strict")) c.unmapped.push_back("tools.function.strict");
     c.tools.push_back(std::move(tool));
   }
   for (const auto& fn : b.value("functions", json::array())) {
-    c.tools.push_back(Tool{Str(fn, "name"), Str(fn, "description"),
+    c.tools.push_back(Tool{JsonStr(fn, "name"), JsonStr(fn, "description"),
                            fn.value("parameters", json{{"type", "object"}})});
   }
   if (auto tc = b.find("tool_choice"); tc != b.end() && !tc->is_null()) {
@@ -171,7 +166,7 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
                                   : ToolChoice::kAuto;
     } else if (tc->is_object()) {
       ch.kind = ToolChoice::kTool;
-      ch.name = Str(tc->value("function", json::object()), "name");
+      ch.name = JsonStr(tc->value("function", json::object()), "name");
     }
     c.tool_choice = ch;
   }

@@ -106,6 +106,18 @@ int64_t JsonInt(const json& obj, const char* key, int64_t fallback) {
   return fallback;
 }
 
+std::string JsonStr(const json& obj, const char* key) {
+  if (!obj.is_object()) return {};
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+json JsonObj(const json& obj, const char* key) {
+  if (!obj.is_object()) return json::object();
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_object() ? *it : json::object();
+}
+
 std::string_view TypeName(const nlohmann::json& v) {
   using T = nlohmann::json::value_t;
   switch (v.type()) {

@@ -36,4 +36,11 @@ int64_t Utf8Chars(std::string_view s);
 // Integer of a JSON number field or `fallback`; never throws.
 int64_t JsonInt(const nlohmann::json& obj, const char* key, int64_t fallback = 0);
 
+// A string member of obj, or "" (absent, another type, or obj not an object); never throws.
+std::string JsonStr(const nlohmann::json& obj, const char* key);
+// An object member of obj (a copy), or an empty object. json::value() throws when the holder
+// is not an object or the member has another type; upstream bodies are untrusted, so a wrong
+// shape must read as absent instead.
+nlohmann::json JsonObj(const nlohmann::json& obj, const char* key);
+
 }  // namespace triage::dialect

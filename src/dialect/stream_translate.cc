@@ -3,8 +3,10 @@
 #include <chrono>
 #include <map>
 
+#include "dialect/answer.h"
 #include "dialect/anthropic.h"
 #include "dialect/canonical.h"
+#include "dialect/json_util.h"
 #include "dialect/openai.h"
 #include "dialect/translate.h"
 
@@ -13,20 +15,6 @@ namespace triage::dialect {
 using json = nlohmann::json;
 
 namespace {
-
-std::string Str(const json& o, const char* key) {
-  if (!o.is_object()) return {};
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// json::value() throws when the holder is not an object or the member has another type;
-// upstream events are untrusted, so a wrong shape must read as absent instead.
-json Obj(const json& o, const char* key) {
-  if (!o.is_object()) return json::object();
-  auto it = o.find(key);
-  return it != o.end() && it->is_object() ? *it : json::object();
-}
 
 int64_t Int(const json& o, const char* key) {
   if (!o.is_object()) return 0;
@@ -119,27 +107,26 @@ class AnthropicPassThrough final : public StreamTranslator {
  public:
   Step Feed(const SseEvent& ev) override {
     Step step;
-    json j = json::parse(ev.data, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
+    AnthropicEventInfo info = InspectAnthropicEvent(ev.data);
+    if (!info.is_object) {
       step.error = "upstream sent a malformed event";
       return step;
     }
-    std::string type = ev.event.empty() ? Str(j, "type") : ev.event;
+    const std::string& type = ev.event.empty() ? info.type : ev.event;
     if (type == "error") {
-      step.error = Str(Obj(j, "error"), "message");
-      if (step.error->empty()) *step.error = "upstream error event";
+      step.error = info.error_message.empty() ? "upstream error event" : info.error_message;
       return step;
     }
-    if (type == "message_start" && j.contains("message")) {
-      Merge(usage_, UsageFromAnthropic(Obj(j["message"], "usage")));
+    if (type == "message_start" && info.has_message) {
+      Merge(usage_, info.message_usage);
       reported_ = true;
     } else if (type == "message_delta") {
-      Merge(usage_, UsageFromAnthropic(Obj(j, "usage")));
+      Merge(usage_, info.usage);
       reported_ = true;
     } else if (type == "content_block_delta") {
       step.content = true;
     } else if (type == "content_block_start") {
-      step.content = Str(Obj(j, "content_block"), "type") == "tool_use";
+      step.content = info.content_block_type == "tool_use";
     } else if (type == "message_stop") {
       complete_ = true;
       return step;  // sent by Finish, after accounting
@@ -193,9 +180,9 @@ class OpenAIToAnthropic final : public StreamTranslator {
     }
     if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return step;
     const json& choice = j["choices"][0];
-    const json delta = Obj(choice, "delta");
+    const json delta = JsonObj(choice, "delta");
     for (const char* key : {"content", "refusal"}) {
-      std::string text = Str(delta, key);
+      std::string text = JsonStr(delta, key);
       if (text.empty()) continue;
       if (open_type_ != "text")
         OpenBlock("text", json{{"type", "text"}, {"text", ""}}, step.frames);
@@ -208,19 +195,19 @@ class OpenAIToAnthropic final : public StreamTranslator {
       for (const auto& tc : delta["tool_calls"]) {
         if (!tc.is_object()) continue;
         const int64_t k = Int(tc, "index");
-        const json fn = Obj(tc, "function");
+        const json fn = JsonObj(tc, "function");
         if (!tools_.count(k)) {
-          std::string id = Str(tc, "id");
+          std::string id = JsonStr(tc, "id");
           if (id.empty()) id = "call_" + std::to_string(k);
           OpenBlock("tool_use",
                     json{{"type", "tool_use"},
                          {"id", id.starts_with("toolu_") ? id : "toolu_" + id},
-                         {"name", Str(fn, "name")},
+                         {"name", JsonStr(fn, "name")},
                          {"input", json::object()}},
                     step.frames);
           tools_[k] = index_;
         }
-        std::string args = Str(fn, "arguments");
+        std::string args = JsonStr(fn, "arguments");
         if (!args.empty())
           step.frames += AnthropicEvent(
               "content_block_delta",
@@ -229,7 +216,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
         step.content = true;
       }
     }
-    std::string finish = Str(choice, "finish_reason");
+    std::string finish = JsonStr(choice, "finish_reason");
     if (!finish.empty()) {
       stop_ = StopFromOpenAI(finish);
       finished_ = true;
@@ -255,15 +242,16 @@ class OpenAIToAnthropic final : public StreamTranslator {
   void Start(const json& chunk, std::string& out) {
     if (started_) return;
     started_ = true;
-    std::string id = Str(chunk, "id");
-    json message = json{{"id", "msg_" + (id.empty() ? std::string("triage") : id)},
-                        {"type", "message"},
-                        {"role", "assistant"},
-                        {"model", Str(chunk, "model").empty() ? model_ : Str(chunk, "model")},
-                        {"content", json::array()},
-                        {"stop_reason", nullptr},
-                        {"stop_sequence", nullptr},
-                        {"usage", json{{"input_tokens", 0}, {"output_tokens", 0}}}};
+    std::string id = JsonStr(chunk, "id");
+    json message =
+        json{{"id", "msg_" + (id.empty() ? std::string("triage") : id)},
+             {"type", "message"},
+             {"role", "assistant"},
+             {"model", JsonStr(chunk, "model").empty() ? model_ : JsonStr(chunk, "model")},
+             {"content", json::array()},
+             {"stop_reason", nullptr},
+             {"stop_sequence", nullptr},
+             {"usage", json{{"input_tokens", 0}, {"output_tokens", 0}}}};
     out += AnthropicEvent("message_start", json{{"message", std::move(message)}});
     out += AnthropicEvent("ping", json::object());  // as the Messages API sends one
   }
@@ -305,45 +293,45 @@ class AnthropicToOpenAI final : public StreamTranslator {
       step.error = "upstream sent a malformed event";
       return step;
     }
-    std::string type = ev.event.empty() ? Str(j, "type") : ev.event;
+    std::string type = ev.event.empty() ? JsonStr(j, "type") : ev.event;
     if (type == "error") {
-      step.error = Str(Obj(j, "error"), "message");
+      step.error = JsonStr(JsonObj(j, "error"), "message");
       if (step.error->empty()) *step.error = "upstream error event";
     } else if (type == "message_start") {
-      const json m = Obj(j, "message");
-      if (!Str(m, "id").empty()) id_ = Str(m, "id");
-      if (!Str(m, "model").empty()) model_ = Str(m, "model");
-      Merge(usage_, UsageFromAnthropic(Obj(m, "usage")));
+      const json m = JsonObj(j, "message");
+      if (!JsonStr(m, "id").empty()) id_ = JsonStr(m, "id");
+      if (!JsonStr(m, "model").empty()) model_ = JsonStr(m, "model");
+      Merge(usage_, UsageFromAnthropic(JsonObj(m, "usage")));
       reported_ = true;
       step.frames = Chunk(json{{"role", "assistant"}, {"content", ""}}, nullptr);
     } else if (type == "content_block_start") {
-      const json b = Obj(j, "content_block");
-      if (Str(b, "type") == "tool_use") {
+      const json b = JsonObj(j, "content_block");
+      if (JsonStr(b, "type") == "tool_use") {
         const int64_t tool = next_tool_++;
         tools_[Int(j, "index")] = tool;
         json call = json{{"index", tool},
-                         {"id", Str(b, "id")},
+                         {"id", JsonStr(b, "id")},
                          {"type", "function"},
-                         {"function", json{{"name", Str(b, "name")}, {"arguments", ""}}}};
+                         {"function", json{{"name", JsonStr(b, "name")}, {"arguments", ""}}}};
         step.frames = Chunk(json{{"tool_calls", json::array({std::move(call)})}}, nullptr);
         step.content = true;
       }
     } else if (type == "content_block_delta") {
-      const json d = Obj(j, "delta");
-      const std::string dt = Str(d, "type");
+      const json d = JsonObj(j, "delta");
+      const std::string dt = JsonStr(d, "type");
       if (dt == "text_delta") {
-        step.frames = Chunk(json{{"content", Str(d, "text")}}, nullptr);
+        step.frames = Chunk(json{{"content", JsonStr(d, "text")}}, nullptr);
         step.content = true;
       } else if (dt == "input_json_delta") {
         json call = json{{"index", tools_[Int(j, "index")]},
-                         {"function", json{{"arguments", Str(d, "partial_json")}}}};
+                         {"function", json{{"arguments", JsonStr(d, "partial_json")}}}};
         step.frames = Chunk(json{{"tool_calls", json::array({std::move(call)})}}, nullptr);
         step.content = true;
       }  // thinking and signature deltas have no OpenAI equivalent
     } else if (type == "message_delta") {
-      const std::string stop = Str(Obj(j, "delta"), "stop_reason");
+      const std::string stop = JsonStr(JsonObj(j, "delta"), "stop_reason");
       if (!stop.empty()) stop_ = StopFromAnthropic(stop);
-      Merge(usage_, UsageFromAnthropic(Obj(j, "usage")));
+      Merge(usage_, UsageFromAnthropic(JsonObj(j, "usage")));
       reported_ = true;
     } else if (type == "message_stop") {
       complete_ = true;

@@ -15,11 +15,6 @@ Error BadUpstream(const std::string& why) {
   return Error::Make(ErrorKind::kUpstream, "upstream_bad_response", "upstream response " + why);
 }
 
-std::string Str(const json& o, const char* key) {
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // Tool arguments arrive as a JSON string from OpenAI; a string that does not parse is kept
 // as {"_raw": "..."} so nothing is silently lost.
 json ParseArguments(const std::string& args) {
@@ -78,8 +73,8 @@ Result<CanonicalResponse> ParseOpenAIResponse(const json& response) {
   auto msg = choice.find("message");
   if (msg == choice.end() || !msg->is_object()) return BadUpstream("has no message");
   CanonicalResponse r;
-  r.id = Str(response, "id");
-  r.model = Str(response, "model");
+  r.id = JsonStr(response, "id");
+  r.model = JsonStr(response, "model");
   if (auto c = msg->find("content");
       c != msg->end() && c->is_string() && !c->get_ref<const std::string&>().empty()) {
     ContentBlock b;
@@ -87,9 +82,9 @@ Result<CanonicalResponse> ParseOpenAIResponse(const json& response) {
     r.content.push_back(std::move(b));
   } else if (c != msg->end() && c->is_array()) {
     for (const auto& part : *c)
-      if (part.is_object() && Str(part, "type") == "text") {
+      if (part.is_object() && JsonStr(part, "type") == "text") {
         ContentBlock b;
-        b.text = Str(part, "text");
+        b.text = JsonStr(part, "text");
         r.content.push_back(std::move(b));
       }
   }
@@ -99,17 +94,17 @@ Result<CanonicalResponse> ParseOpenAIResponse(const json& response) {
         continue;
       ContentBlock b;
       b.type = BlockType::kToolUse;
-      b.id = Str(call, "id");
-      b.name = Str(call["function"], "name");
-      b.input = ParseArguments(Str(call["function"], "arguments"));
+      b.id = JsonStr(call, "id");
+      b.name = JsonStr(call["function"], "name");
+      b.input = ParseArguments(JsonStr(call["function"], "arguments"));
       r.content.push_back(std::move(b));
     }
   }
-  std::string finish = Str(choice, "finish_reason");
+  std::string finish = JsonStr(choice, "finish_reason");
   if (!finish.empty()) r.stop_reason = StopFromOpenAI(finish);
-  if (Str(*msg, "refusal").size() && r.content.empty()) {
+  if (JsonStr(*msg, "refusal").size() && r.content.empty()) {
     ContentBlock b;
-    b.text = Str(*msg, "refusal");
+    b.text = JsonStr(*msg, "refusal");
     r.content.push_back(std::move(b));
     r.stop_reason = StopReason::kRefusal;
   }
@@ -122,31 +117,31 @@ Result<CanonicalResponse> ParseAnthropicResponse(const json& response) {
   auto content = response.find("content");
   if (content == response.end() || !content->is_array()) return BadUpstream("has no content");
   CanonicalResponse r;
-  r.id = Str(response, "id");
-  r.model = Str(response, "model");
+  r.id = JsonStr(response, "id");
+  r.model = JsonStr(response, "model");
   for (const auto& block : *content) {
     if (!block.is_object()) continue;
-    const std::string type = Str(block, "type");
+    const std::string type = JsonStr(block, "type");
     ContentBlock b;
     if (type == "text") {
-      b.text = Str(block, "text");
+      b.text = JsonStr(block, "text");
     } else if (type == "tool_use") {
       b.type = BlockType::kToolUse;
-      b.id = Str(block, "id");
-      b.name = Str(block, "name");
+      b.id = JsonStr(block, "id");
+      b.name = JsonStr(block, "name");
       b.input =
           block.contains("input") && block["input"].is_object() ? block["input"] : json::object();
     } else if (type == "thinking") {
       b.type = BlockType::kThinking;
-      b.text = Str(block, "thinking");
+      b.text = JsonStr(block, "thinking");
     } else {
       continue;  // redacted_thinking, server tool blocks: nothing an OpenAI client can show
     }
     r.content.push_back(std::move(b));
   }
-  std::string stop = Str(response, "stop_reason");
+  std::string stop = JsonStr(response, "stop_reason");
   if (!stop.empty()) r.stop_reason = StopFromAnthropic(stop);
-  r.stop_sequence = Str(response, "stop_sequence");
+  r.stop_sequence = JsonStr(response, "stop_sequence");
   if (response.contains("usage")) r.usage = UsageFromAnthropic(response["usage"]);
   return r;
 }

@@ -1,6 +1,7 @@
-// InspectAnswer (simdjson) against InspectAnswerTree (nlohmann's tree, which ConvertUnary used
-// before for passed-through answers) on hand-written bodies, the response fixtures, and byte
-// mutations of all of them, in both dialects; and what each reads.
+// InspectAnswer and InspectAnthropicEvent (simdjson) against their tree readings (nlohmann,
+// what ConvertUnary and AnthropicPassThrough used before, and the fallbacks) on hand-written
+// bodies and events, the response and stream fixtures, and byte mutations of all of them; and
+// what each reads.
 #include "dialect/answer.h"
 
 #include <gtest/gtest.h>
@@ -135,6 +136,100 @@ TEST(InspectAnswer, MutatedBodiesMatchTheTree) {
     std::string p = test_util::Mutate(seeds[rng() % seeds.size()], rng);
     ExpectSame(i % 2 ? Dialect::kOpenAI : Dialect::kAnthropic, p);
   }
+}
+
+std::string Describe(const AnthropicEventInfo& e) {
+  std::ostringstream o;
+  o << "object=" << e.is_object << " type=" << e.type << " error=" << e.error_message
+    << " message=" << e.has_message << " message_usage=" << e.message_usage.input_tokens << "/"
+    << e.message_usage.output_tokens << " usage=" << e.usage.input_tokens << "/"
+    << e.usage.output_tokens << "/" << e.usage.cached_input_tokens << "/"
+    << e.usage.cache_creation_input_tokens << " block=" << e.content_block_type;
+  return o.str();
+}
+
+// Returns whether simdjson read the event itself.
+bool ExpectSameEvent(const std::string& data) {
+  auto fast = InspectAnthropicEvent(data);
+  auto tree = InspectAnthropicEventTree(data);
+  EXPECT_TRUE(fast == tree) << data.substr(0, 300) << "\n  simdjson: " << Describe(fast)
+                            << "\n  tree:     " << Describe(tree);
+  auto direct = InspectAnthropicEventSimdjson(data);
+  if (direct) EXPECT_TRUE(*direct == tree) << data.substr(0, 300);
+  return direct.has_value();
+}
+
+const std::vector<std::string>& Events() {
+  static const std::vector<std::string> events = {
+      R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude","stop_reason":null,"usage":{"input_tokens":25,"output_tokens":1,"cache_read_input_tokens":10,"cache_creation_input_tokens":0}}})",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})",
+      R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t","name":"f","input":{}}})",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}})",
+      R"({"type":"content_block_stop","index":0})",
+      R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}})",
+      R"({"type":"message_stop"})",
+      R"({"type":"ping"})",
+      R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})",
+      R"({"type":"error","error":"plain"})",
+      R"({"type":5,"message":null,"usage":[],"content_block":{"type":7}})",
+      R"({"message":{"usage":{"input_tokens":3}},"message":{"usage":{"output_tokens":4}}})",
+      R"({"type":"a","type":"b","usage":{"output_tokens":1},"usage":{"input_tokens":2.9}})",
+      R"({"error":{"message":"x","message":1}})",
+      R"({"x":{"type":"message_start","message":{"usage":{"input_tokens":3}}}})",
+      R"([{"type":"ping"}])",
+      "",
+      "{",
+      "\xEF\xBB\xBF{\"type\":\"ping\"}",
+      R"({"type":"message_delta","usage":{"output_tokens":18446744073709551616}})",
+  };
+  return events;
+}
+
+TEST(InspectAnthropicEvent, HandWrittenEventsMatchTheTree) {
+  for (const auto& e : Events()) ExpectSameEvent(e);
+}
+
+TEST(InspectAnthropicEvent, ReadsWhatThePassThroughNeeds) {
+  auto start = InspectAnthropicEvent(Events()[0]);
+  EXPECT_TRUE(start.is_object);
+  EXPECT_EQ(start.type, "message_start");
+  EXPECT_TRUE(start.has_message);
+  EXPECT_EQ(start.message_usage.input_tokens, 25 + 10);
+  EXPECT_EQ(start.message_usage.cached_input_tokens, 10);
+  EXPECT_EQ(InspectAnthropicEvent(Events()[2]).content_block_type, "tool_use");
+  EXPECT_EQ(InspectAnthropicEvent(Events()[5]).usage.output_tokens, 15);
+  EXPECT_EQ(InspectAnthropicEvent(Events()[8]).error_message, "Overloaded");
+  EXPECT_EQ(InspectAnthropicEvent(Events()[9]).error_message, "");
+  EXPECT_FALSE(InspectAnthropicEvent(Events()[15]).is_object);
+  // Duplicate keys: the last one counts.
+  EXPECT_EQ(InspectAnthropicEvent(Events()[11]).message_usage.output_tokens, 4);
+  EXPECT_EQ(InspectAnthropicEvent(Events()[11]).message_usage.input_tokens, 0);
+  EXPECT_EQ(InspectAnthropicEvent(Events()[12]).type, "b");
+  EXPECT_EQ(InspectAnthropicEvent(Events()[12]).usage.input_tokens, 2);
+  // A byte-order mark and an integer beyond 64 bits reach the tree.
+  EXPECT_FALSE(InspectAnthropicEventSimdjson(Events()[18]).has_value());
+  EXPECT_EQ(InspectAnthropicEvent(Events()[18]).type, "ping");
+  EXPECT_FALSE(InspectAnthropicEventSimdjson(Events()[19]).has_value());
+  EXPECT_TRUE(InspectAnthropicEvent(Events()[19]).is_object);
+}
+
+TEST(InspectAnthropicEvent, StreamFixtureEventsMatchTheTree) {
+  auto payloads = test_util::FixtureSsePayloads();
+  ASSERT_GT(payloads.size(), 50u);
+  size_t by_simdjson = 0;
+  for (const auto& p : payloads) by_simdjson += ExpectSameEvent(p);
+  // Every fixture payload is well-formed JSON except OpenAI's "[DONE]".
+  size_t done = 0;
+  for (const auto& p : payloads) done += p == "[DONE]";
+  EXPECT_EQ(by_simdjson, payloads.size() - done);
+}
+
+TEST(InspectAnthropicEvent, MutatedEventsMatchTheTree) {
+  std::vector<std::string> seeds = Events();
+  for (auto& p : test_util::FixtureSsePayloads()) seeds.push_back(p);
+  std::mt19937_64 rng(13);
+  for (int i = 0; i < 20000 && !HasFailure(); ++i)
+    ExpectSameEvent(test_util::Mutate(seeds[rng() % seeds.size()], rng));
 }
 
 }  // namespace

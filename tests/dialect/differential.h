@@ -2,6 +2,7 @@
 // Helpers of the differential tests of the simdjson readers: the fixture files to read
 // payloads from, and byte mutations.
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +14,18 @@ inline std::vector<std::filesystem::path> FixtureFiles(const char* subdir) {
   std::vector<std::filesystem::path> out;
   const auto dir = std::filesystem::path(TRIAGE_SOURCE_DIR) / "tests/fixtures/dialect" / subdir;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) out.push_back(entry.path());
+  return out;
+}
+
+// The `data:` payloads of every SSE transcript in tests/fixtures/dialect/streams.
+inline std::vector<std::string> FixtureSsePayloads() {
+  std::vector<std::string> out;
+  for (const auto& path : FixtureFiles("streams")) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("data:", 0) == 0) out.push_back(line.substr(line[5] == ' ' ? 6 : 5));
+  }
   return out;
 }
 

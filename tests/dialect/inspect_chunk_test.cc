@@ -141,19 +141,8 @@ TEST(InspectChunkSimdjson, ReadsWhatMatters) {
   EXPECT_EQ(bad.error_message, "");
 }
 
-std::vector<std::string> FixturePayloads() {
-  std::vector<std::string> out;
-  for (const auto& path : test_util::FixtureFiles("streams")) {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line))
-      if (line.rfind("data:", 0) == 0) out.push_back(line.substr(line[5] == ' ' ? 6 : 5));
-  }
-  return out;
-}
-
 TEST(InspectChunkSimdjson, StreamFixturePayloadsMatchTheTree) {
-  auto payloads = FixturePayloads();
+  auto payloads = test_util::FixtureSsePayloads();
   ASSERT_GT(payloads.size(), 50u);
   size_t by_simdjson = 0;
   for (const auto& p : payloads) by_simdjson += ExpectSame(p);
@@ -294,7 +283,7 @@ TEST(InspectChunkSimdjson, GeneratedObjectsMatchTheTree) {
 
 TEST(InspectChunkSimdjson, MutatedPayloadsMatchTheTree) {
   std::vector<std::string> seeds = HandWritten();
-  for (auto& p : FixturePayloads()) seeds.push_back(p);
+  for (auto& p : test_util::FixtureSsePayloads()) seeds.push_back(p);
   std::mt19937_64 rng(7);
   for (int i = 0; i < 20000 && !HasFailure(); ++i) {
     std::string p = test_util::Mutate(seeds[rng() % seeds.size()], rng);
