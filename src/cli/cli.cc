@@ -192,7 +192,9 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error (unknown flag, missing or out-of-range
+    // value) exits 2 like triage's own usage errors, not with CLI11's 105-114.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return exit_code;
 }

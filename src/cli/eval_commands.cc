@@ -30,6 +30,7 @@ struct EvalArgs {
   bool json = false;
   std::string plot, out, kind = "learned", split;
   std::string scores_out;  // eval --scores: one JSON line per query
+  int bootstrap = 200;     // eval --bootstrap: resamples for the APGR / CPT(50%) interval
   int cv = 0;
   double strong_fraction = -1;
   double min_pgr = -1;     // calibrate --min-pgr: quality floor
@@ -205,7 +206,7 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
       CheckOverlap(a, ds, "the figures are in-sample and overstate what new traffic will see");
   if (!overlap) return overlap.error();
   run.overlap = std::move(*overlap);
-  run.reps = eval::AnalyzeAll(ds.queries, run.scores, a.prices, run.cascade);
+  run.reps = eval::AnalyzeAll(ds.queries, run.scores, a.prices, run.cascade, a.bootstrap);
   return run;
 }
 
@@ -360,14 +361,18 @@ void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double
   }
   if (kept.empty()) return;
   std::cout << "---- " << what << "\n";
-  const auto reports = eval::AnalyzeAll(kept, ks, a.prices, cascade);
+  const auto reports = eval::AnalyzeAll(kept, ks, a.prices, cascade, a.bootstrap);
   int width = 10;  // names line up however long the benchmark names are
   for (const auto& r : reports) width = std::max(width, static_cast<int>(r.name.size()));
   for (const auto& r : reports) {
-    std::printf("%-*s n=%-6zu APGR %s  CPT(50%%) %s  CPT(80%%) %s\n", width, r.name.c_str(),
+    std::printf("%-*s n=%-6zu APGR %s  CPT(50%%) %s  CPT(80%%) %s", width, r.name.c_str(),
                 r.queries, eval::Fixed(r.pgr_defined, r.apgr, 6, 4).c_str(),
                 eval::Percent(r.pgr_defined, r.cpt50, 5).c_str(),
                 eval::Percent(r.pgr_defined, r.cpt80, 5).c_str());
+    if (r.interval)
+      std::printf("  (95%% bootstrap: APGR %.3f-%.3f, CPT(50%%) %.1f-%.1f%%)", r.interval->apgr_lo,
+                  r.interval->apgr_hi, 100 * r.interval->cpt50_lo, 100 * r.interval->cpt50_hi);
+    std::printf("\n");
   }
   std::fflush(stdout);
 }
@@ -568,6 +573,10 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   ev->add_option("--router", a->routers,
                  "router SPEC; repeat it to compare routers in one table and one --plot")
       ->required();
+  ev->add_option("--bootstrap", a->bootstrap,
+                 "resamples of the queries for the 95% interval of APGR and CPT(50%); 0: none")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   ev->add_flag("--json", a->json, "print one JSON object");
   ev->add_option("--plot", a->plot,
                  "write the cost-quality curve: FILE.svg, or FILE.png (needs librsvg)");
@@ -577,6 +586,10 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
 
   auto* tr = app.add_subcommand("train", "Train a learned or cascade router");
   AddCommon(tr, a.get());
+  tr->add_option("--bootstrap", a->bootstrap,
+                 "with --cv: resamples for the 95% interval of each APGR and CPT(50%); 0: none")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   tr->add_option("--out", a->out, "model file to write")->required();
   tr->add_option("--kind", a->kind, "learned|cascade")
       ->check(CLI::IsMember({"learned", "cascade"}))

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <random>
 
 namespace triage::eval {
 
@@ -23,13 +24,22 @@ CurvePoint PointAt(const std::vector<double>& scores, const std::vector<double>&
   return {static_cast<double>(n_strong) / n, sum / n};
 }
 
-double Quantile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
+namespace {
+
+// Quantile of an already sorted vector.
+double SortedQuantile(const std::vector<double>& v, double p) {
   double pos = p * static_cast<double>(v.size() - 1);
   size_t lo = static_cast<size_t>(pos);
   if (lo + 1 >= v.size()) return v.back();
   double frac = pos - static_cast<double>(lo);
   return v[lo] + (v[lo + 1] - v[lo]) * frac;
+}
+
+}  // namespace
+
+double Quantile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return SortedQuantile(v, p);
 }
 
 std::vector<CurvePoint> QuantileCurve(const std::vector<double>& scores,
@@ -39,8 +49,10 @@ std::vector<CurvePoint> QuantileCurve(const std::vector<double>& scores,
   double qw = std::accumulate(cheap.begin(), cheap.end(), 0.0) / cheap.size();
   double qs = std::accumulate(strong.begin(), strong.end(), 0.0) / strong.size();
   out.push_back({0.0, qw});
+  std::vector<double> sorted = scores;  // sorted once for all n - 1 thresholds
+  std::sort(sorted.begin(), sorted.end());
   for (int k = 1; k < n; ++k) {
-    out.push_back(PointAt(scores, cheap, strong, Quantile(scores, 1.0 - double(k) / n)));
+    out.push_back(PointAt(scores, cheap, strong, SortedQuantile(sorted, 1.0 - double(k) / n)));
   }
   out.push_back({1.0, qs});
   std::stable_sort(out.begin(), out.end(), [](const CurvePoint& a, const CurvePoint& b) {
@@ -89,6 +101,43 @@ double Cpt(const std::vector<CurvePoint>& curve, double q_weak, double q_strong,
     return p == p0 ? f1 : f0 + (x - p0) / (p - p0) * (f1 - f0);
   }
   return 1.0;
+}
+
+std::optional<BootstrapInterval> Bootstrap(const std::vector<double>& scores,
+                                           const std::vector<double>& cheap,
+                                           const std::vector<double>& strong, int resamples,
+                                           uint64_t seed, double level) {
+  if (resamples < 1 || scores.empty()) return std::nullopt;
+  const size_t n = scores.size();
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, n - 1);
+  std::vector<double> s(n), c(n), st(n), apgr, cpt50;
+  for (int r = 0; r < resamples; ++r) {
+    double qw = 0, qs = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t k = pick(rng);
+      s[i] = scores[k];
+      c[i] = cheap[k];
+      st[i] = strong[k];
+      qw += c[i];
+      qs += st[i];
+    }
+    qw /= n;
+    qs /= n;
+    if (!(qs > qw)) continue;
+    auto curve = QuantileCurve(s, c, st, 10);
+    apgr.push_back(Apgr(curve, qw, qs));
+    cpt50.push_back(Cpt(curve, qw, qs, 0.5));
+  }
+  if (apgr.empty() || 2 * apgr.size() < static_cast<size_t>(resamples)) return std::nullopt;
+  const double tail = (1.0 - level) / 2;
+  BootstrapInterval out;
+  out.apgr_lo = Quantile(apgr, tail);
+  out.apgr_hi = Quantile(apgr, 1.0 - tail);
+  out.cpt50_lo = Quantile(cpt50, tail);
+  out.cpt50_hi = Quantile(cpt50, 1.0 - tail);
+  out.used = static_cast<int>(apgr.size());
+  return out;
 }
 
 }  // namespace triage::eval

@@ -1,6 +1,8 @@
 #pragma once
 // RouteLLM's router metrics over recorded outcomes. A query goes to the strong model when
 // its score >= threshold. Pure functions; thread-safe.
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace triage::eval {
@@ -31,6 +33,22 @@ std::vector<CurvePoint> FineCurve(const std::vector<double>& scores,
 double Apgr(const std::vector<CurvePoint>& curve, double q_weak, double q_strong);
 // Smallest strong fraction where PGR reaches x, linearly interpolated; 1 if never.
 double Cpt(const std::vector<CurvePoint>& curve, double q_weak, double q_strong, double x);
+
+// How far APGR and CPT(50%) could move on another sample of the same size: a percentile
+// bootstrap. Each of `resamples` draws n queries with replacement (seeded: the same inputs give
+// the same interval) and is measured exactly as above, on its own cheap-only and strong-only
+// qualities; the interval holds the central `level` share of the results. Draws where the
+// strong model is not better are left out (`used` counts the rest); nullopt when more than
+// half are, or when resamples < 1.
+struct BootstrapInterval {
+  double apgr_lo = 0, apgr_hi = 0;
+  double cpt50_lo = 0, cpt50_hi = 0;
+  int used = 0;
+};
+std::optional<BootstrapInterval> Bootstrap(const std::vector<double>& scores,
+                                           const std::vector<double>& cheap,
+                                           const std::vector<double>& strong, int resamples,
+                                           uint64_t seed = 1, double level = 0.95);
 
 // numpy.percentile(v, p * 100) with linear interpolation. REQUIRES: p in [0,1], v non-empty.
 double Quantile(std::vector<double> v, double p);

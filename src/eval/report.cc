@@ -64,7 +64,7 @@ Result<std::optional<std::vector<bool>>> TrainingMatches(const std::string& spec
 
 BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs,
                     const std::vector<double>& scores, const Prices& p, bool cascade,
-                    double op_target) {
+                    double op_target, int bootstrap) {
   BenchReport r;
   r.name = name;
   r.queries = qs.size();
@@ -84,6 +84,8 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
   r.apgr = r.pgr_defined ? Apgr(r.deciles, r.q_cheap, r.q_strong) : nan;
   r.cpt50 = r.pgr_defined ? Cpt(r.deciles, r.q_cheap, r.q_strong, 0.5) : nan;
   r.cpt80 = r.pgr_defined ? Cpt(r.deciles, r.q_cheap, r.q_strong, 0.8) : nan;
+  r.bootstrap = bootstrap;
+  if (r.pgr_defined && bootstrap > 0) r.interval = Bootstrap(scores, cheap, strong, bootstrap);
   r.op_target = op_target;
   r.op_threshold = Quantile(scores, 1.0 - op_target);
   CurvePoint op = PointAt(scores, cheap, strong, r.op_threshold);
@@ -111,7 +113,7 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
 }
 
 std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vector<double>& scores,
-                                    const Prices& prices, bool cascade) {
+                                    const Prices& prices, bool cascade, int bootstrap) {
   std::map<std::string, std::pair<std::vector<const Query*>, std::vector<double>>> by;
   std::vector<const Query*> all;
   for (size_t i = 0; i < qs.size(); ++i) {
@@ -120,8 +122,10 @@ std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vec
     all.push_back(&qs[i]);
   }
   std::vector<BenchReport> out;
-  for (const auto& [name, v] : by) out.push_back(Analyze(name, v.first, v.second, prices, cascade));
-  if (by.size() > 1) out.push_back(Analyze("overall", all, scores, prices, cascade));
+  for (const auto& [name, v] : by)
+    out.push_back(Analyze(name, v.first, v.second, prices, cascade, 0.3, bootstrap));
+  if (by.size() > 1)
+    out.push_back(Analyze("overall", all, scores, prices, cascade, 0.3, bootstrap));
   return out;
 }
 
@@ -160,6 +164,14 @@ std::string FormatText(const std::vector<BenchReport>& reports) {
                     "not better than the cheap one on these queries)\n");
     }
     o << buf;
+    if (r.interval) {
+      std::snprintf(buf, sizeof buf,
+                    "95%% bootstrap interval (%d resamples of these queries): APGR %.4f-%.4f   "
+                    "CPT(50%%) %.1f%%-%.1f%%\n",
+                    r.interval->used, r.interval->apgr_lo, r.interval->apgr_hi,
+                    100 * r.interval->cpt50_lo, 100 * r.interval->cpt50_hi);
+      o << buf;
+    }
     std::snprintf(buf, sizeof buf,
                   "operating point (threshold %.4f for %.0f%% strong): %.1f%% strong, quality "
                   "%.4f (PGR %s), cost $%.4f = %.1f%% of all-strong $%.4f (all-cheap $%.4f)\n",
@@ -185,6 +197,10 @@ nlohmann::json ToJson(const BenchReport& r) {
     fine.push_back({{"strong_fraction", c.strong_fraction}, {"quality", c.quality}});
   // NaN (undefined PGR) -> null.
   auto num = [&](double v) { return r.pgr_defined ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  // [lo, hi], or null without an interval.
+  auto interval = [&](double lo, double hi) {
+    return r.interval ? nlohmann::json::array({lo, hi}) : nlohmann::json(nullptr);
+  };
   return {{"benchmark", r.name},
           {"queries", r.queries},
           {"cheap_quality", r.q_cheap},
@@ -193,6 +209,11 @@ nlohmann::json ToJson(const BenchReport& r) {
           {"apgr", num(r.apgr)},
           {"cpt50", num(r.cpt50)},
           {"cpt80", num(r.cpt80)},
+          {"bootstrap_resamples", r.interval ? r.interval->used : 0},
+          {"apgr_interval",
+           interval(r.interval ? r.interval->apgr_lo : 0, r.interval ? r.interval->apgr_hi : 0)},
+          {"cpt50_interval",
+           interval(r.interval ? r.interval->cpt50_lo : 0, r.interval ? r.interval->cpt50_hi : 0)},
           {"curve", curve},
           {"fine_curve", fine},
           {"operating_point",

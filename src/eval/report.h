@@ -28,6 +28,10 @@ struct BenchReport {
   // NaN, text says "n/a" and JSON null.
   bool pgr_defined = false;
   double apgr = 0, cpt50 = 0, cpt80 = 0;
+  // 95% percentile-bootstrap interval of APGR and CPT(50%) over `bootstrap` resamples of these
+  // queries; nullopt when not asked for (bootstrap 0) or PGR is undefined too often.
+  int bootstrap = 0;
+  std::optional<BootstrapInterval> interval;
   // Operating point: threshold calibrated on this data to send op_fraction to strong.
   double op_target = 0.3, op_threshold = 0, op_fraction = 0, op_quality = 0, op_pgr = 0;
   double op_cost_ratio = 0;                                     // router cost / all-strong cost
@@ -48,13 +52,14 @@ Result<std::optional<std::vector<bool>>> TrainingMatches(const std::string& spec
                                                          const std::vector<Query>& qs);
 
 // REQUIRES: qs and scores of equal, non-zero size. cascade: the cheap model is always called.
+// bootstrap > 0 adds the interval from that many resamples.
 BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs,
                     const std::vector<double>& scores, const Prices& prices, bool cascade,
-                    double op_target = 0.3);
+                    double op_target = 0.3, int bootstrap = 0);
 
 // Per-benchmark reports followed by "overall" (when several benchmarks).
 std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vector<double>& scores,
-                                    const Prices& prices, bool cascade);
+                                    const Prices& prices, bool cascade, int bootstrap = 0);
 
 // v with the given printf width and decimals, or "n/a" right-aligned in that width when not
 // defined.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <numeric>
+
 namespace triage::eval {
 namespace {
 
@@ -79,6 +81,61 @@ TEST(Metrics, QuantileCurveOfPerfectRouter) {
   // PGR: 0, .5, 1, ..., 1 -> area = 0.1*0.25 + 0.1*0.75 + 0.8 = 0.9
   EXPECT_NEAR(Apgr(c, 0.8, 1.0), 0.9, 1e-12);
   EXPECT_NEAR(Cpt(c, 0.8, 1.0, 0.5), 0.1, 1e-12);
+}
+
+// A router that ranks `needs` (strong right, cheap wrong) above the rest with some noise:
+// `copies` copies of a fixed 40-query pattern.
+void NoisyRouter(int copies, std::vector<double>& s, std::vector<double>& cheap,
+                 std::vector<double>& strong) {
+  for (int c = 0; c < copies; ++c)
+    for (int i = 0; i < 40; ++i) {
+      const bool needs = i % 4 == 0, both = i % 4 == 1;
+      cheap.push_back(needs ? 0 : (both ? 1 : (i % 8 == 2 ? 0 : 1)));
+      strong.push_back(needs || both ? 1 : (i % 8 == 3 ? 0 : 1));
+      // Needing queries score high, except every fifth; a few others score high too.
+      s.push_back((needs && i % 20 != 0) || i % 10 == 7 ? 0.8 + 0.001 * i : 0.2 + 0.001 * i);
+    }
+}
+
+TEST(Metrics, BootstrapIntervalHoldsTheEstimateAndNarrowsWithMoreData) {
+  std::vector<double> s, cheap, strong;
+  NoisyRouter(5, s, cheap, strong);
+  const double qw = std::accumulate(cheap.begin(), cheap.end(), 0.0) / cheap.size();
+  const double qs = std::accumulate(strong.begin(), strong.end(), 0.0) / strong.size();
+  ASSERT_GT(qs, qw);
+  const double apgr = Apgr(QuantileCurve(s, cheap, strong, 10), qw, qs);
+  auto small = Bootstrap(s, cheap, strong, 300);
+  ASSERT_TRUE(small.has_value());
+  EXPECT_EQ(small->used, 300);
+  EXPECT_LT(small->apgr_lo, apgr);
+  EXPECT_GT(small->apgr_hi, apgr);
+  EXPECT_LE(small->cpt50_lo, small->cpt50_hi);
+
+  // The same inputs and seed give the same interval; another seed another one.
+  auto again = Bootstrap(s, cheap, strong, 300);
+  EXPECT_DOUBLE_EQ(again->apgr_lo, small->apgr_lo);
+  EXPECT_DOUBLE_EQ(again->apgr_hi, small->apgr_hi);
+  auto other = Bootstrap(s, cheap, strong, 300, /*seed=*/7);
+  EXPECT_NE(other->apgr_lo, small->apgr_lo);
+
+  // Sixteen times the data: the point estimate stays, the interval shrinks (about 4x).
+  std::vector<double> s2, cheap2, strong2;
+  NoisyRouter(80, s2, cheap2, strong2);
+  EXPECT_NEAR(Apgr(QuantileCurve(s2, cheap2, strong2, 10), qw, qs), apgr, 1e-9);
+  auto big = Bootstrap(s2, cheap2, strong2, 300);
+  ASSERT_TRUE(big.has_value());
+  EXPECT_LT(big->apgr_hi - big->apgr_lo, 0.5 * (small->apgr_hi - small->apgr_lo));
+  EXPECT_LT(big->apgr_lo, apgr);
+  EXPECT_GT(big->apgr_hi, apgr);
+}
+
+TEST(Metrics, BootstrapNeedsAStrongerStrongModel) {
+  // The strong model is never better: PGR is undefined on every draw.
+  std::vector<double> s{0.1, 0.5, 0.9, 0.3}, cheap{1, 0, 1, 1}, strong{1, 0, 0, 1};
+  EXPECT_FALSE(Bootstrap(s, cheap, strong, 100).has_value());
+  std::vector<double> ok_cheap{0, 0, 1, 1}, ok_strong{1, 1, 1, 1};
+  EXPECT_FALSE(Bootstrap(s, ok_cheap, ok_strong, 0).has_value());
+  EXPECT_TRUE(Bootstrap(s, ok_cheap, ok_strong, 100).has_value());
 }
 
 }  // namespace

@@ -41,6 +41,33 @@ test("eval --json: apgr, cpt50, cpt80 in [0,1] and a curve from 0% to 100% stron
   assert.ok(j.curve.at(-1).quality > j.curve[0].quality);
 });
 
+test("eval: a 95% bootstrap interval around APGR and CPT(50%); --bootstrap 0 turns it off", () => {
+  const j = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--json"]).stdout);
+  assert.equal(j.bootstrap_resamples, 200);
+  const [lo, hi] = j.apgr_interval;
+  assert.ok(lo < j.apgr && j.apgr < hi, `${lo} < ${j.apgr} < ${hi}`);
+  // 907 queries pin APGR down to a few hundredths either way, not to the third decimal.
+  assert.ok(hi - lo > 0.02 && hi - lo < 0.2, `width ${hi - lo}`);
+  assert.ok(j.cpt50_interval[0] <= j.cpt50 && j.cpt50 <= j.cpt50_interval[1]);
+  // Seeded: the same command prints the same interval.
+  const again = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--json"]).stdout);
+  assert.deepEqual(again.apgr_interval, j.apgr_interval);
+  const text = run(["eval", "--data", gsm8k, "--router", "length"]);
+  assert.match(text.stdout, /95% bootstrap interval \(200 resamples of these queries\): APGR 0\.\d{4}-0\.\d{4}/);
+  const off = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--json", "--bootstrap", "0"]).stdout);
+  assert.equal(off.apgr_interval, null);
+  assert.equal(off.cpt50_interval, null);
+  assert.equal(off.bootstrap_resamples, 0);
+  assert.equal(off.apgr, j.apgr);
+  const bad = run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "-1"]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--bootstrap: Value -1 not in range 0 to 100000/);
+  // Other usage errors exit 2 as well: a missing required option, an unknown flag.
+  assert.equal(run(["eval", "--router", "length"]).status, 2);
+  assert.equal(run(["eval", "--data", gsm8k, "--router", "length", "--no-such-flag"]).status, 2);
+  assert.equal(run(["eval", "--help"]).status, 0);
+});
+
 test("eval costs with the catalog's list prices; --strong-catalog and --*-price change them", () => {
   const base = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--json"]).stdout);
   assert.equal(base.cheap_catalog, "gemma-4-31b");
