@@ -113,5 +113,42 @@ TEST(Report, NoRecordedCostsNoNote) {
   EXPECT_EQ(FormatText({r}).find("recorded cost_usd"), std::string::npos);
 }
 
+// --bootstrap: the interval reaches the text and JSON; without it (or without a defined PGR)
+// the JSON says null.
+TEST(Report, BootstrapIntervalInTextAndJson) {
+  std::vector<Query> qs;
+  std::vector<double> scores;
+  for (int i = 0; i < 60; ++i) {
+    qs.push_back(Make(i % 3 == 0 ? 0 : 1, i % 5 == 4 ? 0 : 1, -1, -1, 100));
+    scores.push_back(i % 3 == 0 ? 0.7 + 0.001 * i : 0.3 + 0.001 * i);
+  }
+  std::vector<const Query*> ptrs;
+  for (const auto& q : qs) ptrs.push_back(&q);
+  const Prices p{1, 1, 10, 10};
+  BenchReport r = Analyze("b", ptrs, scores, p, false, 0.3, /*bootstrap=*/100);
+  ASSERT_TRUE(r.pgr_defined);
+  ASSERT_TRUE(r.interval.has_value());
+  auto j = ToJson(r);
+  EXPECT_EQ(j["bootstrap_resamples"], r.interval->used);
+  ASSERT_TRUE(j["apgr_interval"].is_array());
+  EXPECT_DOUBLE_EQ(j["apgr_interval"][0].get<double>(), r.interval->apgr_lo);
+  EXPECT_DOUBLE_EQ(j["apgr_interval"][1].get<double>(), r.interval->apgr_hi);
+  EXPECT_LT(r.interval->apgr_lo, r.apgr);
+  EXPECT_GT(r.interval->apgr_hi, r.apgr);
+  EXPECT_NE(FormatText({r}).find("95% bootstrap interval"), std::string::npos);
+
+  BenchReport off = Analyze("b", ptrs, scores, p, false, 0.3, /*bootstrap=*/0);
+  EXPECT_FALSE(off.interval.has_value());
+  EXPECT_TRUE(ToJson(off)["apgr_interval"].is_null());
+  EXPECT_TRUE(ToJson(off)["cpt50_interval"].is_null());
+  EXPECT_EQ(ToJson(off)["bootstrap_resamples"], 0);
+  EXPECT_EQ(FormatText({off}).find("bootstrap"), std::string::npos);
+
+  for (auto& q : qs) q.strong = q.cheap;  // no gap: PGR undefined, so no interval either
+  BenchReport tie = Analyze("b", ptrs, scores, p, false, 0.3, /*bootstrap=*/100);
+  EXPECT_FALSE(tie.interval.has_value());
+  EXPECT_TRUE(ToJson(tie)["apgr_interval"].is_null());
+}
+
 }  // namespace
 }  // namespace triage::eval
