@@ -252,6 +252,53 @@ bool InSample(const RouterRun& run, const std::string& benchmark) {
   return matched * 20 > queries && queries > 0;
 }
 
+// APGR of runs[k] minus that of runs[0] on each benchmark of the reports (AnalyzeAll's order:
+// by name, then "overall" over all queries), with the paired bootstrap interval; nullopt
+// where PGR is undefined. [k][b].
+using VsFirst = std::vector<std::vector<std::optional<eval::PairedInterval>>>;
+VsFirst CompareWithFirst(const std::vector<RouterRun>& runs, const eval::Dataset& ds,
+                         int bootstrap) {
+  VsFirst out(runs.size());
+  const auto& reps = runs.front().reps;
+  for (size_t b = 0; b < reps.size(); ++b) {
+    std::vector<double> cheap, strong;
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < ds.queries.size(); ++i) {
+      if (reps[b].name != "overall" && ds.queries[i].benchmark != reps[b].name) continue;
+      idx.push_back(i);
+      cheap.push_back(ds.queries[i].cheap);
+      strong.push_back(ds.queries[i].strong);
+    }
+    auto pick = [&](const std::vector<double>& v) {
+      std::vector<double> s;
+      for (size_t i : idx) s.push_back(v[i]);
+      return s;
+    };
+    const auto first = pick(runs.front().scores);
+    for (size_t k = 0; k < runs.size(); ++k) {
+      std::optional<eval::PairedInterval> d;
+      if (k > 0 && reps[b].pgr_defined) {
+        // Without resamples, the difference alone (interval fields stay 0, used 0).
+        d = eval::BootstrapDifference(first, pick(runs[k].scores), cheap, strong,
+                                      std::max(bootstrap, 1));
+        if (d && bootstrap == 0) *d = {d->difference, 0, 0, 0};
+      }
+      out[k].push_back(d);
+    }
+  }
+  return out;
+}
+
+// {"baseline", "difference", "interval": [lo, hi] or null, "resamples"}, or null.
+nlohmann::json VsFirstJson(const std::optional<eval::PairedInterval>& d,
+                           const std::string& baseline) {
+  if (!d) return nullptr;
+  return {{"baseline", baseline},
+          {"difference", d->difference},
+          {"interval", d->used > 0 ? nlohmann::json::array({d->lo, d->hi}) : nlohmann::json()},
+          {"resamples", d->used}};
+}
+
 // eval with several --router: one table per benchmark, one JSON object, one picture.
 int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
   if (!args.scores_out.empty()) return Fail("--scores takes a single --router", 2);
@@ -263,12 +310,19 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
     if (!run) return Fail(run.error().message);
     runs.push_back(std::move(*run));
   }
+  const VsFirst vs = CompareWithFirst(runs, ds, args.bootstrap);
   if (args.json) {
     nlohmann::json list = nlohmann::json::array();
     for (size_t k = 0; k < runs.size(); ++k) {
       EvalArgs a = args;
       a.router = args.routers[k];
-      list.push_back(RunJson(runs[k], a, ds.skipped));
+      nlohmann::json j = RunJson(runs[k], a, ds.skipped);
+      const auto& reps = runs[k].reps;
+      for (size_t b = 0; b < reps.size(); ++b)
+        j["benchmarks"][reps[b].name]["apgr_vs_first"] =
+            VsFirstJson(vs[k][b], args.routers.front());
+      j["apgr_vs_first"] = VsFirstJson(vs[k].back(), args.routers.front());
+      list.push_back(std::move(j));
     }
     std::cout << nlohmann::json{{"routers", list}, {"skipped", ds.skipped}}.dump() << "\n";
   } else {
@@ -279,14 +333,24 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
       const auto& first = runs.front().reps[b];
       std::printf("\n== %s (%zu queries): cheap-only %.4f, strong-only %.4f\n", first.name.c_str(),
                   first.queries, first.q_cheap, first.q_strong);
-      std::printf("%-*s    APGR  CPT(50%%)  CPT(80%%)  quality at 30%% strong\n",
-                  static_cast<int>(width), "router");
+      std::printf("%-*s    APGR  CPT(50%%)  CPT(80%%)  quality at 30%% strong  APGR vs first%s\n",
+                  static_cast<int>(width), "router",
+                  args.bootstrap > 0 ? " (95% paired bootstrap)" : "");
       for (size_t k = 0; k < runs.size(); ++k) {
         const auto& r = runs[k].reps[b];
-        std::printf("%-*s  %s  %s  %s  %.4f%s\n", static_cast<int>(width), args.routers[k].c_str(),
-                    eval::Fixed(r.pgr_defined, r.apgr, 6, 3).c_str(),
+        std::string versus = k == 0 ? "baseline" : "n/a";
+        if (const auto& d = vs[k][b]) {
+          char buf[96];
+          if (d->used > 0)
+            std::snprintf(buf, sizeof buf, "%+.3f (%+.3f to %+.3f)", d->difference, d->lo, d->hi);
+          else
+            std::snprintf(buf, sizeof buf, "%+.3f", d->difference);
+          versus = buf;
+        }
+        std::printf("%-*s  %s  %s  %s  %.4f                  %s%s\n", static_cast<int>(width),
+                    args.routers[k].c_str(), eval::Fixed(r.pgr_defined, r.apgr, 6, 3).c_str(),
                     eval::Percent(r.pgr_defined, r.cpt50, 7).c_str(),
-                    eval::Percent(r.pgr_defined, r.cpt80, 7).c_str(), r.op_quality,
+                    eval::Percent(r.pgr_defined, r.cpt80, 7).c_str(), r.op_quality, versus.c_str(),
                     InSample(runs[k], r.name) ? "  in-sample" : "");
       }
     }

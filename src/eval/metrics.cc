@@ -103,40 +103,96 @@ double Cpt(const std::vector<CurvePoint>& curve, double q_weak, double q_strong,
   return 1.0;
 }
 
+namespace {
+
+// Calls fn(qw, qs, pick) for `resamples` draws of n query indices with replacement, where qw
+// and qs are the draw's cheap-only and strong-only qualities; only draws with qs > qw reach
+// fn. Returns how many did.
+template <typename Fn>
+int ForEachDraw(const std::vector<double>& cheap, const std::vector<double>& strong, int resamples,
+                uint64_t seed, Fn fn) {
+  const size_t n = cheap.size();
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, n - 1);
+  std::vector<size_t> idx(n);
+  int used = 0;
+  for (int r = 0; r < resamples; ++r) {
+    double qw = 0, qs = 0;
+    for (size_t i = 0; i < n; ++i) {
+      idx[i] = pick(rng);
+      qw += cheap[idx[i]];
+      qs += strong[idx[i]];
+    }
+    qw /= n;
+    qs /= n;
+    if (!(qs > qw)) continue;
+    ++used;
+    fn(qw, qs, idx);
+  }
+  return used;
+}
+
+// v[idx[0]], v[idx[1]], ... into out.
+void Gather(const std::vector<double>& v, const std::vector<size_t>& idx,
+            std::vector<double>& out) {
+  out.resize(idx.size());
+  for (size_t i = 0; i < idx.size(); ++i) out[i] = v[idx[i]];
+}
+
+}  // namespace
+
 std::optional<BootstrapInterval> Bootstrap(const std::vector<double>& scores,
                                            const std::vector<double>& cheap,
                                            const std::vector<double>& strong, int resamples,
                                            uint64_t seed, double level) {
   if (resamples < 1 || scores.empty()) return std::nullopt;
-  const size_t n = scores.size();
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<size_t> pick(0, n - 1);
-  std::vector<double> s(n), c(n), st(n), apgr, cpt50;
-  for (int r = 0; r < resamples; ++r) {
-    double qw = 0, qs = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const size_t k = pick(rng);
-      s[i] = scores[k];
-      c[i] = cheap[k];
-      st[i] = strong[k];
-      qw += c[i];
-      qs += st[i];
-    }
-    qw /= n;
-    qs /= n;
-    if (!(qs > qw)) continue;
-    auto curve = QuantileCurve(s, c, st, 10);
-    apgr.push_back(Apgr(curve, qw, qs));
-    cpt50.push_back(Cpt(curve, qw, qs, 0.5));
-  }
-  if (apgr.empty() || 2 * apgr.size() < static_cast<size_t>(resamples)) return std::nullopt;
+  std::vector<double> s, c, st, apgr, cpt50;
+  const int used = ForEachDraw(cheap, strong, resamples, seed,
+                               [&](double qw, double qs, const std::vector<size_t>& idx) {
+                                 Gather(scores, idx, s);
+                                 Gather(cheap, idx, c);
+                                 Gather(strong, idx, st);
+                                 auto curve = QuantileCurve(s, c, st, 10);
+                                 apgr.push_back(Apgr(curve, qw, qs));
+                                 cpt50.push_back(Cpt(curve, qw, qs, 0.5));
+                               });
+  if (used == 0 || 2 * used < resamples) return std::nullopt;
   const double tail = (1.0 - level) / 2;
   BootstrapInterval out;
   out.apgr_lo = Quantile(apgr, tail);
   out.apgr_hi = Quantile(apgr, 1.0 - tail);
   out.cpt50_lo = Quantile(cpt50, tail);
   out.cpt50_hi = Quantile(cpt50, 1.0 - tail);
-  out.used = static_cast<int>(apgr.size());
+  out.used = used;
+  return out;
+}
+
+std::optional<PairedInterval> BootstrapDifference(const std::vector<double>& scores_a,
+                                                  const std::vector<double>& scores_b,
+                                                  const std::vector<double>& cheap,
+                                                  const std::vector<double>& strong, int resamples,
+                                                  uint64_t seed, double level) {
+  if (resamples < 1 || scores_a.empty()) return std::nullopt;
+  const double qw = std::accumulate(cheap.begin(), cheap.end(), 0.0) / cheap.size();
+  const double qs = std::accumulate(strong.begin(), strong.end(), 0.0) / strong.size();
+  if (!(qs > qw)) return std::nullopt;
+  PairedInterval out;
+  out.difference = Apgr(QuantileCurve(scores_b, cheap, strong, 10), qw, qs) -
+                   Apgr(QuantileCurve(scores_a, cheap, strong, 10), qw, qs);
+  std::vector<double> a, b, c, st, diff;
+  out.used = ForEachDraw(cheap, strong, resamples, seed,
+                         [&](double dqw, double dqs, const std::vector<size_t>& idx) {
+                           Gather(scores_a, idx, a);
+                           Gather(scores_b, idx, b);
+                           Gather(cheap, idx, c);
+                           Gather(strong, idx, st);
+                           diff.push_back(Apgr(QuantileCurve(b, c, st, 10), dqw, dqs) -
+                                          Apgr(QuantileCurve(a, c, st, 10), dqw, dqs));
+                         });
+  if (out.used == 0 || 2 * out.used < resamples) return std::nullopt;
+  const double tail = (1.0 - level) / 2;
+  out.lo = Quantile(diff, tail);
+  out.hi = Quantile(diff, 1.0 - tail);
   return out;
 }
 

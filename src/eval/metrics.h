@@ -50,6 +50,20 @@ std::optional<BootstrapInterval> Bootstrap(const std::vector<double>& scores,
                                            const std::vector<double>& strong, int resamples,
                                            uint64_t seed = 1, double level = 0.95);
 
+// Whether router b beats router a on the same queries: APGR(b) - APGR(a) on all of them, and a
+// paired percentile bootstrap of that difference (each draw resamples the queries once and
+// measures both routers on it, so what the draw does to both cancels out). Draws where the
+// strong model is not better are left out; nullopt as for Bootstrap. REQUIRES: equal sizes.
+struct PairedInterval {
+  double difference = 0, lo = 0, hi = 0;
+  int used = 0;
+};
+std::optional<PairedInterval> BootstrapDifference(const std::vector<double>& scores_a,
+                                                  const std::vector<double>& scores_b,
+                                                  const std::vector<double>& cheap,
+                                                  const std::vector<double>& strong, int resamples,
+                                                  uint64_t seed = 1, double level = 0.95);
+
 // numpy.percentile(v, p * 100) with linear interpolation. REQUIRES: p in [0,1], v non-empty.
 double Quantile(std::vector<double> v, double p);
 

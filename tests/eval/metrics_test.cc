@@ -138,5 +138,37 @@ TEST(Metrics, BootstrapNeedsAStrongerStrongModel) {
   EXPECT_TRUE(Bootstrap(s, ok_cheap, ok_strong, 100).has_value());
 }
 
+TEST(Metrics, PairedBootstrapOfTwoRouters) {
+  std::vector<double> noisy, cheap, strong;
+  NoisyRouter(5, noisy, cheap, strong);
+  // The oracle ranks exactly by gain; a reversed router ranks the other way round.
+  std::vector<double> oracle, reversed;
+  for (size_t i = 0; i < cheap.size(); ++i) {
+    oracle.push_back(strong[i] - cheap[i] + 0.0001 * (i % 7));
+    reversed.push_back(-oracle.back());
+  }
+  const double qw = std::accumulate(cheap.begin(), cheap.end(), 0.0) / cheap.size();
+  const double qs = std::accumulate(strong.begin(), strong.end(), 0.0) / strong.size();
+  auto apgr = [&](const std::vector<double>& s) {
+    return Apgr(QuantileCurve(s, cheap, strong, 10), qw, qs);
+  };
+  auto d = BootstrapDifference(noisy, oracle, cheap, strong, 200);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_NEAR(d->difference, apgr(oracle) - apgr(noisy), 1e-12);
+  EXPECT_EQ(d->used, 200);
+  EXPECT_GT(d->lo, 0);  // the oracle is better on every plausible sample
+  EXPECT_LT(d->lo, d->difference);
+  EXPECT_GT(d->hi, d->difference);
+  auto worse = BootstrapDifference(noisy, reversed, cheap, strong, 200);
+  EXPECT_LT(worse->hi, 0);
+  // A router against itself: nothing to tell apart on any draw.
+  auto self = BootstrapDifference(noisy, noisy, cheap, strong, 200);
+  EXPECT_DOUBLE_EQ(self->difference, 0);
+  EXPECT_DOUBLE_EQ(self->lo, 0);
+  EXPECT_DOUBLE_EQ(self->hi, 0);
+  // No gap between the models: undefined.
+  EXPECT_FALSE(BootstrapDifference(noisy, oracle, strong, strong, 200).has_value());
+}
+
 }  // namespace
 }  // namespace triage::eval

@@ -122,7 +122,8 @@ test("eval where the strong model is not better: APGR and CPT are n/a in text an
   assert.equal((text.stdout.match(/APGR n\/a   CPT\(50%\) n\/a   CPT\(80%\) n\/a   \(undefined: the strong model is not better/g) || []).length, 3);  // tie, inverted, overall
   const cmp = run([...args, "--router", "random:1"]);
   assert.equal(cmp.status, 0, cmp.stderr);
-  assert.match(cmp.stdout, /^length\s+n\/a\s+n\/a\s+n\/a\s+0\.\d{4}$/m);
+  assert.match(cmp.stdout, /^length\s+n\/a\s+n\/a\s+n\/a\s+0\.\d{4}\s+baseline$/m);
+  assert.match(cmp.stdout, /^random:1\s+n\/a\s+n\/a\s+n\/a\s+0\.\d{4}\s+n\/a$/m);
 });
 
 test("eval on a file with other model names: the error lists them; --cheap/--strong pick them", () => {
@@ -226,6 +227,31 @@ test("eval --plot FILE.png writes a PNG picture of the curves; other names are r
   });
 });
 
+test("eval with several --router: each router's APGR against the first, with a paired bootstrap interval", () => {
+  const rules = `rules:${path.join(repoRoot, "models/rules-v1.txt")}`;
+  const args = ["eval", "--data", gsm8k, "--router", "random:1", "--router", "length", "--router", rules, "--json"];
+  const all = JSON.parse(run(args).stdout).routers;
+  assert.equal(all[0].apgr_vs_first, null);
+  for (const x of all.slice(1)) {
+    const d = x.apgr_vs_first;
+    assert.equal(d.baseline, "random:1");
+    assert.ok(Math.abs(d.difference - (x.apgr - all[0].apgr)) < 1e-9, `${d.difference}`);
+    assert.equal(d.resamples, 200);
+    assert.ok(d.interval[0] < d.difference && d.difference < d.interval[1], JSON.stringify(d));
+    assert.deepEqual(x.benchmarks.gsm8k.apgr_vs_first, d);
+  }
+  // Both rules beat random on GSM8K with the interval clear of zero.
+  for (const x of all.slice(1)) assert.ok(x.apgr_vs_first.interval[0] > 0, x.router);
+  // A router against itself: difference 0, interval [0, 0].
+  const same = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--router", "length", "--json"]).stdout).routers;
+  assert.deepEqual(same[1].apgr_vs_first.interval, [0, 0]);
+  // --bootstrap 0: the difference without an interval.
+  const off = JSON.parse(run([...args, "--bootstrap", "0"]).stdout).routers;
+  assert.equal(off[1].apgr_vs_first.interval, null);
+  assert.equal(off[1].apgr_vs_first.resamples, 0);
+  assert.equal(off[1].apgr_vs_first.difference, all[1].apgr_vs_first.difference);
+});
+
 test("eval with several --router: one table per benchmark, one JSON object, one picture, the same figures as one at a time", () => {
   withTempDir("triage-compare-", (dir) => {
     const routers = ["random:1", "length", "learned:builtin"];
@@ -246,11 +272,12 @@ test("eval with several --router: one table per benchmark, one JSON object, one 
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /^3 routers on the same queries/);
     for (const r of routers) {
-      const row = t.stdout.match(new RegExp(`^${r.replace(/[.:]/g, "\\$&")}\\s+(\\d\\.\\d{3})\\s+([\\d.]+)%\\s+([\\d.]+)%\\s+[\\d.]+(  in-sample)?$`, "m"));
+      const row = t.stdout.match(new RegExp(`^${r.replace(/[.:]/g, "\\$&")}\\s+(\\d\\.\\d{3})\\s+([\\d.]+)%\\s+([\\d.]+)%\\s+[\\d.]+\\s+(baseline|[+-]\\d\\.\\d{3} \\([+-]\\d\\.\\d{3} to [+-]\\d\\.\\d{3}\\))(  in-sample)?$`, "m"));
       assert.ok(row, `${r}\n${t.stdout}`);
       assert.equal(Number(row[1]), Number(single[r].apgr.toFixed(3)));
+      assert.equal(row[4] === "baseline", r === routers[0], r);
       // Only the shipped model was trained on these queries.
-      assert.equal(Boolean(row[4]), r === "learned:builtin", r);
+      assert.equal(Boolean(row[5]), r === "learned:builtin", r);
     }
     const s = readFileSync(svg, "utf8");
     assert.match(s, /^<svg /);
