@@ -1,7 +1,8 @@
 // libFuzzer target: the simdjson readers of the hot paths against nlohmann's tree readings
 // they replaced (and fall back to): InspectOpenAIChunk vs InspectOpenAIChunkTree,
-// InspectAnswer vs InspectAnswerTree in both dialects, and InspectAnthropicEvent vs
-// InspectAnthropicEventTree. Any difference in any field aborts.
+// InspectAnswer vs InspectAnswerTree in both dialects, InspectAnthropicEvent vs
+// InspectAnthropicEventTree, and ReadOpenAIChunk vs ReadOpenAIChunkTree. Any difference in any
+// field aborts.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -28,5 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!(InspectAnswer(wire, s) == InspectAnswerTree(wire, s))) Differs("InspectAnswer", size);
   if (!(InspectAnthropicEvent(s) == InspectAnthropicEventTree(s)))
     Differs("InspectAnthropicEvent", size);
+  if (!(ReadOpenAIChunk(s) == ReadOpenAIChunkTree(s))) Differs("ReadOpenAIChunk", size);
   return 0;
 }

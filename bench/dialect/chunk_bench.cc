@@ -39,6 +39,18 @@ void BM_Tree(benchmark::State& state) {
 BENCHMARK(BM_Simdjson)->DenseRange(0, 2);
 BENCHMARK(BM_Tree)->DenseRange(0, 2);
 
+// The OpenAI-to-Anthropic translator's reading of the same payloads.
+void BM_ReadForTranslation(benchmark::State& state) {
+  const std::string& p = Payload(static_cast<int>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(triage::dialect::ReadOpenAIChunk(p));
+}
+void BM_ReadForTranslationTree(benchmark::State& state) {
+  const std::string& p = Payload(static_cast<int>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(triage::dialect::ReadOpenAIChunkTree(p));
+}
+BENCHMARK(BM_ReadForTranslation)->DenseRange(0, 2);
+BENCHMARK(BM_ReadForTranslationTree)->DenseRange(0, 2);
+
 const std::string kAnswer =
     R"({"id":"chatcmpl-9f2c1a7e","object":"chat.completion","created":1764400000,)"
     R"("model":"google/gemma-4-31b-it","choices":[{"index":0,"message":{"role":"assistant",)"

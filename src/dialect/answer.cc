@@ -16,24 +16,9 @@ using fast_json::NumberOr0;
 
 // OpenAIResponseUsage: `prompt_tokens` and `completion_tokens` must both be present.
 std::optional<TokenUsage> OpenAIUsage(sj::object u) {
-  TokenUsage t;
-  bool prompt = false, completion = false;
-  for (auto f : u) {
-    if (f.key == "prompt_tokens") {
-      prompt = true;
-      t.input_tokens = NumberOr0(f.value);
-    } else if (f.key == "completion_tokens") {
-      completion = true;
-      t.output_tokens = NumberOr0(f.value);
-    } else if (f.key == "prompt_tokens_details") {
-      sj::object details;
-      t.cached_input_tokens = 0;
-      if (f.value.get_object().get(details) == simdjson::SUCCESS)
-        if (auto c = fast_json::Last(details, "cached_tokens"))
-          t.cached_input_tokens = NumberOr0(*c);
-    }
-  }
-  if (!prompt || !completion) return std::nullopt;
+  bool complete = false;
+  TokenUsage t = fast_json::OpenAIUsage(u, &complete);
+  if (!complete) return std::nullopt;
   return t;
 }
 

@@ -43,4 +43,25 @@ std::optional<sj::element> Last(sj::object obj, std::string_view key) {
   return out;
 }
 
+TokenUsage OpenAIUsage(sj::object u, bool* complete) {
+  TokenUsage t;
+  bool prompt = false, completion = false;
+  for (auto f : u) {
+    if (f.key == "prompt_tokens") {
+      prompt = true;
+      t.input_tokens = NumberOr0(f.value);
+    } else if (f.key == "completion_tokens") {
+      completion = true;
+      t.output_tokens = NumberOr0(f.value);
+    } else if (f.key == "prompt_tokens_details") {
+      sj::object details;
+      t.cached_input_tokens = 0;
+      if (f.value.get_object().get(details) == simdjson::SUCCESS)
+        if (auto c = Last(details, "cached_tokens")) t.cached_input_tokens = NumberOr0(*c);
+    }
+  }
+  if (complete) *complete = prompt && completion;
+  return t;
+}
+
 }  // namespace triage::dialect::fast_json

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "dialect/types.h"
+
 namespace triage::dialect::fast_json {
 
 // Inputs above this go to nlohmann: no thread keeps a parse buffer for a large document
@@ -28,5 +30,10 @@ bool NonEmptyString(simdjson::dom::element e);
 
 // The value of the last `key` in obj, the one a parsed nlohmann object keeps; nullopt if none.
 std::optional<simdjson::dom::element> Last(simdjson::dom::object obj, std::string_view key);
+
+// An OpenAI `usage` object as JsonInt reads it: prompt_tokens, completion_tokens and
+// prompt_tokens_details.cached_tokens (last occurrences; 0 when absent or not numbers).
+// *complete says whether both prompt_tokens and completion_tokens were present.
+TokenUsage OpenAIUsage(simdjson::dom::object usage, bool* complete = nullptr);
 
 }  // namespace triage::dialect::fast_json

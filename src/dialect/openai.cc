@@ -452,22 +452,8 @@ bool InspectWithSimdjson(std::string_view data, ChunkInfo& info) {
     }
   }
   sj::object u;
-  if (usage && usage->get_object().get(u) == simdjson::SUCCESS) {
-    TokenUsage t;
-    for (auto f : u) {
-      if (f.key == "prompt_tokens") {
-        t.input_tokens = NumberOr0(f.value);
-      } else if (f.key == "completion_tokens") {
-        t.output_tokens = NumberOr0(f.value);
-      } else if (f.key == "prompt_tokens_details") {
-        sj::object details;
-        t.cached_input_tokens = 0;
-        if (f.value.get_object().get(details) == simdjson::SUCCESS)
-          if (auto c = Last(details, "cached_tokens")) t.cached_input_tokens = NumberOr0(*c);
-      }
-    }
-    info.usage = t;
-  }
+  if (usage && usage->get_object().get(u) == simdjson::SUCCESS)
+    info.usage = fast_json::OpenAIUsage(u);
   return true;
 }
 
@@ -485,6 +471,170 @@ std::optional<ChunkInfo> InspectOpenAIChunkSimdjson(std::string_view data) {
   if (data == "[DONE]") return info;
   if (!InspectWithSimdjson(data, info)) return std::nullopt;
   return info;
+}
+
+namespace {
+
+// Int() of the translators: an integer member (unsigned ones cast), else 0.
+int64_t TreeInteger(const json& o, const char* key) {
+  if (!o.is_object()) return 0;
+  auto it = o.find(key);
+  return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+int64_t SimdInteger(std::optional<sj::element> e) {
+  if (!e) return 0;
+  if (e->type() == sj::element_type::INT64) return e->get_int64().value_unsafe();
+  if (e->type() == sj::element_type::UINT64)
+    return static_cast<int64_t>(e->get_uint64().value_unsafe());
+  return 0;
+}
+
+std::string SimdString(std::optional<sj::element> e) {
+  std::string_view s;
+  return e && e->get_string().get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
+}
+
+// The translator's message for a chunk with an `error` key: InspectOpenAIChunk's message, or
+// "upstream error" when that is empty (a null error).
+std::string TranslatorError(const std::string& inspected) {
+  return inspected.empty() ? "upstream error" : inspected;
+}
+
+}  // namespace
+
+std::optional<OpenAIChunkView> ReadOpenAIChunkSimdjson(std::string_view data) {
+  sj::element doc;
+  if (!fast_json::ParseFast(data, &doc)) return std::nullopt;
+  OpenAIChunkView v;
+  sj::object top;
+  if (doc.get_object().get(top) != simdjson::SUCCESS) return v;
+  v.is_object = true;
+  std::optional<sj::element> error, id, model, usage, choices;
+  for (auto f : top) {
+    if (f.key == "error") {
+      error = f.value;
+    } else if (f.key == "id") {
+      id = f.value;
+    } else if (f.key == "model") {
+      model = f.value;
+    } else if (f.key == "usage") {
+      usage = f.value;
+    } else if (f.key == "choices") {
+      choices = f.value;
+    }
+  }
+  if (error) {  // InspectOpenAIChunk's reading of the error
+    std::string message;
+    if (!error->is_null()) {
+      sj::object e;
+      if (error->get_object().get(e) == simdjson::SUCCESS)
+        message = SimdString(Last(e, "message"));
+      else
+        message = SimdString(error);
+      if (message.empty()) message = "upstream stream error";
+    }
+    v.error = TranslatorError(message);
+    return v;
+  }
+  v.id = SimdString(id);
+  v.model = SimdString(model);
+  sj::object u;
+  if (usage && usage->get_object().get(u) == simdjson::SUCCESS) v.usage = fast_json::OpenAIUsage(u);
+  sj::array list;
+  if (!choices || choices->get_array().get(list) != simdjson::SUCCESS || list.begin() == list.end())
+    return v;
+  v.has_choice = true;
+  sj::object choice;
+  if ((*list.begin()).get_object().get(choice) != simdjson::SUCCESS) return v;
+  std::optional<sj::element> delta, finish;
+  for (auto f : choice) {
+    if (f.key == "delta") {
+      delta = f.value;
+    } else if (f.key == "finish_reason") {
+      finish = f.value;
+    }
+  }
+  v.finish_reason = SimdString(finish);
+  sj::object d;
+  if (!delta || delta->get_object().get(d) != simdjson::SUCCESS) return v;
+  std::optional<sj::element> content, refusal, tool_calls;
+  for (auto f : d) {
+    if (f.key == "content") {
+      content = f.value;
+    } else if (f.key == "refusal") {
+      refusal = f.value;
+    } else if (f.key == "tool_calls") {
+      tool_calls = f.value;
+    }
+  }
+  v.content = SimdString(content);
+  v.refusal = SimdString(refusal);
+  sj::array calls;
+  if (!tool_calls || tool_calls->get_array().get(calls) != simdjson::SUCCESS) return v;
+  for (sj::element call : calls) {
+    sj::object tc;
+    if (call.get_object().get(tc) != simdjson::SUCCESS) continue;
+    ToolCallDelta t;
+    std::optional<sj::element> index, call_id, function;
+    for (auto f : tc) {
+      if (f.key == "index") {
+        index = f.value;
+      } else if (f.key == "id") {
+        call_id = f.value;
+      } else if (f.key == "function") {
+        function = f.value;
+      }
+    }
+    t.index = SimdInteger(index);
+    t.id = SimdString(call_id);
+    sj::object fn;
+    if (function && function->get_object().get(fn) == simdjson::SUCCESS) {
+      t.name = SimdString(Last(fn, "name"));
+      t.arguments = SimdString(Last(fn, "arguments"));
+    }
+    v.tool_calls.push_back(std::move(t));
+  }
+  return v;
+}
+
+OpenAIChunkView ReadOpenAIChunkTree(std::string_view data) {
+  OpenAIChunkView v;
+  json j = json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return v;
+  v.is_object = true;
+  if (j.contains("error")) {
+    v.error = TranslatorError(InspectOpenAIChunkTree(data).error_message);
+    return v;
+  }
+  v.id = JsonStr(j, "id");
+  v.model = JsonStr(j, "model");
+  if (j.contains("usage") && j["usage"].is_object()) v.usage = InspectOpenAIChunkTree(data).usage;
+  if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return v;
+  v.has_choice = true;
+  const json& choice = j["choices"][0];
+  const json delta = JsonObj(choice, "delta");
+  v.content = JsonStr(delta, "content");
+  v.refusal = JsonStr(delta, "refusal");
+  if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
+    for (const auto& tc : delta["tool_calls"]) {
+      if (!tc.is_object()) continue;
+      ToolCallDelta t;
+      t.index = TreeInteger(tc, "index");
+      t.id = JsonStr(tc, "id");
+      const json fn = JsonObj(tc, "function");
+      t.name = JsonStr(fn, "name");
+      t.arguments = JsonStr(fn, "arguments");
+      v.tool_calls.push_back(std::move(t));
+    }
+  }
+  v.finish_reason = JsonStr(choice, "finish_reason");
+  return v;
+}
+
+OpenAIChunkView ReadOpenAIChunk(std::string_view data) {
+  if (auto fast = ReadOpenAIChunkSimdjson(data)) return std::move(*fast);
+  return ReadOpenAIChunkTree(data);
 }
 
 Result<TokenUsage> OpenAIResponseUsage(const json& response) {

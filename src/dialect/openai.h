@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "dialect/types.h"
@@ -44,6 +45,34 @@ ChunkInfo InspectOpenAIChunkTree(std::string_view data);
 // simdjson's reading alone: nullopt when simdjson refuses the payload (what
 // InspectOpenAIChunk then hands to the tree). For tests and benchmarks.
 std::optional<ChunkInfo> InspectOpenAIChunkSimdjson(std::string_view data);
+
+// One chunk of an OpenAI stream read for translation into Anthropic events: what
+// OpenAIToAnthropic needs, read the way its tree walk read it (for duplicate keys the last
+// occurrence counts; choices[0] is the first element of the last `choices`).
+struct ToolCallDelta {
+  int64_t index = 0;  // 0 unless an integer
+  std::string id, name, arguments;
+  bool operator==(const ToolCallDelta&) const = default;
+};
+struct OpenAIChunkView {
+  bool is_object = false;
+  // An `error` key (even null) fails the stream with this message.
+  std::optional<std::string> error;
+  std::string id, model;            // top-level strings, "" when absent
+  std::optional<TokenUsage> usage;  // as InspectOpenAIChunk reads it
+  bool has_choice = false;          // `choices` is a non-empty array
+  // Of choices[0] (all empty when it is not an object): delta.content, delta.refusal,
+  // finish_reason (strings, "" otherwise), and the object elements of delta.tool_calls.
+  std::string content, refusal, finish_reason;
+  std::vector<ToolCallDelta> tool_calls;
+  bool operator==(const OpenAIChunkView&) const = default;
+};
+// simdjson, falling back to ReadOpenAIChunkTree for what it refuses. Pure; thread-safe.
+OpenAIChunkView ReadOpenAIChunk(std::string_view data);
+// The same from nlohmann's tree: the fallback and the reference for tests.
+OpenAIChunkView ReadOpenAIChunkTree(std::string_view data);
+// simdjson's reading alone; nullopt when it refuses the payload. For tests and benchmarks.
+std::optional<OpenAIChunkView> ReadOpenAIChunkSimdjson(std::string_view data);
 
 // Usage of a non-streaming chat.completion; missing usage -> kUpstream error.
 Result<TokenUsage> OpenAIResponseUsage(const nlohmann::json& response);

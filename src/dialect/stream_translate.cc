@@ -160,65 +160,51 @@ class OpenAIToAnthropic final : public StreamTranslator {
       return step;
     }
     if (ev.data.empty()) return step;
-    json j = json::parse(ev.data, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
+    const OpenAIChunkView c = ReadOpenAIChunk(ev.data);
+    if (!c.is_object) {
       step.error = "upstream sent a malformed chunk";
       return step;
     }
-    if (j.contains("error")) {
-      ChunkInfo info = InspectOpenAIChunk(ev.data);
-      step.error = info.error_message.empty() ? "upstream error" : info.error_message;
+    if (c.error) {
+      step.error = *c.error;
       return step;
     }
-    Start(j, step.frames);
-    if (j.contains("usage") && j["usage"].is_object()) {
-      ChunkInfo info = InspectOpenAIChunk(ev.data);
-      if (info.usage) {
-        usage_ = *info.usage;
-        reported_ = true;
-      }
+    Start(c.id, c.model, step.frames);
+    if (c.usage) {
+      usage_ = *c.usage;
+      reported_ = true;
     }
-    if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return step;
-    const json& choice = j["choices"][0];
-    const json delta = JsonObj(choice, "delta");
-    for (const char* key : {"content", "refusal"}) {
-      std::string text = JsonStr(delta, key);
-      if (text.empty()) continue;
+    if (!c.has_choice) return step;
+    for (const std::string* text : {&c.content, &c.refusal}) {
+      if (text->empty()) continue;
       if (open_type_ != "text")
         OpenBlock("text", json{{"type", "text"}, {"text", ""}}, step.frames);
       step.frames += AnthropicEvent(
           "content_block_delta",
-          json{{"index", index_}, {"delta", json{{"type", "text_delta"}, {"text", text}}}});
+          json{{"index", index_}, {"delta", json{{"type", "text_delta"}, {"text", *text}}}});
       step.content = true;
     }
-    if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
-      for (const auto& tc : delta["tool_calls"]) {
-        if (!tc.is_object()) continue;
-        const int64_t k = Int(tc, "index");
-        const json fn = JsonObj(tc, "function");
-        if (!tools_.count(k)) {
-          std::string id = JsonStr(tc, "id");
-          if (id.empty()) id = "call_" + std::to_string(k);
-          OpenBlock("tool_use",
-                    json{{"type", "tool_use"},
-                         {"id", id.starts_with("toolu_") ? id : "toolu_" + id},
-                         {"name", JsonStr(fn, "name")},
-                         {"input", json::object()}},
-                    step.frames);
-          tools_[k] = index_;
-        }
-        std::string args = JsonStr(fn, "arguments");
-        if (!args.empty())
-          step.frames += AnthropicEvent(
-              "content_block_delta",
-              json{{"index", tools_[k]},
-                   {"delta", json{{"type", "input_json_delta"}, {"partial_json", args}}}});
-        step.content = true;
+    for (const ToolCallDelta& tc : c.tool_calls) {
+      const int64_t k = tc.index;
+      if (!tools_.count(k)) {
+        std::string id = tc.id.empty() ? "call_" + std::to_string(k) : tc.id;
+        OpenBlock("tool_use",
+                  json{{"type", "tool_use"},
+                       {"id", id.starts_with("toolu_") ? id : "toolu_" + id},
+                       {"name", tc.name},
+                       {"input", json::object()}},
+                  step.frames);
+        tools_[k] = index_;
       }
+      if (!tc.arguments.empty())
+        step.frames += AnthropicEvent(
+            "content_block_delta",
+            json{{"index", tools_[k]},
+                 {"delta", json{{"type", "input_json_delta"}, {"partial_json", tc.arguments}}}});
+      step.content = true;
     }
-    std::string finish = JsonStr(choice, "finish_reason");
-    if (!finish.empty()) {
-      stop_ = StopFromOpenAI(finish);
+    if (!c.finish_reason.empty()) {
+      stop_ = StopFromOpenAI(c.finish_reason);
       finished_ = true;
       step.content = true;
     }
@@ -229,7 +215,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
   bool usage_reported() const override { return reported_; }
   std::string Finish(const json& triage, bool, const std::string& comment) override {
     std::string out;
-    Start(json::object(), out);
+    Start("", "", out);
     CloseBlock(out);
     json delta = json{{"stop_reason", AnthropicStopReason(stop_)}, {"stop_sequence", nullptr}};
     out += AnthropicEvent("message_delta",
@@ -239,19 +225,18 @@ class OpenAIToAnthropic final : public StreamTranslator {
   std::string ErrorFrame(const Error& e) const override { return AnthropicErrorFrame(e); }
 
  private:
-  void Start(const json& chunk, std::string& out) {
+  // message_start and a ping before the first event; id and model from the first chunk.
+  void Start(const std::string& id, const std::string& model, std::string& out) {
     if (started_) return;
     started_ = true;
-    std::string id = JsonStr(chunk, "id");
-    json message =
-        json{{"id", "msg_" + (id.empty() ? std::string("triage") : id)},
-             {"type", "message"},
-             {"role", "assistant"},
-             {"model", JsonStr(chunk, "model").empty() ? model_ : JsonStr(chunk, "model")},
-             {"content", json::array()},
-             {"stop_reason", nullptr},
-             {"stop_sequence", nullptr},
-             {"usage", json{{"input_tokens", 0}, {"output_tokens", 0}}}};
+    json message = json{{"id", "msg_" + (id.empty() ? std::string("triage") : id)},
+                        {"type", "message"},
+                        {"role", "assistant"},
+                        {"model", model.empty() ? model_ : model},
+                        {"content", json::array()},
+                        {"stop_reason", nullptr},
+                        {"stop_sequence", nullptr},
+                        {"usage", json{{"input_tokens", 0}, {"output_tokens", 0}}}};
     out += AnthropicEvent("message_start", json{{"message", std::move(message)}});
     out += AnthropicEvent("ping", json::object());  // as the Messages API sends one
   }

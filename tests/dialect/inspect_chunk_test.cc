@@ -37,6 +37,13 @@ bool ExpectSame(const std::string& payload) {
                             << "\n  tree:     " << Describe(tree);
   auto direct = InspectOpenAIChunkSimdjson(payload);
   if (direct) EXPECT_TRUE(*direct == tree) << payload;
+  // The translator's reading (OpenAI upstream, Anthropic client) of the same payload.
+  if (payload != "[DONE]") {
+    EXPECT_TRUE(ReadOpenAIChunk(payload) == ReadOpenAIChunkTree(payload)) << payload;
+    auto view = ReadOpenAIChunkSimdjson(payload);
+    EXPECT_EQ(view.has_value(), direct.has_value()) << payload;
+    if (view) EXPECT_TRUE(*view == ReadOpenAIChunkTree(payload)) << payload;
+  }
   return direct.has_value();
 }
 
@@ -173,10 +180,22 @@ class Generator {
  public:
   explicit Generator(uint64_t seed) : rng_(seed) {}
   std::string Top() { return Object(kTopKeys, 0); }
+  // A chunk carrying tool-call deltas (as an OpenAI server streams a call), with random keys
+  // and values mixed into each level.
+  std::string ToolCallChunk() {
+    std::string calls = "[";
+    const int n = 1 + Pick(3);
+    for (int i = 0; i < n; ++i) calls += (i ? "," : "") + (Pick(8) ? ToolCall() : Any(2));
+    calls += "]";
+    std::string extra = Object(kAnyKeys, 3);
+    return "{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":" + calls +
+           ",\"x\":" + extra + "},\"finish_reason\":" + ValueFor("finish_reason", 2) + "}]}";
+  }
 
  private:
   using Keys = std::vector<const char*>;
-  inline static const Keys kTopKeys = {"choices", "usage", "error", "id", "choices", "usage"};
+  inline static const Keys kTopKeys = {"choices", "usage", "error", "id",
+                                       "choices", "usage", "model"};
   inline static const Keys kChoiceKeys = {"delta", "finish_reason", "index", "delta"};
   inline static const Keys kDeltaKeys = {
       "content",    "refusal",       "reasoning", "reasoning_content",
@@ -184,6 +203,8 @@ class Generator {
   inline static const Keys kUsageKeys = {"prompt_tokens", "completion_tokens",
                                          "prompt_tokens_details", "cached_tokens"};
   inline static const Keys kErrorKeys = {"message", "type", "message"};
+  inline static const Keys kToolCallKeys = {"index", "id", "function", "type", "index"};
+  inline static const Keys kFunctionKeys = {"name", "arguments", "arguments"};
   inline static const Keys kAnyKeys = {"choices",
                                        "delta",
                                        "content",
@@ -201,9 +222,36 @@ class Generator {
                                        "completion_tokens",
                                        "cached_tokens",
                                        "prompt_tokens_details",
-                                       "x"};
+                                       "x",
+                                       "function",
+                                       "name",
+                                       "arguments",
+                                       "id"};
 
   int Pick(size_t n) { return static_cast<int>(rng_() % n); }
+  // {"index", "id", "type", "function": {"name", "arguments"}}, each member there three
+  // times in four, with a random extra member now and then (duplicates included).
+  std::string ToolCall() {
+    std::vector<std::string> members;
+    auto maybe = [&](const char* key, const std::string& value) {
+      if (Pick(4)) members.push_back("\"" + std::string(key) + "\":" + value);
+    };
+    maybe("index", ValueFor("index", 3));
+    maybe("id", ValueFor("id", 3));
+    maybe("type", "\"function\"");
+    std::string fn = "{";
+    if (Pick(4)) fn += "\"name\":" + ValueFor("name", 4);
+    if (Pick(4))
+      fn += std::string(fn.size() > 1 ? "," : "") + "\"arguments\":" + ValueFor("arguments", 4);
+    maybe("function", Pick(8) ? fn + "}" : Any(3));
+    if (!Pick(4)) {
+      const std::string key = kToolCallKeys[Pick(kToolCallKeys.size())];
+      members.push_back("\"" + key + "\":" + ValueFor(key, 3));
+    }
+    std::string s = "{";
+    for (size_t i = 0; i < members.size(); ++i) s += (i ? "," : "") + members[i];
+    return s + "}";
+  }
   std::string Object(const Keys& keys, int depth) {
     std::string s = "{";
     const int n = Pick(5);
@@ -213,11 +261,14 @@ class Generator {
     }
     return s + "}";
   }
-  std::string Array(int depth, bool choices) {
+  // Elements: objects of `shape` (choice objects when `choices`) three times in four.
+  std::string Array(int depth, bool choices, const Keys* shape = nullptr) {
     std::string s = "[";
     const int n = Pick(4);
-    for (int i = 0; i < n; ++i)
-      s += (i ? "," : "") + (choices && Pick(4) ? Object(kChoiceKeys, depth + 1) : Any(depth + 1));
+    for (int i = 0; i < n; ++i) {
+      const Keys* keys = choices ? &kChoiceKeys : shape;
+      s += (i ? "," : "") + (keys && Pick(4) ? Object(*keys, depth + 1) : Any(depth + 1));
+    }
     return s + "]";
   }
   std::string ValueFor(const std::string& key, int depth) {
@@ -226,10 +277,12 @@ class Generator {
     if (key == "delta") return Object(kDeltaKeys, depth);
     if (key == "usage" || key == "prompt_tokens_details") return Object(kUsageKeys, depth);
     if (key == "error") return Pick(2) ? Object(kErrorKeys, depth) : "\"boom\"";
-    if (key == "tool_calls") return Array(depth, /*choices=*/false);
+    if (key == "tool_calls") return Array(depth, /*choices=*/false, &kToolCallKeys);
+    if (key == "function") return Object(kFunctionKeys, depth);
     if (key == "function_call") return Object(kAnyKeys, depth);
     if (key == "content" || key == "refusal" || key == "reasoning" || key == "reasoning_content" ||
-        key == "message" || key == "finish_reason")
+        key == "message" || key == "finish_reason" || key == "id" || key == "model" ||
+        key == "name" || key == "arguments")
       return Pick(3) ? "\"stop\"" : "\"\"";
     return std::to_string(Pick(5000));
   }
@@ -264,19 +317,22 @@ class Generator {
 
 TEST(InspectChunkSimdjson, GeneratedObjectsMatchTheTree) {
   Generator gen(20261129);
-  int with_content = 0, with_usage = 0, errors = 0, by_simdjson = 0;
+  int with_content = 0, with_usage = 0, errors = 0, by_simdjson = 0, with_tool_args = 0;
   for (int i = 0; i < 20000; ++i) {
-    std::string p = gen.Top();
+    std::string p = i % 3 == 2 ? gen.ToolCallChunk() : gen.Top();
     by_simdjson += ExpectSame(p);
     auto info = InspectOpenAIChunk(p);
     with_content += info.has_content;
     with_usage += info.usage.has_value();
+    const auto view = ReadOpenAIChunk(p);
+    with_tool_args += !view.tool_calls.empty() && !view.tool_calls.front().arguments.empty();
     errors += info.is_error;
     if (HasFailure()) break;
   }
   // The generator reaches every branch often enough for the comparison to mean something.
   EXPECT_GT(with_content, 300);
   EXPECT_GT(with_usage, 1000);
+  EXPECT_GT(with_tool_args, 500);
   EXPECT_GT(errors, 1000);
   EXPECT_EQ(by_simdjson, 20000);  // all well-formed, so none needed the fallback
 }
