@@ -51,13 +51,6 @@ TokenUsage AnthropicUsageAt(sj::object obj, std::string_view key) {
   return v && v->get_object().get(u) == simdjson::SUCCESS ? AnthropicUsage(u) : TokenUsage{};
 }
 
-// obj[key] (the last one) when it is a string; "" otherwise.
-std::string StringAt(sj::object obj, std::string_view key) {
-  std::string_view s;
-  auto v = fast_json::Last(obj, key);
-  return v && v->get_string().get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
-}
-
 }  // namespace
 
 std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view data) {
@@ -67,27 +60,17 @@ std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view
   sj::object top;
   if (doc.get_object().get(top) != simdjson::SUCCESS) return info;
   info.is_object = true;
-  std::optional<sj::element> message, error, block;
-  for (auto f : top) {
-    if (f.key == "type") {
-      std::string_view s;
-      info.type = f.value.get_string().get(s) == simdjson::SUCCESS ? std::string(s) : "";
-    } else if (f.key == "message") {
-      message = f.value;
-    } else if (f.key == "error") {
-      error = f.value;
-    } else if (f.key == "content_block") {
-      block = f.value;
-    }
-  }
+  const auto [type, message, error, block] =
+      fast_json::LastOf<4>(top, {"type", "message", "error", "content_block"});
+  info.type = fast_json::StringOr(type);
   info.has_message = message.has_value();
   sj::object o;
   if (message && message->get_object().get(o) == simdjson::SUCCESS)
     info.message_usage = AnthropicUsageAt(o, "usage");
   if (error && error->get_object().get(o) == simdjson::SUCCESS)
-    info.error_message = StringAt(o, "message");
+    info.error_message = fast_json::StringOr(fast_json::Last(o, "message"));
   if (block && block->get_object().get(o) == simdjson::SUCCESS)
-    info.content_block_type = StringAt(o, "type");
+    info.content_block_type = fast_json::StringOr(fast_json::Last(o, "type"));
   info.usage = AnthropicUsageAt(top, "usage");
   return info;
 }

@@ -43,6 +43,11 @@ std::optional<sj::element> Last(sj::object obj, std::string_view key) {
   return out;
 }
 
+std::string StringOr(std::optional<sj::element> e) {
+  std::string_view s;
+  return e && e->get_string().get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
+}
+
 TokenUsage OpenAIUsage(sj::object u, bool* complete) {
   TokenUsage t;
   bool prompt = false, completion = false;

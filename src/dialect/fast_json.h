@@ -4,8 +4,10 @@
 // for whatever ParseFast refuses, so the two accept the same inputs.
 #include <simdjson.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "dialect/types.h"
@@ -30,6 +32,23 @@ bool NonEmptyString(simdjson::dom::element e);
 
 // The value of the last `key` in obj, the one a parsed nlohmann object keeps; nullopt if none.
 std::optional<simdjson::dom::element> Last(simdjson::dom::object obj, std::string_view key);
+
+// Last() of several keys in one pass over obj: element i is the value of keys[i].
+template <size_t N>
+std::array<std::optional<simdjson::dom::element>, N> LastOf(
+    simdjson::dom::object obj, const std::array<std::string_view, N>& keys) {
+  std::array<std::optional<simdjson::dom::element>, N> out;
+  for (auto field : obj)
+    for (size_t i = 0; i < N; ++i)
+      if (field.key == keys[i]) {
+        out[i] = field.value;
+        break;
+      }
+  return out;
+}
+
+// A string element's text, or "" (absent, or another type).
+std::string StringOr(std::optional<simdjson::dom::element> e);
 
 // An OpenAI `usage` object as JsonInt reads it: prompt_tokens, completion_tokens and
 // prompt_tokens_details.cached_tokens (last occurrences; 0 when absent or not numbers).

@@ -372,8 +372,20 @@ namespace {
 
 namespace sj = simdjson::dom;
 using fast_json::Last;
+using fast_json::LastOf;
 using fast_json::NonEmptyString;
 using fast_json::NumberOr0;
+using fast_json::StringOr;
+
+// The message of a non-null `error`: error.message, or the error itself when a string, or
+// "upstream stream error".
+std::string StreamErrorMessage(sj::element error) {
+  sj::object e;
+  std::string message = error.get_object().get(e) == simdjson::SUCCESS
+                            ? StringOr(Last(e, "message"))
+                            : StringOr(error);
+  return message.empty() ? "upstream stream error" : message;
+}
 
 bool DeltaHasContent(sj::object delta) {
   // One pass over the fields; each key's last occurrence decides.
@@ -406,27 +418,10 @@ bool InspectWithSimdjson(std::string_view data, ChunkInfo& info) {
     info.is_error = true;
     return true;
   }
-  std::optional<sj::element> error, choices, usage;
-  for (auto f : top) {
-    if (f.key == "error") {
-      error = f.value;
-    } else if (f.key == "choices") {
-      choices = f.value;
-    } else if (f.key == "usage") {
-      usage = f.value;
-    }
-  }
+  const auto [error, choices, usage] = LastOf<3>(top, {"error", "choices", "usage"});
   if (error && !error->is_null()) {
     info.is_error = true;
-    std::string_view message;
-    sj::object e;
-    if (error->get_object().get(e) == simdjson::SUCCESS) {
-      auto m = Last(e, "message");
-      if (m && m->get_string().get(message) != simdjson::SUCCESS) message = {};
-    } else if (error->get_string().get(message) != simdjson::SUCCESS) {
-      message = {};
-    }
-    info.error_message = message.empty() ? "upstream stream error" : std::string(message);
+    info.error_message = StreamErrorMessage(*error);
     return true;
   }
   sj::array choice_list;
@@ -435,14 +430,7 @@ bool InspectWithSimdjson(std::string_view data, ChunkInfo& info) {
       info.has_choices = true;
       sj::object choice;
       if (ch.get_object().get(choice) != simdjson::SUCCESS) continue;
-      std::optional<sj::element> delta, finish;
-      for (auto f : choice) {
-        if (f.key == "delta") {
-          delta = f.value;
-        } else if (f.key == "finish_reason") {
-          finish = f.value;
-        }
-      }
+      const auto [delta, finish] = LastOf<2>(choice, {"delta", "finish_reason"});
       sj::object d;
       if (delta && delta->get_object().get(d) == simdjson::SUCCESS && DeltaHasContent(d))
         info.has_content = true;
@@ -490,11 +478,6 @@ int64_t SimdInteger(std::optional<sj::element> e) {
   return 0;
 }
 
-std::string SimdString(std::optional<sj::element> e) {
-  std::string_view s;
-  return e && e->get_string().get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
-}
-
 // The translator's message for a chunk with an `error` key: InspectOpenAIChunk's message, or
 // "upstream error" when that is empty (a null error).
 std::string TranslatorError(const std::string& inspected) {
@@ -510,35 +493,14 @@ std::optional<OpenAIChunkView> ReadOpenAIChunkSimdjson(std::string_view data) {
   sj::object top;
   if (doc.get_object().get(top) != simdjson::SUCCESS) return v;
   v.is_object = true;
-  std::optional<sj::element> error, id, model, usage, choices;
-  for (auto f : top) {
-    if (f.key == "error") {
-      error = f.value;
-    } else if (f.key == "id") {
-      id = f.value;
-    } else if (f.key == "model") {
-      model = f.value;
-    } else if (f.key == "usage") {
-      usage = f.value;
-    } else if (f.key == "choices") {
-      choices = f.value;
-    }
-  }
+  const auto [error, id, model, usage, choices] =
+      LastOf<5>(top, {"error", "id", "model", "usage", "choices"});
   if (error) {  // InspectOpenAIChunk's reading of the error
-    std::string message;
-    if (!error->is_null()) {
-      sj::object e;
-      if (error->get_object().get(e) == simdjson::SUCCESS)
-        message = SimdString(Last(e, "message"));
-      else
-        message = SimdString(error);
-      if (message.empty()) message = "upstream stream error";
-    }
-    v.error = TranslatorError(message);
+    v.error = TranslatorError(error->is_null() ? "" : StreamErrorMessage(*error));
     return v;
   }
-  v.id = SimdString(id);
-  v.model = SimdString(model);
+  v.id = StringOr(id);
+  v.model = StringOr(model);
   sj::object u;
   if (usage && usage->get_object().get(u) == simdjson::SUCCESS) v.usage = fast_json::OpenAIUsage(u);
   sj::array list;
@@ -547,51 +509,27 @@ std::optional<OpenAIChunkView> ReadOpenAIChunkSimdjson(std::string_view data) {
   v.has_choice = true;
   sj::object choice;
   if ((*list.begin()).get_object().get(choice) != simdjson::SUCCESS) return v;
-  std::optional<sj::element> delta, finish;
-  for (auto f : choice) {
-    if (f.key == "delta") {
-      delta = f.value;
-    } else if (f.key == "finish_reason") {
-      finish = f.value;
-    }
-  }
-  v.finish_reason = SimdString(finish);
+  const auto [delta, finish] = LastOf<2>(choice, {"delta", "finish_reason"});
+  v.finish_reason = StringOr(finish);
   sj::object d;
   if (!delta || delta->get_object().get(d) != simdjson::SUCCESS) return v;
-  std::optional<sj::element> content, refusal, tool_calls;
-  for (auto f : d) {
-    if (f.key == "content") {
-      content = f.value;
-    } else if (f.key == "refusal") {
-      refusal = f.value;
-    } else if (f.key == "tool_calls") {
-      tool_calls = f.value;
-    }
-  }
-  v.content = SimdString(content);
-  v.refusal = SimdString(refusal);
+  const auto [content, refusal, tool_calls] = LastOf<3>(d, {"content", "refusal", "tool_calls"});
+  v.content = StringOr(content);
+  v.refusal = StringOr(refusal);
   sj::array calls;
   if (!tool_calls || tool_calls->get_array().get(calls) != simdjson::SUCCESS) return v;
   for (sj::element call : calls) {
     sj::object tc;
     if (call.get_object().get(tc) != simdjson::SUCCESS) continue;
     ToolCallDelta t;
-    std::optional<sj::element> index, call_id, function;
-    for (auto f : tc) {
-      if (f.key == "index") {
-        index = f.value;
-      } else if (f.key == "id") {
-        call_id = f.value;
-      } else if (f.key == "function") {
-        function = f.value;
-      }
-    }
+    const auto [index, call_id, function] = LastOf<3>(tc, {"index", "id", "function"});
     t.index = SimdInteger(index);
-    t.id = SimdString(call_id);
+    t.id = StringOr(call_id);
     sj::object fn;
     if (function && function->get_object().get(fn) == simdjson::SUCCESS) {
-      t.name = SimdString(Last(fn, "name"));
-      t.arguments = SimdString(Last(fn, "arguments"));
+      const auto [name, arguments] = LastOf<2>(fn, {"name", "arguments"});
+      t.name = StringOr(name);
+      t.arguments = StringOr(arguments);
     }
     v.tool_calls.push_back(std::move(t));
   }
