@@ -54,12 +54,12 @@ TokenUsage AnthropicUsageAt(sj::object obj, std::string_view key) {
 }  // namespace
 
 std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view data) {
-  sj::element doc;
-  if (!fast_json::ParseFast(data, &doc)) return std::nullopt;
-  AnthropicEventInfo info;
   sj::object top;
-  if (doc.get_object().get(top) != simdjson::SUCCESS) return info;
-  info.is_object = true;
+  const fast_json::Parsed parsed = fast_json::ParseObject(data, &top);
+  if (parsed == fast_json::Parsed::kRefused) return std::nullopt;
+  AnthropicEventInfo info;
+  info.is_object = parsed == fast_json::Parsed::kObject;
+  if (!info.is_object) return info;
   const auto [type, message, error, block] =
       fast_json::LastOf<4>(top, {"type", "message", "error", "content_block"});
   info.type = fast_json::StringOr(type);
@@ -95,12 +95,12 @@ AnthropicEventInfo InspectAnthropicEvent(std::string_view data) {
 }
 
 std::optional<AnswerInfo> InspectAnswerSimdjson(Dialect wire, std::string_view body) {
-  sj::element doc;
-  if (!fast_json::ParseFast(body, &doc)) return std::nullopt;
-  AnswerInfo info;
   sj::object top;
-  if (doc.get_object().get(top) != simdjson::SUCCESS) return info;
-  info.is_object = true;
+  const fast_json::Parsed parsed = fast_json::ParseObject(body, &top);
+  if (parsed == fast_json::Parsed::kRefused) return std::nullopt;
+  AnswerInfo info;
+  info.is_object = parsed == fast_json::Parsed::kObject;
+  if (!info.is_object) return info;
   const std::string_view answer_key = wire == Dialect::kOpenAI ? "choices" : "content";
   std::optional<sj::element> usage;
   for (auto f : top) {

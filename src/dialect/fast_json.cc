@@ -6,14 +6,17 @@ namespace triage::dialect::fast_json {
 
 namespace sj = simdjson::dom;
 
-bool ParseFast(std::string_view data, sj::element* out) {
-  if (data.size() > kMaxBytes) return false;
+Parsed ParseObject(std::string_view data, sj::object* out) {
+  if (data.size() > kMaxBytes) return Parsed::kRefused;
   thread_local sj::parser parser(kMaxBytes);
   thread_local std::string padded;  // simdjson reads up to SIMDJSON_PADDING bytes past the end
   padded.assign(data);
   padded.resize(data.size() + simdjson::SIMDJSON_PADDING);
-  return parser.parse(padded.data(), data.size(), /*realloc_if_needed=*/false).get(*out) ==
-         simdjson::SUCCESS;
+  sj::element doc;
+  if (parser.parse(padded.data(), data.size(), /*realloc_if_needed=*/false).get(doc) !=
+      simdjson::SUCCESS)
+    return Parsed::kRefused;
+  return doc.get_object().get(*out) == simdjson::SUCCESS ? Parsed::kObject : Parsed::kNotObject;
 }
 
 int64_t NumberOr0(sj::element e) {

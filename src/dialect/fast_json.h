@@ -1,7 +1,7 @@
 #pragma once
 // simdjson's DOM for the gateway's hot read paths (every stream event, every passed-through
 // answer): one parser and one padded input buffer per thread. Callers fall back to nlohmann
-// for whatever ParseFast refuses, so the two accept the same inputs.
+// for whatever ParseObject refuses, so the two accept the same inputs.
 #include <simdjson.h>
 
 #include <array>
@@ -18,10 +18,16 @@ namespace triage::dialect::fast_json {
 // (simdjson's buffers are about 14 bytes per input byte).
 inline constexpr size_t kMaxBytes = 64 * 1024;
 
-// Parses data into *out; false when simdjson refuses it (malformed, integers beyond 64 bits,
-// a byte-order mark, nesting past 1024) or it is larger than kMaxBytes. *out points into this
-// thread's parser: valid until the thread's next ParseFast.
-bool ParseFast(std::string_view data, simdjson::dom::element* out);
+// What ParseObject made of the input.
+enum class Parsed {
+  kRefused,    // simdjson refuses it (malformed, integers beyond 64 bits, a byte-order mark,
+               // nesting past 1024) or it is larger than kMaxBytes: read it with nlohmann
+  kNotObject,  // well-formed JSON, but not an object
+  kObject,     // *out is the top-level object
+};
+// Parses data, which every hot-path reader wants to be one JSON object. *out points into this
+// thread's parser: valid until the thread's next ParseObject.
+Parsed ParseObject(std::string_view data, simdjson::dom::object* out);
 
 // JsonInt's reading of a number: integers as they are (unsigned ones cast), floats truncated
 // when in [-9e18, 9e18], anything else 0.

@@ -411,10 +411,10 @@ bool DeltaHasContent(sj::object delta) {
 
 // simdjson's reading into info; false when simdjson refuses the payload.
 bool InspectWithSimdjson(std::string_view data, ChunkInfo& info) {
-  sj::element doc;
-  if (!fast_json::ParseFast(data, &doc)) return false;
   sj::object top;
-  if (doc.get_object().get(top) != simdjson::SUCCESS) {
+  const fast_json::Parsed parsed = fast_json::ParseObject(data, &top);
+  if (parsed == fast_json::Parsed::kRefused) return false;
+  if (parsed == fast_json::Parsed::kNotObject) {
     info.is_error = true;
     return true;
   }
@@ -487,12 +487,12 @@ std::string TranslatorError(const std::string& inspected) {
 }  // namespace
 
 std::optional<OpenAIChunkView> ReadOpenAIChunkSimdjson(std::string_view data) {
-  sj::element doc;
-  if (!fast_json::ParseFast(data, &doc)) return std::nullopt;
-  OpenAIChunkView v;
   sj::object top;
-  if (doc.get_object().get(top) != simdjson::SUCCESS) return v;
-  v.is_object = true;
+  const fast_json::Parsed parsed = fast_json::ParseObject(data, &top);
+  if (parsed == fast_json::Parsed::kRefused) return std::nullopt;
+  OpenAIChunkView v;
+  v.is_object = parsed == fast_json::Parsed::kObject;
+  if (!v.is_object) return v;
   const auto [error, id, model, usage, choices] =
       LastOf<5>(top, {"error", "id", "model", "usage", "choices"});
   if (error) {  // InspectOpenAIChunk's reading of the error
