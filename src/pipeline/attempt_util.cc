@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/secrets.h"
 #include "dialect/anthropic.h"
 #include "dialect/openai.h"
 #include "observe/log.h"
@@ -28,7 +29,9 @@ bool RetryableStatus(int status) {
   return status == 408 || status == 409 || status == 429 || status >= 500;
 }
 
-std::string Redact(std::string_view text) {
+std::string Redact(std::string_view raw) {
+  const std::string masked = MaskSecrets(raw);
+  const std::string_view text = masked;
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -66,10 +69,11 @@ Error UpstreamStatusError(const config::Deployment& d, int status, std::string_v
     else if (it != j.end() && it->is_string())
       detail = it->get<std::string>();
   }
-  if (detail.empty()) detail = std::string(body.substr(0, 200));
+  // Masked before it is cut, so a key straddling the cut cannot leave a visible part.
+  detail = detail.empty() ? Redact(body).substr(0, 200) : Redact(detail);
   if (detail.size() > 500) detail = detail.substr(0, 500) + "...";
   std::string msg = "deployment " + d.name + ": upstream returned " + std::to_string(status) +
-                    (detail.empty() ? "" : ": " + Redact(detail));
+                    (detail.empty() ? "" : ": " + detail);
   ErrorKind kind = ErrorKind::kUpstream;
   std::string code = "upstream_error";
   if (status == 429) {

@@ -36,7 +36,8 @@ bool RetryableStatus(int status);
 // their status class (the request was at fault); others become 502.
 Error UpstreamStatusError(const config::Deployment& d, int status, std::string_view body);
 
-// Masks credential-looking words ("sk-...", "Bearer ...", long key-like tokens).
+// Masks the configured API keys by value (MaskSecrets), then credential-looking words ("sk-...",
+// "Bearer ...", long key-like tokens).
 std::string Redact(std::string_view text);
 
 // The wait an upstream asked for, when its status means "come back later" (429, 503, 529).

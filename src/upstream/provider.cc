@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "common/secrets.h"
+
 namespace triage::upstream {
 
 Result<Endpoint> MakeEndpoint(const config::Deployment& d) {
@@ -21,6 +23,7 @@ Result<Endpoint> MakeEndpoint(const config::Deployment& d) {
   if (!d.api_key_env.empty()) {
     const char* key = std::getenv(d.api_key_env.c_str());
     if (key) ep.key = key;
+    RegisterSecret(ep.key);  // masked by value in every error, log line and ledger row
   }
   return ep;
 }

@@ -1,0 +1,44 @@
+#include "common/secrets.h"
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+namespace triage {
+
+namespace {
+
+struct Registry {
+  std::mutex mu;
+  std::vector<std::string> secrets;  // longest first, so a key containing another is masked whole
+};
+
+Registry& Secrets() {
+  static Registry r;
+  return r;
+}
+
+}  // namespace
+
+void RegisterSecret(std::string_view secret) {
+  if (secret.size() < kMinSecretChars) return;
+  Registry& r = Secrets();
+  std::lock_guard lock(r.mu);
+  if (std::find(r.secrets.begin(), r.secrets.end(), secret) != r.secrets.end()) return;
+  r.secrets.emplace_back(secret);
+  std::stable_sort(r.secrets.begin(), r.secrets.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+std::string MaskSecrets(std::string_view text) {
+  std::string out(text);
+  Registry& r = Secrets();
+  std::lock_guard lock(r.mu);
+  for (const std::string& s : r.secrets) {
+    for (size_t at = out.find(s); at != std::string::npos; at = out.find(s, at + 10))
+      out.replace(at, s.size(), "[redacted]");
+  }
+  return out;
+}
+
+}  // namespace triage

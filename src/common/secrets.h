@@ -1,0 +1,20 @@
+#pragma once
+// The process's known secrets (the upstream API keys read from the environment), so that text
+// headed for a client, a log line, a metric or the ledger can be scrubbed of them by value, not
+// only by shape. Thread-safe: keys are registered when providers are built (start, SIGHUP) and
+// read on error paths.
+#include <string>
+#include <string_view>
+
+namespace triage {
+
+// Remembers `secret` for MaskSecrets. Secrets shorter than kMinSecretChars are ignored (they
+// would mask ordinary words); registering the same one twice is harmless. Never forgotten:
+// a key replaced by a reload stays masked.
+inline constexpr size_t kMinSecretChars = 4;
+void RegisterSecret(std::string_view secret);
+
+// `text` with every occurrence of a registered secret replaced by "[redacted]".
+std::string MaskSecrets(std::string_view text);
+
+}  // namespace triage
