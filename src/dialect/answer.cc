@@ -60,8 +60,8 @@ std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view
   AnthropicEventInfo info;
   info.is_object = parsed == fast_json::Parsed::kObject;
   if (!info.is_object) return info;
-  const auto [type, message, error, block] =
-      fast_json::LastOf<4>(top, {"type", "message", "error", "content_block"});
+  const auto [type, message, error, block, delta] =
+      fast_json::LastOf<5>(top, {"type", "message", "error", "content_block", "delta"});
   info.type = fast_json::StringOr(type);
   info.has_message = message.has_value();
   sj::object o;
@@ -71,6 +71,12 @@ std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view
     info.error_message = fast_json::StringOr(fast_json::Last(o, "message"));
   if (block && block->get_object().get(o) == simdjson::SUCCESS)
     info.content_block_type = fast_json::StringOr(fast_json::Last(o, "type"));
+  if (delta && delta->get_object().get(o) == simdjson::SUCCESS) {
+    const auto [text, partial, thinking] =
+        fast_json::LastOf<3>(o, {"text", "partial_json", "thinking"});
+    info.text_chars = fast_json::StringChars(text) + fast_json::StringChars(partial) +
+                      fast_json::StringChars(thinking);
+  }
   info.usage = AnthropicUsageAt(top, "usage");
   return info;
 }
@@ -86,12 +92,83 @@ AnthropicEventInfo InspectAnthropicEventTree(std::string_view data) {
   info.error_message = JsonStr(JsonObj(j, "error"), "message");
   info.usage = UsageFromAnthropic(JsonObj(j, "usage"));
   info.content_block_type = JsonStr(JsonObj(j, "content_block"), "type");
+  const nlohmann::json d = JsonObj(j, "delta");
+  info.text_chars = Utf8Chars(JsonStr(d, "text")) + Utf8Chars(JsonStr(d, "partial_json")) +
+                    Utf8Chars(JsonStr(d, "thinking"));
   return info;
 }
 
 AnthropicEventInfo InspectAnthropicEvent(std::string_view data) {
   if (auto fast = InspectAnthropicEventSimdjson(data)) return std::move(*fast);
   return InspectAnthropicEventTree(data);
+}
+
+std::optional<AnthropicEventView> ReadAnthropicEventSimdjson(std::string_view data) {
+  sj::object top;
+  const fast_json::Parsed parsed = fast_json::ParseObject(data, &top);
+  if (parsed == fast_json::Parsed::kRefused) return std::nullopt;
+  AnthropicEventView v;
+  v.is_object = parsed == fast_json::Parsed::kObject;
+  if (!v.is_object) return v;
+  const auto [type, index, delta, block, message, usage, error] = fast_json::LastOf<7>(
+      top, {"type", "index", "delta", "content_block", "message", "usage", "error"});
+  v.type = fast_json::StringOr(type);
+  v.index = fast_json::IntegerOr0(index);
+  sj::object o;
+  if (delta && delta->get_object().get(o) == simdjson::SUCCESS) {
+    const auto [dt, text, partial, stop] =
+        fast_json::LastOf<4>(o, {"type", "text", "partial_json", "stop_reason"});
+    v.delta_type = fast_json::StringOr(dt);
+    v.delta_text = fast_json::StringOr(text);
+    v.delta_partial_json = fast_json::StringOr(partial);
+    v.delta_stop_reason = fast_json::StringOr(stop);
+  }
+  if (block && block->get_object().get(o) == simdjson::SUCCESS) {
+    const auto [bt, id, name] = fast_json::LastOf<3>(o, {"type", "id", "name"});
+    v.block_type = fast_json::StringOr(bt);
+    v.block_id = fast_json::StringOr(id);
+    v.block_name = fast_json::StringOr(name);
+  }
+  if (message && message->get_object().get(o) == simdjson::SUCCESS) {
+    const auto [id, model] = fast_json::LastOf<2>(o, {"id", "model"});
+    v.message_id = fast_json::StringOr(id);
+    v.message_model = fast_json::StringOr(model);
+    v.message_usage = AnthropicUsageAt(o, "usage");
+  }
+  if (usage && usage->get_object().get(o) == simdjson::SUCCESS) v.usage = AnthropicUsage(o);
+  if (error && error->get_object().get(o) == simdjson::SUCCESS)
+    v.error_message = fast_json::StringOr(fast_json::Last(o, "message"));
+  return v;
+}
+
+AnthropicEventView ReadAnthropicEventTree(std::string_view data) {
+  AnthropicEventView v;
+  auto j = nlohmann::json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return v;
+  v.is_object = true;
+  v.type = JsonStr(j, "type");
+  v.index = JsonInteger(j, "index");
+  const nlohmann::json d = JsonObj(j, "delta");
+  v.delta_type = JsonStr(d, "type");
+  v.delta_text = JsonStr(d, "text");
+  v.delta_partial_json = JsonStr(d, "partial_json");
+  v.delta_stop_reason = JsonStr(d, "stop_reason");
+  const nlohmann::json b = JsonObj(j, "content_block");
+  v.block_type = JsonStr(b, "type");
+  v.block_id = JsonStr(b, "id");
+  v.block_name = JsonStr(b, "name");
+  const nlohmann::json m = JsonObj(j, "message");
+  v.message_id = JsonStr(m, "id");
+  v.message_model = JsonStr(m, "model");
+  v.message_usage = UsageFromAnthropic(JsonObj(m, "usage"));
+  v.usage = UsageFromAnthropic(JsonObj(j, "usage"));
+  v.error_message = JsonStr(JsonObj(j, "error"), "message");
+  return v;
+}
+
+AnthropicEventView ReadAnthropicEvent(std::string_view data) {
+  if (auto fast = ReadAnthropicEventSimdjson(data)) return std::move(*fast);
+  return ReadAnthropicEventTree(data);
 }
 
 std::optional<AnswerInfo> InspectAnswerSimdjson(Dialect wire, std::string_view body) {

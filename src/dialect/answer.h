@@ -36,6 +36,9 @@ struct AnthropicEventInfo {
   TokenUsage message_usage;        // UsageFromAnthropic of message.usage (zeros when absent)
   TokenUsage usage;                // UsageFromAnthropic of the top-level usage (message_delta)
   std::string content_block_type;  // content_block.type when a string (content_block_start)
+  // UTF-8 characters of delta.text, delta.partial_json and delta.thinking: the output
+  // estimate when the upstream reports no usage.
+  int64_t text_chars = 0;
   bool operator==(const AnthropicEventInfo&) const = default;
 };
 
@@ -45,5 +48,28 @@ AnthropicEventInfo InspectAnthropicEvent(std::string_view data);
 AnthropicEventInfo InspectAnthropicEventTree(std::string_view data);
 // simdjson's reading alone: nullopt when it refuses the payload. For tests and benchmarks.
 std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view data);
+
+// One `data:` payload of an Anthropic stream, read for what the Anthropic-upstream,
+// OpenAI-client stream translator needs. Strings are "" and numbers 0 when absent or of
+// another type; the objects read are the last of their key.
+struct AnthropicEventView {
+  bool is_object = false;
+  std::string type;                              // `type`
+  std::string error_message;                     // error.message
+  std::string message_id, message_model;         // message.id, message.model (message_start)
+  TokenUsage message_usage;                      // UsageFromAnthropic of message.usage
+  TokenUsage usage;                              // UsageFromAnthropic of usage (message_delta)
+  int64_t index = 0;                             // `index` when an integer (JsonInteger)
+  std::string block_type, block_id, block_name;  // content_block.type, .id, .name
+  // delta.type, delta.text, delta.partial_json, delta.stop_reason
+  std::string delta_type, delta_text, delta_partial_json, delta_stop_reason;
+  bool operator==(const AnthropicEventView&) const = default;
+};
+// simdjson, falling back to ReadAnthropicEventTree for what it refuses.
+AnthropicEventView ReadAnthropicEvent(std::string_view data);
+// The same from nlohmann's tree: the fallback and the reference for tests.
+AnthropicEventView ReadAnthropicEventTree(std::string_view data);
+// simdjson's reading alone; nullopt when it refuses the payload. For tests and benchmarks.
+std::optional<AnthropicEventView> ReadAnthropicEventSimdjson(std::string_view data);
 
 }  // namespace triage::dialect

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "dialect/json_util.h"
+
 namespace triage::dialect::fast_json {
 
 namespace sj = simdjson::dom;
@@ -32,6 +34,19 @@ int64_t NumberOr0(sj::element e) {
     default:
       return 0;
   }
+}
+
+int64_t IntegerOr0(std::optional<simdjson::dom::element> e) {
+  if (!e) return 0;
+  if (e->type() == simdjson::dom::element_type::INT64) return e->get_int64().value_unsafe();
+  if (e->type() == simdjson::dom::element_type::UINT64)
+    return static_cast<int64_t>(e->get_uint64().value_unsafe());
+  return 0;
+}
+
+int64_t StringChars(std::optional<simdjson::dom::element> e) {
+  std::string_view s;
+  return e && e->get_string().get(s) == simdjson::SUCCESS ? Utf8Chars(s) : 0;
 }
 
 bool NonEmptyString(sj::element e) {

@@ -33,6 +33,12 @@ Parsed ParseObject(std::string_view data, simdjson::dom::object* out);
 // when in [-9e18, 9e18], anything else 0.
 int64_t NumberOr0(simdjson::dom::element e);
 
+// An integer (unsigned ones cast), else 0: JsonInteger's reading.
+int64_t IntegerOr0(std::optional<simdjson::dom::element> e);
+
+// UTF-8 characters of a string element (Utf8Chars), 0 for anything else or nothing.
+int64_t StringChars(std::optional<simdjson::dom::element> e);
+
 // A string with at least one byte.
 bool NonEmptyString(simdjson::dom::element e);
 

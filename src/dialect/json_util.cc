@@ -1,5 +1,7 @@
 #include "dialect/json_util.h"
 
+#include <simdjson.h>
+
 namespace triage::dialect {
 
 using json = nlohmann::json;
@@ -104,6 +106,58 @@ int64_t JsonInt(const json& obj, const char* key, int64_t fallback) {
     if (d >= -9.0e18 && d <= 9.0e18) return static_cast<int64_t>(d);
   }
   return fallback;
+}
+
+int64_t JsonInteger(const json& obj, const char* key) {
+  if (!obj.is_object()) return 0;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  if (!simdjson::validate_utf8(s.data(), s.size())) {
+    out += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
+  out += '"';
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+  }
+  out.append(s, run, s.size() - run);
+  out += '"';
 }
 
 std::string JsonStr(const json& obj, const char* key) {

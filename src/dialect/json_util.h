@@ -36,6 +36,15 @@ int64_t Utf8Chars(std::string_view s);
 // Integer of a JSON number field or `fallback`; never throws.
 int64_t JsonInt(const nlohmann::json& obj, const char* key, int64_t fallback = 0);
 
+// An integer member of obj (a float or any other type reads 0); never throws.
+int64_t JsonInteger(const nlohmann::json& obj, const char* key);
+
+// Appends `s` as a JSON string literal, quotes included, escaped byte for byte as nlohmann's
+// dump() escapes it (`"`, `\\`, \b \f \n \r \t, other control bytes as \u00xx, UTF-8
+// as is). Invalid UTF-8 is replaced by U+FFFD, as dump() with error_handler_t::replace does.
+// For frames written straight into a string, without building a tree.
+void AppendJsonString(std::string& out, std::string_view s);
+
 // A string member of obj, or "" (absent, another type, or obj not an object); never throws.
 std::string JsonStr(const nlohmann::json& obj, const char* key);
 // An object member of obj (a copy), or an empty object. json::value() throws when the holder

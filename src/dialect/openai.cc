@@ -279,8 +279,8 @@ std::string_view OpenAIErrorType(ErrorKind kind) {
       return "authentication_error";
     case ErrorKind::kPermission:
       return "permission_error";
-    case ErrorKind::kNotFound:
-      return "not_found_error";
+    case ErrorKind::kNotFound:  // as OpenAI's own 404s (model_not_found) are typed
+      return "invalid_request_error";
     case ErrorKind::kRateLimit:
       return "rate_limit_error";
     case ErrorKind::kClientTimeout:
@@ -326,6 +326,12 @@ bool NonEmptyString(const json& o, const char* key) {
   return it != o.end() && it->is_string() && !it->get_ref<const std::string&>().empty();
 }
 
+// Characters (UTF-8 code points) of a string member, 0 for anything else.
+int64_t StringChars(const json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? Utf8Chars(it->get_ref<const std::string&>()) : 0;
+}
+
 }  // namespace
 
 ChunkInfo InspectOpenAIChunkTree(std::string_view data) {
@@ -354,6 +360,14 @@ ChunkInfo InspectOpenAIChunkTree(std::string_view data) {
       if (auto d = ch.find("delta"); d != ch.end() && d->is_object()) {
         auto tc = d->find("tool_calls");
         // reasoning_content is what DeepSeek/vLLM servers stream before the answer.
+        info.text_chars += StringChars(*d, "content") + StringChars(*d, "refusal") +
+                           StringChars(*d, "reasoning_content") + StringChars(*d, "reasoning");
+        if (tc != d->end() && tc->is_array())
+          for (const auto& call : *tc)
+            if (call.is_object())
+              info.text_chars += StringChars(JsonObj(call, "function"), "arguments");
+        if (auto fc = d->find("function_call"); fc != d->end() && fc->is_object())
+          info.text_chars += StringChars(*fc, "arguments");
         if (NonEmptyString(*d, "content") || NonEmptyString(*d, "refusal") ||
             NonEmptyString(*d, "reasoning_content") || NonEmptyString(*d, "reasoning") ||
             (tc != d->end() && tc->is_array() && !tc->empty()) ||
@@ -387,25 +401,49 @@ std::string StreamErrorMessage(sj::element error) {
   return message.empty() ? "upstream stream error" : message;
 }
 
-bool DeltaHasContent(sj::object delta) {
+// Characters of the `arguments` string of obj[key] (tool_calls[i].function, function_call).
+int64_t ArgumentChars(sj::element holder) {
+  sj::object o;
+  return holder.get_object().get(o) == simdjson::SUCCESS
+             ? fast_json::StringChars(Last(o, "arguments"))
+             : 0;
+}
+
+// Whether the delta carries content; *chars += the characters of its generated text.
+bool DeltaHasContent(sj::object delta, int64_t* chars) {
   // One pass over the fields; each key's last occurrence decides.
   bool text[4] = {false, false, false, false}, tools = false, function_call = false;
+  int64_t n[6] = {0, 0, 0, 0, 0, 0};
   for (auto f : delta) {
     if (f.key == "content") {
       text[0] = NonEmptyString(f.value);
+      n[0] = fast_json::StringChars(f.value);
     } else if (f.key == "refusal") {
       text[1] = NonEmptyString(f.value);
+      n[1] = fast_json::StringChars(f.value);
     } else if (f.key == "reasoning_content") {  // DeepSeek / vLLM reasoning before the answer
       text[2] = NonEmptyString(f.value);
+      n[2] = fast_json::StringChars(f.value);
     } else if (f.key == "reasoning") {
       text[3] = NonEmptyString(f.value);
+      n[3] = fast_json::StringChars(f.value);
     } else if (f.key == "tool_calls") {
       sj::array a;
       tools = f.value.get_array().get(a) == simdjson::SUCCESS && a.begin() != a.end();
+      n[4] = 0;
+      if (tools) {
+        for (sj::element call : a) {
+          sj::object tc;
+          if (call.get_object().get(tc) != simdjson::SUCCESS) continue;
+          if (auto fn = Last(tc, "function")) n[4] += ArgumentChars(*fn);
+        }
+      }
     } else if (f.key == "function_call") {
       function_call = f.value.is_object();
+      n[5] = ArgumentChars(f.value);
     }
   }
+  *chars += n[0] + n[1] + n[2] + n[3] + n[4] + n[5];
   return text[0] || text[1] || text[2] || text[3] || tools || function_call;
 }
 
@@ -432,7 +470,8 @@ bool InspectWithSimdjson(std::string_view data, ChunkInfo& info) {
       if (ch.get_object().get(choice) != simdjson::SUCCESS) continue;
       const auto [delta, finish] = LastOf<2>(choice, {"delta", "finish_reason"});
       sj::object d;
-      if (delta && delta->get_object().get(d) == simdjson::SUCCESS && DeltaHasContent(d))
+      if (delta && delta->get_object().get(d) == simdjson::SUCCESS &&
+          DeltaHasContent(d, &info.text_chars))
         info.has_content = true;
       std::string_view reason;
       if (finish && finish->get_string().get(reason) == simdjson::SUCCESS)
@@ -464,20 +503,6 @@ std::optional<ChunkInfo> InspectOpenAIChunkSimdjson(std::string_view data) {
 namespace {
 
 // Int() of the translators: an integer member (unsigned ones cast), else 0.
-int64_t TreeInteger(const json& o, const char* key) {
-  if (!o.is_object()) return 0;
-  auto it = o.find(key);
-  return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
-int64_t SimdInteger(std::optional<sj::element> e) {
-  if (!e) return 0;
-  if (e->type() == sj::element_type::INT64) return e->get_int64().value_unsafe();
-  if (e->type() == sj::element_type::UINT64)
-    return static_cast<int64_t>(e->get_uint64().value_unsafe());
-  return 0;
-}
-
 // The translator's message for a chunk with an `error` key: InspectOpenAIChunk's message, or
 // "upstream error" when that is empty (a null error).
 std::string TranslatorError(const std::string& inspected) {
@@ -523,7 +548,7 @@ std::optional<OpenAIChunkView> ReadOpenAIChunkSimdjson(std::string_view data) {
     if (call.get_object().get(tc) != simdjson::SUCCESS) continue;
     ToolCallDelta t;
     const auto [index, call_id, function] = LastOf<3>(tc, {"index", "id", "function"});
-    t.index = SimdInteger(index);
+    t.index = fast_json::IntegerOr0(index);
     t.id = StringOr(call_id);
     sj::object fn;
     if (function && function->get_object().get(fn) == simdjson::SUCCESS) {
@@ -558,7 +583,7 @@ OpenAIChunkView ReadOpenAIChunkTree(std::string_view data) {
     for (const auto& tc : delta["tool_calls"]) {
       if (!tc.is_object()) continue;
       ToolCallDelta t;
-      t.index = TreeInteger(tc, "index");
+      t.index = JsonInteger(tc, "index");
       t.id = JsonStr(tc, "id");
       const json fn = JsonObj(tc, "function");
       t.name = JsonStr(fn, "name");

@@ -19,8 +19,9 @@ Result<ChatRequest> ParseOpenAIChat(std::string_view body, int max_depth);
 
 // {"error":{"message":..., "type":..., "param":null, "code":...}}
 std::string OpenAIErrorBody(const Error& error);
-// OpenAI "type" for a kind: invalid_request_error, authentication_error, permission_error,
-// not_found_error, rate_limit_error, api_error, timeout_error, server_error...
+// OpenAI "type" for a kind: invalid_request_error (also for not found, as OpenAI's 404s),
+// authentication_error, permission_error, rate_limit_error, api_error, timeout_error,
+// server_error...
 std::string_view OpenAIErrorType(ErrorKind kind);
 
 // What the gateway needs to know of one `data:` payload of an OpenAI-compatible stream.
@@ -31,6 +32,10 @@ struct ChunkInfo {
   std::optional<std::string> finish_reason;
   bool is_error = false;  // unparseable, or an {"error":...} object
   std::string error_message;
+  // UTF-8 characters of the generated text in the deltas (content, refusal, reasoning,
+  // reasoning_content, tool-call and function-call arguments): the output estimate when the
+  // upstream reports no usage.
+  int64_t text_chars = 0;
   bool operator==(const ChunkInfo&) const = default;
 };
 // "[DONE]" -> all false. Reads the payload with simdjson (the hot read path: every event of

@@ -16,12 +16,6 @@ using json = nlohmann::json;
 
 namespace {
 
-int64_t Int(const json& o, const char* key) {
-  if (!o.is_object()) return 0;
-  auto it = o.find(key);
-  return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
 // Merges a usage report into the running totals: fields present and non-zero win.
 void Merge(TokenUsage& into, const TokenUsage& u) {
   if (u.input_tokens) into.input_tokens = u.input_tokens;
@@ -34,6 +28,17 @@ void Merge(TokenUsage& into, const TokenUsage& u) {
 std::string AnthropicEvent(const char* type, json data) {
   data["type"] = type;
   return SseFrame(data.dump(), type);
+}
+
+// A content_block_delta frame, written without a JSON tree: the per-token event of every
+// translated stream: a text_delta (`text`) or an input_json_delta (`partial_json`).
+void AppendAnthropicDelta(std::string& out, int64_t index, bool text, std::string_view value) {
+  out += "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
+  out += std::to_string(index);
+  out += text ? R"(,"delta":{"type":"text_delta","text":)"
+              : R"(,"delta":{"type":"input_json_delta","partial_json":)";
+  AppendJsonString(out, value);
+  out += "}}\n\n";
 }
 
 std::string OpenAIErrorFrame(const Error& e) { return SseFrame(OpenAIErrorBody(e)); }
@@ -72,6 +77,7 @@ class OpenAIPassThrough final : public StreamTranslator {
     }
     if (info.finish_reason) complete_ = true;
     step.content = info.has_content || info.finish_reason.has_value();
+    step.text_chars = info.text_chars;
     step.frames = SseFrame(ev.data);
     return step;
   }
@@ -125,6 +131,7 @@ class AnthropicPassThrough final : public StreamTranslator {
       reported_ = true;
     } else if (type == "content_block_delta") {
       step.content = true;
+      step.text_chars = info.text_chars;
     } else if (type == "content_block_start") {
       step.content = info.content_block_type == "tool_use";
     } else if (type == "message_stop") {
@@ -179,9 +186,8 @@ class OpenAIToAnthropic final : public StreamTranslator {
       if (text->empty()) continue;
       if (open_type_ != "text")
         OpenBlock("text", json{{"type", "text"}, {"text", ""}}, step.frames);
-      step.frames += AnthropicEvent(
-          "content_block_delta",
-          json{{"index", index_}, {"delta", json{{"type", "text_delta"}, {"text", *text}}}});
+      AppendAnthropicDelta(step.frames, index_, true, *text);
+      step.text_chars += Utf8Chars(*text);
       step.content = true;
     }
     for (const ToolCallDelta& tc : c.tool_calls) {
@@ -196,11 +202,8 @@ class OpenAIToAnthropic final : public StreamTranslator {
                   step.frames);
         tools_[k] = index_;
       }
-      if (!tc.arguments.empty())
-        step.frames += AnthropicEvent(
-            "content_block_delta",
-            json{{"index", tools_[k]},
-                 {"delta", json{{"type", "input_json_delta"}, {"partial_json", tc.arguments}}}});
+      if (!tc.arguments.empty()) AppendAnthropicDelta(step.frames, tools_[k], false, tc.arguments);
+      step.text_chars += Utf8Chars(tc.arguments);
       step.content = true;
     }
     if (!c.finish_reason.empty()) {
@@ -273,50 +276,51 @@ class AnthropicToOpenAI final : public StreamTranslator {
 
   Step Feed(const SseEvent& ev) override {
     Step step;
-    json j = json::parse(ev.data, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
+    const AnthropicEventView e = ReadAnthropicEvent(ev.data);
+    if (!e.is_object) {
       step.error = "upstream sent a malformed event";
       return step;
     }
-    std::string type = ev.event.empty() ? JsonStr(j, "type") : ev.event;
+    const std::string& type = ev.event.empty() ? e.type : ev.event;
     if (type == "error") {
-      step.error = JsonStr(JsonObj(j, "error"), "message");
-      if (step.error->empty()) *step.error = "upstream error event";
+      step.error = e.error_message.empty() ? "upstream error event" : e.error_message;
     } else if (type == "message_start") {
-      const json m = JsonObj(j, "message");
-      if (!JsonStr(m, "id").empty()) id_ = JsonStr(m, "id");
-      if (!JsonStr(m, "model").empty()) model_ = JsonStr(m, "model");
-      Merge(usage_, UsageFromAnthropic(JsonObj(m, "usage")));
+      if (!e.message_id.empty()) id_ = e.message_id;
+      if (!e.message_model.empty()) model_ = e.message_model;
+      prefix_.clear();
+      Merge(usage_, e.message_usage);
       reported_ = true;
       step.frames = Chunk(json{{"role", "assistant"}, {"content", ""}}, nullptr);
     } else if (type == "content_block_start") {
-      const json b = JsonObj(j, "content_block");
-      if (JsonStr(b, "type") == "tool_use") {
+      if (e.block_type == "tool_use") {
         const int64_t tool = next_tool_++;
-        tools_[Int(j, "index")] = tool;
+        tools_[e.index] = tool;
         json call = json{{"index", tool},
-                         {"id", JsonStr(b, "id")},
+                         {"id", e.block_id},
                          {"type", "function"},
-                         {"function", json{{"name", JsonStr(b, "name")}, {"arguments", ""}}}};
+                         {"function", json{{"name", e.block_name}, {"arguments", ""}}}};
         step.frames = Chunk(json{{"tool_calls", json::array({std::move(call)})}}, nullptr);
         step.content = true;
       }
     } else if (type == "content_block_delta") {
-      const json d = JsonObj(j, "delta");
-      const std::string dt = JsonStr(d, "type");
-      if (dt == "text_delta") {
-        step.frames = Chunk(json{{"content", JsonStr(d, "text")}}, nullptr);
+      if (e.delta_type == "text_delta") {
+        std::string delta = R"({"content":)";
+        AppendJsonString(delta, e.delta_text);
+        step.frames = DeltaFrame(delta += '}');
         step.content = true;
-      } else if (dt == "input_json_delta") {
-        json call = json{{"index", tools_[Int(j, "index")]},
-                         {"function", json{{"arguments", JsonStr(d, "partial_json")}}}};
-        step.frames = Chunk(json{{"tool_calls", json::array({std::move(call)})}}, nullptr);
+        step.text_chars = Utf8Chars(e.delta_text);
+      } else if (e.delta_type == "input_json_delta") {
+        std::string delta = R"({"tool_calls":[{"index":)";
+        delta += std::to_string(tools_[e.index]);
+        delta += R"(,"function":{"arguments":)";
+        AppendJsonString(delta, e.delta_partial_json);
+        step.frames = DeltaFrame(delta += "}}]}");
         step.content = true;
+        step.text_chars = Utf8Chars(e.delta_partial_json);
       }  // thinking and signature deltas have no OpenAI equivalent
     } else if (type == "message_delta") {
-      const std::string stop = JsonStr(JsonObj(j, "delta"), "stop_reason");
-      if (!stop.empty()) stop_ = StopFromAnthropic(stop);
-      Merge(usage_, UsageFromAnthropic(JsonObj(j, "usage")));
+      if (!e.delta_stop_reason.empty()) stop_ = StopFromAnthropic(e.delta_stop_reason);
+      Merge(usage_, e.usage);
       reported_ = true;
     } else if (type == "message_stop") {
       complete_ = true;
@@ -354,8 +358,28 @@ class AnthropicToOpenAI final : public StreamTranslator {
                                      {"finish_reason", std::move(finish)}}});
     return SseFrame(c.dump());
   }
+  // Chunk(delta, null) for a delta already written as JSON, without a tree: the per-token
+  // chunk. The part before the delta is built once per id and model.
+  std::string DeltaFrame(std::string_view delta) {
+    if (prefix_.empty()) {
+      prefix_ = R"(data: {"id":)";
+      AppendJsonString(prefix_, "chatcmpl-" + id_);
+      prefix_ += R"(,"object":"chat.completion.chunk","created":)";
+      prefix_ += std::to_string(created_);
+      prefix_ += R"(,"model":)";
+      AppendJsonString(prefix_, model_);
+      prefix_ += R"(,"choices":[{"index":0,"delta":)";
+    }
+    std::string out;
+    out.reserve(prefix_.size() + delta.size() + 48);
+    out += prefix_;
+    out += delta;
+    out += ",\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+    return out;
+  }
 
   std::string model_;
+  std::string prefix_;  // DeltaFrame's head; cleared when id or model change
   std::string id_ = "triage";
   int64_t created_ = 0;
   int64_t next_tool_ = 0;

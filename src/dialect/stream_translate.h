@@ -17,8 +17,11 @@ namespace triage::dialect {
 class StreamTranslator {
  public:
   struct Step {
-    std::string frames;                // client SSE frames to send now (may be empty)
-    bool content = false;              // this event carried real content (text, tool call, refusal)
+    std::string frames;    // client SSE frames to send now (may be empty)
+    bool content = false;  // this event carried real content (text, tool call, refusal)
+    // UTF-8 characters of the generated text the event carried (text, reasoning, tool
+    // arguments): what the output is estimated from when the upstream reports no usage.
+    int64_t text_chars = 0;
     std::optional<std::string> error;  // malformed event or an upstream error event
   };
   virtual ~StreamTranslator() = default;

@@ -1,7 +1,7 @@
 // InspectAnswer and InspectAnthropicEvent (simdjson) against their tree readings (nlohmann,
 // what ConvertUnary and AnthropicPassThrough used before, and the fallbacks) on hand-written
 // bodies and events, the response and stream fixtures, and byte mutations of all of them; and
-// what each reads.
+// what each reads. The same for ReadAnthropicEvent, the Anthropic-to-OpenAI translator's reading.
 #include "dialect/answer.h"
 
 #include <gtest/gtest.h>
@@ -211,6 +211,20 @@ TEST(InspectAnthropicEvent, ReadsWhatThePassThroughNeeds) {
   EXPECT_EQ(InspectAnthropicEvent(Events()[18]).type, "ping");
   EXPECT_FALSE(InspectAnthropicEventSimdjson(Events()[19]).has_value());
   EXPECT_TRUE(InspectAnthropicEvent(Events()[19]).is_object);
+  // Characters of generated text (the estimate without usage): code points of the delta's
+  // text, partial_json and thinking.
+  EXPECT_EQ(InspectAnthropicEvent(Events()[3]).text_chars, 2);
+  EXPECT_EQ(
+      InspectAnthropicEvent(
+          R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Grüße"}})")
+          .text_chars,
+      5);
+  EXPECT_EQ(
+      InspectAnthropicEvent(
+          R"({"type":"content_block_delta","delta":{"partial_json":"{\"a\"","thinking":"hm"}})")
+          .text_chars,
+      6);
+  EXPECT_EQ(InspectAnthropicEvent(Events()[0]).text_chars, 0);
 }
 
 TEST(InspectAnthropicEvent, StreamFixtureEventsMatchTheTree) {
@@ -230,6 +244,104 @@ TEST(InspectAnthropicEvent, MutatedEventsMatchTheTree) {
   std::mt19937_64 rng(13);
   for (int i = 0; i < 20000 && !HasFailure(); ++i)
     ExpectSameEvent(test_util::Mutate(seeds[rng() % seeds.size()], rng));
+}
+
+// ---- ReadAnthropicEvent: what the Anthropic-to-OpenAI stream translator reads.
+
+std::string Describe(const AnthropicEventView& e) {
+  std::ostringstream o;
+  o << "object=" << e.is_object << " type=" << e.type << " error=" << e.error_message
+    << " message=" << e.message_id << "/" << e.message_model << "/" << e.message_usage.input_tokens
+    << "/" << e.message_usage.output_tokens << " usage=" << e.usage.input_tokens << "/"
+    << e.usage.output_tokens << " index=" << e.index << " block=" << e.block_type << "/"
+    << e.block_id << "/" << e.block_name << " delta=" << e.delta_type << "/" << e.delta_text << "/"
+    << e.delta_partial_json << "/" << e.delta_stop_reason;
+  return o.str();
+}
+
+// Returns whether simdjson read the event itself.
+bool ExpectSameView(const std::string& data) {
+  auto fast = ReadAnthropicEvent(data);
+  auto tree = ReadAnthropicEventTree(data);
+  EXPECT_TRUE(fast == tree) << data.substr(0, 300) << "\n  simdjson: " << Describe(fast)
+                            << "\n  tree:     " << Describe(tree);
+  auto direct = ReadAnthropicEventSimdjson(data);
+  if (direct) EXPECT_TRUE(*direct == tree) << data.substr(0, 300);
+  return direct.has_value();
+}
+
+const std::vector<std::string>& TranslatorEvents() {
+  static const std::vector<std::string> events = [] {
+    std::vector<std::string> e = Events();
+    for (
+        const char* extra : {
+            R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Pa"}})",
+            R"({"type":"content_block_delta","index":1.0,"delta":{"type":"text_delta","text":"a\nb\u0001\"\\é"}})",
+            R"({"type":"content_block_delta","index":-3,"delta":{"type":"thinking_delta","thinking":"x"}})",
+            R"({"type":"content_block_delta","index":18446744073709551615,"delta":"text"})",
+            R"({"type":"content_block_delta","index":"0","delta":{"text":1,"partial_json":null}})",
+            R"({"type":"content_block_delta","delta":{"type":"a"},"delta":{"text":"b"}})",
+            R"({"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":7,"input_tokens":3}})",
+            R"({"type":"message_start","message":{"id":"msg_2","model":"claude-sonnet-4-6","id":7}})",
+            R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","name":"f2"}})",
+            R"({"type":"content_block_start","content_block":[],"index":true})",
+        })
+      e.push_back(extra);
+    return e;
+  }();
+  return events;
+}
+
+TEST(ReadAnthropicEvent, HandWrittenEventsMatchTheTree) {
+  for (const auto& e : TranslatorEvents()) ExpectSameView(e);
+}
+
+TEST(ReadAnthropicEvent, ReadsWhatTheTranslatorNeeds) {
+  const auto& ev = TranslatorEvents();
+  auto start = ReadAnthropicEvent(ev[0]);
+  EXPECT_EQ(start.type, "message_start");
+  EXPECT_EQ(start.message_id, "msg_1");
+  EXPECT_EQ(start.message_model, "claude");
+  EXPECT_EQ(start.message_usage.input_tokens, 25 + 10);
+  auto tool = ReadAnthropicEvent(ev[2]);
+  EXPECT_EQ(tool.index, 1);
+  EXPECT_EQ(tool.block_type, "tool_use");
+  EXPECT_EQ(tool.block_id, "t");
+  EXPECT_EQ(tool.block_name, "f");
+  auto text = ReadAnthropicEvent(ev[3]);
+  EXPECT_EQ(text.delta_type, "text_delta");
+  EXPECT_EQ(text.delta_text, "Hi");
+  EXPECT_EQ(ReadAnthropicEvent(ev[5]).delta_stop_reason, "end_turn");
+  EXPECT_EQ(ReadAnthropicEvent(ev[8]).error_message, "Overloaded");
+  const size_t base = Events().size();
+  auto args = ReadAnthropicEvent(ev[base]);
+  EXPECT_EQ(args.index, 2);
+  EXPECT_EQ(args.delta_type, "input_json_delta");
+  EXPECT_EQ(args.delta_partial_json, "{\"city\": \"Pa");
+  auto escaped = ReadAnthropicEvent(ev[base + 1]);
+  EXPECT_EQ(escaped.index, 0);  // a float index reads 0, as the tree's is_number_integer
+  EXPECT_EQ(escaped.delta_text, "a\nb\x01\"\\\xC3\xA9");
+  EXPECT_EQ(ReadAnthropicEvent(ev[base + 2]).index, -3);
+  EXPECT_EQ(ReadAnthropicEvent(ev[base + 5]).delta_type, "");  // the last `delta` counts
+  EXPECT_EQ(ReadAnthropicEvent(ev[base + 5]).delta_text, "b");
+  EXPECT_EQ(ReadAnthropicEvent(ev[base + 7]).message_id, "");  // last id is a number
+  EXPECT_EQ(ReadAnthropicEvent(ev[base + 8]).block_name, "f2");
+}
+
+TEST(ReadAnthropicEvent, StreamFixtureEventsMatchTheTree) {
+  auto payloads = test_util::FixtureSsePayloads();
+  size_t by_simdjson = 0, done = 0;
+  for (const auto& p : payloads) by_simdjson += ExpectSameView(p);
+  for (const auto& p : payloads) done += p == "[DONE]";
+  EXPECT_EQ(by_simdjson, payloads.size() - done);
+}
+
+TEST(ReadAnthropicEvent, MutatedEventsMatchTheTree) {
+  std::vector<std::string> seeds = TranslatorEvents();
+  for (auto& p : test_util::FixtureSsePayloads()) seeds.push_back(p);
+  std::mt19937_64 rng(17);
+  for (int i = 0; i < 20000 && !HasFailure(); ++i)
+    ExpectSameView(test_util::Mutate(seeds[rng() % seeds.size()], rng));
 }
 
 }  // namespace

@@ -6,9 +6,11 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "dialect/anthropic.h"
+#include "dialect/json_util.h"
 #include "dialect/openai.h"
 #include "dialect/sse.h"
 #include "dialect/stream_translate.h"
@@ -219,6 +221,29 @@ TEST(FixtureTranslation, Streams) {
   }
 }
 
+// Same-dialect streams count the generated text's characters too (code points, not bytes).
+TEST(FixtureTranslation, PassThroughCountsTextCharacters) {
+  auto o = MakeStreamTranslator(Dialect::kOpenAI, Dialect::kOpenAI, "m");
+  EXPECT_EQ(o->Feed({"", R"({"choices":[{"index":0,"delta":{"content":"Grüße"}}]})"}).text_chars,
+            5);
+  EXPECT_EQ(
+      o->Feed({"", R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"}).text_chars,
+      0);
+  auto a = MakeStreamTranslator(Dialect::kAnthropic, Dialect::kAnthropic, "m");
+  EXPECT_EQ(
+      a->Feed(
+           {"content_block_delta",
+            R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Grüße"}})"})
+          .text_chars,
+      5);
+  EXPECT_EQ(
+      a->Feed(
+           {"message_delta",
+            R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}})"})
+          .text_chars,
+      0);
+}
+
 TEST(FixtureTranslation, ErrorEventsInEachDialect) {
   Error e = Error::Make(ErrorKind::kUpstream, "upstream_error", "deployment x: boom");
   auto o = MakeStreamTranslator(Dialect::kOpenAI, Dialect::kOpenAI, "m")->ErrorFrame(e);
@@ -241,6 +266,112 @@ TEST(FixtureTranslation, TruncatedStreamIsNotComplete) {
   EXPECT_FALSE(t->complete());
   auto bad = t->Feed({"", "{not json"});
   EXPECT_TRUE(bad.error.has_value());
+}
+
+// The per-token frames are written without a JSON tree: random text (quotes, backslashes,
+// control characters, multi-byte UTF-8) and tool arguments cut into random fragments must come
+// out of both cross-dialect translators, reassembled, exactly as they went in.
+TEST(FixtureTranslation, RandomTextSurvivesBothTranslators) {
+  std::mt19937_64 rng(11);
+  const std::vector<std::string> pieces = {
+      "a",      " ",       "\"",   "\\", "\n",       "\r\n",         "\t",
+      "\x01",   "\x1f",    "\x7f", "/",  "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+      "\u2028", "data: x", "}]}"};
+  auto random_text = [&](size_t n) {
+    std::string t;
+    for (size_t k = 0; k < n; ++k) t += pieces[rng() % pieces.size()];
+    return t;
+  };
+  auto fragments = [&](const std::string& t) {  // cut at code point boundaries
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i < t.size()) {
+      size_t j = std::min(t.size(), i + 1 + rng() % 6);
+      while (j < t.size() && (static_cast<unsigned char>(t[j]) & 0xC0) == 0x80) ++j;
+      out.push_back(t.substr(i, j - i));
+      i = j;
+    }
+    return out;
+  };
+  for (int round = 0; round < 200; ++round) {
+    const std::string text = random_text(1 + rng() % 30);
+    const json input = json{{"q", random_text(1 + rng() % 10)}};
+    const std::string args = input.dump();
+    for (const Dialect from : {Dialect::kOpenAI, Dialect::kAnthropic}) {
+      const Dialect to = from == Dialect::kOpenAI ? Dialect::kAnthropic : Dialect::kOpenAI;
+      auto t = MakeStreamTranslator(from, to, "m");
+      std::string frames;
+      int64_t chars = 0;  // what a stream without usage is estimated from
+      auto feed = [&](const std::string& event, const json& data) {
+        auto step = t->Feed(SseEvent{event, data.dump()});
+        ASSERT_FALSE(step.error) << *step.error;
+        frames += step.frames;
+        chars += step.text_chars;
+      };
+      if (from == Dialect::kOpenAI) {
+        auto chunk = [](json delta, json finish) {
+          return json{{"id", "c"},
+                      {"object", "chat.completion.chunk"},
+                      {"model", "m"},
+                      {"choices", json::array({json{{"index", 0},
+                                                    {"delta", std::move(delta)},
+                                                    {"finish_reason", std::move(finish)}}})}};
+        };
+        feed("", chunk(json{{"role", "assistant"}, {"content", ""}}, nullptr));
+        for (const auto& f : fragments(text)) feed("", chunk(json{{"content", f}}, nullptr));
+        feed(
+            "",
+            chunk(json{{"tool_calls",
+                        json::array({json{{"index", 0},
+                                          {"id", "call_1"},
+                                          {"type", "function"},
+                                          {"function", json{{"name", "f"}, {"arguments", ""}}}}})}},
+                  nullptr));
+        for (const auto& f : fragments(args))
+          feed(
+              "",
+              chunk(json{{"tool_calls",
+                          json::array({json{{"index", 0}, {"function", json{{"arguments", f}}}}})}},
+                    nullptr));
+        feed("", chunk(json::object(), "tool_calls"));
+      } else {
+        feed("message_start",
+             json{{"type", "message_start"},
+                  {"message",
+                   json{{"id", "msg_1"}, {"model", "m"}, {"usage", json{{"input_tokens", 3}}}}}});
+        feed("content_block_start", json{{"type", "content_block_start"},
+                                         {"index", 0},
+                                         {"content_block", json{{"type", "text"}, {"text", ""}}}});
+        for (const auto& f : fragments(text))
+          feed("content_block_delta", json{{"type", "content_block_delta"},
+                                           {"index", 0},
+                                           {"delta", json{{"type", "text_delta"}, {"text", f}}}});
+        feed("content_block_start", json{{"type", "content_block_start"},
+                                         {"index", 1},
+                                         {"content_block", json{{"type", "tool_use"},
+                                                                {"id", "toolu_1"},
+                                                                {"name", "f"},
+                                                                {"input", json::object()}}}});
+        for (const auto& f : fragments(args))
+          feed("content_block_delta",
+               json{{"type", "content_block_delta"},
+                    {"index", 1},
+                    {"delta", json{{"type", "input_json_delta"}, {"partial_json", f}}}});
+        feed("message_delta", json{{"type", "message_delta"},
+                                   {"delta", json{{"stop_reason", "tool_use"}}},
+                                   {"usage", json{{"output_tokens", 9}}}});
+        feed("message_stop", json{{"type", "message_stop"}});
+      }
+      if (HasFatalFailure()) return;
+      frames += t->Finish(json::object(), true, "");
+      Reassembled r = Reassemble(to, frames);
+      EXPECT_EQ(r.text, text) << json(text).dump();
+      ASSERT_EQ(r.tools.size(), 1u);
+      EXPECT_EQ(r.tools[0]["name"], "f");
+      EXPECT_EQ(r.tools[0]["input"], input) << args;
+      EXPECT_EQ(chars, Utf8Chars(text) + Utf8Chars(args));
+    }
+  }
 }
 
 }  // namespace

@@ -148,6 +148,33 @@ TEST(InspectChunkSimdjson, ReadsWhatMatters) {
   EXPECT_EQ(bad.error_message, "");
 }
 
+// The characters of generated text, what a stream without usage is estimated from: code
+// points, not bytes, of content, refusal, reasoning and every tool call's arguments; the last
+// of a duplicate key; nothing for names, ids or the JSON around them.
+TEST(InspectChunkSimdjson, CountsTheCharactersOfGeneratedText) {
+  EXPECT_EQ(InspectOpenAIChunk(R"({"choices":[{"delta":{"content":"Grüße"}}]})").text_chars, 5);
+  EXPECT_EQ(InspectOpenAIChunk(
+                R"({"choices":[{"delta":{"content":"ab","refusal":"c","reasoning_content":"de",)"
+                R"("reasoning":"f"}},{"delta":{"content":"gh"}}]})")
+                .text_chars,
+            8);
+  EXPECT_EQ(
+      InspectOpenAIChunk(
+          R"({"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","function":)"
+          R"({"name":"get_weather","arguments":"{\"a\":1}"}},{"function":{"arguments":"xy"}},)"
+          R"(5]}}]})")
+          .text_chars,
+      9);
+  EXPECT_EQ(InspectOpenAIChunk(R"({"choices":[{"delta":{"function_call":{"arguments":"abc"}}}]})")
+                .text_chars,
+            3);
+  EXPECT_EQ(
+      InspectOpenAIChunk(R"({"choices":[{"delta":{"content":"long","content":"x"}}]})").text_chars,
+      1);
+  EXPECT_EQ(InspectOpenAIChunk(R"({"choices":[{"delta":{"content":7}}]})").text_chars, 0);
+  EXPECT_EQ(InspectOpenAIChunk("[DONE]").text_chars, 0);
+}
+
 TEST(InspectChunkSimdjson, StreamFixturePayloadsMatchTheTree) {
   auto payloads = test_util::FixtureSsePayloads();
   ASSERT_GT(payloads.size(), 50u);

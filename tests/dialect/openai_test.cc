@@ -215,7 +215,7 @@ TEST(OpenAIErrorBody, InvalidUtf8InMessageDoesNotThrow) {
       Error::Make(ErrorKind::kNotFound, "model_not_found", "model '\xff\xfe' not found"));
   auto j = json::parse(body, nullptr, false);
   ASSERT_TRUE(j.is_object());
-  EXPECT_EQ(j["error"]["type"], "not_found_error");
+  EXPECT_EQ(j["error"]["type"], "invalid_request_error");
 }
 
 TEST(OpenAIErrorType, MapsEveryKind) {
@@ -223,7 +223,7 @@ TEST(OpenAIErrorType, MapsEveryKind) {
   EXPECT_EQ(OpenAIErrorType(ErrorKind::kRequestTooLarge), "invalid_request_error");
   EXPECT_EQ(OpenAIErrorType(ErrorKind::kAuthentication), "authentication_error");
   EXPECT_EQ(OpenAIErrorType(ErrorKind::kPermission), "permission_error");
-  EXPECT_EQ(OpenAIErrorType(ErrorKind::kNotFound), "not_found_error");
+  EXPECT_EQ(OpenAIErrorType(ErrorKind::kNotFound), "invalid_request_error");  // as OpenAI's
   EXPECT_EQ(OpenAIErrorType(ErrorKind::kRateLimit), "rate_limit_error");
   EXPECT_EQ(OpenAIErrorType(ErrorKind::kUpstream), "api_error");
   EXPECT_EQ(OpenAIErrorType(ErrorKind::kUpstreamTimeout), "timeout_error");
