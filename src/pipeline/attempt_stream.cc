@@ -35,7 +35,7 @@ struct StreamState {
   std::string held;  // frames waiting for the first content
   bool bad_chunk = false;
   std::string bad_message;
-  int64_t content_bytes = 0;
+  int64_t text_chars = 0;  // of the generated text: the output estimate without usage
 };
 
 // Why a streaming attempt failed. A plain function: g++ 12 mishandles conditional
@@ -85,8 +85,8 @@ void UseUsage(RequestContext& ctx, const StreamState& s) {
   }
   // Nothing (or only half) reported: estimate so the ledger never under-counts silently.
   if (ctx.usage.input_tokens == 0) ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
-  if (ctx.usage.output_tokens == 0 && s.content_bytes > 0)
-    ctx.usage.output_tokens = EstimateTokens(s.content_bytes / 3);
+  if (ctx.usage.output_tokens == 0 && s.text_chars > 0)
+    ctx.usage.output_tokens = EstimateTokens(s.text_chars);
 }
 }  // namespace
 
@@ -129,7 +129,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
           failure = Redact(*step.error);
           break;
         }
-        if (step.content) s.content_bytes += static_cast<int64_t>(ev.data.size());
+        s.text_chars += step.text_chars;
         s.held += step.frames;
         if (!ctx.committed && step.content) {
           ctx.committed = true;

@@ -82,7 +82,7 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     } else {
       // No usage reported: estimate so the ledger never under-counts silently.
       ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
-      ctx.usage.output_tokens = EstimateTokens(static_cast<int64_t>(answer->body.size()) / 2);
+      ctx.usage.output_tokens = EstimateTokens(answer->text_chars);
     }
     ctx.status = 200;
     ctx.ttft_ms = ctx.ElapsedMs();

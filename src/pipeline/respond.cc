@@ -4,12 +4,35 @@
 #include <nlohmann/json.hpp>
 
 #include "dialect/answer.h"
+#include "dialect/canonical.h"
+#include "dialect/json_util.h"
 #include "dialect/openai.h"
 #include "dialect/translate.h"
 
 namespace triage::pipeline {
 
 using dialect::Dialect;
+
+namespace {
+
+int64_t TextChars(const dialect::CanonicalResponse& r) {
+  int64_t n = 0;
+  for (const auto& b : r.content)
+    n += dialect::Utf8Chars(b.text) +
+         (b.type == dialect::BlockType::kToolUse ? dialect::Utf8Chars(b.input.dump()) : 0);
+  return n;
+}
+
+// The canonical reading of a passed-through answer that reported no usage (a rare path:
+// the tree is built only then), for its text's length.
+int64_t PassedThroughTextChars(Dialect wire, const std::string& body) {
+  auto json = nlohmann::json::parse(body, nullptr, false);
+  auto canon = wire == Dialect::kOpenAI ? dialect::ParseOpenAIResponse(json)
+                                        : dialect::ParseAnthropicResponse(json);
+  return canon ? TextChars(*canon) : static_cast<int64_t>(body.size()) / 2;
+}
+
+}  // namespace
 
 Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstream_body) {
   auto bad = [&](const std::string& why) {
@@ -25,6 +48,8 @@ Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstr
     if (info.usage) {
       a.usage = *info.usage;
       a.usage_reported = true;
+    } else {
+      a.text_chars = PassedThroughTextChars(wire, upstream_body);
     }
     a.body = std::move(upstream_body);
     return a;
@@ -42,6 +67,7 @@ Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstr
   auto canon = wire == Dialect::kOpenAI ? dialect::ParseOpenAIResponse(json)
                                         : dialect::ParseAnthropicResponse(json);
   if (!canon) return canon.error();
+  if (!a.usage_reported) a.text_chars = TextChars(*canon);
   if (client == Dialect::kOpenAI) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())

@@ -12,6 +12,9 @@ struct UnaryAnswer {
   std::string body;  // in the client's dialect
   dialect::TokenUsage usage;
   bool usage_reported = false;
+  // When no usage was reported: UTF-8 characters of the answer's text, thinking and tool
+  // arguments, what the output tokens are estimated from (0 when usage was reported).
+  int64_t text_chars = 0;
 };
 
 // `upstream_body` is a 2xx answer in `wire` dialect. Same dialect: passed through unchanged.

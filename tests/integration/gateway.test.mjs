@@ -115,6 +115,7 @@ describe("gateway core", () => {
       assert.ok(e instanceof OpenAI.NotFoundError);
       assert.equal(e.status, 404);
       assert.equal(e.code, "model_not_found");
+      assert.equal(e.type, "invalid_request_error"); // as OpenAI types its own 404s
       assert.match(e.message, /available: auto, open, gemma-local/);
       return true;
     });
@@ -359,5 +360,94 @@ describe("durability and shutdown", () => {
     } finally {
       await t.cleanup();
     }
+  });
+});
+
+// Upstream keys are masked by value wherever upstream text is passed on, not only when they
+// look like keys ("sk-...", long alphanumeric tokens); and without usage from the upstream the
+// ledger estimates output tokens from the answer's text (characters / 4), not its JSON.
+describe("keys masked by value; output estimated from the text", () => {
+  const key = "vllm-token-hunter2"; // 18 characters, no "sk-": the shape rules let it through
+  let up, t, client;
+  before(async () => {
+    up = await startFakeOpenAI();
+    t = await startTriage(
+      config({
+        tiers: [{ name: "open", deployments: [{ name: "local", url: up.url, catalog: "gemma-4-31b", api_key_env: "TRIAGE_IT_PLAIN_KEY" }] }],
+        extra: "routing: {fallback: none}\nretry: {max_attempts: 1}\n",
+      }),
+      { env: { TRIAGE_IT_PLAIN_KEY: key } },
+    );
+    client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  });
+  after(async () => {
+    await t.cleanup();
+    await up.close();
+  });
+  const msgs = [{ role: "user", content: "Hello" }];
+
+  test("a key echoed in an upstream error body never reaches the client, the log or the ledger", async () => {
+    const bodies = [
+      // OpenAI's error shape, as a misconfigured vLLM proxy echoes the key it got
+      (k) => JSON.stringify(openaiError(401, `Incorrect API key provided: ${k}.`, "invalid_request_error")),
+      // plain text, with the key straddling the 200th byte where the message is cut
+      (k) => "x".repeat(195) + k + " rejected",
+    ];
+    for (const make of bodies) {
+      up.behave((req, res) => {
+        res.writeHead(401, { "content-type": "application/json" });
+        res.end(make(req.headers.authorization.replace("Bearer ", "")));
+      });
+      await assert.rejects(client.chat.completions.create({ model: "open", messages: msgs }), (e) => {
+        assert.equal(e.status, 502);
+        assert.ok(!e.message.includes(key.slice(0, 8)), e.message);
+        assert.match(e.message, /\[reda/); // the mask itself may be cut at the 200th byte
+        return true;
+      });
+    }
+    const stream = await client.chat.completions.create({ model: "open", messages: msgs, stream: true }).catch((e) => e);
+    if (!(stream instanceof Error)) for await (const _ of stream); // drained (the 401 came first)
+    assert.ok(!t.stderr().includes(key.slice(0, 8)), "the key must never be logged");
+    assert.ok(!JSON.stringify(t.rows()).includes(key.slice(0, 8)), "nor stored in the ledger");
+    const metrics = await curl([`${t.url}/metrics`]);
+    assert.ok(!metrics.body.includes(key.slice(0, 8)), "nor exported as a metric");
+  });
+
+  test("a key in a mid-stream error event is masked too", async () => {
+    up.behave((req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", model: "m", choices: [{ index: 0, delta: { content: "partial" }, finish_reason: null }] })}\n\n`);
+      res.end(`data: ${JSON.stringify({ error: { message: `upstream auth expired for ${key}` } })}\n\n`);
+    });
+    const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "-d", JSON.stringify({ model: "open", stream: true, messages: msgs })]);
+    assert.match(r.body, /partial/);
+    assert.match(r.body, /upstream auth expired for \[redacted\]/);
+    assert.ok(!r.body.includes(key.slice(0, 8)));
+    assert.ok(!t.stderr().includes(key.slice(0, 8)));
+  });
+
+  test("a stream without usage is estimated from its text: characters / 4, rounded up", async () => {
+    // 5 + 4 + 4 + 5 = 18 characters (ü and ß count once each) -> 5 tokens; the JSON of the
+    // four chunks is ~600 bytes, which the estimate must not count.
+    up.behave((req, res, body) => up.reply(req, res, body, { chunks: ["Grüße", " aus", " dem", " Test"], omitUsage: true }));
+    let text = "";
+    for await (const c of await client.chat.completions.create({ model: "open", messages: msgs, stream: true }))
+      text += c.choices[0]?.delta?.content || "";
+    assert.equal(text, "Grüße aus dem Test");
+    const row = t.rows().at(-1);
+    assert.equal(row.status, 200);
+    assert.equal(row.output_tokens, 5);
+  });
+
+  test("an answer without usage is estimated from its text too", async () => {
+    up.behave((req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      // 24 characters of content -> 6 tokens (the whole body is ~200 bytes)
+      res.end(JSON.stringify({ id: "c1", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "twenty-four characters!!" }, finish_reason: "stop" }] }));
+    });
+    const r = await client.chat.completions.create({ model: "open", messages: msgs });
+    assert.equal(r.choices[0].message.content, "twenty-four characters!!");
+    const row = t.rows().at(-1);
+    assert.equal(row.output_tokens, 6);
   });
 });
