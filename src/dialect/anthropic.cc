@@ -200,10 +200,8 @@ Result<ChatRequest> ParseAnthropicMessages(std::string_view body, int max_depth,
   if (!b.is_object()) return WrongType("body", "a JSON object", b);
   ChatRequest req;
   req.dialect = Dialect::kAnthropic;
+  if (auto bad = CheckModelField(b)) return *bad;
   auto model = b.find("model");
-  if (model == b.end()) return Missing("model");
-  if (!model->is_string()) return WrongType("model", "a string", *model);
-  if (model->get_ref<const std::string&>().empty()) return BadValue("model", "must not be empty");
   req.model = model->get<std::string>();
   if (require_max_tokens && !b.contains("max_tokens")) return Missing("max_tokens");
   if (auto e = CheckNumbers(b)) return *e;

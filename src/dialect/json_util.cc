@@ -108,6 +108,18 @@ int64_t JsonInt(const json& obj, const char* key, int64_t fallback) {
   return fallback;
 }
 
+std::optional<Error> CheckModelField(const json& body) {
+  auto model = body.find("model");
+  if (model == body.end()) return Missing("model");
+  if (!model->is_string()) return WrongType("model", "a string", *model);
+  const auto& name = model->get_ref<const std::string&>();
+  if (name.empty()) return BadValue("model", "must not be empty");
+  if (name.size() > kMaxModelBytes)
+    return BadValue("model", "is " + std::to_string(name.size()) + " bytes long; at most " +
+                                 std::to_string(kMaxModelBytes) + " are accepted");
+  return std::nullopt;
+}
+
 int64_t JsonInteger(const json& obj, const char* key) {
   if (!obj.is_object()) return 0;
   auto it = obj.find(key);

@@ -3,6 +3,7 @@
 // with a byte offset on failure. Pure; thread-safe.
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,12 @@ std::string_view TypeName(const nlohmann::json& v);
 Error WrongType(const std::string& path, std::string_view expected, const nlohmann::json& got);
 Error Missing(const std::string& path);
 Error BadValue(const std::string& path, const std::string& why);
+
+// Longest `model` a request may name: model names are short, and the name is echoed in errors,
+// logged and stored in every ledger row, so a multi-megabyte one must not get that far.
+inline constexpr size_t kMaxModelBytes = 256;
+// The `model` member of a request body: present, a string, not empty, at most kMaxModelBytes.
+std::optional<Error> CheckModelField(const nlohmann::json& body);
 
 // Number of UTF-8 code points in `s` (bytes that are not continuation bytes).
 int64_t Utf8Chars(std::string_view s);

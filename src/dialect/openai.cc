@@ -230,10 +230,8 @@ Result<ChatRequest> ParseOpenAIChat(std::string_view body, int max_depth) {
 
   ChatRequest req;
   req.dialect = Dialect::kOpenAI;
+  if (auto bad = CheckModelField(b)) return *bad;
   auto model = b.find("model");
-  if (model == b.end()) return Missing("model");
-  if (!model->is_string()) return WrongType("model", "a string", *model);
-  if (model->get_ref<const std::string&>().empty()) return BadValue("model", "must not be empty");
   req.model = model->get<std::string>();
 
   auto msgs = b.find("messages");

@@ -73,6 +73,18 @@ TEST(AppendJsonString, RandomStringsMatchDump) {
   EXPECT_LT(valid, 19000);
 }
 
+// The same check in both dialects' parsers: a model name of up to 256 bytes.
+TEST(CheckModelField, NamesTheFaultAndCapsTheLength) {
+  EXPECT_FALSE(CheckModelField(json{{"model", std::string(256, 'm')}}).has_value());
+  auto long_one = CheckModelField(json{{"model", std::string(5'000'000, 'm')}});
+  ASSERT_TRUE(long_one.has_value());
+  EXPECT_EQ(long_one->code, "invalid_value");
+  EXPECT_LT(long_one->message.size(), 100u);  // the name itself is not echoed
+  EXPECT_EQ(CheckModelField(json::object())->code, "missing_field");
+  EXPECT_EQ(CheckModelField(json{{"model", 1}})->code, "invalid_type");
+  EXPECT_EQ(CheckModelField(json{{"model", ""}})->code, "invalid_value");
+}
+
 TEST(JsonInteger, ReadsIntegersOnly) {
   const json o = json::parse(R"({"a":3,"b":-4,"c":2.0,"d":"5","e":null,"f":18446744073709551615})");
   EXPECT_EQ(JsonInteger(o, "a"), 3);

@@ -96,6 +96,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"array top", "[]", "invalid_type", "body: expected a JSON object"},
         Bad{"string top", R"("hi")", "invalid_type", "body: expected a JSON object"},
         Bad{"no model", "{" + kMsgs + "}", "missing_field", "model: required"},
+        Bad{"model too long", R"({"model":")" + std::string(257, 'm') + R"(",)" + kMsgs + "}",
+            "invalid_value", "model: is 257 bytes long; at most 256 are accepted"},
         Bad{"model int", R"({"model":3,)" + kMsgs + "}", "invalid_type",
             "model: expected a string, got an integer"},
         Bad{"model empty", R"({"model":"",)" + kMsgs + "}", "invalid_value", "model:"},
