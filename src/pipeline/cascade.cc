@@ -8,6 +8,7 @@
 #include "catalog/catalog.h"
 #include "dialect/sse.h"
 #include "pipeline/gateway.h"
+#include "routing/router.h"
 
 namespace triage::pipeline {
 
@@ -109,10 +110,10 @@ Headers WithRoute(Headers h, const std::string& route, const RequestContext& ctx
   return out;
 }
 
-std::string Score(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
+// "score=S < T" / "S >= T" with as many decimals as make the comparison read true.
+std::string Compared(double score, const char* op, double threshold) {
+  const int d = routing::ScoreDigits(score, {threshold});
+  return routing::FormatScore(score, d) + op + routing::FormatScore(threshold, d);
 }
 }  // namespace
 
@@ -161,8 +162,8 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     ctx.route_score = score;
     ctx.route_decision = observe::RouteDecision::kCascadeReleased;
     ctx.route_tier = tiers[0].name;
-    ctx.route_reason = "cascade score=" + Score(score) + " < " + Score(judge_threshold) +
-                       " \u2192 " + tiers[0].name;
+    ctx.route_reason =
+        "cascade score=" + Compared(score, " < ", judge_threshold) + " \u2192 " + tiers[0].name;
     co_await Account(ctx);
     Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
     Headers trailers;
@@ -187,8 +188,8 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   if (answered) {
     ctx.route_score = score;
     ctx.route_decision = observe::RouteDecision::kCascadeEscalated;
-    ctx.route_reason = "cascade score=" + Score(score) + " >= " + Score(judge_threshold) +
-                       " \u2192 " + tiers[1].name;
+    ctx.route_reason =
+        "cascade score=" + Compared(score, " >= ", judge_threshold) + " \u2192 " + tiers[1].name;
   } else {
     ctx.route_decision = observe::RouteDecision::kCascadeCheapFailed;
     ctx.route_reason = "cascade " + tiers[0].name + " failed \u2192 " + tiers[1].name;

@@ -62,9 +62,10 @@ bool Gateway::Route(RequestContext& ctx, const Routing& routing) {
       const size_t i =
           std::min(routing::ChooseTier(score, routing.thresholds), cfg.tiers.size() - 1);
       tier = &cfg.tiers[i];
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.2f", score);
-      ctx.route_reason = routing.kind + " score=" + buf + " \u2192 " + tier->name;
+      ctx.route_reason =
+          routing.kind +
+          " score=" + routing::FormatScore(score, routing::ScoreDigits(score, routing.thresholds)) +
+          " \u2192 " + tier->name;
       ctx.route_decision = observe::RouteDecision::kRouter;
     } else {
       tier = &cfg.DefaultTier();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -191,6 +193,25 @@ Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec) {
 size_t ChooseTier(double score, const std::vector<double>& thresholds) {
   return static_cast<size_t>(std::upper_bound(thresholds.begin(), thresholds.end(), score) -
                              thresholds.begin());
+}
+
+std::string FormatScore(double value, int digits) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, value);
+  return buf;
+}
+
+int ScoreDigits(double score, const std::vector<double>& thresholds) {
+  for (int d = 2; d < 6; ++d) {
+    const double s = std::strtod(FormatScore(score, d).c_str(), nullptr);
+    bool same = true;
+    for (double t : thresholds) {
+      const double tp = std::strtod(FormatScore(t, d).c_str(), nullptr);
+      same = same && (score >= t) == (s >= tp) && (score == t) == (s == tp);
+    }
+    if (same) return d;
+  }
+  return 6;
 }
 
 Result<std::shared_ptr<const AnswerScorer>> LoadAnswerScorer(const std::string& model_file) {

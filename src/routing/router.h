@@ -38,6 +38,13 @@ Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec);
 // REQUIRES: thresholds ascending, size tiers-1.
 size_t ChooseTier(double score, const std::vector<double>& thresholds);
 
+// `score` with as few decimals (2 to 6) as keep it on the right side of every threshold when
+// both are printed with them: "0.58" when that is unambiguous, "0.576" against a threshold
+// of 0.5827 (printed "0.583"), so a route header never reads "score=0.58 → open" for a
+// threshold it would also print as 0.58. Print the thresholds with the same digits.
+int ScoreDigits(double score, const std::vector<double>& thresholds);
+std::string FormatScore(double value, int digits);
+
 // Scores a cheap model's answer. Thread-safe, immutable after load.
 class AnswerScorer {
  public:

@@ -26,6 +26,22 @@ std::string TempPath(const std::string& name) {
   return ::testing::TempDir() + "/triage_router_test_" + name;
 }
 
+// The route header's score has as many decimals as keep it on the right side of each
+// threshold printed with the same decimals.
+TEST(ScoreDigits, AsFewAsKeepTheComparisonTrue) {
+  const std::vector<double> th = {0.582657, 0.678897};
+  EXPECT_EQ(ScoreDigits(0.31, th), 2);  // far from both: "0.31"
+  EXPECT_EQ(FormatScore(0.31, ScoreDigits(0.31, th)), "0.31");
+  EXPECT_EQ(ScoreDigits(0.576027, th), 3);  // "0.58" would read as >= "0.58"
+  EXPECT_EQ(FormatScore(0.576027, 3), "0.576");
+  // "0.583" against "0.583" would read as equal: "0.5832" against "0.5827".
+  EXPECT_EQ(ScoreDigits(0.583207, th), 4);
+  EXPECT_EQ(ScoreDigits(0.6789, th), 6);        // 0.678900 against 0.678897
+  EXPECT_EQ(ScoreDigits(0.582657, th), 2);      // equal to the threshold: equal when printed
+  EXPECT_EQ(ScoreDigits(0.5826570001, th), 6);  // as close as 6 decimals get
+  EXPECT_EQ(ScoreDigits(0.5, {}), 2);
+}
+
 TEST(ChooseTier, CountsThresholdsAtOrBelowScore) {
   std::vector<double> th{0.3, 0.8};
   EXPECT_EQ(ChooseTier(0.0, th), 0u);
