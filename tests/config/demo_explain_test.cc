@@ -53,6 +53,8 @@ TEST(Demo, MatchesValidatedDemoYaml) {
   EXPECT_EQ(y.reference_model, demo->reference_model);
   EXPECT_EQ(y.default_tier, demo->default_tier);
   EXPECT_EQ(y.ledger, demo->ledger);
+  EXPECT_EQ(y.router, demo->router);
+  EXPECT_EQ(y.thresholds, demo->thresholds);
   ASSERT_EQ(y.tiers.size(), demo->tiers.size());
   for (size_t i = 0; i < y.tiers.size(); ++i) {
     ASSERT_EQ(y.tiers[i].deployments.size(), demo->tiers[i].deployments.size());
