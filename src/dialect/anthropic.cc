@@ -121,6 +121,11 @@ std::optional<Error> CheckMessage(const json& m, size_t i, Acc& acc) {
   if (c == m.end()) return Missing(path + ".content");
   bool assistant = role == "assistant";
   std::string user_text;
+  // The Messages API refuses a user turn without content; so does triage, whichever upstream.
+  // (json::empty() is false for every string, so a string is measured itself.)
+  if (!assistant && ((c->is_string() && c->get_ref<const std::string&>().empty()) ||
+                     (c->is_array() && c->empty())))
+    return BadValue(path + ".content", "must not be empty in a user message");
   if (c->is_string()) {
     acc.AddText(c->get_ref<const std::string&>());
     user_text = c->get<std::string>();
@@ -203,7 +208,8 @@ Result<ChatRequest> ParseAnthropicMessages(std::string_view body, int max_depth,
   if (auto bad = CheckModelField(b)) return *bad;
   auto model = b.find("model");
   req.model = model->get<std::string>();
-  if (require_max_tokens && !b.contains("max_tokens")) return Missing("max_tokens");
+  if (require_max_tokens && (!b.contains("max_tokens") || b["max_tokens"].is_null()))
+    return Missing("max_tokens");
   if (auto e = CheckNumbers(b)) return *e;
 
   Acc acc{&req};

@@ -1,4 +1,8 @@
 // Anthropic Messages body -> CanonicalRequest.
+#include <algorithm>
+#include <iterator>
+#include <string_view>
+
 #include "dialect/canonical.h"
 #include "dialect/json_util.h"
 
@@ -134,9 +138,20 @@ CanonicalRequest CanonicalFromAnthropic(const json& b) {
     if (!u.empty()) c.user = u;
   }
   if (auto it = b.find("stream"); it != b.end() && it->is_boolean()) c.stream = it->get<bool>();
-  for (const char* k :
-       {"thinking", "service_tier", "container", "mcp_servers", "context_management"})
-    if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.push_back(k);
+  static constexpr std::string_view kNoSlot[] = {"thinking", "service_tier", "container",
+                                                 "mcp_servers", "context_management"};
+  for (std::string_view k : kNoSlot)
+    if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.emplace_back(k);
+  // Any other member (another dialect's field, a vendor extension, a typo): named, not lost.
+  static constexpr std::string_view kMapped[] = {
+      "model",       "messages", "system", "tools",          "tool_choice", "max_tokens",
+      "temperature", "top_p",    "top_k",  "stop_sequences", "metadata",    "stream"};
+  for (const auto& [k, v] : b.items()) {
+    if (v.is_null() || std::find(std::begin(kMapped), std::end(kMapped), k) != std::end(kMapped) ||
+        std::find(std::begin(kNoSlot), std::end(kNoSlot), k) != std::end(kNoSlot))
+      continue;
+    c.unmapped.push_back(k);
+  }
   return c;
 }
 

@@ -1,4 +1,8 @@
 // OpenAI Chat Completions body -> CanonicalRequest.
+#include <algorithm>
+#include <iterator>
+#include <string_view>
+
 #include "dialect/canonical.h"
 #include "dialect/json_util.h"
 
@@ -212,6 +216,29 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
                                             "safety_identifier"};
   for (const char* k : kNoSlot)
     if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.push_back(k);
+  // Any other member (another dialect's field such as `system` or `top_k`, a vendor extension,
+  // a typo) has no place in the Anthropic request either: named, not silently lost.
+  static constexpr std::string_view kMapped[] = {"model",
+                                                 "messages",
+                                                 "tools",
+                                                 "functions",
+                                                 "tool_choice",
+                                                 "parallel_tool_calls",
+                                                 "max_tokens",
+                                                 "max_completion_tokens",
+                                                 "temperature",
+                                                 "top_p",
+                                                 "stop",
+                                                 "user",
+                                                 "stream",
+                                                 "stream_options",
+                                                 "n"};
+  for (const auto& [k, v] : b.items()) {
+    if (v.is_null() || std::find(std::begin(kMapped), std::end(kMapped), k) != std::end(kMapped) ||
+        std::find(std::begin(kNoSlot), std::end(kNoSlot), k) != std::end(kNoSlot))
+      continue;
+    c.unmapped.push_back(k);
+  }
   return c;
 }
 

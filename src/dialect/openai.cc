@@ -216,7 +216,13 @@ std::optional<Error> CheckTools(const json& b, ChatRequest& req) {
   if (const json* tc = Opt(b, "tool_choice")) {
     if (!tc->is_string() && !tc->is_object())
       return WrongType("tool_choice", "a string or an object", *tc);
+    const std::string* s = tc->is_string() ? &tc->get_ref<const std::string&>() : nullptr;
+    if (s && *s != "none" && *s != "auto" && *s != "required")
+      return BadValue("tool_choice",
+                      "unknown value '" + *s + "' (expected none, auto or required)");
   }
+  if (const json* user = Opt(b, "user"); user && !user->is_string())
+    return WrongType("user", "a string", *user);
   return std::nullopt;
 }
 

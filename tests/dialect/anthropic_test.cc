@@ -1,0 +1,63 @@
+// ParseAnthropicMessages: what the Messages API requires of a request, refused with a message
+// naming the field.
+#include "dialect/anthropic.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace triage::dialect {
+namespace {
+
+const std::string kUser = R"("messages":[{"role":"user","content":"hi"}])";
+
+TEST(ParseAnthropicMessages, AcceptsAMinimalRequest) {
+  auto r = ParseAnthropicMessages(R"({"model":"m","max_tokens":5,)" + kUser + "}", 64);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->model, "m");
+  EXPECT_EQ(r->last_user_text, "hi");
+}
+
+struct Bad {
+  const char* name;
+  std::string body;
+  const char* code;
+  const char* message;
+};
+
+class AnthropicMalformed : public ::testing::TestWithParam<Bad> {};
+
+TEST_P(AnthropicMalformed, AreRejectedWithAFieldNamingMessage) {
+  const Bad& b = GetParam();
+  auto r = ParseAnthropicMessages(b.body, 64);
+  ASSERT_FALSE(r.ok()) << b.name;
+  EXPECT_EQ(r.error().kind, ErrorKind::kInvalidRequest);
+  EXPECT_EQ(r.error().code, b.code) << r.error().message;
+  EXPECT_EQ(r.error().message, b.message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, AnthropicMalformed,
+    ::testing::Values(
+        Bad{"no max_tokens", R"({"model":"m",)" + kUser + "}", "missing_field",
+            "max_tokens: required"},
+        Bad{"null max_tokens", R"({"model":"m","max_tokens":null,)" + kUser + "}",
+            "missing_field", "max_tokens: required"},
+        Bad{"empty string content",
+            R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":""}]})",
+            "invalid_value", "messages[0].content: must not be empty in a user message"},
+        Bad{"empty block list",
+            R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[]}]})",
+            "invalid_value", "messages[0].content: must not be empty in a user message"},
+        Bad{"model too long",
+            R"({"model":")" + std::string(300, 'x') + R"(","max_tokens":5,)" + kUser + "}",
+            "invalid_value", "model: is 300 bytes long; at most 256 are accepted"}),
+    [](const ::testing::TestParamInfo<Bad>& i) {
+      std::string n = i.param.name;
+      for (char& c : n)
+        if (c == ' ') c = '_';
+      return n;
+    });
+
+}  // namespace
+}  // namespace triage::dialect
