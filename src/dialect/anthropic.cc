@@ -244,8 +244,9 @@ Result<ChatRequest> ParseAnthropicMessages(std::string_view body, int max_depth,
   }
   if (auto s = b.find("stop_sequences"); s != b.end() && !s->is_null()) {
     if (!s->is_array()) return WrongType("stop_sequences", "an array of strings", *s);
-    for (const auto& x : *s)
-      if (!x.is_string()) return WrongType("stop_sequences", "an array of strings", *s);
+    for (size_t i = 0; i < s->size(); ++i)
+      if (!(*s)[i].is_string())
+        return WrongType("stop_sequences[" + std::to_string(i) + "]", "a string", (*s)[i]);
   }
   if (auto m = b.find("metadata"); m != b.end() && !m->is_null()) {
     if (!m->is_object()) return WrongType("metadata", "an object", *m);

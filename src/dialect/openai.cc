@@ -266,8 +266,9 @@ Result<ChatRequest> ParseOpenAIChat(std::string_view body, int max_depth) {
     if (!stop->is_string() && !stop->is_array())
       return WrongType("stop", "a string or an array of strings", *stop);
     if (stop->is_array())
-      for (const auto& s : *stop)
-        if (!s.is_string()) return WrongType("stop", "a string or an array of strings", *stop);
+      for (size_t i = 0; i < stop->size(); ++i)
+        if (!(*stop)[i].is_string())
+          return WrongType("stop[" + std::to_string(i) + "]", "a string", (*stop)[i]);
   }
   req.body = std::move(b);
   return req;

@@ -99,7 +99,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"model too long", R"({"model":")" + std::string(257, 'm') + R"(",)" + kMsgs + "}",
             "invalid_value", "model: is 257 bytes long; at most 256 are accepted"},
         Bad{"tool_choice unknown", R"({"model":"m","tool_choice":"maybe",)" + kMsgs + "}",
-            "invalid_value", "tool_choice: unknown value 'maybe' (expected none, auto or required)"},
+            "invalid_value",
+            "tool_choice: unknown value 'maybe' (expected none, auto or required)"},
         Bad{"user int", R"({"model":"m","user":5,)" + kMsgs + "}", "invalid_type",
             "user: expected a string, got an integer"},
         Bad{"model int", R"({"model":3,)" + kMsgs + "}", "invalid_type",
@@ -177,7 +178,9 @@ INSTANTIATE_TEST_SUITE_P(
             "max_completion_tokens: expected an integer"},
         Bad{"n str", R"({"model":"m","n":"2",)" + kMsgs + "}", "invalid_type",
             "n: expected an integer"},
-        Bad{"stop int", R"({"model":"m","stop":3,)" + kMsgs + "}", "invalid_type", "stop:"}),
+        Bad{"stop int", R"({"model":"m","stop":3,)" + kMsgs + "}", "invalid_type", "stop:"},
+        Bad{"stop element int", R"({"model":"m","stop":["a",2],)" + kMsgs + "}", "invalid_type",
+            "stop[1]: expected a string, got an integer"}),
     [](const ::testing::TestParamInfo<Bad>& info) {
       std::string n;
       for (char c : std::string(info.param.name)) n += std::isalnum(c) ? c : '_';
