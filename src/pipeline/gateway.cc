@@ -147,6 +147,32 @@ Status Gateway::DropUntranslatable(RequestContext& ctx) const {
           "' accepts; capable: " + (names.empty() ? std::string("none configured") : names));
 }
 
+Status Gateway::DropSmallContexts(RequestContext& ctx) const {
+  const int64_t tokens = EstimateTokens(ctx.req.prompt_chars);
+  auto fits = [tokens](const config::Deployment& d) {
+    const catalog::ModelInfo* m = catalog::Find(d.catalog);
+    return !m || !m->context_tokens || *m->context_tokens >= tokens;  // unknown: let it try
+  };
+  if (std::all_of(ctx.plan.begin(), ctx.plan.end(), [&](auto* d) { return fits(*d); })) return Ok{};
+  std::vector<const config::Deployment*> keep;
+  for (const config::Deployment* d : ctx.plan)
+    if (fits(*d)) keep.push_back(d);
+  if (!keep.empty()) {
+    ctx.plan = std::move(keep);
+    return Ok{};
+  }
+  std::string names;
+  for (const auto& t : config_->tiers)
+    for (const auto& d : t.deployments)
+      if (fits(d)) names += (names.empty() ? "" : ", ") + d.name + " (" + d.catalog + ")";
+  return Error::Make(ErrorKind::kInvalidRequest, "context_length_exceeded",
+                     "the prompt is about " + std::to_string(tokens) +
+                         " tokens (characters / 4), more than the context window of every "
+                         "deployment for model '" +
+                         ctx.req.model + "'; large enough: " +
+                         (names.empty() ? std::string("none configured") : names));
+}
+
 Result<std::shared_ptr<const Gateway::Routing>> Gateway::LoadRouting(const config::Config& config) {
   auto r = std::make_shared<Routing>();
   r->spec = config.router;
@@ -464,6 +490,7 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
     co_return;
   }
   Status translatable = DropUntranslatable(ctx);
+  if (translatable.ok()) translatable = DropSmallContexts(ctx);
   if (!translatable.ok()) {
     Error e = translatable.error();
     co_await Refuse(ctx, std::move(e), out);

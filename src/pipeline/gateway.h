@@ -114,6 +114,10 @@ class Gateway {
   // n > 1 or audio towards Anthropic) or whose catalog model lacks a modality it uses (image,
   // audio); a clear 400 naming the capable deployments when none is left.
   Status DropUntranslatable(RequestContext& ctx) const;
+  // Removes the deployments whose catalog model's context window (when known) is smaller than
+  // the prompt's estimated tokens (characters / 4); a 400 context_length_exceeded naming the
+  // deployments with a large enough window when none is left.
+  Status DropSmallContexts(RequestContext& ctx) const;
   // Appends a tier's deployments to the plan, balanced (power of two choices).
   void AppendTier(RequestContext& ctx, const config::Tier& tier) const;
   // The tier `auto` goes to after spill-over: when the watched tier is saturated.

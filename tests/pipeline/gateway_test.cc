@@ -147,6 +147,37 @@ TEST_F(GatewayTest, UnknownModelIs404ListingModels) {
   EXPECT_EQ(Rows().size(), 1u);
 }
 
+std::string LongRequest(const std::string& model, size_t chars) {
+  json r = {{"model", model},
+            {"messages", {{{"role", "user"}, {"content", std::string(chars, 'a')}}}}};
+  return r.dump();
+}
+
+// Context windows from the catalog: gemma-4-31b 262,144 tokens, claude-sonnet-4.6 and
+// claude-opus-4.7 200,000. Prompts are estimated at characters / 4.
+TEST_F(GatewayTest, PromptsBeyondAContextWindowSkipThatDeployment) {
+  // ~225,000 tokens: too long for the mid tier's only model, and nothing else is in its plan.
+  RecordingWriter mid = Run(LongRequest("mid", 900'000));
+  EXPECT_EQ(mid.status, 400);
+  json body = json::parse(mid.body);
+  EXPECT_EQ(body["error"]["code"], "context_length_exceeded");
+  const std::string msg = body["error"]["message"];
+  EXPECT_NE(msg.find("about 225000 tokens"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("large enough: gemma-sim (gemma-4-31b)"), std::string::npos) << msg;
+  // The open tier's model holds it.
+  EXPECT_EQ(Run(LongRequest("open", 900'000)).status, 200);
+  // ~275,000 tokens: no deployment at all.
+  RecordingWriter none = Run(LongRequest("auto", 1'100'000));
+  EXPECT_EQ(none.status, 400);
+  EXPECT_NE(json::parse(none.body)["error"]["message"].get<std::string>().find(
+                "large enough: none configured"),
+            std::string::npos);
+  auto rows = Rows();
+  ASSERT_EQ(rows.size(), 3u);  // every request has its row
+  EXPECT_EQ(rows[0].error_kind, "invalid_request");
+  EXPECT_EQ(rows[1].status, 200);
+}
+
 TEST_F(GatewayTest, MalformedBodyIs400AndStillAccounted) {
   RecordingWriter w = Run("{not json");
   EXPECT_EQ(w.status, 400);
