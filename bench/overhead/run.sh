@@ -45,6 +45,22 @@ done
 event "{$head,\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"
 event "{$head,\"choices\":[],\"usage\":{\"prompt_tokens\":31,\"completion_tokens\":38,\"total_tokens\":69}}"
 event "[DONE]"
+# The same answer from an Anthropic upstream (a Messages API stream: message_start, the text
+# block with nine deltas, message_delta with the usage, message_stop), for OpenAI clients:
+# triage translates every event into an OpenAI chunk.
+asse=""
+aevent() { asse+="event: $1"$'\n'"data: {\"type\":\"$1\"$2}"$'\n\n'; }
+aevent message_start ',"message":{"id":"msg_bench","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-6","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":31,"output_tokens":1}}'
+aevent content_block_start ',"index":0,"content_block":{"type":"text","text":""}'
+aevent ping ''
+for w in "Hamlet, prince of" "Denmark, feigns madness" "to avenge the" "murder of his" \
+         "father by his" "uncle Claudius; the" "revenge costs almost" "everyone their lives," \
+         "Hamlet included."; do
+  aevent content_block_delta ",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" $w\"}"
+done
+aevent content_block_stop ',"index":0'
+aevent message_delta ',"delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":38}'
+aevent message_stop ''
 mkdir -p "$work/nginx"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 1;
@@ -62,6 +78,7 @@ http {
     listen 127.0.0.1:$FAKE;
     location /v1/chat/completions { default_type application/json; return 200 '$body'; }
     location /stream/v1/chat/completions { default_type text/event-stream; return 200 '$sse'; }
+    location /anthropic/v1/messages { default_type text/event-stream; return 200 '$asse'; }
   }
   server {
     listen 127.0.0.1:$PROXY;
@@ -86,6 +103,9 @@ tiers:
   - name: stream
     deployments:
       - {name: fake-stream, provider: openai, base_url: "http://127.0.0.1:$FAKE/stream/v1", catalog: gemma-4-31b}
+  - name: astream
+    deployments:
+      - {name: fake-anthropic, provider: anthropic, base_url: "http://127.0.0.1:$FAKE/anthropic/v1", catalog: claude-sonnet-4.6}
 CONF
 "$TRIAGE_BIN" serve --config "$work/triage.yaml" --listen "127.0.0.1:$TRIAGE" > "$work/triage.out" 2>&1 &
 TPID=$!
@@ -114,6 +134,8 @@ sed -e 's/"model":"auto"/"model":"stream","stream":true,"stream_options":{"inclu
 sed -e 's|^wrk.body = .*|wrk.body = '"'"'{"model":"stream","max_tokens":200,"stream":true,"system":"You are a helpful assistant.","messages":[{"role":"user","content":"Summarise the plot of Hamlet in two sentences."}],"temperature":0.2}'"'"'|' \
   -e 's|^wrk.headers\["Content-Type"\] = "application/json"|&\nwrk.headers["anthropic-version"] = "2023-06-01"|' \
   "$work/post.lua" > "$work/messages.lua"
+# An OpenAI client streaming from the Anthropic upstream: every event translated into a chunk.
+sed -e 's/"model":"stream"/"model":"astream"/' "$work/stream.lua" > "$work/astream.lua"
 
 measure() {  # name url connections threads [script] [path] -> "requests errors rps p50 p99"
   wrk -t"$4" -c"$3" -d"${DURATION}s" -s "$work/${5:-post}.lua" "$2${6:-/v1/chat/completions}" |
@@ -132,7 +154,9 @@ check() {  # script path pattern
 check post /v1/chat/completions '"content":"Hamlet, prince of Denmark'
 check stream /v1/chat/completions 'data: {.*"content":" Hamlet included."'
 check messages /v1/messages '"type":"text_delta","text":" Hamlet included."\|"text":" Hamlet included.","type":"text_delta"'
-targets=(direct proxy triage direct-stream proxy-stream triage-stream triage-messages-stream)
+check astream /v1/chat/completions 'data: {.*"content":" Hamlet included."'
+targets=(direct proxy triage direct-stream proxy-stream triage-stream triage-messages-stream
+         triage-anthropic-stream)
 rows=0
 for target in "${targets[@]}"; do
   path=/v1/chat/completions
@@ -141,9 +165,11 @@ for target in "${targets[@]}"; do
     direct-stream) url=http://127.0.0.1:$FAKE/stream;; proxy-stream) url=http://127.0.0.1:$PROXY/stream;;
     triage-stream) url=http://127.0.0.1:$TRIAGE;;
     triage-messages-stream) url=http://127.0.0.1:$TRIAGE; path=/v1/messages;;
+    triage-anthropic-stream) url=http://127.0.0.1:$TRIAGE;;
   esac
   script=post; [[ $target == *-stream ]] && script=stream
   [[ $target == triage-messages-stream ]] && script=messages
+  [[ $target == triage-anthropic-stream ]] && script=astream
   wrk -t1 -c1 -d2s -s "$work/$script.lua" "$url$path" >/dev/null  # warm-up
   # The ledger rows each triage target adds: counted from after its warm-up to after its
   # measurement, when the requests in flight as wrk stopped have been answered.
@@ -172,13 +198,14 @@ echo
 awk -v a="$(f triage 64 3)" -v b="$(f proxy 64 3)" 'BEGIN{printf "triage throughput = %.2f x the nginx proxy floor\n", a/b}'
 awk -v a="$(f triage-stream 64 3)" -v b="$(f proxy-stream 64 3)" 'BEGIN{printf "triage streaming throughput = %.2f x the nginx proxy floor (the same answer as %d SSE events)\n", a/b, '"$(grep -c '^data: ' <<< "$sse")"'}'
 awk -v a="$(f triage-messages-stream 64 3)" -v b="$(f proxy-stream 64 3)" 'BEGIN{printf "triage Anthropic-client streaming (each chunk translated to Anthropic events) = %.2f x the nginx proxy floor of the OpenAI stream\n", a/b}'
+awk -v a="$(f triage-anthropic-stream 64 3)" -v b="$(f proxy-stream 64 3)" 'BEGIN{printf "triage streaming from an Anthropic upstream (each event translated to an OpenAI chunk) = %.2f x the nginx proxy floor of the OpenAI stream\n", a/b}'
 awk -v t="$(p50 triage)" -v p="$(p50 proxy)" -v d="$(p50 direct)" \
   'BEGIN{printf "triage p50 @1 conn = %.1f x the nginx proxy p50; added p50 triage/proxy = %.1f\n", t/p, (t-d)/((p-d)>0?(p-d):1)}'
 echo "triage RSS: idle ${rss_idle} KiB, peak under load ${rss_peak} KiB"
 sent=0
-for t in triage triage-stream triage-messages-stream; do sent=$(( sent + $(f $t 1 1) + $(f $t 64 1) )); done
+for t in triage triage-stream triage-messages-stream triage-anthropic-stream; do sent=$(( sent + $(f $t 1 1) + $(f $t 64 1) )); done
 echo "ledger rows written during the measurement: $rows; responses wrk counted: $sent (wrk does not count the up to 64 requests still in flight each time it stops)"
 missing=$(( sent > rows ? sent - rows : 0 )); extra=$(( rows - sent ))
-echo "ledger check: $([[ $missing -eq 0 && $extra -le 195 ]] && echo OK || echo MISMATCH) (answered without a row: $missing; rows beyond answers: $extra, at most 195 = in flight at the six stops)"
+echo "ledger check: $([[ $missing -eq 0 && $extra -le 260 ]] && echo OK || echo MISMATCH) (answered without a row: $missing; rows beyond answers: $extra, at most 260 = in flight at the eight stops)"
 echo
 echo "command: DURATION=$DURATION${LEDGER_QUERY:+ LEDGER_QUERY='$LEDGER_QUERY'}${BIN_GIVEN:+ TRIAGE_BIN=$BIN_GIVEN} bench/overhead/run.sh"
