@@ -70,6 +70,14 @@ class SessionWriter final : public pipeline::ClientWriter {
   // The head is not written on its own: it goes out with the first chunk (or the end).
   net::awaitable<bool> BeginStream(const pipeline::Headers& headers,
                                    const std::vector<std::string>& trailers) override {
+    if (version_ == 10) {
+      // HTTP/1.0 has no chunked coding: the body runs until the connection closes, and the
+      // trailers are not sent (the cost is still in the SSE comment and the final event).
+      s_.keep_alive = false;
+      close_delimited_ = true;
+      pending_ = SerializeCloseDelimitedHead(version_, headers);
+      co_return true;
+    }
     pending_ = SerializeStreamHead(version_, KeepAlive(), headers, trailers);
     co_return true;
   }
@@ -78,14 +86,19 @@ class SessionWriter final : public pipeline::ClientWriter {
     if (data.empty() && pending_.empty()) co_return true;
     std::string wire = std::move(pending_);
     pending_.clear();
-    if (!data.empty()) AppendChunk(wire, data);
+    if (close_delimited_)
+      wire.append(data);
+    else if (!data.empty())
+      AppendChunk(wire, data);
     co_return co_await Send(wire);
   }
 
+  // A close-delimited stream ends when the session closes the connection after this.
   net::awaitable<bool> EndStream(const pipeline::Headers& trailers) override {
     std::string wire = std::move(pending_);
     pending_.clear();
-    AppendLastChunk(wire, trailers);
+    if (!close_delimited_) AppendLastChunk(wire, trailers);
+    if (wire.empty()) co_return true;
     co_return co_await Send(wire);
   }
 
@@ -113,7 +126,8 @@ class SessionWriter final : public pipeline::ClientWriter {
   SessionState& s_;
   unsigned version_;
   bool head_;
-  std::string pending_;  // a stream's head, until its first write
+  bool close_delimited_ = false;  // an HTTP/1.0 stream
+  std::string pending_;           // a stream's head, until its first write
 };
 
 // Watches the client socket while the pipeline waits on an upstream: a peer that closes its

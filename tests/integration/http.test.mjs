@@ -1,10 +1,14 @@
 // The HTTP layer seen from raw sockets, curl and node's own http client: HEAD, errors raised
-// before the pipeline in the client's dialect.
+// before the pipeline in the client's dialect, HTTP/1.0 streams.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
-import { startTriage, config, curl } from "./lib/harness.mjs";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startTriage, config, curl, triageBin } from "./lib/harness.mjs";
 
 // Parses consecutive HTTP/1.x responses from `text`. `bodyless[i]` says the i-th answers a HEAD
 // (no body whatever Content-Length says). Returns null while more bytes are needed; throws when
@@ -254,4 +258,110 @@ describe("HTTP layer", () => {
     isAnthropicError(r.body, "not_found_error");
   });
 
+});
+
+// `triage demo` on a free port with its ledger in a temporary directory.
+async function startDemo() {
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-demo-"));
+  const ledger = path.join(dir, "demo.db");
+  const proc = spawn(triageBin, ["demo", "--listen", "127.0.0.1:0", "--ledger", `sqlite://${ledger}`, "--summary-every", "3600"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
+  let stdout = "";
+  let stderr = "";
+  proc.stderr.on("data", (d) => (stderr += d));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${stderr}`)), 10000);
+    proc.stdout.on("data", (d) => {
+      stdout += d;
+      const m = stdout.match(/triage listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  return {
+    port: Number(new URL(url).port),
+    rows: () => {
+      const out = execFileSync("sqlite3", ["-json", ledger, "select * from requests order by rowid"], { encoding: "utf8" });
+      return out.trim() ? JSON.parse(out) : [];
+    },
+    async cleanup() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function splitHead(raw) {
+  const end = raw.indexOf("\r\n\r\n");
+  assert.ok(end > 0, raw.slice(0, 200));
+  return { head: raw.slice(0, end), body: raw.slice(end + 4) };
+}
+
+describe("HTTP/1.0 streams (triage demo)", () => {
+  let demo;
+  before(async () => {
+    demo = await startDemo();
+  });
+  after(async () => {
+    await demo.cleanup();
+  });
+
+  const streamReq = (p, body, extra = "") =>
+    `POST ${p} HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+
+  test("OpenAI stream to an HTTP/1.0 client: close-delimited, no chunked, no trailers; costs in the body; row written", async () => {
+    const body = JSON.stringify({ model: "open", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Hi" }] });
+    // keep-alive asked for: a close-delimited body must close anyway.
+    const raw = await untilClose(demo.port, streamReq("/v1/chat/completions", body, "Connection: keep-alive\r\n"));
+    const { head, body: sse } = splitHead(raw);
+    assert.match(head, /^HTTP\/1\.0 200 /);
+    assert.doesNotMatch(head, /transfer-encoding/i);
+    assert.doesNotMatch(head, /^trailer:/im);
+    assert.doesNotMatch(head, /^content-length:/im);
+    assert.match(head, /^Connection: close$/im);
+    assert.match(head, /^content-type: text\/event-stream$/im);
+    assert.ok(sse.startsWith("data: {"), `the body is raw SSE, not chunks: ${JSON.stringify(sse.slice(0, 40))}`);
+    assert.ok(sse.endsWith("data: [DONE]\n\n"), JSON.stringify(sse.slice(-80)));
+    const cost = sse.match(/^: triage cost_usd=(\d+\.\d{6}) reference_cost_usd=(\d+\.\d{6})$/m);
+    assert.ok(cost, "the SSE cost comment");
+    const events = sse.split("\n\n").filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)));
+    const last = events.at(-1);
+    assert.equal(last.triage.cost_usd, cost[1]);
+    assert.equal(last.triage.reference_cost_usd, cost[2]);
+    assert.ok(last.usage.completion_tokens > 0);
+    const id = head.match(/^x-request-id: (\S+)$/im)[1];
+    const row = demo.rows().find((r) => r.id === id);
+    assert.ok(row, "ledger row");
+    assert.equal(row.status, 200);
+    assert.equal(row.stream, 1);
+    assert.equal(row.error_kind, "");
+    assert.equal((row.cost_micros / 1e6).toFixed(6), cost[1]);
+  });
+
+  test("Anthropic stream to an HTTP/1.0 client ends with message_stop and the close", async () => {
+    const body = JSON.stringify({ model: "open", max_tokens: 50, stream: true, messages: [{ role: "user", content: "Hi" }] });
+    const raw = await untilClose(demo.port, streamReq("/v1/messages", body));
+    const { head, body: sse } = splitHead(raw);
+    assert.match(head, /^HTTP\/1\.0 200 /);
+    assert.doesNotMatch(head, /transfer-encoding|^trailer:/im);
+    assert.match(head, /^Connection: close$/im);
+    assert.ok(sse.startsWith("event: message_start\n"), JSON.stringify(sse.slice(0, 40)));
+    assert.match(sse, /event: message_stop\ndata: \{[^\n]*"triage":\{[^\n]*"cost_usd":"\d+\.\d{6}"/);
+    assert.match(sse, /^: triage cost_usd=/m);
+  });
+
+  test("HTTP/1.1 streams keep the chunked coding and the cost trailers", async () => {
+    const body = JSON.stringify({ model: "open", stream: true, messages: [{ role: "user", content: "Hi" }] });
+    const raw = await untilClose(demo.port, streamReq("/v1/chat/completions", body, "Connection: close\r\n").replace("HTTP/1.0", "HTTP/1.1"));
+    const { head, body: chunked } = splitHead(raw);
+    assert.match(head, /^HTTP\/1\.1 200 /);
+    assert.match(head, /^Transfer-Encoding: chunked$/im);
+    assert.match(head, /^Trailer: x-triage-cost-usd, x-triage-reference-cost-usd$/im);
+    assert.match(chunked, /\r\n0\r\nx-triage-cost-usd: \d+\.\d{6}\r\n/);
+  });
 });
