@@ -150,10 +150,12 @@ void WatchDisconnect(tcp::socket& socket, std::shared_ptr<upstream::CancelHook> 
 // inside coroutines ("array used as initializer").
 pipeline::Headers JsonType() { return {{"content-type", "application/json"}}; }
 pipeline::Headers PrometheusType() { return {{"content-type", "text/plain; version=0.0.4"}}; }
-// The fields of an error the session answers itself: Allow on a 405.
+// The fields of an error the session answers itself: Allow on a 405, and on a 415 the
+// Accept-Encoding that says which content codings would have been accepted (RFC 9110 15.5.16).
 pipeline::Headers ErrorFields(const Error& e, std::string_view allow) {
   pipeline::Headers h = JsonType();
   if (!allow.empty()) h.emplace_back("allow", std::string(allow));
+  if (e.kind == ErrorKind::kUnsupportedMediaType) h.emplace_back("accept-encoding", "identity");
   return h;
 }
 
@@ -274,6 +276,16 @@ std::optional<Error> BodyError(boost::system::error_code ec, const config::Limit
                      "malformed HTTP request body: " + ec.message());
 }
 
+// A body with a content coding (gzip, br, ...): triage reads only unencoded JSON.
+std::optional<Error> EncodingError(const http::request<http::string_body>& req) {
+  const std::string_view coding = ContentCoding(req[http::field::content_encoding]);
+  if (coding.empty()) return std::nullopt;
+  return Error::Make(ErrorKind::kUnsupportedMediaType, "unsupported_content_encoding",
+                     "request body has Content-Encoding '" + std::string(coding) +
+                         "'; triage accepts only unencoded (identity) JSON bodies: send it "
+                         "uncompressed");
+}
+
 // An error the session answers itself, not accounted: the error's status in dialect `d` unless
 // `status` is given, the body in `d`'s shape.
 net::awaitable<bool> RespondError(SessionWriter& w, dialect::Dialect d, const Error& e,
@@ -379,6 +391,8 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     }
 
     server.busy_.fetch_add(1);
+    std::optional<Error> encoded;
+    if (method == http::verb::post) encoded = EncodingError(req);
     const bool get_or_head = method == http::verb::get || method == http::verb::head;
     if (route == Route::kNone) {
       Error e =
@@ -390,6 +404,11 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       Error e = Error::Make(ErrorKind::kInvalidRequest, "method_not_allowed",
                             "use " + std::string(AllowOf(route)) + " for " + std::string(path));
       co_await RespondError(writer, dialect, e, 405, AllowOf(route));
+    } else if (encoded) {
+      if (IsChat(route))
+        co_await s.gateway.RefuseUnread(dialect, *encoded, writer);
+      else
+        co_await RespondError(writer, dialect, *encoded);
     } else if (IsChat(route)) {
       auto hook = std::make_shared<upstream::CancelHook>();
       auto active = std::make_shared<bool>(true);

@@ -1,9 +1,10 @@
 // The HTTP layer seen from raw sockets, curl and node's own http client: HEAD, errors raised
-// before the pipeline in the client's dialect, HTTP/1.0 streams.
+// before the pipeline in the client's dialect, HTTP/1.0 streams, content codings.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
+import zlib from "node:zlib";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -108,6 +109,8 @@ const post = (p, body, extra = "") =>
   `POST ${p} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 
 const simTier = [{ name: "open", deployments: [{ name: "s", sim: { ttft_ms: 1, tokens_per_second: 100000, output_tokens: 5 }, catalog: "gemma-4-31b" }] }];
+const chatBody = JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }] });
+const anthBody = JSON.stringify({ model: "auto", max_tokens: 5, messages: [{ role: "user", content: "Hi" }] });
 
 function isAnthropicError(body, type) {
   const j = JSON.parse(body);
@@ -258,6 +261,34 @@ describe("HTTP layer", () => {
     isAnthropicError(r.body, "not_found_error");
   });
 
+  test("Content-Encoding: gzip is a 415 in the client's dialect, with Accept-Encoding: identity", async () => {
+    const gz = zlib.gzipSync(chatBody).toString("latin1");
+    const o = await exchange(port, post("/v1/chat/completions", gz, "Content-Encoding: gzip\r\n") + get("/healthz"), [false, false]);
+    const [r, next] = o.responses;
+    assert.equal(r.status, 415);
+    assert.equal(r.headers["accept-encoding"], "identity");
+    const j = isOpenAIError(r.body, "invalid_request_error", "unsupported_content_encoding");
+    assert.match(j.error.message, /Content-Encoding 'gzip'/);
+    assert.doesNotMatch(j.error.message, /invalid JSON/);
+    assert.equal(next.status, 200, "the connection stays usable");
+    const row = t.rows().find((x) => x.id === r.headers["x-request-id"]);
+    assert.ok(row, "a ledger row for the refused chat request");
+    assert.equal(row.status, 415);
+    assert.equal(row.error_kind, "unsupported_media_type");
+
+    const a = await exchange(port, post("/v1/messages", zlib.gzipSync(anthBody).toString("latin1"), "Content-Encoding: gzip\r\n"), [false]);
+    assert.equal(a.responses[0].status, 415);
+    isAnthropicError(a.responses[0].body, "invalid_request_error");
+    const c = await exchange(port, post("/v1/messages/count_tokens", "{}", "Content-Encoding: br\r\n"), [false]);
+    assert.equal(c.responses[0].status, 415);
+    assert.match(isAnthropicError(c.responses[0].body, "invalid_request_error").error.message, /'br'/);
+  });
+
+  test("Content-Encoding: identity is not a coding: answered normally", async () => {
+    const o = await exchange(port, post("/v1/chat/completions", chatBody, "Content-Encoding: identity\r\n"), [false]);
+    assert.equal(o.responses[0].status, 200, o.responses[0].body);
+    assert.ok(JSON.parse(o.responses[0].body).choices);
+  });
 });
 
 // `triage demo` on a free port with its ledger in a temporary directory.
