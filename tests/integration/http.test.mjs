@@ -1,5 +1,5 @@
 // The HTTP layer seen from raw sockets, curl and node's own http client: HEAD, errors raised
-// before the pipeline in the client's dialect, HTTP/1.0 streams, content codings.
+// before the pipeline in the client's dialect, HTTP/1.0 streams, the drain, content codings.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -394,5 +394,37 @@ describe("HTTP/1.0 streams (triage demo)", () => {
     assert.match(head, /^Transfer-Encoding: chunked$/im);
     assert.match(head, /^Trailer: x-triage-cost-usd, x-triage-reference-cost-usd$/im);
     assert.match(chunked, /\r\n0\r\nx-triage-cost-usd: \d+\.\d{6}\r\n/);
+  });
+});
+
+describe("drain", () => {
+  test("while draining, the listener is closed (readiness probes are refused) and the request in flight completes", async () => {
+    const t = await startTriage(
+      config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { ttft_ms: 20, tokens_per_second: 20, output_tokens: 30 }, catalog: "gemma-4-31b" }] }] }),
+    );
+    try {
+      const port = Number(new URL(t.url).port);
+      assert.equal((await curl([`${t.url}/readyz`])).status, 200);
+      const body = JSON.stringify({ model: "auto", stream: true, messages: [{ role: "user", content: "long" }] });
+      const streamed = untilClose(port, post("/v1/chat/completions", body, "Connection: close\r\n"));
+      await new Promise((r) => setTimeout(r, 300)); // the stream has begun
+      t.proc.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(t.proc.exitCode, null, "still draining");
+      const err = await new Promise((resolve) => {
+        const s = net.connect(port, "127.0.0.1", () => {
+          s.destroy();
+          resolve(null);
+        });
+        s.on("error", resolve);
+      });
+      assert.equal(err?.code, "ECONNREFUSED", "a new connection is refused during the drain");
+      const raw = await streamed;
+      assert.match(raw, /data: \[DONE\]/);
+      assert.deepEqual(await t.exited, { code: 0, signal: null });
+      assert.equal(t.rows().length, 1, "one chat request, one row");
+    } finally {
+      await t.cleanup();
+    }
   });
 });
