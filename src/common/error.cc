@@ -18,6 +18,8 @@ int HttpStatus(ErrorKind kind) {
       return 413;
     case ErrorKind::kHeadersTooLarge:
       return 431;
+    case ErrorKind::kUnsupportedMediaType:
+      return 415;
     case ErrorKind::kRateLimit:
       return 429;
     case ErrorKind::kUpstream:
@@ -48,6 +50,8 @@ std::string_view KindName(ErrorKind kind) {
       return "request_too_large";
     case ErrorKind::kHeadersTooLarge:
       return "headers_too_large";
+    case ErrorKind::kUnsupportedMediaType:
+      return "unsupported_media_type";
     case ErrorKind::kRateLimit:
       return "rate_limit";
     case ErrorKind::kUpstream:

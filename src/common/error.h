@@ -7,18 +7,19 @@
 namespace triage {
 
 enum class ErrorKind {
-  kInvalidRequest,   // 400: malformed JSON, wrong types, missing fields
-  kAuthentication,   // 401
-  kPermission,       // 403
-  kNotFound,         // 404: unknown model or route
-  kRequestTooLarge,  // 413
-  kHeadersTooLarge,  // 431
-  kClientTimeout,    // 408: client too slow to send its request
-  kRateLimit,        // 429
-  kUpstream,         // 502: upstream answered with an error or garbage
-  kUpstreamTimeout,  // 504: upstream did not answer in time
-  kUnavailable,      // 503: draining, no deployment available, circuit open
-  kInternal,         // 500
+  kInvalidRequest,        // 400: malformed JSON, wrong types, missing fields
+  kAuthentication,        // 401
+  kPermission,            // 403
+  kNotFound,              // 404: unknown model or route
+  kRequestTooLarge,       // 413
+  kHeadersTooLarge,       // 431
+  kUnsupportedMediaType,  // 415: a request body with a content coding (gzip, br, ...)
+  kClientTimeout,         // 408: client too slow to send its request
+  kRateLimit,             // 429
+  kUpstream,              // 502: upstream answered with an error or garbage
+  kUpstreamTimeout,       // 504: upstream did not answer in time
+  kUnavailable,           // 503: draining, no deployment available, circuit open
+  kInternal,              // 500
 };
 
 struct Error {

@@ -263,6 +263,7 @@ std::string_view AnthropicErrorType(const Error& e) {
   switch (e.kind) {
     case ErrorKind::kInvalidRequest:
     case ErrorKind::kHeadersTooLarge:
+    case ErrorKind::kUnsupportedMediaType:
     case ErrorKind::kClientTimeout:
       return "invalid_request_error";
     case ErrorKind::kRequestTooLarge:

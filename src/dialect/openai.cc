@@ -279,6 +279,7 @@ std::string_view OpenAIErrorType(ErrorKind kind) {
     case ErrorKind::kInvalidRequest:
     case ErrorKind::kRequestTooLarge:
     case ErrorKind::kHeadersTooLarge:
+    case ErrorKind::kUnsupportedMediaType:
       return "invalid_request_error";
     case ErrorKind::kAuthentication:
       return "authentication_error";

@@ -423,6 +423,8 @@ net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWri
   h.emplace_back("content-type", "application/json");
   if (error.kind == ErrorKind::kRateLimit || error.kind == ErrorKind::kUnavailable)
     h.emplace_back("retry-after", "1");
+  // RFC 9110 15.5.16: a 415 for a content coding says which codings would have been accepted.
+  if (error.kind == ErrorKind::kUnsupportedMediaType) h.emplace_back("accept-encoding", "identity");
   std::string body = ErrorBody(ctx.dialect, error);
   co_await out.Respond(ctx.status, h, std::move(body));
 }

@@ -40,7 +40,8 @@ class Gateway {
                                         std::shared_ptr<upstream::CancelHook> cancel);
   // POST /v1/messages/count_tokens: status and body ({"input_tokens": N} or an error).
   std::pair<int, std::string> CountTokens(std::string_view body) const;
-  // A chat request refused before its body could be read (413, 431, 408): still accounted.
+  // A chat request refused before the pipeline could read it (413, 431, 408, a malformed head or
+  // body, 415 for a content coding): still accounted.
   boost::asio::awaitable<void> RefuseUnread(dialect::Dialect dialect, Error error,
                                             ClientWriter& out);
 

@@ -12,8 +12,9 @@
 #include <cerrno>
 #include <unordered_set>
 
-#include "dialect/openai.h"
 #include "observe/log.h"
+#include "pipeline/attempt_util.h"
+#include "server/request_head.h"
 #include "server/server.h"
 #include "server/wire.h"
 
@@ -54,19 +55,29 @@ struct SessionState {
 
 class SessionWriter final : public pipeline::ClientWriter {
  public:
-  SessionWriter(SessionState& s, unsigned version) : s_(s), version_(version) {}
+  // `head`: the request was HEAD, so no response to it carries a body.
+  SessionWriter(SessionState& s, unsigned version, bool head = false)
+      : s_(s), version_(version), head_(head) {}
 
   net::awaitable<bool> Respond(int status, const pipeline::Headers& headers,
                                std::string body) override {
     // One buffer, one write: Beast's serializer walks a chain of small buffers per field,
     // which cost more than the copy.
-    const std::string wire = SerializeResponse(status, version_, KeepAlive(), headers, body);
+    const std::string wire = Serialize(status, headers, body);
     co_return co_await Send(wire);
   }
 
   // The head is not written on its own: it goes out with the first chunk (or the end).
   net::awaitable<bool> BeginStream(const pipeline::Headers& headers,
                                    const std::vector<std::string>& trailers) override {
+    if (version_ == 10) {
+      // HTTP/1.0 has no chunked coding: the body runs until the connection closes, and the
+      // trailers are not sent (the cost is still in the SSE comment and the final event).
+      s_.keep_alive = false;
+      close_delimited_ = true;
+      pending_ = SerializeCloseDelimitedHead(version_, headers);
+      co_return true;
+    }
     pending_ = SerializeStreamHead(version_, KeepAlive(), headers, trailers);
     co_return true;
   }
@@ -75,18 +86,29 @@ class SessionWriter final : public pipeline::ClientWriter {
     if (data.empty() && pending_.empty()) co_return true;
     std::string wire = std::move(pending_);
     pending_.clear();
-    if (!data.empty()) AppendChunk(wire, data);
+    if (close_delimited_)
+      wire.append(data);
+    else if (!data.empty())
+      AppendChunk(wire, data);
     co_return co_await Send(wire);
   }
 
+  // A close-delimited stream ends when the session closes the connection after this.
   net::awaitable<bool> EndStream(const pipeline::Headers& trailers) override {
     std::string wire = std::move(pending_);
     pending_.clear();
-    AppendLastChunk(wire, trailers);
+    if (!close_delimited_) AppendLastChunk(wire, trailers);
+    if (wire.empty()) co_return true;
     co_return co_await Send(wire);
   }
 
  private:
+  // A plain function: g++ 12 mishandles conditional expressions of class type in coroutines.
+  std::string Serialize(int status, const pipeline::Headers& headers, std::string_view body) {
+    if (head_) return SerializeHeadResponse(status, version_, KeepAlive(), headers, body);
+    return SerializeResponse(status, version_, KeepAlive(), headers, body);
+  }
+
   // Whether this response keeps the connection: not once the server drains. The session loop
   // reads s_.keep_alive after the response, so a "close" here ends the connection.
   bool KeepAlive() {
@@ -103,12 +125,10 @@ class SessionWriter final : public pipeline::ClientWriter {
 
   SessionState& s_;
   unsigned version_;
-  std::string pending_;  // a stream's head, until its first write
+  bool head_;
+  bool close_delimited_ = false;  // an HTTP/1.0 stream
+  std::string pending_;           // a stream's head, until its first write
 };
-
-std::string ErrorJson(ErrorKind kind, std::string code, std::string message) {
-  return dialect::OpenAIErrorBody(Error::Make(kind, std::move(code), std::move(message)));
-}
 
 // Watches the client socket while the pipeline waits on an upstream: a peer that closes its
 // side fires `hook`, which aborts the upstream call.
@@ -130,7 +150,14 @@ void WatchDisconnect(tcp::socket& socket, std::shared_ptr<upstream::CancelHook> 
 // inside coroutines ("array used as initializer").
 pipeline::Headers JsonType() { return {{"content-type", "application/json"}}; }
 pipeline::Headers PrometheusType() { return {{"content-type", "text/plain; version=0.0.4"}}; }
-pipeline::Headers AllowPost() { return {{"content-type", "application/json"}, {"allow", "POST"}}; }
+// The fields of an error the session answers itself: Allow on a 405, and on a 415 the
+// Accept-Encoding that says which content codings would have been accepted (RFC 9110 15.5.16).
+pipeline::Headers ErrorFields(const Error& e, std::string_view allow) {
+  pipeline::Headers h = JsonType();
+  if (!allow.empty()) h.emplace_back("allow", std::string(allow));
+  if (e.kind == ErrorKind::kUnsupportedMediaType) h.emplace_back("accept-encoding", "identity");
+  return h;
+}
 
 // /metrics: the request statistics, per-deployment health, open connections.
 std::string MetricsBody(Server& server) {
@@ -175,14 +202,112 @@ std::shared_ptr<SoftTimer> SoftDeadline(beast::tcp_stream& stream, std::chrono::
   return t;
 }
 
-// Endpoints that run the chat pipeline (and so are accounted even when refused early).
-bool IsChatTarget(std::string_view path) {
-  return path == "/v1/chat/completions" || path == "/v1/messages";
+using Parser = http::request_parser<http::string_body>;
+
+// What the session knows of a request it refuses itself. Strings, not views: they outlive the
+// parser and the buffer.
+struct Known {
+  unsigned version = 11;
+  bool head = false;   // HEAD: the answer has no body
+  std::string method;  // "" when the request line was not read
+  std::string path;    // "" when not read: the error is then in the OpenAI shape
+};
+
+Known KnownOf(const http::request<http::string_body>& req) {
+  Known k;
+  k.version = req.version();
+  k.head = req.method() == http::verb::head;
+  k.method = std::string(req.method_string());
+  k.path = std::string(PathOf(req.target()));
+  return k;
 }
 
-dialect::Dialect DialectOf(std::string_view path) {
-  return path == "/v1/messages" || path.starts_with("/v1/messages/") ? dialect::Dialect::kAnthropic
-                                                                     : dialect::Dialect::kOpenAI;
+// The request line of a head Beast refused: from the parser when it got that far (its start
+// line is parsed together with the fields, once the whole head is in), else read from the raw
+// bytes, which stay in the buffer when the parser refuses them (431, 408, malformed heads).
+Known KnownOf(const Parser& parser, const beast::flat_buffer& buffer) {
+  if (!parser.get().target().empty()) return KnownOf(parser.get());
+  Known k;
+  const auto bytes = buffer.data();
+  auto line =
+      PeekRequestLine(std::string_view(static_cast<const char*>(bytes.data()), bytes.size()));
+  if (!line) return k;
+  k.version = line->version;
+  k.head = line->method == "HEAD";
+  k.method = std::string(line->method);
+  k.path = std::string(PathOf(line->target));
+  return k;
+}
+
+// Why reading a request head failed; nullopt when the peer went away (nothing to answer).
+std::optional<Error> HeadError(boost::system::error_code ec, const config::Limits& lim) {
+  if (ec == beast::error::timeout)
+    return Error::Make(ErrorKind::kClientTimeout, "request_timeout",
+                       "request headers not received within " +
+                           std::to_string(lim.header_timeout.count()) + " ms");
+  if (ec == http::error::header_limit)
+    return Error::Make(ErrorKind::kHeadersTooLarge, "headers_too_large",
+                       "request headers exceed " + std::to_string(lim.max_header_bytes) + " bytes");
+  if (ec == http::error::body_limit)  // Content-Length over the limit: refused unread
+    return Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
+                       "request body exceeds " + std::to_string(lim.max_body_bytes) +
+                           " bytes (limits.max_body_bytes)");
+  if (ec == http::error::end_of_stream || ec == net::error::eof ||
+      ec == net::error::connection_reset || ec == net::error::operation_aborted)
+    return std::nullopt;
+  return Error::Make(ErrorKind::kInvalidRequest, "bad_http",
+                     "malformed HTTP request: " + ec.message());
+}
+
+// Why reading a request body failed; nullopt when the peer went away.
+std::optional<Error> BodyError(boost::system::error_code ec, const config::Limits& lim) {
+  if (ec == beast::error::timeout)
+    return Error::Make(
+        ErrorKind::kClientTimeout, "request_timeout",
+        "request body not received within " + std::to_string(lim.body_timeout.count()) + " ms");
+  if (ec == http::error::body_limit)
+    return Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
+                       "request body exceeds " + std::to_string(lim.max_body_bytes) +
+                           " bytes (limits.max_body_bytes)");
+  if (ec == http::error::end_of_stream || ec == net::error::eof ||
+      ec == net::error::connection_reset || ec == net::error::operation_aborted)
+    return std::nullopt;
+  return Error::Make(ErrorKind::kInvalidRequest, "bad_http",
+                     "malformed HTTP request body: " + ec.message());
+}
+
+// A body with a content coding (gzip, br, ...): triage reads only unencoded JSON.
+std::optional<Error> EncodingError(const http::request<http::string_body>& req) {
+  const std::string_view coding = ContentCoding(req[http::field::content_encoding]);
+  if (coding.empty()) return std::nullopt;
+  return Error::Make(ErrorKind::kUnsupportedMediaType, "unsupported_content_encoding",
+                     "request body has Content-Encoding '" + std::string(coding) +
+                         "'; triage accepts only unencoded (identity) JSON bodies: send it "
+                         "uncompressed");
+}
+
+// An error the session answers itself, not accounted: the error's status in dialect `d` unless
+// `status` is given, the body in `d`'s shape.
+net::awaitable<bool> RespondError(SessionWriter& w, dialect::Dialect d, const Error& e,
+                                  int status = 0, std::string_view allow = {}) {
+  const int code = status != 0 ? status : pipeline::ErrorStatus(d, e);
+  co_return co_await w.Respond(code, ErrorFields(e, allow), pipeline::ErrorBody(d, e));
+}
+
+// Answers an error found before the pipeline (the head or body could not be read) and marks
+// the connection for closing. In the dialect of the request's path, or the OpenAI shape when
+// the request line is unknown; a POST to a chat route is refused through the pipeline, so it is
+// accounted like any other refusal.
+net::awaitable<void> RefuseEarly(SessionState& s, Known k, Error e) {
+  s.keep_alive = false;
+  SessionWriter w(s, k.version, k.head);
+  const dialect::Dialect d = DialectOf(k.path);
+  s.server.busy_.fetch_add(1);
+  if (IsChat(RouteOf(k.path)) && k.method == "POST")
+    co_await s.gateway.RefuseUnread(d, std::move(e), w);
+  else
+    co_await RespondError(w, d, e);
+  s.server.busy_.fetch_sub(1);
 }
 
 }  // namespace
@@ -212,15 +337,6 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
   } leave{server, &s.stream};
   s.stream.socket().set_option(tcp::no_delay(true));
 
-  // Sends a plain error (outside the chat pipeline) and marks the connection for closing.
-  auto fail = [&](unsigned version, ErrorKind kind, std::string code,
-                  std::string message) -> net::awaitable<void> {
-    s.keep_alive = false;
-    SessionWriter w(s, version);
-    co_await w.Respond(HttpStatus(kind), JsonType(),
-                       ErrorJson(kind, std::move(code), std::move(message)));
-  };
-
   while (s.keep_alive && !server.draining()) {
     // Idle keep-alive: wait for the first byte of the next request.
     if (buffer.size() == 0) {
@@ -231,7 +347,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       if (ec) break;  // closed, idle timeout or drain: nothing to answer
       buffer.commit(n);
     }
-    http::request_parser<http::string_body> parser;
+    Parser parser;
     parser.header_limit(static_cast<uint32_t>(lim.max_header_bytes));
     parser.body_limit(static_cast<uint64_t>(lim.max_body_bytes));
     // A soft deadline, not the stream's own expiry: that would close the socket, and the
@@ -241,41 +357,19 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     auto [hec0, hn] = co_await http::async_read_header(s.stream, buffer, parser, kTuple);
     auto hec = header_timer->Finish(hec0);
     if (hec) {
-      if (hec == beast::error::timeout) {
-        co_await fail(11, ErrorKind::kClientTimeout, "request_timeout",
-                      "request headers not received within " +
-                          std::to_string(lim.header_timeout.count()) + " ms");
-      } else if (hec == http::error::header_limit) {
-        co_await fail(11, ErrorKind::kHeadersTooLarge, "headers_too_large",
-                      "request headers exceed " + std::to_string(lim.max_header_bytes) + " bytes");
-      } else if (hec == http::error::body_limit) {
-        // Content-Length over the limit: refused before reading the body.
-        Error e = Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
-                              "request body exceeds " + std::to_string(lim.max_body_bytes) +
-                                  " bytes (limits.max_body_bytes)");
-        s.keep_alive = false;
-        SessionWriter w(s, 11);
-        std::string_view t = parser.get().target();
-        server.busy_.fetch_add(1);
-        if (IsChatTarget(t.substr(0, t.find('?'))))
-          co_await s.gateway.RefuseUnread(DialectOf(t.substr(0, t.find('?'))), e, w);
-        else
-          co_await w.Respond(413, JsonType(), dialect::OpenAIErrorBody(e));
-        server.busy_.fetch_sub(1);
-      } else if (hec != http::error::end_of_stream && hec != net::error::eof &&
-                 hec != net::error::connection_reset && hec != net::error::operation_aborted) {
-        co_await fail(11, ErrorKind::kInvalidRequest, "bad_http",
-                      "malformed HTTP request: " + hec.message());
-      }
+      std::optional<Error> e = HeadError(hec, lim);
+      Known known = KnownOf(parser, buffer);
+      if (e) co_await RefuseEarly(s, std::move(known), std::move(*e));
       break;
     }
     auto& req = parser.get();
     const unsigned version = req.version();
     s.keep_alive = req.keep_alive();
-    std::string_view target = req.target();
-    std::string_view path = target.substr(0, target.find('?'));
-    const bool chat = IsChatTarget(path);
-    SessionWriter writer(s, version);
+    const std::string_view path = PathOf(req.target());
+    const Route route = RouteOf(path);
+    const dialect::Dialect dialect = DialectOf(path);
+    const auto method = req.method();
+    SessionWriter writer(s, version, method == http::verb::head);
 
     if (!parser.is_done()) {
       if (req[http::field::expect] == "100-continue") {
@@ -289,72 +383,58 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       auto [bec0, bn] = co_await http::async_read(s.stream, buffer, parser, kTuple);
       auto bec = body_timer->Finish(bec0);
       if (bec) {
-        std::optional<Error> e;
-        if (bec == beast::error::timeout)
-          e = Error::Make(ErrorKind::kClientTimeout, "request_timeout",
-                          "request body not received within " +
-                              std::to_string(lim.body_timeout.count()) + " ms");
-        else if (bec == http::error::body_limit)
-          e = Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
-                          "request body exceeds " + std::to_string(lim.max_body_bytes) +
-                              " bytes (limits.max_body_bytes)");
-        else if (bec != http::error::end_of_stream && bec != net::error::eof &&
-                 bec != net::error::connection_reset && bec != net::error::operation_aborted)
-          e = Error::Make(ErrorKind::kInvalidRequest, "bad_http",
-                          "malformed HTTP request body: " + bec.message());
-        if (e) {
-          s.keep_alive = false;
-          server.busy_.fetch_add(1);
-          if (chat)
-            co_await s.gateway.RefuseUnread(DialectOf(path), *e, writer);
-          else
-            co_await writer.Respond(HttpStatus(e->kind), JsonType(), dialect::OpenAIErrorBody(*e));
-          server.busy_.fetch_sub(1);
-        }
+        std::optional<Error> e = BodyError(bec, lim);
+        Known known = KnownOf(req);
+        if (e) co_await RefuseEarly(s, std::move(known), std::move(*e));
         break;
       }
     }
 
     server.busy_.fetch_add(1);
-    const auto method = req.method();
-    if (chat) {
-      if (method != http::verb::post) {
-        s.keep_alive = s.keep_alive && true;
-        co_await writer.Respond(405, AllowPost(),
-                                ErrorJson(ErrorKind::kInvalidRequest, "method_not_allowed",
-                                          "use POST for " + std::string(path)));
-      } else {
-        auto hook = std::make_shared<upstream::CancelHook>();
-        auto active = std::make_shared<bool>(true);
-        WatchDisconnect(s.stream.socket(), hook, active);
-        {
-          InFlight in_flight(hook.get());
-          if (DialectOf(path) == dialect::Dialect::kAnthropic)
-            co_await s.gateway.Messages(req.body(), writer, hook);
-          else
-            co_await s.gateway.ChatCompletions(req.body(), writer, hook);
-        }
-        *active = false;
-        boost::system::error_code ignored;
-        s.stream.socket().cancel(ignored);
-        if (hook->fired()) s.keep_alive = false;
+    std::optional<Error> encoded;
+    if (method == http::verb::post) encoded = EncodingError(req);
+    const bool get_or_head = method == http::verb::get || method == http::verb::head;
+    if (route == Route::kNone) {
+      Error e =
+          Error::Make(ErrorKind::kNotFound, "not_found",
+                      "no route for " + std::string(req.method_string()) + " " + std::string(path));
+      co_await RespondError(writer, dialect, e);
+    } else if (AllowOf(route) == "POST" ? method != http::verb::post : !get_or_head) {
+      // HEAD included: a POST-only route has nothing to describe.
+      Error e = Error::Make(ErrorKind::kInvalidRequest, "method_not_allowed",
+                            "use " + std::string(AllowOf(route)) + " for " + std::string(path));
+      co_await RespondError(writer, dialect, e, 405, AllowOf(route));
+    } else if (encoded) {
+      if (IsChat(route))
+        co_await s.gateway.RefuseUnread(dialect, *encoded, writer);
+      else
+        co_await RespondError(writer, dialect, *encoded);
+    } else if (IsChat(route)) {
+      auto hook = std::make_shared<upstream::CancelHook>();
+      auto active = std::make_shared<bool>(true);
+      WatchDisconnect(s.stream.socket(), hook, active);
+      {
+        InFlight in_flight(hook.get());
+        if (route == Route::kMessages)
+          co_await s.gateway.Messages(req.body(), writer, hook);
+        else
+          co_await s.gateway.ChatCompletions(req.body(), writer, hook);
       }
-    } else if (method == http::verb::post && path == "/v1/messages/count_tokens") {
+      *active = false;
+      boost::system::error_code ignored;
+      s.stream.socket().cancel(ignored);
+      if (hook->fired()) s.keep_alive = false;
+    } else if (route == Route::kCountTokens) {
       auto [status, body] = s.gateway.CountTokens(req.body());
       co_await writer.Respond(status, JsonType(), std::move(body));
-    } else if (method == http::verb::get && path == "/v1/models") {
+    } else if (route == Route::kModels) {
       co_await writer.Respond(200, JsonType(), s.gateway.ModelsJson());
-    } else if (method == http::verb::get && path == "/healthz") {
+    } else if (route == Route::kHealthz) {
       co_await writer.Respond(200, JsonType(), R"({"status":"ok"})");
-    } else if (method == http::verb::get && path == "/readyz") {
+    } else if (route == Route::kReadyz) {
       co_await writer.Respond(server.draining() ? 503 : 200, JsonType(), ReadyBody(server));
-    } else if (method == http::verb::get && path == "/metrics") {
+    } else {  // Route::kMetrics
       co_await writer.Respond(200, PrometheusType(), MetricsBody(server));
-    } else {
-      co_await writer.Respond(
-          404, JsonType(),
-          ErrorJson(ErrorKind::kNotFound, "not_found",
-                    "no route for " + std::string(req.method_string()) + " " + std::string(path)));
     }
     server.busy_.fetch_sub(1);
   }

@@ -36,6 +36,23 @@ std::string SerializeResponse(int status, unsigned version, bool keep_alive,
   return upstream::SerializeMessage(start, fields, body);
 }
 
+std::string SerializeHeadResponse(int status, unsigned version, bool keep_alive,
+                                  const pipeline::Headers& headers, std::string_view body) {
+  std::string wire = SerializeResponse(status, version, keep_alive, headers, body);
+  wire.resize(wire.size() - body.size());  // the body is the last thing written
+  return wire;
+}
+
+std::string SerializeCloseDelimitedHead(unsigned version, const pipeline::Headers& headers) {
+  upstream::FieldList fields = {{"Server", "triage"}};
+  for (const auto& [k, v] : headers) upstream::SetField(fields, k, v);
+  fields.emplace_back("Connection", "close");
+  std::string out;
+  upstream::AppendHead(out, StatusLine(version, 200), fields);
+  out += "\r\n";
+  return out;
+}
+
 std::string SerializeStreamHead(unsigned version, bool keep_alive, const pipeline::Headers& headers,
                                 const std::vector<std::string>& trailer_names) {
   upstream::FieldList fields = {{"Server", "triage"}};

@@ -21,11 +21,22 @@ namespace triage::server {
 std::string SerializeResponse(int status, unsigned version, bool keep_alive,
                               const pipeline::Headers& headers, std::string_view body);
 
+// The answer to a HEAD request: SerializeResponse's bytes for the same response without the body
+// (Content-Length still states the body's length, as RFC 9110 9.3.2 allows). Same REQUIRES.
+std::string SerializeHeadResponse(int status, unsigned version, bool keep_alive,
+                                  const pipeline::Headers& headers, std::string_view body);
+
 // The head of a chunked 200 response (an SSE stream): as Beast writes it for a response with
 // set(Server), set(each header), set(Trailer, the names joined by ", ") when there are any,
 // keep_alive(keep_alive) and chunked(true). Same REQUIRES as SerializeResponse.
 std::string SerializeStreamHead(unsigned version, bool keep_alive, const pipeline::Headers& headers,
                                 const std::vector<std::string>& trailer_names);
+
+// The head of a close-delimited 200 response: an SSE stream to an HTTP/1.0 client, which must
+// not get the chunked coding (RFC 9112 6.1), so the body ends when the server closes the
+// connection (RFC 9112 6.3). Server, each header, then "Connection: close"; no Content-Length,
+// Transfer-Encoding or Trailer. Same REQUIRES as SerializeResponse.
+std::string SerializeCloseDelimitedHead(unsigned version, const pipeline::Headers& headers);
 
 // One chunk of a chunked body ("<hex size>\r\n<data>\r\n", as http::make_chunk).
 // REQUIRES: data not empty (an empty chunk would end the body).

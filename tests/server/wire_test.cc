@@ -110,6 +110,41 @@ TEST(Wire, StreamHeadChunksAndEndAsBeast) {
   EXPECT_EQ(bare, boost::beast::buffers_to_string(http::make_chunk_last()));
 }
 
+// A HEAD answer is the GET answer's head, Content-Length included, and nothing after it.
+TEST(Wire, HeadResponseIsTheGetResponseWithoutItsBody) {
+  const pipeline::Headers h = {{"content-type", "application/json"}};
+  const std::string body = R"({"status":"ok"})";
+  for (unsigned version : {11u, 10u}) {
+    for (bool keep_alive : {true, false}) {
+      const std::string get = SerializeResponse(200, version, keep_alive, h, body);
+      const std::string head = SerializeHeadResponse(200, version, keep_alive, h, body);
+      EXPECT_EQ(head + body, get);
+      EXPECT_TRUE(head.ends_with("Content-Length: 15\r\n\r\n")) << head;
+    }
+  }
+  EXPECT_EQ(SerializeHeadResponse(405, 11, true, {{"allow", "POST"}}, "{}"),
+            "HTTP/1.1 405 Method Not Allowed\r\nServer: triage\r\nallow: POST\r\n"
+            "Content-Length: 2\r\n\r\n");
+}
+
+// An HTTP/1.0 stream: no chunked coding, no Trailer, the body delimited by the close.
+TEST(Wire, CloseDelimitedStreamHead) {
+  const pipeline::Headers h = {{"x-request-id", "req_1"},
+                               {"content-type", "text/event-stream"},
+                               {"cache-control", "no-cache"}};
+  EXPECT_EQ(SerializeCloseDelimitedHead(10, h),
+            "HTTP/1.0 200 OK\r\nServer: triage\r\nx-request-id: req_1\r\n"
+            "content-type: text/event-stream\r\ncache-control: no-cache\r\n"
+            "Connection: close\r\n\r\n");
+  // What Beast writes for the same head with keep_alive(false) on 1.0 is the same minus the
+  // explicit Connection field (1.0 closes by default): ours only adds that line.
+  std::string beast = BeastStreamHead(10, false, h, {});
+  const std::string te = "Transfer-Encoding: chunked\r\n";
+  ASSERT_NE(beast.find(te), std::string::npos);
+  beast.replace(beast.find(te), te.size(), "Connection: close\r\n");
+  EXPECT_EQ(SerializeCloseDelimitedHead(10, h), beast);
+}
+
 TEST(Wire, LaterFieldOfTheSameNameWins) {
   const std::string s = SerializeResponse(
       200, 11, true, {{"x-a", "1"}, {"X-B", "2"}, {"x-b", "3"}, {"X-A", "4"}}, "");

@@ -1,0 +1,125 @@
+#include "server/request_head.h"
+
+#include <cctype>
+
+namespace triage::server {
+
+namespace {
+
+// RFC 9110 5.6.2 tchar.
+bool IsTokenChar(char c) {
+  if (std::isalnum(static_cast<unsigned char>(c))) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+Route RouteOf(std::string_view path) {
+  if (path == "/v1/chat/completions") return Route::kChatCompletions;
+  if (path == "/v1/messages") return Route::kMessages;
+  if (path == "/v1/messages/count_tokens") return Route::kCountTokens;
+  if (path == "/v1/models") return Route::kModels;
+  if (path == "/healthz") return Route::kHealthz;
+  if (path == "/readyz") return Route::kReadyz;
+  if (path == "/metrics") return Route::kMetrics;
+  return Route::kNone;
+}
+
+bool IsChat(Route r) { return r == Route::kChatCompletions || r == Route::kMessages; }
+
+std::string_view AllowOf(Route r) {
+  switch (r) {
+    case Route::kChatCompletions:
+    case Route::kMessages:
+    case Route::kCountTokens:
+      return "POST";
+    case Route::kNone:
+    case Route::kModels:
+    case Route::kHealthz:
+    case Route::kReadyz:
+    case Route::kMetrics:
+      break;
+  }
+  return "GET, HEAD";
+}
+
+dialect::Dialect DialectOf(std::string_view path) {
+  return path == "/v1/messages" || path.starts_with("/v1/messages/") ? dialect::Dialect::kAnthropic
+                                                                     : dialect::Dialect::kOpenAI;
+}
+
+std::optional<RequestLine> PeekRequestLine(std::string_view bytes) {
+  // RFC 9112 2.2: a server should ignore empty lines before the request line.
+  while (bytes.starts_with("\r\n")) bytes.remove_prefix(2);
+  const size_t eol = bytes.find("\r\n");
+  if (eol == std::string_view::npos) return std::nullopt;
+  const std::string_view line = bytes.substr(0, eol);
+  const size_t sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos || sp1 == 0) return std::nullopt;
+  const size_t sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return std::nullopt;
+  RequestLine r;
+  r.method = line.substr(0, sp1);
+  r.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  const std::string_view version = line.substr(sp2 + 1);
+  for (char c : r.method)
+    if (!IsTokenChar(c)) return std::nullopt;
+  for (char c : r.target)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return std::nullopt;
+  if (version == "HTTP/1.1")
+    r.version = 11;
+  else if (version == "HTTP/1.0")
+    r.version = 10;
+  else
+    return std::nullopt;
+  return r;
+}
+
+std::string_view ContentCoding(std::string_view value) {
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    const std::string_view coding = Trim(value.substr(0, comma));
+    if (!coding.empty() && !EqualsIgnoreCase(coding, "identity")) return coding;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return {};
+}
+
+}  // namespace triage::server

@@ -1,0 +1,54 @@
+#pragma once
+// What the session decides from a request's head before (or instead of) the pipeline: which
+// route a path names and which methods it allows, the client's dialect, the request line of a
+// head Beast refused, and whether the body carries a content coding. Pure; thread-safe.
+#include <optional>
+#include <string_view>
+
+#include "dialect/types.h"
+
+namespace triage::server {
+
+enum class Route {
+  kNone,             // no such path: 404
+  kChatCompletions,  // POST /v1/chat/completions
+  kMessages,         // POST /v1/messages
+  kCountTokens,      // POST /v1/messages/count_tokens
+  kModels,           // GET /v1/models
+  kHealthz,          // GET /healthz
+  kReadyz,           // GET /readyz
+  kMetrics,          // GET /metrics
+};
+
+// The target without its query ("/v1/models?x=1" -> "/v1/models").
+std::string_view PathOf(std::string_view target);
+
+Route RouteOf(std::string_view path);
+
+// Routes that run the chat pipeline (and so are accounted even when refused early).
+bool IsChat(Route r);
+
+// The Allow field of a route: "POST" for the POST routes, "GET, HEAD" for the others (every GET
+// route answers HEAD like GET, without the body). REQUIRES: r != Route::kNone.
+std::string_view AllowOf(Route r);
+
+// The dialect a path's client speaks, the same rule the pipeline dispatches on: Anthropic for
+// /v1/messages and everything under it, OpenAI otherwise (also when the path is unknown).
+dialect::Dialect DialectOf(std::string_view path);
+
+// The request line at the start of `bytes` (raw bytes of a request head, possibly incomplete),
+// when it is complete (ends with CRLF) and well formed: a method token, a target, and HTTP/1.0 or
+// HTTP/1.1. Used for errors raised before Beast parsed the start line (431, 408, malformed
+// heads), so that they can still answer in the client's dialect and HTTP version.
+struct RequestLine {
+  std::string_view method;
+  std::string_view target;
+  unsigned version = 11;  // 10 or 11
+};
+std::optional<RequestLine> PeekRequestLine(std::string_view bytes);
+
+// The first content coding a Content-Encoding field value names, other than "identity" (ASCII
+// case ignored; the value is a comma-separated list); empty when the body is not encoded.
+std::string_view ContentCoding(std::string_view content_encoding);
+
+}  // namespace triage::server

@@ -1,0 +1,430 @@
+// The HTTP layer seen from raw sockets, curl and node's own http client: HEAD, errors raised
+// before the pipeline in the client's dialect, HTTP/1.0 streams, the drain, content codings.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import net from "node:net";
+import zlib from "node:zlib";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startTriage, config, curl, triageBin } from "./lib/harness.mjs";
+
+// Parses consecutive HTTP/1.x responses from `text`. `bodyless[i]` says the i-th answers a HEAD
+// (no body whatever Content-Length says). Returns null while more bytes are needed; throws when
+// a response does not start where the previous one ended (stray body bytes).
+function parseResponses(text, bodyless) {
+  const out = [];
+  let at = 0;
+  for (let i = 0; i < bodyless.length; i++) {
+    if (text.length - at < 5) return null;
+    if (!text.startsWith("HTTP/1.", at)) throw new Error(`response ${i} does not start with a status line: ${JSON.stringify(text.slice(at, at + 80))}`);
+    const end = text.indexOf("\r\n\r\n", at);
+    if (end < 0) return null;
+    const lines = text.slice(at, end).split("\r\n");
+    const status = Number(lines[0].split(" ")[1]);
+    const headers = {};
+    for (const l of lines.slice(1)) {
+      const c = l.indexOf(":");
+      headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
+    }
+    at = end + 4;
+    let body = "";
+    if (!bodyless[i]) {
+      const n = Number(headers["content-length"] ?? NaN);
+      if (Number.isNaN(n)) throw new Error(`response ${i} has no Content-Length`);
+      if (text.length - at < n) return null;
+      body = text.slice(at, at + n);
+      at += n;
+    }
+    out.push({ status, headers, body, head: lines.join("\r\n") });
+  }
+  return { responses: out, rest: text.slice(at) };
+}
+
+// Sends `raw` on one connection and reads the responses (HTTP/1.1 keep-alive), then waits a
+// little longer so that stray bytes after the last expected response are seen in `rest`.
+function exchange(port, raw, bodyless, { settleMs = 150 } = {}) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1", () => s.write(raw));
+    let data = "";
+    let done = null;
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no complete answer; got ${JSON.stringify(data.slice(0, 300))}`));
+    }, 5000);
+    const finish = () => {
+      clearTimeout(timer);
+      s.destroy();
+      try {
+        resolve(parseResponses(data, bodyless) ?? reject(new Error(`incomplete: ${JSON.stringify(data)}`)));
+      } catch (e) {
+        reject(e);
+      }
+    };
+    s.setEncoding("latin1");
+    s.on("data", (d) => {
+      data += d;
+      try {
+        if (!done && parseResponses(data, bodyless)) done = setTimeout(finish, settleMs);
+      } catch (e) {
+        clearTimeout(timer);
+        s.destroy();
+        reject(e);
+      }
+    });
+    s.on("close", () => {
+      if (!done) finish();
+    });
+    s.on("error", reject);
+  });
+}
+
+// Sends `raw` and returns everything the server writes until it closes the connection.
+function untilClose(port, raw, timeoutMs = 15000) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1", () => s.write(raw));
+    let data = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`server did not close; got ${JSON.stringify(data.slice(-300))}`));
+    }, timeoutMs);
+    s.setEncoding("utf8");
+    s.on("data", (d) => (data += d));
+    s.on("end", () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    s.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+const get = (p, extra = "") => `GET ${p} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
+const head = (p) => `HEAD ${p} HTTP/1.1\r\nHost: x\r\n\r\n`;
+const post = (p, body, extra = "") =>
+  `POST ${p} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+
+const simTier = [{ name: "open", deployments: [{ name: "s", sim: { ttft_ms: 1, tokens_per_second: 100000, output_tokens: 5 }, catalog: "gemma-4-31b" }] }];
+const chatBody = JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }] });
+const anthBody = JSON.stringify({ model: "auto", max_tokens: 5, messages: [{ role: "user", content: "Hi" }] });
+
+function isAnthropicError(body, type) {
+  const j = JSON.parse(body);
+  assert.equal(j.type, "error", body);
+  assert.equal(j.error.type, type, body);
+  assert.ok(j.error.message, body);
+  assert.equal(j.error.code, undefined, body);
+  return j;
+}
+
+function isOpenAIError(body, type, code) {
+  const j = JSON.parse(body);
+  assert.equal(j.type, undefined, body);
+  assert.equal(j.error.type, type, body);
+  assert.equal(j.error.code, code, body);
+  assert.ok(j.error.message, body);
+  return j;
+}
+
+describe("HTTP layer", () => {
+  let t, port;
+  before(async () => {
+    t = await startTriage(
+      config({ tiers: simTier, extra: "limits: {max_header_bytes: 8192, header_timeout_ms: 500, body_timeout_ms: 500}\n" }),
+    );
+    port = Number(new URL(t.url).port);
+  });
+  after(async () => {
+    await t.cleanup();
+  });
+
+  test("HEAD on every GET route answers like GET without a body; the keep-alive connection goes on", async () => {
+    for (const p of ["/healthz", "/readyz", "/metrics", "/v1/models"]) {
+      const { responses, rest } = await exchange(port, head(p) + get(p), [true, false]);
+      const [h, g] = responses;
+      assert.equal(h.status, 200, `HEAD ${p}`);
+      assert.equal(g.status, 200, `GET ${p}`);
+      assert.equal(h.headers["content-type"], g.headers["content-type"], p);
+      assert.ok(Number(h.headers["content-length"]) > 0, `HEAD ${p} states the GET body's length`);
+      assert.equal(rest, "", `nothing after the GET answer on ${p}`);
+      if (p === "/healthz") {
+        assert.equal(Number(h.headers["content-length"]), g.body.length);
+        assert.deepEqual(JSON.parse(g.body), { status: "ok" });
+      }
+    }
+  });
+
+  test("HEAD on a POST-only route: 405 with Allow: POST and no body", async () => {
+    for (const p of ["/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens"]) {
+      const { responses, rest } = await exchange(port, head(p) + get("/healthz"), [true, false]);
+      assert.equal(responses[0].status, 405, p);
+      assert.equal(responses[0].headers.allow, "POST", p);
+      assert.equal(responses[1].status, 200, p);
+      assert.equal(rest, "");
+    }
+  });
+
+  test("HEAD on an unknown path: 404 without a body", async () => {
+    const { responses } = await exchange(port, head("/v2/nothing") + get("/healthz"), [true, false]);
+    assert.equal(responses[0].status, 404);
+    assert.equal(responses[1].status, 200);
+  });
+
+  test("node's http client: HEAD then GET on one keep-alive socket both parse", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const call = (method) =>
+      new Promise((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port, path: "/healthz", method, agent }, (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve({ status: res.statusCode, body, socket: req.socket }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    try {
+      const h = await call("HEAD");
+      const g = await call("GET");
+      assert.equal(h.status, 200);
+      assert.equal(h.body, "");
+      assert.equal(g.status, 200);
+      assert.deepEqual(JSON.parse(g.body), { status: "ok" });
+      assert.equal(h.socket, g.socket, "the same connection served both");
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test("wrong method on a GET route: 405 with Allow: GET, HEAD", async () => {
+    const r = await curl([`${t.url}/healthz`, "-d", "{}"]);
+    assert.equal(r.status, 405);
+    assert.equal(r.headers.allow, "GET, HEAD");
+    isOpenAIError(r.body, "invalid_request_error", "method_not_allowed");
+  });
+
+  test("GET /v1/messages: 405 in the Anthropic shape; GET /v1/chat/completions: OpenAI", async () => {
+    const a = await curl([`${t.url}/v1/messages`]);
+    assert.equal(a.status, 405);
+    assert.equal(a.headers.allow, "POST");
+    isAnthropicError(a.body, "invalid_request_error");
+    const o = await curl([`${t.url}/v1/chat/completions`]);
+    assert.equal(o.status, 405);
+    isOpenAIError(o.body, "invalid_request_error", "method_not_allowed");
+  });
+
+  test("431 on /v1/messages is Anthropic-shaped and accounted; on /v1/chat/completions OpenAI", async () => {
+    const big = "X-Big: " + "x".repeat(20000);
+    const a = await curl([`${t.url}/v1/messages`, "-H", big, "-H", "content-type: application/json", "-d", "{}"]);
+    assert.equal(a.status, 431);
+    isAnthropicError(a.body, "invalid_request_error");
+    const row = t.rows().find((r) => r.id === a.headers["x-request-id"]);
+    assert.ok(row, "a ledger row for the refused chat request");
+    assert.equal(row.status, 431);
+    assert.equal(row.dialect, "anthropic");
+    assert.equal(row.error_kind, "headers_too_large");
+    const o = await curl([`${t.url}/v1/chat/completions`, "-H", big, "-d", "{}"]);
+    assert.equal(o.status, 431);
+    isOpenAIError(o.body, "invalid_request_error", "headers_too_large");
+  });
+
+  test("431 with a request line too long to be read stays OpenAI-shaped (the path is unknown)", async () => {
+    const r = await untilClose(port, `GET /v1/messages?${"q".repeat(20000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 5000);
+    assert.match(r, /^HTTP\/1\.1 431 /);
+    isOpenAIError(r.slice(r.indexOf("\r\n\r\n") + 4), "invalid_request_error", "headers_too_large");
+  });
+
+  test("408 header timeout on /v1/messages: Anthropic invalid_request_error", async () => {
+    const r = await untilClose(port, "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n", 5000);
+    assert.match(r, /^HTTP\/1\.1 408 /);
+    isAnthropicError(r.slice(r.indexOf("\r\n\r\n") + 4), "invalid_request_error");
+    const o = await untilClose(port, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n", 5000);
+    assert.match(o, /^HTTP\/1\.1 408 /);
+    isOpenAIError(o.slice(o.indexOf("\r\n\r\n") + 4), "timeout_error", "request_timeout");
+  });
+
+  test("400 bad_http: Anthropic on /v1/messages, OpenAI where the request line is garbage", async () => {
+    const a = await untilClose(port, "POST /v1/messages HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 5000);
+    assert.match(a, /^HTTP\/1\.1 400 /);
+    assert.match(isAnthropicError(a.slice(a.indexOf("\r\n\r\n") + 4), "invalid_request_error").error.message, /malformed HTTP request/);
+    const o = await untilClose(port, "\x01\x02 garbage\r\n\r\n", 5000);
+    assert.match(o, /^HTTP\/1\.1 400 /);
+    isOpenAIError(o.slice(o.indexOf("\r\n\r\n") + 4), "invalid_request_error", "bad_http");
+  });
+
+  test("unknown path under /v1/messages/: 404 in the Anthropic shape", async () => {
+    const r = await curl([`${t.url}/v1/messages/nothing`]);
+    assert.equal(r.status, 404);
+    isAnthropicError(r.body, "not_found_error");
+  });
+
+  test("Content-Encoding: gzip is a 415 in the client's dialect, with Accept-Encoding: identity", async () => {
+    const gz = zlib.gzipSync(chatBody).toString("latin1");
+    const o = await exchange(port, post("/v1/chat/completions", gz, "Content-Encoding: gzip\r\n") + get("/healthz"), [false, false]);
+    const [r, next] = o.responses;
+    assert.equal(r.status, 415);
+    assert.equal(r.headers["accept-encoding"], "identity");
+    const j = isOpenAIError(r.body, "invalid_request_error", "unsupported_content_encoding");
+    assert.match(j.error.message, /Content-Encoding 'gzip'/);
+    assert.doesNotMatch(j.error.message, /invalid JSON/);
+    assert.equal(next.status, 200, "the connection stays usable");
+    const row = t.rows().find((x) => x.id === r.headers["x-request-id"]);
+    assert.ok(row, "a ledger row for the refused chat request");
+    assert.equal(row.status, 415);
+    assert.equal(row.error_kind, "unsupported_media_type");
+
+    const a = await exchange(port, post("/v1/messages", zlib.gzipSync(anthBody).toString("latin1"), "Content-Encoding: gzip\r\n"), [false]);
+    assert.equal(a.responses[0].status, 415);
+    isAnthropicError(a.responses[0].body, "invalid_request_error");
+    const c = await exchange(port, post("/v1/messages/count_tokens", "{}", "Content-Encoding: br\r\n"), [false]);
+    assert.equal(c.responses[0].status, 415);
+    assert.match(isAnthropicError(c.responses[0].body, "invalid_request_error").error.message, /'br'/);
+  });
+
+  test("Content-Encoding: identity is not a coding: answered normally", async () => {
+    const o = await exchange(port, post("/v1/chat/completions", chatBody, "Content-Encoding: identity\r\n"), [false]);
+    assert.equal(o.responses[0].status, 200, o.responses[0].body);
+    assert.ok(JSON.parse(o.responses[0].body).choices);
+  });
+});
+
+// `triage demo` on a free port with its ledger in a temporary directory.
+async function startDemo() {
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-demo-"));
+  const ledger = path.join(dir, "demo.db");
+  const proc = spawn(triageBin, ["demo", "--listen", "127.0.0.1:0", "--ledger", `sqlite://${ledger}`, "--summary-every", "3600"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
+  let stdout = "";
+  let stderr = "";
+  proc.stderr.on("data", (d) => (stderr += d));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${stderr}`)), 10000);
+    proc.stdout.on("data", (d) => {
+      stdout += d;
+      const m = stdout.match(/triage listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  return {
+    port: Number(new URL(url).port),
+    rows: () => {
+      const out = execFileSync("sqlite3", ["-json", ledger, "select * from requests order by rowid"], { encoding: "utf8" });
+      return out.trim() ? JSON.parse(out) : [];
+    },
+    async cleanup() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function splitHead(raw) {
+  const end = raw.indexOf("\r\n\r\n");
+  assert.ok(end > 0, raw.slice(0, 200));
+  return { head: raw.slice(0, end), body: raw.slice(end + 4) };
+}
+
+describe("HTTP/1.0 streams (triage demo)", () => {
+  let demo;
+  before(async () => {
+    demo = await startDemo();
+  });
+  after(async () => {
+    await demo.cleanup();
+  });
+
+  const streamReq = (p, body, extra = "") =>
+    `POST ${p} HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+
+  test("OpenAI stream to an HTTP/1.0 client: close-delimited, no chunked, no trailers; costs in the body; row written", async () => {
+    const body = JSON.stringify({ model: "open", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Hi" }] });
+    // keep-alive asked for: a close-delimited body must close anyway.
+    const raw = await untilClose(demo.port, streamReq("/v1/chat/completions", body, "Connection: keep-alive\r\n"));
+    const { head, body: sse } = splitHead(raw);
+    assert.match(head, /^HTTP\/1\.0 200 /);
+    assert.doesNotMatch(head, /transfer-encoding/i);
+    assert.doesNotMatch(head, /^trailer:/im);
+    assert.doesNotMatch(head, /^content-length:/im);
+    assert.match(head, /^Connection: close$/im);
+    assert.match(head, /^content-type: text\/event-stream$/im);
+    assert.ok(sse.startsWith("data: {"), `the body is raw SSE, not chunks: ${JSON.stringify(sse.slice(0, 40))}`);
+    assert.ok(sse.endsWith("data: [DONE]\n\n"), JSON.stringify(sse.slice(-80)));
+    const cost = sse.match(/^: triage cost_usd=(\d+\.\d{6}) reference_cost_usd=(\d+\.\d{6})$/m);
+    assert.ok(cost, "the SSE cost comment");
+    const events = sse.split("\n\n").filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)));
+    const last = events.at(-1);
+    assert.equal(last.triage.cost_usd, cost[1]);
+    assert.equal(last.triage.reference_cost_usd, cost[2]);
+    assert.ok(last.usage.completion_tokens > 0);
+    const id = head.match(/^x-request-id: (\S+)$/im)[1];
+    const row = demo.rows().find((r) => r.id === id);
+    assert.ok(row, "ledger row");
+    assert.equal(row.status, 200);
+    assert.equal(row.stream, 1);
+    assert.equal(row.error_kind, "");
+    assert.equal((row.cost_micros / 1e6).toFixed(6), cost[1]);
+  });
+
+  test("Anthropic stream to an HTTP/1.0 client ends with message_stop and the close", async () => {
+    const body = JSON.stringify({ model: "open", max_tokens: 50, stream: true, messages: [{ role: "user", content: "Hi" }] });
+    const raw = await untilClose(demo.port, streamReq("/v1/messages", body));
+    const { head, body: sse } = splitHead(raw);
+    assert.match(head, /^HTTP\/1\.0 200 /);
+    assert.doesNotMatch(head, /transfer-encoding|^trailer:/im);
+    assert.match(head, /^Connection: close$/im);
+    assert.ok(sse.startsWith("event: message_start\n"), JSON.stringify(sse.slice(0, 40)));
+    assert.match(sse, /event: message_stop\ndata: \{[^\n]*"triage":\{[^\n]*"cost_usd":"\d+\.\d{6}"/);
+    assert.match(sse, /^: triage cost_usd=/m);
+  });
+
+  test("HTTP/1.1 streams keep the chunked coding and the cost trailers", async () => {
+    const body = JSON.stringify({ model: "open", stream: true, messages: [{ role: "user", content: "Hi" }] });
+    const raw = await untilClose(demo.port, streamReq("/v1/chat/completions", body, "Connection: close\r\n").replace("HTTP/1.0", "HTTP/1.1"));
+    const { head, body: chunked } = splitHead(raw);
+    assert.match(head, /^HTTP\/1\.1 200 /);
+    assert.match(head, /^Transfer-Encoding: chunked$/im);
+    assert.match(head, /^Trailer: x-triage-cost-usd, x-triage-reference-cost-usd$/im);
+    assert.match(chunked, /\r\n0\r\nx-triage-cost-usd: \d+\.\d{6}\r\n/);
+  });
+});
+
+describe("drain", () => {
+  test("while draining, the listener is closed (readiness probes are refused) and the request in flight completes", async () => {
+    const t = await startTriage(
+      config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { ttft_ms: 20, tokens_per_second: 20, output_tokens: 30 }, catalog: "gemma-4-31b" }] }] }),
+    );
+    try {
+      const port = Number(new URL(t.url).port);
+      assert.equal((await curl([`${t.url}/readyz`])).status, 200);
+      const body = JSON.stringify({ model: "auto", stream: true, messages: [{ role: "user", content: "long" }] });
+      const streamed = untilClose(port, post("/v1/chat/completions", body, "Connection: close\r\n"));
+      await new Promise((r) => setTimeout(r, 300)); // the stream has begun
+      t.proc.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(t.proc.exitCode, null, "still draining");
+      const err = await new Promise((resolve) => {
+        const s = net.connect(port, "127.0.0.1", () => {
+          s.destroy();
+          resolve(null);
+        });
+        s.on("error", resolve);
+      });
+      assert.equal(err?.code, "ECONNREFUSED", "a new connection is refused during the drain");
+      const raw = await streamed;
+      assert.match(raw, /data: \[DONE\]/);
+      assert.deepEqual(await t.exited, { code: 0, signal: null });
+      assert.equal(t.rows().length, 1, "one chat request, one row");
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

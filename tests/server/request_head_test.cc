@@ -1,0 +1,77 @@
+#include "server/request_head.h"
+
+#include <gtest/gtest.h>
+
+namespace triage::server {
+namespace {
+
+TEST(RequestHead, RoutesAndWhatTheyAllow) {
+  EXPECT_EQ(RouteOf("/v1/chat/completions"), Route::kChatCompletions);
+  EXPECT_EQ(RouteOf("/v1/messages"), Route::kMessages);
+  EXPECT_EQ(RouteOf("/v1/messages/count_tokens"), Route::kCountTokens);
+  EXPECT_EQ(RouteOf("/v1/models"), Route::kModels);
+  EXPECT_EQ(RouteOf("/healthz"), Route::kHealthz);
+  EXPECT_EQ(RouteOf("/readyz"), Route::kReadyz);
+  EXPECT_EQ(RouteOf("/metrics"), Route::kMetrics);
+  EXPECT_EQ(RouteOf("/v1/messages/"), Route::kNone);
+  EXPECT_EQ(RouteOf("/healthz/"), Route::kNone);
+  EXPECT_EQ(RouteOf(""), Route::kNone);
+  EXPECT_EQ(PathOf("/v1/models?limit=2"), "/v1/models");
+  EXPECT_EQ(PathOf("/readyz"), "/readyz");
+
+  EXPECT_TRUE(IsChat(Route::kChatCompletions));
+  EXPECT_TRUE(IsChat(Route::kMessages));
+  EXPECT_FALSE(IsChat(Route::kCountTokens));
+  EXPECT_FALSE(IsChat(Route::kHealthz));
+
+  for (Route r : {Route::kChatCompletions, Route::kMessages, Route::kCountTokens})
+    EXPECT_EQ(AllowOf(r), "POST");
+  for (Route r : {Route::kModels, Route::kHealthz, Route::kReadyz, Route::kMetrics})
+    EXPECT_EQ(AllowOf(r), "GET, HEAD");
+}
+
+TEST(RequestHead, DialectFollowsThePath) {
+  EXPECT_EQ(DialectOf("/v1/messages"), dialect::Dialect::kAnthropic);
+  EXPECT_EQ(DialectOf("/v1/messages/count_tokens"), dialect::Dialect::kAnthropic);
+  EXPECT_EQ(DialectOf("/v1/messages/anything"), dialect::Dialect::kAnthropic);
+  EXPECT_EQ(DialectOf("/v1/messagesx"), dialect::Dialect::kOpenAI);
+  EXPECT_EQ(DialectOf("/v1/chat/completions"), dialect::Dialect::kOpenAI);
+  EXPECT_EQ(DialectOf("/healthz"), dialect::Dialect::kOpenAI);
+  EXPECT_EQ(DialectOf(""), dialect::Dialect::kOpenAI);  // unknown: the OpenAI default
+}
+
+TEST(RequestHead, PeeksACompleteRequestLine) {
+  auto l = PeekRequestLine("POST /v1/messages?beta=true HTTP/1.1\r\nX-Big: xxxxxxxx");
+  ASSERT_TRUE(l.has_value());
+  EXPECT_EQ(l->method, "POST");
+  EXPECT_EQ(l->target, "/v1/messages?beta=true");
+  EXPECT_EQ(l->version, 11u);
+
+  l = PeekRequestLine("\r\nHEAD /healthz HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(l.has_value());
+  EXPECT_EQ(l->method, "HEAD");
+  EXPECT_EQ(l->target, "/healthz");
+  EXPECT_EQ(l->version, 10u);
+}
+
+TEST(RequestHead, RefusesIncompleteOrMalformedLines) {
+  for (const char* bad :
+       {"", "POST /v1/messages HTTP/1.1",  // no CRLF yet: line not read
+        "POST /v1/messages\r\n", "POST  /v1/messages HTTP/1.1\r\n", " /v1/messages HTTP/1.1\r\n",
+        "PO(ST /v1/messages HTTP/1.1\r\n", "POST /v1/messages HTTP/2.0\r\n",
+        "POST /v1/messages HTTP/1.1 x\r\n", "POST /v1/mes\x01sages HTTP/1.1\r\n"})
+    EXPECT_FALSE(PeekRequestLine(bad).has_value()) << bad;
+}
+
+TEST(RequestHead, ContentCodingOtherThanIdentity) {
+  EXPECT_EQ(ContentCoding(""), "");
+  EXPECT_EQ(ContentCoding("identity"), "");
+  EXPECT_EQ(ContentCoding(" Identity , IDENTITY"), "");
+  EXPECT_EQ(ContentCoding("gzip"), "gzip");
+  EXPECT_EQ(ContentCoding("identity, br"), "br");
+  EXPECT_EQ(ContentCoding(" , deflate ,gzip"), "deflate");
+  EXPECT_EQ(ContentCoding("x-gzip\t"), "x-gzip");
+}
+
+}  // namespace
+}  // namespace triage::server
