@@ -66,7 +66,14 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     if (outs == j.end() || !outs->is_object())
       return LineError(path, n, "missing 'outcomes' object");
     Query q;
-    q.id = j.value("id", path + ":" + std::to_string(n));
+    // Read only as strings after a type check: nlohmann's value()/get() throw on another type.
+    if (auto id = j.find("id"); id == j.end()) {
+      q.id = path + ":" + std::to_string(n);
+    } else if (id->is_string()) {
+      q.id = id->get<std::string>();
+    } else {
+      return LineError(path, n, "'id' must be a string, got " + std::string(id->type_name()));
+    }
     q.benchmark = j.contains("benchmark") && j["benchmark"].is_string()
                       ? j["benchmark"].get<std::string>()
                       : stem;
@@ -77,11 +84,18 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
       const bool calls = m.contains("tool_calls") || m.contains("function_call");
       if (!m.contains("content") && !calls)
         return LineError(path, n, "each message needs a 'content' (or 'tool_calls')");
+      std::string role;
+      if (auto r = m.find("role"); r != m.end()) {
+        if (!r->is_string())
+          return LineError(
+              path, n, "a message's 'role' must be a string, got " + std::string(r->type_name()));
+        role = r->get<std::string>();
+      }
       std::string text = m.contains("content") ? ContentText(m["content"], &q.has_image) : "";
       if (!q.prompt_text.empty()) q.prompt_text += "\n";
       q.prompt_text += text;
-      if (m.value("role", "") == "user") q.last_user_text = text;
-      if (calls || m.value("role", "") == "tool") q.has_tools = true;
+      if (role == "user") q.last_user_text = text;
+      if (calls || role == "tool") q.has_tools = true;
       ++q.message_count;
     }
     if (j.contains("tools")) q.has_tools = true;

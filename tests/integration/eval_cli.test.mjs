@@ -440,3 +440,28 @@ test("bad input: malformed line, corrupt model, unknown router, missing file", (
   assert.match(r.stderr, /nope\.jsonl/);
   });
 });
+
+test("a number or null as id or role: FILE:LINE and exit 1 in eval, train and calibrate, not an abort", () => {
+  withTempDir("triage-types-", (dir) => {
+    const fixtures = path.join(repoRoot, "tests/fixtures/eval");
+    const cases = [
+      ["bad_id.jsonl", /bad_id\.jsonl:2: 'id' must be a string, got number/],
+      ["null_id.jsonl", /null_id\.jsonl:1: 'id' must be a string, got null/],
+      ["bad_role.jsonl", /bad_role\.jsonl:3: a message's 'role' must be a string, got number/],
+      ["null_role.jsonl", /null_role\.jsonl:1: a message's 'role' must be a string, got null/],
+    ];
+    for (const [file, why] of cases) {
+      const data = ["--data", path.join(fixtures, file), "--cheap", "cheap", "--strong", "strong"];
+      for (const args of [
+        ["eval", ...data, "--router", "length"],
+        ["train", ...data, "--out", path.join(dir, "x.model")],
+        ["calibrate", ...data, "--router", "length", "--strong-fraction", "0.3"],
+      ]) {
+        const r = run(args);
+        assert.equal(r.status, 1, `${args.join(" ")}\n${r.stderr}`);
+        assert.match(r.stderr, why, args.join(" "));
+        assert.doesNotMatch(r.stderr, /terminate|type_error/);
+      }
+    }
+  });
+});
