@@ -207,6 +207,17 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
   if (!overlap) return overlap.error();
   run.overlap = std::move(*overlap);
   run.reps = eval::AnalyzeAll(ds.queries, run.scores, a.prices, run.cascade, a.bootstrap);
+  // Tied scores cannot be split, so an operating point may miss its 30% strong.
+  for (const auto& r : run.reps) {
+    std::vector<double> scores;
+    for (size_t i = 0; i < ds.queries.size(); ++i)
+      if (r.name == "overall" || ds.queries[i].benchmark == r.name) scores.push_back(run.scores[i]);
+    const std::string why = eval::SplitShortfall(scores, {1 - r.op_target, r.op_target},
+                                                 {1 - r.op_fraction, r.op_fraction});
+    if (!why.empty())
+      std::cerr << "warning: " << a.router << ": " << r.name << ": operating point: " << why
+                << "\n";
+  }
   return run;
 }
 
@@ -488,6 +499,17 @@ int EmitYaml(const EvalArgs& a, const std::string& yaml) {
   return a.out.empty() ? 0 : WriteOutput(a.out, yaml);
 }
 
+// calibrate for a split: the thresholds and their snippet (after `header`); a warning on
+// stderr when tied scores keep the achieved split more than 2 points from the requested one.
+int EmitSplit(const EvalArgs& a, const std::vector<double>& scores,
+              const std::vector<double>& shares, const std::string& header) {
+  const auto th = eval::Calibrate(scores, shares);
+  const auto achieved = eval::Achieved(scores, th);
+  if (const std::string why = eval::SplitShortfall(scores, shares, achieved); !why.empty())
+    std::cerr << "warning: " << why << "\n";
+  return EmitYaml(a, header + eval::ThresholdsYaml(th, a.router, achieved));
+}
+
 // calibrate on --data: the dataset (into *ds) and the router's scores of it; warns when the
 // router's model was trained on the data (`in_sample`: what that means for the result).
 Result<std::vector<double>> LoadForCalibration(const EvalArgs& a, eval::Dataset* ds,
@@ -557,11 +579,9 @@ int RunCalibrateLedger(const EvalArgs& a, const std::vector<double>& shares) {
                 (a.since_hours > 0 ? " in the last " + Hours(a.since_hours) : "") +
                 " (scored rows by kind: " + (found.empty() ? "none" : found) + ")");
   }
-  auto th = eval::Calibrate(scores, shares);
-  std::string yaml = "# from " + std::to_string(scores.size()) + " " + kind + " scores in " +
-                     a.ledger + "\n" +
-                     eval::ThresholdsYaml(th, a.router, eval::Achieved(scores, th));
-  return EmitYaml(a, yaml);
+  return EmitSplit(
+      a, scores, shares,
+      "# from " + std::to_string(scores.size()) + " " + kind + " scores in " + a.ledger + "\n");
 }
 
 int RunCalibrate(const EvalArgs& a) {
@@ -595,9 +615,7 @@ int RunCalibrate(const EvalArgs& a) {
       a, &ds,
       "scores on training prompts spread differently from new traffic's; check the split it gets");
   if (!scores) return Fail(scores.error().message);
-  auto th = eval::Calibrate(*scores, shares);
-  std::string yaml = eval::ThresholdsYaml(th, a.router, eval::Achieved(*scores, th));
-  return EmitYaml(a, yaml);
+  return EmitSplit(a, *scores, shares, "");
 }
 
 // A subcommand callback: resolve the prices (exit 2 on an unknown catalog id), then run.

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "eval/calibrate.h"
 #include "routing/linear_model.h"
 #include "routing/router.h"
 
@@ -87,7 +88,9 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
   r.bootstrap = bootstrap;
   if (r.pgr_defined && bootstrap > 0) r.interval = Bootstrap(scores, cheap, strong, bootstrap);
   r.op_target = op_target;
-  r.op_threshold = Quantile(scores, 1.0 - op_target);
+  // The threshold `calibrate --strong-fraction` gives: the achievable split closest to the
+  // target (tied scores share a side; a percentile inside a tie sent the whole tie strong).
+  r.op_threshold = Calibrate(scores, {1.0 - op_target, op_target}).front();
   CurvePoint op = PointAt(scores, cheap, strong, r.op_threshold);
   r.op_fraction = op.strong_fraction;
   r.op_quality = op.quality;

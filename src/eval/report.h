@@ -32,7 +32,8 @@ struct BenchReport {
   // queries; nullopt when not asked for (bootstrap 0) or PGR is undefined too often.
   int bootstrap = 0;
   std::optional<BootstrapInterval> interval;
-  // Operating point: threshold calibrated on this data to send op_fraction to strong.
+  // Operating point: the threshold Calibrate gives on this data for op_target strong (the
+  // achievable split closest to it: tied scores share a side); op_fraction is what it sends.
   double op_target = 0.3, op_threshold = 0, op_fraction = 0, op_quality = 0, op_pgr = 0;
   double op_cost_ratio = 0;                                     // router cost / all-strong cost
   double cost_all_strong = 0, cost_all_cheap = 0, op_cost = 0;  // USD

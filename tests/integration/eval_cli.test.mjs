@@ -465,3 +465,30 @@ test("a number or null as id or role: FILE:LINE and exit 1 in eval, train and ca
     }
   });
 });
+
+test("calibrate with tied scores: the achievable split closest to the request, and a warning naming the ties", () => {
+  withTempDir("triage-ties-", (dir) => {
+    const half = path.join(dir, "half.txt");
+    writeFileSync(half, "half = 0.9\ndefault = 0.3\n");
+    const split = run(["calibrate", "--router", `rules:${half}`, "--data", gsm8k, "--split", "70/25/5"]);
+    assert.equal(split.status, 0, split.stderr);
+    // 88.8% of the GSM8K prompts score 0.3 and 11.2% 0.9: 0.0/88.8/11.2 was printed before.
+    assert.match(split.stdout, /achieved split 88\.8\/11\.2\/0\.0\n/);
+    assert.match(split.stdout, /thresholds: \[0\.600000, 0\.950000\]/);
+    assert.match(split.stderr, /^warning: the achieved split 88\.8\/11\.2\/0\.0 is 18\.8 points from the requested 70\.0\/25\.0\/5\.0: tied scores always go to the same tier \(88\.8% of the 907 scores are 0\.300000, 11\.2% are 0\.900000\)/m);
+    const frac = run(["calibrate", "--router", `rules:${half}`, "--data", gsm8k, "--strong-fraction", "0.3"]);
+    assert.equal(frac.status, 0, frac.stderr);
+    assert.match(frac.stdout, /achieved split 88\.8\/11\.2\n/);  // was 0.0/100.0
+    assert.match(frac.stderr, /warning: the achieved split 88\.8\/11\.2 is 18\.8 points from the requested 70\.0\/30\.0: tied scores/);
+    // eval's operating point is the same threshold, and says so.
+    const e = run(["eval", "--router", `rules:${half}`, "--data", gsm8k, "--json", "--bootstrap", "0"]);
+    assert.equal(e.status, 0, e.stderr);
+    const op = JSON.parse(e.stdout).operating_point;
+    assert.equal(op.threshold, 0.6);
+    assert.ok(Math.abs(op.strong_fraction - 102 / 907) < 1e-12, `${op.strong_fraction}`);
+    assert.match(e.stderr, /warning: rules:.*half\.txt: gsm8k: operating point: the achieved split 88\.8\/11\.2 is 18\.8 points/);
+    // Untied scores hit the request and say nothing.
+    const ok = run(["calibrate", "--router", "length", "--data", gsm8k, "--split", "70/25/5"]);
+    assert.equal(ok.stderr, "");
+  });
+});
