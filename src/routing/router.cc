@@ -16,6 +16,11 @@ Error BadSpec(const std::string& why) {
   return Error::Make(ErrorKind::kInvalidRequest, "bad_router_spec", why);
 }
 
+// The file a well-formed spec names is not what it should be.
+Error BadFile(const std::string& code, const std::string& why) {
+  return Error::Make(ErrorKind::kInvalidRequest, code, why);
+}
+
 // Deterministic per prompt: the same text and seed always give the same score.
 class RandomScorer : public Scorer {
  public:
@@ -105,27 +110,46 @@ class CascadeScorer : public Scorer, public AnswerScorer {
   std::string file_;
 };
 
+// A rules score: a decimal number in [0,1], nothing else on the line but spaces (strtod alone
+// took "0.5x" as 0.5, and "nan" failed no comparison).
+bool ParseScore(std::string_view text, double* out) {
+  const size_t b = text.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return false;
+  const std::string num(text.substr(b, text.find_last_not_of(" \t") + 1 - b));
+  if (num.find_first_not_of("0123456789.eE+-") != std::string::npos) return false;
+  char* end = nullptr;
+  const double v = std::strtod(num.c_str(), &end);
+  if (end != num.c_str() + num.size() || !(v >= 0 && v <= 1)) return false;
+  *out = v;
+  return true;
+}
+
 Result<std::shared_ptr<const Scorer>> LoadRules(const std::string& file) {
   std::ifstream f(file);
-  if (!f) return BadSpec("cannot open rules file " + file);
+  if (!f) return BadFile("no_such_file", "cannot open rules file " + file);
   std::vector<std::pair<std::string, double>> rules;
   double def = 0.5;
   std::string line;
   int n = 0;
   while (std::getline(f, line)) {
     ++n;
-    if (line.empty() || line[0] == '#') continue;
-    size_t eq = line.rfind('=');
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
+    const std::string at = file + ":" + std::to_string(n) + ": ";
+    // The last '=' separates: a keyword may itself contain '=' ("= = 0.25").
+    const size_t eq = line.rfind('=');
     if (eq == std::string::npos)
-      return BadSpec(file + ":" + std::to_string(n) + ": expected 'keyword = score'");
+      return BadFile("bad_rules_file", at + "expected 'keyword = score'");
+    // The keyword is everything before " = " but the one space (or tab) next to '=': other
+    // spaces are part of it, so " not  = 0.6" is the keyword " not " (not the word inside
+    // "nothing" or "cannot").
     std::string kw = line.substr(0, eq);
-    while (!kw.empty() && std::isspace(static_cast<unsigned char>(kw.back()))) kw.pop_back();
-    while (!kw.empty() && std::isspace(static_cast<unsigned char>(kw.front()))) kw.erase(0, 1);
-    char* end = nullptr;
-    std::string val = line.substr(eq + 1);
-    double s = std::strtod(val.c_str(), &end);
-    if (end == val.c_str() || s < 0 || s > 1 || kw.empty())
-      return BadSpec(file + ":" + std::to_string(n) + ": score must be a number in [0,1]");
+    if (!kw.empty() && (kw.back() == ' ' || kw.back() == '\t')) kw.pop_back();
+    if (kw.find_first_not_of(" \t") == std::string::npos)
+      return BadFile("bad_rules_file", at + "empty keyword: expected 'keyword = score'");
+    double s = 0;
+    if (!ParseScore(std::string_view(line).substr(eq + 1), &s))
+      return BadFile("bad_rules_file", at + "score must be a number in [0,1]");
     for (auto& c : kw) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (kw == "default") {
       def = s;

@@ -492,3 +492,28 @@ test("calibrate with tied scores: the achievable split closest to the request, a
     assert.equal(ok.stderr, "");
   });
 });
+
+test("rules files: spaces around a keyword are part of it; a bad score or an empty keyword names the line", () => {
+  withTempDir("triage-rules-", (dir) => {
+    const file = path.join(dir, "r.txt");
+    writeFileSync(file, "default = 0.2\n not  = 0.9\n");
+    const data = path.join(dir, "d.jsonl");
+    const prompts = ["Which is not prime?", "Nothing is prime.", "I cannot tell."];
+    writeFileSync(data, prompts.map((content, i) => JSON.stringify({ id: `p${i}`, messages: [{ role: "user", content }], outcomes: { cheap: { score: 0 }, strong: { score: 1 } } })).join("\n") + "\n");
+    const scores = path.join(dir, "s.jsonl");
+    const r = run(["eval", "--data", data, "--cheap", "cheap", "--strong", "strong", "--router", `rules:${file}`, "--scores", scores, "--bootstrap", "0"]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readFileSync(scores, "utf8").trim().split("\n").map((l) => JSON.parse(l).score);
+    assert.deepEqual(got, [0.9, 0.2, 0.2]);  // " not " is not inside "Nothing" or "cannot"
+    for (const [line, why] of [
+      ["half = 0.5x", /r\.txt:2: score must be a number in \[0,1\]/],
+      ["half = nan", /r\.txt:2: score must be a number in \[0,1\]/],
+      [" = 0.5", /r\.txt:2: empty keyword: expected 'keyword = score'/],
+    ]) {
+      writeFileSync(file, `default = 0.2\n${line}\n`);
+      const e = run(["eval", "--data", gsm8k, "--router", `rules:${file}`]);
+      assert.equal(e.status, 1, line);
+      assert.match(e.stderr, why, line);
+    }
+  });
+});
