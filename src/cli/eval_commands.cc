@@ -18,6 +18,7 @@
 #include "eval/report.h"
 #include "eval/train.h"
 #include "routing/linear_model.h"
+#include "routing/router.h"
 #include "store/route_scores.h"
 
 namespace triage::cli {
@@ -618,10 +619,22 @@ int RunCalibrate(const EvalArgs& a) {
   return EmitSplit(a, *scores, shares, "");
 }
 
-// A subcommand callback: resolve the prices (exit 2 on an unknown catalog id), then run.
+// Usage errors that need no file read, exit 2 before any work: a --router SPEC that is not a
+// valid spec (a file it names that cannot be read or is corrupt fails later, exit 1).
+int CheckUsage(const EvalArgs& a) {
+  std::vector<std::string> specs = a.routers;
+  if (!a.router.empty()) specs.push_back(a.router);
+  for (const auto& spec : specs)
+    if (auto p = routing::ParseRouterSpec(spec); !p) return Fail(p.error().message, 2);
+  return 0;
+}
+
+// A subcommand callback: check the usage, resolve the prices (exit 2 on an unknown catalog
+// id), then run.
 std::function<void()> WithPrices(std::shared_ptr<EvalArgs> a, int* exit_code,
                                  int (*run)(const EvalArgs&)) {
   return [a, exit_code, run] {
+    if ((*exit_code = CheckUsage(*a)) != 0) return;
     Status st = ResolvePrices(a.get());
     *exit_code = st.ok() ? run(*a) : Fail(st.error().message, 2);
   };

@@ -29,11 +29,13 @@ double StrongOutTokens(const Query& q) {
 Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vector<Query>& qs) {
   std::vector<double> out;
   out.reserve(qs.size());
-  const bool cascade = spec.rfind("cascade:", 0) == 0;
+  auto parsed = routing::ParseRouterSpec(spec);
+  if (!parsed) return parsed.error();
+  const bool cascade = parsed->kind == "cascade";
   std::shared_ptr<const routing::Scorer> scorer;
   std::shared_ptr<const routing::AnswerScorer> answers;
   if (cascade) {
-    auto a = routing::LoadAnswerScorer(spec.substr(8));
+    auto a = routing::LoadAnswerScorer(parsed->arg);
     if (!a) return a.error();
     answers = *a;
   } else {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +13,7 @@
 namespace triage::routing {
 namespace {
 
+// The spec itself is wrong (a usage error); see ParseRouterSpec.
 Error BadSpec(const std::string& why) {
   return Error::Make(ErrorKind::kInvalidRequest, "bad_router_spec", why);
 }
@@ -168,48 +170,62 @@ Result<std::shared_ptr<const CascadeScorer>> LoadCascade(const std::string& file
   auto m = ReadModelFile(file);
   if (!m) return m.error();
   if (m->kind != ModelKind::kCascade)
-    return BadSpec("model file " + file + " is a learned model, not a cascade model");
+    return BadFile("wrong_model_kind",
+                   "model file " + file + " is a learned model, not a cascade model");
   return std::make_shared<const CascadeScorer>(std::move(*m), file);
 }
 
 }  // namespace
 
-Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec) {
-  size_t colon = spec.find(':');
-  std::string kind = spec.substr(0, colon);
-  std::string arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  if (kind == "random") {
-    uint64_t seed = 0;
-    if (!arg.empty()) {
-      char* end = nullptr;
-      seed = std::strtoull(arg.c_str(), &end, 10);
-      if (*end != '\0') return BadSpec("random seed must be an integer: " + arg);
-    }
-    return std::shared_ptr<const Scorer>(std::make_shared<RandomScorer>(seed));
+Result<RouterSpec> ParseRouterSpec(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  RouterSpec r;
+  r.kind = spec.substr(0, colon);
+  if (colon != std::string::npos) r.arg = spec.substr(colon + 1);
+  if (r.kind == "random") {
+    if (colon == std::string::npos) return r;
+    // Digits only, in range: strtoull wrapped "-1" and clamped overflow to the same seed.
+    const char* end = r.arg.data() + r.arg.size();
+    auto [ptr, ec] = std::from_chars(r.arg.data(), end, r.seed);
+    if (r.arg.empty() || ec != std::errc() || ptr != end)
+      return BadSpec("random seed must be an integer from 0 to 18446744073709551615, got '" +
+                     r.arg + "' (random:SEED, or random for seed 0)");
+    return r;
   }
-  if (kind == "length" && arg.empty())
-    return std::shared_ptr<const Scorer>(std::make_shared<LengthScorer>());
-  if (kind == "rules" && !arg.empty()) return LoadRules(arg);
-  if (spec == "learned:builtin") {
-    auto m = ParseBuiltin();
-    if (!m) return m.error();
-    return std::shared_ptr<const Scorer>(std::make_shared<LearnedScorer>(std::move(*m), "builtin"));
+  if (r.kind == "length") {
+    if (colon == std::string::npos) return r;
+    return BadSpec("length takes no argument: use 'length', not '" + spec + "'");
   }
-  if (kind == "learned" && !arg.empty()) {
-    auto m = ReadModelFile(arg);
-    if (!m) return m.error();
-    if (m->kind != ModelKind::kLearned)
-      return BadSpec("model file " + arg + " is a cascade model; use cascade:" + arg);
-    return std::shared_ptr<const Scorer>(std::make_shared<LearnedScorer>(std::move(*m), arg));
-  }
-  if (kind == "cascade" && !arg.empty()) {
-    auto c = LoadCascade(arg);
-    if (!c) return c.error();
-    return std::shared_ptr<const Scorer>(*c);
+  if (r.kind == "rules" || r.kind == "learned" || r.kind == "cascade") {
+    if (!r.arg.empty()) return r;
+    return BadSpec("router '" + spec + "' needs a file: " +
+                   (r.kind == "rules"     ? "rules:FILE"
+                    : r.kind == "learned" ? "learned:MODEL_FILE or learned:builtin"
+                                          : "cascade:MODEL_FILE"));
   }
   return BadSpec("unknown router '" + spec +
                  "' (expected random[:seed], length, rules:FILE, learned:MODEL_FILE, "
                  "learned:builtin or cascade:MODEL_FILE)");
+}
+
+Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec) {
+  auto p = ParseRouterSpec(spec);
+  if (!p) return p.error();
+  if (p->kind == "random")
+    return std::shared_ptr<const Scorer>(std::make_shared<RandomScorer>(p->seed));
+  if (p->kind == "length") return std::shared_ptr<const Scorer>(std::make_shared<LengthScorer>());
+  if (p->kind == "rules") return LoadRules(p->arg);
+  if (p->kind == "learned") {
+    auto m = p->arg == "builtin" ? ParseBuiltin() : ReadModelFile(p->arg);
+    if (!m) return m.error();
+    if (m->kind != ModelKind::kLearned)
+      return BadFile("wrong_model_kind",
+                     "model file " + p->arg + " is a cascade model; use cascade:" + p->arg);
+    return std::shared_ptr<const Scorer>(std::make_shared<LearnedScorer>(std::move(*m), p->arg));
+  }
+  auto c = LoadCascade(p->arg);
+  if (!c) return c.error();
+  return std::shared_ptr<const Scorer>(*c);
 }
 
 size_t ChooseTier(double score, const std::vector<double>& thresholds) {

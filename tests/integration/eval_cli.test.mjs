@@ -433,7 +433,7 @@ test("bad input: malformed line, corrupt model, unknown router, missing file", (
   assert.equal(r.status, 1);
   assert.match(r.stderr, /corrupt\.model: checksum mismatch/);
   r = run(["eval", "--data", gsm8k, "--router", "magic"]);
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2);  // a bad spec is a usage error
   assert.match(r.stderr, /unknown router 'magic'/);
   r = run(["train", "--data", path.join(dir, "nope.jsonl"), "--out", path.join(dir, "x.model")]);
   assert.notEqual(r.status, 0);
@@ -463,6 +463,55 @@ test("a number or null as id or role: FILE:LINE and exit 1 in eval, train and ca
         assert.doesNotMatch(r.stderr, /terminate|type_error/);
       }
     }
+  });
+});
+
+test("a bad router SPEC is a usage error (exit 2); a model or rules file that cannot be used is not (exit 1)", () => {
+  withTempDir("triage-spec-", (dir) => {
+    const usage = [
+      ["bogus", /unknown router 'bogus'/],
+      ["random:abc", /random seed must be an integer from 0 to 18446744073709551615, got 'abc'/],
+      ["random:-1", /got '-1'/],
+      ["random:99999999999999999999", /got '99999999999999999999'/],
+      ["length:5", /length takes no argument/],
+      ["learned:", /router 'learned:' needs a file: learned:MODEL_FILE or learned:builtin/],
+      ["cascade:", /router 'cascade:' needs a file: cascade:MODEL_FILE/],
+      ["rules:", /router 'rules:' needs a file: rules:FILE/],
+    ];
+    for (const [spec, why] of usage) {
+      for (const args of [
+        ["eval", "--data", gsm8k, "--router", spec],
+        ["eval", "--data", gsm8k, "--router", "length", "--router", spec],
+        ["calibrate", "--data", gsm8k, "--router", spec, "--split", "70/30"],
+        ["calibrate", "--ledger", `sqlite://${path.join(dir, "none.db")}`, "--router", spec, "--split", "70/30"],
+      ]) {
+        const r = run(args);
+        assert.equal(r.status, 2, `${args.join(" ")}\n${r.stderr}`);
+        assert.match(r.stderr, why, args.join(" "));
+        assert.equal(r.stdout, "");
+      }
+    }
+    const bad = path.join(dir, "bad.txt");
+    writeFileSync(bad, "half = 0.5x\n");
+    const files = [
+      [`learned:${path.join(dir, "none.model")}`, /cannot open model file .*none\.model/],
+      [`cascade:${path.join(dir, "none.model")}`, /cannot open model file .*none\.model/],
+      [`rules:${path.join(dir, "none.txt")}`, /cannot open rules file .*none\.txt/],
+      [`rules:${bad}`, /bad\.txt:1: score must be a number in \[0,1\]/],
+      [`cascade:${path.join(repoRoot, "models/learned-v1.model")}`, /is a learned model, not a cascade model/],
+    ];
+    for (const [spec, why] of files) {
+      for (const cmd of ["eval", "calibrate"]) {
+        const r = run([cmd, "--data", gsm8k, "--router", spec, ...(cmd === "calibrate" ? ["--split", "70/30"] : [])]);
+        assert.equal(r.status, 1, `${cmd} ${spec}\n${r.stderr}`);
+        assert.match(r.stderr, why);
+      }
+    }
+    // The largest seed is fine, and another seed gives other scores.
+    const max = run(["eval", "--data", gsm8k, "--router", "random:18446744073709551615", "--json", "--bootstrap", "0"]);
+    assert.equal(max.status, 0, max.stderr);
+    const one = run(["eval", "--data", gsm8k, "--router", "random:1", "--json", "--bootstrap", "0"]);
+    assert.notEqual(JSON.parse(max.stdout).apgr, JSON.parse(one.stdout).apgr);
   });
 });
 

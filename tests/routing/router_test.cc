@@ -64,6 +64,50 @@ TEST(MakeScorer, RejectsUnknownSpecsAndMissingFiles) {
   EXPECT_NE(r.error().message.find("/nonexistent/model"), std::string::npos);
 }
 
+// A bad spec is a usage error (code bad_router_spec, checked without reading anything); a
+// file the spec names that is missing or wrong is not. Regressions: "cascade:" said "cannot
+// open model file " with no name, "learned:" called itself an unknown router, and "random:-1"
+// and an overflowing seed both silently became seed 2^64-1.
+TEST(ParseRouterSpec, BadSpecsAreUsageErrorsWithTheirReason) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"bogus", "unknown router 'bogus'"},
+      {"random:abc", "random seed must be an integer from 0 to 18446744073709551615, got 'abc'"},
+      {"random:-1", "got '-1'"},
+      {"random:+1", "got '+1'"},
+      {"random:99999999999999999999", "got '99999999999999999999'"},
+      {"random:", "got ''"},
+      {"length:5", "length takes no argument"},
+      {"rules:", "router 'rules:' needs a file: rules:FILE"},
+      {"learned:", "router 'learned:' needs a file: learned:MODEL_FILE or learned:builtin"},
+      {"learned", "router 'learned' needs a file"},
+      {"cascade:", "router 'cascade:' needs a file: cascade:MODEL_FILE"}};
+  for (const auto& [spec, why] : bad) {
+    auto p = ParseRouterSpec(spec);
+    ASSERT_FALSE(p.ok()) << spec;
+    EXPECT_EQ(p.error().code, "bad_router_spec") << spec;
+    EXPECT_NE(p.error().message.find(why), std::string::npos) << p.error().message;
+    auto m = MakeScorer(spec);
+    ASSERT_FALSE(m.ok()) << spec;
+    EXPECT_EQ(m.error().message, p.error().message);
+  }
+  auto max = ParseRouterSpec("random:18446744073709551615");
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(max->seed, 18446744073709551615ull);
+  auto plain = ParseRouterSpec("random");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->seed, 0u);
+  auto learned = ParseRouterSpec("learned:/no/such.model");
+  ASSERT_TRUE(learned.ok());  // no file is read
+  EXPECT_EQ(learned->kind, "learned");
+  EXPECT_EQ(learned->arg, "/no/such.model");
+  for (const char* spec :
+       {"learned:/no/such.model", "cascade:/no/such.model", "rules:/no/such.txt"}) {
+    auto m = MakeScorer(spec);
+    ASSERT_FALSE(m.ok()) << spec;
+    EXPECT_NE(m.error().code, "bad_router_spec") << spec;
+  }
+}
+
 TEST(LengthScorer, MonotoneInLength) {
   auto s = MakeScorer("length");
   ASSERT_TRUE(s.ok());
@@ -141,6 +185,7 @@ TEST(RulesScorer, BadScoresAndEmptyKeywordsNameTheLineAndTheFault) {
     auto r = Rules(name, "default = 0.4\n" + line + "\n");
     ASSERT_FALSE(r.ok()) << line;
     EXPECT_EQ(r.error().message, TempPath(name) + why) << line;
+    EXPECT_NE(r.error().code, "bad_router_spec");  // the file is at fault, not the spec
   }
   auto ok = Rules("good.txt", "half = 1\ntwice = 0\nthrice = .25\nmore = 5e-1\n");
   ASSERT_TRUE(ok.ok()) << ok.error().message;
