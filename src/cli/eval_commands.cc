@@ -123,10 +123,13 @@ Result<eval::Dataset> Load(const EvalArgs& a) {
     if (!st.ok()) return st.error();
   }
   if (ds.queries.empty())
-    return Error::Make(ErrorKind::kInvalidRequest, "no_queries",
-                       "no usable queries in the --data files: none has outcomes for both " +
-                           a.cheap + " (--cheap) and " + a.strong +
-                           " (--strong); the files have outcomes for " + eval::DescribeModels(ds));
+    return Error::Make(
+        ErrorKind::kInvalidRequest, "no_queries",
+        "no usable queries in the --data files: " +
+            (ds.models.empty()
+                 ? "no line has a numeric score for any model"
+                 : "none has outcomes for both " + a.cheap + " (--cheap) and " + a.strong +
+                       " (--strong); the files have outcomes for " + eval::DescribeModels(ds)));
   if (ds.skipped > 0)
     std::cerr << "skipped " << ds.skipped << " queries without outcomes for both " << a.cheap
               << " and " << a.strong << " (models in the files: " << eval::DescribeModels(ds)

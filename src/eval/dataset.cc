@@ -45,6 +45,10 @@ routing::RouteInput Query::Input() const {
 
 Status ReadOutcomes(const std::string& path, const std::string& cheap, const std::string& strong,
                     Dataset* out) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_outcomes",
+                       path + ": is a directory, not an outcomes file (one JSON object per line)");
   std::ifstream f(path);
   if (!f)
     return Error::Make(ErrorKind::kNotFound, "no_such_file", "cannot open outcomes file " + path);
@@ -52,10 +56,13 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
   // "mt-bench"), so each file of a multi-file run keeps its own report.
   const std::string stem = std::filesystem::path(path).stem().string();
   std::string line;
-  int n = 0;
+  int n = 0, blank = 0;
   while (std::getline(f, line)) {
     ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      ++blank;
+      continue;
+    }
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return LineError(path, n, "malformed JSON");
     if (!j.is_object()) return LineError(path, n, "expected a JSON object");
@@ -132,6 +139,15 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     }
     out->queries.push_back(std::move(q));
   }
+  if (f.bad())
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_outcomes", "cannot read " + path);
+  // Nothing to read is a mistake (a wrong path, /dev/null), not a dataset with no queries.
+  if (n == blank)
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_outcomes",
+                       path +
+                           (n == 0 ? ": the file is empty"
+                                   : ": has only blank lines (" + std::to_string(n) + ")") +
+                           "; expected one JSON object per line");
   return Ok{};
 }
 

@@ -466,6 +466,25 @@ test("a number or null as id or role: FILE:LINE and exit 1 in eval, train and ca
   });
 });
 
+test("nothing to read: an empty file, /dev/null, a directory, null scores each say what is wrong", () => {
+  const fixtures = path.join(repoRoot, "tests/fixtures/eval");
+  const cases = [
+    [path.join(fixtures, "empty.jsonl"), /empty\.jsonl: the file is empty; expected one JSON object per line/],
+    [path.join(fixtures, "blank.jsonl"), /blank\.jsonl: has only blank lines \(3\)/],
+    ["/dev/null", /\/dev\/null: the file is empty/],
+    [fixtures, /eval: is a directory, not an outcomes file/],
+    [path.join(fixtures, "null_scores.jsonl"), /no usable queries in the --data files: no line has a numeric score for any model/],
+  ];
+  for (const [file, why] of cases) {
+    for (const cmd of [["eval", "--router", "length"], ["calibrate", "--router", "length", "--split", "70/30"]]) {
+      const r = run([...cmd, "--data", file]);
+      assert.equal(r.status, 1, `${cmd[0]} ${file}\n${r.stderr}`);
+      assert.match(r.stderr, why);
+      assert.doesNotMatch(r.stderr, /outcomes for no model/);
+    }
+  }
+});
+
 test("a bad router SPEC is a usage error (exit 2); a model or rules file that cannot be used is not (exit 1)", () => {
   withTempDir("triage-spec-", (dir) => {
     const usage = [
