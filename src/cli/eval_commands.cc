@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "eval/dataset.h"
 #include "eval/plot.h"
 #include "eval/png.h"
+#include "eval/progress.h"
 #include "eval/report.h"
 #include "eval/train.h"
 #include "routing/linear_model.h"
@@ -45,6 +47,14 @@ struct EvalArgs {
   double cheap_price = -1, strong_price = -1;
   eval::Prices prices;  // resolved by ResolvePrices
 };
+
+// Progress of long work on stderr (never stdout): at most a line a second, none for work that
+// ends sooner. TRIAGE_PROGRESS_MS sets another interval (0: a line per step, for tests).
+eval::Progress StderrProgress() {
+  const char* env = std::getenv("TRIAGE_PROGRESS_MS");
+  const long ms = env != nullptr && *env != '\0' ? std::strtol(env, nullptr, 10) : 1000;
+  return eval::Progress(&std::cerr, std::chrono::milliseconds(ms >= 0 ? ms : 1000));
+}
 
 int Fail(const std::string& msg, int code = 1) {
   std::cerr << "triage: " << msg << "\n";
@@ -210,7 +220,10 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
       CheckOverlap(a, ds, "the figures are in-sample and overstate what new traffic will see");
   if (!overlap) return overlap.error();
   run.overlap = std::move(*overlap);
-  run.reps = eval::AnalyzeAll(ds.queries, run.scores, a.prices, run.cascade, a.bootstrap);
+  eval::Progress progress = StderrProgress();
+  progress.SetContext(a.router);
+  run.reps =
+      eval::AnalyzeAll(ds.queries, run.scores, a.prices, run.cascade, a.bootstrap, &progress);
   // Tied scores cannot be split, so an operating point may miss its 30% strong.
   for (const auto& r : run.reps) {
     std::vector<double> scores;
@@ -271,9 +284,10 @@ bool InSample(const RouterRun& run, const std::string& benchmark) {
 // by name, then "overall" over all queries), with the paired bootstrap interval; nullopt
 // where PGR is undefined. [k][b].
 using VsFirst = std::vector<std::vector<std::optional<eval::PairedInterval>>>;
-VsFirst CompareWithFirst(const std::vector<RouterRun>& runs, const eval::Dataset& ds,
-                         int bootstrap) {
+VsFirst CompareWithFirst(const std::vector<RouterRun>& runs, const eval::Dataset& ds, int bootstrap,
+                         const std::vector<std::string>& specs) {
   VsFirst out(runs.size());
+  eval::Progress progress = StderrProgress();
   const auto& reps = runs.front().reps;
   for (size_t b = 0; b < reps.size(); ++b) {
     std::vector<double> cheap, strong;
@@ -293,9 +307,12 @@ VsFirst CompareWithFirst(const std::vector<RouterRun>& runs, const eval::Dataset
     for (size_t k = 0; k < runs.size(); ++k) {
       std::optional<eval::PairedInterval> d;
       if (k > 0 && reps[b].pgr_defined) {
+        progress.SetContext(specs[k]);
+        progress.Begin("paired bootstrap against " + specs.front() + " on " + reps[b].name,
+                       std::max(bootstrap, 1), "resamples");
         // Without resamples, the difference alone (interval fields stay 0, used 0).
         d = eval::BootstrapDifference(first, pick(runs[k].scores), cheap, strong,
-                                      std::max(bootstrap, 1));
+                                      std::max(bootstrap, 1), 1, 0.95, &progress);
         if (d && bootstrap == 0) *d = {d->difference, 0, 0, 0};
       }
       out[k].push_back(d);
@@ -325,7 +342,7 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
     if (!run) return Fail(run.error().message);
     runs.push_back(std::move(*run));
   }
-  const VsFirst vs = CompareWithFirst(runs, ds, args.bootstrap);
+  const VsFirst vs = CompareWithFirst(runs, ds, args.bootstrap, args.routers);
   if (args.json) {
     nlohmann::json list = nlohmann::json::array();
     for (size_t k = 0; k < runs.size(); ++k) {
@@ -440,7 +457,8 @@ void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double
   }
   if (kept.empty()) return;
   std::cout << "---- " << what << "\n";
-  const auto reports = eval::AnalyzeAll(kept, ks, a.prices, cascade, a.bootstrap);
+  eval::Progress progress = StderrProgress();
+  const auto reports = eval::AnalyzeAll(kept, ks, a.prices, cascade, a.bootstrap, &progress);
   int width = 10;  // names line up however long the benchmark names are
   for (const auto& r : reports) width = std::max(width, static_cast<int>(r.name.size()));
   for (const auto& r : reports) {
@@ -466,6 +484,8 @@ int RunTrain(const EvalArgs& a) {
   if (a.learning_rate > 0) opt.learning_rate = a.learning_rate;
   if (a.l2 >= 0) opt.l2 = a.l2;
   if (a.length_prior >= 0) opt.length_prior = a.length_prior;
+  eval::Progress progress = StderrProgress();
+  opt.progress = &progress;
   bool cascade = opt.kind == routing::ModelKind::kCascade;
   if (cascade) {
     size_t with = 0;

@@ -53,14 +53,16 @@ Result<std::optional<std::vector<bool>>> TrainingMatches(const std::string& spec
                                                          const std::vector<Query>& qs);
 
 // REQUIRES: qs and scores of equal, non-zero size. cascade: the cheap model is always called.
-// bootstrap > 0 adds the interval from that many resamples.
+// bootstrap > 0 adds the interval from that many resamples, reported to `progress` (may be
+// null) as the stage "bootstrap NAME".
 BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs,
                     const std::vector<double>& scores, const Prices& prices, bool cascade,
-                    double op_target = 0.3, int bootstrap = 0);
+                    double op_target = 0.3, int bootstrap = 0, Progress* progress = nullptr);
 
 // Per-benchmark reports followed by "overall" (when several benchmarks).
 std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vector<double>& scores,
-                                    const Prices& prices, bool cascade, int bootstrap = 0);
+                                    const Prices& prices, bool cascade, int bootstrap = 0,
+                                    Progress* progress = nullptr);
 
 // v with the given printf width and decimals, or "n/a" right-aligned in that width when not
 // defined.

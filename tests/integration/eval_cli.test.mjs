@@ -485,6 +485,33 @@ test("nothing to read: an empty file, /dev/null, a directory, null scores each s
   }
 });
 
+test("long runs show progress on stderr only; short runs stay quiet", () => {
+  withTempDir("triage-progress-", (dir) => {
+    // TRIAGE_PROGRESS_MS=0 prints every step instead of at most one line a second.
+    const every = (args) => spawnSync(triageBin, args, { encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, TRIAGE_PROGRESS_MS: "0" } });
+    const e = every(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "40", "--json"]);
+    assert.equal(e.status, 0, e.stderr);
+    const quiet = run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "40", "--json"]);
+    assert.equal(e.stdout, quiet.stdout);  // stdout (the JSON) is untouched
+    const lines = e.stderr.split("\n").filter((l) => l.startsWith("length: bootstrap gsm8k: "));
+    assert.equal(lines.length, 40, e.stderr);
+    assert.match(lines[0], /^length: bootstrap gsm8k: 1\/40 resamples \(\d+\.\d s\)$/);
+    assert.match(lines.at(-1), /^length: bootstrap gsm8k: 40\/40 resamples \(\d+\.\d s, done\)$/);
+    assert.equal(quiet.stderr, "");  // well under a second: no progress lines
+    // Several routers: the paired bootstrap against the first reports too.
+    const cmp = every(["eval", "--data", gsm8k, "--router", "random:1", "--router", "length", "--bootstrap", "5"]);
+    assert.equal(cmp.status, 0, cmp.stderr);
+    assert.match(cmp.stderr, /^length: paired bootstrap against random:1 on gsm8k: 5\/5 resamples \(\d+\.\d s, done\)$/m);
+    assert.doesNotMatch(cmp.stdout, /resamples \(/);
+    // train without --cv: one line per epoch of each head.
+    const t = every(["train", "--data", gsm8k, "--out", path.join(dir, "l.model"), "--epochs", "3"]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stderr, /^fit on 907 queries: 1\/6 epochs \(\d+\.\d s\)$/m);
+    assert.match(t.stderr, /^fit on 907 queries: 6\/6 epochs \(\d+\.\d s, done\)$/m);
+    assert.equal(t.stdout, "");
+  });
+});
+
 test("a bad router SPEC is a usage error (exit 2); a model or rules file that cannot be used is not (exit 1)", () => {
   withTempDir("triage-spec-", (dir) => {
     const usage = [
