@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -617,6 +618,9 @@ int RunCalibrate(const EvalArgs& a) {
                     ? "give --data (recorded outcomes) or --ledger (live traffic's scores)"
                     : "give --data or --ledger, not both",
                 2);
+  if (a.since_hours > 0 && a.ledger.empty())
+    return Fail("--since-hours applies to --ledger only (the age of ledger rows), not to --data",
+                2);
   if (a.min_pgr >= 0) {
     if (!a.ledger.empty())
       return Fail("--min-pgr needs recorded outcomes (--data): a ledger has scores, not outcomes",
@@ -642,13 +646,27 @@ int RunCalibrate(const EvalArgs& a) {
   return EmitSplit(a, *scores, shares, "");
 }
 
+// The same file under two names (./x.jsonl and x.jsonl, a link), or the same name twice.
+bool SameFile(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return a == b || (std::filesystem::equivalent(a, b, ec) && !ec);
+}
+
 // Usage errors that need no file read, exit 2 before any work: a --router SPEC that is not a
-// valid spec (a file it names that cannot be read or is corrupt fails later, exit 1).
+// valid spec (a file it names that cannot be read or is corrupt fails later, exit 1), a --data
+// file given twice (its queries would count twice).
 int CheckUsage(const EvalArgs& a) {
   std::vector<std::string> specs = a.routers;
   if (!a.router.empty()) specs.push_back(a.router);
   for (const auto& spec : specs)
     if (auto p = routing::ParseRouterSpec(spec); !p) return Fail(p.error().message, 2);
+  for (size_t i = 0; i < a.data.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (SameFile(a.data[j], a.data[i]))
+        return Fail("--data " + a.data[j] + " is given twice" +
+                        (a.data[i] != a.data[j] ? " (also as " + a.data[i] + ")" : "") +
+                        ": its queries would count twice",
+                    2);
   return 0;
 }
 

@@ -612,3 +612,26 @@ test("rules files: spaces around a keyword are part of it; a bad score or an emp
     }
   });
 });
+
+test("the same --data file twice is refused; --since-hours applies to --ledger only", () => {
+  const same = [
+    ["eval", "--router", "length", "--data", gsm8k, "--data", gsm8k],
+    ["train", "--out", path.join(tmpdir(), "never-written.model"), "--data", gsm8k, "--data", gsm8k],
+    ["calibrate", "--router", "length", "--split", "70/30", "--data", gsm8k, "--data", gsm8k],
+  ];
+  for (const args of same) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(" ")}\n${r.stderr}`);
+    assert.match(r.stderr, /--data .*gsm8k-dev\.jsonl is given twice: its queries would count twice/);
+    assert.equal(r.stdout, "");
+  }
+  // The same file under another name is still the same file.
+  const other = `${path.dirname(gsm8k)}/./${path.basename(gsm8k)}`;  // path.join would drop the ./
+  const alias = run(["eval", "--router", "length", "--data", gsm8k, "--data", other]);
+  assert.equal(alias.status, 2);
+  assert.match(alias.stderr, /is given twice \(also as .*\/\.\/gsm8k-dev\.jsonl\)/);
+  const since = run(["calibrate", "--router", "length", "--data", gsm8k, "--split", "70/30", "--since-hours", "24"]);
+  assert.equal(since.status, 2);
+  assert.match(since.stderr, /--since-hours applies to --ledger only/);
+  assert.equal(since.stdout, "");
+});
