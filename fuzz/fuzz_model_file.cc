@@ -1,5 +1,5 @@
 // libFuzzer target: the router model file parser (routing/linear_model.h), versions 1 to 3.
-// The input gets its correct FNV-1a checksum appended, so the fuzzer explores the fields
+// The input gets its correct checksum (Fnv1a64) appended, so the fuzzer explores the fields
 // behind the checksum check. A file that parses must serialize and parse back to the same
 // model (the current version), and score in [0,1].
 #include <cstddef>

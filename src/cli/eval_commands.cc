@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -15,9 +17,11 @@
 #include "eval/dataset.h"
 #include "eval/plot.h"
 #include "eval/png.h"
+#include "eval/progress.h"
 #include "eval/report.h"
 #include "eval/train.h"
 #include "routing/linear_model.h"
+#include "routing/router.h"
 #include "store/route_scores.h"
 
 namespace triage::cli {
@@ -44,6 +48,14 @@ struct EvalArgs {
   double cheap_price = -1, strong_price = -1;
   eval::Prices prices;  // resolved by ResolvePrices
 };
+
+// Progress of long work on stderr (never stdout): at most a line a second, none for work that
+// ends sooner. TRIAGE_PROGRESS_MS sets another interval (0: a line per step, for tests).
+eval::Progress StderrProgress() {
+  const char* env = std::getenv("TRIAGE_PROGRESS_MS");
+  const long ms = env != nullptr && *env != '\0' ? std::strtol(env, nullptr, 10) : 1000;
+  return eval::Progress(&std::cerr, std::chrono::milliseconds(ms >= 0 ? ms : 1000));
+}
 
 int Fail(const std::string& msg, int code = 1) {
   std::cerr << "triage: " << msg << "\n";
@@ -122,10 +134,13 @@ Result<eval::Dataset> Load(const EvalArgs& a) {
     if (!st.ok()) return st.error();
   }
   if (ds.queries.empty())
-    return Error::Make(ErrorKind::kInvalidRequest, "no_queries",
-                       "no usable queries in the --data files: none has outcomes for both " +
-                           a.cheap + " (--cheap) and " + a.strong +
-                           " (--strong); the files have outcomes for " + eval::DescribeModels(ds));
+    return Error::Make(
+        ErrorKind::kInvalidRequest, "no_queries",
+        "no usable queries in the --data files: " +
+            (ds.models.empty()
+                 ? "no line has a numeric score for any model"
+                 : "none has outcomes for both " + a.cheap + " (--cheap) and " + a.strong +
+                       " (--strong); the files have outcomes for " + eval::DescribeModels(ds)));
   if (ds.skipped > 0)
     std::cerr << "skipped " << ds.skipped << " queries without outcomes for both " << a.cheap
               << " and " << a.strong << " (models in the files: " << eval::DescribeModels(ds)
@@ -206,7 +221,21 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
       CheckOverlap(a, ds, "the figures are in-sample and overstate what new traffic will see");
   if (!overlap) return overlap.error();
   run.overlap = std::move(*overlap);
-  run.reps = eval::AnalyzeAll(ds.queries, run.scores, a.prices, run.cascade, a.bootstrap);
+  eval::Progress progress = StderrProgress();
+  progress.SetContext(a.router);
+  run.reps =
+      eval::AnalyzeAll(ds.queries, run.scores, a.prices, run.cascade, a.bootstrap, &progress);
+  // Tied scores cannot be split, so an operating point may miss its 30% strong.
+  for (const auto& r : run.reps) {
+    std::vector<double> scores;
+    for (size_t i = 0; i < ds.queries.size(); ++i)
+      if (r.name == "overall" || ds.queries[i].benchmark == r.name) scores.push_back(run.scores[i]);
+    const std::string why = eval::SplitShortfall(scores, {1 - r.op_target, r.op_target},
+                                                 {1 - r.op_fraction, r.op_fraction});
+    if (!why.empty())
+      std::cerr << "warning: " << a.router << ": " << r.name << ": operating point: " << why
+                << "\n";
+  }
   return run;
 }
 
@@ -256,9 +285,10 @@ bool InSample(const RouterRun& run, const std::string& benchmark) {
 // by name, then "overall" over all queries), with the paired bootstrap interval; nullopt
 // where PGR is undefined. [k][b].
 using VsFirst = std::vector<std::vector<std::optional<eval::PairedInterval>>>;
-VsFirst CompareWithFirst(const std::vector<RouterRun>& runs, const eval::Dataset& ds,
-                         int bootstrap) {
+VsFirst CompareWithFirst(const std::vector<RouterRun>& runs, const eval::Dataset& ds, int bootstrap,
+                         const std::vector<std::string>& specs) {
   VsFirst out(runs.size());
+  eval::Progress progress = StderrProgress();
   const auto& reps = runs.front().reps;
   for (size_t b = 0; b < reps.size(); ++b) {
     std::vector<double> cheap, strong;
@@ -278,9 +308,12 @@ VsFirst CompareWithFirst(const std::vector<RouterRun>& runs, const eval::Dataset
     for (size_t k = 0; k < runs.size(); ++k) {
       std::optional<eval::PairedInterval> d;
       if (k > 0 && reps[b].pgr_defined) {
+        progress.SetContext(specs[k]);
+        progress.Begin("paired bootstrap against " + specs.front() + " on " + reps[b].name,
+                       std::max(bootstrap, 1), "resamples");
         // Without resamples, the difference alone (interval fields stay 0, used 0).
         d = eval::BootstrapDifference(first, pick(runs[k].scores), cheap, strong,
-                                      std::max(bootstrap, 1));
+                                      std::max(bootstrap, 1), 1, 0.95, &progress);
         if (d && bootstrap == 0) *d = {d->difference, 0, 0, 0};
       }
       out[k].push_back(d);
@@ -310,7 +343,7 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
     if (!run) return Fail(run.error().message);
     runs.push_back(std::move(*run));
   }
-  const VsFirst vs = CompareWithFirst(runs, ds, args.bootstrap);
+  const VsFirst vs = CompareWithFirst(runs, ds, args.bootstrap, args.routers);
   if (args.json) {
     nlohmann::json list = nlohmann::json::array();
     for (size_t k = 0; k < runs.size(); ++k) {
@@ -425,7 +458,8 @@ void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double
   }
   if (kept.empty()) return;
   std::cout << "---- " << what << "\n";
-  const auto reports = eval::AnalyzeAll(kept, ks, a.prices, cascade, a.bootstrap);
+  eval::Progress progress = StderrProgress();
+  const auto reports = eval::AnalyzeAll(kept, ks, a.prices, cascade, a.bootstrap, &progress);
   int width = 10;  // names line up however long the benchmark names are
   for (const auto& r : reports) width = std::max(width, static_cast<int>(r.name.size()));
   for (const auto& r : reports) {
@@ -451,6 +485,8 @@ int RunTrain(const EvalArgs& a) {
   if (a.learning_rate > 0) opt.learning_rate = a.learning_rate;
   if (a.l2 >= 0) opt.l2 = a.l2;
   if (a.length_prior >= 0) opt.length_prior = a.length_prior;
+  eval::Progress progress = StderrProgress();
+  opt.progress = &progress;
   bool cascade = opt.kind == routing::ModelKind::kCascade;
   if (cascade) {
     size_t with = 0;
@@ -486,6 +522,17 @@ int RunTrain(const EvalArgs& a) {
 int EmitYaml(const EvalArgs& a, const std::string& yaml) {
   std::cout << yaml;
   return a.out.empty() ? 0 : WriteOutput(a.out, yaml);
+}
+
+// calibrate for a split: the thresholds and their snippet (after `header`); a warning on
+// stderr when tied scores keep the achieved split more than 2 points from the requested one.
+int EmitSplit(const EvalArgs& a, const std::vector<double>& scores,
+              const std::vector<double>& shares, const std::string& header) {
+  const auto th = eval::Calibrate(scores, shares);
+  const auto achieved = eval::Achieved(scores, th);
+  if (const std::string why = eval::SplitShortfall(scores, shares, achieved); !why.empty())
+    std::cerr << "warning: " << why << "\n";
+  return EmitYaml(a, header + eval::ThresholdsYaml(th, a.router, achieved));
 }
 
 // calibrate on --data: the dataset (into *ds) and the router's scores of it; warns when the
@@ -557,11 +604,9 @@ int RunCalibrateLedger(const EvalArgs& a, const std::vector<double>& shares) {
                 (a.since_hours > 0 ? " in the last " + Hours(a.since_hours) : "") +
                 " (scored rows by kind: " + (found.empty() ? "none" : found) + ")");
   }
-  auto th = eval::Calibrate(scores, shares);
-  std::string yaml = "# from " + std::to_string(scores.size()) + " " + kind + " scores in " +
-                     a.ledger + "\n" +
-                     eval::ThresholdsYaml(th, a.router, eval::Achieved(scores, th));
-  return EmitYaml(a, yaml);
+  return EmitSplit(
+      a, scores, shares,
+      "# from " + std::to_string(scores.size()) + " " + kind + " scores in " + a.ledger + "\n");
 }
 
 int RunCalibrate(const EvalArgs& a) {
@@ -572,6 +617,9 @@ int RunCalibrate(const EvalArgs& a) {
     return Fail(a.data.empty()
                     ? "give --data (recorded outcomes) or --ledger (live traffic's scores)"
                     : "give --data or --ledger, not both",
+                2);
+  if (a.since_hours > 0 && a.ledger.empty())
+    return Fail("--since-hours applies to --ledger only (the age of ledger rows), not to --data",
                 2);
   if (a.min_pgr >= 0) {
     if (!a.ledger.empty())
@@ -595,15 +643,39 @@ int RunCalibrate(const EvalArgs& a) {
       a, &ds,
       "scores on training prompts spread differently from new traffic's; check the split it gets");
   if (!scores) return Fail(scores.error().message);
-  auto th = eval::Calibrate(*scores, shares);
-  std::string yaml = eval::ThresholdsYaml(th, a.router, eval::Achieved(*scores, th));
-  return EmitYaml(a, yaml);
+  return EmitSplit(a, *scores, shares, "");
 }
 
-// A subcommand callback: resolve the prices (exit 2 on an unknown catalog id), then run.
+// The same file under two names (./x.jsonl and x.jsonl, a link), or the same name twice.
+bool SameFile(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return a == b || (std::filesystem::equivalent(a, b, ec) && !ec);
+}
+
+// Usage errors that need no file read, exit 2 before any work: a --router SPEC that is not a
+// valid spec (a file it names that cannot be read or is corrupt fails later, exit 1), a --data
+// file given twice (its queries would count twice).
+int CheckUsage(const EvalArgs& a) {
+  std::vector<std::string> specs = a.routers;
+  if (!a.router.empty()) specs.push_back(a.router);
+  for (const auto& spec : specs)
+    if (auto p = routing::ParseRouterSpec(spec); !p) return Fail(p.error().message, 2);
+  for (size_t i = 0; i < a.data.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (SameFile(a.data[j], a.data[i]))
+        return Fail("--data " + a.data[j] + " is given twice" +
+                        (a.data[i] != a.data[j] ? " (also as " + a.data[i] + ")" : "") +
+                        ": its queries would count twice",
+                    2);
+  return 0;
+}
+
+// A subcommand callback: check the usage, resolve the prices (exit 2 on an unknown catalog
+// id), then run.
 std::function<void()> WithPrices(std::shared_ptr<EvalArgs> a, int* exit_code,
                                  int (*run)(const EvalArgs&)) {
   return [a, exit_code, run] {
+    if ((*exit_code = CheckUsage(*a)) != 0) return;
     Status st = ResolvePrices(a.get());
     *exit_code = st.ok() ? run(*a) : Fail(st.error().message, 2);
   };

@@ -1,6 +1,7 @@
 #include "eval/calibrate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -28,6 +29,43 @@ Result<std::vector<double>> ParseSplit(const std::string& text) {
   return shares;
 }
 
+namespace {
+
+// Scores below a threshold can only be counted at the edges of tie groups: the cuts achievable
+// on sorted scores are 0, every c with sorted[c - 1] < sorted[c], and n when the top score is
+// below 1 (a threshold above it must still be a valid one, in [0, 1]). Of those, the one
+// closest to `target` (a count); an equal distance goes to the higher cut, which on untied
+// scores rounds half up as before.
+size_t ClosestCut(const std::vector<double>& sorted, double target) {
+  const size_t n = sorted.size();
+  const size_t i = std::min(n - 1, static_cast<size_t>(std::max(0.0, target)));
+  const auto group = std::equal_range(sorted.begin(), sorted.end(), sorted[i]);
+  const size_t down = static_cast<size_t>(group.first - sorted.begin());
+  size_t up = static_cast<size_t>(group.second - sorted.begin());
+  if (up == n && !(sorted.back() < 1.0)) up = down;
+  return target - static_cast<double>(down) < static_cast<double>(up) - target ? down : up;
+}
+
+// The threshold that puts exactly `cut` of the sorted scores below it.
+double ThresholdAt(const std::vector<double>& sorted, size_t cut) {
+  if (cut == 0) return sorted.front();
+  // Midpoint to the previous distinct score keeps the threshold robust to tiny drifts.
+  if (cut < sorted.size()) return (sorted[cut - 1] + sorted[cut]) / 2;
+  return (sorted.back() + 1.0) / 2;  // above every score: nothing goes up
+}
+
+std::string Shares(const std::vector<double>& v) {
+  std::string out;
+  char buf[32];
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%s%.1f", i ? "/" : "", 100 * v[i]);
+    out += buf;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<double> Calibrate(const std::vector<double>& scores,
                               const std::vector<double>& shares) {
   std::vector<double> sorted = scores;
@@ -36,15 +74,53 @@ std::vector<double> Calibrate(const std::vector<double>& scores,
   double cum = 0;
   for (size_t i = 0; i + 1 < shares.size(); ++i) {
     cum += shares[i];
-    // The first score of the next tier: everything below it stays in the lower tiers.
-    size_t k = std::min(sorted.size() - 1, static_cast<size_t>(cum * sorted.size() + 0.5));
-    double t = sorted[k];
-    // Midpoint to the previous distinct score keeps the threshold robust to tiny drifts.
-    if (k > 0 && sorted[k - 1] < t) t = (sorted[k - 1] + t) / 2;
+    double t = ThresholdAt(sorted, ClosestCut(sorted, cum * static_cast<double>(sorted.size())));
     if (!out.empty()) t = std::max(t, out.back());
     out.push_back(t);
   }
   return out;
+}
+
+std::string SplitShortfall(const std::vector<double>& scores, const std::vector<double>& shares,
+                           const std::vector<double>& achieved, double tolerance) {
+  double worst = 0;
+  for (size_t i = 0; i < shares.size() && i < achieved.size(); ++i)
+    worst = std::max(worst, std::abs(achieved[i] - shares[i]));
+  if (!(worst > tolerance + 1e-9)) return "";
+  std::vector<double> sorted = scores;
+  std::sort(sorted.begin(), sorted.end());
+  const double n = static_cast<double>(sorted.size());
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "the achieved split %s is %.1f points from the requested %s",
+                Shares(achieved).c_str(), 100 * worst, Shares(shares).c_str());
+  std::string out = buf;
+  // The tie groups a requested boundary falls inside: they cannot be split between tiers.
+  std::string ties;
+  double cum = 0, last = -1;
+  for (size_t i = 0; i + 1 < shares.size(); ++i) {
+    cum += shares[i];
+    const double target = cum * n;
+    const size_t at = std::min(sorted.size() - 1, static_cast<size_t>(target));
+    const auto group = std::equal_range(sorted.begin(), sorted.end(), sorted[at]);
+    const double lo = static_cast<double>(group.first - sorted.begin());
+    const double hi = static_cast<double>(group.second - sorted.begin());
+    if (!(lo < target && target < hi) || hi - lo < 2 || sorted[at] == last) continue;
+    last = sorted[at];
+    if (ties.empty())
+      std::snprintf(buf, sizeof buf, "%.1f%% of the %.0f scores are %.6f", 100 * (hi - lo) / n, n,
+                    sorted[at]);
+    else
+      std::snprintf(buf, sizeof buf, ", %.1f%% are %.6f", 100 * (hi - lo) / n, sorted[at]);
+    ties += buf;
+  }
+  if (!ties.empty())
+    return out + ": tied scores always go to the same tier (" + ties +
+           "), so only certain splits are achievable and this is the closest";
+  std::snprintf(buf, sizeof buf,
+                ": with %.0f scores, each one moves a tier's share by %.1f points; this is the "
+                "closest achievable split",
+                n, 100 / n);
+  return out + buf;
 }
 
 FloorResult CalibrateFloor(const std::vector<double>& scores, const std::vector<double>& cheap,

@@ -11,8 +11,17 @@ namespace triage::eval {
 Result<std::vector<double>> ParseSplit(const std::string& text);
 
 // Ascending thresholds (shares.size()-1) so that ChooseTier(score) lands shares[i] of the
-// scores in tier i. REQUIRES: scores non-empty, shares sum to 1.
+// scores in tier i, as near as the scores allow: tied scores always go to the same tier, so
+// each threshold sits at the achievable boundary (between two distinct scores, below all or,
+// when the top score is below 1, above all) closest to its cumulative share, halfway between
+// the scores on either side. REQUIRES: scores non-empty, shares sum to 1.
 std::vector<double> Calibrate(const std::vector<double>& scores, const std::vector<double>& shares);
+
+// "" when every tier's achieved share (from Achieved) is within `tolerance` of the requested
+// one; otherwise a sentence for a warning: how far off the split is and why (the tied scores a
+// requested boundary falls inside, or too few scores to split finer).
+std::string SplitShortfall(const std::vector<double>& scores, const std::vector<double>& shares,
+                           const std::vector<double>& achieved, double tolerance = 0.02);
 
 // Quality floor: the threshold with the fewest strong calls whose PGR on this data reaches
 // min_pgr (a query goes strong when its score >= threshold). Scores are taken in descending

@@ -45,6 +45,10 @@ routing::RouteInput Query::Input() const {
 
 Status ReadOutcomes(const std::string& path, const std::string& cheap, const std::string& strong,
                     Dataset* out) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_outcomes",
+                       path + ": is a directory, not an outcomes file (one JSON object per line)");
   std::ifstream f(path);
   if (!f)
     return Error::Make(ErrorKind::kNotFound, "no_such_file", "cannot open outcomes file " + path);
@@ -52,10 +56,13 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
   // "mt-bench"), so each file of a multi-file run keeps its own report.
   const std::string stem = std::filesystem::path(path).stem().string();
   std::string line;
-  int n = 0;
+  int n = 0, blank = 0;
   while (std::getline(f, line)) {
     ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      ++blank;
+      continue;
+    }
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return LineError(path, n, "malformed JSON");
     if (!j.is_object()) return LineError(path, n, "expected a JSON object");
@@ -66,7 +73,14 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     if (outs == j.end() || !outs->is_object())
       return LineError(path, n, "missing 'outcomes' object");
     Query q;
-    q.id = j.value("id", path + ":" + std::to_string(n));
+    // Read only as strings after a type check: nlohmann's value()/get() throw on another type.
+    if (auto id = j.find("id"); id == j.end()) {
+      q.id = path + ":" + std::to_string(n);
+    } else if (id->is_string()) {
+      q.id = id->get<std::string>();
+    } else {
+      return LineError(path, n, "'id' must be a string, got " + std::string(id->type_name()));
+    }
     q.benchmark = j.contains("benchmark") && j["benchmark"].is_string()
                       ? j["benchmark"].get<std::string>()
                       : stem;
@@ -77,11 +91,18 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
       const bool calls = m.contains("tool_calls") || m.contains("function_call");
       if (!m.contains("content") && !calls)
         return LineError(path, n, "each message needs a 'content' (or 'tool_calls')");
+      std::string role;
+      if (auto r = m.find("role"); r != m.end()) {
+        if (!r->is_string())
+          return LineError(
+              path, n, "a message's 'role' must be a string, got " + std::string(r->type_name()));
+        role = r->get<std::string>();
+      }
       std::string text = m.contains("content") ? ContentText(m["content"], &q.has_image) : "";
       if (!q.prompt_text.empty()) q.prompt_text += "\n";
       q.prompt_text += text;
-      if (m.value("role", "") == "user") q.last_user_text = text;
-      if (calls || m.value("role", "") == "tool") q.has_tools = true;
+      if (role == "user") q.last_user_text = text;
+      if (calls || role == "tool") q.has_tools = true;
       ++q.message_count;
     }
     if (j.contains("tools")) q.has_tools = true;
@@ -118,6 +139,15 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     }
     out->queries.push_back(std::move(q));
   }
+  if (f.bad())
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_outcomes", "cannot read " + path);
+  // Nothing to read is a mistake (a wrong path, /dev/null), not a dataset with no queries.
+  if (n == blank)
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_outcomes",
+                       path +
+                           (n == 0 ? ": the file is empty"
+                                   : ": has only blank lines (" + std::to_string(n) + ")") +
+                           "; expected one JSON object per line");
   return Ok{};
 }
 

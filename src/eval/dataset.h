@@ -46,9 +46,11 @@ std::string DescribeModels(const Dataset& ds);
 
 // Reads a .jsonl file, keeping the two compared models. A query whose outcome for either is
 // absent (or has a null score) is skipped and counted. A malformed line fails with
-// "FILE:LINE: why". A line without a `benchmark` string is grouped under the file's name
-// without its extension. Messages may omit `content` when they carry `tool_calls` (OpenAI
-// assistant turns). Appends to *out so several files make one dataset.
+// "FILE:LINE: why" (a non-string `id` or message `role` included); a directory, an empty file
+// or one with only blank lines fails with "FILE: why". A line without a `benchmark` string is
+// grouped under the file's name without its extension. Messages may omit `content` when they
+// carry `tool_calls` (OpenAI assistant turns). Appends to *out so several files make one
+// dataset.
 Status ReadOutcomes(const std::string& path, const std::string& cheap, const std::string& strong,
                     Dataset* out);
 

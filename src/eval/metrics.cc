@@ -4,6 +4,8 @@
 #include <numeric>
 #include <random>
 
+#include "eval/progress.h"
+
 namespace triage::eval {
 
 double Pgr(double q, double q_weak, double q_strong) {
@@ -107,10 +109,10 @@ namespace {
 
 // Calls fn(qw, qs, pick) for `resamples` draws of n query indices with replacement, where qw
 // and qs are the draw's cheap-only and strong-only qualities; only draws with qs > qw reach
-// fn. Returns how many did.
+// fn. Returns how many did. Reports each draw to progress (may be null).
 template <typename Fn>
 int ForEachDraw(const std::vector<double>& cheap, const std::vector<double>& strong, int resamples,
-                uint64_t seed, Fn fn) {
+                uint64_t seed, Progress* progress, Fn fn) {
   const size_t n = cheap.size();
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<size_t> pick(0, n - 1);
@@ -125,9 +127,11 @@ int ForEachDraw(const std::vector<double>& cheap, const std::vector<double>& str
     }
     qw /= n;
     qs /= n;
-    if (!(qs > qw)) continue;
-    ++used;
-    fn(qw, qs, idx);
+    if (qs > qw) {
+      ++used;
+      fn(qw, qs, idx);
+    }
+    if (progress != nullptr) progress->Update(static_cast<size_t>(r) + 1);
   }
   return used;
 }
@@ -144,10 +148,10 @@ void Gather(const std::vector<double>& v, const std::vector<size_t>& idx,
 std::optional<BootstrapInterval> Bootstrap(const std::vector<double>& scores,
                                            const std::vector<double>& cheap,
                                            const std::vector<double>& strong, int resamples,
-                                           uint64_t seed, double level) {
+                                           uint64_t seed, double level, Progress* progress) {
   if (resamples < 1 || scores.empty()) return std::nullopt;
   std::vector<double> s, c, st, apgr, cpt50;
-  const int used = ForEachDraw(cheap, strong, resamples, seed,
+  const int used = ForEachDraw(cheap, strong, resamples, seed, progress,
                                [&](double qw, double qs, const std::vector<size_t>& idx) {
                                  Gather(scores, idx, s);
                                  Gather(cheap, idx, c);
@@ -171,7 +175,7 @@ std::optional<PairedInterval> BootstrapDifference(const std::vector<double>& sco
                                                   const std::vector<double>& scores_b,
                                                   const std::vector<double>& cheap,
                                                   const std::vector<double>& strong, int resamples,
-                                                  uint64_t seed, double level) {
+                                                  uint64_t seed, double level, Progress* progress) {
   if (resamples < 1 || scores_a.empty()) return std::nullopt;
   const double qw = std::accumulate(cheap.begin(), cheap.end(), 0.0) / cheap.size();
   const double qs = std::accumulate(strong.begin(), strong.end(), 0.0) / strong.size();
@@ -180,7 +184,7 @@ std::optional<PairedInterval> BootstrapDifference(const std::vector<double>& sco
   out.difference = Apgr(QuantileCurve(scores_b, cheap, strong, 10), qw, qs) -
                    Apgr(QuantileCurve(scores_a, cheap, strong, 10), qw, qs);
   std::vector<double> a, b, c, st, diff;
-  out.used = ForEachDraw(cheap, strong, resamples, seed,
+  out.used = ForEachDraw(cheap, strong, resamples, seed, progress,
                          [&](double dqw, double dqs, const std::vector<size_t>& idx) {
                            Gather(scores_a, idx, a);
                            Gather(scores_b, idx, b);

@@ -7,6 +7,8 @@
 
 namespace triage::eval {
 
+class Progress;  // eval/progress.h
+
 struct CurvePoint {
   double strong_fraction = 0;  // share of queries sent to the strong model
   double quality = 0;          // mean score of the chosen answers
@@ -39,7 +41,8 @@ double Cpt(const std::vector<CurvePoint>& curve, double q_weak, double q_strong,
 // the same interval) and is measured exactly as above, on its own cheap-only and strong-only
 // qualities; the interval holds the central `level` share of the results. Draws where the
 // strong model is not better are left out (`used` counts the rest); nullopt when more than
-// half are, or when resamples < 1.
+// half are, or when resamples < 1. `progress`, when given, hears of each resample (the caller
+// begins the stage).
 struct BootstrapInterval {
   double apgr_lo = 0, apgr_hi = 0;
   double cpt50_lo = 0, cpt50_hi = 0;
@@ -48,12 +51,14 @@ struct BootstrapInterval {
 std::optional<BootstrapInterval> Bootstrap(const std::vector<double>& scores,
                                            const std::vector<double>& cheap,
                                            const std::vector<double>& strong, int resamples,
-                                           uint64_t seed = 1, double level = 0.95);
+                                           uint64_t seed = 1, double level = 0.95,
+                                           Progress* progress = nullptr);
 
 // Whether router b beats router a on the same queries: APGR(b) - APGR(a) on all of them, and a
 // paired percentile bootstrap of that difference (each draw resamples the queries once and
 // measures both routers on it, so what the draw does to both cancels out). Draws where the
-// strong model is not better are left out; nullopt as for Bootstrap. REQUIRES: equal sizes.
+// strong model is not better are left out; nullopt as for Bootstrap; `progress` as for
+// Bootstrap. REQUIRES: equal sizes.
 struct PairedInterval {
   double difference = 0, lo = 0, hi = 0;
   int used = 0;
@@ -62,7 +67,8 @@ std::optional<PairedInterval> BootstrapDifference(const std::vector<double>& sco
                                                   const std::vector<double>& scores_b,
                                                   const std::vector<double>& cheap,
                                                   const std::vector<double>& strong, int resamples,
-                                                  uint64_t seed = 1, double level = 0.95);
+                                                  uint64_t seed = 1, double level = 0.95,
+                                                  Progress* progress = nullptr);
 
 // numpy.percentile(v, p * 100) with linear interpolation. REQUIRES: p in [0,1], v non-empty.
 double Quantile(std::vector<double> v, double p);

@@ -6,6 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include "eval/calibrate.h"
+#include "eval/progress.h"
 #include "routing/linear_model.h"
 #include "routing/router.h"
 
@@ -28,11 +30,13 @@ double StrongOutTokens(const Query& q) {
 Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vector<Query>& qs) {
   std::vector<double> out;
   out.reserve(qs.size());
-  const bool cascade = spec.rfind("cascade:", 0) == 0;
+  auto parsed = routing::ParseRouterSpec(spec);
+  if (!parsed) return parsed.error();
+  const bool cascade = parsed->kind == "cascade";
   std::shared_ptr<const routing::Scorer> scorer;
   std::shared_ptr<const routing::AnswerScorer> answers;
   if (cascade) {
-    auto a = routing::LoadAnswerScorer(spec.substr(8));
+    auto a = routing::LoadAnswerScorer(parsed->arg);
     if (!a) return a.error();
     answers = *a;
   } else {
@@ -64,7 +68,7 @@ Result<std::optional<std::vector<bool>>> TrainingMatches(const std::string& spec
 
 BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs,
                     const std::vector<double>& scores, const Prices& p, bool cascade,
-                    double op_target, int bootstrap) {
+                    double op_target, int bootstrap, Progress* progress) {
   BenchReport r;
   r.name = name;
   r.queries = qs.size();
@@ -85,9 +89,14 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
   r.cpt50 = r.pgr_defined ? Cpt(r.deciles, r.q_cheap, r.q_strong, 0.5) : nan;
   r.cpt80 = r.pgr_defined ? Cpt(r.deciles, r.q_cheap, r.q_strong, 0.8) : nan;
   r.bootstrap = bootstrap;
-  if (r.pgr_defined && bootstrap > 0) r.interval = Bootstrap(scores, cheap, strong, bootstrap);
+  if (r.pgr_defined && bootstrap > 0) {
+    if (progress != nullptr) progress->Begin("bootstrap " + name, bootstrap, "resamples");
+    r.interval = Bootstrap(scores, cheap, strong, bootstrap, 1, 0.95, progress);
+  }
   r.op_target = op_target;
-  r.op_threshold = Quantile(scores, 1.0 - op_target);
+  // The threshold `calibrate --strong-fraction` gives: the achievable split closest to the
+  // target (tied scores share a side; a percentile inside a tie sent the whole tie strong).
+  r.op_threshold = Calibrate(scores, {1.0 - op_target, op_target}).front();
   CurvePoint op = PointAt(scores, cheap, strong, r.op_threshold);
   r.op_fraction = op.strong_fraction;
   r.op_quality = op.quality;
@@ -113,7 +122,8 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
 }
 
 std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vector<double>& scores,
-                                    const Prices& prices, bool cascade, int bootstrap) {
+                                    const Prices& prices, bool cascade, int bootstrap,
+                                    Progress* progress) {
   std::map<std::string, std::pair<std::vector<const Query*>, std::vector<double>>> by;
   std::vector<const Query*> all;
   for (size_t i = 0; i < qs.size(); ++i) {
@@ -123,9 +133,9 @@ std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vec
   }
   std::vector<BenchReport> out;
   for (const auto& [name, v] : by)
-    out.push_back(Analyze(name, v.first, v.second, prices, cascade, 0.3, bootstrap));
+    out.push_back(Analyze(name, v.first, v.second, prices, cascade, 0.3, bootstrap, progress));
   if (by.size() > 1)
-    out.push_back(Analyze("overall", all, scores, prices, cascade, 0.3, bootstrap));
+    out.push_back(Analyze("overall", all, scores, prices, cascade, 0.3, bootstrap, progress));
   return out;
 }
 

@@ -32,7 +32,8 @@ struct BenchReport {
   // queries; nullopt when not asked for (bootstrap 0) or PGR is undefined too often.
   int bootstrap = 0;
   std::optional<BootstrapInterval> interval;
-  // Operating point: threshold calibrated on this data to send op_fraction to strong.
+  // Operating point: the threshold Calibrate gives on this data for op_target strong (the
+  // achievable split closest to it: tied scores share a side); op_fraction is what it sends.
   double op_target = 0.3, op_threshold = 0, op_fraction = 0, op_quality = 0, op_pgr = 0;
   double op_cost_ratio = 0;                                     // router cost / all-strong cost
   double cost_all_strong = 0, cost_all_cheap = 0, op_cost = 0;  // USD
@@ -52,14 +53,16 @@ Result<std::optional<std::vector<bool>>> TrainingMatches(const std::string& spec
                                                          const std::vector<Query>& qs);
 
 // REQUIRES: qs and scores of equal, non-zero size. cascade: the cheap model is always called.
-// bootstrap > 0 adds the interval from that many resamples.
+// bootstrap > 0 adds the interval from that many resamples, reported to `progress` (may be
+// null) as the stage "bootstrap NAME".
 BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs,
                     const std::vector<double>& scores, const Prices& prices, bool cascade,
-                    double op_target = 0.3, int bootstrap = 0);
+                    double op_target = 0.3, int bootstrap = 0, Progress* progress = nullptr);
 
 // Per-benchmark reports followed by "overall" (when several benchmarks).
 std::vector<BenchReport> AnalyzeAll(const std::vector<Query>& qs, const std::vector<double>& scores,
-                                    const Prices& prices, bool cascade, int bootstrap = 0);
+                                    const Prices& prices, bool cascade, int bootstrap = 0,
+                                    Progress* progress = nullptr);
 
 // v with the given printf width and decimals, or "n/a" right-aligned in that width when not
 // defined.

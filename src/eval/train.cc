@@ -58,8 +58,9 @@ int GroupOf(const Query& q) {
   return ids.emplace(q.benchmark, static_cast<int>(ids.size())).first->second;
 }
 
+// first_epoch: epochs of this fit already run (the other head's), for the progress count.
 LinearModel TrainOn(const std::vector<SparseVec>& xs, const std::vector<double>& ys,
-                    const std::vector<int>& groups, const TrainOptions& opt) {
+                    const std::vector<int>& groups, const TrainOptions& opt, int first_epoch) {
   std::map<int, size_t> count;
   for (int g : groups) ++count[g];
   // Square root of full balancing: full balancing measured GSM8K 0.653 / MMLU 0.647, none
@@ -89,6 +90,7 @@ LinearModel TrainOn(const std::vector<SparseVec>& xs, const std::vector<double>&
       bias_g2 += g * g;
       m.bias[0] -= static_cast<float>(opt.learning_rate * g / std::sqrt(bias_g2));
     }
+    if (opt.progress != nullptr) opt.progress->Update(static_cast<size_t>(first_epoch + e + 1));
   }
   return m;
 }
@@ -106,9 +108,16 @@ LinearModel Fit(const std::vector<SparseVec>& xs, const std::vector<const Query*
     tc.push_back(qs[i]->cheap);
     tg.push_back(GroupOf(*qs[i]));
   }
-  LinearModel m = opt.heads == 1
-                      ? TrainOn(tx, ty, tg, opt)
-                      : routing::CombineHeads(TrainOn(tx, ts, tg, opt), TrainOn(tx, tc, tg, opt));
+  if (opt.progress != nullptr)
+    opt.progress->Begin("fit on " + std::to_string(idx.size()) + " queries",
+                        static_cast<size_t>(opt.epochs) * opt.heads, "epochs");
+  LinearModel m;
+  if (opt.heads == 1) {
+    m = TrainOn(tx, ty, tg, opt, 0);
+  } else {
+    LinearModel strong_head = TrainOn(tx, ts, tg, opt, 0);
+    m = routing::CombineHeads(strong_head, TrainOn(tx, tc, tg, opt, opt.epochs));
+  }
   m.length_prior = static_cast<float>(opt.length_prior);
   m.length_chars = static_cast<float>(opt.length_chars);
   return m;

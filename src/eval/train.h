@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "eval/dataset.h"
+#include "eval/progress.h"
 #include "routing/linear_model.h"
 
 namespace triage::eval {
@@ -24,6 +25,8 @@ struct TrainOptions {
   // the cascade, which judges the answer rather than the prompt.
   double length_prior = 0.1;
   double length_chars = 250;
+  // Hears of every epoch of every fit (stage "fit on N queries"); not owned; may be null.
+  Progress* progress = nullptr;
 };
 
 // Settings chosen by 5-fold CV on the dev files (docs/routing.md lists the sweep).

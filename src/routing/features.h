@@ -30,7 +30,10 @@ void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, Sparse
 // Everything the cascade model sees: prompt structure plus the cheap answer.
 void ExtractCascadeFeatures(const RouteInput& in, std::string_view answer, SparseVec* out);
 
-// FNV-1a 64 over bytes; used for model checksums and deterministic random routing.
+// FNV-1a's loop over bytes (64-bit FNV prime 1099511628211) from offset basis
+// 1469598103934665603, which is NOT the standard FNV-1a-64 basis 14695981039346656037: a
+// standard FNV-1a-64 gives other values. Model file checksums, prompt fingerprints (the
+// shipped models' training filters), CV folds and random routing depend on this constant.
 uint64_t Fnv1a64(std::string_view bytes, uint64_t seed = 1469598103934665603ull);
 
 }  // namespace triage::routing

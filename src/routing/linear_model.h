@@ -3,7 +3,8 @@
 //   v3: "TRIAGERM" | u32 version=3 | u32 kind | u32 feature_dim | u32 heads | heads x f32 bias |
 //       f32 length_prior | f32 length_chars | u32 nnz | nnz x (u32 index, heads x f32 weight) |
 //       u32 note_len | note | u32 filter_hashes | u32 filter_count | u32 filter_bytes |
-//       filter_bytes x u8 (the training prompts' Bloom filter) | u64 FNV-1a.
+//       filter_bytes x u8 (the training prompts' Bloom filter) | u64 Fnv1a64 (features.h: FNV-1a
+//       with a non-standard offset basis) of all preceding bytes.
 //   v2 (still read): v3 without the filter fields.
 //   v1 (still read): no heads field, one bias, (u32 index, f32 weight) pairs.
 // Little-endian. Immutable after load; thread-safe to share.
@@ -22,8 +23,8 @@ enum class ModelKind : uint32_t { kLearned = 1, kCascade = 2 };
 inline constexpr uint32_t kModelVersion = 3;
 inline constexpr uint32_t kMaxHeads = 2;
 
-// The identity of a prompt for PromptFilter: FNV-1a-64 of its text (the messages' text joined
-// by newlines, as the outcomes reader builds it).
+// The identity of a prompt for PromptFilter: Fnv1a64 (features.h) of its text (the messages' text
+// joined by newlines, as the outcomes reader builds it).
 uint64_t PromptFingerprint(std::string_view prompt_text);
 
 // A Bloom filter of the prompts a model was trained on (about 10 bits and 7 probes per prompt,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -14,8 +15,14 @@
 namespace triage::routing {
 namespace {
 
+// The spec itself is wrong (a usage error); see ParseRouterSpec.
 Error BadSpec(const std::string& why) {
   return Error::Make(ErrorKind::kInvalidRequest, "bad_router_spec", why);
+}
+
+// The file a well-formed spec names is not what it should be.
+Error BadFile(const std::string& code, const std::string& why) {
+  return Error::Make(ErrorKind::kInvalidRequest, code, why);
 }
 
 // Deterministic per prompt: the same text and seed always give the same score.
@@ -107,27 +114,46 @@ class CascadeScorer : public Scorer, public AnswerScorer {
   std::string file_;
 };
 
+// A rules score: a decimal number in [0,1], nothing else on the line but spaces (strtod alone
+// took "0.5x" as 0.5, and "nan" failed no comparison).
+bool ParseScore(std::string_view text, double* out) {
+  const size_t b = text.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return false;
+  const std::string num(text.substr(b, text.find_last_not_of(" \t") + 1 - b));
+  if (num.find_first_not_of("0123456789.eE+-") != std::string::npos) return false;
+  char* end = nullptr;
+  const double v = std::strtod(num.c_str(), &end);
+  if (end != num.c_str() + num.size() || !(v >= 0 && v <= 1)) return false;
+  *out = v;
+  return true;
+}
+
 Result<std::shared_ptr<const Scorer>> LoadRules(const std::string& file) {
   std::ifstream f(file);
-  if (!f) return BadSpec("cannot open rules file " + file);
+  if (!f) return BadFile("no_such_file", "cannot open rules file " + file);
   std::vector<std::pair<std::string, double>> rules;
   double def = 0.5;
   std::string line;
   int n = 0;
   while (std::getline(f, line)) {
     ++n;
-    if (line.empty() || line[0] == '#') continue;
-    size_t eq = line.rfind('=');
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
+    const std::string at = file + ":" + std::to_string(n) + ": ";
+    // The last '=' separates: a keyword may itself contain '=' ("= = 0.25").
+    const size_t eq = line.rfind('=');
     if (eq == std::string::npos)
-      return BadSpec(file + ":" + std::to_string(n) + ": expected 'keyword = score'");
+      return BadFile("bad_rules_file", at + "expected 'keyword = score'");
+    // The keyword is everything before " = " but the one space (or tab) next to '=': other
+    // spaces are part of it, so " not  = 0.6" is the keyword " not " (not the word inside
+    // "nothing" or "cannot").
     std::string kw = line.substr(0, eq);
-    while (!kw.empty() && std::isspace(static_cast<unsigned char>(kw.back()))) kw.pop_back();
-    while (!kw.empty() && std::isspace(static_cast<unsigned char>(kw.front()))) kw.erase(0, 1);
-    char* end = nullptr;
-    std::string val = line.substr(eq + 1);
-    double s = std::strtod(val.c_str(), &end);
-    if (end == val.c_str() || s < 0 || s > 1 || kw.empty())
-      return BadSpec(file + ":" + std::to_string(n) + ": score must be a number in [0,1]");
+    if (!kw.empty() && (kw.back() == ' ' || kw.back() == '\t')) kw.pop_back();
+    if (kw.find_first_not_of(" \t") == std::string::npos)
+      return BadFile("bad_rules_file", at + "empty keyword: expected 'keyword = score'");
+    double s = 0;
+    if (!ParseScore(std::string_view(line).substr(eq + 1), &s))
+      return BadFile("bad_rules_file", at + "score must be a number in [0,1]");
     for (auto& c : kw) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (kw == "default") {
       def = s;
@@ -146,48 +172,62 @@ Result<std::shared_ptr<const CascadeScorer>> LoadCascade(const std::string& file
   auto m = ReadModelFile(file);
   if (!m) return m.error();
   if (m->kind != ModelKind::kCascade)
-    return BadSpec("model file " + file + " is a learned model, not a cascade model");
+    return BadFile("wrong_model_kind",
+                   "model file " + file + " is a learned model, not a cascade model");
   return std::make_shared<const CascadeScorer>(std::move(*m), file);
 }
 
 }  // namespace
 
-Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec) {
-  size_t colon = spec.find(':');
-  std::string kind = spec.substr(0, colon);
-  std::string arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  if (kind == "random") {
-    uint64_t seed = 0;
-    if (!arg.empty()) {
-      char* end = nullptr;
-      seed = std::strtoull(arg.c_str(), &end, 10);
-      if (*end != '\0') return BadSpec("random seed must be an integer: " + arg);
-    }
-    return std::shared_ptr<const Scorer>(std::make_shared<RandomScorer>(seed));
+Result<RouterSpec> ParseRouterSpec(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  RouterSpec r;
+  r.kind = spec.substr(0, colon);
+  if (colon != std::string::npos) r.arg = spec.substr(colon + 1);
+  if (r.kind == "random") {
+    if (colon == std::string::npos) return r;
+    // Digits only, in range: strtoull wrapped "-1" and clamped overflow to the same seed.
+    const char* end = r.arg.data() + r.arg.size();
+    auto [ptr, ec] = std::from_chars(r.arg.data(), end, r.seed);
+    if (r.arg.empty() || ec != std::errc() || ptr != end)
+      return BadSpec("random seed must be an integer from 0 to 18446744073709551615, got '" +
+                     r.arg + "' (random:SEED, or random for seed 0)");
+    return r;
   }
-  if (kind == "length" && arg.empty())
-    return std::shared_ptr<const Scorer>(std::make_shared<LengthScorer>());
-  if (kind == "rules" && !arg.empty()) return LoadRules(arg);
-  if (spec == "learned:builtin") {
-    auto m = ParseBuiltin();
-    if (!m) return m.error();
-    return std::shared_ptr<const Scorer>(std::make_shared<LearnedScorer>(std::move(*m), "builtin"));
+  if (r.kind == "length") {
+    if (colon == std::string::npos) return r;
+    return BadSpec("length takes no argument: use 'length', not '" + spec + "'");
   }
-  if (kind == "learned" && !arg.empty()) {
-    auto m = ReadModelFile(arg);
-    if (!m) return m.error();
-    if (m->kind != ModelKind::kLearned)
-      return BadSpec("model file " + arg + " is a cascade model; use cascade:" + arg);
-    return std::shared_ptr<const Scorer>(std::make_shared<LearnedScorer>(std::move(*m), arg));
-  }
-  if (kind == "cascade" && !arg.empty()) {
-    auto c = LoadCascade(arg);
-    if (!c) return c.error();
-    return std::shared_ptr<const Scorer>(*c);
+  if (r.kind == "rules" || r.kind == "learned" || r.kind == "cascade") {
+    if (!r.arg.empty()) return r;
+    return BadSpec("router '" + spec + "' needs a file: " +
+                   (r.kind == "rules"     ? "rules:FILE"
+                    : r.kind == "learned" ? "learned:MODEL_FILE or learned:builtin"
+                                          : "cascade:MODEL_FILE"));
   }
   return BadSpec("unknown router '" + spec +
                  "' (expected random[:seed], length, rules:FILE, learned:MODEL_FILE, "
                  "learned:builtin or cascade:MODEL_FILE)");
+}
+
+Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec) {
+  auto p = ParseRouterSpec(spec);
+  if (!p) return p.error();
+  if (p->kind == "random")
+    return std::shared_ptr<const Scorer>(std::make_shared<RandomScorer>(p->seed));
+  if (p->kind == "length") return std::shared_ptr<const Scorer>(std::make_shared<LengthScorer>());
+  if (p->kind == "rules") return LoadRules(p->arg);
+  if (p->kind == "learned") {
+    auto m = p->arg == "builtin" ? ParseBuiltin() : ReadModelFile(p->arg);
+    if (!m) return m.error();
+    if (m->kind != ModelKind::kLearned)
+      return BadFile("wrong_model_kind",
+                     "model file " + p->arg + " is a cascade model; use cascade:" + p->arg);
+    return std::shared_ptr<const Scorer>(std::make_shared<LearnedScorer>(std::move(*m), p->arg));
+  }
+  auto c = LoadCascade(p->arg);
+  if (!c) return c.error();
+  return std::shared_ptr<const Scorer>(*c);
 }
 
 size_t ChooseTier(double score, const std::vector<double>& thresholds) {

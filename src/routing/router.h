@@ -2,6 +2,7 @@
 // Per-request routing: a Scorer turns a request into the probability that the strong model is
 // needed; ChooseTier maps that score onto tiers with ascending thresholds.
 // Thread safety: every scorer is immutable after construction and safe to share.
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,7 +32,17 @@ class Scorer {
 // SPEC: "random[:seed]", "length", "rules:FILE", "learned:MODEL_FILE", "learned:builtin" (the
 // shipped models/learned-v1.model compiled in; ./builtin names a file of that name),
 // "cascade:MODEL_FILE".
-// Unknown spec, unreadable or corrupt file -> Error with a message naming the cause.
+// A spec taken apart and checked without reading any file. seed: random's (0 without one).
+struct RouterSpec {
+  std::string kind, arg;
+  uint64_t seed = 0;
+};
+// An unknown kind, a bad or out-of-range seed, an argument to length, or no file after
+// rules:/learned:/cascade: -> Error with code "bad_router_spec" (a usage error).
+Result<RouterSpec> ParseRouterSpec(const std::string& spec);
+
+// ParseRouterSpec's errors, or a file the spec names that cannot be read, is corrupt or is the
+// wrong kind of model (other codes: not a usage error) -> Error with a message naming the cause.
 Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec);
 
 // Index of the tier for a score: the number of thresholds <= score.

@@ -52,6 +52,78 @@ TEST(Calibrate, StrongFractionOnDevDataWithinTwoPoints) {
   EXPECT_NEAR(Achieved(scores, th)[1], 0.3, 0.02);
 }
 
+// 888 scores of 0.3 and 112 of `top`: only 0/100, 88.8/11.2 and (top below 1) 100/0 splits
+// are achievable between two tiers.
+std::vector<double> TwoTies(double top) {
+  std::vector<double> scores(1000, 0.3);
+  for (int i = 0; i < 1000; i += 9) scores[i] = top;  // 112 of them, spread out
+  return scores;
+}
+
+// Regression: a threshold that landed inside a tie group sent the whole group up, so 70/25/5
+// came out 0.0/88.8/11.2 and a 30% strong fraction 0/100, far from splits that were achievable.
+TEST(Calibrate, TiedScoresGiveTheClosestAchievableSplit) {
+  const auto scores = TwoTies(0.9);
+  auto th = Calibrate(scores, {0.70, 0.25, 0.05});
+  ASSERT_EQ(th.size(), 2u);
+  EXPECT_DOUBLE_EQ(th[0], 0.6);   // between the two ties
+  EXPECT_DOUBLE_EQ(th[1], 0.95);  // above every score: 5% is closer to 0 than to 11.2%
+  auto got = Achieved(scores, th);
+  EXPECT_DOUBLE_EQ(got[0], 0.888);
+  EXPECT_DOUBLE_EQ(got[1], 0.112);
+  EXPECT_DOUBLE_EQ(got[2], 0.0);
+  auto one = Calibrate(scores, {0.7, 0.3});
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_DOUBLE_EQ(Achieved(scores, one)[1], 0.112);
+  // 95% cheap is closer to 100% than to 88.8%: nothing strong, with a threshold still <= 1.
+  auto none = Calibrate(scores, {0.95, 0.05});
+  EXPECT_DOUBLE_EQ(Achieved(scores, none)[1], 0.0);
+  EXPECT_LE(none[0], 1.0);
+}
+
+// A threshold above a top score of 1 would not be a valid one: the closest split below it.
+TEST(Calibrate, TopScoreOfOneKeepsThresholdsInRange) {
+  const auto scores = TwoTies(1.0);
+  auto th = Calibrate(scores, {0.70, 0.25, 0.05});
+  for (double t : th) EXPECT_LE(t, 1.0);
+  auto got = Achieved(scores, th);
+  EXPECT_DOUBLE_EQ(got[0], 0.888);
+  EXPECT_DOUBLE_EQ(got[1], 0.0);
+  EXPECT_DOUBLE_EQ(got[2], 0.112);
+}
+
+TEST(Calibrate, ShortfallNamesTheTiedScores) {
+  const auto scores = TwoTies(0.9);
+  const std::vector<double> shares = {0.70, 0.25, 0.05};
+  const std::string why =
+      SplitShortfall(scores, shares, Achieved(scores, Calibrate(scores, shares)));
+  EXPECT_NE(why.find("the achieved split 88.8/11.2/0.0 is 18.8 points from the requested "
+                     "70.0/25.0/5.0"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("tied scores always go to the same tier (88.8% of the 1000 scores are "
+                     "0.300000, 11.2% are 0.900000), so only certain splits are achievable"),
+            std::string::npos)
+      << why;
+  // Within 2 points: nothing to say.
+  EXPECT_EQ(SplitShortfall(scores, {0.88, 0.12}, {0.888, 0.112}), "");
+  // No ties, just few scores.
+  const std::vector<double> three = {0.1, 0.5, 0.9};
+  const std::string few =
+      SplitShortfall(three, {0.5, 0.5}, Achieved(three, Calibrate(three, {0.5, 0.5})));
+  EXPECT_NE(few.find("with 3 scores, each one moves a tier's share by 33.3 points"),
+            std::string::npos)
+      << few;
+}
+
+TEST(Calibrate, NoShortfallOnTheDevData) {
+  auto scores = DevScores("length");
+  ASSERT_FALSE(scores.empty());
+  for (const std::vector<double>& shares :
+       std::vector<std::vector<double>>{{0.7, 0.25, 0.05}, {0.7, 0.3}})
+    EXPECT_EQ(SplitShortfall(scores, shares, Achieved(scores, Calibrate(scores, shares))), "");
+}
+
 TEST(Calibrate, YamlSnippetNamesThresholds) {
   std::string y = ThresholdsYaml({0.25, 0.75}, "length", {0.7, 0.25, 0.05});
   EXPECT_NE(y.find("thresholds: [0.250000, 0.750000]"), std::string::npos) << y;

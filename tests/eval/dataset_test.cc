@@ -102,6 +102,44 @@ TEST(Dataset, NegativeCostAndContentlessMessageAreErrors) {
   EXPECT_NE(st.error().message.find("content"), std::string::npos);
 }
 
+// Regression: a number or null as `id` or `role` threw nlohmann's type_error out of
+// ReadOutcomes, and eval/train/calibrate aborted (exit 134) instead of naming the line.
+TEST(Dataset, NonStringIdOrRoleNamesTheLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"bad_id.jsonl:2: 'id' must be a string, got number", "bad_id.jsonl"},
+      {"null_id.jsonl:1: 'id' must be a string, got null", "null_id.jsonl"},
+      {"bad_role.jsonl:3: a message's 'role' must be a string, got number", "bad_role.jsonl"},
+      {"null_role.jsonl:1: a message's 'role' must be a string, got null", "null_role.jsonl"}};
+  for (const auto& [want, file] : cases) {
+    Dataset ds;
+    Status st = Ok{};
+    ASSERT_NO_THROW(st = ReadOutcomes(kDir + file, "cheap", "strong", &ds)) << file;
+    ASSERT_FALSE(st.ok()) << file;
+    EXPECT_NE(st.error().message.find(want), std::string::npos) << st.error().message;
+  }
+}
+
+// Regression: an empty file, /dev/null or a directory read as zero queries, and the command
+// then said "...the files have outcomes for no model has a numeric score".
+TEST(Dataset, NothingToReadIsAnErrorThatSaysWhat) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {kDir + "empty.jsonl", "empty.jsonl: the file is empty; expected one JSON object per line"},
+      {kDir + "blank.jsonl", "blank.jsonl: has only blank lines (3); expected one JSON object"},
+      {"/dev/null", "/dev/null: the file is empty"},
+      {kDir, "eval/: is a directory, not an outcomes file"}};
+  for (const auto& [path, want] : cases) {
+    Dataset ds;
+    Status st = ReadOutcomes(path, "cheap", "strong", &ds);
+    ASSERT_FALSE(st.ok()) << path;
+    EXPECT_NE(st.error().message.find(want), std::string::npos) << st.error().message;
+  }
+  // Lines whose scores are all null still read: they are skipped, not an error here.
+  Dataset ds;
+  ASSERT_TRUE(ReadOutcomes(kDir + "null_scores.jsonl", "cheap", "strong", &ds).ok());
+  EXPECT_EQ(ds.skipped, 1);
+  EXPECT_TRUE(ds.models.empty());
+}
+
 TEST(Dataset, MissingFileIsAnError) {
   Dataset ds;
   EXPECT_FALSE(ReadOutcomes(kDir + "nope.jsonl", "cheap", "strong", &ds).ok());

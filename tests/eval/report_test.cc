@@ -40,6 +40,22 @@ TEST(Report, RecordedCostsReplaceEstimates) {
             std::string::npos);
 }
 
+// Regression: the operating point's threshold was the 70th percentile, which inside a tie
+// group sent the whole group strong (100% strong for a 30% target when 70% of the scores tie).
+TEST(Report, OperatingPointWithTiedScoresIsTheClosestAchievableSplit) {
+  std::vector<Query> qs;
+  std::vector<double> scores;
+  for (int i = 0; i < 10; ++i) {
+    qs.push_back(Make(0, 1, -1, -1, 40));
+    scores.push_back(i < 8 ? 0.3 : 0.9);  // 80% tie at 0.3, 20% at 0.9
+  }
+  std::vector<const Query*> ptrs;
+  for (const auto& q : qs) ptrs.push_back(&q);
+  BenchReport r = Analyze("b", ptrs, scores, Prices{1, 1, 10, 10}, /*cascade=*/false);
+  EXPECT_DOUBLE_EQ(r.op_fraction, 0.2);
+  EXPECT_DOUBLE_EQ(r.op_threshold, 0.6);
+}
+
 // Each model's output tokens come from its own recorded answer (chars / 4); the other model's
 // answer stands in when only one is recorded, and 8 tokens when neither is.
 TEST(Report, OutputTokensFromEachModelsOwnAnswer) {

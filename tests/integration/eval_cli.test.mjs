@@ -433,10 +433,205 @@ test("bad input: malformed line, corrupt model, unknown router, missing file", (
   assert.equal(r.status, 1);
   assert.match(r.stderr, /corrupt\.model: checksum mismatch/);
   r = run(["eval", "--data", gsm8k, "--router", "magic"]);
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2);  // a bad spec is a usage error
   assert.match(r.stderr, /unknown router 'magic'/);
   r = run(["train", "--data", path.join(dir, "nope.jsonl"), "--out", path.join(dir, "x.model")]);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /nope\.jsonl/);
   });
+});
+
+test("a number or null as id or role: FILE:LINE and exit 1 in eval, train and calibrate, not an abort", () => {
+  withTempDir("triage-types-", (dir) => {
+    const fixtures = path.join(repoRoot, "tests/fixtures/eval");
+    const cases = [
+      ["bad_id.jsonl", /bad_id\.jsonl:2: 'id' must be a string, got number/],
+      ["null_id.jsonl", /null_id\.jsonl:1: 'id' must be a string, got null/],
+      ["bad_role.jsonl", /bad_role\.jsonl:3: a message's 'role' must be a string, got number/],
+      ["null_role.jsonl", /null_role\.jsonl:1: a message's 'role' must be a string, got null/],
+    ];
+    for (const [file, why] of cases) {
+      const data = ["--data", path.join(fixtures, file), "--cheap", "cheap", "--strong", "strong"];
+      for (const args of [
+        ["eval", ...data, "--router", "length"],
+        ["train", ...data, "--out", path.join(dir, "x.model")],
+        ["calibrate", ...data, "--router", "length", "--strong-fraction", "0.3"],
+      ]) {
+        const r = run(args);
+        assert.equal(r.status, 1, `${args.join(" ")}\n${r.stderr}`);
+        assert.match(r.stderr, why, args.join(" "));
+        assert.doesNotMatch(r.stderr, /terminate|type_error/);
+      }
+    }
+  });
+});
+
+test("nothing to read: an empty file, /dev/null, a directory, null scores each say what is wrong", () => {
+  const fixtures = path.join(repoRoot, "tests/fixtures/eval");
+  const cases = [
+    [path.join(fixtures, "empty.jsonl"), /empty\.jsonl: the file is empty; expected one JSON object per line/],
+    [path.join(fixtures, "blank.jsonl"), /blank\.jsonl: has only blank lines \(3\)/],
+    ["/dev/null", /\/dev\/null: the file is empty/],
+    [fixtures, /eval: is a directory, not an outcomes file/],
+    [path.join(fixtures, "null_scores.jsonl"), /no usable queries in the --data files: no line has a numeric score for any model/],
+  ];
+  for (const [file, why] of cases) {
+    for (const cmd of [["eval", "--router", "length"], ["calibrate", "--router", "length", "--split", "70/30"]]) {
+      const r = run([...cmd, "--data", file]);
+      assert.equal(r.status, 1, `${cmd[0]} ${file}\n${r.stderr}`);
+      assert.match(r.stderr, why);
+      assert.doesNotMatch(r.stderr, /outcomes for no model/);
+    }
+  }
+});
+
+test("long runs show progress on stderr only; short runs stay quiet", () => {
+  withTempDir("triage-progress-", (dir) => {
+    // TRIAGE_PROGRESS_MS=0 prints every step instead of at most one line a second.
+    const every = (args) => spawnSync(triageBin, args, { encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, TRIAGE_PROGRESS_MS: "0" } });
+    const e = every(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "40", "--json"]);
+    assert.equal(e.status, 0, e.stderr);
+    const quiet = run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "40", "--json"]);
+    assert.equal(e.stdout, quiet.stdout);  // stdout (the JSON) is untouched
+    const lines = e.stderr.split("\n").filter((l) => l.startsWith("length: bootstrap gsm8k: "));
+    assert.equal(lines.length, 40, e.stderr);
+    assert.match(lines[0], /^length: bootstrap gsm8k: 1\/40 resamples \(\d+\.\d s\)$/);
+    assert.match(lines.at(-1), /^length: bootstrap gsm8k: 40\/40 resamples \(\d+\.\d s, done\)$/);
+    assert.equal(quiet.stderr, "");  // well under a second: no progress lines
+    // Several routers: the paired bootstrap against the first reports too.
+    const cmp = every(["eval", "--data", gsm8k, "--router", "random:1", "--router", "length", "--bootstrap", "5"]);
+    assert.equal(cmp.status, 0, cmp.stderr);
+    assert.match(cmp.stderr, /^length: paired bootstrap against random:1 on gsm8k: 5\/5 resamples \(\d+\.\d s, done\)$/m);
+    assert.doesNotMatch(cmp.stdout, /resamples \(/);
+    // train without --cv: one line per epoch of each head.
+    const t = every(["train", "--data", gsm8k, "--out", path.join(dir, "l.model"), "--epochs", "3"]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stderr, /^fit on 907 queries: 1\/6 epochs \(\d+\.\d s\)$/m);
+    assert.match(t.stderr, /^fit on 907 queries: 6\/6 epochs \(\d+\.\d s, done\)$/m);
+    assert.equal(t.stdout, "");
+  });
+});
+
+test("a bad router SPEC is a usage error (exit 2); a model or rules file that cannot be used is not (exit 1)", () => {
+  withTempDir("triage-spec-", (dir) => {
+    const usage = [
+      ["bogus", /unknown router 'bogus'/],
+      ["random:abc", /random seed must be an integer from 0 to 18446744073709551615, got 'abc'/],
+      ["random:-1", /got '-1'/],
+      ["random:99999999999999999999", /got '99999999999999999999'/],
+      ["length:5", /length takes no argument/],
+      ["learned:", /router 'learned:' needs a file: learned:MODEL_FILE or learned:builtin/],
+      ["cascade:", /router 'cascade:' needs a file: cascade:MODEL_FILE/],
+      ["rules:", /router 'rules:' needs a file: rules:FILE/],
+    ];
+    for (const [spec, why] of usage) {
+      for (const args of [
+        ["eval", "--data", gsm8k, "--router", spec],
+        ["eval", "--data", gsm8k, "--router", "length", "--router", spec],
+        ["calibrate", "--data", gsm8k, "--router", spec, "--split", "70/30"],
+        ["calibrate", "--ledger", `sqlite://${path.join(dir, "none.db")}`, "--router", spec, "--split", "70/30"],
+      ]) {
+        const r = run(args);
+        assert.equal(r.status, 2, `${args.join(" ")}\n${r.stderr}`);
+        assert.match(r.stderr, why, args.join(" "));
+        assert.equal(r.stdout, "");
+      }
+    }
+    const bad = path.join(dir, "bad.txt");
+    writeFileSync(bad, "half = 0.5x\n");
+    const files = [
+      [`learned:${path.join(dir, "none.model")}`, /cannot open model file .*none\.model/],
+      [`cascade:${path.join(dir, "none.model")}`, /cannot open model file .*none\.model/],
+      [`rules:${path.join(dir, "none.txt")}`, /cannot open rules file .*none\.txt/],
+      [`rules:${bad}`, /bad\.txt:1: score must be a number in \[0,1\]/],
+      [`cascade:${path.join(repoRoot, "models/learned-v1.model")}`, /is a learned model, not a cascade model/],
+    ];
+    for (const [spec, why] of files) {
+      for (const cmd of ["eval", "calibrate"]) {
+        const r = run([cmd, "--data", gsm8k, "--router", spec, ...(cmd === "calibrate" ? ["--split", "70/30"] : [])]);
+        assert.equal(r.status, 1, `${cmd} ${spec}\n${r.stderr}`);
+        assert.match(r.stderr, why);
+      }
+    }
+    // The largest seed is fine, and another seed gives other scores.
+    const max = run(["eval", "--data", gsm8k, "--router", "random:18446744073709551615", "--json", "--bootstrap", "0"]);
+    assert.equal(max.status, 0, max.stderr);
+    const one = run(["eval", "--data", gsm8k, "--router", "random:1", "--json", "--bootstrap", "0"]);
+    assert.notEqual(JSON.parse(max.stdout).apgr, JSON.parse(one.stdout).apgr);
+  });
+});
+
+test("calibrate with tied scores: the achievable split closest to the request, and a warning naming the ties", () => {
+  withTempDir("triage-ties-", (dir) => {
+    const half = path.join(dir, "half.txt");
+    writeFileSync(half, "half = 0.9\ndefault = 0.3\n");
+    const split = run(["calibrate", "--router", `rules:${half}`, "--data", gsm8k, "--split", "70/25/5"]);
+    assert.equal(split.status, 0, split.stderr);
+    // 88.8% of the GSM8K prompts score 0.3 and 11.2% 0.9: 0.0/88.8/11.2 was printed before.
+    assert.match(split.stdout, /achieved split 88\.8\/11\.2\/0\.0\n/);
+    assert.match(split.stdout, /thresholds: \[0\.600000, 0\.950000\]/);
+    assert.match(split.stderr, /^warning: the achieved split 88\.8\/11\.2\/0\.0 is 18\.8 points from the requested 70\.0\/25\.0\/5\.0: tied scores always go to the same tier \(88\.8% of the 907 scores are 0\.300000, 11\.2% are 0\.900000\)/m);
+    const frac = run(["calibrate", "--router", `rules:${half}`, "--data", gsm8k, "--strong-fraction", "0.3"]);
+    assert.equal(frac.status, 0, frac.stderr);
+    assert.match(frac.stdout, /achieved split 88\.8\/11\.2\n/);  // was 0.0/100.0
+    assert.match(frac.stderr, /warning: the achieved split 88\.8\/11\.2 is 18\.8 points from the requested 70\.0\/30\.0: tied scores/);
+    // eval's operating point is the same threshold, and says so.
+    const e = run(["eval", "--router", `rules:${half}`, "--data", gsm8k, "--json", "--bootstrap", "0"]);
+    assert.equal(e.status, 0, e.stderr);
+    const op = JSON.parse(e.stdout).operating_point;
+    assert.equal(op.threshold, 0.6);
+    assert.ok(Math.abs(op.strong_fraction - 102 / 907) < 1e-12, `${op.strong_fraction}`);
+    assert.match(e.stderr, /warning: rules:.*half\.txt: gsm8k: operating point: the achieved split 88\.8\/11\.2 is 18\.8 points/);
+    // Untied scores hit the request and say nothing.
+    const ok = run(["calibrate", "--router", "length", "--data", gsm8k, "--split", "70/25/5"]);
+    assert.equal(ok.stderr, "");
+  });
+});
+
+test("rules files: spaces around a keyword are part of it; a bad score or an empty keyword names the line", () => {
+  withTempDir("triage-rules-", (dir) => {
+    const file = path.join(dir, "r.txt");
+    writeFileSync(file, "default = 0.2\n not  = 0.9\n");
+    const data = path.join(dir, "d.jsonl");
+    const prompts = ["Which is not prime?", "Nothing is prime.", "I cannot tell."];
+    writeFileSync(data, prompts.map((content, i) => JSON.stringify({ id: `p${i}`, messages: [{ role: "user", content }], outcomes: { cheap: { score: 0 }, strong: { score: 1 } } })).join("\n") + "\n");
+    const scores = path.join(dir, "s.jsonl");
+    const r = run(["eval", "--data", data, "--cheap", "cheap", "--strong", "strong", "--router", `rules:${file}`, "--scores", scores, "--bootstrap", "0"]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = readFileSync(scores, "utf8").trim().split("\n").map((l) => JSON.parse(l).score);
+    assert.deepEqual(got, [0.9, 0.2, 0.2]);  // " not " is not inside "Nothing" or "cannot"
+    for (const [line, why] of [
+      ["half = 0.5x", /r\.txt:2: score must be a number in \[0,1\]/],
+      ["half = nan", /r\.txt:2: score must be a number in \[0,1\]/],
+      [" = 0.5", /r\.txt:2: empty keyword: expected 'keyword = score'/],
+    ]) {
+      writeFileSync(file, `default = 0.2\n${line}\n`);
+      const e = run(["eval", "--data", gsm8k, "--router", `rules:${file}`]);
+      assert.equal(e.status, 1, line);
+      assert.match(e.stderr, why, line);
+    }
+  });
+});
+
+test("the same --data file twice is refused; --since-hours applies to --ledger only", () => {
+  const same = [
+    ["eval", "--router", "length", "--data", gsm8k, "--data", gsm8k],
+    ["train", "--out", path.join(tmpdir(), "never-written.model"), "--data", gsm8k, "--data", gsm8k],
+    ["calibrate", "--router", "length", "--split", "70/30", "--data", gsm8k, "--data", gsm8k],
+  ];
+  for (const args of same) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(" ")}\n${r.stderr}`);
+    assert.match(r.stderr, /--data .*gsm8k-dev\.jsonl is given twice: its queries would count twice/);
+    assert.equal(r.stdout, "");
+  }
+  // The same file under another name is still the same file.
+  const other = `${path.dirname(gsm8k)}/./${path.basename(gsm8k)}`;  // path.join would drop the ./
+  const alias = run(["eval", "--router", "length", "--data", gsm8k, "--data", other]);
+  assert.equal(alias.status, 2);
+  assert.match(alias.stderr, /is given twice \(also as .*\/\.\/gsm8k-dev\.jsonl\)/);
+  const since = run(["calibrate", "--router", "length", "--data", gsm8k, "--split", "70/30", "--since-hours", "24"]);
+  assert.equal(since.status, 2);
+  assert.match(since.stderr, /--since-hours applies to --ledger only/);
+  assert.equal(since.stdout, "");
 });

@@ -80,6 +80,50 @@ TEST(MakeScorer, RejectsUnknownSpecsAndMissingFiles) {
   EXPECT_NE(r.error().message.find("/nonexistent/model"), std::string::npos);
 }
 
+// A bad spec is a usage error (code bad_router_spec, checked without reading anything); a
+// file the spec names that is missing or wrong is not. Regressions: "cascade:" said "cannot
+// open model file " with no name, "learned:" called itself an unknown router, and "random:-1"
+// and an overflowing seed both silently became seed 2^64-1.
+TEST(ParseRouterSpec, BadSpecsAreUsageErrorsWithTheirReason) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"bogus", "unknown router 'bogus'"},
+      {"random:abc", "random seed must be an integer from 0 to 18446744073709551615, got 'abc'"},
+      {"random:-1", "got '-1'"},
+      {"random:+1", "got '+1'"},
+      {"random:99999999999999999999", "got '99999999999999999999'"},
+      {"random:", "got ''"},
+      {"length:5", "length takes no argument"},
+      {"rules:", "router 'rules:' needs a file: rules:FILE"},
+      {"learned:", "router 'learned:' needs a file: learned:MODEL_FILE or learned:builtin"},
+      {"learned", "router 'learned' needs a file"},
+      {"cascade:", "router 'cascade:' needs a file: cascade:MODEL_FILE"}};
+  for (const auto& [spec, why] : bad) {
+    auto p = ParseRouterSpec(spec);
+    ASSERT_FALSE(p.ok()) << spec;
+    EXPECT_EQ(p.error().code, "bad_router_spec") << spec;
+    EXPECT_NE(p.error().message.find(why), std::string::npos) << p.error().message;
+    auto m = MakeScorer(spec);
+    ASSERT_FALSE(m.ok()) << spec;
+    EXPECT_EQ(m.error().message, p.error().message);
+  }
+  auto max = ParseRouterSpec("random:18446744073709551615");
+  ASSERT_TRUE(max.ok());
+  EXPECT_EQ(max->seed, 18446744073709551615ull);
+  auto plain = ParseRouterSpec("random");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->seed, 0u);
+  auto learned = ParseRouterSpec("learned:/no/such.model");
+  ASSERT_TRUE(learned.ok());  // no file is read
+  EXPECT_EQ(learned->kind, "learned");
+  EXPECT_EQ(learned->arg, "/no/such.model");
+  for (const char* spec :
+       {"learned:/no/such.model", "cascade:/no/such.model", "rules:/no/such.txt"}) {
+    auto m = MakeScorer(spec);
+    ASSERT_FALSE(m.ok()) << spec;
+    EXPECT_NE(m.error().code, "bad_router_spec") << spec;
+  }
+}
+
 TEST(LengthScorer, MonotoneInLength) {
   auto s = MakeScorer("length");
   ASSERT_TRUE(s.ok());
@@ -107,6 +151,63 @@ TEST(RulesScorer, ShippedRulesFile) {
   EXPECT_DOUBLE_EQ(algebra, 0.15);
   EXPECT_DOUBLE_EQ((*s)->Score(In("Which is not a prime?")), 0.60);
   EXPECT_DOUBLE_EQ((*s)->Score(In("If y = 3, what is y?")), 0.25);
+}
+
+// Writes `text` as a rules file and loads it.
+Result<std::shared_ptr<const Scorer>> Rules(const std::string& name, const std::string& text) {
+  const std::string path = TempPath(name);
+  std::ofstream(path, std::ios::binary) << text;
+  return MakeScorer("rules:" + path);
+}
+
+// Regression: the parser trimmed every keyword, so the shipped " not " (documented as needing
+// its spaces) also matched inside "nothing", "cannot" and "knot".
+TEST(RulesScorer, SpacesAroundAKeywordArePartOfIt) {
+  auto s = MakeScorer(std::string("rules:") + TRIAGE_SOURCE_DIR + "/models/rules-v1.txt");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_DOUBLE_EQ((*s)->Score(In("Which is not a prime?")), 0.60);
+  EXPECT_DOUBLE_EQ((*s)->Score(In("Nothing here")), 0.40);
+  EXPECT_DOUBLE_EQ((*s)->Score(In("I cannot tie a knot")), 0.40);
+  // One space (or tab) before '=' separates; leading and other trailing ones count; a CR of a
+  // CRLF line and spaces around the score do not; blank lines are skipped.
+  auto r = Rules("spaces.txt", "default = 0.1\r\n  \n word = 0.5\nend  = 0.7  \nkey\t= 0.3\r\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_DOUBLE_EQ((*r)->Score(In("a sword")), 0.1);  // " word" needs the space
+  EXPECT_DOUBLE_EQ((*r)->Score(In("a word")), 0.5);
+  EXPECT_DOUBLE_EQ((*r)->Score(In("the end")), 0.1);  // "end " needs the space after
+  EXPECT_DOUBLE_EQ((*r)->Score(In("the end is near")), 0.7);
+  EXPECT_DOUBLE_EQ((*r)->Score(In("keys")), 0.3);
+}
+
+// Regression: "0.5x" was read as 0.5 and "nan" passed the range check; an empty keyword was
+// blamed on its score.
+TEST(RulesScorer, BadScoresAndEmptyKeywordsNameTheLineAndTheFault) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"half = 0.5x", ":2: score must be a number in [0,1]"},
+      {"half = nan", ":2: score must be a number in [0,1]"},
+      {"half = inf", ":2: score must be a number in [0,1]"},
+      {"half = 1.5", ":2: score must be a number in [0,1]"},
+      {"half = -0.1", ":2: score must be a number in [0,1]"},
+      {"half = 0x0.8", ":2: score must be a number in [0,1]"},
+      {"half =", ":2: score must be a number in [0,1]"},
+      {"half = 0.5 # why", ":2: score must be a number in [0,1]"},
+      {" = 0.5", ":2: empty keyword: expected 'keyword = score'"},
+      {"= 0.5", ":2: empty keyword: expected 'keyword = score'"},
+      {"   = 0.5", ":2: empty keyword: expected 'keyword = score'"},
+      {"half 0.5", ":2: expected 'keyword = score'"}};
+  int i = 0;
+  for (const auto& [line, why] : cases) {
+    const std::string name = "bad" + std::to_string(i++) + ".txt";
+    auto r = Rules(name, "default = 0.4\n" + line + "\n");
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_EQ(r.error().message, TempPath(name) + why) << line;
+    EXPECT_NE(r.error().code, "bad_router_spec");  // the file is at fault, not the spec
+  }
+  auto ok = Rules("good.txt", "half = 1\ntwice = 0\nthrice = .25\nmore = 5e-1\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_DOUBLE_EQ((*ok)->Score(In("half")), 1.0);
+  EXPECT_DOUBLE_EQ((*ok)->Score(In("thrice")), 0.25);
+  EXPECT_DOUBLE_EQ((*ok)->Score(In("more")), 0.5);
 }
 
 LinearModel SampleModel(ModelKind kind) {
