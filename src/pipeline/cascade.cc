@@ -136,8 +136,12 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   cheap.cancel = ctx.cancel;
   cheap.defer_ledger = true;
   AppendTier(cheap, tiers[0]);
+  // Only deployments that can take the request (its dialect, modalities, context window); with
+  // none in the cheap tier the cascade escalates at once, as when the cheap call fails.
+  Status cheap_capable = DropUntranslatable(cheap);
+  if (cheap_capable.ok()) cheap_capable = DropSmallContexts(cheap);
   HoldingWriter held;
-  co_await Attempt(cheap, held);
+  if (cheap_capable.ok()) co_await Attempt(cheap, held);
 
   const bool answered = held.status == 200 && !cheap.error && (!held.streamed || held.ended);
   double score = -1;
@@ -192,7 +196,16 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
         "cascade score=" + Compared(score, " >= ", judge_threshold) + " \u2192 " + tiers[1].name;
   } else {
     ctx.route_decision = observe::RouteDecision::kCascadeCheapFailed;
-    ctx.route_reason = "cascade " + tiers[0].name + " failed \u2192 " + tiers[1].name;
+    ctx.route_reason = "cascade " + tiers[0].name +
+                       (cheap_capable.ok() ? " failed" : " cannot take the request") + " \u2192 " +
+                       tiers[1].name;
+  }
+  Status capable = DropUntranslatable(ctx);
+  if (capable.ok()) capable = DropSmallContexts(ctx);
+  if (!capable.ok()) {
+    Error e = capable.error();
+    co_await Refuse(ctx, std::move(e), out);
+    co_return;
   }
   co_await Attempt(ctx, out);
 }

@@ -255,6 +255,55 @@ TEST(Cascade, GoodCheapAnswerIsReleased) {
   EXPECT_EQ(rows[0].attempts, 1);
 }
 
+// The cheap tier is tried only through deployments that can take the request: a prompt
+// beyond its model's context window (gemma-4-e2b: 131,072 tokens) or an image it cannot read
+// goes straight to the next tier, without a cheap call, and is judged by nobody.
+TEST(Cascade, RequestTheCheapTierCannotTakeEscalatesAtOnce) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: edge, provider: sim, catalog: gemma-4-e2b, sim: {latency_ms: 1, ttft_ms: 1}}
+      - {name: text-only, provider: sim, catalog: qwen-3.6-35b-a3b, sim: {latency_ms: 1, ttft_ms: 1}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, ttft_ms: 1}}
+storage: {ledger: "sqlite::memory:"}
+)");
+  int judged = 0;
+  g->SetAnswerJudge(
+      [&](const RequestContext&, std::string_view) {
+        ++judged;
+        return 0.1;
+      },
+      0.5);
+  // ~150,000 tokens: beyond gemma-4-e2b's window; qwen's window is unknown, so it is tried.
+  json long_prompt = {{"model", "auto"},
+                      {"messages", {{{"role", "user"}, {"content", std::string(600'000, 'a')}}}}};
+  Writer w = Call(*g, long_prompt.dump());
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-deployment"), "text-only");
+  EXPECT_EQ(judged, 1);
+  // An image: neither open model reads images (qwen is text only; gemma-4-e2b reads them but
+  // not this long prompt), so the frontier tier answers without a cheap call.
+  json image = {{"model", "auto"},
+                {"messages",
+                 {{{"role", "user"},
+                   {"content",
+                    {{{"type", "text"}, {"text", std::string(600'000, 'a')}},
+                     {{"type", "image_url"},
+                      {"image_url", {{"url", "data:image/png;base64,iVBORw0KGgo="}}}}}}}}}};
+  Writer img = Call(*g, image.dump());
+  ASSERT_EQ(img.status, 200) << img.body;
+  EXPECT_EQ(img.Header("x-triage-tier"), "frontier");
+  EXPECT_EQ(img.Header("x-triage-route"), "cascade open cannot take the request \u2192 frontier");
+  EXPECT_EQ(judged, 1);
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].attempts, 1);  // the frontier call only
+}
+
 TEST(Cascade, WeakCheapAnswerEscalatesAndCarriesItsCost) {
   auto g = Make(kCascade);
   g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
