@@ -36,7 +36,9 @@ bool ExpectSame(Dialect wire, const std::string& body) {
                             << "\n  simdjson: " << Describe(fast)
                             << "\n  tree:     " << Describe(tree);
   auto direct = InspectAnswerSimdjson(wire, body);
-  if (direct) EXPECT_TRUE(*direct == tree) << body.substr(0, 300);
+  if (direct) {
+    EXPECT_TRUE(*direct == tree) << body.substr(0, 300);
+  }
   return direct.has_value();
 }
 
@@ -155,7 +157,9 @@ bool ExpectSameEvent(const std::string& data) {
   EXPECT_TRUE(fast == tree) << data.substr(0, 300) << "\n  simdjson: " << Describe(fast)
                             << "\n  tree:     " << Describe(tree);
   auto direct = InspectAnthropicEventSimdjson(data);
-  if (direct) EXPECT_TRUE(*direct == tree) << data.substr(0, 300);
+  if (direct) {
+    EXPECT_TRUE(*direct == tree) << data.substr(0, 300);
+  }
   return direct.has_value();
 }
 
@@ -266,7 +270,9 @@ bool ExpectSameView(const std::string& data) {
   EXPECT_TRUE(fast == tree) << data.substr(0, 300) << "\n  simdjson: " << Describe(fast)
                             << "\n  tree:     " << Describe(tree);
   auto direct = ReadAnthropicEventSimdjson(data);
-  if (direct) EXPECT_TRUE(*direct == tree) << data.substr(0, 300);
+  if (direct) {
+    EXPECT_TRUE(*direct == tree) << data.substr(0, 300);
+  }
   return direct.has_value();
 }
 

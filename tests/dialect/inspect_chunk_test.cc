@@ -36,13 +36,17 @@ bool ExpectSame(const std::string& payload) {
   EXPECT_TRUE(fast == tree) << payload << "\n  simdjson: " << Describe(fast)
                             << "\n  tree:     " << Describe(tree);
   auto direct = InspectOpenAIChunkSimdjson(payload);
-  if (direct) EXPECT_TRUE(*direct == tree) << payload;
+  if (direct) {
+    EXPECT_TRUE(*direct == tree) << payload;
+  }
   // The translator's reading (OpenAI upstream, Anthropic client) of the same payload.
   if (payload != "[DONE]") {
     EXPECT_TRUE(ReadOpenAIChunk(payload) == ReadOpenAIChunkTree(payload)) << payload;
     auto view = ReadOpenAIChunkSimdjson(payload);
     EXPECT_EQ(view.has_value(), direct.has_value()) << payload;
-    if (view) EXPECT_TRUE(*view == ReadOpenAIChunkTree(payload)) << payload;
+    if (view) {
+      EXPECT_TRUE(*view == ReadOpenAIChunkTree(payload)) << payload;
+    }
   }
   return direct.has_value();
 }
