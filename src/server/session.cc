@@ -239,6 +239,13 @@ Known KnownOf(const Parser& parser, const beast::flat_buffer& buffer) {
   return k;
 }
 
+// A body over limits.max_body_bytes: by its Content-Length before reading, or while reading.
+Error BodyTooLarge(const config::Limits& lim) {
+  return Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
+                     "request body exceeds " + std::to_string(lim.max_body_bytes) +
+                         " bytes (limits.max_body_bytes)");
+}
+
 // Why reading a request head failed; nullopt when the peer went away (nothing to answer).
 std::optional<Error> HeadError(boost::system::error_code ec, const config::Limits& lim) {
   if (ec == beast::error::timeout)
@@ -248,10 +255,7 @@ std::optional<Error> HeadError(boost::system::error_code ec, const config::Limit
   if (ec == http::error::header_limit)
     return Error::Make(ErrorKind::kHeadersTooLarge, "headers_too_large",
                        "request headers exceed " + std::to_string(lim.max_header_bytes) + " bytes");
-  if (ec == http::error::body_limit)  // Content-Length over the limit: refused unread
-    return Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
-                       "request body exceeds " + std::to_string(lim.max_body_bytes) +
-                           " bytes (limits.max_body_bytes)");
+  if (ec == http::error::body_limit) return BodyTooLarge(lim);  // Content-Length: refused unread
   if (ec == http::error::end_of_stream || ec == net::error::eof ||
       ec == net::error::connection_reset || ec == net::error::operation_aborted)
     return std::nullopt;
@@ -265,10 +269,7 @@ std::optional<Error> BodyError(boost::system::error_code ec, const config::Limit
     return Error::Make(
         ErrorKind::kClientTimeout, "request_timeout",
         "request body not received within " + std::to_string(lim.body_timeout.count()) + " ms");
-  if (ec == http::error::body_limit)
-    return Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
-                       "request body exceeds " + std::to_string(lim.max_body_bytes) +
-                           " bytes (limits.max_body_bytes)");
+  if (ec == http::error::body_limit) return BodyTooLarge(lim);
   if (ec == http::error::end_of_stream || ec == net::error::eof ||
       ec == net::error::connection_reset || ec == net::error::operation_aborted)
     return std::nullopt;

@@ -5,11 +5,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import zlib from "node:zlib";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { startTriage, config, curl, triageBin } from "./lib/harness.mjs";
+import { startTriage, startDemo, config, curl } from "./lib/harness.mjs";
 
 // Parses consecutive HTTP/1.x responses from `text`. `bodyless[i]` says the i-th answers a HEAD
 // (no body whatever Content-Length says). Returns null while more bytes are needed; throws when
@@ -290,42 +286,6 @@ describe("HTTP layer", () => {
     assert.ok(JSON.parse(o.responses[0].body).choices);
   });
 });
-
-// `triage demo` on a free port with its ledger in a temporary directory.
-async function startDemo() {
-  const dir = mkdtempSync(path.join(tmpdir(), "triage-demo-"));
-  const ledger = path.join(dir, "demo.db");
-  const proc = spawn(triageBin, ["demo", "--listen", "127.0.0.1:0", "--ledger", `sqlite://${ledger}`, "--summary-every", "3600"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
-  let stdout = "";
-  let stderr = "";
-  proc.stderr.on("data", (d) => (stderr += d));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo did not start:\n${stderr}`)), 10000);
-    proc.stdout.on("data", (d) => {
-      stdout += d;
-      const m = stdout.match(/triage listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-  return {
-    port: Number(new URL(url).port),
-    rows: () => {
-      const out = execFileSync("sqlite3", ["-json", ledger, "select * from requests order by rowid"], { encoding: "utf8" });
-      return out.trim() ? JSON.parse(out) : [];
-    },
-    async cleanup() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 function splitHead(raw) {
   const end = raw.indexOf("\r\n\r\n");

@@ -9,14 +9,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, "../../..");
 export const triageBin = process.env.TRIAGE_BIN || path.join(repoRoot, "build/triage");
 
-// Starts `triage serve` with the given YAML (a string; `${LEDGER}` is replaced by a fresh
-// sqlite path). Resolves once the listening line is printed.
-export async function startTriage(yaml, { env = {}, args = [] } = {}) {
-  const dir = mkdtempSync(path.join(tmpdir(), "triage-it-"));
-  const ledger = path.join(dir, "ledger.db");
-  const configPath = path.join(dir, "config.yaml");
-  writeFileSync(configPath, yaml.replaceAll("${LEDGER}", ledger));
-  const proc = spawn(triageBin, ["serve", "--config", configPath, "--listen", "127.0.0.1:0", ...args], {
+// Runs `triage ARGS...` with its ledger at `ledger` (under `dir`, removed by cleanup) and
+// resolves once the listening line is printed.
+async function spawnTriage(args, { dir, ledger, env = {} }) {
+  const proc = spawn(triageBin, args, {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -25,7 +21,7 @@ export async function startTriage(yaml, { env = {}, args = [] } = {}) {
   proc.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`triage did not start:\n${stderr}`)), 10000);
+    const timer = setTimeout(() => reject(new Error(`triage ${args[0]} did not start:\n${stderr}`)), 10000);
     proc.stdout.on("data", (d) => {
       stdout += d;
       const m = stdout.match(/triage listening on (http:\/\/\S+)/);
@@ -41,6 +37,7 @@ export async function startTriage(yaml, { env = {}, args = [] } = {}) {
   });
   const t = {
     url,
+    port: Number(new URL(url).port),
     proc,
     ledger,
     dir,
@@ -64,6 +61,27 @@ export async function startTriage(yaml, { env = {}, args = [] } = {}) {
     },
   };
   return t;
+}
+
+// Starts `triage serve` with the given YAML (a string; `${LEDGER}` is replaced by a fresh
+// sqlite path). Resolves once the listening line is printed.
+export async function startTriage(yaml, { env = {}, args = [] } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-it-"));
+  const ledger = path.join(dir, "ledger.db");
+  const configPath = path.join(dir, "config.yaml");
+  writeFileSync(configPath, yaml.replaceAll("${LEDGER}", ledger));
+  return spawnTriage(["serve", "--config", configPath, "--listen", "127.0.0.1:0", ...args], { dir, ledger, env });
+}
+
+// Starts `triage demo` (simulated tiers, no config) on a free port with its ledger in a
+// temporary directory.
+export async function startDemo() {
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-demo-"));
+  const ledger = path.join(dir, "demo.db");
+  return spawnTriage(["demo", "--listen", "127.0.0.1:0", "--ledger", `sqlite://${ledger}`, "--summary-every", "3600"], {
+    dir,
+    ledger,
+  });
 }
 
 // A config with one tier per entry of `tiers` ({name, deployments: [{name, url|sim, catalog, extra}]}).
