@@ -138,8 +138,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   AppendTier(cheap, tiers[0]);
   // Only deployments that can take the request (its dialect, modalities, context window); with
   // none in the cheap tier the cascade escalates at once, as when the cheap call fails.
-  Status cheap_capable = DropUntranslatable(cheap);
-  if (cheap_capable.ok()) cheap_capable = DropSmallContexts(cheap);
+  Status cheap_capable = KeepCapable(cheap);
   HoldingWriter held;
   if (cheap_capable.ok()) co_await Attempt(cheap, held);
 
@@ -200,8 +199,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
                        (cheap_capable.ok() ? " failed" : " cannot take the request") + " \u2192 " +
                        tiers[1].name;
   }
-  Status capable = DropUntranslatable(ctx);
-  if (capable.ok()) capable = DropSmallContexts(ctx);
+  Status capable = KeepCapable(ctx);
   if (!capable.ok()) {
     Error e = capable.error();
     co_await Refuse(ctx, std::move(e), out);

@@ -147,6 +147,12 @@ Status Gateway::DropUntranslatable(RequestContext& ctx) const {
           "' accepts; capable: " + (names.empty() ? std::string("none configured") : names));
 }
 
+Status Gateway::KeepCapable(RequestContext& ctx) const {
+  Status s = DropUntranslatable(ctx);
+  if (s.ok()) s = DropSmallContexts(ctx);
+  return s;
+}
+
 Status Gateway::DropSmallContexts(RequestContext& ctx) const {
   const int64_t tokens = EstimateTokens(ctx.req.prompt_chars);
   auto fits = [tokens](const config::Deployment& d) {
@@ -491,8 +497,7 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
     co_await Refuse(ctx, std::move(e), out);
     co_return;
   }
-  Status translatable = DropUntranslatable(ctx);
-  if (translatable.ok()) translatable = DropSmallContexts(ctx);
+  Status translatable = KeepCapable(ctx);
   if (!translatable.ok()) {
     Error e = translatable.error();
     co_await Refuse(ctx, std::move(e), out);

@@ -119,6 +119,8 @@ class Gateway {
   // the prompt's estimated tokens (characters / 4); a 400 context_length_exceeded naming the
   // deployments with a large enough window when none is left.
   Status DropSmallContexts(RequestContext& ctx) const;
+  // Both of the above: the plan keeps only the deployments that can take the request.
+  Status KeepCapable(RequestContext& ctx) const;
   // Appends a tier's deployments to the plan, balanced (power of two choices).
   void AppendTier(RequestContext& ctx, const config::Tier& tier) const;
   // The tier `auto` goes to after spill-over: when the watched tier is saturated.
