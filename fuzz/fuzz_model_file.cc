@@ -1,4 +1,4 @@
-// libFuzzer target: the router model file parser (routing/linear_model.h), versions 1 to 3.
+// libFuzzer target: the router model file parser (routing/linear_model.h), versions 1 to 4.
 // The input gets its correct checksum (Fnv1a64) appended, so the fuzzer explores the fields
 // behind the checksum check. A file that parses must serialize and parse back to the same
 // model (the current version), and score in [0,1].
@@ -18,8 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto m = triage::routing::ParseModel(bytes, "fuzz");
   if (!m) return 0;
   auto back = triage::routing::ParseModel(triage::routing::SerializeModel(*m), "again");
-  if (!back || back->heads != m->heads || back->kind != m->kind || back->note != m->note ||
-      back->trained_on.bits != m->trained_on.bits || back->length_prior != m->length_prior)
+  if (!back || back->heads != m->heads || back->kind != m->kind || back->features != m->features ||
+      back->note != m->note || back->trained_on.bits != m->trained_on.bits ||
+      back->length_prior != m->length_prior)
     std::abort();
   // Weights round-trip except those SerializeModel drops as zero (|w| <= 1e-6).
   for (size_t i = 0; i < m->weights.size(); ++i) {

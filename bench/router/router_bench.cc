@@ -1,6 +1,6 @@
 // Decision time of Score() on an ~8K-token prompt (~32K chars). Prints p50/p99 over many
 // single calls besides Google Benchmark's mean.
-//   bench_router [--model models/learned-v1.model]
+//   bench_router [--model models/learned-v2.model]
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -14,7 +14,7 @@
 
 namespace {
 
-std::string g_model = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v1.model";
+std::string g_model = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v2.model";
 
 std::string BigPrompt() {
   const std::string para =

@@ -41,7 +41,7 @@ struct EvalArgs {
   std::string ledger;      // calibrate --ledger: the scores live traffic got, instead of --data
   double since_hours = 0;  // calibrate --since-hours: only ledger rows this recent (0 = all)
   // Training overrides; unset (<= 0) keeps eval::DefaultOptions.
-  int heads = 0, epochs = 0;
+  int heads = 0, epochs = 0, feature_set = 0;
   double learning_rate = 0, l2 = -1, length_prior = -1;
   // Prices come from these catalog entries unless --cheap-price / --strong-price are given.
   std::string cheap_catalog = "gemma-4-31b", strong_catalog = "claude-opus-4.7";
@@ -485,6 +485,7 @@ int RunTrain(const EvalArgs& a) {
   if (a.learning_rate > 0) opt.learning_rate = a.learning_rate;
   if (a.l2 >= 0) opt.l2 = a.l2;
   if (a.length_prior >= 0) opt.length_prior = a.length_prior;
+  if (a.feature_set > 0) opt.features = static_cast<routing::FeatureSet>(a.feature_set);
   eval::Progress progress = StderrProgress();
   opt.progress = &progress;
   bool cascade = opt.kind == routing::ModelKind::kCascade;
@@ -512,6 +513,7 @@ int RunTrain(const EvalArgs& a) {
   m.note =
       "triage " + a.kind + " model; trained on " + std::to_string(all.size()) + " queries from";
   for (const auto& b : benches) m.note += " " + b;
+  m.note += "; feature set " + std::to_string(static_cast<uint32_t>(m.features));
   Status st = routing::WriteModelFile(m, a.out);
   if (!st.ok()) return Fail(st.error().message);
   std::cerr << "wrote " << a.out << "\n";
@@ -744,6 +746,10 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   tr->add_option("--length-prior", a->length_prior,
                  "weight of the prompt-length prior in the score (default 0.1 learned, 0 cascade)")
       ->check(CLI::Range(0.0, 1.0));
+  tr->add_option("--feature-set", a->feature_set,
+                 "text a long prompt's features read: 1 its first 1,536 chars (models before "
+                 "file version 4), 2 (default) its first 256 and last 1,280")
+      ->check(CLI::Range(1, static_cast<int>(routing::kMaxFeatureSet)));
   tr->callback(WithPrices(a, exit_code, RunTrain));
 
   auto* ca = app.add_subcommand("calibrate", "Thresholds for a traffic split or a quality floor");

@@ -18,9 +18,9 @@ std::optional<Error> NeedString(const json& obj, const char* key, const std::str
 
 struct Acc {
   ChatRequest* req;
+  bool system = false;  // the text being added is system instructions
   void AddText(std::string_view t) {
-    if (!req->prompt_text.empty()) req->prompt_text += '\n';
-    req->prompt_text.append(t);
+    AppendPromptText(&req->prompt_text, &req->system_bytes, t, system);
     req->prompt_chars += Utf8Chars(t);
   }
 };
@@ -213,6 +213,7 @@ Result<ChatRequest> ParseAnthropicMessages(std::string_view body, int max_depth,
   if (auto e = CheckNumbers(b)) return *e;
 
   Acc acc{&req};
+  acc.system = true;
   if (auto s = b.find("system"); s != b.end() && !s->is_null()) {
     if (s->is_string()) {
       acc.AddText(s->get_ref<const std::string&>());
@@ -230,6 +231,7 @@ Result<ChatRequest> ParseAnthropicMessages(std::string_view body, int max_depth,
       return WrongType("system", "a string or an array of text blocks", *s);
     }
   }
+  acc.system = false;
   auto msgs = b.find("messages");
   if (msgs == b.end()) return Missing("messages");
   if (!msgs->is_array()) return WrongType("messages", "an array", *msgs);

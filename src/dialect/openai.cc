@@ -20,9 +20,9 @@ const json* Opt(const json& obj, const char* key) {
 
 struct Acc {
   ChatRequest* req;
+  bool system = false;  // the text being added is system instructions
   void AddText(std::string_view text) {
-    if (!req->prompt_text.empty()) req->prompt_text += '\n';
-    req->prompt_text.append(text);
+    AppendPromptText(&req->prompt_text, &req->system_bytes, text, system);
     req->prompt_chars += Utf8Chars(text);
   }
 };
@@ -131,6 +131,8 @@ std::optional<Error> CheckMessage(const json& m, size_t i, Acc& acc) {
   if (auto n = m.find("name"); n != m.end() && !n->is_null() && !n->is_string())
     return WrongType(path + ".name", "a string", *n);
   bool is_user = role == "user";
+  acc.system = role == "system" || role == "developer";
+  acc.req->system_messages += acc.system;
   std::string user_text;
   auto c = m.find("content");
   if (c == m.end() || c->is_null()) {
@@ -154,6 +156,7 @@ std::optional<Error> CheckMessage(const json& m, size_t i, Acc& acc) {
     return WrongType(path + ".content", "a string, an array of content parts or null", *c);
   }
   if (is_user) acc.req->last_user_text = std::move(user_text);
+  acc.system = false;
   return std::nullopt;
 }
 

@@ -27,6 +27,11 @@ struct ChatRequest {
   nlohmann::json body;         // the validated request body, in the client's dialect
   int64_t prompt_chars = 0;    // characters of text across system + messages
   int message_count = 0;
+  // System instructions (OpenAI system/developer messages, Anthropic's top-level `system`): how
+  // many of the messages counted above they are (always 0 for Anthropic, whose `system` is no
+  // message), and how many bytes of prompt_text they take, their "\n" joiners included.
+  int system_messages = 0;
+  size_t system_bytes = 0;
   bool has_image = false;
   bool has_audio = false;
   bool has_tools = false;
@@ -35,5 +40,22 @@ struct ChatRequest {
   std::string prompt_text;
   std::string last_user_text;
 };
+
+// Appends one text to a prompt_text, "\n" between texts, and keeps *system_bytes the bytes of
+// system text in it together with the joiners that separate it from the rest, so that
+// prompt_text minus *system_bytes bytes is exactly the other texts joined by "\n".
+inline void AppendPromptText(std::string* prompt_text, size_t* system_bytes, std::string_view text,
+                             bool system) {
+  const bool joined = !prompt_text->empty();
+  // A joiner after text that is all system text goes with it.
+  const bool after_system_only = joined && prompt_text->size() == *system_bytes;
+  if (joined) prompt_text->push_back('\n');
+  prompt_text->append(text);
+  if (system) {
+    *system_bytes += text.size() + (joined ? 1 : 0);
+  } else if (after_system_only) {
+    *system_bytes += 1;
+  }
+}
 
 }  // namespace triage::dialect

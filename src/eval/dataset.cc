@@ -5,6 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "dialect/types.h"
+
 namespace triage::eval {
 namespace {
 
@@ -38,6 +40,8 @@ routing::RouteInput Query::Input() const {
   in.prompt_text = prompt_text;
   in.last_user_text = last_user_text;
   in.message_count = message_count;
+  in.system_messages = system_messages;
+  in.system_bytes = system_bytes;
   in.has_tools = has_tools;
   in.has_image = has_image;
   return in;
@@ -99,8 +103,9 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
         role = r->get<std::string>();
       }
       std::string text = m.contains("content") ? ContentText(m["content"], &q.has_image) : "";
-      if (!q.prompt_text.empty()) q.prompt_text += "\n";
-      q.prompt_text += text;
+      const bool system = role == "system" || role == "developer";
+      dialect::AppendPromptText(&q.prompt_text, &q.system_bytes, text, system);
+      q.system_messages += system;
       if (role == "user") q.last_user_text = text;
       if (calls || role == "tool") q.has_tools = true;
       ++q.message_count;

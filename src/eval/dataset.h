@@ -20,6 +20,8 @@ struct Query {
   std::string id, benchmark, category;
   std::string prompt_text, last_user_text;
   int message_count = 0;
+  int system_messages = 0;  // role "system" or "developer"
+  size_t system_bytes = 0;  // their bytes in prompt_text, "\n" joiners included
   bool has_tools = false, has_image = false;
   double cheap = 0, strong = 0;  // scores of the two compared models
   std::string cheap_response;

@@ -31,13 +31,13 @@ TrainOptions DefaultOptions(ModelKind kind) {
 
 double Label(const Query& q) { return std::clamp((q.strong - q.cheap + 1.0) / 2.0, 0.0, 1.0); }
 
-SparseVec Features(const Query& q, ModelKind kind) {
+SparseVec Features(const Query& q, ModelKind kind, routing::FeatureSet set) {
   SparseVec x;
   auto in = q.Input();
   if (kind == ModelKind::kCascade) {
-    routing::ExtractCascadeFeatures(in, q.cheap_response, &x);
+    routing::ExtractCascadeFeatures(in, q.cheap_response, &x, set);
   } else {
-    routing::ExtractPromptFeatures(in, &x);
+    routing::ExtractPromptFeatures(in, &x, true, set);
   }
   return x;
 }
@@ -120,6 +120,7 @@ LinearModel Fit(const std::vector<SparseVec>& xs, const std::vector<const Query*
   }
   m.length_prior = static_cast<float>(opt.length_prior);
   m.length_chars = static_cast<float>(opt.length_chars);
+  m.features = opt.features;
   return m;
 }
 
@@ -133,7 +134,7 @@ std::vector<const Query*> Pointers(const std::vector<Query>& qs) {
 
 LinearModel Train(const std::vector<const Query*>& qs, const TrainOptions& opt) {
   std::vector<SparseVec> xs;
-  for (const Query* q : qs) xs.push_back(Features(*q, opt.kind));
+  for (const Query* q : qs) xs.push_back(Features(*q, opt.kind, opt.features));
   std::vector<size_t> all(qs.size());
   std::iota(all.begin(), all.end(), 0);
   return Fit(xs, qs, all, opt);
@@ -144,7 +145,7 @@ std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const Tra
   std::vector<SparseVec> xs;
   std::vector<int> fold;
   for (const Query& q : qs) {
-    xs.push_back(Features(q, opt.kind));
+    xs.push_back(Features(q, opt.kind, opt.features));
     fold.push_back(static_cast<int>(routing::Fnv1a64(q.id) % k));
   }
   std::vector<double> out(qs.size(), 0.0);
@@ -155,7 +156,7 @@ std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const Tra
     }
     LinearModel m = Fit(xs, ps, train, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
-      if (fold[i] == f) out[i] = m.Score(xs[i], qs[i].prompt_text.size());
+      if (fold[i] == f) out[i] = m.Score(xs[i], routing::PromptChars(qs[i].Input(), opt.features));
     }
     std::cerr << "cv fold " << f + 1 << "/" << k << " done\n";
   }
@@ -169,7 +170,7 @@ std::vector<double> LeaveOneBenchmarkOut(const std::vector<Query>& qs, const Tra
   if (benches.size() < 2) return out;
   const std::vector<const Query*> ps = Pointers(qs);
   std::vector<SparseVec> xs;
-  for (const Query& q : qs) xs.push_back(Features(q, opt.kind));
+  for (const Query& q : qs) xs.push_back(Features(q, opt.kind, opt.features));
   for (const auto& b : benches) {
     std::vector<size_t> train;
     for (size_t i = 0; i < qs.size(); ++i) {
@@ -177,7 +178,8 @@ std::vector<double> LeaveOneBenchmarkOut(const std::vector<Query>& qs, const Tra
     }
     LinearModel m = Fit(xs, ps, train, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
-      if (qs[i].benchmark == b) out[i] = m.Score(xs[i], qs[i].prompt_text.size());
+      if (qs[i].benchmark == b)
+        out[i] = m.Score(xs[i], routing::PromptChars(qs[i].Input(), opt.features));
     }
   }
   return out;

@@ -25,6 +25,8 @@ struct TrainOptions {
   // the cascade, which judges the answer rather than the prompt.
   double length_prior = 0.1;
   double length_chars = 250;
+  // Which text of a long prompt the features read (routing/features.h); stored in the model.
+  routing::FeatureSet features = routing::kCurrentFeatureSet;
   // Hears of every epoch of every fit (stage "fit on N queries"); not owned; may be null.
   Progress* progress = nullptr;
 };
@@ -37,7 +39,8 @@ TrainOptions DefaultOptions(routing::ModelKind kind);
 double Label(const Query& q);
 
 // Features of a query for the model kind (cascade adds the cheap response).
-routing::SparseVec Features(const Query& q, routing::ModelKind kind);
+routing::SparseVec Features(const Query& q, routing::ModelKind kind,
+                            routing::FeatureSet set = routing::kCurrentFeatureSet);
 
 // REQUIRES: non-empty. Deterministic for a given seed.
 routing::LinearModel Train(const std::vector<const Query*>& qs, const TrainOptions& opt);

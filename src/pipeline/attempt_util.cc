@@ -107,6 +107,8 @@ routing::RouteInput RouteInputOf(const dialect::ChatRequest& req) {
   in.prompt_text = req.prompt_text;
   in.last_user_text = req.last_user_text;
   in.message_count = req.message_count;
+  in.system_messages = req.system_messages;
+  in.system_bytes = req.system_bytes;
   in.has_tools = req.has_tools;
   in.has_image = req.has_image;
   return in;

@@ -79,8 +79,9 @@ constexpr std::array<unsigned char, 256> kLowerByte = MakeLowerTable();
 
 // Hashes lowercased word tokens (numbers collapse to their digit count so that topics, not
 // values, are learned), word bigrams and char trigrams of the window.
+// tail_chars: char trigrams read the last kCharWindow chars of t instead of the first.
 void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool chars, SparseVec* out,
-              std::vector<uint32_t>* words) {
+              std::vector<uint32_t>* words, bool tail_chars = false) {
   words->clear();
   // One table lookup per byte and one unpredictable branch per word boundary: this loop is
   // the largest part of a routing decision.
@@ -107,8 +108,10 @@ void HashText(std::string_view t, uint32_t word_ns, uint32_t bigram_ns, bool cha
     out->emplace_back(Slot((*words)[i] ^ word_ns), wv);
     if (i + 1 < n) out->emplace_back(Slot((*words)[i] * 31u + (*words)[i + 1] + bigram_ns), wv);
   }
-  // Char trigrams are the costliest part; the head of the text carries the question.
-  t = t.substr(0, std::min(t.size(), kCharWindow));
+  // Char trigrams are the costliest part, so they read only the part of the text that carries
+  // the question.
+  t = tail_chars && t.size() > kCharWindow ? t.substr(t.size() - kCharWindow)
+                                           : t.substr(0, std::min(t.size(), kCharWindow));
   if (!chars || t.size() < 3) return;
   const float cv = 0.5f / std::sqrt(static_cast<float>(t.size()));
   const auto* p = reinterpret_cast<const unsigned char*>(t.data());
@@ -312,13 +315,27 @@ uint64_t Fnv1a64(std::string_view bytes, uint64_t seed) {
   return h;
 }
 
-void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngrams) {
+size_t PromptChars(const RouteInput& in, FeatureSet set) {
+  if (set == FeatureSet::kHead) return in.prompt_text.size();
+  return in.prompt_text.size() - std::min(in.system_bytes, in.prompt_text.size());
+}
+
+void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngrams, FeatureSet set) {
   std::string_view text = in.last_user_text.empty() ? in.prompt_text : in.last_user_text;
   std::string_view win = text.substr(0, std::min(text.size(), kWindowChars));
+  const bool head_tail = set == FeatureSet::kHeadTail && text.size() > kWindowChars;
+  thread_local std::string joined;
+  if (head_tail) {
+    // The head keeps an instruction that opens the prompt; the tail the question that ends it.
+    joined.assign(text.substr(0, kHeadChars));
+    joined.push_back('\n');
+    joined.append(text.substr(text.size() - (kWindowChars - kHeadChars)));
+    win = joined;
+  }
   thread_local std::vector<uint32_t> words;
   thread_local SparseVec discard;
   discard.clear();
-  HashText(win, kWordNs, kBigramNs, true, text_ngrams ? out : &discard, &words);
+  HashText(win, kWordNs, kBigramNs, true, text_ngrams ? out : &discard, &words, head_tail);
 
   const Counts k = Count(win);
   const double wlen = std::max<double>(1.0, win.size());
@@ -336,7 +353,7 @@ void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngram
   const uint32_t d = kHashDim;
   auto put = [&](uint32_t slot, float v) { PutDense(d + slot, v, out); };
   put(0, Log1p(text.size(), 10.0));
-  put(1, Log1p(in.prompt_text.size(), 10.0));
+  put(1, Log1p(PromptChars(in, set), 10.0));
   put(2, Log1p(words.size(), 7.0));
   put(3, static_cast<float>(k.digits / wlen * 5.0));
   put(4, Log1p(k.numbers, 4.0));
@@ -346,8 +363,10 @@ void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngram
   put(8, nchoices >= 2 ? 1.0f : 0.0f);
   put(9, Log1p(max_choice, 6.0));
   put(10, Log1p(k.code, 4.0));
-  put(11, in.message_count > 1 ? 1.0f : 0.0f);
-  put(12, Log1p(in.message_count, 3.0));
+  const int turns =
+      set == FeatureSet::kHead ? in.message_count : in.message_count - in.system_messages;
+  put(11, turns > 1 ? 1.0f : 0.0f);
+  put(12, Log1p(std::max(turns, 0), 3.0));
   put(13, in.has_tools ? 1.0f : 0.0f);
   put(14, in.has_image ? 1.0f : 0.0f);
   put(15, static_cast<float>(k.upper / wlen * 5.0));
@@ -441,8 +460,9 @@ void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, Sparse
   put(22, Log1p(unused, 1.0));
 }
 
-void ExtractCascadeFeatures(const RouteInput& in, std::string_view answer, SparseVec* out) {
-  ExtractPromptFeatures(in, out, true);
+void ExtractCascadeFeatures(const RouteInput& in, std::string_view answer, SparseVec* out,
+                            FeatureSet set) {
+  ExtractPromptFeatures(in, out, true, set);
   ExtractAnswerFeatures(in, answer, out, true);
 }
 

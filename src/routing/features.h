@@ -17,18 +17,40 @@ inline constexpr uint32_t kDenseCount = 48;  // dense slots after the hashed one
 inline constexpr uint32_t kFeatureDim = kHashDim + kDenseCount;
 inline constexpr size_t kWindowChars = 1536;
 
+// Which part of a long prompt the text features read. Stored in every model file (version 4
+// and later) because a model only scores well on the features it was trained with.
+enum class FeatureSet : uint32_t {
+  // The first kWindowChars chars; char trigrams over the first 768. Model files before version 4.
+  kHead = 1,
+  // Prompts up to kWindowChars chars: as kHead. Longer ones: the first kHeadChars chars and the
+  // last kWindowChars - kHeadChars (few-shot prompts, documents and long contexts put the question
+  // at the end); char trigrams over the last 768 chars. System instructions are left out of the
+  // prompt length (a feature and the length prior) and of the turn count.
+  kHeadTail = 2,
+};
+inline constexpr FeatureSet kCurrentFeatureSet = FeatureSet::kHeadTail;
+inline constexpr uint32_t kMaxFeatureSet = 2;
+inline constexpr size_t kHeadChars = 256;
+
 // Sparse vector: (index, value) pairs; indices may repeat (they add up).
 using SparseVec = std::vector<std::pair<uint32_t, float>>;
 
+// The prompt length, in bytes, that a model of this feature set reads (the dense length feature
+// and LinearModel::Score's length prior): all of prompt_text for set 1, without the system
+// instructions for set 2.
+size_t PromptChars(const RouteInput& in, FeatureSet set);
+
 // Request features. Appends to *out.
 // text_ngrams=false keeps only the dense structural features (the cascade uses that).
-void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngrams = true);
+void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngrams = true,
+                           FeatureSet set = kCurrentFeatureSet);
 // Cheap-answer features for the cascade (different hash namespace, dense slots 24..47).
 void ExtractAnswerFeatures(const RouteInput& in, std::string_view answer, SparseVec* out,
                            bool text_ngrams = true);
 
 // Everything the cascade model sees: prompt structure plus the cheap answer.
-void ExtractCascadeFeatures(const RouteInput& in, std::string_view answer, SparseVec* out);
+void ExtractCascadeFeatures(const RouteInput& in, std::string_view answer, SparseVec* out,
+                            FeatureSet set = kCurrentFeatureSet);
 
 // FNV-1a's loop over bytes (64-bit FNV prime 1099511628211) from offset basis
 // 1469598103934665603, which is NOT the standard FNV-1a-64 basis 14695981039346656037: a

@@ -123,6 +123,7 @@ double LinearModel::Score(const SparseVec& x, size_t prompt_chars) const {
 LinearModel CombineHeads(const LinearModel& strong, const LinearModel& cheap) {
   LinearModel m;
   m.kind = strong.kind;
+  m.features = strong.features;
   m.SetHeads(2);
   m.bias[0] = strong.bias[0];
   m.bias[1] = cheap.bias[0];
@@ -139,6 +140,7 @@ std::string SerializeModel(const LinearModel& m) {
   Put<uint32_t>(&s, static_cast<uint32_t>(m.kind));
   Put<uint32_t>(&s, kFeatureDim);
   Put<uint32_t>(&s, m.heads);
+  Put<uint32_t>(&s, static_cast<uint32_t>(m.features));
   for (uint32_t h = 0; h < m.heads; ++h) Put<float>(&s, m.bias[h]);
   Put<float>(&s, m.length_prior);
   Put<float>(&s, m.length_chars);
@@ -190,6 +192,16 @@ Result<LinearModel> ParseModel(const std::string& bytes, const std::string& name
   if (heads < 1 || heads > kMaxHeads)
     return Bad(name, "unsupported head count " + std::to_string(heads));
   m.kind = static_cast<ModelKind>(kind);
+  m.features = FeatureSet::kHead;
+  if (version >= 4) {
+    uint32_t set = 0;
+    if (!r.Get(&set)) return Bad(name, "truncated header");
+    if (set < 1 || set > kMaxFeatureSet)
+      return Bad(name, "feature set " + std::to_string(set) +
+                           " is not known to this build (it knows 1 to " +
+                           std::to_string(kMaxFeatureSet) + "): a newer triage wrote it");
+    m.features = static_cast<FeatureSet>(set);
+  }
   m.SetHeads(heads);
   for (uint32_t h = 0; h < heads; ++h) {
     if (!r.Get(&m.bias[h])) return Bad(name, "truncated header");

@@ -1,6 +1,9 @@
 #pragma once
 // A logistic model over routing features, with one or two heads, and its versioned file format:
-//   v3: "TRIAGERM" | u32 version=3 | u32 kind | u32 feature_dim | u32 heads | heads x f32 bias |
+//   v4: "TRIAGERM" | u32 version=4 | u32 kind | u32 feature_dim | u32 heads | u32 feature_set |
+//       heads x f32 bias | ... as v3 from there on.
+//   v3 (still read, feature set 1): "TRIAGERM" | u32 version=3 | u32 kind | u32 feature_dim |
+//       u32 heads | heads x f32 bias |
 //       f32 length_prior | f32 length_chars | u32 nnz | nnz x (u32 index, heads x f32 weight) |
 //       u32 note_len | note | u32 filter_hashes | u32 filter_count | u32 filter_bytes |
 //       filter_bytes x u8 (the training prompts' Bloom filter) | u64 Fnv1a64 (features.h: FNV-1a
@@ -20,7 +23,7 @@
 namespace triage::routing {
 
 enum class ModelKind : uint32_t { kLearned = 1, kCascade = 2 };
-inline constexpr uint32_t kModelVersion = 3;
+inline constexpr uint32_t kModelVersion = 4;
 inline constexpr uint32_t kMaxHeads = 2;
 
 // The identity of a prompt for PromptFilter: Fnv1a64 (features.h) of its text (the messages' text
@@ -47,6 +50,8 @@ struct PromptFilter {
 struct LinearModel {
   ModelKind kind = ModelKind::kLearned;
   uint32_t heads = 1;
+  // The features the weights were trained on; the scorers extract exactly these.
+  FeatureSet features = kCurrentFeatureSet;
   std::array<float, kMaxHeads> bias{};
   std::vector<float> weights = std::vector<float>(kFeatureDim, 0.0f);  // [index * heads + head]
   // Score() blends in a prompt-length prior: (1 - w) * Probability + w * n / (n + length_chars)

@@ -81,8 +81,8 @@ class LearnedScorer : public Scorer {
   double Score(const RouteInput& in) const override {
     thread_local SparseVec x;
     x.clear();
-    ExtractPromptFeatures(in, &x);
-    return m_.Score(x, in.prompt_text.size());
+    ExtractPromptFeatures(in, &x, true, m_.features);
+    return m_.Score(x, PromptChars(in, m_.features));
   }
   std::string Describe() const override { return "learned:" + file_; }
 
@@ -98,8 +98,8 @@ class CascadeScorer : public Scorer, public AnswerScorer {
   double Needed(const RouteInput& in, std::string_view answer) const {
     thread_local SparseVec x;
     x.clear();
-    ExtractCascadeFeatures(in, answer, &x);
-    return m_.Score(x, in.prompt_text.size());
+    ExtractCascadeFeatures(in, answer, &x, m_.features);
+    return m_.Score(x, PromptChars(in, m_.features));
   }
   // Before the cheap call there is no answer: scored as an empty answer (escalation-prone);
   // the gateway's cascade path should call ScoreAnswer once the cheap answer is in hand.
@@ -165,7 +165,7 @@ Result<std::shared_ptr<const Scorer>> LoadRules(const std::string& file) {
 }
 
 Result<LinearModel> ParseBuiltin() {
-  return ParseModel(std::string(BuiltinLearnedModel()), "builtin (models/learned-v1.model)");
+  return ParseModel(std::string(BuiltinLearnedModel()), "builtin (models/learned-v2.model)");
 }
 
 Result<std::shared_ptr<const CascadeScorer>> LoadCascade(const std::string& file) {

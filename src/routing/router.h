@@ -17,6 +17,11 @@ struct RouteInput {
   std::string_view prompt_text;     // all message text joined by "\n"
   std::string_view last_user_text;  // text of the last user message
   int message_count = 0;
+  // System instructions: how many of message_count they are, and their bytes in prompt_text
+  // (dialect::ChatRequest). Feature set 2 leaves them out of the length and turn features: an
+  // application's fixed system prompt says nothing about how hard one request is.
+  int system_messages = 0;
+  size_t system_bytes = 0;
   bool has_tools = false, has_image = false;
 };
 
@@ -30,7 +35,7 @@ class Scorer {
 };
 
 // SPEC: "random[:seed]", "length", "rules:FILE", "learned:MODEL_FILE", "learned:builtin" (the
-// shipped models/learned-v1.model compiled in; ./builtin names a file of that name),
+// shipped models/learned-v2.model compiled in; ./builtin names a file of that name),
 // "cascade:MODEL_FILE".
 // A spec taken apart and checked without reading any file. seed: random's (0 without one).
 struct RouterSpec {

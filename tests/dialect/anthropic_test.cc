@@ -16,6 +16,24 @@ TEST(ParseAnthropicMessages, AcceptsAMinimalRequest) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->model, "m");
   EXPECT_EQ(r->last_user_text, "hi");
+  EXPECT_EQ(r->system_bytes, 0u);
+}
+
+// The top-level system prompt (a string or text blocks) is system text in prompt_text, so the
+// same conversation reads the same to the router in both dialects.
+TEST(ParseAnthropicMessages, SystemPromptIsCountedAsSystemText) {
+  for (const std::string sys :
+       {R"("system":"Be brief.",)",
+        R"("system":[{"type":"text","text":"Be"},{"type":"text","text":"brief."}],)"}) {
+    auto r = ParseAnthropicMessages(
+        R"({"model":"m","max_tokens":5,)" + sys +
+            R"("messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"},{"role":"user","content":"2+2?"}]})",
+        64);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->message_count, 3);
+    EXPECT_EQ(r->system_messages, 0);  // `system` is no message here
+    EXPECT_EQ(r->prompt_text.substr(r->system_bytes), "hi\nyo\n2+2?") << r->prompt_text;
+  }
 }
 
 struct Bad {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace triage::dialect {
 namespace {
@@ -22,12 +23,48 @@ TEST(ParseOpenAIChat, MinimalRequestFillsSummary) {
   EXPECT_FALSE(r->stream);
   EXPECT_EQ(r->message_count, 4);
   EXPECT_EQ(r->prompt_text, "Be brief.\nhéllo\nhi\nwhat is\n2+2");
+  // The system message and its joiner: the rest of prompt_text is the conversation alone.
+  EXPECT_EQ(r->system_messages, 1);
+  EXPECT_EQ(r->prompt_text.substr(r->system_bytes), "héllo\nhi\nwhat is\n2+2");
   // Characters, not bytes: "é" counts once.
   EXPECT_EQ(r->prompt_chars, 9 + 5 + 2 + 7 + 3);
   EXPECT_EQ(r->last_user_text, "what is\n2+2");
   EXPECT_FALSE(r->has_image);
   EXPECT_FALSE(r->has_tools);
   EXPECT_EQ(r->body["messages"].size(), 4u);
+}
+
+TEST(AppendPromptText, SystemBytesAreTheSystemTextAndItsJoinersWherever) {
+  struct Part {
+    std::string_view text;
+    bool system;
+  };
+  const std::vector<std::vector<Part>> cases = {
+      {{"sys", true}, {"u1", false}, {"a", false}},
+      {{"sys", true}, {"dev", true}, {"u1", false}},
+      {{"u1", false}, {"sys", true}, {"a", false}},
+      {{"u1", false}, {"a", false}, {"sys", true}},
+      {{"sys", true}},
+      {{"u1", false}, {"a", false}},
+      {{"", true}, {"u1", false}},
+  };
+  for (const auto& parts : cases) {
+    std::string prompt, conversation;
+    size_t system_bytes = 0;
+    for (const Part& p : parts) {
+      AppendPromptText(&prompt, &system_bytes, p.text, p.system);
+      if (p.system) continue;
+      if (!conversation.empty()) conversation += '\n';
+      conversation += p.text;
+    }
+    EXPECT_EQ(prompt.size() - system_bytes, conversation.size()) << prompt;
+  }
+  std::string prompt;
+  size_t system_bytes = 0;
+  AppendPromptText(&prompt, &system_bytes, "sys", true);
+  AppendPromptText(&prompt, &system_bytes, "hello", false);
+  EXPECT_EQ(prompt, "sys\nhello");
+  EXPECT_EQ(prompt.substr(system_bytes), "hello");
 }
 
 TEST(ParseOpenAIChat, StreamOptionsToolsAndModalities) {

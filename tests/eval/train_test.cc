@@ -51,6 +51,9 @@ TEST(Train, LearnsASeparableSignalAndCrossValidates) {
   for (const auto& q : qs) ptrs.push_back(&q);
   auto m = Train(ptrs, opt);
   EXPECT_EQ(m.heads, 2u);
+  EXPECT_EQ(m.features, routing::kCurrentFeatureSet);
+  opt.features = routing::FeatureSet::kHead;  // train --feature-set 1
+  EXPECT_EQ(Train(ptrs, opt).features, routing::FeatureSet::kHead);
   EXPECT_GT(m.Probability(Features(qs[0], opt.kind)), m.Probability(Features(qs[1], opt.kind)));
 }
 

@@ -51,14 +51,14 @@ test("check loads routing.router: a wrong-kind, missing or corrupt model fails b
       return spawnSync(triageBin, ["check", "--config", file], { encoding: "utf8" });
     };
     const models = path.join(repoRoot, "models");
-    for (const good of [`learned:${models}/learned-v1.model`, "learned:builtin", `cascade:${models}/cascade-v1.model`, `rules:${models}/rules-v1.txt`, "length"]) {
+    for (const good of [`learned:${models}/learned-v2.model`, "learned:builtin", `cascade:${models}/cascade-v2.model`, `rules:${models}/rules-v1.txt`, "length"]) {
       const r = check(good);
       assert.equal(r.status, 0, `${good}: ${r.stderr}`);
       assert.match(r.stdout, /config OK/);
     }
-    const wrong = check(`learned:${models}/cascade-v1.model`);
+    const wrong = check(`learned:${models}/cascade-v2.model`);
     assert.equal(wrong.status, 2);
-    assert.match(wrong.stderr, /routing\.router: model file .*cascade-v1\.model is a cascade model; use cascade:/);
+    assert.match(wrong.stderr, /routing\.router: model file .*cascade-v2\.model is a cascade model; use cascade:/);
     const missing = check(`learned:${dir}/none.model`);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /none\.model/);

@@ -145,7 +145,7 @@ test("eval on a file with other model names: the error lists them; --cheap/--str
 
 test("eval cascade on a file without recorded answers says so", () => {
   const mmlu = path.join(data, "mmlu-dev.jsonl");
-  const model = path.join(repoRoot, "models/cascade-v1.model");
+  const model = path.join(repoRoot, "models/cascade-v2.model");
   const r = run(["eval", "--data", mmlu, "--data", gsm8k, "--router", `cascade:${model}`, "--json"]);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
@@ -311,6 +311,46 @@ test("train --cv prints cross-validated figures and writes a model that eval and
   });
 });
 
+test("train --feature-set: set 2 (the default) reads the question at the end of a few-shot prompt, set 1 does not", () => {
+  withTempDir("triage-fs-", (dir) => {
+    const lines = readFileSync(gsm8k, "utf8").trim().split("\n");
+    const trainFile = path.join(dir, "train.jsonl");
+    writeFileSync(trainFile, lines.slice(0, 600).join("\n") + "\n");
+    // Held-out GSM8K questions behind the same 4 worked examples, padded to one length so that
+    // only the words of the question tell the prompts apart.
+    const shots = lines.slice(0, 4).map((l) => {
+      const q = JSON.parse(l);
+      return `Question: ${q.messages[0].content}\nAnswer: ${q.outcomes["gpt-4-1106-preview"].response.trim()}\n\n`;
+    }).join("");
+    assert.ok(shots.length > 1536, `${shots.length} chars of examples`);
+    // ASCII only, so that the same length in JavaScript is the same length in bytes.
+    const held = lines.slice(600).filter((l) => /^[\x00-\x7f]*$/.test(JSON.parse(l).messages[0].content)).slice(0, 40).map((l) => {
+      const q = JSON.parse(l);
+      q.messages = [{ role: "user", content: shots + `Question: ${q.messages[0].content}`.padEnd(400).slice(0, 400) + "\nAnswer:" }];
+      return JSON.stringify(q);
+    });
+    const fewshot = path.join(dir, "fewshot.jsonl");
+    writeFileSync(fewshot, held.join("\n") + "\n");
+    const distinct = {};
+    for (const set of ["1", "2"]) {
+      const model = path.join(dir, `set${set}.model`);
+      const r = run(["train", "--data", trainFile, "--out", model, "--feature-set", set]);
+      assert.equal(r.status, 0, r.stderr);
+      const scores = path.join(dir, `set${set}.scores`);
+      const e = run(["eval", "--data", fewshot, "--router", `learned:${model}`, "--scores", scores, "--bootstrap", "0"]);
+      assert.equal(e.status, 0, e.stderr);
+      const s = readFileSync(scores, "utf8").trim().split("\n").map((l) => JSON.parse(l).score);
+      assert.equal(s.length, 40);
+      distinct[set] = new Set(s).size;
+    }
+    assert.equal(distinct["1"], 1, "set 1 sees only the examples: one score for all 40 prompts");
+    assert.ok(distinct["2"] >= 30, `set 2 tells the questions apart: ${distinct["2"]} distinct scores`);
+    const bad = run(["train", "--data", trainFile, "--out", path.join(dir, "x.model"), "--feature-set", "3"]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--feature-set/);
+  });
+});
+
 // A small file of held-out prompts under another benchmark name, with the dev models' keys.
 function other_models_as_heldout(dir) {
   const file = path.join(dir, "fresh.jsonl");
@@ -360,7 +400,7 @@ test("a trained model records its training prompts: eval and calibrate flag in-s
 test("calibrate --split 70/25/5 hits the split on the dev data and writes two ascending thresholds", () => {
   withTempDir("triage-cal-", (dir) => {
   const out = path.join(dir, "routing.yaml");
-  const spec = `learned:${path.join(repoRoot, "models/learned-v1.model")}`;
+  const spec = `learned:${path.join(repoRoot, "models/learned-v2.model")}`;
   const r = run(["calibrate", "--router", spec, "--data", gsm8k, "--split", "70/25/5", "--out", out]);
   assert.equal(r.status, 0, r.stderr);
   const split = r.stdout.match(/achieved split ([\d.]+)\/([\d.]+)\/([\d.]+)/);
@@ -425,7 +465,7 @@ test("bad input: malformed line, corrupt model, unknown router, missing file", (
   assert.equal(r.status, 1);
   assert.match(r.stderr, /malformed\.jsonl:3: malformed JSON/);
   // Flip one byte in the middle of a real model file.
-  const bytes = readFileSync(path.join(repoRoot, "models/learned-v1.model"));
+  const bytes = readFileSync(path.join(repoRoot, "models/learned-v2.model"));
   bytes[bytes.length >> 1] ^= 0x40;
   const corrupt = path.join(dir, "corrupt.model");
   writeFileSync(corrupt, bytes);
@@ -544,7 +584,7 @@ test("a bad router SPEC is a usage error (exit 2); a model or rules file that ca
       [`cascade:${path.join(dir, "none.model")}`, /cannot open model file .*none\.model/],
       [`rules:${path.join(dir, "none.txt")}`, /cannot open rules file .*none\.txt/],
       [`rules:${bad}`, /bad\.txt:1: score must be a number in \[0,1\]/],
-      [`cascade:${path.join(repoRoot, "models/learned-v1.model")}`, /is a learned model, not a cascade model/],
+      [`cascade:${path.join(repoRoot, "models/learned-v2.model")}`, /is a learned model, not a cascade model/],
     ];
     for (const [spec, why] of files) {
       for (const cmd of ["eval", "calibrate"]) {

@@ -43,8 +43,39 @@ function assertHistogramMatches(h, scores) {
   }
 }
 
+test("learned router: the same conversation scores the same in both dialects, with or without the app's system prompt", async () => {
+  const t = await startTriage(config({ tiers, extra: `routing: {router: "learned:builtin", thresholds: [0.58, 0.68]}\n` }));
+  try {
+    const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+    const system = "You are the support assistant of an online bookshop. Answer politely and briefly. ".repeat(20);
+    const turns = [
+      { role: "user", content: "A box holds 12 books and a shelf holds 5 boxes. How many books fit on 3 shelves?" },
+      { role: "assistant", content: "180 books." },
+      { role: "user", content: "And if every second box holds only half as many books?" },
+    ];
+    const routes = [];
+    routes.push((await openai.chat.completions.create({ model: "auto", messages: turns }).withResponse()).response.headers.get("x-triage-route"));
+    routes.push((await openai.chat.completions.create({ model: "auto", messages: [{ role: "system", content: system }, ...turns] }).withResponse()).response.headers.get("x-triage-route"));
+    routes.push((await openai.chat.completions.create({ model: "auto", messages: [{ role: "developer", content: system }, ...turns] }).withResponse()).response.headers.get("x-triage-route"));
+    routes.push((await anthropic.messages.create({ model: "auto", max_tokens: 20, messages: turns }).withResponse()).response.headers.get("x-triage-route"));
+    routes.push((await anthropic.messages.create({ model: "auto", max_tokens: 20, system, messages: turns }).withResponse()).response.headers.get("x-triage-route"));
+    assert.match(utf8(routes[0]), /^learned score=0\.\d+ → \w+$/);
+    for (const r of routes) assert.equal(r, routes[0]);
+    // Unrounded in the ledger too.
+    const scores = t.rows().map((r) => r.route_score);
+    assert.equal(scores.length, 5);
+    for (const s of scores) assert.equal(s, scores[0]);
+    // A longer conversation is another request: the score moves.
+    const { response } = await openai.chat.completions.create({ model: "auto", messages: [{ role: "system", content: system }, ...turns, { role: "assistant", content: "150." }, { role: "user", content: "Why?" }] }).withResponse();
+    assert.notEqual(t.rows().at(-1).route_score, scores[0], response.headers.get("x-triage-route"));
+  } finally {
+    await t.stop();
+  }
+});
+
 test("learned router: every auto request carries its score and lands on the tier its thresholds pick", async () => {
-  const model = path.join(repoRoot, "models/learned-v1.model");
+  const model = path.join(repoRoot, "models/learned-v2.model");
   const t = await startTriage(config({ tiers, extra: `routing: {router: "learned:${model}", thresholds: [0.58, 0.68]}\n` }));
   try {
     const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
@@ -112,7 +143,7 @@ test("learned router: every auto request carries its score and lands on the tier
 });
 
 test("live cascade: the cheap answer is held, scored, then released or escalated; one ledger row each", async () => {
-  const model = path.join(repoRoot, "models/cascade-v1.model");
+  const model = path.join(repoRoot, "models/cascade-v2.model");
   const t = await startTriage(config({ tiers, extra: `routing: {router: "cascade:${model}", thresholds: [0.5, 0.9]}\n` }));
   try {
     const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
@@ -162,7 +193,7 @@ test("live cascade: the cheap answer is held, scored, then released or escalated
 });
 
 test("live cascade at shutdown: a held cheap call cut by the grace period answers 503 and writes its row", async () => {
-  const model = path.join(repoRoot, "models/cascade-v1.model");
+  const model = path.join(repoRoot, "models/cascade-v2.model");
   const slowTiers = [
     { name: "open", deployments: [{ name: "o", sim: { latency_ms: 60000, ttft_ms: 60000, output_tokens: 4 }, catalog: "gemma-4-31b" }] },
     ...tiers.slice(1),
@@ -193,7 +224,7 @@ test("live cascade at shutdown: a held cheap call cut by the grace period answer
 });
 
 test("SIGHUP reloads routing.router and routing.thresholds from the config file; a bad reload keeps the running routing", async () => {
-  const model = path.join(repoRoot, "models/learned-v1.model");
+  const model = path.join(repoRoot, "models/learned-v2.model");
   const yaml = (router, thresholds, ts = tiers) => config({ tiers: ts, extra: `routing: {router: "${router}", thresholds: [${thresholds}]}\n` });
   const t = await startTriage(yaml(`learned:${model}`, "0.99, 0.995"));
   try {
@@ -224,7 +255,7 @@ test("SIGHUP reloads routing.router and routing.thresholds from the config file;
     await reload(yaml(`learned:${model}`, "0.5", tiers.slice(0, 2)), /^(?=.*routing reload failed)(?=.*tiers differ)/);
     assert.equal((await ask())[0], "frontier");
     // Switching to the live cascade takes effect as well.
-    await reload(yaml(`cascade:${path.join(repoRoot, "models/cascade-v1.model")}`, "0.5, 0.9"), /"msg":"routing reloaded"/);
+    await reload(yaml(`cascade:${path.join(repoRoot, "models/cascade-v2.model")}`, "0.5, 0.9"), /"msg":"routing reloaded"/);
     assert.match((await ask())[1], /^cascade score=\d\.\d\d (<|>=) 0\.50 → (open|mid)$/);
     assert.deepEqual(await t.stop("SIGTERM"), { code: 0, signal: null });
   } finally {

@@ -249,11 +249,11 @@ TEST(ModelFile, CorruptWrongVersionAndWrongMagicAreClearErrors) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("checksum"), std::string::npos) << r.error().message;
 
-  std::string v4 = bytes;
-  v4[8] = 4;  // version field follows the 8-byte magic
-  r = ParseModel(v4, "f");
+  std::string v5 = bytes;
+  v5[8] = 5;  // version field follows the 8-byte magic
+  r = ParseModel(v5, "f");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("version 4"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("version 5"), std::string::npos) << r.error().message;
 
   r = ParseModel("hello world, not a model", "f");
   ASSERT_FALSE(r.ok());
@@ -317,10 +317,12 @@ TEST(ModelFile, TrainingPromptFilterRoundTripsAndVersionTwoFilesStillLoad) {
   EXPECT_EQ(back->trained_on.count, 2u);
   EXPECT_TRUE(back->trained_on.MayContain(PromptFingerprint("b")));
 
-  // Version 2 is version 3 without the three filter fields and the filter bytes.
+  // Version 2 is version 3 without the three filter fields and the filter bytes (and version 3
+  // is version 4 without the feature set after the heads field).
   LinearModel plain = SampleModel(ModelKind::kLearned);
   std::string v2 = SerializeModel(plain);
   v2.resize(v2.size() - 8 - 12);  // drop the checksum and the empty filter's three u32
+  v2.erase(24, 4);
   v2[8] = 2;
   uint64_t sum = Fnv1a64(v2);
   v2.append(reinterpret_cast<const char*>(&sum), 8);
@@ -455,6 +457,133 @@ TEST(Features, AnswerThatSkipsAGivenQuantityIsMarked) {
   EXPECT_NEAR(At(skipped, unused_share), 1.0f / 3.0f, 1e-6);
 }
 
+SparseVec FeaturesOf(const std::string& prompt, FeatureSet set) {
+  SparseVec x;
+  ExtractPromptFeatures(In(prompt), &x, true, set);
+  return x;
+}
+
+// Few-shot prompts, and a document followed by a question, put the question at the end.
+std::string WorkedExamples(size_t chars) {
+  std::string s;
+  while (s.size() < chars) s += "Question: an earlier worked example. Answer: 4\n\n";
+  return s;
+}
+
+TEST(Features, HeadTailSetReadsTheQuestionAtTheEndOfALongPrompt) {
+  const std::string shots = WorkedExamples(3000);
+  const std::string a = shots + "Which planet is the largest?",
+                    b = shots + "Prove that the sum converges";
+  ASSERT_EQ(a.size(), b.size());  // so that the length features agree
+  // Feature set 1 reads the first 1,536 chars only: both prompts look the same to it.
+  EXPECT_EQ(FeaturesOf(a, FeatureSet::kHead), FeaturesOf(b, FeatureSet::kHead));
+  EXPECT_NE(FeaturesOf(a, FeatureSet::kHeadTail), FeaturesOf(b, FeatureSet::kHeadTail));
+  // The head still counts: an instruction that opens the prompt changes the features.
+  std::string c = a;
+  c.replace(0, 9, "Translate");
+  EXPECT_NE(FeaturesOf(a, FeatureSet::kHeadTail), FeaturesOf(c, FeatureSet::kHeadTail));
+  // The middle does not: the work stays bounded.
+  std::string d = a;
+  d.replace(1500, 8, "integral");
+  EXPECT_EQ(FeaturesOf(a, FeatureSet::kHeadTail), FeaturesOf(d, FeatureSet::kHeadTail));
+  // Up to kWindowChars chars both sets read the same features, so a model retrained with set 2
+  // scores short prompts as set 1 did.
+  const std::string short_prompt = WorkedExamples(1400).substr(0, 1400) + "Which planet?";
+  ASSERT_LE(short_prompt.size(), kWindowChars);
+  EXPECT_EQ(FeaturesOf(short_prompt, FeatureSet::kHead),
+            FeaturesOf(short_prompt, FeatureSet::kHeadTail));
+  EXPECT_LT(FeaturesOf(WorkedExamples(200000), FeatureSet::kHeadTail).size(), 3 * kWindowChars);
+}
+
+// A model whose only weights are on what the tail of a long prompt hashes to.
+LinearModel TailModel(const std::string& prompt, FeatureSet set) {
+  LinearModel m;
+  m.features = set;
+  const SparseVec head = FeaturesOf(prompt, FeatureSet::kHead);
+  for (const auto& [i, v] : FeaturesOf(prompt, FeatureSet::kHeadTail)) {
+    bool in_head = false;
+    for (const auto& [j, w] : head) in_head |= i == j;
+    if (!in_head) m.weights[i] = 2.0f;
+  }
+  return m;
+}
+
+TEST(ModelFile, FeatureSetRoundTripsAndTheScorerExtractsIt) {
+  const std::string prompt = WorkedExamples(3000) + "Prove that it converges.";
+  const std::string dir = ::testing::TempDir();
+  for (FeatureSet set : {FeatureSet::kHead, FeatureSet::kHeadTail}) {
+    LinearModel m = TailModel(prompt, set);
+    auto back = ParseModel(SerializeModel(m), "f");
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->features, set);
+    const std::string path = dir + "/set" + std::to_string(static_cast<int>(set)) + ".model";
+    ASSERT_TRUE(WriteModelFile(m, path).ok());
+    auto s = MakeScorer("learned:" + path);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    // Set 1 never sees the tail, so the tail's weights do not move its score off 0.5.
+    if (set == FeatureSet::kHead) {
+      EXPECT_DOUBLE_EQ((*s)->Score(In(prompt)), 0.5);
+    } else {
+      EXPECT_GT((*s)->Score(In(prompt)), 0.9);
+    }
+    std::remove(path.c_str());
+  }
+}
+
+TEST(ModelFile, VersionThreeFilesReadAsFeatureSetOneAndUnknownSetsAreRefused) {
+  LinearModel m =
+      TailModel(WorkedExamples(3000) + "Prove that it converges.", FeatureSet::kHeadTail);
+  std::string v3 = SerializeModel(m);
+  v3.resize(v3.size() - 8);
+  auto reseal = [](std::string body) {
+    uint64_t sum = Fnv1a64(body);
+    return body + std::string(reinterpret_cast<const char*>(&sum), 8);
+  };
+  std::string unknown = v3;
+  unknown[24] = 3;  // the feature set follows magic, version, kind, dim and heads
+  auto r = ParseModel(reseal(unknown), "new.model");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("new.model: feature set 3 is not known to this build"),
+            std::string::npos)
+      << r.error().message;
+  v3.erase(24, 4);
+  v3[8] = 3;
+  auto old = ParseModel(reseal(v3), "v3.model");
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(old->features, FeatureSet::kHead);
+  EXPECT_EQ(old->weights, m.weights);
+}
+
+// An application's fixed system prompt says nothing about how hard one request is: feature set 2
+// reads the same features with or without it, and the shipped model gives the same score.
+TEST(Features, SetTwoIgnoresTheSystemPrompt) {
+  const std::string question = "A shop sells 3 pens for $2. How much do 12 pens cost?";
+  const std::string system = WorkedExamples(1200);
+  const std::string with_text = system + "\n" + question;
+  RouteInput bare = In(question), with = In(question);
+  with.prompt_text = with_text;
+  with.message_count = 2;
+  with.system_messages = 1;
+  with.system_bytes = system.size() + 1;
+  EXPECT_EQ(PromptChars(with, FeatureSet::kHeadTail), question.size());
+  EXPECT_EQ(PromptChars(with, FeatureSet::kHead), with_text.size());
+  auto features = [](const RouteInput& in, FeatureSet set) {
+    SparseVec x;
+    ExtractPromptFeatures(in, &x, true, set);
+    return x;
+  };
+  EXPECT_EQ(features(bare, FeatureSet::kHeadTail), features(with, FeatureSet::kHeadTail));
+  EXPECT_NE(features(bare, FeatureSet::kHead), features(with, FeatureSet::kHead));
+  auto builtin = MakeScorer("learned:builtin");
+  ASSERT_TRUE(builtin.ok()) << builtin.error().message;
+  EXPECT_EQ((*builtin)->Score(bare), (*builtin)->Score(with));
+  // A second user turn is a turn; a system message is not.
+  RouteInput two_turns = with;
+  two_turns.system_messages = 0;
+  two_turns.system_bytes = 0;
+  EXPECT_NE(features(bare, FeatureSet::kHeadTail), features(two_turns, FeatureSet::kHeadTail));
+}
+
 TEST(Features, BoundedWorkOnHugePrompts) {
   std::string big(200000, 'a');
   SparseVec x;
@@ -471,9 +600,9 @@ namespace {
 
 TEST(ShippedModels, LoadAndScoreInRange) {
   const std::string dir = std::string(TRIAGE_SOURCE_DIR) + "/models/";
-  auto learned = MakeScorer("learned:" + dir + "learned-v1.model");
+  auto learned = MakeScorer("learned:" + dir + "learned-v2.model");
   ASSERT_TRUE(learned.ok()) << learned.error().message;
-  auto cascade = LoadAnswerScorer(dir + "cascade-v1.model");
+  auto cascade = LoadAnswerScorer(dir + "cascade-v2.model");
   ASSERT_TRUE(cascade.ok()) << cascade.error().message;
   RouteInput in;
   in.prompt_text = in.last_user_text = "A shop sells 3 pens for $2. How much do 12 pens cost?";
@@ -489,11 +618,11 @@ TEST(ShippedModels, LoadAndScoreInRange) {
 
 // learned:builtin is the shipped file, byte for byte, and scores like it.
 TEST(ShippedModels, BuiltinIsTheShippedLearnedModel) {
-  const std::string file = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v1.model";
+  const std::string file = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v2.model";
   std::ifstream f(file, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   ASSERT_GT(bytes.size(), 1000u);
-  EXPECT_TRUE(BuiltinLearnedModel() == bytes) << "rebuild after retraining models/learned-v1.model";
+  EXPECT_TRUE(BuiltinLearnedModel() == bytes) << "rebuild after retraining models/learned-v2.model";
   auto builtin = MakeScorer("learned:builtin");
   ASSERT_TRUE(builtin.ok()) << builtin.error().message;
   EXPECT_EQ((*builtin)->Describe(), "learned:builtin");
