@@ -315,6 +315,15 @@ uint64_t Fnv1a64(std::string_view bytes, uint64_t seed) {
   return h;
 }
 
+std::string_view HeadTailWindow(std::string_view text, std::string* buf) {
+  if (text.size() <= kWindowChars) return text;
+  // The head keeps an instruction that opens the prompt; the tail the question that ends it.
+  buf->assign(text.substr(0, kHeadChars));
+  buf->push_back('\n');
+  buf->append(text.substr(text.size() - (kWindowChars - kHeadChars)));
+  return *buf;
+}
+
 size_t PromptChars(const RouteInput& in, FeatureSet set) {
   if (set == FeatureSet::kHead) return in.prompt_text.size();
   return in.prompt_text.size() - std::min(in.system_bytes, in.prompt_text.size());
@@ -322,16 +331,10 @@ size_t PromptChars(const RouteInput& in, FeatureSet set) {
 
 void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngrams, FeatureSet set) {
   std::string_view text = in.last_user_text.empty() ? in.prompt_text : in.last_user_text;
-  std::string_view win = text.substr(0, std::min(text.size(), kWindowChars));
   const bool head_tail = set == FeatureSet::kHeadTail && text.size() > kWindowChars;
   thread_local std::string joined;
-  if (head_tail) {
-    // The head keeps an instruction that opens the prompt; the tail the question that ends it.
-    joined.assign(text.substr(0, kHeadChars));
-    joined.push_back('\n');
-    joined.append(text.substr(text.size() - (kWindowChars - kHeadChars)));
-    win = joined;
-  }
+  const std::string_view win = head_tail ? HeadTailWindow(text, &joined)
+                                         : text.substr(0, std::min(text.size(), kWindowChars));
   thread_local std::vector<uint32_t> words;
   thread_local SparseVec discard;
   discard.clear();

@@ -35,6 +35,10 @@ inline constexpr size_t kHeadChars = 256;
 // Sparse vector: (index, value) pairs; indices may repeat (they add up).
 using SparseVec = std::vector<std::pair<uint32_t, float>>;
 
+// What feature set 2 and rules files read of a text: all of it up to kWindowChars chars, else its
+// first kHeadChars chars, "\n" and its last kWindowChars - kHeadChars (in *buf).
+std::string_view HeadTailWindow(std::string_view text, std::string* buf);
+
 // The prompt length, in bytes, that a model of this feature set reads (the dense length feature
 // and LinearModel::Score's length prior): all of prompt_text for set 1, without the system
 // instructions for set 2.

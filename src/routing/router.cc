@@ -59,7 +59,8 @@ class RulesScorer : public Scorer {
       : rules_(std::move(rules)), default_(def), file_(std::move(file)) {}
   double Score(const RouteInput& in) const override {
     std::string_view t = in.last_user_text.empty() ? in.prompt_text : in.last_user_text;
-    std::string low(t.substr(0, std::min(t.size(), kWindowChars)));
+    thread_local std::string joined;
+    std::string low(HeadTailWindow(t, &joined));
     for (auto& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     double best = -1;
     for (const auto& [kw, s] : rules_) {

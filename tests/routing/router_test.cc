@@ -136,6 +136,11 @@ TEST(RulesScorer, HighestMatchWins) {
   EXPECT_DOUBLE_EQ((*s)->Score(In("hello")), 0.2);
   EXPECT_DOUBLE_EQ((*s)->Score(In("Calculate this")), 0.6);
   EXPECT_DOUBLE_EQ((*s)->Score(In("calculate then PROVE it")), 0.9);
+  // A long prompt is read by its first 256 and last 1,280 chars, like feature set 2.
+  const std::string filler(3000, '.');
+  EXPECT_DOUBLE_EQ((*s)->Score(In(filler + "Now prove it.")), 0.9);
+  EXPECT_DOUBLE_EQ((*s)->Score(In("Prove it." + filler)), 0.9);
+  EXPECT_DOUBLE_EQ((*s)->Score(In(filler.substr(0, 1000) + "prove" + filler)), 0.2);
 }
 
 // The shipped rules file parses (including the " not " and "=" keywords) and ranks a
