@@ -134,6 +134,9 @@ sed -e 's/"model":"auto"/"model":"stream","stream":true,"stream_options":{"inclu
 sed -e 's|^wrk.body = .*|wrk.body = '"'"'{"model":"stream","max_tokens":200,"stream":true,"system":"You are a helpful assistant.","messages":[{"role":"user","content":"Summarise the plot of Hamlet in two sentences."}],"temperature":0.2}'"'"'|' \
   -e 's|^wrk.headers\["Content-Type"\] = "application/json"|&\nwrk.headers["anthropic-version"] = "2023-06-01"|' \
   "$work/post.lua" > "$work/messages.lua"
+# The same question from an Anthropic client without streaming: the OpenAI answer translated
+# into an Anthropic message.
+sed -e 's/"model":"stream"/"model":"open"/' -e 's/"stream":true,//' "$work/messages.lua" > "$work/amessages.lua"
 # An OpenAI client streaming from the Anthropic upstream: every event translated into a chunk.
 sed -e 's/"model":"stream"/"model":"astream"/' "$work/stream.lua" > "$work/astream.lua"
 
@@ -154,9 +157,10 @@ check() {  # script path pattern
 check post /v1/chat/completions '"content":"Hamlet, prince of Denmark'
 check stream /v1/chat/completions 'data: {.*"content":" Hamlet included."'
 check messages /v1/messages '"type":"text_delta","text":" Hamlet included."\|"text":" Hamlet included.","type":"text_delta"'
+check amessages /v1/messages '"type":"message".*"text":"Hamlet, prince of Denmark\|"text":"Hamlet, prince of Denmark.*"type":"message"'
 check astream /v1/chat/completions 'data: {.*"content":" Hamlet included."'
-targets=(direct proxy triage direct-stream proxy-stream triage-stream triage-messages-stream
-         triage-anthropic-stream)
+targets=(direct proxy triage triage-messages direct-stream proxy-stream triage-stream
+         triage-messages-stream triage-anthropic-stream)
 rows=0
 for target in "${targets[@]}"; do
   path=/v1/chat/completions
@@ -164,11 +168,13 @@ for target in "${targets[@]}"; do
     direct) url=http://127.0.0.1:$FAKE;; proxy) url=http://127.0.0.1:$PROXY;; triage) url=http://127.0.0.1:$TRIAGE;;
     direct-stream) url=http://127.0.0.1:$FAKE/stream;; proxy-stream) url=http://127.0.0.1:$PROXY/stream;;
     triage-stream) url=http://127.0.0.1:$TRIAGE;;
+    triage-messages) url=http://127.0.0.1:$TRIAGE; path=/v1/messages;;
     triage-messages-stream) url=http://127.0.0.1:$TRIAGE; path=/v1/messages;;
     triage-anthropic-stream) url=http://127.0.0.1:$TRIAGE;;
   esac
   script=post; [[ $target == *-stream ]] && script=stream
   [[ $target == triage-messages-stream ]] && script=messages
+  [[ $target == triage-messages ]] && script=amessages
   [[ $target == triage-anthropic-stream ]] && script=astream
   wrk -t1 -c1 -d2s -s "$work/$script.lua" "$url$path" >/dev/null  # warm-up
   # The ledger rows each triage target adds: counted from after its warm-up to after its
@@ -196,6 +202,7 @@ for t in "${targets[@]}"; do
 done
 echo
 awk -v a="$(f triage 64 3)" -v b="$(f proxy 64 3)" 'BEGIN{printf "triage throughput = %.2f x the nginx proxy floor\n", a/b}'
+awk -v a="$(f triage-messages 64 3)" -v b="$(f proxy 64 3)" 'BEGIN{printf "triage Anthropic-client answers (the OpenAI answer translated into an Anthropic message) = %.2f x the nginx proxy floor\n", a/b}'
 awk -v a="$(f triage-stream 64 3)" -v b="$(f proxy-stream 64 3)" 'BEGIN{printf "triage streaming throughput = %.2f x the nginx proxy floor (the same answer as %d SSE events)\n", a/b, '"$(grep -c '^data: ' <<< "$sse")"'}'
 awk -v a="$(f triage-messages-stream 64 3)" -v b="$(f proxy-stream 64 3)" 'BEGIN{printf "triage Anthropic-client streaming (each chunk translated to Anthropic events) = %.2f x the nginx proxy floor of the OpenAI stream\n", a/b}'
 awk -v a="$(f triage-anthropic-stream 64 3)" -v b="$(f proxy-stream 64 3)" 'BEGIN{printf "triage streaming from an Anthropic upstream (each event translated to an OpenAI chunk) = %.2f x the nginx proxy floor of the OpenAI stream\n", a/b}'
@@ -203,9 +210,9 @@ awk -v t="$(p50 triage)" -v p="$(p50 proxy)" -v d="$(p50 direct)" \
   'BEGIN{printf "triage p50 @1 conn = %.1f x the nginx proxy p50; added p50 triage/proxy = %.1f\n", t/p, (t-d)/((p-d)>0?(p-d):1)}'
 echo "triage RSS: idle ${rss_idle} KiB, peak under load ${rss_peak} KiB"
 sent=0
-for t in triage triage-stream triage-messages-stream triage-anthropic-stream; do sent=$(( sent + $(f $t 1 1) + $(f $t 64 1) )); done
+for t in triage triage-messages triage-stream triage-messages-stream triage-anthropic-stream; do sent=$(( sent + $(f $t 1 1) + $(f $t 64 1) )); done
 echo "ledger rows written during the measurement: $rows; responses wrk counted: $sent (wrk does not count the up to 64 requests still in flight each time it stops)"
 missing=$(( sent > rows ? sent - rows : 0 )); extra=$(( rows - sent ))
-echo "ledger check: $([[ $missing -eq 0 && $extra -le 260 ]] && echo OK || echo MISMATCH) (answered without a row: $missing; rows beyond answers: $extra, at most 260 = in flight at the eight stops)"
+echo "ledger check: $([[ $missing -eq 0 && $extra -le 325 ]] && echo OK || echo MISMATCH) (answered without a row: $missing; rows beyond answers: $extra, at most 325 = in flight at the ten stops)"
 echo
 echo "command: DURATION=$DURATION${LEDGER_QUERY:+ LEDGER_QUERY='$LEDGER_QUERY'}${BIN_GIVEN:+ TRIAGE_BIN=$BIN_GIVEN} bench/overhead/run.sh"
