@@ -202,7 +202,17 @@ struct RouterRun {
   size_t no_answer = 0;  // cascade: queries without a recorded cheap answer
   std::vector<Overlap> overlap;
   std::vector<eval::BenchReport> reps;
+  // learned: and cascade: routers: what their model file says of itself.
+  std::optional<routing::LinearModel> model;
 };
+
+// "model: NOTE (feature set N, H heads)": which model a trained router ran, and how it reads a
+// prompt (docs/routing.md, Features).
+std::string ModelLine(const routing::LinearModel& m) {
+  return "model: " + (m.note.empty() ? std::string("(no note)") : m.note) + " (feature set " +
+         std::to_string(static_cast<uint32_t>(m.features)) + ", " + std::to_string(m.heads) +
+         (m.heads == 1 ? " head)" : " heads)");
+}
 
 // a.router is the router to run; notes and in-sample warnings go to stderr.
 Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
@@ -210,6 +220,9 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
   auto scores = eval::ScoreQueries(a.router, ds.queries);
   if (!scores) return scores.error();
   run.scores = std::move(*scores);
+  auto model = routing::ModelOfSpec(a.router);
+  if (!model) return model.error();
+  run.model = std::move(*model);
   run.cascade = a.router.rfind("cascade:", 0) == 0;
   if (run.cascade)
     for (const auto& q : ds.queries) run.no_answer += q.cheap_response.empty();
@@ -242,6 +255,14 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
 nlohmann::json RunJson(const RouterRun& run, const EvalArgs& a, int skipped) {
   auto j = ReportsJson(run.reps, a, skipped);
   if (run.cascade) j["queries_without_cheap_response"] = run.no_answer;
+  j["model"] = nullptr;
+  if (run.model) {
+    j["model"] = nlohmann::json::object();
+    j["model"]["kind"] = run.model->kind == routing::ModelKind::kCascade ? "cascade" : "learned";
+    j["model"]["heads"] = run.model->heads;
+    j["model"]["feature_set"] = static_cast<uint32_t>(run.model->features);
+    j["model"]["note"] = run.model->note;
+  }
   // Per benchmark: how many queries the model was trained on (null: not recorded).
   for (auto& [name, b] : j["benchmarks"].items()) b["training_overlap"] = nullptr;
   j["training_overlap"] = nullptr;
@@ -362,6 +383,8 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
     size_t width = 6;
     for (const auto& spec : args.routers) width = std::max(width, spec.size());
     std::cout << args.routers.size() << " routers on the same queries " << PricesNote(args) << "\n";
+    for (size_t k = 0; k < runs.size(); ++k)
+      if (runs[k].model) std::cout << args.routers[k] << ": " << ModelLine(*runs[k].model) << "\n";
     for (size_t b = 0; b < runs.front().reps.size(); ++b) {
       const auto& first = runs.front().reps[b];
       std::printf("\n== %s (%zu queries): cheap-only %.4f, strong-only %.4f\n", first.name.c_str(),
@@ -416,6 +439,7 @@ int RunEval(const EvalArgs& args) {
     std::cout << RunJson(*run, a, ds->skipped).dump() << "\n";
   } else {
     std::cout << "router " << a.router << "  " << PricesNote(a) << "\n";
+    if (run->model) std::cout << ModelLine(*run->model) << "\n";
     if (!run->overlap.empty()) {
       std::cout << "queries matching prompts the model was trained on (~1% false matches):";
       for (const auto& o : run->overlap)
@@ -513,7 +537,6 @@ int RunTrain(const EvalArgs& a) {
   m.note =
       "triage " + a.kind + " model; trained on " + std::to_string(all.size()) + " queries from";
   for (const auto& b : benches) m.note += " " + b;
-  m.note += "; feature set " + std::to_string(static_cast<uint32_t>(m.features));
   Status st = routing::WriteModelFile(m, a.out);
   if (!st.ok()) return Fail(st.error().message);
   std::cerr << "wrote " << a.out << "\n";

@@ -30,6 +30,7 @@ test("eval --json: apgr, cpt50, cpt80 in [0,1] and a curve from 0% to 100% stron
     assert.equal(typeof j[k], "number", k);
     assert.ok(j[k] >= 0 && j[k] <= 1, `${k}=${j[k]}`);
   }
+  assert.equal(j.model, null);  // no model file behind `length`
   // The length rule beats random (0.5) on GSM8K but is far from the oracle.
   assert.ok(j.apgr > 0.52 && j.apgr < 0.7, `apgr ${j.apgr}`);
   assert.ok(j.cpt50 <= j.cpt80);
@@ -342,6 +343,10 @@ test("train --feature-set: set 2 (the default) reads the question at the end of 
       const s = readFileSync(scores, "utf8").trim().split("\n").map((l) => JSON.parse(l).score);
       assert.equal(s.length, 40);
       distinct[set] = new Set(s).size;
+      // eval says which model it ran and how that model reads a prompt.
+      assert.match(e.stdout, new RegExp(`^model: triage learned model; trained on 600 queries from gsm8k \\(feature set ${set}, 2 heads\\)$`, "m"));
+      const j = JSON.parse(run(["eval", "--data", fewshot, "--router", `learned:${model}`, "--bootstrap", "0", "--json"]).stdout);
+      assert.deepEqual(j.model, { kind: "learned", heads: 2, feature_set: Number(set), note: "triage learned model; trained on 600 queries from gsm8k" });
     }
     assert.equal(distinct["1"], 1, "set 1 sees only the examples: one score for all 40 prompts");
     assert.ok(distinct["2"] >= 30, `set 2 tells the questions apart: ${distinct["2"]} distinct scores`);
