@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of the wire-format parsers and translators, and of the router
-# model file parser, with clang
+# model file parser and routing features, with clang
 # (address and undefined-behaviour sanitizers, leak detection on) and runs each for SECONDS.
 # Exits non-zero on any crash, leak or sanitizer report.   fuzz/run.sh 20
 set -euo pipefail
