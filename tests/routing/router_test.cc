@@ -621,6 +621,22 @@ TEST(ShippedModels, LoadAndScoreInRange) {
   EXPECT_GT(good, bad);
 }
 
+// The models shipped before feature set 2 stay, and still load as what they are.
+TEST(ShippedModels, EveryShippedModelRecordsItsFeatureSet) {
+  const std::string dir = std::string(TRIAGE_SOURCE_DIR) + "/models/";
+  const std::pair<const char*, FeatureSet> files[] = {{"learned-v1.model", FeatureSet::kHead},
+                                                      {"cascade-v1.model", FeatureSet::kHead},
+                                                      {"learned-v2.model", FeatureSet::kHeadTail},
+                                                      {"cascade-v2.model", FeatureSet::kHeadTail}};
+  for (const auto& [file, set] : files) {
+    auto m = ReadModelFile(dir + file);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    EXPECT_EQ(m->features, set) << file;
+    EXPECT_EQ(m->heads, 2u) << file;
+    EXPECT_FALSE(m->trained_on.empty()) << file;
+  }
+}
+
 // learned:builtin is the shipped file, byte for byte, and scores like it.
 TEST(ShippedModels, BuiltinIsTheShippedLearnedModel) {
   const std::string file = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v2.model";
