@@ -37,6 +37,15 @@ Result<CanonicalResponse> ParseAnthropicResponse(const nlohmann::json& response)
 nlohmann::json RenderOpenAIResponse(const CanonicalResponse& r, int64_t created);
 // Anthropic "message" object.
 nlohmann::json RenderAnthropicResponse(const CanonicalResponse& r);
+// The same answers written straight into the body, without a tree: parsing the result gives
+// exactly the Render...() tree. Members come in the providers' documented order, strings are
+// escaped as dump() escapes them, except that invalid UTF-8 (which no parsed upstream answer
+// holds) becomes U+FFFD where dump() would throw. Tool inputs are still dumped by nlohmann.
+std::string WriteOpenAIResponse(const CanonicalResponse& r, int64_t created);
+std::string WriteAnthropicResponse(const CanonicalResponse& r);
+// An OpenAI tool call's `arguments` string as the canonical input object: {} when empty, and
+// {"_raw": args} when it is not a JSON object, so nothing is silently lost.
+nlohmann::json ParseToolArguments(const std::string& args);
 
 // Anthropic usage <-> TokenUsage. Anthropic's input_tokens excludes cache reads and cache
 // writes; TokenUsage.input_tokens includes both.

@@ -15,16 +15,14 @@ Error BadUpstream(const std::string& why) {
   return Error::Make(ErrorKind::kUpstream, "upstream_bad_response", "upstream response " + why);
 }
 
-// Tool arguments arrive as a JSON string from OpenAI; a string that does not parse is kept
-// as {"_raw": "..."} so nothing is silently lost.
-json ParseArguments(const std::string& args) {
+}  // namespace
+
+json ParseToolArguments(const std::string& args) {
   if (args.empty()) return json::object();
   json j = json::parse(args, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return json{{"_raw", args}};
   return j;
 }
-
-}  // namespace
 
 TokenUsage UsageFromAnthropic(const json& u) {
   TokenUsage t;
@@ -96,7 +94,7 @@ Result<CanonicalResponse> ParseOpenAIResponse(const json& response) {
       b.type = BlockType::kToolUse;
       b.id = JsonStr(call, "id");
       b.name = JsonStr(call["function"], "name");
-      b.input = ParseArguments(JsonStr(call["function"], "arguments"));
+      b.input = ParseToolArguments(JsonStr(call["function"], "arguments"));
       r.content.push_back(std::move(b));
     }
   }
