@@ -12,7 +12,7 @@ namespace triage::dialect {
 namespace {
 
 namespace sj = simdjson::dom;
-using fast_json::NumberOr0;
+using fast_json::AnthropicUsage;
 
 // OpenAIResponseUsage: `prompt_tokens` and `completion_tokens` must both be present.
 std::optional<TokenUsage> OpenAIUsage(sj::object u) {
@@ -20,35 +20,6 @@ std::optional<TokenUsage> OpenAIUsage(sj::object u) {
   TokenUsage t = fast_json::OpenAIUsage(u, &complete);
   if (!complete) return std::nullopt;
   return t;
-}
-
-// UsageFromAnthropic: input_tokens counts the cached and cache-writing tokens too.
-TokenUsage AnthropicUsage(sj::object u) {
-  int64_t input = 0, output = 0, read = 0, created = 0;
-  for (auto f : u) {
-    if (f.key == "input_tokens") {
-      input = NumberOr0(f.value);
-    } else if (f.key == "output_tokens") {
-      output = NumberOr0(f.value);
-    } else if (f.key == "cache_read_input_tokens") {
-      read = NumberOr0(f.value);
-    } else if (f.key == "cache_creation_input_tokens") {
-      created = NumberOr0(f.value);
-    }
-  }
-  TokenUsage t;
-  t.input_tokens = input + read + created;
-  t.output_tokens = output;
-  t.cached_input_tokens = read;
-  t.cache_creation_input_tokens = created;
-  return t;
-}
-
-// AnthropicUsage of obj[key] when that (last) value is an object; zeros otherwise.
-TokenUsage AnthropicUsageAt(sj::object obj, std::string_view key) {
-  sj::object u;
-  auto v = fast_json::Last(obj, key);
-  return v && v->get_object().get(u) == simdjson::SUCCESS ? AnthropicUsage(u) : TokenUsage{};
 }
 
 }  // namespace
@@ -66,7 +37,7 @@ std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view
   info.has_message = message.has_value();
   sj::object o;
   if (message && message->get_object().get(o) == simdjson::SUCCESS)
-    info.message_usage = AnthropicUsageAt(o, "usage");
+    info.message_usage = fast_json::AnthropicUsageAt(o, "usage");
   if (error && error->get_object().get(o) == simdjson::SUCCESS)
     info.error_message = fast_json::StringOr(fast_json::Last(o, "message"));
   if (block && block->get_object().get(o) == simdjson::SUCCESS)
@@ -77,7 +48,7 @@ std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view
     info.text_chars = fast_json::StringChars(text) + fast_json::StringChars(partial) +
                       fast_json::StringChars(thinking);
   }
-  info.usage = AnthropicUsageAt(top, "usage");
+  info.usage = fast_json::AnthropicUsageAt(top, "usage");
   return info;
 }
 
@@ -133,7 +104,7 @@ std::optional<AnthropicEventView> ReadAnthropicEventSimdjson(std::string_view da
     const auto [id, model] = fast_json::LastOf<2>(o, {"id", "model"});
     v.message_id = fast_json::StringOr(id);
     v.message_model = fast_json::StringOr(model);
-    v.message_usage = AnthropicUsageAt(o, "usage");
+    v.message_usage = fast_json::AnthropicUsageAt(o, "usage");
   }
   if (usage && usage->get_object().get(o) == simdjson::SUCCESS) v.usage = AnthropicUsage(o);
   if (error && error->get_object().get(o) == simdjson::SUCCESS)

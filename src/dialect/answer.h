@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.h"
+#include "dialect/canonical.h"
 #include "dialect/types.h"
 
 namespace triage::dialect {
@@ -26,6 +28,23 @@ AnswerInfo InspectAnswer(Dialect wire, std::string_view body);
 AnswerInfo InspectAnswerTree(Dialect wire, std::string_view body);
 // simdjson's reading alone: nullopt when it refuses the body. For tests and benchmarks.
 std::optional<AnswerInfo> InspectAnswerSimdjson(Dialect wire, std::string_view body);
+
+// A non-streaming answer read whole, to be translated into the other dialect: what
+// InspectAnswer reads of it, and the canonical answer ParseOpenAIResponse /
+// ParseAnthropicResponse make of its tree.
+struct AnswerReading {
+  AnswerInfo info;
+  // Set when info.is_object: the canonical answer, or the parser's kUpstream error.
+  std::optional<Result<CanonicalResponse>> response;
+};
+// Reads the body with simdjson; what simdjson refuses, bodies over 64 KiB and shapes it does
+// not handle (a tool input with an integer 0 in a body holding "-0") go to ReadAnswerTree, so both
+// give the same reading.
+AnswerReading ReadAnswer(Dialect wire, std::string_view body);
+// The same from nlohmann's tree (what ConvertUnary did before): the fallback and the reference.
+AnswerReading ReadAnswerTree(Dialect wire, std::string_view body);
+// simdjson's reading alone: nullopt when it does not read the body. For tests and benchmarks.
+std::optional<AnswerReading> ReadAnswerSimdjson(Dialect wire, std::string_view body);
 
 // One `data:` payload of an Anthropic stream, read for what AnthropicPassThrough needs.
 struct AnthropicEventInfo {

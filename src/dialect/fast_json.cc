@@ -87,4 +87,31 @@ TokenUsage OpenAIUsage(sj::object u, bool* complete) {
   return t;
 }
 
+TokenUsage AnthropicUsage(sj::object u) {
+  int64_t input = 0, output = 0, read = 0, created = 0;
+  for (auto f : u) {
+    if (f.key == "input_tokens") {
+      input = NumberOr0(f.value);
+    } else if (f.key == "output_tokens") {
+      output = NumberOr0(f.value);
+    } else if (f.key == "cache_read_input_tokens") {
+      read = NumberOr0(f.value);
+    } else if (f.key == "cache_creation_input_tokens") {
+      created = NumberOr0(f.value);
+    }
+  }
+  TokenUsage t;
+  t.input_tokens = input + read + created;
+  t.output_tokens = output;
+  t.cached_input_tokens = read;
+  t.cache_creation_input_tokens = created;
+  return t;
+}
+
+TokenUsage AnthropicUsageAt(sj::object obj, std::string_view key) {
+  sj::object u;
+  auto v = Last(obj, key);
+  return v && v->get_object().get(u) == simdjson::SUCCESS ? AnthropicUsage(u) : TokenUsage{};
+}
+
 }  // namespace triage::dialect::fast_json

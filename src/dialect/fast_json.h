@@ -67,4 +67,10 @@ std::string StringOr(std::optional<simdjson::dom::element> e);
 // *complete says whether both prompt_tokens and completion_tokens were present.
 TokenUsage OpenAIUsage(simdjson::dom::object usage, bool* complete = nullptr);
 
+// An Anthropic `usage` object as UsageFromAnthropic reads it: input_tokens counts the cached
+// and cache-writing tokens too.
+TokenUsage AnthropicUsage(simdjson::dom::object usage);
+// AnthropicUsage of obj[key] when that (last) value is an object; zeros otherwise.
+TokenUsage AnthropicUsageAt(simdjson::dom::object obj, std::string_view key);
+
 }  // namespace triage::dialect::fast_json
