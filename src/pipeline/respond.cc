@@ -54,27 +54,24 @@ Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstr
     a.body = std::move(upstream_body);
     return a;
   }
-  auto json = nlohmann::json::parse(upstream_body, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) return bad("not a JSON object");
-  if (wire == Dialect::kOpenAI && !json.contains("choices")) return bad(no_answer);
-  if (wire == Dialect::kAnthropic && !json.contains("content")) return bad(no_answer);
-  auto usage = wire == Dialect::kOpenAI ? dialect::OpenAIResponseUsage(json)
-                                        : dialect::AnthropicResponseUsage(json);
-  if (usage.ok()) {
-    a.usage = *usage;
+  // Translated: read with simdjson (nlohmann's tree as fallback), written without a tree.
+  dialect::AnswerReading read = dialect::ReadAnswer(wire, upstream_body);
+  if (!read.info.is_object) return bad("not a JSON object");
+  if (!read.info.has_answer) return bad(no_answer);
+  if (read.info.usage) {
+    a.usage = *read.info.usage;
     a.usage_reported = true;
   }
-  auto canon = wire == Dialect::kOpenAI ? dialect::ParseOpenAIResponse(json)
-                                        : dialect::ParseAnthropicResponse(json);
+  const Result<dialect::CanonicalResponse>& canon = *read.response;
   if (!canon) return canon.error();
   if (!a.usage_reported) a.text_chars = TextChars(*canon);
   if (client == Dialect::kOpenAI) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    a.body = dialect::RenderOpenAIResponse(*canon, now).dump();
+    a.body = dialect::WriteOpenAIResponse(*canon, now);
   } else {
-    a.body = dialect::RenderAnthropicResponse(*canon).dump();
+    a.body = dialect::WriteAnthropicResponse(*canon);
   }
   return a;
 }
