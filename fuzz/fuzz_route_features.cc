@@ -1,7 +1,8 @@
 // libFuzzer target: the routing features (routing/features.h) of arbitrary requests and answers,
-// in both feature sets. Every index must fall inside the feature space and every value be
-// finite; the system prompt must come off prompt_text exactly (dialect::AppendPromptText), and
-// set 2's prompt length never exceed set 1's.
+// in every feature set. Every index must fall inside the feature space and every value be
+// finite; the system prompt must come off prompt_text exactly (dialect::AppendPromptText), set
+// 2's prompt length never exceed set 1's, and set 3's follow-up window be the head-and-tail
+// window of the joined text.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -34,7 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   in.system_bytes = system_bytes;
   in.has_tools = data[2] & 2;
   in.has_image = data[2] & 4;
-  for (FeatureSet set : {FeatureSet::kHead, FeatureSet::kHeadTail}) {
+  // The answer doubles as an earlier user message (set 3 reads it with a short follow-up).
+  if (data[2] & 8) in.prev_user_text = answer;
+  std::string buf, joined_buf;
+  if (FollowUpWindow(in.prev_user_text, user, &buf) !=
+      HeadTailWindow(std::string(in.prev_user_text) + "\n" + std::string(user), &joined_buf))
+    std::abort();
+  for (FeatureSet set : {FeatureSet::kHead, FeatureSet::kHeadTail, FeatureSet::kConversation}) {
     SparseVec x;
     ExtractCascadeFeatures(in, answer, &x, set);
     for (const auto& [i, v] : x)

@@ -1,6 +1,7 @@
-// Decision time of Score() on an ~8K-token prompt (~32K chars). Prints p50/p99 over many
-// single calls besides Google Benchmark's mean.
-//   bench_router [--model models/learned-v2.model]
+// Decision time of Score() on an ~8K-token prompt (~32K chars), and on a short follow-up to such
+// a prompt (feature set 3 reads the two together). Prints p50/p99 over many single calls
+// besides Google Benchmark's mean.
+//   bench_router [--model models/learned-v3.model]
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -14,7 +15,7 @@
 
 namespace {
 
-std::string g_model = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v2.model";
+std::string g_model = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v3.model";
 
 std::string BigPrompt() {
   const std::string para =
@@ -25,14 +26,23 @@ std::string BigPrompt() {
   return s;
 }
 
-void Run(benchmark::State& state, const std::string& spec) {
+void Run(benchmark::State& state, const std::string& spec, bool follow_up) {
   auto scorer = triage::routing::MakeScorer(spec);
   if (!scorer) {
     state.SkipWithError(scorer.error().message.c_str());
     return;
   }
   std::string text = BigPrompt();
-  triage::routing::RouteInput in{text, text, 1, false, false};
+  triage::routing::RouteInput in;
+  in.prompt_text = in.last_user_text = text;
+  in.message_count = 1;
+  const std::string conversation = text + "\nHere is the answer.\nAre you sure? Check it again.";
+  if (follow_up) {
+    in.prompt_text = conversation;
+    in.prev_user_text = text;
+    in.last_user_text = std::string_view(conversation).substr(conversation.rfind('\n') + 1);
+    in.message_count = 3;
+  }
   for (auto _ : state) benchmark::DoNotOptimize((*scorer)->Score(in));
   // Tail latency: time single calls.
   std::vector<double> ns;
@@ -45,8 +55,9 @@ void Run(benchmark::State& state, const std::string& spec) {
   std::sort(ns.begin(), ns.end());
   state.counters["p50_us"] = ns[ns.size() / 2] / 1000;
   state.counters["p99_us"] = ns[ns.size() * 99 / 100] / 1000;
-  std::fprintf(stderr, "%s on %zu chars: p50 %.2f us, p99 %.2f us\n", spec.c_str(), text.size(),
-               ns[ns.size() / 2] / 1000, ns[ns.size() * 99 / 100] / 1000);
+  std::fprintf(stderr, "%s on %zu chars%s: p50 %.2f us, p99 %.2f us\n", spec.c_str(),
+               in.prompt_text.size(), follow_up ? " (a follow-up)" : "", ns[ns.size() / 2] / 1000,
+               ns[ns.size() * 99 / 100] / 1000);
 }
 
 }  // namespace
@@ -61,8 +72,9 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  benchmark::RegisterBenchmark("Score/length", Run, std::string("length"));
-  benchmark::RegisterBenchmark("Score/learned", Run, "learned:" + g_model);
+  benchmark::RegisterBenchmark("Score/length", Run, std::string("length"), false);
+  benchmark::RegisterBenchmark("Score/learned", Run, "learned:" + g_model, false);
+  benchmark::RegisterBenchmark("Score/learned_follow_up", Run, "learned:" + g_model, true);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -770,8 +770,10 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
                  "weight of the prompt-length prior in the score (default 0.1 learned, 0 cascade)")
       ->check(CLI::Range(0.0, 1.0));
   tr->add_option("--feature-set", a->feature_set,
-                 "text a long prompt's features read: 1 its first 1,536 chars (models before "
-                 "file version 4), 2 (default) its first 256 and last 1,280")
+                 "text the features read: 1 the first 1,536 chars of the last user message "
+                 "(models before file version 4), 2 its first 256 and last 1,280 when longer, "
+                 "3 (default) as 2, and a last message under 128 chars with the user message "
+                 "before it")
       ->check(CLI::Range(1, static_cast<int>(routing::kMaxFeatureSet)));
   tr->callback(WithPrices(a, exit_code, RunTrain));
 

@@ -136,7 +136,12 @@ std::optional<Error> CheckMessage(const json& m, size_t i, Acc& acc) {
   } else {
     return WrongType(path + ".content", "a string or an array of content blocks", *c);
   }
-  if (!assistant) acc.req->last_user_text = std::move(user_text);
+  // A user message without text (only tool results or images: the Messages API's tool loop) leaves
+  // the last user text as it was, the question, as an OpenAI tool message does.
+  if (!assistant && !user_text.empty()) {
+    acc.req->prev_user_text = std::move(acc.req->last_user_text);
+    acc.req->last_user_text = std::move(user_text);
+  }
   return std::nullopt;
 }
 

@@ -155,7 +155,11 @@ std::optional<Error> CheckMessage(const json& m, size_t i, Acc& acc) {
   } else {
     return WrongType(path + ".content", "a string, an array of content parts or null", *c);
   }
-  if (is_user) acc.req->last_user_text = std::move(user_text);
+  // A user message without text (only images or audio) leaves the last user text as it was.
+  if (is_user && !user_text.empty()) {
+    acc.req->prev_user_text = std::move(acc.req->last_user_text);
+    acc.req->last_user_text = std::move(user_text);
+  }
   acc.system = false;
   return std::nullopt;
 }

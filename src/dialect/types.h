@@ -38,7 +38,10 @@ struct ChatRequest {
   // All message text (system and user/assistant turns) joined with "\n", for routing
   // features. Cheap to build once at parse time.
   std::string prompt_text;
-  std::string last_user_text;
+  std::string last_user_text;  // the last user message with text (none: empty)
+  // The user message before the last one (empty when there is none): feature set 3 reads it
+  // with a short last message, a follow-up whose subject is the turn before.
+  std::string prev_user_text;
 };
 
 // Appends one text to a prompt_text, "\n" between texts, and keeps *system_bytes the bytes of

@@ -39,6 +39,7 @@ routing::RouteInput Query::Input() const {
   routing::RouteInput in;
   in.prompt_text = prompt_text;
   in.last_user_text = last_user_text;
+  in.prev_user_text = prev_user_text;
   in.message_count = message_count;
   in.system_messages = system_messages;
   in.system_bytes = system_bytes;
@@ -106,7 +107,10 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
       const bool system = role == "system" || role == "developer";
       dialect::AppendPromptText(&q.prompt_text, &q.system_bytes, text, system);
       q.system_messages += system;
-      if (role == "user") q.last_user_text = text;
+      if (role == "user" && !text.empty()) {
+        q.prev_user_text = std::move(q.last_user_text);
+        q.last_user_text = text;
+      }
       if (calls || role == "tool") q.has_tools = true;
       ++q.message_count;
     }

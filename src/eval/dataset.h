@@ -18,7 +18,7 @@ struct Outcome {
 
 struct Query {
   std::string id, benchmark, category;
-  std::string prompt_text, last_user_text;
+  std::string prompt_text, last_user_text, prev_user_text;
   int message_count = 0;
   int system_messages = 0;  // role "system" or "developer"
   size_t system_bytes = 0;  // their bytes in prompt_text, "\n" joiners included

@@ -106,6 +106,7 @@ routing::RouteInput RouteInputOf(const dialect::ChatRequest& req) {
   routing::RouteInput in;
   in.prompt_text = req.prompt_text;
   in.last_user_text = req.last_user_text;
+  in.prev_user_text = req.prev_user_text;
   in.message_count = req.message_count;
   in.system_messages = req.system_messages;
   in.system_bytes = req.system_bytes;

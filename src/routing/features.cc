@@ -324,6 +324,26 @@ std::string_view HeadTailWindow(std::string_view text, std::string* buf) {
   return *buf;
 }
 
+std::string_view FollowUpWindow(std::string_view prev, std::string_view last, std::string* buf) {
+  const size_t total = prev.size() + 1 + last.size();
+  // Appends chars [from, to) of prev + "\n" + last.
+  auto put = [&](size_t from, size_t to) {
+    if (from < prev.size()) buf->append(prev.substr(from, std::min(to, prev.size()) - from));
+    if (from <= prev.size() && to > prev.size()) buf->push_back('\n');
+    const size_t l0 = prev.size() + 1;
+    if (to > l0) buf->append(last.substr(from > l0 ? from - l0 : 0, to - std::max(from, l0)));
+  };
+  buf->clear();
+  if (total <= kWindowChars) {
+    put(0, total);
+  } else {
+    put(0, kHeadChars);
+    buf->push_back('\n');
+    put(total - (kWindowChars - kHeadChars), total);
+  }
+  return *buf;
+}
+
 size_t PromptChars(const RouteInput& in, FeatureSet set) {
   if (set == FeatureSet::kHead) return in.prompt_text.size();
   return in.prompt_text.size() - std::min(in.system_bytes, in.prompt_text.size());
@@ -331,10 +351,20 @@ size_t PromptChars(const RouteInput& in, FeatureSet set) {
 
 void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngrams, FeatureSet set) {
   std::string_view text = in.last_user_text.empty() ? in.prompt_text : in.last_user_text;
-  const bool head_tail = set == FeatureSet::kHeadTail && text.size() > kWindowChars;
   thread_local std::string joined;
-  const std::string_view win = head_tail ? HeadTailWindow(text, &joined)
-                                         : text.substr(0, std::min(text.size(), kWindowChars));
+  const bool follow_up = set == FeatureSet::kConversation && !in.prev_user_text.empty() &&
+                         in.last_user_text.size() < kFollowUpChars;
+  size_t text_chars = text.size();
+  bool head_tail = set != FeatureSet::kHead && text.size() > kWindowChars;
+  std::string_view win;
+  if (follow_up) {
+    text_chars = in.prev_user_text.size() + 1 + in.last_user_text.size();
+    head_tail = text_chars > kWindowChars;
+    win = FollowUpWindow(in.prev_user_text, in.last_user_text, &joined);
+  } else {
+    win = head_tail ? HeadTailWindow(text, &joined)
+                    : text.substr(0, std::min(text.size(), kWindowChars));
+  }
   thread_local std::vector<uint32_t> words;
   thread_local SparseVec discard;
   discard.clear();
@@ -355,7 +385,7 @@ void ExtractPromptFeatures(const RouteInput& in, SparseVec* out, bool text_ngram
   const int multistep = cues[0], negation = cues[1], reasoning = cues[2];
   const uint32_t d = kHashDim;
   auto put = [&](uint32_t slot, float v) { PutDense(d + slot, v, out); };
-  put(0, Log1p(text.size(), 10.0));
+  put(0, Log1p(text_chars, 10.0));
   put(1, Log1p(PromptChars(in, set), 10.0));
   put(2, Log1p(words.size(), 7.0));
   put(3, static_cast<float>(k.digits / wlen * 5.0));

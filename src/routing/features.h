@@ -27,10 +27,16 @@ enum class FeatureSet : uint32_t {
   // at the end); char trigrams over the last 768 chars. System instructions are left out of the
   // prompt length (a feature and the length prior) and of the turn count.
   kHeadTail = 2,
+  // As kHeadTail, and a last user message shorter than kFollowUpChars that follows another user
+  // message ("Are you sure?", "Now do it for n = 5") is read together with that message, as
+  // "PREVIOUS\nLAST" (the head-and-tail window of that text when it is longer than kWindowChars):
+  // a follow-up is as hard as the question it follows up.
+  kConversation = 3,
 };
-inline constexpr FeatureSet kCurrentFeatureSet = FeatureSet::kHeadTail;
-inline constexpr uint32_t kMaxFeatureSet = 2;
+inline constexpr FeatureSet kCurrentFeatureSet = FeatureSet::kConversation;
+inline constexpr uint32_t kMaxFeatureSet = 3;
 inline constexpr size_t kHeadChars = 256;
+inline constexpr size_t kFollowUpChars = 128;
 
 // Sparse vector: (index, value) pairs; indices may repeat (they add up).
 using SparseVec = std::vector<std::pair<uint32_t, float>>;
@@ -38,6 +44,10 @@ using SparseVec = std::vector<std::pair<uint32_t, float>>;
 // What feature set 2 and rules files read of a text: all of it up to kWindowChars chars, else its
 // first kHeadChars chars, "\n" and its last kWindowChars - kHeadChars (in *buf).
 std::string_view HeadTailWindow(std::string_view text, std::string* buf);
+
+// What feature set 3 reads of a follow-up: HeadTailWindow(prev + "\n" + last), without copying
+// more of prev than the window takes (in *buf).
+std::string_view FollowUpWindow(std::string_view prev, std::string_view last, std::string* buf);
 
 // The prompt length, in bytes, that a model of this feature set reads (the dense length feature
 // and LinearModel::Score's length prior): all of prompt_text for set 1, without the system

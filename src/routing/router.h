@@ -15,7 +15,8 @@ namespace triage::routing {
 
 struct RouteInput {
   std::string_view prompt_text;     // all message text joined by "\n"
-  std::string_view last_user_text;  // text of the last user message
+  std::string_view last_user_text;  // text of the last user message with text
+  std::string_view prev_user_text;  // text of the user message with text before it (or empty)
   int message_count = 0;
   // System instructions: how many of message_count they are, and their bytes in prompt_text
   // (dialect::ChatRequest). Feature set 2 leaves them out of the length and turn features: an
@@ -35,7 +36,7 @@ class Scorer {
 };
 
 // SPEC: "random[:seed]", "length", "rules:FILE", "learned:MODEL_FILE", "learned:builtin" (the
-// shipped models/learned-v2.model compiled in; ./builtin names a file of that name),
+// shipped models/learned-v3.model compiled in; ./builtin names a file of that name),
 // "cascade:MODEL_FILE".
 // A spec taken apart and checked without reading any file. seed: random's (0 without one).
 struct RouterSpec {

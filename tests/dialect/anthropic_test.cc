@@ -36,6 +36,26 @@ TEST(ParseAnthropicMessages, SystemPromptIsCountedAsSystemText) {
   }
 }
 
+// The router reads the last user message with text, and the one before it (feature set 3 reads
+// a short follow-up with it). A user turn of tool results only (the Messages API's tool loop)
+// leaves the question as the last user text, as an OpenAI `tool` message does.
+TEST(ParseAnthropicMessages, LastAndPreviousUserTextSkipTurnsWithoutText) {
+  auto r = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":5,"messages":[
+        {"role":"user","content":"What is 17% of 340?"},
+        {"role":"assistant","content":"57.8"},
+        {"role":"user","content":[{"type":"text","text":"Are you"},{"type":"text","text":"sure?"}]},
+        {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"calc","input":{}}]},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"57.8"}]}]})",
+      64);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->last_user_text, "Are you\nsure?");
+  EXPECT_EQ(r->prev_user_text, "What is 17% of 340?");
+  auto one = ParseAnthropicMessages(R"({"model":"m","max_tokens":5,)" + kUser + "}", 64);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->prev_user_text, "");
+}
+
 struct Bad {
   const char* name;
   std::string body;

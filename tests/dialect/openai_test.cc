@@ -88,6 +88,22 @@ TEST(ParseOpenAIChat, StreamOptionsToolsAndModalities) {
   EXPECT_EQ(r->prompt_text, "42");
 }
 
+// The router reads the last user message with text and the one before it; a user message of an
+// image only leaves both as they were.
+TEST(ParseOpenAIChat, LastAndPreviousUserTextSkipMessagesWithoutText) {
+  auto r = ParseOpenAIChat(R"({"model":"auto","messages":[
+      {"role":"system","content":"Be brief."},
+      {"role":"user","content":"What is 17% of 340?"},
+      {"role":"assistant","content":"57.8"},
+      {"role":"user","content":[{"type":"text","text":"Are you"},{"type":"text","text":"sure?"}]},
+      {"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]})",
+                           64);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->last_user_text, "Are you\nsure?");
+  EXPECT_EQ(r->prev_user_text, "What is 17% of 340?");
+  EXPECT_TRUE(r->has_image);
+}
+
 TEST(ParseOpenAIChat, NullsForOptionalFieldsAreAccepted) {
   auto r = ParseOpenAIChat(
       R"({"model":"m","messages":[{"role":"developer","content":"x"}],"temperature":null,

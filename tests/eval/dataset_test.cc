@@ -82,6 +82,7 @@ TEST(Dataset, RecordedCostsToolTurnsAndNullScores) {
   EXPECT_EQ(c1.message_count, 4);  // the assistant turn has tool_calls and no content
   EXPECT_TRUE(c1.has_tools);
   EXPECT_EQ(c1.last_user_text, "And pack what?");
+  EXPECT_EQ(c1.prev_user_text, "Plan a trip.");
   EXPECT_EQ(c1.prompt_text, "Plan a trip.\n\nsunny\nAnd pack what?");
   EXPECT_DOUBLE_EQ(c1.cheap_cost, 0.001);
   EXPECT_DOUBLE_EQ(c1.strong_cost, 0.03);

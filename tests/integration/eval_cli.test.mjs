@@ -312,7 +312,7 @@ test("train --cv prints cross-validated figures and writes a model that eval and
   });
 });
 
-test("train --feature-set: set 2 (the default) reads the question at the end of a few-shot prompt, set 1 does not", () => {
+test("train --feature-set: sets 2 and 3 (the default) read the question at the end of a few-shot prompt, set 1 does not; set 3 reads a short follow-up with its question", () => {
   withTempDir("triage-fs-", (dir) => {
     const lines = readFileSync(gsm8k, "utf8").trim().split("\n");
     const trainFile = path.join(dir, "train.jsonl");
@@ -332,11 +332,28 @@ test("train --feature-set: set 2 (the default) reads the question at the end of 
     });
     const fewshot = path.join(dir, "fewshot.jsonl");
     writeFileSync(fewshot, held.join("\n") + "\n");
-    const distinct = {};
-    for (const set of ["1", "2"]) {
+    // The same questions, padded to one length, each followed by an answer and one short
+    // follow-up.
+    const followUp = path.join(dir, "followup.jsonl");
+    writeFileSync(followUp, held.map((l) => {
+      const q = JSON.parse(l);
+      const question = q.messages[0].content.slice(shots.length);
+      q.messages = [{ role: "user", content: question }, { role: "assistant", content: "12." }, { role: "user", content: "Are you sure?" }];
+      return JSON.stringify(q);
+    }).join("\n") + "\n");
+    const distinct = {}, followUpDistinct = {};
+    for (const set of ["1", "2", "3", "default"]) {
       const model = path.join(dir, `set${set}.model`);
-      const r = run(["train", "--data", trainFile, "--out", model, "--feature-set", set]);
+      const r = run(["train", "--data", trainFile, "--out", model, ...(set === "default" ? [] : ["--feature-set", set])]);
       assert.equal(r.status, 0, r.stderr);
+      const f = path.join(dir, `set${set}.followup`);
+      assert.equal(run(["eval", "--data", followUp, "--router", `learned:${model}`, "--scores", f, "--bootstrap", "0"]).status, 0);
+      followUpDistinct[set] = new Set(readFileSync(f, "utf8").trim().split("\n").map((l) => JSON.parse(l).score)).size;
+      if (set === "default") {
+        const j = JSON.parse(run(["eval", "--data", fewshot, "--router", `learned:${model}`, "--bootstrap", "0", "--json"]).stdout);
+        assert.equal(j.model.feature_set, 3);
+        continue;
+      }
       const scores = path.join(dir, `set${set}.scores`);
       const e = run(["eval", "--data", fewshot, "--router", `learned:${model}`, "--scores", scores, "--bootstrap", "0"]);
       assert.equal(e.status, 0, e.stderr);
@@ -350,7 +367,12 @@ test("train --feature-set: set 2 (the default) reads the question at the end of 
     }
     assert.equal(distinct["1"], 1, "set 1 sees only the examples: one score for all 40 prompts");
     assert.ok(distinct["2"] >= 30, `set 2 tells the questions apart: ${distinct["2"]} distinct scores`);
-    const bad = run(["train", "--data", trainFile, "--out", path.join(dir, "x.model"), "--feature-set", "3"]);
+    assert.equal(distinct["3"], distinct["2"]);
+    assert.equal(followUpDistinct["1"], 1, "set 1 reads the follow-up alone");
+    assert.equal(followUpDistinct["2"], 1, "so does set 2");
+    assert.ok(followUpDistinct["3"] >= 30, `set 3 reads the question too: ${followUpDistinct["3"]} distinct scores`);
+    assert.equal(followUpDistinct["default"], followUpDistinct["3"]);
+    const bad = run(["train", "--data", trainFile, "--out", path.join(dir, "x.model"), "--feature-set", "4"]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--feature-set/);
   });

@@ -74,6 +74,68 @@ test("learned router: the same conversation scores the same in both dialects, wi
   }
 });
 
+async function followUpScores(router) {
+  const t = await startTriage(config({ tiers, extra: `routing: {router: "${router}", thresholds: [0.58, 0.68]}\n` }));
+  try {
+    const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+    const questions = [
+      "Which of these animals is a mammal? A. a shark B. a dolphin C. a trout D. a giant squid",
+      "Let f(x) = x^3 - 3x. Find all x in [-2, 2] where f attains its maximum and prove it. Go",
+    ];
+    assert.equal(questions[0].length, questions[1].length); // so that the prompt lengths agree
+    const followUp = (q) => [
+      { role: "user", content: q },
+      { role: "assistant", content: "B." },
+      { role: "user", content: "Are you sure? Check it once more." },
+    ];
+    for (const q of questions) {
+      await openai.chat.completions.create({ model: "auto", messages: followUp(q) });
+      await anthropic.messages.create({ model: "auto", max_tokens: 20, messages: followUp(q) });
+    }
+    // A tool loop: OpenAI's `tool` message and Anthropic's user turn of tool results both leave
+    // the question as the text the router reads.
+    const q = questions[1];
+    await openai.chat.completions.create({
+      model: "auto",
+      tools: [{ type: "function", function: { name: "calc", parameters: { type: "object", properties: {} } } }],
+      messages: [
+        { role: "user", content: q },
+        { role: "assistant", content: null, tool_calls: [{ id: "t1", type: "function", function: { name: "calc", arguments: "{}" } }] },
+        { role: "tool", tool_call_id: "t1", content: "2" },
+      ],
+    });
+    await anthropic.messages.create({
+      model: "auto",
+      max_tokens: 20,
+      tools: [{ name: "calc", input_schema: { type: "object", properties: {} } }],
+      messages: [
+        { role: "user", content: q },
+        { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "calc", input: {} }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "2" }] },
+      ],
+    });
+    return t.rows().map((r) => r.route_score);
+  } finally {
+    await t.stop();
+  }
+}
+
+test("learned router: a short follow-up is scored with the question it follows, and a tool loop by its question, alike in both dialects", async () => {
+  const s = await followUpScores("learned:builtin");
+  assert.equal(s.length, 6);
+  assert.equal(s[0], s[1], "follow-up of question 1: OpenAI and Anthropic");
+  assert.equal(s[2], s[3], "follow-up of question 2: OpenAI and Anthropic");
+  // Feature set 3 reads the question with the follow-up.
+  assert.ok(Math.abs(s[0] - s[2]) > 1e-3, `${s[0]} vs ${s[2]}`);
+  assert.equal(s[4], s[5], "tool loop: OpenAI and Anthropic");
+  // learned-v2.model, the same weights with feature set 2, reads the follow-up alone: one score
+  // whatever question it follows.
+  const v2 = await followUpScores(`learned:${path.join(repoRoot, "models/learned-v2.model")}`);
+  assert.equal(v2[0], v2[2]);
+  assert.notEqual(v2[0], s[0]);
+});
+
 test("learned router: every auto request carries its score and lands on the tier its thresholds pick", async () => {
   const model = path.join(repoRoot, "models/learned-v2.model");
   const t = await startTriage(config({ tiers, extra: `routing: {router: "learned:${model}", thresholds: [0.58, 0.68]}\n` }));

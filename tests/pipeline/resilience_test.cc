@@ -428,7 +428,7 @@ routing: {router: "learned:/nonexistent/model.bin", thresholds: [0.5]}
 namespace triage::pipeline {
 namespace {
 TEST(RouterInGateway, ShippedLearnedModelDecidesAutoRequests) {
-  ExpectRouterDecides("learned:" TRIAGE_SOURCE_DIR "/models/learned-v2.model");
+  ExpectRouterDecides("learned:" TRIAGE_SOURCE_DIR "/models/learned-v3.model");
 }
 }  // namespace
 }  // namespace triage::pipeline

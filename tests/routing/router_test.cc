@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <fstream>
 
 #include "routing/arith_check.h"
@@ -516,7 +517,7 @@ LinearModel TailModel(const std::string& prompt, FeatureSet set) {
 TEST(ModelFile, FeatureSetRoundTripsAndTheScorerExtractsIt) {
   const std::string prompt = WorkedExamples(3000) + "Prove that it converges.";
   const std::string dir = ::testing::TempDir();
-  for (FeatureSet set : {FeatureSet::kHead, FeatureSet::kHeadTail}) {
+  for (FeatureSet set : {FeatureSet::kHead, FeatureSet::kHeadTail, FeatureSet::kConversation}) {
     LinearModel m = TailModel(prompt, set);
     auto back = ParseModel(SerializeModel(m), "f");
     ASSERT_TRUE(back.ok()) << back.error().message;
@@ -545,10 +546,11 @@ TEST(ModelFile, VersionThreeFilesReadAsFeatureSetOneAndUnknownSetsAreRefused) {
     return body + std::string(reinterpret_cast<const char*>(&sum), 8);
   };
   std::string unknown = v3;
-  unknown[24] = 3;  // the feature set follows magic, version, kind, dim and heads
+  unknown[24] = 4;  // the feature set follows magic, version, kind, dim and heads
   auto r = ParseModel(reseal(unknown), "new.model");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("new.model: feature set 3 is not known to this build"),
+  EXPECT_NE(r.error().message.find("new.model: feature set 4 is not known to this build (it "
+                                   "knows 1 to 3)"),
             std::string::npos)
       << r.error().message;
   v3.erase(24, 4);
@@ -589,6 +591,70 @@ TEST(Features, SetTwoIgnoresTheSystemPrompt) {
   EXPECT_NE(features(bare, FeatureSet::kHeadTail), features(two_turns, FeatureSet::kHeadTail));
 }
 
+// FollowUpWindow is HeadTailWindow of the joined text, built without the join.
+TEST(Features, FollowUpWindowIsTheWindowOfTheJoinedText) {
+  std::string buf, joined_buf;
+  for (size_t p : {size_t{1}, size_t{5}, size_t{255}, size_t{256}, size_t{257}, size_t{1000},
+                   size_t{1534}, size_t{1535}, size_t{1536}, size_t{3000}}) {
+    for (size_t l : {size_t{0}, size_t{1}, size_t{127}, size_t{1279}, size_t{1280}, size_t{1281},
+                     size_t{5000}}) {
+      std::string prev(p, 'p'), last(l, 'l');
+      for (size_t i = 0; i < p; i += 7) prev[i] = static_cast<char>('A' + i % 26);
+      for (size_t i = 0; i < l; i += 5) last[i] = static_cast<char>('a' + i % 26);
+      const std::string joined = prev + "\n" + last;
+      EXPECT_EQ(FollowUpWindow(prev, last, &buf), HeadTailWindow(joined, &joined_buf))
+          << "prev " << p << " last " << l;
+    }
+  }
+}
+
+// Feature set 3 reads a short follow-up together with the user message before it; everything
+// else as set 2.
+TEST(Features, SetThreeReadsAShortFollowUpWithTheQuestionItFollows) {
+  const std::string question = "A shop sells 3 pens for $2. How much do 12 pens cost?";
+  const std::string other = "Which planet of the solar system is the largest one?!";
+  const std::string follow_up = "Are you sure? Please check it again.";
+  ASSERT_EQ(question.size(), other.size());  // so that the length features agree
+  ASSERT_LT(follow_up.size(), kFollowUpChars);
+  auto conversation = [](const std::string& first, const std::string& last) {
+    static std::deque<std::string> texts;  // prompt_text must outlive the RouteInput
+    texts.push_back(first + "\nSure, here it is.\n" + last);
+    RouteInput in;
+    in.prompt_text = texts.back();
+    in.prev_user_text = first;
+    in.last_user_text = last;
+    in.message_count = 3;
+    return in;
+  };
+  auto features = [](const RouteInput& in, FeatureSet set) {
+    SparseVec x;
+    ExtractPromptFeatures(in, &x, true, set);
+    return x;
+  };
+  const SparseVec a3 = features(conversation(question, follow_up), FeatureSet::kConversation);
+  const SparseVec b3 = features(conversation(other, follow_up), FeatureSet::kConversation);
+  // Set 2 reads the follow-up alone: both conversations look the same to it.
+  EXPECT_EQ(features(conversation(question, follow_up), FeatureSet::kHeadTail),
+            features(conversation(other, follow_up), FeatureSet::kHeadTail));
+  EXPECT_NE(a3, b3);
+  // What set 3 reads is the question, "\n", the follow-up, as one message.
+  RouteInput one = conversation(question, follow_up);
+  const std::string joined = question + "\n" + follow_up;
+  one.last_user_text = joined;
+  one.prev_user_text = {};
+  EXPECT_EQ(features(one, FeatureSet::kConversation), a3);
+  // A last message of kFollowUpChars or more stands alone, as in set 2; so does a single message.
+  const std::string long_last(kFollowUpChars, 'x');
+  EXPECT_EQ(features(conversation(question, long_last), FeatureSet::kConversation),
+            features(conversation(question, long_last), FeatureSet::kHeadTail));
+  EXPECT_EQ(features(In(question), FeatureSet::kConversation),
+            features(In(question), FeatureSet::kHeadTail));
+  // A long question keeps its bounded window.
+  const std::string shots = WorkedExamples(200000) + question;
+  EXPECT_LT(features(conversation(shots, follow_up), FeatureSet::kConversation).size(),
+            3 * kWindowChars);
+}
+
 TEST(Features, BoundedWorkOnHugePrompts) {
   std::string big(200000, 'a');
   SparseVec x;
@@ -605,9 +671,9 @@ namespace {
 
 TEST(ShippedModels, LoadAndScoreInRange) {
   const std::string dir = std::string(TRIAGE_SOURCE_DIR) + "/models/";
-  auto learned = MakeScorer("learned:" + dir + "learned-v2.model");
+  auto learned = MakeScorer("learned:" + dir + "learned-v3.model");
   ASSERT_TRUE(learned.ok()) << learned.error().message;
-  auto cascade = LoadAnswerScorer(dir + "cascade-v2.model");
+  auto cascade = LoadAnswerScorer(dir + "cascade-v3.model");
   ASSERT_TRUE(cascade.ok()) << cascade.error().message;
   RouteInput in;
   in.prompt_text = in.last_user_text = "A shop sells 3 pens for $2. How much do 12 pens cost?";
@@ -624,10 +690,13 @@ TEST(ShippedModels, LoadAndScoreInRange) {
 // The models shipped before feature set 2 stay, and still load as what they are.
 TEST(ShippedModels, EveryShippedModelRecordsItsFeatureSet) {
   const std::string dir = std::string(TRIAGE_SOURCE_DIR) + "/models/";
-  const std::pair<const char*, FeatureSet> files[] = {{"learned-v1.model", FeatureSet::kHead},
-                                                      {"cascade-v1.model", FeatureSet::kHead},
-                                                      {"learned-v2.model", FeatureSet::kHeadTail},
-                                                      {"cascade-v2.model", FeatureSet::kHeadTail}};
+  const std::pair<const char*, FeatureSet> files[] = {
+      {"learned-v1.model", FeatureSet::kHead},
+      {"cascade-v1.model", FeatureSet::kHead},
+      {"learned-v2.model", FeatureSet::kHeadTail},
+      {"cascade-v2.model", FeatureSet::kHeadTail},
+      {"learned-v3.model", FeatureSet::kConversation},
+      {"cascade-v3.model", FeatureSet::kConversation}};
   for (const auto& [file, set] : files) {
     auto m = ReadModelFile(dir + file);
     ASSERT_TRUE(m.ok()) << m.error().message;
@@ -637,13 +706,45 @@ TEST(ShippedModels, EveryShippedModelRecordsItsFeatureSet) {
   }
 }
 
+// learned-v3 is learned-v2 (the same weights: every dev query is a single turn, which sets 2
+// and 3 read alike) scored with feature set 3, so only a short follow-up scores differently.
+TEST(ShippedModels, VersionThreeScoresSingleTurnsAsVersionTwoAndReadsFollowUps) {
+  const std::string dir = std::string(TRIAGE_SOURCE_DIR) + "/models/";
+  auto v2 = MakeScorer("learned:" + dir + "learned-v2.model");
+  auto v3 = MakeScorer("learned:" + dir + "learned-v3.model");
+  ASSERT_TRUE(v2.ok() && v3.ok());
+  for (const char* p : {"Hi!", "What is 17% of 340? Explain.",
+                        "Statement 1 | Every group is abelian. Statement 2 | Z is cyclic."})
+    EXPECT_DOUBLE_EQ((*v2)->Score(In(p)), (*v3)->Score(In(p))) << p;
+  const std::string follow_up = "Are you sure? Check it once more.";
+  std::vector<double> by_question;
+  for (const std::string question :
+       {"Which of these is a mammal? A. shark B. dolphin C. trout D. squid",
+        "Let f(x) = x^3 - 3x. Find all x in [-2, 2] where f attains its maximum and prove it."}) {
+    const std::string text = question + "\n57.8\n" + follow_up;
+    RouteInput in;
+    in.prompt_text = text;
+    in.prev_user_text = question;
+    in.last_user_text = follow_up;
+    in.message_count = 3;
+    by_question.push_back((*v3)->Score(in));
+    if (by_question.size() == 2) {
+      // Version 2 never reads the earlier message: its files score as they always did.
+      RouteInput first = in;
+      first.prev_user_text = {};
+      EXPECT_NEAR((*v2)->Score(in), (*v2)->Score(first), 1e-12);
+    }
+  }
+  EXPECT_NE(by_question[0], by_question[1]);
+}
+
 // learned:builtin is the shipped file, byte for byte, and scores like it.
 TEST(ShippedModels, BuiltinIsTheShippedLearnedModel) {
-  const std::string file = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v2.model";
+  const std::string file = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v3.model";
   std::ifstream f(file, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   ASSERT_GT(bytes.size(), 1000u);
-  EXPECT_TRUE(BuiltinLearnedModel() == bytes) << "rebuild after retraining models/learned-v2.model";
+  EXPECT_TRUE(BuiltinLearnedModel() == bytes) << "rebuild after retraining models/learned-v3.model";
   auto builtin = MakeScorer("learned:builtin");
   ASSERT_TRUE(builtin.ok()) << builtin.error().message;
   EXPECT_EQ((*builtin)->Describe(), "learned:builtin");
