@@ -2,8 +2,8 @@
 """Other prompt formats: a stand-in for unseen benchmarks that ask the same questions another way.
 
 The dev files ask every question bare. Evaluation harnesses and applications often do not:
-they put worked examples before the question (few-shot), or a system prompt before the user
-message. This harness rewrites the dev queries into those formats and measures how a learned
+they put worked examples before the question (few-shot), a system prompt before the user
+message, an instruction before or after it, or they ask in a conversation. This harness rewrites the dev queries into those formats and measures how a learned
 router trained on the bare format ranks them:
 
   bare     the dev query as recorded
@@ -13,6 +13,16 @@ router trained on the bare format ranks them:
            Answer: ..." with the strong model's recorded solution), then "Question: Q
            Answer:" (the usual 8-shot chain-of-thought layout, shortened).
   system   a 1,100-char system message before the unchanged user message
+  suffix   an instruction after the question: "Answer with the letter of the correct option
+           only." (MMLU), "Let's think step by step." (GSM8K)
+  prefix   "Please answer the following question carefully." before the question
+  smalltalk  a first exchange before the question ("Hi! Can you help me with a question?" /
+           "Of course! What is your question?")
+  followup the question, an assistant answer ("Here is my answer; let me know if you need more
+           detail."), then a short follow-up: "Are you sure? Please double-check it and give me
+           the final answer."
+  history  an earlier, unrelated exchange before the question: another dev query picked at
+           random (seeded by the query id) and the same assistant answer
 
 The example questions (the first 5 of each MMLU subject, the first 4 GSM8K queries) are left
 out of every split. 5 folds by an MD5 of the query id: each fold is scored, in each format, by a
@@ -22,12 +32,14 @@ are computed as `triage eval` computes them (10 quantile thresholds, trapezoid a
 is shown for reference. Nothing is written to the repo.
 
 Usage: bench/router/formats.py [TRIAGE_BIN] [--feature-set N ...]
+  FORMATS=bare,followup bench/router/formats.py ...   # only these formats
   (python3 and the triage binary only; data from $TRIAGE_SHARED_DIR or ../shared)
 """
 import collections
 import hashlib
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -35,7 +47,10 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.environ.get("TRIAGE_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
 DATA = os.path.join(SHARED, "data", "outcomes")
-FORMATS = ("bare", "fewshot", "system")
+ALL_FORMATS = ("bare", "fewshot", "system", "suffix", "prefix", "smalltalk", "followup", "history")
+FORMATS = tuple(os.environ.get("FORMATS", ",".join(ALL_FORMATS)).split(","))
+ANSWER = {"role": "assistant", "content": "Here is my answer; let me know if you need more detail."}
+FOLLOW_UP = "Are you sure? Please double-check it and give me the final answer."
 SYSTEM = "You are a careful, knowledgeable assistant. " * 25
 STRONG = "gpt-4-1106-preview"
 
@@ -58,9 +73,23 @@ def load():
     return [q for q in rows if not q.get("_example")], examples
 
 
-def rewrite(q, fmt, examples):
+def rewrite(q, fmt, examples, queries):
     out = dict(q)
-    if fmt == "system":
+    if fmt == "suffix":
+        tail = ("\n\nAnswer with the letter of the correct option only." if q["benchmark"] == "mmlu"
+                else "\n\nLet's think step by step.")
+        out["messages"] = [{"role": "user", "content": user(q) + tail}]
+    elif fmt == "prefix":
+        out["messages"] = [{"role": "user", "content": "Please answer the following question carefully.\n\n" + user(q)}]
+    elif fmt == "smalltalk":
+        out["messages"] = [{"role": "user", "content": "Hi! Can you help me with a question?"},
+                           {"role": "assistant", "content": "Of course! What is your question?"}] + q["messages"]
+    elif fmt == "followup":
+        out["messages"] = q["messages"] + [ANSWER, {"role": "user", "content": FOLLOW_UP}]
+    elif fmt == "history":
+        other = random.Random(q["id"]).choice(queries)
+        out["messages"] = [{"role": "user", "content": user(other)}, ANSWER] + q["messages"]
+    elif fmt == "system":
         out["messages"] = [{"role": "system", "content": SYSTEM}] + q["messages"]
     elif fmt == "fewshot":
         if q["benchmark"] == "mmlu":
@@ -144,10 +173,10 @@ def main():
                 with open(os.path.join(work, "%s%d.jsonl" % (fmt, k)), "w") as f:
                     for q in queries:
                         if fold(q) == k:
-                            f.write(json.dumps(rewrite(q, fmt, examples)) + "\n")
+                            f.write(json.dumps(rewrite(q, fmt, examples, queries)) + "\n")
         routers = [("learned, feature set %s" % s, s) for s in sets] or [("learned", None)]
         routers.append(("length", "length"))
-        print("%-26s %-8s %-18s %-18s" % ("router", "format", "gsm8k APGR / CPT50", "mmlu APGR / CPT50"))
+        print("%-26s %-9s %-18s %-18s" % ("router", "format", "gsm8k APGR / CPT50", "mmlu APGR / CPT50"))
         for label, s in routers:
             pooled = collections.defaultdict(list)
             for k in range(5):
@@ -163,12 +192,17 @@ def main():
                          spec, "--bootstrap", "0", "--scores", scores])
                     with open(scores) as f:
                         pooled[fmt] += [json.loads(line) for line in f]
+            sums = collections.defaultdict(float)
             for fmt in FORMATS:
                 cells = []
                 for b in ("gsm8k", "mmlu"):
                     a, c = metrics([r for r in pooled[fmt] if r["benchmark"] == b])
+                    sums[b] += a
                     cells.append("%.3f / %4.1f%%" % (a, 100 * c))
-                print("%-26s %-8s %-18s %-18s" % (label, fmt, cells[0], cells[1]))
+                print("%-26s %-9s %-18s %-18s" % (label, fmt, cells[0], cells[1]))
+            if len(FORMATS) > 1:
+                print("%-26s %-9s %-18s %-18s" % (label, "mean", "%.3f" % (sums["gsm8k"] / len(FORMATS)),
+                                                  "%.3f" % (sums["mmlu"] / len(FORMATS))))
 
 
 if __name__ == "__main__":
