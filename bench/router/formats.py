@@ -23,6 +23,8 @@ router trained on the bare format ranks them:
            the final answer."
   history  an earlier, unrelated exchange before the question: another dev query picked at
            random (seeded by the query id) and the same assistant answer
+  split    the question sent as two user messages in a row: MMLU's stem, then its options;
+           GSM8K's text before its last sentence, then that sentence (the question)
 
 The example questions (the first 5 of each MMLU subject, the first 4 GSM8K queries) are left
 out of every split. 5 folds by an MD5 of the query id: each fold is scored, in each format, by a
@@ -47,7 +49,8 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.environ.get("TRIAGE_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
 DATA = os.path.join(SHARED, "data", "outcomes")
-ALL_FORMATS = ("bare", "fewshot", "system", "suffix", "prefix", "smalltalk", "followup", "history")
+ALL_FORMATS = ("bare", "fewshot", "system", "suffix", "prefix", "smalltalk", "followup", "history",
+               "split")
 FORMATS = tuple(os.environ.get("FORMATS", ",".join(ALL_FORMATS)).split(","))
 ANSWER = {"role": "assistant", "content": "Here is my answer; let me know if you need more detail."}
 FOLLOW_UP = "Are you sure? Please double-check it and give me the final answer."
@@ -79,6 +82,15 @@ def rewrite(q, fmt, examples, queries):
         tail = ("\n\nAnswer with the letter of the correct option only." if q["benchmark"] == "mmlu"
                 else "\n\nLet's think step by step.")
         out["messages"] = [{"role": "user", "content": user(q) + tail}]
+    elif fmt == "split":
+        t = user(q)
+        if q["benchmark"] == "mmlu":
+            k = t.find("\nA. ")
+        else:
+            k = max(t.rfind(". ", 0, len(t) - 2), t.rfind("? ", 0, len(t) - 2)) + 1
+        if k <= 0:
+            k = len(t) // 2
+        out["messages"] = [{"role": "user", "content": t[:k]}, {"role": "user", "content": t[k:].lstrip()}]
     elif fmt == "prefix":
         out["messages"] = [{"role": "user", "content": "Please answer the following question carefully.\n\n" + user(q)}]
     elif fmt == "smalltalk":
