@@ -33,8 +33,9 @@ struct EvalArgs {
   std::vector<std::string> routers;  // eval: one --router, or several to compare
   bool json = false;
   std::string plot, out, kind = "learned", split;
-  std::string scores_out;  // eval --scores: one JSON line per query
-  int bootstrap = 200;     // eval --bootstrap: resamples for the APGR / CPT(50%) interval
+  std::string scores_out;    // eval --scores: one JSON line per query
+  bool by_category = false;  // eval --by-category: a table per benchmark, a row per category
+  int bootstrap = 200;       // eval --bootstrap: resamples for the APGR / CPT(50%) interval
   int cv = 0;
   double strong_fraction = -1;
   double min_pgr = -1;     // calibrate --min-pgr: quality floor
@@ -356,6 +357,7 @@ nlohmann::json VsFirstJson(const std::optional<eval::PairedInterval>& d,
 // eval with several --router: one table per benchmark, one JSON object, one picture.
 int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
   if (!args.scores_out.empty()) return Fail("--scores takes a single --router", 2);
+  if (args.by_category) return Fail("--by-category takes a single --router", 2);
   std::vector<RouterRun> runs;
   for (const auto& spec : args.routers) {
     EvalArgs a = args;
@@ -435,8 +437,18 @@ int RunEval(const EvalArgs& args) {
   if (!run) return Fail(run.error().message);
   const auto& scores = run->scores;
   const auto& reps = run->reps;
+  std::vector<eval::CategoryReport> cats;
+  if (a.by_category) cats = eval::AnalyzeCategories(ds->queries, scores, reps);
   if (a.json) {
-    std::cout << RunJson(*run, a, ds->skipped).dump() << "\n";
+    nlohmann::json j = RunJson(*run, a, ds->skipped);
+    if (a.by_category) {
+      for (auto& [name, b] : j["benchmarks"].items())
+        if (name != "overall") b["categories"] = nlohmann::json::array();
+      for (const auto& c : cats) j["benchmarks"][c.benchmark]["categories"].push_back(ToJson(c));
+      if (!j["benchmarks"].contains("overall"))
+        j["categories"] = j["benchmarks"][reps.back().name]["categories"];
+    }
+    std::cout << j.dump() << "\n";
   } else {
     std::cout << "router " << a.router << "  " << PricesNote(a) << "\n";
     if (run->model) std::cout << ModelLine(*run->model) << "\n";
@@ -447,6 +459,7 @@ int RunEval(const EvalArgs& args) {
       std::cout << "\n";
     }
     std::cout << "\n" << eval::FormatText(reps);
+    if (a.by_category) std::cout << eval::FormatCategories(cats, reps);
   }
   if (!a.scores_out.empty()) {
     std::string lines;
@@ -739,6 +752,9 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(0, 100000));
   ev->add_flag("--json", a->json, "print one JSON object");
+  ev->add_flag("--by-category", a->by_category,
+               "per benchmark, a row per category: qualities, the share sent strong at the "
+               "operating point, APGR inside the category");
   ev->add_option("--plot", a->plot,
                  "write the cost-quality curve: FILE.svg, or FILE.png (needs librsvg)");
   ev->add_option("--scores", a->scores_out,

@@ -1,5 +1,6 @@
 #include "eval/report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -237,6 +238,87 @@ nlohmann::json ToJson(const BenchReport& r) {
           {"cost_all_strong_usd", r.cost_all_strong},
           {"cost_all_cheap_usd", r.cost_all_cheap},
           {"recorded_cost_queries", r.recorded_cost_queries}};
+}
+
+std::vector<CategoryReport> AnalyzeCategories(const std::vector<Query>& qs,
+                                              const std::vector<double>& scores,
+                                              const std::vector<BenchReport>& reps) {
+  std::map<std::pair<std::string, std::string>, std::vector<size_t>> by;
+  for (size_t i = 0; i < qs.size(); ++i) by[{qs[i].benchmark, qs[i].category}].push_back(i);
+  std::map<std::string, double> threshold;
+  for (const auto& r : reps) threshold[r.name] = r.op_threshold;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<CategoryReport> out;
+  for (const auto& [key, idx] : by) {
+    CategoryReport c;
+    c.benchmark = key.first;
+    c.category = key.second;
+    c.queries = idx.size();
+    std::vector<double> s, cheap, strong;
+    for (size_t i : idx) {
+      s.push_back(scores[i]);
+      cheap.push_back(qs[i].cheap);
+      strong.push_back(qs[i].strong);
+      c.q_cheap += qs[i].cheap;
+      c.q_strong += qs[i].strong;
+      c.mean_score += scores[i];
+    }
+    c.q_cheap /= idx.size();
+    c.q_strong /= idx.size();
+    c.mean_score /= idx.size();
+    const CurvePoint op = PointAt(s, cheap, strong, threshold.at(c.benchmark));
+    c.op_fraction = op.strong_fraction;
+    c.op_quality = op.quality;
+    c.pgr_defined = c.q_strong > c.q_cheap;
+    c.op_pgr = c.pgr_defined ? Pgr(op.quality, c.q_cheap, c.q_strong) : nan;
+    c.apgr = c.pgr_defined ? Apgr(QuantileCurve(s, cheap, strong, 10), c.q_cheap, c.q_strong) : nan;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string FormatCategories(const std::vector<CategoryReport>& cats,
+                             const std::vector<BenchReport>& reps) {
+  std::ostringstream o;
+  char buf[512];
+  size_t width = 8;
+  for (const auto& c : cats) width = std::max(width, c.category.size());
+  for (const auto& r : reps) {
+    if (r.name == "overall") continue;
+    std::snprintf(buf, sizeof buf,
+                  "== %s by category (operating point: threshold %.4f, %.1f%% strong)\n%-*s "
+                  "queries   cheap  strong  mean score  strong at op  quality at op  PGR at op  "
+                  "APGR\n",
+                  r.name.c_str(), r.op_threshold, 100 * r.op_fraction, static_cast<int>(width),
+                  "category");
+    o << buf;
+    for (const auto& c : cats) {
+      if (c.benchmark != r.name) continue;
+      std::snprintf(
+          buf, sizeof buf, "%-*s %7zu  %.4f  %.4f      %.4f        %s         %.4f  %s  %s\n",
+          static_cast<int>(width), c.category.empty() ? "(none)" : c.category.c_str(), c.queries,
+          c.q_cheap, c.q_strong, c.mean_score, Percent(true, c.op_fraction, 5).c_str(),
+          c.op_quality, Fixed(c.pgr_defined, c.op_pgr, 9, 3).c_str(),
+          Fixed(c.pgr_defined, c.apgr, 5, 3).c_str());
+      o << buf;
+    }
+    o << "\n";
+  }
+  return o.str();
+}
+
+nlohmann::json ToJson(const CategoryReport& c) {
+  auto num = [&](double v) { return c.pgr_defined ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  return {
+      {"category", c.category},
+      {"queries", c.queries},
+      {"cheap_quality", c.q_cheap},
+      {"strong_quality", c.q_strong},
+      {"mean_score", c.mean_score},
+      {"pgr_defined", c.pgr_defined},
+      {"apgr", num(c.apgr)},
+      {"operating_point",
+       {{"strong_fraction", c.op_fraction}, {"quality", c.op_quality}, {"pgr", num(c.op_pgr)}}}};
 }
 
 }  // namespace triage::eval

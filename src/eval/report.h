@@ -73,4 +73,30 @@ std::string Percent(bool defined, double fraction, int width);
 std::string FormatText(const std::vector<BenchReport>& reports);
 nlohmann::json ToJson(const BenchReport& r);
 
+// One category (the outcomes' `category` field) of one benchmark, for `eval --by-category`:
+// where the router sends it at the benchmark's operating point, and how it ranks the
+// category's own queries.
+struct CategoryReport {
+  std::string benchmark, category;  // category "": queries without one
+  size_t queries = 0;
+  double q_cheap = 0, q_strong = 0, mean_score = 0;
+  // At the benchmark's operating-point threshold (BenchReport::op_threshold): the share sent
+  // strong, the quality of the answers routed so, and the gap it recovers (NaN when the strong
+  // model is not better on this category).
+  double op_fraction = 0, op_quality = 0, op_pgr = 0;
+  // APGR of the router's ranking inside the category (RouteLLM's metric on these queries
+  // alone); NaN when the strong model is not better here.
+  bool pgr_defined = false;
+  double apgr = 0;
+};
+
+// Per benchmark of `reps` (not "overall"), its categories in name order.
+// REQUIRES: reps == AnalyzeAll(qs, scores, ...).
+std::vector<CategoryReport> AnalyzeCategories(const std::vector<Query>& qs,
+                                              const std::vector<double>& scores,
+                                              const std::vector<BenchReport>& reps);
+std::string FormatCategories(const std::vector<CategoryReport>& cats,
+                             const std::vector<BenchReport>& reps);
+nlohmann::json ToJson(const CategoryReport& c);
+
 }  // namespace triage::eval

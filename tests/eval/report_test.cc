@@ -166,5 +166,66 @@ TEST(Report, BootstrapIntervalInTextAndJson) {
   EXPECT_TRUE(ToJson(tie)["apgr_interval"].is_null());
 }
 
+// eval --by-category: each category's figures at the benchmark's operating point, by hand.
+TEST(Report, CategoriesAtTheBenchmarksOperatingPoint) {
+  std::vector<Query> qs;
+  auto add = [&](const char* benchmark, const char* category, double cheap, double strong) {
+    qs.push_back(Make(cheap, strong, -1, -1, 40));
+    qs.back().benchmark = benchmark;
+    qs.back().category = category;
+  };
+  add("b", "x", 0, 1);
+  add("b", "y", 1, 1);
+  add("b", "x", 1, 1);
+  add("b", "y", 1, 0);
+  add("b", "x", 0, 1);
+  add("b", "y", 1, 1);
+  add("c", "", 0, 1);
+  const std::vector<double> scores = {0.9, 0.7, 0.8, 0.1, 0.2, 0.3, 0.5};
+  BenchReport b, c, overall;
+  b.name = "b";
+  b.op_threshold = 0.75;
+  b.op_fraction = 2.0 / 6;
+  c.name = "c";
+  c.op_threshold = 0.4;
+  overall.name = "overall";
+  overall.op_threshold = 0.99;  // never used for a category
+  const std::vector<BenchReport> reps = {b, c, overall};
+  std::vector<CategoryReport> cats = AnalyzeCategories(qs, scores, reps);
+  ASSERT_EQ(cats.size(), 3u);
+  const CategoryReport& x = cats[0];
+  EXPECT_EQ(x.benchmark, "b");
+  EXPECT_EQ(x.category, "x");
+  EXPECT_EQ(x.queries, 3u);
+  EXPECT_DOUBLE_EQ(x.q_cheap, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(x.q_strong, 1.0);
+  EXPECT_DOUBLE_EQ(x.mean_score, (0.9 + 0.8 + 0.2) / 3);
+  // 0.9 and 0.8 are above the threshold: strong (1, 1); 0.2 stays cheap (0).
+  EXPECT_DOUBLE_EQ(x.op_fraction, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(x.op_quality, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(x.op_pgr, 0.5);
+  ASSERT_TRUE(x.pgr_defined);
+  // APGR inside the category is the benchmark metric on its queries alone.
+  std::vector<const Query*> xs = {&qs[0], &qs[2], &qs[4]};
+  EXPECT_DOUBLE_EQ(x.apgr, Analyze("x", xs, {0.9, 0.8, 0.2}, Prices{1, 1, 1, 1}, false).apgr);
+  const CategoryReport& y = cats[1];
+  EXPECT_EQ(y.category, "y");
+  EXPECT_EQ(y.op_fraction, 0.0);
+  EXPECT_DOUBLE_EQ(y.op_quality, 1.0);
+  EXPECT_FALSE(y.pgr_defined);  // the strong model is worse here
+  EXPECT_TRUE(ToJson(y)["apgr"].is_null());
+  EXPECT_TRUE(ToJson(y)["operating_point"]["pgr"].is_null());
+  EXPECT_DOUBLE_EQ(ToJson(x)["operating_point"]["pgr"].get<double>(), 0.5);
+  const CategoryReport& none = cats[2];
+  EXPECT_EQ(none.benchmark, "c");
+  EXPECT_EQ(none.op_fraction, 1.0);  // 0.5 >= c's threshold 0.4
+  const std::string text = FormatCategories(cats, reps);
+  EXPECT_NE(text.find("== b by category (operating point: threshold 0.7500, 33.3% strong)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("(none)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("overall"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace triage::eval

@@ -702,3 +702,40 @@ test("the same --data file twice is refused; --since-hours applies to --ledger o
   assert.match(since.stderr, /--since-hours applies to --ledger only/);
   assert.equal(since.stdout, "");
 });
+
+test("eval --by-category: a row per category at the benchmark's operating point, in text and JSON", () => {
+  const mmlu = path.join(data, "mmlu-dev.jsonl");
+  const args = ["eval", "--data", gsm8k, "--data", mmlu, "--router", "length", "--bootstrap", "0", "--by-category"];
+  const j = JSON.parse(run([...args, "--json"]).stdout);
+  for (const name of ["gsm8k", "mmlu"]) {
+    const b = j.benchmarks[name];
+    const cats = b.categories;
+    assert.ok(Array.isArray(cats) && cats.length > 0, name);
+    // The categories partition the benchmark, and together they send what it sends strong.
+    assert.equal(cats.reduce((n, c) => n + c.queries, 0), b.queries);
+    const strong = cats.reduce((n, c) => n + c.queries * c.operating_point.strong_fraction, 0);
+    assert.ok(Math.abs(strong / b.queries - b.operating_point.strong_fraction) < 1e-9, name);
+    const quality = cats.reduce((n, c) => n + c.queries * c.operating_point.quality, 0);
+    assert.ok(Math.abs(quality / b.queries - b.operating_point.quality) < 1e-9, name);
+    for (const c of cats) {
+      assert.equal(c.pgr_defined, c.strong_quality > c.cheap_quality, c.category);
+      if (!c.pgr_defined) assert.equal(c.apgr, null, c.category);
+    }
+  }
+  assert.equal(j.benchmarks.mmlu.categories.length, 57);
+  assert.equal(j.benchmarks.overall.categories, undefined);
+  // One benchmark: its categories are also at the top, next to its figures.
+  const one = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "0", "--by-category", "--json"]).stdout);
+  assert.deepEqual(one.categories, one.benchmarks.gsm8k.categories);
+  assert.equal(one.categories[0].category, "math");
+  // Without --by-category the JSON has no categories.
+  assert.equal(JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "0", "--json"]).stdout).benchmarks.gsm8k.categories, undefined);
+  const text = run(args);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^== mmlu by category \(operating point: threshold 0\.\d{4}, \d+\.\d% strong\)$/m);
+  assert.match(text.stdout, /^abstract_algebra +70 /m);
+  assert.match(text.stdout, /^math +907 /m);
+  const two = run([...args, "--router", "random:1"]);
+  assert.equal(two.status, 2);
+  assert.match(two.stderr, /--by-category takes a single --router/);
+});
