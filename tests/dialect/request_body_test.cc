@@ -92,6 +92,16 @@ TEST(RequestBody, PassThroughReplacesOnlyModel) {
             R"({"max_tokens":9,"messages":[{"content":"hi","role":"user"}],"model":"claude",)"
             R"("top_k":3})");
   EXPECT_TRUE(dropped.empty());
+  // The upstream gets nlohmann's normalised body: a duplicate key once, with its last value (as
+  // the gateway's checks read it), numbers as dump() writes them.
+  const ChatRequest dup =
+      Parsed(Dialect::kOpenAI,
+             R"({"model":"a","temperature":1,"temperature":0.5,"x":[1.0,1e300,-0.0,1E2,0.10],)"
+             R"("messages":[{"role":"user","content":"hi"}],"model":"auto"})");
+  EXPECT_EQ(OpenAIRequestBody(dup, "g"),
+            R"({"messages":[{"content":"hi","role":"user"}],"model":"g","temperature":0.5,)"
+            R"("x":[1.0,1e+300,-0.0,100.0,0.1]})");
+  ExpectSameBodies(dup);
 }
 
 TEST(RequestBody, OpenAIStreamsAlwaysAskForUsage) {
