@@ -21,10 +21,22 @@ inline constexpr int64_t kDefaultAnthropicMaxTokens = 4096;
 // (OpenAI n>1, audio input or file_id towards Anthropic). nullopt when translatable.
 std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target);
 
-// Upstream request bodies. Same-dialect requests are passed through with only `model` replaced
-// (and, when streaming to OpenAI, stream_options.include_usage forced on so usage is known).
-// Names of parameters that could not be carried are appended to `dropped` (for a warning
-// header); call CheckTranslatable first.
+// Upstream request bodies, as the bytes to send. A request already in the upstream's dialect is
+// passed through with only `model` replaced (and, when streaming to OpenAI,
+// stream_options.include_usage forced on so usage is known: accounting needs it), written
+// straight from req.body without copying it; other requests are translated by the functions
+// below. The bytes equal dump(-1, ' ', false, error_handler_t::replace) of the tree those
+// functions build (plus, for OpenAI streams, stream_options.include_usage = true). Names of
+// parameters that could not be carried are appended to `dropped` (for a warning header);
+// nothing is dropped on pass-through. Call CheckTranslatable first.
+std::string OpenAIRequestBody(const ChatRequest& req, std::string_view upstream_model,
+                              std::vector<std::string>* dropped = nullptr);
+std::string AnthropicRequestBody(const ChatRequest& req, std::string_view upstream_model,
+                                 std::vector<std::string>* dropped = nullptr);
+
+// The same bodies as trees. Same-dialect requests are a deep copy of req.body with `model`
+// replaced (ToOpenAIRequest also forces stream_options.include_usage on streams); the
+// ...RequestBody functions above are checked byte for byte against these.
 nlohmann::json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
                                std::vector<std::string>* dropped = nullptr);
 nlohmann::json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,

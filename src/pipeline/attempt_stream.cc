@@ -164,7 +164,9 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
       co_return true;
     };
 
-    Status st = co_await providers_.at(d->name)->Call(ctx.req, sink, ctx.cancel.get());
+    ctx.dropped.clear();
+    Status st =
+        co_await providers_.at(d->name)->Call(ctx.req, sink, ctx.cancel.get(), &ctx.dropped);
     ctx.cancel->Clear();
     if (ctx.cancel->fired() || ctx.client_gone) {
       EndAttempt(ctx, cur, Outcome::kNeutral, std::nullopt);

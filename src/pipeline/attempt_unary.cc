@@ -37,7 +37,9 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       body.append(bytes);
       co_return true;
     };
-    Status st = co_await providers_.at(d->name)->Call(ctx.req, sink, ctx.cancel.get());
+    ctx.dropped.clear();
+    Status st =
+        co_await providers_.at(d->name)->Call(ctx.req, sink, ctx.cancel.get(), &ctx.dropped);
     ctx.cancel->Clear();
     if (ctx.cancel->fired()) {
       EndAttempt(ctx, cur, Outcome::kNeutral, std::nullopt);

@@ -147,6 +147,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   if (answered) score = routing->judge(cheap, AnswerText(ctx.dialect, held.streamed, held.body));
   if (cheap.client_gone || ctx.cancel->fired()) {
     ctx.deployment = cheap.deployment;
+    ctx.dropped = cheap.dropped;
     ctx.attempts = cheap.attempts;
     ctx.usage = cheap.usage;
     ctx.client_gone = cheap.client_gone;
@@ -156,6 +157,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   if (answered && score < judge_threshold) {
     // Release the cheap answer: its row is committed first, then the held bytes go out.
     ctx.deployment = cheap.deployment;
+    ctx.dropped = cheap.dropped;
     ctx.attempts = cheap.attempts;
     ctx.usage = cheap.usage;
     ctx.usage_reported = cheap.usage_reported;

@@ -281,15 +281,11 @@ Headers Gateway::ResponseHeaders(const RequestContext& ctx, bool with_cost) cons
   if (!ctx.route_reason.empty()) h.emplace_back("x-triage-route", ctx.route_reason);
   if (ctx.deployment) {
     // Parameters the answering upstream's dialect cannot carry were dropped: say which.
+    // The attempt's provider listed them when it translated the request (ctx.dropped).
     const auto wire = providers_.at(ctx.deployment->name)->wire();
     if (wire != ctx.dialect && ctx.parsed) {
-      std::vector<std::string> dropped;
-      if (wire == dialect::Dialect::kOpenAI)
-        dialect::ToOpenAIRequest(ctx.req, ctx.deployment->model, &dropped);
-      else
-        dialect::ToAnthropicRequest(ctx.req, ctx.deployment->model, &dropped);
       std::string list;
-      for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
+      for (const auto& d : ctx.dropped) list += (list.empty() ? "" : ", ") + d;
       if (!list.empty()) h.emplace_back("x-triage-dropped-params", list);
     }
   }

@@ -19,12 +19,11 @@ class AnthropicProvider final : public Provider {
 
   dialect::Dialect wire() const override { return dialect::Dialect::kAnthropic; }
 
-  net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink,
-                              CancelHook* cancel) override {
+  net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink, CancelHook* cancel,
+                              std::vector<std::string>* dropped) override {
     Exchange ex;
     ex.target = target_;
-    ex.body = dialect::ToAnthropicRequest(request, d_.model)
-                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    ex.body = dialect::AnthropicRequestBody(request, d_.model, dropped);
     ex.headers.emplace_back("anthropic-version", kAnthropicVersion);
     ex.headers.emplace_back("accept", request.stream ? "text/event-stream" : "application/json");
     if (!key_.empty()) ex.headers.emplace_back("x-api-key", key_);

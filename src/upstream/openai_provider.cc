@@ -16,17 +16,15 @@ class OpenAIProvider final : public Provider {
 
   dialect::Dialect wire() const override { return dialect::Dialect::kOpenAI; }
 
-  net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink,
-                              CancelHook* cancel) override {
+  net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink, CancelHook* cancel,
+                              std::vector<std::string>* dropped) override {
     Exchange ex;
     ex.target = target_;
     // Same dialect: passed through with `model` replaced; from Anthropic: translated. Streams
     // always ask for usage (accounting needs it; the pipeline strips the usage chunk again when
     // the client did not ask for it).
-    nlohmann::json body = dialect::ToOpenAIRequest(request, d_.model);
-    if (request.stream) body["stream_options"]["include_usage"] = true;
+    ex.body = dialect::OpenAIRequestBody(request, d_.model, dropped);
     ex.headers.emplace_back("accept", request.stream ? "text/event-stream" : "application/json");
-    ex.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (!auth_.empty()) ex.headers.emplace_back("authorization", auth_);
     Status st =
         co_await HttpClient::ForThisThread().Send(url_, tls_.get(), ex, d_.timeouts, sink, cancel);

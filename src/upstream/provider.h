@@ -4,6 +4,8 @@
 // built once at start and shared by all threads: Call is thread-safe (per-thread state lives
 // in HttpClient::ForThisThread()).
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "dialect/types.h"
@@ -18,8 +20,11 @@ class Provider {
   virtual dialect::Dialect wire() const = 0;
   // True for the in-process simulator.
   virtual bool simulated() const { return false; }
+  // `dropped` (may be null) receives, before anything reaches the sink, the names of the
+  // request's parameters that wire() cannot carry (for x-triage-dropped-params): the request is
+  // translated once per call, and this is the list that translation made.
   virtual net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink,
-                                      CancelHook* cancel) = 0;
+                                      CancelHook* cancel, std::vector<std::string>* dropped) = 0;
 };
 
 // Builds the provider of a validated deployment. Reads the API key from the environment

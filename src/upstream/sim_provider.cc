@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dialect/sse.h"
+#include "dialect/translate.h"
 #include "upstream/provider.h"
 
 namespace triage::upstream {
@@ -262,8 +263,12 @@ class SimProvider final : public Provider {
   dialect::Dialect wire() const override { return dialect::Dialect::kOpenAI; }
   bool simulated() const override { return true; }
 
-  net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink,
-                              CancelHook* cancel) override {
+  net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink, CancelHook* cancel,
+                              std::vector<std::string>* dropped) override {
+    // Nothing is sent anywhere, but the answer is as an OpenAI upstream's: report what such an
+    // upstream would not have received.
+    if (dropped && request.dialect != dialect::Dialect::kOpenAI)
+      (void)dialect::ToOpenAIRequest(request, d_.model, dropped);
     auto ex = co_await net::this_coro::executor;
     net::steady_timer timer(ex);
     if (cancel) cancel->Set([&timer] { timer.cancel(); });

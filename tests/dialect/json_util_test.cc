@@ -73,6 +73,40 @@ TEST(AppendJsonString, RandomStringsMatchDump) {
   EXPECT_LT(valid, 19000);
 }
 
+// Prose is skipped eight bytes at a time (AnyToEscape): every byte value at every offset of
+// a run of plain and multi-byte text, and long random strings where bytes to escape are rare.
+TEST(AppendJsonString, SparseEscapesAtEveryOffsetMatchDump) {
+  const std::string prose = "The caf\xC3\xA9 opened \xE2\x80\x94 at noon, in G\xC3\xB6teborg.";
+  for (int c = 0; c < 256; ++c) {
+    for (size_t at = 0; at <= prose.size(); ++at) {
+      std::string s = prose;
+      s.insert(at, 1, static_cast<char>(c));
+      std::string expected;
+      try {
+        expected = Dumped(s, false);
+      } catch (const json::type_error&) {
+        expected = Dumped(s, true);
+      }
+      ASSERT_EQ(Appended(s), expected) << c << " at " << at;
+    }
+  }
+  std::mt19937_64 rng(11);
+  const std::string specials("\x00\x01\x1f\"\\\n\t\x7f\x80\xff", 10);
+  for (int i = 0; i < 5000; ++i) {
+    std::string s;
+    const size_t n = rng() % 200;
+    for (size_t k = 0; k < n; ++k)
+      s += rng() % 20 == 0 ? specials[rng() % specials.size()] : prose[rng() % prose.size()];
+    std::string expected;
+    try {
+      expected = Dumped(s, false);
+    } catch (const json::type_error&) {
+      expected = Dumped(s, true);
+    }
+    ASSERT_EQ(Appended(s), expected) << i;
+  }
+}
+
 // The same check in both dialects' parsers: a model name of up to 256 bytes.
 TEST(CheckModelField, NamesTheFaultAndCapsTheLength) {
   EXPECT_FALSE(CheckModelField(json{{"model", std::string(256, 'm')}}).has_value());

@@ -221,6 +221,29 @@ describe("dialects", () => {
     assert.equal(final.usage.output_tokens, 50);
   });
 
+  test("same-dialect pass-through: the upstream gets the client's body with only model replaced", async () => {
+    // Written straight from the parsed body (OpenAIRequestBody / AnthropicRequestBody): foreign
+    // members, nesting, escapes and non-ASCII text must arrive as the client sent them.
+    const odd = { nested: [1, 2.5, -0.125, 1e300, null, true, "caf\u00e9 \"q\" \\ \n\t\u0001 \ud83d\ude00 \u2028"], "": {}, "\u00e9": [] };
+    const post = async (path, body) => {
+      const r = await fetch(`${t.url}${path}`, { method: "POST", headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" }, body: JSON.stringify(body) });
+      assert.equal(r.status, 200, await r.clone().text());
+      await r.text();
+    };
+    const oaiBody = { x_vendor: odd, model: "open", temperature: 0.25, messages: [{ role: "user", content: odd.nested[6] }], user: "u\u00e9" };
+    await post("/v1/chat/completions", oaiBody);
+    assert.deepEqual(oai.requests.at(-1).body, { ...oaiBody, model: "gemma4:31b" });
+    // Streams always ask for usage; the client's other stream_options members stay.
+    const streamBody = { ...oaiBody, stream: true, stream_options: { include_usage: false, zz: [1] } };
+    await post("/v1/chat/completions", streamBody);
+    assert.deepEqual(oai.requests.at(-1).body, { ...streamBody, model: "gemma4:31b", stream_options: { include_usage: true, zz: [1] } });
+    ant.handler = null;
+    ant.content = [{ type: "text", text: "native" }];
+    const antBody = { model: "frontier", max_tokens: 20, top_k: 5, metadata: { user_id: "u1" }, x_vendor: odd, system: odd.nested[6], messages: [{ role: "user", content: [{ type: "text", text: odd.nested[6] }] }] };
+    await post("/v1/messages", antBody);
+    assert.deepEqual(ant.requests.at(-1).body, { ...antBody, model: "claude-opus-4-7" });
+  });
+
   test("upstream 529 overloaded reaches an Anthropic client as 529 overloaded_error", async () => {
     ant.handler = (req, res) => {
       res.writeHead(529, { "content-type": "application/json" });
