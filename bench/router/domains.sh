@@ -4,10 +4,12 @@
 # humanities, social sciences, other; Hendrycks et al.) plus GSM8K, into a temporary file, then
 # runs `triage train --cv 5`, whose leave-one-benchmark-out block is then leave-one-domain-out:
 # each domain scored by a model trained on the other four. Nothing is written to the repo.
-# Usage: bench/router/domains.sh [TRIAGE_BIN]   (needs jq: scripts/deps.sh --bench)
+# Usage: bench/router/domains.sh [TRIAGE_BIN [TRAIN_ARGS...]]   (needs jq: scripts/deps.sh --bench)
+#   e.g. bench/router/domains.sh build/triage --exclude-category high_school_mathematics
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$root/build/triage}
+shift || true
 data=${TRIAGE_SHARED_DIR:-$root/../shared}/data/outcomes
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -35,9 +37,9 @@ jq -c --argjson stem "$(list "$stem")" --argjson hum "$(list "$humanities")" \
 
 echo "queries per domain:"
 jq -r .benchmark "$work/domains.jsonl" | sort | uniq -c
-cmd="$bin train --data <mmlu+gsm8k relabelled by domain> --out $work/m.model --cv 5"
+cmd="$bin train --data <mmlu+gsm8k relabelled by domain> --out $work/m.model --cv 5 $*"
 echo "command: $cmd"
-"$bin" train --data "$work/domains.jsonl" --out "$work/m.model" --cv 5 2>/dev/null
+"$bin" train --data "$work/domains.jsonl" --out "$work/m.model" --cv 5 "$@" 2>/dev/null
 echo "length baseline per domain:"
 for d in $(jq -r .benchmark "$work/domains.jsonl" | sort -u); do
   jq -c "select(.benchmark == \"$d\")" "$work/domains.jsonl" >"$work/$d.jsonl"

@@ -1,7 +1,7 @@
 // Decision time of Score() on an ~8K-token prompt (~32K chars), and on a short follow-up to such
 // a prompt (feature set 3 reads the two together). Prints p50/p99 over many single calls
 // besides Google Benchmark's mean.
-//   bench_router [--model models/learned-v3.model]
+//   bench_router [--model models/learned-v4.model]
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -15,7 +15,7 @@
 
 namespace {
 
-std::string g_model = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v3.model";
+std::string g_model = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v4.model";
 
 std::string BigPrompt() {
   const std::string para =

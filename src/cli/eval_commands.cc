@@ -44,6 +44,7 @@ struct EvalArgs {
   // Training overrides; unset (<= 0) keeps eval::DefaultOptions.
   int heads = 0, epochs = 0, feature_set = 0;
   double learning_rate = 0, l2 = -1, length_prior = -1;
+  std::vector<std::string> exclude_categories;  // train --exclude-category
   // Prices come from these catalog entries unless --cheap-price / --strong-price are given.
   std::string cheap_catalog = "gemma-4-31b", strong_catalog = "claude-opus-4.7";
   double cheap_price = -1, strong_price = -1;
@@ -512,6 +513,50 @@ void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double
   std::fflush(stdout);
 }
 
+// train --exclude-category: every name must be a category of the data (a typo would otherwise
+// train on everything without a word), and something must be left to fit. Warns on stderr about
+// categories whose outcomes look like a grading artifact and are not excluded.
+Status ExcludeCategories(const EvalArgs& a, const eval::Dataset& ds, eval::TrainOptions* opt) {
+  std::set<std::string> present;
+  for (const auto& q : ds.queries) present.insert(q.category);
+  for (const auto& c : a.exclude_categories) {
+    if (!present.contains(c)) {
+      std::string known;
+      size_t named = 0;
+      for (const auto& p : present) {
+        if (p.empty()) continue;
+        if (++named <= 12) known += (known.empty() ? "" : ", ") + p;
+      }
+      if (named > 12) known += ", ...";
+      return Error::Make(
+          ErrorKind::kInvalidRequest, "unknown_category",
+          "--exclude-category " + c + ": no query of the data has that category" +
+              (named == 0 ? std::string(" (the data has no categories)")
+                          : " (" + std::to_string(named) + " categories: " + known + ")"));
+    }
+    opt->exclude_categories.insert(c);
+  }
+  size_t fits = 0;
+  for (const auto& q : ds.queries) fits += eval::Fits(q, *opt);
+  if (fits == 0)
+    return Error::Make(ErrorKind::kInvalidRequest, "nothing_to_train",
+                       "--exclude-category leaves no query to train on");
+  if (!opt->exclude_categories.empty())
+    std::cerr << "excluded from training: " << ds.queries.size() - fits << " queries of "
+              << opt->exclude_categories.size() << " categories (still scored by --cv)\n";
+  for (const auto& s : eval::SuspectCategories(ds.queries)) {
+    if (opt->exclude_categories.contains(s.category)) continue;
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "warning: category %s: the strong model scores %.3f against the cheap model's "
+                  "%.3f over %zu queries; if that is a grading artifact, --exclude-category %s "
+                  "keeps it out of training\n",
+                  s.category.c_str(), s.strong, s.cheap, s.queries, s.category.c_str());
+    std::cerr << buf;
+  }
+  return Ok{};
+}
+
 int RunTrain(const EvalArgs& a) {
   auto ds = Load(a);
   if (!ds) return Fail(ds.error().message);
@@ -523,6 +568,7 @@ int RunTrain(const EvalArgs& a) {
   if (a.l2 >= 0) opt.l2 = a.l2;
   if (a.length_prior >= 0) opt.length_prior = a.length_prior;
   if (a.feature_set > 0) opt.features = static_cast<routing::FeatureSet>(a.feature_set);
+  if (auto st = ExcludeCategories(a, *ds, &opt); !st.ok()) return Fail(st.error().message);
   eval::Progress progress = StderrProgress();
   opt.progress = &progress;
   bool cascade = opt.kind == routing::ModelKind::kCascade;
@@ -540,6 +586,7 @@ int RunTrain(const EvalArgs& a) {
   std::vector<const eval::Query*> all;
   std::set<std::string> benches;
   for (const auto& q : ds->queries) {
+    if (!eval::Fits(q, opt)) continue;
     all.push_back(&q);
     benches.insert(q.benchmark);
   }
@@ -550,6 +597,10 @@ int RunTrain(const EvalArgs& a) {
   m.note =
       "triage " + a.kind + " model; trained on " + std::to_string(all.size()) + " queries from";
   for (const auto& b : benches) m.note += " " + b;
+  if (!opt.exclude_categories.empty()) {
+    m.note += "; categories excluded:";
+    for (const auto& c : opt.exclude_categories) m.note += " " + c;
+  }
   Status st = routing::WriteModelFile(m, a.out);
   if (!st.ok()) return Fail(st.error().message);
   std::cerr << "wrote " << a.out << "\n";
@@ -791,6 +842,9 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
                  "3 (default) as 2, and a last message under 128 chars with the user message "
                  "before it")
       ->check(CLI::Range(1, static_cast<int>(routing::kMaxFeatureSet)));
+  tr->add_option("--exclude-category", a->exclude_categories,
+                 "category whose queries no model learns from (repeatable); --cv still scores "
+                 "them");
   tr->callback(WithPrices(a, exit_code, RunTrain));
 
   auto* ca = app.add_subcommand("calibrate", "Thresholds for a traffic split or a quality floor");

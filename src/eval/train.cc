@@ -132,12 +132,41 @@ std::vector<const Query*> Pointers(const std::vector<Query>& qs) {
 
 }  // namespace
 
+bool Fits(const Query& q, const TrainOptions& opt) {
+  return !opt.exclude_categories.contains(q.category);
+}
+
+std::vector<SuspectCategory> SuspectCategories(const std::vector<Query>& qs, size_t min_queries,
+                                               double margin) {
+  std::map<std::string, SuspectCategory> by;
+  for (const Query& q : qs) {
+    if (q.category.empty()) continue;
+    SuspectCategory& c = by[q.category];
+    ++c.queries;
+    c.cheap += q.cheap;
+    c.strong += q.strong;
+  }
+  std::vector<SuspectCategory> out;
+  for (auto& [name, c] : by) {
+    if (c.queries < min_queries) continue;
+    c.category = name;
+    c.cheap /= c.queries;
+    c.strong /= c.queries;
+    if (c.strong < c.cheap - margin) out.push_back(c);
+  }
+  return out;
+}
+
 LinearModel Train(const std::vector<const Query*>& qs, const TrainOptions& opt) {
+  std::vector<const Query*> kept;
+  for (const Query* q : qs) {
+    if (Fits(*q, opt)) kept.push_back(q);
+  }
   std::vector<SparseVec> xs;
-  for (const Query* q : qs) xs.push_back(Features(*q, opt.kind, opt.features));
-  std::vector<size_t> all(qs.size());
+  for (const Query* q : kept) xs.push_back(Features(*q, opt.kind, opt.features));
+  std::vector<size_t> all(kept.size());
   std::iota(all.begin(), all.end(), 0);
-  return Fit(xs, qs, all, opt);
+  return Fit(xs, kept, all, opt);
 }
 
 std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const TrainOptions& opt) {
@@ -152,8 +181,9 @@ std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const Tra
   for (int f = 0; f < k; ++f) {
     std::vector<size_t> train;
     for (size_t i = 0; i < qs.size(); ++i) {
-      if (fold[i] != f) train.push_back(i);
+      if (fold[i] != f && Fits(qs[i], opt)) train.push_back(i);
     }
+    if (train.empty()) continue;  // this fold's scores stay 0: RunTrain rejects such data first
     LinearModel m = Fit(xs, ps, train, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
       if (fold[i] == f) out[i] = m.Score(xs[i], routing::PromptChars(qs[i].Input(), opt.features));
@@ -174,8 +204,9 @@ std::vector<double> LeaveOneBenchmarkOut(const std::vector<Query>& qs, const Tra
   for (const auto& b : benches) {
     std::vector<size_t> train;
     for (size_t i = 0; i < qs.size(); ++i) {
-      if (qs[i].benchmark != b) train.push_back(i);
+      if (qs[i].benchmark != b && Fits(qs[i], opt)) train.push_back(i);
     }
+    if (train.empty()) continue;  // every other benchmark's queries are excluded
     LinearModel m = Fit(xs, ps, train, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
       if (qs[i].benchmark == b)

@@ -166,7 +166,7 @@ Result<std::shared_ptr<const Scorer>> LoadRules(const std::string& file) {
 }
 
 Result<LinearModel> ParseBuiltin() {
-  return ParseModel(std::string(BuiltinLearnedModel()), "builtin (models/learned-v3.model)");
+  return ParseModel(std::string(BuiltinLearnedModel()), "builtin (models/learned-v4.model)");
 }
 
 Result<std::shared_ptr<const CascadeScorer>> LoadCascade(const std::string& file) {

@@ -36,7 +36,7 @@ class Scorer {
 };
 
 // SPEC: "random[:seed]", "length", "rules:FILE", "learned:MODEL_FILE", "learned:builtin" (the
-// shipped models/learned-v3.model compiled in; ./builtin names a file of that name),
+// shipped models/learned-v4.model compiled in; ./builtin names a file of that name),
 // "cascade:MODEL_FILE".
 // A spec taken apart and checked without reading any file. seed: random's (0 without one).
 struct RouterSpec {

@@ -71,5 +71,119 @@ TEST(Train, OneHeadOnTheGainLabelAlsoLearns) {
   EXPECT_NEAR(m.Probability(Features(qs[1], opt.kind)), 0.5, 0.1);
 }
 
+// --exclude-category: the excluded queries teach no model, yet CV and leave-one-benchmark-out
+// still score them, so the figures cover the whole data.
+TEST(Train, ExcludedCategoriesTeachNothingButAreStillScored) {
+  auto qs = Synthetic(300);
+  // Every third easy prompt gets an artifact label (the strong model "wrong") in category "x".
+  std::vector<Query> clean;
+  for (size_t i = 0; i < qs.size(); ++i) {
+    if (i % 3 == 1) {
+      qs[i].category = "x";
+      qs[i].strong = 0;
+    } else {
+      clean.push_back(qs[i]);
+    }
+  }
+  TrainOptions opt;
+  opt.exclude_categories = {"x"};
+  std::vector<const Query*> all, kept;
+  for (const auto& q : qs) all.push_back(&q);
+  for (const auto& q : clean) kept.push_back(&q);
+  // The same model, weight for weight, as training on the other queries alone.
+  auto with = Train(all, opt);
+  auto without = Train(kept, TrainOptions{});
+  EXPECT_EQ(with.weights, without.weights);
+  EXPECT_EQ(with.bias, without.bias);
+  // Not excluding them changes the model.
+  EXPECT_NE(Train(all, TrainOptions{}).weights, without.weights);
+  EXPECT_TRUE(Fits(qs[0], opt));
+  EXPECT_FALSE(Fits(qs[1], opt));
+
+  auto cv = CrossValidate(qs, 5, opt);
+  auto lobo = LeaveOneBenchmarkOut(qs, opt);
+  for (size_t i = 0; i < qs.size(); ++i) {
+    EXPECT_GT(cv[i], 0.0) << i;  // scored out of fold, excluded or not
+    EXPECT_LT(cv[i], 1.0) << i;
+    EXPECT_GT(lobo[i], 0.0) << i;
+  }
+  // Excluding a whole benchmark's queries leaves nothing to score the other one with.
+  std::vector<Query> one = qs;
+  for (auto& q : one) {
+    if (q.benchmark == "a") q.category = "x";
+  }
+  auto lobo_one = LeaveOneBenchmarkOut(one, opt);
+  for (size_t i = 0; i < one.size(); ++i) {
+    if (one[i].benchmark == "b") EXPECT_EQ(lobo_one[i], -1.0) << i;
+  }
+}
+
+TEST(Train, SuspectCategoriesAreThoseWhereTheStrongModelScoresFarBelowTheCheapOne) {
+  std::vector<Query> qs;
+  auto add = [&](const std::string& cat, int n, double cheap, double strong) {
+    for (int i = 0; i < n; ++i) {
+      Query q;
+      q.id = cat + std::to_string(i);
+      q.category = cat;
+      q.cheap = i < cheap * n ? 1 : 0;
+      q.strong = i < strong * n ? 1 : 0;
+      qs.push_back(q);
+    }
+  };
+  add("artifact", 40, 0.3, 0.025);  // strong 0.025 vs cheap 0.3: flagged
+  add("close", 40, 0.5, 0.45);      // within the 0.1 margin
+  add("small", 10, 0.9, 0.0);       // too few queries to say
+  add("fine", 40, 0.5, 0.8);
+  add("", 40, 1.0, 0.0);  // no category
+  auto s = SuspectCategories(qs);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].category, "artifact");
+  EXPECT_EQ(s[0].queries, 40u);
+  EXPECT_DOUBLE_EQ(s[0].cheap, 12.0 / 40);
+  EXPECT_DOUBLE_EQ(s[0].strong, 1.0 / 40);
+  EXPECT_EQ(SuspectCategories(qs, 5).size(), 2u);  // "small" counts with a lower minimum
+}
+
+}  // namespace
+}  // namespace triage::eval
+
+namespace triage::eval {
+namespace {
+
+// models/learned-v4.model (learned:builtin) was trained on the dev files with
+// `--exclude-category high_school_mathematics`, where the strong model's recorded 2.6% is a
+// grading artifact (docs/routing.md): its record of training prompts holds every other dev MMLU
+// prompt and (but for the filter's ~1% false positives) none of that subject's.
+TEST(ShippedModels, LearnedV4WasNotFitOnHighSchoolMathematics) {
+  auto m = routing::ReadModelFile(std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v4.model");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_NE(m->note.find("categories excluded: high_school_mathematics"), std::string::npos)
+      << m->note;
+  Dataset ds;
+  ASSERT_TRUE(
+      ReadOutcomes(std::string(TRIAGE_SOURCE_DIR) + "/../shared/data/outcomes/mmlu-dev.jsonl",
+                   "mixtral-8x7b-instruct", "gpt-4-1106-preview", &ds)
+          .ok());
+  size_t math = 0, math_in = 0, other = 0, other_in = 0;
+  for (const auto& q : ds.queries) {
+    const bool in = m->trained_on.MayContain(routing::PromptFingerprint(q.prompt_text));
+    if (q.category == "high_school_mathematics") {
+      ++math;
+      math_in += in;
+    } else {
+      ++other;
+      other_in += in;
+    }
+  }
+  EXPECT_EQ(math, 190u);
+  EXPECT_LE(math_in, 10u) << "of " << math;
+  EXPECT_EQ(other_in, other);
+  // The suspect check that `train` warns with finds exactly that subject on the dev file.
+  auto suspects = SuspectCategories(ds.queries);
+  ASSERT_EQ(suspects.size(), 1u);
+  EXPECT_EQ(suspects[0].category, "high_school_mathematics");
+  EXPECT_LT(suspects[0].strong, 0.05);
+}
+
 }  // namespace
 }  // namespace triage::eval

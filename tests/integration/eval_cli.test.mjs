@@ -312,6 +312,66 @@ test("train --cv prints cross-validated figures and writes a model that eval and
   });
 });
 
+test("train --exclude-category: a subject with artifact labels is warned about, kept out of every fit, still scored by --cv", () => {
+  withTempDir("triage-excl-", (dir) => {
+    // Four MMLU subjects, one of them high_school_mathematics, where the strong model's recorded
+    // score (2.6%) sits far below the cheap model's (33%).
+    const subjects = new Set(["high_school_mathematics", "professional_law", "moral_scenarios", "sociology"]);
+    const lines = readFileSync(path.join(data, "mmlu-dev.jsonl"), "utf8").trim().split("\n").filter((l) => subjects.has(JSON.parse(l).category));
+    const file = path.join(dir, "mmlu4.jsonl");
+    writeFileSync(file, lines.join("\n") + "\n");
+    const plain = run(["train", "--data", file, "--out", path.join(dir, "plain.model")]);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.match(plain.stderr, /warning: category high_school_mathematics: the strong model scores 0\.026 against the cheap model's 0\.332 over 190 queries; if that is a grading artifact, --exclude-category high_school_mathematics keeps it out of training/);
+    assert.doesNotMatch(plain.stderr, /category (professional_law|moral_scenarios|sociology):/);
+
+    const model = path.join(dir, "excl.model");
+    const r = run(["train", "--data", file, "--out", model, "--cv", "3", "--bootstrap", "0", "--exclude-category", "high_school_mathematics"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /excluded from training: 190 queries of 1 categories \(still scored by --cv\)/);
+    assert.doesNotMatch(r.stderr, /warning: category/);
+    // The cross-validated figures cover every query, the excluded ones included.
+    assert.match(r.stdout, new RegExp(`3-fold cross-validation[\\s\\S]*?mmlu\\s+n=${lines.length}\\s+APGR 0\\.\\d+`));
+    const j = JSON.parse(run(["eval", "--data", file, "--router", `learned:${model}`, "--bootstrap", "0", "--json"]).stdout);
+    assert.equal(j.model.note, `triage learned model; trained on ${lines.length - 190} queries from mmlu; categories excluded: high_school_mathematics`);
+    // The two models differ: one learned from the artifact, the other did not.
+    const scores = (m) => {
+      const f = path.join(dir, "s.jsonl");
+      assert.equal(run(["eval", "--data", file, "--router", `learned:${m}`, "--bootstrap", "0", "--scores", f]).status, 0);
+      return readFileSync(f, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    };
+    const a = scores(path.join(dir, "plain.model")), b = scores(model);
+    const mean = (rows) => rows.filter((x) => x.id.includes("high_school_mathematics")).reduce((s, x) => s + x.score, 0) / 190;
+    assert.ok(mean(b) > mean(a), `high_school_mathematics scores: ${mean(a)} learning from it, ${mean(b)} not`);
+
+    const typo = run(["train", "--data", file, "--out", path.join(dir, "x.model"), "--exclude-category", "high_school_math"]);
+    assert.equal(typo.status, 1);
+    assert.match(typo.stderr, /--exclude-category high_school_math: no query of the data has that category \(4 categories: high_school_mathematics, moral_scenarios, professional_law, sociology\)/);
+    const none = run(["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), "--exclude-category", "math"]);
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /--exclude-category leaves no query to train on/);
+  });
+});
+
+test("learned:builtin, trained without the artifact subject, does not rank maths questions below writing tasks", () => {
+  // 48 prompts of eight task types written for this check, placeholder outcomes: only the
+  // mean score per category means anything.
+  const tasks = path.join(repoRoot, "tests/fixtures/router/tasks.jsonl");
+  const means = (spec) => {
+    const r = run(["eval", "--data", tasks, "--router", spec, "--by-category", "--bootstrap", "0", "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    const cats = JSON.parse(r.stdout).categories;
+    assert.equal(cats.length, 8);
+    return Object.fromEntries(cats.map((c) => [c.category, c.mean_score]));
+  };
+  const v4 = means("learned:builtin");
+  for (const other of ["writing", "roleplay", "humanities", "stem"]) assert.ok(v4.math > v4[other], `maths ${v4.math} vs ${other} ${v4[other]}`);
+  // The model that learned from high_school_mathematics (the strong model recorded at 0.026)
+  // put maths below writing.
+  const v3 = means(`learned:${path.join(repoRoot, "models/learned-v3.model")}`);
+  assert.ok(v3.math < v3.writing, `v3: maths ${v3.math} vs writing ${v3.writing}`);
+});
+
 test("train --feature-set: sets 2 and 3 (the default) read the question at the end of a few-shot prompt, set 1 does not; set 3 reads a short follow-up with its question", () => {
   withTempDir("triage-fs-", (dir) => {
     const lines = readFileSync(gsm8k, "utf8").trim().split("\n");

@@ -671,7 +671,7 @@ namespace {
 
 TEST(ShippedModels, LoadAndScoreInRange) {
   const std::string dir = std::string(TRIAGE_SOURCE_DIR) + "/models/";
-  auto learned = MakeScorer("learned:" + dir + "learned-v3.model");
+  auto learned = MakeScorer("learned:" + dir + "learned-v4.model");
   ASSERT_TRUE(learned.ok()) << learned.error().message;
   auto cascade = LoadAnswerScorer(dir + "cascade-v3.model");
   ASSERT_TRUE(cascade.ok()) << cascade.error().message;
@@ -696,7 +696,8 @@ TEST(ShippedModels, EveryShippedModelRecordsItsFeatureSet) {
       {"learned-v2.model", FeatureSet::kHeadTail},
       {"cascade-v2.model", FeatureSet::kHeadTail},
       {"learned-v3.model", FeatureSet::kConversation},
-      {"cascade-v3.model", FeatureSet::kConversation}};
+      {"cascade-v3.model", FeatureSet::kConversation},
+      {"learned-v4.model", FeatureSet::kConversation}};
   for (const auto& [file, set] : files) {
     auto m = ReadModelFile(dir + file);
     ASSERT_TRUE(m.ok()) << m.error().message;
@@ -740,11 +741,11 @@ TEST(ShippedModels, VersionThreeScoresSingleTurnsAsVersionTwoAndReadsFollowUps) 
 
 // learned:builtin is the shipped file, byte for byte, and scores like it.
 TEST(ShippedModels, BuiltinIsTheShippedLearnedModel) {
-  const std::string file = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v3.model";
+  const std::string file = std::string(TRIAGE_SOURCE_DIR) + "/models/learned-v4.model";
   std::ifstream f(file, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   ASSERT_GT(bytes.size(), 1000u);
-  EXPECT_TRUE(BuiltinLearnedModel() == bytes) << "rebuild after retraining models/learned-v3.model";
+  EXPECT_TRUE(BuiltinLearnedModel() == bytes) << "rebuild after retraining models/learned-v4.model";
   auto builtin = MakeScorer("learned:builtin");
   ASSERT_TRUE(builtin.ok()) << builtin.error().message;
   EXPECT_EQ((*builtin)->Describe(), "learned:builtin");
