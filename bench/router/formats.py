@@ -35,6 +35,8 @@ is shown for reference. Nothing is written to the repo.
 
 Usage: bench/router/formats.py [TRIAGE_BIN] [--feature-set N ...]
   FORMATS=bare,followup bench/router/formats.py ...   # only these formats
+  TRAIN_ARGS="--exclude-category high_school_mathematics" bench/router/formats.py ...  # train flags
+  ALSO_WITHOUT=high_school_mathematics bench/router/formats.py ...  # + MMLU without a category
   (python3 and the triage binary only; data from $TRIAGE_SHARED_DIR or ../shared)
 """
 import collections
@@ -52,6 +54,11 @@ DATA = os.path.join(SHARED, "data", "outcomes")
 ALL_FORMATS = ("bare", "fewshot", "system", "suffix", "prefix", "smalltalk", "followup", "history",
                "split")
 FORMATS = tuple(os.environ.get("FORMATS", ",".join(ALL_FORMATS)).split(","))
+TRAIN_ARGS = os.environ.get("TRAIN_ARGS", "").split()
+# A third column: MMLU scored without this category (its queries are still trained on unless
+# TRAIN_ARGS excludes them), e.g. high_school_mathematics, whose strong-model labels are a
+# grading artifact (docs/routing.md).
+ALSO_WITHOUT = os.environ.get("ALSO_WITHOUT", "")
 ANSWER = {"role": "assistant", "content": "Here is my answer; let me know if you need more detail."}
 FOLLOW_UP = "Are you sure? Please double-check it and give me the final answer."
 SYSTEM = "You are a careful, knowledgeable assistant. " * 25
@@ -172,7 +179,11 @@ def main():
         del argv[i:i + 2]
     triage = argv[0] if argv else os.path.join(ROOT, "build", "triage")
     queries, examples = load()
-    print("command: bench/router/formats.py %s %s" % (triage, " ".join("--feature-set " + s for s in sets)))
+    category = {q["id"]: q.get("category") for q in queries}
+    print("command: %s%sbench/router/formats.py %s %s" % (
+        "ALSO_WITHOUT=%s " % ALSO_WITHOUT if ALSO_WITHOUT else "",
+        'TRAIN_ARGS="%s" ' % " ".join(TRAIN_ARGS) if TRAIN_ARGS else "", triage,
+        " ".join("--feature-set " + s for s in sets)))
     print("%d queries in 5 folds (%d example questions left out)" % (
         len(queries), sum(len(v) for v in examples.values())))
     with tempfile.TemporaryDirectory() as work:
@@ -188,7 +199,8 @@ def main():
                             f.write(json.dumps(rewrite(q, fmt, examples, queries)) + "\n")
         routers = [("learned, feature set %s" % s, s) for s in sets] or [("learned", None)]
         routers.append(("length", "length"))
-        print("%-26s %-9s %-18s %-18s" % ("router", "format", "gsm8k APGR / CPT50", "mmlu APGR / CPT50"))
+        columns = ["gsm8k", "mmlu"] + (["mmlu w/o " + ALSO_WITHOUT] if ALSO_WITHOUT else [])
+        print("%-26s %-9s %s" % ("router", "format", " ".join("%-18s" % (c + " APGR / CPT50") for c in columns)))
         for label, s in routers:
             pooled = collections.defaultdict(list)
             for k in range(5):
@@ -196,6 +208,7 @@ def main():
                 if s != "length":
                     model = os.path.join(work, "m%d.model" % k)
                     cmd = [triage, "train", "--data", os.path.join(work, "train%d.jsonl" % k), "--out", model]
+                    cmd += TRAIN_ARGS
                     run(cmd + (["--feature-set", s] if s else []))
                     spec = "learned:" + model
                 for fmt in FORMATS:
@@ -207,14 +220,16 @@ def main():
             sums = collections.defaultdict(float)
             for fmt in FORMATS:
                 cells = []
-                for b in ("gsm8k", "mmlu"):
-                    a, c = metrics([r for r in pooled[fmt] if r["benchmark"] == b])
-                    sums[b] += a
-                    cells.append("%.3f / %4.1f%%" % (a, 100 * c))
-                print("%-26s %-9s %-18s %-18s" % (label, fmt, cells[0], cells[1]))
+                for col in columns:
+                    b = col.split()[0]
+                    a, c = metrics([r for r in pooled[fmt] if r["benchmark"] == b and
+                                    not (col != b and category[r["id"]] == ALSO_WITHOUT)])
+                    sums[col] += a
+                    cells.append("%-18s" % ("%.3f / %4.1f%%" % (a, 100 * c)))
+                print("%-26s %-9s %s" % (label, fmt, " ".join(cells)))
             if len(FORMATS) > 1:
-                print("%-26s %-9s %-18s %-18s" % (label, "mean", "%.3f" % (sums["gsm8k"] / len(FORMATS)),
-                                                  "%.3f" % (sums["mmlu"] / len(FORMATS))))
+                print("%-26s %-9s %s" % (label, "mean", " ".join(
+                    "%-18s" % ("%.3f" % (sums[col] / len(FORMATS))) for col in columns)))
 
 
 if __name__ == "__main__":
