@@ -131,7 +131,9 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   cheap.start = ctx.start;
   cheap.ts_ms = ctx.ts_ms;
   cheap.dialect = ctx.dialect;
-  cheap.req = ctx.req;
+  // The request moves to the cheap attempt and back once its answer is scored (nothing
+  // changes a parsed request), rather than being copied: a long conversation's tree and texts.
+  cheap.req = std::move(ctx.req);
   cheap.parsed = true;
   cheap.cancel = ctx.cancel;
   cheap.defer_ledger = true;
@@ -145,6 +147,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   const bool answered = held.status == 200 && !cheap.error && (!held.streamed || held.ended);
   double score = -1;
   if (answered) score = routing->judge(cheap, AnswerText(ctx.dialect, held.streamed, held.body));
+  ctx.req = std::move(cheap.req);
   if (cheap.client_gone || ctx.cancel->fired()) {
     ctx.deployment = cheap.deployment;
     ctx.dropped = cheap.dropped;
