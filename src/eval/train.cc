@@ -183,7 +183,12 @@ std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const Tra
     for (size_t i = 0; i < qs.size(); ++i) {
       if (fold[i] != f && Fits(qs[i], opt)) train.push_back(i);
     }
-    if (train.empty()) continue;  // this fold's scores stay 0: RunTrain rejects such data first
+    if (train.empty()) {  // every other fold's queries are excluded: this fold goes unscored
+      for (size_t i = 0; i < qs.size(); ++i) {
+        if (fold[i] == f) out[i] = -1;
+      }
+      continue;
+    }
     LinearModel m = Fit(xs, ps, train, opt);
     for (size_t i = 0; i < qs.size(); ++i) {
       if (fold[i] == f) out[i] = m.Score(xs[i], routing::PromptChars(qs[i].Input(), opt.features));

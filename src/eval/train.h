@@ -67,7 +67,8 @@ std::vector<SuspectCategory> SuspectCategories(const std::vector<Query>& qs,
 // categories are skipped.
 routing::LinearModel Train(const std::vector<const Query*>& qs, const TrainOptions& opt);
 
-// Out-of-fold scores from k-fold CV (folds by a hash of the query id), in query order.
+// Out-of-fold scores from k-fold CV (folds by a hash of the query id), in query order; -1 for a
+// fold whose complement has no query to fit (all excluded).
 std::vector<double> CrossValidate(const std::vector<Query>& qs, int k, const TrainOptions& opt);
 // Scores for each benchmark from a model trained on all the other benchmarks (empty entries
 // stay -1 when only one benchmark exists).

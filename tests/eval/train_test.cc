@@ -116,6 +116,26 @@ TEST(Train, ExcludedCategoriesTeachNothingButAreStillScored) {
   for (size_t i = 0; i < one.size(); ++i) {
     if (one[i].benchmark == "b") EXPECT_EQ(lobo_one[i], -1.0) << i;
   }
+  // The only queries that fit lie in one fold: the other folds are scored by a model of those,
+  // and that fold, whose complement holds nothing to fit, goes unscored (-1), not scored 0.
+  std::vector<Query> few(qs.begin(), qs.begin() + 40);
+  for (auto& q : few) q.category = "x";
+  auto fold_of = [](const Query& q) { return routing::Fnv1a64(q.id) % 5; };
+  size_t second = 1;
+  while (second < few.size() && fold_of(few[second]) != fold_of(few[0])) ++second;
+  ASSERT_LT(second, few.size());
+  few[0].category = few[second].category = "";
+  auto cv_few = CrossValidate(few, 5, opt);
+  size_t unscored = 0;
+  for (size_t i = 0; i < few.size(); ++i) {
+    if (fold_of(few[i]) == fold_of(few[0])) {
+      EXPECT_EQ(cv_few[i], -1.0) << i;
+      ++unscored;
+    } else {
+      EXPECT_GT(cv_few[i], 0.0) << i;
+    }
+  }
+  EXPECT_GE(unscored, 2u);
 }
 
 TEST(Train, SuspectCategoriesAreThoseWhereTheStrongModelScoresFarBelowTheCheapOne) {
