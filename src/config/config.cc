@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <string_view>
+
 namespace triage::config {
 
 const Deployment* Config::FindDeployment(std::string_view name) const {
@@ -16,6 +18,19 @@ const Tier* Config::FindTier(std::string_view name) const {
     if (t.name == name) return &t;
   }
   return nullptr;
+}
+
+std::string Deployment::HealthCheckTarget() const {
+  if (!health_check_path.empty()) return health_check_path;
+  // The path of base_url exactly as upstream::ParseUrl takes it (after the authority, trailing
+  // '/' removed), so the check goes where the provider's calls go.
+  std::string_view rest = base_url;
+  if (size_t scheme = rest.find("://"); scheme != std::string_view::npos)
+    rest.remove_prefix(scheme + 3);
+  size_t slash = rest.find('/');
+  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  return std::string(path) + "/models";
 }
 
 const Tier& Config::DefaultTier() const {

@@ -49,7 +49,18 @@ struct Deployment {
   int max_concurrency = 0;     // requests in flight at once; 0 = unlimited
   int max_queue = 0;           // requests waiting for a slot beyond max_concurrency
   Millis queue_timeout{1000};  // how long one may wait there before the next deployment
-  std::string tier;            // filled in: the tier this deployment belongs to
+  // Active health checks (when health_checks.interval_ms > 0; never for sim): false exempts
+  // this deployment; the path is GET on the base URL's host ("" = base URL path + "/models").
+  bool health_check = true;
+  std::string health_check_path;
+  std::string tier;  // filled in: the tier this deployment belongs to
+
+  // The target an active health check GETs: health_check_path, else the base URL's path
+  // (trailing '/' removed) + "/models", e.g. "/v1/models" for http://host:8000/v1.
+  std::string HealthCheckTarget() const;
+  // Whether active health checks cover this deployment (not sim, not exempted). The interval
+  // (health_checks.interval_ms > 0) is checked by the caller.
+  bool HealthChecked() const { return provider != "sim" && health_check; }
 
   // The price used for accounting: override, else catalog, else nullopt (unknown -> cost 0,
   // flagged in the ledger).
@@ -103,6 +114,15 @@ struct SpilloverConfig {
   std::optional<int64_t> max_output_micros_per_mtok;  // cost ceiling on the `to` tier
 };
 
+// health_checks: active checks of every HTTP deployment (interval 0 = off). A deployment is
+// marked down after unhealthy_after failed checks in a row, up again after healthy_after passes.
+struct HealthChecksConfig {
+  Millis interval{0};    // 0 = off
+  Millis timeout{2000};  // one whole check; <= interval
+  int unhealthy_after = 2;
+  int healthy_after = 1;
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
@@ -122,6 +142,7 @@ struct Config {
   RetryConfig retry;
   BreakerConfig breaker;
   SpilloverConfig spillover;
+  HealthChecksConfig health_checks;
   std::string ledger = "sqlite://triage.db";  // storage.ledger
   Limits limits;
   Millis shutdown_grace{10000};  // server.shutdown_grace_ms

@@ -20,7 +20,7 @@ std::string PriceText(const std::optional<catalog::Price>& p) {
   return s;
 }
 
-void ExplainDeployment(const Deployment& d, std::ostringstream& out) {
+void ExplainDeployment(const Deployment& d, const HealthChecksConfig& hc, std::ostringstream& out) {
   out << "    - " << d.name << ": provider " << d.provider;
   if (!d.base_url.empty()) out << ", url " << d.base_url;
   out << ", upstream model " << d.model << ", catalog " << d.catalog << "\n";
@@ -43,6 +43,11 @@ void ExplainDeployment(const Deployment& d, std::ostringstream& out) {
   out << "      timeouts: connect " << Ms(d.timeouts.connect) << ", first byte "
       << Ms(d.timeouts.first_byte) << ", idle " << Ms(d.timeouts.idle) << ", total "
       << Ms(d.timeouts.total) << "\n";
+  if (hc.interval.count() == 0) return;
+  if (d.health_check)
+    out << "      health check: GET " << d.HealthCheckTarget() << "\n";
+  else
+    out << "      health check: exempt (health_check: false)\n";
 }
 
 }  // namespace
@@ -58,7 +63,7 @@ std::string Explain(const Config& c) {
   out << "tiers (cheapest first):\n";
   for (const Tier& t : c.tiers) {
     out << "  " << t.name << (&t == &c.DefaultTier() ? " (default)" : "") << "\n";
-    for (const Deployment& d : t.deployments) ExplainDeployment(d, out);
+    for (const Deployment& d : t.deployments) ExplainDeployment(d, c.health_checks, out);
   }
   out << "routing: ";
   if (c.router.empty()) {
@@ -67,6 +72,18 @@ std::string Explain(const Config& c) {
     out << "router " << c.router << ", thresholds [";
     for (size_t i = 0; i < c.thresholds.size(); ++i) out << (i ? ", " : "") << c.thresholds[i];
     out << "]\n";
+  }
+  const HealthChecksConfig& hc = c.health_checks;
+  if (hc.interval.count() == 0) {
+    out << "health checks: off (health_checks.interval_ms 0)\n";
+  } else {
+    int checked = 0;
+    for (const Tier& t : c.tiers)
+      for (const Deployment& d : t.deployments) checked += d.HealthChecked() ? 1 : 0;
+    out << "health checks: " << checked << " HTTP deployment(s) every " << Ms(hc.interval)
+        << ", timeout " << Ms(hc.timeout) << "; down after " << hc.unhealthy_after
+        << " failed check(s) in a row, back after " << hc.healthy_after
+        << " passed (a non-2xx answer fails; sim is never checked)\n";
   }
   out << "ledger: " << c.ledger << "\n";
   const Limits& l = c.limits;

@@ -121,10 +121,11 @@ Result<std::shared_ptr<const Config>> LoadString(const std::string& yaml) {
   auto config = std::make_shared<Config>();
   Diag diag;
   try {
-    if (!internal::CheckMap(root, "",
-                            {"listen", "reference_model", "tiers", "storage", "routing", "limits",
-                             "server", "log_level", "retry", "breaker", "spillover"},
-                            diag)) {
+    if (!internal::CheckMap(
+            root, "",
+            {"listen", "reference_model", "tiers", "storage", "routing", "limits", "server",
+             "log_level", "retry", "breaker", "spillover", "health_checks"},
+            diag)) {
       return ConfigError(diag.Joined());
     }
     ParseTop(root, diag, *config);

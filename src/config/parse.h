@@ -25,12 +25,16 @@ Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag
 void ParseStorage(const YAML::Node& root, Diag& diag, Config& c);
 void ParseRouting(const YAML::Node& root, Diag& diag, Config& c);
 void ParseLimitsAndServer(const YAML::Node& root, Diag& diag, Config& c);
-// retry, breaker, spillover sections (resilience.cc).
+// retry, breaker, spillover, health_checks sections (resilience.cc).
 void ParseResilience(const YAML::Node& root, Diag& diag, Config& c);
 // weight, max_concurrency, max_queue, queue_timeout_ms of one deployment.
 void ParseDeploymentBalancing(const YAML::Node& node, const std::string& path, Diag& diag,
                               Deployment& d);
-// routing.fallback value; spillover tiers exist and can trigger (fills from/to defaults).
+// health_check and health_check_path of one deployment (after its provider is read).
+void ParseDeploymentHealthCheck(const YAML::Node& node, const std::string& path, Diag& diag,
+                                Deployment& d);
+// routing.fallback value; health_checks.timeout_ms within the interval; spillover tiers exist and
+// can trigger (fills from/to defaults).
 void CheckResilience(Config& c, Diag& diag);
 
 // Cross-checks after tiers are known: default_tier exists, thresholds count matches.

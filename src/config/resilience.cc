@@ -1,5 +1,6 @@
-// The resilience sections: retry, breaker, spillover, routing.fallback and the per-deployment
-// balancing keys (weight, max_concurrency, max_queue, queue_timeout_ms).
+// The resilience sections: retry, breaker, spillover, health_checks, routing.fallback and the
+// per-deployment keys (weight, max_concurrency, max_queue, queue_timeout_ms, health_check,
+// health_check_path).
 #include "config/parse.h"
 
 namespace triage::config::internal {
@@ -46,6 +47,34 @@ void ParseDeploymentBalancing(const YAML::Node& node, const std::string& path, D
     diag.Add(Child(path, "max_queue"), "needs max_concurrency (a queue forms only behind a cap)");
 }
 
+void ParseDeploymentHealthCheck(const YAML::Node& node, const std::string& path, Diag& diag,
+                                Deployment& d) {
+  if (d.provider == "sim") {
+    // A key that would do nothing is an error, like `sim` on an HTTP provider.
+    for (const char* key : {"health_check", "health_check_path"})
+      if (Has(node, key))
+        diag.Add(Child(path, key), "does not apply to provider sim (it is never checked)");
+    return;
+  }
+  GetBool(node, "health_check", path, diag, &d.health_check);
+  if (!GetString(node, "health_check_path", path, diag, &d.health_check_path)) return;
+  const std::string p = Child(path, "health_check_path");
+  const std::string& v = d.health_check_path;
+  bool clean = true;
+  for (char c : v) clean = clean && static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
+  if (v.empty() || v.front() != '/') {
+    diag.Add(p,
+             "must be an absolute path on the deployment's host, starting with '/' (e.g. "
+             "/health, /api/tags)");
+  } else if (!clean) {
+    diag.Add(p, "must not contain spaces or control characters");
+  } else if (v.size() > 2048) {
+    diag.Add(p, "must be at most 2048 characters");
+  } else if (!d.health_check) {
+    diag.Add(p, "set while health_check is false (the deployment is not checked)");
+  }
+}
+
 void ParseResilience(const YAML::Node& root, Diag& diag, Config& c) {
   if (Has(root, "retry")) {
     const YAML::Node n = root["retry"];
@@ -76,6 +105,17 @@ void ParseResilience(const YAML::Node& root, Diag& diag, Config& c) {
       IntIn(n, "half_open_probes", "breaker", 1, 1000, diag, &c.breaker.half_open_probes);
     }
   }
+  if (Has(root, "health_checks")) {
+    const YAML::Node n = root["health_checks"];
+    if (CheckMap(n, "health_checks",
+                 {"interval_ms", "timeout_ms", "unhealthy_after", "healthy_after"}, diag)) {
+      auto& h = c.health_checks;
+      GetMillis(n, "interval_ms", "health_checks", 0, diag, &h.interval);
+      GetMillis(n, "timeout_ms", "health_checks", 1, diag, &h.timeout);
+      IntIn(n, "unhealthy_after", "health_checks", 1, 1000, diag, &h.unhealthy_after);
+      IntIn(n, "healthy_after", "health_checks", 1, 1000, diag, &h.healthy_after);
+    }
+  }
   if (Has(root, "spillover")) {
     const YAML::Node n = root["spillover"];
     if (CheckMap(n, "spillover",
@@ -97,6 +137,12 @@ void ParseResilience(const YAML::Node& root, Diag& diag, Config& c) {
 }
 
 void CheckResilience(Config& c, Diag& diag) {
+  const auto& hc = c.health_checks;
+  if (hc.interval.count() > 0 && hc.timeout > hc.interval)
+    diag.Add("health_checks.timeout_ms",
+             "must be <= health_checks.interval_ms (" + std::to_string(hc.interval.count()) +
+                 " ms), got " + std::to_string(hc.timeout.count()) +
+                 " ms (the default is 2000): a check must end before the next one is due");
   const std::string& f = c.fallback;
   if (f != "up" && f != "down" && f != "both" && f != "none")
     diag.Add("routing.fallback", "expected up, down, both or none, got '" + f + "'");

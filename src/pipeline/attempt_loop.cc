@@ -1,6 +1,6 @@
-// Walking the plan: admission (circuit breakers, concurrency caps and their bounded queues),
-// retries with backoff and jitter that honour the upstream's Retry-After, under the retry
-// budget. Shared by the unary and streaming attempt loops.
+// Walking the plan: admission (circuit breakers, active health checks, concurrency caps and their
+// bounded queues), retries with backoff and jitter that honour the upstream's Retry-After, under
+// the retry budget. Shared by the unary and streaming attempt loops.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -73,6 +73,10 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
       ++cur.breaker_skips;
       continue;
     }
+    if (a == Admission::kCheckFailing) {
+      ++cur.check_skips;
+      continue;
+    }
     if (a == Admission::kFull) {
       ++cur.full_skips;
       continue;
@@ -105,9 +109,17 @@ Error Gateway::ExhaustedError(const AttemptCursor& cur, std::optional<Error> las
     if (cur.budget_denied) last->message += " (no retry: retry budget exhausted)";
     return *last;
   }
+  if (cur.breaker_skips > 0 && cur.check_skips > 0)
+    return Error::Make(ErrorKind::kUnavailable, "circuit_open",
+                       "every deployment this request may use has its circuit open or is "
+                       "failing its health checks; retry later");
   if (cur.breaker_skips > 0)
     return Error::Make(ErrorKind::kUnavailable, "circuit_open",
                        "every deployment this request may use has its circuit open; retry later");
+  if (cur.check_skips > 0)
+    return Error::Make(ErrorKind::kUnavailable, "health_check_failing",
+                       "every deployment this request may use is failing its health checks; "
+                       "retry later");
   if (cur.full_skips > 0)
     return Error::Make(ErrorKind::kUnavailable, "overloaded",
                        "every deployment this request may use is at its concurrency limit");

@@ -85,6 +85,34 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
       };
       g->health_[d.name] = std::move(h);
     }
+  const auto& hc = config->health_checks;
+  if (hc.interval.count() > 0) {
+    std::vector<upstream::HealthChecker::Target> targets;
+    for (const auto& tier : config->tiers)
+      for (const auto& d : tier.deployments) {
+        if (!d.HealthChecked()) continue;
+        auto& h = *g->health_.at(d.name);
+        h.EnableChecks(upstream::CheckPolicy{hc.unhealthy_after, hc.healthy_after});
+        h.on_check_transition = [target = d.HealthCheckTarget()](
+                                    const std::string& name, upstream::CheckState from,
+                                    upstream::CheckState to, int status, const std::string& error) {
+          json f = json::object();
+          f["deployment"] = name;
+          f["from"] = upstream::CheckStateName(from);
+          f["to"] = upstream::CheckStateName(to);
+          f["path"] = target;
+          f["last_status"] = status == 0 ? json(nullptr) : json(status);
+          if (!error.empty()) f["error"] = error;
+          observe::Log(
+              to == upstream::CheckState::kFailing ? observe::Level::kWarn : observe::Level::kInfo,
+              "health check", std::move(f));
+        };
+        targets.push_back(upstream::HealthChecker::Target{g->providers_.at(d.name).get(), &h});
+      }
+    if (!targets.empty())
+      g->checker_ = std::make_unique<upstream::HealthChecker>(std::move(targets), hc,
+                                                              config->limits.max_response_bytes);
+  }
   const auto& r = config->retry;
   g->retry_policy_ = upstream::RetryPolicy{r.max_attempts,    r.backoff_base, r.backoff_max,
                                            r.max_server_wait, r.budget_ratio, r.budget_min};
@@ -98,6 +126,21 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
 }
 
 Gateway::~Gateway() = default;
+
+void Gateway::StartHealthChecks(const std::vector<net::any_io_executor>& executors) {
+  if (!checker_) return;
+  const auto& hc = config_->health_checks;
+  json f = json::object();
+  f["deployments"] = checker_->size();
+  f["interval_ms"] = hc.interval.count();
+  f["timeout_ms"] = hc.timeout.count();
+  observe::Log(observe::Level::kInfo, "health checks started", std::move(f));
+  checker_->Start(executors);
+}
+
+void Gateway::StopHealthChecks() {
+  if (checker_) checker_->Stop();
+}
 
 Status Gateway::DropUntranslatable(RequestContext& ctx) const {
   std::optional<Error> first;
@@ -236,12 +279,13 @@ Status Gateway::ReloadRouting(const config::Config& fresh) {
 std::string Gateway::ModelsJson() const { return models_json_; }
 
 std::string Gateway::HealthPrometheus() const {
-  std::string open, in_flight, ewma;
+  std::string open, in_flight, ewma, check_failing, checks;
   const auto now = Clock::now();
   for (const auto& tier : config_->tiers)
     for (const auto& d : tier.deployments) {
       const auto& h = *health_.at(d.name);
-      const std::string labels = "{tier=\"" + tier.name + "\",deployment=\"" + d.name + "\"} ";
+      const std::string inner = "tier=\"" + tier.name + "\",deployment=\"" + d.name + "\"";
+      const std::string labels = "{" + inner + "} ";
       const auto state = h.state(now);
       open += "triage_deployment_circuit_open" + labels +
               (state == upstream::BreakerState::kOpen ? "1" : "0") + "\n";
@@ -249,6 +293,12 @@ std::string Gateway::HealthPrometheus() const {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.6f", h.ewma_ms() / 1000.0);
       ewma += "triage_deployment_latency_ewma_seconds" + labels + buf + "\n";
+      check_failing += "triage_deployment_health_check_failing" + labels +
+                       (h.check_state() == upstream::CheckState::kFailing ? "1" : "0") + "\n";
+      checks += "triage_deployment_health_checks_total{" + inner + ",result=\"pass\"} " +
+                std::to_string(h.checks_passed()) + "\n";
+      checks += "triage_deployment_health_checks_total{" + inner + ",result=\"fail\"} " +
+                std::to_string(h.checks_failed()) + "\n";
     }
   return "# HELP triage_deployment_circuit_open 1 while the deployment's circuit breaker is open.\n"
          "# TYPE triage_deployment_circuit_open gauge\n" +
@@ -258,7 +308,14 @@ std::string Gateway::HealthPrometheus() const {
          in_flight +
          "# HELP triage_deployment_latency_ewma_seconds Time to first byte, EWMA.\n"
          "# TYPE triage_deployment_latency_ewma_seconds gauge\n" +
-         ewma;
+         ewma +
+         "# HELP triage_deployment_health_check_failing 1 while active health checks keep the "
+         "deployment out of service.\n"
+         "# TYPE triage_deployment_health_check_failing gauge\n" +
+         check_failing +
+         "# HELP triage_deployment_health_checks_total Active health checks by result.\n"
+         "# TYPE triage_deployment_health_checks_total counter\n" +
+         checks;
 }
 
 json Gateway::HealthJson() const {
@@ -268,6 +325,7 @@ json Gateway::HealthJson() const {
     for (const auto& d : tier.deployments) {
       json j = health_.at(d.name)->Snapshot(now);
       j["tier"] = tier.name;
+      if (j["health_check"]["state"] != "off") j["health_check"]["path"] = d.HealthCheckTarget();
       list.push_back(std::move(j));
     }
   return list;

@@ -15,6 +15,7 @@
 #include "pipeline/context.h"
 #include "store/ledger.h"
 #include "upstream/health.h"
+#include "upstream/health_checker.h"
 #include "upstream/provider.h"
 #include "upstream/retry.h"
 
@@ -47,10 +48,24 @@ class Gateway {
 
   // GET /v1/models body (OpenAI list format).
   std::string ModelsJson() const;
-  // GET /readyz detail: every deployment's circuit state, load and latency EWMA.
+  // GET /readyz detail: every deployment's circuit state, load, latency EWMA and health check.
   nlohmann::json HealthJson() const;
-  // The same as Prometheus gauges: triage_deployment_circuit_open, _in_flight, _latency_ewma.
+  // The same as Prometheus series: triage_deployment_circuit_open, _in_flight, _latency_ewma,
+  // _health_check_failing, _health_checks_total.
   std::string HealthPrometheus() const;
+
+  // Active health checks (health_checks.interval_ms > 0; every HTTP deployment not exempted):
+  // starts one loop per checked deployment on `executors`, round robin. Call once, when serving
+  // starts. REQUIRES: the executors' io_contexts are destroyed before this gateway.
+  void StartHealthChecks(const std::vector<boost::asio::any_io_executor>& executors);
+  // Stops them promptly (their waits and checks in flight are cancelled). Thread-safe,
+  // idempotent. REQUIRES: the io_contexts given to StartHealthChecks still exist.
+  void StopHealthChecks();
+  // A deployment's health (breaker, load, checks). REQUIRES: the deployment exists. For tests
+  // and operators' tools; the pipeline reaches it through the plan.
+  upstream::DeploymentHealth& health(const std::string& deployment) {
+    return *health_.at(deployment);
+  }
 
   // The cascade's judge: given the cheap tier's answer, the probability that the strong model is
   // still needed (1 - the answer scorer's score). The answer is released below the threshold.
@@ -92,6 +107,7 @@ class Gateway {
     size_t current = 0;  // plan index of the attempt running
     int retries = 0;
     int breaker_skips = 0;
+    int check_skips = 0;  // skipped: failing its active health checks
     int full_skips = 0;
     int server_wait_skips = 0;
     bool budget_denied = false;
@@ -154,6 +170,7 @@ class Gateway {
   std::unordered_map<std::string, std::unique_ptr<upstream::Provider>> providers_;
   std::atomic<std::shared_ptr<const Routing>> routing_{std::make_shared<const Routing>()};
   std::unordered_map<std::string, std::unique_ptr<upstream::DeploymentHealth>> health_;
+  std::unique_ptr<upstream::HealthChecker> checker_;  // null when health checks are off
   upstream::RetryPolicy retry_policy_;
   std::unique_ptr<upstream::RetryBudget> retry_budget_;
   catalog::Price reference_price_;

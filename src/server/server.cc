@@ -54,6 +54,8 @@ std::string Server::url() const { return url_; }
 
 void Server::Shutdown() {
   if (draining_.exchange(true)) return;
+  // Health checks end at once: the drain never waits for them.
+  gateway_.StopHealthChecks();
   net::post(*contexts_[0], [this] {
     observe::Log(observe::Level::kInfo, "draining",
                  {{"in_flight", busy_.load()}, {"connections", sessions_.load()}});
@@ -150,6 +152,11 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
         }
       },
       net::detached);
+
+  // Active health checks run as coroutines on the io threads, spread like connections.
+  std::vector<net::any_io_executor> executors;
+  for (auto& ctx : contexts_) executors.push_back(ctx->get_executor());
+  gateway_.StartHealthChecks(executors);
 
   std::vector<std::thread> threads;
   for (size_t i = 1; i < contexts_.size(); ++i) {

@@ -26,7 +26,8 @@ class Server {
   // The bound address, e.g. "http://127.0.0.1:8080".
   std::string url() const;
   // Serves until SIGTERM/SIGINT (or Shutdown()), then drains: stops accepting, closes idle
-  // connections, lets requests in flight finish within config shutdown_grace, returns.
+  // connections, lets requests in flight finish within config shutdown_grace, returns. Runs the
+  // gateway's active health checks meanwhile (stopped when the drain begins).
   // `on_tick` runs every `tick` on an io thread when set (the demo's summary line).
   void Run(std::function<void()> on_tick = nullptr,
            std::chrono::milliseconds tick = std::chrono::milliseconds(10000));

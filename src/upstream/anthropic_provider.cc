@@ -15,6 +15,7 @@ class AnthropicProvider final : public Provider {
                     std::string key)
       : d_(d), url_(std::move(url)), tls_(std::move(tls)), key_(std::move(key)) {
     target_ = url_.path + "/messages";
+    check_target_ = d_.HealthCheckTarget();
   }
 
   dialect::Dialect wire() const override { return dialect::Dialect::kAnthropic; }
@@ -32,12 +33,25 @@ class AnthropicProvider final : public Provider {
     co_return st;
   }
 
+  net::awaitable<CheckResult> Check(config::Millis timeout, int64_t max_body,
+                                    CancelHook* cancel) override {
+    Exchange ex;
+    ex.method = "GET";
+    ex.target = check_target_;
+    ex.headers.emplace_back("accept", "application/json");
+    ex.headers.emplace_back("anthropic-version", kAnthropicVersion);
+    if (!key_.empty()) ex.headers.emplace_back("x-api-key", key_);
+    CheckResult r = co_await SendCheck(url_, tls_.get(), ex, timeout, max_body, cancel);
+    co_return r;
+  }
+
  private:
   config::Deployment d_;
   Url url_;
   std::shared_ptr<net::ssl::context> tls_;
   std::string key_;  // never logged
   std::string target_;
+  std::string check_target_;  // GET for health checks
 };
 
 }  // namespace

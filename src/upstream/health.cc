@@ -17,6 +17,18 @@ const char* BreakerStateName(BreakerState s) {
   return "closed";
 }
 
+const char* CheckStateName(CheckState s) {
+  switch (s) {
+    case CheckState::kOff:
+      return "off";
+    case CheckState::kPassing:
+      return "passing";
+    case CheckState::kFailing:
+      return "failing";
+  }
+  return "off";
+}
+
 DeploymentHealth::DeploymentHealth(std::string name, double weight, BreakerPolicy policy)
     : name_(std::move(name)), weight_(weight > 0 ? weight : 1.0), policy_(policy) {}
 
@@ -43,6 +55,7 @@ void DeploymentHealth::Transition(BreakerState to, Clock::time_point now) {
 }
 
 DeploymentHealth::Admission DeploymentHealth::Admit(Clock::time_point now, int max_concurrency) {
+  if (check_failing_.load(std::memory_order_acquire)) return Admission::kCheckFailing;
   // Capacity first (lock-free), then the breaker; a refused breaker gives the slot back.
   int64_t cur = in_flight_.load(std::memory_order_relaxed);
   do {
@@ -116,6 +129,69 @@ void DeploymentHealth::End(Outcome outcome, std::chrono::microseconds latency,
     Transition(BreakerState::kOpen, now);
 }
 
+void DeploymentHealth::EnableChecks(CheckPolicy policy) {
+  std::lock_guard lock(mu_);
+  check_policy_ = policy;
+  check_policy_.unhealthy_after = std::max(1, policy.unhealthy_after);
+  check_policy_.healthy_after = std::max(1, policy.healthy_after);
+  if (check_state_ == CheckState::kOff) check_state_ = CheckState::kPassing;
+}
+
+void DeploymentHealth::RecordCheck(bool passed, int status, std::string error,
+                                   Clock::time_point now) {
+  CheckState from, to;
+  {
+    std::lock_guard lock(mu_);
+    if (check_state_ == CheckState::kOff) return;
+    (passed ? checks_passed_ : checks_failed_).fetch_add(1, std::memory_order_relaxed);
+    last_check_ = now;
+    last_check_status_ = status;
+    last_check_error_ = passed ? std::string() : error;
+    if (passed) {
+      ++check_passes_;
+      check_failures_ = 0;
+    } else {
+      ++check_failures_;
+      check_passes_ = 0;
+    }
+    from = to = check_state_;
+    if (from == CheckState::kPassing && check_failures_ >= check_policy_.unhealthy_after)
+      to = CheckState::kFailing;
+    if (from == CheckState::kFailing && check_passes_ >= check_policy_.healthy_after) {
+      to = CheckState::kPassing;
+      // Back per the checks: an open circuit need not sit out the rest of open_ms.
+      if (state_ == BreakerState::kOpen) Transition(BreakerState::kHalfOpen, now);
+    }
+    check_state_ = to;
+    check_failing_.store(to == CheckState::kFailing, std::memory_order_release);
+  }
+  if (from != to && on_check_transition) on_check_transition(name_, from, to, status, error);
+}
+
+CheckState DeploymentHealth::check_state() const {
+  std::lock_guard lock(mu_);
+  return check_state_;
+}
+
+nlohmann::json DeploymentHealth::CheckSnapshot(Clock::time_point now) const {
+  std::lock_guard lock(mu_);
+  nlohmann::json j = nlohmann::json::object();
+  j["state"] = CheckStateName(check_state_);
+  if (check_state_ == CheckState::kOff) return j;
+  j["consecutive_failures"] = check_failures_;
+  j["consecutive_passes"] = check_passes_;
+  j["last_status"] = nullptr;
+  j["last_error"] = nullptr;
+  j["last_checked_ms_ago"] = nullptr;
+  if (last_check_) {
+    if (last_check_status_ != 0) j["last_status"] = last_check_status_;
+    if (!last_check_error_.empty()) j["last_error"] = last_check_error_;
+    j["last_checked_ms_ago"] = std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(now - *last_check_).count());
+  }
+  return j;
+}
+
 double DeploymentHealth::Score() const {
   // Unknown latency counts as 1 ms so fresh deployments get traffic and build an estimate.
   double ewma = std::max<double>(1000.0, static_cast<double>(ewma_us_.load()));
@@ -136,6 +212,7 @@ nlohmann::json DeploymentHealth::Snapshot(Clock::time_point now) const {
   j["in_flight"] = in_flight();
   j["queued"] = queued();
   j["latency_ewma_ms"] = ewma_ms();
+  j["health_check"] = CheckSnapshot(now);
   return j;
 }
 

@@ -1,14 +1,16 @@
 #pragma once
-// Per-deployment health: requests in flight, a latency EWMA, and a circuit breaker
-// (consecutive failures, or error rate over a sliding window -> open; after a cool-down,
-// half-open lets a few probes through; a probe's success closes it, a failure re-opens it).
-// Thread-safe: counters are atomics; breaker transitions take a small mutex.
+// Per-deployment health: requests in flight, a latency EWMA, a circuit breaker (consecutive
+// failures, or error rate over a sliding window -> open; after a cool-down, half-open lets a
+// few probes through; a probe's success closes it, a failure re-opens it), and the state of the
+// active health checks (health_checks: failing checks take the deployment out of service).
+// Thread-safe: counters are atomics; breaker and check transitions take a small mutex.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,14 +30,23 @@ struct BreakerPolicy {
 enum class BreakerState { kClosed, kOpen, kHalfOpen };
 const char* BreakerStateName(BreakerState s);
 
+// Active health checks: how many results in a row change the verdict.
+struct CheckPolicy {
+  int unhealthy_after = 2;  // failed checks in a row: passing -> failing
+  int healthy_after = 1;    // passed checks in a row: failing -> passing
+};
+// kOff: not checked. kPassing: in service (also before the first check). kFailing: skipped.
+enum class CheckState { kOff, kPassing, kFailing };
+const char* CheckStateName(CheckState s);
+
 class DeploymentHealth {
  public:
   DeploymentHealth(std::string name, double weight, BreakerPolicy policy);
 
-  enum class Admission { kAdmitted, kBreakerOpen, kFull };
-  // May a new attempt go here now? Reserves one of `max_concurrency` slots (0 = unlimited),
-  // then asks the breaker (half-open admits up to half_open_probes at a time).
-  // kAdmitted must be followed by End().
+  enum class Admission { kAdmitted, kBreakerOpen, kFull, kCheckFailing };
+  // May a new attempt go here now? Refused while active health checks say failing; else
+  // reserves one of `max_concurrency` slots (0 = unlimited), then asks the breaker (half-open
+  // admits up to half_open_probes at a time). kAdmitted must be followed by End().
   Admission Admit(Clock::time_point now, int max_concurrency = 0);
 
   enum class Outcome { kSuccess, kFailure, kNeutral };
@@ -63,6 +74,27 @@ class DeploymentHealth {
   // Called on every breaker transition (for logs). Set once before use.
   std::function<void(const std::string& name, BreakerState from, BreakerState to)> on_transition;
 
+  // Active health checks. Off until EnableChecks (call once, before use); then passing until
+  // `unhealthy_after` failed checks in a row make it failing (Admit refuses, kCheckFailing),
+  // failing until `healthy_after` passed checks in a row make it passing again. That recovery
+  // also moves an open circuit to half-open at once, so live traffic may probe it without
+  // waiting for open_ms; the breaker is otherwise independent of the checks.
+  void EnableChecks(CheckPolicy policy);
+  // Records one check's result: `status` is the HTTP status (0 = no response), `error` why it
+  // failed ("" for a pass; must be free of secrets). Ignored while checks are off.
+  void RecordCheck(bool passed, int status, std::string error, Clock::time_point now);
+  CheckState check_state() const;
+  int64_t checks_passed() const { return checks_passed_.load(std::memory_order_relaxed); }
+  int64_t checks_failed() const { return checks_failed_.load(std::memory_order_relaxed); }
+  // {"state", "consecutive_failures", "consecutive_passes", "last_status", "last_error",
+  // "last_checked_ms_ago"} (only "state" when off). Also part of Snapshot.
+  nlohmann::json CheckSnapshot(Clock::time_point now) const;
+  // Called (outside the lock) on every passing <-> failing change, with the deciding check's
+  // status and error (for logs). Set once before use.
+  std::function<void(const std::string& name, CheckState from, CheckState to, int status,
+                     const std::string& error)>
+      on_check_transition;
+
  private:
   static constexpr int kBuckets = 10;
   struct Bucket {
@@ -84,6 +116,15 @@ class DeploymentHealth {
   int consecutive_failures_ = 0;                // guarded by mu_
   int probes_ = 0;                              // guarded by mu_
   Bucket buckets_[kBuckets];                    // guarded by mu_
+
+  CheckPolicy check_policy_;                // set once by EnableChecks
+  std::atomic<bool> check_failing_{false};  // written under mu_; read lock-free by Admit
+  std::atomic<int64_t> checks_passed_{0}, checks_failed_{0};
+  CheckState check_state_ = CheckState::kOff;    // guarded by mu_
+  int check_failures_ = 0, check_passes_ = 0;    // in a row; guarded by mu_
+  int last_check_status_ = 0;                    // guarded by mu_
+  std::string last_check_error_;                 // guarded by mu_
+  std::optional<Clock::time_point> last_check_;  // guarded by mu_
 };
 
 // Orders one tier's deployments for the attempt loop: power of two choices on Score() for the

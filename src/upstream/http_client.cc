@@ -151,7 +151,8 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
   };
 
   // One buffer, one write (Beast's serializer walks a chain of small buffers per field).
-  const std::string wire = SerializePost(ex.target, HostField(url), ex.headers, ex.body);
+  const std::string wire =
+      SerializeRequest(ex.method, ex.target, HostField(url), ex.headers, ex.body);
 
   auto [first_op, first_total] = deadline.For(t.first_byte);
   lowest.expires_after(first_op);

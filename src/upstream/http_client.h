@@ -41,8 +41,9 @@ struct Sink {
 
 struct Exchange {
   std::string target;  // absolute path, e.g. "/v1/chat/completions"
-  std::string body;
+  std::string body;    // empty for a GET (sent without Content-Length)
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string method = "POST";  // "GET" for health checks
 };
 
 // Lets another coroutine (the client-disconnect watcher) abort an upstream call in flight.

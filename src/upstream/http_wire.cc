@@ -41,17 +41,24 @@ std::string HostField(const Url& url) {
   return h;
 }
 
-std::string SerializePost(std::string_view target, std::string_view host,
-                          const std::vector<std::pair<std::string, std::string>>& headers,
-                          std::string_view body) {
-  FieldList fields = {{"Host", host},
-                      {"User-Agent", "triage/" TRIAGE_VERSION},
-                      {"Content-Type", "application/json"}};
+std::string SerializeRequest(std::string_view method, std::string_view target,
+                             std::string_view host,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             std::string_view body) {
+  const bool post = method == "POST";
+  FieldList fields = {{"Host", host}, {"User-Agent", "triage/" TRIAGE_VERSION}};
+  if (post) fields.emplace_back("Content-Type", "application/json");
   for (const auto& [k, v] : headers) SetField(fields, k, v);
-  std::string start = "POST ";
+  std::string start(method);
+  start += ' ';
   start.append(target);
   start += " HTTP/1.1";
-  return SerializeMessage(start, fields, body);
+  if (!body.empty() || post || method == "PUT" || method == "OPTIONS")
+    return SerializeMessage(start, fields, body);
+  std::string out;
+  AppendHead(out, start, fields);
+  out += "\r\n";
+  return out;
 }
 
 }  // namespace triage::upstream

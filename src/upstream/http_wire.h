@@ -30,12 +30,22 @@ std::string SerializeMessage(std::string_view start_line, const FieldList& field
 // the scheme's default (RFC 9110 7.2).
 std::string HostField(const Url& url);
 
-// An upstream POST: Host, User-Agent: triage/VERSION and Content-Type: application/json, then
-// `headers` applied with SetField (so a header may override the fixed ones).
-// REQUIRES: no Host, Connection, Content-Length or Transfer-Encoding among headers; target
-// starts with '/'.
-std::string SerializePost(std::string_view target, std::string_view host,
-                          const std::vector<std::pair<std::string, std::string>>& headers,
-                          std::string_view body);
+// An upstream request: Host, User-Agent: triage/VERSION and, for a POST, Content-Type:
+// application/json, then `headers` applied with SetField (so a header may override the fixed
+// ones). Content-Length as Beast's prepare_payload writes it: always for POST, PUT and OPTIONS
+// and for any non-empty body; a GET without a body has none (and no Content-Type).
+// REQUIRES: method is an upper-case token (not TRACE); no Host, Connection, Content-Length or
+// Transfer-Encoding among headers; target starts with '/'.
+std::string SerializeRequest(std::string_view method, std::string_view target,
+                             std::string_view host,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             std::string_view body);
+
+// SerializeRequest("POST", ...).
+inline std::string SerializePost(std::string_view target, std::string_view host,
+                                 const std::vector<std::pair<std::string, std::string>>& headers,
+                                 std::string_view body) {
+  return SerializeRequest("POST", target, host, headers, body);
+}
 
 }  // namespace triage::upstream

@@ -12,6 +12,7 @@ class OpenAIProvider final : public Provider {
                  std::string auth)
       : d_(d), url_(std::move(url)), tls_(std::move(tls)), auth_(std::move(auth)) {
     target_ = url_.path + "/chat/completions";
+    check_target_ = d_.HealthCheckTarget();
   }
 
   dialect::Dialect wire() const override { return dialect::Dialect::kOpenAI; }
@@ -31,12 +32,24 @@ class OpenAIProvider final : public Provider {
     co_return st;
   }
 
+  net::awaitable<CheckResult> Check(config::Millis timeout, int64_t max_body,
+                                    CancelHook* cancel) override {
+    Exchange ex;
+    ex.method = "GET";
+    ex.target = check_target_;
+    ex.headers.emplace_back("accept", "application/json");
+    if (!auth_.empty()) ex.headers.emplace_back("authorization", auth_);
+    CheckResult r = co_await SendCheck(url_, tls_.get(), ex, timeout, max_body, cancel);
+    co_return r;
+  }
+
  private:
   config::Deployment d_;
   Url url_;
   std::shared_ptr<net::ssl::context> tls_;
   std::string auth_;  // "Bearer <key>"; never logged
   std::string target_;
+  std::string check_target_;  // GET for health checks
 };
 
 }  // namespace

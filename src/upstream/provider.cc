@@ -28,6 +28,47 @@ Result<Endpoint> MakeEndpoint(const config::Deployment& d) {
   return ep;
 }
 
+net::awaitable<CheckResult> Provider::Check(config::Millis, int64_t, CancelHook*) {
+  CheckResult r;
+  r.passed = true;
+  co_return r;
+}
+
+net::awaitable<CheckResult> SendCheck(const Url& url, net::ssl::context* tls,
+                                      const Exchange& exchange, config::Millis timeout,
+                                      int64_t max_body, CancelHook* cancel) {
+  config::Timeouts t;
+  t.connect = timeout;
+  t.first_byte = timeout;
+  t.idle = timeout;
+  t.total = timeout;
+  CheckResult r;
+  int64_t received = 0;
+  bool too_large = false;
+  Sink sink;
+  sink.on_head = [&r](const Head& head) -> net::awaitable<bool> {
+    r.status = head.status;
+    co_return true;
+  };
+  // Read to the end (so a kept-alive connection goes back to the pool), keep nothing.
+  sink.on_data = [&received, &too_large, max_body](std::string_view data) -> net::awaitable<bool> {
+    received += static_cast<int64_t>(data.size());
+    if (received > max_body) too_large = true;
+    co_return !too_large;
+  };
+  Status st = co_await HttpClient::ForThisThread().Send(url, tls, exchange, t, sink, cancel);
+  if (too_large) {
+    r.error = "response larger than " + std::to_string(max_body) + " bytes";
+  } else if (!st.ok()) {
+    r.error = MaskSecrets(st.error().message);
+  } else if (r.status < 200 || r.status > 299) {
+    r.error = "HTTP " + std::to_string(r.status);
+  } else {
+    r.passed = true;
+  }
+  co_return r;
+}
+
 Result<std::unique_ptr<Provider>> MakeProvider(const config::Deployment& deployment) {
   if (deployment.provider == "sim") return MakeSimProvider(deployment);
   if (deployment.provider == "openai") return MakeOpenAIProvider(deployment);

@@ -13,6 +13,13 @@
 
 namespace triage::upstream {
 
+// What one active health check saw.
+struct CheckResult {
+  bool passed = false;
+  int status = 0;     // the HTTP status; 0 when no response arrived
+  std::string error;  // why it failed ("" when it passed); free of secrets
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -25,7 +32,19 @@ class Provider {
   // translated once per call, and this is the list that translation made.
   virtual net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink,
                                       CancelHook* cancel, std::vector<std::string>* dropped) = 0;
+  // Active health check: GET of the deployment's HealthCheckTarget() with the headers Call
+  // sends (auth, API version); a 2xx passes, anything else fails. The body is read and
+  // discarded, at most `max_body` bytes. `timeout` bounds the whole check. The simulator is
+  // never checked: its Check passes without doing anything.
+  virtual net::awaitable<CheckResult> Check(config::Millis timeout, int64_t max_body,
+                                            CancelHook* cancel);
 };
+
+// One health-check exchange (a GET through this thread's pooled HttpClient), for the HTTP
+// providers' Check.
+net::awaitable<CheckResult> SendCheck(const Url& url, net::ssl::context* tls,
+                                      const Exchange& exchange, config::Millis timeout,
+                                      int64_t max_body, CancelHook* cancel);
 
 // Builds the provider of a validated deployment. Reads the API key from the environment
 // variable named by api_key_env once, now.

@@ -483,5 +483,100 @@ TEST(Modality, NoCapableDeploymentIsA400NamingTheCapableOnes) {
   EXPECT_EQ(g->ledger().ReadAll()->size(), 1u);
 }
 
+// Active health checks: a deployment the checks mark failing is skipped like an open circuit.
+// The checker itself needs HTTP (tests/upstream, tests/integration); here its verdicts are
+// recorded directly on sim deployments.
+const char* kSiblings = R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: a, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, output_tokens: 5}}
+      - {name: b, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, output_tokens: 5}}
+  - name: mid
+    deployments:
+      - {name: sonnet, provider: sim, catalog: claude-sonnet-4.6, sim: {latency_ms: 1, output_tokens: 5}}
+storage: {ledger: "sqlite::memory:"}
+)";
+
+void MarkDown(Gateway& g, const std::string& name) {
+  auto& h = g.health(name);
+  h.EnableChecks(upstream::CheckPolicy{1, 1});
+  h.RecordCheck(false, 503, "HTTP 503", upstream::Clock::now());
+  ASSERT_EQ(h.check_state(), upstream::CheckState::kFailing);
+}
+
+TEST(HealthCheck, FailingDeploymentIsSkippedAndItsSiblingAnswers) {
+  auto g = Make(kSiblings);
+  MarkDown(*g, "a");
+  for (int i = 0; i < 20; ++i) {
+    Writer w = Call(*g, Body("auto"));
+    ASSERT_EQ(w.status, 200) << w.body;
+    EXPECT_EQ(w.Header("x-triage-deployment"), "b");
+  }
+  g->ledger().Flush();
+  for (const auto& row : *g->ledger().ReadAll()) EXPECT_EQ(row.attempts, 1);
+  // Pinned to the failing deployment: refused at once, like an open circuit.
+  Writer pinned = Call(*g, Body("a"));
+  EXPECT_EQ(pinned.status, 503) << pinned.body;
+  auto err = json::parse(pinned.body)["error"];
+  EXPECT_EQ(err["code"], "health_check_failing");
+  EXPECT_EQ(err["message"],
+            "every deployment this request may use is failing its health checks; retry later");
+  // Observability: /readyz and /metrics.
+  json ready = g->HealthJson();
+  EXPECT_EQ(ready[0]["deployment"], "a");
+  EXPECT_EQ(ready[0]["health_check"]["state"], "failing");
+  EXPECT_EQ(ready[0]["health_check"]["last_status"], 503);
+  EXPECT_EQ(ready[0]["circuit"], "closed");
+  EXPECT_EQ(ready[1]["health_check"]["state"], "off");
+  const std::string prom = g->HealthPrometheus();
+  EXPECT_NE(prom.find("triage_deployment_health_check_failing{tier=\"open\",deployment=\"a\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(prom.find("triage_deployment_health_check_failing{tier=\"open\",deployment=\"b\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(prom.find("triage_deployment_health_checks_total{tier=\"open\",deployment=\"a\","
+                      "result=\"fail\"} 1\n"),
+            std::string::npos);
+  // Back per the checks: served again.
+  g->health("a").RecordCheck(true, 200, "", upstream::Clock::now());
+  Writer back = Call(*g, Body("a"));
+  EXPECT_EQ(back.status, 200) << back.body;
+}
+
+TEST(HealthCheck, WholeTierFailingFallsBackOrAnswers503) {
+  auto g = Make(kSiblings);
+  MarkDown(*g, "a");
+  MarkDown(*g, "b");
+  Writer w = Call(*g, Body("auto"));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+  auto none = Make(std::string(kSiblings) + "routing: {fallback: none}\n");
+  MarkDown(*none, "a");
+  MarkDown(*none, "b");
+  Writer refused = Call(*none, Body("open"));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["error"]["code"], "health_check_failing");
+  EXPECT_EQ(refused.Header("retry-after"), "1");
+}
+
+TEST(HealthCheck, OpenCircuitAndFailingCheckTogetherKeepCircuitOpen) {
+  auto g = Make(std::string(kSiblings) + "routing: {fallback: none}\nbreaker: {open_ms: 60000}\n");
+  MarkDown(*g, "a");
+  auto& b = g->health("b");
+  const auto t = upstream::Clock::now();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(b.Admit(t), upstream::DeploymentHealth::Admission::kAdmitted);
+    b.End(false, std::chrono::microseconds(100), t);
+  }
+  ASSERT_EQ(b.state(t), upstream::BreakerState::kOpen);
+  Writer w = Call(*g, Body("open"));
+  EXPECT_EQ(w.status, 503) << w.body;
+  auto err = json::parse(w.body)["error"];
+  EXPECT_EQ(err["code"], "circuit_open");
+  EXPECT_EQ(err["message"],
+            "every deployment this request may use has its circuit open or is failing its "
+            "health checks; retry later");
+}
+
 }  // namespace
 }  // namespace triage::pipeline

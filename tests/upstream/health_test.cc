@@ -138,5 +138,138 @@ TEST(Balance, ReturnsEveryCandidateOnce) {
   EXPECT_EQ(order, (std::vector<size_t>{0, 1, 2}));
 }
 
+// Active health checks: the state machine behind health_checks.
+
+using Admission = DeploymentHealth::Admission;
+
+struct CheckLog {
+  std::vector<std::pair<CheckState, CheckState>> transitions;
+  void Attach(DeploymentHealth& h) {
+    h.on_check_transition = [this](const std::string&, CheckState from, CheckState to, int,
+                                   const std::string&) { transitions.emplace_back(from, to); };
+  }
+};
+
+TEST(HealthCheck, OffUntilEnabledAndResultsIgnoredWhileOff) {
+  DeploymentHealth h("d", 1, Policy());
+  auto t = Clock::now();
+  EXPECT_EQ(h.check_state(), CheckState::kOff);
+  for (int i = 0; i < 5; ++i) h.RecordCheck(false, 503, "HTTP 503", t);
+  EXPECT_EQ(h.check_state(), CheckState::kOff);
+  EXPECT_EQ(h.checks_failed(), 0);
+  EXPECT_EQ(h.Admit(t), Admission::kAdmitted);
+  h.End(true, microseconds(100), t);
+  EXPECT_EQ(h.CheckSnapshot(t), nlohmann::json({{"state", "off"}}));
+}
+
+TEST(HealthCheck, UnhealthyAfterFailuresInARowThenAdmitRefuses) {
+  DeploymentHealth h("d", 1, Policy());
+  CheckLog log;
+  log.Attach(h);
+  h.EnableChecks(CheckPolicy{3, 1});
+  auto t = Clock::now();
+  EXPECT_EQ(h.check_state(), CheckState::kPassing);  // in service before the first check
+  h.RecordCheck(false, 0, "connect failed", t);
+  h.RecordCheck(false, 503, "HTTP 503", t);
+  h.RecordCheck(true, 200, "", t);  // a pass in between resets the count
+  h.RecordCheck(false, 503, "HTTP 503", t);
+  h.RecordCheck(false, 503, "HTTP 503", t);
+  EXPECT_EQ(h.check_state(), CheckState::kPassing);
+  EXPECT_EQ(h.Admit(t), Admission::kAdmitted);
+  h.End(true, microseconds(100), t);
+  EXPECT_TRUE(log.transitions.empty());
+  h.RecordCheck(false, 404, "HTTP 404", t);  // third in a row
+  EXPECT_EQ(h.check_state(), CheckState::kFailing);
+  EXPECT_EQ(h.Admit(t), Admission::kCheckFailing);
+  EXPECT_EQ(h.in_flight(), 0);  // a refusal holds no slot
+  ASSERT_EQ(log.transitions.size(), 1u);
+  EXPECT_EQ(log.transitions[0], std::make_pair(CheckState::kPassing, CheckState::kFailing));
+  EXPECT_EQ(h.checks_passed(), 1);
+  EXPECT_EQ(h.checks_failed(), 5);
+  // The breaker saw none of it: checks and live traffic are counted apart.
+  EXPECT_EQ(h.state(t), BreakerState::kClosed);
+}
+
+TEST(HealthCheck, HealthyAfterPassesInARowBringsItBack) {
+  DeploymentHealth h("d", 1, Policy());
+  CheckLog log;
+  log.Attach(h);
+  h.EnableChecks(CheckPolicy{1, 2});
+  auto t = Clock::now();
+  h.RecordCheck(false, 0, "timed out", t);
+  ASSERT_EQ(h.check_state(), CheckState::kFailing);
+  h.RecordCheck(true, 200, "", t);
+  h.RecordCheck(false, 0, "timed out", t);  // resets the passes
+  h.RecordCheck(true, 200, "", t);
+  EXPECT_EQ(h.check_state(), CheckState::kFailing);
+  EXPECT_EQ(h.Admit(t), Admission::kCheckFailing);
+  h.RecordCheck(true, 204, "", t);  // second pass in a row
+  EXPECT_EQ(h.check_state(), CheckState::kPassing);
+  EXPECT_EQ(h.Admit(t), Admission::kAdmitted);
+  h.End(true, microseconds(100), t);
+  ASSERT_EQ(log.transitions.size(), 2u);
+  EXPECT_EQ(log.transitions[1], std::make_pair(CheckState::kFailing, CheckState::kPassing));
+}
+
+TEST(HealthCheck, RefusesBeforeCapacityAndBreaker) {
+  DeploymentHealth h("d", 1, Policy());
+  h.EnableChecks(CheckPolicy{1, 1});
+  auto t = Clock::now();
+  h.RecordCheck(false, 500, "HTTP 500", t);
+  // Even with room (no cap) and a closed circuit, and with a full cap, the verdict is the same.
+  EXPECT_EQ(h.Admit(t, 0), Admission::kCheckFailing);
+  EXPECT_EQ(h.Admit(t, 1), Admission::kCheckFailing);
+}
+
+TEST(HealthCheck, RecoveryMovesAnOpenCircuitToHalfOpen) {
+  DeploymentHealth h("d", 1, Policy());  // open_for 1000 ms
+  h.EnableChecks(CheckPolicy{1, 1});
+  auto t = Clock::now();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(h.Admit(t), Admission::kAdmitted);
+    h.End(false, microseconds(100), t);
+  }
+  ASSERT_EQ(h.state(t), BreakerState::kOpen);
+  // A passing check while passing changes nothing: the breaker keeps its cool-down.
+  h.RecordCheck(true, 200, "", t);
+  EXPECT_EQ(h.state(t + milliseconds(10)), BreakerState::kOpen);
+  // Down per the checks, then back: the circuit is half-open at once, long before open_for.
+  h.RecordCheck(false, 0, "connect failed", t + milliseconds(20));
+  h.RecordCheck(true, 200, "", t + milliseconds(30));
+  EXPECT_EQ(h.state(t + milliseconds(30)), BreakerState::kHalfOpen);
+  EXPECT_EQ(h.Admit(t + milliseconds(30)), Admission::kAdmitted);  // the probe
+  EXPECT_EQ(h.Admit(t + milliseconds(30)), Admission::kBreakerOpen);
+  h.End(true, microseconds(100), t + milliseconds(40));
+  EXPECT_EQ(h.state(t + milliseconds(40)), BreakerState::kClosed);
+}
+
+TEST(HealthCheck, SnapshotShowsTheLastCheck) {
+  DeploymentHealth h("d", 1, Policy());
+  h.EnableChecks(CheckPolicy{2, 1});
+  auto t = Clock::now();
+  auto before = h.CheckSnapshot(t);
+  EXPECT_EQ(before["state"], "passing");
+  EXPECT_TRUE(before["last_checked_ms_ago"].is_null());
+  EXPECT_TRUE(before["last_status"].is_null());
+  h.RecordCheck(false, 503, "HTTP 503", t);
+  auto j = h.CheckSnapshot(t + milliseconds(250));
+  EXPECT_EQ(j["state"], "passing");
+  EXPECT_EQ(j["consecutive_failures"], 1);
+  EXPECT_EQ(j["consecutive_passes"], 0);
+  EXPECT_EQ(j["last_status"], 503);
+  EXPECT_EQ(j["last_error"], "HTTP 503");
+  EXPECT_EQ(j["last_checked_ms_ago"], 250);
+  h.RecordCheck(false, 0, "upstream connect to h:1 failed: Connection refused", t);
+  j = h.Snapshot(t)["health_check"];
+  EXPECT_EQ(j["state"], "failing");
+  EXPECT_TRUE(j["last_status"].is_null());  // no response at all
+  EXPECT_EQ(j["last_error"], "upstream connect to h:1 failed: Connection refused");
+  h.RecordCheck(true, 200, "", t);
+  j = h.CheckSnapshot(t);
+  EXPECT_EQ(j["state"], "passing");
+  EXPECT_EQ(j["last_status"], 200);
+  EXPECT_TRUE(j["last_error"].is_null());
+}
+
 }  // namespace
 }  // namespace triage::upstream

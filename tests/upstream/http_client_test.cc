@@ -13,74 +13,12 @@
 #include <functional>
 #include <thread>
 
+#include "scripted_server.h"
+
 namespace triage::upstream {
 namespace {
 
-using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
-// Accepts connections one after another; for each request calls `script(socket, n)` where n
-// counts requests overall. The script writes what it wants and returns true to keep the
-// connection for the next request.
-class ScriptedServer {
- public:
-  using Script = std::function<bool(tcp::socket&, int)>;
-  explicit ScriptedServer(Script script)
-      : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)),
-        script_(std::move(script)) {
-    port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~ScriptedServer() {
-    stop_ = true;
-    boost::system::error_code ec;
-    tcp::socket poke(io_);
-    poke.connect(acceptor_.local_endpoint(), ec);
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-  int connections() const { return connections_; }
-
- private:
-  void Loop() {
-    int n = 0;
-    while (!stop_) {
-      tcp::socket s(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(s, ec);
-      if (ec || stop_) return;
-      ++connections_;
-      for (;;) {
-        std::string buf;
-        size_t hdr = net::read_until(s, net::dynamic_buffer(buf), "\r\n\r\n", ec);
-        if (ec) break;
-        size_t cl = 0;
-        auto pos = buf.find("Content-Length: ");
-        if (pos == std::string::npos) pos = buf.find("content-length: ");
-        if (pos != std::string::npos) cl = std::stoul(buf.substr(pos + 16));
-        while (buf.size() < hdr + cl) {
-          char tmp[4096];
-          size_t k = s.read_some(net::buffer(tmp), ec);
-          if (ec) break;
-          buf.append(tmp, k);
-        }
-        if (!script_(s, n++)) break;
-      }
-    }
-  }
-  net::io_context io_;
-  tcp::acceptor acceptor_;
-  Script script_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::thread thread_;
-};
-
-void Send(tcp::socket& s, const std::string& bytes) {
-  boost::system::error_code ec;
-  net::write(s, net::buffer(bytes), ec);
-}
 
 std::string JsonResponse(const std::string& body) {
   return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
@@ -98,8 +36,16 @@ struct Collected {
 net::io_context io;
 
 // Runs one Send on this thread.
+Exchange ChatExchange() {
+  Exchange ex;
+  ex.target = "/v1/chat/completions";
+  ex.body = "{}";
+  return ex;
+}
+
 Collected Call(HttpClient& client, uint16_t port, config::Timeouts t = {},
-               std::function<void(CancelHook&, net::io_context&)> arm = nullptr) {
+               std::function<void(CancelHook&, net::io_context&)> arm = nullptr,
+               Exchange ex = ChatExchange()) {
   io.restart();
   Collected c;
   CancelHook hook;
@@ -108,7 +54,6 @@ Collected Call(HttpClient& client, uint16_t port, config::Timeouts t = {},
       io,
       [&]() -> net::awaitable<void> {
         Url url{false, "127.0.0.1", std::to_string(port), "/v1"};
-        Exchange ex{"/v1/chat/completions", "{}", {}};
         Sink sink;
         sink.on_head = [&](const Head& h) -> net::awaitable<bool> {
           c.code = h.status;
@@ -142,6 +87,35 @@ TEST(HttpClient, ContentLengthResponseAndConnectionReuse) {
   Collected b = Call(client, server.port());
   ASSERT_TRUE(b.status.ok());
   EXPECT_EQ(server.connections(), 1);  // the pooled connection was reused
+}
+
+TEST(HttpClient, GetHasNoBodyAndTheConnectionIsReused) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(s, JsonResponse(R"({"data":[]})"));
+    return true;
+  });
+  HttpClient client;
+  Exchange get;
+  get.method = "GET";
+  get.target = "/v1/models";
+  get.headers.emplace_back("authorization", "Bearer k");
+  Collected a = Call(client, server.port(), {}, nullptr, get);
+  ASSERT_TRUE(a.status.ok()) << a.status.error().message;
+  EXPECT_EQ(a.code, 200);
+  EXPECT_EQ(a.body, R"({"data":[]})");
+  // A POST on the same connection is framed correctly after the GET.
+  Collected b = Call(client, server.port());
+  ASSERT_TRUE(b.status.ok()) << b.status.error().message;
+  EXPECT_EQ(server.connections(), 1);
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].rfind("GET /v1/models HTTP/1.1\r\n", 0), 0u) << reqs[0];
+  EXPECT_EQ(reqs[0].find("Content-Length"), std::string::npos) << reqs[0];
+  EXPECT_EQ(reqs[0].find("Content-Type"), std::string::npos) << reqs[0];
+  EXPECT_NE(reqs[0].find("\r\nauthorization: Bearer k\r\n"), std::string::npos) << reqs[0];
+  EXPECT_EQ(reqs[0].substr(reqs[0].size() - 4), "\r\n\r\n");  // nothing after the head
+  EXPECT_EQ(reqs[1].rfind("POST /v1/chat/completions HTTP/1.1\r\n", 0), 0u) << reqs[1];
+  EXPECT_NE(reqs[1].find("Content-Length: 2\r\n"), std::string::npos) << reqs[1];
 }
 
 TEST(HttpClient, ChunkedStreamArrivesIncrementally) {

@@ -46,6 +46,35 @@ TEST(HttpWire, SameBytesAsBeast) {
             Beast("/v1/messages?beta=true", "[::1]:8443", {}, body));
 }
 
+// A GET as Beast writes it: no Content-Type, and no Content-Length without a body.
+std::string BeastGet(const std::string& target, const std::string& host, const Fields& headers,
+                     const std::string& body) {
+  http::request<http::string_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, host);
+  req.set(http::field::user_agent, "triage/" TRIAGE_VERSION);
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.keep_alive(true);
+  req.prepare_payload();
+  std::ostringstream os;
+  os << req;
+  return os.str();
+}
+
+TEST(HttpWire, GetSameBytesAsBeast) {
+  const Fields openai = {{"accept", "application/json"}, {"authorization", "Bearer sk-test"}};
+  const Fields anthropic = {
+      {"accept", "application/json"}, {"anthropic-version", "2023-06-01"}, {"x-api-key", "k"}};
+  for (const Fields* h : {&openai, &anthropic}) {
+    const std::string get = SerializeRequest("GET", "/v1/models", "127.0.0.1:8000", *h, "");
+    EXPECT_EQ(get, BeastGet("/v1/models", "127.0.0.1:8000", *h, ""));
+    EXPECT_EQ(get.find("Content-Length"), std::string::npos);
+  }
+  EXPECT_EQ(SerializeRequest("GET", "/health", "h", {}, "x"), BeastGet("/health", "h", {}, "x"));
+  EXPECT_EQ(SerializeRequest("POST", "/v1/messages", "h", openai, "{}"),
+            SerializePost("/v1/messages", "h", openai, "{}"));
+}
+
 TEST(HttpWire, HostCarriesTheNonDefaultPort) {
   auto host = [](std::string_view text) {
     auto u = ParseUrl(text);

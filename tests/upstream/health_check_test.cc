@@ -1,0 +1,187 @@
+// Active health checks end to end below the pipeline: Provider::Check against a scripted
+// loopback server (method, path, auth headers, verdicts) and the HealthChecker loop.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <thread>
+
+#include "scripted_server.h"
+#include "upstream/health_checker.h"
+#include "upstream/provider.h"
+
+namespace triage::upstream {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr const char* kKeyEnv = "TRIAGE_HC_TEST_KEY";
+constexpr const char* kKey = "hc-test-key-0123456789";
+
+// Outlives every thread's pooled HttpClient (thread-local objects die before statics). The
+// scripted servers close every connection after one answer: the checks use this thread's
+// pooled client, which outlives each test and would keep a server's thread waiting.
+net::io_context io;
+
+std::string Reply(int status, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+config::Deployment Deployment(const std::string& provider, uint16_t port,
+                              const std::string& path = "") {
+  setenv(kKeyEnv, kKey, 1);
+  config::Deployment d;
+  d.name = "d";
+  d.provider = provider;
+  d.catalog = "gemma-4-31b";
+  d.model = "m";
+  d.base_url = "http://127.0.0.1:" + std::to_string(port) + "/v1";
+  d.api_key_env = kKeyEnv;
+  d.health_check_path = path;
+  return d;
+}
+
+CheckResult RunCheck(Provider& p, int64_t max_body = 1 << 20) {
+  io.restart();
+  CheckResult r;
+  net::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        CancelHook cancel;
+        r = co_await p.Check(milliseconds(5000), max_body, &cancel);
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.run();
+  return r;
+}
+
+TEST(ProviderCheck, OpenAIGetsModelsWithBearerAndPassesOn2xx) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(s, Reply(200, R"({"object":"list","data":[]})"));
+    return false;
+  });
+  auto p = MakeProvider(Deployment("openai", server.port()));
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  CheckResult r = RunCheck(**p);
+  EXPECT_TRUE(r.passed) << r.error;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.error, "");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].rfind("GET /v1/models HTTP/1.1\r\n", 0), 0u) << reqs[0];
+  EXPECT_NE(reqs[0].find("\r\nauthorization: Bearer " + std::string(kKey) + "\r\n"),
+            std::string::npos);
+  EXPECT_EQ(reqs[0].find("Content-Length"), std::string::npos);
+}
+
+TEST(ProviderCheck, AnthropicSendsItsHeadersToTheConfiguredPath) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(s, Reply(204, ""));
+    return false;
+  });
+  auto p = MakeProvider(Deployment("anthropic", server.port(), "/health"));
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  CheckResult r = RunCheck(**p);
+  EXPECT_TRUE(r.passed) << r.error;
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].rfind("GET /health HTTP/1.1\r\n", 0), 0u) << reqs[0];
+  EXPECT_NE(reqs[0].find("\r\nx-api-key: " + std::string(kKey) + "\r\n"), std::string::npos);
+  EXPECT_NE(reqs[0].find("\r\nanthropic-version: 2023-06-01\r\n"), std::string::npos);
+}
+
+TEST(ProviderCheck, Non2xxFailsIncluding401And404) {
+  for (int status : {503, 500, 404, 401, 301}) {
+    ScriptedServer server([status](tcp::socket& s, int) {
+      Send(s, Reply(status, R"({"error":{"message":"no"}})"));
+      return false;
+    });
+    auto p = MakeProvider(Deployment("openai", server.port()));
+    ASSERT_TRUE(p.ok());
+    CheckResult r = RunCheck(**p);
+    EXPECT_FALSE(r.passed) << status;
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.error, "HTTP " + std::to_string(status));
+  }
+}
+
+TEST(ProviderCheck, ConnectErrorFailsWithoutStatusOrSecrets) {
+  uint16_t port;
+  {
+    net::io_context tmp;
+    tcp::acceptor a(tmp, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    port = a.local_endpoint().port();
+  }  // closed: nothing listens there now
+  auto p = MakeProvider(Deployment("openai", port));
+  ASSERT_TRUE(p.ok());
+  CheckResult r = RunCheck(**p);
+  EXPECT_FALSE(r.passed);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.error.find("connect"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find(kKey), std::string::npos);
+}
+
+TEST(ProviderCheck, OversizedBodyFails) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(s, Reply(200, std::string(5000, 'x')));
+    return false;
+  });
+  auto p = MakeProvider(Deployment("openai", server.port()));
+  ASSERT_TRUE(p.ok());
+  CheckResult r = RunCheck(**p, 100);
+  EXPECT_FALSE(r.passed);
+  EXPECT_EQ(r.error, "response larger than 100 bytes");
+}
+
+TEST(ProviderCheck, SimIsNeverChecked) {
+  config::Deployment d;
+  d.name = "s";
+  d.provider = "sim";
+  d.catalog = "gemma-4-31b";
+  auto p = MakeProvider(d);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(RunCheck(**p).passed);
+}
+
+// The loop: checks at once, marks the deployment failing after unhealthy_after failures, and
+// Stop ends it although its next check is an hour away.
+TEST(HealthChecker, MarksFailingAndStopsPromptly) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(s, Reply(503, "{}"));
+    return false;
+  });
+  auto p = MakeProvider(Deployment("openai", server.port()));
+  ASSERT_TRUE(p.ok());
+  DeploymentHealth health("d", 1, BreakerPolicy{});
+  health.EnableChecks(CheckPolicy{1, 1});
+  config::HealthChecksConfig cfg;
+  cfg.interval = milliseconds(3'600'000);
+  cfg.timeout = milliseconds(5000);
+  HealthChecker checker({HealthChecker::Target{p->get(), &health}}, cfg, 1 << 20);
+  io.restart();
+  checker.Start({io.get_executor()});
+  auto done = std::async(std::launch::async, [] { io.run(); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (health.check_state() != CheckState::kFailing &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(health.check_state(), CheckState::kFailing);
+  EXPECT_EQ(health.checks_failed(), 1);
+  checker.Stop();
+  // io.run() returns only when the loop has ended (its timer was an hour away).
+  const bool ended = done.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  EXPECT_TRUE(ended);
+  if (!ended) io.stop();
+  done.wait();
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+}  // namespace
+}  // namespace triage::upstream
