@@ -326,8 +326,9 @@ describe("active health checks: off and shutdown", () => {
       const atTerm = gets(up).length;
       await inflight; // the drain lasts until this answer (about 1.5 s: ~15 intervals)
       await t.exited;
-      // At most a check or two were already under way when the signal arrived.
-      assert.ok(gets(up).length <= atTerm + 2, `checks during the drain: ${gets(up).length - atTerm}`);
+      // At most a few checks were already under way, or began while the signal was on its way
+      // (a slow CI machine); without the stop about 15 would arrive during the drain.
+      assert.ok(gets(up).length <= atTerm + 4, `checks during the drain: ${gets(up).length - atTerm}`);
     } finally {
       await t.cleanup();
       await up.close();
