@@ -170,11 +170,15 @@ void CheckResilience(Config& c, Diag& diag) {
   }
   if (index(s.to) < 0) diag.Add("spillover.to", "no tier named '" + s.to + "'");
   if (s.to == s.from) diag.Add("spillover.to", "must differ from spillover.from");
-  bool capped = false;
-  for (const auto& d : c.tiers[from].deployments) capped |= d.max_concurrency > 0;
-  if (!capped && s.ttft_target.count() == 0)
+  bool capped = false, checked = false;
+  for (const auto& d : c.tiers[from].deployments) {
+    capped |= d.max_concurrency > 0;
+    checked |= c.health_checks.interval.count() > 0 && d.HealthChecked();
+  }
+  if (!capped && !checked && s.ttft_target.count() == 0)
     diag.Add("spillover", "needs max_concurrency on the deployments of '" + s.from +
-                              "' or ttft_target_ms, or it can never trigger");
+                              "', ttft_target_ms, or health checks of its deployments "
+                              "(health_checks.interval_ms), or it can never trigger");
 }
 
 }  // namespace triage::config::internal

@@ -29,9 +29,11 @@ const config::Tier* Gateway::SpillTarget(const config::Tier& chosen, std::string
     }
   }
   bool all_full = true;
+  bool all_failing = !chosen.deployments.empty();  // every deployment failing its health checks
   double best_ms = -1;
   for (const auto& d : chosen.deployments) {
     const auto& h = *health_.at(d.name);
+    all_failing = all_failing && h.check_failing();
     const bool full =
         d.max_concurrency > 0 && h.in_flight() >= d.max_concurrency && h.queued() >= s.queue_depth;
     all_full = all_full && full;
@@ -39,7 +41,9 @@ const config::Tier* Gateway::SpillTarget(const config::Tier& chosen, std::string
   }
   bool capped = false;
   for (const auto& d : chosen.deployments) capped |= d.max_concurrency > 0;
-  if (capped && all_full) {
+  if (all_failing) {
+    *why = "failing health checks";
+  } else if (capped && all_full) {
     *why = "queue full";
   } else if (s.ttft_target.count() > 0 && best_ms > static_cast<double>(s.ttft_target.count())) {
     *why = "first-byte latency " + std::to_string(static_cast<int64_t>(best_ms)) + " ms > " +

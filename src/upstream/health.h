@@ -84,6 +84,8 @@ class DeploymentHealth {
   // failed ("" for a pass; must be free of secrets). Ignored while checks are off.
   void RecordCheck(bool passed, int status, std::string error, Clock::time_point now);
   CheckState check_state() const;
+  // check_state() == kFailing, lock-free (the attempt loop and spill-over read it per request).
+  bool check_failing() const { return check_failing_.load(std::memory_order_acquire); }
   int64_t checks_passed() const { return checks_passed_.load(std::memory_order_relaxed); }
   int64_t checks_failed() const { return checks_failed_.load(std::memory_order_relaxed); }
   // {"state", "consecutive_failures", "consecutive_passes", "last_status", "last_error",

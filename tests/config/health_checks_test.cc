@@ -135,5 +135,21 @@ TEST(HealthChecksConfig, ExplainSaysWhatIsChecked) {
   EXPECT_THAT(text, HasSubstr("health check: GET /v1/models"));
 }
 
+// Spill-over must be able to trigger: a queue cap, a latency target, or (now) health checks of
+// the watched tier's deployments.
+TEST(HealthChecksConfig, SpilloverMayTriggerOnHealthChecksAlone) {
+  const std::string spill = std::string(kBase) + "spillover: {from: open, to: frontier}\n";
+  EXPECT_THAT(Problems(spill),
+              HasSubstr("spillover: needs max_concurrency on the deployments of 'open', "
+                        "ttft_target_ms, or health checks of its deployments "
+                        "(health_checks.interval_ms), or it can never trigger"));
+  EXPECT_EQ(Problems(spill + "health_checks: {interval_ms: 5000}\n"), "OK");
+  // Checks that cannot cover the watched tier do not count: its only deployment is exempt.
+  const std::string exempt =
+      BaseWith("catalog: gemma-4-31b", "catalog: gemma-4-31b\n        health_check: false") +
+      "spillover: {from: open, to: frontier}\nhealth_checks: {interval_ms: 5000}\n";
+  EXPECT_THAT(Problems(exempt), HasSubstr("it can never trigger"));
+}
+
 }  // namespace
 }  // namespace triage::config

@@ -559,6 +559,31 @@ TEST(HealthCheck, WholeTierFailingFallsBackOrAnswers503) {
   EXPECT_EQ(refused.Header("retry-after"), "1");
 }
 
+// Local-first spill-over also leaves a watched tier whose every deployment fails its health
+// checks: `auto` goes to the spill target at once, and comes back when one passes again.
+TEST(HealthCheck, SpilloverLeavesATierWhoseDeploymentsAllFailTheirChecks) {
+  auto g = Make(std::string(kSiblings) +
+                "spillover: {from: open, to: mid, ttft_target_ms: 600000}\n"
+                "routing: {fallback: none}\n");
+  MarkDown(*g, "a");
+  Writer one = Call(*g, Body("auto"));  // b still passes: no spill
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.Header("x-triage-deployment"), "b");
+  MarkDown(*g, "b");
+  Writer spilled = Call(*g, Body("auto"));
+  ASSERT_EQ(spilled.status, 200) << spilled.body;
+  EXPECT_EQ(spilled.Header("x-triage-tier"), "mid");
+  EXPECT_NE(spilled.Header("x-triage-route").find("spilled to mid (open failing health checks)"),
+            std::string::npos)
+      << spilled.Header("x-triage-route");
+  // Pinned to the tier, no spill-over and no fallback: refused.
+  EXPECT_EQ(Call(*g, Body("open")).status, 503);
+  g->health("a").RecordCheck(true, 200, "", upstream::Clock::now());
+  Writer back = Call(*g, Body("auto"));
+  EXPECT_EQ(back.Header("x-triage-tier"), "open");
+  EXPECT_EQ(back.Header("x-triage-deployment"), "a");
+}
+
 TEST(HealthCheck, OpenCircuitAndFailingCheckTogetherKeepCircuitOpen) {
   auto g = Make(std::string(kSiblings) + "routing: {fallback: none}\nbreaker: {open_ms: 60000}\n");
   MarkDown(*g, "a");
