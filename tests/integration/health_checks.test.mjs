@@ -32,6 +32,22 @@ async function readyz(t) {
 const deployment = async (t, name) => (await readyz(t)).find((d) => d.deployment === name);
 const gets = (fake) => fake.requests.filter((r) => r.method === "GET");
 const posts = (fake) => fake.requests.filter((r) => r.method === "POST");
+// A chat request that `up` answers after 1.5 s (its health checks pass at once), sent through
+// triage and awaited until it reached `up`: keeps a drain going. Returns {inflight}, the
+// request's promise (wrapped: an async function returning it would wait for the answer).
+async function slowAnswerInFlight(up, t) {
+  up.behave((req, res, body) => {
+    if (req.method === "GET") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end("{}");
+    }
+    setTimeout(() => up.reply(req, res, body, {}), 1500);
+  });
+  const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  const inflight = client.chat.completions.create({ model: "open", messages: msgs });
+  await until("the chat request reached the upstream", () => posts(up).length >= 1);
+  return { inflight };
+}
 
 // An OpenAI-compatible fake whose health endpoint (any GET) answers `state.health`: a status,
 // or "hang" (never answers).
@@ -278,16 +294,7 @@ describe("active health checks: off and shutdown", () => {
       await until("h's check is hanging", () => gets(hang).length >= 1);
       await until("u checked", () => gets(up).length >= 1);
       // A slow request in flight keeps the drain going for a while.
-      up.behave((req, res, body) => {
-        if (req.method === "GET") {
-          res.writeHead(200, { "content-type": "application/json" });
-          return res.end("{}");
-        }
-        setTimeout(() => up.reply(req, res, body, {}), 1500);
-      });
-      const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "unused", maxRetries: 0 });
-      const inflight = client.chat.completions.create({ model: "open", messages: msgs });
-      await until("the chat request reached the upstream", () => posts(up).length >= 1);
+      const { inflight } = await slowAnswerInFlight(up, t);
       t.proc.kill("SIGTERM");
       const answer = await inflight;
       assert.ok(answer.choices[0].message.content);
@@ -312,16 +319,7 @@ describe("active health checks: off and shutdown", () => {
     );
     try {
       await until("checks running", () => gets(up).length >= 2);
-      up.behave((req, res, body) => {
-        if (req.method === "GET") {
-          res.writeHead(200, { "content-type": "application/json" });
-          return res.end("{}");
-        }
-        setTimeout(() => up.reply(req, res, body, {}), 1500);
-      });
-      const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "unused", maxRetries: 0 });
-      const inflight = client.chat.completions.create({ model: "open", messages: msgs });
-      await until("the chat request reached the upstream", () => posts(up).length >= 1);
+      const { inflight } = await slowAnswerInFlight(up, t);
       t.proc.kill("SIGTERM");
       const atTerm = gets(up).length;
       await inflight; // the drain lasts until this answer (about 1.5 s: ~15 intervals)
