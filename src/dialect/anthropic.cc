@@ -145,27 +145,11 @@ std::optional<Error> CheckMessage(const json& m, size_t i, Acc& acc) {
   return std::nullopt;
 }
 
-std::optional<Error> CheckNumbers(const json& b) {
-  struct Spec {
-    const char* key;
-    bool integer;
-    double lo, hi;
-  };
-  static constexpr Spec kSpecs[] = {{"temperature", false, 0, 1},
-                                    {"top_p", false, 0, 1},
-                                    {"top_k", true, 0, 1e9},
-                                    {"max_tokens", true, 1, 1e12}};
-  for (const auto& s : kSpecs) {
-    auto it = b.find(s.key);
-    if (it == b.end() || it->is_null()) continue;
-    if (s.integer ? !it->is_number_integer() : !it->is_number())
-      return WrongType(s.key, s.integer ? "an integer" : "a number", *it);
-    double d = it->get<double>();
-    if (!(d >= s.lo && d <= s.hi))
-      return BadValue(s.key, "must be between " + json(s.lo).dump() + " and " + json(s.hi).dump());
-  }
-  return std::nullopt;
-}
+// Numeric sampling fields and the ranges the Messages API enforces.
+constexpr NumberRule kNumberRules[] = {{"temperature", false, 0, 1},
+                                       {"top_p", false, 0, 1},
+                                       {"top_k", true, 0, 1e9},
+                                       {"max_tokens", true, 1, 1e12}};
 
 std::optional<Error> CheckTools(const json& b, ChatRequest& req) {
   auto tools = b.find("tools");
@@ -215,7 +199,7 @@ Result<ChatRequest> ParseAnthropicMessages(std::string_view body, int max_depth,
   req.model = model->get<std::string>();
   if (require_max_tokens && (!b.contains("max_tokens") || b["max_tokens"].is_null()))
     return Missing("max_tokens");
-  if (auto e = CheckNumbers(b)) return *e;
+  if (auto e = CheckNumberRules(b, kNumberRules)) return *e;
 
   Acc acc{&req};
   acc.system = true;

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -241,6 +242,28 @@ Error Missing(const std::string& path) { return BadRequest("missing_field", path
 
 Error BadValue(const std::string& path, const std::string& why) {
   return BadRequest("invalid_value", path + ": " + why);
+}
+
+namespace {
+// 128 rather than 128.0; 1e15 as 1000000000000000. Fractions as JSON writes them.
+std::string BoundText(double d) {
+  if (d == std::trunc(d) && std::fabs(d) < 9.2e18) return std::to_string(static_cast<long long>(d));
+  return nlohmann::json(d).dump();
+}
+}  // namespace
+
+std::optional<Error> CheckNumberRules(const nlohmann::json& body,
+                                      std::span<const NumberRule> rules) {
+  for (const auto& r : rules) {
+    auto it = body.find(r.key);
+    if (it == body.end() || it->is_null()) continue;
+    if (r.integer ? !it->is_number_integer() : !it->is_number())
+      return WrongType(r.key, r.integer ? "an integer" : "a number", *it);
+    double d = it->get<double>();
+    if (!(d >= r.lo && d <= r.hi))
+      return BadValue(r.key, "must be between " + BoundText(r.lo) + " and " + BoundText(r.hi));
+  }
+  return std::nullopt;
 }
 
 }  // namespace triage::dialect

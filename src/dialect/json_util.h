@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,18 @@ std::string_view TypeName(const nlohmann::json& v);
 Error WrongType(const std::string& path, std::string_view expected, const nlohmann::json& got);
 Error Missing(const std::string& path);
 Error BadValue(const std::string& path, const std::string& why);
+
+// A numeric request field and the range the provider accepts.
+struct NumberRule {
+  const char* key;
+  bool integer;  // JSON integers only (1.5 and 1.0 are refused as "expected an integer")
+  double lo, hi;
+};
+// Checks each rule's member of `body` that is present and not null: a number (an integer
+// where the rule says so) within [lo, hi]. The first failure is invalid_type or
+// invalid_value ("n: must be between 1 and 128"; whole bounds print without a fraction).
+std::optional<Error> CheckNumberRules(const nlohmann::json& body,
+                                      std::span<const NumberRule> rules);
 
 // Longest `model` a request may name: model names are short, and the name is echoed in errors,
 // logged and stored in every ledger row, so a multi-megabyte one must not get that far.

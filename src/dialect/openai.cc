@@ -165,34 +165,17 @@ std::optional<Error> CheckMessage(const json& m, size_t i, Acc& acc) {
 }
 
 // Numeric sampling fields: type, integrality and the ranges OpenAI enforces.
-std::optional<Error> CheckNumbers(const json& b) {
-  struct Spec {
-    const char* key;
-    bool integer;
-    double lo, hi;
-  };
-  static constexpr Spec kSpecs[] = {
-      {"temperature", false, 0, 2},
-      {"top_p", false, 0, 1},
-      {"frequency_penalty", false, -2, 2},
-      {"presence_penalty", false, -2, 2},
-      {"max_tokens", true, 1, 1e15},
-      {"max_completion_tokens", true, 1, 1e15},
-      {"n", true, 1, 128},
-      {"seed", true, -9.2e18, 9.2e18},
-      {"top_logprobs", true, 0, 20},
-  };
-  for (const auto& s : kSpecs) {
-    const json* v = Opt(b, s.key);
-    if (!v) continue;
-    if (s.integer ? !v->is_number_integer() : !v->is_number())
-      return WrongType(s.key, s.integer ? "an integer" : "a number", *v);
-    double d = v->get<double>();
-    if (!(d >= s.lo && d <= s.hi))
-      return BadValue(s.key, "must be between " + json(s.lo).dump() + " and " + json(s.hi).dump());
-  }
-  return std::nullopt;
-}
+constexpr NumberRule kNumberRules[] = {
+    {"temperature", false, 0, 2},
+    {"top_p", false, 0, 1},
+    {"frequency_penalty", false, -2, 2},
+    {"presence_penalty", false, -2, 2},
+    {"max_tokens", true, 1, 1e15},
+    {"max_completion_tokens", true, 1, 1e15},
+    {"n", true, 1, 128},
+    {"seed", true, -9.2e18, 9.2e18},
+    {"top_logprobs", true, 0, 20},
+};
 
 std::optional<Error> CheckTools(const json& b, ChatRequest& req) {
   if (const json* tools = Opt(b, "tools")) {
@@ -267,7 +250,7 @@ Result<ChatRequest> ParseOpenAIChat(std::string_view body, int max_depth) {
       req.include_usage = iu->get<bool>();
     }
   }
-  if (auto e = CheckNumbers(b)) return *e;
+  if (auto e = CheckNumberRules(b, kNumberRules)) return *e;
   if (auto e = CheckTools(b, req)) return *e;
   if (const json* stop = Opt(b, "stop")) {
     if (!stop->is_string() && !stop->is_array())

@@ -92,7 +92,13 @@ INSTANTIATE_TEST_SUITE_P(
             "invalid_type", "stop_sequences[1]: expected a string, got an integer"},
         Bad{"model too long",
             R"({"model":")" + std::string(300, 'x') + R"(","max_tokens":5,)" + kUser + "}",
-            "invalid_value", "model: is 300 bytes long; at most 256 are accepted"}),
+            "invalid_value", "model: is 300 bytes long; at most 256 are accepted"},
+        Bad{"max_tokens negative", R"({"model":"m","max_tokens":-1,)" + kUser + "}",
+            "invalid_value", "max_tokens: must be between 1 and 1000000000000"},
+        Bad{"temperature range", R"({"model":"m","max_tokens":5,"temperature":1.5,)" + kUser + "}",
+            "invalid_value", "temperature: must be between 0 and 1"},
+        Bad{"top_k float", R"({"model":"m","max_tokens":5,"top_k":2.5,)" + kUser + "}",
+            "invalid_type", "top_k: expected an integer, got a number"}),
     [](const ::testing::TestParamInfo<Bad>& i) {
       std::string n = i.param.name;
       for (char& c : n)

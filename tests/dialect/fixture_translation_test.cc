@@ -213,9 +213,12 @@ TEST(FixtureTranslation, Streams) {
     EXPECT_EQ(r.tools, e["tools"]) << name;
     EXPECT_EQ(r.stop_reason, e["stop_reason"]) << name;
     EXPECT_EQ(r.output_tokens, e["output_tokens"].get<int64_t>()) << name;
-    if (e.contains("cached_tokens"))
+    if (e.contains("cached_tokens")) {
       EXPECT_EQ(r.cached_tokens, e["cached_tokens"].get<int64_t>()) << name;
-    if (e.contains("first")) EXPECT_EQ(r.first, e["first"]) << name;
+    }
+    if (e.contains("first")) {
+      EXPECT_EQ(r.first, e["first"]) << name;
+    }
     EXPECT_EQ(r.last, e["last"]) << name;
     EXPECT_EQ(t->usage().output_tokens, e["output_tokens"].get<int64_t>()) << name;
   }
