@@ -545,6 +545,14 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
   ctx.parsed = true;
   // One routing snapshot per request (a SIGHUP reload applies to the requests after it).
   const std::shared_ptr<const Routing> routing = routing_.load();
+  if (routing->judge && (ctx.req.model == "auto" || ctx.req.model.empty()) &&
+      config_->tiers.size() > 1) {
+    // The cascade builds its own plans (the cheap tier, then the escalation) and checks each:
+    // the default tier's plan says nothing about them (with `fallback: none` it would refuse a
+    // request the escalation tier can take).
+    co_await Cascade(ctx, out, routing);
+    co_return;
+  }
   if (!Route(ctx, *routing)) {
     Error e = Error::Make(ErrorKind::kNotFound, "model_not_found",
                           "model '" + ctx.req.model + "' not found; available: " + model_names_);
@@ -555,11 +563,6 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
   if (!translatable.ok()) {
     Error e = translatable.error();
     co_await Refuse(ctx, std::move(e), out);
-    co_return;
-  }
-  if (routing->judge && (ctx.req.model == "auto" || ctx.req.model.empty()) &&
-      config_->tiers.size() > 1) {
-    co_await Cascade(ctx, out, routing);
     co_return;
   }
   co_await Attempt(ctx, out);

@@ -343,6 +343,40 @@ TEST(Cascade, PinnedModelsSkipTheCascade) {
   EXPECT_EQ(calls, 0);
 }
 
+// The cascade builds its own plans: `fallback: none` (or `down`) with the cheap tier as the
+// default used to refuse, before the cascade ran, a request only the escalation tier can take
+// (400 unsupported_modality, `x-triage-route: default tier=open`).
+TEST(Cascade, RunsWhateverDefaultTierAndFallbackSay) {
+  for (const char* fallback : {"none", "down"}) {
+    auto g = Make(std::string(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: text-only, provider: sim, catalog: qwen-3.6-35b-a3b, sim: {latency_ms: 1, ttft_ms: 1}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, ttft_ms: 1}}
+storage: {ledger: "sqlite::memory:"}
+routing: {fallback: )") +
+                  fallback + "}\n");
+    g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.1; }, 0.5);
+    json image = {{"model", "auto"},
+                  {"messages",
+                   {{{"role", "user"},
+                     {"content",
+                      {{{"type", "text"}, {"text", "what is this?"}},
+                       {{"type", "image_url"},
+                        {"image_url", {{"url", "data:image/png;base64,iVBORw0KGgo="}}}}}}}}}};
+    Writer w = Call(*g, image.dump());
+    ASSERT_EQ(w.status, 200) << fallback << ": " << w.body;
+    EXPECT_EQ(w.Header("x-triage-tier"), "frontier");
+    EXPECT_EQ(w.Header("x-triage-route"), "cascade open cannot take the request \u2192 frontier");
+    // Text goes through the cascade as usual.
+    EXPECT_EQ(Call(*g, Body("auto")).Header("x-triage-route"),
+              "cascade score=0.10 < 0.50 \u2192 open");
+  }
+}
+
 TEST(AnswerText, ExtractsTextFromEveryShape) {
   EXPECT_EQ(AnswerText(dialect::Dialect::kOpenAI, false,
                        R"({"choices":[{"message":{"role":"assistant","content":"4"}}]})"),
