@@ -455,7 +455,7 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   rec.reference_cost_micros = ctx.reference_cost_micros;
   rec.input_tokens = row.input_tokens;
   rec.output_tokens = row.output_tokens;
-  rec.attempts = ctx.attempts;
+  rec.attempts = row.attempts;  // a cascade's cheap calls included
   rec.latency_seconds = std::chrono::duration<double>(Clock::now() - ctx.start).count();
   rec.route_score = ctx.route_score;
   stats_->Record(rec);

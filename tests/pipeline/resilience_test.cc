@@ -377,6 +377,16 @@ routing: {fallback: )") +
   }
 }
 
+// triage_upstream_attempts_total counts the cheap call of an escalated cascade, like the
+// ledger's attempts (it counted only the escalation's).
+TEST(Cascade, AttemptsMetricCountsTheCheapCall) {
+  auto g = Make(kCascade);
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
+  ASSERT_EQ(Call(*g, Body("auto")).status, 200);
+  EXPECT_NE(g->stats().Prometheus().find("triage_upstream_attempts_total 2\n"), std::string::npos)
+      << g->stats().Prometheus();
+}
+
 TEST(AnswerText, ExtractsTextFromEveryShape) {
   EXPECT_EQ(AnswerText(dialect::Dialect::kOpenAI, false,
                        R"({"choices":[{"message":{"role":"assistant","content":"4"}}]})"),
