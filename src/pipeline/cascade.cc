@@ -7,6 +7,7 @@
 
 #include "catalog/catalog.h"
 #include "dialect/sse.h"
+#include "observe/log.h"
 #include "pipeline/gateway.h"
 #include "routing/router.h"
 
@@ -110,6 +111,24 @@ Headers WithRoute(Headers h, const std::string& route, const RequestContext& ctx
   return out;
 }
 
+// The cheap answer is released after a failed escalation: the row's usage and cost are the
+// cheap call's own (the failed calls have none); its attempts count both. A plain function:
+// no aggregate temporaries inside coroutines (g++ 12).
+void CarryEscalationAttemptsOnly(RequestContext& ctx) {
+  ctx.carried_cost_micros = 0;
+  ctx.carried_usage = {};
+  ctx.carried_attempts = ctx.attempts;
+  ctx.attempts = 0;
+}
+
+void LogEscalationFailure(const RequestContext& ctx, const Error& e) {
+  json f = json::object();
+  f["id"] = ctx.id;
+  f["error"] = e.message;
+  observe::Log(observe::Level::kWarn, "cascade escalation failed; the cheap answer is released",
+               std::move(f));
+}
+
 // "score=S < T" / "S >= T" with as many decimals as make the comparison read true.
 std::string Compared(double score, const char* op, double threshold) {
   const int d = routing::ScoreDigits(score, {threshold});
@@ -157,60 +176,73 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     co_await EndCancelled(ctx, out);
     co_return;
   }
-  if (answered && score < judge_threshold) {
-    // Release the cheap answer: its row is committed first, then the held bytes go out.
-    ctx.deployment = cheap.deployment;
-    ctx.dropped = cheap.dropped;
-    ctx.attempts = cheap.attempts;
-    ctx.usage = cheap.usage;
-    ctx.usage_reported = cheap.usage_reported;
-    ctx.ttft_ms = cheap.ttft_ms;
-    ctx.committed = held.streamed;
-    ctx.status = 200;
+  if (!answered || score >= judge_threshold) {
+    // Step 2: escalate to the next tier, live, carrying the cheap call's cost and tokens.
+    ctx.carried_cost_micros = cheap.cost_micros;
+    ctx.carried_usage = cheap.usage;
+    ctx.carried_attempts = cheap.attempts;
+    ctx.plan.clear();
+    AppendTier(ctx, tiers[1]);
+    const std::string& dir = config_->fallback;
+    if (dir == "up" || dir == "both")
+      for (size_t i = 2; i < tiers.size(); ++i) AppendTier(ctx, tiers[i]);
+    // (No conditional expression of class type here: g++ 12 mishandles them in coroutines.)
+    ctx.route_tier = tiers[1].name;
+    if (answered) {
+      ctx.route_score = score;
+      ctx.route_decision = observe::RouteDecision::kCascadeEscalated;
+      ctx.route_reason =
+          "cascade score=" + Compared(score, " >= ", judge_threshold) + " \u2192 " + tiers[1].name;
+    } else {
+      ctx.route_decision = observe::RouteDecision::kCascadeCheapFailed;
+      ctx.route_reason = "cascade " + tiers[0].name +
+                         (cheap_capable.ok() ? " failed" : " cannot take the request") +
+                         " \u2192 " + tiers[1].name;
+    }
+    Status capable = KeepCapable(ctx);
+    if (capable.ok()) {
+      // While the cheap answer is held, an escalation that fails before its first byte hands
+      // its error back (ctx.kept_refusal) rather than answering with it.
+      ctx.keep_refusal = answered;
+      co_await Attempt(ctx, out);
+      ctx.keep_refusal = false;
+      if (!ctx.kept_refusal) co_return;
+    } else if (answered) {
+      ctx.kept_refusal = capable.error();
+    } else {
+      Error e = capable.error();
+      co_await Refuse(ctx, std::move(e), out);
+      co_return;
+    }
+    // The escalation gave no answer, but the cheap one is complete and paid for: release it
+    // rather than an error. The decision stays "escalated"; the row says what the client got.
+    LogEscalationFailure(ctx, *ctx.kept_refusal);
+    ctx.route_reason += "; released " + tiers[0].name + " (" + tiers[1].name + " failed)";
+    ctx.kept_refusal.reset();
+    CarryEscalationAttemptsOnly(ctx);
+  } else {
     ctx.route_score = score;
     ctx.route_decision = observe::RouteDecision::kCascadeReleased;
     ctx.route_tier = tiers[0].name;
     ctx.route_reason =
         "cascade score=" + Compared(score, " < ", judge_threshold) + " \u2192 " + tiers[0].name;
-    co_await Account(ctx);
-    Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
-    Headers trailers;
-    trailers.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
-    trailers.emplace_back("x-triage-reference-cost-usd",
-                          catalog::FormatUsd(ctx.reference_cost_micros));
-    co_await held.Release(out, h, trailers);
-    co_return;
   }
-
-  // Step 2: escalate to the next tier, live, carrying the cheap call's cost and tokens.
-  ctx.carried_cost_micros = cheap.cost_micros;
-  ctx.carried_usage = cheap.usage;
-  ctx.carried_attempts = cheap.attempts;
-  ctx.plan.clear();
-  AppendTier(ctx, tiers[1]);
-  const std::string& dir = config_->fallback;
-  if (dir == "up" || dir == "both")
-    for (size_t i = 2; i < tiers.size(); ++i) AppendTier(ctx, tiers[i]);
-  // (No conditional expression of class type here: g++ 12 mishandles them in coroutines.)
-  ctx.route_tier = tiers[1].name;
-  if (answered) {
-    ctx.route_score = score;
-    ctx.route_decision = observe::RouteDecision::kCascadeEscalated;
-    ctx.route_reason =
-        "cascade score=" + Compared(score, " >= ", judge_threshold) + " \u2192 " + tiers[1].name;
-  } else {
-    ctx.route_decision = observe::RouteDecision::kCascadeCheapFailed;
-    ctx.route_reason = "cascade " + tiers[0].name +
-                       (cheap_capable.ok() ? " failed" : " cannot take the request") + " \u2192 " +
-                       tiers[1].name;
-  }
-  Status capable = KeepCapable(ctx);
-  if (!capable.ok()) {
-    Error e = capable.error();
-    co_await Refuse(ctx, std::move(e), out);
-    co_return;
-  }
-  co_await Attempt(ctx, out);
+  // Release the cheap answer: its row is committed first, then the held bytes go out.
+  ctx.deployment = cheap.deployment;
+  ctx.dropped = cheap.dropped;
+  ctx.attempts += cheap.attempts;
+  ctx.usage = cheap.usage;
+  ctx.usage_reported = cheap.usage_reported;
+  ctx.ttft_ms = cheap.ttft_ms;
+  ctx.committed = held.streamed;
+  ctx.status = 200;
+  co_await Account(ctx);
+  Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
+  Headers trailers;
+  trailers.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
+  trailers.emplace_back("x-triage-reference-cost-usd",
+                        catalog::FormatUsd(ctx.reference_cost_micros));
+  co_await held.Release(out, h, trailers);
 }
 
 }  // namespace triage::pipeline

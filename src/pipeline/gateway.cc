@@ -476,6 +476,10 @@ net::awaitable<void> Gateway::EndCancelled(RequestContext& ctx, ClientWriter& ou
 }
 
 net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWriter& out) {
+  if (ctx.keep_refusal && !ctx.cancel->fired()) {
+    ctx.kept_refusal = std::move(error);  // the cascade answers with its held answer instead
+    co_return;
+  }
   ctx.status = ErrorStatus(ctx.dialect, error);
   ctx.error = error;
   co_await Account(ctx);

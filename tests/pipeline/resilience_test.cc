@@ -343,6 +343,81 @@ TEST(Cascade, PinnedModelsSkipTheCascade) {
   EXPECT_EQ(calls, 0);
 }
 
+// The escalation tier fails (every attempt) while the cheap answer is held: that complete,
+// paid-for answer is released instead of an error (until 2026-12-03 the client got the
+// escalation's 502 and paid for an answer it never saw).
+TEST(Cascade, EscalationThatFailsReleasesTheHeldCheapAnswer) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 5, tokens_per_second: 100000}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, error_rate: 1.0}}
+storage: {ledger: "sqlite::memory:"}
+retry: {max_attempts: 1}
+)");
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
+  for (bool stream : {false, true}) {
+    Writer w = Call(*g, Body("auto", stream));
+    ASSERT_EQ(w.status, 200) << w.body;
+    EXPECT_EQ(w.Header("x-triage-tier"), "open");
+    EXPECT_EQ(w.Header("x-triage-deployment"), "cheap");
+    EXPECT_EQ(w.Header("x-triage-route"),
+              "cascade score=0.90 >= 0.50 \u2192 frontier; released open (frontier failed)");
+    EXPECT_NE(w.body.find("[simulated gemma-4-31b]"), std::string::npos) << w.body;
+    if (stream) {
+      EXPECT_TRUE(w.ended);
+      EXPECT_NE(w.body.find("[DONE]"), std::string::npos);
+      EXPECT_EQ(w.body.find("\"error\""), std::string::npos) << w.body;
+    }
+  }
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.error_kind, "");
+    EXPECT_EQ(r.tier, "open");
+    EXPECT_EQ(r.attempts, 2);  // the cheap call and the failed escalation
+    // The cheap call's cost only (the failed call has no usage); the counterfactual prices it.
+    EXPECT_EQ(r.cost_micros, ((r.input_tokens + r.output_tokens) * 200000 + 500000) / 1000000);
+    EXPECT_EQ(r.reference_cost_micros,
+              (r.input_tokens * 5000000 + r.output_tokens * 25000000 + 500000) / 1000000);
+  }
+  // Counted as an escalation decision, answered by the cheap tier.
+  const std::string m = g->stats().Prometheus();
+  EXPECT_NE(
+      m.find("triage_route_decisions_total{decision=\"cascade_escalated\",tier=\"frontier\"} 2"),
+      std::string::npos);
+  EXPECT_NE(m.find("triage_requests_total{tier=\"open\"} 2"), std::string::npos);
+}
+
+// With no held answer (the cheap call failed too) the escalation's error is the answer.
+TEST(Cascade, BothTiersFailingIsAnError) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, error_rate: 1.0}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, error_rate: 1.0}}
+storage: {ledger: "sqlite::memory:"}
+retry: {max_attempts: 1}
+)");
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
+  Writer w = Call(*g, Body("auto"));
+  EXPECT_GE(w.status, 500) << w.body;
+  EXPECT_EQ(w.Header("x-triage-route"), "cascade open failed \u2192 frontier");
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].attempts, 2);
+  EXPECT_NE(rows[0].error_kind, "");
+}
+
 // The cascade builds its own plans: `fallback: none` (or `down`) with the cheap tier as the
 // default used to refuse, before the cascade ran, a request only the escalation tier can take
 // (400 unsupported_modality, `x-triage-route: default tier=open`).
