@@ -233,7 +233,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   ctx.attempts += cheap.attempts;
   ctx.usage = cheap.usage;
   ctx.usage_reported = cheap.usage_reported;
-  ctx.ttft_ms = cheap.ttft_ms;
+  ctx.ttft_ms = ctx.ElapsedMs();  // the client's first byte leaves now
   ctx.committed = held.streamed;
   ctx.status = 200;
   co_await Account(ctx);

@@ -462,6 +462,35 @@ TEST(Cascade, AttemptsMetricCountsTheCheapCall) {
       << g->stats().Prometheus();
 }
 
+// A released stream's ttft_ms is when its first byte left, after the cheap call and its
+// scoring, not when the cheap call's first token reached the holder.
+TEST(Cascade, ReleasedStreamTtftIsWhenTheClientGotItsFirstByte) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 20, tokens_per_second: 200}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, ttft_ms: 1}}
+storage: {ledger: "sqlite::memory:"}
+)");
+  int64_t judged_at_ms = -1;
+  g->SetAnswerJudge(
+      [&](const RequestContext& cheap, std::string_view) {
+        judged_at_ms = cheap.ElapsedMs();
+        return 0.1;
+      },
+      0.5);
+  Writer w = Call(*g, Body("auto", true));
+  ASSERT_EQ(w.Header("x-triage-tier"), "open");
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_GE(judged_at_ms, 50);  // 20 tokens at 200 per second
+  EXPECT_GE(rows[0].ttft_ms, judged_at_ms);
+}
+
 TEST(AnswerText, ExtractsTextFromEveryShape) {
   EXPECT_EQ(AnswerText(dialect::Dialect::kOpenAI, false,
                        R"({"choices":[{"message":{"role":"assistant","content":"4"}}]})"),
