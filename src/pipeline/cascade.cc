@@ -8,6 +8,7 @@
 #include "catalog/catalog.h"
 #include "dialect/sse.h"
 #include "observe/log.h"
+#include "pipeline/attempt_util.h"
 #include "pipeline/gateway.h"
 #include "routing/router.h"
 
@@ -33,6 +34,10 @@ net::awaitable<bool> HoldingWriter::BeginStream(const Headers& h,
 }
 
 net::awaitable<bool> HoldingWriter::Write(std::string_view data) {
+  if (body.size() + data.size() > max_bytes) {
+    too_big = true;
+    co_return false;
+  }
   body.append(data);
   co_return true;
 }
@@ -161,12 +166,23 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   // none in the cheap tier the cascade escalates at once, as when the cheap call fails.
   Status cheap_capable = KeepCapable(cheap);
   HoldingWriter held;
+  // A held stream is bounded like an answer that is not streamed.
+  held.max_bytes = static_cast<size_t>(config_->limits.max_response_bytes);
   if (cheap_capable.ok()) co_await Attempt(cheap, held);
+  // Refused by the holder (the stream outgrew max_bytes): the cheap call failed, the client
+  // is still there.
+  if (held.too_big) cheap.client_gone = false;
 
   const bool answered = held.status == 200 && !cheap.error && (!held.streamed || held.ended);
   double score = -1;
   if (answered) score = routing->judge(cheap, AnswerText(ctx.dialect, held.streamed, held.body));
   ctx.req = std::move(cheap.req);
+  if (held.too_big) {
+    Error e = Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",
+                          "the cheap tier's stream grew beyond limits.max_response_bytes (" +
+                              std::to_string(held.max_bytes) + " bytes) while held");
+    LogAttemptFailure(cheap, *cheap.deployment, e);
+  }
   if (cheap.client_gone || ctx.cancel->fired()) {
     ctx.deployment = cheap.deployment;
     ctx.dropped = cheap.dropped;

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers of the cascade: a ClientWriter that holds a response instead of sending it, and the
 // answer text of a held response. Single-threaded, like every ClientWriter.
+#include <cstdint>
 #include <string>
 
 #include "dialect/types.h"
@@ -27,6 +28,10 @@ class HoldingWriter final : public ClientWriter {
   Headers headers;
   std::vector<std::string> declared_trailers;
   std::string body;  // the whole body, or every stream frame
+  // A stream write that would make `body` larger than this is refused (Write returns false)
+  // and sets too_big.
+  size_t max_bytes = SIZE_MAX;
+  bool too_big = false;
 };
 
 // The assistant text of a held answer (OpenAI or Anthropic, JSON or SSE frames).

@@ -462,6 +462,44 @@ TEST(Cascade, AttemptsMetricCountsTheCheapCall) {
       << g->stats().Prometheus();
 }
 
+// A held stream is bounded by limits.max_response_bytes, like an answer that is not streamed:
+// beyond it the cheap call fails and the request escalates (it was held whole, unbounded).
+TEST(Cascade, HeldStreamBeyondMaxResponseBytesEscalates) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 400, tokens_per_second: 1000000}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 5, tokens_per_second: 100000}}
+storage: {ledger: "sqlite::memory:"}
+limits: {max_response_bytes: 20000}
+)");
+  int judged = 0;
+  g->SetAnswerJudge(
+      [&](const RequestContext&, std::string_view) {
+        ++judged;
+        return 0.1;
+      },
+      0.5);
+  Writer w = Call(*g, Body("auto", true));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "frontier");
+  EXPECT_EQ(w.Header("x-triage-route"), "cascade open failed \u2192 frontier");
+  EXPECT_EQ(judged, 0);
+  EXPECT_EQ(w.body.find("[simulated gemma-4-31b]"), std::string::npos);
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, 200);
+  EXPECT_EQ(rows[0].error_kind, "");
+  EXPECT_EQ(rows[0].attempts, 2);
+  // A short answer of the same tier is still held and released.
+  Writer small = Call(*g, Body("auto", false));
+  EXPECT_EQ(small.Header("x-triage-route"), "cascade score=0.10 < 0.50 \u2192 open");
+}
+
 // A released stream's ttft_ms is when its first byte left, after the cheap call and its
 // scoring, not when the cheap call's first token reached the holder.
 TEST(Cascade, ReleasedStreamTtftIsWhenTheClientGotItsFirstByte) {
