@@ -233,7 +233,8 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     // The escalation gave no answer, but the cheap one is complete and paid for: release it
     // rather than an error. The decision stays "escalated"; the row says what the client got.
     LogEscalationFailure(ctx, *ctx.kept_refusal);
-    ctx.route_reason += "; released " + tiers[0].name + " (" + tiers[1].name + " failed)";
+    ctx.route_reason += "; released " + tiers[0].name + " (" + tiers[1].name +
+                        (capable.ok() ? " failed)" : " cannot take the request)");
     ctx.kept_refusal.reset();
     CarryEscalationAttemptsOnly(ctx);
   } else {

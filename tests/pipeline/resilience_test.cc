@@ -394,6 +394,41 @@ retry: {max_attempts: 1}
   EXPECT_NE(m.find("triage_requests_total{tier=\"open\"} 2"), std::string::npos);
 }
 
+// The escalation cannot take the request at all (an image, a text-only next tier): the held
+// cheap answer, from a model that reads images, is released (it was a 400 naming the cheap
+// deployment as capable).
+TEST(Cascade, EscalationThatCannotTakeTheRequestReleasesTheHeldCheapAnswer) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 5, tokens_per_second: 100000}}
+  - name: frontier
+    deployments:
+      - {name: text-only, provider: sim, catalog: qwen-3.6-35b-a3b, sim: {latency_ms: 1, ttft_ms: 1}}
+storage: {ledger: "sqlite::memory:"}
+)");
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
+  json image = {{"model", "auto"},
+                {"messages",
+                 {{{"role", "user"},
+                   {"content",
+                    {{{"type", "text"}, {"text", "what is this?"}},
+                     {{"type", "image_url"},
+                      {"image_url", {{"url", "data:image/png;base64,iVBORw0KGgo="}}}}}}}}}};
+  Writer w = Call(*g, image.dump());
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "open");
+  EXPECT_EQ(w.Header("x-triage-route"),
+            "cascade score=0.90 >= 0.50 \u2192 frontier; released open (frontier cannot take the "
+            "request)");
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].attempts, 1);  // the cheap call; the escalation made none
+  EXPECT_EQ(rows[0].status, 200);
+}
+
 // With no held answer (the cheap call failed too) the escalation's error is the answer.
 TEST(Cascade, BothTiersFailingIsAnError) {
   auto g = Make(R"(
