@@ -2,6 +2,7 @@
 // held, scored, and either released or the request escalates to the next tier.
 #include "pipeline/cascade.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -60,26 +61,38 @@ net::awaitable<bool> HoldingWriter::Release(ClientWriter& out, const Headers& h,
   co_return ok;
 }
 
-std::string AnswerText(dialect::Dialect client, bool stream, const std::string& body) {
-  std::string text;
+std::vector<std::string> AnswerTexts(dialect::Dialect client, bool stream,
+                                     const std::string& body) {
+  std::vector<std::string> texts(1);
+  // OpenAI choices by their index (stream deltas of several choices arrive interleaved);
+  // an index beyond the 128 `n` allows is read as choice 0's.
+  auto choice = [&](const json& c, size_t position) -> std::string& {
+    size_t i = position;
+    if (c.contains("index") && c["index"].is_number_unsigned()) i = c["index"].get<size_t>();
+    if (i >= 128) i = 0;
+    if (texts.size() <= i) texts.resize(i + 1);
+    return texts[i];
+  };
   auto add_openai = [&](const json& j) {
     if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array()) return;
+    size_t position = 0;
     for (const auto& c : j["choices"]) {
       const json* m = c.contains("message") ? &c["message"]
                       : c.contains("delta") ? &c["delta"]
                                             : nullptr;
       if (m && m->contains("content") && (*m)["content"].is_string())
-        text += (*m)["content"].get<std::string>();
+        choice(c, position) += (*m)["content"].get<std::string>();
+      ++position;
     }
   };
   auto add_anthropic = [&](const json& j) {
     if (!j.is_object()) return;
     if (j.contains("content") && j["content"].is_array())
       for (const auto& b : j["content"])
-        if (b.is_object() && b.value("type", "") == "text") text += b.value("text", "");
+        if (b.is_object() && b.value("type", "") == "text") texts[0] += b.value("text", "");
     if (j.value("type", "") == "content_block_delta" && j.contains("delta") &&
         j["delta"].value("type", "") == "text_delta")
-      text += j["delta"].value("text", "");
+      texts[0] += j["delta"].value("text", "");
   };
   auto add = [&](const json& j) {
     if (client == dialect::Dialect::kOpenAI)
@@ -89,13 +102,19 @@ std::string AnswerText(dialect::Dialect client, bool stream, const std::string& 
   };
   if (!stream) {
     add(json::parse(body, nullptr, false));
-    return text;
+    return texts;
   }
   dialect::SseParser parser(body.size() + 1);
   std::vector<dialect::SseEvent> events;
   parser.Feed(body, events);
   for (const auto& ev : events)
     if (!ev.data.empty() && ev.data != "[DONE]") add(json::parse(ev.data, nullptr, false));
+  return texts;
+}
+
+std::string AnswerText(dialect::Dialect client, bool stream, const std::string& body) {
+  std::string text;
+  for (const auto& t : AnswerTexts(client, stream, body)) text += t;
   return text;
 }
 
@@ -174,8 +193,12 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   if (held.too_big) cheap.client_gone = false;
 
   const bool answered = held.status == 200 && !cheap.error && (!held.streamed || held.ended);
+  // Each choice (OpenAI `n` > 1) is judged on its own; the least convincing one decides, as
+  // the client gets them all.
   double score = -1;
-  if (answered) score = routing->judge(cheap, AnswerText(ctx.dialect, held.streamed, held.body));
+  if (answered)
+    for (const std::string& text : AnswerTexts(ctx.dialect, held.streamed, held.body))
+      score = std::max(score, routing->judge(cheap, text));
   ctx.req = std::move(cheap.req);
   if (held.too_big) {
     Error e = Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",

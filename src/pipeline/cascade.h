@@ -3,6 +3,7 @@
 // answer text of a held response. Single-threaded, like every ClientWriter.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dialect/types.h"
 #include "pipeline/client_writer.h"
@@ -34,7 +35,9 @@ class HoldingWriter final : public ClientWriter {
   bool too_big = false;
 };
 
-// The assistant text of a held answer (OpenAI or Anthropic, JSON or SSE frames).
+// The assistant text of a held answer (OpenAI or Anthropic, JSON or SSE frames), one per
+// choice (OpenAI `n` > 1; at least one, possibly empty), and all of them joined.
+std::vector<std::string> AnswerTexts(dialect::Dialect client, bool stream, const std::string& body);
 std::string AnswerText(dialect::Dialect client, bool stream, const std::string& body);
 
 }  // namespace triage::pipeline

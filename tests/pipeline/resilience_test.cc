@@ -564,6 +564,56 @@ storage: {ledger: "sqlite::memory:"}
   EXPECT_GE(rows[0].ttft_ms, judged_at_ms);
 }
 
+// OpenAI `n` > 1: each choice is judged on its own and the least convincing decides (the
+// choices' texts were joined, and a stream's interleaved deltas judged as one garbled answer).
+TEST(Cascade, EveryChoiceIsJudgedOnItsOwnAndTheWorstDecides) {
+  auto g = Make(kCascade);
+  std::vector<std::string> seen;
+  g->SetAnswerJudge(
+      [&](const RequestContext&, std::string_view a) {
+        seen.emplace_back(a);
+        return seen.size() % 2 == 1 ? 0.1 : 0.9;  // one choice good, the other not
+      },
+      0.5);
+  for (bool stream : {false, true}) {
+    seen.clear();
+    json r = json::parse(Body("auto", stream));
+    r["n"] = 2;
+    Writer w = Call(*g, r.dump());
+    ASSERT_EQ(w.status, 200) << w.body;
+    EXPECT_EQ(w.Header("x-triage-route"), "cascade score=0.90 >= 0.50 \u2192 frontier");
+    ASSERT_EQ(seen.size(), 2u);
+    for (const auto& a : seen) {
+      EXPECT_EQ(a.find("[simulated gemma-4-31b]"), 0u) << a;
+      EXPECT_EQ(a.find("[simulated", 1), std::string::npos) << a;
+    }
+    EXPECT_NE(seen[0], seen[1]);
+  }
+}
+
+TEST(AnswerText, OneTextPerChoice) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(AnswerTexts(dialect::Dialect::kOpenAI, false,
+                        R"({"choices":[{"index":0,"message":{"content":"4"}},)"
+                        R"({"index":1,"message":{"content":"5"}}]})"),
+            (V{"4", "5"}));
+  EXPECT_EQ(AnswerTexts(dialect::Dialect::kOpenAI, true,
+                        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"
+                        "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"x\"}}]}\n\n"
+                        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\n"
+                        "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"y\"}}]}\n\n"
+                        "data: [DONE]\n\n"),
+            (V{"ab", "xy"}));
+  // No text at all (a tool call): one empty answer.
+  EXPECT_EQ(AnswerTexts(dialect::Dialect::kOpenAI, false,
+                        R"({"choices":[{"index":0,"message":{"content":null}}]})"),
+            (V{""}));
+  // An absurd index does not allocate its way there.
+  EXPECT_EQ(AnswerTexts(dialect::Dialect::kOpenAI, false,
+                        R"({"choices":[{"index":4000000000,"message":{"content":"z"}}]})"),
+            (V{"z"}));
+}
+
 TEST(AnswerText, ExtractsTextFromEveryShape) {
   EXPECT_EQ(AnswerText(dialect::Dialect::kOpenAI, false,
                        R"({"choices":[{"message":{"role":"assistant","content":"4"}}]})"),
