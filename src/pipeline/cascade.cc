@@ -249,6 +249,8 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     } else if (answered) {
       ctx.kept_refusal = capable.error();
     } else {
+      // No tier can take it: refused, no tier chosen (not a cascade decision in /metrics).
+      ctx.route_decision = observe::RouteDecision::kNone;
       Error e = capable.error();
       co_await Refuse(ctx, std::move(e), out);
       co_return;

@@ -487,6 +487,38 @@ routing: {fallback: )") +
   }
 }
 
+// A request no tier can take is refused without a cheap call and counts as no cascade decision
+// (it counted as cascade_cheap_failed once the cascade ran before the default plan's check).
+TEST(Cascade, RequestNoTierCanTakeIsRefusedWithoutADecision) {
+  auto g = Make(kCascade);
+  int judged = 0;
+  g->SetAnswerJudge(
+      [&](const RequestContext&, std::string_view) {
+        ++judged;
+        return 0.1;
+      },
+      0.5);
+  // 1,100,000 chars, ~275,000 tokens: beyond gemma-4-31b's 262,144 and claude-opus-4.7's 200,000.
+  json long_prompt = {{"model", "auto"},
+                      {"messages", {{{"role", "user"}, {"content", std::string(1'100'000, 'a')}}}}};
+  Writer w = Call(*g, long_prompt.dump());
+  EXPECT_EQ(w.status, 400) << w.body;
+  EXPECT_NE(w.body.find("context_length_exceeded"), std::string::npos) << w.body;
+  EXPECT_EQ(judged, 0);
+  const std::string m = g->stats().Prometheus();
+  for (const char* d : {"cascade_released", "cascade_escalated", "cascade_cheap_failed"})
+    for (const char* t : {"open", "frontier"})
+      EXPECT_NE(m.find(std::string("triage_route_decisions_total{decision=\"") + d + "\",tier=\"" +
+                       t + "\"} 0\n"),
+                std::string::npos)
+          << d << "/" << t;
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, 400);
+  EXPECT_EQ(rows[0].attempts, 0);
+}
+
 // triage_upstream_attempts_total counts the cheap call of an escalated cascade, like the
 // ledger's attempts (it counted only the escalation's).
 TEST(Cascade, AttemptsMetricCountsTheCheapCall) {
