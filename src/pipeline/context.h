@@ -61,6 +61,10 @@ struct RequestContext {
   int64_t carried_cost_micros = 0;
   dialect::TokenUsage carried_usage;
   int carried_attempts = 0;
+  // An escalation with the cheap answer still held: Refuse keeps its error here instead of
+  // answering (nothing has reached the client), so that the cascade can release that answer.
+  bool keep_refusal = false;
+  std::optional<Error> kept_refusal;
 
   std::shared_ptr<upstream::CancelHook> cancel = std::make_shared<upstream::CancelHook>();
 

@@ -455,7 +455,7 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   rec.reference_cost_micros = ctx.reference_cost_micros;
   rec.input_tokens = row.input_tokens;
   rec.output_tokens = row.output_tokens;
-  rec.attempts = ctx.attempts;
+  rec.attempts = row.attempts;  // a cascade's cheap calls included
   rec.latency_seconds = std::chrono::duration<double>(Clock::now() - ctx.start).count();
   rec.route_score = ctx.route_score;
   stats_->Record(rec);
@@ -476,6 +476,10 @@ net::awaitable<void> Gateway::EndCancelled(RequestContext& ctx, ClientWriter& ou
 }
 
 net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWriter& out) {
+  if (ctx.keep_refusal && !ctx.cancel->fired()) {
+    ctx.kept_refusal = std::move(error);  // the cascade answers with its held answer instead
+    co_return;
+  }
   ctx.status = ErrorStatus(ctx.dialect, error);
   ctx.error = error;
   co_await Account(ctx);
@@ -545,6 +549,14 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
   ctx.parsed = true;
   // One routing snapshot per request (a SIGHUP reload applies to the requests after it).
   const std::shared_ptr<const Routing> routing = routing_.load();
+  if (routing->judge && (ctx.req.model == "auto" || ctx.req.model.empty()) &&
+      config_->tiers.size() > 1) {
+    // The cascade builds its own plans (the cheap tier, then the escalation) and checks each:
+    // the default tier's plan says nothing about them (with `fallback: none` it would refuse a
+    // request the escalation tier can take).
+    co_await Cascade(ctx, out, routing);
+    co_return;
+  }
   if (!Route(ctx, *routing)) {
     Error e = Error::Make(ErrorKind::kNotFound, "model_not_found",
                           "model '" + ctx.req.model + "' not found; available: " + model_names_);
@@ -555,11 +567,6 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
   if (!translatable.ok()) {
     Error e = translatable.error();
     co_await Refuse(ctx, std::move(e), out);
-    co_return;
-  }
-  if (routing->judge && (ctx.req.model == "auto" || ctx.req.model.empty()) &&
-      config_->tiers.size() > 1) {
-    co_await Cascade(ctx, out, routing);
     co_return;
   }
   co_await Attempt(ctx, out);

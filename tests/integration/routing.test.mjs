@@ -8,6 +8,8 @@ import Anthropic from "@anthropic-ai/sdk";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { startTriage, config, repoRoot, triageBin } from "./lib/harness.mjs";
+import { startFakeOpenAI } from "./lib/fake_openai.mjs";
+import { startFaultyUpstream } from "./lib/faults.mjs";
 
 const sim = (n) => ({ latency_ms: 0, ttft_ms: 0, output_tokens: n, tokens_per_second: 100000 });
 const tiers = [
@@ -282,6 +284,79 @@ test("live cascade at shutdown: a held cheap call cut by the grace period answer
     assert.equal(rows[0].status, 503);
   } finally {
     await t.cleanup();
+  }
+});
+
+test("live cascade: an escalation that fails releases the held cheap answer instead of an error, in both SDKs, streamed or not", async () => {
+  const model = path.join(repoRoot, "models/cascade-v3.model");
+  const cheap = await startFakeOpenAI();
+  const strong = await startFaultyUpstream("openai");
+  strong.fault = "status_500";
+  const t = await startTriage(
+    config({
+      tiers: [
+        { name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b" }] },
+        { name: "mid", deployments: [{ name: "strong", url: strong.url, catalog: "claude-sonnet-4.6" }] },
+      ],
+      // Threshold 0: every cheap answer escalates.
+      extra: `routing: {router: "cascade:${model}", thresholds: [0.0]}\nretry: {max_attempts: 1}\n`,
+    }),
+  );
+  try {
+    const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+    const messages = [{ role: "user", content: "What is 12 * 7?" }];
+    const route = /^cascade score=\d\.\d\d >= 0\.00 → mid; released open \(mid failed\)$/;
+    const got = [];
+    {
+      const { data, response } = await openai.chat.completions.create({ model: "auto", messages }).withResponse();
+      got.push([data.choices[0].message.content, response]);
+    }
+    {
+      const s = await openai.chat.completions.create({ model: "auto", stream: true, stream_options: { include_usage: true }, messages }).withResponse();
+      let text = "";
+      let usage = null;
+      for await (const c of s.data) {
+        text += c.choices[0]?.delta?.content || "";
+        if (c.usage) usage = c.usage;
+      }
+      assert.deepEqual([usage.prompt_tokens, usage.completion_tokens], [100, 50]);
+      got.push([text, s.response]);
+    }
+    {
+      const { data, response } = await anthropic.messages.create({ model: "auto", max_tokens: 50, messages }).withResponse();
+      got.push([data.content[0].text, response]);
+    }
+    {
+      const s = anthropic.messages.stream({ model: "auto", max_tokens: 50, messages });
+      const msg = await s.finalMessage();
+      assert.equal(msg.stop_reason, "end_turn");
+      got.push([msg.content[0].text, (await s.withResponse()).response]);
+    }
+    for (const [text, response] of got) {
+      assert.equal(text, "Hello from the fake.");
+      assert.equal(response.headers.get("x-triage-tier"), "open");
+      assert.match(utf8(response.headers.get("x-triage-route")), route);
+    }
+    assert.equal(cheap.requests.length, 4);
+    assert.equal(strong.requests, 4);
+    const rows = t.rows();
+    assert.equal(rows.length, 4, "one row per request");
+    for (const r of rows) {
+      assert.equal(r.status, 200);
+      assert.equal(r.error_kind, "");
+      assert.equal(r.tier, "open");
+      assert.equal(r.attempts, 2);
+      assert.deepEqual([r.input_tokens, r.output_tokens, r.cost_micros], [100, 50, 30]); // the cheap call's
+      assert.match(r.route, route);
+    }
+    assert.match(t.stderr(), /"msg":"cascade escalation failed; the cheap answer is released"/);
+    const d = await decisions(t.url);
+    assert.equal(d["cascade_escalated/mid"], 4);
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+    await strong.close();
   }
 });
 

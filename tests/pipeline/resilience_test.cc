@@ -343,6 +343,309 @@ TEST(Cascade, PinnedModelsSkipTheCascade) {
   EXPECT_EQ(calls, 0);
 }
 
+// The escalation tier fails (every attempt) while the cheap answer is held: that complete,
+// paid-for answer is released instead of an error (until 2026-12-03 the client got the
+// escalation's 502 and paid for an answer it never saw).
+TEST(Cascade, EscalationThatFailsReleasesTheHeldCheapAnswer) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 5, tokens_per_second: 100000}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, error_rate: 1.0}}
+storage: {ledger: "sqlite::memory:"}
+retry: {max_attempts: 1}
+)");
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
+  for (bool stream : {false, true}) {
+    Writer w = Call(*g, Body("auto", stream));
+    ASSERT_EQ(w.status, 200) << w.body;
+    EXPECT_EQ(w.Header("x-triage-tier"), "open");
+    EXPECT_EQ(w.Header("x-triage-deployment"), "cheap");
+    EXPECT_EQ(w.Header("x-triage-route"),
+              "cascade score=0.90 >= 0.50 \u2192 frontier; released open (frontier failed)");
+    EXPECT_NE(w.body.find("[simulated gemma-4-31b]"), std::string::npos) << w.body;
+    if (stream) {
+      EXPECT_TRUE(w.ended);
+      EXPECT_NE(w.body.find("[DONE]"), std::string::npos);
+      EXPECT_EQ(w.body.find("\"error\""), std::string::npos) << w.body;
+    }
+  }
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.error_kind, "");
+    EXPECT_EQ(r.tier, "open");
+    EXPECT_EQ(r.attempts, 2);  // the cheap call and the failed escalation
+    // The cheap call's cost only (the failed call has no usage); the counterfactual prices it.
+    EXPECT_EQ(r.cost_micros, ((r.input_tokens + r.output_tokens) * 200000 + 500000) / 1000000);
+    EXPECT_EQ(r.reference_cost_micros,
+              (r.input_tokens * 5000000 + r.output_tokens * 25000000 + 500000) / 1000000);
+  }
+  // Counted as an escalation decision, answered by the cheap tier.
+  const std::string m = g->stats().Prometheus();
+  EXPECT_NE(
+      m.find("triage_route_decisions_total{decision=\"cascade_escalated\",tier=\"frontier\"} 2"),
+      std::string::npos);
+  EXPECT_NE(m.find("triage_requests_total{tier=\"open\"} 2"), std::string::npos);
+}
+
+// The escalation cannot take the request at all (an image, a text-only next tier): the held
+// cheap answer, from a model that reads images, is released (it was a 400 naming the cheap
+// deployment as capable).
+TEST(Cascade, EscalationThatCannotTakeTheRequestReleasesTheHeldCheapAnswer) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 5, tokens_per_second: 100000}}
+  - name: frontier
+    deployments:
+      - {name: text-only, provider: sim, catalog: qwen-3.6-35b-a3b, sim: {latency_ms: 1, ttft_ms: 1}}
+storage: {ledger: "sqlite::memory:"}
+)");
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
+  json image = {{"model", "auto"},
+                {"messages",
+                 {{{"role", "user"},
+                   {"content",
+                    {{{"type", "text"}, {"text", "what is this?"}},
+                     {{"type", "image_url"},
+                      {"image_url", {{"url", "data:image/png;base64,iVBORw0KGgo="}}}}}}}}}};
+  Writer w = Call(*g, image.dump());
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "open");
+  EXPECT_EQ(w.Header("x-triage-route"),
+            "cascade score=0.90 >= 0.50 \u2192 frontier; released open (frontier cannot take the "
+            "request)");
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].attempts, 1);  // the cheap call; the escalation made none
+  EXPECT_EQ(rows[0].status, 200);
+}
+
+// With no held answer (the cheap call failed too) the escalation's error is the answer.
+TEST(Cascade, BothTiersFailingIsAnError) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, error_rate: 1.0}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, error_rate: 1.0}}
+storage: {ledger: "sqlite::memory:"}
+retry: {max_attempts: 1}
+)");
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
+  Writer w = Call(*g, Body("auto"));
+  EXPECT_GE(w.status, 500) << w.body;
+  EXPECT_EQ(w.Header("x-triage-route"), "cascade open failed \u2192 frontier");
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].attempts, 2);
+  EXPECT_NE(rows[0].error_kind, "");
+}
+
+// The cascade builds its own plans: `fallback: none` (or `down`) with the cheap tier as the
+// default used to refuse, before the cascade ran, a request only the escalation tier can take
+// (400 unsupported_modality, `x-triage-route: default tier=open`).
+TEST(Cascade, RunsWhateverDefaultTierAndFallbackSay) {
+  for (const char* fallback : {"none", "down"}) {
+    auto g = Make(std::string(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: text-only, provider: sim, catalog: qwen-3.6-35b-a3b, sim: {latency_ms: 1, ttft_ms: 1}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, ttft_ms: 1}}
+storage: {ledger: "sqlite::memory:"}
+routing: {fallback: )") +
+                  fallback + "}\n");
+    g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.1; }, 0.5);
+    json image = {{"model", "auto"},
+                  {"messages",
+                   {{{"role", "user"},
+                     {"content",
+                      {{{"type", "text"}, {"text", "what is this?"}},
+                       {{"type", "image_url"},
+                        {"image_url", {{"url", "data:image/png;base64,iVBORw0KGgo="}}}}}}}}}};
+    Writer w = Call(*g, image.dump());
+    ASSERT_EQ(w.status, 200) << fallback << ": " << w.body;
+    EXPECT_EQ(w.Header("x-triage-tier"), "frontier");
+    EXPECT_EQ(w.Header("x-triage-route"), "cascade open cannot take the request \u2192 frontier");
+    // Text goes through the cascade as usual.
+    EXPECT_EQ(Call(*g, Body("auto")).Header("x-triage-route"),
+              "cascade score=0.10 < 0.50 \u2192 open");
+  }
+}
+
+// A request no tier can take is refused without a cheap call and counts as no cascade decision
+// (it counted as cascade_cheap_failed once the cascade ran before the default plan's check).
+TEST(Cascade, RequestNoTierCanTakeIsRefusedWithoutADecision) {
+  auto g = Make(kCascade);
+  int judged = 0;
+  g->SetAnswerJudge(
+      [&](const RequestContext&, std::string_view) {
+        ++judged;
+        return 0.1;
+      },
+      0.5);
+  // 1,100,000 chars, ~275,000 tokens: beyond gemma-4-31b's 262,144 and claude-opus-4.7's 200,000.
+  json long_prompt = {{"model", "auto"},
+                      {"messages", {{{"role", "user"}, {"content", std::string(1'100'000, 'a')}}}}};
+  Writer w = Call(*g, long_prompt.dump());
+  EXPECT_EQ(w.status, 400) << w.body;
+  EXPECT_NE(w.body.find("context_length_exceeded"), std::string::npos) << w.body;
+  EXPECT_EQ(judged, 0);
+  const std::string m = g->stats().Prometheus();
+  for (const char* d : {"cascade_released", "cascade_escalated", "cascade_cheap_failed"})
+    for (const char* t : {"open", "frontier"})
+      EXPECT_NE(m.find(std::string("triage_route_decisions_total{decision=\"") + d + "\",tier=\"" +
+                       t + "\"} 0\n"),
+                std::string::npos)
+          << d << "/" << t;
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, 400);
+  EXPECT_EQ(rows[0].attempts, 0);
+}
+
+// triage_upstream_attempts_total counts the cheap call of an escalated cascade, like the
+// ledger's attempts (it counted only the escalation's).
+TEST(Cascade, AttemptsMetricCountsTheCheapCall) {
+  auto g = Make(kCascade);
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
+  ASSERT_EQ(Call(*g, Body("auto")).status, 200);
+  EXPECT_NE(g->stats().Prometheus().find("triage_upstream_attempts_total 2\n"), std::string::npos)
+      << g->stats().Prometheus();
+}
+
+// A held stream is bounded by limits.max_response_bytes, like an answer that is not streamed:
+// beyond it the cheap call fails and the request escalates (it was held whole, unbounded).
+TEST(Cascade, HeldStreamBeyondMaxResponseBytesEscalates) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 400, tokens_per_second: 1000000}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 5, tokens_per_second: 100000}}
+storage: {ledger: "sqlite::memory:"}
+limits: {max_response_bytes: 20000}
+)");
+  int judged = 0;
+  g->SetAnswerJudge(
+      [&](const RequestContext&, std::string_view) {
+        ++judged;
+        return 0.1;
+      },
+      0.5);
+  Writer w = Call(*g, Body("auto", true));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "frontier");
+  EXPECT_EQ(w.Header("x-triage-route"), "cascade open failed \u2192 frontier");
+  EXPECT_EQ(judged, 0);
+  EXPECT_EQ(w.body.find("[simulated gemma-4-31b]"), std::string::npos);
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, 200);
+  EXPECT_EQ(rows[0].error_kind, "");
+  EXPECT_EQ(rows[0].attempts, 2);
+  // A short answer of the same tier is still held and released.
+  Writer small = Call(*g, Body("auto", false));
+  EXPECT_EQ(small.Header("x-triage-route"), "cascade score=0.10 < 0.50 \u2192 open");
+}
+
+// A released stream's ttft_ms is when its first byte left, after the cheap call and its
+// scoring, not when the cheap call's first token reached the holder.
+TEST(Cascade, ReleasedStreamTtftIsWhenTheClientGotItsFirstByte) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 20, tokens_per_second: 200}}
+  - name: frontier
+    deployments:
+      - {name: strong, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, ttft_ms: 1}}
+storage: {ledger: "sqlite::memory:"}
+)");
+  int64_t judged_at_ms = -1;
+  g->SetAnswerJudge(
+      [&](const RequestContext& cheap, std::string_view) {
+        judged_at_ms = cheap.ElapsedMs();
+        return 0.1;
+      },
+      0.5);
+  Writer w = Call(*g, Body("auto", true));
+  ASSERT_EQ(w.Header("x-triage-tier"), "open");
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_GE(judged_at_ms, 50);  // 20 tokens at 200 per second
+  EXPECT_GE(rows[0].ttft_ms, judged_at_ms);
+}
+
+// OpenAI `n` > 1: each choice is judged on its own and the least convincing decides (the
+// choices' texts were joined, and a stream's interleaved deltas judged as one garbled answer).
+TEST(Cascade, EveryChoiceIsJudgedOnItsOwnAndTheWorstDecides) {
+  auto g = Make(kCascade);
+  std::vector<std::string> seen;
+  g->SetAnswerJudge(
+      [&](const RequestContext&, std::string_view a) {
+        seen.emplace_back(a);
+        return seen.size() % 2 == 1 ? 0.1 : 0.9;  // one choice good, the other not
+      },
+      0.5);
+  for (bool stream : {false, true}) {
+    seen.clear();
+    json r = json::parse(Body("auto", stream));
+    r["n"] = 2;
+    Writer w = Call(*g, r.dump());
+    ASSERT_EQ(w.status, 200) << w.body;
+    EXPECT_EQ(w.Header("x-triage-route"), "cascade score=0.90 >= 0.50 \u2192 frontier");
+    ASSERT_EQ(seen.size(), 2u);
+    for (const auto& a : seen) {
+      EXPECT_EQ(a.find("[simulated gemma-4-31b]"), 0u) << a;
+      EXPECT_EQ(a.find("[simulated", 1), std::string::npos) << a;
+    }
+    EXPECT_NE(seen[0], seen[1]);
+  }
+}
+
+TEST(AnswerText, OneTextPerChoice) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(AnswerTexts(dialect::Dialect::kOpenAI, false,
+                        R"({"choices":[{"index":0,"message":{"content":"4"}},)"
+                        R"({"index":1,"message":{"content":"5"}}]})"),
+            (V{"4", "5"}));
+  EXPECT_EQ(AnswerTexts(dialect::Dialect::kOpenAI, true,
+                        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"
+                        "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"x\"}}]}\n\n"
+                        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\n"
+                        "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"y\"}}]}\n\n"
+                        "data: [DONE]\n\n"),
+            (V{"ab", "xy"}));
+  // No text at all (a tool call): one empty answer.
+  EXPECT_EQ(AnswerTexts(dialect::Dialect::kOpenAI, false,
+                        R"({"choices":[{"index":0,"message":{"content":null}}]})"),
+            (V{""}));
+  // An absurd index does not allocate its way there.
+  EXPECT_EQ(AnswerTexts(dialect::Dialect::kOpenAI, false,
+                        R"({"choices":[{"index":4000000000,"message":{"content":"z"}}]})"),
+            (V{"z"}));
+}
+
 TEST(AnswerText, ExtractsTextFromEveryShape) {
   EXPECT_EQ(AnswerText(dialect::Dialect::kOpenAI, false,
                        R"({"choices":[{"message":{"role":"assistant","content":"4"}}]})"),
