@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <random>
 #include <thread>
 
 #include "scripted_server.h"
@@ -181,6 +182,63 @@ TEST(HealthChecker, MarksFailingAndStopsPromptly) {
   if (!ended) io.stop();
   done.wait();
   EXPECT_EQ(server.requests().size(), 1u);
+}
+
+// Jitter: the first check at a random point of the first interval (at most 1 s in), each later
+// one interval +- 10 % after the previous one's start.
+TEST(HealthCheckJitter, FirstCheckDelayStaysWithinTheFirstIntervalAndOneSecond) {
+  std::mt19937_64 rng(42);
+  for (int64_t ms : {1, 7, 200, 999, 1000, 1001, 60000, 3600000}) {
+    const auto interval = milliseconds(ms);
+    const auto span = std::chrono::duration_cast<Clock::duration>(
+        std::min(interval, milliseconds(kMaxFirstCheckDelay)));
+    auto lo = Clock::duration::max(), hi = Clock::duration::min();
+    for (uint64_t r : {uint64_t{0}, uint64_t{1}, ~uint64_t{0}}) {
+      const auto d = FirstCheckDelay(interval, r);
+      EXPECT_GE(d.count(), 0) << ms;
+      EXPECT_LT(d, span) << ms;
+    }
+    for (int i = 0; i < 2000; ++i) {
+      const auto d = FirstCheckDelay(interval, rng());
+      ASSERT_GE(d.count(), 0) << ms;
+      ASSERT_LT(d, span) << ms;
+      lo = std::min(lo, d);
+      hi = std::max(hi, d);
+    }
+    // Spread over the whole span, not bunched (deterministic: seeded).
+    EXPECT_LT(lo, span / 10) << ms;
+    EXPECT_GT(hi, span - span / 10) << ms;
+  }
+  EXPECT_EQ(FirstCheckDelay(milliseconds(0), 123).count(), 0);
+}
+
+TEST(HealthCheckJitter, NextCheckDelayIsTheIntervalPlusOrMinusTenPercent) {
+  std::mt19937_64 rng(7);
+  for (int64_t ms : {1, 10, 200, 1000, 60000}) {
+    const auto interval = std::chrono::duration_cast<Clock::duration>(milliseconds(ms));
+    const auto lo_bound = interval - interval / 10, hi_bound = interval + interval / 10;
+    for (uint64_t r : {uint64_t{0}, uint64_t{1}, ~uint64_t{0}}) {
+      const auto d = NextCheckDelay(milliseconds(ms), r);
+      EXPECT_GE(d, lo_bound) << ms;
+      EXPECT_LE(d, hi_bound) << ms;
+    }
+    EXPECT_EQ(NextCheckDelay(milliseconds(ms), 0), lo_bound) << ms;
+    auto lo = Clock::duration::max(), hi = Clock::duration::min();
+    double sum = 0;
+    const int n = 2000;
+    for (int i = 0; i < n; ++i) {
+      const auto d = NextCheckDelay(milliseconds(ms), rng());
+      ASSERT_GE(d, lo_bound) << ms;
+      ASSERT_LE(d, hi_bound) << ms;
+      lo = std::min(lo, d);
+      hi = std::max(hi, d);
+      sum += static_cast<double>(d.count());
+    }
+    const auto spread = hi_bound - lo_bound;
+    EXPECT_LT(lo, lo_bound + spread / 20) << ms;
+    EXPECT_GT(hi, hi_bound - spread / 20) << ms;
+    EXPECT_NEAR(sum / n / static_cast<double>(interval.count()), 1.0, 0.01) << ms;
+  }
 }
 
 }  // namespace
