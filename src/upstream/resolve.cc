@@ -15,6 +15,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 
 namespace triage::upstream {
 
@@ -35,11 +36,33 @@ Error Cancelled() {
   return Error::Make(ErrorKind::kUpstream, "cancelled", "upstream call cancelled");
 }
 
-// What the lookup thread hands over. Shared by the thread and the awaiting coroutine.
-struct Handover {
+// One lookup in flight for a host:port, shared by every Resolve of that name meanwhile (so a
+// name whose DNS server does not answer ties up one thread, not one per new connection).
+struct Flight {
   std::mutex mu;
   std::optional<Result<Endpoints>> result;  // guarded by mu
+  std::vector<int> waiters;                 // write ends to signal when done; guarded by mu
 };
+
+std::mutex flights_mu;
+std::unordered_map<std::string, std::shared_ptr<Flight>> flights;  // guarded by flights_mu
+
+// Ends a flight: later Resolves start a new one; every waiter gets the result and a byte on its
+// socket (a waiter that gave up has closed its end: MSG_NOSIGNAL, nothing else to do).
+void Land(const std::string& key, Flight& flight, Result<Endpoints> result) {
+  {
+    std::lock_guard lock(flights_mu);
+    flights.erase(key);
+  }
+  std::lock_guard lock(flight.mu);
+  flight.result.emplace(std::move(result));
+  for (int fd : flight.waiters) {
+    const char byte = 1;
+    [[maybe_unused]] auto sent = send(fd, &byte, 1, MSG_NOSIGNAL);
+    close(fd);
+  }
+  flight.waiters.clear();
+}
 
 // The coroutine's side of the wait: the read end of the socket pair the lookup thread writes one
 // byte to when it is done, and the timeout. Owned by the coroutine and the timer's handler.
@@ -104,24 +127,30 @@ net::awaitable<Result<Endpoints>> Resolve(const std::string& host, const std::st
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     co_return Error::Make(ErrorKind::kUpstream, "upstream_error",
                           "DNS resolution of " + host + ": " + std::strerror(errno));
-  auto handover = std::make_shared<Handover>();
-  try {
-    std::thread([handover, lookup = CurrentLookup(), host, port, fd = fds[1]] {
-      Result<Endpoints> r = lookup(host, port);
-      {
-        std::lock_guard lock(handover->mu);
-        handover->result.emplace(std::move(r));
-      }
-      const char byte = 1;
-      // The reader may be gone (timed out, cancelled): MSG_NOSIGNAL, and nothing else to do.
-      [[maybe_unused]] auto sent = send(fd, &byte, 1, MSG_NOSIGNAL);
-      close(fd);
-    }).detach();
-  } catch (const std::system_error& e) {
-    close(fds[0]);
-    close(fds[1]);
-    co_return Error::Make(ErrorKind::kUpstream, "upstream_error",
-                          "DNS resolution of " + host + ": " + e.what());
+  const std::string key = host + "|" + port;
+  std::shared_ptr<Flight> flight;
+  bool start = false;
+  {
+    std::lock_guard lock(flights_mu);
+    auto& f = flights[key];
+    if (!f) {
+      f = std::make_shared<Flight>();
+      start = true;
+    }
+    flight = f;
+    std::lock_guard flight_lock(flight->mu);
+    flight->waiters.push_back(fds[1]);
+  }
+  if (start) {
+    try {
+      std::thread([flight, key, lookup = CurrentLookup(), host, port] {
+        Land(key, *flight, lookup(host, port));
+      }).detach();
+    } catch (const std::system_error& e) {
+      Land(key, *flight,
+           Error::Make(ErrorKind::kUpstream, "upstream_error",
+                       "DNS resolution of " + host + ": " + e.what()));
+    }
   }
 
   const net::any_io_executor ex = co_await net::this_coro::executor;
@@ -148,8 +177,8 @@ net::awaitable<Result<Endpoints>> Resolve(const std::string& host, const std::st
   if (cancel && cancel->fired()) co_return Cancelled();
   std::optional<Result<Endpoints>> r;
   {
-    std::lock_guard lock(handover->mu);
-    r = std::move(handover->result);
+    std::lock_guard lock(flight->mu);
+    r = flight->result;  // a copy: other waiters read it too
   }
   if (r) co_return std::move(*r);  // done, even if the timer fired just after
   if (wait->timed_out)

@@ -2,7 +2,9 @@
 // Name resolution for upstream connections, bounded in time and never shared. An IP literal is
 // used as is (no lookup). A name is looked up with a blocking lookup (getaddrinfo) on a thread of
 // its own, detached: the awaiting coroutine stops waiting at its timeout or when cancelled, and a
-// lookup that is still running then finishes on its own and is discarded. Asio's resolver
+// lookup that is still running then finishes on its own and is discarded. Resolves of a name
+// whose lookup is in flight wait for that lookup (one thread per name in flight, however many
+// connections want it); results are not cached. Asio's resolver
 // instead runs all lookups of an io_context one after another on one background thread and joins
 // it when the io_context is destroyed, so one name whose DNS server did not answer held up every
 // new upstream connection of that io thread (IP literals included), ignored the timeouts, and

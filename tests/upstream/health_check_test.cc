@@ -242,14 +242,14 @@ TEST(HealthCheckJitter, NextCheckDelayIsTheIntervalPlusOrMinusTenPercent) {
   }
 }
 
-// A lookup that blocks for the name "dns-hangs.test" (a DNS server that does not answer) until
-// Release, for the lifetime of the object.
+// A lookup that blocks for `name` (a DNS server that does not answer) for the lifetime of the
+// object. Each test hangs its own name: a released lookup may land after the next test began.
 class HangingDns {
  public:
-  HangingDns() {
+  explicit HangingDns(std::string name) {
     std::shared_future<void> released = release_.get_future().share();
-    SetLookupForTesting([released](const std::string& host, const std::string&) {
-      if (host == "dns-hangs.test") released.wait();
+    SetLookupForTesting([released, name](const std::string& host, const std::string&) {
+      if (host == name) released.wait();
       return Result<Endpoints>(Error::Make(ErrorKind::kUpstream, "upstream_error", "no such name"));
     });
   }
@@ -283,7 +283,7 @@ bool RunChecksUntil(HealthChecker& checker, Done done) {
 // Before, the lookup ignored the timeout: no verdict until the system resolver gave up (16 s with
 // two 4 s attempts), and the deployment stayed "passing" meanwhile.
 TEST(HealthChecker, AHangingDnsLookupFailsTheCheckAtTheTimeout) {
-  HangingDns dns;
+  HangingDns dns("dns-hangs.test");
   config::Deployment d = Deployment("openai", 1);
   d.base_url = "http://dns-hangs.test:1/v1";
   auto p = MakeProvider(d);
@@ -309,13 +309,13 @@ TEST(HealthChecker, AHangingDnsLookupFailsTheCheckAtTheTimeout) {
 // name held up the check of its sibling (an IP literal) on the same io thread, and Stop (and the
 // exit, which joined that thread) waited for the lookup.
 TEST(HealthChecker, AHangingDnsLookupHoldsUpNeitherItsSiblingNorStop) {
-  HangingDns dns;
+  HangingDns dns("dns-hangs-too.test");
   ScriptedServer server([](tcp::socket& s, int) {
     Send(s, Reply(200, "{}"));
     return false;
   });
   config::Deployment hd = Deployment("openai", 1);
-  hd.base_url = "http://dns-hangs.test:1/v1";
+  hd.base_url = "http://dns-hangs-too.test:1/v1";
   auto hanging = MakeProvider(hd);
   auto fine = MakeProvider(Deployment("openai", server.port()));
   ASSERT_TRUE(hanging.ok() && fine.ok());

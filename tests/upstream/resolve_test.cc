@@ -13,13 +13,14 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 namespace triage::upstream {
 namespace {
 
 using std::chrono::milliseconds;
 
-// A lookup that blocks for the name "hang.test" until the test ends, answers 127.0.0.1 for the
+// A lookup that blocks for the names starting with "hang" until the test ends, answers 127.0.0.1 for the
 // others, and counts its calls. Installed for the test's lifetime; its state is shared with the
 // lookup threads, which may outlive the test.
 class FakeDns {
@@ -27,7 +28,7 @@ class FakeDns {
   FakeDns() : s_(std::make_shared<State>()) {
     SetLookupForTesting([s = s_](const std::string& host, const std::string& port) {
       ++s->calls;
-      if (host == "hang.test") {
+      if (host.starts_with("hang")) {
         std::unique_lock lock(s->mu);
         s->cv.wait(lock, [&] { return s->released; });
       }
@@ -106,10 +107,10 @@ TEST(Resolve, SystemLookupResolvesLocalhostAndReportsUnknownNames) {
 
 TEST(Resolve, AHangingLookupEndsAtTheTimeout) {
   FakeDns dns;
-  auto r = RunResolve("hang.test", milliseconds(50));
+  auto r = RunResolve("hang-timeout.test", milliseconds(50));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kUpstreamTimeout);
-  EXPECT_EQ(r.error().message, "DNS resolution of hang.test timed out");
+  EXPECT_EQ(r.error().message, "DNS resolution of hang-timeout.test timed out");
   // The io_context that waited has been destroyed (RunResolve returned) with the lookup still
   // running: nothing joined it.
 }
@@ -124,7 +125,7 @@ TEST(Resolve, AHangingLookupDoesNotHoldUpOthersAndIsCancelled) {
   net::co_spawn(
       io,
       [&]() -> net::awaitable<void> {
-        hung.emplace(co_await Resolve("hang.test", "80", std::chrono::hours(1), &cancel));
+        hung.emplace(co_await Resolve("hang-cancel.test", "80", std::chrono::hours(1), &cancel));
       },
       [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
@@ -145,6 +146,35 @@ TEST(Resolve, AHangingLookupDoesNotHoldUpOthersAndIsCancelled) {
   ASSERT_TRUE(hung.has_value());
   ASSERT_FALSE(hung->ok());
   EXPECT_EQ(hung->error().code, "cancelled");
+}
+
+// New connections to a name whose DNS server does not answer share the lookup in flight: one
+// thread, not one per connection.
+TEST(Resolve, ResolvesOfANameInFlightShareItsLookup) {
+  FakeDns dns;
+  net::io_context io;
+  std::vector<std::optional<Result<Endpoints>>> out(5);
+  for (auto& o : out)
+    net::co_spawn(
+        io,
+        [&o]() -> net::awaitable<void> {
+          o.emplace(co_await Resolve("hang-shared.test", "80", milliseconds(100), nullptr));
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+  io.run();
+  for (auto& o : out) {
+    ASSERT_TRUE(o.has_value());
+    ASSERT_FALSE(o->ok());
+    EXPECT_EQ(o->error().kind, ErrorKind::kUpstreamTimeout);
+  }
+  // The lookup thread may start late on a loaded machine: wait for it, and a little for others.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (dns.calls() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(10));
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(dns.calls(), 1);
 }
 
 TEST(Resolve, AlreadyCancelledDoesNotLookUp) {
