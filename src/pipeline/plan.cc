@@ -107,7 +107,7 @@ bool Gateway::Route(RequestContext& ctx, const Routing& routing) {
 
   // The chosen tier first, then the fallback tiers in the configured direction. A spilled
   // request has the spill target first, then the tier it left (saturated or slow is better than
-  // failing), then that tier's fallbacks: the same tiers as without the spill, reordered.
+  // failing), then that tier's fallbacks: the unspilled plan with the spill target in front.
   AppendTier(ctx, *tier);
   const config::Tier* base = tier;
   if (spilled_from) {
