@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/eval_commands.h"
 #include "config/config.h"
@@ -52,6 +54,31 @@ void PrintDemoBanner(const std::string& url) {
       url.c_str(), url.c_str(), url.c_str());
 }
 
+// The restart-only health-check settings `fresh` changes: "health_checks", and
+// "tiers[i].deployments" when a tier's deployments were added, removed, re-pointed or had their
+// check settings changed. For the reload log, so that an operator who edited them and sent
+// SIGHUP learns that they are not running yet.
+std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
+                                               const config::Config& fresh) {
+  std::vector<std::string> out;
+  const auto& a = running.health_checks;
+  const auto& b = fresh.health_checks;
+  if (a.interval != b.interval || a.timeout != b.timeout ||
+      a.unhealthy_after != b.unhealthy_after || a.healthy_after != b.healthy_after)
+    out.push_back("health_checks");
+  for (size_t i = 0; i < running.tiers.size() && i < fresh.tiers.size(); ++i) {
+    const auto& x = running.tiers[i].deployments;
+    const auto& y = fresh.tiers[i].deployments;
+    bool same = x.size() == y.size();
+    for (size_t j = 0; same && j < x.size(); ++j)
+      same = x[j].name == y[j].name && x[j].provider == y[j].provider &&
+             x[j].base_url == y[j].base_url && x[j].health_check == y[j].health_check &&
+             x[j].HealthCheckTarget() == y[j].HealthCheckTarget();
+    if (!same) out.push_back("tiers[" + std::to_string(i) + "].deployments");
+  }
+  return out;
+}
+
 // serve --config FILE, on SIGHUP: re-reads FILE and applies its routing.router and
 // routing.thresholds; anything wrong keeps the running routing and is logged.
 void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
@@ -63,11 +90,14 @@ void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
     return;
   }
   nlohmann::json th = (*fresh)->thresholds;
-  observe::Log(observe::Level::kInfo, "routing reloaded",
-               {{"config", path},
-                {"router", (*fresh)->router},
-                {"thresholds", th},
-                {"note", "only routing.router and routing.thresholds are reloaded"}});
+  nlohmann::json f = {{"config", path},
+                      {"router", (*fresh)->router},
+                      {"thresholds", th},
+                      {"note", "only routing.router and routing.thresholds are reloaded"}};
+  const auto unapplied = UnappliedCheckChanges(gw.config(), **fresh);
+  if (!unapplied.empty()) f["not_applied_until_restart"] = unapplied;
+  observe::Log(unapplied.empty() ? observe::Level::kInfo : observe::Level::kWarn,
+               "routing reloaded", std::move(f));
 }
 
 // Runs the gateway until a signal; returns the exit code. With a config path (serve), SIGHUP

@@ -58,6 +58,7 @@ bool Gateway::Route(RequestContext& ctx, const Routing& routing) {
   const auto& cfg = *config_;
   const std::string& m = ctx.req.model;
   const config::Tier* tier = nullptr;
+  const config::Tier* spilled_from = nullptr;  // the watched tier a spilled request left
   if (m == "auto" || m.empty()) {
     if (routing.scorer) {
       // The learned (or length / rules / random) router: one score, thresholds pick the tier.
@@ -80,6 +81,7 @@ bool Gateway::Route(RequestContext& ctx, const Routing& routing) {
     if (const config::Tier* spill = SpillTarget(*tier, &why)) {
       ctx.route_reason += "; spilled to " + spill->name + " (" + tier->name + " " + why + ")";
       ctx.route_decision = observe::RouteDecision::kSpilled;
+      spilled_from = tier;
       tier = spill;
     }
   } else if ((tier = cfg.FindTier(m))) {
@@ -103,14 +105,24 @@ bool Gateway::Route(RequestContext& ctx, const Routing& routing) {
   }
   ctx.route_tier = tier->name;
 
-  // The chosen tier first, then the fallback tiers in the configured direction.
+  // The chosen tier first, then the fallback tiers in the configured direction. A spilled
+  // request has the spill target first, then the tier it left (saturated or slow is better than
+  // failing), then that tier's fallbacks: the unspilled plan with the spill target in front.
   AppendTier(ctx, *tier);
-  const size_t chosen = static_cast<size_t>(tier - cfg.tiers.data());
+  const config::Tier* base = tier;
+  if (spilled_from) {
+    AppendTier(ctx, *spilled_from);
+    base = spilled_from;
+  }
+  const size_t chosen = static_cast<size_t>(base - cfg.tiers.data());
+  auto fallback = [&](size_t i) {
+    if (&cfg.tiers[i] != tier) AppendTier(ctx, cfg.tiers[i]);
+  };
   const std::string& dir = cfg.fallback;
   if (dir == "up" || dir == "both")
-    for (size_t i = chosen + 1; i < cfg.tiers.size(); ++i) AppendTier(ctx, cfg.tiers[i]);
+    for (size_t i = chosen + 1; i < cfg.tiers.size(); ++i) fallback(i);
   if (dir == "down" || dir == "both")
-    for (size_t i = chosen; i-- > 0;) AppendTier(ctx, cfg.tiers[i]);
+    for (size_t i = chosen; i-- > 0;) fallback(i);
   return true;
 }
 

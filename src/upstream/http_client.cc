@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "upstream/http_wire.h"
+#include "upstream/resolve.h"
 #include "upstream/retry.h"
 
 namespace triage::upstream {
@@ -94,10 +95,11 @@ struct Deadline {
   }
 };
 
-Error Timeout(std::string_view phase, config::Millis ms) {
-  return Error::Make(
-      ErrorKind::kUpstreamTimeout, "upstream_timeout",
-      "upstream timed out (" + std::string(phase) + " " + std::to_string(ms.count()) + " ms)");
+// `what`: an optional prefix inside the parentheses, e.g. "DNS resolution of host, ".
+Error Timeout(std::string_view phase, config::Millis ms, const std::string& what = "") {
+  return Error::Make(ErrorKind::kUpstreamTimeout, "upstream_timeout",
+                     "upstream timed out (" + what + std::string(phase) + " " +
+                         std::to_string(ms.count()) + " ms)");
 }
 
 Error Failure(std::string_view what, const boost::system::error_code& ec) {
@@ -245,19 +247,27 @@ net::awaitable<Status> HttpClient::Send(const Url& url, net::ssl::context* tls,
     }
     if (!conn) {
       conn = std::make_unique<PooledConn>(ex, url.tls ? *tls : PlainContext(), url.tls);
-      tcp::resolver resolver(ex);
-      auto [rec, results] = co_await resolver.async_resolve(url.host, url.port, kTuple);
-      if (rec) co_return Failure("DNS resolution of " + url.host, rec);
-      auto [op, total] = deadline.For(timeouts.connect);
-      conn->lowest().expires_after(op);
+      // DNS resolution and the TCP connect share connect_ms (capped by the total deadline).
+      const auto connect_by = std::min(deadline.at, Clock::now() + timeouts.connect);
+      const bool connect_total = deadline.at < Clock::now() + timeouts.connect;
+      const Clock::duration resolve_for = connect_by - Clock::now();
+      auto endpoints = co_await Resolve(url.host, url.port, resolve_for, cancel);
+      if (!endpoints) {
+        if (endpoints.error().kind != ErrorKind::kUpstreamTimeout) co_return endpoints.error();
+        if (connect_total)
+          co_return Timeout("total", timeouts.total, "DNS resolution of " + url.host + ", ");
+        co_return Timeout("connect", timeouts.connect, "DNS resolution of " + url.host + ", ");
+      }
+      const Clock::duration connect_for = connect_by - Clock::now();
+      conn->lowest().expires_after(connect_for);
       if (cancel) cancel->Set([c = conn.get()] { c->lowest().close(); });
-      auto [cec, ep] = co_await conn->lowest().async_connect(results, kTuple);
+      auto [cec, ep] = co_await conn->lowest().async_connect(*endpoints, kTuple);
       if (cec) {
         if (cancel) cancel->Clear();
         if (cancel && cancel->fired())
           co_return Error::Make(ErrorKind::kUpstream, "cancelled", "upstream call cancelled");
         if (cec == beast::error::timeout) {
-          if (total) co_return Timeout("total", timeouts.total);
+          if (connect_total) co_return Timeout("total", timeouts.total);
           co_return Timeout("connect", timeouts.connect);
         }
         co_return Failure("connect to " + url.host + ":" + url.port, cec);

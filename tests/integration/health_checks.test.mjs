@@ -6,6 +6,8 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
 import { startFakeOpenAI } from "./lib/fake_openai.mjs";
 import { startFakeAnthropic } from "./lib/fake_anthropic.mjs";
@@ -327,6 +329,65 @@ describe("active health checks: off and shutdown", () => {
       // At most a few checks were already under way, or began while the signal was on its way
       // (a slow CI machine); without the stop about 15 would arrive during the drain.
       assert.ok(gets(up).length <= atTerm + 4, `checks during the drain: ${gets(up).length - atTerm}`);
+    } finally {
+      await t.cleanup();
+      await up.close();
+    }
+  });
+});
+
+describe("active health checks: SIGHUP", () => {
+  test("a reload keeps the running checks and says which check settings wait for a restart", async () => {
+    const up = await startUpstream();
+    const t = await startTriage(
+      config({
+        tiers: [{ name: "open", deployments: [{ name: "u", url: up.url, catalog: "gemma-4-31b" }] }],
+        extra: "health_checks: {interval_ms: 100, timeout_ms: 100}\n",
+      }),
+    );
+    try {
+      await until("u checked twice", async () => (await deployment(t, "u")).health_check.consecutive_passes >= 2);
+      const file = path.join(t.dir, "config.yaml");
+      const yaml = readFileSync(file, "utf8")
+        .replace("interval_ms: 100", "interval_ms: 60000")
+        .replace("    deployments:\n", "    deployments:\n      - name: v\n        provider: openai\n        base_url: http://127.0.0.1:9/v1\n        catalog: gemma-4-31b\n");
+      writeFileSync(file, yaml);
+      const passes = (await deployment(t, "u")).health_check.consecutive_passes;
+      t.proc.kill("SIGHUP");
+      const line = await until("the reload logged", () =>
+        t.stderr().split("\n").find((l) => l.includes('"msg":"routing reloaded"')),
+      );
+      const log = JSON.parse(line);
+      assert.equal(log.level, "warn");
+      assert.deepEqual(log.not_applied_until_restart, ["health_checks", "tiers[0].deployments"]);
+      // The running checks go on at the old interval with their state; the new deployment is not
+      // checked (nor served) until a restart.
+      await until("u checked again at the old interval", async () => (await deployment(t, "u")).health_check.consecutive_passes >= passes + 3);
+      assert.deepEqual((await readyz(t)).map((d) => d.deployment), ["u"]);
+      assert.equal((t.stderr().match(/"msg":"health checks started"/g) || []).length, 1);
+    } finally {
+      await t.cleanup();
+      await up.close();
+    }
+  });
+
+  test("a reload that leaves the check settings alone is logged at info without the list", async () => {
+    const up = await startUpstream();
+    const t = await startTriage(
+      config({
+        tiers: [{ name: "open", deployments: [{ name: "u", url: up.url, catalog: "gemma-4-31b" }] }],
+        extra: "health_checks: {interval_ms: 100, timeout_ms: 100}\n",
+      }),
+    );
+    try {
+      await until("u checked", () => gets(up).length >= 1);
+      t.proc.kill("SIGHUP");
+      const line = await until("the reload logged", () =>
+        t.stderr().split("\n").find((l) => l.includes('"msg":"routing reloaded"')),
+      );
+      const log = JSON.parse(line);
+      assert.equal(log.level, "info");
+      assert.equal(log.not_applied_until_restart, undefined);
     } finally {
       await t.cleanup();
       await up.close();

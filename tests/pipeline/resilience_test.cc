@@ -176,6 +176,61 @@ spillover: {from: open, to: mid, queue_depth: 0, max_price_out: 20}
   EXPECT_EQ(Call(*g, Body("auto")).Header("x-triage-tier"), "open");
 }
 
+// Spilled to `to`, which fails: the request falls back to the tier it left, as documented
+// ("they go to `to` first, and fall back to `from` if that fails"). Before, the plan held only
+// `to` and the tiers above it, so a slow but working open tier was never tried: 502.
+TEST(Spillover, ASpilledRequestFallsBackToTheTierItLeft) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: local, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 200}}
+  - name: mid
+    deployments:
+      - {name: sonnet, provider: sim, catalog: claude-sonnet-4.6, sim: {latency_ms: 1, error_rate: 1.0}}
+storage: {ledger: "sqlite::memory:"}
+spillover: {from: open, to: mid, ttft_target_ms: 50}
+retry: {max_attempts: 3, backoff_base_ms: 1, backoff_max_ms: 2}
+)");
+  Writer first = Call(*g, Body("auto"));  // no latency known yet: open
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.Header("x-triage-deployment"), "local");
+  Writer spilled = Call(*g, Body("auto"));  // open's first-byte EWMA ~200 ms > 50 ms: spills
+  EXPECT_NE(spilled.Header("x-triage-route").find("spilled to mid"), std::string::npos)
+      << spilled.Header("x-triage-route");
+  ASSERT_EQ(spilled.status, 200) << spilled.body;
+  EXPECT_EQ(spilled.Header("x-triage-deployment"), "local");
+  g->ledger().Flush();
+  EXPECT_EQ(g->ledger().ReadAll()->at(1).attempts, 2);  // mid failed once, then open answered
+}
+
+// The spilled plan holds the same tiers as the unspilled one (routing.fallback still applies
+// from the tier the request left), only reordered: to, from, from's fallbacks.
+TEST(Spillover, TheSpilledPlanKeepsTheFallbacksOfTheTierItLeft) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: local, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 200}}
+  - name: mid
+    deployments:
+      - {name: sonnet, provider: sim, catalog: claude-sonnet-4.6, sim: {latency_ms: 1, error_rate: 1.0}}
+  - name: frontier
+    deployments:
+      - {name: opus, provider: sim, catalog: claude-opus-4.7, sim: {latency_ms: 1, error_rate: 1.0}}
+storage: {ledger: "sqlite::memory:"}
+spillover: {from: open, to: mid, ttft_target_ms: 50}
+retry: {max_attempts: 3, backoff_base_ms: 1, backoff_max_ms: 2}
+breaker: {consecutive_failures: 1000}
+)");
+  ASSERT_EQ(Call(*g, Body("auto")).status, 200);
+  Writer spilled = Call(*g, Body("auto"));
+  ASSERT_EQ(spilled.status, 200) << spilled.body;
+  EXPECT_EQ(spilled.Header("x-triage-deployment"), "local");  // open before frontier
+  g->ledger().Flush();
+  EXPECT_EQ(g->ledger().ReadAll()->at(1).attempts, 2);
+}
+
 TEST(Spillover, CostCeilingBlocksExpensiveTier) {
   auto g = Make(R"(
 tiers:

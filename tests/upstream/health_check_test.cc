@@ -7,11 +7,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <random>
 #include <thread>
 
 #include "scripted_server.h"
 #include "upstream/health_checker.h"
 #include "upstream/provider.h"
+#include "upstream/resolve.h"
 
 namespace triage::upstream {
 namespace {
@@ -181,6 +183,155 @@ TEST(HealthChecker, MarksFailingAndStopsPromptly) {
   if (!ended) io.stop();
   done.wait();
   EXPECT_EQ(server.requests().size(), 1u);
+}
+
+// Jitter: the first check at a random point of the first interval (at most 1 s in), each later
+// one interval +- 10 % after the previous one's start.
+TEST(HealthCheckJitter, FirstCheckDelayStaysWithinTheFirstIntervalAndOneSecond) {
+  std::mt19937_64 rng(42);
+  for (int64_t ms : {1, 7, 200, 999, 1000, 1001, 60000, 3600000}) {
+    const auto interval = milliseconds(ms);
+    const auto span = std::chrono::duration_cast<Clock::duration>(
+        std::min(interval, milliseconds(kMaxFirstCheckDelay)));
+    auto lo = Clock::duration::max(), hi = Clock::duration::min();
+    for (uint64_t r : {uint64_t{0}, uint64_t{1}, ~uint64_t{0}}) {
+      const auto d = FirstCheckDelay(interval, r);
+      EXPECT_GE(d.count(), 0) << ms;
+      EXPECT_LT(d, span) << ms;
+    }
+    for (int i = 0; i < 2000; ++i) {
+      const auto d = FirstCheckDelay(interval, rng());
+      ASSERT_GE(d.count(), 0) << ms;
+      ASSERT_LT(d, span) << ms;
+      lo = std::min(lo, d);
+      hi = std::max(hi, d);
+    }
+    // Spread over the whole span, not bunched (deterministic: seeded).
+    EXPECT_LT(lo, span / 10) << ms;
+    EXPECT_GT(hi, span - span / 10) << ms;
+  }
+  EXPECT_EQ(FirstCheckDelay(milliseconds(0), 123).count(), 0);
+}
+
+TEST(HealthCheckJitter, NextCheckDelayIsTheIntervalPlusOrMinusTenPercent) {
+  std::mt19937_64 rng(7);
+  for (int64_t ms : {1, 10, 200, 1000, 60000}) {
+    const auto interval = std::chrono::duration_cast<Clock::duration>(milliseconds(ms));
+    const auto lo_bound = interval - interval / 10, hi_bound = interval + interval / 10;
+    for (uint64_t r : {uint64_t{0}, uint64_t{1}, ~uint64_t{0}}) {
+      const auto d = NextCheckDelay(milliseconds(ms), r);
+      EXPECT_GE(d, lo_bound) << ms;
+      EXPECT_LE(d, hi_bound) << ms;
+    }
+    EXPECT_EQ(NextCheckDelay(milliseconds(ms), 0), lo_bound) << ms;
+    auto lo = Clock::duration::max(), hi = Clock::duration::min();
+    double sum = 0;
+    const int n = 2000;
+    for (int i = 0; i < n; ++i) {
+      const auto d = NextCheckDelay(milliseconds(ms), rng());
+      ASSERT_GE(d, lo_bound) << ms;
+      ASSERT_LE(d, hi_bound) << ms;
+      lo = std::min(lo, d);
+      hi = std::max(hi, d);
+      sum += static_cast<double>(d.count());
+    }
+    const auto spread = hi_bound - lo_bound;
+    EXPECT_LT(lo, lo_bound + spread / 20) << ms;
+    EXPECT_GT(hi, hi_bound - spread / 20) << ms;
+    EXPECT_NEAR(sum / n / static_cast<double>(interval.count()), 1.0, 0.01) << ms;
+  }
+}
+
+// A lookup that blocks for `name` (a DNS server that does not answer) for the lifetime of the
+// object. Each test hangs its own name: a released lookup may land after the next test began.
+class HangingDns {
+ public:
+  explicit HangingDns(std::string name) {
+    std::shared_future<void> released = release_.get_future().share();
+    SetLookupForTesting([released, name](const std::string& host, const std::string&) {
+      if (host == name) released.wait();
+      return Result<Endpoints>(Error::Make(ErrorKind::kUpstream, "upstream_error", "no such name"));
+    });
+  }
+  ~HangingDns() {
+    release_.set_value();
+    SetLookupForTesting(nullptr);
+  }
+
+ private:
+  std::promise<void> release_;
+};
+
+// Runs `checker` on the test's io_context until `done()` (20 s at most), then stops it and
+// returns whether the loops ended promptly.
+template <class Done>
+bool RunChecksUntil(HealthChecker& checker, Done done) {
+  io.restart();
+  checker.Start({io.get_executor()});
+  auto running = std::async(std::launch::async, [] { io.run(); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds(10));
+  checker.Stop();
+  const bool ended = running.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  if (!ended) io.stop();
+  running.wait();
+  return ended;
+}
+
+// A deployment named by a host whose DNS server does not answer fails its check at timeout_ms.
+// Before, the lookup ignored the timeout: no verdict until the system resolver gave up (16 s with
+// two 4 s attempts), and the deployment stayed "passing" meanwhile.
+TEST(HealthChecker, AHangingDnsLookupFailsTheCheckAtTheTimeout) {
+  HangingDns dns("dns-hangs.test");
+  config::Deployment d = Deployment("openai", 1);
+  d.base_url = "http://dns-hangs.test:1/v1";
+  auto p = MakeProvider(d);
+  ASSERT_TRUE(p.ok());
+  DeploymentHealth health("d", 1, BreakerPolicy{});
+  health.EnableChecks(CheckPolicy{1, 1});
+  config::HealthChecksConfig cfg;
+  cfg.interval = milliseconds(3'600'000);
+  cfg.timeout = milliseconds(300);
+  HealthChecker checker({HealthChecker::Target{p->get(), &health}}, cfg, 1 << 20);
+  EXPECT_TRUE(RunChecksUntil(checker, [&] { return health.checks_failed() > 0; }));
+  EXPECT_EQ(health.check_state(), CheckState::kFailing);
+  auto snap = health.CheckSnapshot(Clock::now());
+  ASSERT_TRUE(snap["last_error"].is_string()) << snap.dump();
+  EXPECT_EQ(snap["last_error"].get<std::string>().rfind(
+                "upstream timed out (DNS resolution of dns-hangs.test, ", 0),
+            0u)
+      << snap.dump();
+  EXPECT_TRUE(snap["last_status"].is_null());
+}
+
+// Asio's resolver ran all lookups of an io_context on one thread, one after another: the hanging
+// name held up the check of its sibling (an IP literal) on the same io thread, and Stop (and the
+// exit, which joined that thread) waited for the lookup.
+TEST(HealthChecker, AHangingDnsLookupHoldsUpNeitherItsSiblingNorStop) {
+  HangingDns dns("dns-hangs-too.test");
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(s, Reply(200, "{}"));
+    return false;
+  });
+  config::Deployment hd = Deployment("openai", 1);
+  hd.base_url = "http://dns-hangs-too.test:1/v1";
+  auto hanging = MakeProvider(hd);
+  auto fine = MakeProvider(Deployment("openai", server.port()));
+  ASSERT_TRUE(hanging.ok() && fine.ok());
+  DeploymentHealth h1("hang", 1, BreakerPolicy{}), h2("fine", 1, BreakerPolicy{});
+  h1.EnableChecks(CheckPolicy{1, 1});
+  h2.EnableChecks(CheckPolicy{1, 1});
+  config::HealthChecksConfig cfg;
+  cfg.interval = milliseconds(3'600'000);
+  cfg.timeout = milliseconds(3'600'000);
+  HealthChecker checker(
+      {HealthChecker::Target{hanging->get(), &h1}, HealthChecker::Target{fine->get(), &h2}}, cfg,
+      1 << 20);
+  EXPECT_TRUE(RunChecksUntil(checker, [&] { return h2.checks_passed() > 0; }))
+      << "Stop waited for the hanging lookup";
+  EXPECT_EQ(h2.checks_passed(), 1);
+  EXPECT_EQ(h1.checks_passed() + h1.checks_failed(), 0);  // stopped in flight: no verdict
 }
 
 }  // namespace
