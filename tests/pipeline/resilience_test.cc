@@ -301,7 +301,9 @@ TEST(Cascade, GoodCheapAnswerIsReleased) {
     EXPECT_EQ(w.Header("x-triage-tier"), "open");
     EXPECT_EQ(w.Header("x-triage-route"), "cascade score=0.10 < 0.50 \u2192 open");
     EXPECT_NE(seen.find("[simulated gemma-4-31b]"), std::string::npos) << seen;
-    if (stream) EXPECT_NE(w.body.find("[DONE]"), std::string::npos);
+    if (stream) {
+      EXPECT_NE(w.body.find("[DONE]"), std::string::npos);
+    }
   }
   g->ledger().Flush();
   auto rows = *g->ledger().ReadAll();

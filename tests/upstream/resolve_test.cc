@@ -20,9 +20,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// A lookup that blocks for the names starting with "hang" until the test ends, answers 127.0.0.1 for the
-// others, and counts its calls. Installed for the test's lifetime; its state is shared with the
-// lookup threads, which may outlive the test.
+// A lookup that blocks for the names starting with "hang" until the test ends, answers 127.0.0.1
+// for the others, and counts its calls. Installed for the test's lifetime; its state is shared with
+// the lookup threads, which may outlive the test.
 class FakeDns {
  public:
   FakeDns() : s_(std::make_shared<State>()) {
