@@ -87,12 +87,13 @@ std::optional<AnthropicEventView> ReadAnthropicEventSimdjson(std::string_view da
   v.index = fast_json::IntegerOr0(index);
   sj::object o;
   if (delta && delta->get_object().get(o) == simdjson::SUCCESS) {
-    const auto [dt, text, partial, stop] =
-        fast_json::LastOf<4>(o, {"type", "text", "partial_json", "stop_reason"});
+    const auto [dt, text, partial, stop, thinking] =
+        fast_json::LastOf<5>(o, {"type", "text", "partial_json", "stop_reason", "thinking"});
     v.delta_type = fast_json::StringOr(dt);
     v.delta_text = fast_json::StringOr(text);
     v.delta_partial_json = fast_json::StringOr(partial);
     v.delta_stop_reason = fast_json::StringOr(stop);
+    v.delta_thinking_chars = fast_json::StringChars(thinking);
   }
   if (block && block->get_object().get(o) == simdjson::SUCCESS) {
     const auto [bt, id, name] = fast_json::LastOf<3>(o, {"type", "id", "name"});
@@ -124,6 +125,7 @@ AnthropicEventView ReadAnthropicEventTree(std::string_view data) {
   v.delta_text = JsonStr(d, "text");
   v.delta_partial_json = JsonStr(d, "partial_json");
   v.delta_stop_reason = JsonStr(d, "stop_reason");
+  v.delta_thinking_chars = Utf8Chars(JsonStr(d, "thinking"));
   const nlohmann::json b = JsonObj(j, "content_block");
   v.block_type = JsonStr(b, "type");
   v.block_id = JsonStr(b, "id");

@@ -82,6 +82,9 @@ struct AnthropicEventView {
   std::string block_type, block_id, block_name;  // content_block.type, .id, .name
   // delta.type, delta.text, delta.partial_json, delta.stop_reason
   std::string delta_type, delta_text, delta_partial_json, delta_stop_reason;
+  // UTF-8 characters of delta.thinking (a thinking_delta): generated, billed as output, but
+  // with no OpenAI equivalent to carry it; counted for the estimate when usage is missing.
+  int64_t delta_thinking_chars = 0;
   bool operator==(const AnthropicEventView&) const = default;
 };
 // simdjson, falling back to ReadAnthropicEventTree for what it refuses.

@@ -317,7 +317,9 @@ class AnthropicToOpenAI final : public StreamTranslator {
         step.frames = DeltaFrame(delta += "}}]}");
         step.content = true;
         step.text_chars = Utf8Chars(e.delta_partial_json);
-      }  // thinking and signature deltas have no OpenAI equivalent
+      } else if (e.delta_type == "thinking_delta") {
+        step.text_chars = e.delta_thinking_chars;  // not sent (no OpenAI equivalent), but billed
+      }  // signature deltas have no OpenAI equivalent either
     } else if (type == "message_delta") {
       if (!e.delta_stop_reason.empty()) stop_ = StopFromAnthropic(e.delta_stop_reason);
       Merge(usage_, e.usage);

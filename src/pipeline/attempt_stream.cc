@@ -85,8 +85,14 @@ void UseUsage(RequestContext& ctx, const StreamState& s) {
   }
   // Nothing (or only half) reported: estimate so the ledger never under-counts silently.
   if (ctx.usage.input_tokens == 0) ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
-  if (ctx.usage.output_tokens == 0 && s.text_chars > 0)
-    ctx.usage.output_tokens = EstimateTokens(s.text_chars);
+  if (s.text_chars == 0) return;
+  const int64_t estimate = EstimateTokens(s.text_chars);
+  // A stream cut before its end (upstream failure, client gone, shutdown) has at best a running
+  // count: Anthropic's message_start says `output_tokens: 1` and the real count only comes in
+  // message_delta. Bill at least the text that was generated.
+  if (ctx.usage.output_tokens == 0 ||
+      (!s.translator->complete() && estimate > ctx.usage.output_tokens))
+    ctx.usage.output_tokens = estimate;
 }
 }  // namespace
 
