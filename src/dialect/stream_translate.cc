@@ -16,13 +16,21 @@ using json = nlohmann::json;
 
 namespace {
 
-// Merges a usage report into the running totals: fields present and non-zero win.
+// Merges an Anthropic usage report (message_start's, then message_delta's cumulative one) into
+// the running totals: Anthropic's own fields present and non-zero win, each on its own. Our
+// input_tokens is their sum (input_tokens + cache reads + cache writes), so a message_delta that
+// repeats `input_tokens` but not the cache fields keeps the cache counts of message_start.
 void Merge(TokenUsage& into, const TokenUsage& u) {
-  if (u.input_tokens) into.input_tokens = u.input_tokens;
+  auto uncached = [](const TokenUsage& t) {
+    return t.input_tokens - t.cached_input_tokens - t.cache_creation_input_tokens;
+  };
+  int64_t input = uncached(into);
+  if (uncached(u)) input = uncached(u);
   if (u.output_tokens) into.output_tokens = u.output_tokens;
   if (u.cached_input_tokens) into.cached_input_tokens = u.cached_input_tokens;
   if (u.cache_creation_input_tokens)
     into.cache_creation_input_tokens = u.cache_creation_input_tokens;
+  into.input_tokens = input + into.cached_input_tokens + into.cache_creation_input_tokens;
 }
 
 std::string AnthropicEvent(const char* type, json data) {
