@@ -23,10 +23,33 @@ int64_t TextChars(const dialect::CanonicalResponse& r) {
   return n;
 }
 
+int64_t StringChars(const nlohmann::json& o, const char* key) {
+  return dialect::Utf8Chars(dialect::JsonStr(o, key));
+}
+
+// The generated text of every choice of an OpenAI answer (`n` > 1 passes through): content,
+// refusal, reasoning and tool-call arguments, as a stream's chunks are counted.
+int64_t OpenAIChoicesTextChars(const nlohmann::json& body) {
+  int64_t n = 0;
+  auto choices = body.find("choices");
+  if (choices == body.end() || !choices->is_array()) return 0;
+  for (const auto& ch : *choices) {
+    const nlohmann::json m = dialect::JsonObj(ch, "message");
+    n += StringChars(m, "content") + StringChars(m, "refusal") +
+         StringChars(m, "reasoning_content") + StringChars(m, "reasoning");
+    if (auto tc = m.find("tool_calls"); tc != m.end() && tc->is_array())
+      for (const auto& call : *tc)
+        n += StringChars(dialect::JsonObj(call, "function"), "arguments");
+    n += StringChars(dialect::JsonObj(m, "function_call"), "arguments");
+  }
+  return n;
+}
+
 // The canonical reading of a passed-through answer that reported no usage (a rare path:
 // the tree is built only then), for its text's length.
 int64_t PassedThroughTextChars(Dialect wire, const std::string& body) {
   auto json = nlohmann::json::parse(body, nullptr, false);
+  if (wire == Dialect::kOpenAI && json.is_object()) return OpenAIChoicesTextChars(json);
   auto canon = wire == Dialect::kOpenAI ? dialect::ParseOpenAIResponse(json)
                                         : dialect::ParseAnthropicResponse(json);
   return canon ? TextChars(*canon) : static_cast<int64_t>(body.size()) / 2;
