@@ -43,6 +43,9 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     ctx.cancel->Clear();
     if (ctx.cancel->fired()) {
       EndAttempt(ctx, cur, Outcome::kNeutral, std::nullopt);
+      // The upstream had the prompt: estimated like a stream the client left (no answer, no
+      // usage), so the row does not say the call cost nothing.
+      ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
       break;
     }
     if (too_big) {
