@@ -140,6 +140,11 @@ std::string Stats::Prometheus() const {
   line("# HELP triage_upstream_attempts_total Upstream attempts made.");
   line("# TYPE triage_upstream_attempts_total counter");
   line("triage_upstream_attempts_total " + std::to_string(attempts_.load()));
+  line(
+      "# HELP triage_ledger_write_failures_total Requests whose ledger row could not be "
+      "written (answered, counted here, but missing from the ledger).");
+  line("# TYPE triage_ledger_write_failures_total counter");
+  line("triage_ledger_write_failures_total " + std::to_string(ledger_failures_.load()));
   line("# HELP triage_in_flight_requests Requests being handled now.");
   line("# TYPE triage_in_flight_requests gauge");
   line("triage_in_flight_requests " + std::to_string(in_flight_.load()));

@@ -49,6 +49,8 @@ class Stats {
   void Record(const RequestRecord& r);
   void AddInFlight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  // A request whose ledger row could not be written (disk full, I/O error, ...).
+  void AddLedgerFailure() { ledger_failures_.fetch_add(1, std::memory_order_relaxed); }
   // Prometheus text exposition format (version 0.0.4).
   std::string Prometheus() const;
   // "requests 12 (open 9, mid 2, frontier 1) | spend $0.0012 | all-frontier $0.0100 | saved 88.0%"
@@ -77,6 +79,7 @@ class Stats {
   std::atomic<int64_t> score_hist_[2][kScoreBuckets] = {};
   std::atomic<int64_t> score_sum_millionths_[2] = {};
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<int64_t> ledger_failures_{0};
 };
 
 }  // namespace triage::observe

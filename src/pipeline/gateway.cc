@@ -461,7 +461,10 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   stats_->Record(rec);
   LogRequest(ctx, row);
   Status s = co_await AppendAndWait(*ledger_, std::move(row));
-  if (!s.ok()) LogLedgerFailure(ctx.id, s.error());
+  if (!s.ok()) {
+    stats_->AddLedgerFailure();
+    LogLedgerFailure(ctx.id, s.error());
+  }
 }
 
 net::awaitable<void> Gateway::EndCancelled(RequestContext& ctx, ClientWriter& out) {

@@ -239,5 +239,44 @@ TEST_F(GatewayTest, ClientGoneMidStreamIsAccountedOnce) {
   EXPECT_EQ(rows[0].error_kind, "client_closed");
 }
 
+// A ledger that cannot write (disk full, I/O error): every row fails.
+class FailingLedger : public store::Ledger {
+ public:
+  void Append(store::LedgerRow, std::function<void(Status)> done) override {
+    done(Error::Make(ErrorKind::kInternal, "ledger_write_failed", "database or disk is full"));
+  }
+  void Flush() override {}
+  Result<std::vector<store::LedgerRow>> ReadAll() override {
+    return std::vector<store::LedgerRow>{};
+  }
+  Result<store::LedgerTotals> Totals() override { return store::LedgerTotals{}; }
+};
+
+// The request is still answered, but the row is lost: /metrics counts it so it can be alerted
+// on, rather than the loss showing only in the log.
+TEST(GatewayLedgerFailure, CountedInMetrics) {
+  auto cfg = config::LoadString(kConfig);
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  auto g = Gateway::Create(*cfg, std::make_unique<FailingLedger>());
+  ASSERT_TRUE(g.ok()) << g.error().message;
+  auto& gateway = **g;
+  EXPECT_NE(gateway.stats().Prometheus().find("\ntriage_ledger_write_failures_total 0\n"),
+            std::string::npos);
+  for (bool stream : {false, true}) {
+    RecordingWriter w;
+    net::io_context io;
+    const std::string body = Request("open", stream);  // must outlive the coroutine
+    net::co_spawn(io, gateway.ChatCompletions(body, w, std::make_shared<upstream::CancelHook>()),
+                  [](std::exception_ptr e) {
+                    if (e) std::rethrow_exception(e);
+                  });
+    io.run();
+    EXPECT_EQ(w.status, 200) << w.body;
+  }
+  const std::string metrics = gateway.stats().Prometheus();
+  EXPECT_NE(metrics.find("\ntriage_ledger_write_failures_total 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\ntriage_requests_total{tier=\"open\"} 2\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace triage::pipeline
