@@ -30,7 +30,7 @@ struct LedgerRow {
   bool price_known = true;
   bool stream = false;
   int attempts = 0;
-  int64_t latency_ms = 0;   // request start -> last byte
+  int64_t latency_ms = 0;   // request start -> the row's commit (before the last bytes go out)
   int64_t ttft_ms = -1;     // request start -> first content byte to the client; -1 = none
   std::string route;        // why this tier: the x-triage-route value ("" if none)
   double route_score = -1;  // the router's score in [0,1] behind `route`; -1 = no score
