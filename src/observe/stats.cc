@@ -188,24 +188,29 @@ std::string Stats::Prometheus() const {
 }
 
 std::string Stats::Summary() const {
-  int64_t n = 0, cost = 0, ref = 0;
+  int64_t n = 0, cost = 0, ref = 0, errors = 0;
   std::string per;
   for (auto& t : tiers_) {
     int64_t r = t->requests.load();
     n += r;
+    errors += t->errors.load();
     cost += t->cost.load();
     ref += t->reference.load();
     if (!per.empty()) per += ", ";
     per += t->name + " " + std::to_string(r);
   }
-  int64_t failed = none_.requests.load();
-  n += failed;
+  // Refused before a tier was chosen (bad request, unknown model, ...): every one an error.
+  const int64_t no_tier = none_.requests.load();
+  n += no_tier;
+  errors += none_.errors.load();
+  if (no_tier) per += ", no tier " + std::to_string(no_tier);
+  std::string out = "requests " + std::to_string(n) + " (" + per + ")";
+  if (errors) out += " | errors " + std::to_string(errors);
   char buf[256];
   double saved = ref > 0 ? 100.0 * (1.0 - static_cast<double>(cost) / ref) : 0.0;
   std::snprintf(buf, sizeof buf, " | spend $%s | all-frontier $%s | saved %.1f%%",
                 catalog::FormatUsd(cost).c_str(), catalog::FormatUsd(ref).c_str(), saved);
-  return "requests " + std::to_string(n) + " (" + per + (failed ? ", failed " : "") +
-         (failed ? std::to_string(failed) : "") + ")" + buf;
+  return out + buf;
 }
 
 }  // namespace triage::observe

@@ -53,7 +53,9 @@ class Stats {
   void AddLedgerFailure() { ledger_failures_.fetch_add(1, std::memory_order_relaxed); }
   // Prometheus text exposition format (version 0.0.4).
   std::string Prometheus() const;
-  // "requests 12 (open 9, mid 2, frontier 1) | spend $0.0012 | all-frontier $0.0100 | saved 88.0%"
+  // "requests 12 (open 9, mid 2, frontier 1) | spend $0.0012 | all-frontier $0.0100 | saved 88.0%";
+  // with "no tier N" in the parentheses for requests refused before a tier was chosen and
+  // " | errors E" before the money for requests that ended in an error, on a tier or not.
   std::string Summary() const;
   int64_t total_requests() const;
 

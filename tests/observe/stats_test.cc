@@ -29,8 +29,26 @@ TEST(Stats, FailedRequestsWithoutTierAreCountedSeparately) {
   r.status = 400;
   r.error = true;
   s.Record(r);
-  EXPECT_NE(s.Summary().find("failed 1"), std::string::npos);
+  EXPECT_EQ(s.Summary(),
+            "requests 1 (open 0, no tier 1) | errors 1 | spend $0.000000 | all-frontier "
+            "$0.000000 | saved 0.0%");
   EXPECT_NE(s.Prometheus().find("triage_responses_total{code=\"4xx\"} 1"), std::string::npos);
+}
+
+// An upstream failure on a tier is an error too, though the request reached a tier.
+TEST(Stats, SummaryCountsErrorsOnTiers) {
+  Stats s({"open", "mid"});
+  RequestRecord r;
+  r.tier = "open";
+  r.status = 200;
+  s.Record(r);
+  r.tier = "mid";
+  r.status = 502;
+  r.error = true;
+  s.Record(r);
+  EXPECT_EQ(s.Summary(),
+            "requests 2 (open 1, mid 1) | errors 1 | spend $0.000000 | all-frontier $0.000000 "
+            "| saved 0.0%");
 }
 
 TEST(Stats, PrometheusHistogramIsCumulative) {
