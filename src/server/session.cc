@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <chrono>
 #include <unordered_set>
 
 #include "observe/log.h"
@@ -29,6 +31,10 @@ constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 namespace {
 
 constexpr auto kWriteTimeout = std::chrono::seconds(60);
+// Lingering close after the last response: at most this long without a byte from the client,
+// and this long in all.
+constexpr auto kLingerIdle = std::chrono::milliseconds(500);
+constexpr auto kLingerTotal = std::chrono::milliseconds(2000);
 thread_local std::unordered_set<beast::tcp_stream*> t_idle;
 // Chat requests in flight on this thread (their cancel hooks), for the end of the grace period.
 thread_local std::unordered_set<upstream::CancelHook*> t_requests;
@@ -441,12 +447,18 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
   }
   // Lingering close: stop sending, then read and discard what the client may still be
   // sending for a short while, so an early error response is not destroyed by a TCP reset.
+  // Bounded in bytes, in silence between reads and in total time: a client that keeps
+  // trickling bytes must not hold the connection open.
   boost::system::error_code ignored;
   s.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   size_t drained = 0;
   char sink[8192];
+  const auto linger_end = std::chrono::steady_clock::now() + kLingerTotal;
   while (!ignored && drained < 4 * 1024 * 1024) {
-    s.stream.expires_after(std::chrono::milliseconds(500));
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        linger_end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    s.stream.expires_after(std::min(left, kLingerIdle));
     auto [ec, n] = co_await s.stream.async_read_some(net::buffer(sink), kTuple);
     if (ec) break;
     drained += n;

@@ -280,6 +280,37 @@ describe("HTTP layer", () => {
     assert.match(isAnthropicError(c.responses[0].body, "invalid_request_error").error.message, /'br'/);
   });
 
+  test("a client that keeps trickling bytes after an error answer is still disconnected (lingering close is bounded in time)", async () => {
+    // Regression: after an early error the session read and discarded the client's bytes with a
+    // 500 ms timeout per read but no bound on the total, so one byte every 100 ms kept the
+    // connection (and its file descriptor) open for as long as the client liked.
+    const started = Date.now();
+    const got = await new Promise((resolve, reject) => {
+      // allowHalfOpen: keep sending after the server's FIN, as a slowloris client does.
+      const s = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () => s.write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n"));
+      let data = "";
+      const drip = setInterval(() => {
+        if (!s.destroyed && s.writable) s.write("x");
+      }, 100);
+      const giveUp = setTimeout(() => {
+        clearInterval(drip);
+        s.destroy();
+        reject(new Error(`still connected after 15 s; got ${JSON.stringify(data.slice(0, 200))}`));
+      }, 15000);
+      s.setEncoding("latin1");
+      s.on("data", (d) => (data += d));
+      s.on("error", () => {}); // a reset once the server has closed is expected
+      s.on("close", () => {
+        clearInterval(drip);
+        clearTimeout(giveUp);
+        resolve(data);
+      });
+    });
+    assert.match(got, /^HTTP\/1\.1 400 /);
+    isOpenAIError(got.slice(got.indexOf("\r\n\r\n") + 4), "invalid_request_error", "bad_http");
+    assert.ok(Date.now() - started < 15000);
+  });
+
   test("Content-Encoding: identity is not a coding: answered normally", async () => {
     const o = await exchange(port, post("/v1/chat/completions", chatBody, "Content-Encoding: identity\r\n"), [false]);
     assert.equal(o.responses[0].status, 200, o.responses[0].body);
@@ -388,3 +419,4 @@ describe("drain", () => {
     }
   });
 });
+
