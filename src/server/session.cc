@@ -283,6 +283,23 @@ std::optional<Error> BodyError(boost::system::error_code ec, const config::Limit
                      "malformed HTTP request body: " + ec.message());
 }
 
+// A Transfer-Encoding that does not frame the body (anything but a plain "chunked"): refused and
+// the connection closed, since where the body ends, and so where the next request begins, is
+// unknown.
+std::optional<Error> FramingError(const http::request<http::string_body>& req) {
+  std::string te;
+  for (const auto& f : req) {
+    if (f.name() != http::field::transfer_encoding) continue;
+    if (!te.empty()) te += ", ";
+    te.append(f.value().data(), f.value().size());
+  }
+  if (ReadableTransferEncoding(te)) return std::nullopt;
+  return Error::Make(ErrorKind::kInvalidRequest, "bad_http",
+                     "malformed HTTP request: Transfer-Encoding '" + te.substr(0, 64) +
+                         "' is not supported; send the body with Content-Length or "
+                         "Transfer-Encoding: chunked");
+}
+
 // A body with a content coding (gzip, br, ...): triage reads only unencoded JSON.
 std::optional<Error> EncodingError(const http::request<http::string_body>& req) {
   const std::string_view coding = ContentCoding(req[http::field::content_encoding]);
@@ -378,6 +395,11 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     const auto method = req.method();
     SessionWriter writer(s, version, method == http::verb::head);
 
+    if (std::optional<Error> e = FramingError(req)) {
+      Known known = KnownOf(req);
+      co_await RefuseEarly(s, std::move(known), std::move(*e));
+      break;
+    }
     if (!parser.is_done()) {
       if (req[http::field::expect] == "100-continue") {
         http::response<http::empty_body> cont{http::status::continue_, version};

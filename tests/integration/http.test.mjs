@@ -311,6 +311,35 @@ describe("HTTP layer", () => {
     assert.ok(Date.now() - started < 15000);
   });
 
+  test("Transfer-Encoding other than chunked: 400 bad_http, connection closed, the body is never run as a request", async () => {
+    // Regression: "Transfer-Encoding: identity" was read as an empty body (400 "body: empty") and
+    // the body's bytes were then parsed as the next request on the keep-alive connection; with
+    // "gzip" and a Content-Length the body was read by the Content-Length and answered 200.
+    const smuggled = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    const raw = await untilClose(port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: identity\r\n\r\n${smuggled}`, 5000);
+    assert.equal(raw.match(/HTTP\/1\.1 \d{3}/g).length, 1, `one answer only: ${raw}`);
+    assert.match(raw, /^HTTP\/1\.1 400 /);
+    assert.match(raw, /^Connection: close$/im);
+    const j = isOpenAIError(raw.slice(raw.indexOf("\r\n\r\n") + 4), "invalid_request_error", "bad_http");
+    assert.match(j.error.message, /Transfer-Encoding 'identity' is not supported/);
+    const id = raw.match(/^x-request-id: (\S+)$/im)[1];
+    const row = t.rows().find((r) => r.id === id);
+    assert.ok(row, "a ledger row for the refused chat request");
+    assert.equal(row.status, 400);
+
+    const a = await untilClose(port, `POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip\r\nContent-Length: ${anthBody.length}\r\n\r\n${anthBody}`, 5000);
+    assert.equal(a.match(/HTTP\/1\.1 \d{3}/g).length, 1, a);
+    assert.match(a, /^HTTP\/1\.1 400 /);
+    assert.match(isAnthropicError(a.slice(a.indexOf("\r\n\r\n") + 4), "invalid_request_error").error.message, /Transfer-Encoding 'gzip' is not supported/);
+
+    // A plain chunked body is read as before.
+    const chunked = `${chatBody.length.toString(16)}\r\n${chatBody}\r\n0\r\n\r\n`;
+    const c = await exchange(port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}` + get("/healthz"), [false, false]);
+    assert.equal(c.responses[0].status, 200, c.responses[0].body);
+    assert.ok(JSON.parse(c.responses[0].body).choices);
+    assert.equal(c.responses[1].status, 200);
+  });
+
   test("Content-Encoding: identity is not a coding: answered normally", async () => {
     const o = await exchange(port, post("/v1/chat/completions", chatBody, "Content-Encoding: identity\r\n"), [false]);
     assert.equal(o.responses[0].status, 200, o.responses[0].body);

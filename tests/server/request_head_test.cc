@@ -73,5 +73,15 @@ TEST(RequestHead, ContentCodingOtherThanIdentity) {
   EXPECT_EQ(ContentCoding("x-gzip\t"), "x-gzip");
 }
 
+// Regression: "Transfer-Encoding: identity" (or gzip) was read as an empty body, and the body's
+// bytes were then parsed as the next request on the connection.
+TEST(RequestHead, OnlyPlainChunkedTransferEncodingIsReadable) {
+  for (const char* ok : {"", " ", "chunked", "Chunked", " CHUNKED\t", "chunked,", ", chunked"})
+    EXPECT_TRUE(ReadableTransferEncoding(ok)) << ok;
+  for (const char* bad : {"identity", "gzip", "gzip, chunked", "chunked, gzip", "chunked, chunked",
+                          "chunkedx", "x-chunked", "deflate,chunked"})
+    EXPECT_FALSE(ReadableTransferEncoding(bad)) << bad;
+}
+
 }  // namespace
 }  // namespace triage::server
