@@ -13,6 +13,7 @@
 #include "routing/router.h"
 #include "server/server.h"
 #include "store/ledger.h"
+#include "store/sqlite_url.h"
 
 namespace triage::cli {
 namespace {
@@ -213,6 +214,14 @@ int Main(int argc, char** argv) {
     // corrupt or wrong-kind model file before `serve` would.
     if (Status s = CheckRouter((*cfg)->router); !s.ok()) {
       std::cerr << "triage: " << check_config << ": routing.router: " << s.error().message << "\n";
+      exit_code = 2;
+      return;
+    }
+    // The config layer checks the ledger URL's scheme; its options (?synchronous=) are read by
+    // the store, which `serve` would otherwise be the first to run.
+    if (auto url = store::ParseSqliteUrl((*cfg)->ledger); !url) {
+      std::cerr << "triage: " << check_config << ": storage.ledger: " << url.error().message
+                << "\n";
       exit_code = 2;
       return;
     }

@@ -115,3 +115,40 @@ test("demo: prints the URL and examples, answers on three tiers, prints a summar
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("check refuses what serve could not use: a listen host name, a bad ledger option", () => {
+  // Regression: both passed `triage check` ("config OK"), then `serve` failed with exit 1.
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-check-"));
+  try {
+    const base = "tiers:\n  - {name: open, deployments: [{name: o, provider: sim, catalog: gemma-4-31b}]}\n";
+    const check = (extra) => {
+      const file = path.join(dir, "c.yaml");
+      writeFileSync(file, base + extra);
+      return spawnSync(triageBin, ["check", "--config", file], { encoding: "utf8" });
+    };
+    const host = check("listen: myhost:8080\n");
+    assert.equal(host.status, 2, host.stdout);
+    assert.match(host.stderr, /listen: host 'myhost' is not an IP address or localhost/);
+    const octet = check("listen: 999.1.1.1:80\n");
+    assert.equal(octet.status, 2, octet.stdout);
+    assert.match(octet.stderr, /listen: host '999\.1\.1\.1'/);
+    for (const ok of ["listen: localhost:0\n", 'listen: "[::1]:0"\n', "listen: :0\n"]) {
+      const r = check(ok);
+      assert.equal(r.status, 0, `${ok}: ${r.stderr}`);
+    }
+    const serve = spawnSync(triageBin, ["serve", "--config", path.join(dir, "c.yaml"), "--listen", "myhost:1"], { encoding: "utf8", timeout: 10000 });
+    assert.equal(serve.status, 2, serve.stderr);
+    assert.match(serve.stderr, /--listen: host 'myhost'/);
+
+    const sync = check(`storage: {ledger: "sqlite://${dir}/l.db?synchronous=fast"}\n`);
+    assert.equal(sync.status, 2, sync.stdout);
+    assert.match(sync.stderr, /storage\.ledger: .*synchronous must be 'normal' or 'full'/);
+    const opt = check(`storage: {ledger: "sqlite://${dir}/l.db?journal=wal"}\n`);
+    assert.equal(opt.status, 2, opt.stdout);
+    assert.match(opt.stderr, /storage\.ledger: .*unknown option 'journal'/);
+    assert.equal(check(`storage: {ledger: "sqlite://${dir}/l.db?synchronous=full"}\n`).status, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
