@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -105,6 +106,10 @@ void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
 // reloads its routing.
 int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
                std::chrono::milliseconds summary_every, const std::string& config_path = "") {
+  // A closed stdout or stderr (a log collector that went away, `triage demo | head`) must not
+  // kill the gateway with SIGPIPE at its next log or summary line, losing the requests in
+  // flight and their ledger rows: writes to it fail instead, and serving goes on.
+  std::signal(SIGPIPE, SIG_IGN);
   observe::SetLogLevel(cfg->log_level);
   auto ledger = store::OpenLedger(cfg->ledger);
   if (!ledger) {

@@ -152,3 +152,48 @@ test("check refuses what serve could not use: a listen host name, a bad ledger o
   }
 });
 
+test("a closed stderr does not kill the gateway: requests go on being answered and accounted, SIGTERM exits 0", async () => {
+  // Regression: with stderr a pipe whose reader went away (a log collector that died), the next
+  // log line raised SIGPIPE and killed the process, in-flight requests and their rows included.
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-pipe-"));
+  const ledger = path.join(dir, "l.db");
+  const file = path.join(dir, "c.yaml");
+  writeFileSync(
+    file,
+    `tiers:\n  - {name: open, deployments: [{name: o, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, output_tokens: 3}}]}\n` +
+      `storage: {ledger: "sqlite://${ledger}"}\nlog_level: debug\n`,
+  );
+  const proc = spawn(triageBin, ["serve", "--config", file, "--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
+  try {
+    let out = "";
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("serve did not start")), 10000);
+      proc.stdout.on("data", (d) => {
+        out += d;
+        const m = out.match(/triage listening on (http:\/\/\S+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    proc.stderr.destroy(); // the read end closes: the next write to stderr gets EPIPE
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0 });
+    for (let i = 0; i < 3; i++) {
+      // each request writes a debug log line to the closed stderr
+      const r = await client.chat.completions.create({ model: "open", messages: [{ role: "user", content: `hi ${i}` }] });
+      assert.match(r.choices[0].message.content, /^\[simulated /);
+    }
+    assert.equal(proc.exitCode, null, "still running");
+    assert.equal(proc.signalCode, null, "not killed by a signal");
+    proc.kill("SIGTERM");
+    assert.deepEqual(await exited, { code: 0, signal: null });
+    const rows = spawnSync("sqlite3", [ledger, "select count(*) from requests where status = 200"], { encoding: "utf8" });
+    assert.equal(rows.stdout.trim(), "3");
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
