@@ -111,6 +111,12 @@ std::optional<RequestLine> PeekRequestLine(std::string_view bytes) {
   return r;
 }
 
+size_t LeadingLineBreaks(std::string_view bytes) {
+  size_t n = 0;
+  while (n < bytes.size() && (bytes[n] == '\r' || bytes[n] == '\n')) ++n;
+  return n;
+}
+
 bool ReadableTransferEncoding(std::string_view value) {
   if (Trim(value).empty()) return true;
   int codings = 0;

@@ -47,6 +47,10 @@ struct RequestLine {
 };
 std::optional<RequestLine> PeekRequestLine(std::string_view bytes);
 
+// How many CR and LF bytes `bytes` starts with: the empty lines a server should ignore before a
+// request line (RFC 9112 2.2; some clients end a POST body with an extra CRLF).
+size_t LeadingLineBreaks(std::string_view bytes);
+
 // Whether the Transfer-Encoding of a request (the values of all its Transfer-Encoding fields,
 // joined by ", "; empty when there is none) frames a body triage can read: none, or exactly
 // the one coding "chunked" (ASCII case ignored). Anything else (identity, gzip, chunked twice or

@@ -371,6 +371,12 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       if (ec) break;  // closed, idle timeout or drain: nothing to answer
       buffer.commit(n);
     }
+    // Empty lines before a request line are ignored, not refused as a bad method (Beast's
+    // parser would): an extra CRLF after a POST body must not turn the next request into a 400.
+    const auto bytes = buffer.data();
+    buffer.consume(
+        LeadingLineBreaks(std::string_view(static_cast<const char*>(bytes.data()), bytes.size())));
+    if (buffer.size() == 0) continue;
     Parser parser;
     parser.header_limit(static_cast<uint32_t>(lim.max_header_bytes));
     parser.body_limit(static_cast<uint64_t>(lim.max_body_bytes));

@@ -341,6 +341,15 @@ describe("HTTP layer", () => {
     assert.equal(c.responses[1].status, 200);
   });
 
+  test("empty lines before a request line are ignored (an extra CRLF after a POST body)", async () => {
+    // Regression: Beast refused the CRLF as a bad method, so the request after it got a 400 and
+    // the connection closed. RFC 9112 2.2: a server should ignore empty lines before a request.
+    const o = await exchange(port, post("/v1/chat/completions", chatBody) + "\r\n" + get("/healthz") + "\r\n\r\n" + get("/v1/models"), [false, false, false]);
+    assert.deepEqual(o.responses.map((r) => r.status), [200, 200, 200], o.responses.map((r) => r.body).join("\n"));
+    assert.ok(JSON.parse(o.responses[0].body).choices);
+    assert.deepEqual(JSON.parse(o.responses[1].body), { status: "ok" });
+  });
+
   test("Content-Encoding: identity is not a coding: answered normally", async () => {
     const o = await exchange(port, post("/v1/chat/completions", chatBody, "Content-Encoding: identity\r\n"), [false]);
     assert.equal(o.responses[0].status, 200, o.responses[0].body);
