@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import zlib from "node:zlib";
+import { readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { startTriage, startDemo, config, curl } from "./lib/harness.mjs";
 import { startFakeOpenAI } from "./lib/fake_openai.mjs";
 
@@ -508,5 +510,36 @@ describe("limits.max_json_depth at its largest allowed value", () => {
     assert.match(JSON.parse(deeper.body).error.message, /nested deeper than 10000 levels/);
     assert.equal(t.proc.exitCode, null, "still running");
     assert.equal((await curl([`${t.url}/healthz`])).status, 200);
+  });
+});
+
+describe("out of file descriptors", () => {
+  test("accept failures (EMFILE) are logged once, not every 50 ms, and serving resumes when descriptors free up", async () => {
+    const t = await startTriage(config({ tiers: simTier }));
+    const sockets = [];
+    try {
+      // A small descriptor limit for the running process (util-linux prlimit).
+      const fds = readdirSync(`/proc/${t.proc.pid}/fd`).length;
+      execFileSync("prlimit", ["--pid", String(t.proc.pid), `--nofile=${fds + 8}:${fds + 8}`]);
+      for (let i = 0; i < 24; i++) {
+        const s = net.connect(t.port, "127.0.0.1");
+        s.on("error", () => {});
+        sockets.push(s);
+      }
+      const failures = () => t.stderr().split("\n").filter((l) => l.includes('"accept failed"'));
+      for (let i = 0; i < 100 && failures().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(failures().length >= 1, "the limit was reached");
+      assert.match(failures()[0], /Too many open files/);
+      // Regression: one warn line per 50 ms retry (20 a second) for as long as the limit was hit.
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(failures().length, 1, failures().join("\n"));
+      for (const s of sockets) s.destroy();
+      const r = await curl([`${t.url}/healthz`]);
+      assert.equal(r.status, 200);
+      assert.equal(t.proc.exitCode, null);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await t.cleanup();
+    }
   });
 });
