@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -13,6 +14,7 @@
 #include "routing/router.h"
 #include "server/server.h"
 #include "store/ledger.h"
+#include "store/sqlite_url.h"
 
 namespace triage::cli {
 namespace {
@@ -104,6 +106,10 @@ void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
 // reloads its routing.
 int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
                std::chrono::milliseconds summary_every, const std::string& config_path = "") {
+  // A closed stdout or stderr (a log collector that went away, `triage demo | head`) must not
+  // kill the gateway with SIGPIPE at its next log or summary line, losing the requests in
+  // flight and their ledger rows: writes to it fail instead, and serving goes on.
+  std::signal(SIGPIPE, SIG_IGN);
   observe::SetLogLevel(cfg->log_level);
   auto ledger = store::OpenLedger(cfg->ledger);
   if (!ledger) {
@@ -213,6 +219,14 @@ int Main(int argc, char** argv) {
     // corrupt or wrong-kind model file before `serve` would.
     if (Status s = CheckRouter((*cfg)->router); !s.ok()) {
       std::cerr << "triage: " << check_config << ": routing.router: " << s.error().message << "\n";
+      exit_code = 2;
+      return;
+    }
+    // The config layer checks the ledger URL's scheme; its options (?synchronous=) are read by
+    // the store, which `serve` would otherwise be the first to run.
+    if (auto url = store::ParseSqliteUrl((*cfg)->ledger); !url) {
+      std::cerr << "triage: " << check_config << ": storage.ledger: " << url.error().message
+                << "\n";
       exit_code = 2;
       return;
     }

@@ -72,6 +72,11 @@ struct Tier {
   std::vector<Deployment> deployments;
 };
 
+// The largest limits.max_json_depth accepted. A body that deep still passes every recursive
+// JSON walk on an 8 MiB stack with room to spare (the deepest measured, an Anthropic tool schema
+// for the sim, crashed at about 70000 levels).
+inline constexpr int kMaxJsonDepthCap = 10000;
+
 struct Limits {
   int64_t max_body_bytes = 8 * 1024 * 1024;
   int64_t max_header_bytes = 16 * 1024;

@@ -1,10 +1,29 @@
 // "host:port" parsing for `listen` and --listen. An empty host (":8080") means every IPv4
-// interface, 0.0.0.0, as most servers read it.
+// interface, 0.0.0.0, as most servers read it. The host must be an IP address or "localhost":
+// the listener binds an address and resolves no names, so `check` refuses what `serve` could not
+// bind.
+#include <arpa/inet.h>
+
 #include <cctype>
 
 #include "config/config.h"
 
 namespace triage::config {
+
+namespace {
+
+// An IPv4 address in dotted-quad form, "localhost", or (in brackets) an IPv6 address with an
+// optional zone ("fe80::1%eth0").
+bool IsIpLiteral(const std::string& host, bool bracketed) {
+  unsigned char buf[16];
+  if (bracketed) {
+    const std::string addr = host.substr(0, host.find('%'));
+    return ::inet_pton(AF_INET6, addr.c_str(), buf) == 1;
+  }
+  return host == "localhost" || ::inet_pton(AF_INET, host.c_str(), buf) == 1;
+}
+
+}  // namespace
 
 Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text,
                                                        const std::string& what) {
@@ -14,7 +33,8 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text,
         what + ": " + why + " (expected HOST:PORT, e.g. 127.0.0.1:8080, " + "[::1]:8080 or :8080)");
   };
   std::string host, port;
-  if (!text.empty() && text[0] == '[') {
+  const bool bracketed = !text.empty() && text[0] == '[';
+  if (bracketed) {
     const size_t close = text.find(']');
     if (close == std::string::npos || close == 1) return fail("bad bracketed IPv6 address");
     if (close + 1 >= text.size() || text[close + 1] != ':') return fail("missing :PORT");
@@ -33,6 +53,8 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text,
       return fail("bad host");
     }
   }
+  if (!IsIpLiteral(host, bracketed))
+    return fail("host '" + host + "' is not an IP address or localhost (names are not resolved)");
   if (port.empty() || port.size() > 5) return fail("bad port");
   unsigned value = 0;
   for (char c : port) {

@@ -14,7 +14,8 @@ void ParseStorage(const YAML::Node& root, Diag& diag, Config& c) {
   const YAML::Node node = root["storage"];
   if (!internal::CheckMap(node, "storage", {"ledger"}, diag)) return;
   if (!GetString(node, "ledger", "storage", diag, &c.ledger)) return;
-  // Query options (?synchronous=full) are checked by store/sqlite_url when the ledger opens.
+  // Query options (?synchronous=full) are checked by store/sqlite_url, when `triage check` runs
+  // and when the ledger opens.
   const std::string_view url = c.ledger;
   const std::string_view rest = url.substr(0, url.find('?'));
   const bool file = rest.starts_with("sqlite://") && rest.size() > 9;
@@ -81,8 +82,10 @@ void ParseLimitsAndServer(const YAML::Node& root, Diag& diag, Config& c) {
       positive("max_body_bytes", int64_t{1} << 40, &c.limits.max_body_bytes);
       positive("max_header_bytes", int64_t{1} << 30, &c.limits.max_header_bytes);
       positive("max_response_bytes", int64_t{1} << 40, &c.limits.max_response_bytes);
+      // Capped well below what the recursive JSON walks (translation, body writing, the sim's
+      // schema sampling) can take on an 8 MiB thread stack: 100000 crashed the process.
       int64_t depth = c.limits.max_json_depth;
-      positive("max_json_depth", 100000, &depth);
+      positive("max_json_depth", kMaxJsonDepthCap, &depth);
       c.limits.max_json_depth = static_cast<int>(depth);
       GetMillis(n, "header_timeout_ms", "limits", 1, diag, &c.limits.header_timeout);
       GetMillis(n, "body_timeout_ms", "limits", 1, diag, &c.limits.body_timeout);

@@ -111,6 +111,29 @@ std::optional<RequestLine> PeekRequestLine(std::string_view bytes) {
   return r;
 }
 
+size_t LeadingLineBreaks(std::string_view bytes) {
+  size_t n = 0;
+  while (n < bytes.size() && (bytes[n] == '\r' || bytes[n] == '\n')) ++n;
+  return n;
+}
+
+bool ReadableTransferEncoding(std::string_view value) {
+  if (Trim(value).empty()) return true;
+  int codings = 0;
+  bool chunked = false;
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    const std::string_view coding = Trim(value.substr(0, comma));
+    if (!coding.empty()) {
+      ++codings;
+      chunked = EqualsIgnoreCase(coding, "chunked");
+    }
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return codings == 1 && chunked;
+}
+
 std::string_view ContentCoding(std::string_view value) {
   while (!value.empty()) {
     const size_t comma = value.find(',');

@@ -47,6 +47,17 @@ struct RequestLine {
 };
 std::optional<RequestLine> PeekRequestLine(std::string_view bytes);
 
+// How many CR and LF bytes `bytes` starts with: the empty lines a server should ignore before a
+// request line (RFC 9112 2.2; some clients end a POST body with an extra CRLF).
+size_t LeadingLineBreaks(std::string_view bytes);
+
+// Whether the Transfer-Encoding of a request (the values of all its Transfer-Encoding fields,
+// joined by ", "; empty when there is none) frames a body triage can read: none, or exactly
+// the one coding "chunked" (ASCII case ignored). Anything else (identity, gzip, chunked twice or
+// not last) is refused: a request whose final coding is not chunked has no knowable length
+// (RFC 9112 6.3), and reading it as empty would parse its body as the next request.
+bool ReadableTransferEncoding(std::string_view transfer_encoding);
+
 // The first content coding a Content-Encoding field value names, other than "identity" (ASCII
 // case ignored; the value is a comma-separated list); empty when the body is not encoded.
 std::string_view ContentCoding(std::string_view content_encoding);

@@ -18,6 +18,17 @@ using tcp = net::ip::tcp;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 // After the grace period: how long cancelled requests get to answer and write their rows.
 constexpr auto kCancelWindow = std::chrono::seconds(2);
+// Out of file descriptors, accept fails every 50 ms: one log line per this, not per failure.
+constexpr auto kAcceptLogEvery = std::chrono::seconds(10);
+
+// The fields of an "accept failed" line; a plain function, since g++ 12 rejects braced lists
+// of string literals inside coroutines.
+nlohmann::json AcceptFailure(const boost::system::error_code& ec, int64_t not_logged) {
+  nlohmann::json f = nlohmann::json::object();
+  f["error"] = ec.message();
+  f["failures_not_logged"] = not_logged;
+  return f;
+}
 
 Server::Server(pipeline::Gateway& gateway) : gateway_(gateway) {
   int n = gateway.config().threads;
@@ -93,14 +104,25 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
       main,
       [this]() -> net::awaitable<void> {
         size_t next = 0;
+        std::chrono::steady_clock::time_point logged_at{};  // of the last "accept failed"
+        int64_t not_logged = 0;                             // failures since, not logged
         for (;;) {
           auto& target = *contexts_[next++ % contexts_.size()];
           auto [ec, socket] = co_await acceptor_->async_accept(target.get_executor(), kTuple);
           if (draining_) co_return;
           if (ec) {
             if (ec == net::error::operation_aborted) co_return;
-            // EMFILE and friends: back off briefly instead of spinning.
-            observe::Log(observe::Level::kWarn, "accept failed", {{"error", ec.message()}});
+            // EMFILE and friends: back off briefly instead of spinning. The failure repeats
+            // every 50 ms until a descriptor frees up: logged at most every kAcceptLogEvery.
+            const auto now = std::chrono::steady_clock::now();
+            if (logged_at == std::chrono::steady_clock::time_point{} ||
+                now - logged_at >= kAcceptLogEvery) {
+              observe::Log(observe::Level::kWarn, "accept failed", AcceptFailure(ec, not_logged));
+              logged_at = now;
+              not_logged = 0;
+            } else {
+              ++not_logged;
+            }
             net::steady_timer t(co_await net::this_coro::executor);
             t.expires_after(std::chrono::milliseconds(50));
             co_await t.async_wait(kTuple);

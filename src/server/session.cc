@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <chrono>
 #include <unordered_set>
 
 #include "observe/log.h"
@@ -29,6 +31,10 @@ constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 namespace {
 
 constexpr auto kWriteTimeout = std::chrono::seconds(60);
+// Lingering close after the last response: at most this long without a byte from the client,
+// and this long in all.
+constexpr auto kLingerIdle = std::chrono::milliseconds(500);
+constexpr auto kLingerTotal = std::chrono::milliseconds(2000);
 thread_local std::unordered_set<beast::tcp_stream*> t_idle;
 // Chat requests in flight on this thread (their cancel hooks), for the end of the grace period.
 thread_local std::unordered_set<upstream::CancelHook*> t_requests;
@@ -277,6 +283,23 @@ std::optional<Error> BodyError(boost::system::error_code ec, const config::Limit
                      "malformed HTTP request body: " + ec.message());
 }
 
+// A Transfer-Encoding that does not frame the body (anything but a plain "chunked"): refused and
+// the connection closed, since where the body ends, and so where the next request begins, is
+// unknown.
+std::optional<Error> FramingError(const http::request<http::string_body>& req) {
+  std::string te;
+  for (const auto& f : req) {
+    if (f.name() != http::field::transfer_encoding) continue;
+    if (!te.empty()) te += ", ";
+    te.append(f.value().data(), f.value().size());
+  }
+  if (ReadableTransferEncoding(te)) return std::nullopt;
+  return Error::Make(ErrorKind::kInvalidRequest, "bad_http",
+                     "malformed HTTP request: Transfer-Encoding '" + te.substr(0, 64) +
+                         "' is not supported; send the body with Content-Length or "
+                         "Transfer-Encoding: chunked");
+}
+
 // A body with a content coding (gzip, br, ...): triage reads only unencoded JSON.
 std::optional<Error> EncodingError(const http::request<http::string_body>& req) {
   const std::string_view coding = ContentCoding(req[http::field::content_encoding]);
@@ -348,6 +371,12 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       if (ec) break;  // closed, idle timeout or drain: nothing to answer
       buffer.commit(n);
     }
+    // Empty lines before a request line are ignored, not refused as a bad method (Beast's
+    // parser would): an extra CRLF after a POST body must not turn the next request into a 400.
+    const auto bytes = buffer.data();
+    buffer.consume(
+        LeadingLineBreaks(std::string_view(static_cast<const char*>(bytes.data()), bytes.size())));
+    if (buffer.size() == 0) continue;
     Parser parser;
     parser.header_limit(static_cast<uint32_t>(lim.max_header_bytes));
     parser.body_limit(static_cast<uint64_t>(lim.max_body_bytes));
@@ -372,6 +401,11 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     const auto method = req.method();
     SessionWriter writer(s, version, method == http::verb::head);
 
+    if (std::optional<Error> e = FramingError(req)) {
+      Known known = KnownOf(req);
+      co_await RefuseEarly(s, std::move(known), std::move(*e));
+      break;
+    }
     if (!parser.is_done()) {
       if (req[http::field::expect] == "100-continue") {
         http::response<http::empty_body> cont{http::status::continue_, version};
@@ -441,12 +475,18 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
   }
   // Lingering close: stop sending, then read and discard what the client may still be
   // sending for a short while, so an early error response is not destroyed by a TCP reset.
+  // Bounded in bytes, in silence between reads and in total time: a client that keeps
+  // trickling bytes must not hold the connection open.
   boost::system::error_code ignored;
   s.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   size_t drained = 0;
   char sink[8192];
+  const auto linger_end = std::chrono::steady_clock::now() + kLingerTotal;
   while (!ignored && drained < 4 * 1024 * 1024) {
-    s.stream.expires_after(std::chrono::milliseconds(500));
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        linger_end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    s.stream.expires_after(std::min(left, kLingerIdle));
     auto [ec, n] = co_await s.stream.async_read_some(net::buffer(sink), kTuple);
     if (ec) break;
     drained += n;

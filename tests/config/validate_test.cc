@@ -246,6 +246,13 @@ TEST(Validate, LogLevelLimitsServer) {
               HasSubstr("limits.max_body_bytes: must be in [1,"));
   EXPECT_THAT(Problems(base + "limits: {max_json_depth: -3}\n"),
               HasSubstr("limits.max_json_depth: must be in [1,"));
+  // Regression: 100000 was accepted, and a body that deep crashed the process (stack overflow
+  // in the recursive JSON walks).
+  EXPECT_THAT(Problems(base + "limits: {max_json_depth: 10001}\n"),
+              HasSubstr("limits.max_json_depth: must be in [1, 10000]"));
+  EXPECT_THAT(Problems(base + "limits: {max_json_depth: 100000}\n"),
+              HasSubstr("limits.max_json_depth: must be in [1, 10000]"));
+  EXPECT_EQ(Problems(base + "limits: {max_json_depth: 10000}\n"), "OK");
   EXPECT_THAT(Problems(base + "limits: {keepalive_timeout_ms: 0}\n"),
               HasSubstr("limits.keepalive_timeout_ms: must be > 0"));
   EXPECT_THAT(Problems(base + "server: {threads: -1}\n"),

@@ -115,3 +115,85 @@ test("demo: prints the URL and examples, answers on three tiers, prints a summar
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("check refuses what serve could not use: a listen host name, a bad ledger option", () => {
+  // Regression: both passed `triage check` ("config OK"), then `serve` failed with exit 1.
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-check-"));
+  try {
+    const base = "tiers:\n  - {name: open, deployments: [{name: o, provider: sim, catalog: gemma-4-31b}]}\n";
+    const check = (extra) => {
+      const file = path.join(dir, "c.yaml");
+      writeFileSync(file, base + extra);
+      return spawnSync(triageBin, ["check", "--config", file], { encoding: "utf8" });
+    };
+    const host = check("listen: myhost:8080\n");
+    assert.equal(host.status, 2, host.stdout);
+    assert.match(host.stderr, /listen: host 'myhost' is not an IP address or localhost/);
+    const octet = check("listen: 999.1.1.1:80\n");
+    assert.equal(octet.status, 2, octet.stdout);
+    assert.match(octet.stderr, /listen: host '999\.1\.1\.1'/);
+    for (const ok of ["listen: localhost:0\n", 'listen: "[::1]:0"\n', "listen: :0\n"]) {
+      const r = check(ok);
+      assert.equal(r.status, 0, `${ok}: ${r.stderr}`);
+    }
+    const serve = spawnSync(triageBin, ["serve", "--config", path.join(dir, "c.yaml"), "--listen", "myhost:1"], { encoding: "utf8", timeout: 10000 });
+    assert.equal(serve.status, 2, serve.stderr);
+    assert.match(serve.stderr, /--listen: host 'myhost'/);
+
+    const sync = check(`storage: {ledger: "sqlite://${dir}/l.db?synchronous=fast"}\n`);
+    assert.equal(sync.status, 2, sync.stdout);
+    assert.match(sync.stderr, /storage\.ledger: .*synchronous must be 'normal' or 'full'/);
+    const opt = check(`storage: {ledger: "sqlite://${dir}/l.db?journal=wal"}\n`);
+    assert.equal(opt.status, 2, opt.stdout);
+    assert.match(opt.stderr, /storage\.ledger: .*unknown option 'journal'/);
+    assert.equal(check(`storage: {ledger: "sqlite://${dir}/l.db?synchronous=full"}\n`).status, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a closed stderr does not kill the gateway: requests go on being answered and accounted, SIGTERM exits 0", async () => {
+  // Regression: with stderr a pipe whose reader went away (a log collector that died), the next
+  // log line raised SIGPIPE and killed the process, in-flight requests and their rows included.
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-pipe-"));
+  const ledger = path.join(dir, "l.db");
+  const file = path.join(dir, "c.yaml");
+  writeFileSync(
+    file,
+    `tiers:\n  - {name: open, deployments: [{name: o, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, output_tokens: 3}}]}\n` +
+      `storage: {ledger: "sqlite://${ledger}"}\nlog_level: debug\n`,
+  );
+  const proc = spawn(triageBin, ["serve", "--config", file, "--listen", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
+  try {
+    let out = "";
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("serve did not start")), 10000);
+      proc.stdout.on("data", (d) => {
+        out += d;
+        const m = out.match(/triage listening on (http:\/\/\S+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    proc.stderr.destroy(); // the read end closes: the next write to stderr gets EPIPE
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0 });
+    for (let i = 0; i < 3; i++) {
+      // each request writes a debug log line to the closed stderr
+      const r = await client.chat.completions.create({ model: "open", messages: [{ role: "user", content: `hi ${i}` }] });
+      assert.match(r.choices[0].message.content, /^\[simulated /);
+    }
+    assert.equal(proc.exitCode, null, "still running");
+    assert.equal(proc.signalCode, null, "not killed by a signal");
+    proc.kill("SIGTERM");
+    assert.deepEqual(await exited, { code: 0, signal: null });
+    const rows = spawnSync("sqlite3", [ledger, "select count(*) from requests where status = 200"], { encoding: "utf8" });
+    assert.equal(rows.stdout.trim(), "3");
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -5,7 +5,10 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import zlib from "node:zlib";
+import { readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { startTriage, startDemo, config, curl } from "./lib/harness.mjs";
+import { startFakeOpenAI } from "./lib/fake_openai.mjs";
 
 // Parses consecutive HTTP/1.x responses from `text`. `bodyless[i]` says the i-th answers a HEAD
 // (no body whatever Content-Length says). Returns null while more bytes are needed; throws when
@@ -280,6 +283,75 @@ describe("HTTP layer", () => {
     assert.match(isAnthropicError(c.responses[0].body, "invalid_request_error").error.message, /'br'/);
   });
 
+  test("a client that keeps trickling bytes after an error answer is still disconnected (lingering close is bounded in time)", async () => {
+    // Regression: after an early error the session read and discarded the client's bytes with a
+    // 500 ms timeout per read but no bound on the total, so one byte every 100 ms kept the
+    // connection (and its file descriptor) open for as long as the client liked.
+    const started = Date.now();
+    const got = await new Promise((resolve, reject) => {
+      // allowHalfOpen: keep sending after the server's FIN, as a slowloris client does.
+      const s = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () => s.write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n"));
+      let data = "";
+      const drip = setInterval(() => {
+        if (!s.destroyed && s.writable) s.write("x");
+      }, 100);
+      const giveUp = setTimeout(() => {
+        clearInterval(drip);
+        s.destroy();
+        reject(new Error(`still connected after 15 s; got ${JSON.stringify(data.slice(0, 200))}`));
+      }, 15000);
+      s.setEncoding("latin1");
+      s.on("data", (d) => (data += d));
+      s.on("error", () => {}); // a reset once the server has closed is expected
+      s.on("close", () => {
+        clearInterval(drip);
+        clearTimeout(giveUp);
+        resolve(data);
+      });
+    });
+    assert.match(got, /^HTTP\/1\.1 400 /);
+    isOpenAIError(got.slice(got.indexOf("\r\n\r\n") + 4), "invalid_request_error", "bad_http");
+    assert.ok(Date.now() - started < 15000);
+  });
+
+  test("Transfer-Encoding other than chunked: 400 bad_http, connection closed, the body is never run as a request", async () => {
+    // Regression: "Transfer-Encoding: identity" was read as an empty body (400 "body: empty") and
+    // the body's bytes were then parsed as the next request on the keep-alive connection; with
+    // "gzip" and a Content-Length the body was read by the Content-Length and answered 200.
+    const smuggled = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    const raw = await untilClose(port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: identity\r\n\r\n${smuggled}`, 5000);
+    assert.equal(raw.match(/HTTP\/1\.1 \d{3}/g).length, 1, `one answer only: ${raw}`);
+    assert.match(raw, /^HTTP\/1\.1 400 /);
+    assert.match(raw, /^Connection: close$/im);
+    const j = isOpenAIError(raw.slice(raw.indexOf("\r\n\r\n") + 4), "invalid_request_error", "bad_http");
+    assert.match(j.error.message, /Transfer-Encoding 'identity' is not supported/);
+    const id = raw.match(/^x-request-id: (\S+)$/im)[1];
+    const row = t.rows().find((r) => r.id === id);
+    assert.ok(row, "a ledger row for the refused chat request");
+    assert.equal(row.status, 400);
+
+    const a = await untilClose(port, `POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip\r\nContent-Length: ${anthBody.length}\r\n\r\n${anthBody}`, 5000);
+    assert.equal(a.match(/HTTP\/1\.1 \d{3}/g).length, 1, a);
+    assert.match(a, /^HTTP\/1\.1 400 /);
+    assert.match(isAnthropicError(a.slice(a.indexOf("\r\n\r\n") + 4), "invalid_request_error").error.message, /Transfer-Encoding 'gzip' is not supported/);
+
+    // A plain chunked body is read as before.
+    const chunked = `${chatBody.length.toString(16)}\r\n${chatBody}\r\n0\r\n\r\n`;
+    const c = await exchange(port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}` + get("/healthz"), [false, false]);
+    assert.equal(c.responses[0].status, 200, c.responses[0].body);
+    assert.ok(JSON.parse(c.responses[0].body).choices);
+    assert.equal(c.responses[1].status, 200);
+  });
+
+  test("empty lines before a request line are ignored (an extra CRLF after a POST body)", async () => {
+    // Regression: Beast refused the CRLF as a bad method, so the request after it got a 400 and
+    // the connection closed. RFC 9112 2.2: a server should ignore empty lines before a request.
+    const o = await exchange(port, post("/v1/chat/completions", chatBody) + "\r\n" + get("/healthz") + "\r\n\r\n" + get("/v1/models"), [false, false, false]);
+    assert.deepEqual(o.responses.map((r) => r.status), [200, 200, 200], o.responses.map((r) => r.body).join("\n"));
+    assert.ok(JSON.parse(o.responses[0].body).choices);
+    assert.deepEqual(JSON.parse(o.responses[1].body), { status: "ok" });
+  });
+
   test("Content-Encoding: identity is not a coding: answered normally", async () => {
     const o = await exchange(port, post("/v1/chat/completions", chatBody, "Content-Encoding: identity\r\n"), [false]);
     assert.equal(o.responses[0].status, 200, o.responses[0].body);
@@ -384,6 +456,89 @@ describe("drain", () => {
       assert.deepEqual(await t.exited, { code: 0, signal: null });
       assert.equal(t.rows().length, 1, "one chat request, one row");
     } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe("limits.max_json_depth at its largest allowed value", () => {
+  let t, fake;
+  before(async () => {
+    fake = await startFakeOpenAI();
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "up", url: fake.url, catalog: "gemma-4-31b" }] },
+          { name: "sim", deployments: [{ name: "s", sim: { latency_ms: 1, output_tokens: 5 }, catalog: "gemma-4-31b" }] },
+        ],
+        extra: "limits: {max_json_depth: 10000, max_body_bytes: 8388608}\nretry: {max_attempts: 1}\n",
+      }),
+    );
+  });
+  after(async () => {
+    await t.cleanup();
+    await fake.close();
+  });
+
+  // Regression: the limit could be set to 100000, and a body that deep, passed through to an
+  // upstream or translated, overflowed the stack and killed the process (SIGSEGV). A body at the
+  // largest depth now accepted goes through every recursive walk; one level more is a 400.
+  test("a body nested as deep as the limit allows is answered on every path; one level deeper is a 400", async () => {
+    const nest = (levels, leaf) => "[".repeat(levels) + leaf + "]".repeat(levels);
+    // The top-level object and 9999 arrays: 10000 levels.
+    const x = nest(9999, "1");
+    // Two levels per step; with the 3-4 levels around a tool's schema, just under 10000.
+    const schema = '{"type":"object","properties":{"a":'.repeat(4990) + '{"type":"string"}' + "}}".repeat(4990);
+    const cases = [
+      // passed through to an OpenAI upstream
+      ["/v1/chat/completions", `{"model":"up","x":${x},"messages":[{"role":"user","content":"hi"}]}`],
+      // translated for an OpenAI upstream
+      ["/v1/messages", `{"model":"up","max_tokens":5,"tools":[{"name":"f","input_schema":${schema}}],"messages":[{"role":"user","content":"hi"}]}`],
+      // the sim samples tool arguments from the schema
+      ["/v1/chat/completions", `{"model":"s","tools":[{"type":"function","function":{"name":"f","parameters":${schema}}}],"messages":[{"role":"user","content":"hi"}]}`],
+      ["/v1/messages", `{"model":"s","max_tokens":5,"tools":[{"name":"f","input_schema":${schema}}],"messages":[{"role":"user","content":"hi"}]}`],
+      ["/v1/messages/count_tokens", `{"model":"s","tools":[{"name":"f","input_schema":${schema}}],"messages":[{"role":"user","content":"hi"}]}`],
+    ];
+    for (const [p, body] of cases) {
+      const r = await curl([`${t.url}${p}`, "-H", "content-type: application/json", "--data-binary", "@-"], { input: body });
+      assert.equal(r.status, 200, `${p}: ${r.body.slice(0, 300)}`);
+    }
+    const deeper = await curl([`${t.url}/v1/chat/completions`, "--data-binary", "@-"], {
+      input: `{"model":"up","x":${nest(10000, "1")},"messages":[{"role":"user","content":"hi"}]}`,
+    });
+    assert.equal(deeper.status, 400);
+    assert.match(JSON.parse(deeper.body).error.message, /nested deeper than 10000 levels/);
+    assert.equal(t.proc.exitCode, null, "still running");
+    assert.equal((await curl([`${t.url}/healthz`])).status, 200);
+  });
+});
+
+describe("out of file descriptors", () => {
+  test("accept failures (EMFILE) are logged once, not every 50 ms, and serving resumes when descriptors free up", async () => {
+    const t = await startTriage(config({ tiers: simTier }));
+    const sockets = [];
+    try {
+      // A small descriptor limit for the running process (util-linux prlimit).
+      const fds = readdirSync(`/proc/${t.proc.pid}/fd`).length;
+      execFileSync("prlimit", ["--pid", String(t.proc.pid), `--nofile=${fds + 8}:${fds + 8}`]);
+      for (let i = 0; i < 24; i++) {
+        const s = net.connect(t.port, "127.0.0.1");
+        s.on("error", () => {});
+        sockets.push(s);
+      }
+      const failures = () => t.stderr().split("\n").filter((l) => l.includes('"accept failed"'));
+      for (let i = 0; i < 100 && failures().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(failures().length >= 1, "the limit was reached");
+      assert.match(failures()[0], /Too many open files/);
+      // Regression: one warn line per 50 ms retry (20 a second) for as long as the limit was hit.
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(failures().length, 1, failures().join("\n"));
+      for (const s of sockets) s.destroy();
+      const r = await curl([`${t.url}/healthz`]);
+      assert.equal(r.status, 200);
+      assert.equal(t.proc.exitCode, null);
+    } finally {
+      for (const s of sockets) s.destroy();
       await t.cleanup();
     }
   });

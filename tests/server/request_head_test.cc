@@ -73,5 +73,24 @@ TEST(RequestHead, ContentCodingOtherThanIdentity) {
   EXPECT_EQ(ContentCoding("x-gzip\t"), "x-gzip");
 }
 
+TEST(RequestHead, LeadingLineBreaks) {
+  EXPECT_EQ(LeadingLineBreaks(""), 0u);
+  EXPECT_EQ(LeadingLineBreaks("GET / HTTP/1.1\r\n"), 0u);
+  EXPECT_EQ(LeadingLineBreaks("\r\nGET / HTTP/1.1\r\n"), 2u);
+  EXPECT_EQ(LeadingLineBreaks("\r\n\r\n\nPOST"), 5u);
+  EXPECT_EQ(LeadingLineBreaks("\r"), 1u);
+  EXPECT_EQ(LeadingLineBreaks(" \r\nGET"), 0u);
+}
+
+// Regression: "Transfer-Encoding: identity" (or gzip) was read as an empty body, and the body's
+// bytes were then parsed as the next request on the connection.
+TEST(RequestHead, OnlyPlainChunkedTransferEncodingIsReadable) {
+  for (const char* ok : {"", " ", "chunked", "Chunked", " CHUNKED\t", "chunked,", ", chunked"})
+    EXPECT_TRUE(ReadableTransferEncoding(ok)) << ok;
+  for (const char* bad : {"identity", "gzip", "gzip, chunked", "chunked, gzip", "chunked, chunked",
+                          "chunkedx", "x-chunked", "deflate,chunked"})
+    EXPECT_FALSE(ReadableTransferEncoding(bad)) << bad;
+}
+
 }  // namespace
 }  // namespace triage::server
