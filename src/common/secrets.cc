@@ -41,4 +41,17 @@ std::string MaskSecrets(std::string_view text) {
   return out;
 }
 
+bool LooksLikeApiKey(std::string_view s) {
+  if (s.size() < 23 || s.substr(0, 3) != "sk-") return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
+
+std::string ClientNameForDisplay(std::string_view name) {
+  if (LooksLikeApiKey(name)) return "[redacted]";
+  return MaskSecrets(name);
+}
+
 }  // namespace triage

@@ -17,4 +17,14 @@ void RegisterSecret(std::string_view secret);
 // `text` with every occurrence of a registered secret replaced by "[redacted]".
 std::string MaskSecrets(std::string_view text);
 
+// True for a name shaped like a provider API key: "sk-" (OpenAI's "sk-", "sk-proj-",
+// Anthropic's "sk-ant-") followed by at least 20 chars, all of them letters, digits, '-' or
+// '_'. Model names do not look like that.
+bool LooksLikeApiKey(std::string_view s);
+
+// A name the client sent (its `model`), as errors, logs and the ledger may show it:
+// "[redacted]" when it looks like an API key (a key pasted into the wrong field), else
+// MaskSecrets of it.
+std::string ClientNameForDisplay(std::string_view name);
+
 }  // namespace triage

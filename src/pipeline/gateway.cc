@@ -6,6 +6,7 @@
 #include <random>
 
 #include "catalog/catalog.h"
+#include "common/secrets.h"
 #include "dialect/anthropic.h"
 #include "dialect/openai.h"
 #include "dialect/translate.h"
@@ -218,7 +219,7 @@ Status Gateway::DropSmallContexts(RequestContext& ctx) const {
                      "the prompt is about " + std::to_string(tokens) +
                          " tokens (characters / 4), more than the context window of every "
                          "deployment for model '" +
-                         ctx.req.model + "'; large enough: " +
+                         ClientNameForDisplay(ctx.req.model) + "'; large enough: " +
                          (names.empty() ? std::string("none configured") : names));
 }
 
@@ -385,7 +386,7 @@ store::LedgerRow BuildRow(const RequestContext& ctx) {
   row.id = ctx.id;
   row.ts_ms = ctx.ts_ms;
   row.dialect = std::string(dialect::DialectName(ctx.dialect));
-  row.requested_model = ctx.req.model;
+  row.requested_model = ClientNameForDisplay(ctx.req.model);  // a pasted key is not stored
   row.tier = ctx.deployment ? ctx.deployment->tier : "";
   row.deployment = ctx.deployment ? ctx.deployment->name : "";
   row.status = ctx.status;
@@ -562,7 +563,8 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
   }
   if (!Route(ctx, *routing)) {
     Error e = Error::Make(ErrorKind::kNotFound, "model_not_found",
-                          "model '" + ctx.req.model + "' not found; available: " + model_names_);
+                          "model '" + ClientNameForDisplay(ctx.req.model) +
+                              "' not found; available: " + model_names_);
     co_await Refuse(ctx, std::move(e), out);
     co_return;
   }

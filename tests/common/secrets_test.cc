@@ -29,5 +29,20 @@ TEST(MaskSecrets, AKeyThatIsPartOfTheMaskDoesNotLoop) {
   EXPECT_EQ(MaskSecrets("x redacted y [redacted]"), "x [redacted] y [[redacted]]");
 }
 
+// A key pasted into `model` is not echoed, logged or stored; model names are left alone.
+TEST(ClientNameForDisplay, RedactsNamesShapedLikeApiKeys) {
+  EXPECT_TRUE(LooksLikeApiKey("sk-proj-abcdefghijklmnopqrstuvwxyz012345"));
+  EXPECT_TRUE(LooksLikeApiKey("sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv_wx-yz"));
+  EXPECT_FALSE(LooksLikeApiKey("sk-short"));
+  EXPECT_FALSE(LooksLikeApiKey("gpt-4o-mini-2024-07-18-abcdefgh"));
+  EXPECT_FALSE(LooksLikeApiKey("sk-this is a sentence, not a key"));
+  EXPECT_EQ(ClientNameForDisplay("sk-proj-abcdefghijklmnopqrstuvwxyz012345"), "[redacted]");
+  EXPECT_EQ(ClientNameForDisplay("claude-opus-4.7"), "claude-opus-4.7");
+  RegisterSecret("my-vllm-token-42");  // (another test registers "redacted": not compared whole)
+  const std::string shown = ClientNameForDisplay("my-vllm-token-42");
+  EXPECT_EQ(shown.find("vllm-token"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("redacted]"), std::string::npos) << shown;
+}
+
 }  // namespace
 }  // namespace triage

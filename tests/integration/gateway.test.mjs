@@ -121,6 +121,24 @@ describe("gateway core", () => {
     });
   });
 
+  test("a key pasted into `model` is not echoed in the 404, logged or stored in the ledger", async () => {
+    const key = "sk-proj-PastedByMistake0123456789abcdefXYZ";
+    const { status, body } = await curl([
+      "-X", "POST", `${t.url}/v1/chat/completions`, "-H", "content-type: application/json",
+      "-d", JSON.stringify({ model: key, messages: msgs }),
+    ]);
+    assert.equal(status, 404);
+    const json = JSON.parse(body);
+    assert.equal(json.error.code, "model_not_found");
+    assert.match(json.error.message, /^model '\[redacted\]' not found; available: auto/);
+    assert.ok(!JSON.stringify(json).includes(key.slice(3, 20)));
+    await sleep(100);
+    assert.ok(!t.stderr().includes(key.slice(3, 20)), "the pasted key must not be logged");
+    const row = t.rows().at(-1);
+    assert.equal(row.status, 404);
+    assert.equal(row.requested_model, "[redacted]");
+  });
+
   test("malformed bodies get 400 invalid_request_error naming the problem", async () => {
     const cases = [
       ["", /empty/],
