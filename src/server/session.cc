@@ -361,11 +361,15 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
   } leave{server, &s.stream};
   s.stream.socket().set_option(tcp::no_delay(true));
 
+  bool first_request = true;
   while (s.keep_alive && !server.draining()) {
-    // Idle keep-alive: wait for the first byte of the next request.
+    // Idle keep-alive: wait for the first byte of the next request. A new connection gets no
+    // more than header_timeout for its first byte: keepalive_timeout is for a client that has
+    // been served, not for a socket opened and left silent.
     if (buffer.size() == 0) {
       t_idle.insert(&s.stream);
-      s.stream.expires_after(lim.keepalive_timeout);
+      s.stream.expires_after(first_request ? std::min(lim.header_timeout, lim.keepalive_timeout)
+                                           : lim.keepalive_timeout);
       auto [ec, n] = co_await s.stream.async_read_some(buffer.prepare(8192), kTuple);
       t_idle.erase(&s.stream);
       if (ec) break;  // closed, idle timeout or drain: nothing to answer
@@ -377,6 +381,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     buffer.consume(
         LeadingLineBreaks(std::string_view(static_cast<const char*>(bytes.data()), bytes.size())));
     if (buffer.size() == 0) continue;
+    first_request = false;
     Parser parser;
     parser.header_limit(static_cast<uint32_t>(lim.max_header_bytes));
     parser.body_limit(static_cast<uint64_t>(lim.max_body_bytes));

@@ -7,7 +7,7 @@ import net from "node:net";
 import zlib from "node:zlib";
 import { readdirSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { startTriage, startDemo, config, curl } from "./lib/harness.mjs";
+import { startTriage, startDemo, config, curl, sleep } from "./lib/harness.mjs";
 import { startFakeOpenAI } from "./lib/fake_openai.mjs";
 
 // Parses consecutive HTTP/1.x responses from `text`. `bodyless[i]` says the i-th answers a HEAD
@@ -281,6 +281,41 @@ describe("HTTP layer", () => {
     const c = await exchange(port, post("/v1/messages/count_tokens", "{}", "Content-Encoding: br\r\n"), [false]);
     assert.equal(c.responses[0].status, 415);
     assert.match(isAnthropicError(c.responses[0].body, "invalid_request_error").error.message, /'br'/);
+  });
+
+  test("a new connection that sends nothing is closed after header_timeout_ms, not keepalive_timeout_ms", async () => {
+    // Regression: the wait for a new connection's first byte used keepalive_timeout_ms (60 s
+    // here), so idle sockets opened by a slowloris client were each held for a minute.
+    const started = Date.now();
+    const got = await new Promise((resolve, reject) => {
+      const s = net.connect({ port, host: "127.0.0.1" });
+      let data = "";
+      const giveUp = setTimeout(() => {
+        s.destroy();
+        reject(new Error("a silent new connection was still open after 15 s"));
+      }, 15000);
+      s.setEncoding("latin1");
+      s.on("data", (d) => (data += d));
+      s.on("error", () => {});
+      s.on("close", () => {
+        clearTimeout(giveUp);
+        resolve(data);
+      });
+    });
+    assert.equal(got, "", "nothing was asked, nothing is answered");
+    assert.ok(Date.now() - started < 15000);
+    // A served client still gets keepalive_timeout_ms between its requests (60 s here): after
+    // one answer the connection stays open well past header_timeout_ms (500 ms).
+    const s = net.connect({ port, host: "127.0.0.1" });
+    s.setEncoding("latin1");
+    let text = "";
+    s.on("data", (d) => (text += d));
+    s.on("error", () => {});
+    s.write(get("/healthz"));
+    while (!text.includes("\r\n\r\n")) await sleep(20);
+    await sleep(1500);
+    assert.ok(!s.destroyed && s.readyState === "open", "the served keep-alive connection stays open");
+    s.destroy();
   });
 
   test("a client that keeps trickling bytes after an error answer is still disconnected (lingering close is bounded in time)", async () => {
