@@ -411,8 +411,17 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       co_await RefuseEarly(s, std::move(known), std::move(*e));
       break;
     }
-    if (!parser.is_done()) {
-      if (req[http::field::expect] == "100-continue") {
+    const bool get_or_head = method == http::verb::get || method == http::verb::head;
+    const bool wrong_method =
+        route != Route::kNone &&
+        (AllowOf(route) == "POST" ? method != http::verb::post : !get_or_head);
+    const bool expects_continue = req[http::field::expect] == "100-continue";
+    if (!parser.is_done() && expects_continue && (route == Route::kNone || wrong_method)) {
+      // The answer (404 or 405) does not depend on the body: it goes out instead of a 100, the
+      // body the client is holding back is never read, and the connection closes after it.
+      s.keep_alive = false;
+    } else if (!parser.is_done()) {
+      if (expects_continue) {
         http::response<http::empty_body> cont{http::status::continue_, version};
         s.stream.expires_after(kWriteTimeout);
         auto [cec, cn] = co_await http::async_write(s.stream, cont, kTuple);
@@ -433,13 +442,12 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     server.busy_.fetch_add(1);
     std::optional<Error> encoded;
     if (method == http::verb::post) encoded = EncodingError(req);
-    const bool get_or_head = method == http::verb::get || method == http::verb::head;
     if (route == Route::kNone) {
       Error e =
           Error::Make(ErrorKind::kNotFound, "not_found",
                       "no route for " + std::string(req.method_string()) + " " + std::string(path));
       co_await RespondError(writer, dialect, e);
-    } else if (AllowOf(route) == "POST" ? method != http::verb::post : !get_or_head) {
+    } else if (wrong_method) {
       // HEAD included: a POST-only route has nothing to describe.
       Error e = Error::Make(ErrorKind::kInvalidRequest, "method_not_allowed",
                             "use " + std::string(AllowOf(route)) + " for " + std::string(path));

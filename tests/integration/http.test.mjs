@@ -283,6 +283,57 @@ describe("HTTP layer", () => {
     assert.match(isAnthropicError(c.responses[0].body, "invalid_request_error").error.message, /'br'/);
   });
 
+  test("Expect: 100-continue: a chat POST gets its 100 before the body; a 404 or 405 is answered at once, without reading the body", async () => {
+    // Sends the head, waits for the server's first bytes (at most 3 s), sends the body only if
+    // they were a 100, and collects everything until the server closes or 3 s of silence.
+    const exchange = (head, body) =>
+      new Promise((resolve) => {
+        const s = net.connect({ port, host: "127.0.0.1" });
+        s.setEncoding("latin1");
+        let data = "";
+        let sentBody = false;
+        let quiet;
+        const done = () => {
+          clearTimeout(quiet);
+          s.destroy();
+          resolve({ data, sentBody });
+        };
+        const arm = () => {
+          clearTimeout(quiet);
+          quiet = setTimeout(done, 3000);
+        };
+        s.on("data", (d) => {
+          data += d;
+          if (!sentBody && /^HTTP\/1\.1 100 /.test(data)) {
+            sentBody = true;
+            s.write(body);
+          }
+          arm();
+        });
+        s.on("error", () => {});
+        s.on("close", done);
+        s.write(head);
+        arm();
+      });
+    const headOf = (method, p, body) =>
+      `${method} ${p} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`;
+
+    const ok = await exchange(headOf("POST", "/v1/chat/completions", chatBody), chatBody);
+    assert.ok(ok.sentBody, ok.data.slice(0, 200));
+    assert.match(ok.data, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+
+    const missing = await exchange(headOf("POST", "/v1/no-such-path", chatBody), chatBody);
+    assert.equal(missing.sentBody, false, "no 100 for a request that is refused whatever its body");
+    assert.match(missing.data, /^HTTP\/1\.1 404 /);
+    assert.match(missing.data, /\r\nConnection: close\r\n/i);
+    isOpenAIError(missing.data.slice(missing.data.indexOf("\r\n\r\n") + 4), "invalid_request_error", "not_found");
+
+    const wrong = await exchange(headOf("POST", "/v1/models", chatBody), chatBody);
+    assert.equal(wrong.sentBody, false);
+    assert.match(wrong.data, /^HTTP\/1\.1 405 /);
+    assert.match(wrong.data, /\r\nAllow: GET, HEAD\r\n/i);
+  });
+
   test("a new connection that sends nothing is closed after header_timeout_ms, not keepalive_timeout_ms", async () => {
     // Regression: the wait for a new connection's first byte used keepalive_timeout_ms (60 s
     // here), so idle sockets opened by a slowloris client were each held for a minute.
