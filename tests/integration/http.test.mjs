@@ -328,6 +328,14 @@ describe("HTTP layer", () => {
     assert.match(missing.data, /\r\nConnection: close\r\n/i);
     isOpenAIError(missing.data.slice(missing.data.indexOf("\r\n\r\n") + 4), "invalid_request_error", "not_found");
 
+    // Over max_body_bytes (8 MiB by default) by its Content-Length alone: 413, no 100.
+    const big = await exchange(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9000000\r\nExpect: 100-continue\r\n\r\n`,
+      "{}",
+    );
+    assert.equal(big.sentBody, false);
+    assert.match(big.data, /^HTTP\/1\.1 413 /);
+
     const wrong = await exchange(headOf("POST", "/v1/models", chatBody), chatBody);
     assert.equal(wrong.sentBody, false);
     assert.match(wrong.data, /^HTTP\/1\.1 405 /);
