@@ -15,6 +15,9 @@ struct Price {
   int64_t output_micros_per_mtok = 0;
   // Price of cached input tokens; when absent, cached tokens are priced as input.
   std::optional<int64_t> cached_input_micros_per_mtok;
+  // Price of input tokens written to a prompt cache (Anthropic's cache_creation_input_tokens,
+  // which the Messages API bills above the input price); when absent, priced as input.
+  std::optional<int64_t> cache_write_micros_per_mtok = std::nullopt;
 };
 
 struct ModelInfo {
@@ -34,9 +37,10 @@ const std::vector<ModelInfo>& Builtin();
 const ModelInfo* Find(std::string_view id);
 
 struct Usage {
-  int64_t input_tokens = 0;  // includes cached_input_tokens
+  int64_t input_tokens = 0;  // includes cached_input_tokens and cache_write_tokens
   int64_t output_tokens = 0;
-  int64_t cached_input_tokens = 0;
+  int64_t cached_input_tokens = 0;  // read from a prompt cache
+  int64_t cache_write_tokens = 0;   // written to a prompt cache
 };
 
 // Cost in micro-dollars, rounded half-up per request. REQUIRES: non-negative token counts.

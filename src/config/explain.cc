@@ -17,6 +17,8 @@ std::string PriceText(const std::optional<catalog::Price>& p) {
   if (p->cached_input_micros_per_mtok) {
     s += ", cached input $" + catalog::FormatPerMtok(*p->cached_input_micros_per_mtok);
   }
+  if (p->cache_write_micros_per_mtok)
+    s += ", cache write $" + catalog::FormatPerMtok(*p->cache_write_micros_per_mtok);
   return s;
 }
 

@@ -35,6 +35,20 @@ TEST(CostMicros, CachedTokensUseCachedPriceWhenGiven) {
   EXPECT_EQ(CostMicros(kSonnet, {1000, 0, 800}), 3000);
 }
 
+// Anthropic's cache writes (cache_creation_input_tokens) are input tokens billed above the
+// input price; without a write price they cost the input price.
+TEST(CostMicros, CacheWritesUseTheWritePriceWhenGiven) {
+  const Price sonnet_cache{3'000'000, 15'000'000, 300'000, 3'750'000};
+  // 1,210 input: 10 plain x 3 + 1,000 read x 0.3 + 200 written x 3.75 = 30 + 300 + 750;
+  // 50 output x 15 = 750. Total 1,830 micro-dollars.
+  EXPECT_EQ(CostMicros(sonnet_cache, {1210, 50, 1000, 200}), 1830);
+  // No write price: the 200 written cost the input price (600), as before.
+  const Price read_only{3'000'000, 15'000'000, 300'000};
+  EXPECT_EQ(CostMicros(read_only, {1210, 50, 1000, 200}), 30 + 300 + 600 + 750);
+  // Writes beyond the input left after the cached tokens are clamped to it.
+  EXPECT_EQ(CostMicros(sonnet_cache, {1000, 0, 900, 5000}), 270 + 375);
+}
+
 TEST(CostMicros, CachedBeyondInputIsClamped) {
   const Price with_cache{3'000'000, 15'000'000, 0};
   EXPECT_EQ(CostMicros(with_cache, {100, 0, 5000}), 0);

@@ -103,11 +103,13 @@ TEST(Explain, UnsetKeyAndOverridePrice) {
   auto r = LoadString(
       testing::BaseWith("catalog: gemma-4-31b",
                         "catalog: gemma-4-31b\n        api_key_env: TRIAGE_TEST_UNSET_KEY\n"
-                        "        price: {input: 0.1, output: 0.3, cached_input: 0.05}"));
+                        "        price: {input: 0.1, output: 0.3, cached_input: 0.05, "
+                        "cache_write: 0.125}"));
   ASSERT_TRUE(r.ok()) << r.error().message;
   const std::string text = Explain(**r);
   EXPECT_THAT(text, HasSubstr("$TRIAGE_TEST_UNSET_KEY (NOT set)"));
-  EXPECT_THAT(text, HasSubstr("$0.10/$0.30 per Mtok, cached input $0.05 (config override)"));
+  EXPECT_THAT(text, HasSubstr("$0.10/$0.30 per Mtok, cached input $0.05, cache write $0.125 "
+                              "(config override)"));
   EXPECT_THAT(text, HasSubstr("model \"auto\" -> tier open (no router)"));
 }
 

@@ -76,13 +76,14 @@ TEST(Load, PriceOverrideBecomesIntegerMicros) {
   auto r = LoadString(
       testing::BaseWith("catalog: gemma-4-31b",
                         "catalog: gemma-4-31b\n        price: {input: 0.1, output: 0.35, "
-                        "cached_input: 0.05}"));
+                        "cached_input: 0.05, cache_write: 0.125}"));
   ASSERT_TRUE(r.ok()) << r.error().message;
   const Deployment& d = (*r)->tiers[0].deployments[0];
   ASSERT_TRUE(d.price);
   EXPECT_EQ(d.price->input_micros_per_mtok, 100'000);
   EXPECT_EQ(d.price->output_micros_per_mtok, 350'000);
   EXPECT_EQ(d.price->cached_input_micros_per_mtok, 50'000);
+  EXPECT_EQ(d.price->cache_write_micros_per_mtok, 125'000);
   EXPECT_EQ(d.EffectivePrice()->output_micros_per_mtok, 350'000);
 }
 

@@ -135,6 +135,10 @@ TEST(Validate, PricesNonNegative) {
                                 "cached_input: -1}")),
               HasSubstr(std::string(kD0) + ".price.cached_input: must be between 0"));
   EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b",
+                                "catalog: gemma-4-31b\n        price: {input: 0, output: 0, "
+                                "cache_write: -1}")),
+              HasSubstr(std::string(kD0) + ".price.cache_write: must be between 0"));
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b",
                                 "catalog: gemma-4-31b\n        price: {input: .nan, output: 0}")),
               HasSubstr(std::string(kD0) + ".price.input: expected a finite number"));
   EXPECT_EQ(Problems(BaseWith("catalog: gemma-4-31b",

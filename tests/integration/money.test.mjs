@@ -148,6 +148,10 @@ describe("money: usage as upstreams report it", () => {
         tiers: [
           { name: "open", deployments: [{ name: "local", url: oai.url, catalog: "gemma-4-31b" }] },
           { name: "mid", deployments: [{ name: "claude", provider: "anthropic", url: ant.url, catalog: "claude-sonnet-4.6" }] },
+          {
+            name: "frontier",
+            deployments: [{ name: "claude-cache-priced", provider: "anthropic", url: ant.url, catalog: "claude-sonnet-4.6", more: "        price: {input: 3, output: 15, cached_input: 0.3, cache_write: 3.75}\n" }],
+          },
         ],
         extra: "routing: {fallback: none}\nretry: {max_attempts: 1}\n",
       }),
@@ -184,6 +188,21 @@ describe("money: usage as upstreams report it", () => {
     assert.equal(triage.reference_cost_usd, "0.007300");
     const row = t.rows().at(-1);
     assert.deepEqual([row.input_tokens, row.cached_input_tokens, row.output_tokens, row.cost_micros, row.reference_cost_micros], [1210, 1000, 50, 4380, 7300]);
+  });
+
+  test("cache reads and cache writes are priced at price.cached_input and price.cache_write", async () => {
+    ant.handler = (req, res, body) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(message({ model: body.model, content: [{ type: "text", text: "hey" }], usage: { input_tokens: 10, cache_read_input_tokens: 1000, cache_creation_input_tokens: 200, output_tokens: 50 } })));
+    };
+    const client = new Anthropic({ baseURL: t.url, apiKey: "unused", maxRetries: 0 });
+    const { response } = await client.messages.create({ model: "claude-cache-priced", max_tokens: 64, messages: [{ role: "user", content: "hi" }] }).withResponse();
+    // 10 x $3 + 1,000 read x $0.30 + 200 written x $3.75 + 50 x $15 = 30 + 300 + 750 + 750;
+    // the reference (claude-opus-4.7, no cache prices) 1,210 x $5 + 50 x $25 = 7,300.
+    assert.equal(response.headers.get("x-triage-cost-usd"), "0.001830");
+    assert.equal(response.headers.get("x-triage-reference-cost-usd"), "0.007300");
+    const row = t.rows().at(-1);
+    assert.deepEqual([row.deployment, row.input_tokens, row.cached_input_tokens, row.cost_micros, row.reference_cost_micros], ["claude-cache-priced", 1210, 1000, 1830, 7300]);
   });
 
   test("an n=2 answer without usage is estimated from both choices", async () => {
