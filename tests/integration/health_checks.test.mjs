@@ -65,6 +65,10 @@ async function startUpstream() {
   return fake;
 }
 
+// triage with one deployment, "u" in tier "open", served by `up`, and `extra` config.
+const startWithOne = (up, extra) =>
+  startTriage(config({ tiers: [{ name: "open", deployments: [{ name: "u", url: up.url, catalog: "gemma-4-31b" }] }], extra }));
+
 describe("active health checks", () => {
   let a, b, claude, exempt, t, client;
   before(async () => {
@@ -261,7 +265,7 @@ describe("active health checks: off and shutdown", () => {
   test("interval_ms 0 (and no section at all): no GET ever reaches the upstream", async () => {
     for (const extra of ["", "health_checks: {interval_ms: 0}\n"]) {
       const up = await startUpstream();
-      const t = await startTriage(config({ tiers: [{ name: "open", deployments: [{ name: "u", url: up.url, catalog: "gemma-4-31b" }] }], extra }));
+      const t = await startWithOne(up, extra);
       try {
         const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "unused", maxRetries: 0 });
         for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: "open", messages: msgs });
@@ -313,12 +317,7 @@ describe("active health checks: off and shutdown", () => {
 
   test("no check begins during the drain", async () => {
     const up = await startUpstream();
-    const t = await startTriage(
-      config({
-        tiers: [{ name: "open", deployments: [{ name: "u", url: up.url, catalog: "gemma-4-31b" }] }],
-        extra: "server: {shutdown_grace_ms: 20000}\nhealth_checks: {interval_ms: 100, timeout_ms: 100}\n",
-      }),
-    );
+    const t = await startWithOne(up, "server: {shutdown_grace_ms: 20000}\nhealth_checks: {interval_ms: 100, timeout_ms: 100}\n");
     try {
       await until("checks running", () => gets(up).length >= 2);
       const { inflight } = await slowAnswerInFlight(up, t);
@@ -339,12 +338,7 @@ describe("active health checks: off and shutdown", () => {
 describe("active health checks: SIGHUP", () => {
   test("a reload keeps the running checks and says which check settings wait for a restart", async () => {
     const up = await startUpstream();
-    const t = await startTriage(
-      config({
-        tiers: [{ name: "open", deployments: [{ name: "u", url: up.url, catalog: "gemma-4-31b" }] }],
-        extra: "health_checks: {interval_ms: 100, timeout_ms: 100}\n",
-      }),
-    );
+    const t = await startWithOne(up, "health_checks: {interval_ms: 100, timeout_ms: 100}\n");
     try {
       await until("u checked twice", async () => (await deployment(t, "u")).health_check.consecutive_passes >= 2);
       const file = path.join(t.dir, "config.yaml");
@@ -373,12 +367,7 @@ describe("active health checks: SIGHUP", () => {
 
   test("a reload that leaves the check settings alone is logged at info without the list", async () => {
     const up = await startUpstream();
-    const t = await startTriage(
-      config({
-        tiers: [{ name: "open", deployments: [{ name: "u", url: up.url, catalog: "gemma-4-31b" }] }],
-        extra: "health_checks: {interval_ms: 100, timeout_ms: 100}\n",
-      }),
-    );
+    const t = await startWithOne(up, "health_checks: {interval_ms: 100, timeout_ms: 100}\n");
     try {
       await until("u checked", () => gets(up).length >= 1);
       t.proc.kill("SIGHUP");
