@@ -35,6 +35,8 @@ constexpr auto kWriteTimeout = std::chrono::seconds(60);
 // and this long in all.
 constexpr auto kLingerIdle = std::chrono::milliseconds(500);
 constexpr auto kLingerTotal = std::chrono::milliseconds(2000);
+// Pipelined bytes the disconnect watch reads ahead while a chat request runs, at most.
+constexpr size_t kWatchBufferLimit = 64 * 1024;
 thread_local std::unordered_set<beast::tcp_stream*> t_idle;
 // Chat requests in flight on this thread (their cancel hooks), for the end of the grace period.
 thread_local std::unordered_set<upstream::CancelHook*> t_requests;
@@ -137,17 +139,31 @@ class SessionWriter final : public pipeline::ClientWriter {
 };
 
 // Watches the client socket while the pipeline waits on an upstream: a peer that closes its
-// side fires `hook`, which aborts the upstream call.
-void WatchDisconnect(tcp::socket& socket, std::shared_ptr<upstream::CancelHook> hook,
-                     std::shared_ptr<bool> active) {
+// side fires `hook`, which aborts the upstream call. Bytes a client pipelines meanwhile (its
+// next request) are moved into `buffer`, where the session's next read finds them, and the
+// watch goes on after them: a client that pipelines and then leaves is still noticed. Past
+// kWatchBufferLimit bytes in `buffer` the watch stops (the session is not reading them yet);
+// a disconnect is then noticed when the answer is written.
+void WatchDisconnect(tcp::socket& socket, beast::flat_buffer& buffer,
+                     std::shared_ptr<upstream::CancelHook> hook, std::shared_ptr<bool> active) {
   net::co_spawn(
       socket.get_executor(),
-      [&socket, hook, active]() -> net::awaitable<void> {
-        auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
-        if (ec || !*active) co_return;
-        char c;
-        ssize_t r = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) hook->Fire();
+      [&socket, &buffer, hook, active]() -> net::awaitable<void> {
+        while (true) {
+          auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
+          if (ec || !*active || buffer.size() >= kWatchBufferLimit) co_return;
+          const auto space =
+              buffer.prepare(std::min<size_t>(kWatchBufferLimit - buffer.size(), 16384));
+          const ssize_t r =
+              ::recv(socket.native_handle(), space.data(), space.size(), MSG_DONTWAIT);
+          if (r > 0) {
+            buffer.commit(static_cast<size_t>(r));
+            continue;
+          }
+          if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+          hook->Fire();  // end of stream, or the connection failed
+          co_return;
+        }
       },
       net::detached);
 }
@@ -460,7 +476,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     } else if (IsChat(route)) {
       auto hook = std::make_shared<upstream::CancelHook>();
       auto active = std::make_shared<bool>(true);
-      WatchDisconnect(s.stream.socket(), hook, active);
+      WatchDisconnect(s.stream.socket(), buffer, hook, active);
       {
         InFlight in_flight(hook.get());
         if (route == Route::kMessages)

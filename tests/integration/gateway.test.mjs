@@ -235,6 +235,59 @@ describe("gateway core", () => {
     assert.equal(row.error_kind, "client_closed");
   });
 
+  // Regression: the disconnect watch ended at the first byte the client sent while its chat
+  // request ran, so a client that pipelined its next request and then left went unnoticed and
+  // the upstream call ran on (here until first_byte_ms: a 504 upstream_timeout row).
+  test("a client that pipelines its next request and then goes away still cancels the upstream call", async () => {
+    let upstreamClosed;
+    const closed = new Promise((r) => (upstreamClosed = r));
+    const seen = open.requests.length;
+    open.behave((req, res) => {
+      res.on("close", () => upstreamClosed(Date.now()));
+    }); // hangs until triage drops the connection
+    const before = t.rows().length;
+    const body = JSON.stringify({ model: "open", messages: msgs });
+    const sock = net.connect(t.port, "127.0.0.1");
+    sock.on("error", () => {});
+    await new Promise((r) => sock.once("connect", r));
+    sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    while (open.requests.length === seen) await sleep(10);
+    sock.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); // pipelined while the chat request waits
+    await sleep(100);
+    sock.destroy();
+    const at = await Promise.race([closed, sleep(3000).then(() => null)]);
+    assert.ok(at, "the upstream connection was closed");
+    // Cancelled because the client left (499), not ended by first_byte_ms (504) as before.
+    let rows = t.rows();
+    for (let i = 0; i < 50 && rows.length === before; i++) {
+      await sleep(20);
+      rows = t.rows();
+    }
+    assert.deepEqual([rows.at(-1).status, rows.at(-1).error_kind], [499, "client_closed"]);
+  });
+
+  test("a request pipelined behind a running chat request is answered after it", async () => {
+    open.behave((req, res, body) => setTimeout(() => open.reply(req, res, body, { text: "first" }), 200));
+    const body = JSON.stringify({ model: "open", messages: msgs });
+    const sock = net.connect(t.port, "127.0.0.1");
+    let got = "";
+    sock.on("data", (d) => (got += d.toString("latin1")));
+    await new Promise((r) => sock.once("connect", r));
+    sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await sleep(50);
+    // The next request arrives in pieces while the first one waits on its upstream.
+    sock.write("GET /healthz HTTP/1.1\r\n");
+    await sleep(30);
+    sock.write("Host: x\r\nConnection: close\r\n\r\n");
+    await new Promise((r) => sock.once("close", r));
+    const answers = got.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(answers.length, 2, got);
+    assert.match(answers[0], /^HTTP\/1\.1 200/);
+    assert.match(answers[0], /"first"/);
+    assert.match(answers[1], /^HTTP\/1\.1 200/);
+    assert.match(answers[1], /\{"status":"ok"\}/);
+  });
+
   test("health, readiness, models, metrics; unknown path is a JSON 404", async () => {
     assert.equal((await curl([`${t.url}/healthz`])).status, 200);
     const ready = await curl([`${t.url}/readyz`]);
