@@ -20,6 +20,8 @@ int HttpStatus(ErrorKind kind) {
       return 431;
     case ErrorKind::kUnsupportedMediaType:
       return 415;
+    case ErrorKind::kNotImplemented:
+      return 501;
     case ErrorKind::kRateLimit:
       return 429;
     case ErrorKind::kUpstream:
@@ -52,6 +54,8 @@ std::string_view KindName(ErrorKind kind) {
       return "headers_too_large";
     case ErrorKind::kUnsupportedMediaType:
       return "unsupported_media_type";
+    case ErrorKind::kNotImplemented:
+      return "not_implemented";
     case ErrorKind::kRateLimit:
       return "rate_limit";
     case ErrorKind::kUpstream:

@@ -15,6 +15,7 @@ enum class ErrorKind {
   kHeadersTooLarge,       // 431
   kUnsupportedMediaType,  // 415: a request body with a content coding (gzip, br, ...)
   kClientTimeout,         // 408: client too slow to send its request
+  kNotImplemented,        // 501: a transfer coding triage does not implement (gzip, chunked)
   kRateLimit,             // 429
   kUpstream,              // 502: upstream answered with an error or garbage
   kUpstreamTimeout,       // 504: upstream did not answer in time

@@ -256,6 +256,7 @@ std::string_view AnthropicErrorType(const Error& e) {
     case ErrorKind::kHeadersTooLarge:
     case ErrorKind::kUnsupportedMediaType:
     case ErrorKind::kClientTimeout:
+    case ErrorKind::kNotImplemented:
       return "invalid_request_error";
     case ErrorKind::kRequestTooLarge:
       return "request_too_large";

@@ -270,6 +270,7 @@ std::string_view OpenAIErrorType(ErrorKind kind) {
     case ErrorKind::kRequestTooLarge:
     case ErrorKind::kHeadersTooLarge:
     case ErrorKind::kUnsupportedMediaType:
+    case ErrorKind::kNotImplemented:
       return "invalid_request_error";
     case ErrorKind::kAuthentication:
       return "authentication_error";

@@ -117,21 +117,24 @@ size_t LeadingLineBreaks(std::string_view bytes) {
   return n;
 }
 
-bool ReadableTransferEncoding(std::string_view value) {
-  if (Trim(value).empty()) return true;
+TransferFraming ClassifyTransferEncoding(std::string_view value) {
   int codings = 0;
-  bool chunked = false;
+  int chunked_codings = 0;
+  bool last_chunked = false;
   while (!value.empty()) {
     const size_t comma = value.find(',');
     const std::string_view coding = Trim(value.substr(0, comma));
     if (!coding.empty()) {
       ++codings;
-      chunked = EqualsIgnoreCase(coding, "chunked");
+      last_chunked = EqualsIgnoreCase(coding, "chunked");
+      if (last_chunked) ++chunked_codings;
     }
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
-  return codings == 1 && chunked;
+  if (codings == 0) return TransferFraming::kReadable;
+  if (!last_chunked || chunked_codings > 1) return TransferFraming::kUnframed;
+  return codings == 1 ? TransferFraming::kReadable : TransferFraming::kUnknownCoding;
 }
 
 std::string_view ContentCoding(std::string_view value) {

@@ -51,12 +51,16 @@ std::optional<RequestLine> PeekRequestLine(std::string_view bytes);
 // request line (RFC 9112 2.2; some clients end a POST body with an extra CRLF).
 size_t LeadingLineBreaks(std::string_view bytes);
 
-// Whether the Transfer-Encoding of a request (the values of all its Transfer-Encoding fields,
-// joined by ", "; empty when there is none) frames a body triage can read: none, or exactly
-// the one coding "chunked" (ASCII case ignored). Anything else (identity, gzip, chunked twice or
-// not last) is refused: a request whose final coding is not chunked has no knowable length
-// (RFC 9112 6.3), and reading it as empty would parse its body as the next request.
-bool ReadableTransferEncoding(std::string_view transfer_encoding);
+// What the Transfer-Encoding of a request (the values of all its Transfer-Encoding fields,
+// joined by ", "; empty when there is none; ASCII case ignored) says about its body:
+// - kReadable: none, or exactly the one coding "chunked";
+// - kUnframed: "chunked" is not the final coding, or comes more than once (identity, gzip,
+//   chunked, gzip): the body has no knowable length (RFC 9112 6.3: 400, then close), and
+//   reading it as empty would parse its body as the next request;
+// - kUnknownCoding: "chunked" once and last, after other codings (gzip, chunked): framed, but
+//   coded in a way triage does not decode (RFC 9112 6.1: 501 Not Implemented).
+enum class TransferFraming { kReadable, kUnframed, kUnknownCoding };
+TransferFraming ClassifyTransferEncoding(std::string_view transfer_encoding);
 
 // The first content coding a Content-Encoding field value names, other than "identity" (ASCII
 // case ignored; the value is a comma-separated list); empty when the body is not encoded.

@@ -299,9 +299,10 @@ std::optional<Error> BodyError(boost::system::error_code ec, const config::Limit
                      "malformed HTTP request body: " + ec.message());
 }
 
-// A Transfer-Encoding that does not frame the body (anything but a plain "chunked"): refused and
-// the connection closed, since where the body ends, and so where the next request begins, is
-// unknown.
+// A Transfer-Encoding other than a plain "chunked": refused and the connection closed. Without
+// chunked last, where the body ends, and so where the next request begins, is unknown (400); with
+// another coding before chunked (gzip, chunked) the body is framed but coded in a way triage does
+// not decode (501), and it is not read.
 std::optional<Error> FramingError(const http::request<http::string_body>& req) {
   std::string te;
   for (const auto& f : req) {
@@ -309,7 +310,13 @@ std::optional<Error> FramingError(const http::request<http::string_body>& req) {
     if (!te.empty()) te += ", ";
     te.append(f.value().data(), f.value().size());
   }
-  if (ReadableTransferEncoding(te)) return std::nullopt;
+  const TransferFraming framing = ClassifyTransferEncoding(te);
+  if (framing == TransferFraming::kReadable) return std::nullopt;
+  if (framing == TransferFraming::kUnknownCoding)
+    return Error::Make(ErrorKind::kNotImplemented, "unsupported_transfer_coding",
+                       "Transfer-Encoding '" + te.substr(0, 64) +
+                           "' is not implemented: triage decodes only chunked; send the body "
+                           "uncompressed, with Content-Length or Transfer-Encoding: chunked");
   return Error::Make(ErrorKind::kInvalidRequest, "bad_http",
                      "malformed HTTP request: Transfer-Encoding '" + te.substr(0, 64) +
                          "' is not supported; send the body with Content-Length or "

@@ -172,7 +172,9 @@ TEST(FixtureFileStreams, TranslateTranscripts) {
       EXPECT_EQ(t->usage().output_tokens, c["usage"]["output_tokens"]);
       EXPECT_EQ(t->usage().cached_input_tokens, c["usage"]["cached_input_tokens"]);
     }
-    if (c.contains("tool_inputs")) EXPECT_EQ(JoinedToolInputs(got), c["tool_inputs"]);
+    if (c.contains("tool_inputs")) {
+      EXPECT_EQ(JoinedToolInputs(got), c["tool_inputs"]);
+    }
   }
 }
 

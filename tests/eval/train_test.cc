@@ -114,7 +114,9 @@ TEST(Train, ExcludedCategoriesTeachNothingButAreStillScored) {
   }
   auto lobo_one = LeaveOneBenchmarkOut(one, opt);
   for (size_t i = 0; i < one.size(); ++i) {
-    if (one[i].benchmark == "b") EXPECT_EQ(lobo_one[i], -1.0) << i;
+    if (one[i].benchmark == "b") {
+      EXPECT_EQ(lobo_one[i], -1.0) << i;
+    }
   }
   // The only queries that fit lie in one fold: the other folds are scored by a model of those,
   // and that fold, whose complement holds nothing to fit, goes unscored (-1), not scored 0.

@@ -408,7 +408,7 @@ describe("HTTP layer", () => {
     assert.ok(Date.now() - started < 15000);
   });
 
-  test("Transfer-Encoding other than chunked: 400 bad_http, connection closed, the body is never run as a request", async () => {
+  test("Transfer-Encoding other than chunked: 400 bad_http (501 for gzip, chunked), connection closed, the body is never run as a request", async () => {
     // Regression: "Transfer-Encoding: identity" was read as an empty body (400 "body: empty") and
     // the body's bytes were then parsed as the next request on the keep-alive connection; with
     // "gzip" and a Content-Length the body was read by the Content-Length and answered 200.
@@ -428,6 +428,22 @@ describe("HTTP layer", () => {
     assert.equal(a.match(/HTTP\/1\.1 \d{3}/g).length, 1, a);
     assert.match(a, /^HTTP\/1\.1 400 /);
     assert.match(isAnthropicError(a.slice(a.indexOf("\r\n\r\n") + 4), "invalid_request_error").error.message, /Transfer-Encoding 'gzip' is not supported/);
+
+    // Another coding before chunked: framed, but not decoded (RFC 9112 6.1: 501); it was a 400.
+    const z = `${chatBody.length.toString(16)}\r\n${chatBody}\r\n0\r\n\r\n`;
+    for (const [path, dialectCheck] of [
+      ["/v1/chat/completions", (b) => isOpenAIError(b, "invalid_request_error", "unsupported_transfer_coding")],
+      ["/v1/messages", (b) => isAnthropicError(b, "invalid_request_error")],
+    ]) {
+      const g = await untilClose(port, `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${z}`, 5000);
+      assert.equal(g.match(/HTTP\/1\.1 \d{3}/g).length, 1, g);
+      assert.match(g, /^HTTP\/1\.1 501 /);
+      assert.match(g, /^Connection: close$/im);
+      assert.match(dialectCheck(g.slice(g.indexOf("\r\n\r\n") + 4)).error.message, /Transfer-Encoding 'gzip, chunked' is not implemented/);
+      const gid = g.match(/^x-request-id: (\S+)$/im)[1];
+      const grow = t.rows().find((r) => r.id === gid);
+      assert.deepEqual([grow?.status, grow?.error_kind], [501, "not_implemented"]);
+    }
 
     // A plain chunked body is read as before.
     const chunked = `${chatBody.length.toString(16)}\r\n${chatBody}\r\n0\r\n\r\n`;

@@ -85,11 +85,22 @@ TEST(RequestHead, LeadingLineBreaks) {
 // Regression: "Transfer-Encoding: identity" (or gzip) was read as an empty body, and the body's
 // bytes were then parsed as the next request on the connection.
 TEST(RequestHead, OnlyPlainChunkedTransferEncodingIsReadable) {
-  for (const char* ok : {"", " ", "chunked", "Chunked", " CHUNKED\t", "chunked,", ", chunked"})
-    EXPECT_TRUE(ReadableTransferEncoding(ok)) << ok;
-  for (const char* bad : {"identity", "gzip", "gzip, chunked", "chunked, gzip", "chunked, chunked",
-                          "chunkedx", "x-chunked", "deflate,chunked"})
-    EXPECT_FALSE(ReadableTransferEncoding(bad)) << bad;
+  for (const char* ok : {"", " ", "chunked", "Chunked", " CHUNKED\t", "chunked,", ", chunked"}) {
+    EXPECT_EQ(ClassifyTransferEncoding(ok), TransferFraming::kReadable) << ok;
+  }
+  for (const char* bad : {"identity", "gzip", "chunked, gzip", "chunked, chunked", "chunkedx",
+                          "x-chunked", "gzip, chunked, chunked"}) {
+    EXPECT_EQ(ClassifyTransferEncoding(bad), TransferFraming::kUnframed) << bad;
+  }
+}
+
+// RFC 9112 6.1: a transfer coding the server does not understand is a 501; the body is still
+// framed by its final "chunked", but triage does not decode gzip or deflate (it was a 400).
+TEST(RequestHead, AnotherCodingBeforeChunkedIsNotImplemented) {
+  for (const char* coded :
+       {"gzip, chunked", "deflate,chunked", "GZIP , Chunked", "br, gzip, chunked"}) {
+    EXPECT_EQ(ClassifyTransferEncoding(coded), TransferFraming::kUnknownCoding) << coded;
+  }
 }
 
 }  // namespace

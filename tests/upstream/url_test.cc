@@ -41,7 +41,9 @@ TEST(ParseUrl, RejectsBadInput) {
                           "http://host:12ab", "http://[::1", "example.com"}) {
     auto u = ParseUrl(bad);
     EXPECT_FALSE(u.ok()) << bad;
-    if (!u.ok()) EXPECT_NE(u.error().message.find("invalid URL"), std::string::npos);
+    if (!u.ok()) {
+      EXPECT_NE(u.error().message.find("invalid URL"), std::string::npos);
+    }
   }
 }
 
