@@ -110,6 +110,7 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
   // kill the gateway with SIGPIPE at its next log or summary line, losing the requests in
   // flight and their ledger rows: writes to it fail instead, and serving goes on.
   std::signal(SIGPIPE, SIG_IGN);
+  server::HoldStopSignals();
   observe::SetLogLevel(cfg->log_level);
   auto ledger = store::OpenLedger(cfg->ledger);
   if (!ledger) {

@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <csignal>
 
 #include "observe/log.h"
 #include "server/session.h"
@@ -76,6 +77,22 @@ void Server::Shutdown() {
   });
 }
 
+namespace {
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+}  // namespace
+
+void HoldStopSignals() {
+  const sigset_t set = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) {
   auto& main = *contexts_[0];
   net::signal_set signals(main, SIGINT, SIGTERM);
@@ -99,6 +116,12 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
     hup.add(SIGHUP);
     await_hup();
   }
+  // The handlers are in place: signals held since HoldStopSignals (one that came during
+  // startup included) are delivered now, to this thread. The io threads started below inherit
+  // this thread's mask; threads started earlier (the ledger's) keep theirs, so signals reach
+  // the handlers through this thread or the io threads, never through the ledger's.
+  const sigset_t held = StopSignals();
+  pthread_sigmask(SIG_UNBLOCK, &held, nullptr);
 
   net::co_spawn(
       main,

@@ -15,6 +15,13 @@
 
 namespace triage::server {
 
+// Holds SIGINT, SIGTERM and SIGHUP pending on the calling thread and on every thread it starts
+// from then on, until Server::Run handles them. Call it first when starting to serve: a signal
+// that arrives while the gateway loads (ledger, model, listener) then waits for Run, which
+// drains and exits as it does for a signal after startup, instead of ending the process with
+// the signal's default action (exit 143 for SIGTERM, no drain, no "stopped" line).
+void HoldStopSignals();
+
 class Server {
  public:
   // REQUIRES: gateway outlives the server.

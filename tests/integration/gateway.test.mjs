@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
-import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { startTriage, config, curl, sleep, triageBin } from "./lib/harness.mjs";
 import { startFakeOpenAI, openaiError } from "./lib/fake_openai.mjs";
 
 describe("gateway core", () => {
@@ -332,6 +334,51 @@ describe("gateway core", () => {
 });
 
 describe("durability and shutdown", () => {
+  // Regression: a SIGTERM that came while the gateway was starting (ledger, model, listener)
+  // killed it with the default action: exit 143, no drain, no "stopped" line. The signals are
+  // now held from the start of serving until the handlers are in place. Race-free: the signal is
+  // sent only once /proc shows it blocked (SigBlk), i.e. inside that window; a start that got
+  // past the window before it was seen is retried. The old build never blocks it, so it fails.
+  test("SIGTERM during startup drains and exits 0, as after startup", async () => {
+    const SIGTERM_BIT = 1n << 14n; // signal 15
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const proc = spawn(triageBin, ["demo", "--listen", "127.0.0.1:0", "--ledger", "sqlite::memory:"], { stdio: ["ignore", "pipe", "pipe"] });
+      let err = "";
+      proc.stderr.on("data", (d) => (err += d));
+      const exited = new Promise((r) => proc.on("exit", (code, signal) => r({ code, signal })));
+      let held = false;
+      // A synchronous poll: nothing else runs meanwhile, which is what makes it fast enough.
+      const until = Date.now() + 2000;
+      while (Date.now() < until) {
+        let status = "";
+        try {
+          status = readFileSync(`/proc/${proc.pid}/status`, "utf8");
+        } catch {
+          break; // gone
+        }
+        const m = status.match(/^SigBlk:\s*([0-9a-f]+)$/m);
+        if (m && BigInt("0x" + m[1]) & SIGTERM_BIT) {
+          held = true;
+          break;
+        }
+        if (/^State:\s*Z/m.test(status)) break;
+      }
+      if (!held) {
+        proc.kill("SIGKILL");
+        await exited;
+        continue;
+      }
+      proc.kill("SIGTERM");
+      const r = await Promise.race([exited, sleep(15000).then(() => null)]);
+      if (!r) proc.kill("SIGKILL");
+      assert.deepEqual(r, { code: 0, signal: null }, `exit after a SIGTERM during startup\n${err}`);
+      assert.match(err, /"msg":"signal received"/);
+      assert.match(err, /"msg":"stopped"/);
+      return;
+    }
+    assert.fail("never saw SIGTERM held during startup in 10 starts");
+  });
+
   test("kill -9 right after the last response: every answered request has its row", async () => {
     const t = await startTriage(config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { latency_ms: 0, output_tokens: 3 }, catalog: "gemma-4-31b" }] }] }));
     try {
