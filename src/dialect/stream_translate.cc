@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "dialect/answer.h"
 #include "dialect/anthropic.h"
@@ -303,6 +304,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
       if (e.block_type == "tool_use") {
         const int64_t tool = next_tool_++;
         tools_[e.index] = tool;
+        no_arguments_.insert(e.index);
         json call = json{{"index", tool},
                          {"id", e.block_id},
                          {"type", "function"},
@@ -318,6 +320,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
         step.content = true;
         step.text_chars = Utf8Chars(e.delta_text);
       } else if (e.delta_type == "input_json_delta") {
+        if (!e.delta_partial_json.empty()) no_arguments_.erase(e.index);
         std::string delta = R"({"tool_calls":[{"index":)";
         delta += std::to_string(tools_[e.index]);
         delta += R"(,"function":{"arguments":)";
@@ -328,6 +331,14 @@ class AnthropicToOpenAI final : public StreamTranslator {
       } else if (e.delta_type == "thinking_delta") {
         step.text_chars = e.delta_thinking_chars;  // not sent (no OpenAI equivalent), but billed
       }  // signature deltas have no OpenAI equivalent either
+    } else if (type == "content_block_stop") {
+      // A tool without input streams no JSON (or only ""): OpenAI sends "{}" for such a call,
+      // and clients JSON.parse the joined arguments ("" is not JSON).
+      if (no_arguments_.erase(e.index)) {
+        step.frames = DeltaFrame(R"({"tool_calls":[{"index":)" + std::to_string(tools_[e.index]) +
+                                 R"(,"function":{"arguments":"{}"}}]})");
+        step.content = true;
+      }
     } else if (type == "message_delta") {
       if (!e.delta_stop_reason.empty()) stop_ = StopFromAnthropic(e.delta_stop_reason);
       Merge(usage_, e.usage);
@@ -394,6 +405,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
   int64_t created_ = 0;
   int64_t next_tool_ = 0;
   std::map<int64_t, int64_t> tools_;  // Anthropic block index -> OpenAI tool_calls index
+  std::set<int64_t> no_arguments_;    // tool blocks that have streamed no input JSON yet
   StopReason stop_ = StopReason::kEndTurn;
   TokenUsage usage_;
   bool reported_ = false, complete_ = false;

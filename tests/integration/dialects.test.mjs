@@ -4,8 +4,10 @@ import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { startTriage, config, curl } from "./lib/harness.mjs";
-import { startFakeOpenAI, chunk } from "./lib/fake_openai.mjs";
-import { startFakeAnthropic, anthropicError } from "./lib/fake_anthropic.mjs";
+import { startFakeOpenAI, chunk, openaiError } from "./lib/fake_openai.mjs";
+import { startFakeAnthropic, anthropicError, streamEvents } from "./lib/fake_anthropic.mjs";
+
+const aev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 
 describe("dialects", () => {
   let oai, ant, t, anthropic, openai;
@@ -270,6 +272,41 @@ describe("dialects", () => {
       assert.match(e.message, /n: values above 1/);
       return true;
     });
+  });
+
+  // The Messages API streams a tool with no input as a tool_use block whose only input_json_delta
+  // is "" (the Anthropic SDK reads an empty buffer as {}); OpenAI sends "{}" for such a call.
+  test("OpenAI SDK stream helper -> Anthropic upstream: a tool with no input gets arguments \"{}\"", async () => {
+    ant.handler = (req, res, body) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(
+        streamEvents({ model: body.model, content: [], stop_reason: "tool_use" })
+          .replace(/event: message_delta/, () =>
+            aev("content_block_start", { index: 0, content_block: { type: "tool_use", id: "toolu_now", name: "now", input: {} } }) +
+            aev("content_block_delta", { index: 0, delta: { type: "input_json_delta", partial_json: "" } }) +
+            aev("content_block_stop", { index: 0 }) +
+            "event: message_delta"),
+      );
+    };
+    const tools = [{ type: "function", function: { name: "now", strict: true, parameters: { type: "object", properties: {}, additionalProperties: false } } }];
+    // The helper JSON.parses the arguments of a strict tool when the call is done.
+    const done = [];
+    const stream = openai.chat.completions.stream({ model: "frontier", messages: [{ role: "user", content: "time?" }], tools });
+    stream.on("tool_calls.function.arguments.done", (e) => done.push(e));
+    const final = await stream.finalChatCompletion();
+    const call = final.choices[0].message.tool_calls[0];
+    assert.equal(call.id, "toolu_now");
+    assert.equal(call.function.name, "now");
+    assert.equal(call.function.arguments, "{}");
+    assert.deepEqual(done.map((e) => e.parsed_arguments), [{}]);
+    assert.equal(final.choices[0].finish_reason, "tool_calls");
+    // The same answer not streamed already said "{}".
+    ant.handler = null;
+    ant.content = [{ type: "tool_use", id: "toolu_now", name: "now", input: {} }];
+    ant.stop_reason = "tool_use";
+    const unary = await openai.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "time?" }], tools });
+    assert.equal(unary.choices[0].message.tool_calls[0].function.arguments, "{}");
+    ant.stop_reason = "end_turn";
   });
 
   test("count_tokens gives a documented estimate", async () => {

@@ -1,0 +1,110 @@
+// Cross-dialect translation against the providers' wire formats: cases that once came out wrong
+// (named after what broke). Fixture-driven cases live in fixture_files_test.cc.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dialect/answer.h"
+#include "dialect/anthropic.h"
+#include "dialect/openai.h"
+#include "dialect/sse.h"
+#include "dialect/stream_translate.h"
+#include "dialect/translate.h"
+
+namespace triage::dialect {
+namespace {
+
+using json = nlohmann::json;
+
+// Feeds the `events` to a translator and returns every frame's data, parsed (Finish included).
+std::vector<json> Translate(Dialect up, Dialect client, const std::vector<SseEvent>& events,
+                            bool include_usage = false) {
+  auto t = MakeStreamTranslator(up, client, "m");
+  std::string frames;
+  for (const auto& ev : events) {
+    auto step = t->Feed(ev);
+    EXPECT_FALSE(step.error.has_value());
+    frames += step.frames;
+  }
+  EXPECT_TRUE(t->complete());
+  frames += t->Finish(json::object(), include_usage, "");
+  SseParser parser;
+  std::vector<SseEvent> out;
+  EXPECT_TRUE(parser.Feed(frames, out));
+  std::vector<json> data;
+  for (const auto& e : out) data.push_back(json::parse(e.data, nullptr, false));
+  return data;
+}
+
+SseEvent A(const char* type, json data) {
+  data["type"] = type;
+  return SseEvent{type, data.dump()};
+}
+
+std::vector<SseEvent> AnthropicToolStream(const std::vector<std::vector<std::string>>& inputs) {
+  std::vector<SseEvent> ev;
+  ev.push_back(A("message_start", {{"message",
+                                    {{"id", "msg_1"},
+                                     {"type", "message"},
+                                     {"role", "assistant"},
+                                     {"model", "claude"},
+                                     {"content", json::array()},
+                                     {"stop_reason", nullptr},
+                                     {"stop_sequence", nullptr},
+                                     {"usage", {{"input_tokens", 10}, {"output_tokens", 1}}}}}}));
+  ev.push_back(A("ping", json::object()));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ev.push_back(A("content_block_start", {{"index", i},
+                                           {"content_block",
+                                            {{"type", "tool_use"},
+                                             {"id", "toolu_" + std::to_string(i)},
+                                             {"name", "f" + std::to_string(i)},
+                                             {"input", json::object()}}}}));
+    for (const auto& piece : inputs[i])
+      ev.push_back(
+          A("content_block_delta",
+            {{"index", i}, {"delta", {{"type", "input_json_delta"}, {"partial_json", piece}}}}));
+    ev.push_back(A("content_block_stop", {{"index", i}}));
+  }
+  ev.push_back(
+      A("message_delta", {{"delta", {{"stop_reason", "tool_use"}, {"stop_sequence", nullptr}}},
+                          {"usage", {{"output_tokens", 7}}}}));
+  ev.push_back(A("message_stop", json::object()));
+  return ev;
+}
+
+// Joined `arguments` per OpenAI tool_calls index, as an SDK accumulates them.
+std::map<int64_t, std::string> JoinedArguments(const std::vector<json>& chunks) {
+  std::map<int64_t, std::string> args;
+  for (const auto& c : chunks) {
+    if (!c.is_object() || !c.contains("choices") || c["choices"].empty()) continue;
+    const json& d = c["choices"][0]["delta"];
+    if (!d.contains("tool_calls")) continue;
+    for (const auto& tc : d["tool_calls"])
+      args[tc["index"].get<int64_t>()] += tc["function"].value("arguments", "");
+  }
+  return args;
+}
+
+// The Messages API streams a tool with no input as a tool_use block whose only input_json_delta
+// is "" (or none at all); the OpenAI client must still get valid JSON arguments ("{}", as the
+// non-streaming translation and OpenAI itself give), not "", which JSON.parse refuses.
+TEST(AnthropicToOpenAIStream, ToolWithEmptyInputGetsEmptyObjectArguments) {
+  for (const std::vector<std::string>& pieces :
+       {std::vector<std::string>{""}, std::vector<std::string>{}}) {
+    SCOPED_TRACE(pieces.size());
+    auto chunks = Translate(Dialect::kAnthropic, Dialect::kOpenAI,
+                            AnthropicToolStream({pieces, {"{\"a\":", " 1}"}, pieces}));
+    auto args = JoinedArguments(chunks);
+    ASSERT_EQ(args.size(), 3u);
+    EXPECT_EQ(args[0], "{}");
+    EXPECT_EQ(args[1], "{\"a\": 1}");
+    EXPECT_EQ(args[2], "{}");
+  }
+}
+
+}  // namespace
+}  // namespace triage::dialect
