@@ -198,6 +198,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
       AppendAnthropicDelta(step.frames, index_, true, *text);
       step.text_chars += Utf8Chars(*text);
       step.content = true;
+      refused_ = refused_ || text == &c.refusal;
     }
     for (const ToolCallDelta& tc : c.tool_calls) {
       const int64_t k = tc.index;
@@ -217,6 +218,8 @@ class OpenAIToAnthropic final : public StreamTranslator {
     }
     if (!c.finish_reason.empty()) {
       stop_ = StopFromOpenAI(c.finish_reason);
+      // OpenAI ends a refusal with "stop"; the unary translation calls it a refusal too.
+      if (refused_ && stop_ == StopReason::kEndTurn) stop_ = StopReason::kRefusal;
       finished_ = true;
       step.content = true;
     }
@@ -267,6 +270,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
 
   std::string model_;
   bool started_ = false, done_ = false, finished_ = false, reported_ = false;
+  bool refused_ = false;  // a delta.refusal arrived
   int64_t index_ = -1, next_index_ = 0;
   std::string open_type_;
   std::map<int64_t, int64_t> tools_;  // OpenAI tool_calls index -> Anthropic block index

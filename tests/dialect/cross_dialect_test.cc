@@ -106,5 +106,38 @@ TEST(AnthropicToOpenAIStream, ToolWithEmptyInputGetsEmptyObjectArguments) {
   }
 }
 
+// OpenAI streams a refusal as delta.refusal and finish_reason "stop"; the non-streaming
+// translation reports stop_reason "refusal" for the same answer, so the stream must too.
+TEST(OpenAIToAnthropicStream, StreamedRefusalStopsWithRefusal) {
+  auto chunk = [](json delta, json finish) {
+    return SseEvent{"", json{{"id", "chatcmpl-1"},
+                             {"object", "chat.completion.chunk"},
+                             {"created", 1},
+                             {"model", "gpt"},
+                             {"choices", json::array({json{{"index", 0},
+                                                           {"delta", std::move(delta)},
+                                                           {"finish_reason", std::move(finish)}}})}}
+                            .dump()};
+  };
+  std::vector<SseEvent> in = {
+      chunk({{"role", "assistant"}, {"content", nullptr}, {"refusal", ""}}, nullptr),
+      chunk({{"refusal", "I can't "}}, nullptr), chunk({{"refusal", "help."}}, nullptr),
+      chunk(json::object(), "stop"), SseEvent{"", "[DONE]"}};
+  auto events = Translate(Dialect::kOpenAI, Dialect::kAnthropic, in);
+  std::string text, stop;
+  for (const auto& e : events) {
+    if (e.value("type", "") == "content_block_delta") text += e["delta"].value("text", "");
+    if (e.value("type", "") == "message_delta") stop = e["delta"].value("stop_reason", "");
+  }
+  EXPECT_EQ(text, "I can't help.");
+  EXPECT_EQ(stop, "refusal");
+  // The same answer, not streamed.
+  auto unary = ParseOpenAIResponse(
+      json::parse(R"({"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":null,)"
+                  R"("refusal":"I can't help."},"finish_reason":"stop"}]})"));
+  ASSERT_TRUE(unary.ok());
+  EXPECT_EQ(RenderAnthropicResponse(*unary)["stop_reason"], stop);
+}
+
 }  // namespace
 }  // namespace triage::dialect

@@ -309,6 +309,29 @@ describe("dialects", () => {
     ant.stop_reason = "end_turn";
   });
 
+  test("Anthropic SDK -> OpenAI upstream: a refusal ends with stop_reason refusal, streamed or not", async () => {
+    oai.behave((req, res, body) => {
+      if (!body.stream) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ id: "chatcmpl-r", object: "chat.completion", created: 1, model: body.model, choices: [{ index: 0, message: { role: "assistant", content: null, refusal: "I can't help." }, logprobs: null, finish_reason: "stop" }], usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 } }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify(chunk(body.model, { role: "assistant", content: null, refusal: "" }))}\n\n`);
+      res.write(`data: ${JSON.stringify(chunk(body.model, { refusal: "I can't " }))}\n\n`);
+      res.write(`data: ${JSON.stringify(chunk(body.model, { refusal: "help." }))}\n\n`);
+      res.write(`data: ${JSON.stringify(chunk(body.model, {}, "stop"))}\n\n`);
+      res.end("data: [DONE]\n\n");
+    });
+    const params = { model: "open", max_tokens: 10, messages: [{ role: "user", content: "x" }] };
+    const unary = await anthropic.messages.create(params);
+    assert.equal(unary.content[0].text, "I can't help.");
+    assert.equal(unary.stop_reason, "refusal");
+    const streamed = await anthropic.messages.stream(params).finalMessage();
+    assert.equal(streamed.content[0].text, "I can't help.");
+    assert.equal(streamed.stop_reason, "refusal");
+  });
+
   test("count_tokens gives a documented estimate", async () => {
     const r = await anthropic.messages.countTokens({ model: "frontier", messages: [{ role: "user", content: "a".repeat(400) }] });
     assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);
