@@ -202,7 +202,10 @@ json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
     }
     out["tools"] = std::move(tools);
   }
-  if (c.tool_choice) {
+  // Without tools (none sent, or only Anthropic server tools, dropped above) a tool_choice is
+  // refused by OpenAI-compatible servers (vLLM: "When using `tool_choice`, `tools` must be set").
+  if (c.tool_choice && c.tools.empty()) Drop(dropped, "tool_choice (no tools)");
+  if (c.tool_choice && !c.tools.empty()) {
     const ToolChoice& tc = *c.tool_choice;
     switch (tc.kind) {
       case ToolChoice::kAuto:
@@ -218,7 +221,7 @@ json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
         out["tool_choice"] = {{"type", "function"}, {"function", {{"name", tc.name}}}};
         break;
     }
-    if (tc.disable_parallel && !c.tools.empty()) out["parallel_tool_calls"] = false;
+    if (tc.disable_parallel) out["parallel_tool_calls"] = false;
   }
   if (c.max_tokens) out["max_tokens"] = *c.max_tokens;
   if (c.temperature) out["temperature"] = *c.temperature;

@@ -139,5 +139,39 @@ TEST(OpenAIToAnthropicStream, StreamedRefusalStopsWithRefusal) {
   EXPECT_EQ(RenderAnthropicResponse(*unary)["stop_reason"], stop);
 }
 
+// A tool_choice with no tools left (none sent, or only Anthropic server tools, which are
+// dropped) must not reach an OpenAI-compatible upstream: vLLM refuses it ("When using
+// `tool_choice`, `tools` must be set."). Anthropic -> OpenAI only; the other way already sent
+// tool_choice only with tools.
+TEST(AnthropicToOpenAIRequest, ToolChoiceWithoutToolsIsNotSent) {
+  const std::vector<std::string> bodies = {
+      R"({"model":"m","max_tokens":5,"tool_choice":{"type":"auto"},)"
+      R"("messages":[{"role":"user","content":"hi"}]})",
+      R"({"model":"m","max_tokens":5,"tool_choice":{"type":"any","disable_parallel_tool_use":true},)"
+      R"("tools":[{"type":"web_search_20250305","name":"web_search"}],)"
+      R"("messages":[{"role":"user","content":"hi"}]})",
+  };
+  for (const auto& b : bodies) {
+    SCOPED_TRACE(b);
+    auto req = ParseAnthropicMessages(b, 64);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    std::vector<std::string> dropped;
+    json out = ToOpenAIRequest(*req, "up", &dropped);
+    EXPECT_FALSE(out.contains("tools"));
+    EXPECT_FALSE(out.contains("tool_choice"));
+    EXPECT_FALSE(out.contains("parallel_tool_calls"));
+    EXPECT_NE(std::find(dropped.begin(), dropped.end(), "tool_choice (no tools)"), dropped.end());
+    json bytes = json::parse(OpenAIRequestBody(*req, "up"));
+    EXPECT_EQ(bytes, out);
+  }
+  // With tools it is still sent.
+  auto req = ParseAnthropicMessages(R"({"model":"m","max_tokens":5,"tool_choice":{"type":"none"},)"
+                                    R"("tools":[{"name":"f","input_schema":{"type":"object"}}],)"
+                                    R"("messages":[{"role":"user","content":"hi"}]})",
+                                    64);
+  ASSERT_TRUE(req.ok());
+  EXPECT_EQ(ToOpenAIRequest(*req, "up")["tool_choice"], "none");
+}
+
 }  // namespace
 }  // namespace triage::dialect

@@ -332,6 +332,28 @@ describe("dialects", () => {
     assert.equal(streamed.stop_reason, "refusal");
   });
 
+  test("Anthropic SDK -> OpenAI upstream: tool_choice is not sent without tools (vLLM refuses it)", async () => {
+    // As vLLM's ChatCompletionRequest validator: "When using `tool_choice`, `tools` must be set."
+    oai.behave((req, res, body) => {
+      if (body.tool_choice !== undefined && !body.tools) {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify(openaiError(400, "When using `tool_choice`, `tools` must be set.", "BadRequestError")));
+        return;
+      }
+      oai.reply(req, res, body, { text: "searched" });
+    });
+    // Server tools run inside Anthropic: dropped towards OpenAI, and the tool_choice with them.
+    const { data, response } = await anthropic.messages
+      .create({ model: "open", max_tokens: 10, tools: [{ type: "web_search_20250305", name: "web_search" }], tool_choice: { type: "auto" }, messages: [{ role: "user", content: "x" }] })
+      .withResponse();
+    assert.equal(data.content[0].text, "searched");
+    assert.match(response.headers.get("x-triage-dropped-params") || "", /tools\.web_search_20250305/);
+    const up = oai.requests.at(-1).body;
+    assert.equal(up.tools, undefined);
+    assert.equal(up.tool_choice, undefined);
+    oai.behave((req, res, body) => oai.reply(req, res, body, {}));
+  });
+
   test("count_tokens gives a documented estimate", async () => {
     const r = await anthropic.messages.countTokens({ model: "frontier", messages: [{ role: "user", content: "a".repeat(400) }] });
     assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);
