@@ -289,7 +289,10 @@ json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,
     if (*c.temperature > 1.0) Drop(dropped, "temperature (clamped to 1)");
     out["temperature"] = std::min(*c.temperature, 1.0);
   }
-  if (c.top_p) out["top_p"] = *c.top_p;
+  // Current Claude models refuse the two together ("`temperature` and `top_p` cannot both be
+  // specified for this model"); OpenAI clients often send both. temperature wins.
+  if (c.top_p && c.temperature) Drop(dropped, "top_p (sent with temperature)");
+  if (c.top_p && !c.temperature) out["top_p"] = *c.top_p;
   if (!c.stop.empty()) out["stop_sequences"] = c.stop;
   if (c.user) out["metadata"] = {{"user_id", *c.user}};
   if (c.stream) out["stream"] = true;

@@ -173,5 +173,33 @@ TEST(AnthropicToOpenAIRequest, ToolChoiceWithoutToolsIsNotSent) {
   EXPECT_EQ(ToOpenAIRequest(*req, "up")["tool_choice"], "none");
 }
 
+// Current Claude models refuse `temperature` and `top_p` together ("`temperature` and `top_p`
+// cannot both be specified for this model. Please use only one."), and OpenAI clients often
+// send both: temperature is kept, top_p dropped and named. Either alone is sent as it was.
+TEST(OpenAIToAnthropicRequest, TemperatureAndTopPAreNotSentTogether) {
+  auto translate = [](const std::string& params, std::vector<std::string>* dropped) {
+    auto req = ParseOpenAIChat(
+        R"({"model":"m",)" + params + R"("messages":[{"role":"user","content":"hi"}]})", 64);
+    EXPECT_TRUE(req.ok());
+    json tree = ToAnthropicRequest(*req, "up", dropped);
+    EXPECT_EQ(json::parse(AnthropicRequestBody(*req, "up")), tree);
+    return tree;
+  };
+  std::vector<std::string> dropped;
+  json both = translate(R"("temperature":0.7,"top_p":0.9,)", &dropped);
+  EXPECT_EQ(both["temperature"], 0.7);
+  EXPECT_FALSE(both.contains("top_p"));
+  EXPECT_EQ(dropped, std::vector<std::string>{"top_p (sent with temperature)"});
+  dropped.clear();
+  json top_p = translate(R"("top_p":0.9,)", &dropped);
+  EXPECT_EQ(top_p["top_p"], 0.9);
+  EXPECT_FALSE(top_p.contains("temperature"));
+  EXPECT_TRUE(dropped.empty());
+  json temperature = translate(R"("temperature":0.2,)", &dropped);
+  EXPECT_EQ(temperature["temperature"], 0.2);
+  EXPECT_FALSE(temperature.contains("top_p"));
+  EXPECT_TRUE(dropped.empty());
+}
+
 }  // namespace
 }  // namespace triage::dialect

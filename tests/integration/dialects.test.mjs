@@ -354,6 +354,30 @@ describe("dialects", () => {
     oai.behave((req, res, body) => oai.reply(req, res, body, {}));
   });
 
+  test("OpenAI SDK -> Anthropic upstream: temperature and top_p together send temperature only", async () => {
+    // As current Claude models answer a request with both.
+    ant.handler = (req, res, body) => {
+      if (body.temperature !== undefined && body.top_p !== undefined) {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify(anthropicError("invalid_request_error", "`temperature` and `top_p` cannot both be specified for this model. Please use only one.")));
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: "msg_t", type: "message", role: "assistant", model: body.model, content: [{ type: "text", text: "ok" }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } }));
+    };
+    const { data, response } = await openai.chat.completions
+      .create({ model: "frontier", temperature: 0.7, top_p: 0.9, messages: [{ role: "user", content: "x" }] })
+      .withResponse();
+    assert.equal(data.choices[0].message.content, "ok");
+    assert.match(response.headers.get("x-triage-dropped-params") || "", /top_p \(sent with temperature\)/);
+    assert.equal(ant.requests.at(-1).body.temperature, 0.7);
+    assert.equal(ant.requests.at(-1).body.top_p, undefined);
+    // top_p alone still goes through.
+    await openai.chat.completions.create({ model: "frontier", top_p: 0.5, messages: [{ role: "user", content: "x" }] });
+    assert.equal(ant.requests.at(-1).body.top_p, 0.5);
+    ant.handler = null;
+  });
+
   test("count_tokens gives a documented estimate", async () => {
     const r = await anthropic.messages.countTokens({ model: "frontier", messages: [{ role: "user", content: "a".repeat(400) }] });
     assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);
