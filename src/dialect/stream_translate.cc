@@ -130,6 +130,7 @@ class AnthropicPassThrough final : public StreamTranslator {
     const std::string& type = ev.event.empty() ? info.type : ev.event;
     if (type == "error") {
       step.error = info.error_message.empty() ? "upstream error event" : info.error_message;
+      step.error_type = info.error_type;
       return step;
     }
     if (type == "message_start" && info.has_message) {
@@ -297,6 +298,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
     const std::string& type = ev.event.empty() ? e.type : ev.event;
     if (type == "error") {
       step.error = e.error_message.empty() ? "upstream error event" : e.error_message;
+      step.error_type = e.error_type;
     } else if (type == "message_start") {
       if (!e.message_id.empty()) id_ = e.message_id;
       if (!e.message_model.empty()) model_ = e.message_model;

@@ -201,5 +201,24 @@ TEST(OpenAIToAnthropicRequest, TemperatureAndTopPAreNotSentTogether) {
   EXPECT_TRUE(dropped.empty());
 }
 
+// The Messages API can send `event: error` with overloaded_error after a 200; both Anthropic
+// translators report the type, so the gateway can answer the client as for an HTTP 529.
+TEST(AnthropicStreamErrors, ErrorEventReportsItsType) {
+  const std::string data =
+      R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})";
+  for (Dialect client : {Dialect::kAnthropic, Dialect::kOpenAI}) {
+    auto t = MakeStreamTranslator(Dialect::kAnthropic, client, "m");
+    auto step = t->Feed(SseEvent{"error", data});
+    ASSERT_TRUE(step.error.has_value());
+    EXPECT_EQ(*step.error, "Overloaded");
+    EXPECT_EQ(step.error_type, "overloaded_error");
+  }
+  // The simdjson readings and their tree references agree on it.
+  EXPECT_EQ(InspectAnthropicEvent(data).error_type, "overloaded_error");
+  EXPECT_EQ(InspectAnthropicEventTree(data), InspectAnthropicEvent(data));
+  EXPECT_EQ(ReadAnthropicEvent(data).error_type, "overloaded_error");
+  EXPECT_EQ(ReadAnthropicEventTree(data), ReadAnthropicEvent(data));
+}
+
 }  // namespace
 }  // namespace triage::dialect

@@ -259,6 +259,38 @@ describe("dialects", () => {
     ant.handler = null;
   });
 
+  // The Messages API can answer 200 and then send `event: error` with overloaded_error; an
+  // Anthropic client must see that type, as it would from the API (the SDK sets e.type from it).
+  test("an overloaded_error event in an Anthropic stream reaches an Anthropic client as overloaded_error", async () => {
+    const start = streamEvents({ model: "m", content: [] }).split("event: ping")[0];
+    const overloaded = aev("error", anthropicError("overloaded_error", "Overloaded"));
+    const text = aev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }) + aev("content_block_delta", { index: 0, delta: { type: "text_delta", text: "partial" } });
+    const params = { model: "frontier", max_tokens: 10, messages: [{ role: "user", content: "x" }] };
+    // Before any content: nothing was sent, so the client gets the status the API would give.
+    ant.handler = (req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(start + overloaded);
+    };
+    await assert.rejects(anthropic.messages.stream(params).finalMessage(), (e) => {
+      assert.ok(e instanceof Anthropic.OverloadedError, `${e.constructor.name}: ${e.message}`);
+      assert.equal(e.status, 529);
+      assert.equal(e.type, "overloaded_error");
+      return true;
+    });
+    // After content: the stream ends with an error event of the same type.
+    ant.handler = (req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(start + text + overloaded);
+    };
+    await assert.rejects(anthropic.messages.stream(params).finalMessage(), (e) => {
+      assert.ok(e instanceof Anthropic.APIError, `${e.constructor.name}: ${e.message}`);
+      assert.equal(e.type, "overloaded_error");
+      assert.match(e.message, /Overloaded/);
+      return true;
+    });
+    ant.handler = null;
+  });
+
   test("parameters with no Anthropic equivalent: dropped and named in a header, or a clear 400", async () => {
     ant.handler = null;
     ant.content = [{ type: "text", text: "ok" }];
