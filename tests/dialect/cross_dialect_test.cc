@@ -220,5 +220,15 @@ TEST(AnthropicStreamErrors, ErrorEventReportsItsType) {
   EXPECT_EQ(ReadAnthropicEventTree(data), ReadAnthropicEvent(data));
 }
 
+// The Messages API's error body carries the request's id (`request_id`, the SDK's ErrorResponse
+// type); the gateway's bodies carry its own id when the request has one, and no member before.
+TEST(AnthropicErrorBody, CarriesRequestIdWhenKnown) {
+  const Error e = Error::Make(ErrorKind::kRateLimit, "rate_limited", "slow down");
+  const json with = json::parse(AnthropicErrorBody(e, "req_abc"));
+  EXPECT_EQ(with, json::parse(R"({"type":"error","error":{"type":"rate_limit_error",)"
+                              R"("message":"slow down"},"request_id":"req_abc"})"));
+  EXPECT_FALSE(json::parse(AnthropicErrorBody(e)).contains("request_id"));
+}
+
 }  // namespace
 }  // namespace triage::dialect

@@ -410,6 +410,21 @@ describe("dialects", () => {
     ant.handler = null;
   });
 
+  test("Anthropic SDK reads the request id (request-id header, request_id in error bodies)", async () => {
+    ant.handler = null;
+    ant.content = [{ type: "text", text: "ok" }];
+    const { data, response } = await anthropic.messages.create({ model: "frontier", max_tokens: 5, messages: [{ role: "user", content: "x" }] }).withResponse();
+    const id = response.headers.get("x-request-id");
+    assert.match(id, /^req_/);
+    assert.equal(data._request_id, id);
+    await assert.rejects(anthropic.messages.create({ model: "gpt-9", max_tokens: 10, messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.ok(e instanceof Anthropic.NotFoundError);
+      assert.match(e.requestID, /^req_/);
+      assert.equal(e.error.request_id, e.requestID);
+      return true;
+    });
+  });
+
   test("count_tokens gives a documented estimate", async () => {
     const r = await anthropic.messages.countTokens({ model: "frontier", messages: [{ role: "user", content: "a".repeat(400) }] });
     assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);
