@@ -1,5 +1,6 @@
 // Canonical request -> OpenAI / Anthropic upstream bodies.
 #include <algorithm>
+#include <cctype>
 
 #include "dialect/translate.h"
 
@@ -112,9 +113,19 @@ std::string AnthropicId(const std::string& id) {
   return s;
 }
 
+// The Messages API accepts exactly image/jpeg, image/png, image/gif and image/webp. Media types
+// are case-insensitive (RFC 2045), so they are sent in lower case, and "image/jpg", a common
+// label that OpenAI accepts, as image/jpeg. Anything else goes as it is (and is refused there).
+std::string AnthropicImageType(std::string t) {
+  for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return t == "image/jpg" ? std::string("image/jpeg") : t;
+}
+
 json AnthropicSource(const ContentBlock& b) {
   if (!b.url.empty()) return {{"type", "url"}, {"url", b.url}};
-  return {{"type", "base64"}, {"media_type", b.media_type}, {"data", b.data}};
+  const std::string type =
+      b.type == BlockType::kImage ? AnthropicImageType(b.media_type) : b.media_type;
+  return {{"type", "base64"}, {"media_type", type}, {"data", b.data}};
 }
 
 json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {

@@ -230,5 +230,27 @@ TEST(AnthropicErrorBody, CarriesRequestIdWhenKnown) {
   EXPECT_FALSE(json::parse(AnthropicErrorBody(e)).contains("request_id"));
 }
 
+// A data URL labelled image/jpg (a common non-standard label that OpenAI accepts) must reach
+// Anthropic as image/jpeg: the Messages API accepts only image/jpeg, image/png, image/gif and
+// image/webp ("...media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or
+// 'image/webp'"), in lower case.
+TEST(OpenAIToAnthropicRequest, ImageJpgMediaTypeIsSentAsJpeg) {
+  auto req = ParseOpenAIChat(
+      R"({"model":"m","messages":[{"role":"user","content":[)"
+      R"({"type":"image_url","image_url":{"url":"data:image/jpg;base64,QUJD"}},)"
+      R"({"type":"image_url","image_url":{"url":"data:IMAGE/JPG;base64,QUJD"}},)"
+      R"({"type":"image_url","image_url":{"url":"data:Image/PNG;base64,QUJD"}}]}]})",
+      64);
+  ASSERT_TRUE(req.ok());
+  json out = ToAnthropicRequest(*req, "up");
+  EXPECT_EQ(json::parse(AnthropicRequestBody(*req, "up")), out);
+  const json& blocks = out["messages"][0]["content"];
+  ASSERT_EQ(blocks.size(), 3u);
+  EXPECT_EQ(blocks[0]["source"]["media_type"], "image/jpeg");
+  EXPECT_EQ(blocks[1]["source"]["media_type"], "image/jpeg");
+  EXPECT_EQ(blocks[2]["source"]["media_type"], "image/png");
+  EXPECT_EQ(blocks[0]["source"]["data"], "QUJD");
+}
+
 }  // namespace
 }  // namespace triage::dialect

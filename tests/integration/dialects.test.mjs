@@ -425,6 +425,28 @@ describe("dialects", () => {
     });
   });
 
+  test("OpenAI SDK -> Anthropic upstream: an image/jpg data URL is sent as image/jpeg", async () => {
+    // As the Messages API validates image sources.
+    ant.handler = (req, res, body) => {
+      const bad = body.messages.flatMap((m) => m.content).find((b) => b.type === "image" && b.source.type === "base64" && !["image/jpeg", "image/png", "image/gif", "image/webp"].includes(b.source.media_type));
+      if (bad) {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify(anthropicError("invalid_request_error", "messages.0.content.1.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'")));
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: "msg_i", type: "message", role: "assistant", model: body.model, content: [{ type: "text", text: "a cat" }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 3, output_tokens: 2 } }));
+    };
+    const data = await openai.chat.completions.create({
+      model: "frontier",
+      messages: [{ role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image_url", image_url: { url: "data:image/jpg;base64,/9j/4AAQ" } }] }],
+    });
+    assert.equal(data.choices[0].message.content, "a cat");
+    const img = ant.requests.at(-1).body.messages[0].content.find((b) => b.type === "image");
+    assert.deepEqual(img.source, { type: "base64", media_type: "image/jpeg", data: "/9j/4AAQ" });
+    ant.handler = null;
+  });
+
   test("count_tokens gives a documented estimate", async () => {
     const r = await anthropic.messages.countTokens({ model: "frontier", messages: [{ role: "user", content: "a".repeat(400) }] });
     assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);
