@@ -181,6 +181,14 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
       return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
                          "messages: file parts must carry file_data; file_id is not supported by "
                          "this model's upstream (Anthropic)");
+  // Anthropic answers 400 "stop_sequences: each stop sequence must contain non-whitespace"; an
+  // OpenAI client's stop "\n" is common, and dropping it would change the answer. Refused here,
+  // so the plan keeps only the deployments that can take it.
+  for (const auto& s : c.stop)
+    if (s.find_first_not_of(" \t\n\r\f\v") == std::string::npos)
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                         "stop: the Messages API refuses a stop sequence that is empty or only "
+                         "whitespace; this model's upstream is Anthropic");
   return std::nullopt;
 }
 

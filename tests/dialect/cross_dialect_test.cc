@@ -252,5 +252,28 @@ TEST(OpenAIToAnthropicRequest, ImageJpgMediaTypeIsSentAsJpeg) {
   EXPECT_EQ(blocks[0]["source"]["data"], "QUJD");
 }
 
+// Anthropic refuses a stop sequence that is empty or only whitespace ("stop_sequences: each stop
+// sequence must contain non-whitespace"); OpenAI takes stop "\n". CheckTranslatable refuses it
+// for Anthropic deployments (the plan then keeps only the others), not for OpenAI ones.
+TEST(CheckTranslatable, WhitespaceOnlyStopCannotGoToAnthropic) {
+  for (const char* stop : {R"("\n")", R"([" \t"])", R"(["END", ""])"}) {
+    SCOPED_TRACE(stop);
+    auto req = ParseOpenAIChat(std::string(R"({"model":"m","stop":)") + stop +
+                                   R"(,"messages":[{"role":"user","content":"hi"}]})",
+                               64);
+    ASSERT_TRUE(req.ok());
+    auto e = CheckTranslatable(*req, Dialect::kAnthropic);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(HttpStatus(e->kind), 400);
+    EXPECT_NE(e->message.find("stop:"), std::string::npos) << e->message;
+    EXPECT_FALSE(CheckTranslatable(*req, Dialect::kOpenAI).has_value());
+  }
+  auto ok = ParseOpenAIChat(
+      R"({"model":"m","stop":["\nEND"," x "],"messages":[{"role":"user","content":"hi"}]})", 64);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_FALSE(CheckTranslatable(*ok, Dialect::kAnthropic).has_value());
+  EXPECT_EQ(ToAnthropicRequest(*ok, "up")["stop_sequences"], json::parse(R"(["\nEND"," x "])"));
+}
+
 }  // namespace
 }  // namespace triage::dialect

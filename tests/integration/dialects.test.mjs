@@ -447,6 +447,30 @@ describe("dialects", () => {
     ant.handler = null;
   });
 
+  test("OpenAI SDK -> Anthropic upstream: a whitespace-only stop sequence is a clear 400, not sent upstream", async () => {
+    // As the Messages API answers such a request.
+    ant.handler = (req, res, body) => {
+      if ((body.stop_sequences || []).some((s) => s.trim() === "")) {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify(anthropicError("invalid_request_error", "stop_sequences: each stop sequence must contain non-whitespace")));
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: "msg_s", type: "message", role: "assistant", model: body.model, content: [{ type: "text", text: "ok" }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } }));
+    };
+    const before = ant.requests.length;
+    await assert.rejects(openai.chat.completions.create({ model: "frontier", stop: ["\n"], messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.ok(e instanceof OpenAI.BadRequestError, `${e.constructor.name}: ${e.message}`);
+      assert.match(e.message, /stop: the Messages API refuses a stop sequence that is empty or only whitespace/);
+      return true;
+    });
+    assert.equal(ant.requests.length, before, "the Anthropic deployment was not tried");
+    // A stop sequence with other characters goes through.
+    await openai.chat.completions.create({ model: "frontier", stop: ["\nEND"], messages: [{ role: "user", content: "x" }] });
+    assert.deepEqual(ant.requests.at(-1).body.stop_sequences, ["\nEND"]);
+    ant.handler = null;
+  });
+
   test("count_tokens gives a documented estimate", async () => {
     const r = await anthropic.messages.countTokens({ model: "frontier", messages: [{ role: "user", content: "a".repeat(400) }] });
     assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);
