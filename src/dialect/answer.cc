@@ -38,8 +38,11 @@ std::optional<AnthropicEventInfo> InspectAnthropicEventSimdjson(std::string_view
   sj::object o;
   if (message && message->get_object().get(o) == simdjson::SUCCESS)
     info.message_usage = fast_json::AnthropicUsageAt(o, "usage");
-  if (error && error->get_object().get(o) == simdjson::SUCCESS)
-    info.error_message = fast_json::StringOr(fast_json::Last(o, "message"));
+  if (error && error->get_object().get(o) == simdjson::SUCCESS) {
+    const auto [msg, etype] = fast_json::LastOf<2>(o, {"message", "type"});
+    info.error_message = fast_json::StringOr(msg);
+    info.error_type = fast_json::StringOr(etype);
+  }
   if (block && block->get_object().get(o) == simdjson::SUCCESS)
     info.content_block_type = fast_json::StringOr(fast_json::Last(o, "type"));
   if (delta && delta->get_object().get(o) == simdjson::SUCCESS) {
@@ -61,6 +64,7 @@ AnthropicEventInfo InspectAnthropicEventTree(std::string_view data) {
   info.has_message = j.contains("message");
   info.message_usage = UsageFromAnthropic(JsonObj(JsonObj(j, "message"), "usage"));
   info.error_message = JsonStr(JsonObj(j, "error"), "message");
+  info.error_type = JsonStr(JsonObj(j, "error"), "type");
   info.usage = UsageFromAnthropic(JsonObj(j, "usage"));
   info.content_block_type = JsonStr(JsonObj(j, "content_block"), "type");
   const nlohmann::json d = JsonObj(j, "delta");
@@ -108,8 +112,11 @@ std::optional<AnthropicEventView> ReadAnthropicEventSimdjson(std::string_view da
     v.message_usage = fast_json::AnthropicUsageAt(o, "usage");
   }
   if (usage && usage->get_object().get(o) == simdjson::SUCCESS) v.usage = AnthropicUsage(o);
-  if (error && error->get_object().get(o) == simdjson::SUCCESS)
-    v.error_message = fast_json::StringOr(fast_json::Last(o, "message"));
+  if (error && error->get_object().get(o) == simdjson::SUCCESS) {
+    const auto [msg, etype] = fast_json::LastOf<2>(o, {"message", "type"});
+    v.error_message = fast_json::StringOr(msg);
+    v.error_type = fast_json::StringOr(etype);
+  }
   return v;
 }
 
@@ -136,6 +143,7 @@ AnthropicEventView ReadAnthropicEventTree(std::string_view data) {
   v.message_usage = UsageFromAnthropic(JsonObj(m, "usage"));
   v.usage = UsageFromAnthropic(JsonObj(j, "usage"));
   v.error_message = JsonStr(JsonObj(j, "error"), "message");
+  v.error_type = JsonStr(JsonObj(j, "error"), "type");
   return v;
 }
 

@@ -51,6 +51,7 @@ struct AnthropicEventInfo {
   bool is_object = false;
   std::string type;                // the payload's `type` when a string, else ""
   std::string error_message;       // error.message when a string, else ""
+  std::string error_type;          // error.type when a string ("overloaded_error"), else ""
   bool has_message = false;        // a `message` key (message_start)
   TokenUsage message_usage;        // UsageFromAnthropic of message.usage (zeros when absent)
   TokenUsage usage;                // UsageFromAnthropic of the top-level usage (message_delta)
@@ -75,6 +76,7 @@ struct AnthropicEventView {
   bool is_object = false;
   std::string type;                              // `type`
   std::string error_message;                     // error.message
+  std::string error_type;                        // error.type ("overloaded_error")
   std::string message_id, message_model;         // message.id, message.model (message_start)
   TokenUsage message_usage;                      // UsageFromAnthropic of message.usage
   TokenUsage usage;                              // UsageFromAnthropic of usage (message_delta)

@@ -284,13 +284,14 @@ int AnthropicHttpStatus(const Error& e) {
   return HttpStatus(e.kind);
 }
 
-std::string AnthropicErrorBody(const Error& error) {
+std::string AnthropicErrorBody(const Error& error, std::string_view request_id) {
   json inner = json::object();
   inner["type"] = AnthropicErrorType(error);
   inner["message"] = error.message;
   json out = json::object();
   out["type"] = "error";
   out["error"] = std::move(inner);
+  if (!request_id.empty()) out["request_id"] = request_id;
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

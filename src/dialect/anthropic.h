@@ -15,8 +15,9 @@ namespace triage::dialect {
 Result<ChatRequest> ParseAnthropicMessages(std::string_view body, int max_depth,
                                            bool require_max_tokens = true);
 
-// {"type":"error","error":{"type":...,"message":...}}
-std::string AnthropicErrorBody(const Error& error);
+// {"type":"error","error":{"type":...,"message":...},"request_id":...} as the Messages API writes
+// it; request_id only when one is given (errors raised before a request has an id have none).
+std::string AnthropicErrorBody(const Error& error, std::string_view request_id = {});
 // invalid_request_error, authentication_error, permission_error, not_found_error,
 // request_too_large, rate_limit_error, api_error, overloaded_error (503 and upstream 529),
 // timeout_error.

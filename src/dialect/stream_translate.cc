@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "dialect/answer.h"
 #include "dialect/anthropic.h"
@@ -129,6 +130,7 @@ class AnthropicPassThrough final : public StreamTranslator {
     const std::string& type = ev.event.empty() ? info.type : ev.event;
     if (type == "error") {
       step.error = info.error_message.empty() ? "upstream error event" : info.error_message;
+      step.error_type = info.error_type;
       return step;
     }
     if (type == "message_start" && info.has_message) {
@@ -197,6 +199,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
       AppendAnthropicDelta(step.frames, index_, true, *text);
       step.text_chars += Utf8Chars(*text);
       step.content = true;
+      refused_ = refused_ || text == &c.refusal;
     }
     for (const ToolCallDelta& tc : c.tool_calls) {
       const int64_t k = tc.index;
@@ -216,6 +219,8 @@ class OpenAIToAnthropic final : public StreamTranslator {
     }
     if (!c.finish_reason.empty()) {
       stop_ = StopFromOpenAI(c.finish_reason);
+      // OpenAI ends a refusal with "stop"; the unary translation calls it a refusal too.
+      if (refused_ && stop_ == StopReason::kEndTurn) stop_ = StopReason::kRefusal;
       finished_ = true;
       step.content = true;
     }
@@ -266,6 +271,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
 
   std::string model_;
   bool started_ = false, done_ = false, finished_ = false, reported_ = false;
+  bool refused_ = false;  // a delta.refusal arrived
   int64_t index_ = -1, next_index_ = 0;
   std::string open_type_;
   std::map<int64_t, int64_t> tools_;  // OpenAI tool_calls index -> Anthropic block index
@@ -292,6 +298,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
     const std::string& type = ev.event.empty() ? e.type : ev.event;
     if (type == "error") {
       step.error = e.error_message.empty() ? "upstream error event" : e.error_message;
+      step.error_type = e.error_type;
     } else if (type == "message_start") {
       if (!e.message_id.empty()) id_ = e.message_id;
       if (!e.message_model.empty()) model_ = e.message_model;
@@ -303,6 +310,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
       if (e.block_type == "tool_use") {
         const int64_t tool = next_tool_++;
         tools_[e.index] = tool;
+        no_arguments_.insert(e.index);
         json call = json{{"index", tool},
                          {"id", e.block_id},
                          {"type", "function"},
@@ -318,6 +326,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
         step.content = true;
         step.text_chars = Utf8Chars(e.delta_text);
       } else if (e.delta_type == "input_json_delta") {
+        if (!e.delta_partial_json.empty()) no_arguments_.erase(e.index);
         std::string delta = R"({"tool_calls":[{"index":)";
         delta += std::to_string(tools_[e.index]);
         delta += R"(,"function":{"arguments":)";
@@ -328,6 +337,14 @@ class AnthropicToOpenAI final : public StreamTranslator {
       } else if (e.delta_type == "thinking_delta") {
         step.text_chars = e.delta_thinking_chars;  // not sent (no OpenAI equivalent), but billed
       }  // signature deltas have no OpenAI equivalent either
+    } else if (type == "content_block_stop") {
+      // A tool without input streams no JSON (or only ""): OpenAI sends "{}" for such a call,
+      // and clients JSON.parse the joined arguments ("" is not JSON).
+      if (no_arguments_.erase(e.index)) {
+        step.frames = DeltaFrame(R"({"tool_calls":[{"index":)" + std::to_string(tools_[e.index]) +
+                                 R"(,"function":{"arguments":"{}"}}]})");
+        step.content = true;
+      }
     } else if (type == "message_delta") {
       if (!e.delta_stop_reason.empty()) stop_ = StopFromAnthropic(e.delta_stop_reason);
       Merge(usage_, e.usage);
@@ -394,6 +411,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
   int64_t created_ = 0;
   int64_t next_tool_ = 0;
   std::map<int64_t, int64_t> tools_;  // Anthropic block index -> OpenAI tool_calls index
+  std::set<int64_t> no_arguments_;    // tool blocks that have streamed no input JSON yet
   StopReason stop_ = StopReason::kEndTurn;
   TokenUsage usage_;
   bool reported_ = false, complete_ = false;

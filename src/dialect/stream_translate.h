@@ -23,6 +23,9 @@ class StreamTranslator {
     // arguments): what the output is estimated from when the upstream reports no usage.
     int64_t text_chars = 0;
     std::optional<std::string> error;  // malformed event or an upstream error event
+    // An Anthropic error event's error.type ("overloaded_error"), so the client's error can keep
+    // it; "" otherwise.
+    std::string error_type;
   };
   virtual ~StreamTranslator() = default;
   // One upstream event.

@@ -1,5 +1,6 @@
 // Canonical request -> OpenAI / Anthropic upstream bodies.
 #include <algorithm>
+#include <cctype>
 
 #include "dialect/translate.h"
 
@@ -112,9 +113,19 @@ std::string AnthropicId(const std::string& id) {
   return s;
 }
 
+// The Messages API accepts exactly image/jpeg, image/png, image/gif and image/webp. Media types
+// are case-insensitive (RFC 2045), so they are sent in lower case, and "image/jpg", a common
+// label that OpenAI accepts, as image/jpeg. Anything else goes as it is (and is refused there).
+std::string AnthropicImageType(std::string t) {
+  for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return t == "image/jpg" ? std::string("image/jpeg") : t;
+}
+
 json AnthropicSource(const ContentBlock& b) {
   if (!b.url.empty()) return {{"type", "url"}, {"url", b.url}};
-  return {{"type", "base64"}, {"media_type", b.media_type}, {"data", b.data}};
+  const std::string type =
+      b.type == BlockType::kImage ? AnthropicImageType(b.media_type) : b.media_type;
+  return {{"type", "base64"}, {"media_type", type}, {"data", b.data}};
 }
 
 json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {
@@ -170,6 +181,14 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
       return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
                          "messages: file parts must carry file_data; file_id is not supported by "
                          "this model's upstream (Anthropic)");
+  // Anthropic answers 400 "stop_sequences: each stop sequence must contain non-whitespace"; an
+  // OpenAI client's stop "\n" is common, and dropping it would change the answer. Refused here,
+  // so the plan keeps only the deployments that can take it.
+  for (const auto& s : c.stop)
+    if (s.find_first_not_of(" \t\n\r\f\v") == std::string::npos)
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                         "stop: the Messages API refuses a stop sequence that is empty or only "
+                         "whitespace; this model's upstream is Anthropic");
   return std::nullopt;
 }
 
@@ -202,7 +221,10 @@ json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
     }
     out["tools"] = std::move(tools);
   }
-  if (c.tool_choice) {
+  // Without tools (none sent, or only Anthropic server tools, dropped above) a tool_choice is
+  // refused by OpenAI-compatible servers (vLLM: "When using `tool_choice`, `tools` must be set").
+  if (c.tool_choice && c.tools.empty()) Drop(dropped, "tool_choice (no tools)");
+  if (c.tool_choice && !c.tools.empty()) {
     const ToolChoice& tc = *c.tool_choice;
     switch (tc.kind) {
       case ToolChoice::kAuto:
@@ -218,7 +240,7 @@ json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
         out["tool_choice"] = {{"type", "function"}, {"function", {{"name", tc.name}}}};
         break;
     }
-    if (tc.disable_parallel && !c.tools.empty()) out["parallel_tool_calls"] = false;
+    if (tc.disable_parallel) out["parallel_tool_calls"] = false;
   }
   if (c.max_tokens) out["max_tokens"] = *c.max_tokens;
   if (c.temperature) out["temperature"] = *c.temperature;
@@ -286,7 +308,10 @@ json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,
     if (*c.temperature > 1.0) Drop(dropped, "temperature (clamped to 1)");
     out["temperature"] = std::min(*c.temperature, 1.0);
   }
-  if (c.top_p) out["top_p"] = *c.top_p;
+  // Current Claude models refuse the two together ("`temperature` and `top_p` cannot both be
+  // specified for this model"); OpenAI clients often send both. temperature wins.
+  if (c.top_p && c.temperature) Drop(dropped, "top_p (sent with temperature)");
+  if (c.top_p && !c.temperature) out["top_p"] = *c.top_p;
   if (!c.stop.empty()) out["stop_sequences"] = c.stop;
   if (c.user) out["metadata"] = {{"user_id", *c.user}};
   if (c.stream) out["stream"] = true;

@@ -35,6 +35,7 @@ struct StreamState {
   std::string held;  // frames waiting for the first content
   bool bad_chunk = false;
   std::string bad_message;
+  std::string bad_type;    // the upstream error event's type, when it sent one
   int64_t text_chars = 0;  // of the generated text: the output estimate without usage
 };
 
@@ -43,9 +44,14 @@ struct StreamState {
 Error AttemptError(const config::Deployment& d, const StreamState& s, const Status& st) {
   const bool http_ok = s.head.status >= 200 && s.head.status < 300;
   if (!http_ok && s.head.status != 0) return UpstreamStatusError(d, s.head.status, s.error_body);
-  if (s.bad_chunk)
-    return Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
-                       "deployment " + d.name + ": " + s.bad_message);
+  if (s.bad_chunk) {
+    Error e = Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
+                          "deployment " + d.name + ": " + s.bad_message);
+    // Anthropic sends overload as an error event after a 200 too: the client sees it as the
+    // 529 overloaded_error the API gives (Anthropic dialect; OpenAI's has no such type).
+    if (s.bad_type == "overloaded_error") e.upstream_status = 529;
+    return e;
+  }
   if (!st.ok()) return WithDeployment(st.error(), d);
   if (!s.is_sse)
     return Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
@@ -133,6 +139,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         dialect::StreamTranslator::Step step = s.translator->Feed(ev);
         if (step.error) {
           failure = Redact(*step.error);
+          s.bad_type = step.error_type;
           break;
         }
         s.text_chars += step.text_chars;

@@ -11,8 +11,8 @@
 
 namespace triage::pipeline {
 
-std::string ErrorBody(dialect::Dialect d, const Error& e) {
-  return d == dialect::Dialect::kAnthropic ? dialect::AnthropicErrorBody(e)
+std::string ErrorBody(dialect::Dialect d, const Error& e, std::string_view request_id) {
+  return d == dialect::Dialect::kAnthropic ? dialect::AnthropicErrorBody(e, request_id)
                                            : dialect::OpenAIErrorBody(e);
 }
 

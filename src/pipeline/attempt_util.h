@@ -20,8 +20,8 @@ struct RequestContext;
 namespace triage::pipeline {
 
 // Error body and status in the client's dialect (OpenAI or Anthropic shapes; Anthropic uses
-// 529 for an overloaded upstream).
-std::string ErrorBody(dialect::Dialect d, const Error& e);
+// 529 for an overloaded upstream, and its body carries `request_id` when one is given).
+std::string ErrorBody(dialect::Dialect d, const Error& e, std::string_view request_id = {});
 // Parses a client body in its dialect (a plain function: no conditional expressions of class
 // type inside coroutines, which g++ 12 mishandles).
 Result<dialect::ChatRequest> ParseRequest(dialect::Dialect d, std::string_view body, int depth);

@@ -335,6 +335,8 @@ json Gateway::HealthJson() const {
 Headers Gateway::ResponseHeaders(const RequestContext& ctx, bool with_cost) const {
   Headers h;
   h.emplace_back("x-request-id", ctx.id);
+  // The Anthropic SDKs read the id from `request-id` (error.requestID, message._request_id).
+  if (ctx.dialect == dialect::Dialect::kAnthropic) h.emplace_back("request-id", ctx.id);
   h.emplace_back("x-triage-tier", ctx.deployment ? ctx.deployment->tier : "none");
   h.emplace_back("x-triage-deployment", ctx.deployment ? ctx.deployment->name : "none");
   if (!ctx.route_reason.empty()) h.emplace_back("x-triage-route", ctx.route_reason);
@@ -494,7 +496,7 @@ net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWri
     h.emplace_back("retry-after", "1");
   // RFC 9110 15.5.16: a 415 for a content coding says which codings would have been accepted.
   if (error.kind == ErrorKind::kUnsupportedMediaType) h.emplace_back("accept-encoding", "identity");
-  std::string body = ErrorBody(ctx.dialect, error);
+  std::string body = ErrorBody(ctx.dialect, error, ctx.id);
   co_await out.Respond(ctx.status, h, std::move(body));
 }
 

@@ -4,8 +4,10 @@ import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { startTriage, config, curl } from "./lib/harness.mjs";
-import { startFakeOpenAI, chunk } from "./lib/fake_openai.mjs";
-import { startFakeAnthropic, anthropicError } from "./lib/fake_anthropic.mjs";
+import { startFakeOpenAI, chunk, openaiError } from "./lib/fake_openai.mjs";
+import { startFakeAnthropic, anthropicError, streamEvents } from "./lib/fake_anthropic.mjs";
+
+const aev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 
 describe("dialects", () => {
   let oai, ant, t, anthropic, openai;
@@ -257,6 +259,38 @@ describe("dialects", () => {
     ant.handler = null;
   });
 
+  // The Messages API can answer 200 and then send `event: error` with overloaded_error; an
+  // Anthropic client must see that type, as it would from the API (the SDK sets e.type from it).
+  test("an overloaded_error event in an Anthropic stream reaches an Anthropic client as overloaded_error", async () => {
+    const start = streamEvents({ model: "m", content: [] }).split("event: ping")[0];
+    const overloaded = aev("error", anthropicError("overloaded_error", "Overloaded"));
+    const text = aev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }) + aev("content_block_delta", { index: 0, delta: { type: "text_delta", text: "partial" } });
+    const params = { model: "frontier", max_tokens: 10, messages: [{ role: "user", content: "x" }] };
+    // Before any content: nothing was sent, so the client gets the status the API would give.
+    ant.handler = (req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(start + overloaded);
+    };
+    await assert.rejects(anthropic.messages.stream(params).finalMessage(), (e) => {
+      assert.ok(e instanceof Anthropic.OverloadedError, `${e.constructor.name}: ${e.message}`);
+      assert.equal(e.status, 529);
+      assert.equal(e.type, "overloaded_error");
+      return true;
+    });
+    // After content: the stream ends with an error event of the same type.
+    ant.handler = (req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(start + text + overloaded);
+    };
+    await assert.rejects(anthropic.messages.stream(params).finalMessage(), (e) => {
+      assert.ok(e instanceof Anthropic.APIError, `${e.constructor.name}: ${e.message}`);
+      assert.equal(e.type, "overloaded_error");
+      assert.match(e.message, /Overloaded/);
+      return true;
+    });
+    ant.handler = null;
+  });
+
   test("parameters with no Anthropic equivalent: dropped and named in a header, or a clear 400", async () => {
     ant.handler = null;
     ant.content = [{ type: "text", text: "ok" }];
@@ -270,6 +304,171 @@ describe("dialects", () => {
       assert.match(e.message, /n: values above 1/);
       return true;
     });
+  });
+
+  // The Messages API streams a tool with no input as a tool_use block whose only input_json_delta
+  // is "" (the Anthropic SDK reads an empty buffer as {}); OpenAI sends "{}" for such a call.
+  test("OpenAI SDK stream helper -> Anthropic upstream: a tool with no input gets arguments \"{}\"", async () => {
+    ant.handler = (req, res, body) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(
+        streamEvents({ model: body.model, content: [], stop_reason: "tool_use" })
+          .replace(/event: message_delta/, () =>
+            aev("content_block_start", { index: 0, content_block: { type: "tool_use", id: "toolu_now", name: "now", input: {} } }) +
+            aev("content_block_delta", { index: 0, delta: { type: "input_json_delta", partial_json: "" } }) +
+            aev("content_block_stop", { index: 0 }) +
+            "event: message_delta"),
+      );
+    };
+    const tools = [{ type: "function", function: { name: "now", strict: true, parameters: { type: "object", properties: {}, additionalProperties: false } } }];
+    // The helper JSON.parses the arguments of a strict tool when the call is done.
+    const done = [];
+    const stream = openai.chat.completions.stream({ model: "frontier", messages: [{ role: "user", content: "time?" }], tools });
+    stream.on("tool_calls.function.arguments.done", (e) => done.push(e));
+    const final = await stream.finalChatCompletion();
+    const call = final.choices[0].message.tool_calls[0];
+    assert.equal(call.id, "toolu_now");
+    assert.equal(call.function.name, "now");
+    assert.equal(call.function.arguments, "{}");
+    assert.deepEqual(done.map((e) => e.parsed_arguments), [{}]);
+    assert.equal(final.choices[0].finish_reason, "tool_calls");
+    // The same answer not streamed already said "{}".
+    ant.handler = null;
+    ant.content = [{ type: "tool_use", id: "toolu_now", name: "now", input: {} }];
+    ant.stop_reason = "tool_use";
+    const unary = await openai.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "time?" }], tools });
+    assert.equal(unary.choices[0].message.tool_calls[0].function.arguments, "{}");
+    ant.stop_reason = "end_turn";
+  });
+
+  test("Anthropic SDK -> OpenAI upstream: a refusal ends with stop_reason refusal, streamed or not", async () => {
+    oai.behave((req, res, body) => {
+      if (!body.stream) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ id: "chatcmpl-r", object: "chat.completion", created: 1, model: body.model, choices: [{ index: 0, message: { role: "assistant", content: null, refusal: "I can't help." }, logprobs: null, finish_reason: "stop" }], usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 } }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify(chunk(body.model, { role: "assistant", content: null, refusal: "" }))}\n\n`);
+      res.write(`data: ${JSON.stringify(chunk(body.model, { refusal: "I can't " }))}\n\n`);
+      res.write(`data: ${JSON.stringify(chunk(body.model, { refusal: "help." }))}\n\n`);
+      res.write(`data: ${JSON.stringify(chunk(body.model, {}, "stop"))}\n\n`);
+      res.end("data: [DONE]\n\n");
+    });
+    const params = { model: "open", max_tokens: 10, messages: [{ role: "user", content: "x" }] };
+    const unary = await anthropic.messages.create(params);
+    assert.equal(unary.content[0].text, "I can't help.");
+    assert.equal(unary.stop_reason, "refusal");
+    const streamed = await anthropic.messages.stream(params).finalMessage();
+    assert.equal(streamed.content[0].text, "I can't help.");
+    assert.equal(streamed.stop_reason, "refusal");
+  });
+
+  test("Anthropic SDK -> OpenAI upstream: tool_choice is not sent without tools (vLLM refuses it)", async () => {
+    // As vLLM's ChatCompletionRequest validator: "When using `tool_choice`, `tools` must be set."
+    oai.behave((req, res, body) => {
+      if (body.tool_choice !== undefined && !body.tools) {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify(openaiError(400, "When using `tool_choice`, `tools` must be set.", "BadRequestError")));
+        return;
+      }
+      oai.reply(req, res, body, { text: "searched" });
+    });
+    // Server tools run inside Anthropic: dropped towards OpenAI, and the tool_choice with them.
+    const { data, response } = await anthropic.messages
+      .create({ model: "open", max_tokens: 10, tools: [{ type: "web_search_20250305", name: "web_search" }], tool_choice: { type: "auto" }, messages: [{ role: "user", content: "x" }] })
+      .withResponse();
+    assert.equal(data.content[0].text, "searched");
+    assert.match(response.headers.get("x-triage-dropped-params") || "", /tools\.web_search_20250305/);
+    const up = oai.requests.at(-1).body;
+    assert.equal(up.tools, undefined);
+    assert.equal(up.tool_choice, undefined);
+    oai.behave((req, res, body) => oai.reply(req, res, body, {}));
+  });
+
+  test("OpenAI SDK -> Anthropic upstream: temperature and top_p together send temperature only", async () => {
+    // As current Claude models answer a request with both.
+    ant.handler = (req, res, body) => {
+      if (body.temperature !== undefined && body.top_p !== undefined) {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify(anthropicError("invalid_request_error", "`temperature` and `top_p` cannot both be specified for this model. Please use only one.")));
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: "msg_t", type: "message", role: "assistant", model: body.model, content: [{ type: "text", text: "ok" }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } }));
+    };
+    const { data, response } = await openai.chat.completions
+      .create({ model: "frontier", temperature: 0.7, top_p: 0.9, messages: [{ role: "user", content: "x" }] })
+      .withResponse();
+    assert.equal(data.choices[0].message.content, "ok");
+    assert.match(response.headers.get("x-triage-dropped-params") || "", /top_p \(sent with temperature\)/);
+    assert.equal(ant.requests.at(-1).body.temperature, 0.7);
+    assert.equal(ant.requests.at(-1).body.top_p, undefined);
+    // top_p alone still goes through.
+    await openai.chat.completions.create({ model: "frontier", top_p: 0.5, messages: [{ role: "user", content: "x" }] });
+    assert.equal(ant.requests.at(-1).body.top_p, 0.5);
+    ant.handler = null;
+  });
+
+  test("Anthropic SDK reads the request id (request-id header, request_id in error bodies)", async () => {
+    ant.handler = null;
+    ant.content = [{ type: "text", text: "ok" }];
+    const { data, response } = await anthropic.messages.create({ model: "frontier", max_tokens: 5, messages: [{ role: "user", content: "x" }] }).withResponse();
+    const id = response.headers.get("x-request-id");
+    assert.match(id, /^req_/);
+    assert.equal(data._request_id, id);
+    await assert.rejects(anthropic.messages.create({ model: "gpt-9", max_tokens: 10, messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.ok(e instanceof Anthropic.NotFoundError);
+      assert.match(e.requestID, /^req_/);
+      assert.equal(e.error.request_id, e.requestID);
+      return true;
+    });
+  });
+
+  test("OpenAI SDK -> Anthropic upstream: an image/jpg data URL is sent as image/jpeg", async () => {
+    // As the Messages API validates image sources.
+    ant.handler = (req, res, body) => {
+      const bad = body.messages.flatMap((m) => m.content).find((b) => b.type === "image" && b.source.type === "base64" && !["image/jpeg", "image/png", "image/gif", "image/webp"].includes(b.source.media_type));
+      if (bad) {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify(anthropicError("invalid_request_error", "messages.0.content.1.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'")));
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: "msg_i", type: "message", role: "assistant", model: body.model, content: [{ type: "text", text: "a cat" }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 3, output_tokens: 2 } }));
+    };
+    const data = await openai.chat.completions.create({
+      model: "frontier",
+      messages: [{ role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image_url", image_url: { url: "data:image/jpg;base64,/9j/4AAQ" } }] }],
+    });
+    assert.equal(data.choices[0].message.content, "a cat");
+    const img = ant.requests.at(-1).body.messages[0].content.find((b) => b.type === "image");
+    assert.deepEqual(img.source, { type: "base64", media_type: "image/jpeg", data: "/9j/4AAQ" });
+    ant.handler = null;
+  });
+
+  test("OpenAI SDK -> Anthropic upstream: a whitespace-only stop sequence is a clear 400, not sent upstream", async () => {
+    // As the Messages API answers such a request.
+    ant.handler = (req, res, body) => {
+      if ((body.stop_sequences || []).some((s) => s.trim() === "")) {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify(anthropicError("invalid_request_error", "stop_sequences: each stop sequence must contain non-whitespace")));
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: "msg_s", type: "message", role: "assistant", model: body.model, content: [{ type: "text", text: "ok" }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } }));
+    };
+    const before = ant.requests.length;
+    await assert.rejects(openai.chat.completions.create({ model: "frontier", stop: ["\n"], messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.ok(e instanceof OpenAI.BadRequestError, `${e.constructor.name}: ${e.message}`);
+      assert.match(e.message, /stop: the Messages API refuses a stop sequence that is empty or only whitespace/);
+      return true;
+    });
+    assert.equal(ant.requests.length, before, "the Anthropic deployment was not tried");
+    // A stop sequence with other characters goes through.
+    await openai.chat.completions.create({ model: "frontier", stop: ["\nEND"], messages: [{ role: "user", content: "x" }] });
+    assert.deepEqual(ant.requests.at(-1).body.stop_sequences, ["\nEND"]);
+    ant.handler = null;
   });
 
   test("count_tokens gives a documented estimate", async () => {

@@ -1,0 +1,279 @@
+// Cross-dialect translation against the providers' wire formats: cases that once came out wrong
+// (named after what broke). Fixture-driven cases live in fixture_files_test.cc.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dialect/answer.h"
+#include "dialect/anthropic.h"
+#include "dialect/openai.h"
+#include "dialect/sse.h"
+#include "dialect/stream_translate.h"
+#include "dialect/translate.h"
+
+namespace triage::dialect {
+namespace {
+
+using json = nlohmann::json;
+
+// Feeds the `events` to a translator and returns every frame's data, parsed (Finish included).
+std::vector<json> Translate(Dialect up, Dialect client, const std::vector<SseEvent>& events,
+                            bool include_usage = false) {
+  auto t = MakeStreamTranslator(up, client, "m");
+  std::string frames;
+  for (const auto& ev : events) {
+    auto step = t->Feed(ev);
+    EXPECT_FALSE(step.error.has_value());
+    frames += step.frames;
+  }
+  EXPECT_TRUE(t->complete());
+  frames += t->Finish(json::object(), include_usage, "");
+  SseParser parser;
+  std::vector<SseEvent> out;
+  EXPECT_TRUE(parser.Feed(frames, out));
+  std::vector<json> data;
+  for (const auto& e : out) data.push_back(json::parse(e.data, nullptr, false));
+  return data;
+}
+
+SseEvent A(const char* type, json data) {
+  data["type"] = type;
+  return SseEvent{type, data.dump()};
+}
+
+std::vector<SseEvent> AnthropicToolStream(const std::vector<std::vector<std::string>>& inputs) {
+  std::vector<SseEvent> ev;
+  ev.push_back(A("message_start", {{"message",
+                                    {{"id", "msg_1"},
+                                     {"type", "message"},
+                                     {"role", "assistant"},
+                                     {"model", "claude"},
+                                     {"content", json::array()},
+                                     {"stop_reason", nullptr},
+                                     {"stop_sequence", nullptr},
+                                     {"usage", {{"input_tokens", 10}, {"output_tokens", 1}}}}}}));
+  ev.push_back(A("ping", json::object()));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ev.push_back(A("content_block_start", {{"index", i},
+                                           {"content_block",
+                                            {{"type", "tool_use"},
+                                             {"id", "toolu_" + std::to_string(i)},
+                                             {"name", "f" + std::to_string(i)},
+                                             {"input", json::object()}}}}));
+    for (const auto& piece : inputs[i])
+      ev.push_back(
+          A("content_block_delta",
+            {{"index", i}, {"delta", {{"type", "input_json_delta"}, {"partial_json", piece}}}}));
+    ev.push_back(A("content_block_stop", {{"index", i}}));
+  }
+  ev.push_back(
+      A("message_delta", {{"delta", {{"stop_reason", "tool_use"}, {"stop_sequence", nullptr}}},
+                          {"usage", {{"output_tokens", 7}}}}));
+  ev.push_back(A("message_stop", json::object()));
+  return ev;
+}
+
+// Joined `arguments` per OpenAI tool_calls index, as an SDK accumulates them.
+std::map<int64_t, std::string> JoinedArguments(const std::vector<json>& chunks) {
+  std::map<int64_t, std::string> args;
+  for (const auto& c : chunks) {
+    if (!c.is_object() || !c.contains("choices") || c["choices"].empty()) continue;
+    const json& d = c["choices"][0]["delta"];
+    if (!d.contains("tool_calls")) continue;
+    for (const auto& tc : d["tool_calls"])
+      args[tc["index"].get<int64_t>()] += tc["function"].value("arguments", "");
+  }
+  return args;
+}
+
+// The Messages API streams a tool with no input as a tool_use block whose only input_json_delta
+// is "" (or none at all); the OpenAI client must still get valid JSON arguments ("{}", as the
+// non-streaming translation and OpenAI itself give), not "", which JSON.parse refuses.
+TEST(AnthropicToOpenAIStream, ToolWithEmptyInputGetsEmptyObjectArguments) {
+  for (const std::vector<std::string>& pieces :
+       {std::vector<std::string>{""}, std::vector<std::string>{}}) {
+    SCOPED_TRACE(pieces.size());
+    auto chunks = Translate(Dialect::kAnthropic, Dialect::kOpenAI,
+                            AnthropicToolStream({pieces, {"{\"a\":", " 1}"}, pieces}));
+    auto args = JoinedArguments(chunks);
+    ASSERT_EQ(args.size(), 3u);
+    EXPECT_EQ(args[0], "{}");
+    EXPECT_EQ(args[1], "{\"a\": 1}");
+    EXPECT_EQ(args[2], "{}");
+  }
+}
+
+// OpenAI streams a refusal as delta.refusal and finish_reason "stop"; the non-streaming
+// translation reports stop_reason "refusal" for the same answer, so the stream must too.
+TEST(OpenAIToAnthropicStream, StreamedRefusalStopsWithRefusal) {
+  auto chunk = [](json delta, json finish) {
+    return SseEvent{"", json{{"id", "chatcmpl-1"},
+                             {"object", "chat.completion.chunk"},
+                             {"created", 1},
+                             {"model", "gpt"},
+                             {"choices", json::array({json{{"index", 0},
+                                                           {"delta", std::move(delta)},
+                                                           {"finish_reason", std::move(finish)}}})}}
+                            .dump()};
+  };
+  std::vector<SseEvent> in = {
+      chunk({{"role", "assistant"}, {"content", nullptr}, {"refusal", ""}}, nullptr),
+      chunk({{"refusal", "I can't "}}, nullptr), chunk({{"refusal", "help."}}, nullptr),
+      chunk(json::object(), "stop"), SseEvent{"", "[DONE]"}};
+  auto events = Translate(Dialect::kOpenAI, Dialect::kAnthropic, in);
+  std::string text, stop;
+  for (const auto& e : events) {
+    if (e.value("type", "") == "content_block_delta") text += e["delta"].value("text", "");
+    if (e.value("type", "") == "message_delta") stop = e["delta"].value("stop_reason", "");
+  }
+  EXPECT_EQ(text, "I can't help.");
+  EXPECT_EQ(stop, "refusal");
+  // The same answer, not streamed.
+  auto unary = ParseOpenAIResponse(
+      json::parse(R"({"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":null,)"
+                  R"("refusal":"I can't help."},"finish_reason":"stop"}]})"));
+  ASSERT_TRUE(unary.ok());
+  EXPECT_EQ(RenderAnthropicResponse(*unary)["stop_reason"], stop);
+}
+
+// A tool_choice with no tools left (none sent, or only Anthropic server tools, which are
+// dropped) must not reach an OpenAI-compatible upstream: vLLM refuses it ("When using
+// `tool_choice`, `tools` must be set."). Anthropic -> OpenAI only; the other way already sent
+// tool_choice only with tools.
+TEST(AnthropicToOpenAIRequest, ToolChoiceWithoutToolsIsNotSent) {
+  const std::vector<std::string> bodies = {
+      R"({"model":"m","max_tokens":5,"tool_choice":{"type":"auto"},)"
+      R"("messages":[{"role":"user","content":"hi"}]})",
+      R"({"model":"m","max_tokens":5,"tool_choice":{"type":"any","disable_parallel_tool_use":true},)"
+      R"("tools":[{"type":"web_search_20250305","name":"web_search"}],)"
+      R"("messages":[{"role":"user","content":"hi"}]})",
+  };
+  for (const auto& b : bodies) {
+    SCOPED_TRACE(b);
+    auto req = ParseAnthropicMessages(b, 64);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    std::vector<std::string> dropped;
+    json out = ToOpenAIRequest(*req, "up", &dropped);
+    EXPECT_FALSE(out.contains("tools"));
+    EXPECT_FALSE(out.contains("tool_choice"));
+    EXPECT_FALSE(out.contains("parallel_tool_calls"));
+    EXPECT_NE(std::find(dropped.begin(), dropped.end(), "tool_choice (no tools)"), dropped.end());
+    json bytes = json::parse(OpenAIRequestBody(*req, "up"));
+    EXPECT_EQ(bytes, out);
+  }
+  // With tools it is still sent.
+  auto req = ParseAnthropicMessages(R"({"model":"m","max_tokens":5,"tool_choice":{"type":"none"},)"
+                                    R"("tools":[{"name":"f","input_schema":{"type":"object"}}],)"
+                                    R"("messages":[{"role":"user","content":"hi"}]})",
+                                    64);
+  ASSERT_TRUE(req.ok());
+  EXPECT_EQ(ToOpenAIRequest(*req, "up")["tool_choice"], "none");
+}
+
+// Current Claude models refuse `temperature` and `top_p` together ("`temperature` and `top_p`
+// cannot both be specified for this model. Please use only one."), and OpenAI clients often
+// send both: temperature is kept, top_p dropped and named. Either alone is sent as it was.
+TEST(OpenAIToAnthropicRequest, TemperatureAndTopPAreNotSentTogether) {
+  auto translate = [](const std::string& params, std::vector<std::string>* dropped) {
+    auto req = ParseOpenAIChat(
+        R"({"model":"m",)" + params + R"("messages":[{"role":"user","content":"hi"}]})", 64);
+    EXPECT_TRUE(req.ok());
+    json tree = ToAnthropicRequest(*req, "up", dropped);
+    EXPECT_EQ(json::parse(AnthropicRequestBody(*req, "up")), tree);
+    return tree;
+  };
+  std::vector<std::string> dropped;
+  json both = translate(R"("temperature":0.7,"top_p":0.9,)", &dropped);
+  EXPECT_EQ(both["temperature"], 0.7);
+  EXPECT_FALSE(both.contains("top_p"));
+  EXPECT_EQ(dropped, std::vector<std::string>{"top_p (sent with temperature)"});
+  dropped.clear();
+  json top_p = translate(R"("top_p":0.9,)", &dropped);
+  EXPECT_EQ(top_p["top_p"], 0.9);
+  EXPECT_FALSE(top_p.contains("temperature"));
+  EXPECT_TRUE(dropped.empty());
+  json temperature = translate(R"("temperature":0.2,)", &dropped);
+  EXPECT_EQ(temperature["temperature"], 0.2);
+  EXPECT_FALSE(temperature.contains("top_p"));
+  EXPECT_TRUE(dropped.empty());
+}
+
+// The Messages API can send `event: error` with overloaded_error after a 200; both Anthropic
+// translators report the type, so the gateway can answer the client as for an HTTP 529.
+TEST(AnthropicStreamErrors, ErrorEventReportsItsType) {
+  const std::string data =
+      R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})";
+  for (Dialect client : {Dialect::kAnthropic, Dialect::kOpenAI}) {
+    auto t = MakeStreamTranslator(Dialect::kAnthropic, client, "m");
+    auto step = t->Feed(SseEvent{"error", data});
+    ASSERT_TRUE(step.error.has_value());
+    EXPECT_EQ(*step.error, "Overloaded");
+    EXPECT_EQ(step.error_type, "overloaded_error");
+  }
+  // The simdjson readings and their tree references agree on it.
+  EXPECT_EQ(InspectAnthropicEvent(data).error_type, "overloaded_error");
+  EXPECT_EQ(InspectAnthropicEventTree(data), InspectAnthropicEvent(data));
+  EXPECT_EQ(ReadAnthropicEvent(data).error_type, "overloaded_error");
+  EXPECT_EQ(ReadAnthropicEventTree(data), ReadAnthropicEvent(data));
+}
+
+// The Messages API's error body carries the request's id (`request_id`, the SDK's ErrorResponse
+// type); the gateway's bodies carry its own id when the request has one, and no member before.
+TEST(AnthropicErrorBody, CarriesRequestIdWhenKnown) {
+  const Error e = Error::Make(ErrorKind::kRateLimit, "rate_limited", "slow down");
+  const json with = json::parse(AnthropicErrorBody(e, "req_abc"));
+  EXPECT_EQ(with, json::parse(R"({"type":"error","error":{"type":"rate_limit_error",)"
+                              R"("message":"slow down"},"request_id":"req_abc"})"));
+  EXPECT_FALSE(json::parse(AnthropicErrorBody(e)).contains("request_id"));
+}
+
+// A data URL labelled image/jpg (a common non-standard label that OpenAI accepts) must reach
+// Anthropic as image/jpeg: the Messages API accepts only image/jpeg, image/png, image/gif and
+// image/webp ("...media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or
+// 'image/webp'"), in lower case.
+TEST(OpenAIToAnthropicRequest, ImageJpgMediaTypeIsSentAsJpeg) {
+  auto req = ParseOpenAIChat(
+      R"({"model":"m","messages":[{"role":"user","content":[)"
+      R"({"type":"image_url","image_url":{"url":"data:image/jpg;base64,QUJD"}},)"
+      R"({"type":"image_url","image_url":{"url":"data:IMAGE/JPG;base64,QUJD"}},)"
+      R"({"type":"image_url","image_url":{"url":"data:Image/PNG;base64,QUJD"}}]}]})",
+      64);
+  ASSERT_TRUE(req.ok());
+  json out = ToAnthropicRequest(*req, "up");
+  EXPECT_EQ(json::parse(AnthropicRequestBody(*req, "up")), out);
+  const json& blocks = out["messages"][0]["content"];
+  ASSERT_EQ(blocks.size(), 3u);
+  EXPECT_EQ(blocks[0]["source"]["media_type"], "image/jpeg");
+  EXPECT_EQ(blocks[1]["source"]["media_type"], "image/jpeg");
+  EXPECT_EQ(blocks[2]["source"]["media_type"], "image/png");
+  EXPECT_EQ(blocks[0]["source"]["data"], "QUJD");
+}
+
+// Anthropic refuses a stop sequence that is empty or only whitespace ("stop_sequences: each stop
+// sequence must contain non-whitespace"); OpenAI takes stop "\n". CheckTranslatable refuses it
+// for Anthropic deployments (the plan then keeps only the others), not for OpenAI ones.
+TEST(CheckTranslatable, WhitespaceOnlyStopCannotGoToAnthropic) {
+  for (const char* stop : {R"("\n")", R"([" \t"])", R"(["END", ""])"}) {
+    SCOPED_TRACE(stop);
+    auto req = ParseOpenAIChat(std::string(R"({"model":"m","stop":)") + stop +
+                                   R"(,"messages":[{"role":"user","content":"hi"}]})",
+                               64);
+    ASSERT_TRUE(req.ok());
+    auto e = CheckTranslatable(*req, Dialect::kAnthropic);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(HttpStatus(e->kind), 400);
+    EXPECT_NE(e->message.find("stop:"), std::string::npos) << e->message;
+    EXPECT_FALSE(CheckTranslatable(*req, Dialect::kOpenAI).has_value());
+  }
+  auto ok = ParseOpenAIChat(
+      R"({"model":"m","stop":["\nEND"," x "],"messages":[{"role":"user","content":"hi"}]})", 64);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_FALSE(CheckTranslatable(*ok, Dialect::kAnthropic).has_value());
+  EXPECT_EQ(ToAnthropicRequest(*ok, "up")["stop_sequences"], json::parse(R"(["\nEND"," x "])"));
+}
+
+}  // namespace
+}  // namespace triage::dialect
