@@ -113,6 +113,7 @@ void Gateway::EndAttempt(RequestContext& ctx, AttemptCursor& cur,
             Clock::now());
   ++cur.tries[i];
   cur.server_wait[i] = server_wait;
+  ctx.retry_after_ms = server_wait ? server_wait->count() : 0;
 }
 
 Error Gateway::ExhaustedError(const AttemptCursor& cur, std::optional<Error> last) const {
