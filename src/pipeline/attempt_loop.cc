@@ -110,7 +110,7 @@ void Gateway::EndAttempt(RequestContext& ctx, AttemptCursor& cur,
   auto end = cur.first_byte.value_or(Clock::now());
   health_.at(ctx.plan[i]->name)
       ->End(outcome, std::chrono::duration_cast<std::chrono::microseconds>(end - cur.attempt_start),
-            Clock::now());
+            Clock::now(), cur.attempt_start);
   ++cur.tries[i];
   cur.server_wait[i] = server_wait;
   ctx.retry_after_ms = server_wait ? server_wait->count() : 0;

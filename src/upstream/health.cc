@@ -104,7 +104,7 @@ void DeploymentHealth::Dequeue(uint64_t ticket) {
 }
 
 void DeploymentHealth::End(Outcome outcome, std::chrono::microseconds latency,
-                           Clock::time_point now) {
+                           Clock::time_point now, std::optional<Clock::time_point> started) {
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   const bool ok = outcome == Outcome::kSuccess;
   if (ok) {
@@ -115,6 +115,9 @@ void DeploymentHealth::End(Outcome outcome, std::chrono::microseconds latency,
   }
   std::lock_guard lock(mu_);
   if (state_ == BreakerState::kHalfOpen) {
+    // An attempt from before the circuit opened (a slow answer, a client gone) is no probe: it
+    // must not let a second probe in beside the one in flight, nor decide for it.
+    if (started && *started < opened_at_) return;
     probes_ = std::max(0, probes_ - 1);
     if (outcome != Outcome::kNeutral)
       Transition(ok ? BreakerState::kClosed : BreakerState::kOpen, now);

@@ -56,8 +56,11 @@ class DeploymentHealth {
   enum class Outcome { kSuccess, kFailure, kNeutral };
   // Records the end of an admitted attempt. Success: the deployment answered properly (an
   // upstream 400 counts: the deployment is healthy). Neutral (client went away): no verdict.
-  // `latency` (success only) feeds the EWMA: time to the response's first byte.
-  void End(Outcome outcome, std::chrono::microseconds latency, Clock::time_point now);
+  // `latency` (success only) feeds the EWMA: time to the response's first byte. `started`: when
+  // the attempt was admitted; one admitted before the circuit last opened is no probe, and its
+  // end neither takes a probe's place nor decides a half-open circuit (unknown: a probe).
+  void End(Outcome outcome, std::chrono::microseconds latency, Clock::time_point now,
+           std::optional<Clock::time_point> started = std::nullopt);
   void End(bool ok, std::chrono::microseconds latency, Clock::time_point now) {
     End(ok ? Outcome::kSuccess : Outcome::kFailure, latency, now);
   }

@@ -51,6 +51,33 @@ TEST(Breaker, HalfOpenAdmitsOneProbeThenClosesOnSuccess) {
   EXPECT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(later));
 }
 
+// Regression: an attempt admitted while the circuit was still closed that ended during half-open
+// (a slow answer, or its client gone: no verdict) gave back a probe's place it never had, so a
+// second probe went in beside the one in flight (half_open_probes: 1).
+TEST(Breaker, AnAttemptFromBeforeTheCircuitOpenedIsNoProbe) {
+  DeploymentHealth h("d", 1, Policy());
+  auto t = Clock::now();
+  using A = DeploymentHealth::Admission;
+  ASSERT_EQ(A::kAdmitted, h.Admit(t));  // two slow ones, still in flight when the circuit opens
+  ASSERT_EQ(A::kAdmitted, h.Admit(t));
+  const auto old_start = t;
+  auto t1 = t + milliseconds(10);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(A::kAdmitted, h.Admit(t1));
+    h.End(DeploymentHealth::Outcome::kFailure, microseconds(100), t1, t1);
+  }
+  ASSERT_EQ(h.state(t1), BreakerState::kOpen);
+  auto later = t1 + milliseconds(1500);
+  ASSERT_EQ(A::kAdmitted, h.Admit(later));  // the probe
+  h.End(DeploymentHealth::Outcome::kNeutral, microseconds(100), later, old_start);
+  EXPECT_EQ(A::kBreakerOpen, h.Admit(later));  // still one probe in flight
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(100), later, old_start);
+  EXPECT_EQ(h.state(later), BreakerState::kHalfOpen);  // only the probe decides
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(100), later, later);
+  EXPECT_EQ(h.state(later), BreakerState::kClosed);
+  EXPECT_EQ(h.in_flight(), 0);
+}
+
 TEST(Breaker, FailedProbeReopens) {
   DeploymentHealth h("d", 1, Policy());
   auto t = Clock::now();
