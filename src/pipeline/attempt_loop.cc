@@ -61,13 +61,24 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
       if (ctx.cancel->fired()) co_return nullptr;
     }
     Admission a = health.Admit(Clock::now(), d->max_concurrency);
-    if (a == Admission::kFull && d->max_queue > 0 && health.TryEnqueue(d->max_queue)) {
+    uint64_t ticket = 0;
+    if (a == Admission::kFull && d->max_queue > 0) ticket = health.TryEnqueue(d->max_queue);
+    if (ticket != 0) {
+      // Queued: served in arrival order (Admit keeps a freed slot for the first waiter).
       const auto until = Clock::now() + d->queue_timeout;
       while (a == Admission::kFull && Clock::now() < until && !ctx.cancel->fired()) {
         co_await Sleep(kQueuePoll, ctx.cancel.get());
-        a = health.Admit(Clock::now(), d->max_concurrency);
+        if (ctx.cancel->fired()) break;
+        a = health.Admit(Clock::now(), d->max_concurrency, ticket);
       }
-      health.Dequeue();
+      health.Dequeue(ticket);
+    }
+    if (ctx.cancel->fired()) {
+      // The client left (or the grace period ended) while this request waited: it leaves the
+      // queue and calls no other deployment, for nobody.
+      if (a == Admission::kAdmitted)
+        health.End(upstream::DeploymentHealth::Outcome::kNeutral, {}, Clock::now());
+      co_return nullptr;
     }
     if (a == Admission::kBreakerOpen) {
       ++cur.breaker_skips;
@@ -99,9 +110,10 @@ void Gateway::EndAttempt(RequestContext& ctx, AttemptCursor& cur,
   auto end = cur.first_byte.value_or(Clock::now());
   health_.at(ctx.plan[i]->name)
       ->End(outcome, std::chrono::duration_cast<std::chrono::microseconds>(end - cur.attempt_start),
-            Clock::now());
+            Clock::now(), cur.attempt_start);
   ++cur.tries[i];
   cur.server_wait[i] = server_wait;
+  ctx.retry_after_ms = server_wait ? server_wait->count() : 0;
 }
 
 Error Gateway::ExhaustedError(const AttemptCursor& cur, std::optional<Error> last) const {

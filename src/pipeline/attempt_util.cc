@@ -26,7 +26,7 @@ int ErrorStatus(dialect::Dialect d, const Error& e) {
 }
 
 bool RetryableStatus(int status) {
-  return status == 408 || status == 409 || status == 429 || status >= 500;
+  return status == 408 || status == 409 || status == 425 || status == 429 || status >= 500;
 }
 
 std::string Redact(std::string_view raw) {

@@ -46,6 +46,9 @@ struct RequestContext {
   // made for the attempt (x-triage-dropped-params); empty when passed through.
   std::vector<std::string> dropped;
   bool client_gone = false;
+  // How long the upstream whose refusal ends the request asked to be left alone (Retry-After,
+  // rate-limit resets; 0: it did not say). Set with `last`, used for the client's Retry-After.
+  int64_t retry_after_ms = 0;
 
   // outcome
   int status = 0;

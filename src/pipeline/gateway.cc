@@ -1,5 +1,6 @@
 #include "pipeline/gateway.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -430,6 +431,13 @@ void LogRequest(const RequestContext& ctx, const store::LedgerRow& row) {
                "request", std::move(f));
 }
 
+// The Retry-After of a refusal, in whole seconds: the upstream's wait rounded up, between 1 s
+// and a day; 1 s when it gave none.
+std::string RetryAfterSeconds(int64_t wait_ms) {
+  const int64_t seconds = (wait_ms + 999) / 1000;
+  return std::to_string(std::clamp<int64_t>(seconds, 1, 86400));
+}
+
 }  // namespace
 
 net::awaitable<void> Gateway::Account(RequestContext& ctx) {
@@ -492,8 +500,11 @@ net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWri
   co_await Account(ctx);
   Headers h = ResponseHeaders(ctx, true);
   h.emplace_back("content-type", "application/json");
-  if (error.kind == ErrorKind::kRateLimit || error.kind == ErrorKind::kUnavailable)
-    h.emplace_back("retry-after", "1");
+  // "Come back later": when, is the upstream's own wait if it said (a 429's Retry-After, rate-
+  // limit resets), so that SDKs do not come back at once only to be refused again; else 1 s.
+  if (error.kind == ErrorKind::kRateLimit || error.kind == ErrorKind::kUnavailable ||
+      (ctx.status == 529 && ctx.retry_after_ms > 0))
+    h.emplace_back("retry-after", RetryAfterSeconds(ctx.retry_after_ms));
   // RFC 9110 15.5.16: a 415 for a content coding says which codings would have been accepted.
   if (error.kind == ErrorKind::kUnsupportedMediaType) h.emplace_back("accept-encoding", "identity");
   std::string body = ErrorBody(ctx.dialect, error, ctx.id);

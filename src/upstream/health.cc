@@ -54,13 +54,22 @@ void DeploymentHealth::Transition(BreakerState to, Clock::time_point now) {
   if (on_transition) on_transition(name_, from, to);
 }
 
-DeploymentHealth::Admission DeploymentHealth::Admit(Clock::time_point now, int max_concurrency) {
+DeploymentHealth::Admission DeploymentHealth::Admit(Clock::time_point now, int max_concurrency,
+                                                    uint64_t ticket) {
   if (check_failing_.load(std::memory_order_acquire)) return Admission::kCheckFailing;
-  // Capacity first (lock-free), then the breaker; a refused breaker gives the slot back.
+  // Capacity first (lock-free while nobody waits), then the breaker; a refused breaker gives the
+  // slot back. The requests queued ahead of this caller keep the free slots for themselves.
+  std::unique_lock<std::mutex> queue_lock;
+  int64_t ahead = 0;
+  if (max_concurrency > 0 && (ticket != 0 || queued_.load(std::memory_order_relaxed) > 0)) {
+    queue_lock = std::unique_lock(queue_mu_);
+    ahead = std::find(waiting_.begin(), waiting_.end(), ticket) - waiting_.begin();
+  }
   int64_t cur = in_flight_.load(std::memory_order_relaxed);
   do {
-    if (max_concurrency > 0 && cur >= max_concurrency) return Admission::kFull;
+    if (max_concurrency > 0 && cur + ahead >= max_concurrency) return Admission::kFull;
   } while (!in_flight_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+  if (queue_lock.owns_lock()) queue_lock.unlock();
   std::lock_guard lock(mu_);
   if (state_ == BreakerState::kOpen) {
     if (now - opened_at_ < policy_.open_for) {
@@ -79,16 +88,23 @@ DeploymentHealth::Admission DeploymentHealth::Admit(Clock::time_point now, int m
   return Admission::kAdmitted;
 }
 
-bool DeploymentHealth::TryEnqueue(int max_queue) {
-  int64_t cur = queued_.load(std::memory_order_relaxed);
-  do {
-    if (cur >= max_queue) return false;
-  } while (!queued_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
-  return true;
+uint64_t DeploymentHealth::TryEnqueue(int max_queue) {
+  std::lock_guard lock(queue_mu_);
+  if (static_cast<int64_t>(waiting_.size()) >= max_queue) return 0;
+  waiting_.push_back(++next_ticket_);
+  queued_.store(static_cast<int64_t>(waiting_.size()), std::memory_order_relaxed);
+  return next_ticket_;
+}
+
+void DeploymentHealth::Dequeue(uint64_t ticket) {
+  std::lock_guard lock(queue_mu_);
+  auto it = std::find(waiting_.begin(), waiting_.end(), ticket);
+  if (it != waiting_.end()) waiting_.erase(it);
+  queued_.store(static_cast<int64_t>(waiting_.size()), std::memory_order_relaxed);
 }
 
 void DeploymentHealth::End(Outcome outcome, std::chrono::microseconds latency,
-                           Clock::time_point now) {
+                           Clock::time_point now, std::optional<Clock::time_point> started) {
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   const bool ok = outcome == Outcome::kSuccess;
   if (ok) {
@@ -99,6 +115,9 @@ void DeploymentHealth::End(Outcome outcome, std::chrono::microseconds latency,
   }
   std::lock_guard lock(mu_);
   if (state_ == BreakerState::kHalfOpen) {
+    // An attempt from before the circuit opened (a slow answer, a client gone) is no probe: it
+    // must not let a second probe in beside the one in flight, nor decide for it.
+    if (started && *started < opened_at_) return;
     probes_ = std::max(0, probes_ - 1);
     if (outcome != Outcome::kNeutral)
       Transition(ok ? BreakerState::kClosed : BreakerState::kOpen, now);

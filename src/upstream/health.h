@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -47,20 +48,28 @@ class DeploymentHealth {
   // May a new attempt go here now? Refused while active health checks say failing; else
   // reserves one of `max_concurrency` slots (0 = unlimited), then asks the breaker (half-open
   // admits up to half_open_probes at a time). kAdmitted must be followed by End().
-  Admission Admit(Clock::time_point now, int max_concurrency = 0);
+  // Requests waiting in the queue are served first, in their order: a free slot goes to a caller
+  // only when fewer waiting requests are ahead of it (all of them without a `ticket`; those
+  // queued before it with the ticket TryEnqueue gave it) than slots are free.
+  Admission Admit(Clock::time_point now, int max_concurrency = 0, uint64_t ticket = 0);
 
   enum class Outcome { kSuccess, kFailure, kNeutral };
   // Records the end of an admitted attempt. Success: the deployment answered properly (an
   // upstream 400 counts: the deployment is healthy). Neutral (client went away): no verdict.
-  // `latency` (success only) feeds the EWMA: time to the response's first byte.
-  void End(Outcome outcome, std::chrono::microseconds latency, Clock::time_point now);
+  // `latency` (success only) feeds the EWMA: time to the response's first byte. `started`: when
+  // the attempt was admitted; one admitted before the circuit last opened is no probe, and its
+  // end neither takes a probe's place nor decides a half-open circuit (unknown: a probe).
+  void End(Outcome outcome, std::chrono::microseconds latency, Clock::time_point now,
+           std::optional<Clock::time_point> started = std::nullopt);
   void End(bool ok, std::chrono::microseconds latency, Clock::time_point now) {
     End(ok ? Outcome::kSuccess : Outcome::kFailure, latency, now);
   }
 
-  // Requests waiting for a slot (max_queue accounting). Thread-safe.
-  bool TryEnqueue(int max_queue);
-  void Dequeue() { queued_.fetch_sub(1, std::memory_order_relaxed); }
+  // Requests waiting for a slot, first come first served (max_queue accounting). TryEnqueue
+  // returns the caller's ticket (0 when max_queue are waiting already), for Admit while it waits
+  // and for Dequeue when it stops waiting (admitted, timed out or cancelled). Thread-safe.
+  uint64_t TryEnqueue(int max_queue);
+  void Dequeue(uint64_t ticket);
   int64_t queued() const { return queued_.load(std::memory_order_relaxed); }
 
   // Lower is better: (in_flight + 1) * latency EWMA / weight.
@@ -110,7 +119,10 @@ class DeploymentHealth {
   const double weight_;
   const BreakerPolicy policy_;
   std::atomic<int64_t> in_flight_{0};
-  std::atomic<int64_t> queued_{0};
+  std::atomic<int64_t> queued_{0};  // waiting_.size(), readable without the lock
+  std::mutex queue_mu_;
+  std::deque<uint64_t> waiting_;  // tickets in arrival order; guarded by queue_mu_
+  uint64_t next_ticket_ = 0;      // guarded by queue_mu_
   std::atomic<int64_t> ewma_us_{0};
   mutable std::mutex mu_;
   BreakerState state_ = BreakerState::kClosed;  // guarded by mu_

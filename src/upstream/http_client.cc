@@ -1,6 +1,7 @@
 #include "upstream/http_client.h"
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -12,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <optional>
 
 #include "upstream/http_wire.h"
@@ -93,7 +95,23 @@ struct Deadline {
     if (left < Clock::duration(op)) return {std::max(left, Clock::duration(0)), true};
     return {op, false};
   }
+  // The same for an operation that must end by `by` (its own deadline).
+  std::pair<Clock::duration, bool> Until(Clock::time_point by) const {
+    const auto now = Clock::now();
+    if (at < by) return {std::max(at - now, Clock::duration(0)), true};
+    return {std::max(by - now, Clock::duration(0)), false};
+  }
 };
+
+// Whether an idle pooled connection is still usable: nothing arrived on it since its last answer.
+// A server that closed it (keep-alive timeout, restart) left an end of stream or a reset (or a
+// TLS close_notify) to read. Only such a connection is replaced without a word; once a request
+// was written, a failure is the attempt's (the server may have read and run the request).
+bool QuietWhileIdle(tcp::socket& socket) {
+  char c;
+  const ssize_t r = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
 
 // `what`: an optional prefix inside the parentheses, e.g. "DNS resolution of host, ".
 Error Timeout(std::string_view phase, config::Millis ms, const std::string& what = "") {
@@ -136,7 +154,7 @@ Head MakeHead(const http::response_header<>& msg) {
 struct Outcome {
   Status status = Ok{};
   bool reusable = false;
-  bool stale = false;  // failed before any response byte on a reused connection: safe to retry
+  bool stale = false;  // a reused connection failed the write: the request never got there
 };
 
 template <class Stream>
@@ -156,7 +174,11 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
   const std::string wire =
       SerializeRequest(ex.method, ex.target, HostField(url), ex.headers, ex.body);
 
-  auto [first_op, first_total] = deadline.For(t.first_byte);
+  // first_byte_ms runs from here to the first body bytes (a stream's first event), not only to
+  // the head: streaming servers send their head at once and the first event once the prompt is
+  // processed. idle_ms applies between body reads after that.
+  const auto first_byte_by = Clock::now() + t.first_byte;
+  auto [first_op, first_total] = deadline.Until(first_byte_by);
   lowest.expires_after(first_op);
   auto [wec, wn] = co_await net::async_write(stream, net::buffer(wire), kTuple);
   if (wec) {
@@ -165,7 +187,7 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
     else if (wec == beast::error::timeout)
       out.status = timed_out("first_byte", t.first_byte, first_total);
     else {
-      out.stale = reused;
+      out.stale = reused;  // the server had closed it: the request did not reach it
       out.status = Failure("write", wec);
     }
     co_return out;
@@ -180,12 +202,8 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
       out.status = cancelled();
     else if (hec == beast::error::timeout)
       out.status = timed_out("first_byte", t.first_byte, first_total);
-    else {
-      out.stale = reused && conn.buffer.size() == 0 && hn == 0 &&
-                  (hec == http::error::end_of_stream || hec == net::error::connection_reset ||
-                   hec == net::error::eof);
+    else  // not retried here even on a reused connection: the server may have read the request
       out.status = Failure("response read", hec);
-    }
     co_return out;
   }
   auto& msg = parser.get();
@@ -196,22 +214,31 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
   }
 
   char chunk[16 * 1024];
+  bool body_started = false;
   while (!parser.is_done()) {
     msg.body().data = chunk;
     msg.body().size = sizeof chunk;
-    auto [idle_op, idle_total] = deadline.For(t.idle);
-    lowest.expires_after(idle_op);
+    // No conditional operator on these pairs: g++ 12 mishandles class-type ones in coroutines.
+    std::pair<Clock::duration, bool> op;
+    if (body_started)
+      op = deadline.For(t.idle);
+    else
+      op = deadline.Until(first_byte_by);
+    lowest.expires_after(op.first);
     auto [rec, rn] = co_await http::async_read_some(stream, conn.buffer, parser, kTuple);
     size_t got = sizeof chunk - msg.body().size;
     if (rec && rec != http::error::need_buffer) {
       if (cancel && cancel->fired())
         out.status = cancelled();
+      else if (rec == beast::error::timeout && body_started)
+        out.status = timed_out("idle", t.idle, op.second);
       else if (rec == beast::error::timeout)
-        out.status = timed_out("idle", t.idle, idle_total);
+        out.status = timed_out("first_byte", t.first_byte, op.second);
       else
         out.status = Failure("response body read", rec);
       co_return out;
     }
+    body_started = body_started || got > 0;
     if (got > 0 && !co_await sink.on_data(std::string_view(chunk, got))) {
       out.status = cancelled();
       co_return out;
@@ -227,6 +254,8 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
 net::awaitable<Status> HttpClient::Send(const Url& url, net::ssl::context* tls,
                                         const Exchange& exchange, const config::Timeouts& timeouts,
                                         Sink& sink, CancelHook* cancel) {
+  if (cancel && cancel->fired())  // cancelled before the call began: nothing is sent
+    co_return Error::Make(ErrorKind::kUpstream, "cancelled", "upstream call cancelled");
   auto ex = co_await net::this_coro::executor;
   Deadline deadline{Clock::now() + timeouts.total};
   const std::string key = (url.tls ? "s|" : "p|") + url.host + "|" + url.port;
@@ -239,7 +268,8 @@ net::awaitable<Status> HttpClient::Send(const Url& url, net::ssl::context* tls,
       while (!list.empty() && !conn) {
         auto c = std::move(list.back());
         list.pop_back();
-        if (Clock::now() - c->idle_since < kMaxIdle && c->lowest().socket().is_open()) {
+        if (Clock::now() - c->idle_since < kMaxIdle && c->lowest().socket().is_open() &&
+            QuietWhileIdle(c->lowest().socket())) {
           conn = std::move(c);
           reused = true;
         }

@@ -25,6 +25,13 @@ std::optional<double> Number(std::string_view s) {
   return v;
 }
 
+// A wait from a number of milliseconds that may be absurd ("retry-after: 1e20"): saturated far
+// beyond any max_server_wait rather than overflowing int64 into a negative (= no) wait.
+Millis Saturated(double ms) {
+  constexpr double kMaxMs = 1e15;  // ~31,700 years
+  return Millis(static_cast<int64_t>(std::ceil(std::min(ms, kMaxMs))));
+}
+
 // Go-style durations as OpenAI sends them: "1s", "6m0s", "20ms", "1h2m3.5s".
 std::optional<Millis> GoDuration(std::string_view s) {
   double total_ms = 0;
@@ -49,16 +56,33 @@ std::optional<Millis> GoDuration(std::string_view s) {
     i = k;
   }
   if (!any) return std::nullopt;
-  return Millis(static_cast<int64_t>(std::ceil(total_ms)));
+  return Saturated(total_ms);
 }
 
-std::optional<std::chrono::system_clock::time_point> ParseTime(std::string_view v, bool rfc3339) {
+// Seconds since the epoch (not a time_point: year 9999 overflows its nanoseconds).
+std::optional<int64_t> ParseTime(std::string_view v, bool rfc3339) {
   std::tm tm{};
   std::string s(v);
   const char* end = rfc3339 ? strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)
                             : strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
   if (!end) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  int64_t t = timegm(&tm);
+  if (!rfc3339) return t;
+  // RFC 3339's fraction (rounded up: never wait less than asked) and offset ("Z" or "+01:00").
+  const char* p = end;
+  if (*p == '.') {
+    bool fraction = false;
+    for (++p; std::isdigit(static_cast<unsigned char>(*p)); ++p) fraction |= *p != '0';
+    if (fraction) ++t;
+  }
+  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  if ((*p == '+' || *p == '-') && digit(p[1]) && digit(p[2]) && p[3] == ':' && digit(p[4]) &&
+      digit(p[5])) {
+    const int64_t offset =
+        ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
+    t += *p == '+' ? -offset : offset;
+  }
+  return t;
 }
 
 }  // namespace
@@ -68,15 +92,17 @@ std::optional<Millis> ParseServerWait(std::string_view name, std::string_view va
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
   if (value.empty()) return std::nullopt;
-  auto until = [&](std::chrono::system_clock::time_point t) -> Millis {
-    return std::max(Millis(0), std::chrono::duration_cast<Millis>(t - now));
+  auto until = [&](int64_t epoch_s) -> Millis {
+    const double ms = static_cast<double>(epoch_s) * 1000.0 -
+                      std::chrono::duration<double, std::milli>(now.time_since_epoch()).count();
+    return ms <= 0 ? Millis(0) : Saturated(ms);
   };
   if (name == "retry-after-ms") {
-    if (auto n = Number(value)) return Millis(static_cast<int64_t>(*n));
+    if (auto n = Number(value)) return Saturated(*n);
     return std::nullopt;
   }
   if (name == "retry-after") {
-    if (auto n = Number(value)) return Millis(static_cast<int64_t>(*n * 1000));
+    if (auto n = Number(value)) return Saturated(*n * 1000);
     if (auto t = ParseTime(value, false)) return until(*t);
     return std::nullopt;
   }
@@ -89,7 +115,8 @@ std::optional<Millis> ParseServerWait(std::string_view name, std::string_view va
 
 RetryBudget::RetryBudget(const RetryPolicy& p)
     : deposit_(static_cast<int64_t>(p.budget_ratio * 1000)),
-      cap_(static_cast<int64_t>(p.budget_min_tokens) * 1000),
+      // At least one token: without a burst allowance (budget_min 0) retries are still earned.
+      cap_(std::max<int64_t>(1, p.budget_min_tokens) * 1000),
       balance_(static_cast<int64_t>(p.budget_min_tokens) * 1000) {}
 
 void RetryBudget::OnRequest() {

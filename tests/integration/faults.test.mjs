@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import net from "node:net";
 import OpenAI from "openai";
-import { startTriage, config } from "./lib/harness.mjs";
-import { startFakeOpenAI } from "./lib/fake_openai.mjs";
+import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
+import { startFakeOpenAI, openaiError } from "./lib/fake_openai.mjs";
 import { startFaultyUpstream, FAULTS, AFTER_CONTENT } from "./lib/faults.mjs";
 
 const EXPECTED_STATUS = {
@@ -121,5 +121,146 @@ describe(`fault matrix, ${dialect} upstream`, () => {
     for (const deadline = Date.now() + 6000; fds > fdsAtStart + 8 && Date.now() < deadline; fds = count())
       await new Promise((r) => setTimeout(r, 100));
     assert.ok(fds <= fdsAtStart + 8, `fds ${fdsAtStart} -> ${fds}`);
+  });
+});
+
+// Retries, Retry-After, the queue and timeouts, against a scripted fake OpenAI upstream: what the
+// client sees, what the ledger says, and what the upstream actually received.
+describe("retry, queue and timeout behaviour", () => {
+  let a, b, t;
+  const timeouts = { connect_ms: 1000, first_byte_ms: 5000, idle_ms: 10000, total_ms: 20000 };
+  const quick = { ...timeouts, first_byte_ms: 800 };
+  before(async () => {
+    a = await startFakeOpenAI();
+    b = await startFakeOpenAI();
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "t1", deployments: [{ name: "a", url: a.url, catalog: "gemma-4-31b", timeouts, more: "        max_concurrency: 1\n        max_queue: 8\n        queue_timeout_ms: 10000\n" }] },
+          { name: "t2", deployments: [{ name: "b", url: b.url, catalog: "claude-sonnet-4.6", timeouts: quick }] },
+        ],
+        extra:
+          "routing: {fallback: up}\n" +
+          "server: {threads: 1}\n" + // one connection pool: a reused connection is certain
+          "retry: {max_attempts: 2, backoff_base_ms: 10, backoff_max_ms: 20, max_server_wait_ms: 3000, budget_min: 1000}\n" +
+          "breaker: {consecutive_failures: 100000, min_requests: 100000}\n",
+      }),
+    );
+  });
+  after(async () => {
+    await t.cleanup();
+    await a.close();
+    await b.close();
+  });
+  const client = () => new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0, timeout: 30000 });
+  const ask = (model, content = "hi") => client().chat.completions.create({ model, messages: [{ role: "user", content }] }).withResponse();
+  const rateLimited = (headers) => (req, res) => {
+    res.writeHead(429, { "content-type": "application/json", ...headers });
+    res.end(JSON.stringify(openaiError(429, "Rate limit reached", "requests")));
+  };
+  async function failure(p) {
+    try {
+      await p;
+    } catch (e) {
+      return e;
+    }
+    assert.fail("expected an error");
+  }
+
+  test("an absurd Retry-After skips the deployment instead of retrying it at once", async () => {
+    a.behave(rateLimited({ "retry-after": "1e20" }));
+    const n = a.requests.length;
+    const e = await failure(ask("a"));
+    assert.equal(e.status, 429);
+    assert.equal(a.requests.length - n, 1, "the upstream asked to be left alone: asked once");
+    assert.equal(t.rows().at(-1).attempts, 1);
+    assert.equal(e.headers.get("retry-after"), "86400");
+  });
+
+  test("a final 429 tells the client the upstream's own wait", async () => {
+    a.behave(rateLimited({ "retry-after": "30" }));
+    const e = await failure(ask("a"));
+    assert.equal(e.status, 429);
+    assert.equal(e.headers.get("retry-after"), "30");
+    a.behave(rateLimited({ "x-ratelimit-reset-requests": "6m0s" }));
+    const e2 = await failure(ask("a"));
+    assert.equal(e2.headers.get("retry-after"), "360");
+  });
+
+  test("an upstream 425 is retried on the next deployment", async () => {
+    a.behave((req, res) => {
+      res.writeHead(425, { "content-type": "application/json" });
+      res.end(JSON.stringify(openaiError(425, "Too early")));
+    });
+    const { data, response } = await ask("t1");
+    assert.equal(data.choices[0].message.content, "Hello from the fake.");
+    assert.equal(response.headers.get("x-triage-deployment"), "b");
+  });
+
+  test("a request a reused connection delivered is never sent again behind the attempt count", async () => {
+    a.behave((req, res, body) => a.reply(req, res, body, {}));
+    await ask("a"); // leaves a kept-alive connection in the (one) pool
+    a.behave((req) => req.socket.destroy()); // reads the request, dies without an answer
+    const n = a.requests.length;
+    const e = await failure(ask("a"));
+    assert.equal(e.status, 502);
+    const row = t.rows().at(-1);
+    assert.equal(a.requests.length - n, row.attempts, `upstream got ${a.requests.length - n}, attempts ${row.attempts}`);
+    const metrics = await curl([`${t.url}/metrics`]);
+    const total = Number(metrics.body.match(/^triage_upstream_attempts_total (\d+)$/m)[1]);
+    assert.equal(total, a.requests.length + b.requests.length, "the attempts metric counts what the upstreams received");
+  });
+
+  test("a stream whose head came but whose first event never does fails after first_byte_ms", async () => {
+    b.behave((req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.flushHeaders(); // and nothing more
+    });
+    const e = await failure((async () => {
+      const s = await client().chat.completions.create({ model: "b", messages: [{ role: "user", content: "hi" }], stream: true });
+      for await (const c of s) void c;
+    })());
+    assert.equal(e.status, 504);
+    assert.match(e.message, /first_byte 800 ms/);
+    assert.equal(t.rows().at(-1).error_kind, "upstream_timeout");
+    b.behave((req, res, body) => b.reply(req, res, body, {}));
+  });
+
+  test("a queued request whose client leaves calls no other deployment", async () => {
+    a.behave((req, res, body) => setTimeout(() => a.reply(req, res, body, {}), 1200));
+    const nb = b.requests.length;
+    const first = ask("t1", "first");
+    await sleep(300);
+    const gone = new AbortController();
+    const queued = client().chat.completions.create({ model: "t1", messages: [{ role: "user", content: "queued" }] }, { signal: gone.signal }).catch((e) => e);
+    await sleep(300);
+    gone.abort();
+    await queued;
+    await first;
+    await sleep(200);
+    assert.equal(b.requests.length - nb, 0, "the fallback was not called for a client that left");
+    const row = t.rows().find((r) => r.status === 499 && r.requested_model === "t1");
+    assert.ok(row, "the queued request has its row");
+    assert.equal(row.attempts, 0);
+    assert.notEqual(row.deployment, "b");
+    const ready = JSON.parse((await curl([`${t.url}/readyz`])).body).deployments;
+    for (const d of ready) {
+      assert.equal(d.in_flight, 0, `${d.deployment} in flight`);
+      assert.equal(d.queued, 0, `${d.deployment} queued`);
+    }
+  });
+
+  test("the queue is served in arrival order", async () => {
+    a.behave((req, res, body) => setTimeout(() => a.reply(req, res, body, {}), 300));
+    const n = a.requests.length;
+    const all = [];
+    const sent = [];
+    for (let i = 0; i < 6; i++) {
+      sent.push(`n${i}`);
+      all.push(ask("a", `n${i}`));
+      await sleep(100);
+    }
+    await Promise.all(all);
+    assert.deepEqual(a.requests.slice(n).map((r) => r.body.messages[0].content), sent);
   });
 });

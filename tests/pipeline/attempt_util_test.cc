@@ -12,7 +12,9 @@ config::Deployment Dep() {
 }
 
 TEST(RetryableStatus, ServerErrorsAndRateLimitsOnly) {
-  for (int s : {408, 429, 500, 502, 503, 504, 529}) EXPECT_TRUE(RetryableStatus(s)) << s;
+  // 409 (conflict, e.g. a concurrent request on the same resource) and 425 (too early) say "try
+  // again", not "your request is wrong".
+  for (int s : {408, 409, 425, 429, 500, 502, 503, 504, 529}) EXPECT_TRUE(RetryableStatus(s)) << s;
   for (int s : {400, 401, 403, 404, 413, 422}) EXPECT_FALSE(RetryableStatus(s)) << s;
 }
 

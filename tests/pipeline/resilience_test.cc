@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -267,6 +268,52 @@ routing: {fallback: none}
   }
   EXPECT_EQ(ok, 2);
   EXPECT_EQ(overloaded, 1);
+}
+
+// Regression: a request waiting in a deployment's queue whose client went away left the queue,
+// but then went on to the next deployment of the plan and called it, for nobody.
+TEST(Capacity, QueuedRequestWhoseClientLeavesCallsNoOtherDeployment) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: busy, provider: sim, catalog: gemma-4-31b, max_concurrency: 1, max_queue: 1, queue_timeout_ms: 5000, sim: {latency_ms: 300}}
+  - name: mid
+    deployments:
+      - {name: spare, provider: sim, catalog: claude-sonnet-4.6, sim: {latency_ms: 1}}
+storage: {ledger: "sqlite::memory:"}
+routing: {fallback: up}
+)");
+  net::io_context io;
+  Writer first, queued;
+  const std::string body = Body("open");  // outlives the coroutines, which keep a view of it
+  auto gone = std::make_shared<upstream::CancelHook>();
+  auto rethrow = [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  };
+  net::co_spawn(io, g->ChatCompletions(body, first, std::make_shared<upstream::CancelHook>()),
+                rethrow);
+  net::co_spawn(io, g->ChatCompletions(body, queued, gone), rethrow);
+  net::steady_timer leave(io, std::chrono::milliseconds(50));
+  leave.async_wait([&](boost::system::error_code) { gone->Fire(); });
+  io.run();
+  EXPECT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.Header("x-triage-deployment"), "busy");
+  g->ledger().Flush();
+  auto rows = g->ledger().ReadAll();
+  ASSERT_EQ(rows->size(), 2u);
+  int gone_rows = 0;
+  for (const auto& r : *rows) {
+    if (r.status == 499) {
+      ++gone_rows;
+      EXPECT_EQ(r.attempts, 0) << r.deployment;
+      EXPECT_NE(r.deployment, "spare");
+    }
+  }
+  EXPECT_EQ(gone_rows, 1);
+  EXPECT_EQ(g->health("busy").in_flight(), 0);
+  EXPECT_EQ(g->health("busy").queued(), 0);
+  EXPECT_EQ(g->health("spare").in_flight(), 0);
 }
 
 }  // namespace

@@ -51,6 +51,33 @@ TEST(Breaker, HalfOpenAdmitsOneProbeThenClosesOnSuccess) {
   EXPECT_EQ(DeploymentHealth::Admission::kAdmitted, h.Admit(later));
 }
 
+// Regression: an attempt admitted while the circuit was still closed that ended during half-open
+// (a slow answer, or its client gone: no verdict) gave back a probe's place it never had, so a
+// second probe went in beside the one in flight (half_open_probes: 1).
+TEST(Breaker, AnAttemptFromBeforeTheCircuitOpenedIsNoProbe) {
+  DeploymentHealth h("d", 1, Policy());
+  auto t = Clock::now();
+  using A = DeploymentHealth::Admission;
+  ASSERT_EQ(A::kAdmitted, h.Admit(t));  // two slow ones, still in flight when the circuit opens
+  ASSERT_EQ(A::kAdmitted, h.Admit(t));
+  const auto old_start = t;
+  auto t1 = t + milliseconds(10);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(A::kAdmitted, h.Admit(t1));
+    h.End(DeploymentHealth::Outcome::kFailure, microseconds(100), t1, t1);
+  }
+  ASSERT_EQ(h.state(t1), BreakerState::kOpen);
+  auto later = t1 + milliseconds(1500);
+  ASSERT_EQ(A::kAdmitted, h.Admit(later));  // the probe
+  h.End(DeploymentHealth::Outcome::kNeutral, microseconds(100), later, old_start);
+  EXPECT_EQ(A::kBreakerOpen, h.Admit(later));  // still one probe in flight
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(100), later, old_start);
+  EXPECT_EQ(h.state(later), BreakerState::kHalfOpen);  // only the probe decides
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(100), later, later);
+  EXPECT_EQ(h.state(later), BreakerState::kClosed);
+  EXPECT_EQ(h.in_flight(), 0);
+}
+
 TEST(Breaker, FailedProbeReopens) {
   DeploymentHealth h("d", 1, Policy());
   auto t = Clock::now();
@@ -93,11 +120,54 @@ TEST(Capacity, CapRefusesAndQueueIsBounded) {
   EXPECT_EQ(h.Admit(t, 2), DeploymentHealth::Admission::kAdmitted);
   EXPECT_EQ(h.Admit(t, 2), DeploymentHealth::Admission::kFull);
   EXPECT_EQ(h.in_flight(), 2);
-  EXPECT_TRUE(h.TryEnqueue(1));
-  EXPECT_FALSE(h.TryEnqueue(1));
-  h.Dequeue();
+  const uint64_t ticket = h.TryEnqueue(1);
+  EXPECT_NE(ticket, 0u);
+  EXPECT_EQ(h.TryEnqueue(1), 0u);
+  h.Dequeue(ticket);
   h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);
   EXPECT_EQ(h.Admit(t, 2), DeploymentHealth::Admission::kAdmitted);
+}
+
+// Regression: queued requests polled for a free slot and whichever looked first took it, and a
+// request arriving just then took it before all of them: the queue was served in no order, and
+// the first to queue could wait out its queue_timeout_ms while later ones were served.
+TEST(Capacity, QueueIsServedInArrivalOrder) {
+  DeploymentHealth h("d", 1, Policy());
+  auto t = Clock::now();
+  using A = DeploymentHealth::Admission;
+  ASSERT_EQ(h.Admit(t, 1), A::kAdmitted);
+  const uint64_t first = h.TryEnqueue(3), second = h.TryEnqueue(3);
+  ASSERT_NE(first, 0u);
+  ASSERT_NE(second, 0u);
+  EXPECT_EQ(h.queued(), 2);
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);
+  // The slot is free, but it is the first waiter's: neither the second nor a newcomer takes it.
+  EXPECT_EQ(h.Admit(t, 1, second), A::kFull);
+  EXPECT_EQ(h.Admit(t, 1), A::kFull);
+  EXPECT_EQ(h.Admit(t, 1, first), A::kAdmitted);
+  h.Dequeue(first);
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);
+  EXPECT_EQ(h.Admit(t, 1), A::kFull);
+  EXPECT_EQ(h.Admit(t, 1, second), A::kAdmitted);
+  h.Dequeue(second);
+  EXPECT_EQ(h.queued(), 0);
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);
+  EXPECT_EQ(h.Admit(t, 1), A::kAdmitted);  // nobody waits: a newcomer is served at once
+}
+
+// A waiter that gives up (timeout, client gone) leaves its place to the next one.
+TEST(Capacity, AWaiterThatLeavesHandsItsTurnOn) {
+  DeploymentHealth h("d", 1, Policy());
+  auto t = Clock::now();
+  using A = DeploymentHealth::Admission;
+  ASSERT_EQ(h.Admit(t, 2), A::kAdmitted);
+  ASSERT_EQ(h.Admit(t, 2), A::kAdmitted);
+  const uint64_t first = h.TryEnqueue(3), second = h.TryEnqueue(3);
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);
+  EXPECT_EQ(h.Admit(t, 2, second), A::kFull);
+  h.Dequeue(first);
+  EXPECT_EQ(h.Admit(t, 2, second), A::kAdmitted);
+  h.Dequeue(second);
 }
 
 TEST(Breaker, NeutralOutcomeGivesNoVerdict) {

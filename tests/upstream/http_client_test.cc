@@ -153,6 +153,51 @@ TEST(HttpClient, FirstByteTimeout) {
   EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1400));
 }
 
+// Regression: once the response head had come, the first body bytes were waited for with
+// idle_ms instead of first_byte_ms. Streaming servers (vLLM, OpenAI) send the head at once and
+// the first event after the prompt is processed, so an upstream stuck before its first token was
+// given idle_ms (30 s by default) rather than the first_byte_ms the operator set.
+TEST(HttpClient, FirstByteTimeoutCoversTheFirstBodyBytes) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    return false;
+  });
+  HttpClient client;
+  config::Timeouts t;
+  t.first_byte = std::chrono::milliseconds(200);
+  t.idle = std::chrono::milliseconds(10000);
+  Collected c = Call(client, server.port(), t);
+  EXPECT_EQ(c.code, 200);
+  ASSERT_FALSE(c.status.ok());
+  EXPECT_EQ(c.status.error().kind, ErrorKind::kUpstreamTimeout);
+  EXPECT_NE(c.status.error().message.find("first_byte 200 ms"), std::string::npos)
+      << c.status.error().message;
+}
+
+// Once the first body bytes came, the gaps between reads are idle_ms again: a first_byte_ms
+// shorter than the gaps between events does not cut a healthy stream.
+TEST(HttpClient, AfterTheFirstBodyBytesIdleTimeoutApplies) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+    Send(s, "3\r\nabc\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    Send(s, "3\r\ndef\r\n0\r\n\r\n");
+    return true;
+  });
+  HttpClient client;
+  config::Timeouts t;
+  t.first_byte = std::chrono::milliseconds(1000);
+  t.idle = std::chrono::milliseconds(5000);
+  Collected c = Call(client, server.port(), t);
+  ASSERT_TRUE(c.status.ok()) << c.status.error().message;
+  EXPECT_EQ(c.body, "abcdef");
+}
+
 TEST(HttpClient, IdleTimeoutMidBody) {
   ScriptedServer server([](tcp::socket& s, int) {
     Send(
@@ -219,6 +264,23 @@ TEST(HttpClient, StalePooledConnectionIsRetriedTransparently) {
   Collected c = Call(client, server.port());
   ASSERT_TRUE(c.status.ok()) << c.status.error().message;
   EXPECT_EQ(server.connections(), 2);
+}
+
+// Regression: when a reused pooled connection carried the request and the server then closed it
+// without answering (it crashed, was OOM-killed, restarted), the request was sent again on a fresh
+// connection: the upstream got (and may have run and billed) it twice for one counted attempt.
+// Only a connection found closed before the request was written may be replaced silently.
+TEST(HttpClient, RequestAReusedConnectionDeliveredIsNotSentAgain) {
+  ScriptedServer server([](tcp::socket& s, int n) {
+    if (n == 1) return false;  // read the request, then went away without answering
+    Send(s, JsonResponse("{}"));
+    return true;
+  });
+  HttpClient client;
+  ASSERT_TRUE(Call(client, server.port()).status.ok());
+  Collected c = Call(client, server.port());
+  EXPECT_FALSE(c.status.ok());
+  EXPECT_EQ(server.requests().size(), 2u);
 }
 
 TEST(HttpClient, CancelHookAbortsWaitingCall) {

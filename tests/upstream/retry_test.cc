@@ -42,9 +42,40 @@ TEST(ServerWait, AnthropicResetTimestamp) {
   auto now = system_clock::from_time_t(1700000000);
   EXPECT_EQ(ParseServerWait("anthropic-ratelimit-requests-reset", "2023-11-14T22:13:22Z", now),
             Millis(2000));
+  // Other offsets than Z, and fractions of a second (rounded up: never wait less than asked).
+  EXPECT_EQ(ParseServerWait("anthropic-ratelimit-requests-reset", "2023-11-15T00:13:22+02:00", now),
+            Millis(2000));
+  EXPECT_EQ(ParseServerWait("anthropic-ratelimit-requests-reset", "2023-11-14T21:13:22-01:00", now),
+            Millis(2000));
+  EXPECT_EQ(ParseServerWait("anthropic-ratelimit-requests-reset", "2023-11-14T22:13:21.250Z", now),
+            Millis(2000));
   // A reset time in the past means "now".
   EXPECT_EQ(ParseServerWait("anthropic-ratelimit-tokens-reset", "2023-11-14T22:00:00Z", now),
             Millis(0));
+}
+
+// Regression: a huge Retry-After (or reset header) overflowed the int64 milliseconds to a negative
+// wait, so the deployment that asked to be left alone was retried at once instead of skipped.
+TEST(ServerWait, AbsurdValuesSaturateInsteadOfOverflowing) {
+  auto now = system_clock::from_time_t(1700000000);
+  const Millis day(24 * 3600 * 1000);
+  const std::pair<const char*, const char*> cases[] = {
+      {"retry-after", "1e20"},
+      {"retry-after", "99999999999999999999"},
+      {"retry-after-ms", "1e19"},
+      {"retry-after-ms", "18446744073709551616"},
+      {"x-ratelimit-reset-requests", "99999999999999h"},
+      {"x-ratelimit-reset-tokens", "99999999999999999999999s"},
+      {"anthropic-ratelimit-requests-reset", "9999-12-31T23:59:59Z"},
+  };
+  for (const auto& [name, value] : cases) {
+    auto w = ParseServerWait(name, value, now);
+    ASSERT_TRUE(w.has_value()) << name << ": " << value;
+    EXPECT_GT(*w, day) << name << ": " << value;
+  }
+  EXPECT_FALSE(ParseServerWait("retry-after", "inf", now).has_value());
+  EXPECT_FALSE(ParseServerWait("retry-after", "nan", now).has_value());
+  EXPECT_FALSE(ParseServerWait("retry-after-ms", "-5", now).has_value());
 }
 
 TEST(RetryBudget, CapsRetriesAtShareOfTraffic) {
@@ -64,6 +95,20 @@ TEST(RetryBudget, CapsRetriesAtShareOfTraffic) {
   }
   EXPECT_GE(allowed, 19);
   EXPECT_LE(allowed, 20);
+}
+
+// Regression: budget_min 0 (no burst) also made the bucket's cap 0, so requests never earned a
+// retry and budget_ratio was silently ignored.
+TEST(RetryBudget, EarnsRetriesWithoutABurstAllowance) {
+  RetryPolicy p;
+  p.budget_ratio = 0.5;
+  p.budget_min_tokens = 0;
+  RetryBudget b(p);
+  EXPECT_FALSE(b.TryRetry());  // no burst: the first retry must be earned
+  b.OnRequest();
+  b.OnRequest();
+  EXPECT_TRUE(b.TryRetry());
+  EXPECT_FALSE(b.TryRetry());
 }
 
 }  // namespace

@@ -113,7 +113,8 @@ export async function curl(args, { input } = {}) {
     p.stdout.setEncoding("utf8");
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (err += d));
-    p.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`curl exited ${code}: ${err}`))));
+    // "close", not "exit": the process may exit before its stdout has been read to the end.
+    p.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`curl exited ${code}: ${err}`))));
     p.stdin.on("error", () => {});
     p.stdin.end(input ?? "");
   });
