@@ -35,6 +35,7 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
   if (cur.tries.size() != n) {
     cur.tries.assign(n, 0);
     cur.server_wait.assign(n, std::nullopt);
+    cur.misconfigured.assign(n, 0);
   }
   if (n == 0 || ctx.cancel->fired() || ctx.attempts >= retry_policy_.max_attempts)
     co_return nullptr;
@@ -47,6 +48,7 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
     const size_t i = cur.next++ % n;
     const config::Deployment* d = ctx.plan[i];
     auto& health = *health_.at(d->name);
+    if (cur.misconfigured[i]) continue;  // its key or model is wrong: asking again gets the same
     if (cur.tries[i] > 0) {
       // Trying this deployment again: back off, and wait at least as long as it asked.
       milliseconds wait = upstream::Backoff(cur.retries, retry_policy_, rng());

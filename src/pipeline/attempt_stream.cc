@@ -223,8 +223,11 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     // The attempt failed. Work out why.
     Error e = AttemptError(*d, s, st);
     LogAttemptFailure(ctx, *d, e);
-    const bool client_fault = !http_ok && s.head.status != 0 && !RetryableStatus(s.head.status);
+    const bool deployment_fault = !http_ok && DeploymentFault(s.head.status);
+    const bool client_fault =
+        !http_ok && s.head.status != 0 && !RetryableStatus(s.head.status) && !deployment_fault;
     EndAttempt(ctx, cur, client_fault ? Outcome::kSuccess : Outcome::kFailure, ServerWait(s.head));
+    if (deployment_fault) cur.misconfigured[cur.current] = 1;
     if (ctx.committed) {
       // Content already reached the client: no other deployment may be tried. End the stream
       // with an error event the SDKs raise, and account the partial usage.

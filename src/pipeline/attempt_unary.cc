@@ -64,6 +64,12 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     if (head.status < 200 || head.status >= 300) {
       Error e = UpstreamStatusError(*d, head.status, body);
       LogAttemptFailure(ctx, *d, e);
+      if (DeploymentFault(head.status)) {  // this deployment's key or model: try the next one
+        EndAttempt(ctx, cur, Outcome::kFailure, std::nullopt);
+        cur.misconfigured[cur.current] = 1;
+        last = std::move(e);
+        continue;
+      }
       if (!RetryableStatus(head.status)) {  // the request itself was refused: no point retrying
         EndAttempt(ctx, cur, Outcome::kSuccess, std::nullopt);
         co_await Refuse(ctx, std::move(e), out);

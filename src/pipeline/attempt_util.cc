@@ -29,6 +29,8 @@ bool RetryableStatus(int status) {
   return status == 408 || status == 409 || status == 425 || status == 429 || status >= 500;
 }
 
+bool DeploymentFault(int status) { return status == 401 || status == 403 || status == 404; }
+
 std::string Redact(std::string_view raw) {
   const std::string masked = MaskSecrets(raw);
   const std::string_view text = masked;

@@ -29,6 +29,11 @@ int ErrorStatus(dialect::Dialect d, const Error& e);
 
 // Upstream statuses worth trying the next deployment for (the request itself was fine).
 bool RetryableStatus(int status);
+// Upstream statuses that fault the deployment's own setup, not the request: 401 / 403 (its API
+// key is wrong, revoked or lacks access) and 404 (its model or path does not exist there).
+// Another deployment may serve the request, so the plan goes on, but this one is not asked again
+// within the request: the same call would get the same answer.
+bool DeploymentFault(int status);
 
 // The Error for an upstream non-2xx answer: message names the deployment, the status and the
 // upstream's own message (from an OpenAI or Anthropic error body, else the body's start),

@@ -104,7 +104,8 @@ class Gateway {
     size_t next = 0;         // plan index to consider next
     std::vector<int> tries;  // per plan index
     std::vector<std::optional<std::chrono::milliseconds>> server_wait;  // per plan index
-    size_t current = 0;  // plan index of the attempt running
+    std::vector<char> misconfigured;  // per plan index: answered 401/403/404, not asked again
+    size_t current = 0;               // plan index of the attempt running
     int retries = 0;
     int breaker_skips = 0;
     int check_skips = 0;  // skipped: failing its active health checks

@@ -197,6 +197,36 @@ describe("retry, queue and timeout behaviour", () => {
     assert.equal(response.headers.get("x-triage-deployment"), "b");
   });
 
+  // Regression: a 401 / 403 / 404 was answered to the client as the request's fault (502, no
+  // fallback), so one deployment with a revoked key or a model its server does not have failed
+  // every request planned on it, though the next deployment could serve them.
+  for (const status of [401, 403, 404]) {
+    test(`an upstream ${status} (the deployment's key or model) falls back, and that deployment is not asked again`, async () => {
+      a.behave((req, res) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(openaiError(status, `deployment trouble ${status}`)));
+      });
+      const na = a.requests.length;
+      const { data, response } = await ask("t1");
+      assert.equal(data.choices[0].message.content, "Hello from the fake.");
+      assert.equal(response.headers.get("x-triage-deployment"), "b");
+      assert.equal(a.requests.length - na, 1);
+      assert.equal(t.rows().at(-1).attempts, 2);
+      const streamed = await client().chat.completions.create({ model: "t1", stream: true, messages: [{ role: "user", content: "hi" }] });
+      let text = "";
+      for await (const c of streamed) text += c.choices[0]?.delta?.content ?? "";
+      assert.equal(text, "Hello from the fake.");
+      assert.deepEqual([t.rows().at(-1).deployment, t.rows().at(-1).attempts], ["b", 2]);
+      // Pinned to it, with max_attempts 2: one call, not a retry of the same call.
+      const n = a.requests.length;
+      const e = await failure(ask("a"));
+      assert.equal(e.status, 502);
+      assert.match(e.message, new RegExp(`deployment trouble ${status}`));
+      assert.equal(a.requests.length - n, 1, "not asked twice");
+      assert.equal(t.rows().at(-1).attempts, 1);
+    });
+  }
+
   test("a request a reused connection delivered is never sent again behind the attempt count", async () => {
     a.behave((req, res, body) => a.reply(req, res, body, {}));
     await ask("a"); // leaves a kept-alive connection in the (one) pool

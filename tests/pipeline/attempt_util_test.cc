@@ -16,6 +16,9 @@ TEST(RetryableStatus, ServerErrorsAndRateLimitsOnly) {
   // again", not "your request is wrong".
   for (int s : {408, 409, 425, 429, 500, 502, 503, 504, 529}) EXPECT_TRUE(RetryableStatus(s)) << s;
   for (int s : {400, 401, 403, 404, 413, 422}) EXPECT_FALSE(RetryableStatus(s)) << s;
+  // 401 / 403 / 404 fault the deployment (its key, its model): the plan goes on without it.
+  for (int s : {401, 403, 404}) EXPECT_TRUE(DeploymentFault(s)) << s;
+  for (int s : {400, 408, 413, 422, 429, 500}) EXPECT_FALSE(DeploymentFault(s)) << s;
 }
 
 TEST(UpstreamStatusError, UsesOpenAIErrorMessage) {
