@@ -39,7 +39,9 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
   }
   if (n == 0 || ctx.cancel->fired() || ctx.attempts >= retry_policy_.max_attempts)
     co_return nullptr;
-  if (ctx.attempts > 0 && !retry_budget_->TryRetry()) {
+  // A retry needs a token of the budget, taken only once a deployment admits it (below): a
+  // retry that finds no deployment to take it costs nothing.
+  if (ctx.attempts > 0 && !retry_budget_->CanRetry()) {
     cur.budget_denied = true;
     co_return nullptr;
   }
@@ -93,6 +95,11 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
     if (a == Admission::kFull) {
       ++cur.full_skips;
       continue;
+    }
+    if (ctx.attempts > 0 && !retry_budget_->TryRetry()) {  // taken by others meanwhile
+      health.End(upstream::DeploymentHealth::Outcome::kNeutral, {}, Clock::now());
+      cur.budget_denied = true;
+      co_return nullptr;
     }
     if (cur.tries[i] > 0 || ctx.attempts > 0) ++cur.retries;
     cur.current = i;

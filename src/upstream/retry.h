@@ -37,6 +37,8 @@ class RetryBudget {
   void OnRequest();
   // True (and withdraws) when a retry is allowed now.
   bool TryRetry();
+  // Whether TryRetry would allow one now (withdraws nothing).
+  bool CanRetry() const { return balance_.load(std::memory_order_relaxed) >= 1000; }
   double tokens() const { return balance_.load() / 1000.0; }
 
  private:

@@ -153,6 +153,32 @@ breaker: {consecutive_failures: 1000}
   EXPECT_EQ(attempts, 5 + 2);  // one attempt each, plus the two retries the budget allowed
 }
 
+// Regression: the retry token was taken before a deployment was found to take the retry, so a
+// request whose only deployment had just opened its circuit spent a token on no attempt, and the
+// next request's legitimate retry was denied.
+TEST(Retry, ATokenIsSpentOnlyOnARetryThatIsMade) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: a, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, error_rate: 1.0}}
+      - {name: c, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, error_rate: 1.0}}
+storage: {ledger: "sqlite::memory:"}
+retry: {max_attempts: 3, backoff_base_ms: 1, backoff_max_ms: 2, budget_ratio: 0, budget_min: 2}
+breaker: {consecutive_failures: 2, open_ms: 60000}
+)");
+  // a: fails, is retried (a token), fails again and opens its circuit; the third attempt finds
+  // no deployment to take it and must not cost a token.
+  EXPECT_EQ(Call(*g, Body("a")).status, 502);
+  // c: fails, and the one token left pays for its retry.
+  EXPECT_EQ(Call(*g, Body("c")).status, 502);
+  g->ledger().Flush();
+  auto rows = g->ledger().ReadAll();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(rows->at(0).attempts, 2);
+  EXPECT_EQ(rows->at(1).attempts, 2);
+}
+
 TEST(Spillover, SaturatedOpenTierSpillsAutoToNextTier) {
   auto g = Make(R"(
 tiers:
