@@ -35,7 +35,7 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
   if (cur.tries.size() != n) {
     cur.tries.assign(n, 0);
     cur.server_wait.assign(n, std::nullopt);
-    cur.misconfigured.assign(n, 0);
+    cur.excluded.assign(n, 0);
   }
   if (n == 0 || ctx.cancel->fired() || ctx.attempts >= retry_policy_.max_attempts)
     co_return nullptr;
@@ -50,7 +50,7 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
     const size_t i = cur.next++ % n;
     const config::Deployment* d = ctx.plan[i];
     auto& health = *health_.at(d->name);
-    if (cur.misconfigured[i]) continue;  // its key or model is wrong: asking again gets the same
+    if (cur.excluded[i]) continue;  // asking it again within this request gets the same answer
     if (cur.tries[i] > 0) {
       // Trying this deployment again: back off, and wait at least as long as it asked.
       milliseconds wait = upstream::Backoff(cur.retries, retry_policy_, rng());
@@ -110,6 +110,16 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
     co_return d;
   }
   co_return nullptr;
+}
+
+void Gateway::ExcludeSameModel(RequestContext& ctx, AttemptCursor& cur) {
+  const config::Deployment& d = *ctx.plan[cur.current];
+  for (size_t i = 0; i < ctx.plan.size(); ++i) {
+    const config::Deployment& o = *ctx.plan[i];
+    if (i == cur.current ||
+        (o.provider == d.provider && o.base_url == d.base_url && o.model == d.model))
+      cur.excluded[i] = 1;
+  }
 }
 
 void Gateway::EndAttempt(RequestContext& ctx, AttemptCursor& cur,

@@ -224,10 +224,14 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     Error e = AttemptError(*d, s, st);
     LogAttemptFailure(ctx, *d, e);
     const bool deployment_fault = !http_ok && DeploymentFault(s.head.status);
-    const bool client_fault =
-        !http_ok && s.head.status != 0 && !RetryableStatus(s.head.status) && !deployment_fault;
-    EndAttempt(ctx, cur, client_fault ? Outcome::kSuccess : Outcome::kFailure, ServerWait(s.head));
-    if (deployment_fault) cur.misconfigured[cur.current] = 1;
+    // Too long for this model: not its failure, and a model with a larger window may take it.
+    const bool overflow = !http_ok && ContextOverflow(s.head.status, s.error_body);
+    const bool client_fault = !http_ok && s.head.status != 0 && !RetryableStatus(s.head.status) &&
+                              !deployment_fault && !overflow;
+    EndAttempt(ctx, cur, client_fault || overflow ? Outcome::kSuccess : Outcome::kFailure,
+               ServerWait(s.head));
+    if (deployment_fault) cur.excluded[cur.current] = 1;
+    if (overflow) ExcludeSameModel(ctx, cur);
     if (ctx.committed) {
       // Content already reached the client: no other deployment may be tried. End the stream
       // with an error event the SDKs raise, and account the partial usage.

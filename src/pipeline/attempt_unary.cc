@@ -66,7 +66,13 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       LogAttemptFailure(ctx, *d, e);
       if (DeploymentFault(head.status)) {  // this deployment's key or model: try the next one
         EndAttempt(ctx, cur, Outcome::kFailure, std::nullopt);
-        cur.misconfigured[cur.current] = 1;
+        cur.excluded[cur.current] = 1;
+        last = std::move(e);
+        continue;
+      }
+      if (ContextOverflow(head.status, body)) {  // too long for this model: a larger may take it
+        EndAttempt(ctx, cur, Outcome::kSuccess, std::nullopt);
+        ExcludeSameModel(ctx, cur);
         last = std::move(e);
         continue;
       }

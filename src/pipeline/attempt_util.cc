@@ -1,5 +1,6 @@
 #include "pipeline/attempt_util.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "common/secrets.h"
@@ -30,6 +31,22 @@ bool RetryableStatus(int status) {
 }
 
 bool DeploymentFault(int status) { return status == 401 || status == 403 || status == 404; }
+
+bool ContextOverflow(int status, std::string_view body) {
+  if (status != 400 && status != 413 && status != 422) return false;
+  // Error bodies are small; a huge one is not an error message worth scanning whole.
+  std::string lower(body.substr(0, 8192));
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static constexpr std::string_view kSigns[] = {
+      "context_length_exceeded", "context_window_exceeded", "exceed_context_size",
+      "maximum context length",  "prompt is too long",      "exceed context limit",
+      "available context size",  "context window",          "context length",
+      "maximum model length",
+  };
+  for (std::string_view s : kSigns)
+    if (lower.find(s) != std::string::npos) return true;
+  return false;
+}
 
 std::string Redact(std::string_view raw) {
   const std::string masked = MaskSecrets(raw);
@@ -84,6 +101,9 @@ Error UpstreamStatusError(const config::Deployment& d, int status, std::string_v
   } else if (status == 408 || status == 504) {
     kind = ErrorKind::kUpstreamTimeout;
     code = "upstream_timeout";
+  } else if (ContextOverflow(status, body)) {
+    kind = ErrorKind::kInvalidRequest;
+    code = "context_length_exceeded";
   } else if (status == 400 || status == 422) {
     kind = ErrorKind::kInvalidRequest;
     code = "upstream_rejected_request";

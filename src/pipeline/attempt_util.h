@@ -34,6 +34,15 @@ bool RetryableStatus(int status);
 // Another deployment may serve the request, so the plan goes on, but this one is not asked again
 // within the request: the same call would get the same answer.
 bool DeploymentFault(int status);
+// An upstream 400 / 413 / 422 saying that the prompt (with the room asked for the answer) does
+// not fit the model's context window: the limit of that deployment's model, not a fault of the
+// request, so a deployment of a model with a larger window may still take it. Recognised by the
+// machine-readable code or type (`context_length_exceeded`, `context_window_exceeded`,
+// llama.cpp's `exceed_context_size_error`) or, case-insensitively, by the phrases the servers
+// write: "maximum context length" (OpenAI, vLLM), "prompt is too long" and "exceed context
+// limit" (Anthropic), "exceeds the available context size" (llama.cpp), "context window",
+// "context length", "maximum model length" (vLLM's decoder prompt check).
+bool ContextOverflow(int status, std::string_view body);
 
 // The Error for an upstream non-2xx answer: message names the deployment, the status and the
 // upstream's own message (from an OpenAI or Anthropic error body, else the body's start),

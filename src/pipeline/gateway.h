@@ -104,8 +104,11 @@ class Gateway {
     size_t next = 0;         // plan index to consider next
     std::vector<int> tries;  // per plan index
     std::vector<std::optional<std::chrono::milliseconds>> server_wait;  // per plan index
-    std::vector<char> misconfigured;  // per plan index: answered 401/403/404, not asked again
-    size_t current = 0;               // plan index of the attempt running
+    // Per plan index: not asked again within the request. Set when it answered 401/403/404 (its
+    // key or model is wrong) or said the prompt overflows its context window (then also on
+    // every deployment serving the same model from the same server).
+    std::vector<char> excluded;
+    size_t current = 0;  // plan index of the attempt running
     int retries = 0;
     int breaker_skips = 0;
     int check_skips = 0;  // skipped: failing its active health checks
@@ -150,6 +153,10 @@ class Gateway {
   void EndAttempt(RequestContext& ctx, AttemptCursor& cur,
                   upstream::DeploymentHealth::Outcome outcome,
                   std::optional<std::chrono::milliseconds> server_wait);
+  // The current attempt's deployment said the prompt overflows its model's context window:
+  // excludes it, and every deployment of the plan serving the same model from the same server
+  // (provider, base_url, model), for the rest of the request.
+  void ExcludeSameModel(RequestContext& ctx, AttemptCursor& cur);
   // The error for a request whose attempts all failed (or never started).
   Error ExhaustedError(const AttemptCursor& cur, std::optional<Error> last) const;
   boost::asio::awaitable<void> AttemptUnary(RequestContext& ctx, ClientWriter& out);

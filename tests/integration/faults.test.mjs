@@ -227,6 +227,46 @@ describe("retry, queue and timeout behaviour", () => {
     });
   }
 
+  // Regression: a 400 saying the prompt does not fit the model's context window was answered as
+  // the request's fault, though the next tier's model, with a larger window, could take it.
+  test("an upstream context-window 400 falls back to the next deployment; other 400s do not", async () => {
+    const vllm = "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens (8000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.";
+    a.behave((req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ object: "error", message: vllm, type: "BadRequestError", param: null, code: 400 }));
+    });
+    const na = a.requests.length;
+    const nb = b.requests.length;
+    const { data, response } = await ask("t1");
+    assert.equal(data.choices[0].message.content, "Hello from the fake.");
+    assert.equal(response.headers.get("x-triage-deployment"), "b");
+    assert.deepEqual([a.requests.length - na, b.requests.length - nb], [1, 1]);
+    assert.deepEqual([t.rows().at(-1).deployment, t.rows().at(-1).attempts, t.rows().at(-1).status], ["b", 2, 200]);
+    const streamed = await client().chat.completions.create({ model: "t1", stream: true, messages: [{ role: "user", content: "hi" }] });
+    let text = "";
+    for await (const c of streamed) text += c.choices[0]?.delta?.content ?? "";
+    assert.equal(text, "Hello from the fake.");
+    assert.deepEqual([t.rows().at(-1).deployment, t.rows().at(-1).attempts], ["b", 2]);
+    // With nowhere larger to go (pinned), the client gets a 400 it can branch on.
+    const e = await failure(ask("a"));
+    assert.equal(e.status, 400);
+    assert.equal(e.code, "context_length_exceeded");
+    assert.equal(e.type, "invalid_request_error");
+    assert.match(e.message, /maximum context length is 8192 tokens/);
+    // Any other 400 is the request's own fault: answered as it is, the next tier not asked.
+    a.behave((req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "Invalid 'tools' format", type: "invalid_request_error", param: "tools", code: null } }));
+    });
+    const nb2 = b.requests.length;
+    const e2 = await failure(ask("t1"));
+    assert.equal(e2.status, 400);
+    assert.match(e2.message, /Invalid 'tools' format/);
+    assert.equal(b.requests.length - nb2, 0);
+    assert.equal(t.rows().at(-1).attempts, 1);
+    a.behave((req, res, body) => a.reply(req, res, body, {}));
+  });
+
   test("a request a reused connection delivered is never sent again behind the attempt count", async () => {
     a.behave((req, res, body) => a.reply(req, res, body, {}));
     await ask("a"); // leaves a kept-alive connection in the (one) pool

@@ -44,6 +44,40 @@ TEST(UpstreamStatusError, MapsStatusClasses) {
   EXPECT_EQ(HttpStatus(UpstreamStatusError(Dep(), 401, "").kind), 502);
 }
 
+TEST(ContextOverflow, RecognisesEachServersWording) {
+  const char* bodies[] = {
+      // OpenAI
+      R"({"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})",
+      // vLLM (prompt plus max_tokens; and its decoder-prompt check)
+      R"({"object":"error","message":"This model's maximum context length is 8192 tokens. However, you requested 9000 tokens.","type":"BadRequestError","param":null,"code":400})",
+      R"({"object":"error","message":"The decoder prompt (length 9000) is longer than the maximum model length of 8192.","type":"BadRequestError","code":400})",
+      // Anthropic
+      R"({"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}})",
+      R"({"type":"error","error":{"type":"invalid_request_error","message":"input length and `max_tokens` exceed context limit: 197202 + 21333 > 200000, decrease input length or `max_tokens` and try again"}})",
+      // llama.cpp server
+      R"({"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":9000,"n_ctx":8192}})",
+      // a code alone
+      R"({"error":{"message":"too long","code":"context_window_exceeded"}})",
+  };
+  for (const char* b : bodies) {
+    EXPECT_TRUE(ContextOverflow(400, b)) << b;
+    Error e = UpstreamStatusError(Dep(), 400, b);
+    EXPECT_EQ(e.code, "context_length_exceeded") << b;
+    EXPECT_EQ(HttpStatus(e.kind), 400) << b;
+  }
+  EXPECT_TRUE(ContextOverflow(413, bodies[0]));
+}
+
+TEST(ContextOverflow, OtherRefusalsAreNot) {
+  EXPECT_FALSE(ContextOverflow(400, R"({"error":{"message":"Invalid 'tools' format"}})"));
+  EXPECT_FALSE(ContextOverflow(400, ""));
+  // Only a refusal of the request says so: a 500 naming the window is the server's trouble.
+  EXPECT_FALSE(ContextOverflow(500, R"({"error":{"message":"maximum context length"}})"));
+  EXPECT_FALSE(ContextOverflow(429, R"({"error":{"code":"context_length_exceeded"}})"));
+  EXPECT_EQ(UpstreamStatusError(Dep(), 400, R"({"error":{"message":"bad"}})").code,
+            "upstream_rejected_request");
+}
+
 TEST(UpstreamStatusError, NonJsonBodyIsQuotedAndTruncated) {
   std::string body(5000, 'x');
   Error e = UpstreamStatusError(Dep(), 502, body);
