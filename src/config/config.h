@@ -93,8 +93,11 @@ struct RetryConfig {
   Millis backoff_base{100};
   Millis backoff_max{2000};
   Millis max_server_wait{10000};  // a longer Retry-After moves on instead of waiting
-  double budget_ratio = 0.2;      // retries at most this share of requests ...
-  int budget_min = 10;            // ... plus this burst allowance
+  // A deployment whose upstream asked to wait (429/503/529 with a stated wait) is skipped by
+  // every request for that long, at most this long (0 = off: only the asking request waits).
+  Millis cooldown_max{60000};
+  double budget_ratio = 0.2;  // retries at most this share of requests ...
+  int budget_min = 10;        // ... plus this burst allowance
 };
 
 // breaker: per-deployment circuit breakers.

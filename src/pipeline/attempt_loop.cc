@@ -96,6 +96,14 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
       ++cur.full_skips;
       continue;
     }
+    if (a == Admission::kCoolingDown) {
+      const milliseconds left = health.cooldown_left(Clock::now());
+      if (cur.cooldown_skips++ == 0 || left < cur.cooldown_left) {
+        cur.cooldown_left = left;
+        cur.cooldown_status = health.cooldown_status();
+      }
+      continue;
+    }
     if (ctx.attempts > 0 && !retry_budget_->TryRetry()) {  // taken by others meanwhile
       health.End(upstream::DeploymentHealth::Outcome::kNeutral, {}, Clock::now());
       cur.budget_denied = true;
@@ -124,18 +132,23 @@ void Gateway::ExcludeSameModel(RequestContext& ctx, AttemptCursor& cur) {
 
 void Gateway::EndAttempt(RequestContext& ctx, AttemptCursor& cur,
                          upstream::DeploymentHealth::Outcome outcome,
-                         std::optional<milliseconds> server_wait) {
+                         std::optional<milliseconds> server_wait, int upstream_status) {
   const size_t i = cur.current;
   auto end = cur.first_byte.value_or(Clock::now());
-  health_.at(ctx.plan[i]->name)
-      ->End(outcome, std::chrono::duration_cast<std::chrono::microseconds>(end - cur.attempt_start),
-            Clock::now(), cur.attempt_start);
+  auto& health = *health_.at(ctx.plan[i]->name);
+  const auto now = Clock::now();
+  health.End(outcome,
+             std::chrono::duration_cast<std::chrono::microseconds>(end - cur.attempt_start), now,
+             cur.attempt_start);
+  if (server_wait && server_wait->count() > 0 && retry_policy_.cooldown_max.count() > 0)
+    health.CoolDown(now + std::min(*server_wait, retry_policy_.cooldown_max), upstream_status);
   ++cur.tries[i];
   cur.server_wait[i] = server_wait;
   ctx.retry_after_ms = server_wait ? server_wait->count() : 0;
 }
 
-Error Gateway::ExhaustedError(const AttemptCursor& cur, std::optional<Error> last) const {
+Error Gateway::ExhaustedError(RequestContext& ctx, const AttemptCursor& cur,
+                              std::optional<Error> last) const {
   if (last) {
     if (cur.budget_denied) last->message += " (no retry: retry budget exhausted)";
     return *last;
@@ -151,6 +164,18 @@ Error Gateway::ExhaustedError(const AttemptCursor& cur, std::optional<Error> las
     return Error::Make(ErrorKind::kUnavailable, "health_check_failing",
                        "every deployment this request may use is failing its health checks; "
                        "retry later");
+  if (cur.cooldown_skips > 0 && cur.full_skips == 0) {
+    // Nothing was asked: every deployment left is cooling down after its upstream asked callers
+    // to wait. The client is told the shortest of those waits.
+    ctx.retry_after_ms = std::max<int64_t>(1, cur.cooldown_left.count());
+    const bool limited = cur.cooldown_status == 429;
+    return Error::Make(
+        limited ? ErrorKind::kRateLimit : ErrorKind::kUnavailable,
+        limited ? "upstream_rate_limited" : "upstream_unavailable",
+        "every deployment this request may use is cooling down: its upstream answered " +
+            std::to_string(cur.cooldown_status) + " and asked callers to wait; retry in " +
+            std::to_string((cur.cooldown_left.count() + 999) / 1000) + " s");
+  }
   if (cur.full_skips > 0)
     return Error::Make(ErrorKind::kUnavailable, "overloaded",
                        "every deployment this request may use is at its concurrency limit");

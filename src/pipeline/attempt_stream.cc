@@ -229,7 +229,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     const bool client_fault = !http_ok && s.head.status != 0 && !RetryableStatus(s.head.status) &&
                               !deployment_fault && !overflow;
     EndAttempt(ctx, cur, client_fault || overflow ? Outcome::kSuccess : Outcome::kFailure,
-               ServerWait(s.head));
+               ServerWait(s.head), s.head.status);
     if (deployment_fault) cur.excluded[cur.current] = 1;
     if (overflow) ExcludeSameModel(ctx, cur);
     if (ctx.committed) {
@@ -253,7 +253,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     co_await EndCancelled(ctx, out);
     co_return;
   }
-  Error e = ExhaustedError(cur, std::move(last));
+  Error e = ExhaustedError(ctx, cur, std::move(last));
   co_await Refuse(ctx, std::move(e), out);
 }
 

@@ -81,7 +81,7 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
         co_await Refuse(ctx, std::move(e), out);
         co_return;
       }
-      EndAttempt(ctx, cur, Outcome::kFailure, ServerWait(head));
+      EndAttempt(ctx, cur, Outcome::kFailure, ServerWait(head), head.status);
       last = std::move(e);
       continue;
     }
@@ -114,7 +114,7 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     co_await EndCancelled(ctx, out);
     co_return;
   }
-  Error e = ExhaustedError(cur, std::move(last));
+  Error e = ExhaustedError(ctx, cur, std::move(last));
   co_await Refuse(ctx, std::move(e), out);
 }
 

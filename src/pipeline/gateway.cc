@@ -116,8 +116,9 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
                                                               config->limits.max_response_bytes);
   }
   const auto& r = config->retry;
-  g->retry_policy_ = upstream::RetryPolicy{r.max_attempts,    r.backoff_base, r.backoff_max,
-                                           r.max_server_wait, r.budget_ratio, r.budget_min};
+  g->retry_policy_ =
+      upstream::RetryPolicy{r.max_attempts, r.backoff_base, r.backoff_max, r.max_server_wait,
+                            r.budget_ratio, r.budget_min,   r.cooldown_max};
   g->retry_budget_ = std::make_unique<upstream::RetryBudget>(g->retry_policy_);
   auto routing = LoadRouting(*config);
   if (!routing) return routing.error();
@@ -281,7 +282,7 @@ Status Gateway::ReloadRouting(const config::Config& fresh) {
 std::string Gateway::ModelsJson() const { return models_json_; }
 
 std::string Gateway::HealthPrometheus() const {
-  std::string open, in_flight, ewma, check_failing, checks;
+  std::string open, in_flight, ewma, check_failing, checks, cooldown;
   const auto now = Clock::now();
   for (const auto& tier : config_->tiers)
     for (const auto& d : tier.deployments) {
@@ -295,6 +296,8 @@ std::string Gateway::HealthPrometheus() const {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.6f", h.ewma_ms() / 1000.0);
       ewma += "triage_deployment_latency_ewma_seconds" + labels + buf + "\n";
+      std::snprintf(buf, sizeof buf, "%.3f", h.cooldown_left(now).count() / 1000.0);
+      cooldown += "triage_deployment_cooldown_seconds" + labels + buf + "\n";
       check_failing += "triage_deployment_health_check_failing" + labels +
                        (h.check_state() == upstream::CheckState::kFailing ? "1" : "0") + "\n";
       checks += "triage_deployment_health_checks_total{" + inner + ",result=\"pass\"} " +
@@ -317,7 +320,11 @@ std::string Gateway::HealthPrometheus() const {
          check_failing +
          "# HELP triage_deployment_health_checks_total Active health checks by result.\n"
          "# TYPE triage_deployment_health_checks_total counter\n" +
-         checks;
+         checks +
+         "# HELP triage_deployment_cooldown_seconds Time left before the deployment is asked "
+         "again, after its upstream asked callers to wait (429/503/529 with a stated wait).\n"
+         "# TYPE triage_deployment_cooldown_seconds gauge\n" +
+         cooldown;
 }
 
 json Gateway::HealthJson() const {

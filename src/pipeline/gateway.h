@@ -114,6 +114,9 @@ class Gateway {
     int check_skips = 0;  // skipped: failing its active health checks
     int full_skips = 0;
     int server_wait_skips = 0;
+    int cooldown_skips = 0;                      // skipped: its upstream asked every caller to wait
+    std::chrono::milliseconds cooldown_left{0};  // the shortest of those waits
+    int cooldown_status = 0;                     // and the status that asked for it
     bool budget_denied = false;
     Clock::time_point attempt_start;
     std::optional<Clock::time_point> first_byte;  // set by the sinks
@@ -150,15 +153,19 @@ class Gateway {
   boost::asio::awaitable<const config::Deployment*> NextAttempt(RequestContext& ctx,
                                                                 AttemptCursor& cur);
   // Records how the current attempt ended (health, EWMA, breaker, retry bookkeeping).
+  // A stated `server_wait` (a 429 / 503 / 529, `upstream_status`) also starts the deployment's
+  // cool-down for every request, at most retry.cooldown_max_ms.
   void EndAttempt(RequestContext& ctx, AttemptCursor& cur,
                   upstream::DeploymentHealth::Outcome outcome,
-                  std::optional<std::chrono::milliseconds> server_wait);
+                  std::optional<std::chrono::milliseconds> server_wait, int upstream_status = 0);
   // The current attempt's deployment said the prompt overflows its model's context window:
   // excludes it, and every deployment of the plan serving the same model from the same server
   // (provider, base_url, model), for the rest of the request.
   void ExcludeSameModel(RequestContext& ctx, AttemptCursor& cur);
-  // The error for a request whose attempts all failed (or never started).
-  Error ExhaustedError(const AttemptCursor& cur, std::optional<Error> last) const;
+  // The error for a request whose attempts all failed (or never started). One refused only
+  // because its deployments were cooling down gets the shortest time left as its retry-after.
+  Error ExhaustedError(RequestContext& ctx, const AttemptCursor& cur,
+                       std::optional<Error> last) const;
   boost::asio::awaitable<void> AttemptUnary(RequestContext& ctx, ClientWriter& out);
   boost::asio::awaitable<void> AttemptStream(RequestContext& ctx, ClientWriter& out);
   // The one way to refuse: error body in the client's dialect, status, accounting.

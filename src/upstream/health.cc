@@ -57,6 +57,8 @@ void DeploymentHealth::Transition(BreakerState to, Clock::time_point now) {
 DeploymentHealth::Admission DeploymentHealth::Admit(Clock::time_point now, int max_concurrency,
                                                     uint64_t ticket) {
   if (check_failing_.load(std::memory_order_acquire)) return Admission::kCheckFailing;
+  if (now.time_since_epoch().count() < cooldown_until_.load(std::memory_order_acquire))
+    return Admission::kCoolingDown;
   // Capacity first (lock-free while nobody waits), then the breaker; a refused breaker gives the
   // slot back. The requests queued ahead of this caller keep the free slots for themselves.
   std::unique_lock<std::mutex> queue_lock;
@@ -86,6 +88,25 @@ DeploymentHealth::Admission DeploymentHealth::Admit(Clock::time_point now, int m
     ++probes_;
   }
   return Admission::kAdmitted;
+}
+
+void DeploymentHealth::CoolDown(Clock::time_point until, int status) {
+  const int64_t t = until.time_since_epoch().count();
+  int64_t cur = cooldown_until_.load(std::memory_order_relaxed);
+  while (cur < t) {
+    if (cooldown_until_.compare_exchange_weak(cur, t, std::memory_order_release,
+                                              std::memory_order_relaxed)) {
+      cooldown_status_.store(status, std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
+std::chrono::milliseconds DeploymentHealth::cooldown_left(Clock::time_point now) const {
+  const Clock::time_point until{Clock::duration{cooldown_until_.load(std::memory_order_acquire)}};
+  if (until <= now) return std::chrono::milliseconds{0};
+  // Rounded up: 1 ms left is still a cool-down.
+  return std::chrono::ceil<std::chrono::milliseconds>(until - now);
 }
 
 uint64_t DeploymentHealth::TryEnqueue(int max_queue) {
@@ -231,6 +252,7 @@ nlohmann::json DeploymentHealth::Snapshot(Clock::time_point now) const {
   j["in_flight"] = in_flight();
   j["queued"] = queued();
   j["latency_ewma_ms"] = ewma_ms();
+  j["cooldown_ms"] = cooldown_left(now).count();
   j["health_check"] = CheckSnapshot(now);
   return j;
 }

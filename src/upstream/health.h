@@ -44,8 +44,9 @@ class DeploymentHealth {
  public:
   DeploymentHealth(std::string name, double weight, BreakerPolicy policy);
 
-  enum class Admission { kAdmitted, kBreakerOpen, kFull, kCheckFailing };
-  // May a new attempt go here now? Refused while active health checks say failing; else
+  enum class Admission { kAdmitted, kBreakerOpen, kFull, kCheckFailing, kCoolingDown };
+  // May a new attempt go here now? Refused while active health checks say failing or while
+  // cooling down (CoolDown); else
   // reserves one of `max_concurrency` slots (0 = unlimited), then asks the breaker (half-open
   // admits up to half_open_probes at a time). kAdmitted must be followed by End().
   // Requests waiting in the queue are served first, in their order: a free slot goes to a caller
@@ -64,6 +65,15 @@ class DeploymentHealth {
   void End(bool ok, std::chrono::microseconds latency, Clock::time_point now) {
     End(ok ? Outcome::kSuccess : Outcome::kFailure, latency, now);
   }
+
+  // The upstream asked callers to wait (a 429 / 503 / 529 with Retry-After or a rate-limit
+  // reset): Admit refuses new attempts (kCoolingDown) until `until`. A later deadline extends
+  // the cool-down, an earlier one never shortens it. `status` is the status that asked (the
+  // one a request refused for it reports). Lock-free; thread-safe.
+  void CoolDown(Clock::time_point until, int status);
+  // Time left of the cool-down (0 when none), and the status that started it.
+  std::chrono::milliseconds cooldown_left(Clock::time_point now) const;
+  int cooldown_status() const { return cooldown_status_.load(std::memory_order_relaxed); }
 
   // Requests waiting for a slot, first come first served (max_queue accounting). TryEnqueue
   // returns the caller's ticket (0 when max_queue are waiting already), for Admit while it waits
@@ -124,6 +134,8 @@ class DeploymentHealth {
   std::deque<uint64_t> waiting_;  // tickets in arrival order; guarded by queue_mu_
   uint64_t next_ticket_ = 0;      // guarded by queue_mu_
   std::atomic<int64_t> ewma_us_{0};
+  std::atomic<int64_t> cooldown_until_{0};  // steady-clock ticks; 0 = none
+  std::atomic<int> cooldown_status_{0};
   mutable std::mutex mu_;
   BreakerState state_ = BreakerState::kClosed;  // guarded by mu_
   Clock::time_point opened_at_{};               // guarded by mu_

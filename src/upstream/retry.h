@@ -18,6 +18,7 @@ struct RetryPolicy {
   Millis max_server_wait{10000};  // a longer Retry-After skips the deployment instead
   double budget_ratio = 0.2;      // retries may be at most this share of requests ...
   int budget_min_tokens = 10;     // ... plus this many, so a quiet gateway can still retry
+  Millis cooldown_max{60000};     // cap on the cross-request cool-down a stated wait starts
 };
 
 // Full jitter: uniform in [0, min(max, base * 2^retry_index)]. `random` is any 64-bit value.

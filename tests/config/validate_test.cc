@@ -160,6 +160,18 @@ TEST(Validate, TimeoutsPositive) {
               HasSubstr(".timeouts.total_ms: must be > 0 and at most 86400000"));
 }
 
+TEST(Validate, RetryCooldown) {
+  EXPECT_THAT(Problems(std::string(kBase) + "retry: {cooldown_max_ms: -1}\n"),
+              HasSubstr("retry.cooldown_max_ms: must be >= 0 and at most 86400000"));
+  auto on = LoadString(std::string(kBase) + "retry: {cooldown_max_ms: 5000}\n");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_EQ((*on)->retry.cooldown_max.count(), 5000);
+  auto off = LoadString(std::string(kBase) + "retry: {cooldown_max_ms: 0}\n");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_EQ((*off)->retry.cooldown_max.count(), 0);
+  EXPECT_EQ((*LoadString(kBase))->retry.cooldown_max.count(), 60000);
+}
+
 TEST(Validate, SimParams) {
   const std::string d1 = "tiers[1].deployments[0]";
   auto sim = [](const std::string& body) {

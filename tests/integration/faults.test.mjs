@@ -42,7 +42,9 @@ describe(`fault matrix, ${dialect} upstream`, () => {
         ],
         extra:
           "routing: {fallback: up}\n" +
-          "retry: {max_attempts: 3, backoff_base_ms: 10, backoff_max_ms: 50, max_server_wait_ms: 5000, budget_ratio: 5, budget_min: 1000}\n" +
+          // Each cell is one request's handling of its fault: no cool-down carries a 429's wait
+          // into the next cells (the cool-down has its own tests below).
+          "retry: {max_attempts: 3, backoff_base_ms: 10, backoff_max_ms: 50, max_server_wait_ms: 5000, budget_ratio: 5, budget_min: 1000, cooldown_max_ms: 0}\n" +
           "breaker: {consecutive_failures: 100000, min_requests: 100000}\n" +
           "limits: {max_response_bytes: 1048576}\n",
       }),
@@ -142,7 +144,9 @@ describe("retry, queue and timeout behaviour", () => {
         extra:
           "routing: {fallback: up}\n" +
           "server: {threads: 1}\n" + // one connection pool: a reused connection is certain
-          "retry: {max_attempts: 2, backoff_base_ms: 10, backoff_max_ms: 20, max_server_wait_ms: 3000, budget_min: 1000}\n" +
+          // One request's retries and waits, each test on its own: no cool-down carries a 429's
+          // wait into the next test (the cool-down has its own tests below).
+          "retry: {max_attempts: 2, backoff_base_ms: 10, backoff_max_ms: 20, max_server_wait_ms: 3000, budget_min: 1000, cooldown_max_ms: 0}\n" +
           "breaker: {consecutive_failures: 100000, min_requests: 100000}\n",
       }),
     );
@@ -332,5 +336,101 @@ describe("retry, queue and timeout behaviour", () => {
     }
     await Promise.all(all);
     assert.deepEqual(a.requests.slice(n).map((r) => r.body.messages[0].content), sent);
+  });
+});
+
+// Regression: a deployment whose upstream answered 429 "retry after 30 s" was asked again by the
+// very next request (only the request that got the 429 waited), so a rate-limited provider was
+// hammered with calls that could only fail, each costing the client a failed attempt first.
+describe("cool-down after an upstream asks to wait", () => {
+  let a, b, t;
+  const timeouts = { connect_ms: 1000, first_byte_ms: 5000, idle_ms: 10000, total_ms: 20000 };
+  before(async () => {
+    a = await startFakeOpenAI();
+    b = await startFakeOpenAI();
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "t1", deployments: [{ name: "a", url: a.url, catalog: "gemma-4-31b", timeouts }] },
+          { name: "t2", deployments: [{ name: "b", url: b.url, catalog: "claude-sonnet-4.6", timeouts }] },
+        ],
+        extra:
+          "routing: {fallback: up}\n" +
+          "retry: {max_attempts: 2, backoff_base_ms: 10, backoff_max_ms: 20, max_server_wait_ms: 500, budget_min: 1000, cooldown_max_ms: 1500}\n" +
+          "breaker: {consecutive_failures: 100000, min_requests: 100000}\n",
+      }),
+    );
+  });
+  after(async () => {
+    await t.cleanup();
+    await a.close();
+    await b.close();
+  });
+  const client = (maxRetries = 0) => new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries, timeout: 30000 });
+  const ask = (model) => client().chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] }).withResponse();
+  const cooldown = async (name) => {
+    const ready = JSON.parse((await curl([`${t.url}/readyz`])).body).deployments;
+    return ready.find((d) => d.deployment === name).cooldown_ms;
+  };
+
+  test("a 429 with Retry-After keeps every request off that deployment until the wait is over (capped by retry.cooldown_max_ms)", async () => {
+    a.behave((req, res) => {
+      res.writeHead(429, { "content-type": "application/json", "retry-after": "30" });
+      res.end(JSON.stringify(openaiError(429, "Rate limit reached", "requests")));
+    });
+    const na = a.requests.length;
+    const first = await ask("t1");
+    assert.equal(first.response.headers.get("x-triage-deployment"), "b");
+    assert.equal(a.requests.length - na, 1);
+    // 30 s asked, capped at 1.5 s.
+    const left = await cooldown("a");
+    assert.ok(left > 0 && left <= 1500, `cooldown_ms ${left}`);
+    const metrics = (await curl([`${t.url}/metrics`])).body;
+    const gauge = Number(metrics.match(/^triage_deployment_cooldown_seconds\{tier="t1",deployment="a"\} ([0-9.]+)$/m)[1]);
+    assert.ok(gauge > 0 && gauge <= 1.5, `gauge ${gauge}`);
+    // The next requests go straight to b: a is not asked, one attempt each.
+    a.behave((req, res, body) => a.reply(req, res, body, {}));
+    for (let i = 0; i < 3; i++) {
+      const { response } = await ask("t1");
+      assert.equal(response.headers.get("x-triage-deployment"), "b");
+      assert.equal(t.rows().at(-1).attempts, 1);
+    }
+    assert.equal(a.requests.length - na, 1, "a was left alone while it cooled down");
+    // Pinned to a: refused at once, without a call, with the time left as retry-after.
+    const e = await client().chat.completions.create({ model: "a", messages: [{ role: "user", content: "hi" }] }).catch((x) => x);
+    assert.equal(e.status, 429);
+    assert.equal(e.code, "upstream_rate_limited");
+    assert.match(e.message, /cooling down: its upstream answered 429/);
+    const ra = Number(e.headers.get("retry-after"));
+    assert.ok(ra >= 1 && ra <= 2, `retry-after ${ra}`);
+    assert.equal(a.requests.length - na, 1);
+    assert.equal(t.rows().at(-1).attempts, 0);
+    assert.equal(t.rows().at(-1).status, 429);
+    // After the wait, a is asked again.
+    await sleep(1600);
+    assert.equal(await cooldown("a"), 0);
+    const after = await ask("t1");
+    assert.equal(after.response.headers.get("x-triage-deployment"), "a");
+    assert.equal(a.requests.length - na, 2);
+  });
+
+  test("the SDK's own retry, told the cool-down's retry-after, gets through once it is over", async () => {
+    a.behave((req, res) => {
+      res.writeHead(503, { "content-type": "application/json", "retry-after": "1" });
+      res.end(JSON.stringify(openaiError(503, "Model is loading")));
+    });
+    const na = a.requests.length;
+    const e = await client().chat.completions.create({ model: "a", messages: [{ role: "user", content: "hi" }] }).catch((x) => x);
+    assert.equal(e.status, 502);
+    assert.equal(a.requests.length - na, 1, "asked once: its 1 s wait is over max_server_wait_ms, so this request does not retry it");
+    a.behave((req, res, body) => a.reply(req, res, body, {}));
+    // Cooling down: a 503 with retry-after; the openai SDK waits that long and retries.
+    const started = Date.now();
+    const { data, response } = await client(2).chat.completions.create({ model: "a", messages: [{ role: "user", content: "hi" }] }).withResponse();
+    assert.equal(data.choices[0].message.content, "Hello from the fake.");
+    assert.equal(response.headers.get("x-triage-deployment"), "a");
+    assert.ok(Date.now() - started >= 500, "the SDK waited for the cool-down");
+    const refused = t.rows().filter((r) => r.requested_model === "a" && r.error_kind !== "" && r.attempts === 0);
+    assert.ok(refused.length >= 1, "the refused try has its row, with no attempt");
   });
 });

@@ -35,6 +35,29 @@ TEST(Breaker, OpensAfterConsecutiveFailuresAndRejects) {
   EXPECT_EQ(seen[0].second, BreakerState::kOpen);
 }
 
+TEST(CoolDown, RefusesUntilItsDeadlineWhichOnlyALaterOneMoves) {
+  using Admission = DeploymentHealth::Admission;
+  DeploymentHealth h("d", 1, Policy());
+  auto t = Clock::now();
+  EXPECT_EQ(h.cooldown_left(t).count(), 0);
+  h.CoolDown(t + milliseconds(2000), 429);
+  EXPECT_EQ(Admission::kCoolingDown, h.Admit(t));
+  EXPECT_EQ(h.in_flight(), 0);  // a refusal holds no slot
+  EXPECT_EQ(h.cooldown_left(t), milliseconds(2000));
+  EXPECT_EQ(h.cooldown_status(), 429);
+  h.CoolDown(t + milliseconds(500), 503);  // an earlier deadline does not shorten it
+  EXPECT_EQ(h.cooldown_left(t), milliseconds(2000));
+  EXPECT_EQ(h.cooldown_status(), 429);
+  h.CoolDown(t + milliseconds(3000), 529);
+  EXPECT_EQ(h.cooldown_status(), 529);
+  EXPECT_EQ(Admission::kCoolingDown, h.Admit(t + milliseconds(2999)));
+  EXPECT_EQ(h.Snapshot(t + milliseconds(1000))["cooldown_ms"], 2000);
+  EXPECT_EQ(h.state(t), BreakerState::kClosed);  // no verdict on its health
+  EXPECT_EQ(Admission::kAdmitted, h.Admit(t + milliseconds(3000)));
+  h.End(true, microseconds(100), t + milliseconds(3001));
+  EXPECT_EQ(h.Snapshot(t + milliseconds(3001))["cooldown_ms"], 0);
+}
+
 TEST(Breaker, HalfOpenAdmitsOneProbeThenClosesOnSuccess) {
   DeploymentHealth h("d", 1, Policy());
   auto t = Clock::now();
