@@ -76,10 +76,12 @@ std::string OriginProblem(std::string_view origin) {
     if (ch >= 'A' && ch <= 'Z')
       return "must be lowercase: browsers send the scheme and host in lowercase";
     if (ch == '*') return "wildcards are not supported: list each origin, or use '*' alone";
-    if (ch == '?' || ch == '#' || ch == '@' || static_cast<unsigned char>(ch) <= ' ' ||
-        static_cast<unsigned char>(ch) >= 0x7f)
-      return std::string("must not contain '") +
-             (ch == ' ' ? std::string("space") : std::string(1, ch)) + "'" + std::string(example);
+    if (static_cast<unsigned char>(ch) >= 0x80)
+      return "must be ASCII: browsers send an internationalized host in punycode (xn--...)";
+    if (static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f)
+      return "must not contain spaces or control characters";
+    if (ch == '?' || ch == '#' || ch == '@')
+      return std::string("must not contain '") + ch + "'" + std::string(example);
   }
   // host, [v6] or host:port, [v6]:port
   std::string_view host = rest;

@@ -99,6 +99,10 @@ TEST(Cors, BadOrigins) {
       {"https://app.example.com?x=1", "must not contain '?'"},
       {"https://[::1", "unclosed '['"},
       {"null", "'null' is refused"},
+      {"https://app example.com", "must not contain spaces"},
+      {"https://b\xc3\xbc"
+       "cher.example",
+       "must be ASCII"},
       {"", "missing scheme"},
   };
   for (const auto& [origin, why] : cases) {
