@@ -56,7 +56,7 @@ void PrintDemoBanner(const std::string& url) {
       url.c_str(), url.c_str(), url.c_str());
 }
 
-// The restart-only health-check settings `fresh` changes: "health_checks", and
+// The restart-only settings `fresh` changes: "health_checks", "server.cors", and
 // "tiers[i].deployments" when a tier's deployments were added, removed, re-pointed or had their
 // check settings changed. For the reload log, so that an operator who edited them and sent
 // SIGHUP learns that they are not running yet.
@@ -78,6 +78,10 @@ std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
              x[j].HealthCheckTarget() == y[j].HealthCheckTarget();
     if (!same) out.push_back("tiers[" + std::to_string(i) + "].deployments");
   }
+  if (running.cors.allow_origins != fresh.cors.allow_origins ||
+      running.cors.allow_headers != fresh.cors.allow_headers ||
+      running.cors.max_age_seconds != fresh.cors.max_age_seconds)
+    out.push_back("server.cors");
   return out;
 }
 

@@ -131,6 +131,18 @@ struct HealthChecksConfig {
   int healthy_after = 1;
 };
 
+// server.cors: which browser origins may call the gateway (CORS). Off while allow_origins is
+// empty: no request then costs more than one check, and nothing CORS is ever sent.
+struct CorsConfig {
+  // Exact origins ("https://app.example.com", lowercase, no path) or the single entry "*".
+  std::vector<std::string> allow_origins;
+  // Request headers a preflight may ask for beyond the built-in list (lowercase names), or the
+  // single entry "*" for any.
+  std::vector<std::string> allow_headers;
+  int64_t max_age_seconds = 600;  // Access-Control-Max-Age of a preflight answer
+  bool enabled() const { return !allow_origins.empty(); }
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
@@ -155,6 +167,7 @@ struct Config {
   Limits limits;
   Millis shutdown_grace{10000};  // server.shutdown_grace_ms
   int threads = 0;               // server.threads; 0 = hardware threads
+  CorsConfig cors;               // server.cors
   std::string log_level = "info";
 
   const Deployment* FindDeployment(std::string_view name) const;

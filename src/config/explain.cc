@@ -95,6 +95,16 @@ std::string Explain(const Config& c) {
       << "\n";
   out << "server: threads " << (c.threads == 0 ? "auto (hardware)" : std::to_string(c.threads))
       << ", shutdown grace " << Ms(c.shutdown_grace) << ", log level " << c.log_level << "\n";
+  if (!c.cors.enabled()) {
+    out << "cors: off (no browser app on another origin can call the gateway)\n";
+  } else {
+    std::string origins, headers;
+    for (const auto& o : c.cors.allow_origins) origins += (origins.empty() ? "" : ", ") + o;
+    for (const auto& h : c.cors.allow_headers) headers += (headers.empty() ? "" : ", ") + h;
+    out << "cors: origins " << origins << "; request headers: the SDKs'"
+        << (headers.empty() ? "" : " and " + headers) << "; preflights cached "
+        << c.cors.max_age_seconds << " s\n";
+  }
   return out.str();
 }
 

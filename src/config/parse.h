@@ -25,6 +25,11 @@ Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag
 void ParseStorage(const YAML::Node& root, Diag& diag, Config& c);
 void ParseRouting(const YAML::Node& root, Diag& diag, Config& c);
 void ParseLimitsAndServer(const YAML::Node& root, Diag& diag, Config& c);
+// server.cors (cors.cc); `server` is the server map.
+void ParseCors(const YAML::Node& server, Diag& diag, Config& c);
+// Why `origin` (a server.cors.allow_origins entry other than "*") can never equal a browser's
+// Origin field, or "" when it can: scheme://host[:port], lowercase, no path, no default port.
+std::string OriginProblem(std::string_view origin);
 // retry, breaker, spillover, health_checks sections (resilience.cc).
 void ParseResilience(const YAML::Node& root, Diag& diag, Config& c);
 // weight, max_concurrency, max_queue, queue_timeout_ms of one deployment.

@@ -1,4 +1,4 @@
-// The optional top-level sections: storage, routing, limits, server.
+// The optional top-level sections: storage, routing, limits, server (its cors: cors.cc).
 #include "config/parse.h"
 
 namespace triage::config::internal {
@@ -94,7 +94,7 @@ void ParseLimitsAndServer(const YAML::Node& root, Diag& diag, Config& c) {
   }
   if (Has(root, "server")) {
     const YAML::Node n = root["server"];
-    if (internal::CheckMap(n, "server", {"threads", "shutdown_grace_ms"}, diag)) {
+    if (internal::CheckMap(n, "server", {"threads", "shutdown_grace_ms", "cors"}, diag)) {
       if (int64_t t = 0; GetInt(n, "threads", "server", diag, &t)) {
         if (t < 0 || t > 1024) {
           diag.Add("server.threads", "must be in [0, 1024] (0 = one per hardware thread)");
@@ -103,6 +103,7 @@ void ParseLimitsAndServer(const YAML::Node& root, Diag& diag, Config& c) {
         }
       }
       GetMillis(n, "shutdown_grace_ms", "server", 0, diag, &c.shutdown_grace);
+      ParseCors(n, diag, c);
     }
   }
 }

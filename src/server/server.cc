@@ -31,7 +31,7 @@ nlohmann::json AcceptFailure(const boost::system::error_code& ec, int64_t not_lo
   return f;
 }
 
-Server::Server(pipeline::Gateway& gateway) : gateway_(gateway) {
+Server::Server(pipeline::Gateway& gateway) : gateway_(gateway), cors_(gateway.config().cors) {
   int n = gateway.config().threads;
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));

@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "pipeline/gateway.h"
+#include "server/cors.h"
 
 namespace triage::server {
 
@@ -45,6 +46,8 @@ class Server {
   void Shutdown();
   bool draining() const { return draining_.load(); }
   pipeline::Gateway& gateway() { return gateway_; }
+  // server.cors as read at start (a SIGHUP reload does not change it).
+  const Cors& cors() const { return cors_; }
 
   // Per-connection state lives in the session coroutine (server.cc); these are its
   // shared counters. Thread-safe.
@@ -53,6 +56,7 @@ class Server {
 
  private:
   pipeline::Gateway& gateway_;
+  const Cors cors_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::atomic<bool> draining_{false};

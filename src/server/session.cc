@@ -67,11 +67,24 @@ class SessionWriter final : public pipeline::ClientWriter {
   SessionWriter(SessionState& s, unsigned version, bool head = false)
       : s_(s), version_(version), head_(head) {}
 
+  // Every response from now on carries the CORS fields for `origin` (the request's Origin
+  // field, "" when it has none; it must outlive the writer). REQUIRES: cors.enabled().
+  void EnableCors(const Cors& cors, std::string_view origin) {
+    cors_ = &cors;
+    origin_ = origin;
+  }
+
   net::awaitable<bool> Respond(int status, const pipeline::Headers& headers,
                                std::string body) override {
     // One buffer, one write: Beast's serializer walks a chain of small buffers per field,
     // which cost more than the copy.
-    const std::string wire = Serialize(status, headers, body);
+    const std::string wire = Serialize(status, WithCors(headers), body);
+    co_return co_await Send(wire);
+  }
+
+  // A CORS preflight's answer: 204 with exactly `headers` (the CORS fields included).
+  net::awaitable<bool> RespondNoContent(const pipeline::Headers& headers) {
+    const std::string wire = SerializeNoContent(version_, KeepAlive(), headers);
     co_return co_await Send(wire);
   }
 
@@ -83,10 +96,10 @@ class SessionWriter final : public pipeline::ClientWriter {
       // trailers are not sent (the cost is still in the SSE comment and the final event).
       s_.keep_alive = false;
       close_delimited_ = true;
-      pending_ = SerializeCloseDelimitedHead(version_, headers);
+      pending_ = SerializeCloseDelimitedHead(version_, WithCors(headers));
       co_return true;
     }
-    pending_ = SerializeStreamHead(version_, KeepAlive(), headers, trailers);
+    pending_ = SerializeStreamHead(version_, KeepAlive(), WithCors(headers), trailers);
     co_return true;
   }
 
@@ -117,6 +130,14 @@ class SessionWriter final : public pipeline::ClientWriter {
     return SerializeResponse(status, version_, KeepAlive(), headers, body);
   }
 
+  // `headers` plus the CORS fields when CORS is on; otherwise `headers` itself, uncopied.
+  const pipeline::Headers& WithCors(const pipeline::Headers& headers) {
+    if (cors_ == nullptr) return headers;
+    with_cors_ = headers;
+    cors_->AddResponseFields(origin_, with_cors_);
+    return with_cors_;
+  }
+
   // Whether this response keeps the connection: not once the server drains. The session loop
   // reads s_.keep_alive after the response, so a "close" here ends the connection.
   bool KeepAlive() {
@@ -136,6 +157,9 @@ class SessionWriter final : public pipeline::ClientWriter {
   bool head_;
   bool close_delimited_ = false;  // an HTTP/1.0 stream
   std::string pending_;           // a stream's head, until its first write
+  const Cors* cors_ = nullptr;    // set when server.cors is on
+  std::string_view origin_;
+  pipeline::Headers with_cors_;  // the last response's headers with the CORS fields
 };
 
 // Watches the client socket while the pipeline waits on an upstream: a peer that closes its
@@ -233,22 +257,24 @@ struct Known {
   bool head = false;   // HEAD: the answer has no body
   std::string method;  // "" when the request line was not read
   std::string path;    // "" when not read: the error is then in the OpenAI shape
+  std::string origin;  // the Origin field, when CORS is on and the fields were read
 };
 
-Known KnownOf(const http::request<http::string_body>& req) {
+Known KnownOf(const http::request<http::string_body>& req, const Cors& cors) {
   Known k;
   k.version = req.version();
   k.head = req.method() == http::verb::head;
   k.method = std::string(req.method_string());
   k.path = std::string(PathOf(req.target()));
+  if (cors.enabled()) k.origin = std::string(req[http::field::origin]);
   return k;
 }
 
 // The request line of a head Beast refused: from the parser when it got that far (its start
 // line is parsed together with the fields, once the whole head is in), else read from the raw
 // bytes, which stay in the buffer when the parser refuses them (431, 408, malformed heads).
-Known KnownOf(const Parser& parser, const beast::flat_buffer& buffer) {
-  if (!parser.get().target().empty()) return KnownOf(parser.get());
+Known KnownOf(const Parser& parser, const beast::flat_buffer& buffer, const Cors& cors) {
+  if (!parser.get().target().empty()) return KnownOf(parser.get(), cors);
   Known k;
   const auto bytes = buffer.data();
   auto line =
@@ -333,6 +359,14 @@ std::optional<Error> EncodingError(const http::request<http::string_body>& req) 
                          "uncompressed");
 }
 
+// A preflight from an origin server.cors does not allow: 403, without CORS fields, so the
+// browser refuses the request; the body says why to whoever looks (curl, the network tab).
+Error CorsRefusal(std::string_view origin) {
+  return Error::Make(
+      ErrorKind::kPermission, "cors_origin_not_allowed",
+      "origin '" + std::string(origin.substr(0, 256)) + "' is not in server.cors.allow_origins");
+}
+
 // An error the session answers itself, not accounted: the error's status in dialect `d` unless
 // `status` is given, the body in `d`'s shape.
 net::awaitable<bool> RespondError(SessionWriter& w, dialect::Dialect d, const Error& e,
@@ -348,6 +382,7 @@ net::awaitable<bool> RespondError(SessionWriter& w, dialect::Dialect d, const Er
 net::awaitable<void> RefuseEarly(SessionState& s, Known k, Error e) {
   s.keep_alive = false;
   SessionWriter w(s, k.version, k.head);
+  if (s.server.cors().enabled()) w.EnableCors(s.server.cors(), k.origin);
   const dialect::Dialect d = DialectOf(k.path);
   s.server.busy_.fetch_add(1);
   if (IsChat(RouteOf(k.path)) && k.method == "POST")
@@ -416,7 +451,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     auto hec = header_timer->Finish(hec0);
     if (hec) {
       std::optional<Error> e = HeadError(hec, lim);
-      Known known = KnownOf(parser, buffer);
+      Known known = KnownOf(parser, buffer, server.cors());
       if (e) co_await RefuseEarly(s, std::move(known), std::move(*e));
       break;
     }
@@ -428,15 +463,27 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     const dialect::Dialect dialect = DialectOf(path);
     const auto method = req.method();
     SessionWriter writer(s, version, method == http::verb::head);
+    // CORS, when on: every answer below carries its fields, and an OPTIONS with an Origin and
+    // an Access-Control-Request-Method to a known route is a preflight, answered here (never
+    // the pipeline, the ledger or a key check: a preflight carries no credentials).
+    const Cors& cors = server.cors();
+    bool preflight = false;
+    std::string_view origin;
+    if (cors.enabled()) {
+      origin = req[http::field::origin];
+      writer.EnableCors(cors, origin);
+      preflight = method == http::verb::options && route != Route::kNone && !origin.empty() &&
+                  req.find(http::field::access_control_request_method) != req.end();
+    }
 
     if (std::optional<Error> e = FramingError(req)) {
-      Known known = KnownOf(req);
+      Known known = KnownOf(req, server.cors());
       co_await RefuseEarly(s, std::move(known), std::move(*e));
       break;
     }
     const bool get_or_head = method == http::verb::get || method == http::verb::head;
     const bool wrong_method =
-        route != Route::kNone &&
+        route != Route::kNone && !preflight &&
         (AllowOf(route) == "POST" ? method != http::verb::post : !get_or_head);
     const bool expects_continue = req[http::field::expect] == "100-continue";
     if (!parser.is_done() && expects_continue && (route == Route::kNone || wrong_method)) {
@@ -456,7 +503,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       auto bec = body_timer->Finish(bec0);
       if (bec) {
         std::optional<Error> e = BodyError(bec, lim);
-        Known known = KnownOf(req);
+        Known known = KnownOf(req, server.cors());
         if (e) co_await RefuseEarly(s, std::move(known), std::move(*e));
         break;
       }
@@ -470,6 +517,11 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
           Error::Make(ErrorKind::kNotFound, "not_found",
                       "no route for " + std::string(req.method_string()) + " " + std::string(path));
       co_await RespondError(writer, dialect, e);
+    } else if (preflight && cors.Allows(origin)) {
+      co_await writer.RespondNoContent(cors.PreflightFields(
+          origin, AllowOf(route), req[http::field::access_control_request_headers]));
+    } else if (preflight) {
+      co_await RespondError(writer, dialect, CorsRefusal(origin));
     } else if (wrong_method) {
       // HEAD included: a POST-only route has nothing to describe.
       Error e = Error::Make(ErrorKind::kInvalidRequest, "method_not_allowed",

@@ -43,6 +43,17 @@ std::string SerializeHeadResponse(int status, unsigned version, bool keep_alive,
   return wire;
 }
 
+std::string SerializeNoContent(unsigned version, bool keep_alive,
+                               const pipeline::Headers& headers) {
+  upstream::FieldList fields = {{"Server", "triage"}};
+  for (const auto& [k, v] : headers) upstream::SetField(fields, k, v);
+  KeepAliveField(version, keep_alive, fields);
+  std::string out;
+  upstream::AppendHead(out, StatusLine(version, 204), fields);
+  out += "\r\n";
+  return out;
+}
+
 std::string SerializeCloseDelimitedHead(unsigned version, const pipeline::Headers& headers) {
   upstream::FieldList fields = {{"Server", "triage"}};
   for (const auto& [k, v] : headers) upstream::SetField(fields, k, v);

@@ -26,6 +26,11 @@ std::string SerializeResponse(int status, unsigned version, bool keep_alive,
 std::string SerializeHeadResponse(int status, unsigned version, bool keep_alive,
                                   const pipeline::Headers& headers, std::string_view body);
 
+// A 204 No Content (a CORS preflight's answer): status line, Server, each header, the
+// Connection field keep_alive calls for; no Content-Length, no body (RFC 9110 8.6). Same
+// REQUIRES as SerializeResponse but the status.
+std::string SerializeNoContent(unsigned version, bool keep_alive, const pipeline::Headers& headers);
+
 // The head of a chunked 200 response (an SSE stream): as Beast writes it for a response with
 // set(Server), set(each header), set(Trailer, the names joined by ", ") when there are any,
 // keep_alive(keep_alive) and chunked(true). Same REQUIRES as SerializeResponse.

@@ -98,6 +98,17 @@ TEST(Explain, ShowsPricesKeysAndEverySection) {
   EXPECT_THAT(text, HasSubstr("log level info"));
 }
 
+TEST(Explain, Cors) {
+  EXPECT_THAT(Explain(*Demo()), HasSubstr("cors: off"));
+  auto r = LoadString(std::string(testing::kBase) +
+                      "server:\n  cors: {allow_origins: [\"https://a.example\", "
+                      "\"http://localhost:5173\"], allow_headers: [x-tenant]}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_THAT(Explain(**r), HasSubstr("cors: origins https://a.example, http://localhost:5173; "
+                                      "request headers: the SDKs' and x-tenant; preflights "
+                                      "cached 600 s"));
+}
+
 TEST(Explain, UnsetKeyAndOverridePrice) {
   ::unsetenv("TRIAGE_TEST_UNSET_KEY");
   auto r = LoadString(

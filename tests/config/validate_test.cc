@@ -28,7 +28,8 @@ TEST(Validate, UnknownKeysWithSuggestion) {
   // Nothing close: list what is allowed instead.
   EXPECT_THAT(
       Problems(std::string(kBase) + "server: {zzzzzzzz: 1}\n"),
-      HasSubstr("server.zzzzzzzz: unknown key (expected one of: threads, shutdown_grace_ms)"));
+      HasSubstr(
+          "server.zzzzzzzz: unknown key (expected one of: threads, shutdown_grace_ms, cors)"));
   EXPECT_THAT(Problems(BaseWith("- name: open", "- name: open\n    weight: 3")),
               HasSubstr("tiers[0].weight: unknown key"));
 }
