@@ -30,10 +30,16 @@ const config::Tier* Gateway::SpillTarget(const config::Tier& chosen, std::string
   }
   bool all_full = true;
   bool all_failing = !chosen.deployments.empty();  // every deployment failing its health checks
+  bool all_out = all_failing;  // every deployment failing its checks or cooling down
+  bool any_cooling = false;
+  const auto now = Clock::now();
   double best_ms = -1;
   for (const auto& d : chosen.deployments) {
     const auto& h = *health_.at(d.name);
     all_failing = all_failing && h.check_failing();
+    const bool cooling = h.cooldown_left(now).count() > 0;
+    any_cooling = any_cooling || cooling;
+    all_out = all_out && (h.check_failing() || cooling);
     const bool full =
         d.max_concurrency > 0 && h.in_flight() >= d.max_concurrency && h.queued() >= s.queue_depth;
     all_full = all_full && full;
@@ -43,6 +49,9 @@ const config::Tier* Gateway::SpillTarget(const config::Tier& chosen, std::string
   for (const auto& d : chosen.deployments) capped |= d.max_concurrency > 0;
   if (all_failing) {
     *why = "failing health checks";
+  } else if (all_out && any_cooling) {
+    // Its upstreams asked every caller to wait (429/503/529 with a stated wait).
+    *why = "cooling down";
   } else if (capped && all_full) {
     *why = "queue full";
   } else if (s.ttft_target.count() > 0 && best_ms > static_cast<double>(s.ttft_target.count())) {

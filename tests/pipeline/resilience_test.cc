@@ -992,6 +992,39 @@ TEST(HealthCheck, WholeTierFailingFallsBackOrAnswers503) {
   EXPECT_EQ(refused.Header("retry-after"), "1");
 }
 
+// A tier whose deployments are all cooling down (their upstreams asked every caller to wait) is
+// left like one failing its checks: `auto` spills at once; pinned to it, the refusal carries
+// the time left; one failing its checks and one cooling down is "down" too.
+TEST(CoolDown, SpilloverLeavesACoolingTierAndAPinnedRequestIsToldTheWait) {
+  auto g = Make(std::string(kSiblings) +
+                "spillover: {from: open, to: mid, ttft_target_ms: 600000}\n"
+                "routing: {fallback: none}\n");
+  const auto now = upstream::Clock::now();
+  g->health("a").CoolDown(now + std::chrono::seconds(30), 429);
+  Writer one = Call(*g, Body("auto"));  // b is still there: no spill
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.Header("x-triage-deployment"), "b");
+  g->health("b").CoolDown(now + std::chrono::seconds(5), 503);
+  Writer spilled = Call(*g, Body("auto"));
+  ASSERT_EQ(spilled.status, 200) << spilled.body;
+  EXPECT_EQ(spilled.Header("x-triage-tier"), "mid");
+  EXPECT_NE(spilled.Header("x-triage-route").find("spilled to mid (open cooling down)"),
+            std::string::npos)
+      << spilled.Header("x-triage-route");
+  // Pinned: refused without a call; the shortest wait left (b's 5 s), in b's status's terms.
+  Writer pinned = Call(*g, Body("open"));
+  EXPECT_EQ(pinned.status, 503) << pinned.body;
+  EXPECT_EQ(json::parse(pinned.body)["error"]["code"], "upstream_unavailable");
+  EXPECT_EQ(pinned.Header("retry-after"), "5");
+  Writer a = Call(*g, Body("a"));
+  EXPECT_EQ(a.status, 429) << a.body;
+  EXPECT_EQ(json::parse(a.body)["error"]["code"], "upstream_rate_limited");
+  const int ra = std::stoi(a.Header("retry-after"));
+  EXPECT_TRUE(ra == 30 || ra == 29) << ra;
+  g->ledger().Flush();
+  EXPECT_EQ(g->ledger().ReadAll()->back().attempts, 0);
+}
+
 // Local-first spill-over also leaves a watched tier whose every deployment fails its health
 // checks: `auto` goes to the spill target at once, and comes back when one passes again.
 TEST(HealthCheck, SpilloverLeavesATierWhoseDeploymentsAllFailTheirChecks) {
