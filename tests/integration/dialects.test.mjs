@@ -579,6 +579,51 @@ describe("dialects", () => {
     );
   });
 
+  test("upstream refusals keep the upstream's reason in the OpenAI client's error.code", async () => {
+    // Anthropic's context overflow, seen by an OpenAI client.
+    ant.handler = (req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify(anthropicError("invalid_request_error", "prompt is too long: 210183 tokens > 200000 maximum")));
+    };
+    await assert.rejects(openai.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.ok(e instanceof OpenAI.BadRequestError, `${e.constructor.name}: ${e.message}`);
+      assert.equal(e.code, "context_length_exceeded");
+      assert.equal(e.type, "invalid_request_error");
+      assert.match(e.message, /prompt is too long: 210183 tokens > 200000 maximum/);
+      return true;
+    });
+    // An Anthropic client still gets Anthropic's own error type.
+    await assert.rejects(anthropic.messages.create({ model: "frontier", max_tokens: 10, messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.ok(e instanceof Anthropic.BadRequestError, `${e.constructor.name}: ${e.message}`);
+      assert.equal(e.type, "invalid_request_error");
+      return true;
+    });
+    // An OpenAI upstream's own code passes through; vLLM's integer code and message are mapped.
+    oai.behave((req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "Invalid 'messages[0].content': string too long.", type: "invalid_request_error", param: "messages[0].content", code: "string_above_max_length" } }));
+    });
+    await assert.rejects(openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "x" }] }), (e) => e.status === 400 && e.code === "string_above_max_length");
+    oai.behave((req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.", type: "BadRequestError", param: null, code: 400 } }));
+    });
+    await assert.rejects(openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "x" }] }), (e) => e.status === 400 && e.code === "context_length_exceeded");
+    // The gateway's own key refused upstream: never shown as the client's invalid_api_key.
+    oai.behave((req, res) => {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "Incorrect API key provided: sk-proj-SECRET999.", type: "invalid_request_error", param: null, code: "invalid_api_key" } }));
+    });
+    await assert.rejects(openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.notEqual(e.code, "invalid_api_key");
+      assert.equal(e.status, 502);
+      assert.doesNotMatch(e.message, /SECRET999/);
+      return true;
+    });
+    oai.behave((req, res, body) => oai.reply(req, res, body, {}));
+    ant.handler = null;
+  });
+
   test("count_tokens gives a documented estimate", async () => {
     const r = await anthropic.messages.countTokens({ model: "frontier", messages: [{ role: "user", content: "a".repeat(400) }] });
     assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);
