@@ -552,6 +552,18 @@ describe("dialects", () => {
     assert.deepEqual(JSON.parse(data.content[0].text), { name: "Rome", population: 2800000 });
   });
 
+  test("same dialect: response_format and reasoning_effort reach an OpenAI upstream untouched (vLLM's structural_tag too)", async () => {
+    oai.behave((req, res, body) => oai.reply(req, res, body, { text: "ok" }));
+    const response_format = { type: "structural_tag", structures: [{ begin: "<a>", schema: citySchema, end: "</a>" }], triggers: ["<a>"] };
+    const { response } = await openai.chat.completions
+      .create({ model: "open", messages: [{ role: "user", content: "x" }], response_format, reasoning_effort: "minimal" })
+      .withResponse();
+    const up = oai.requests.at(-1).body;
+    assert.deepEqual(up.response_format, response_format);
+    assert.equal(up.reasoning_effort, "minimal");
+    assert.equal(response.headers.get("x-triage-dropped-params"), null);
+  });
+
   test("malformed or untranslatable structured output: a 400 invalid_request_error in the client's dialect", async () => {
     const before = ant.requests.length;
     await assert.rejects(
