@@ -151,6 +151,25 @@ constexpr NumberRule kNumberRules[] = {{"temperature", false, 0, 1},
                                        {"top_k", true, 0, 1e9},
                                        {"max_tokens", true, 1, 1e12}};
 
+// output_config: shapes only; CheckTranslatable refuses values OpenAI has no equivalent for.
+std::optional<Error> CheckOutputConfig(const json& b) {
+  auto oc = b.find("output_config");
+  if (oc == b.end() || oc->is_null()) return std::nullopt;
+  if (!oc->is_object()) return WrongType("output_config", "an object", *oc);
+  if (auto f = oc->find("format"); f != oc->end() && !f->is_null()) {
+    if (!f->is_object()) return WrongType("output_config.format", "an object", *f);
+    if (auto e = NeedString(*f, "type", "output_config.format")) return e;
+    if ((*f)["type"] == "json_schema") {
+      auto s = f->find("schema");
+      if (s == f->end()) return Missing("output_config.format.schema");
+      if (!s->is_object()) return WrongType("output_config.format.schema", "an object", *s);
+    }
+  }
+  if (auto e = oc->find("effort"); e != oc->end() && !e->is_null() && !e->is_string())
+    return WrongType("output_config.effort", "a string", *e);
+  return std::nullopt;
+}
+
 std::optional<Error> CheckTools(const json& b, ChatRequest& req) {
   auto tools = b.find("tools");
   if (tools != b.end() && !tools->is_null()) {
@@ -245,6 +264,7 @@ Result<ChatRequest> ParseAnthropicMessages(std::string_view body, int max_depth,
       return WrongType("metadata.user_id", "a string", *u);
   }
   if (auto e = CheckTools(b, req)) return *e;
+  if (auto e = CheckOutputConfig(b)) return *e;
   req.body = std::move(b);
   return req;
 }

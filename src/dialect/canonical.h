@@ -59,6 +59,12 @@ struct CanonicalRequest {
   std::vector<std::string> stop;
   std::optional<std::string> user;  // OpenAI `user` <-> Anthropic metadata.user_id
   bool stream = false;
+  // Structured output: the JSON schema the answer must follow (OpenAI response_format json_schema
+  // <-> Anthropic output_config.format). nullopt = free text.
+  std::optional<nlohmann::json> output_schema;
+  // How much effort to spend: OpenAI reasoning_effort <-> Anthropic output_config.effort, one of
+  // "low", "medium", "high", "xhigh", "max" (the levels both APIs name alike).
+  std::optional<std::string> effort;
   // Source parameters the canonical form cannot carry (e.g. "frequency_penalty"); the target
   // renderer reports them as dropped.
   std::vector<std::string> unmapped;

@@ -138,14 +138,28 @@ CanonicalRequest CanonicalFromAnthropic(const json& b) {
     if (!u.empty()) c.user = u;
   }
   if (auto it = b.find("stream"); it != b.end() && it->is_boolean()) c.stream = it->get<bool>();
+  if (auto oc = b.find("output_config"); oc != b.end() && oc->is_object()) {
+    for (const auto& [k, v] : oc->items()) {
+      if (v.is_null()) continue;
+      if (k == "format" && JsonStr(v, "type") == "json_schema" && v.contains("schema") &&
+          v["schema"].is_object()) {
+        c.output_schema = v["schema"];
+      } else if (k == "effort" && v.is_string()) {
+        c.effort = v.get<std::string>();  // CheckTranslatable refuses unknown levels
+      } else {
+        c.unmapped.push_back("output_config." + k);
+      }
+    }
+  }
   static constexpr std::string_view kNoSlot[] = {"thinking", "service_tier", "container",
                                                  "mcp_servers", "context_management"};
   for (std::string_view k : kNoSlot)
     if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.emplace_back(k);
   // Any other member (another dialect's field, a vendor extension, a typo): named, not lost.
   static constexpr std::string_view kMapped[] = {
-      "model",       "messages", "system", "tools",          "tool_choice", "max_tokens",
-      "temperature", "top_p",    "top_k",  "stop_sequences", "metadata",    "stream"};
+      "model",      "messages",    "system",       "tools", "tool_choice",
+      "max_tokens", "temperature", "top_p",        "top_k", "stop_sequences",
+      "metadata",   "stream",      "output_config"};
   for (const auto& [k, v] : b.items()) {
     if (v.is_null() || std::find(std::begin(kMapped), std::end(kMapped), k) != std::end(kMapped) ||
         std::find(std::begin(kNoSlot), std::end(kNoSlot), k) != std::end(kNoSlot))

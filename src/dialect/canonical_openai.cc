@@ -195,25 +195,44 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
   }
   if (auto it = b.find("user"); it != b.end() && it->is_string()) c.user = it->get<std::string>();
   if (auto it = b.find("stream"); it != b.end() && it->is_boolean()) c.stream = it->get<bool>();
+  if (auto it = b.find("response_format"); it != b.end() && it->is_object()) {
+    const std::string type = JsonStr(*it, "type");
+    const json js = JsonObj(*it, "json_schema");
+    if (type == "json_schema" && js.contains("schema") && js["schema"].is_object()) {
+      c.output_schema = js["schema"];
+      // `name` labels the schema and `strict` asks for what Anthropic always does (constrained
+      // decoding); a description is guidance the Messages API has no slot for.
+      if (auto d = js.find("description"); d != js.end() && !d->is_null())
+        c.unmapped.push_back("response_format.json_schema.description");
+    } else if (type == "json_object") {
+      // The Messages API only constrains to a schema, and refuses an open {"type":"object"}.
+      c.unmapped.push_back("response_format (json_object: the Messages API needs a schema)");
+    } else if (type != "text") {
+      c.unmapped.push_back("response_format");  // CheckTranslatable refuses it first
+    }
+  }
+  if (auto it = b.find("reasoning_effort"); it != b.end() && it->is_string()) {
+    const std::string e = it->get<std::string>();
+    if (e == "low" || e == "medium" || e == "high" || e == "xhigh" || e == "max") {
+      c.effort = e;
+    } else if (e == "minimal") {
+      c.effort = "low";  // Anthropic's lowest level
+      c.unmapped.push_back("reasoning_effort (minimal sent as low)");
+    } else if (e == "none") {
+      c.unmapped.push_back("reasoning_effort (none: no Anthropic level)");
+    } else {
+      c.unmapped.push_back("reasoning_effort");  // CheckTranslatable refuses it first
+    }
+  }
   // Parameters with no Anthropic slot. n is checked separately (n>1 cannot be honoured).
-  static constexpr const char* kNoSlot[] = {"frequency_penalty",
-                                            "presence_penalty",
-                                            "logit_bias",
-                                            "logprobs",
-                                            "top_logprobs",
-                                            "seed",
-                                            "response_format",
-                                            "service_tier",
-                                            "store",
-                                            "metadata",
-                                            "reasoning_effort",
-                                            "prediction",
-                                            "modalities",
-                                            "audio",
-                                            "web_search_options",
-                                            "verbosity",
-                                            "prompt_cache_key",
-                                            "safety_identifier"};
+  static constexpr const char* kNoSlot[] = {"frequency_penalty",  "presence_penalty",
+                                            "logit_bias",         "logprobs",
+                                            "top_logprobs",       "seed",
+                                            "service_tier",       "store",
+                                            "metadata",           "prediction",
+                                            "modalities",         "audio",
+                                            "web_search_options", "verbosity",
+                                            "prompt_cache_key",   "safety_identifier"};
   for (const char* k : kNoSlot)
     if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.push_back(k);
   // Any other member (another dialect's field such as `system` or `top_k`, a vendor extension,
@@ -232,6 +251,8 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
                                                  "user",
                                                  "stream",
                                                  "stream_options",
+                                                 "response_format",
+                                                 "reasoning_effort",
                                                  "n"};
   for (const auto& [k, v] : b.items()) {
     if (v.is_null() || std::find(std::begin(kMapped), std::end(kMapped), k) != std::end(kMapped) ||

@@ -216,6 +216,28 @@ std::optional<Error> CheckTools(const json& b, ChatRequest& req) {
   return std::nullopt;
 }
 
+// Structured output and effort. Only shapes are checked here: values another server may know
+// (vLLM's response_format structural_tag) pass through; CheckTranslatable refuses what
+// Anthropic cannot take.
+std::optional<Error> CheckOutputParams(const json& b) {
+  if (const json* rf = Opt(b, "response_format")) {
+    if (!rf->is_object()) return WrongType("response_format", "an object", *rf);
+    auto t = rf->find("type");
+    if (t == rf->end()) return Missing("response_format.type");
+    if (!t->is_string()) return WrongType("response_format.type", "a string", *t);
+    if (*t == "json_schema") {
+      auto js = rf->find("json_schema");
+      if (js == rf->end()) return Missing("response_format.json_schema");
+      if (!js->is_object()) return WrongType("response_format.json_schema", "an object", *js);
+      if (const json* schema = Opt(*js, "schema"); schema && !schema->is_object())
+        return WrongType("response_format.json_schema.schema", "an object", *schema);
+    }
+  }
+  if (const json* re = Opt(b, "reasoning_effort"); re && !re->is_string())
+    return WrongType("reasoning_effort", "a string", *re);
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<ChatRequest> ParseOpenAIChat(std::string_view body, int max_depth) {
@@ -252,6 +274,7 @@ Result<ChatRequest> ParseOpenAIChat(std::string_view body, int max_depth) {
   }
   if (auto e = CheckNumberRules(b, kNumberRules)) return *e;
   if (auto e = CheckTools(b, req)) return *e;
+  if (auto e = CheckOutputParams(b)) return *e;
   if (const json* stop = Opt(b, "stop")) {
     if (!stop->is_string() && !stop->is_array())
       return WrongType("stop", "a string or an array of strings", *stop);

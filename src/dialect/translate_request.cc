@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "dialect/json_util.h"
 #include "dialect/translate.h"
 
 namespace triage::dialect {
@@ -163,10 +164,60 @@ json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {
   return nullptr;
 }
 
+bool IsEffortLevel(std::string_view e) {
+  return e == "low" || e == "medium" || e == "high" || e == "xhigh" || e == "max";
+}
+
+// An Anthropic request towards an OpenAI upstream. The parser checked the shapes; what is left
+// is a value Chat Completions has no equivalent for.
+std::optional<Error> CheckTranslatableToOpenAI(const json& b) {
+  auto oc = b.find("output_config");
+  if (oc == b.end() || !oc->is_object()) return std::nullopt;
+  if (auto f = oc->find("format"); f != oc->end() && f->is_object()) {
+    const std::string type = JsonStr(*f, "type");
+    if (type != "json_schema")
+      return Error::Make(
+          ErrorKind::kInvalidRequest, "unsupported_parameter",
+          "output_config.format.type: '" + type + "' is not supported (expected json_schema)");
+  }
+  if (auto e = oc->find("effort");
+      e != oc->end() && e->is_string() && !IsEffortLevel(e->get_ref<const std::string&>()))
+    return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                       "output_config.effort: unknown value '" + e->get<std::string>() +
+                           "' (expected low, medium, high, xhigh or max)");
+  return std::nullopt;
+}
+
+// response_format and reasoning_effort of an OpenAI request towards an Anthropic upstream.
+std::optional<Error> CheckOutputToAnthropic(const json& b) {
+  if (auto rf = b.find("response_format"); rf != b.end() && rf->is_object()) {
+    const std::string type = JsonStr(*rf, "type");
+    if (type != "text" && type != "json_object" && type != "json_schema")
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                         "response_format.type: '" + type +
+                             "' is not supported by this model's upstream (Anthropic); expected "
+                             "text, json_object or json_schema");
+    const json js = JsonObj(*rf, "json_schema");
+    if (type == "json_schema" && !(js.contains("schema") && js["schema"].is_object()))
+      return Error::Make(ErrorKind::kInvalidRequest, "missing_field",
+                         "response_format.json_schema.schema: required when this model's "
+                         "upstream is Anthropic, which constrains output only to a schema");
+  }
+  if (auto re = b.find("reasoning_effort"); re != b.end() && re->is_string()) {
+    const std::string& e = re->get_ref<const std::string&>();
+    if (!IsEffortLevel(e) && e != "none" && e != "minimal")
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                         "reasoning_effort: unknown value '" + e +
+                             "' (expected none, minimal, low, medium, high, xhigh or max)");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
-  if (req.dialect == target || target == Dialect::kOpenAI) return std::nullopt;
+  if (req.dialect == target) return std::nullopt;
+  if (target == Dialect::kOpenAI) return CheckTranslatableToOpenAI(req.body);
   const json& b = req.body;
   if (auto n = b.find("n"); n != b.end() && n->is_number_integer() && n->get<int64_t>() > 1)
     return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
@@ -181,6 +232,7 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
       return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
                          "messages: file parts must carry file_data; file_id is not supported by "
                          "this model's upstream (Anthropic)");
+  if (auto e = CheckOutputToAnthropic(b)) return e;
   // Anthropic answers 400 "stop_sequences: each stop sequence must contain non-whitespace"; an
   // OpenAI client's stop "\n" is common, and dropping it would change the answer. Refused here,
   // so the plan keeps only the deployments that can take it.
@@ -248,6 +300,14 @@ json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
   if (c.top_k) Drop(dropped, "top_k");
   if (!c.stop.empty()) out["stop"] = c.stop;
   if (c.user) out["user"] = *c.user;
+  if (c.output_schema) {
+    // Anthropic always constrains the answer to the schema: strict says the same to OpenAI. The
+    // Messages API names no schema; Chat Completions requires a name.
+    out["response_format"] = {
+        {"type", "json_schema"},
+        {"json_schema", {{"name", "response"}, {"schema", *c.output_schema}, {"strict", true}}}};
+  }
+  if (c.effort) out["reasoning_effort"] = *c.effort;
   if (c.stream) {
     out["stream"] = true;
     out["stream_options"] = {{"include_usage", true}};
@@ -314,6 +374,12 @@ json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,
   if (c.top_p && !c.temperature) out["top_p"] = *c.top_p;
   if (!c.stop.empty()) out["stop_sequences"] = c.stop;
   if (c.user) out["metadata"] = {{"user_id", *c.user}};
+  if (c.output_schema || c.effort) {
+    json oc = json::object();
+    if (c.effort) oc["effort"] = *c.effort;
+    if (c.output_schema) oc["format"] = {{"type", "json_schema"}, {"schema", *c.output_schema}};
+    out["output_config"] = std::move(oc);
+  }
   if (c.stream) out["stream"] = true;
   return out;
 }

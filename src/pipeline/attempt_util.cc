@@ -78,43 +78,84 @@ std::string Redact(std::string_view raw) {
   return out;
 }
 
+namespace {
+
+// The object holding an upstream error: {"error": {...}} (OpenAI, Anthropic, llama.cpp, current
+// vLLM) or the body itself when it is {"object": "error", ...} (older vLLM).
+const nlohmann::json* ErrorObject(const nlohmann::json& j) {
+  if (!j.is_object()) return nullptr;
+  if (auto it = j.find("error"); it != j.end() && it->is_object()) return &*it;
+  if (auto o = j.find("object"); o != j.end() && *o == "error") return &j;
+  return nullptr;
+}
+
+std::string StringMember(const nlohmann::json* obj, const char* key) {
+  if (!obj) return {};
+  auto it = obj->find(key);
+  return it != obj->end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A code fit to show a client: a short identifier that Redact leaves alone.
+bool CleanCode(const std::string& code) {
+  if (code.empty() || code.size() > 64) return false;
+  for (char c : code)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+      return false;
+  return Redact(code) == code;
+}
+
+// The upstream's machine-readable reason for refusing a request, for OpenAI clients' error.code
+// (the openai SDK's APIError.code, which user code branches on): the error object's `code` when
+// it is a string identifier (OpenAI), else "context_length_exceeded" for the same fault in other
+// servers' words; "" otherwise. `err` is the upstream's error object (may be null).
+std::string UpstreamRequestCode(const nlohmann::json* err, int status, std::string_view body) {
+  // A prompt too long for the model's window, in any server's words or code (ContextOverflow:
+  // Anthropic "prompt is too long: 210000 tokens > 200000 maximum", vLLM "This model's maximum
+  // context length is 4096 tokens. ...", llama.cpp error.type "exceed_context_size_error", a
+  // `context_window_exceeded` code), is OpenAI's `context_length_exceeded`, the one code
+  // clients check for it.
+  if (ContextOverflow(status, body)) return "context_length_exceeded";
+  // Otherwise OpenAI names the reason in error.code ("invalid_value", ...). vLLM and llama.cpp
+  // put the HTTP status there as an integer: not a reason.
+  if (std::string code = StringMember(err, "code"); CleanCode(code)) return code;
+  return {};
+}
+
+// triage's own code for an upstream status.
+std::string TriageStatusCode(int status) {
+  if (status == 429) return "upstream_rate_limited";
+  if (status == 408 || status == 504) return "upstream_timeout";
+  if (status == 400 || status == 422) return "upstream_rejected_request";
+  if (status == 401 || status == 403) return "upstream_auth_failed";
+  if (status == 413) return "upstream_request_too_large";
+  return "upstream_error";
+}
+
+}  // namespace
+
 Error UpstreamStatusError(const config::Deployment& d, int status, std::string_view body) {
-  std::string detail;
   auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_discarded() && j.is_object()) {
-    auto it = j.find("error");
-    if (it != j.end() && it->is_object() && it->contains("message") && (*it)["message"].is_string())
-      detail = (*it)["message"].get<std::string>();  // OpenAI and Anthropic both nest it here
-    else if (it != j.end() && it->is_string())
-      detail = it->get<std::string>();
-  }
+  const nlohmann::json* err = j.is_discarded() ? nullptr : ErrorObject(j);
+  std::string detail = StringMember(err, "message");  // OpenAI and Anthropic both nest it here
+  if (detail.empty() && !j.is_discarded() && j.is_object()) detail = StringMember(&j, "error");
+  const bool request_fault = status == 400 || status == 413 || status == 422;
+  std::string upstream_code =
+      request_fault ? UpstreamRequestCode(err, status, body) : std::string();
   // Masked before it is cut, so a key straddling the cut cannot leave a visible part.
   detail = detail.empty() ? Redact(body).substr(0, 200) : Redact(detail);
   if (detail.size() > 500) detail = detail.substr(0, 500) + "...";
   std::string msg = "deployment " + d.name + ": upstream returned " + std::to_string(status) +
                     (detail.empty() ? "" : ": " + detail);
-  ErrorKind kind = ErrorKind::kUpstream;
-  std::string code = "upstream_error";
-  if (status == 429) {
-    kind = ErrorKind::kRateLimit;
-    code = "upstream_rate_limited";
-  } else if (status == 408 || status == 504) {
-    kind = ErrorKind::kUpstreamTimeout;
-    code = "upstream_timeout";
-  } else if (ContextOverflow(status, body)) {
-    kind = ErrorKind::kInvalidRequest;
-    code = "context_length_exceeded";
-  } else if (status == 400 || status == 422) {
-    kind = ErrorKind::kInvalidRequest;
-    code = "upstream_rejected_request";
-  } else if (status == 401 || status == 403) {
-    kind = ErrorKind::kUpstream;  // our credentials, not the client's: a gateway problem
-    code = "upstream_auth_failed";
-  } else if (status == 413) {
-    kind = ErrorKind::kRequestTooLarge;
-    code = "upstream_request_too_large";
-  }
-  Error e = Error::Make(kind, code, msg);
+  ErrorKind kind = ErrorKind::kUpstream;  // 401/403: our credentials, a gateway problem
+  if (status == 429) kind = ErrorKind::kRateLimit;
+  if (status == 408 || status == 504) kind = ErrorKind::kUpstreamTimeout;
+  if (status == 400 || status == 422) kind = ErrorKind::kInvalidRequest;
+  if (status == 413) kind = ErrorKind::kRequestTooLarge;
+  // A request the upstream refused keeps the upstream's own reason, which OpenAI clients read as
+  // error.code; triage's code for the status goes to the log (LogAttemptFailure). Never for
+  // 401/403/404: those are the deployment's key and model, not the client's.
+  Error e =
+      Error::Make(kind, upstream_code.empty() ? TriageStatusCode(status) : upstream_code, msg);
   e.upstream_status = status;
   return e;
 }
@@ -151,7 +192,11 @@ void LogAttemptFailure(const RequestContext& ctx, const config::Deployment& d, c
   f["attempt"] = ctx.attempts;
   f["committed"] = ctx.committed;
   f["error"] = e.message;
-  if (e.upstream_status) f["upstream_status"] = e.upstream_status;
+  f["code"] = e.code;
+  if (e.upstream_status) {
+    f["upstream_status"] = e.upstream_status;
+    f["triage_code"] = TriageStatusCode(e.upstream_status);
+  }
   observe::Log(observe::Level::kWarn, "upstream attempt failed", std::move(f));
 }
 

@@ -471,6 +471,171 @@ describe("dialects", () => {
     ant.handler = null;
   });
 
+  const citySchema = {
+    type: "object",
+    properties: { name: { type: "string" }, population: { type: "integer" } },
+    required: ["name", "population"],
+    additionalProperties: false,
+  };
+
+  test("OpenAI SDK response_format json_schema + reasoning_effort -> Anthropic output_config", async () => {
+    ant.handler = null;
+    ant.content = [{ type: "text", text: '{"name":"Paris","population":2100000}' }];
+    const { data, response } = await openai.chat.completions
+      .create({
+        model: "frontier",
+        messages: [{ role: "user", content: "Largest city in France?" }],
+        response_format: { type: "json_schema", json_schema: { name: "city", strict: true, schema: citySchema } },
+        reasoning_effort: "high",
+      })
+      .withResponse();
+    const up = ant.requests.at(-1).body;
+    assert.deepEqual(up.output_config, { effort: "high", format: { type: "json_schema", schema: citySchema } });
+    assert.equal(up.response_format, undefined);
+    assert.equal(up.reasoning_effort, undefined);
+    assert.equal(up.thinking, undefined, "effort alone: thinking is not turned on");
+    assert.doesNotMatch(response.headers.get("x-triage-dropped-params") || "", /response_format|reasoning_effort/);
+    // The answer comes back as text content, unchanged.
+    assert.deepEqual(JSON.parse(data.choices[0].message.content), { name: "Paris", population: 2100000 });
+
+    // json_object has no schema: still dropped, with the reason; "text" is the default, not reported.
+    const { response: r2 } = await openai.chat.completions
+      .create({ model: "frontier", messages: [{ role: "user", content: "JSON please" }], response_format: { type: "json_object" }, reasoning_effort: "minimal" })
+      .withResponse();
+    assert.equal(ant.requests.at(-1).body.output_config.format, undefined);
+    assert.equal(ant.requests.at(-1).body.output_config.effort, "low");
+    const dropped = r2.headers.get("x-triage-dropped-params") || "";
+    assert.match(dropped, /response_format \(json_object: the Messages API needs a schema\)/);
+    assert.match(dropped, /reasoning_effort \(minimal sent as low\)/);
+    const { response: r3 } = await openai.chat.completions
+      .create({ model: "frontier", messages: [{ role: "user", content: "x" }], response_format: { type: "text" } })
+      .withResponse();
+    assert.equal(ant.requests.at(-1).body.output_config, undefined);
+    assert.equal(r3.headers.get("x-triage-dropped-params"), null);
+  });
+
+  test("OpenAI SDK streaming with json_schema -> Anthropic upstream: output_config sent, text streamed", async () => {
+    ant.handler = null;
+    ant.content = [{ type: "text", text: '{"name":"Lyon","population":520000}' }];
+    const stream = await openai.chat.completions.create({
+      model: "frontier",
+      stream: true,
+      messages: [{ role: "user", content: "Second city?" }],
+      response_format: { type: "json_schema", json_schema: { name: "city", schema: citySchema } },
+    });
+    let text = "";
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
+    assert.deepEqual(ant.requests.at(-1).body.output_config, { format: { type: "json_schema", schema: citySchema } });
+    assert.deepEqual(JSON.parse(text), { name: "Lyon", population: 520000 });
+  });
+
+  test("Anthropic SDK output_config (format + effort) -> OpenAI response_format + reasoning_effort", async () => {
+    oai.behave((req, res, body) => oai.reply(req, res, body, { text: '{"name":"Rome","population":2800000}' }));
+    const { data, response } = await anthropic.messages
+      .create({
+        model: "open",
+        max_tokens: 2000,
+        messages: [{ role: "user", content: "Capital of Italy?" }],
+        output_config: { effort: "medium", format: { type: "json_schema", schema: citySchema } },
+        thinking: { type: "enabled", budget_tokens: 1024 },
+      })
+      .withResponse();
+    const up = oai.requests.at(-1).body;
+    assert.deepEqual(up.response_format, { type: "json_schema", json_schema: { name: "response", schema: citySchema, strict: true } });
+    assert.equal(up.reasoning_effort, "medium");
+    assert.equal(up.output_config, undefined);
+    assert.equal(up.thinking, undefined);
+    const dropped = response.headers.get("x-triage-dropped-params") || "";
+    assert.match(dropped, /thinking/);
+    assert.doesNotMatch(dropped, /output_config/);
+    assert.equal(data.content[0].type, "text");
+    assert.deepEqual(JSON.parse(data.content[0].text), { name: "Rome", population: 2800000 });
+  });
+
+  test("same dialect: response_format and reasoning_effort reach an OpenAI upstream untouched (vLLM's structural_tag too)", async () => {
+    oai.behave((req, res, body) => oai.reply(req, res, body, { text: "ok" }));
+    const response_format = { type: "structural_tag", structures: [{ begin: "<a>", schema: citySchema, end: "</a>" }], triggers: ["<a>"] };
+    const { response } = await openai.chat.completions
+      .create({ model: "open", messages: [{ role: "user", content: "x" }], response_format, reasoning_effort: "minimal" })
+      .withResponse();
+    const up = oai.requests.at(-1).body;
+    assert.deepEqual(up.response_format, response_format);
+    assert.equal(up.reasoning_effort, "minimal");
+    assert.equal(response.headers.get("x-triage-dropped-params"), null);
+  });
+
+  test("malformed or untranslatable structured output: a 400 invalid_request_error in the client's dialect", async () => {
+    const before = ant.requests.length;
+    await assert.rejects(
+      openai.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema", json_schema: { name: "x", schema: "{}" } } }),
+      (e) => {
+        assert.ok(e instanceof OpenAI.BadRequestError, `${e.constructor.name}: ${e.message}`);
+        assert.equal(e.type, "invalid_request_error");
+        assert.match(e.message, /response_format\.json_schema\.schema: expected an object, got a string/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      openai.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "x" }], response_format: { type: "grammar", grammar: "root ::= x" } }),
+      (e) => e instanceof OpenAI.BadRequestError && /response_format\.type: 'grammar' is not supported/.test(e.message),
+    );
+    assert.equal(ant.requests.length, before, "nothing reached the upstream");
+    await assert.rejects(
+      anthropic.messages.create({ model: "open", max_tokens: 10, messages: [{ role: "user", content: "x" }], output_config: { effort: "extreme" } }),
+      (e) => {
+        assert.ok(e instanceof Anthropic.BadRequestError, `${e.constructor.name}: ${e.message}`);
+        assert.equal(e.type, "invalid_request_error");
+        assert.match(e.message, /output_config\.effort: unknown value 'extreme'/);
+        return true;
+      },
+    );
+  });
+
+  test("upstream refusals keep the upstream's reason in the OpenAI client's error.code", async () => {
+    // Anthropic's context overflow, seen by an OpenAI client.
+    ant.handler = (req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify(anthropicError("invalid_request_error", "prompt is too long: 210183 tokens > 200000 maximum")));
+    };
+    await assert.rejects(openai.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.ok(e instanceof OpenAI.BadRequestError, `${e.constructor.name}: ${e.message}`);
+      assert.equal(e.code, "context_length_exceeded");
+      assert.equal(e.type, "invalid_request_error");
+      assert.match(e.message, /prompt is too long: 210183 tokens > 200000 maximum/);
+      return true;
+    });
+    // An Anthropic client still gets Anthropic's own error type.
+    await assert.rejects(anthropic.messages.create({ model: "frontier", max_tokens: 10, messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.ok(e instanceof Anthropic.BadRequestError, `${e.constructor.name}: ${e.message}`);
+      assert.equal(e.type, "invalid_request_error");
+      return true;
+    });
+    // An OpenAI upstream's own code passes through; vLLM's integer code and message are mapped.
+    oai.behave((req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "Invalid 'messages[0].content': string too long.", type: "invalid_request_error", param: "messages[0].content", code: "string_above_max_length" } }));
+    });
+    await assert.rejects(openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "x" }] }), (e) => e.status === 400 && e.code === "string_above_max_length");
+    oai.behave((req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.", type: "BadRequestError", param: null, code: 400 } }));
+    });
+    await assert.rejects(openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "x" }] }), (e) => e.status === 400 && e.code === "context_length_exceeded");
+    // The gateway's own key refused upstream: never shown as the client's invalid_api_key.
+    oai.behave((req, res) => {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "Incorrect API key provided: sk-proj-SECRET999.", type: "invalid_request_error", param: null, code: "invalid_api_key" } }));
+    });
+    await assert.rejects(openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "x" }] }), (e) => {
+      assert.notEqual(e.code, "invalid_api_key");
+      assert.equal(e.status, 502);
+      assert.doesNotMatch(e.message, /SECRET999/);
+      return true;
+    });
+    oai.behave((req, res, body) => oai.reply(req, res, body, {}));
+    ant.handler = null;
+  });
+
   test("count_tokens gives a documented estimate", async () => {
     const r = await anthropic.messages.countTokens({ model: "frontier", messages: [{ role: "user", content: "a".repeat(400) }] });
     assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);

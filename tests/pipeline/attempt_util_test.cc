@@ -85,6 +85,83 @@ TEST(UpstreamStatusError, NonJsonBodyIsQuotedAndTruncated) {
   EXPECT_NE(e.message.find("502: xxx"), std::string::npos);
 }
 
+// OpenAI clients branch on error.code (the openai SDK's APIError.code): a request the upstream
+// refused keeps the upstream's own reason there; triage's code stays in `code` for logs.
+TEST(UpstreamStatusError, KeepsTheUpstreamsOpenAICodeForRequestFaults) {
+  Error e = UpstreamStatusError(
+      Dep(), 400,
+      R"({"error":{"message":"This model's maximum context length is 128000 tokens.",)"
+      R"("type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})");
+  EXPECT_EQ(e.kind, ErrorKind::kInvalidRequest);
+  EXPECT_EQ(e.code, "context_length_exceeded");
+  EXPECT_EQ(e.upstream_status, 400);
+  Error v = UpstreamStatusError(
+      Dep(), 422,
+      R"({"error":{"message":"bad value","type":"invalid_request_error","code":"invalid_value"}})");
+  EXPECT_EQ(v.code, "invalid_value");
+  Error big = UpstreamStatusError(
+      Dep(), 413,
+      R"({"error":{"message":"too big","type":"invalid_request_error","code":"request_too_large"}})");
+  EXPECT_EQ(big.kind, ErrorKind::kRequestTooLarge);
+  EXPECT_EQ(big.code, "request_too_large");
+}
+
+TEST(UpstreamStatusError, ContextOverflowInOtherWordsIsContextLengthExceeded) {
+  // Anthropic.
+  EXPECT_EQ(
+      UpstreamStatusError(Dep(), 400,
+                          R"({"type":"error","error":{"type":"invalid_request_error",)"
+                          R"("message":"prompt is too long: 210183 tokens > 200000 maximum"}})")
+          .code,
+      "context_length_exceeded");
+  // vLLM (current shape: the status as an integer code), and the older top-level shape.
+  EXPECT_EQ(UpstreamStatusError(Dep(), 400,
+                                R"({"error":{"message":"This model's maximum context length is )"
+                                R"(4096 tokens. However, you requested 5000 tokens.",)"
+                                R"("type":"BadRequestError","param":null,"code":400}})")
+                .code,
+            "context_length_exceeded");
+  Error old = UpstreamStatusError(
+      Dep(), 400,
+      R"({"object":"error","message":"This model's maximum context length is 2048 tokens.",)"
+      R"("type":"BadRequestError","param":null,"code":400})");
+  EXPECT_EQ(old.code, "context_length_exceeded");
+  EXPECT_NE(old.message.find("400: This model's maximum context length"), std::string::npos);
+  // llama.cpp.
+  EXPECT_EQ(UpstreamStatusError(Dep(), 400,
+                                R"({"error":{"code":400,"message":"request (4476 tokens) exceeds )"
+                                R"x(the available context size (4096 tokens)",)x"
+                                R"("type":"exceed_context_size_error"}})")
+                .code,
+            "context_length_exceeded");
+  // Any other refusal without a string code: triage's code.
+  EXPECT_EQ(UpstreamStatusError(Dep(), 400, R"({"error":{"message":"bad","code":400}})").code,
+            "upstream_rejected_request");
+  EXPECT_EQ(UpstreamStatusError(Dep(), 400, "not json").code, "upstream_rejected_request");
+  EXPECT_EQ(UpstreamStatusError(Dep(), 413, "").code, "upstream_request_too_large");
+}
+
+TEST(UpstreamStatusError, NoUpstreamCodeForDeploymentFaultsOrServerErrors) {
+  // 401/403: the gateway's key; 404: the deployment's model. The client must not read
+  // invalid_api_key or model_not_found as about its own key or model.
+  const std::string body =
+      R"({"error":{"message":"Incorrect API key","type":"x","code":"invalid_api_key"}})";
+  EXPECT_EQ(UpstreamStatusError(Dep(), 401, body).code, "upstream_auth_failed");
+  EXPECT_EQ(UpstreamStatusError(Dep(), 403, body).code, "upstream_auth_failed");
+  EXPECT_EQ(UpstreamStatusError(Dep(), 404, body).code, "upstream_error");
+  EXPECT_EQ(UpstreamStatusError(Dep(), 429, body).code, "upstream_rate_limited");
+  EXPECT_EQ(UpstreamStatusError(Dep(), 500, body).code, "upstream_error");
+}
+
+TEST(UpstreamStatusError, UpstreamCodeThatLooksLikeASecretOrIsNotAnIdentifierIsNotKept) {
+  for (const std::string& code : {std::string("sk-proj-SECRET123"), std::string("has space"),
+                                  std::string(80, 'a'), std::string("")}) {
+    Error e =
+        UpstreamStatusError(Dep(), 400, R"({"error":{"message":"m","code":")" + code + R"("}})");
+    EXPECT_EQ(e.code, "upstream_rejected_request") << code;
+  }
+}
+
 TEST(Redact, MasksKeyLikeWords) {
   EXPECT_EQ(Redact("Incorrect API key provided: sk-abc123XYZ. Check it."),
             "Incorrect API key provided: [redacted]. Check it.");
