@@ -32,19 +32,72 @@ bool RetryableStatus(int status) {
 
 bool DeploymentFault(int status) { return status == 401 || status == 403 || status == 404; }
 
+namespace {
+
+void AppendLower(std::string_view s, std::string* out) {
+  for (char c : s.substr(0, 8192))
+    out->push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  out->push_back('\n');
+}
+
+// What the server itself says about its refusal, lowercased: of a JSON body, the error's
+// message, type and code ({"error": {...}}, vLLM's top-level {"object": "error", ...}, a string
+// "error", a FastAPI "detail" string), never the members that quote the request (a FastAPI 422's
+// detail list with its "input"); anything else, the body's start.
+std::string RefusalText(std::string_view body) {
+  std::string out;
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    AppendLower(body, &out);
+    return out;
+  }
+  const nlohmann::json* err = nullptr;
+  if (auto it = j.find("error"); it != j.end() && it->is_object()) err = &*it;
+  if (auto o = j.find("object"); !err && o != j.end() && *o == "error") err = &j;
+  const auto add = [&out](const nlohmann::json& obj, const char* key) {
+    if (auto it = obj.find(key); it != obj.end() && it->is_string())
+      AppendLower(it->get_ref<const std::string&>(), &out);
+  };
+  if (err) {
+    for (const char* key : {"message", "type", "code"}) add(*err, key);
+  } else {
+    for (const char* key : {"error", "message", "detail"}) add(j, key);
+  }
+  return out;
+}
+
+}  // namespace
+
 bool ContextOverflow(int status, std::string_view body) {
   if (status != 400 && status != 413 && status != 422) return false;
-  // Error bodies are small; a huge one is not an error message worth scanning whole.
-  std::string lower(body.substr(0, 8192));
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string said = RefusalText(body);
+  // Only the words a server uses to say the window is exceeded: a validation message may quote
+  // the client's own prompt (vLLM puts pydantic's input_value in it), and the prompt may well
+  // talk about a "context window" or "context length".
   static constexpr std::string_view kSigns[] = {
-      "context_length_exceeded", "context_window_exceeded", "exceed_context_size",
-      "maximum context length",  "prompt is too long",      "exceed context limit",
-      "available context size",  "context window",          "context length",
+      // codes and types
+      "context_length_exceeded",
+      "context_window_exceeded",
+      "exceed_context_size",
+      // OpenAI, vLLM, Mistral, DeepSeek: "This model's maximum context length is 8192 tokens"
+      "maximum context length",
+      // Anthropic: "prompt is too long: 208310 tokens > 200000 maximum", "input length and
+      // `max_tokens` exceed context limit: ..."
+      "prompt is too long",
+      "exceed context limit",
+      // llama.cpp: "the request exceeds the available context size"
+      "available context size",
+      // vLLM: "The decoder prompt (length 9000) is longer than the maximum model length of 8192"
       "maximum model length",
+      // OpenAI Responses: "Your input exceeds the context window of this model"
+      "exceeds the context window",
+      // Ollama: "the input length exceeds the context length"
+      "exceeds the context length",
+      // LM Studio: "the model is loaded with context length of only 4096 tokens"
+      "context length of only",
   };
   for (std::string_view s : kSigns)
-    if (lower.find(s) != std::string::npos) return true;
+    if (said.find(s) != std::string::npos) return true;
   return false;
 }
 

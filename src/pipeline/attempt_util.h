@@ -39,9 +39,13 @@ bool DeploymentFault(int status);
 // request, so a deployment of a model with a larger window may still take it. Recognised by the
 // machine-readable code or type (`context_length_exceeded`, `context_window_exceeded`,
 // llama.cpp's `exceed_context_size_error`) or, case-insensitively, by the phrases the servers
-// write: "maximum context length" (OpenAI, vLLM), "prompt is too long" and "exceed context
-// limit" (Anthropic), "exceeds the available context size" (llama.cpp), "context window",
-// "context length", "maximum model length" (vLLM's decoder prompt check).
+// write: "maximum context length" (OpenAI, vLLM, Mistral), "prompt is too long" and "exceed
+// context limit" (Anthropic), "exceeds the available context size" (llama.cpp), "maximum model
+// length" (vLLM's decoder prompt check), "exceeds the context window" (OpenAI Responses),
+// "exceeds the context length" (Ollama), "context length of only" (LM Studio). Only in what the
+// server says (a JSON body's error message, type and code), never in the parts that quote the
+// request; a mere mention of "context window" or "context length" is not enough, as a
+// validation message may quote the client's prompt.
 bool ContextOverflow(int status, std::string_view body);
 
 // The Error for an upstream non-2xx answer: message names the deployment, the status and the

@@ -271,6 +271,25 @@ describe("retry, queue and timeout behaviour", () => {
     a.behave((req, res, body) => a.reply(req, res, body, {}));
   });
 
+  // Regression: a 400 that merely mentioned "context window" (here, quoting the client's own
+  // prompt in a vLLM validation error) counted as a context overflow: the next tier's model was
+  // asked, and a pinned OpenAI client was told `context_length_exceeded`.
+  test("a validation 400 quoting a prompt about context windows is the request's own fault", async () => {
+    const quoted = "1 validation error for ChatCompletionRequest\nmessages.1.tool_call_id\n  Field required [type=missing, input_value={'role': 'tool', 'content': 'The context window of Llama 3 is 8k; its context length is 8192.'}, input_type=dict]";
+    a.behave((req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ object: "error", message: quoted, type: "BadRequestError", param: null, code: 400 }));
+    });
+    const nb = b.requests.length;
+    const e = await failure(ask("t1"));
+    assert.equal(e.status, 400);
+    assert.equal(e.code, "upstream_rejected_request");
+    assert.match(e.message, /tool_call_id/);
+    assert.equal(b.requests.length - nb, 0, "the next tier was not asked");
+    assert.equal(t.rows().at(-1).attempts, 1);
+    a.behave((req, res, body) => a.reply(req, res, body, {}));
+  });
+
   test("a request a reused connection delivered is never sent again behind the attempt count", async () => {
     a.behave((req, res, body) => a.reply(req, res, body, {}));
     await ask("a"); // leaves a kept-alive connection in the (one) pool

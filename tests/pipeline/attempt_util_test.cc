@@ -78,6 +78,48 @@ TEST(ContextOverflow, OtherRefusalsAreNot) {
             "upstream_rejected_request");
 }
 
+// Regression: any 400 that merely mentioned "context window" or "context length" anywhere in its
+// body counted as a context overflow: a validation error quoting the client's prompt (vLLM puts
+// pydantic's input_value in its message) fell back to another model and reached an OpenAI client
+// as `context_length_exceeded`.
+TEST(ContextOverflow, MentionsOfTheWindowAreNotAnOverflow) {
+  const char* bodies[] = {
+      // vLLM: a pydantic validation error quoting the message it refused.
+      R"({"object":"error","message":"1 validation error for ChatCompletionRequest\nmessages.1.tool_call_id\n  Field required [type=missing, input_value={'role': 'tool', 'content': 'The context window of Llama 3 is 8k; its context length is 8192.'}, input_type=dict]","type":"BadRequestError","param":null,"code":400})",
+      // A FastAPI 422 (llama-cpp-python and others): the quoted input is not the server's word.
+      R"({"detail":[{"type":"missing","loc":["body","messages",1,"tool_call_id"],"msg":"Field required","input":{"role":"tool","content":"This model's maximum context length is 8192 tokens."}}]})",
+      // A setting named after the window.
+      R"({"error":"option \"num_ctx\" (the context window size) must be a positive integer"})",
+      R"({"error":{"message":"context_length: Extra inputs are not permitted","type":"invalid_request_error"}})",
+  };
+  for (const char* b : bodies) {
+    EXPECT_FALSE(ContextOverflow(400, b)) << b;
+    EXPECT_FALSE(ContextOverflow(422, b)) << b;
+    EXPECT_EQ(UpstreamStatusError(Dep(), 400, b).code, "upstream_rejected_request") << b;
+  }
+  // The wordings of other servers still count.
+  const char* overflows[] = {
+      // OpenAI Responses API
+      R"({"error":{"message":"Your input exceeds the context window of this model. Please adjust your input and try again.","type":"invalid_request_error","param":"input","code":null}})",
+      // llama-cpp-python
+      R"({"error":{"message":"Requested tokens (9000) exceed context window of 8192","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})",
+      // Mistral (its code is a number in a string)
+      R"({"object":"error","message":"Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum context length","type":"invalid_request_message_error","param":null,"code":"3051"})",
+      // Ollama
+      R"({"error":"the input length exceeds the context length"})",
+      // LM Studio
+      R"({"error":"Trying to keep the first 9000 tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough."})",
+      // FastAPI's HTTPException
+      R"({"detail":"This model's maximum context length is 4096 tokens."})",
+      // Not JSON
+      "This model's maximum context length is 4096 tokens.",
+  };
+  for (const char* b : overflows) {
+    EXPECT_TRUE(ContextOverflow(400, b)) << b;
+    EXPECT_EQ(UpstreamStatusError(Dep(), 400, b).code, "context_length_exceeded") << b;
+  }
+}
+
 TEST(UpstreamStatusError, NonJsonBodyIsQuotedAndTruncated) {
   std::string body(5000, 'x');
   Error e = UpstreamStatusError(Dep(), 502, body);
