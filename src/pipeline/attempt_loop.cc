@@ -63,6 +63,19 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
       }
       co_await Sleep(wait, ctx.cancel.get());
       if (ctx.cancel->fired()) co_return nullptr;
+      if (cur.server_wait[i]) {
+        // Other requests' answers may have extended the cool-down meanwhile (the same wait,
+        // asked a little later): this request, waiting anyway, waits for its end too, as long as
+        // its whole wait stays within max_server_wait, rather than giving up at once.
+        milliseconds waited = wait;
+        for (milliseconds left = health.cooldown_left(Clock::now());
+             left.count() > 0 && waited + left <= retry_policy_.max_server_wait;
+             left = health.cooldown_left(Clock::now())) {
+          co_await Sleep(left, ctx.cancel.get());
+          if (ctx.cancel->fired()) co_return nullptr;
+          waited += left;
+        }
+      }
     }
     Admission a = health.Admit(Clock::now(), d->max_concurrency);
     uint64_t ticket = 0;

@@ -433,6 +433,32 @@ describe("cool-down after an upstream asks to wait", () => {
     assert.equal(a.requests.length - na, 2);
   });
 
+  // Regression: two requests got the same 429 "retry after 200 ms" a moment apart; the second
+  // one's extended the cool-down past the first one's wait, so the first one's retry found the
+  // deployment cooling and its client got the 429, though it would have been served a few
+  // milliseconds later (and was, before the cool-down existed).
+  test("a request retrying after its wait also waits out the cool-down a sibling's answer extended", async () => {
+    let calls = 0;
+    a.behave(async (req, res, body) => {
+      const k = calls++;
+      if (k < 2) {
+        await sleep(k * 100);
+        res.writeHead(429, { "content-type": "application/json", "retry-after-ms": "200" });
+        res.end(JSON.stringify(openaiError(429, "Rate limit reached", "requests")));
+        return;
+      }
+      a.reply(req, res, body, {});
+    });
+    const na = a.requests.length;
+    const ask1 = () => client().chat.completions.create({ model: "a", messages: [{ role: "user", content: "hi" }] }).then((r) => r.choices[0].message.content, (e) => `${e.status} ${e.message}`);
+    const got = await Promise.all([ask1(), ask1()]);
+    assert.deepEqual(got, ["Hello from the fake.", "Hello from the fake."]);
+    assert.equal(a.requests.length - na, 4);
+    assert.deepEqual(t.rows().slice(-2).map((r) => [r.status, r.attempts]), [[200, 2], [200, 2]]);
+    a.behave((req, res, body) => a.reply(req, res, body, {}));
+    await sleep(300);
+  });
+
   test("the SDK's own retry, told the cool-down's retry-after, gets through once it is over", async () => {
     a.behave((req, res) => {
       res.writeHead(503, { "content-type": "application/json", "retry-after": "1" });
