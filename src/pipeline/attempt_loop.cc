@@ -182,12 +182,16 @@ Error Gateway::ExhaustedError(RequestContext& ctx, const AttemptCursor& cur,
     // to wait. The client is told the shortest of those waits.
     ctx.retry_after_ms = std::max<int64_t>(1, cur.cooldown_left.count());
     const bool limited = cur.cooldown_status == 429;
-    return Error::Make(
+    Error e = Error::Make(
         limited ? ErrorKind::kRateLimit : ErrorKind::kUnavailable,
         limited ? "upstream_rate_limited" : "upstream_unavailable",
         "every deployment this request may use is cooling down: its upstream answered " +
             std::to_string(cur.cooldown_status) + " and asked callers to wait; retry in " +
-            std::to_string((cur.cooldown_left.count() + 999) / 1000) + " s");
+            std::to_string((ctx.retry_after_ms + 999) / 1000) + " s");
+    // Overloaded (529) stays 529 for Anthropic clients, as the answer that started it was: the
+    // SDK's OverloadedError, not its ServiceUnavailableError.
+    if (cur.cooldown_status == 529) e.upstream_status = 529;
+    return e;
   }
   if (cur.full_skips > 0)
     return Error::Make(ErrorKind::kUnavailable, "overloaded",

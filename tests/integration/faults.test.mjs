@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import net from "node:net";
 import OpenAI from "openai";
+import Anthropic from "@anthropic-ai/sdk";
 import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
 import { startFakeOpenAI, openaiError } from "./lib/fake_openai.mjs";
 import { startFaultyUpstream, FAULTS, AFTER_CONTENT } from "./lib/faults.mjs";
@@ -457,6 +458,34 @@ describe("cool-down after an upstream asks to wait", () => {
     assert.deepEqual(t.rows().slice(-2).map((r) => [r.status, r.attempts]), [[200, 2], [200, 2]]);
     a.behave((req, res, body) => a.reply(req, res, body, {}));
     await sleep(300);
+  });
+
+  // Regression: a deployment cooling down after an upstream 529 (overloaded) refused Anthropic
+  // clients with 503, the SDK's ServiceUnavailableError, while the 529 itself reached them as
+  // 529 (OverloadedError).
+  test("a cool-down started by a 529 is a 529 overloaded_error for Anthropic clients, 503 for OpenAI clients", async () => {
+    a.behave((req, res) => {
+      res.writeHead(529, { "content-type": "application/json", "retry-after": "1" });
+      res.end(JSON.stringify(openaiError(529, "Overloaded")));
+    });
+    const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+    const askA = () => anthropic.messages.create({ model: "a", max_tokens: 16, messages: [{ role: "user", content: "hi" }] }).catch((x) => x);
+    const na = a.requests.length;
+    const direct = await askA();
+    assert.equal(direct.status, 529);
+    assert.equal(a.requests.length - na, 1);
+    const cooling = await askA();
+    assert.equal(a.requests.length - na, 1, "not asked while cooling down");
+    assert.match(cooling.message, /cooling down: its upstream answered 529/);
+    assert.equal(cooling.status, 529);
+    assert.ok(cooling instanceof Anthropic.OverloadedError);
+    assert.equal(cooling.error.error.type, "overloaded_error");
+    assert.equal(cooling.headers.get("retry-after"), "1");
+    const openai = await client().chat.completions.create({ model: "a", messages: [{ role: "user", content: "hi" }] }).catch((x) => x);
+    assert.equal(openai.status, 503);
+    assert.equal(openai.code, "upstream_unavailable");
+    a.behave((req, res, body) => a.reply(req, res, body, {}));
+    await sleep(1100);
   });
 
   test("the SDK's own retry, told the cool-down's retry-after, gets through once it is over", async () => {
