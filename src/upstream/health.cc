@@ -92,14 +92,13 @@ DeploymentHealth::Admission DeploymentHealth::Admit(Clock::time_point now, int m
 
 void DeploymentHealth::CoolDown(Clock::time_point until, int status) {
   const int64_t t = until.time_since_epoch().count();
-  int64_t cur = cooldown_until_.load(std::memory_order_relaxed);
-  while (cur < t) {
-    if (cooldown_until_.compare_exchange_weak(cur, t, std::memory_order_release,
-                                              std::memory_order_relaxed)) {
-      cooldown_status_.store(status, std::memory_order_relaxed);
-      return;
-    }
-  }
+  // Writers take turns (rare: an upstream asked to wait), so that the deadline and its status
+  // move together: with a bare compare-and-swap, two answers at once could leave the later
+  // deadline with the other answer's status. Admit reads the deadline alone, lock-free.
+  std::lock_guard lock(cooldown_mu_);
+  if (t <= cooldown_until_.load(std::memory_order_relaxed)) return;
+  cooldown_status_.store(status, std::memory_order_relaxed);
+  cooldown_until_.store(t, std::memory_order_release);
 }
 
 std::chrono::milliseconds DeploymentHealth::cooldown_left(Clock::time_point now) const {

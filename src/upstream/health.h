@@ -69,7 +69,8 @@ class DeploymentHealth {
   // The upstream asked callers to wait (a 429 / 503 / 529 with Retry-After or a rate-limit
   // reset): Admit refuses new attempts (kCoolingDown) until `until`. A later deadline extends
   // the cool-down, an earlier one never shortens it. `status` is the status that asked (the
-  // one a request refused for it reports). Lock-free; thread-safe.
+  // one a request refused for it reports). Thread-safe; callers take turns on a mutex, Admit
+  // and cooldown_left never wait for it.
   void CoolDown(Clock::time_point until, int status);
   // Time left of the cool-down (0 when none), and the status that started it.
   std::chrono::milliseconds cooldown_left(Clock::time_point now) const;
@@ -136,6 +137,7 @@ class DeploymentHealth {
   std::atomic<int64_t> ewma_us_{0};
   std::atomic<int64_t> cooldown_until_{0};  // steady-clock ticks; 0 = none
   std::atomic<int> cooldown_status_{0};
+  std::mutex cooldown_mu_;  // serializes CoolDown (the deadline and its status move together)
   mutable std::mutex mu_;
   BreakerState state_ = BreakerState::kClosed;  // guarded by mu_
   Clock::time_point opened_at_{};               // guarded by mu_
