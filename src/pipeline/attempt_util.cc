@@ -204,6 +204,9 @@ Error UpstreamStatusError(const config::Deployment& d, int status, std::string_v
   if (status == 408 || status == 504) kind = ErrorKind::kUpstreamTimeout;
   if (status == 400 || status == 422) kind = ErrorKind::kInvalidRequest;
   if (status == 413) kind = ErrorKind::kRequestTooLarge;
+  // A prompt too long for the window is a 400 `context_length_exceeded` whatever status the
+  // server used for it (some say 413): the one answer clients branch on.
+  if (upstream_code == "context_length_exceeded") kind = ErrorKind::kInvalidRequest;
   // A request the upstream refused keeps the upstream's own reason, which OpenAI clients read as
   // error.code; triage's code for the status goes to the log (LogAttemptFailure). Never for
   // 401/403/404: those are the deployment's key and model, not the client's.

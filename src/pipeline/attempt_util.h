@@ -51,7 +51,8 @@ bool ContextOverflow(int status, std::string_view body);
 // The Error for an upstream non-2xx answer: message names the deployment, the status and the
 // upstream's own message (from an OpenAI or Anthropic error body, else the body's start),
 // with anything that looks like a credential masked. 4xx statuses other than 408/429 keep
-// their status class (the request was at fault); others become 502. `code` is triage's code for
+// their status class (the request was at fault), except a context overflow, always 400 (some
+// servers say 413); others become 502. `code` is triage's code for
 // the status ("upstream_rejected_request", ...), except for a request the upstream refused
 // (400/413/422) with a reason of its own: its OpenAI error.code, or "context_length_exceeded"
 // for Anthropic's, vLLM's and llama.cpp's context overflow (docs/dialects.md, Errors).
