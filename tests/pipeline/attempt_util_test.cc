@@ -123,9 +123,8 @@ TEST(ContextOverflow, MentionsOfTheWindowAreNotAnOverflow) {
 // Regression: a 413 saying the prompt overflows the window reached the client as 413, though
 // docs/resilience.md and the README promise 400 `context_length_exceeded` for an overflow.
 TEST(UpstreamStatusError, ContextOverflowIsA400WhateverTheUpstreamStatus) {
-  const char* body =
-      R"({"error":{"message":"This model's maximum context length is 8192 tokens.",)"
-      R"("type":"invalid_request_error","code":"context_length_exceeded"}})";
+  const char* body = R"({"error":{"message":"This model's maximum context length is 8192 tokens.",)"
+                     R"("type":"invalid_request_error","code":"context_length_exceeded"}})";
   for (int status : {400, 413, 422}) {
     Error e = UpstreamStatusError(Dep(), status, body);
     EXPECT_EQ(e.code, "context_length_exceeded") << status;
