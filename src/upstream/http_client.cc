@@ -159,7 +159,7 @@ struct Outcome {
 
 template <class Stream>
 net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, const Exchange& ex,
-                            const config::Timeouts& t, const Deadline& deadline, Sink& sink,
+                            const config::Timeouts& t, Deadline& deadline, Sink& sink,
                             CancelHook* cancel, bool reused) {
   Outcome out;
   auto& lowest = conn.lowest();
@@ -239,10 +239,16 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
       co_return out;
     }
     body_started = body_started || got > 0;
+    const auto handed = Clock::now();
     if (got > 0 && !co_await sink.on_data(std::string_view(chunk, got))) {
       out.status = cancelled();
       co_return out;
     }
+    // The time the sink took is not the upstream's: a streaming client slow to take what was
+    // already sent holds the next read back (its own writes time out on their own). The total
+    // deadline moves by it, so a slow reader neither cuts the answer short nor counts as an
+    // upstream timeout against the deployment's breaker.
+    deadline.at += Clock::now() - handed;
   }
   lowest.expires_never();
   out.reusable = parser.keep_alive();

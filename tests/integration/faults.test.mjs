@@ -5,6 +5,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import net from "node:net";
+import http from "node:http";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
@@ -506,5 +507,73 @@ describe("cool-down after an upstream asks to wait", () => {
     assert.ok(Date.now() - started >= 500, "the SDK waited for the cool-down");
     const refused = t.rows().filter((r) => r.requested_model === "a" && r.error_kind !== "" && r.attempts === 0);
     assert.ok(refused.length >= 1, "the refused try has its row, with no attempt");
+  });
+});
+
+// Regression: the time a streaming client took to read what was already sent counted against the
+// upstream's timeouts.total_ms, so a slow reader of a long answer had it cut short with an
+// upstream_timeout error event, and the deployment's breaker counted a failure it never had.
+describe("a slow-reading streaming client", () => {
+  let a, t;
+  const timeouts = { connect_ms: 1000, first_byte_ms: 5000, idle_ms: 5000, total_ms: 1500 };
+  const chunks = 2048; // 16 KiB each: 32 MiB of content, sent by the upstream at once, more than the socket buffers hold
+  const piece = "x".repeat(16 * 1024);
+  before(async () => {
+    a = await startFakeOpenAI();
+    a.behave((req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const head = { id: "chatcmpl-slow", object: "chat.completion.chunk", created: 1700000000, model: "gemma-4-31b" };
+      const ev = (o) => `data: ${JSON.stringify({ ...head, ...o })}\n\n`;
+      res.write(ev({ choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] }));
+      for (let i = 0; i < chunks; i++) res.write(ev({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] }));
+      res.write(ev({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
+      res.write(ev({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 4000, total_tokens: 4005 } }));
+      res.end("data: [DONE]\n\n");
+    });
+    t = await startTriage(
+      config({
+        tiers: [{ name: "t1", deployments: [{ name: "a", url: a.url, catalog: "gemma-4-31b", timeouts }] }],
+        extra: "breaker: {consecutive_failures: 1}\n",
+      }),
+    );
+  });
+  after(async () => {
+    await t.cleanup();
+    await a.close();
+  });
+
+  test("gets the whole answer however long it takes to read, and the deployment is not blamed", async () => {
+    // A client that stops reading for 2.5 s (longer than total_ms) once the stream has begun:
+    // the kernel's socket buffers fill and triage's writes wait for it.
+    const started = Date.now();
+    const body = await new Promise((resolve, reject) => {
+      const req = http.request(`${t.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
+        let got = "";
+        let paused = false;
+        res.setEncoding("utf8");
+        res.on("data", (d) => {
+          got += d;
+          if (!paused) {
+            paused = true;
+            res.pause();
+            setTimeout(() => res.resume(), 2500);
+          }
+        });
+        res.on("end", () => resolve(got));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify({ model: "a", stream: true, messages: [{ role: "user", content: "long" }] }));
+    });
+    const took = Date.now() - started;
+    assert.ok(took > timeouts.total_ms, `the read took ${took} ms, longer than total_ms`);
+    // (Not assert.match: a failure would print 32 MiB.)
+    assert.ok(!body.includes('"error"') && body.endsWith("data: [DONE]\n\n"), `the stream ended with ${body.slice(-300)}`);
+    const text = body.split("\n").filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6)).choices?.[0]?.delta?.content ?? "").join("");
+    assert.equal(text.length, chunks * piece.length);
+    const row = t.rows().at(-1);
+    assert.deepEqual([row.status, row.error_kind, row.output_tokens], [200, "", 4000]);
+    const ready = JSON.parse((await curl([`${t.url}/readyz`])).body).deployments;
+    assert.equal(ready[0].circuit, "closed", "one failure would have opened it");
   });
 });
