@@ -58,6 +58,12 @@ void PlanLimit(const json& body, const RequestShape& shape, Dialect upstream,
   }
 }
 
+// What the gateway itself writes: never edited here, so the pass-through writer's keys stay
+// distinct even for a shape the config did not validate.
+bool GatewayOwned(std::string_view key) {
+  return key == "model" || key == "messages" || key == "stream" || key == "stream_options";
+}
+
 }  // namespace
 
 std::vector<ShapeEdit> PlanShape(const json& body, const RequestShape& shape, Dialect upstream,
@@ -65,11 +71,12 @@ std::vector<ShapeEdit> PlanShape(const json& body, const RequestShape& shape, Di
   std::map<std::string, ShapeEdit> edits;
   PlanLimit(body, shape, upstream, edits, dropped);
   for (const std::string& name : shape.drop_params) {
-    if (!body.contains(name)) continue;
+    if (GatewayOwned(name) || !body.contains(name)) continue;
     edits[name] = ShapeEdit{name, nullptr, std::nullopt};
     Report(dropped, name + " (deployment drop_params)");
   }
   for (const auto& [key, value] : shape.extra_body.items()) {
+    if (GatewayOwned(key)) continue;
     auto e = edits.find(key);
     const bool removed = e != edits.end() && e->second.removes();
     if (body.contains(key) && !removed) continue;  // the client's value wins

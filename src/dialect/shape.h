@@ -39,7 +39,8 @@ struct ShapeEdit {
 
 // The edits `shape` makes to `body` (an object in the `upstream` dialect, translated or passed
 // through), sorted by key, one per key; appends what is lost to `dropped` (may be null). Never
-// touches `model`, `messages`, `stream` or `stream_options` (the config refuses them).
+// touches `model`, `messages`, `stream` or `stream_options` (the config refuses them; here they
+// are ignored).
 std::vector<ShapeEdit> PlanShape(const nlohmann::json& body, const RequestShape& shape,
                                  Dialect upstream, std::vector<std::string>* dropped);
 

@@ -210,6 +210,19 @@ TEST(Shape, TranslatedBodiesAreShapedToo) {
   EXPECT_EQ(dropped, Strings{"reasoning_effort (deployment drop_params)"});
 }
 
+TEST(Shape, NeverEditsWhatTheGatewayWrites) {
+  // The config refuses these; a shape built in code that names them changes nothing.
+  const RequestShape shape =
+      Shape({"model", "messages", "stream", "stream_options"},
+            json::parse(R"({"model":"x","messages":[],"stream":false,"stream_options":{}})"));
+  const ChatRequest req =
+      Parsed(Dialect::kOpenAI,
+             R"({"model":"a","stream":true,"messages":[{"role":"user","content":"x"}]})");
+  Strings dropped;
+  EXPECT_EQ(OpenAIRequestBody(req, "up", &dropped, &shape), OpenAIRequestBody(req, "up"));
+  EXPECT_TRUE(dropped.empty());
+}
+
 // Keys sorting around the ones the gateway sets and the shape edits, and a shape that edits
 // every kind of member: the direct writer equals the tree path on every request fixture.
 TEST(Shape, WriterMatchesTheTreePathOnEveryFixture) {
