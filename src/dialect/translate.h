@@ -29,7 +29,7 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target);
 // below. The bytes equal dump(-1, ' ', false, error_handler_t::replace) of the tree those
 // functions build (plus, for OpenAI streams, stream_options.include_usage = true). Names of
 // parameters that could not be carried are appended to `dropped` (for a warning header);
-// nothing is dropped on pass-through. Call CheckTranslatable first.
+// nothing is dropped on a pass-through without a shape. Call CheckTranslatable first.
 // With a `shape` (the deployment's `request:` section) the body is then shaped as ApplyShape
 // does (what it removes or clamps is appended to `dropped` too); the pass-through is still
 // written without a copy. Without one (nullptr) nothing more is allocated.

@@ -3,6 +3,8 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { startTriage, config, curl } from "./lib/harness.mjs";
 import { startFakeOpenAI, chunk, openaiError } from "./lib/fake_openai.mjs";
 import { startFakeAnthropic, anthropicError, streamEvents } from "./lib/fake_anthropic.mjs";
@@ -748,5 +750,20 @@ describe("request shaping per deployment", () => {
     assert.equal(r2.data.choices[0].message.content, "ok");
     assert.equal(ant.requests.at(-1).body.max_tokens, 2000);
     assert.equal(r2.response.headers.get("x-triage-dropped-params"), "max_tokens (clamped to 2000)");
+  });
+
+  test("a SIGHUP reload that changes request: says it waits for a restart, and the running shape stays", async () => {
+    const file = path.join(t.dir, "config.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace("max_output_tokens: 1024", "max_output_tokens: 512"));
+    t.proc.kill("SIGHUP");
+    let line;
+    for (let i = 0; i < 100 && !line; ++i) {
+      line = t.stderr().split("\n").find((l) => l.includes('"msg":"routing reloaded"'));
+      if (!line) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(line, t.stderr());
+    assert.deepEqual(JSON.parse(line).not_applied_until_restart, ["tiers[0].deployments"]);
+    await openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "hi" }], max_tokens: 8000 });
+    assert.equal(oai.requests.at(-1).body.max_tokens, 1024);
   });
 });
