@@ -143,9 +143,26 @@ void BM_Cross_New(benchmark::State& state) {
   }
   Label(state, req, out);
 }
+// A deployment with a request: section (docs/config.md#request-request-shaping): two members
+// dropped (absent here), vLLM's chat_template_kwargs and top_k added, the output limit capped.
+void BM_OpenAIShaped_New(benchmark::State& state) {
+  const ChatRequest req = Request(Dialect::kOpenAI, state.range(0));
+  d::RequestShape shape;
+  shape.drop_params = {"seed", "logit_bias"};
+  shape.extra_body =
+      json::parse(R"({"chat_template_kwargs":{"enable_thinking":false},"top_k":20})");
+  shape.max_output_tokens = 1024;
+  std::string out;
+  for (auto _ : state) {
+    std::vector<std::string> dropped;
+    benchmark::DoNotOptimize(out = d::OpenAIRequestBody(req, "gemma-4-31b", &dropped, &shape));
+  }
+  Label(state, req, out);
+}
 // 0 the small request of bench/overhead/run.sh, 1 the ~64 KB conversation
 BENCHMARK(BM_OpenAI_Old)->DenseRange(0, 1);
 BENCHMARK(BM_OpenAI_New)->DenseRange(0, 1);
+BENCHMARK(BM_OpenAIShaped_New)->DenseRange(0, 1);
 BENCHMARK(BM_OpenAIStream_Old)->DenseRange(0, 1);
 BENCHMARK(BM_OpenAIStream_New)->DenseRange(0, 1);
 BENCHMARK(BM_Anthropic_Old)->DenseRange(0, 1);
@@ -160,7 +177,7 @@ int main(int argc, char** argv) {
       "Building the upstream request body: Old = To...Request() tree (deep copy) + dump(), New = "
       "...RequestBody() written from the client's tree; /0 = bench/overhead/run.sh's request, "
       "/1 = a ~64 KB conversation; Cross = Anthropic client on an OpenAI upstream, body and "
-      "dropped list.\n"
+      "dropped list; Shaped = a deployment with a request: section.\n"
       "command: cmake --build build --target bench_request_body && "
       "build/bench/dialect/bench_request_body\n");
   benchmark::Initialize(&argc, argv);

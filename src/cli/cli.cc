@@ -58,8 +58,8 @@ void PrintDemoBanner(const std::string& url) {
 
 // The restart-only settings `fresh` changes: "health_checks", "server.cors", and
 // "tiers[i].deployments" when a tier's deployments were added, removed, re-pointed or had their
-// check settings changed. For the reload log, so that an operator who edited them and sent
-// SIGHUP learns that they are not running yet.
+// check settings or `request:` shaping changed (providers are built once, at start). For the reload
+// log, so that an operator who edited them and sent SIGHUP learns that they are not running yet.
 std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
                                                const config::Config& fresh) {
   std::vector<std::string> out;
@@ -75,7 +75,7 @@ std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
     for (size_t j = 0; same && j < x.size(); ++j)
       same = x[j].name == y[j].name && x[j].provider == y[j].provider &&
              x[j].base_url == y[j].base_url && x[j].health_check == y[j].health_check &&
-             x[j].HealthCheckTarget() == y[j].HealthCheckTarget();
+             x[j].HealthCheckTarget() == y[j].HealthCheckTarget() && x[j].request == y[j].request;
     if (!same) out.push_back("tiers[" + std::to_string(i) + "].deployments");
   }
   if (running.cors.allow_origins != fresh.cors.allow_origins ||

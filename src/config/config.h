@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,17 @@ struct SimParams {
   uint64_t seed = 1;
 };
 
+// tiers[i].deployments[j].request: how the bodies sent to one deployment are shaped
+// (docs/config.md#request-shaping). Validated: never removes or sets what a request cannot
+// live without (model, messages, stream, stream_options; max_tokens for Anthropic).
+struct RequestShaping {
+  std::vector<std::string> drop_params;                  // top-level members never sent
+  nlohmann::json extra_body = nlohmann::json::object();  // added when the body lacks them
+  std::string max_tokens_field;  // "" (as sent), "max_tokens" or "max_completion_tokens"
+  std::optional<int64_t> max_output_tokens;  // a larger output limit is lowered to this
+  bool operator==(const RequestShaping&) const = default;
+};
+
 struct Deployment {
   std::string name;                     // unique across all tiers
   std::string provider;                 // "openai" | "anthropic" | "sim"
@@ -53,6 +65,8 @@ struct Deployment {
   // this deployment; the path is GET on the base URL's host ("" = base URL path + "/models").
   bool health_check = true;
   std::string health_check_path;
+  // nullopt (no `request:` section, or an empty one): bodies pass through as they are.
+  std::optional<RequestShaping> request;
   std::string tier;  // filled in: the tier this deployment belongs to
 
   // The target an active health check GETs: health_check_path, else the base URL's path

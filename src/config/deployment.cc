@@ -149,7 +149,7 @@ Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag
   if (!CheckMap(node, path,
                 {"name", "provider", "base_url", "model", "catalog", "api_key_env", "price",
                  "ca_file", "tls_verify", "timeouts", "sim", "weight", "max_concurrency",
-                 "max_queue", "queue_timeout_ms", "health_check", "health_check_path"},
+                 "max_queue", "queue_timeout_ms", "health_check", "health_check_path", "request"},
                 diag)) {
     return d;
   }
@@ -195,6 +195,7 @@ Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag
   ParseSim(node, path, diag, &d.sim);
   ParseDeploymentBalancing(node, path, diag, d);
   ParseDeploymentHealthCheck(node, path, diag, d);
+  ParseDeploymentRequest(node, path, diag, d);
   return d;
 }
 

@@ -45,6 +45,21 @@ void ExplainDeployment(const Deployment& d, const HealthChecksConfig& hc, std::o
   out << "      timeouts: connect " << Ms(d.timeouts.connect) << ", first byte "
       << Ms(d.timeouts.first_byte) << ", idle " << Ms(d.timeouts.idle) << ", total "
       << Ms(d.timeouts.total) << "\n";
+  if (d.request) {
+    const RequestShaping& r = *d.request;
+    std::string parts;
+    auto part = [&parts](const std::string& p) { parts += (parts.empty() ? "" : "; ") + p; };
+    if (!r.drop_params.empty()) {
+      std::string names;
+      for (const auto& n : r.drop_params) names += (names.empty() ? "" : ", ") + n;
+      part("drop " + names);
+    }
+    if (!r.extra_body.empty()) part("extra body " + r.extra_body.dump());
+    if (!r.max_tokens_field.empty()) part("output limit sent as " + r.max_tokens_field);
+    if (r.max_output_tokens)
+      part("output limit capped at " + std::to_string(*r.max_output_tokens) + " tokens");
+    out << "      request: " << parts << "\n";
+  }
   if (hc.interval.count() == 0) return;
   if (d.health_check)
     out << "      health check: GET " << d.HealthCheckTarget() << "\n";

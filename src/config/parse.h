@@ -38,6 +38,10 @@ void ParseDeploymentBalancing(const YAML::Node& node, const std::string& path, D
 // health_check and health_check_path of one deployment (after its provider is read).
 void ParseDeploymentHealthCheck(const YAML::Node& node, const std::string& path, Diag& diag,
                                 Deployment& d);
+// request: of one deployment (after its provider is read): drop_params, extra_body,
+// max_tokens_field, max_output_tokens (request_shaping.cc).
+void ParseDeploymentRequest(const YAML::Node& node, const std::string& path, Diag& diag,
+                            Deployment& d);
 // routing.fallback value; health_checks.timeout_ms within the interval; spillover tiers exist and
 // can trigger (fills from/to defaults).
 void CheckResilience(Config& c, Diag& diag);

@@ -1,10 +1,12 @@
 // Upstream request bodies as bytes. A request already in the upstream's dialect is written
 // straight from the client's parsed tree, without the deep copy the tree path made, with the
 // same bytes as that path (ToOpenAIRequest/ToAnthropicRequest, then dump()).
+#include <algorithm>
 #include <optional>
 #include <string_view>
 
 #include "dialect/json_util.h"
+#include "dialect/shape.h"
 #include "dialect/translate.h"
 
 namespace triage::dialect {
@@ -64,39 +66,34 @@ struct Override {
 
 // The members of object `obj` in nlohmann's order (its std::map's, by byte), with `overrides`
 // (sorted by key, distinct) merged in: the same bytes as dump() of a copy of obj on which each
-// override had been assigned.
+// override had been assigned (or, when its `write` is null, erased).
 void AppendObjectWith(std::string& out, Serializer& s, const json& obj, const Override* overrides,
                       size_t n) {
   out += '{';
   bool first = true;
   size_t k = 0;
-  auto sep = [&] {
+  auto add = [&](const Override& o, const json* own) {
+    if (o.write == nullptr) return;  // removed
     if (!first) out += ',';
     first = false;
+    AppendJsonString(out, o.key);
+    out += ':';
+    o.write(out, s, own, o.arg);
   };
   for (const auto& [key, member] : obj.get_ref<const json::object_t&>()) {
-    for (; k < n && overrides[k].key < std::string_view(key); ++k) {  // absent from obj: added
-      sep();
-      AppendJsonString(out, overrides[k].key);
-      out += ':';
-      overrides[k].write(out, s, nullptr, overrides[k].arg);
+    for (; k < n && overrides[k].key < std::string_view(key); ++k) add(overrides[k], nullptr);
+    if (k < n && overrides[k].key == key) {
+      add(overrides[k], &member);
+      ++k;
+      continue;
     }
-    sep();
+    if (!first) out += ',';
+    first = false;
     AppendJsonString(out, key);
     out += ':';
-    if (k < n && overrides[k].key == key) {
-      overrides[k].write(out, s, &member, overrides[k].arg);
-      ++k;
-    } else {
-      AppendValue(out, s, member);
-    }
+    AppendValue(out, s, member);
   }
-  for (; k < n; ++k) {
-    sep();
-    AppendJsonString(out, overrides[k].key);
-    out += ':';
-    overrides[k].write(out, s, nullptr, overrides[k].arg);
-  }
+  for (; k < n; ++k) add(overrides[k], nullptr);
   out += '}';
 }
 
@@ -105,6 +102,14 @@ void WriteModel(std::string& out, Serializer&, const json*, const void* model) {
 }
 
 void WriteTrue(std::string& out, Serializer&, const json*, const void*) { out += "true"; }
+
+void WriteJson(std::string& out, Serializer& s, const json*, const void* value) {
+  AppendValue(out, s, *static_cast<const json*>(value));
+}
+
+void WriteInt(std::string& out, Serializer&, const json*, const void* n) {
+  out += std::to_string(*static_cast<const int64_t*>(n));
+}
 
 // stream_options with include_usage forced on, as `o["stream_options"]["include_usage"] = true`
 // leaves it: a missing or null member becomes {"include_usage":true}.
@@ -121,11 +126,13 @@ std::string Dumped(const json& body) {
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// The client's own body with `model` replaced (and, for OpenAI streams, stream_options forced).
-// nullopt when the body is not the validated shape the parsers produce (not an object, or
-// stream_options neither an object nor null): the tree path then decides, exceptions included.
+// The client's own body with `model` replaced (and, for OpenAI streams, stream_options forced),
+// shaped for the deployment when `shape` is set. nullopt when the body is not the validated
+// shape the parsers produce (not an object, or stream_options neither an object nor null): the
+// tree path then decides, exceptions included.
 std::optional<std::string> PassThrough(const ChatRequest& req, std::string_view upstream_model,
-                                       bool force_usage) {
+                                       bool force_usage, const RequestShape* shape,
+                                       std::vector<std::string>* dropped) {
   const json& body = req.body;
   if (!body.is_object()) return std::nullopt;
   if (force_usage) {
@@ -136,28 +143,50 @@ std::optional<std::string> PassThrough(const ChatRequest& req, std::string_view 
   out.reserve(req.prompt_text.size() + 256);
   Serializer s(nlohmann::detail::output_adapter<char, std::string>(out), ' ',
                json::error_handler_t::replace);
-  const Override overrides[] = {{"model", &WriteModel, &upstream_model},
-                                {"stream_options", &WriteStreamOptions, nullptr}};
-  AppendObjectWith(out, s, body, overrides, force_usage ? 2 : 1);
+  const Override fixed[] = {{"model", &WriteModel, &upstream_model},
+                            {"stream_options", &WriteStreamOptions, nullptr}};
+  if (shape == nullptr) {  // the common case: nothing allocated beyond `out`
+    AppendObjectWith(out, s, body, fixed, force_usage ? 2 : 1);
+    return out;
+  }
+  // The shape never edits model or stream_options (the config refuses them), so the keys stay
+  // distinct.
+  const std::vector<ShapeEdit> edits = PlanShape(body, *shape, req.dialect, dropped);
+  std::vector<Override> overrides(fixed, fixed + (force_usage ? 2 : 1));
+  for (const ShapeEdit& e : edits) {
+    if (e.value)
+      overrides.push_back({e.key, &WriteJson, e.value});
+    else if (e.number)
+      overrides.push_back({e.key, &WriteInt, &*e.number});
+    else
+      overrides.push_back({e.key, nullptr, nullptr});
+  }
+  std::sort(overrides.begin(), overrides.end(),
+            [](const Override& a, const Override& b) { return a.key < b.key; });
+  AppendObjectWith(out, s, body, overrides.data(), overrides.size());
   return out;
 }
 
 }  // namespace
 
 std::string OpenAIRequestBody(const ChatRequest& req, std::string_view upstream_model,
-                              std::vector<std::string>* dropped) {
+                              std::vector<std::string>* dropped, const RequestShape* shape) {
   if (req.dialect == Dialect::kOpenAI)
-    if (auto out = PassThrough(req, upstream_model, req.stream)) return std::move(*out);
+    if (auto out = PassThrough(req, upstream_model, req.stream, shape, dropped))
+      return std::move(*out);
   json body = ToOpenAIRequest(req, upstream_model, dropped);
+  if (shape) ApplyShape(body, *shape, Dialect::kOpenAI, dropped);
   if (req.stream) body["stream_options"]["include_usage"] = true;
   return Dumped(body);
 }
 
 std::string AnthropicRequestBody(const ChatRequest& req, std::string_view upstream_model,
-                                 std::vector<std::string>* dropped) {
+                                 std::vector<std::string>* dropped, const RequestShape* shape) {
   if (req.dialect == Dialect::kAnthropic)
-    if (auto out = PassThrough(req, upstream_model, false)) return std::move(*out);
-  return Dumped(ToAnthropicRequest(req, upstream_model, dropped));
+    if (auto out = PassThrough(req, upstream_model, false, shape, dropped)) return std::move(*out);
+  json body = ToAnthropicRequest(req, upstream_model, dropped);
+  if (shape) ApplyShape(body, *shape, Dialect::kAnthropic, dropped);
+  return Dumped(body);
 }
 
 }  // namespace triage::dialect

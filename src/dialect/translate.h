@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "dialect/canonical.h"
+#include "dialect/shape.h"
 #include "dialect/types.h"
 
 namespace triage::dialect {
@@ -28,11 +29,16 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target);
 // below. The bytes equal dump(-1, ' ', false, error_handler_t::replace) of the tree those
 // functions build (plus, for OpenAI streams, stream_options.include_usage = true). Names of
 // parameters that could not be carried are appended to `dropped` (for a warning header);
-// nothing is dropped on pass-through. Call CheckTranslatable first.
+// nothing is dropped on a pass-through without a shape. Call CheckTranslatable first.
+// With a `shape` (the deployment's `request:` section) the body is then shaped as ApplyShape
+// does (what it removes or clamps is appended to `dropped` too); the pass-through is still
+// written without a copy. Without one (nullptr) nothing more is allocated.
 std::string OpenAIRequestBody(const ChatRequest& req, std::string_view upstream_model,
-                              std::vector<std::string>* dropped = nullptr);
+                              std::vector<std::string>* dropped = nullptr,
+                              const RequestShape* shape = nullptr);
 std::string AnthropicRequestBody(const ChatRequest& req, std::string_view upstream_model,
-                                 std::vector<std::string>* dropped = nullptr);
+                                 std::vector<std::string>* dropped = nullptr,
+                                 const RequestShape* shape = nullptr);
 
 // The same bodies as trees. Same-dialect requests are a deep copy of req.body with `model`
 // replaced (ToOpenAIRequest also forces stream_options.include_usage on streams); the

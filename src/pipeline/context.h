@@ -42,8 +42,9 @@ struct RequestContext {
   bool usage_reported = false;  // false: usage estimated
   int64_t ttft_ms = -1;
   bool committed = false;  // first byte of a stream went to the client
-  // Parameters the deployment's dialect could not carry, from the one translation its provider
-  // made for the attempt (x-triage-dropped-params); empty when passed through.
+  // Parameters the deployment's dialect could not carry, and those its `request:` section
+  // removed or clamped, from the one translation its provider made for the attempt
+  // (x-triage-dropped-params); empty when passed through unshaped.
   std::vector<std::string> dropped;
   bool client_gone = false;
   // How long the upstream whose refusal ends the request asked to be left alone (Retry-After,

@@ -349,10 +349,10 @@ Headers Gateway::ResponseHeaders(const RequestContext& ctx, bool with_cost) cons
   h.emplace_back("x-triage-deployment", ctx.deployment ? ctx.deployment->name : "none");
   if (!ctx.route_reason.empty()) h.emplace_back("x-triage-route", ctx.route_reason);
   if (ctx.deployment) {
-    // Parameters the answering upstream's dialect cannot carry were dropped: say which.
-    // The attempt's provider listed them when it translated the request (ctx.dropped).
-    const auto wire = providers_.at(ctx.deployment->name)->wire();
-    if (wire != ctx.dialect && ctx.parsed) {
+    // Parameters the answering upstream's dialect cannot carry, or its deployment's `request:`
+    // section removes or clamps, were dropped: say which. The attempt's provider listed them
+    // when it translated and shaped the request (ctx.dropped; empty on a plain pass-through).
+    if (ctx.parsed) {
       std::string list;
       for (const auto& d : ctx.dropped) list += (list.empty() ? "" : ", ") + d;
       if (!list.empty()) h.emplace_back("x-triage-dropped-params", list);

@@ -13,7 +13,11 @@ class AnthropicProvider final : public Provider {
  public:
   AnthropicProvider(const config::Deployment& d, Url url, std::shared_ptr<net::ssl::context> tls,
                     std::string key)
-      : d_(d), url_(std::move(url)), tls_(std::move(tls)), key_(std::move(key)) {
+      : d_(d),
+        shape_(MakeShape(d)),
+        url_(std::move(url)),
+        tls_(std::move(tls)),
+        key_(std::move(key)) {
     target_ = url_.path + "/messages";
     check_target_ = d_.HealthCheckTarget();
   }
@@ -24,7 +28,8 @@ class AnthropicProvider final : public Provider {
                               std::vector<std::string>* dropped) override {
     Exchange ex;
     ex.target = target_;
-    ex.body = dialect::AnthropicRequestBody(request, d_.model, dropped);
+    ex.body =
+        dialect::AnthropicRequestBody(request, d_.model, dropped, shape_ ? &*shape_ : nullptr);
     ex.headers.emplace_back("anthropic-version", kAnthropicVersion);
     ex.headers.emplace_back("accept", request.stream ? "text/event-stream" : "application/json");
     if (!key_.empty()) ex.headers.emplace_back("x-api-key", key_);
@@ -47,6 +52,7 @@ class AnthropicProvider final : public Provider {
 
  private:
   config::Deployment d_;
+  std::optional<dialect::RequestShape> shape_;  // the `request:` section; nullopt: none
   Url url_;
   std::shared_ptr<net::ssl::context> tls_;
   std::string key_;  // never logged

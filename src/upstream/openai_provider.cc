@@ -10,7 +10,11 @@ class OpenAIProvider final : public Provider {
  public:
   OpenAIProvider(const config::Deployment& d, Url url, std::shared_ptr<net::ssl::context> tls,
                  std::string auth)
-      : d_(d), url_(std::move(url)), tls_(std::move(tls)), auth_(std::move(auth)) {
+      : d_(d),
+        shape_(MakeShape(d)),
+        url_(std::move(url)),
+        tls_(std::move(tls)),
+        auth_(std::move(auth)) {
     target_ = url_.path + "/chat/completions";
     check_target_ = d_.HealthCheckTarget();
   }
@@ -24,7 +28,7 @@ class OpenAIProvider final : public Provider {
     // Same dialect: passed through with `model` replaced; from Anthropic: translated. Streams
     // always ask for usage (accounting needs it; the pipeline strips the usage chunk again when
     // the client did not ask for it).
-    ex.body = dialect::OpenAIRequestBody(request, d_.model, dropped);
+    ex.body = dialect::OpenAIRequestBody(request, d_.model, dropped, shape_ ? &*shape_ : nullptr);
     ex.headers.emplace_back("accept", request.stream ? "text/event-stream" : "application/json");
     if (!auth_.empty()) ex.headers.emplace_back("authorization", auth_);
     Status st =
@@ -45,6 +49,7 @@ class OpenAIProvider final : public Provider {
 
  private:
   config::Deployment d_;
+  std::optional<dialect::RequestShape> shape_;  // the `request:` section; nullopt: none
   Url url_;
   std::shared_ptr<net::ssl::context> tls_;
   std::string auth_;  // "Bearer <key>"; never logged

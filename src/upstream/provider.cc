@@ -28,6 +28,20 @@ Result<Endpoint> MakeEndpoint(const config::Deployment& d) {
   return ep;
 }
 
+std::optional<dialect::RequestShape> MakeShape(const config::Deployment& d) {
+  if (!d.request) return std::nullopt;
+  const config::RequestShaping& r = *d.request;
+  dialect::RequestShape s;
+  s.drop_params = r.drop_params;
+  s.extra_body = r.extra_body;
+  if (r.max_tokens_field == "max_tokens")
+    s.limit_field = dialect::RequestShape::LimitField::kMaxTokens;
+  else if (r.max_tokens_field == "max_completion_tokens")
+    s.limit_field = dialect::RequestShape::LimitField::kMaxCompletionTokens;
+  s.max_output_tokens = r.max_output_tokens;
+  return s;
+}
+
 net::awaitable<CheckResult> Provider::Check(config::Millis, int64_t, CancelHook*) {
   CheckResult r;
   r.passed = true;

@@ -4,10 +4,12 @@
 // built once at start and shared by all threads: Call is thread-safe (per-thread state lives
 // in HttpClient::ForThisThread()).
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "dialect/shape.h"
 #include "dialect/types.h"
 #include "upstream/http_client.h"
 
@@ -28,8 +30,9 @@ class Provider {
   // True for the in-process simulator.
   virtual bool simulated() const { return false; }
   // `dropped` (may be null) receives, before anything reaches the sink, the names of the
-  // request's parameters that wire() cannot carry (for x-triage-dropped-params): the request is
-  // translated once per call, and this is the list that translation made.
+  // request's parameters that wire() cannot carry, and those the deployment's `request:`
+  // section removed or clamped (for x-triage-dropped-params): the request is translated and
+  // shaped once per call, and this is the list that made.
   virtual net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink,
                                       CancelHook* cancel, std::vector<std::string>* dropped) = 0;
   // Active health check: GET of the deployment's HealthCheckTarget() with the headers Call
@@ -58,6 +61,9 @@ struct Endpoint {
   std::string key;  // never logged
 };
 Result<Endpoint> MakeEndpoint(const config::Deployment& deployment);
+
+// The deployment's `request:` section as the dialect writers take it; nullopt without one.
+std::optional<dialect::RequestShape> MakeShape(const config::Deployment& deployment);
 
 // Provider constructors (one file each).
 Result<std::unique_ptr<Provider>> MakeOpenAIProvider(const config::Deployment& deployment);

@@ -3,6 +3,8 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { startTriage, config, curl } from "./lib/harness.mjs";
 import { startFakeOpenAI, chunk, openaiError } from "./lib/fake_openai.mjs";
 import { startFakeAnthropic, anthropicError, streamEvents } from "./lib/fake_anthropic.mjs";
@@ -645,5 +647,123 @@ describe("dialects", () => {
     const rows = t.rows();
     assert.ok(rows.some((r) => r.dialect === "anthropic"));
     assert.ok(rows.some((r) => r.dialect === "openai"));
+  });
+});
+
+// Per-deployment request shaping (tiers[i].deployments[j].request): what each fake upstream
+// receives, byte for byte, from the real SDKs, and what x-triage-dropped-params says.
+describe("request shaping per deployment", () => {
+  let oai, ant, t, anthropic, openai;
+  const qwen = [
+    "        request:\n",
+    "          drop_params: [seed, logit_bias, reasoning_effort]\n",
+    "          max_output_tokens: 1024\n",
+    "          extra_body:\n",
+    "            chat_template_kwargs: {enable_thinking: false}\n",
+    "            top_k: 20\n",
+    "            min_p: 0.0\n",
+    "            keep_alive: \"5\"\n",
+  ].join("");
+  before(async () => {
+    oai = await startFakeOpenAI();
+    ant = await startFakeAnthropic();
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "qwen", url: oai.url, catalog: "gemma-4-31b", model: "Qwen/Qwen3-32B", more: qwen }] },
+          { name: "plain", deployments: [{ name: "plain-gemma", url: oai.url, catalog: "gemma-4-31b", model: "gemma4:31b" }] },
+          { name: "gpt", deployments: [{ name: "gpt55", url: oai.url, catalog: "claude-sonnet-4.6", model: "gpt-5.5", more: "        request: {max_tokens_field: max_completion_tokens}\n" }] },
+          { name: "frontier", deployments: [{ name: "claude", provider: "anthropic", url: ant.url, catalog: "claude-opus-4.7", model: "claude-opus-4-7", more: "        request: {drop_params: [top_k], max_output_tokens: 2000}\n" }] },
+        ],
+        extra: "routing: {fallback: none}\nretry: {max_attempts: 1}\n",
+      }),
+    );
+    anthropic = new Anthropic({ baseURL: t.url, apiKey: "client-key", maxRetries: 0 });
+    openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "client-key", maxRetries: 0 });
+  });
+  after(async () => {
+    await t.cleanup();
+    await oai.close();
+    await ant.close();
+  });
+
+  test("OpenAI SDK, same dialect: members dropped, extra_body merged with exact JSON types, max_tokens clamped", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model: "open", messages: [{ role: "user", content: "hi" }], seed: 7, logit_bias: { 50256: -100 }, temperature: 0.3, max_tokens: 8000 })
+      .withResponse();
+    assert.equal(data.choices[0].message.content, "Hello from the fake.");
+    assert.equal(
+      oai.requests.at(-1).raw,
+      '{"chat_template_kwargs":{"enable_thinking":false},"keep_alive":"5","max_tokens":1024,"messages":[{"content":"hi","role":"user"}],"min_p":0.0,"model":"Qwen/Qwen3-32B","temperature":0.3,"top_k":20}',
+    );
+    assert.equal(response.headers.get("x-triage-dropped-params"), "max_tokens (clamped to 1024), seed (deployment drop_params), logit_bias (deployment drop_params)");
+    // The client's own top_k wins over extra_body's; a stream still asks for usage.
+    const stream = await openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "hi" }], top_k: 3, stream: true });
+    let text = "";
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
+    assert.equal(text, "Hello from the fake.");
+    assert.equal(
+      oai.requests.at(-1).raw,
+      '{"chat_template_kwargs":{"enable_thinking":false},"keep_alive":"5","messages":[{"content":"hi","role":"user"}],"min_p":0.0,"model":"Qwen/Qwen3-32B","stream":true,"stream_options":{"include_usage":true},"top_k":3}',
+    );
+  });
+
+  test("a deployment without request: still gets the client's body untouched", async () => {
+    const { response } = await openai.chat.completions
+      .create({ model: "plain", messages: [{ role: "user", content: "hi" }], seed: 7, max_tokens: 8000 })
+      .withResponse();
+    assert.equal(oai.requests.at(-1).raw, '{"max_tokens":8000,"messages":[{"content":"hi","role":"user"}],"model":"gemma4:31b","seed":7}');
+    assert.equal(response.headers.get("x-triage-dropped-params"), null);
+  });
+
+  test("Anthropic SDK, translated: reasoning_effort dropped, extra_body added, max_tokens clamped", async () => {
+    const { response } = await anthropic.messages
+      .create({ model: "open", max_tokens: 4000, output_config: { effort: "high" }, messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
+    assert.equal(
+      oai.requests.at(-1).raw,
+      '{"chat_template_kwargs":{"enable_thinking":false},"keep_alive":"5","max_tokens":1024,"messages":[{"content":"hi","role":"user"}],"min_p":0.0,"model":"Qwen/Qwen3-32B","top_k":20}',
+    );
+    assert.equal(response.headers.get("x-triage-dropped-params"), "max_tokens (clamped to 1024), reasoning_effort (deployment drop_params)");
+  });
+
+  test("max_tokens_field: max_completion_tokens for gpt-5.5, from both SDKs", async () => {
+    const { response } = await openai.chat.completions
+      .create({ model: "gpt", messages: [{ role: "user", content: "hi" }], max_tokens: 300 })
+      .withResponse();
+    assert.equal(oai.requests.at(-1).raw, '{"max_completion_tokens":300,"messages":[{"content":"hi","role":"user"}],"model":"gpt-5.5"}');
+    assert.equal(response.headers.get("x-triage-dropped-params"), null);
+    const msg = await anthropic.messages.create({ model: "gpt", max_tokens: 256, messages: [{ role: "user", content: "hi" }] });
+    assert.equal(msg.content[0].text, "Hello from the fake.");
+    assert.equal(oai.requests.at(-1).raw, '{"max_completion_tokens":256,"messages":[{"content":"hi","role":"user"}],"model":"gpt-5.5"}');
+  });
+
+  test("Anthropic upstream: top_k dropped, max_tokens capped, the 4096 default included", async () => {
+    ant.handler = null;
+    ant.content = [{ type: "text", text: "ok" }];
+    const { response } = await anthropic.messages
+      .create({ model: "frontier", max_tokens: 16000, top_k: 5, messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
+    assert.equal(ant.requests.at(-1).raw, '{"max_tokens":2000,"messages":[{"content":"hi","role":"user"}],"model":"claude-opus-4-7"}');
+    assert.equal(response.headers.get("x-triage-dropped-params"), "max_tokens (clamped to 2000), top_k (deployment drop_params)");
+    const r2 = await openai.chat.completions.create({ model: "frontier", messages: [{ role: "user", content: "hi" }] }).withResponse();
+    assert.equal(r2.data.choices[0].message.content, "ok");
+    assert.equal(ant.requests.at(-1).body.max_tokens, 2000);
+    assert.equal(r2.response.headers.get("x-triage-dropped-params"), "max_tokens (clamped to 2000)");
+  });
+
+  test("a SIGHUP reload that changes request: says it waits for a restart, and the running shape stays", async () => {
+    const file = path.join(t.dir, "config.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace("max_output_tokens: 1024", "max_output_tokens: 512"));
+    t.proc.kill("SIGHUP");
+    let line;
+    for (let i = 0; i < 100 && !line; ++i) {
+      line = t.stderr().split("\n").find((l) => l.includes('"msg":"routing reloaded"'));
+      if (!line) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(line, t.stderr());
+    assert.deepEqual(JSON.parse(line).not_applied_until_restart, ["tiers[0].deployments"]);
+    await openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "hi" }], max_tokens: 8000 });
+    assert.equal(oai.requests.at(-1).body.max_tokens, 1024);
   });
 });

@@ -48,7 +48,7 @@ export async function startFakeAnthropic() {
       try {
         body = JSON.parse(data);
       } catch {}
-      fake.requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+      fake.requests.push({ method: req.method, url: req.url, headers: req.headers, body, raw: data });
       if (fake.handler) return fake.handler(req, res, body);
       if (body.stream) {
         res.writeHead(200, { "content-type": "text/event-stream" });

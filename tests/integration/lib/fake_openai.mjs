@@ -66,7 +66,7 @@ export async function startFakeOpenAI() {
       try {
         body = JSON.parse(data);
       } catch {}
-      fake.requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+      fake.requests.push({ method: req.method, url: req.url, headers: req.headers, body, raw: data });
       try {
         await fake.handler(req, res, body);
       } catch (e) {
