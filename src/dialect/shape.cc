@@ -8,13 +8,13 @@ namespace triage::dialect {
 
 using json = nlohmann::json;
 
-namespace {
-
-void Report(std::vector<std::string>* dropped, std::string name) {
+void AddDropped(std::vector<std::string>* dropped, std::string name) {
   if (!dropped) return;
   if (std::find(dropped->begin(), dropped->end(), name) == dropped->end())
     dropped->push_back(std::move(name));
 }
+
+namespace {
 
 std::optional<int64_t> IntMember(const json& body, const char* key) {
   auto it = body.find(key);
@@ -31,7 +31,7 @@ void PlanLimit(const json& body, const RequestShape& shape, Dialect upstream,
     if (!v) return;
     if (cap && *v > *cap) {
       v = cap;
-      Report(dropped, std::string(from) + " (clamped to " + std::to_string(*cap) + ")");
+      AddDropped(dropped, std::string(from) + " (clamped to " + std::to_string(*cap) + ")");
     } else if (std::string_view(from) == to) {
       return;  // unchanged
     }
@@ -51,7 +51,7 @@ void PlanLimit(const json& body, const RequestShape& shape, Dialect upstream,
   edits[other] = ShapeEdit{other, nullptr, std::nullopt};
   if (body.contains(to)) {
     // Both sent: the configured one is kept, the other cannot go.
-    Report(dropped, std::string(other) + " (deployment takes " + to + ")");
+    AddDropped(dropped, std::string(other) + " (deployment takes " + to + ")");
     clamp(to, to, IntMember(body, to));
   } else {
     clamp(other, to, IntMember(body, other));
@@ -73,7 +73,7 @@ std::vector<ShapeEdit> PlanShape(const json& body, const RequestShape& shape, Di
   for (const std::string& name : shape.drop_params) {
     if (GatewayOwned(name) || !body.contains(name)) continue;
     edits[name] = ShapeEdit{name, nullptr, std::nullopt};
-    Report(dropped, name + " (deployment drop_params)");
+    AddDropped(dropped, name + " (deployment drop_params)");
   }
   for (const auto& [key, value] : shape.extra_body.items()) {
     if (GatewayOwned(key)) continue;

@@ -37,6 +37,10 @@ struct ShapeEdit {
   bool removes() const { return value == nullptr && !number; }
 };
 
+// Appends `name` to `dropped` (when given) unless it is there already: every parameter a
+// translation or a deployment's shape did not send is named once in x-triage-dropped-params.
+void AddDropped(std::vector<std::string>* dropped, std::string name);
+
 // The edits `shape` makes to `body` (an object in the `upstream` dialect, translated or passed
 // through), sorted by key, one per key; appends what is lost to `dropped` (may be null). Never
 // touches `model`, `messages`, `stream` or `stream_options` (the config refuses them; here they

@@ -11,12 +11,6 @@ using json = nlohmann::json;
 
 namespace {
 
-void Drop(std::vector<std::string>* dropped, std::string name) {
-  if (!dropped) return;
-  if (std::find(dropped->begin(), dropped->end(), name) == dropped->end())
-    dropped->push_back(std::move(name));
-}
-
 std::string DataUrl(const ContentBlock& b) {
   return b.url.empty() ? "data:" + b.media_type + ";base64," + b.data : b.url;
 }
@@ -25,7 +19,7 @@ std::string JoinText(const std::vector<ContentBlock>& blocks, std::vector<std::s
   std::string out;
   for (const auto& b : blocks) {
     if (b.type != BlockType::kText) {
-      Drop(dropped, "non-text content in tool_result/system");
+      AddDropped(dropped, "non-text content in tool_result/system");
       continue;
     }
     if (!out.empty()) out += '\n';
@@ -47,7 +41,7 @@ json OpenAIPart(const ContentBlock& b, std::vector<std::string>* dropped) {
               {"input_audio", {{"data", b.data}, {"format", b.media_type}}}};
     case BlockType::kDocument:
       if (!b.url.empty()) {
-        Drop(dropped, "document.source.url");
+        AddDropped(dropped, "document.source.url");
         return nullptr;
       }
       return {{"type", "file"}, {"file", {{"file_data", DataUrl(b)}, {"filename", "document"}}}};
@@ -61,7 +55,7 @@ void RenderOpenAIUser(const Message& m, json& out, std::vector<std::string>* dro
   bool only_text = true;
   for (const auto& b : m.content) {
     if (b.type == BlockType::kToolResult) {
-      if (b.is_error) Drop(dropped, "tool_result.is_error");
+      if (b.is_error) AddDropped(dropped, "tool_result.is_error");
       out.push_back({{"role", "tool"},
                      {"tool_call_id", b.tool_use_id},
                      {"content", JoinText(b.content, dropped)}});
@@ -92,9 +86,9 @@ void RenderOpenAIAssistant(const Message& m, json& out, std::vector<std::string>
                        {"type", "function"},
                        {"function", {{"name", b.name}, {"arguments", b.input.dump()}}}});
     } else if (b.type == BlockType::kThinking) {
-      Drop(dropped, "thinking");
+      AddDropped(dropped, "thinking");
     } else {
-      Drop(dropped, "non-text assistant content");
+      AddDropped(dropped, "non-text assistant content");
     }
   }
   json msg = {{"role", "assistant"}};
@@ -155,10 +149,10 @@ json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {
       return r;
     }
     case BlockType::kAudio:
-      Drop(dropped, "input_audio");
+      AddDropped(dropped, "input_audio");
       return nullptr;
     case BlockType::kThinking:
-      Drop(dropped, "thinking");
+      AddDropped(dropped, "thinking");
       return nullptr;
   }
   return nullptr;
@@ -253,7 +247,7 @@ json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
     return out;
   }
   CanonicalRequest c = CanonicalFromAnthropic(req.body);
-  for (const auto& u : c.unmapped) Drop(dropped, u);
+  for (const auto& u : c.unmapped) AddDropped(dropped, u);
   json msgs = json::array();
   if (!c.system.empty())
     msgs.push_back({{"role", "system"}, {"content", JoinText(c.system, dropped)}});
@@ -275,7 +269,7 @@ json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
   }
   // Without tools (none sent, or only Anthropic server tools, dropped above) a tool_choice is
   // refused by OpenAI-compatible servers (vLLM: "When using `tool_choice`, `tools` must be set").
-  if (c.tool_choice && c.tools.empty()) Drop(dropped, "tool_choice (no tools)");
+  if (c.tool_choice && c.tools.empty()) AddDropped(dropped, "tool_choice (no tools)");
   if (c.tool_choice && !c.tools.empty()) {
     const ToolChoice& tc = *c.tool_choice;
     switch (tc.kind) {
@@ -297,7 +291,7 @@ json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
   if (c.max_tokens) out["max_tokens"] = *c.max_tokens;
   if (c.temperature) out["temperature"] = *c.temperature;
   if (c.top_p) out["top_p"] = *c.top_p;
-  if (c.top_k) Drop(dropped, "top_k");
+  if (c.top_k) AddDropped(dropped, "top_k");
   if (!c.stop.empty()) out["stop"] = c.stop;
   if (c.user) out["user"] = *c.user;
   if (c.output_schema) {
@@ -323,7 +317,7 @@ json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,
     return out;
   }
   CanonicalRequest c = CanonicalFromOpenAI(req.body);
-  for (const auto& u : c.unmapped) Drop(dropped, u);
+  for (const auto& u : c.unmapped) AddDropped(dropped, u);
   json out = {{"model", upstream_model}};
   out["max_tokens"] = c.max_tokens.value_or(kDefaultAnthropicMaxTokens);
   if (!c.system.empty()) out["system"] = JoinText(c.system, dropped);
@@ -365,12 +359,12 @@ json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,
   }
   if (c.temperature) {
     // OpenAI allows 0..2, Anthropic 0..1.
-    if (*c.temperature > 1.0) Drop(dropped, "temperature (clamped to 1)");
+    if (*c.temperature > 1.0) AddDropped(dropped, "temperature (clamped to 1)");
     out["temperature"] = std::min(*c.temperature, 1.0);
   }
   // Current Claude models refuse the two together ("`temperature` and `top_p` cannot both be
   // specified for this model"); OpenAI clients often send both. temperature wins.
-  if (c.top_p && c.temperature) Drop(dropped, "top_p (sent with temperature)");
+  if (c.top_p && c.temperature) AddDropped(dropped, "top_p (sent with temperature)");
   if (c.top_p && !c.temperature) out["top_p"] = *c.top_p;
   if (!c.stop.empty()) out["stop_sequences"] = c.stop;
   if (c.user) out["metadata"] = {{"user_id", *c.user}};
