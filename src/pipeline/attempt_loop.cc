@@ -2,9 +2,11 @@
 // bounded queues), retries with backoff and jitter that honour the upstream's Retry-After, under
 // the retry budget. Shared by the unary and streaming attempt loops.
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <memory>
 #include <random>
 
 #include "pipeline/gateway.h"
@@ -16,8 +18,9 @@ using Admission = upstream::DeploymentHealth::Admission;
 using std::chrono::milliseconds;
 
 namespace {
-// A queued request re-checks for a free slot this often.
-constexpr milliseconds kQueuePoll{2};
+// A queued request is woken when a slot frees (DeploymentHealth::TryEnqueue's `wake`); it also
+// re-checks this often, a safety net that bounds the cost of any missed wake.
+constexpr milliseconds kQueueRecheck{100};
 
 net::awaitable<void> Sleep(milliseconds d, upstream::CancelHook* cancel) {
   if (d.count() <= 0) co_return;
@@ -79,12 +82,29 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
     }
     Admission a = health.Admit(Clock::now(), d->max_concurrency);
     uint64_t ticket = 0;
-    if (a == Admission::kFull && d->max_queue > 0) ticket = health.TryEnqueue(d->max_queue);
+    std::shared_ptr<net::steady_timer> queue_timer;
+    if (a == Admission::kFull && d->max_queue > 0) {
+      // Queued: served in arrival order (Admit keeps a freed slot for the first waiter). The
+      // health wakes the first waiter when a slot frees (from whichever thread ended the
+      // attempt: posted to this coroutine's executor, where it cancels the wait).
+      queue_timer = std::make_shared<net::steady_timer>(co_await net::this_coro::executor);
+      ticket = health.TryEnqueue(
+          d->max_queue,
+          [weak = std::weak_ptr<net::steady_timer>(queue_timer), ex = queue_timer->get_executor()] {
+            net::post(ex, [weak] {
+              if (auto t = weak.lock()) t->cancel();
+            });
+          });
+    }
     if (ticket != 0) {
-      // Queued: served in arrival order (Admit keeps a freed slot for the first waiter).
       const auto until = Clock::now() + d->queue_timeout;
+      // A slot may have freed between the refusal above and the enqueue.
+      a = health.Admit(Clock::now(), d->max_concurrency, ticket);
       while (a == Admission::kFull && Clock::now() < until && !ctx.cancel->fired()) {
-        co_await Sleep(kQueuePoll, ctx.cancel.get());
+        queue_timer->expires_at(std::min(until, Clock::now() + kQueueRecheck));
+        ctx.cancel->Set([t = queue_timer.get()] { t->cancel(); });
+        co_await queue_timer->async_wait(net::as_tuple(net::use_awaitable));
+        ctx.cancel->Clear();
         if (ctx.cancel->fired()) break;
         a = health.Admit(Clock::now(), d->max_concurrency, ticket);
       }

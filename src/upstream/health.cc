@@ -65,29 +65,37 @@ DeploymentHealth::Admission DeploymentHealth::Admit(Clock::time_point now, int m
   int64_t ahead = 0;
   if (max_concurrency > 0 && (ticket != 0 || queued_.load(std::memory_order_relaxed) > 0)) {
     queue_lock = std::unique_lock(queue_mu_);
-    ahead = std::find(waiting_.begin(), waiting_.end(), ticket) - waiting_.begin();
+    ahead = std::find_if(waiting_.begin(), waiting_.end(),
+                         [ticket](const Waiter& w) { return w.ticket == ticket; }) -
+            waiting_.begin();
   }
-  int64_t cur = in_flight_.load(std::memory_order_relaxed);
+  // Sequentially consistent: pairs with End's decrement (see TryEnqueue).
+  int64_t cur = in_flight_.load(std::memory_order_seq_cst);
   do {
     if (max_concurrency > 0 && cur + ahead >= max_concurrency) return Admission::kFull;
   } while (!in_flight_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
   if (queue_lock.owns_lock()) queue_lock.unlock();
-  std::lock_guard lock(mu_);
-  if (state_ == BreakerState::kOpen) {
-    if (now - opened_at_ < policy_.open_for) {
-      in_flight_.fetch_sub(1, std::memory_order_relaxed);
-      return Admission::kBreakerOpen;
+  bool refused = false;
+  {
+    std::lock_guard lock(mu_);
+    if (state_ == BreakerState::kOpen) {
+      if (now - opened_at_ < policy_.open_for)
+        refused = true;
+      else
+        Transition(BreakerState::kHalfOpen, now);
     }
-    Transition(BreakerState::kHalfOpen, now);
-  }
-  if (state_ == BreakerState::kHalfOpen) {
-    if (probes_ >= policy_.half_open_probes) {
-      in_flight_.fetch_sub(1, std::memory_order_relaxed);
-      return Admission::kBreakerOpen;
+    if (!refused && state_ == BreakerState::kHalfOpen) {
+      if (probes_ >= policy_.half_open_probes)
+        refused = true;
+      else
+        ++probes_;
     }
-    ++probes_;
   }
-  return Admission::kAdmitted;
+  if (!refused) return Admission::kAdmitted;
+  // The slot goes back, and to the first waiter if any.
+  in_flight_.fetch_sub(1, std::memory_order_seq_cst);
+  if (queued_.load(std::memory_order_seq_cst) > 0) WakeFirst();
+  return Admission::kBreakerOpen;
 }
 
 void DeploymentHealth::CoolDown(Clock::time_point until, int status) {
@@ -108,24 +116,48 @@ std::chrono::milliseconds DeploymentHealth::cooldown_left(Clock::time_point now)
   return std::chrono::ceil<std::chrono::milliseconds>(until - now);
 }
 
-uint64_t DeploymentHealth::TryEnqueue(int max_queue) {
+uint64_t DeploymentHealth::TryEnqueue(int max_queue, std::function<void()> wake) {
   std::lock_guard lock(queue_mu_);
   if (static_cast<int64_t>(waiting_.size()) >= max_queue) return 0;
-  waiting_.push_back(++next_ticket_);
-  queued_.store(static_cast<int64_t>(waiting_.size()), std::memory_order_relaxed);
+  waiting_.push_back(Waiter{++next_ticket_, std::move(wake)});
+  // Sequentially consistent with End's decrement and load: either End sees this waiter and
+  // wakes it, or the waiter's next Admit sees the slot End freed.
+  queued_.store(static_cast<int64_t>(waiting_.size()), std::memory_order_seq_cst);
   return next_ticket_;
 }
 
 void DeploymentHealth::Dequeue(uint64_t ticket) {
-  std::lock_guard lock(queue_mu_);
-  auto it = std::find(waiting_.begin(), waiting_.end(), ticket);
-  if (it != waiting_.end()) waiting_.erase(it);
-  queued_.store(static_cast<int64_t>(waiting_.size()), std::memory_order_relaxed);
+  bool was_first = false;
+  {
+    std::lock_guard lock(queue_mu_);
+    auto it = std::find_if(waiting_.begin(), waiting_.end(),
+                           [ticket](const Waiter& w) { return w.ticket == ticket; });
+    if (it != waiting_.end()) {
+      was_first = it == waiting_.begin();
+      waiting_.erase(it);
+    }
+    queued_.store(static_cast<int64_t>(waiting_.size()), std::memory_order_seq_cst);
+  }
+  // The next in line may now have a free slot (this one was admitted to one of several free
+  // slots, or left without taking one).
+  if (was_first) WakeFirst();
+}
+
+void DeploymentHealth::WakeFirst() {
+  std::function<void()> wake;
+  {
+    std::lock_guard lock(queue_mu_);
+    if (waiting_.empty()) return;
+    wake = waiting_.front().wake;
+  }
+  if (wake) wake();
 }
 
 void DeploymentHealth::End(Outcome outcome, std::chrono::microseconds latency,
                            Clock::time_point now, std::optional<Clock::time_point> started) {
-  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  in_flight_.fetch_sub(1, std::memory_order_seq_cst);
+  // The slot goes to the first waiter, if any: wake it rather than let it poll.
+  if (queued_.load(std::memory_order_seq_cst) > 0) WakeFirst();
   const bool ok = outcome == Outcome::kSuccess;
   if (ok) {
     // EWMA with alpha = 0.2; a racy read-modify-write only loses a sample now and then.

@@ -79,7 +79,12 @@ class DeploymentHealth {
   // Requests waiting for a slot, first come first served (max_queue accounting). TryEnqueue
   // returns the caller's ticket (0 when max_queue are waiting already), for Admit while it waits
   // and for Dequeue when it stops waiting (admitted, timed out or cancelled). Thread-safe.
-  uint64_t TryEnqueue(int max_queue);
+  // `wake` (optional) is called, from any thread and outside every lock, when a slot may have
+  // become free for this caller: when it is first in the queue and an attempt ends (End), a
+  // breaker refusal gives its slot back, or the waiter before it leaves (Dequeue). It must only
+  // signal (post to the waiter's executor), never call back into this object. A wake can be
+  // spurious (another caller took the slot first): the waiter asks Admit again.
+  uint64_t TryEnqueue(int max_queue, std::function<void()> wake = nullptr);
   void Dequeue(uint64_t ticket);
   int64_t queued() const { return queued_.load(std::memory_order_relaxed); }
 
@@ -132,8 +137,13 @@ class DeploymentHealth {
   std::atomic<int64_t> in_flight_{0};
   std::atomic<int64_t> queued_{0};  // waiting_.size(), readable without the lock
   std::mutex queue_mu_;
-  std::deque<uint64_t> waiting_;  // tickets in arrival order; guarded by queue_mu_
-  uint64_t next_ticket_ = 0;      // guarded by queue_mu_
+  struct Waiter {
+    uint64_t ticket;
+    std::function<void()> wake;
+  };
+  void WakeFirst();             // wakes the first waiter, if any
+  std::deque<Waiter> waiting_;  // in arrival order; guarded by queue_mu_
+  uint64_t next_ticket_ = 0;    // guarded by queue_mu_
   std::atomic<int64_t> ewma_us_{0};
   std::atomic<int64_t> cooldown_until_{0};  // steady-clock ticks; 0 = none
   std::atomic<int> cooldown_status_{0};

@@ -222,6 +222,58 @@ TEST(Capacity, AWaiterThatLeavesHandsItsTurnOn) {
   h.Dequeue(second);
 }
 
+// Queued requests used to poll Admit every 2 ms; now the health wakes the first waiter when
+// a slot frees (an attempt ends, a breaker refusal gives its slot back, the waiter ahead leaves),
+// and nobody else.
+TEST(Capacity, FreedSlotWakesTheFirstWaiterOnly) {
+  DeploymentHealth h("d", 1, Policy());
+  auto t = Clock::now();
+  using A = DeploymentHealth::Admission;
+  int woke_first = 0, woke_second = 0;
+  ASSERT_EQ(h.Admit(t, 2), A::kAdmitted);
+  ASSERT_EQ(h.Admit(t, 2), A::kAdmitted);
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);  // nobody waits: no wake
+  ASSERT_EQ(h.Admit(t, 2), A::kAdmitted);
+  const uint64_t first = h.TryEnqueue(3, [&] { ++woke_first; });
+  const uint64_t second = h.TryEnqueue(3, [&] { ++woke_second; });
+  EXPECT_EQ(woke_first + woke_second, 0);
+  h.End(DeploymentHealth::Outcome::kFailure, microseconds(10), t);
+  EXPECT_EQ(woke_first, 1);
+  EXPECT_EQ(woke_second, 0);
+  EXPECT_EQ(h.Admit(t, 2, first), A::kAdmitted);
+  h.Dequeue(first);  // the next in line is woken: there may be another free slot
+  EXPECT_EQ(woke_second, 1);
+  EXPECT_EQ(h.Admit(t, 2, second), A::kFull);  // there is not: the wake was spurious
+  h.End(DeploymentHealth::Outcome::kNeutral, microseconds(10), t);
+  EXPECT_EQ(woke_second, 2);
+  EXPECT_EQ(h.Admit(t, 2, second), A::kAdmitted);
+  h.Dequeue(second);
+  EXPECT_EQ(woke_first, 1);
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);
+  EXPECT_EQ(woke_first + woke_second, 3);  // an empty queue wakes nobody
+  EXPECT_EQ(h.in_flight(), 0);
+}
+
+// A waiter that leaves from the middle of the queue wakes nobody; one that leaves from the front
+// wakes the next (its turn has come).
+TEST(Capacity, OnlyTheFrontLeavingWakesTheNext) {
+  DeploymentHealth h("d", 1, Policy());
+  auto t = Clock::now();
+  using A = DeploymentHealth::Admission;
+  std::vector<int> woke(3);
+  ASSERT_EQ(h.Admit(t, 1), A::kAdmitted);
+  uint64_t tickets[3];
+  for (int i = 0; i < 3; ++i) tickets[i] = h.TryEnqueue(3, [&woke, i] { ++woke[i]; });
+  h.Dequeue(tickets[1]);
+  EXPECT_EQ(woke, (std::vector<int>{0, 0, 0}));
+  h.Dequeue(tickets[0]);
+  EXPECT_EQ(woke, (std::vector<int>{0, 0, 1}));
+  h.Dequeue(tickets[2]);
+  h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);
+  EXPECT_EQ(woke, (std::vector<int>{0, 0, 1}));
+}
+
 TEST(Breaker, NeutralOutcomeGivesNoVerdict) {
   DeploymentHealth h("d", 1, Policy());
   auto t = Clock::now();
