@@ -22,6 +22,26 @@ namespace {
 // re-checks this often, a safety net that bounds the cost of any missed wake.
 constexpr milliseconds kQueueRecheck{100};
 
+// Takes a queued request out of the deployment's queue when it stops waiting, or when its
+// coroutine is destroyed while it waits (the io_context going away), so that the queue never
+// keeps a waiter whose wake-up would post to an executor that is gone.
+class QueuePlace {
+ public:
+  QueuePlace(upstream::DeploymentHealth& health, uint64_t ticket)
+      : health_(health), ticket_(ticket) {}
+  QueuePlace(const QueuePlace&) = delete;
+  QueuePlace& operator=(const QueuePlace&) = delete;
+  ~QueuePlace() { Leave(); }
+  void Leave() {
+    if (ticket_ != 0) health_.Dequeue(ticket_);
+    ticket_ = 0;
+  }
+
+ private:
+  upstream::DeploymentHealth& health_;
+  uint64_t ticket_;
+};
+
 net::awaitable<void> Sleep(milliseconds d, upstream::CancelHook* cancel) {
   if (d.count() <= 0) co_return;
   net::steady_timer t(co_await net::this_coro::executor);
@@ -97,6 +117,7 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
           });
     }
     if (ticket != 0) {
+      QueuePlace place(health, ticket);
       const auto until = Clock::now() + d->queue_timeout;
       // A slot may have freed between the refusal above and the enqueue.
       a = health.Admit(Clock::now(), d->max_concurrency, ticket);
@@ -108,7 +129,7 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
         if (ctx.cancel->fired()) break;
         a = health.Admit(Clock::now(), d->max_concurrency, ticket);
       }
-      health.Dequeue(ticket);
+      place.Leave();
     }
     if (ctx.cancel->fired()) {
       // The client left (or the grace period ended) while this request waited: it leaves the
