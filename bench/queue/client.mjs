@@ -11,4 +11,6 @@ const statuses = await Promise.all(
   ),
 );
 const ms = performance.now() - t0;
-console.log(`RESULT wall_ms=${ms.toFixed(1)} ok=${statuses.filter((s) => s === 200).length}`);
+const counts = {};
+for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
+console.log(`RESULT wall_ms=${ms.toFixed(1)} ok=${counts[200] ?? 0} statuses=${JSON.stringify(counts)}`);
