@@ -85,8 +85,9 @@ std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
   return out;
 }
 
-// serve --config FILE, on SIGHUP: re-reads FILE and applies its routing.router and
-// routing.thresholds; anything wrong keeps the running routing and is logged.
+// serve --config FILE, on SIGHUP: re-reads FILE and applies its routing.router,
+// routing.thresholds and routing.cascade_tool_calls; anything wrong keeps the running routing and
+// is logged.
 void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
   auto fresh = config::LoadFile(path);
   Status st = fresh ? gw.ReloadRouting(**fresh) : Status(fresh.error());
@@ -99,7 +100,10 @@ void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
   nlohmann::json f = {{"config", path},
                       {"router", (*fresh)->router},
                       {"thresholds", th},
-                      {"note", "only routing.router and routing.thresholds are reloaded"}};
+                      {"cascade_tool_calls", (*fresh)->cascade_tool_calls},
+                      {"note",
+                       "only routing.router, routing.thresholds and routing.cascade_tool_calls "
+                       "are reloaded"}};
   const auto unapplied = UnappliedCheckChanges(gw.config(), **fresh);
   if (!unapplied.empty()) f["not_applied_until_restart"] = unapplied;
   observe::Log(unapplied.empty() ? observe::Level::kInfo : observe::Level::kWarn,

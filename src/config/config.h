@@ -169,6 +169,12 @@ struct Config {
   // routing.thresholds: ascending scores in [0,1], one fewer than tiers. A score below
   // thresholds[0] routes to tiers[0], below thresholds[1] to tiers[1], ..., else the last.
   std::vector<double> thresholds;
+  // routing.cascade_tool_calls: how the live cascade (router "cascade:FILE") treats a cheap
+  // answer that calls tools. "check" (the default): each call is checked against the request's
+  // tools (known name, arguments a JSON object with the schema's required keys, the forced
+  // tool_choice) and a valid one is released without the judge; "escalate": the answer is judged
+  // by its text only (a call alone is an empty answer, which escalates).
+  std::string cascade_tool_calls = "check";
   // routing.fallback: after the chosen tier's deployments, which other tiers the plan may
   // use: "up" (more expensive tiers, the default), "down", "both" or "none". Pinning a single
   // deployment never falls back elsewhere.

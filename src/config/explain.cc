@@ -88,7 +88,14 @@ std::string Explain(const Config& c) {
   } else {
     out << "router " << c.router << ", thresholds [";
     for (size_t i = 0; i < c.thresholds.size(); ++i) out << (i ? ", " : "") << c.thresholds[i];
-    out << "]\n";
+    out << "]";
+    if (c.router.rfind("cascade:", 0) == 0)
+      out << (c.cascade_tool_calls == "check"
+                  ? "; a cheap answer's tool calls are checked against the request's tools, "
+                    "valid ones released (routing.cascade_tool_calls check)"
+                  : "; a cheap answer's tool calls are not checked: judged by its text only "
+                    "(routing.cascade_tool_calls escalate)");
+    out << "\n";
   }
   const HealthChecksConfig& hc = c.health_checks;
   if (hc.interval.count() == 0) {

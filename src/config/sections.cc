@@ -27,11 +27,16 @@ void ParseStorage(const YAML::Node& root, Diag& diag, Config& c) {
 void ParseRouting(const YAML::Node& root, Diag& diag, Config& c) {
   if (!Has(root, "routing")) return;
   const YAML::Node node = root["routing"];
-  if (!internal::CheckMap(node, "routing", {"default_tier", "router", "thresholds", "fallback"},
-                          diag))
+  if (!internal::CheckMap(
+          node, "routing",
+          {"default_tier", "router", "thresholds", "fallback", "cascade_tool_calls"}, diag))
     return;
   GetString(node, "default_tier", "routing", diag, &c.default_tier);
   GetString(node, "fallback", "routing", diag, &c.fallback);
+  if (GetString(node, "cascade_tool_calls", "routing", diag, &c.cascade_tool_calls) &&
+      c.cascade_tool_calls != "check" && c.cascade_tool_calls != "escalate")
+    diag.Add("routing.cascade_tool_calls",
+             "expected check or escalate, got '" + c.cascade_tool_calls + "'");
   if (GetString(node, "router", "routing", diag, &c.router) && !c.router.empty()) {
     const std::string kind = c.router.substr(0, c.router.find(':'));
     bool known = false;

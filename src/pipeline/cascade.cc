@@ -3,7 +3,9 @@
 #include "pipeline/cascade.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
@@ -61,38 +63,144 @@ net::awaitable<bool> HoldingWriter::Release(ClientWriter& out, const Headers& h,
   co_return ok;
 }
 
-std::vector<std::string> AnswerTexts(dialect::Dialect client, bool stream,
-                                     const std::string& body) {
-  std::vector<std::string> texts(1);
+namespace {
+// o[key] when o is an object and it is a string, else "" (an upstream's answer may hold
+// anything; nlohmann's value() throws on a type mismatch).
+std::string Str(const json& o, const char* key) {
+  if (!o.is_object()) return "";
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
+}
+}  // namespace
+
+std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
+                                        const std::string& body) {
+  std::vector<AnswerChoice> choices(1);
   // OpenAI choices by their index (stream deltas of several choices arrive interleaved);
   // an index beyond the 128 `n` allows is read as choice 0's.
-  auto choice = [&](const json& c, size_t position) -> std::string& {
+  auto choice = [&](const json& c, size_t position) -> size_t {
     size_t i = position;
     if (c.contains("index") && c["index"].is_number_unsigned()) i = c["index"].get<size_t>();
     if (i >= 128) i = 0;
-    if (texts.size() <= i) texts.resize(i + 1);
-    return texts[i];
+    if (choices.size() <= i) choices.resize(i + 1);
+    return i;
+  };
+  // A stream's OpenAI tool-call fragments: (choice index, tool call index) -> position in the
+  // choice's tool_calls.
+  std::map<std::pair<size_t, size_t>, size_t> openai_calls;
+  auto add_openai_call = [&](size_t ci, const json& tc, size_t position, bool delta) {
+    if (!tc.is_object()) return;
+    AnswerChoice& ch = choices[ci];
+    AnswerToolCall* call = nullptr;
+    if (delta) {
+      size_t k = position;
+      if (tc.contains("index") && tc["index"].is_number_unsigned()) k = tc["index"].get<size_t>();
+      const auto key = std::make_pair(ci, k);
+      auto it = openai_calls.find(key);
+      if (it == openai_calls.end()) {
+        it = openai_calls.emplace(key, ch.tool_calls.size()).first;
+        ch.tool_calls.emplace_back();
+      }
+      call = &ch.tool_calls[it->second];
+    } else {
+      call = &ch.tool_calls.emplace_back();
+    }
+    const bool custom = Str(tc, "type") == "custom" || tc.contains("custom");
+    const json* f = custom ? (tc.contains("custom") ? &tc["custom"] : nullptr)
+                           : (tc.contains("function") ? &tc["function"] : nullptr);
+    call->custom = call->custom || custom;
+    if (!f || !f->is_object()) return;
+    if (auto n = f->find("name"); n != f->end() && n->is_string()) {
+      const std::string& name = n->get_ref<const std::string&>();
+      // The name comes in the first fragment; a server that repeats it is read once.
+      if (call->name != name) call->name += name;
+    }
+    const char* field = custom ? "input" : "arguments";
+    if (auto a = f->find(field); a != f->end()) {
+      if (a->is_string())
+        call->arguments += a->get_ref<const std::string&>();
+      else if (!a->is_null())
+        call->arguments += a->dump();
+    }
   };
   auto add_openai = [&](const json& j) {
     if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array()) return;
     size_t position = 0;
     for (const auto& c : j["choices"]) {
+      if (!c.is_object()) {
+        ++position;
+        continue;
+      }
+      const size_t ci = choice(c, position);
+      AnswerChoice& ch = choices[ci];
+      const bool delta = !c.contains("message") && c.contains("delta");
       const json* m = c.contains("message") ? &c["message"]
                       : c.contains("delta") ? &c["delta"]
                                             : nullptr;
-      if (m && m->contains("content") && (*m)["content"].is_string())
-        choice(c, position) += (*m)["content"].get<std::string>();
+      if (m && m->is_object()) {
+        if (m->contains("content") && (*m)["content"].is_string())
+          ch.text += (*m)["content"].get<std::string>();
+        if (auto tcs = m->find("tool_calls"); tcs != m->end() && tcs->is_array()) {
+          size_t k = 0;
+          for (const auto& tc : *tcs) add_openai_call(ci, tc, k++, delta);
+        }
+        // The deprecated single function_call: one call, under a tool index no tool_calls[]
+        // fragment uses.
+        if (auto fc = m->find("function_call"); fc != m->end() && fc->is_object())
+          add_openai_call(ci, json{{"index", SIZE_MAX}, {"function", *fc}}, 0, delta);
+      }
+      if (auto fr = c.find("finish_reason"); fr != c.end() && fr->is_string())
+        ch.cut = *fr == "length";
       ++position;
     }
   };
+  // A stream's Anthropic tool_use blocks by content block index: position in tool_calls, and
+  // whether input_json_delta fragments came (they replace the start's `input`).
+  std::map<int64_t, std::pair<size_t, bool>> anthropic_blocks;
   auto add_anthropic = [&](const json& j) {
     if (!j.is_object()) return;
+    AnswerChoice& ch = choices[0];
+    auto tool_use = [&](const json& b) {
+      AnswerToolCall& call = ch.tool_calls.emplace_back();
+      call.name = Str(b, "name");
+      if (auto in = b.find("input"); in != b.end() && !in->is_null()) call.arguments = in->dump();
+    };
     if (j.contains("content") && j["content"].is_array())
-      for (const auto& b : j["content"])
-        if (b.is_object() && b.value("type", "") == "text") texts[0] += b.value("text", "");
-    if (j.value("type", "") == "content_block_delta" && j.contains("delta") &&
-        j["delta"].value("type", "") == "text_delta")
-      texts[0] += j["delta"].value("text", "");
+      for (const auto& b : j["content"]) {
+        if (!b.is_object()) continue;
+        const std::string type = Str(b, "type");
+        if (type == "text") ch.text += Str(b, "text");
+        if (type == "tool_use") tool_use(b);
+      }
+    if (auto sr = j.find("stop_reason"); sr != j.end() && sr->is_string())
+      ch.cut = *sr == "max_tokens";
+    const std::string type = Str(j, "type");
+    if (type == "message_delta" && j.contains("delta") && j["delta"].is_object()) {
+      const json& d = j["delta"];
+      if (auto sr = d.find("stop_reason"); sr != d.end() && sr->is_string())
+        ch.cut = *sr == "max_tokens";
+    }
+    const int64_t index =
+        j.contains("index") && j["index"].is_number_integer() ? j["index"].get<int64_t>() : -1;
+    if (type == "content_block_start" && j.contains("content_block") &&
+        j["content_block"].is_object() && Str(j["content_block"], "type") == "tool_use") {
+      tool_use(j["content_block"]);
+      // An empty start input is the usual `{}` placeholder of a streamed block.
+      if (ch.tool_calls.back().arguments == "{}") ch.tool_calls.back().arguments.clear();
+      anthropic_blocks[index] = {ch.tool_calls.size() - 1, false};
+    }
+    if (type != "content_block_delta" || !j.contains("delta") || !j["delta"].is_object()) return;
+    const json& d = j["delta"];
+    const std::string dtype = Str(d, "type");
+    if (dtype == "text_delta") ch.text += Str(d, "text");
+    if (dtype == "input_json_delta") {
+      auto it = anthropic_blocks.find(index);
+      if (it == anthropic_blocks.end()) return;
+      AnswerToolCall& call = ch.tool_calls[it->second.first];
+      if (!it->second.second) call.arguments.clear();
+      it->second.second = true;
+      call.arguments += Str(d, "partial_json");
+    }
   };
   auto add = [&](const json& j) {
     if (client == dialect::Dialect::kOpenAI)
@@ -102,13 +210,20 @@ std::vector<std::string> AnswerTexts(dialect::Dialect client, bool stream,
   };
   if (!stream) {
     add(json::parse(body, nullptr, false));
-    return texts;
+    return choices;
   }
   dialect::SseParser parser(body.size() + 1);
   std::vector<dialect::SseEvent> events;
   parser.Feed(body, events);
   for (const auto& ev : events)
     if (!ev.data.empty() && ev.data != "[DONE]") add(json::parse(ev.data, nullptr, false));
+  return choices;
+}
+
+std::vector<std::string> AnswerTexts(dialect::Dialect client, bool stream,
+                                     const std::string& body) {
+  std::vector<std::string> texts;
+  for (auto& c : AnswerChoices(client, stream, body)) texts.push_back(std::move(c.text));
   return texts;
 }
 
@@ -116,6 +231,137 @@ std::string AnswerText(dialect::Dialect client, bool stream, const std::string& 
   std::string text;
   for (const auto& t : AnswerTexts(client, stream, body)) text += t;
   return text;
+}
+
+namespace {
+// A name for a reason or a log: at most 64 characters of [A-Za-z0-9_.:/-], others as '?' (a
+// header value must stay one printable line).
+std::string ShownName(std::string_view name) {
+  std::string out;
+  for (char c : name.substr(0, 64)) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.' || c == ':' || c == '/';
+    out += ok ? c : '?';
+  }
+  if (name.size() > 64) out += "...";
+  return out;
+}
+
+// A tool the request offers: its name, its input schema (null when it has none) and whether
+// it is an OpenAI custom tool (free-text input).
+struct OfferedTool {
+  std::string name;
+  const json* schema = nullptr;
+  bool custom = false;
+};
+
+std::vector<OfferedTool> OfferedTools(const dialect::ChatRequest& req) {
+  std::vector<OfferedTool> out;
+  const json& b = req.body;
+  if (!b.is_object()) return out;
+  auto name_of = [](const json& o) -> std::string {
+    if (!o.is_object()) return "";
+    auto n = o.find("name");
+    return n != o.end() && n->is_string() ? n->get<std::string>() : "";
+  };
+  auto schema_of = [](const json& o, const char* key) -> const json* {
+    if (!o.is_object()) return nullptr;
+    auto s = o.find(key);
+    return s != o.end() && s->is_object() ? &*s : nullptr;
+  };
+  const auto tools = b.find("tools");
+  const bool listed = tools != b.end() && tools->is_array();
+  if (req.dialect == dialect::Dialect::kAnthropic) {
+    // Every tool the client runs has a name (custom ones with input_schema; the typed client
+    // tools, bash_..., text_editor_..., have a fixed schema of their own).
+    if (listed)
+      for (const auto& t : *tools) out.push_back({name_of(t), schema_of(t, "input_schema")});
+    return out;
+  }
+  if (listed)
+    for (const auto& t : *tools) {
+      if (!t.is_object()) continue;
+      const std::string type = t.contains("type") ? Str(t, "type") : "function";
+      if (type == "function" && t.contains("function"))
+        out.push_back({name_of(t["function"]), schema_of(t["function"], "parameters")});
+      if (type == "custom" && t.contains("custom"))
+        out.push_back({name_of(t["custom"]), nullptr, true});
+    }
+  if (auto fns = b.find("functions"); fns != b.end() && fns->is_array())  // deprecated spelling
+    for (const auto& f : *fns) out.push_back({name_of(f), schema_of(f, "parameters")});
+  return out;
+}
+
+// The request's tool_choice as (forced tool name or "", none): OpenAI {"type":"function",
+// "function":{"name":X}} (custom: "custom":{"name":X}), "none", the deprecated function_call;
+// Anthropic {"type":"tool","name":X}, {"type":"none"}.
+std::pair<std::string, bool> ForcedTool(const dialect::ChatRequest& req) {
+  const json& b = req.body;
+  if (!b.is_object()) return {"", false};
+  auto name_in = [](const json& o, const char* key) -> std::string {
+    if (!o.is_object() || !o.contains(key) || !o[key].is_object()) return "";
+    return Str(o[key], "name");
+  };
+  if (req.dialect == dialect::Dialect::kAnthropic) {
+    auto tc = b.find("tool_choice");
+    if (tc == b.end() || !tc->is_object()) return {"", false};
+    const std::string type = Str(*tc, "type");
+    if (type == "none") return {"", true};
+    return {type == "tool" ? Str(*tc, "name") : "", false};
+  }
+  for (const char* key : {"tool_choice", "function_call"}) {
+    auto tc = b.find(key);
+    if (tc == b.end() || tc->is_null()) continue;
+    if (tc->is_string()) return {"", *tc == "none"};
+    if (!tc->is_object()) return {"", false};
+    if (tc->contains("name") && (*tc)["name"].is_string())  // function_call: {"name": X}
+      return {(*tc)["name"].get<std::string>(), false};
+    std::string name = name_in(*tc, "function");
+    if (name.empty()) name = name_in(*tc, "custom");
+    return {name, false};
+  }
+  return {"", false};
+}
+}  // namespace
+
+std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall& call) {
+  const auto [forced, none] = ForcedTool(req);
+  if (none) return "tool_choice is none";
+  const std::vector<OfferedTool> offered = OfferedTools(req);
+  const OfferedTool* tool = nullptr;
+  for (const auto& t : offered)
+    if (t.name == call.name && t.custom == call.custom) {
+      tool = &t;
+      break;
+    }
+  if (!tool) return "unknown tool \"" + ShownName(call.name) + "\"";
+  const json* schema = tool->schema;
+  if (!forced.empty() && forced != call.name) return "tool_choice asks for " + ShownName(forced);
+  if (call.custom) return "";  // free-text input
+  const auto first = call.arguments.find_first_not_of(" \t\r\n");
+  const json args =
+      first == std::string::npos ? json::object() : json::parse(call.arguments, nullptr, false);
+  if (!args.is_object()) return "arguments are not a JSON object";
+  // An OpenAI answer translated for an Anthropic client carries arguments that are no JSON
+  // object as {"_raw": "..."} (translate_response.cc): still not an object, unless the tool
+  // itself takes a `_raw`.
+  if (req.dialect == dialect::Dialect::kAnthropic && args.size() == 1 && args.contains("_raw") &&
+      args["_raw"].is_string() &&
+      !(schema && schema->contains("properties") && (*schema)["properties"].is_object() &&
+        (*schema)["properties"].contains("_raw")))
+    return "arguments are not a JSON object";
+  if (schema && schema->contains("required") && (*schema)["required"].is_array())
+    for (const auto& k : (*schema)["required"])
+      if (k.is_string() && !args.contains(k.get_ref<const std::string&>()))
+        return "missing required \"" + ShownName(k.get_ref<const std::string&>()) + "\"";
+  return "";
+}
+
+std::string CheckToolCalls(const dialect::ChatRequest& req, const AnswerChoice& choice) {
+  for (const auto& call : choice.tool_calls)
+    if (std::string why = CheckToolCall(req, call); !why.empty()) return why;
+  if (choice.cut && !choice.tool_calls.empty()) return "cut at the token limit";
+  return "";
 }
 
 namespace {
@@ -160,9 +406,38 @@ std::string Compared(double score, const char* op, double threshold) {
 }
 }  // namespace
 
+Gateway::Verdict Gateway::Decide(const Routing& routing, const RequestContext& cheap,
+                                 const std::vector<AnswerChoice>& choices) {
+  // Each choice (OpenAI `n` > 1) is judged on its own; the least convincing one decides, as
+  // the client gets them all. With routing.cascade_tool_calls "check", a choice's tool calls
+  // are checked against the request's tools (the judge, trained on text answers, knows nothing
+  // of them): one invalid call escalates; a choice of calls alone, no text, is not judged.
+  Verdict v;
+  size_t tool_calls = 0;
+  std::string invalid;  // the first invalid call's problem
+  for (const AnswerChoice& c : choices) {
+    if (routing.check_tool_calls && !c.tool_calls.empty()) {
+      tool_calls += c.tool_calls.size();
+      if (invalid.empty()) invalid = CheckToolCalls(cheap.req, c);
+      if (c.text.find_first_not_of(" \t\r\n") == std::string::npos) continue;
+    }
+    v.judged = true;
+    v.score = std::max(v.score, routing.judge(cheap, c.text));
+  }
+  const double t = routing.judge_threshold;
+  v.escalate = !invalid.empty() || (v.judged && v.score >= t);
+  if (v.judged) v.basis = "score=" + Compared(v.score, v.score >= t ? " >= " : " < ", t);
+  if (tool_calls == 0) return v;
+  if (!v.basis.empty()) v.basis += "; ";
+  if (!invalid.empty())
+    v.basis += "tool call invalid (" + invalid + ")";
+  else
+    v.basis += tool_calls == 1 ? "tool call checked" : "tool calls checked";
+  return v;
+}
+
 net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
                                       std::shared_ptr<const Routing> routing) {
-  const double judge_threshold = routing->judge_threshold;
   const auto& tiers = config_->tiers;
   // Until the answer is scored no decision is made; a request cut short keeps this reason.
   ctx.route_reason = "cascade \u2192 " + tiers[0].name + " (not scored)";
@@ -193,12 +468,11 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   if (held.too_big) cheap.client_gone = false;
 
   const bool answered = held.status == 200 && !cheap.error && (!held.streamed || held.ended);
-  // Each choice (OpenAI `n` > 1) is judged on its own; the least convincing one decides, as
-  // the client gets them all.
-  double score = -1;
+  Verdict verdict;
   if (answered)
-    for (const std::string& text : AnswerTexts(ctx.dialect, held.streamed, held.body))
-      score = std::max(score, routing->judge(cheap, text));
+    verdict = Decide(*routing, cheap, AnswerChoices(ctx.dialect, held.streamed, held.body));
+  const bool escalate = !answered || verdict.escalate;
+  const double score = verdict.score;
   ctx.req = std::move(cheap.req);
   if (held.too_big) {
     Error e = Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",
@@ -215,7 +489,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     co_await EndCancelled(ctx, out);
     co_return;
   }
-  if (!answered || score >= judge_threshold) {
+  if (escalate) {
     // Step 2: escalate to the next tier, live, carrying the cheap call's cost and tokens.
     ctx.carried_cost_micros = cheap.cost_micros;
     ctx.carried_usage = cheap.usage;
@@ -228,10 +502,11 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     // (No conditional expression of class type here: g++ 12 mishandles them in coroutines.)
     ctx.route_tier = tiers[1].name;
     if (answered) {
-      ctx.route_score = score;
+      // A decision of the tool check alone has no judge score (none in the ledger, none for
+      // `triage calibrate --ledger` or the score histogram).
+      if (verdict.judged) ctx.route_score = score;
       ctx.route_decision = observe::RouteDecision::kCascadeEscalated;
-      ctx.route_reason =
-          "cascade score=" + Compared(score, " >= ", judge_threshold) + " \u2192 " + tiers[1].name;
+      ctx.route_reason = "cascade " + verdict.basis + " \u2192 " + tiers[1].name;
     } else {
       ctx.route_decision = observe::RouteDecision::kCascadeCheapFailed;
       ctx.route_reason = "cascade " + tiers[0].name +
@@ -263,11 +538,10 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     ctx.kept_refusal.reset();
     CarryEscalationAttemptsOnly(ctx);
   } else {
-    ctx.route_score = score;
+    if (verdict.judged) ctx.route_score = score;
     ctx.route_decision = observe::RouteDecision::kCascadeReleased;
     ctx.route_tier = tiers[0].name;
-    ctx.route_reason =
-        "cascade score=" + Compared(score, " < ", judge_threshold) + " \u2192 " + tiers[0].name;
+    ctx.route_reason = "cascade " + verdict.basis + " \u2192 " + tiers[0].name;
   }
   // Release the cheap answer: its row is committed first, then the held bytes go out.
   ctx.deployment = cheap.deployment;

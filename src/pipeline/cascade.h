@@ -35,9 +35,47 @@ class HoldingWriter final : public ClientWriter {
   bool too_big = false;
 };
 
-// The assistant text of a held answer (OpenAI or Anthropic, JSON or SSE frames), one per
-// choice (OpenAI `n` > 1; at least one, possibly empty), and all of them joined.
+// One tool call of a held answer, as the client's dialect wrote it.
+struct AnswerToolCall {
+  std::string name;
+  // The arguments as JSON text: OpenAI's `function.arguments` string (a stream's fragments
+  // joined in order), Anthropic's `input` object serialised (a stream's input_json_delta
+  // partial_json fragments joined). May be empty (= `{}`) or not JSON at all.
+  std::string arguments;
+  bool custom = false;  // an OpenAI custom tool call (`custom.input`): free text, not JSON
+};
+
+// One choice of a held answer (OpenAI `n` > 1 has several; Anthropic one).
+struct AnswerChoice {
+  std::string text;                        // the assistant text (no thinking, no tool calls)
+  std::vector<AnswerToolCall> tool_calls;  // in the order the answer gave them
+  // finish_reason "length" / stop_reason "max_tokens": the answer was cut at the token limit.
+  bool cut = false;
+};
+
+// The choices of a held answer (OpenAI or Anthropic, JSON or SSE frames), by choice index; at
+// least one, possibly empty. A stream's tool calls are assembled from their fragments: OpenAI
+// `delta.tool_calls[]` by `index` (the name from its fragments, `function.arguments` joined),
+// Anthropic `content_block_start` tool_use blocks and their `input_json_delta` fragments.
+std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
+                                        const std::string& body);
+
+// The assistant text of a held answer, one per choice (OpenAI `n` > 1; at least one, possibly
+// empty), and all of them joined.
 std::vector<std::string> AnswerTexts(dialect::Dialect client, bool stream, const std::string& body);
 std::string AnswerText(dialect::Dialect client, bool stream, const std::string& body);
+
+// Why a tool call does not fit the request `req` (in the same dialect), or "" when it does: its
+// name is one of the request's tools (`unknown tool "NAME"`), its arguments parse as a JSON
+// object, empty counting as `{}` (`arguments are not a JSON object`), every name in the tool's
+// input schema's top-level `required` is present (`missing required "KEY"`), and a tool_choice
+// that forces one tool names this one (`tool_choice asks for NAME`; tool_choice none:
+// `tool_choice is none`). Never quotes argument values (they may hold user data); names are
+// shown cut to 64 characters of [A-Za-z0-9_.:/-], others as '?'.
+std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall& call);
+// The first problem of a choice's tool calls (CheckToolCall), or "" when all are valid. A
+// choice with tool calls that was cut at the token limit is not valid even when its calls
+// parse (`cut at the token limit`): its last call may be incomplete.
+std::string CheckToolCalls(const dialect::ChatRequest& req, const AnswerChoice& choice);
 
 }  // namespace triage::pipeline

@@ -229,6 +229,7 @@ Result<std::shared_ptr<const Gateway::Routing>> Gateway::LoadRouting(const confi
   auto r = std::make_shared<Routing>();
   r->spec = config.router;
   r->thresholds = config.thresholds;
+  r->check_tool_calls = config.cascade_tool_calls == "check";
   if (config.router.empty()) return std::shared_ptr<const Routing>(r);
   const std::string& spec = config.router;
   r->kind = spec.substr(0, spec.find(':'));

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "observe/stats.h"
+#include "pipeline/cascade.h"
 #include "pipeline/client_writer.h"
 #include "pipeline/context.h"
 #include "store/ledger.h"
@@ -73,21 +74,40 @@ class Gateway {
   using AnswerJudge = std::function<double(const RequestContext&, std::string_view answer)>;
   void SetAnswerJudge(AnswerJudge judge, double threshold);
 
-  // routing.router and routing.thresholds as one immutable snapshot. Each request reads it
-  // once, so a reload never mixes an old router with new thresholds.
+  // routing.router, routing.thresholds and routing.cascade_tool_calls as one immutable
+  // snapshot. Each request reads it once, so a reload never mixes an old router with new
+  // thresholds.
   struct Routing {
     std::string spec;                               // routing.router ("" = none)
     std::string kind;                               // "learned", "length", ... for x-triage-route
     std::shared_ptr<const routing::Scorer> scorer;  // request scorer; null for cascade or none
     AnswerJudge judge;                              // the live cascade's judge; empty otherwise
     double judge_threshold = 0.5;
+    // routing.cascade_tool_calls "check": the cascade checks a cheap answer's tool calls
+    // (CheckToolCall) instead of judging a call alone as an empty answer.
+    bool check_tool_calls = true;
     std::vector<double> thresholds;
   };
   std::shared_ptr<const Routing> routing() const { return routing_.load(); }
-  // SIGHUP: applies `fresh`'s routing.router and routing.thresholds (model file re-read) to
-  // requests that start from now on. Refused, keeping the current routing, when the router
-  // does not load or the tiers differ from the running ones (other sections need a restart).
+  // SIGHUP: applies `fresh`'s routing.router, routing.thresholds and routing.cascade_tool_calls
+  // (model file re-read) to requests that start from now on. Refused, keeping the current
+  // routing, when the router does not load or the tiers differ from the running ones (other
+  // sections need a restart).
   Status ReloadRouting(const config::Config& fresh);
+
+  // The live cascade's decision on a held cheap answer.
+  struct Verdict {
+    bool escalate = false;
+    bool judged = false;  // some choice's text was scored by the judge
+    double score = -1;    // the highest judge score (when judged)
+    // What the decision rests on, for x-triage-route ("cascade BASIS -> TIER"): "score=S < T",
+    // "tool call checked", "score=S >= T; tool calls checked", "tool call invalid (WHY)"...
+    std::string basis;
+  };
+  // Judges the choices of the cheap answer (`cheap` holds the request) with `routing`'s judge,
+  // and checks their tool calls when routing.check_tool_calls. A plain function, for tests.
+  static Verdict Decide(const Routing& routing, const RequestContext& cheap,
+                        const std::vector<AnswerChoice>& choices);
 
   const config::Config& config() const { return *config_; }
   observe::Stats& stats() { return *stats_; }

@@ -96,6 +96,19 @@ TEST(Explain, ShowsPricesKeysAndEverySection) {
   EXPECT_THAT(text, HasSubstr("ledger: sqlite://triage.db"));
   EXPECT_THAT(text, HasSubstr("limits: body 8388608 bytes"));
   EXPECT_THAT(text, HasSubstr("log level info"));
+  // Only the cascade says how it treats tool calls.
+  EXPECT_THAT(text, Not(HasSubstr("cascade_tool_calls")));
+}
+
+TEST(Explain, CascadeSaysHowItTreatsToolCalls) {
+  for (const char* mode : {"check", "escalate"}) {
+    auto r = LoadString(std::string(testing::kBase) +
+                        "routing: {router: \"cascade:m.model\", thresholds: [0.5], "
+                        "cascade_tool_calls: " +
+                        mode + "}\n");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_THAT(Explain(**r), HasSubstr("(routing.cascade_tool_calls " + std::string(mode) + ")"));
+  }
 }
 
 TEST(Explain, Cors) {

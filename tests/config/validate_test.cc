@@ -206,6 +206,21 @@ TEST(Validate, Routing) {
   EXPECT_THAT(Problems(base + "routing: {thresholds: [0.9, 0.5]}\n"),
               HasSubstr("routing.thresholds[1]: thresholds must be ascending"));
   EXPECT_EQ(Problems(base + "routing: {router: \"random:7\", thresholds: [0.5]}\n"), "OK");
+  EXPECT_THAT(Problems(base + "routing: {cascade_tool_calls: judge}\n"),
+              HasSubstr("routing.cascade_tool_calls: expected check or escalate, got 'judge'"));
+  EXPECT_THAT(Problems(base + "routing: {cascade_tool_calls: [check]}\n"),
+              HasSubstr("routing.cascade_tool_calls"));
+  EXPECT_EQ(Problems(base + "routing: {cascade_tool_calls: escalate}\n"), "OK");
+  EXPECT_EQ(Problems(base + "routing: {cascade_tool_calls: check}\n"), "OK");
+}
+
+TEST(Validate, CascadeToolCallsDefaultsToCheck) {
+  auto d = LoadString(kBase);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ((*d)->cascade_tool_calls, "check");
+  auto e = LoadString(std::string(kBase) + "routing: {cascade_tool_calls: escalate}\n");
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ((*e)->cascade_tool_calls, "escalate");
 }
 
 TEST(Validate, Ledger) {

@@ -1,0 +1,309 @@
+// The live cascade and tool calls (routing.cascade_tool_calls): a cheap answer that only calls
+// tools is checked against the request's tools instead of being judged as an empty text; a
+// valid call is released, an invalid one escalates. Through the official SDKs, streamed or not,
+// with OpenAI and Anthropic cheap upstreams.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import OpenAI from "openai";
+import Anthropic from "@anthropic-ai/sdk";
+import { startTriage, config, repoRoot, triageBin } from "./lib/harness.mjs";
+import { startFakeOpenAI, chunk } from "./lib/fake_openai.mjs";
+import { startFakeAnthropic } from "./lib/fake_anthropic.mjs";
+
+const model = path.join(repoRoot, "models/cascade-v2.model");
+// Header values are bytes; the SDKs decode them as latin1.
+const utf8 = (v) => Buffer.from(v, "latin1").toString("utf8");
+
+const schema = { type: "object", properties: { city: { type: "string" }, unit: { type: "string" } }, required: ["city"] };
+const openaiTools = [
+  { type: "function", function: { name: "get_weather", description: "Weather of a city", parameters: schema } },
+  { type: "function", function: { name: "get_time", parameters: { type: "object", properties: {} } } },
+];
+const anthropicTools = [
+  { name: "get_weather", description: "Weather of a city", input_schema: schema },
+  { name: "get_time", input_schema: { type: "object", properties: {} } },
+];
+const messages = [{ role: "user", content: "What is the weather in Paris right now?" }];
+
+// triage_route_decisions_total from /metrics as {"decision/tier": count}.
+async function decisions(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = {};
+  for (const m of text.matchAll(/^triage_route_decisions_total\{decision="(\w+)",tier="(\w+)"\} (\d+)$/gm)) out[`${m[1]}/${m[2]}`] = Number(m[3]);
+  return out;
+}
+
+// A cheap OpenAI upstream that answers with the tool call in `fake.call` ({name, args: the
+// arguments string, finish}); streamed, the arguments come in 3-character fragments.
+async function toolCallingOpenAI() {
+  const fake = await startFakeOpenAI();
+  fake.call = { name: "get_weather", args: '{"city":"Paris"}', finish: "tool_calls" };
+  fake.behave(async (req, res, body) => {
+    const { name, args, finish } = fake.call;
+    const usage = { prompt_tokens: 100, completion_tokens: 50, total_tokens: 150 };
+    if (!body.stream) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          id: "chatcmpl-tools",
+          object: "chat.completion",
+          created: 1700000000,
+          model: body.model,
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content: null, refusal: null, tool_calls: [{ id: "call_1", type: "function", function: { name, arguments: args } }] },
+              logprobs: null,
+              finish_reason: finish,
+            },
+          ],
+          usage,
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(`data: ${JSON.stringify(chunk(body.model, { role: "assistant", content: null }))}\n\n`);
+    res.write(`data: ${JSON.stringify(chunk(body.model, { tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name, arguments: "" } }] }))}\n\n`);
+    for (let i = 0; i < args.length; i += 3)
+      res.write(`data: ${JSON.stringify(chunk(body.model, { tool_calls: [{ index: 0, function: { arguments: args.slice(i, i + 3) } }] }))}\n\n`);
+    res.write(`data: ${JSON.stringify(chunk(body.model, {}, finish))}\n\n`);
+    if (body.stream_options?.include_usage) res.write(`data: ${JSON.stringify({ ...chunk(body.model, {}), choices: [], usage })}\n\n`);
+    res.end("data: [DONE]\n\n");
+  });
+  return fake;
+}
+
+// The four clients: each asks with the weather tools and returns what it got: the tool call
+// ({name, input} or null), the text, and the response headers.
+function clients(url) {
+  const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0 });
+  const anthropic = new Anthropic({ baseURL: url, apiKey: "x", maxRetries: 0 });
+  const fromOpenAI = (msg) => {
+    const c = msg.tool_calls?.[0];
+    return { call: c ? { name: c.function.name, input: c.function.arguments ? JSON.parse(c.function.arguments) : {} } : null, text: msg.content || "" };
+  };
+  const fromAnthropic = (msg) => {
+    const c = msg.content.find((b) => b.type === "tool_use");
+    return { call: c ? { name: c.name, input: c.input } : null, text: msg.content.filter((b) => b.type === "text").map((b) => b.text).join("") };
+  };
+  return {
+    "openai": async () => {
+      const { data, response } = await openai.chat.completions.create({ model: "auto", messages, tools: openaiTools }).withResponse();
+      return { ...fromOpenAI(data.choices[0].message), headers: response.headers };
+    },
+    "openai stream": async () => {
+      const s = await openai.chat.completions.create({ model: "auto", messages, tools: openaiTools, stream: true, stream_options: { include_usage: true } }).withResponse();
+      // The message the chunks make: text, and tool calls joined by index.
+      const msg = { content: "", tool_calls: [] };
+      for await (const c of s.data) {
+        const d = c.choices[0]?.delta;
+        if (!d) continue;
+        msg.content += d.content || "";
+        for (const tc of d.tool_calls || []) {
+          const call = (msg.tool_calls[tc.index] ||= { function: { name: "", arguments: "" } });
+          call.function.name += tc.function?.name || "";
+          call.function.arguments += tc.function?.arguments || "";
+        }
+      }
+      return { ...fromOpenAI(msg), headers: s.response.headers };
+    },
+    "anthropic": async () => {
+      const { data, response } = await anthropic.messages.create({ model: "auto", max_tokens: 200, messages, tools: anthropicTools }).withResponse();
+      return { ...fromAnthropic(data), headers: response.headers };
+    },
+    "anthropic stream": async () => {
+      const s = anthropic.messages.stream({ model: "auto", max_tokens: 200, messages, tools: anthropicTools });
+      const msg = await s.finalMessage();
+      return { ...fromAnthropic(msg), headers: (await s.withResponse()).response.headers };
+    },
+  };
+}
+
+const tiersWith = (cheap, strong, provider = "openai") => [
+  { name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b", provider }] },
+  { name: "mid", deployments: [{ name: "strong", url: strong.url, catalog: "claude-sonnet-4.6" }] },
+];
+
+test("live cascade: a valid cheap tool call is released unjudged, an invalid one escalates (OpenAI cheap upstream, both SDKs, streamed or not)", async () => {
+  const cheap = await toolCallingOpenAI();
+  const strong = await startFakeOpenAI();
+  const t = await startTriage(config({ tiers: tiersWith(cheap, strong), extra: `routing: {router: "cascade:${model}", thresholds: [0.5]}\n` }));
+  try {
+    const run = clients(t.url);
+    const expected = [];
+    // Valid: released from the cheap tier; the strong upstream is never called.
+    for (const [name, ask] of Object.entries(run)) {
+      const got = await ask();
+      assert.deepEqual(got.call, { name: "get_weather", input: { city: "Paris" } }, name);
+      assert.equal(got.headers.get("x-triage-tier"), "open", name);
+      assert.equal(utf8(got.headers.get("x-triage-route")), "cascade tool call checked → open", name);
+      expected.push(["open", "cascade tool call checked → open"]);
+    }
+    assert.equal(strong.requests.length, 0, "the strong tier got no call");
+    assert.equal(cheap.requests.length, 4);
+    // Invalid: escalated; the client gets the strong tier's answer.
+    const invalid = [
+      [{ name: "lookup", args: '{"city":"Paris"}', finish: "tool_calls" }, 'unknown tool "lookup"'],
+      [{ name: "get_weather", args: '{"unit":"secret-unit"}', finish: "tool_calls" }, 'missing required "city"'],
+      [{ name: "get_weather", args: "[1,2]", finish: "tool_calls" }, "arguments are not a JSON object"],
+      // Cut at max_tokens mid-arguments: they do not parse.
+      [{ name: "get_weather", args: '{"city":"Pa', finish: "length" }, "arguments are not a JSON object"],
+    ];
+    for (const [call, why] of invalid) {
+      // (Anthropic clients get the cheap answer translated; arguments that are no JSON object
+      // are checked as such there too.)
+      for (const name of Object.keys(run)) {
+        cheap.call = call;
+        const before = strong.requests.length;
+        const got = await run[name]();
+        const route = `cascade tool call invalid (${why}) → mid`;
+        assert.equal(got.headers.get("x-triage-tier"), "mid", `${name}: ${why}`);
+        assert.equal(utf8(got.headers.get("x-triage-route")), route, name);
+        assert.equal(got.call, null, name);
+        assert.match(got.text, /Hello from the fake\.|Hello/, name);
+        assert.equal(strong.requests.length, before + 1, `${name}: the strong tier got the call`);
+        expected.push(["mid", route]);
+      }
+    }
+    const rows = t.rows();
+    assert.equal(rows.length, expected.length, "one row per request");
+    rows.forEach((r, i) => {
+      assert.equal(r.tier, expected[i][0]);
+      assert.equal(r.route, expected[i][1]);
+      assert.equal(r.route_score, null, "a decision of the tool check alone has no judge score");
+      assert.equal(r.status, 200);
+      // Released: the cheap call's cost; escalated: both calls (the cheap one carried).
+      assert.equal(r.attempts, r.tier === "open" ? 1 : 2);
+      assert.ok(r.cost_micros > 0);
+      assert.doesNotMatch(r.route, /secret-unit|Paris/, "argument values are never echoed");
+    });
+    const open = rows.find((r) => r.tier === "open");
+    const mid = rows.find((r) => r.tier === "mid");
+    assert.ok(mid.cost_micros > open.cost_micros, `${mid.cost_micros} vs ${open.cost_micros}`);
+    assert.doesNotMatch(t.stderr(), /secret-unit/);
+    const d = await decisions(t.url);
+    assert.equal(d["cascade_released/open"], 4);
+    assert.equal(d["cascade_escalated/mid"], expected.length - 4);
+    // calibrate --ledger reads judge scores only: these rows have none.
+    const cal = spawnSync(triageBin, ["calibrate", "--ledger", `sqlite://${t.ledger}`, "--router", `cascade:${model}`, "--split", "70/30"], { encoding: "utf8" });
+    assert.equal(cal.status, 1, cal.stdout);
+    assert.match(cal.stderr, /no cascade scores in .* \(scored rows by kind: none\)/);
+    // A text answer is judged as before, and only its score is read.
+    cheap.behave(async (req, res, body) => cheap.reply(req, res, body, { text: "The answer is 84." }));
+    const text = await new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 }).chat.completions
+      .create({ model: "auto", messages: [{ role: "user", content: "What is 12 * 7?" }] })
+      .withResponse();
+    assert.match(utf8(text.response.headers.get("x-triage-route")), /^cascade score=\d\.\d\d (<|>=) 0\.50 → (open|mid)$/);
+    assert.ok(t.rows().at(-1).route_score >= 0);
+    const cal2 = spawnSync(triageBin, ["calibrate", "--ledger", `sqlite://${t.ledger}`, "--router", `cascade:${model}`, "--split", "70/30"], { encoding: "utf8" });
+    assert.equal(cal2.status, 0, cal2.stderr);
+    assert.match(cal2.stdout, /^# from 1 cascade scores in sqlite:/);
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+    await strong.close();
+  }
+});
+
+test("live cascade: Anthropic cheap upstream's tool_use is checked in the client's dialect, both SDKs, streamed or not", async () => {
+  const cheap = await startFakeAnthropic();
+  const strong = await startFakeOpenAI();
+  const t = await startTriage(config({ tiers: tiersWith(cheap, strong, "anthropic"), extra: `routing: {router: "cascade:${model}", thresholds: [0.5]}\n` }));
+  try {
+    const run = clients(t.url);
+    cheap.stop_reason = "tool_use";
+    // Two calls, both valid (get_time has no required keys).
+    cheap.content = [
+      { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } },
+      { type: "tool_use", id: "toolu_2", name: "get_time", input: {} },
+    ];
+    for (const [name, ask] of Object.entries(run)) {
+      const got = await ask();
+      assert.deepEqual(got.call, { name: "get_weather", input: { city: "Paris" } }, name);
+      assert.equal(got.headers.get("x-triage-tier"), "open", name);
+      assert.equal(utf8(got.headers.get("x-triage-route")), "cascade tool calls checked → open", name);
+    }
+    assert.equal(strong.requests.length, 0);
+    // A required key missing in the second call: escalated.
+    cheap.content = [
+      { type: "tool_use", id: "toolu_1", name: "get_time", input: {} },
+      { type: "tool_use", id: "toolu_2", name: "get_weather", input: { unit: "C" } },
+    ];
+    for (const [name, ask] of Object.entries(run)) {
+      const got = await ask();
+      assert.equal(got.headers.get("x-triage-tier"), "mid", name);
+      assert.equal(utf8(got.headers.get("x-triage-route")), 'cascade tool call invalid (missing required "city") → mid', name);
+      assert.equal(got.call, null, name);
+    }
+    assert.equal(strong.requests.length, 4);
+    // tool_choice forcing get_time while the model calls get_weather: escalated.
+    cheap.content = [{ type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } }];
+    const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+    const forced = await anthropic.messages
+      .create({ model: "auto", max_tokens: 200, messages, tools: anthropicTools, tool_choice: { type: "tool", name: "get_time" } })
+      .withResponse();
+    assert.equal(utf8(forced.response.headers.get("x-triage-route")), "cascade tool call invalid (tool_choice asks for get_time) → mid");
+    const rows = t.rows();
+    assert.equal(rows.length, 9);
+    for (const r of rows) assert.equal(r.route_score, null, r.route);
+    const d = await decisions(t.url);
+    assert.equal(d["cascade_released/open"], 4);
+    assert.equal(d["cascade_escalated/mid"], 5);
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+    await strong.close();
+  }
+});
+
+test("routing.cascade_tool_calls: escalate keeps judging a tool call as an empty text; SIGHUP switches it", async () => {
+  const cheap = await toolCallingOpenAI();
+  const strong = await startFakeOpenAI();
+  const yaml = (mode) => config({ tiers: tiersWith(cheap, strong), extra: `routing: {router: "cascade:${model}", thresholds: [0.5], cascade_tool_calls: ${mode}}\n` });
+  const t = await startTriage(yaml("escalate"));
+  try {
+    const run = clients(t.url);
+    for (const name of ["openai", "openai stream", "anthropic", "anthropic stream"]) {
+      const got = await run[name]();
+      assert.equal(got.headers.get("x-triage-tier"), "mid", name);
+      assert.match(utf8(got.headers.get("x-triage-route")), /^cascade score=\d\.\d\d >= 0\.50 → mid$/, name);
+    }
+    assert.equal(strong.requests.length, 4);
+    for (const r of t.rows()) assert.ok(r.route_score >= 0.5, String(r.route_score));
+    // Reloaded with the routing: check from the next request on.
+    writeFileSync(path.join(t.dir, "config.yaml"), yaml("check").replaceAll("${LEDGER}", t.ledger));
+    t.proc.kill("SIGHUP");
+    for (let i = 0; i < 100 && !/"msg":"routing reloaded"/.test(t.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(t.stderr(), /^(?=.*"msg":"routing reloaded")(?=.*"cascade_tool_calls":"check").*$/m);
+    const got = await run["openai"]();
+    assert.equal(utf8(got.headers.get("x-triage-route")), "cascade tool call checked → open");
+    assert.equal(strong.requests.length, 4);
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+    await strong.close();
+  }
+});
+
+test("triage check reports a bad routing.cascade_tool_calls and explains a good one", () => {
+  const dir = path.join(repoRoot, "build");
+  const file = path.join(dir, "cascade-tools-check.yaml");
+  const tiers = [
+    { name: "open", deployments: [{ name: "o", sim: { latency_ms: 0 }, catalog: "gemma-4-31b" }] },
+    { name: "mid", deployments: [{ name: "m", sim: { latency_ms: 0 }, catalog: "claude-sonnet-4.6" }] },
+  ];
+  const check = (mode) => {
+    writeFileSync(file, config({ tiers, extra: `routing: {router: "cascade:${model}", thresholds: [0.5], cascade_tool_calls: ${mode}}\n` }).replaceAll("${LEDGER}", "/tmp/x.db"));
+    return spawnSync(triageBin, ["check", "--config", file], { encoding: "utf8" });
+  };
+  const bad = check("judge");
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr + bad.stdout, /routing\.cascade_tool_calls: expected check or escalate, got 'judge'/);
+  const good = check("escalate");
+  assert.equal(good.status, 0, good.stderr);
+  assert.match(good.stdout, /\(routing\.cascade_tool_calls escalate\)/);
+});
