@@ -585,6 +585,10 @@ int RunTrain(const EvalArgs& a) {
     size_t with = 0;
     for (const auto& q : ds->queries) with += !q.cheap_response.empty();
     if (with == 0) return Fail("--kind cascade needs recorded cheap-model responses");
+    if (with < ds->queries.size())
+      std::cerr << "note: " << ds->queries.size() - with << " of " << ds->queries.size()
+                << " queries have no recorded response from " << a.cheap
+                << "; --kind cascade learns from them as empty answers\n";
   }
   if (a.cv > 1) {
     PrintCv((std::to_string(a.cv) + "-fold cross-validation (out-of-fold scores)").c_str(), *ds,
