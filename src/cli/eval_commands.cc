@@ -147,6 +147,15 @@ Result<eval::Dataset> Load(const EvalArgs& a) {
     std::cerr << "skipped " << ds.skipped << " queries without outcomes for both " << a.cheap
               << " and " << a.strong << " (models in the files: " << eval::DescribeModels(ds)
               << ")\n";
+  // A whole file skipped is likely other model names (--cheap / --strong hold for every file).
+  for (const auto& f : ds.files)
+    if (f.kept == 0)
+      std::cerr << "warning: " << f.path << ": none of its " << f.skipped
+                << " queries has outcomes for both " << a.cheap << " and " << a.strong
+                << ": the figures leave this file out\n";
+  if (ds.duplicate_ids > 0)
+    std::cerr << "note: " << ds.duplicate_ids << " lines repeat an id seen earlier in their file ("
+              << ds.first_duplicate << "); each line counts as its own query\n";
   return ds;
 }
 
@@ -219,7 +228,9 @@ std::string ModelLine(const routing::LinearModel& m) {
 // a.router is the router to run; notes and in-sample warnings go to stderr.
 Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
   RouterRun run;
-  auto scores = eval::ScoreQueries(a.router, ds.queries);
+  eval::Progress progress = StderrProgress();
+  progress.SetContext(a.router);
+  auto scores = eval::ScoreQueries(a.router, ds.queries, &progress);
   if (!scores) return scores.error();
   run.scores = std::move(*scores);
   auto model = routing::ModelOfSpec(a.router);
@@ -236,8 +247,6 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
       CheckOverlap(a, ds, "the figures are in-sample and overstate what new traffic will see");
   if (!overlap) return overlap.error();
   run.overlap = std::move(*overlap);
-  eval::Progress progress = StderrProgress();
-  progress.SetContext(a.router);
   run.reps =
       eval::AnalyzeAll(ds.queries, run.scores, a.prices, run.cascade, a.bootstrap, &progress);
   // Tied scores cannot be split, so an operating point may miss its 30% strong.
@@ -576,6 +585,10 @@ int RunTrain(const EvalArgs& a) {
     size_t with = 0;
     for (const auto& q : ds->queries) with += !q.cheap_response.empty();
     if (with == 0) return Fail("--kind cascade needs recorded cheap-model responses");
+    if (with < ds->queries.size())
+      std::cerr << "note: " << ds->queries.size() - with << " of " << ds->queries.size()
+                << " queries have no recorded response from " << a.cheap
+                << "; --kind cascade learns from them as empty answers\n";
   }
   if (a.cv > 1) {
     PrintCv((std::to_string(a.cv) + "-fold cross-validation (out-of-fold scores)").c_str(), *ds,
@@ -631,7 +644,9 @@ Result<std::vector<double>> LoadForCalibration(const EvalArgs& a, eval::Dataset*
   auto loaded = Load(a);
   if (!loaded) return loaded.error();
   *ds = std::move(*loaded);
-  auto scores = eval::ScoreQueries(a.router, ds->queries);
+  eval::Progress progress = StderrProgress();
+  progress.SetContext(a.router);
+  auto scores = eval::ScoreQueries(a.router, ds->queries, &progress);
   if (!scores) return scores.error();
   if (auto o = CheckOverlap(a, *ds, in_sample); !o) return o.error();
   return scores;
@@ -749,6 +764,10 @@ int CheckUsage(const EvalArgs& a) {
   if (!a.router.empty()) specs.push_back(a.router);
   for (const auto& spec : specs)
     if (auto p = routing::ParseRouterSpec(spec); !p) return Fail(p.error().message, 2);
+  if (a.cheap == a.strong)
+    return Fail("--cheap and --strong are both " + a.cheap +
+                    ": compare two different models of the outcomes",
+                2);
   for (size_t i = 0; i < a.data.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (SameFile(a.data[j], a.data[i]))

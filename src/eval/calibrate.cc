@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "eval/metrics.h"
 #include "routing/router.h"
 
 namespace triage::eval {
@@ -138,8 +139,8 @@ FloorResult CalibrateFloor(const std::vector<double>& scores, const std::vector<
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
   FloorResult r;
   r.threshold = scores[order.back()];  // everything strong
-  r.pgr = qs > qw ? 1.0 : 0.0;
-  if (!(qs > qw)) return r;
+  r.pgr = StrongBetter(qw, qs) ? 1.0 : 0.0;
+  if (!StrongBetter(qw, qs)) return r;
   double gain = 0;  // sum of (strong - cheap) over the queries sent strong so far
   for (size_t k = 0; k < n;) {
     const double s = scores[order[k]];

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "dialect/types.h"
 
@@ -31,6 +32,27 @@ std::string ContentText(const nlohmann::json& c, bool* image) {
     }
   }
   return out;
+}
+
+// A JSON value for an error message: its dump, cut to 40 bytes.
+std::string Shown(const nlohmann::json& v) {
+  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+}
+
+// Why nlohmann refused a line: "column 45: syntax error ... ; last read: '...'" without the
+// exception's "[json.exception.parse_error.101] parse error at line 1, " prefix, cut to 160
+// bytes (the last token read may be a long string), other than printable ASCII shown as '?' (the
+// offending byte may be invalid UTF-8 or a control character).
+std::string ParseWhy(const std::string& what) {
+  std::string s = what;
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+  if (auto at = s.find("parse error at line 1, "); at != std::string::npos)
+    s = s.substr(at + 23);
+  else if (auto br = s.find("] "); br != std::string::npos)
+    s = s.substr(br + 2);
+  return s.size() > 160 ? s.substr(0, 157) + "..." : s;
 }
 
 }  // namespace
@@ -62,14 +84,22 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
   const std::string stem = std::filesystem::path(path).stem().string();
   std::string line;
   int n = 0, blank = 0;
+  const size_t kept_before = out->queries.size();
+  const int skipped_before = out->skipped;
+  // First line of each id in this file, for the duplicate-id note.
+  std::unordered_map<std::string, int> first_line;
   while (std::getline(f, line)) {
     ++n;
     if (line.find_first_not_of(" \t\r") == std::string::npos) {
       ++blank;
       continue;
     }
-    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) return LineError(path, n, "malformed JSON");
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      return LineError(path, n, "malformed JSON (" + ParseWhy(e.what()) + ")");
+    }
     if (!j.is_object()) return LineError(path, n, "expected a JSON object");
     auto msgs = j.find("messages");
     if (msgs == j.end() || !msgs->is_array() || msgs->empty())
@@ -125,10 +155,20 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
         missing = true;
         continue;
       }
-      if (!o->is_object() || !o->contains("score") || !(*o)["score"].is_number())
-        return LineError(path, n, "outcome for " + *model + " needs a numeric 'score'");
+      if (!o->is_object())
+        return LineError(
+            path, n,
+            "outcome for " + *model + " must be an object like {\"score\": 0.7}, got " + Shown(*o));
+      if (!o->contains("score") || !(*o)["score"].is_number())
+        return LineError(path, n,
+                         "outcome for " + *model + " needs a numeric 'score' in [0,1], got " +
+                             (o->contains("score") ? Shown((*o)["score"]) : "none"));
       double s = (*o)["score"].get<double>();
-      if (!(s >= 0 && s <= 1)) return LineError(path, n, "score for " + *model + " outside [0,1]");
+      if (!(s >= 0 && s <= 1))
+        return LineError(
+            path, n,
+            "score " + Shown((*o)["score"]) + " for " + *model + " is outside [0,1]" +
+                (s > 1 && s <= 10 ? " (a judge's 1-10 score must be divided by 10)" : ""));
       (model == &cheap ? q.cheap : q.strong) = s;
       if (auto c = o->find("cost_usd"); c != o->end() && !c->is_null()) {
         if (!c->is_number() || !(c->get<double>() >= 0))
@@ -142,12 +182,19 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
           q.strong_response_chars = r->get_ref<const std::string&>().size();
       }
     }
+    if (j.contains("id")) {
+      auto [it, fresh] = first_line.emplace(q.id, n);
+      if (!fresh && ++out->duplicate_ids == 1)
+        out->first_duplicate = path + ": id " + Shown(q.id) + " on lines " +
+                               std::to_string(it->second) + " and " + std::to_string(n);
+    }
     if (missing) {
       ++out->skipped;
       continue;
     }
     out->queries.push_back(std::move(q));
   }
+  out->files.push_back({path, out->queries.size() - kept_before, out->skipped - skipped_before});
   if (f.bad())
     return Error::Make(ErrorKind::kInvalidRequest, "bad_outcomes", "cannot read " + path);
   // Nothing to read is a mistake (a wrong path, /dev/null), not a dataset with no queries.

@@ -38,6 +38,18 @@ struct Query {
 struct Dataset {
   std::vector<Query> queries;
   int skipped = 0;  // lines lacking an outcome for one of the compared models
+  // Per file read, in order: how many of its lines were kept and skipped (a file whose lines
+  // all lack the compared models is worth a warning when other files have them).
+  struct File {
+    std::string path;
+    size_t kept = 0;
+    int skipped = 0;
+  };
+  std::vector<File> files;
+  // Lines whose `id` appeared on an earlier line of the same file (each still counts as its own
+  // query), and the first such: "FILE: id \"x\" on lines 3 and 9".
+  int duplicate_ids = 0;
+  std::string first_duplicate;
   // Every model key with a numeric score, and on how many lines (kept or skipped): what to
   // offer as --cheap / --strong when the compared models are missing.
   std::map<std::string, int> models;
@@ -48,7 +60,9 @@ std::string DescribeModels(const Dataset& ds);
 
 // Reads a .jsonl file, keeping the two compared models. A query whose outcome for either is
 // absent (or has a null score) is skipped and counted. A malformed line fails with
-// "FILE:LINE: why" (a non-string `id` or message `role` included); a directory, an empty file
+// "FILE:LINE: why" (a non-string `id` or message `role` included; JSON the parser refuses
+// says where and why; a score outside [0,1] is quoted, with a hint when it looks like a judge's
+// 1-10 score); a directory, an empty file
 // or one with only blank lines fails with "FILE: why". A line without a `benchmark` string is
 // grouped under the file's name without its extension. Messages may omit `content` when they
 // carry `tool_calls` (OpenAI assistant turns). Appends to *out so several files make one

@@ -1,6 +1,7 @@
 #include "eval/metrics.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <random>
 
@@ -12,6 +13,8 @@ double Pgr(double q, double q_weak, double q_strong) {
   double gap = q_strong - q_weak;
   return gap == 0 ? 0.0 : (q - q_weak) / gap;
 }
+
+bool StrongBetter(double q_weak, double q_strong) { return q_strong - q_weak > 1e-9; }
 
 CurvePoint PointAt(const std::vector<double>& scores, const std::vector<double>& cheap,
                    const std::vector<double>& strong, double threshold) {
@@ -28,13 +31,18 @@ CurvePoint PointAt(const std::vector<double>& scores, const std::vector<double>&
 
 namespace {
 
-// Quantile of an already sorted vector.
+// Quantile of an already sorted vector, with numpy's arithmetic (numpy.percentile, method
+// "linear", numpy >= 1.22): index (n - 1) * p, and the interpolation taken from the upper
+// neighbour when the fraction is >= 0.5. The same doubles as numpy, so a threshold that numpy
+// puts a hair above a score (and so sends that score cheap) is the same here.
 double SortedQuantile(const std::vector<double>& v, double p) {
-  double pos = p * static_cast<double>(v.size() - 1);
-  size_t lo = static_cast<size_t>(pos);
-  if (lo + 1 >= v.size()) return v.back();
-  double frac = pos - static_cast<double>(lo);
-  return v[lo] + (v[lo + 1] - v[lo]) * frac;
+  const double index = static_cast<double>(v.size() - 1) * p;
+  if (!(index < static_cast<double>(v.size() - 1))) return v.back();
+  if (!(index > 0)) return v.front();
+  const double below = std::floor(index);
+  const size_t lo = static_cast<size_t>(below);
+  const double t = index - below, a = v[lo], b = v[lo + 1], diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
 }  // namespace
@@ -44,18 +52,28 @@ double Quantile(std::vector<double> v, double p) {
   return SortedQuantile(v, p);
 }
 
+double RouteLlmLevel(int k, int n) {
+  if (k >= n) return 1.0;  // linspace sets its endpoint exactly
+  // numpy.linspace(0, 1, n + 1)[k] is k * (1 / n); pandas' Series.quantile passes it to
+  // numpy.percentile as a percentage, which divides it by 100 again.
+  const double level = static_cast<double>(k) * (1.0 / n);
+  return level * 100.0 / 100.0;
+}
+
 std::vector<CurvePoint> QuantileCurve(const std::vector<double>& scores,
                                       const std::vector<double>& cheap,
                                       const std::vector<double>& strong, int n) {
   std::vector<CurvePoint> out;
   double qw = std::accumulate(cheap.begin(), cheap.end(), 0.0) / cheap.size();
   double qs = std::accumulate(strong.begin(), strong.end(), 0.0) / strong.size();
+  // RouteLLM (routellm/evals/benchmarks.py): the n + 1 edges of pandas.qcut(scores, n); a
+  // query goes strong when its score >= the edge, except at the top edge (the largest score),
+  // where it must be > it. So the first edge sends everything strong and the last nothing.
   out.push_back({0.0, qw});
   std::vector<double> sorted = scores;  // sorted once for all n - 1 thresholds
   std::sort(sorted.begin(), sorted.end());
-  for (int k = 1; k < n; ++k) {
-    out.push_back(PointAt(scores, cheap, strong, SortedQuantile(sorted, 1.0 - double(k) / n)));
-  }
+  for (int k = 1; k < n; ++k)
+    out.push_back(PointAt(scores, cheap, strong, SortedQuantile(sorted, RouteLlmLevel(k, n))));
   out.push_back({1.0, qs});
   std::stable_sort(out.begin(), out.end(), [](const CurvePoint& a, const CurvePoint& b) {
     return a.strong_fraction < b.strong_fraction;
@@ -65,17 +83,21 @@ std::vector<CurvePoint> QuantileCurve(const std::vector<double>& scores,
 
 std::vector<CurvePoint> FineCurve(const std::vector<double>& scores,
                                   const std::vector<double>& cheap,
-                                  const std::vector<double>& strong) {
+                                  const std::vector<double>& strong, size_t resolution) {
   std::vector<size_t> idx(scores.size());
   std::iota(idx.begin(), idx.end(), 0);
   std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
   double n = static_cast<double>(scores.size());
   double sum = std::accumulate(cheap.begin(), cheap.end(), 0.0);
   std::vector<CurvePoint> out{{0.0, sum / n}};
+  size_t kept = 0;  // queries sent strong at the last point kept
   for (size_t k = 0; k < idx.size(); ++k) {
     sum += strong[idx[k]] - cheap[idx[k]];
     // Tied scores move together: only emit once the whole tie group has switched.
     if (k + 1 < idx.size() && scores[idx[k + 1]] == scores[idx[k]]) continue;
+    // Thinned to steps of at least n / resolution queries (integers: no rounding drift).
+    if (k + 1 < idx.size() && (k + 1 - kept) * resolution < idx.size()) continue;
+    kept = k + 1;
     out.push_back({static_cast<double>(k + 1) / n, sum / n});
   }
   return out;
@@ -108,8 +130,8 @@ double Cpt(const std::vector<CurvePoint>& curve, double q_weak, double q_strong,
 namespace {
 
 // Calls fn(qw, qs, pick) for `resamples` draws of n query indices with replacement, where qw
-// and qs are the draw's cheap-only and strong-only qualities; only draws with qs > qw reach
-// fn. Returns how many did. Reports each draw to progress (may be null).
+// and qs are the draw's cheap-only and strong-only qualities; only draws where
+// StrongBetter(qw, qs) reach fn. Returns how many did. Reports each draw to progress (may be null).
 template <typename Fn>
 int ForEachDraw(const std::vector<double>& cheap, const std::vector<double>& strong, int resamples,
                 uint64_t seed, Progress* progress, Fn fn) {
@@ -127,7 +149,7 @@ int ForEachDraw(const std::vector<double>& cheap, const std::vector<double>& str
     }
     qw /= n;
     qs /= n;
-    if (qs > qw) {
+    if (StrongBetter(qw, qs)) {
       ++used;
       fn(qw, qs, idx);
     }
@@ -179,7 +201,7 @@ std::optional<PairedInterval> BootstrapDifference(const std::vector<double>& sco
   if (resamples < 1 || scores_a.empty()) return std::nullopt;
   const double qw = std::accumulate(cheap.begin(), cheap.end(), 0.0) / cheap.size();
   const double qs = std::accumulate(strong.begin(), strong.end(), 0.0) / strong.size();
-  if (!(qs > qw)) return std::nullopt;
+  if (!StrongBetter(qw, qs)) return std::nullopt;
   PairedInterval out;
   out.difference = Apgr(QuantileCurve(scores_b, cheap, strong, 10), qw, qs) -
                    Apgr(QuantileCurve(scores_a, cheap, strong, 10), qw, qs);

@@ -28,7 +28,8 @@ double StrongOutTokens(const Query& q) {
 
 }  // namespace
 
-Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vector<Query>& qs) {
+Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vector<Query>& qs,
+                                         Progress* progress) {
   std::vector<double> out;
   out.reserve(qs.size());
   auto parsed = routing::ParseRouterSpec(spec);
@@ -45,12 +46,13 @@ Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vec
     if (!s) return s.error();
     scorer = *s;
   }
+  if (progress != nullptr) progress->Begin("score", qs.size(), "queries");
   for (size_t i = 0; i < qs.size(); ++i) {
     auto in = qs[i].Input();
     out.push_back(cascade ? 1.0 - answers->ScoreAnswer(in, qs[i].cheap_response)
                           : scorer->Score(in));
-    if (qs.size() > 20000 && i % 10000 == 0)
-      std::cerr << "scored " << i << "/" << qs.size() << "\n";
+    // Every 256 queries: a clock read per query would cost more than `length` itself.
+    if (progress != nullptr && ((i + 1) % 256 == 0 || i + 1 == qs.size())) progress->Update(i + 1);
   }
   return out;
 }
@@ -84,7 +86,7 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
   r.q_strong /= qs.size();
   r.deciles = QuantileCurve(scores, cheap, strong, 10);
   r.fine = FineCurve(scores, cheap, strong);
-  r.pgr_defined = r.q_strong > r.q_cheap;
+  r.pgr_defined = StrongBetter(r.q_cheap, r.q_strong);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   r.apgr = r.pgr_defined ? Apgr(r.deciles, r.q_cheap, r.q_strong) : nan;
   r.cpt50 = r.pgr_defined ? Cpt(r.deciles, r.q_cheap, r.q_strong, 0.5) : nan;
@@ -269,7 +271,7 @@ std::vector<CategoryReport> AnalyzeCategories(const std::vector<Query>& qs,
     const CurvePoint op = PointAt(s, cheap, strong, threshold.at(c.benchmark));
     c.op_fraction = op.strong_fraction;
     c.op_quality = op.quality;
-    c.pgr_defined = c.q_strong > c.q_cheap;
+    c.pgr_defined = StrongBetter(c.q_cheap, c.q_strong);
     c.op_pgr = c.pgr_defined ? Pgr(op.quality, c.q_cheap, c.q_strong) : nan;
     c.apgr = c.pgr_defined ? Apgr(QuantileCurve(s, cheap, strong, 10), c.q_cheap, c.q_strong) : nan;
     out.push_back(std::move(c));

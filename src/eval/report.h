@@ -23,9 +23,9 @@ struct BenchReport {
   size_t queries = 0;
   double q_cheap = 0, q_strong = 0;
   std::vector<CurvePoint> deciles, fine;
-  // PGR, APGR and CPT need the strong model to be better on these queries (q_strong >
-  // q_cheap); otherwise they are undefined: pgr_defined is false, apgr/cpt50/cpt80/op_pgr are
-  // NaN, text says "n/a" and JSON null.
+  // PGR, APGR and CPT need the strong model to be better on these queries (StrongBetter:
+  // by more than 1e-9); otherwise they are undefined: pgr_defined is false,
+  // apgr/cpt50/cpt80/op_pgr are NaN, text says "n/a" and JSON null.
   bool pgr_defined = false;
   double apgr = 0, cpt50 = 0, cpt80 = 0;
   // 95% percentile-bootstrap interval of APGR and CPT(50%) over `bootstrap` resamples of these
@@ -43,8 +43,10 @@ struct BenchReport {
 };
 
 // Scores every query: Scorer::Score, or for cascade specs 1 - ScoreAnswer(cheap response).
-// Progress goes to stderr when there are many queries.
-Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vector<Query>& qs);
+// `progress`, when given, hears of each query as the stage "score" (at most a line a second;
+// before, a line per 10,000 queries went to stderr whatever the interval).
+Result<std::vector<double>> ScoreQueries(const std::string& spec, const std::vector<Query>& qs,
+                                         Progress* progress = nullptr);
 
 // Which of qs match the prompts the model behind spec was trained on (its file's PromptFilter,
 // ~1% false matches), one flag per query; nullopt for untrained routers (random, length,

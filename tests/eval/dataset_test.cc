@@ -146,5 +146,83 @@ TEST(Dataset, MissingFileIsAnError) {
   EXPECT_FALSE(ReadOutcomes(kDir + "nope.jsonl", "cheap", "strong", &ds).ok());
 }
 
+// A judge's raw 1-10 score is refused with the value and what to do; a "7/10" string is quoted.
+TEST(Dataset, ScoreMessagesQuoteTheValue) {
+  Dataset ds;
+  Status st = ReadOutcomes(kDir + "judge_raw.jsonl", "cheap", "strong", &ds);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find(
+                "judge_raw.jsonl:2: score 7 for cheap is outside [0,1] (a judge's 1-10 score "
+                "must be divided by 10)"),
+            std::string::npos)
+      << st.error().message;
+  Dataset ds2;
+  st = ReadOutcomes(kDir + "judge_string.jsonl", "cheap", "strong", &ds2);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find(
+                "judge_string.jsonl:1: outcome for cheap needs a numeric 'score' in [0,1], got "
+                "\"7/10\""),
+            std::string::npos)
+      << st.error().message;
+}
+
+// Malformed JSON says where and why, with bytes that are not printable ASCII shown as '?'.
+TEST(Dataset, MalformedJsonSaysWhy) {
+  Dataset ds;
+  Status st = ReadOutcomes(kDir + "latin1.jsonl", "cheap", "strong", &ds);
+  ASSERT_FALSE(st.ok());
+  const std::string& m = st.error().message;
+  EXPECT_NE(m.find("latin1.jsonl:1: malformed JSON (column "), std::string::npos) << m;
+  EXPECT_NE(m.find("ill-formed UTF-8"), std::string::npos) << m;
+  for (char c : m) EXPECT_LT(static_cast<unsigned char>(c), 0x80) << m;
+}
+
+// CRLF line ends and a UTF-8 byte-order mark are read; a repeated id is counted, not refused.
+TEST(Dataset, CrlfBomAndDuplicateIds) {
+  Dataset ds;
+  ASSERT_TRUE(ReadOutcomes(kDir + "crlf_dup.jsonl", "cheap", "strong", &ds).ok());
+  ASSERT_EQ(ds.queries.size(), 2u);
+  EXPECT_EQ(ds.queries[1].prompt_text, "again");
+  EXPECT_DOUBLE_EQ(ds.queries[0].cheap, 0.7);
+  EXPECT_EQ(ds.duplicate_ids, 1);
+  EXPECT_NE(ds.first_duplicate.find("id \"r1\" on lines 1 and 2"), std::string::npos)
+      << ds.first_duplicate;
+  ASSERT_TRUE(ReadOutcomes(kDir + "bom.jsonl", "cheap", "strong", &ds).ok());
+  ASSERT_EQ(ds.queries.size(), 3u);
+  EXPECT_EQ(ds.queries[2].id, "b1");
+  ASSERT_EQ(ds.files.size(), 2u);
+  EXPECT_EQ(ds.files[0].kept, 2u);
+  EXPECT_EQ(ds.files[1].kept, 1u);
+}
+
+// An MT-Bench-like file: second turns (user, assistant, user) read with the last user message as
+// the question and the first as the one before; an assistant turn of only tool_calls (content
+// null) and one of content parts; judge scores in tenths; lines missing a compared model skipped.
+TEST(Dataset, MtBenchLikeSecondTurns) {
+  Dataset ds;
+  ASSERT_TRUE(
+      ReadOutcomes(kDir + "mtbench_like.jsonl", "mixtral-8x7b-instruct", "gpt-4-1106-preview", &ds)
+          .ok());
+  EXPECT_EQ(ds.queries.size(), 52u);
+  EXPECT_EQ(ds.skipped, 8);
+  EXPECT_EQ(ds.models.size(), 7u);
+  EXPECT_EQ(ds.duplicate_ids, 0);
+  const Query* second = nullptr;
+  for (const auto& q : ds.queries)
+    if (q.id == "mtb-84-t2") second = &q;
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->benchmark, "mtbench_like");  // no `benchmark`: the file's name
+  EXPECT_EQ(second->category, "writing");
+  EXPECT_EQ(second->message_count, 3);
+  EXPECT_EQ(second->last_user_text, "Add a tagline under ten words.");
+  EXPECT_EQ(second->prev_user_text,
+            "Write a product description for a waterproof hiking backpack.");
+  EXPECT_TRUE(second->has_tools);  // question 84: the assistant turn is tool_calls only
+  for (const auto& q : ds.queries) {
+    EXPECT_GE(q.cheap, 0.0);
+    EXPECT_LE(q.strong, 1.0);
+  }
+}
+
 }  // namespace
 }  // namespace triage::eval

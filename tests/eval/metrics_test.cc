@@ -170,5 +170,95 @@ TEST(Metrics, PairedBootstrapOfTwoRouters) {
   EXPECT_FALSE(BootstrapDifference(noisy, oracle, strong, strong, 200).has_value());
 }
 
+// RouteLLM's edges to the last bit. pandas.qcut(scores, 10) takes numpy.percentile at
+// linspace(0, 1, 11) * 100, which numpy divides by 100 again: the levels 0.3 and 0.6 arrive as
+// 0.30000000000000004 and 0.6000000000000001, while 0.7 arrives as 0.7.
+TEST(Metrics, RouteLlmLevelsCarryPandasRounding) {
+  EXPECT_EQ(RouteLlmLevel(3, 10), 0.30000000000000004);
+  EXPECT_EQ(RouteLlmLevel(6, 10), 0.6000000000000001);
+  EXPECT_EQ(RouteLlmLevel(7, 10), 0.7);
+  EXPECT_EQ(RouteLlmLevel(0, 10), 0.0);
+  EXPECT_EQ(RouteLlmLevel(10, 10), 1.0);
+}
+
+// Scores 0, 0.1, ..., 1.0 on 11 queries, so each level's index 10 * level lands on a score.
+// With those levels the 30% and 60% edges are a hair above 0.3 and 0.6 (numpy returns
+// 0.30000000000000004 and 0.6000000000000001), so the queries scored 0.3 and 0.6 stay cheap:
+// by hand, strong counts 0 2 3 4 4 6 7 7 9 10 11 (the 60% edge sends 4, not 5), cheap-only 6/11,
+// strong-only 10/11, PGR = (S - 6) / 4 for a quality sum S: 0 .25 .5 .5 .5 .75 .5 .5 .75 1 1,
+// trapezoid area 6.125 / 11 = 49/88 (RouteLLM's evaluate.py on these scores gives 0.556818...).
+// Quantiles at 1 - k/10 (the code before) put the 60% edge on 0.6 exactly: 5 strong, 0.5454.
+TEST(Metrics, QuantileEdgesAreRouteLlmsToTheLastBit) {
+  std::vector<double> s = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
+  std::vector<double> cheap = {1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 1};
+  std::vector<double> strong = {1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1};
+  EXPECT_EQ(Quantile(s, 0.6000000000000001), 0.6000000000000001);
+  EXPECT_EQ(Quantile(s, 0.7), 0.7);
+  auto c = QuantileCurve(s, cheap, strong, 10);
+  ASSERT_EQ(c.size(), 11u);
+  const int counts[] = {0, 2, 3, 4, 4, 6, 7, 7, 9, 10, 11};
+  const int sums[] = {6, 7, 8, 8, 8, 9, 8, 8, 9, 10, 10};
+  for (size_t i = 0; i < c.size(); ++i) {
+    EXPECT_NEAR(c[i].strong_fraction, counts[i] / 11.0, 1e-12) << i;
+    EXPECT_NEAR(c[i].quality, sums[i] / 11.0, 1e-12) << i;
+  }
+  EXPECT_NEAR(Apgr(c, 6.0 / 11, 10.0 / 11), 49.0 / 88, 1e-12);
+  // CPT(50%): first reached at 3 of 11 strong (PGR .25 at 2, .5 at 3).
+  EXPECT_NEAR(Cpt(c, 6.0 / 11, 10.0 / 11, 0.5), 3.0 / 11, 1e-12);
+}
+
+// numpy's linear interpolation takes a fraction >= 0.5 from the upper neighbour:
+// b - (b - a) * (1 - t), which can differ from a + (b - a) * t in the last bit.
+TEST(Metrics, QuantileInterpolatesAsNumpy) {
+  const std::vector<double> v = {0.1, 0.7};
+  const double t = 0.75, a = 0.1, b = 0.7;
+  EXPECT_EQ(Quantile(v, t), b - (b - a) * (1 - t));
+  EXPECT_EQ(Quantile(v, 0.25), a + (b - a) * 0.25);
+}
+
+// Equal means summed in another order differ in the last bit: the strong model is not better.
+TEST(Metrics, StrongBetterIgnoresSummationNoise) {
+  const double cheap = (0.3 + 0.2) + 0.1, strong = (0.1 + 0.2) + 0.3;
+  ASSERT_GT(strong, cheap);  // 0.6000000000000001 against 0.6
+  EXPECT_FALSE(StrongBetter(cheap, strong));
+  EXPECT_TRUE(StrongBetter(0.6, 0.6 + 1e-6));
+  EXPECT_FALSE(StrongBetter(0.6, 0.5));
+}
+
+// CPT is the first crossing (the README's "smallest fraction at which PGR reaches x"), not
+// numpy.interp over a curve that is not increasing: there RouteLLM's np.interp(target, quality,
+// fraction) finds a later segment by bisection. Curve PGR 0, .5, .25, .5, 1 at 0, .2, .4, .6, 1:
+// CPT(50%) = 0.2 here; np.interp gives 0.6. And on a plateau exactly at the target (PGR .5 at
+// .2 and .6 of an increasing curve) the smallest fraction is .2 where np.interp gives .6.
+TEST(Metrics, CptIsTheFirstCrossing) {
+  std::vector<CurvePoint> c = {{0, 0}, {0.2, 0.5}, {0.4, 0.25}, {0.6, 0.5}, {1, 1}};
+  EXPECT_NEAR(Cpt(c, 0, 1, 0.5), 0.2, 1e-12);
+  std::vector<CurvePoint> plateau = {{0, 0}, {0.2, 0.5}, {0.6, 0.5}, {1, 1}};
+  EXPECT_NEAR(Cpt(plateau, 0, 1, 0.5), 0.2, 1e-12);
+  EXPECT_NEAR(Cpt(plateau, 0, 1, 0.75), 0.8, 1e-12);
+}
+
+// The fine curve keeps every split up to `resolution` queries, and ~resolution points beyond.
+TEST(Metrics, FineCurveIsThinnedOnLargeInputs) {
+  std::vector<double> s, cheap, strong;
+  for (int i = 0; i < 20000; ++i) {
+    s.push_back(i / 20000.0);
+    cheap.push_back(i % 2);
+    strong.push_back(1);
+  }
+  auto f = FineCurve(s, cheap, strong);
+  EXPECT_LE(f.size(), 1001u);
+  EXPECT_GE(f.size(), 1000u);
+  EXPECT_DOUBLE_EQ(f.front().strong_fraction, 0.0);
+  EXPECT_DOUBLE_EQ(f.back().strong_fraction, 1.0);
+  EXPECT_DOUBLE_EQ(f.back().quality, 1.0);
+  for (size_t i = 1; i < f.size(); ++i)
+    EXPECT_GE(f[i].strong_fraction - f[i - 1].strong_fraction, 1.0 / 1000 - 1e-12);
+  s.resize(1000);
+  cheap.resize(1000);
+  strong.resize(1000);
+  EXPECT_EQ(FineCurve(s, cheap, strong).size(), 1001u);  // every split of 1,000 queries
+}
+
 }  // namespace
 }  // namespace triage::eval

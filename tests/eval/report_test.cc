@@ -227,5 +227,25 @@ TEST(Report, CategoriesAtTheBenchmarksOperatingPoint) {
   EXPECT_EQ(text.find("overall"), std::string::npos) << text;
 }
 
+// Judge scores in tenths that tie on average: the two sums differ in the last bit (0.6 against
+// 0.6000000000000001), which used to count as the strong model being better by 4e-17 and gave
+// PGR values of 1e15 and an APGR of -4e14. Now a tie, in the benchmark and in its category.
+TEST(Report, TiedTenthsAreATieNotAHugePgr) {
+  std::vector<Query> qs = {Make(0.3, 0.1, -1, -1, 10), Make(0.2, 0.2, -1, -1, 50),
+                           Make(0.1, 0.3, -1, -1, 2)};
+  for (auto& q : qs) q.category = "writing";
+  std::vector<const Query*> ptrs = {&qs[0], &qs[1], &qs[2]};
+  const std::vector<double> scores = {0.2, 0.5, 0.1};
+  BenchReport r = Analyze("b", ptrs, scores, Prices{1, 1, 10, 10}, false);
+  ASSERT_GT(r.q_strong, r.q_cheap);  // the summation noise the check must see through
+  EXPECT_FALSE(r.pgr_defined);
+  EXPECT_TRUE(std::isnan(r.apgr));
+  EXPECT_NE(FormatText({r}).find("APGR n/a"), std::string::npos);
+  auto cats = AnalyzeCategories(qs, scores, {r});
+  ASSERT_EQ(cats.size(), 1u);
+  EXPECT_FALSE(cats[0].pgr_defined);
+  EXPECT_TRUE(ToJson(cats[0])["apgr"].is_null());
+}
+
 }  // namespace
 }  // namespace triage::eval

@@ -799,3 +799,92 @@ test("eval --by-category: a row per category at the benchmark's operating point,
   assert.equal(two.status, 2);
   assert.match(two.stderr, /--by-category takes a single --router/);
 });
+
+// Every number a report prints or writes is finite: no NaN, no inf, no PGR of 1e15.
+function assertFiniteJson(value, where) {
+  if (typeof value === "number") {
+    assert.ok(Number.isFinite(value) && Math.abs(value) < 1e6, `${where} = ${value}`);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => assertFiniteJson(v, `${where}[${i}]`));
+  } else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) assertFiniteJson(v, `${where}.${k}`);
+  }
+}
+
+test("an MT-Bench-like file (second turns, judge scores in tenths, 7 models, cost_usd): every router, flag and command", () => {
+  const mt = path.join(repoRoot, "tests/fixtures/eval/mtbench_like.jsonl");
+  const routers = ["random:3", "length", `rules:${path.join(repoRoot, "models/rules-v1.txt")}`, "learned:builtin",
+    `cascade:${path.join(repoRoot, "models/cascade-v3.model")}`];
+  for (const router of routers) {
+    const r = run(["eval", "--data", mt, "--router", router, "--json", "--by-category", "--bootstrap", "50"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /skipped 8 queries without outcomes for both mixtral-8x7b-instruct and gpt-4-1106-preview/);
+    const j = JSON.parse(r.stdout);
+    assertFiniteJson(j, router);
+    assert.equal(j.benchmark, "mtbench_like");  // no `benchmark` key: the file's name
+    assert.equal(j.queries, 52);
+    assert.equal(j.pgr_defined, true);
+    assert.ok(j.recorded_cost_queries > 0 && j.recorded_cost_queries < 52, `${j.recorded_cost_queries}`);
+    assert.deepEqual(j.categories.map((c) => c.category),
+      ["coding", "extraction", "humanities", "math", "reasoning", "roleplay", "stem", "writing"]);
+    for (const c of j.categories) assert.equal(c.pgr_defined, c.strong_quality - c.cheap_quality > 1e-9, c.category);
+  }
+  // Another pair of the seven models, and the comparison table with a plot.
+  const other = run(["eval", "--data", mt, "--router", "length", "--cheap", "vicuna-13b-v1.3", "--strong", "claude-v1", "--json", "--bootstrap", "0"]);
+  assert.equal(other.status, 0, other.stderr);
+  assert.equal(JSON.parse(other.stdout).skipped, 0);
+  withTempDir("triage-mt-", (dir) => {
+    const svg = path.join(dir, "cmp.svg");
+    const cmp = run(["eval", "--data", mt, "--router", "random:1", "--router", "length", "--router", "learned:builtin", "--plot", svg, "--bootstrap", "20"]);
+    assert.equal(cmp.status, 0, cmp.stderr);
+    assert.doesNotMatch(cmp.stdout + readFileSync(svg, "utf8"), /nan|inf/i);
+    const cal = run(["calibrate", "--data", mt, "--router", "learned:builtin", "--split", "70/25/5"]);
+    assert.equal(cal.status, 0, cal.stderr);
+    assert.match(cal.stdout, /thresholds: \[0\.\d+, 0\.\d+\]/);
+    const floor = run(["calibrate", "--data", mt, "--router", "length", "--min-pgr", "0.8"]);
+    assert.equal(floor.status, 0, floor.stderr);
+    for (const kind of ["learned", "cascade"]) {
+      const model = path.join(dir, `${kind}.model`);
+      const tr = run(["train", "--data", mt, "--data", gsm8k, "--kind", kind, "--cv", "5", "--bootstrap", "0", "--out", model]);
+      assert.equal(tr.status, 0, tr.stderr);
+      // 33 of the fixture's 52 kept lines carry no cheap-model response; GSM8K's all do.
+      if (kind === "cascade") assert.match(tr.stderr, /note: 33 of 959 queries have no recorded response from mixtral-8x7b-instruct; --kind cascade learns from them as empty answers/);
+      assert.match(tr.stdout, /^mtbench_like\s+n=52\s+APGR\s+0\.\d{4}/m);
+      assert.match(tr.stdout, /leave-one-benchmark-out/);
+      const ev = run(["eval", "--data", mt, "--router", `${kind}:${model}`, "--json", "--bootstrap", "0"]);
+      assert.equal(ev.status, 0, ev.stderr);
+      assertFiniteJson(JSON.parse(ev.stdout), kind);
+    }
+  });
+});
+
+test("judge scores that tie on average (0.3+0.2+0.1 against 0.1+0.2+0.3) are a tie, not a PGR of 1e15", () => {
+  const tie = path.join(repoRoot, "tests/fixtures/eval/tie_tenths.jsonl");
+  const r = run(["eval", "--data", tie, "--router", "length", "--cheap", "cheap", "--strong", "strong", "--by-category", "--json", "--bootstrap", "50"]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assertFiniteJson(j, "tie");
+  const writing = j.categories.find((c) => c.category === "writing");
+  assert.equal(writing.pgr_defined, false);
+  assert.equal(writing.apgr, null);
+  assert.equal(j.categories.find((c) => c.category === "math").pgr_defined, true);
+  const text = run(["eval", "--data", tie, "--router", "length", "--cheap", "cheap", "--strong", "strong", "--by-category"]);
+  assert.match(text.stdout, /^writing\s+3\s.*n\/a\s+n\/a$/m);
+});
+
+test("input mistakes: the same model twice, a file with none of the compared models, raw 1-10 scores, repeated ids", () => {
+  const mt = path.join(repoRoot, "tests/fixtures/eval/mtbench_like.jsonl");
+  const same = run(["eval", "--data", mt, "--router", "length", "--cheap", "claude-v1", "--strong", "claude-v1"]);
+  assert.equal(same.status, 2);
+  assert.match(same.stderr, /--cheap and --strong are both claude-v1/);
+  const mixed = run(["eval", "--data", gsm8k, "--data", mt, "--router", "length", "--cheap", "vicuna-13b-v1.3", "--bootstrap", "0"]);
+  assert.equal(mixed.status, 0, mixed.stderr);
+  assert.match(mixed.stderr, /warning: .*gsm8k-dev\.jsonl: none of its 907 queries has outcomes for both vicuna-13b-v1\.3 and gpt-4-1106-preview: the figures leave this file out/);
+  const raw = run(["eval", "--data", path.join(repoRoot, "tests/fixtures/eval/judge_raw.jsonl"), "--router", "length", "--cheap", "cheap", "--strong", "strong"]);
+  assert.equal(raw.status, 1);
+  assert.match(raw.stderr, /judge_raw\.jsonl:2: score 7 for cheap is outside \[0,1\] \(a judge's 1-10 score must be divided by 10\)/);
+  const dup = run(["eval", "--data", path.join(repoRoot, "tests/fixtures/eval/crlf_dup.jsonl"), "--router", "length", "--cheap", "cheap", "--strong", "strong", "--bootstrap", "0", "--json"]);
+  assert.equal(dup.status, 0, dup.stderr);
+  assert.equal(JSON.parse(dup.stdout).queries, 2);
+  assert.match(dup.stderr, /note: 1 lines repeat an id seen earlier in their file \(.*crlf_dup\.jsonl: id "r1" on lines 1 and 2\); each line counts as its own query/);
+});
