@@ -136,7 +136,8 @@ Headers WithRoute(Headers h, const std::string& route, const RequestContext& ctx
 }
 
 // The cheap answer is released after a failed escalation: the row's usage and cost are the
-// cheap call's own (the failed calls have none); its attempts count both. A plain function:
+// cheap call's own, plus what the failed calls' upstreams reported (ctx.failed_usage, kept);
+// its attempts count both. A plain function:
 // no aggregate temporaries inside coroutines (g++ 12).
 void CarryEscalationAttemptsOnly(RequestContext& ctx) {
   ctx.carried_cost_micros = 0;
@@ -200,6 +201,10 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     for (const std::string& text : AnswerTexts(ctx.dialect, held.streamed, held.body))
       score = std::max(score, routing->judge(cheap, text));
   ctx.req = std::move(cheap.req);
+  // The cheap step's failed attempts (fallbacks within its tier) were billed whatever happens.
+  CarryFailedAttemptUsage(ctx, cheap);
+  // The cheap call's usage reaches the row (as the answer's, or carried): so does its flag.
+  ctx.usage_estimated = cheap.usage_estimated;
   if (held.too_big) {
     Error e = Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",
                           "the cheap tier's stream grew beyond limits.max_response_bytes (" +
