@@ -305,7 +305,13 @@ std::string Gateway::HealthPrometheus() const {
       checks += "triage_deployment_health_checks_total{" + inner + ",result=\"fail\"} " +
                 std::to_string(h.checks_failed()) + "\n";
     }
-  return "# HELP triage_deployment_circuit_open 1 while the deployment's circuit breaker is open.\n"
+  return "# HELP triage_ledger_rows_written_late_total Rows whose commit failed (counted in "
+         "triage_ledger_write_failures_total) but that were kept and committed later.\n"
+         "# TYPE triage_ledger_rows_written_late_total counter\n"
+         "triage_ledger_rows_written_late_total " +
+         std::to_string(ledger_->written_late()) +
+         "\n"
+         "# HELP triage_deployment_circuit_open 1 while the deployment's circuit breaker is open.\n"
          "# TYPE triage_deployment_circuit_open gauge\n" +
          open +
          "# HELP triage_deployment_in_flight Upstream attempts in flight per deployment.\n"

@@ -63,6 +63,9 @@ class Ledger {
   virtual Result<std::vector<LedgerRow>> ReadAll() = 0;
   // Sums over committed rows (rows still queued are not counted). Thread-safe.
   virtual Result<LedgerTotals> Totals() = 0;
+  // Rows whose commit failed (their callback said so) but that were kept and committed later,
+  // once the database took writes again. Thread-safe.
+  virtual uint64_t written_late() const { return 0; }
 };
 
 // Opens "sqlite://PATH[?synchronous=normal|full]" (creates the file and schema; WAL,

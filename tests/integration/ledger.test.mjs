@@ -118,6 +118,7 @@ describe("ledger: storage faults", () => {
     assert.equal(t.rows().length, before + 20);
     const m = (await curl([`${t.url}/metrics`])).body;
     assert.equal(metric(m, "triage_ledger_write_failures_total"), 0);
+    assert.equal(metric(m, "triage_ledger_rows_written_late_total"), 0, "none failed, none written late");
   });
 
   test("10,000 concurrent requests give exactly 10,000 rows whose sums match /metrics", async () => {
