@@ -107,7 +107,10 @@ TEST(LedgerFaults, WriteLockHeldForSecondsByAnotherWriterLosesNothing) {
   (*ledger)->Append(MakeRow(900000), [&](Status s) { later = s.ok() ? 1 : 0; });
   (*ledger)->Flush();
   if (later != 1) _exit(7);
-  // The row whose commit failed was kept and follows the first commit that succeeds.
+  // The row whose commit failed was kept and follows the first commit that succeeds (right
+  // after that commit's callbacks, so Flush may return just before it).
+  for (int i = 0; i < 200 && (*ledger)->written_late() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if ((*ledger)->written_late() != 1) _exit(8);
   std::string line = MakeRow(900000).id + "\n" + failed_id + "\n";
   if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
