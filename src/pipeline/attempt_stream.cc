@@ -89,16 +89,22 @@ void UseUsage(RequestContext& ctx, const StreamState& s) {
     ctx.usage = s.translator->usage();
     ctx.usage_reported = true;
   }
-  // Nothing (or only half) reported: estimate so the ledger never under-counts silently.
-  if (ctx.usage.input_tokens == 0) ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
+  // Nothing (or only half) reported: estimate so the ledger never under-counts silently, and
+  // say so in the row (usage_estimated).
+  if (ctx.usage.input_tokens == 0) {
+    ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
+    ctx.usage_estimated = true;
+  }
   if (s.text_chars == 0) return;
   const int64_t estimate = EstimateTokens(s.text_chars);
   // A stream cut before its end (upstream failure, client gone, shutdown) has at best a running
   // count: Anthropic's message_start says `output_tokens: 1` and the real count only comes in
   // message_delta. Bill at least the text that was generated.
   if (ctx.usage.output_tokens == 0 ||
-      (!s.translator->complete() && estimate > ctx.usage.output_tokens))
+      (!s.translator->complete() && estimate > ctx.usage.output_tokens)) {
     ctx.usage.output_tokens = estimate;
+    ctx.usage_estimated = true;
+  }
 }
 }  // namespace
 
@@ -232,6 +238,10 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
                ServerWait(s.head), s.head.status);
     if (deployment_fault) cur.excluded[cur.current] = 1;
     if (overflow) ExcludeSameModel(ctx, cur);
+    // Usage the upstream reported before this attempt failed unseen (an Anthropic
+    // message_start, a usage chunk): billed by the provider, so it goes into the row.
+    if (!ctx.committed && s.translator->usage_reported())
+      AddFailedAttemptUsage(ctx, *d, s.translator->usage());
     if (ctx.committed) {
       // Content already reached the client: no other deployment may be tried. End the stream
       // with an error event the SDKs raise, and account the partial usage.

@@ -46,6 +46,7 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       // The upstream had the prompt: estimated like a stream the client left (no answer, no
       // usage), so the row does not say the call cost nothing.
       ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
+      ctx.usage_estimated = true;
       break;
     }
     if (too_big) {
@@ -85,8 +86,12 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       last = std::move(e);
       continue;
     }
-    auto answer = ConvertUnary(providers_.at(d->name)->wire(), ctx.dialect, std::move(body));
+    std::optional<dialect::TokenUsage> usage_seen;
+    auto answer =
+        ConvertUnary(providers_.at(d->name)->wire(), ctx.dialect, std::move(body), &usage_seen);
     if (!answer) {
+      // Refused as malformed, but the upstream said what it billed: that goes into the row.
+      if (usage_seen) AddFailedAttemptUsage(ctx, *d, *usage_seen);
       EndAttempt(ctx, cur, Outcome::kFailure, std::nullopt);
       last = WithDeployment(answer.error(), *d);
       LogAttemptFailure(ctx, *d, *last);
@@ -100,6 +105,7 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       // No usage reported: estimate so the ledger never under-counts silently.
       ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
       ctx.usage.output_tokens = EstimateTokens(answer->text_chars);
+      ctx.usage_estimated = true;
     }
     ctx.status = 200;
     ctx.ttft_ms = ctx.ElapsedMs();

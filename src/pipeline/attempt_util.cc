@@ -3,6 +3,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "catalog/catalog.h"
 #include "common/secrets.h"
 #include "dialect/anthropic.h"
 #include "dialect/openai.h"
@@ -260,6 +261,32 @@ Error ShutdownError() {
   return Error::Make(ErrorKind::kUnavailable, "shutting_down",
                      "triage is shutting down: the request did not finish within the shutdown "
                      "grace period; retry it");
+}
+
+void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
+                           const dialect::TokenUsage& u) {
+  if (u == dialect::TokenUsage{}) return;
+  ctx.failed_usage.input_tokens += u.input_tokens;
+  ctx.failed_usage.output_tokens += u.output_tokens;
+  ctx.failed_usage.cached_input_tokens += u.cached_input_tokens;
+  ctx.failed_usage.cache_creation_input_tokens += u.cache_creation_input_tokens;
+  auto price = d.EffectivePrice();
+  if (!price) {
+    ctx.failed_price_known = false;
+    return;
+  }
+  ctx.failed_cost_micros += catalog::CostMicros(
+      *price, catalog::Usage{u.input_tokens, u.output_tokens, u.cached_input_tokens,
+                             u.cache_creation_input_tokens});
+}
+
+void CarryFailedAttemptUsage(RequestContext& to, const RequestContext& from) {
+  to.failed_usage.input_tokens += from.failed_usage.input_tokens;
+  to.failed_usage.output_tokens += from.failed_usage.output_tokens;
+  to.failed_usage.cached_input_tokens += from.failed_usage.cached_input_tokens;
+  to.failed_usage.cache_creation_input_tokens += from.failed_usage.cache_creation_input_tokens;
+  to.failed_cost_micros += from.failed_cost_micros;
+  to.failed_price_known = to.failed_price_known && from.failed_price_known;
 }
 
 }  // namespace triage::pipeline

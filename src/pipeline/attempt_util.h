@@ -77,6 +77,14 @@ Error WithDeployment(Error e, const config::Deployment& d);
 // The request was cancelled because the gateway's shutdown grace period ran out (503).
 Error ShutdownError();
 
+// Adds the usage a failed attempt's upstream reported to ctx.failed_usage, priced at `d`
+// (ctx.failed_cost_micros). All zero: nothing to add.
+void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
+                           const dialect::TokenUsage& u);
+// Moves `from`'s failed-attempt usage and cost into `to` (the cascade's cheap step into its
+// request).
+void CarryFailedAttemptUsage(RequestContext& to, const RequestContext& from);
+
 // Logs a failed upstream attempt (warn level).
 void LogAttemptFailure(const RequestContext& ctx, const config::Deployment& d, const Error& e);
 

@@ -382,7 +382,8 @@ Headers WithRoute(Headers h, const std::string& route, const RequestContext& ctx
 }
 
 // The cheap answer is released after a failed escalation: the row's usage and cost are the
-// cheap call's own (the failed calls have none); its attempts count both. A plain function:
+// cheap call's own, plus what the failed calls' upstreams reported (ctx.failed_usage, kept);
+// its attempts count both. A plain function:
 // no aggregate temporaries inside coroutines (g++ 12).
 void CarryEscalationAttemptsOnly(RequestContext& ctx) {
   ctx.carried_cost_micros = 0;
@@ -474,6 +475,10 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   const bool escalate = !answered || verdict.escalate;
   const double score = verdict.score;
   ctx.req = std::move(cheap.req);
+  // The cheap step's failed attempts (fallbacks within its tier) were billed whatever happens.
+  CarryFailedAttemptUsage(ctx, cheap);
+  // The cheap call's usage reaches the row (as the answer's, or carried): so does its flag.
+  ctx.usage_estimated = cheap.usage_estimated;
   if (held.too_big) {
     Error e = Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",
                           "the cheap tier's stream grew beyond limits.max_response_bytes (" +

@@ -39,7 +39,9 @@ struct RequestContext {
   const config::Deployment* deployment = nullptr;  // answered, or last tried
   int attempts = 0;
   dialect::TokenUsage usage;
-  bool usage_reported = false;  // false: usage estimated
+  bool usage_reported = false;  // the upstream reported usage for this attempt
+  // Some of the row's tokens are triage's estimate (ceil(chars / 4)): ledger usage_estimated.
+  bool usage_estimated = false;
   int64_t ttft_ms = -1;
   bool committed = false;  // first byte of a stream went to the client
   // Parameters the deployment's dialect could not carry, and those its `request:` section
@@ -69,6 +71,15 @@ struct RequestContext {
   // answering (nothing has reached the client), so that the cascade can release that answer.
   bool keep_refusal = false;
   std::optional<Error> kept_refusal;
+
+  // Attempts that failed after their upstream had reported usage (an Anthropic stream's
+  // message_start before an error event, a usage chunk before the stream broke, a 200 body
+  // refused as malformed that carried `usage`), and fell back or ended the request: those
+  // reported tokens, each attempt's priced at its own deployment. Never estimated. Added into
+  // the row's tokens and cost (not into the counterfactual, which prices the answer).
+  dialect::TokenUsage failed_usage;
+  int64_t failed_cost_micros = 0;
+  bool failed_price_known = true;
 
   std::shared_ptr<upstream::CancelHook> cancel = std::make_shared<upstream::CancelHook>();
 

@@ -306,7 +306,13 @@ std::string Gateway::HealthPrometheus() const {
       checks += "triage_deployment_health_checks_total{" + inner + ",result=\"fail\"} " +
                 std::to_string(h.checks_failed()) + "\n";
     }
-  return "# HELP triage_deployment_circuit_open 1 while the deployment's circuit breaker is open.\n"
+  return "# HELP triage_ledger_rows_written_late_total Rows whose commit failed (counted in "
+         "triage_ledger_write_failures_total) but that were kept and committed later.\n"
+         "# TYPE triage_ledger_rows_written_late_total counter\n"
+         "triage_ledger_rows_written_late_total " +
+         std::to_string(ledger_->written_late()) +
+         "\n"
+         "# HELP triage_deployment_circuit_open 1 while the deployment's circuit breaker is open.\n"
          "# TYPE triage_deployment_circuit_open gauge\n" +
          open +
          "# HELP triage_deployment_in_flight Upstream attempts in flight per deployment.\n"
@@ -404,9 +410,13 @@ store::LedgerRow BuildRow(const RequestContext& ctx) {
   row.error_kind = ctx.error ? std::string(KindName(ctx.error->kind)) : "";
   if (ctx.error && ctx.error->code == "client_closed") row.error_kind = "client_closed";
   if (ctx.error && ctx.error->code == "shutting_down") row.error_kind = "shutdown";
-  row.input_tokens = ctx.usage.input_tokens + ctx.carried_usage.input_tokens;
-  row.output_tokens = ctx.usage.output_tokens + ctx.carried_usage.output_tokens;
-  row.cached_input_tokens = ctx.usage.cached_input_tokens + ctx.carried_usage.cached_input_tokens;
+  // The answer's usage, a cascade's cheap call, and what failed attempts' upstreams reported.
+  row.input_tokens =
+      ctx.usage.input_tokens + ctx.carried_usage.input_tokens + ctx.failed_usage.input_tokens;
+  row.output_tokens =
+      ctx.usage.output_tokens + ctx.carried_usage.output_tokens + ctx.failed_usage.output_tokens;
+  row.cached_input_tokens = ctx.usage.cached_input_tokens + ctx.carried_usage.cached_input_tokens +
+                            ctx.failed_usage.cached_input_tokens;
   row.cost_micros = ctx.cost_micros;
   row.reference_cost_micros = ctx.reference_cost_micros;
   row.price_known = ctx.price_known;
@@ -416,6 +426,10 @@ store::LedgerRow BuildRow(const RequestContext& ctx) {
   row.ttft_ms = ctx.ttft_ms;
   row.route = ctx.route_reason;
   row.route_score = ctx.route_score;
+  row.usage_estimated = ctx.usage_estimated;
+  row.failed_input_tokens = ctx.failed_usage.input_tokens;
+  row.failed_output_tokens = ctx.failed_usage.output_tokens;
+  row.failed_cost_micros = ctx.failed_cost_micros;
 
   return row;
 }
@@ -461,7 +475,9 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   // The counterfactual prices the answer the client got, not the cascade's extra call.
   ctx.reference_cost_micros = catalog::CostMicros(reference_price_, u);
   if (ctx.defer_ledger) co_return;  // a held cascade step: the caller accounts the request
-  ctx.cost_micros += ctx.carried_cost_micros;
+  // Failed attempts' reported usage is billed by their upstreams: in the row's cost too.
+  ctx.cost_micros += ctx.carried_cost_micros + ctx.failed_cost_micros;
+  ctx.price_known = ctx.price_known && ctx.failed_price_known;
 
   store::LedgerRow row = BuildRow(ctx);
   observe::RequestRecord rec;

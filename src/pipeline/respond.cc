@@ -57,7 +57,8 @@ int64_t PassedThroughTextChars(Dialect wire, const std::string& body) {
 
 }  // namespace
 
-Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstream_body) {
+Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstream_body,
+                                 std::optional<dialect::TokenUsage>* usage_seen) {
   auto bad = [&](const std::string& why) {
     return Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
                        "upstream sent a malformed answer: " + why);
@@ -66,6 +67,7 @@ Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstr
   UnaryAnswer a;
   if (wire == client) {  // passed through: read what accounting needs, build no tree
     dialect::AnswerInfo info = dialect::InspectAnswer(wire, upstream_body);
+    if (usage_seen) *usage_seen = info.usage;
     if (!info.is_object) return bad("not a JSON object");
     if (!info.has_answer) return bad(no_answer);
     if (info.usage) {
@@ -79,6 +81,7 @@ Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstr
   }
   // Translated: read with simdjson (nlohmann's tree as fallback), written without a tree.
   dialect::AnswerReading read = dialect::ReadAnswer(wire, upstream_body);
+  if (usage_seen) *usage_seen = read.info.usage;
   if (!read.info.is_object) return bad("not a JSON object");
   if (!read.info.has_answer) return bad(no_answer);
   if (read.info.usage) {

@@ -34,6 +34,15 @@ struct LedgerRow {
   int64_t ttft_ms = -1;     // request start -> first content byte to the client; -1 = none
   std::string route;        // why this tier: the x-triage-route value ("" if none)
   double route_score = -1;  // the router's score in [0,1] behind `route`; -1 = no score
+  // Some of the tokens above are triage's estimate (ceil(characters / 4)), not the upstream's
+  // report: an upstream that sent no usage, a client that left before usage came back, a
+  // stream cut before its final count.
+  bool usage_estimated = false;
+  // The part of input_tokens / output_tokens / cost_micros that attempts which failed reported
+  // before failing (fell back unseen, or ended the request): billed upstream, no answer.
+  int64_t failed_input_tokens = 0;
+  int64_t failed_output_tokens = 0;
+  int64_t failed_cost_micros = 0;
 };
 
 struct LedgerTotals {
@@ -54,6 +63,9 @@ class Ledger {
   virtual Result<std::vector<LedgerRow>> ReadAll() = 0;
   // Sums over committed rows (rows still queued are not counted). Thread-safe.
   virtual Result<LedgerTotals> Totals() = 0;
+  // Rows whose commit failed (their callback said so) but that were kept and committed later,
+  // once the database took writes again. Thread-safe.
+  virtual uint64_t written_late() const { return 0; }
 };
 
 // Opens "sqlite://PATH[?synchronous=normal|full]" (creates the file and schema; WAL,

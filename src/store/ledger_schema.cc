@@ -6,15 +6,15 @@ const char* const kInsertRowSql =
     "INSERT INTO requests (id, ts_ms, dialect, requested_model, tier, deployment, status, "
     "error_kind, input_tokens, output_tokens, cached_input_tokens, cost_micros, "
     "reference_cost_micros, price_known, stream, attempts, latency_ms, ttft_ms, route, "
-    "route_score) "
+    "route_score, usage_estimated, failed_input_tokens, failed_output_tokens, failed_cost_micros) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-    "?20)";
+    "?20, ?21, ?22, ?23, ?24)";
 
 const char* const kSelectRowsSql =
     "SELECT id, ts_ms, dialect, requested_model, tier, deployment, status, error_kind, "
     "input_tokens, output_tokens, cached_input_tokens, cost_micros, reference_cost_micros, "
-    "price_known, stream, attempts, latency_ms, ttft_ms, route, route_score FROM requests ORDER BY "
-    "rowid";
+    "price_known, stream, attempts, latency_ms, ttft_ms, route, route_score, usage_estimated, "
+    "failed_input_tokens, failed_output_tokens, failed_cost_micros FROM requests ORDER BY rowid";
 
 const char* const kTotalsSql =
     "SELECT count(*), coalesce(sum(cost_micros), 0), coalesce(sum(reference_cost_micros), 0) "
@@ -44,11 +44,15 @@ CREATE TABLE requests (
   latency_ms INTEGER NOT NULL,
   ttft_ms INTEGER NOT NULL,
   route TEXT NOT NULL DEFAULT '',
-  route_score REAL
+  route_score REAL,
+  usage_estimated INTEGER NOT NULL DEFAULT 0 CHECK (usage_estimated IN (0, 1)),
+  failed_input_tokens INTEGER NOT NULL DEFAULT 0,
+  failed_output_tokens INTEGER NOT NULL DEFAULT 0,
+  failed_cost_micros INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX requests_ts_ms ON requests (ts_ms);
 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value);
-INSERT INTO meta (key, value) VALUES ('schema_version', 2);
+INSERT INTO meta (key, value) VALUES ('schema_version', 3);
 )sql";
 
 // Version 1 -> 2: the routing decision (x-triage-route and the router's score). Rows written
@@ -57,6 +61,18 @@ constexpr const char* kMigrate1To2Sql = R"sql(
 ALTER TABLE requests ADD COLUMN route TEXT NOT NULL DEFAULT '';
 ALTER TABLE requests ADD COLUMN route_score REAL;
 UPDATE meta SET value = 2 WHERE key = 'schema_version';
+)sql";
+
+// Version 2 -> 3: whether the row's usage is partly estimated, and the part of its tokens and
+// cost that failed attempts reported. Rows written before keep 0 in all four (before version
+// 3 a failed attempt's usage was not counted at all, and estimates were not flagged).
+constexpr const char* kMigrate2To3Sql = R"sql(
+ALTER TABLE requests ADD COLUMN usage_estimated INTEGER NOT NULL DEFAULT 0
+  CHECK (usage_estimated IN (0, 1));
+ALTER TABLE requests ADD COLUMN failed_input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE requests ADD COLUMN failed_output_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE requests ADD COLUMN failed_cost_micros INTEGER NOT NULL DEFAULT 0;
+UPDATE meta SET value = 3 WHERE key = 'schema_version';
 )sql";
 
 Error SchemaError(const std::string& problem) {
@@ -87,7 +103,12 @@ Status CreateOrCheck(SqliteDb& db) {
   if (rc != SQLITE_ROW) return db.Fail("ledger_open_failed", "reading schema_version");
   std::string found = version->Text(0);
   if (!has_requests) return SchemaError("meta table present but 'requests' table missing");
-  if (found == "1") return db.Exec(kMigrate1To2Sql);
+  if (found == "1") {  // 1 -> 2 -> 3
+    Status s = db.Exec(kMigrate1To2Sql);
+    if (!s.ok()) return s;
+    return db.Exec(kMigrate2To3Sql);
+  }
+  if (found == "2") return db.Exec(kMigrate2To3Sql);
   if (found != std::to_string(kLedgerSchemaVersion)) {
     return SchemaError("schema_version is " + found + ", this build reads version " +
                        std::to_string(kLedgerSchemaVersion));
@@ -152,6 +173,10 @@ void BindRow(SqliteStmt& st, const LedgerRow& r) {
   } else {
     st.BindNull(20);
   }
+  st.Bind(21, int64_t{r.usage_estimated ? 1 : 0});
+  st.Bind(22, r.failed_input_tokens);
+  st.Bind(23, r.failed_output_tokens);
+  st.Bind(24, r.failed_cost_micros);
 }
 
 LedgerRow ReadRow(const SqliteStmt& st) {
@@ -176,6 +201,10 @@ LedgerRow ReadRow(const SqliteStmt& st) {
   r.ttft_ms = st.Int(17);
   r.route = st.Text(18);
   r.route_score = st.IsNull(19) ? -1 : st.Double(19);
+  r.usage_estimated = st.Int(20) != 0;
+  r.failed_input_tokens = st.Int(21);
+  r.failed_output_tokens = st.Int(22);
+  r.failed_cost_micros = st.Int(23);
   return r;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// The SQLite shape of the ledger: pragmas, schema (version 2; a version-1 file is migrated in
-// place when opened), and the mapping between LedgerRow and the `requests` table. Columns
-// are named exactly like LedgerRow's fields; route_score is NULL when LedgerRow has -1.
+// The SQLite shape of the ledger: pragmas, schema (version 3; a version-1 or -2 file is
+// migrated in place when opened), and the mapping between LedgerRow and the `requests` table.
+// Columns are named exactly like LedgerRow's fields; route_score is NULL when LedgerRow has -1.
 #include <string>
 
 #include "store/ledger.h"
@@ -9,7 +9,7 @@
 
 namespace triage::store {
 
-inline constexpr int kLedgerSchemaVersion = 2;
+inline constexpr int kLedgerSchemaVersion = 3;
 
 // INSERT of one row; parameters in LedgerRow field order (BindRow fills them).
 extern const char* const kInsertRowSql;

@@ -23,9 +23,11 @@ Result<std::vector<RouteScore>> ReadRouteScores(const std::string& url, int64_t 
   if (!version)
     return Error::Make(ErrorKind::kInvalidRequest, "ledger_schema_mismatch",
                        target->path + " is not a triage ledger (no meta table)");
-  if (version->Step() != SQLITE_ROW || version->Text(0) != std::to_string(kLedgerSchemaVersion))
+  // The route columns exist from version 2 on; a later version adds columns, never removes.
+  if (version->Step() != SQLITE_ROW || version->Int(0) < 2 ||
+      version->Int(0) > kLedgerSchemaVersion)
     return Error::Make(ErrorKind::kInvalidRequest, "ledger_schema_mismatch",
-                       target->path + ": route scores need ledger schema version " +
+                       target->path + ": route scores need ledger schema version 2 to " +
                            std::to_string(kLedgerSchemaVersion) +
                            " (serve migrates a version-1 file when it opens it)");
   auto select = db->Prepare(

@@ -159,27 +159,64 @@ uint64_t SqliteLedger::commits() const {
   return commits_;
 }
 
+uint64_t SqliteLedger::written_late() const { return written_late_.load(); }
+
+void SqliteLedger::RetryUnwritten() {
+  const size_t n = std::min(unwritten_.size(), kMaxBatch);
+  std::vector<Status> results(n, Status(Ok{}));
+  std::span<const Pending> batch(unwritten_.data(), n);
+  if (TryWriteBatch(batch, results) != SQLITE_OK) return;
+  // Committed (a row refused as a duplicate id was already written: dropped as well).
+  written_late_.fetch_add(
+      std::count_if(results.begin(), results.end(), [](const Status& r) { return r.ok(); }));
+  unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
 void SqliteLedger::WriterLoop() {
   // backlog and queue_ trade buffers, so steady state allocates nothing here.
   std::vector<Pending> backlog;
   std::vector<Status> results;
   for (;;) {
+    bool stopping = false;
     {
       std::unique_lock lk(mu_);
-      wake_writer_.wait(lk, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stop_ and drained: every row has been written
+      auto ready = [&] { return stop_ || !queue_.empty(); };
+      if (unwritten_.empty()) {
+        wake_writer_.wait(lk, ready);
+      } else {
+        wake_writer_.wait_for(lk, kRetryUnwritten, ready);
+      }
+      stopping = stop_;
       backlog.swap(queue_);
     }
+    if (backlog.empty()) {
+      if (!stopping) {  // woken to write the kept rows again
+        RetryUnwritten();
+        continue;
+      }
+      // Stopping, every queued row written: the kept ones get a last try each; what still
+      // fails is lost (its request was counted in ledger write failures already).
+      for (size_t left = unwritten_.size(); left > 0; left = unwritten_.size()) {
+        RetryUnwritten();
+        if (unwritten_.size() == left) break;
+      }
+      return;
+    }
+    bool committed = false;
     for (size_t begin = 0; begin < backlog.size(); begin += kMaxBatch) {
       size_t end = std::min(backlog.size(), begin + kMaxBatch);
       std::span<Pending> batch(backlog.data() + begin, end - begin);
       WriteBatch(batch, results);
       if (std::any_of(results.begin(), results.end(), [](const Status& r) { return r.ok(); })) {
+        committed = true;
         std::lock_guard lk(mu_);
         ++commits_;
       }
       for (size_t i = 0; i < batch.size(); ++i) {
+        const bool keep = !results[i].ok() && results[i].error().code == "ledger_write_failed" &&
+                          unwritten_.size() < kMaxUnwritten;
         if (batch[i].done) batch[i].done(std::move(results[i]));
+        if (keep) unwritten_.push_back(Pending{std::move(batch[i].row), nullptr});
       }
       {
         std::lock_guard lk(mu_);
@@ -188,6 +225,8 @@ void SqliteLedger::WriterLoop() {
       batch_done_.notify_all();
     }
     backlog.clear();
+    // The database takes writes again: the kept rows follow at once.
+    if (committed && !unwritten_.empty()) RetryUnwritten();
   }
 }
 

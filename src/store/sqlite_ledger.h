@@ -2,6 +2,7 @@
 // SQLite implementation of Ledger: one writer thread with its own connection does group
 // commit; ReadAll/Totals use a second connection. Thread-safe (all public methods).
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -43,6 +44,12 @@ class SqliteLedger final : public Ledger {
   uint64_t commits() const;
   // Number of background WAL checkpoints completed so far (0 for memory ledgers).
   uint64_t checkpoints() const;
+  // A row whose commit failed as a whole (ledger_write_failed: a write lock held past the
+  // retries, a full disk, an I/O error) is kept, up to this many, and written again every
+  // kRetryUnwritten until it commits (written_late) or the ledger is destroyed.
+  static constexpr size_t kMaxUnwritten = 100000;
+  static constexpr std::chrono::milliseconds kRetryUnwritten{1000};
+  uint64_t written_late() const override;
 
  private:
   struct Pending {
@@ -53,6 +60,9 @@ class SqliteLedger final : public Ledger {
   SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader,
                std::optional<SqliteDb> checkpointer);
   void WriterLoop();
+  // Writer thread: tries once to commit up to kMaxBatch kept rows; drops them from unwritten_
+  // when committed.
+  void RetryUnwritten();
   void CheckpointLoop();
   // sqlite3_wal_hook callback (writer thread, after each commit).
   static int OnWalCommit(void* self, sqlite3* db, const char* schema, int pages);
@@ -69,11 +79,13 @@ class SqliteLedger final : public Ledger {
   mutable std::mutex mu_;
   std::condition_variable wake_writer_;
   std::condition_variable batch_done_;
-  std::vector<Pending> queue_;  // guarded by mu_
-  uint64_t appended_ = 0;       // guarded by mu_: rows ever queued
-  uint64_t finished_ = 0;       // guarded by mu_: rows whose callback has run
-  uint64_t commits_ = 0;        // guarded by mu_
-  bool stop_ = false;           // guarded by mu_
+  std::vector<Pending> queue_;      // guarded by mu_
+  uint64_t appended_ = 0;           // guarded by mu_: rows ever queued
+  uint64_t finished_ = 0;           // guarded by mu_: rows whose callback has run
+  uint64_t commits_ = 0;            // guarded by mu_
+  bool stop_ = false;               // guarded by mu_
+  std::vector<Pending> unwritten_;  // writer thread only: rows kept after a failed commit
+  std::atomic<uint64_t> written_late_{0};
 
   std::optional<SqliteDb> checkpoint_db_;  // checkpoint thread only; nullopt for memory
   std::mutex ckpt_mu_;

@@ -135,6 +135,7 @@ describe("money: streams cut before their end", () => {
     assert.match(r.body, /x-triage-reference-cost-usd: 0\.001425/);
     const row = t.rows().at(-1);
     assert.deepEqual([row.error_kind, row.output_tokens, row.cost_micros, row.reference_cost_micros], ["", 37, 855, 1425]);
+    assert.equal(row.usage_estimated, 0, "reported, not estimated");
   });
 });
 
@@ -220,6 +221,7 @@ describe("money: usage as upstreams report it", () => {
     assert.equal(r.headers["x-triage-reference-cost-usd"], "0.000505");
     const row = t.rows().at(-1);
     assert.deepEqual([row.input_tokens, row.output_tokens, row.cost_micros, row.reference_cost_micros], [1, 20, 4, 505]);
+    assert.equal(row.usage_estimated, 1, "no usage came back: the row says its tokens are estimated");
   });
 });
 
@@ -264,6 +266,7 @@ describe("money: a client that leaves before the answer", () => {
       // 4,000 characters -> 1,000 tokens x $0.20 per Mtok = 200 micro-dollars; reference x $5 = 5,000.
       assert.deepEqual([row.stream, row.status, row.error_kind], [stream ? 1 : 0, 499, "client_closed"]);
       assert.deepEqual([row.input_tokens, row.output_tokens, row.cost_micros, row.reference_cost_micros], [1000, 0, 200, 5000]);
+      assert.equal(row.usage_estimated, 1, "the row says its tokens are an estimate");
     }
   });
 });

@@ -298,11 +298,11 @@ TEST(Ledger, SchemaVersionMismatchIsAClearError) {
   TempDir dir;
   std::string path = dir.File("l.db");
   { ASSERT_TRUE(OpenLedger("sqlite://" + path).ok()); }
-  RawExec(path, "UPDATE meta SET value = 3 WHERE key = 'schema_version'");
+  RawExec(path, "UPDATE meta SET value = 99 WHERE key = 'schema_version'");
   auto r = OpenLedger("sqlite://" + path);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "ledger_schema_mismatch");
-  EXPECT_NE(r.error().message.find("schema_version is 3"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("schema_version is 99"), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find(path), std::string::npos);
 }
 
@@ -322,10 +322,11 @@ TEST(Ledger, SchemaHasFieldNamedColumnsAndTsIndex) {
   EXPECT_EQ(Pragma(path, "SELECT group_concat(name, ',') FROM pragma_table_info('requests')"),
             "id,ts_ms,dialect,requested_model,tier,deployment,status,error_kind,input_tokens,"
             "output_tokens,cached_input_tokens,cost_micros,reference_cost_micros,price_known,"
-            "stream,attempts,latency_ms,ttft_ms,route,route_score");
+            "stream,attempts,latency_ms,ttft_ms,route,route_score,usage_estimated,"
+            "failed_input_tokens,failed_output_tokens,failed_cost_micros");
   EXPECT_EQ(Pragma(path, "SELECT group_concat(name) FROM pragma_index_info('requests_ts_ms')"),
             "ts_ms");
-  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "3");
 }
 
 // A ledger written by a version-1 build (no route columns) is migrated in place when opened:
@@ -364,9 +365,51 @@ INSERT INTO requests VALUES ('old-1', 1, 'openai', 'auto', 'open', 'd', 200, '',
     EXPECT_EQ((*rows)[0].route_score, -1);
     EXPECT_TRUE(SameRow((*rows)[1], fresh));
   }
-  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "3");
   EXPECT_EQ(Pragma(path, "SELECT count(*) FROM requests WHERE route_score IS NULL"), "1");
   // Opening again does not migrate twice.
+  EXPECT_TRUE(OpenLedger("sqlite://" + path).ok());
+}
+
+// A version-2 file (before failed attempts' usage and the estimate flag) is migrated in place:
+// its rows read with usage_estimated 0 and no failed-attempt part; new rows keep theirs.
+TEST(Ledger, VersionTwoFileIsMigrated) {
+  TempDir dir;
+  std::string path = dir.File("v2.db");
+  RawExec(path, R"sql(
+CREATE TABLE requests (
+  id TEXT PRIMARY KEY NOT NULL, ts_ms INTEGER NOT NULL, dialect TEXT NOT NULL,
+  requested_model TEXT NOT NULL, tier TEXT NOT NULL, deployment TEXT NOT NULL,
+  status INTEGER NOT NULL, error_kind TEXT NOT NULL, input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
+  cost_micros INTEGER NOT NULL, reference_cost_micros INTEGER NOT NULL,
+  price_known INTEGER NOT NULL CHECK (price_known IN (0, 1)),
+  stream INTEGER NOT NULL CHECK (stream IN (0, 1)), attempts INTEGER NOT NULL,
+  latency_ms INTEGER NOT NULL, ttft_ms INTEGER NOT NULL, route TEXT NOT NULL DEFAULT '',
+  route_score REAL);
+CREATE INDEX requests_ts_ms ON requests (ts_ms);
+CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value);
+INSERT INTO meta (key, value) VALUES ('schema_version', 2);
+INSERT INTO requests VALUES ('old-2', 1, 'openai', 'auto', 'open', 'd', 200, '', 10, 20, 0,
+  30, 300, 1, 0, 1, 5, -1, 'learned score=0.20 → open', 0.2);
+)sql");
+  {
+    auto ledger = OpenLedger("sqlite://" + path);
+    ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+    LedgerRow fresh = MakeRow(9);  // has a failed-attempt part
+    ASSERT_GT(fresh.failed_cost_micros, 0);
+    (*ledger)->Append(fresh, nullptr);
+    (*ledger)->Flush();
+    auto rows = (*ledger)->ReadAll();
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 2u);
+    EXPECT_EQ((*rows)[0].id, "old-2");
+    EXPECT_EQ((*rows)[0].route_score, 0.2);
+    EXPECT_FALSE((*rows)[0].usage_estimated);
+    EXPECT_EQ((*rows)[0].failed_cost_micros, 0);
+    EXPECT_TRUE(SameRow((*rows)[1], fresh));
+  }
+  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "3");
   EXPECT_TRUE(OpenLedger("sqlite://" + path).ok());
 }
 

@@ -50,6 +50,10 @@ inline LedgerRow MakeRow(int n) {
   r.ttft_ms = n % 2 ? -1 : 10 + n;
   r.route = "learned score=0." + std::to_string(n % 10) + " \u2192 " + r.tier;
   r.route_score = n % 5 ? (n % 10) / 10.0 : -1;  // every fifth row: no router score
+  r.usage_estimated = n % 6 == 0;
+  r.failed_input_tokens = n % 9 ? 0 : 10 + n;
+  r.failed_output_tokens = n % 9 ? 0 : 1;
+  r.failed_cost_micros = n % 9 ? 0 : 5 + n;
   return r;
 }
 
@@ -61,7 +65,10 @@ inline bool SameRow(const LedgerRow& a, const LedgerRow& b) {
          a.cached_input_tokens == b.cached_input_tokens && a.cost_micros == b.cost_micros &&
          a.reference_cost_micros == b.reference_cost_micros && a.price_known == b.price_known &&
          a.stream == b.stream && a.attempts == b.attempts && a.latency_ms == b.latency_ms &&
-         a.ttft_ms == b.ttft_ms && a.route == b.route && a.route_score == b.route_score;
+         a.ttft_ms == b.ttft_ms && a.route == b.route && a.route_score == b.route_score &&
+         a.usage_estimated == b.usage_estimated && a.failed_input_tokens == b.failed_input_tokens &&
+         a.failed_output_tokens == b.failed_output_tokens &&
+         a.failed_cost_micros == b.failed_cost_micros;
 }
 
 }  // namespace triage::store::testing

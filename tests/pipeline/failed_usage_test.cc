@@ -1,0 +1,283 @@
+// The usage of a failed attempt: an upstream that reported (and so bills) tokens and then failed
+// before the client got anything is still in the request's one ledger row, priced at its own
+// deployment, and /metrics agrees with the row. Real HTTP upstreams on loopback speaking the
+// exact wire formats (tests/upstream/scripted_server.h), falling back to a sim deployment.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../upstream/scripted_server.h"
+#include "catalog/catalog.h"
+#include "pipeline/gateway.h"
+#include "recording_writer.h"
+
+namespace triage::pipeline {
+namespace {
+
+namespace net = boost::asio;
+using nlohmann::json;
+using upstream::ScriptedServer;
+using upstream::tcp;
+
+std::unique_ptr<Gateway> Make(const std::string& yaml) {
+  auto cfg = config::LoadString(yaml);
+  EXPECT_TRUE(cfg.ok()) << cfg.error().message;
+  if (!cfg.ok()) return nullptr;
+  auto ledger = store::OpenLedger("sqlite::memory:");
+  auto g = Gateway::Create(*cfg, std::move(*ledger));
+  EXPECT_TRUE(g.ok()) << g.error().message;
+  return g.ok() ? std::move(*g) : nullptr;
+}
+
+RecordingWriter Call(Gateway& g, const std::string& body) {
+  RecordingWriter w;
+  net::io_context io;
+  net::co_spawn(io, g.ChatCompletions(body, w, std::make_shared<upstream::CancelHook>()),
+                [](std::exception_ptr e) {
+                  if (e) std::rethrow_exception(e);
+                });
+  io.run();
+  return w;
+}
+
+std::string Body(bool stream) {
+  json r = {{"model", "auto"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  if (stream) r["stream"] = true;
+  return r.dump();
+}
+
+// `first` is an upstream of `provider` at `port` (tier open); tier mid is a sim that answers.
+std::string TwoTiers(const std::string& provider, uint16_t port, const std::string& catalog) {
+  return R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: flaky, provider: )" +
+         provider + ", base_url: \"http://127.0.0.1:" + std::to_string(port) +
+         "/v1\", catalog: " + catalog + R"(}
+  - name: mid
+    deployments:
+      - {name: sonnet, provider: sim, catalog: claude-sonnet-4.6, sim: {latency_ms: 1, output_tokens: 5}}
+storage: {ledger: "sqlite::memory:"}
+retry: {max_attempts: 2}
+)";
+}
+
+// A chunked (close-delimited) event stream head; the script then writes events and closes.
+const char* kSseHead =
+    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+
+int64_t Cost(const std::string& catalog, int64_t in, int64_t out) {
+  const catalog::ModelInfo* m = catalog::Find(catalog);
+  EXPECT_TRUE(m && m->price);
+  return catalog::CostMicros(*m->price, catalog::Usage{in, out, 0, 0});
+}
+
+store::LedgerRow OnlyRow(Gateway& g) {
+  g.ledger().Flush();
+  auto rows = g.ledger().ReadAll();
+  EXPECT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 1u);
+  return rows->empty() ? store::LedgerRow{} : rows->back();
+}
+
+// The row's tokens and cost also reach /metrics (by the row's tier).
+void ExpectMetricsAgree(Gateway& g, const store::LedgerRow& r) {
+  const std::string m = g.stats().Prometheus();
+  EXPECT_NE(m.find("triage_tokens_total{tier=\"" + r.tier + "\",direction=\"input\"} " +
+                   std::to_string(r.input_tokens)),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("triage_tokens_total{tier=\"" + r.tier + "\",direction=\"output\"} " +
+                   std::to_string(r.output_tokens)),
+            std::string::npos);
+  EXPECT_NE(
+      m.find("triage_cost_usd_total{tier=\"" + r.tier + "\"} " + catalog::FormatUsd(r.cost_micros)),
+      std::string::npos)
+      << m;
+}
+
+// The sim answer's own usage: the same request answered by the sim alone.
+store::LedgerRow SimOnly(bool stream) {
+  auto g = Make(TwoTiers("openai", 1, "gemma-4-31b") + "routing: {default_tier: mid}\n");
+  RecordingWriter w = Call(*g, Body(stream));
+  EXPECT_EQ(w.status, 200) << w.body;
+  return OnlyRow(*g);
+}
+
+// Anthropic reports input tokens in message_start, then an overloaded error event arrives
+// before any content: the gateway falls back unseen; the 1234 input tokens are billed anyway.
+TEST(FailedAttemptUsage, AnthropicStreamErrorAfterMessageStartIsBilled) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    upstream::Send(s, std::string(kSseHead) +
+                          "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+                          "\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+                          "\"model\":\"claude-opus-4.7\",\"content\":[],\"stop_reason\":null,"
+                          "\"usage\":{\"input_tokens\":1234,\"output_tokens\":1}}}\n\n"
+                          "event: ping\ndata: {\"type\":\"ping\"}\n\n"
+                          "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                          "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
+    return false;
+  });
+  const store::LedgerRow sim = SimOnly(true);
+  auto g = Make(TwoTiers("anthropic", up.port(), "claude-opus-4.7"));
+  RecordingWriter w = Call(*g, Body(true));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+  EXPECT_EQ(w.body.find("Overloaded"), std::string::npos) << "the fallback is invisible";
+  store::LedgerRow r = OnlyRow(*g);
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_EQ(r.input_tokens, sim.input_tokens + 1234);
+  EXPECT_EQ(r.output_tokens, sim.output_tokens + 1);
+  EXPECT_EQ(r.cost_micros, sim.cost_micros + Cost("claude-opus-4.7", 1234, 1));
+  EXPECT_EQ(r.reference_cost_micros, sim.reference_cost_micros) << "prices the answer only";
+  EXPECT_EQ(r.failed_input_tokens, 1234);
+  EXPECT_EQ(r.failed_output_tokens, 1);
+  EXPECT_EQ(r.failed_cost_micros, Cost("claude-opus-4.7", 1234, 1));
+  EXPECT_FALSE(r.usage_estimated) << "every token here was reported";
+  ExpectMetricsAgree(*g, r);
+}
+
+// An OpenAI-compatible stream that sent its usage chunk and then broke before [DONE] and before
+// any content: billed.
+TEST(FailedAttemptUsage, OpenAIStreamBrokenAfterUsageChunkIsBilled) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    upstream::Send(s, std::string(kSseHead) +
+                          "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                          "\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":800,"
+                          "\"completion_tokens\":40,\"total_tokens\":840}}\n\n");
+    return false;
+  });
+  const store::LedgerRow sim = SimOnly(true);
+  auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b"));
+  RecordingWriter w = Call(*g, Body(true));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+  store::LedgerRow r = OnlyRow(*g);
+  EXPECT_EQ(r.input_tokens, sim.input_tokens + 800);
+  EXPECT_EQ(r.output_tokens, sim.output_tokens + 40);
+  EXPECT_EQ(r.cost_micros, sim.cost_micros + Cost("gemma-4-31b", 800, 40));
+  ExpectMetricsAgree(*g, r);
+}
+
+// A non-streamed 200 whose body is refused as malformed (no `choices`) but says what it billed.
+TEST(FailedAttemptUsage, UnaryMalformedAnswerWithUsageIsBilled) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    const std::string body =
+        "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\","
+        "\"usage\":{\"prompt_tokens\":700,\"completion_tokens\":50,"
+        "\"total_tokens\":750}}";
+    upstream::Send(s,
+                   "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                   "content-length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body);
+    return false;
+  });
+  const store::LedgerRow sim = SimOnly(false);
+  auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b"));
+  RecordingWriter w = Call(*g, Body(false));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+  store::LedgerRow r = OnlyRow(*g);
+  EXPECT_EQ(r.input_tokens, sim.input_tokens + 700);
+  EXPECT_EQ(r.output_tokens, sim.output_tokens + 50);
+  const int64_t total = sim.cost_micros + Cost("gemma-4-31b", 700, 50);
+  EXPECT_EQ(r.cost_micros, total);
+  EXPECT_EQ(w.Header("x-triage-cost-usd"), catalog::FormatUsd(total)) << "the header says so too";
+  ExpectMetricsAgree(*g, r);
+}
+
+// Every attempt fails after reporting usage: the refusal's row still carries what was billed.
+TEST(FailedAttemptUsage, ExhaustedRequestRowCarriesEveryFailedAttemptsUsage) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    upstream::Send(s, std::string(kSseHead) +
+                          "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                          "\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":100,"
+                          "\"completion_tokens\":0,\"total_tokens\":100}}\n\n");
+    return false;
+  });
+  auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b") + "routing: {fallback: none}\n");
+  RecordingWriter w = Call(*g, Body(true));
+  EXPECT_EQ(w.status, 502) << w.body;
+  store::LedgerRow r = OnlyRow(*g);
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_EQ(r.input_tokens, 200);
+  EXPECT_EQ(r.output_tokens, 0);
+  EXPECT_EQ(r.cost_micros, 2 * Cost("gemma-4-31b", 100, 0));
+  ExpectMetricsAgree(*g, r);
+}
+
+// The live cascade: the cheap tier's call reports usage and fails unseen; the escalation's
+// row carries it.
+TEST(FailedAttemptUsage, CascadeCheapCallThatFailedAfterUsageIsInTheEscalatedRow) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    upstream::Send(s, std::string(kSseHead) +
+                          "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+                          "\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+                          "\"model\":\"claude-opus-4.7\",\"content\":[],\"stop_reason\":null,"
+                          "\"usage\":{\"input_tokens\":500,\"output_tokens\":1}}}\n\n"
+                          "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                          "\"api_error\",\"message\":\"boom\"}}\n\n");
+    return false;
+  });
+  const store::LedgerRow sim = SimOnly(true);
+  auto g =
+      Make(TwoTiers("anthropic", up.port(), "claude-opus-4.7") + "routing: {fallback: none}\n");
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.0; }, 0.5);
+  RecordingWriter w = Call(*g, Body(true));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+  store::LedgerRow r = OnlyRow(*g);
+  EXPECT_EQ(r.input_tokens, sim.input_tokens + 1000);
+  EXPECT_EQ(r.output_tokens, sim.output_tokens + 2);
+  EXPECT_EQ(r.cost_micros, sim.cost_micros + 2 * Cost("claude-opus-4.7", 500, 1));
+  ExpectMetricsAgree(*g, r);
+}
+
+// The client leaves while the cascade holds the cheap answer and the escalation is in flight:
+// one row, 499 client_closed, carrying the cheap call's cost and tokens (the escalation's
+// prompt estimated, and flagged as such).
+TEST(FailedAttemptUsage, ClientLeavingWhileTheCascadeHoldsTheAnswerKeepsTheCheapCallsCost) {
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, ttft_ms: 1, output_tokens: 5, tokens_per_second: 100000}}
+  - name: mid
+    deployments:
+      - {name: slow, provider: sim, catalog: claude-sonnet-4.6, sim: {latency_ms: 3000, ttft_ms: 3000}}
+storage: {ledger: "sqlite::memory:"}
+)");
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
+  for (bool stream : {false, true}) {
+    RecordingWriter w;
+    net::io_context io;
+    const std::string body = Body(stream);
+    auto gone = std::make_shared<upstream::CancelHook>();
+    net::co_spawn(io, g->ChatCompletions(body, w, gone), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+    net::steady_timer leave(io, std::chrono::milliseconds(150));
+    leave.async_wait([&](boost::system::error_code) { gone->Fire(); });
+    io.run();
+  }
+  g->ledger().Flush();
+  auto rows = *g->ledger().ReadAll();
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.status, 499);
+    EXPECT_EQ(r.error_kind, "client_closed");
+    EXPECT_EQ(r.attempts, 2);
+    EXPECT_EQ(r.deployment, "slow");
+    EXPECT_GT(r.output_tokens, 0) << "the cheap answer's tokens are carried";
+    EXPECT_GT(r.cost_micros, 0);
+    EXPECT_TRUE(r.usage_estimated) << "the escalation's prompt is an estimate";
+  }
+}
+
+}  // namespace
+}  // namespace triage::pipeline

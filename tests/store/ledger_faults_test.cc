@@ -1,0 +1,160 @@
+// The ledger under storage faults: another process holding the write lock for seconds, and a
+// disk that fills up (RLIMIT_FSIZE in a forked child: writes past the limit fail with EFBIG,
+// as they would with ENOSPC).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "ledger_test_util.h"
+#include "store/ledger.h"
+
+namespace triage::store {
+namespace {
+
+using testing::MakeRow;
+using testing::TempDir;
+
+std::string Query(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+// Another process (here: another connection) holds the write lock with BEGIN EXCLUSIVE for two
+// seconds, less than busy_timeout: rows appended meanwhile wait and are all committed.
+TEST(LedgerFaults, WriteLockHeldForSecondsByAnotherWriterLosesNothing) {
+  TempDir dir;
+  const std::string path = dir.File("l.db");
+  auto ledger = OpenLedger("sqlite://" + path);
+  ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::atomic<int> ok{0}, failed{0};
+  constexpr int kRows = 200;
+  for (int i = 0; i < kRows; ++i)
+    (*ledger)->Append(MakeRow(i), [&](Status s) { (s.ok() ? ok : failed).fetch_add(1); });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(ok.load(), 0) << "nothing can commit while the lock is held";
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  (*ledger)->Flush();
+  EXPECT_EQ(ok.load(), kRows);
+  EXPECT_EQ(failed.load(), 0);
+  auto totals = (*ledger)->Totals();
+  ASSERT_TRUE(totals.ok());
+  EXPECT_EQ(totals->requests, kRows);
+}
+
+// Child: appends rows with a file-size limit until a commit fails, then lifts the limit (the
+// disk has room again) and appends one more. Exit code: 0 = saw the failure as
+// ledger_write_failed, the later row committed and the failed one was written late; writes
+// the ids that must be in the file to `fd`.
+[[noreturn]] void FillTheDisk(const std::string& url, int fd) {
+  signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead of killing us
+  auto ledger = OpenLedger(url);
+  if (!ledger.ok()) _exit(2);
+  rlimit lim{};
+  getrlimit(RLIMIT_FSIZE, &lim);
+  rlimit small = lim;
+  small.rlim_cur = 512 * 1024;
+  if (setrlimit(RLIMIT_FSIZE, &small) != 0) _exit(3);
+  std::string code, failed_id;
+  int n = 0;
+  for (; n < 20000 && code.empty(); ++n) {
+    LedgerRow r = MakeRow(n);
+    r.route = std::string(2000, 'r');  // big rows: the limit comes quickly
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Status result = Ok{};
+    (*ledger)->Append(std::move(r), [&](Status s) {
+      std::lock_guard lk(mu);
+      result = std::move(s);
+      done = true;
+      cv.notify_all();
+    });
+    std::unique_lock lk(mu);
+    cv.wait(lk, [&] { return done; });
+    if (result.ok()) {
+      std::string line = MakeRow(n).id + "\n";
+      if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+    } else {
+      code = result.error().code;
+      failed_id = MakeRow(n).id;
+    }
+  }
+  if (code != "ledger_write_failed") _exit(5);
+  if (setrlimit(RLIMIT_FSIZE, &lim) != 0) _exit(6);  // room again
+  std::atomic<int> later{-1};
+  (*ledger)->Append(MakeRow(900000), [&](Status s) { later = s.ok() ? 1 : 0; });
+  (*ledger)->Flush();
+  if (later != 1) _exit(7);
+  // The row whose commit failed was kept and follows the first commit that succeeds (right
+  // after that commit's callbacks, so Flush may return just before it).
+  for (int i = 0; i < 200 && (*ledger)->written_late() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if ((*ledger)->written_late() != 1) _exit(8);
+  std::string line = MakeRow(900000).id + "\n" + failed_id + "\n";
+  if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+  ledger->reset();
+  _exit(0);
+}
+
+// A full disk: the commit that does not fit fails as ledger_write_failed (and is rolled back),
+// every row acknowledged before it is in the file, the file is intact, the writer commits
+// again once there is room, and the failed row, kept meanwhile, is written then (until
+// 2026-12-06 it was lost).
+TEST(LedgerFaults, FullDiskFailsTheRowCleanlyAndTheWriterGoesOn) {
+  TempDir dir;
+  const std::string path = dir.File("l.db");
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    FillTheDisk("sqlite://" + path, fds[1]);
+  }
+  close(fds[1]);
+  std::string acked;
+  char buf[4096];
+  for (ssize_t k; (k = read(fds[0], buf, sizeof buf)) > 0;) acked.append(buf, k);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "child step failed (see FillTheDisk's exit codes)";
+  std::set<std::string> want;
+  for (size_t b = 0, e; (e = acked.find('\n', b)) != std::string::npos; b = e + 1)
+    want.insert(acked.substr(b, e - b));
+  ASSERT_GT(want.size(), 10u);
+  EXPECT_EQ(Query(path, "PRAGMA integrity_check"), "ok");
+  auto ledger = OpenLedger("sqlite://" + path);
+  ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+  auto rows = (*ledger)->ReadAll();
+  ASSERT_TRUE(rows.ok());
+  std::set<std::string> got;
+  for (const auto& r : *rows) got.insert(r.id);
+  EXPECT_EQ(got, want) << "every row, the one written late included, once";
+}
+
+}  // namespace
+}  // namespace triage::store
