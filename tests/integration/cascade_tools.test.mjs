@@ -6,7 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 import { startTriage, config, repoRoot, triageBin } from "./lib/harness.mjs";
@@ -290,7 +291,7 @@ test("routing.cascade_tool_calls: escalate keeps judging a tool call as an empty
 });
 
 test("triage check reports a bad routing.cascade_tool_calls and explains a good one", () => {
-  const dir = path.join(repoRoot, "build");
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-cascade-tools-"));
   const file = path.join(dir, "cascade-tools-check.yaml");
   const tiers = [
     { name: "open", deployments: [{ name: "o", sim: { latency_ms: 0 }, catalog: "gemma-4-31b" }] },
@@ -304,6 +305,7 @@ test("triage check reports a bad routing.cascade_tool_calls and explains a good 
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr + bad.stdout, /routing\.cascade_tool_calls: expected check or escalate, got 'judge'/);
   const good = check("escalate");
+  rmSync(dir, { recursive: true, force: true });
   assert.equal(good.status, 0, good.stderr);
   assert.match(good.stdout, /\(routing\.cascade_tool_calls escalate\)/);
 });
