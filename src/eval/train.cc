@@ -72,7 +72,11 @@ LinearModel TrainOn(const std::vector<SparseVec>& xs, const std::vector<double>&
   m.kind = opt.kind;
   std::vector<float> g2(routing::kFeatureDim, 1e-6f);
   double bias_g2 = 1e-6;
-  double mean = std::accumulate(ys.begin(), ys.end(), 0.0) / ys.size();
+  // The start is the labels' log-odds, kept finite: a head whose labels are all 1 (a strong
+  // model right on every query) or all 0 would otherwise start, and stay, at +-infinity, and
+  // the model file would carry it.
+  const double mean =
+      std::clamp(std::accumulate(ys.begin(), ys.end(), 0.0) / ys.size(), 1e-4, 1 - 1e-4);
   m.bias[0] = static_cast<float>(std::log(mean / (1 - mean)));
   std::vector<size_t> order(xs.size());
   std::iota(order.begin(), order.end(), 0);

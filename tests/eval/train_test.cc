@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "eval/metrics.h"
 
 namespace triage::eval {
@@ -55,6 +57,22 @@ TEST(Train, LearnsASeparableSignalAndCrossValidates) {
   opt.features = routing::FeatureSet::kHead;  // train --feature-set 1
   EXPECT_EQ(Train(ptrs, opt).features, routing::FeatureSet::kHead);
   EXPECT_GT(m.Probability(Features(qs[0], opt.kind)), m.Probability(Features(qs[1], opt.kind)));
+}
+
+// A head whose labels are all the same (here the strong model is right on every query) used to
+// start at log(1 / 0) = +inf, and the model file carried the infinite bias.
+TEST(Train, AHeadWithOneLabelValueKeepsAFiniteBias) {
+  auto qs = Synthetic(90);
+  std::vector<const Query*> ptrs;
+  for (const auto& q : qs) ptrs.push_back(&q);
+  TrainOptions opt;
+  for (unsigned heads : {1u, 2u}) {
+    opt.heads = heads;
+    auto m = Train(ptrs, opt);
+    for (unsigned h = 0; h < m.heads; ++h) EXPECT_TRUE(std::isfinite(m.bias[h])) << heads;
+    const double p = m.Probability(Features(qs[0], opt.kind));
+    EXPECT_TRUE(std::isfinite(p));
+  }
 }
 
 TEST(Train, OneHeadOnTheGainLabelAlsoLearns) {
