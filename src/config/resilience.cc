@@ -80,13 +80,14 @@ void ParseResilience(const YAML::Node& root, Diag& diag, Config& c) {
     const YAML::Node n = root["retry"];
     if (CheckMap(n, "retry",
                  {"max_attempts", "backoff_base_ms", "backoff_max_ms", "max_server_wait_ms",
-                  "cooldown_max_ms", "budget_ratio", "budget_min"},
+                  "cooldown_max_ms", "cooldown_min_share", "budget_ratio", "budget_min"},
                  diag)) {
       IntIn(n, "max_attempts", "retry", 1, 20, diag, &c.retry.max_attempts);
       GetMillis(n, "backoff_base_ms", "retry", 0, diag, &c.retry.backoff_base);
       GetMillis(n, "backoff_max_ms", "retry", 0, diag, &c.retry.backoff_max);
       GetMillis(n, "max_server_wait_ms", "retry", 0, diag, &c.retry.max_server_wait);
       GetMillis(n, "cooldown_max_ms", "retry", 0, diag, &c.retry.cooldown_max);
+      DoubleIn(n, "cooldown_min_share", "retry", 0, 1, diag, &c.retry.cooldown_min_share);
       DoubleIn(n, "budget_ratio", "retry", 0, 10, diag, &c.retry.budget_ratio);
       IntIn(n, "budget_min", "retry", 0, 1'000'000, diag, &c.retry.budget_min);
     }

@@ -195,7 +195,8 @@ void Gateway::EndAttempt(RequestContext& ctx, AttemptCursor& cur,
              std::chrono::duration_cast<std::chrono::microseconds>(end - cur.attempt_start), now,
              cur.attempt_start);
   if (server_wait && server_wait->count() > 0 && retry_policy_.cooldown_max.count() > 0)
-    health.CoolDown(now + std::min(*server_wait, retry_policy_.cooldown_max), upstream_status);
+    health.RefusedWithWait(now, now + std::min(*server_wait, retry_policy_.cooldown_max),
+                           upstream_status, retry_policy_.cooldown_min_share);
   ++cur.tries[i];
   cur.server_wait[i] = server_wait;
   ctx.retry_after_ms = server_wait ? server_wait->count() : 0;

@@ -117,8 +117,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
   }
   const auto& r = config->retry;
   g->retry_policy_ =
-      upstream::RetryPolicy{r.max_attempts, r.backoff_base, r.backoff_max, r.max_server_wait,
-                            r.budget_ratio, r.budget_min,   r.cooldown_max};
+      upstream::RetryPolicy{r.max_attempts, r.backoff_base, r.backoff_max,  r.max_server_wait,
+                            r.budget_ratio, r.budget_min,   r.cooldown_max, r.cooldown_min_share};
   g->retry_budget_ = std::make_unique<upstream::RetryBudget>(g->retry_policy_);
   auto routing = LoadRouting(*config);
   if (!routing) return routing.error();

@@ -109,6 +109,35 @@ void DeploymentHealth::CoolDown(Clock::time_point until, int status) {
   cooldown_until_.store(t, std::memory_order_release);
 }
 
+DeploymentHealth::RefusalSlot& DeploymentHealth::RefusalSlotAt(Clock::time_point now) {
+  const int64_t second =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  RefusalSlot& slot = refusal_slots_[second & 1];
+  if (slot.second != second) slot = RefusalSlot{second, 0, 0};
+  return slot;
+}
+
+bool DeploymentHealth::RefusedWithWait(Clock::time_point now, Clock::time_point until, int status,
+                                       double min_share) {
+  bool start = min_share <= 0;
+  {
+    std::lock_guard lock(mu_);
+    RefusalSlot& current = RefusalSlotAt(now);
+    ++current.refused;
+    int64_t answers = current.answers, refused = current.refused;
+    const RefusalSlot& other = refusal_slots_[(current.second + 1) & 1];
+    if (other.second == current.second - 1) {
+      answers += other.answers;
+      refused += other.refused;
+    }
+    // End counted this answer; a caller that did not (answers 0) still counts it as one.
+    start = start || static_cast<double>(refused) >=
+                         min_share * static_cast<double>(std::max<int64_t>(answers, refused));
+  }
+  if (start) CoolDown(until, status);
+  return start;
+}
+
 std::chrono::milliseconds DeploymentHealth::cooldown_left(Clock::time_point now) const {
   const Clock::time_point until{Clock::duration{cooldown_until_.load(std::memory_order_acquire)}};
   if (until <= now) return std::chrono::milliseconds{0};
@@ -166,6 +195,7 @@ void DeploymentHealth::End(Outcome outcome, std::chrono::microseconds latency,
     ewma_us_.store(old == 0 ? sample : (old * 4 + sample) / 5, std::memory_order_relaxed);
   }
   std::lock_guard lock(mu_);
+  if (outcome != Outcome::kNeutral) ++RefusalSlotAt(now).answers;
   if (state_ == BreakerState::kHalfOpen) {
     // An attempt from before the circuit opened (a slow answer, a client gone) is no probe: it
     // must not let a second probe in beside the one in flight, nor decide for it.

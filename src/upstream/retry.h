@@ -19,6 +19,9 @@ struct RetryPolicy {
   double budget_ratio = 0.2;      // retries may be at most this share of requests ...
   int budget_min_tokens = 10;     // ... plus this many, so a quiet gateway can still retry
   Millis cooldown_max{60000};     // cap on the cross-request cool-down a stated wait starts
+  // A stated wait starts the cool-down only when such refusals are at least this share of the
+  // deployment's answers over the last 1-2 s (DeploymentHealth::RefusedWithWait); 0 = always.
+  double cooldown_min_share = 0.5;
 };
 
 // Full jitter: uniform in [0, min(max, base * 2^retry_index)]. `random` is any 64-bit value.

@@ -171,6 +171,12 @@ TEST(Validate, RetryCooldown) {
   ASSERT_TRUE(off.ok()) << off.error().message;
   EXPECT_EQ((*off)->retry.cooldown_max.count(), 0);
   EXPECT_EQ((*LoadString(kBase))->retry.cooldown_max.count(), 60000);
+  EXPECT_THAT(Problems(std::string(kBase) + "retry: {cooldown_min_share: 1.5}\n"),
+              HasSubstr("retry.cooldown_min_share"));
+  auto share = LoadString(std::string(kBase) + "retry: {cooldown_min_share: 0}\n");
+  ASSERT_TRUE(share.ok()) << share.error().message;
+  EXPECT_EQ((*share)->retry.cooldown_min_share, 0.0);
+  EXPECT_EQ((*LoadString(kBase))->retry.cooldown_min_share, 0.5);
 }
 
 TEST(Validate, SimParams) {

@@ -274,6 +274,64 @@ TEST(Capacity, OnlyTheFrontLeavingWakesTheNext) {
   EXPECT_EQ(woke, (std::vector<int>{0, 0, 1}));
 }
 
+// Regression: every 429 with a Retry-After cooled the deployment down for all requests, so an
+// upstream that refused 4% of requests (a large one over a token limit, an odd 429) had the
+// gateway refuse nearly all of them (bench/load/run.sh: 0.2% success). A cool-down now needs
+// such refusals to be at least min_share of the deployment's answers over the last 1-2 s.
+TEST(CoolDown, StartsOnlyWhenRefusalsAreAShareOfTheAnswers) {
+  using A = DeploymentHealth::Admission;
+  const auto t = Clock::time_point{} + std::chrono::hours(1000);
+  const auto wait = std::chrono::seconds(1);
+  BreakerPolicy lenient = Policy();  // the breaker stays out of it
+  lenient.consecutive_failures = 1000;
+  lenient.min_requests = 1000;
+  auto answer = [](DeploymentHealth& h, Clock::time_point now, bool ok) {
+    ASSERT_EQ(h.Admit(now), A::kAdmitted);
+    h.End(ok ? DeploymentHealth::Outcome::kSuccess : DeploymentHealth::Outcome::kFailure,
+          microseconds(10), now);
+  };
+  {
+    // A quiet deployment's single refusal starts it (the share is 1).
+    DeploymentHealth h("d", 1, lenient);
+    answer(h, t, false);
+    EXPECT_TRUE(h.RefusedWithWait(t, t + wait, 429, 0.5));
+    EXPECT_EQ(h.Admit(t), A::kCoolingDown);
+  }
+  {
+    // One refusal among 24 answers: no cool-down, the deployment keeps serving.
+    DeploymentHealth h("d", 1, lenient);
+    for (int i = 0; i < 23; ++i) answer(h, t, true);
+    answer(h, t, false);
+    EXPECT_FALSE(h.RefusedWithWait(t, t + wait, 429, 0.5));
+    EXPECT_EQ(h.cooldown_left(t).count(), 0);
+    ASSERT_EQ(h.Admit(t), A::kAdmitted);
+    h.End(DeploymentHealth::Outcome::kSuccess, microseconds(10), t);
+    // min_share 0: every stated wait starts it (the behaviour before).
+    answer(h, t, false);
+    EXPECT_TRUE(h.RefusedWithWait(t, t + wait, 429, 0.0));
+    EXPECT_EQ(h.Admit(t), A::kCoolingDown);
+  }
+  {
+    // An upstream that starts refusing everything: refusals overtake the earlier answers of
+    // the last second or two, and the cool-down starts.
+    DeploymentHealth h("d", 1, lenient);
+    for (int i = 0; i < 10; ++i) answer(h, t, true);
+    int refusals = 0;
+    bool started = false;
+    while (!started && refusals < 100) {
+      answer(h, t, false);
+      ++refusals;
+      started = h.RefusedWithWait(t, t + wait, 429, 0.5);
+    }
+    EXPECT_TRUE(started);
+    EXPECT_EQ(refusals, 10);
+    // Answers older than the second before do not count: the next second starts afresh.
+    const auto later = t + std::chrono::seconds(3);
+    answer(h, later, false);
+    EXPECT_TRUE(h.RefusedWithWait(later, later + wait, 429, 0.5));
+  }
+}
+
 TEST(Breaker, NeutralOutcomeGivesNoVerdict) {
   DeploymentHealth h("d", 1, Policy());
   auto t = Clock::now();
