@@ -110,7 +110,7 @@ struct RetryConfig {
   // A deployment whose upstream asked to wait (429/503/529 with a stated wait) is skipped by
   // every request for that long, at most this long (0 = off: only the asking request waits).
   Millis cooldown_max{60000};
-  // ... once such refusals are at least this share of its answers over the last 1-2 s (a
+  // ... once such refusals are at least this share of its last 20 answers within 10 s (a
   // single 429 among many answers starts none); 0 = every one starts it.
   double cooldown_min_share = 0.5;
   double budget_ratio = 0.2;  // retries at most this share of requests ...

@@ -109,30 +109,29 @@ void DeploymentHealth::CoolDown(Clock::time_point until, int status) {
   cooldown_until_.store(t, std::memory_order_release);
 }
 
-DeploymentHealth::RefusalSlot& DeploymentHealth::RefusalSlotAt(Clock::time_point now) {
-  const int64_t second =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  RefusalSlot& slot = refusal_slots_[second & 1];
-  if (slot.second != second) slot = RefusalSlot{second, 0, 0};
-  return slot;
-}
-
 bool DeploymentHealth::RefusedWithWait(Clock::time_point now, Clock::time_point until, int status,
                                        double min_share) {
   bool start = min_share <= 0;
   {
     std::lock_guard lock(mu_);
-    RefusalSlot& current = RefusalSlotAt(now);
-    ++current.refused;
-    int64_t answers = current.answers, refused = current.refused;
-    const RefusalSlot& other = refusal_slots_[(current.second + 1) & 1];
-    if (other.second == current.second - 1) {
-      answers += other.answers;
-      refused += other.refused;
+    // End recorded this answer as not refused: mark the newest such one (answers ending at
+    // the same moment on other threads may interleave; only the count matters).
+    const size_t n = std::min(recent_count_, kRecentAnswers);
+    bool marked = false;
+    for (size_t k = 0; k < n && !marked; ++k) {
+      RecentAnswer& r = recent_[(recent_count_ - 1 - k) % kRecentAnswers];
+      if (!r.refused) r.refused = marked = true;
     }
-    // End counted this answer; a caller that did not (answers 0) still counts it as one.
+    if (!marked) recent_[recent_count_++ % kRecentAnswers] = {now, true};  // End was not called
+    int64_t answers = 0, refused = 0;
+    for (size_t k = 0; k < std::min(recent_count_, kRecentAnswers); ++k) {
+      const RecentAnswer& r = recent_[k];
+      if (now - r.at > kRecentWindow) continue;
+      ++answers;
+      refused += r.refused ? 1 : 0;
+    }
     start = start || static_cast<double>(refused) >=
-                         min_share * static_cast<double>(std::max<int64_t>(answers, refused));
+                         min_share * static_cast<double>(std::max<int64_t>(answers, 1));
   }
   if (start) CoolDown(until, status);
   return start;
@@ -195,7 +194,7 @@ void DeploymentHealth::End(Outcome outcome, std::chrono::microseconds latency,
     ewma_us_.store(old == 0 ? sample : (old * 4 + sample) / 5, std::memory_order_relaxed);
   }
   std::lock_guard lock(mu_);
-  if (outcome != Outcome::kNeutral) ++RefusalSlotAt(now).answers;
+  if (outcome != Outcome::kNeutral) recent_[recent_count_++ % kRecentAnswers] = {now, false};
   if (state_ == BreakerState::kHalfOpen) {
     // An attempt from before the circuit opened (a slow answer, a client gone) is no probe: it
     // must not let a second probe in beside the one in flight, nor decide for it.

@@ -74,13 +74,17 @@ class DeploymentHealth {
   void CoolDown(Clock::time_point until, int status);
   // An answer that asked callers to wait (a 429 / 503 / 529 with a stated wait; End has already
   // counted the answer): starts the cool-down (CoolDown(until, status)) only when such answers
-  // are at least `min_share` of the deployment's answers over the last one to two seconds
-  // (this one included), and returns whether it did. An upstream that refuses everything (a
-  // real rate limit) or a quiet deployment's single refusal starts it; a refusal now and then
-  // among many answers (a large request over a token limit, an odd 429) does not take the
-  // whole deployment out. `min_share` 0: every such answer starts it.
+  // are at least `min_share` of the deployment's last kRecentAnswers answers within the last
+  // kRecentWindow (this one included), and returns whether it did. An upstream that refuses
+  // everything (a real rate limit) or a quiet deployment's single refusal starts it; a
+  // refusal now and then among many answers (a large request over a token limit, an odd 429)
+  // does not take the whole deployment out. The answers are counted, not a time slice, so the
+  // silence of a cool-down does not make the next odd refusal look like the whole share.
+  // `min_share` 0: every such answer starts it.
   bool RefusedWithWait(Clock::time_point now, Clock::time_point until, int status,
                        double min_share);
+  static constexpr size_t kRecentAnswers = 20;
+  static constexpr std::chrono::seconds kRecentWindow{10};
   // Time left of the cool-down (0 when none), and the status that started it.
   std::chrono::milliseconds cooldown_left(Clock::time_point now) const;
   int cooldown_status() const { return cooldown_status_.load(std::memory_order_relaxed); }
@@ -137,13 +141,11 @@ class DeploymentHealth {
     int64_t epoch = -1;
     int ok = 0, failed = 0;
   };
-  // Answers and refusals with a stated wait per second (two slots: this second and the one
-  // before), for RefusedWithWait.
-  struct RefusalSlot {
-    int64_t second = -1;
-    int64_t answers = 0, refused = 0;
+  // The last kRecentAnswers answers (ring, oldest overwritten), for RefusedWithWait.
+  struct RecentAnswer {
+    Clock::time_point at{};
+    bool refused = false;  // asked callers to wait
   };
-  RefusalSlot& RefusalSlotAt(Clock::time_point now);        // REQUIRES: mu_ held
   void Transition(BreakerState to, Clock::time_point now);  // REQUIRES: mu_ held
   Bucket& CurrentBucket(Clock::time_point now);             // REQUIRES: mu_ held
 
@@ -165,7 +167,8 @@ class DeploymentHealth {
   std::atomic<int> cooldown_status_{0};
   std::mutex cooldown_mu_;  // serializes CoolDown (the deadline and its status move together)
   mutable std::mutex mu_;
-  RefusalSlot refusal_slots_[2];                // guarded by mu_
+  RecentAnswer recent_[kRecentAnswers];         // guarded by mu_
+  size_t recent_count_ = 0;                     // guarded by mu_: answers ever recorded
   BreakerState state_ = BreakerState::kClosed;  // guarded by mu_
   Clock::time_point opened_at_{};               // guarded by mu_
   int consecutive_failures_ = 0;                // guarded by mu_

@@ -20,7 +20,7 @@ struct RetryPolicy {
   int budget_min_tokens = 10;     // ... plus this many, so a quiet gateway can still retry
   Millis cooldown_max{60000};     // cap on the cross-request cool-down a stated wait starts
   // A stated wait starts the cool-down only when such refusals are at least this share of the
-  // deployment's answers over the last 1-2 s (DeploymentHealth::RefusedWithWait); 0 = always.
+  // deployment's last 20 answers within 10 s (DeploymentHealth::RefusedWithWait); 0 = always.
   double cooldown_min_share = 0.5;
 };
 

@@ -277,7 +277,7 @@ TEST(Capacity, OnlyTheFrontLeavingWakesTheNext) {
 // Regression: every 429 with a Retry-After cooled the deployment down for all requests, so an
 // upstream that refused 4% of requests (a large one over a token limit, an odd 429) had the
 // gateway refuse nearly all of them (bench/load/run.sh: 0.2% success). A cool-down now needs
-// such refusals to be at least min_share of the deployment's answers over the last 1-2 s.
+// such refusals to be at least min_share of the deployment's last 20 answers (within 10 s).
 TEST(CoolDown, StartsOnlyWhenRefusalsAreAShareOfTheAnswers) {
   using A = DeploymentHealth::Admission;
   const auto t = Clock::time_point{} + std::chrono::hours(1000);
@@ -325,10 +325,22 @@ TEST(CoolDown, StartsOnlyWhenRefusalsAreAShareOfTheAnswers) {
     }
     EXPECT_TRUE(started);
     EXPECT_EQ(refusals, 10);
-    // Answers older than the second before do not count: the next second starts afresh.
-    const auto later = t + std::chrono::seconds(3);
+    // Answers older than kRecentWindow do not count: a quiet deployment's refusal, long after
+    // them, is the whole share.
+    const auto later = t + DeploymentHealth::kRecentWindow + std::chrono::seconds(1);
     answer(h, later, false);
     EXPECT_TRUE(h.RefusedWithWait(later, later + wait, 429, 0.5));
+  }
+  {
+    // The silence of a cool-down is no evidence: answers are counted, not seconds. (A share
+    // over the last second or two made the first odd refusal after a cool-down the whole
+    // share, and one cool-down followed another: bench/load/run.sh at 37% success.)
+    DeploymentHealth h("d", 1, lenient);
+    for (int i = 0; i < 19; ++i) answer(h, t, true);
+    const auto after = t + std::chrono::milliseconds(1500);
+    answer(h, after, false);
+    EXPECT_FALSE(h.RefusedWithWait(after, after + wait, 429, 0.5));
+    EXPECT_EQ(h.cooldown_left(after).count(), 0);
   }
 }
 
