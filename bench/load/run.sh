@@ -5,23 +5,17 @@
 # added over the same fake without faults, the retries spent, and unaccounted requests
 # (answered requests without a ledger row, which must be 0). Bounded in time; loopback only.
 #   bench/load/run.sh                      # DURATION=25 CONNECTIONS=32 FAULT_RATE=0.2
+#   TRIAGE_BIN=/path/to/other/triage bench/load/run.sh   # measure another build
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-25}
 CONNECTIONS=${CONNECTIONS:-32}
 FAULT_RATE=${FAULT_RATE:-0.2}
 scripts/deps.sh --bench
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAGE_BENCH=OFF >/dev/null
-cmake --build build-bench --target triage >/dev/null
+. bench/lib.sh
+bench_triage_bin
 
-work=$(mktemp -d /tmp/triage-load.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+bench_workdir load
 
 base=$((20000 + RANDOM % 20000))
 A=$base; B=$((base + 1)); CLEAN=$((base + 2)); TRIAGE=$((base + 3))
@@ -43,7 +37,7 @@ retry: {max_attempts: 3, backoff_base_ms: 5, backoff_max_ms: 50, budget_ratio: 0
 breaker: {consecutive_failures: 50, error_rate: 0.9, min_requests: 200}
 routing: {fallback: none}
 CONF
-build-bench/triage serve --config "$work/triage.yaml" --listen "127.0.0.1:$TRIAGE" > "$work/triage.out" 2>&1 &
+"$TRIAGE_BIN" serve --config "$work/triage.yaml" --listen "127.0.0.1:$TRIAGE" > "$work/triage.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q listening "$work/triage.out" && break; sleep 0.1; done
 sleep 0.3
@@ -88,4 +82,4 @@ echo "| retries / retry budget | $retries / $budget ($([[ $retries -le $budget ]
 echo "| max attempts on one request | $(sqlite3 "$work/ledger.db" 'select max(attempts) from requests') (max_attempts 3) |"
 echo "| upstream attempts per request | $(awk -v a="$attempts" -v r="$rows" 'BEGIN{printf "%.3f", a/r}') (max_attempts 3, retry budget 0.5 per request) |"
 echo
-echo "command: DURATION=$DURATION CONNECTIONS=$CONNECTIONS FAULT_RATE=$FAULT_RATE bench/load/run.sh"
+echo "command: DURATION=$DURATION CONNECTIONS=$CONNECTIONS FAULT_RATE=$FAULT_RATE${BIN_GIVEN:+ TRIAGE_BIN=$BIN_GIVEN} bench/load/run.sh"

@@ -11,22 +11,10 @@ cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10}
 LEDGER_QUERY=${LEDGER_QUERY:-}
 scripts/deps.sh --bench
-TRIAGE_BIN=${TRIAGE_BIN:-}
-BIN_GIVEN=$TRIAGE_BIN
-if [[ -z $TRIAGE_BIN ]]; then
-  cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAGE_BENCH=OFF >/dev/null
-  cmake --build build-bench --target triage >/dev/null
-  TRIAGE_BIN=build-bench/triage
-fi
+. bench/lib.sh
+bench_triage_bin
 
-work=$(mktemp -d /tmp/triage-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+bench_workdir bench
 
 base=$((20000 + RANDOM % 20000))  # three consecutive loopback ports
 FAKE=$base; PROXY=$((base + 1)); TRIAGE=$((base + 2))

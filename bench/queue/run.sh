@@ -11,22 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-1000}
 DELAY_MS=${DELAY_MS:-1}
-TRIAGE_BIN=${TRIAGE_BIN:-}
-BIN_GIVEN=$TRIAGE_BIN
-if [[ -z $TRIAGE_BIN ]]; then
-  cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAGE_BENCH=OFF >/dev/null
-  cmake --build build-bench --target triage >/dev/null
-  TRIAGE_BIN=build-bench/triage
-fi
+. bench/lib.sh
+bench_triage_bin
 
-work=$(mktemp -d /tmp/triage-queue.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+bench_workdir queue
 
 base=$((20000 + RANDOM % 20000))
 UP=$base; TRIAGE=$((base + 1))
