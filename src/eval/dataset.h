@@ -60,13 +60,13 @@ std::string DescribeModels(const Dataset& ds);
 
 // Reads a .jsonl file, keeping the two compared models. A query whose outcome for either is
 // absent (or has a null score) is skipped and counted. A malformed line fails with
-// "FILE:LINE: why" (a non-string `id` or message `role` included; JSON the parser refuses
-// says where and why; a score outside [0,1] is quoted, with a hint when it looks like a judge's
-// 1-10 score); a directory, an empty file
-// or one with only blank lines fails with "FILE: why". A line without a `benchmark` string is
-// grouped under the file's name without its extension. Messages may omit `content` when they
-// carry `tool_calls` (OpenAI assistant turns). Appends to *out so several files make one
-// dataset.
+// "FILE:LINE: why" (a non-string `id`, `benchmark` or message `role` included, and a message
+// `content` that is not a string, null or a list of parts; JSON the parser refuses says where
+// and why; a score outside [0,1] is quoted, with a hint when it looks like a judge's 1-10
+// score); a directory, an empty file or one with only blank lines fails with "FILE: why". A
+// line without a `benchmark` field is grouped under the file's name without its extension. Messages
+// may omit `content` when they carry `tool_calls` (OpenAI assistant turns). Appends to *out so
+// several files make one dataset.
 Status ReadOutcomes(const std::string& path, const std::string& cheap, const std::string& strong,
                     Dataset* out);
 

@@ -120,6 +120,47 @@ TEST(Dataset, NonStringIdOrRoleNamesTheLine) {
   }
 }
 
+// Regression: a message `content` that is a number, a boolean or an object (not a list of
+// parts) read as empty text, and a `benchmark` that is not a string became the file's name,
+// both silently; now they name the line like the other malformed cases.
+TEST(Dataset, NonTextContentOrBenchmarkNamesTheLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"bad_content.jsonl:2: a message's 'content' must be a string, null or a list of parts, "
+       "got number",
+       "bad_content.jsonl"},
+      {"bool_content.jsonl:1: a message's 'content' must be a string, null or a list of parts, "
+       "got boolean",
+       "bool_content.jsonl"},
+      {"object_content.jsonl:3: a message's 'content' must be a string, null or a list of parts, "
+       "got object",
+       "object_content.jsonl"},
+      {"bad_benchmark.jsonl:2: 'benchmark' must be a string, got number", "bad_benchmark.jsonl"},
+      {"null_benchmark.jsonl:1: 'benchmark' must be a string, got null", "null_benchmark.jsonl"}};
+  for (const auto& [want, file] : cases) {
+    Dataset ds;
+    Status st = Ok{};
+    ASSERT_NO_THROW(st = ReadOutcomes(kDir + file, "cheap", "strong", &ds)) << file;
+    ASSERT_FALSE(st.ok()) << file;
+    EXPECT_NE(st.error().message.find(want), std::string::npos) << st.error().message;
+    EXPECT_EQ(st.error().code, "bad_outcomes") << file;
+  }
+}
+
+// What the outcomes README allows still reads: content null, an empty list, and parts of
+// unknown types (or that are not objects, or whose `text` is not a string) ignored.
+TEST(Dataset, ContentNullEmptyListAndUnknownPartsRead) {
+  Dataset ds;
+  Status st = ReadOutcomes(kDir + "content_kinds.jsonl", "cheap", "strong", &ds);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ASSERT_EQ(ds.queries.size(), 1u);
+  const Query& q = ds.queries[0];
+  EXPECT_EQ(q.benchmark, "kinds");
+  EXPECT_EQ(q.message_count, 3);
+  EXPECT_EQ(q.last_user_text, "Look\nhere");
+  EXPECT_TRUE(q.has_image);
+  EXPECT_EQ(q.system_messages, 1);
+}
+
 // Regression: an empty file, /dev/null or a directory read as zero queries, and the command
 // then said "...the files have outcomes for no model has a numeric score".
 TEST(Dataset, NothingToReadIsAnErrorThatSaysWhat) {

@@ -156,6 +156,39 @@ test("eval cascade on a file without recorded answers says so", () => {
   assert.equal(g.queries_without_cheap_response, 0);
 });
 
+// Regression: a number, boolean or object as a message's content read as empty text, and a
+// non-string benchmark as the file's name, without a word.
+test("content that is not text or parts, or a benchmark that is not a string: FILE:LINE, exit 1", () => {
+  withTempDir("triage-types-", (dir) => {
+    const fixtures = path.join(repoRoot, "tests/fixtures/eval");
+    const content = "a message's 'content' must be a string, null or a list of parts, got";
+    const cases = [
+      ["bad_content.jsonl", `bad_content.jsonl:2: ${content} number`],
+      ["bool_content.jsonl", `bool_content.jsonl:1: ${content} boolean`],
+      ["object_content.jsonl", `object_content.jsonl:3: ${content} object`],
+      ["bad_benchmark.jsonl", "bad_benchmark.jsonl:2: 'benchmark' must be a string, got number"],
+      ["null_benchmark.jsonl", "null_benchmark.jsonl:1: 'benchmark' must be a string, got null"],
+    ];
+    for (const [file, why] of cases) {
+      const data = ["--data", path.join(fixtures, file), "--cheap", "cheap", "--strong", "strong"];
+      for (const args of [
+        ["eval", ...data, "--router", "length"],
+        ["train", ...data, "--out", path.join(dir, "x.model")],
+        ["calibrate", ...data, "--router", "length", "--strong-fraction", "0.3"],
+      ]) {
+        const r = run(args);
+        assert.equal(r.status, 1, `${args.join(" ")}\n${r.stderr}`);
+        assert.equal(r.stderr, `triage: ${path.join(fixtures, why)}\n`, args.join(" "));
+        assert.equal(r.stdout, "", args.join(" "));
+      }
+    }
+    // What the README allows reads: null content, an empty list, parts of unknown types.
+    const ok = run(["eval", "--data", path.join(fixtures, "content_kinds.jsonl"), "--cheap", "cheap", "--strong", "strong", "--router", "length", "--json"]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(ok.stdout).benchmarks), ["kinds"]);
+  });
+});
+
 test("eval --scores writes one line per query with the score the metrics used", () => {
   withTempDir("triage-scores-", (dir) => {
     const out = path.join(dir, "s.jsonl");
