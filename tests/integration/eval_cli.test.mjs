@@ -97,8 +97,18 @@ test("eval on a judge-scored file: recorded cost_usd, tool turns, missing outcom
   assert.equal(j.recorded_cost_queries, 2);
   // c1 and c2 at their recorded costs (0.03 + 0.05 all-strong), c3 estimated at catalog prices.
   assert.ok(j.cost_all_strong_usd > 0.08 && j.cost_all_strong_usd < 0.081, `${j.cost_all_strong_usd}`);
+  // Which part of each cost is recorded and which estimated (c3), in JSON and in the text.
+  assert.equal(j.estimated_cost_queries, 1);
+  assert.ok(Math.abs(j.cost_all_strong_recorded_usd - 0.08) < 1e-12, `${j.cost_all_strong_recorded_usd}`);
+  assert.ok(Math.abs(j.cost_all_cheap_recorded_usd - 0.003) < 1e-12, `${j.cost_all_cheap_recorded_usd}`);
+  assert.ok(j.cost_all_strong_estimated_usd > 0 && j.cost_all_strong_estimated_usd < 0.001);
+  assert.ok(Math.abs(j.cost_all_strong_recorded_usd + j.cost_all_strong_estimated_usd - j.cost_all_strong_usd) < 1e-12);
+  assert.ok(Math.abs(j.cost_all_cheap_recorded_usd + j.cost_all_cheap_estimated_usd - j.cost_all_cheap_usd) < 1e-12);
+  const op = j.operating_point;
+  assert.ok(Math.abs(op.cost_recorded_usd + op.cost_estimated_usd - op.cost_usd) < 1e-12, JSON.stringify(op));
+  assert.ok(op.cost_recorded_usd > 0);
   const text = run(["eval", "--data", costs, "--router", "length", "--cheap", "cheap", "--strong", "strong"]);
-  assert.match(text.stdout, /\(2 of 3 queries costed at their recorded cost_usd\)/);
+  assert.match(text.stdout, /\(2 of 3 queries costed at their recorded cost_usd, 1 estimated; the costs above add both\)\n  recorded:  operating point \$0\.\d{6}, all-strong \$0\.080000, all-cheap \$0\.003000\n  estimated: operating point \$0\.\d{6}, all-strong \$0\.000\d{3}, all-cheap \$0\.0000\d{2}\n/);
 });
 
 test("eval where the strong model is not better: APGR and CPT are n/a in text and null in JSON", () => {
