@@ -225,6 +225,19 @@ std::string ModelLine(const routing::LinearModel& m) {
          (m.heads == 1 ? " head)" : " heads)");
 }
 
+// For a cascade: router, how many queries lack a recorded cheap-model response (scored as an
+// empty answer), said on stderr when any; 0 for other routers.
+size_t NoteNoAnswers(const EvalArgs& a, const eval::Dataset& ds) {
+  if (a.router.rfind("cascade:", 0) != 0) return 0;
+  size_t none = 0;
+  for (const auto& q : ds.queries) none += q.cheap_response.empty();
+  if (none > 0)
+    std::cerr << "note: " << none << " of " << ds.queries.size()
+              << " queries have no recorded response from " << a.cheap << "; " << a.router
+              << " scored them as an empty answer\n";
+  return none;
+}
+
 // a.router is the router to run; notes and in-sample warnings go to stderr.
 Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
   RouterRun run;
@@ -237,12 +250,7 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
   if (!model) return model.error();
   run.model = std::move(*model);
   run.cascade = a.router.rfind("cascade:", 0) == 0;
-  if (run.cascade)
-    for (const auto& q : ds.queries) run.no_answer += q.cheap_response.empty();
-  if (run.no_answer > 0)
-    std::cerr << "note: " << run.no_answer << " of " << ds.queries.size()
-              << " queries have no recorded response from " << a.cheap << "; " << a.router
-              << " scored them as an empty answer\n";
+  run.no_answer = NoteNoAnswers(a, ds);
   auto overlap =
       CheckOverlap(a, ds, "the figures are in-sample and overstate what new traffic will see");
   if (!overlap) return overlap.error();
@@ -648,6 +656,7 @@ Result<std::vector<double>> LoadForCalibration(const EvalArgs& a, eval::Dataset*
   progress.SetContext(a.router);
   auto scores = eval::ScoreQueries(a.router, ds->queries, &progress);
   if (!scores) return scores.error();
+  NoteNoAnswers(a, *ds);
   if (auto o = CheckOverlap(a, *ds, in_sample); !o) return o.error();
   return scores;
 }

@@ -166,6 +166,27 @@ test("eval cascade on a file without recorded answers says so", () => {
   assert.equal(g.queries_without_cheap_response, 0);
 });
 
+// Regression: calibrate said nothing of the queries a cascade scored as an empty answer.
+test("calibrate cascade on queries without a recorded cheap answer says so, as eval does", () => {
+  const costs = path.join(repoRoot, "tests/fixtures/eval/costs.jsonl");
+  const spec = `cascade:${path.join(repoRoot, "models/cascade-v3.model")}`;
+  const data = ["--data", costs, "--cheap", "cheap", "--strong", "strong", "--router", spec];
+  const note = `note: 3 of 3 queries have no recorded response from cheap; ${spec} scored them as an empty answer\n`;
+  for (const mode of [["--strong-fraction", "0.3"], ["--split", "70/25/5"], ["--min-pgr", "0.5"]]) {
+    const r = run(["calibrate", ...data, ...mode]);
+    assert.equal(r.status, 0, `${mode.join(" ")}\n${r.stderr}`);
+    assert.ok(r.stderr.includes(note), `${mode.join(" ")}\n${r.stderr}`);
+    assert.ok(!r.stdout.includes("no recorded response"), r.stdout);  // stdout is the YAML alone
+  }
+  const e = run(["eval", ...data]);
+  assert.equal(e.status, 0, e.stderr);
+  assert.ok(e.stderr.includes(note), e.stderr);
+  // Every GSM8K query has its cheap answer: no note.
+  const g = run(["calibrate", "--data", gsm8k, "--router", spec, "--strong-fraction", "0.3"]);
+  assert.equal(g.status, 0, g.stderr);
+  assert.doesNotMatch(g.stderr, /no recorded response/);
+});
+
 // Regression: a number, boolean or object as a message's content read as empty text, and a
 // non-string benchmark as the file's name, without a word.
 test("content that is not text or parts, or a benchmark that is not a string: FILE:LINE, exit 1", () => {
