@@ -153,17 +153,31 @@ Result<eval::Dataset> Load(const EvalArgs& a) {
       std::cerr << "warning: " << f.path << ": none of its " << f.skipped
                 << " queries has outcomes for both " << a.cheap << " and " << a.strong
                 << ": the figures leave this file out\n";
+  eval::RenameOverallBenchmark(&ds);
+  if (ds.overall_renamed > 0)
+    std::cerr << "note: " << ds.overall_renamed << " of " << ds.queries.size()
+              << " queries have the benchmark name \"overall\", which the reports give the "
+                 "aggregate of all benchmarks: they are reported as \""
+              << ds.overall_renamed_to << "\"\n";
   if (ds.duplicate_ids > 0)
     std::cerr << "note: " << ds.duplicate_ids << " lines repeat an id seen earlier in their file ("
               << ds.first_duplicate << "); each line counts as its own query\n";
   return ds;
 }
 
+// {"overall": "overall-benchmark"} when RenameOverallBenchmark renamed queries, else {}.
+nlohmann::json RenamedJson(const eval::Dataset& ds) {
+  nlohmann::json j = nlohmann::json::object();
+  if (ds.overall_renamed > 0) j[eval::kOverall] = ds.overall_renamed_to;
+  return j;
+}
+
 nlohmann::json ReportsJson(const std::vector<eval::BenchReport>& reps, const EvalArgs& a,
-                           int skipped) {
+                           const eval::Dataset& ds) {
   nlohmann::json j = eval::ToJson(reps.back());
   j["router"] = a.router;
-  j["skipped"] = skipped;
+  j["skipped"] = ds.skipped;
+  j["renamed_benchmarks"] = RenamedJson(ds);
   if (a.cheap_price < 0) j["cheap_catalog"] = a.cheap_catalog;
   if (a.strong_price < 0) j["strong_catalog"] = a.strong_catalog;
   j["prices_usd_per_mtok"] = {{"cheap_in", a.prices.cheap_in},
@@ -271,8 +285,8 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
   return run;
 }
 
-nlohmann::json RunJson(const RouterRun& run, const EvalArgs& a, int skipped) {
-  auto j = ReportsJson(run.reps, a, skipped);
+nlohmann::json RunJson(const RouterRun& run, const EvalArgs& a, const eval::Dataset& ds) {
+  auto j = ReportsJson(run.reps, a, ds);
   if (run.cascade) j["queries_without_cheap_response"] = run.no_answer;
   j["model"] = nullptr;
   if (run.model) {
@@ -390,7 +404,7 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
     for (size_t k = 0; k < runs.size(); ++k) {
       EvalArgs a = args;
       a.router = args.routers[k];
-      nlohmann::json j = RunJson(runs[k], a, ds.skipped);
+      nlohmann::json j = RunJson(runs[k], a, ds);
       const auto& reps = runs[k].reps;
       for (size_t b = 0; b < reps.size(); ++b)
         j["benchmarks"][reps[b].name]["apgr_vs_first"] =
@@ -398,7 +412,11 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
       j["apgr_vs_first"] = VsFirstJson(vs[k].back(), args.routers.front());
       list.push_back(std::move(j));
     }
-    std::cout << nlohmann::json{{"routers", list}, {"skipped", ds.skipped}}.dump() << "\n";
+    std::cout << nlohmann::json{{"routers", list},
+                                {"skipped", ds.skipped},
+                                {"renamed_benchmarks", RenamedJson(ds)}}
+                     .dump()
+              << "\n";
   } else {
     size_t width = 6;
     for (const auto& spec : args.routers) width = std::max(width, spec.size());
@@ -458,7 +476,7 @@ int RunEval(const EvalArgs& args) {
   std::vector<eval::CategoryReport> cats;
   if (a.by_category) cats = eval::AnalyzeCategories(ds->queries, scores, reps);
   if (a.json) {
-    nlohmann::json j = RunJson(*run, a, ds->skipped);
+    nlohmann::json j = RunJson(*run, a, *ds);
     if (a.by_category) {
       for (auto& [name, b] : j["benchmarks"].items())
         if (name != "overall") b["categories"] = nlohmann::json::array();

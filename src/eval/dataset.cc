@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unordered_map>
 
 #include "dialect/types.h"
@@ -217,6 +218,21 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
                                    : ": has only blank lines (" + std::to_string(n) + ")") +
                            "; expected one JSON object per line");
   return Ok{};
+}
+
+void RenameOverallBenchmark(Dataset* ds) {
+  std::set<std::string> names;
+  for (const auto& q : ds->queries) names.insert(q.benchmark);
+  if (!names.contains(kOverall)) return;
+  std::string to = std::string(kOverall) + "-benchmark";
+  for (int k = 2; names.contains(to); ++k)
+    to = std::string(kOverall) + "-benchmark-" + std::to_string(k);
+  for (auto& q : ds->queries) {
+    if (q.benchmark != kOverall) continue;
+    q.benchmark = to;
+    ++ds->overall_renamed;
+  }
+  ds->overall_renamed_to = to;
 }
 
 std::string DescribeModels(const Dataset& ds) {

@@ -53,7 +53,21 @@ struct Dataset {
   // Every model key with a numeric score, and on how many lines (kept or skipped): what to
   // offer as --cheap / --strong when the compared models are missing.
   std::map<std::string, int> models;
+  // Set by RenameOverallBenchmark: the name its queries now carry ("" when none was renamed),
+  // and how many they are.
+  std::string overall_renamed_to;
+  size_t overall_renamed = 0;
 };
+
+// The name reports give the aggregate of all benchmarks (`eval`'s last table, the key in
+// `--json`'s `benchmarks`, `train --cv`'s last row).
+inline constexpr char kOverall[] = "overall";
+
+// Queries whose benchmark is named "overall" (a `benchmark` field, or a file overall.jsonl
+// without one) would be taken for, or in --json overwrite, the aggregate: renames them to
+// "overall-benchmark" ("overall-benchmark-2", ... when a benchmark has that name already) and
+// records it in ds->overall_renamed_to / overall_renamed. Call once all files are read.
+void RenameOverallBenchmark(Dataset* ds);
 
 // "a (10 queries), b (7 queries)": the models of ds.models, most frequent first.
 std::string DescribeModels(const Dataset& ds);

@@ -161,6 +161,44 @@ TEST(Dataset, ContentNullEmptyListAndUnknownPartsRead) {
   EXPECT_EQ(q.system_messages, 1);
 }
 
+// Regression: a benchmark named "overall" collided with the aggregate of that name in the
+// reports; it is renamed, to a name no other benchmark has.
+TEST(Dataset, BenchmarkNamedOverallIsRenamed) {
+  Dataset ds;
+  ASSERT_TRUE(ReadOutcomes(kDir + "overall_named.jsonl", "cheap", "strong", &ds).ok());
+  EXPECT_EQ(ds.queries[0].benchmark, "overall");  // as read; the rename is a separate step
+  RenameOverallBenchmark(&ds);
+  EXPECT_EQ(ds.overall_renamed, 6u);
+  EXPECT_EQ(ds.overall_renamed_to, "overall-benchmark");
+  std::map<std::string, int> names;
+  for (const auto& q : ds.queries) ++names[q.benchmark];
+  EXPECT_EQ(names, (std::map<std::string, int>{{"other", 4}, {"overall-benchmark", 6}}));
+
+  // "overall-benchmark" taken too: the next free name.
+  Dataset taken;
+  taken.queries.resize(3);
+  taken.queries[0].benchmark = "overall";
+  taken.queries[1].benchmark = "overall-benchmark";
+  taken.queries[2].benchmark = "overall";
+  RenameOverallBenchmark(&taken);
+  EXPECT_EQ(taken.overall_renamed, 2u);
+  EXPECT_EQ(taken.overall_renamed_to, "overall-benchmark-2");
+  EXPECT_EQ(taken.queries[0].benchmark, "overall-benchmark-2");
+  EXPECT_EQ(taken.queries[1].benchmark, "overall-benchmark");
+
+  // No benchmark of that name: nothing changes. A file overall.jsonl without `benchmark`
+  // fields is named "overall" by its file name, and renamed too.
+  Dataset none;
+  ASSERT_TRUE(ReadOutcomes(kDir + "good.jsonl", "cheap", "strong", &none).ok());
+  RenameOverallBenchmark(&none);
+  EXPECT_EQ(none.overall_renamed, 0u);
+  EXPECT_EQ(none.overall_renamed_to, "");
+  Dataset stem;
+  ASSERT_TRUE(ReadOutcomes(kDir + "overall/overall.jsonl", "cheap", "strong", &stem).ok());
+  RenameOverallBenchmark(&stem);
+  EXPECT_EQ(stem.overall_renamed, 3u);
+}
+
 // Regression: an empty file, /dev/null or a directory read as zero queries, and the command
 // then said "...the files have outcomes for no model has a numeric score".
 TEST(Dataset, NothingToReadIsAnErrorThatSaysWhat) {

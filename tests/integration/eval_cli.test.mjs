@@ -187,6 +187,59 @@ test("calibrate cascade on queries without a recorded cheap answer says so, as e
   assert.doesNotMatch(g.stderr, /no recorded response/);
 });
 
+// Regression: a benchmark named "overall" was overwritten in --json's `benchmarks` by the
+// aggregate of the same name, and printed as a second "== overall" table.
+test("a benchmark named overall is reported as overall-benchmark, apart from the aggregate", () => {
+  const fixtures = path.join(repoRoot, "tests/fixtures/eval");
+  const named = ["--data", path.join(fixtures, "overall_named.jsonl"), "--cheap", "cheap", "--strong", "strong", "--router", "length"];
+  const r = run(["eval", ...named, "--json", "--by-category"]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(j.benchmarks).sort(), ["other", "overall", "overall-benchmark"]);
+  assert.equal(j.benchmarks["overall-benchmark"].queries, 6);
+  assert.equal(j.benchmarks["overall-benchmark"].benchmark, "overall-benchmark");
+  assert.equal(j.benchmarks.other.queries, 4);
+  assert.equal(j.benchmarks.overall.queries, 10);  // the aggregate
+  assert.equal(j.queries, 10);
+  assert.deepEqual(j.renamed_benchmarks, { overall: "overall-benchmark" });
+  assert.deepEqual(j.benchmarks["overall-benchmark"].categories.map((c) => c.category), ["c0", "c1"]);
+  const note = 'note: 6 of 10 queries have the benchmark name "overall", which the reports give the aggregate of all benchmarks: they are reported as "overall-benchmark"';
+  assert.ok(r.stderr.includes(note), r.stderr);
+  const text = run(["eval", ...named, "--by-category"]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.equal((text.stdout.match(/^== overall \(/gm) || []).length, 1, text.stdout);
+  assert.match(text.stdout, /^== overall-benchmark \(6 queries\)$/m);
+  assert.match(text.stdout, /^== overall \(10 queries\)$/m);
+  assert.match(text.stdout, /^== overall-benchmark by category/m);
+  const scores = withTempDir("triage-overall-", (dir) => {
+    const out = path.join(dir, "s.jsonl");
+    assert.equal(run(["eval", ...named, "--scores", out]).status, 0);
+    return readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  });
+  assert.equal(scores.filter((s) => s.benchmark === "overall-benchmark").length, 6);
+  // Nothing renamed: an empty object.
+  const plain = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--json", "--bootstrap", "0"]).stdout);
+  assert.deepEqual(plain.renamed_benchmarks, {});
+  // A file overall.jsonl without `benchmark` fields: its name would be "overall" too.
+  const stem = run(["eval", "--data", path.join(fixtures, "overall/overall.jsonl"), "--cheap", "cheap", "--strong", "strong", "--router", "length", "--json"]);
+  assert.equal(stem.status, 0, stem.stderr);
+  assert.deepEqual(Object.keys(JSON.parse(stem.stdout).benchmarks), ["overall-benchmark"]);
+  // Several routers: the same keys, and the rename at the top.
+  const cmp = run(["eval", ...named, "--router", "random:1", "--json"]);
+  assert.equal(cmp.status, 0, cmp.stderr);
+  const c = JSON.parse(cmp.stdout);
+  assert.deepEqual(c.renamed_benchmarks, { overall: "overall-benchmark" });
+  for (const k of c.routers) assert.equal(k.benchmarks.overall.queries, 10);
+  // train --cv and calibrate read the same names and say so.
+  withTempDir("triage-overall-", (dir) => {
+    const t = run(["train", "--data", path.join(fixtures, "overall_named.jsonl"), "--cheap", "cheap", "--strong", "strong", "--cv", "2", "--bootstrap", "0", "--out", path.join(dir, "m.model")]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.ok(t.stderr.includes(note), t.stderr);
+    assert.match(t.stdout, /^overall-benchmark n=6 /m);
+    assert.equal((t.stdout.match(/^overall +n=10 /gm) || []).length, 2, t.stdout);  // once per --cv table
+  });
+});
+
 // Regression: a number, boolean or object as a message's content read as empty text, and a
 // non-string benchmark as the file's name, without a word.
 test("content that is not text or parts, or a benchmark that is not a string: FILE:LINE, exit 1", () => {
