@@ -153,17 +153,31 @@ Result<eval::Dataset> Load(const EvalArgs& a) {
       std::cerr << "warning: " << f.path << ": none of its " << f.skipped
                 << " queries has outcomes for both " << a.cheap << " and " << a.strong
                 << ": the figures leave this file out\n";
+  eval::RenameOverallBenchmark(&ds);
+  if (ds.overall_renamed > 0)
+    std::cerr << "note: " << ds.overall_renamed << " of " << ds.queries.size()
+              << " queries have the benchmark name \"overall\", which the reports give the "
+                 "aggregate of all benchmarks: they are reported as \""
+              << ds.overall_renamed_to << "\"\n";
   if (ds.duplicate_ids > 0)
     std::cerr << "note: " << ds.duplicate_ids << " lines repeat an id seen earlier in their file ("
               << ds.first_duplicate << "); each line counts as its own query\n";
   return ds;
 }
 
+// {"overall": "overall-benchmark"} when RenameOverallBenchmark renamed queries, else {}.
+nlohmann::json RenamedJson(const eval::Dataset& ds) {
+  nlohmann::json j = nlohmann::json::object();
+  if (ds.overall_renamed > 0) j[eval::kOverall] = ds.overall_renamed_to;
+  return j;
+}
+
 nlohmann::json ReportsJson(const std::vector<eval::BenchReport>& reps, const EvalArgs& a,
-                           int skipped) {
+                           const eval::Dataset& ds) {
   nlohmann::json j = eval::ToJson(reps.back());
   j["router"] = a.router;
-  j["skipped"] = skipped;
+  j["skipped"] = ds.skipped;
+  j["renamed_benchmarks"] = RenamedJson(ds);
   if (a.cheap_price < 0) j["cheap_catalog"] = a.cheap_catalog;
   if (a.strong_price < 0) j["strong_catalog"] = a.strong_catalog;
   j["prices_usd_per_mtok"] = {{"cheap_in", a.prices.cheap_in},
@@ -225,6 +239,19 @@ std::string ModelLine(const routing::LinearModel& m) {
          (m.heads == 1 ? " head)" : " heads)");
 }
 
+// For a cascade: router, how many queries lack a recorded cheap-model response (scored as an
+// empty answer), said on stderr when any; 0 for other routers.
+size_t NoteNoAnswers(const EvalArgs& a, const eval::Dataset& ds) {
+  if (a.router.rfind("cascade:", 0) != 0) return 0;
+  size_t none = 0;
+  for (const auto& q : ds.queries) none += q.cheap_response.empty();
+  if (none > 0)
+    std::cerr << "note: " << none << " of " << ds.queries.size()
+              << " queries have no recorded response from " << a.cheap << "; " << a.router
+              << " scored them as an empty answer\n";
+  return none;
+}
+
 // a.router is the router to run; notes and in-sample warnings go to stderr.
 Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
   RouterRun run;
@@ -237,12 +264,7 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
   if (!model) return model.error();
   run.model = std::move(*model);
   run.cascade = a.router.rfind("cascade:", 0) == 0;
-  if (run.cascade)
-    for (const auto& q : ds.queries) run.no_answer += q.cheap_response.empty();
-  if (run.no_answer > 0)
-    std::cerr << "note: " << run.no_answer << " of " << ds.queries.size()
-              << " queries have no recorded response from " << a.cheap << "; " << a.router
-              << " scored them as an empty answer\n";
+  run.no_answer = NoteNoAnswers(a, ds);
   auto overlap =
       CheckOverlap(a, ds, "the figures are in-sample and overstate what new traffic will see");
   if (!overlap) return overlap.error();
@@ -263,8 +285,8 @@ Result<RouterRun> RunRouter(const EvalArgs& a, const eval::Dataset& ds) {
   return run;
 }
 
-nlohmann::json RunJson(const RouterRun& run, const EvalArgs& a, int skipped) {
-  auto j = ReportsJson(run.reps, a, skipped);
+nlohmann::json RunJson(const RouterRun& run, const EvalArgs& a, const eval::Dataset& ds) {
+  auto j = ReportsJson(run.reps, a, ds);
   if (run.cascade) j["queries_without_cheap_response"] = run.no_answer;
   j["model"] = nullptr;
   if (run.model) {
@@ -382,7 +404,7 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
     for (size_t k = 0; k < runs.size(); ++k) {
       EvalArgs a = args;
       a.router = args.routers[k];
-      nlohmann::json j = RunJson(runs[k], a, ds.skipped);
+      nlohmann::json j = RunJson(runs[k], a, ds);
       const auto& reps = runs[k].reps;
       for (size_t b = 0; b < reps.size(); ++b)
         j["benchmarks"][reps[b].name]["apgr_vs_first"] =
@@ -390,7 +412,11 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
       j["apgr_vs_first"] = VsFirstJson(vs[k].back(), args.routers.front());
       list.push_back(std::move(j));
     }
-    std::cout << nlohmann::json{{"routers", list}, {"skipped", ds.skipped}}.dump() << "\n";
+    std::cout << nlohmann::json{{"routers", list},
+                                {"skipped", ds.skipped},
+                                {"renamed_benchmarks", RenamedJson(ds)}}
+                     .dump()
+              << "\n";
   } else {
     size_t width = 6;
     for (const auto& spec : args.routers) width = std::max(width, spec.size());
@@ -450,7 +476,7 @@ int RunEval(const EvalArgs& args) {
   std::vector<eval::CategoryReport> cats;
   if (a.by_category) cats = eval::AnalyzeCategories(ds->queries, scores, reps);
   if (a.json) {
-    nlohmann::json j = RunJson(*run, a, ds->skipped);
+    nlohmann::json j = RunJson(*run, a, *ds);
     if (a.by_category) {
       for (auto& [name, b] : j["benchmarks"].items())
         if (name != "overall") b["categories"] = nlohmann::json::array();
@@ -648,6 +674,7 @@ Result<std::vector<double>> LoadForCalibration(const EvalArgs& a, eval::Dataset*
   progress.SetContext(a.router);
   auto scores = eval::ScoreQueries(a.router, ds->queries, &progress);
   if (!scores) return scores.error();
+  NoteNoAnswers(a, *ds);
   if (auto o = CheckOverlap(a, *ds, in_sample); !o) return o.error();
   return scores;
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unordered_map>
 
 #include "dialect/types.h"
@@ -16,7 +17,8 @@ Error LineError(const std::string& path, int line, const std::string& why) {
                      path + ":" + std::to_string(line) + ": " + why);
 }
 
-// Text of an OpenAI-style content: a string or a list of parts.
+// Text of an OpenAI-style content: a string or a list of parts (null: none). Parts that are
+// not objects, or of types without a string `text`, add nothing.
 std::string ContentText(const nlohmann::json& c, bool* image) {
   if (c.is_string()) return c.get<std::string>();
   std::string out;
@@ -116,9 +118,13 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     } else {
       return LineError(path, n, "'id' must be a string, got " + std::string(id->type_name()));
     }
-    q.benchmark = j.contains("benchmark") && j["benchmark"].is_string()
-                      ? j["benchmark"].get<std::string>()
-                      : stem;
+    if (auto b = j.find("benchmark"); b == j.end()) {
+      q.benchmark = stem;
+    } else if (b->is_string()) {
+      q.benchmark = b->get<std::string>();
+    } else {
+      return LineError(path, n, "'benchmark' must be a string, got " + std::string(b->type_name()));
+    }
     q.category =
         j.contains("category") && j["category"].is_string() ? j["category"].get<std::string>() : "";
     for (const auto& m : *msgs) {
@@ -133,7 +139,14 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
               path, n, "a message's 'role' must be a string, got " + std::string(r->type_name()));
         role = r->get<std::string>();
       }
-      std::string text = m.contains("content") ? ContentText(m["content"], &q.has_image) : "";
+      std::string text;
+      if (auto c = m.find("content"); c != m.end()) {
+        if (!c->is_string() && !c->is_null() && !c->is_array())
+          return LineError(path, n,
+                           "a message's 'content' must be a string, null or a list of parts, got " +
+                               std::string(c->type_name()));
+        text = ContentText(*c, &q.has_image);
+      }
       const bool system = role == "system" || role == "developer";
       dialect::AppendPromptText(&q.prompt_text, &q.system_bytes, text, system);
       q.system_messages += system;
@@ -205,6 +218,21 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
                                    : ": has only blank lines (" + std::to_string(n) + ")") +
                            "; expected one JSON object per line");
   return Ok{};
+}
+
+void RenameOverallBenchmark(Dataset* ds) {
+  std::set<std::string> names;
+  for (const auto& q : ds->queries) names.insert(q.benchmark);
+  if (!names.contains(kOverall)) return;
+  std::string to = std::string(kOverall) + "-benchmark";
+  for (int k = 2; names.contains(to); ++k)
+    to = std::string(kOverall) + "-benchmark-" + std::to_string(k);
+  for (auto& q : ds->queries) {
+    if (q.benchmark != kOverall) continue;
+    q.benchmark = to;
+    ++ds->overall_renamed;
+  }
+  ds->overall_renamed_to = to;
 }
 
 std::string DescribeModels(const Dataset& ds) {

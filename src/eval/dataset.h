@@ -53,20 +53,34 @@ struct Dataset {
   // Every model key with a numeric score, and on how many lines (kept or skipped): what to
   // offer as --cheap / --strong when the compared models are missing.
   std::map<std::string, int> models;
+  // Set by RenameOverallBenchmark: the name its queries now carry ("" when none was renamed),
+  // and how many they are.
+  std::string overall_renamed_to;
+  size_t overall_renamed = 0;
 };
+
+// The name reports give the aggregate of all benchmarks (`eval`'s last table, the key in
+// `--json`'s `benchmarks`, `train --cv`'s last row).
+inline constexpr char kOverall[] = "overall";
+
+// Queries whose benchmark is named "overall" (a `benchmark` field, or a file overall.jsonl
+// without one) would be taken for, or in --json overwrite, the aggregate: renames them to
+// "overall-benchmark" ("overall-benchmark-2", ... when a benchmark has that name already) and
+// records it in ds->overall_renamed_to / overall_renamed. Call once all files are read.
+void RenameOverallBenchmark(Dataset* ds);
 
 // "a (10 queries), b (7 queries)": the models of ds.models, most frequent first.
 std::string DescribeModels(const Dataset& ds);
 
 // Reads a .jsonl file, keeping the two compared models. A query whose outcome for either is
 // absent (or has a null score) is skipped and counted. A malformed line fails with
-// "FILE:LINE: why" (a non-string `id` or message `role` included; JSON the parser refuses
-// says where and why; a score outside [0,1] is quoted, with a hint when it looks like a judge's
-// 1-10 score); a directory, an empty file
-// or one with only blank lines fails with "FILE: why". A line without a `benchmark` string is
-// grouped under the file's name without its extension. Messages may omit `content` when they
-// carry `tool_calls` (OpenAI assistant turns). Appends to *out so several files make one
-// dataset.
+// "FILE:LINE: why" (a non-string `id`, `benchmark` or message `role` included, and a message
+// `content` that is not a string, null or a list of parts; JSON the parser refuses says where
+// and why; a score outside [0,1] is quoted, with a hint when it looks like a judge's 1-10
+// score); a directory, an empty file or one with only blank lines fails with "FILE: why". A
+// line without a `benchmark` field is grouped under the file's name without its extension. Messages
+// may omit `content` when they carry `tool_calls` (OpenAI assistant turns). Appends to *out so
+// several files make one dataset.
 Status ReadOutcomes(const std::string& path, const std::string& cheap, const std::string& strong,
                     Dataset* out);
 

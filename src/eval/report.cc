@@ -106,7 +106,8 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
   r.op_pgr = r.pgr_defined ? Pgr(op.quality, r.q_cheap, r.q_strong) : nan;
   for (size_t i = 0; i < qs.size(); ++i) {
     double c_cheap, c_strong;
-    if (qs[i]->cheap_cost >= 0 && qs[i]->strong_cost >= 0) {
+    const bool recorded = qs[i]->cheap_cost >= 0 && qs[i]->strong_cost >= 0;
+    if (recorded) {
       c_cheap = qs[i]->cheap_cost;
       c_strong = qs[i]->strong_cost;
       ++r.recorded_cost_queries;
@@ -118,7 +119,11 @@ BenchReport Analyze(const std::string& name, const std::vector<const Query*>& qs
     r.cost_all_cheap += c_cheap;
     r.cost_all_strong += c_strong;
     bool up = scores[i] >= r.op_threshold;
-    r.op_cost += cascade ? c_cheap + (up ? c_strong : 0.0) : (up ? c_strong : c_cheap);
+    const double c_op = cascade ? c_cheap + (up ? c_strong : 0.0) : (up ? c_strong : c_cheap);
+    r.op_cost += c_op;
+    (recorded ? r.cost_all_cheap_recorded : r.cost_all_cheap_estimated) += c_cheap;
+    (recorded ? r.cost_all_strong_recorded : r.cost_all_strong_estimated) += c_strong;
+    (recorded ? r.op_cost_recorded : r.op_cost_estimated) += c_op;
   }
   r.op_cost_ratio = r.cost_all_strong > 0 ? r.op_cost / r.cost_all_strong : 0;
   return r;
@@ -157,7 +162,7 @@ std::string Percent(bool defined, double fraction, int width) {
 
 std::string FormatText(const std::vector<BenchReport>& reports) {
   std::ostringstream o;
-  char buf[256];
+  char buf[512];
   for (const auto& r : reports) {
     std::snprintf(buf, sizeof buf,
                   "== %s (%zu queries)\ncheap-only quality %.4f   strong-only quality %.4f\n",
@@ -192,9 +197,20 @@ std::string FormatText(const std::vector<BenchReport>& reports) {
                   Fixed(r.pgr_defined, r.op_pgr, 0, 3).c_str(), r.op_cost, 100 * r.op_cost_ratio,
                   r.cost_all_strong, r.cost_all_cheap);
     o << buf;
-    if (r.recorded_cost_queries > 0) {
+    if (r.recorded_cost_queries == r.queries) {
       std::snprintf(buf, sizeof buf, "(%zu of %zu queries costed at their recorded cost_usd)\n",
                     r.recorded_cost_queries, r.queries);
+      o << buf;
+    } else if (r.recorded_cost_queries > 0) {
+      // Mixed sources: each part on its own, so that neither is taken for the whole.
+      std::snprintf(buf, sizeof buf,
+                    "(%zu of %zu queries costed at their recorded cost_usd, %zu estimated; the "
+                    "costs above add both)\n"
+                    "  recorded:  operating point $%.6f, all-strong $%.6f, all-cheap $%.6f\n"
+                    "  estimated: operating point $%.6f, all-strong $%.6f, all-cheap $%.6f\n",
+                    r.recorded_cost_queries, r.queries, r.queries - r.recorded_cost_queries,
+                    r.op_cost_recorded, r.cost_all_strong_recorded, r.cost_all_cheap_recorded,
+                    r.op_cost_estimated, r.cost_all_strong_estimated, r.cost_all_cheap_estimated);
       o << buf;
     }
     o << "\n";
@@ -236,10 +252,17 @@ nlohmann::json ToJson(const BenchReport& r) {
             {"quality", r.op_quality},
             {"pgr", num(r.op_pgr)},
             {"cost_usd", r.op_cost},
+            {"cost_recorded_usd", r.op_cost_recorded},
+            {"cost_estimated_usd", r.op_cost_estimated},
             {"cost_ratio", r.op_cost_ratio}}},
           {"cost_all_strong_usd", r.cost_all_strong},
           {"cost_all_cheap_usd", r.cost_all_cheap},
-          {"recorded_cost_queries", r.recorded_cost_queries}};
+          {"recorded_cost_queries", r.recorded_cost_queries},
+          {"estimated_cost_queries", r.queries - r.recorded_cost_queries},
+          {"cost_all_strong_recorded_usd", r.cost_all_strong_recorded},
+          {"cost_all_strong_estimated_usd", r.cost_all_strong_estimated},
+          {"cost_all_cheap_recorded_usd", r.cost_all_cheap_recorded},
+          {"cost_all_cheap_estimated_usd", r.cost_all_cheap_estimated}};
 }
 
 std::vector<CategoryReport> AnalyzeCategories(const std::vector<Query>& qs,

@@ -40,6 +40,11 @@ struct BenchReport {
   // Queries costed at their recorded cost_usd (both models recorded) instead of
   // estimated tokens x catalog prices.
   size_t recorded_cost_queries = 0;
+  // The three costs above split by source: the part summed over those queries' recorded
+  // cost_usd, and the part estimated for the other queries - recorded_cost_queries. Each
+  // cost is its recorded part plus its estimated part.
+  double cost_all_strong_recorded = 0, cost_all_cheap_recorded = 0, op_cost_recorded = 0;
+  double cost_all_strong_estimated = 0, cost_all_cheap_estimated = 0, op_cost_estimated = 0;
 };
 
 // Scores every query: Scorer::Score, or for cascade specs 1 - ScoreAnswer(cheap response).

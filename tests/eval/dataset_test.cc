@@ -120,6 +120,85 @@ TEST(Dataset, NonStringIdOrRoleNamesTheLine) {
   }
 }
 
+// Regression: a message `content` that is a number, a boolean or an object (not a list of
+// parts) read as empty text, and a `benchmark` that is not a string became the file's name,
+// both silently; now they name the line like the other malformed cases.
+TEST(Dataset, NonTextContentOrBenchmarkNamesTheLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"bad_content.jsonl:2: a message's 'content' must be a string, null or a list of parts, "
+       "got number",
+       "bad_content.jsonl"},
+      {"bool_content.jsonl:1: a message's 'content' must be a string, null or a list of parts, "
+       "got boolean",
+       "bool_content.jsonl"},
+      {"object_content.jsonl:3: a message's 'content' must be a string, null or a list of parts, "
+       "got object",
+       "object_content.jsonl"},
+      {"bad_benchmark.jsonl:2: 'benchmark' must be a string, got number", "bad_benchmark.jsonl"},
+      {"null_benchmark.jsonl:1: 'benchmark' must be a string, got null", "null_benchmark.jsonl"}};
+  for (const auto& [want, file] : cases) {
+    Dataset ds;
+    Status st = Ok{};
+    ASSERT_NO_THROW(st = ReadOutcomes(kDir + file, "cheap", "strong", &ds)) << file;
+    ASSERT_FALSE(st.ok()) << file;
+    EXPECT_NE(st.error().message.find(want), std::string::npos) << st.error().message;
+    EXPECT_EQ(st.error().code, "bad_outcomes") << file;
+  }
+}
+
+// What the outcomes README allows still reads: content null, an empty list, and parts of
+// unknown types (or that are not objects, or whose `text` is not a string) ignored.
+TEST(Dataset, ContentNullEmptyListAndUnknownPartsRead) {
+  Dataset ds;
+  Status st = ReadOutcomes(kDir + "content_kinds.jsonl", "cheap", "strong", &ds);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ASSERT_EQ(ds.queries.size(), 1u);
+  const Query& q = ds.queries[0];
+  EXPECT_EQ(q.benchmark, "kinds");
+  EXPECT_EQ(q.message_count, 3);
+  EXPECT_EQ(q.last_user_text, "Look\nhere");
+  EXPECT_TRUE(q.has_image);
+  EXPECT_EQ(q.system_messages, 1);
+}
+
+// Regression: a benchmark named "overall" collided with the aggregate of that name in the
+// reports; it is renamed, to a name no other benchmark has.
+TEST(Dataset, BenchmarkNamedOverallIsRenamed) {
+  Dataset ds;
+  ASSERT_TRUE(ReadOutcomes(kDir + "overall_named.jsonl", "cheap", "strong", &ds).ok());
+  EXPECT_EQ(ds.queries[0].benchmark, "overall");  // as read; the rename is a separate step
+  RenameOverallBenchmark(&ds);
+  EXPECT_EQ(ds.overall_renamed, 6u);
+  EXPECT_EQ(ds.overall_renamed_to, "overall-benchmark");
+  std::map<std::string, int> names;
+  for (const auto& q : ds.queries) ++names[q.benchmark];
+  EXPECT_EQ(names, (std::map<std::string, int>{{"other", 4}, {"overall-benchmark", 6}}));
+
+  // "overall-benchmark" taken too: the next free name.
+  Dataset taken;
+  taken.queries.resize(3);
+  taken.queries[0].benchmark = "overall";
+  taken.queries[1].benchmark = "overall-benchmark";
+  taken.queries[2].benchmark = "overall";
+  RenameOverallBenchmark(&taken);
+  EXPECT_EQ(taken.overall_renamed, 2u);
+  EXPECT_EQ(taken.overall_renamed_to, "overall-benchmark-2");
+  EXPECT_EQ(taken.queries[0].benchmark, "overall-benchmark-2");
+  EXPECT_EQ(taken.queries[1].benchmark, "overall-benchmark");
+
+  // No benchmark of that name: nothing changes. A file overall.jsonl without `benchmark`
+  // fields is named "overall" by its file name, and renamed too.
+  Dataset none;
+  ASSERT_TRUE(ReadOutcomes(kDir + "good.jsonl", "cheap", "strong", &none).ok());
+  RenameOverallBenchmark(&none);
+  EXPECT_EQ(none.overall_renamed, 0u);
+  EXPECT_EQ(none.overall_renamed_to, "");
+  Dataset stem;
+  ASSERT_TRUE(ReadOutcomes(kDir + "overall/overall.jsonl", "cheap", "strong", &stem).ok());
+  RenameOverallBenchmark(&stem);
+  EXPECT_EQ(stem.overall_renamed, 3u);
+}
+
 // Regression: an empty file, /dev/null or a directory read as zero queries, and the command
 // then said "...the files have outcomes for no model has a numeric score".
 TEST(Dataset, NothingToReadIsAnErrorThatSaysWhat) {

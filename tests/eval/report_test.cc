@@ -40,6 +40,58 @@ TEST(Report, RecordedCostsReplaceEstimates) {
             std::string::npos);
 }
 
+// Regression: with some queries recorded and others estimated, only the count of recorded ones
+// was said; the costs' recorded and estimated parts are now given apart, in text and JSON.
+TEST(Report, MixedCostsSayWhichPartIsRecorded) {
+  std::vector<Query> qs;
+  qs.push_back(Make(0, 1, 0.001, 0.03, 400));  // recorded; scored 0.9: strong at the op
+  qs.push_back(Make(1, 1, 0.002, 0.05, 400));  // recorded; cheap at the op
+  qs.push_back(Make(0, 1, -1, 0.04, 400));     // estimated; cheap at the op
+  std::vector<const Query*> ptrs = {&qs[0], &qs[1], &qs[2]};
+  Prices p{1, 1, 10, 10};
+  BenchReport r = Analyze("b", ptrs, {0.9, 0.1, 0.5}, p, /*cascade=*/false, /*op_target=*/0.34);
+  const double est_cheap = 108 * 1 / 1e6, est_strong = 108 * 10 / 1e6;
+  EXPECT_NEAR(r.cost_all_strong_recorded, 0.08, 1e-12);
+  EXPECT_NEAR(r.cost_all_strong_estimated, est_strong, 1e-12);
+  EXPECT_NEAR(r.cost_all_cheap_recorded, 0.003, 1e-12);
+  EXPECT_NEAR(r.cost_all_cheap_estimated, est_cheap, 1e-12);
+  EXPECT_NEAR(r.op_cost_recorded, 0.032, 1e-12);
+  EXPECT_NEAR(r.op_cost_estimated, est_cheap, 1e-12);
+  EXPECT_NEAR(r.op_cost_recorded + r.op_cost_estimated, r.op_cost, 1e-12);
+  auto j = ToJson(r);
+  EXPECT_EQ(j["recorded_cost_queries"], 2);
+  EXPECT_EQ(j["estimated_cost_queries"], 1);
+  EXPECT_NEAR(j["cost_all_strong_recorded_usd"].get<double>(), 0.08, 1e-12);
+  EXPECT_NEAR(j["cost_all_strong_estimated_usd"].get<double>(), est_strong, 1e-12);
+  EXPECT_NEAR(j["cost_all_cheap_recorded_usd"].get<double>(), 0.003, 1e-12);
+  EXPECT_NEAR(j["cost_all_cheap_estimated_usd"].get<double>(), est_cheap, 1e-12);
+  EXPECT_NEAR(j["operating_point"]["cost_recorded_usd"].get<double>(), 0.032, 1e-12);
+  EXPECT_NEAR(j["operating_point"]["cost_estimated_usd"].get<double>(), est_cheap, 1e-12);
+  // The fields that were there keep their names and values.
+  EXPECT_NEAR(j["cost_all_strong_usd"].get<double>(), r.cost_all_strong, 1e-15);
+  EXPECT_NEAR(j["operating_point"]["cost_usd"].get<double>(), r.op_cost, 1e-15);
+  const std::string text = FormatText({r});
+  EXPECT_NE(text.find("(2 of 3 queries costed at their recorded cost_usd, 1 estimated; the costs "
+                      "above add both)\n"
+                      "  recorded:  operating point $0.032000, all-strong $0.080000, all-cheap "
+                      "$0.003000\n"
+                      "  estimated: operating point $0.000108, all-strong $0.001080, all-cheap "
+                      "$0.000108\n"),
+            std::string::npos)
+      << text;
+
+  // All recorded: one line, no split (the estimated parts are 0).
+  qs[2].cheap_cost = 0.004;
+  BenchReport all = Analyze("b", ptrs, {0.9, 0.1, 0.5}, p, false, 0.34);
+  EXPECT_EQ(all.cost_all_strong_estimated, 0);
+  EXPECT_EQ(ToJson(all)["estimated_cost_queries"], 0);
+  const std::string all_text = FormatText({all});
+  EXPECT_NE(all_text.find("(3 of 3 queries costed at their recorded cost_usd)\n"),
+            std::string::npos)
+      << all_text;
+  EXPECT_EQ(all_text.find("estimated:"), std::string::npos) << all_text;
+}
+
 // Regression: the operating point's threshold was the 70th percentile, which inside a tie
 // group sent the whole group strong (100% strong for a 30% target when 70% of the scores tie).
 TEST(Report, OperatingPointWithTiedScoresIsTheClosestAchievableSplit) {
@@ -127,6 +179,11 @@ TEST(Report, NoRecordedCostsNoNote) {
   EXPECT_EQ(r.recorded_cost_queries, 0u);
   EXPECT_GT(r.cost_all_strong, r.cost_all_cheap);
   EXPECT_EQ(FormatText({r}).find("recorded cost_usd"), std::string::npos);
+  // All estimated: the estimated parts are the whole.
+  EXPECT_EQ(r.cost_all_strong_estimated, r.cost_all_strong);
+  EXPECT_EQ(r.op_cost_estimated, r.op_cost);
+  EXPECT_EQ(ToJson(r)["estimated_cost_queries"], 2);
+  EXPECT_EQ(ToJson(r)["cost_all_strong_recorded_usd"], 0.0);
 }
 
 // --bootstrap: the interval reaches the text and JSON; without it (or without a defined PGR)

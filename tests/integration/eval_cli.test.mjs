@@ -97,8 +97,18 @@ test("eval on a judge-scored file: recorded cost_usd, tool turns, missing outcom
   assert.equal(j.recorded_cost_queries, 2);
   // c1 and c2 at their recorded costs (0.03 + 0.05 all-strong), c3 estimated at catalog prices.
   assert.ok(j.cost_all_strong_usd > 0.08 && j.cost_all_strong_usd < 0.081, `${j.cost_all_strong_usd}`);
+  // Which part of each cost is recorded and which estimated (c3), in JSON and in the text.
+  assert.equal(j.estimated_cost_queries, 1);
+  assert.ok(Math.abs(j.cost_all_strong_recorded_usd - 0.08) < 1e-12, `${j.cost_all_strong_recorded_usd}`);
+  assert.ok(Math.abs(j.cost_all_cheap_recorded_usd - 0.003) < 1e-12, `${j.cost_all_cheap_recorded_usd}`);
+  assert.ok(j.cost_all_strong_estimated_usd > 0 && j.cost_all_strong_estimated_usd < 0.001);
+  assert.ok(Math.abs(j.cost_all_strong_recorded_usd + j.cost_all_strong_estimated_usd - j.cost_all_strong_usd) < 1e-12);
+  assert.ok(Math.abs(j.cost_all_cheap_recorded_usd + j.cost_all_cheap_estimated_usd - j.cost_all_cheap_usd) < 1e-12);
+  const op = j.operating_point;
+  assert.ok(Math.abs(op.cost_recorded_usd + op.cost_estimated_usd - op.cost_usd) < 1e-12, JSON.stringify(op));
+  assert.ok(op.cost_recorded_usd > 0);
   const text = run(["eval", "--data", costs, "--router", "length", "--cheap", "cheap", "--strong", "strong"]);
-  assert.match(text.stdout, /\(2 of 3 queries costed at their recorded cost_usd\)/);
+  assert.match(text.stdout, /\(2 of 3 queries costed at their recorded cost_usd, 1 estimated; the costs above add both\)\n  recorded:  operating point \$0\.\d{6}, all-strong \$0\.080000, all-cheap \$0\.003000\n  estimated: operating point \$0\.\d{6}, all-strong \$0\.000\d{3}, all-cheap \$0\.0000\d{2}\n/);
 });
 
 test("eval where the strong model is not better: APGR and CPT are n/a in text and null in JSON", () => {
@@ -154,6 +164,113 @@ test("eval cascade on a file without recorded answers says so", () => {
   assert.match(r.stderr, new RegExp(`note: ${j.benchmarks.mmlu.queries} of \\d+ queries have no recorded response`));
   const g = JSON.parse(run(["eval", "--data", gsm8k, "--router", `cascade:${model}`, "--json"]).stdout);
   assert.equal(g.queries_without_cheap_response, 0);
+});
+
+// Regression: calibrate said nothing of the queries a cascade scored as an empty answer.
+test("calibrate cascade on queries without a recorded cheap answer says so, as eval does", () => {
+  const costs = path.join(repoRoot, "tests/fixtures/eval/costs.jsonl");
+  const spec = `cascade:${path.join(repoRoot, "models/cascade-v3.model")}`;
+  const data = ["--data", costs, "--cheap", "cheap", "--strong", "strong", "--router", spec];
+  const note = `note: 3 of 3 queries have no recorded response from cheap; ${spec} scored them as an empty answer\n`;
+  for (const mode of [["--strong-fraction", "0.3"], ["--split", "70/25/5"], ["--min-pgr", "0.5"]]) {
+    const r = run(["calibrate", ...data, ...mode]);
+    assert.equal(r.status, 0, `${mode.join(" ")}\n${r.stderr}`);
+    assert.ok(r.stderr.includes(note), `${mode.join(" ")}\n${r.stderr}`);
+    assert.ok(!r.stdout.includes("no recorded response"), r.stdout);  // stdout is the YAML alone
+  }
+  const e = run(["eval", ...data]);
+  assert.equal(e.status, 0, e.stderr);
+  assert.ok(e.stderr.includes(note), e.stderr);
+  // Every GSM8K query has its cheap answer: no note.
+  const g = run(["calibrate", "--data", gsm8k, "--router", spec, "--strong-fraction", "0.3"]);
+  assert.equal(g.status, 0, g.stderr);
+  assert.doesNotMatch(g.stderr, /no recorded response/);
+});
+
+// Regression: a benchmark named "overall" was overwritten in --json's `benchmarks` by the
+// aggregate of the same name, and printed as a second "== overall" table.
+test("a benchmark named overall is reported as overall-benchmark, apart from the aggregate", () => {
+  const fixtures = path.join(repoRoot, "tests/fixtures/eval");
+  const named = ["--data", path.join(fixtures, "overall_named.jsonl"), "--cheap", "cheap", "--strong", "strong", "--router", "length"];
+  const r = run(["eval", ...named, "--json", "--by-category"]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(j.benchmarks).sort(), ["other", "overall", "overall-benchmark"]);
+  assert.equal(j.benchmarks["overall-benchmark"].queries, 6);
+  assert.equal(j.benchmarks["overall-benchmark"].benchmark, "overall-benchmark");
+  assert.equal(j.benchmarks.other.queries, 4);
+  assert.equal(j.benchmarks.overall.queries, 10);  // the aggregate
+  assert.equal(j.queries, 10);
+  assert.deepEqual(j.renamed_benchmarks, { overall: "overall-benchmark" });
+  assert.deepEqual(j.benchmarks["overall-benchmark"].categories.map((c) => c.category), ["c0", "c1"]);
+  const note = 'note: 6 of 10 queries have the benchmark name "overall", which the reports give the aggregate of all benchmarks: they are reported as "overall-benchmark"';
+  assert.ok(r.stderr.includes(note), r.stderr);
+  const text = run(["eval", ...named, "--by-category"]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.equal((text.stdout.match(/^== overall \(/gm) || []).length, 1, text.stdout);
+  assert.match(text.stdout, /^== overall-benchmark \(6 queries\)$/m);
+  assert.match(text.stdout, /^== overall \(10 queries\)$/m);
+  assert.match(text.stdout, /^== overall-benchmark by category/m);
+  const scores = withTempDir("triage-overall-", (dir) => {
+    const out = path.join(dir, "s.jsonl");
+    assert.equal(run(["eval", ...named, "--scores", out]).status, 0);
+    return readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  });
+  assert.equal(scores.filter((s) => s.benchmark === "overall-benchmark").length, 6);
+  // Nothing renamed: an empty object.
+  const plain = JSON.parse(run(["eval", "--data", gsm8k, "--router", "length", "--json", "--bootstrap", "0"]).stdout);
+  assert.deepEqual(plain.renamed_benchmarks, {});
+  // A file overall.jsonl without `benchmark` fields: its name would be "overall" too.
+  const stem = run(["eval", "--data", path.join(fixtures, "overall/overall.jsonl"), "--cheap", "cheap", "--strong", "strong", "--router", "length", "--json"]);
+  assert.equal(stem.status, 0, stem.stderr);
+  assert.deepEqual(Object.keys(JSON.parse(stem.stdout).benchmarks), ["overall-benchmark"]);
+  // Several routers: the same keys, and the rename at the top.
+  const cmp = run(["eval", ...named, "--router", "random:1", "--json"]);
+  assert.equal(cmp.status, 0, cmp.stderr);
+  const c = JSON.parse(cmp.stdout);
+  assert.deepEqual(c.renamed_benchmarks, { overall: "overall-benchmark" });
+  for (const k of c.routers) assert.equal(k.benchmarks.overall.queries, 10);
+  // train --cv and calibrate read the same names and say so.
+  withTempDir("triage-overall-", (dir) => {
+    const t = run(["train", "--data", path.join(fixtures, "overall_named.jsonl"), "--cheap", "cheap", "--strong", "strong", "--cv", "2", "--bootstrap", "0", "--out", path.join(dir, "m.model")]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.ok(t.stderr.includes(note), t.stderr);
+    assert.match(t.stdout, /^overall-benchmark n=6 /m);
+    assert.equal((t.stdout.match(/^overall +n=10 /gm) || []).length, 2, t.stdout);  // once per --cv table
+  });
+});
+
+// Regression: a number, boolean or object as a message's content read as empty text, and a
+// non-string benchmark as the file's name, without a word.
+test("content that is not text or parts, or a benchmark that is not a string: FILE:LINE, exit 1", () => {
+  withTempDir("triage-types-", (dir) => {
+    const fixtures = path.join(repoRoot, "tests/fixtures/eval");
+    const content = "a message's 'content' must be a string, null or a list of parts, got";
+    const cases = [
+      ["bad_content.jsonl", `bad_content.jsonl:2: ${content} number`],
+      ["bool_content.jsonl", `bool_content.jsonl:1: ${content} boolean`],
+      ["object_content.jsonl", `object_content.jsonl:3: ${content} object`],
+      ["bad_benchmark.jsonl", "bad_benchmark.jsonl:2: 'benchmark' must be a string, got number"],
+      ["null_benchmark.jsonl", "null_benchmark.jsonl:1: 'benchmark' must be a string, got null"],
+    ];
+    for (const [file, why] of cases) {
+      const data = ["--data", path.join(fixtures, file), "--cheap", "cheap", "--strong", "strong"];
+      for (const args of [
+        ["eval", ...data, "--router", "length"],
+        ["train", ...data, "--out", path.join(dir, "x.model")],
+        ["calibrate", ...data, "--router", "length", "--strong-fraction", "0.3"],
+      ]) {
+        const r = run(args);
+        assert.equal(r.status, 1, `${args.join(" ")}\n${r.stderr}`);
+        assert.equal(r.stderr, `triage: ${path.join(fixtures, why)}\n`, args.join(" "));
+        assert.equal(r.stdout, "", args.join(" "));
+      }
+    }
+    // What the README allows reads: null content, an empty list, parts of unknown types.
+    const ok = run(["eval", "--data", path.join(fixtures, "content_kinds.jsonl"), "--cheap", "cheap", "--strong", "strong", "--router", "length", "--json"]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(ok.stdout).benchmarks), ["kinds"]);
+  });
 });
 
 test("eval --scores writes one line per query with the score the metrics used", () => {
