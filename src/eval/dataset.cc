@@ -118,7 +118,8 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     } else {
       return LineError(path, n, "'id' must be a string, got " + std::string(id->type_name()));
     }
-    if (auto b = j.find("benchmark"); b == j.end()) {
+    // A null benchmark is an absent one (a generated file may write every key).
+    if (auto b = j.find("benchmark"); b == j.end() || b->is_null()) {
       q.benchmark = stem;
     } else if (b->is_string()) {
       q.benchmark = b->get<std::string>();
