@@ -41,6 +41,7 @@ net::awaitable<bool> HoldingWriter::Write(std::string_view data) {
     too_big = true;
     co_return false;
   }
+  last_write = body.size();
   body.append(data);
   co_return true;
 }
@@ -48,6 +49,16 @@ net::awaitable<bool> HoldingWriter::Write(std::string_view data) {
 net::awaitable<bool> HoldingWriter::EndStream(const Headers&) {
   ended = true;
   co_return true;
+}
+
+void HoldingWriter::RestateCost(const std::string& held_cost, const std::string& cost) {
+  if (!streamed || held_cost == cost) return;
+  for (const std::string& key : {std::string("\"cost_usd\":\""), std::string("triage cost_usd=")}) {
+    const std::string from = key + held_cost, to = key + cost;
+    for (size_t at = body.find(from, last_write); at != std::string::npos;
+         at = body.find(from, at + to.size()))
+      body.replace(at, from.size(), to);
+  }
 }
 
 net::awaitable<bool> HoldingWriter::Release(ClientWriter& out, const Headers& h,
@@ -558,6 +569,8 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   ctx.committed = held.streamed;
   ctx.status = 200;
   co_await Account(ctx);
+  // The held stream's own cost statement said the cheap call's cost: the row's is final.
+  held.RestateCost(catalog::FormatUsd(cheap.cost_micros), catalog::FormatUsd(ctx.cost_micros));
   Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
   Headers trailers;
   trailers.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));

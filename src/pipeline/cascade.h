@@ -22,13 +22,18 @@ class HoldingWriter final : public ClientWriter {
   // the client is gone.
   boost::asio::awaitable<bool> Release(ClientWriter& out, const Headers& headers,
                                        const Headers& trailers);
+  // A held stream's tail (its last write: the `triage` object's "cost_usd" and the `: triage
+  // cost_usd=` comment) states the cheap call's cost, `held_cost`; the row may bill more
+  // (failed attempts' reported usage, a failed escalation's): restate it as `cost` there.
+  void RestateCost(const std::string& held_cost, const std::string& cost);
 
   int status = 0;
   bool streamed = false;
   bool ended = false;
   Headers headers;
   std::vector<std::string> declared_trailers;
-  std::string body;  // the whole body, or every stream frame
+  std::string body;       // the whole body, or every stream frame
+  size_t last_write = 0;  // where the last stream write begins in `body`
   // A stream write that would make `body` larger than this is refused (Write returns false)
   // and sets too_big.
   size_t max_bytes = SIZE_MAX;
