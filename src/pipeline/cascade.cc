@@ -97,28 +97,37 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
     return i;
   };
   // A stream's OpenAI tool-call fragments: (choice index, tool call index) -> position in the
-  // choice's tool_calls.
-  std::map<std::pair<size_t, size_t>, size_t> openai_calls;
+  // choice's tool_calls and the id of the call there.
+  std::map<std::pair<size_t, size_t>, std::pair<size_t, std::string>> openai_calls;
   auto add_openai_call = [&](size_t ci, const json& tc, size_t position, bool delta) {
     if (!tc.is_object()) return;
     AnswerChoice& ch = choices[ci];
+    const bool custom = Str(tc, "type") == "custom" || tc.contains("custom");
+    const json* f = custom ? (tc.contains("custom") ? &tc["custom"] : nullptr)
+                           : (tc.contains("function") ? &tc["function"] : nullptr);
     AnswerToolCall* call = nullptr;
     if (delta) {
       size_t k = position;
       if (tc.contains("index") && tc["index"].is_number_unsigned()) k = tc["index"].get<size_t>();
       const auto key = std::make_pair(ci, k);
+      const std::string id = Str(tc, "id");
       auto it = openai_calls.find(key);
-      if (it == openai_calls.end()) {
-        it = openai_calls.emplace(key, ch.tool_calls.size()).first;
+      // A call's head (an id and a name) with another id than the call at this index starts a
+      // new call: Gemini's OpenAI-compatible API streams parallel calls whole, each with its
+      // own id but no `index` (some gateways put them all at index 0).
+      const bool new_head = it != openai_calls.end() && !id.empty() && !it->second.second.empty() &&
+                            it->second.second != id && f && f->is_object() &&
+                            !Str(*f, "name").empty();
+      if (it == openai_calls.end() || new_head) {
+        openai_calls[key] = {ch.tool_calls.size(), id};
         ch.tool_calls.emplace_back();
+        it = openai_calls.find(key);
       }
-      call = &ch.tool_calls[it->second];
+      if (it->second.second.empty()) it->second.second = id;
+      call = &ch.tool_calls[it->second.first];
     } else {
       call = &ch.tool_calls.emplace_back();
     }
-    const bool custom = Str(tc, "type") == "custom" || tc.contains("custom");
-    const json* f = custom ? (tc.contains("custom") ? &tc["custom"] : nullptr)
-                           : (tc.contains("function") ? &tc["function"] : nullptr);
     call->custom = call->custom || custom;
     if (!f || !f->is_object()) return;
     if (auto n = f->find("name"); n != f->end() && n->is_string()) {

@@ -60,7 +60,8 @@ struct AnswerChoice {
 
 // The choices of a held answer (OpenAI or Anthropic, JSON or SSE frames), by choice index; at
 // least one, possibly empty. A stream's tool calls are assembled from their fragments: OpenAI
-// `delta.tool_calls[]` by `index` (the name from its fragments, `function.arguments` joined),
+// `delta.tool_calls[]` by `index` (the name from its fragments, `function.arguments` joined; a
+// head with another `id` than the call at its index starts a new call),
 // Anthropic `content_block_start` tool_use blocks and their `input_json_delta` fragments.
 std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
                                         const std::string& body);

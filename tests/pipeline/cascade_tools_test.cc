@@ -95,6 +95,40 @@ TEST(AnswerChoices, OpenAIStreamAssemblesFragmentsByIndexAndChoice) {
   EXPECT_TRUE(json::parse(choices[0].tool_calls[0].arguments).is_object());
 }
 
+// OpenAI-compatible servers that stream each parallel call whole, in its own chunk, with its own
+// id but no `index` (Gemini's OpenAI-compatible API), or all at index 0 (some gateways in front
+// of it): a head with another id than the call at that index is a new call, not a fragment of
+// it. Fragments without an id, or repeating the call's id, still continue it.
+TEST(AnswerChoices, OpenAIStreamParallelCallsWithoutDistinctIndexes) {
+  auto whole = [](const char* id, const char* name, const char* args, bool indexed) {
+    json tc = {
+        {"id", id}, {"type", "function"}, {"function", {{"name", name}, {"arguments", args}}}};
+    if (indexed) tc["index"] = 0;
+    return json{{"role", "assistant"}, {"tool_calls", json::array({tc})}};
+  };
+  for (bool indexed : {false, true}) {
+    const auto choices = AnswerChoices(
+        Dialect::kOpenAI, true,
+        Sse({OpenAIChunk(0, whole("function-call-1", "weather", "{\"city\":\"Paris\"}", indexed)),
+             OpenAIChunk(0, whole("function-call-2", "time", "{}", indexed)),
+             OpenAIChunk(0, json::object(), "stop")}));
+    ASSERT_EQ(choices.size(), 1u);
+    EXPECT_EQ(Calls(choices[0]), (CallList{{"weather", R"({"city":"Paris"})"}, {"time", "{}"}}))
+        << "indexed " << indexed;
+  }
+  // Indexless fragments of one call: the head with its id, then arguments without one, then a
+  // fragment repeating the same id and name.
+  json head = {
+      {"id", "x1"}, {"type", "function"}, {"function", {{"name", "weather"}, {"arguments", ""}}}};
+  json part = {{"function", {{"arguments", "{\"city\":"}}}};
+  json same = {{"id", "x1"}, {"function", {{"name", "weather"}, {"arguments", "\"Paris\"}"}}}};
+  const auto one = AnswerChoices(
+      Dialect::kOpenAI, true,
+      Sse({OpenAIChunk(0, {{"tool_calls", {head}}}), OpenAIChunk(0, {{"tool_calls", {part}}}),
+           OpenAIChunk(0, {{"tool_calls", {same}}})}));
+  EXPECT_EQ(Calls(one[0]), (CallList{{"weather", R"({"city":"Paris"})"}}));
+}
+
 TEST(AnswerChoices, OpenAIStreamCutAtTheTokenLimit) {
   const auto choices = AnswerChoices(Dialect::kOpenAI, true,
                                      Sse({OpenAIChunk(0, CallHead(0, "a", "weather")),
