@@ -342,6 +342,24 @@ std::pair<std::string, bool> ForcedTool(const dialect::ChatRequest& req) {
   }
   return {"", false};
 }
+
+// Whether an OpenAI tool_choice {"type":"allowed_tools","allowed_tools":{"mode","tools":[...]}}
+// (a subset of `tools`, entries like `tools`' own) lets the model call `call`; true when the
+// request has no such tool_choice.
+bool AllowedByToolChoice(const dialect::ChatRequest& req, const AnswerToolCall& call) {
+  if (req.dialect != dialect::Dialect::kOpenAI || !req.body.is_object()) return true;
+  auto tc = req.body.find("tool_choice");
+  if (tc == req.body.end() || !tc->is_object() || Str(*tc, "type") != "allowed_tools") return true;
+  auto at = tc->find("allowed_tools");
+  if (at == tc->end() || !at->is_object()) return true;
+  auto tools = at->find("tools");
+  if (tools == at->end() || !tools->is_array()) return true;
+  for (const auto& t : *tools) {
+    const char* key = call.custom ? "custom" : "function";
+    if (t.is_object() && t.contains(key) && Str(t[key], "name") == call.name) return true;
+  }
+  return false;
+}
 }  // namespace
 
 std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall& call) {
@@ -357,6 +375,7 @@ std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall&
   if (!tool) return "unknown tool \"" + ShownName(call.name) + "\"";
   const json* schema = tool->schema;
   if (!forced.empty() && forced != call.name) return "tool_choice asks for " + ShownName(forced);
+  if (!AllowedByToolChoice(req, call)) return "tool_choice does not allow " + ShownName(call.name);
   if (call.custom) return "";  // free-text input
   const auto first = call.arguments.find_first_not_of(" \t\r\n");
   const json args =

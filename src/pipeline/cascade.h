@@ -76,8 +76,9 @@ std::string AnswerText(dialect::Dialect client, bool stream, const std::string& 
 // object, empty counting as `{}` (`arguments are not a JSON object`), every name in the tool's
 // input schema's top-level `required` is present (`missing required "KEY"`), and a tool_choice
 // that forces one tool names this one (`tool_choice asks for NAME`; tool_choice none:
-// `tool_choice is none`). Never quotes argument values (they may hold user data); names are
-// shown cut to 64 characters of [A-Za-z0-9_.:/-], others as '?'.
+// `tool_choice is none`; OpenAI allowed_tools without it: `tool_choice does not allow NAME`). Never
+// quotes argument values (they may hold user data); names are shown cut to 64 characters of
+// [A-Za-z0-9_.:/-], others as '?'.
 std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall& call);
 // The first problem of a choice's tool calls (CheckToolCall), or "" when all are valid. A
 // choice with tool calls that was cut at the token limit is not valid even when its calls

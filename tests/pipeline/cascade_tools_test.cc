@@ -339,6 +339,22 @@ TEST(CheckToolCall, ForcedToolChoice) {
             "tool_choice is none");
 }
 
+// OpenAI's tool_choice {"type": "allowed_tools"} narrows `tools` to a subset (mode auto or
+// required): a call outside it is invalid, one inside is not forced to a particular tool.
+TEST(CheckToolCall, AllowedToolsChoice) {
+  for (const char* mode : {"auto", "required"}) {
+    const auto req = OpenAIRequest(
+        {{"tool_choice",
+          {{"type", "allowed_tools"},
+           {"allowed_tools",
+            {{"mode", mode},
+             {"tools", {{{"type", "function"}, {"function", {{"name", "time"}}}}}}}}}}});
+    EXPECT_EQ(CheckToolCall(req, Call("time", "{}")), "");
+    EXPECT_EQ(CheckToolCall(req, Call("weather", R"({"city":"Paris"})")),
+              "tool_choice does not allow weather");
+  }
+}
+
 TEST(CheckToolCall, CutAnswers) {
   AnswerChoice c;
   c.tool_calls.push_back(Call("weather", R"({"city":"Pa)"));
