@@ -177,6 +177,10 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
   // A stream's Anthropic tool_use blocks by content block index: position in tool_calls, and
   // whether input_json_delta fragments came (they replace the start's `input`).
   std::map<int64_t, std::pair<size_t, bool>> anthropic_blocks;
+  // Anthropic stop reasons that cut the answer: the token limit, the model's context window.
+  auto cut_by = [](const json& sr) {
+    return sr == "max_tokens" || sr == "model_context_window_exceeded";
+  };
   auto add_anthropic = [&](const json& j) {
     if (!j.is_object()) return;
     AnswerChoice& ch = choices[0];
@@ -192,13 +196,11 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
         if (type == "text") ch.text += Str(b, "text");
         if (type == "tool_use") tool_use(b);
       }
-    if (auto sr = j.find("stop_reason"); sr != j.end() && sr->is_string())
-      ch.cut = *sr == "max_tokens";
+    if (auto sr = j.find("stop_reason"); sr != j.end() && sr->is_string()) ch.cut = cut_by(*sr);
     const std::string type = Str(j, "type");
     if (type == "message_delta" && j.contains("delta") && j["delta"].is_object()) {
       const json& d = j["delta"];
-      if (auto sr = d.find("stop_reason"); sr != d.end() && sr->is_string())
-        ch.cut = *sr == "max_tokens";
+      if (auto sr = d.find("stop_reason"); sr != d.end() && sr->is_string()) ch.cut = cut_by(*sr);
     }
     const int64_t index =
         j.contains("index") && j["index"].is_number_integer() ? j["index"].get<int64_t>() : -1;

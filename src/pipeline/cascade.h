@@ -54,7 +54,8 @@ struct AnswerToolCall {
 struct AnswerChoice {
   std::string text;                        // the assistant text (no thinking, no tool calls)
   std::vector<AnswerToolCall> tool_calls;  // in the order the answer gave them
-  // finish_reason "length" / stop_reason "max_tokens": the answer was cut at the token limit.
+  // finish_reason "length" / stop_reason "max_tokens" or "model_context_window_exceeded": the
+  // answer was cut.
   bool cut = false;
 };
 

@@ -205,6 +205,22 @@ TEST(AnswerChoices, AnthropicStreamAssemblesPartialJson) {
   EXPECT_EQ(Calls(cut[0]), (CallList{{"weather", "{\"city\": \"Pa"}}));
 }
 
+// Anthropic's stop_reason "model_context_window_exceeded" cuts an answer like "max_tokens",
+// streamed or not: its last tool call may be incomplete.
+TEST(AnswerChoices, AnthropicContextWindowExceededIsACut) {
+  const json block = {
+      {"type", "tool_use"}, {"id", "t1"}, {"name", "time"}, {"input", json::object()}};
+  EXPECT_TRUE(
+      AnswerChoices(Dialect::kAnthropic, true,
+                    AnthropicStream({BlockStart(0, block)}, "model_context_window_exceeded"))[0]
+          .cut);
+  const json unary = {{"type", "message"},
+                      {"role", "assistant"},
+                      {"content", {block}},
+                      {"stop_reason", "model_context_window_exceeded"}};
+  EXPECT_TRUE(AnswerChoices(Dialect::kAnthropic, false, unary.dump())[0].cut);
+}
+
 // An upstream's answer may hold anything: odd shapes are read as well as they can be, never
 // thrown on.
 TEST(AnswerChoices, OddShapesDoNotThrow) {
