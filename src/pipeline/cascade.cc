@@ -41,6 +41,7 @@ net::awaitable<bool> HoldingWriter::Write(std::string_view data) {
     too_big = true;
     co_return false;
   }
+  last_write = body.size();
   body.append(data);
   co_return true;
 }
@@ -48,6 +49,16 @@ net::awaitable<bool> HoldingWriter::Write(std::string_view data) {
 net::awaitable<bool> HoldingWriter::EndStream(const Headers&) {
   ended = true;
   co_return true;
+}
+
+void HoldingWriter::RestateCost(const std::string& held_cost, const std::string& cost) {
+  if (!streamed || held_cost == cost) return;
+  for (const std::string& key : {std::string("\"cost_usd\":\""), std::string("triage cost_usd=")}) {
+    const std::string from = key + held_cost, to = key + cost;
+    for (size_t at = body.find(from, last_write); at != std::string::npos;
+         at = body.find(from, at + to.size()))
+      body.replace(at, from.size(), to);
+  }
 }
 
 net::awaitable<bool> HoldingWriter::Release(ClientWriter& out, const Headers& h,
@@ -86,28 +97,37 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
     return i;
   };
   // A stream's OpenAI tool-call fragments: (choice index, tool call index) -> position in the
-  // choice's tool_calls.
-  std::map<std::pair<size_t, size_t>, size_t> openai_calls;
+  // choice's tool_calls and the id of the call there.
+  std::map<std::pair<size_t, size_t>, std::pair<size_t, std::string>> openai_calls;
   auto add_openai_call = [&](size_t ci, const json& tc, size_t position, bool delta) {
     if (!tc.is_object()) return;
     AnswerChoice& ch = choices[ci];
+    const bool custom = Str(tc, "type") == "custom" || tc.contains("custom");
+    const json* f = custom ? (tc.contains("custom") ? &tc["custom"] : nullptr)
+                           : (tc.contains("function") ? &tc["function"] : nullptr);
     AnswerToolCall* call = nullptr;
     if (delta) {
       size_t k = position;
       if (tc.contains("index") && tc["index"].is_number_unsigned()) k = tc["index"].get<size_t>();
       const auto key = std::make_pair(ci, k);
+      const std::string id = Str(tc, "id");
       auto it = openai_calls.find(key);
-      if (it == openai_calls.end()) {
-        it = openai_calls.emplace(key, ch.tool_calls.size()).first;
+      // A call's head (an id and a name) with another id than the call at this index starts a
+      // new call: Gemini's OpenAI-compatible API streams parallel calls whole, each with its
+      // own id but no `index` (some gateways put them all at index 0).
+      const bool new_head = it != openai_calls.end() && !id.empty() && !it->second.second.empty() &&
+                            it->second.second != id && f && f->is_object() &&
+                            !Str(*f, "name").empty();
+      if (it == openai_calls.end() || new_head) {
+        openai_calls[key] = {ch.tool_calls.size(), id};
         ch.tool_calls.emplace_back();
+        it = openai_calls.find(key);
       }
-      call = &ch.tool_calls[it->second];
+      if (it->second.second.empty()) it->second.second = id;
+      call = &ch.tool_calls[it->second.first];
     } else {
       call = &ch.tool_calls.emplace_back();
     }
-    const bool custom = Str(tc, "type") == "custom" || tc.contains("custom");
-    const json* f = custom ? (tc.contains("custom") ? &tc["custom"] : nullptr)
-                           : (tc.contains("function") ? &tc["function"] : nullptr);
     call->custom = call->custom || custom;
     if (!f || !f->is_object()) return;
     if (auto n = f->find("name"); n != f->end() && n->is_string()) {
@@ -157,6 +177,10 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
   // A stream's Anthropic tool_use blocks by content block index: position in tool_calls, and
   // whether input_json_delta fragments came (they replace the start's `input`).
   std::map<int64_t, std::pair<size_t, bool>> anthropic_blocks;
+  // Anthropic stop reasons that cut the answer: the token limit, the model's context window.
+  auto cut_by = [](const json& sr) {
+    return sr == "max_tokens" || sr == "model_context_window_exceeded";
+  };
   auto add_anthropic = [&](const json& j) {
     if (!j.is_object()) return;
     AnswerChoice& ch = choices[0];
@@ -172,13 +196,11 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
         if (type == "text") ch.text += Str(b, "text");
         if (type == "tool_use") tool_use(b);
       }
-    if (auto sr = j.find("stop_reason"); sr != j.end() && sr->is_string())
-      ch.cut = *sr == "max_tokens";
+    if (auto sr = j.find("stop_reason"); sr != j.end() && sr->is_string()) ch.cut = cut_by(*sr);
     const std::string type = Str(j, "type");
     if (type == "message_delta" && j.contains("delta") && j["delta"].is_object()) {
       const json& d = j["delta"];
-      if (auto sr = d.find("stop_reason"); sr != d.end() && sr->is_string())
-        ch.cut = *sr == "max_tokens";
+      if (auto sr = d.find("stop_reason"); sr != d.end() && sr->is_string()) ch.cut = cut_by(*sr);
     }
     const int64_t index =
         j.contains("index") && j["index"].is_number_integer() ? j["index"].get<int64_t>() : -1;
@@ -322,6 +344,24 @@ std::pair<std::string, bool> ForcedTool(const dialect::ChatRequest& req) {
   }
   return {"", false};
 }
+
+// Whether an OpenAI tool_choice {"type":"allowed_tools","allowed_tools":{"mode","tools":[...]}}
+// (a subset of `tools`, entries like `tools`' own) lets the model call `call`; true when the
+// request has no such tool_choice.
+bool AllowedByToolChoice(const dialect::ChatRequest& req, const AnswerToolCall& call) {
+  if (req.dialect != dialect::Dialect::kOpenAI || !req.body.is_object()) return true;
+  auto tc = req.body.find("tool_choice");
+  if (tc == req.body.end() || !tc->is_object() || Str(*tc, "type") != "allowed_tools") return true;
+  auto at = tc->find("allowed_tools");
+  if (at == tc->end() || !at->is_object()) return true;
+  auto tools = at->find("tools");
+  if (tools == at->end() || !tools->is_array()) return true;
+  for (const auto& t : *tools) {
+    const char* key = call.custom ? "custom" : "function";
+    if (t.is_object() && t.contains(key) && Str(t[key], "name") == call.name) return true;
+  }
+  return false;
+}
 }  // namespace
 
 std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall& call) {
@@ -337,6 +377,7 @@ std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall&
   if (!tool) return "unknown tool \"" + ShownName(call.name) + "\"";
   const json* schema = tool->schema;
   if (!forced.empty() && forced != call.name) return "tool_choice asks for " + ShownName(forced);
+  if (!AllowedByToolChoice(req, call)) return "tool_choice does not allow " + ShownName(call.name);
   if (call.custom) return "";  // free-text input
   const auto first = call.arguments.find_first_not_of(" \t\r\n");
   const json args =
@@ -558,6 +599,8 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   ctx.committed = held.streamed;
   ctx.status = 200;
   co_await Account(ctx);
+  // The held stream's own cost statement said the cheap call's cost: the row's is final.
+  held.RestateCost(catalog::FormatUsd(cheap.cost_micros), catalog::FormatUsd(ctx.cost_micros));
   Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
   Headers trailers;
   trailers.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));

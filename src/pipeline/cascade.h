@@ -22,13 +22,18 @@ class HoldingWriter final : public ClientWriter {
   // the client is gone.
   boost::asio::awaitable<bool> Release(ClientWriter& out, const Headers& headers,
                                        const Headers& trailers);
+  // A held stream's tail (its last write: the `triage` object's "cost_usd" and the `: triage
+  // cost_usd=` comment) states the cheap call's cost, `held_cost`; the row may bill more
+  // (failed attempts' reported usage, a failed escalation's): restate it as `cost` there.
+  void RestateCost(const std::string& held_cost, const std::string& cost);
 
   int status = 0;
   bool streamed = false;
   bool ended = false;
   Headers headers;
   std::vector<std::string> declared_trailers;
-  std::string body;  // the whole body, or every stream frame
+  std::string body;       // the whole body, or every stream frame
+  size_t last_write = 0;  // where the last stream write begins in `body`
   // A stream write that would make `body` larger than this is refused (Write returns false)
   // and sets too_big.
   size_t max_bytes = SIZE_MAX;
@@ -49,13 +54,15 @@ struct AnswerToolCall {
 struct AnswerChoice {
   std::string text;                        // the assistant text (no thinking, no tool calls)
   std::vector<AnswerToolCall> tool_calls;  // in the order the answer gave them
-  // finish_reason "length" / stop_reason "max_tokens": the answer was cut at the token limit.
+  // finish_reason "length" / stop_reason "max_tokens" or "model_context_window_exceeded": the
+  // answer was cut.
   bool cut = false;
 };
 
 // The choices of a held answer (OpenAI or Anthropic, JSON or SSE frames), by choice index; at
 // least one, possibly empty. A stream's tool calls are assembled from their fragments: OpenAI
-// `delta.tool_calls[]` by `index` (the name from its fragments, `function.arguments` joined),
+// `delta.tool_calls[]` by `index` (the name from its fragments, `function.arguments` joined; a
+// head with another `id` than the call at its index starts a new call),
 // Anthropic `content_block_start` tool_use blocks and their `input_json_delta` fragments.
 std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
                                         const std::string& body);
@@ -70,8 +77,9 @@ std::string AnswerText(dialect::Dialect client, bool stream, const std::string& 
 // object, empty counting as `{}` (`arguments are not a JSON object`), every name in the tool's
 // input schema's top-level `required` is present (`missing required "KEY"`), and a tool_choice
 // that forces one tool names this one (`tool_choice asks for NAME`; tool_choice none:
-// `tool_choice is none`). Never quotes argument values (they may hold user data); names are
-// shown cut to 64 characters of [A-Za-z0-9_.:/-], others as '?'.
+// `tool_choice is none`; OpenAI allowed_tools without it: `tool_choice does not allow NAME`). Never
+// quotes argument values (they may hold user data); names are shown cut to 64 characters of
+// [A-Za-z0-9_.:/-], others as '?'.
 std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall& call);
 // The first problem of a choice's tool calls (CheckToolCall), or "" when all are valid. A
 // choice with tool calls that was cut at the token limit is not valid even when its calls

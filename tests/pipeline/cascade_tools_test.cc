@@ -95,6 +95,40 @@ TEST(AnswerChoices, OpenAIStreamAssemblesFragmentsByIndexAndChoice) {
   EXPECT_TRUE(json::parse(choices[0].tool_calls[0].arguments).is_object());
 }
 
+// OpenAI-compatible servers that stream each parallel call whole, in its own chunk, with its own
+// id but no `index` (Gemini's OpenAI-compatible API), or all at index 0 (some gateways in front
+// of it): a head with another id than the call at that index is a new call, not a fragment of
+// it. Fragments without an id, or repeating the call's id, still continue it.
+TEST(AnswerChoices, OpenAIStreamParallelCallsWithoutDistinctIndexes) {
+  auto whole = [](const char* id, const char* name, const char* args, bool indexed) {
+    json tc = {
+        {"id", id}, {"type", "function"}, {"function", {{"name", name}, {"arguments", args}}}};
+    if (indexed) tc["index"] = 0;
+    return json{{"role", "assistant"}, {"tool_calls", json::array({tc})}};
+  };
+  for (bool indexed : {false, true}) {
+    const auto choices = AnswerChoices(
+        Dialect::kOpenAI, true,
+        Sse({OpenAIChunk(0, whole("function-call-1", "weather", "{\"city\":\"Paris\"}", indexed)),
+             OpenAIChunk(0, whole("function-call-2", "time", "{}", indexed)),
+             OpenAIChunk(0, json::object(), "stop")}));
+    ASSERT_EQ(choices.size(), 1u);
+    EXPECT_EQ(Calls(choices[0]), (CallList{{"weather", R"({"city":"Paris"})"}, {"time", "{}"}}))
+        << "indexed " << indexed;
+  }
+  // Indexless fragments of one call: the head with its id, then arguments without one, then a
+  // fragment repeating the same id and name.
+  json head = {
+      {"id", "x1"}, {"type", "function"}, {"function", {{"name", "weather"}, {"arguments", ""}}}};
+  json part = {{"function", {{"arguments", "{\"city\":"}}}};
+  json same = {{"id", "x1"}, {"function", {{"name", "weather"}, {"arguments", "\"Paris\"}"}}}};
+  const auto one = AnswerChoices(
+      Dialect::kOpenAI, true,
+      Sse({OpenAIChunk(0, {{"tool_calls", {head}}}), OpenAIChunk(0, {{"tool_calls", {part}}}),
+           OpenAIChunk(0, {{"tool_calls", {same}}})}));
+  EXPECT_EQ(Calls(one[0]), (CallList{{"weather", R"({"city":"Paris"})"}}));
+}
+
 TEST(AnswerChoices, OpenAIStreamCutAtTheTokenLimit) {
   const auto choices = AnswerChoices(Dialect::kOpenAI, true,
                                      Sse({OpenAIChunk(0, CallHead(0, "a", "weather")),
@@ -169,6 +203,22 @@ TEST(AnswerChoices, AnthropicStreamAssemblesPartialJson) {
                                                  "max_tokens"));
   EXPECT_TRUE(cut[0].cut);
   EXPECT_EQ(Calls(cut[0]), (CallList{{"weather", "{\"city\": \"Pa"}}));
+}
+
+// Anthropic's stop_reason "model_context_window_exceeded" cuts an answer like "max_tokens",
+// streamed or not: its last tool call may be incomplete.
+TEST(AnswerChoices, AnthropicContextWindowExceededIsACut) {
+  const json block = {
+      {"type", "tool_use"}, {"id", "t1"}, {"name", "time"}, {"input", json::object()}};
+  EXPECT_TRUE(
+      AnswerChoices(Dialect::kAnthropic, true,
+                    AnthropicStream({BlockStart(0, block)}, "model_context_window_exceeded"))[0]
+          .cut);
+  const json unary = {{"type", "message"},
+                      {"role", "assistant"},
+                      {"content", {block}},
+                      {"stop_reason", "model_context_window_exceeded"}};
+  EXPECT_TRUE(AnswerChoices(Dialect::kAnthropic, false, unary.dump())[0].cut);
 }
 
 // An upstream's answer may hold anything: odd shapes are read as well as they can be, never
@@ -303,6 +353,22 @@ TEST(CheckToolCall, ForcedToolChoice) {
             "");
   EXPECT_EQ(CheckToolCall(OpenAIRequest({{"tool_choice", "none"}}), Call("time", "")),
             "tool_choice is none");
+}
+
+// OpenAI's tool_choice {"type": "allowed_tools"} narrows `tools` to a subset (mode auto or
+// required): a call outside it is invalid, one inside is not forced to a particular tool.
+TEST(CheckToolCall, AllowedToolsChoice) {
+  for (const char* mode : {"auto", "required"}) {
+    const auto req = OpenAIRequest(
+        {{"tool_choice",
+          {{"type", "allowed_tools"},
+           {"allowed_tools",
+            {{"mode", mode},
+             {"tools", {{{"type", "function"}, {"function", {{"name", "time"}}}}}}}}}}});
+    EXPECT_EQ(CheckToolCall(req, Call("time", "{}")), "");
+    EXPECT_EQ(CheckToolCall(req, Call("weather", R"({"city":"Paris"})")),
+              "tool_choice does not allow weather");
+  }
 }
 
 TEST(CheckToolCall, CutAnswers) {

@@ -238,6 +238,56 @@ TEST(FailedAttemptUsage, CascadeCheapCallThatFailedAfterUsageIsInTheEscalatedRow
   ExpectMetricsAgree(*g, r);
 }
 
+// The cascade releases a held stream whose cheap tier fell back once after its upstream reported
+// usage: the stream's own cost (the `: triage cost_usd=` comment, written when the cheap call
+// ended) agrees with the trailer and the row, which bill the failed attempt too.
+TEST(FailedAttemptUsage, ReleasedCascadeStreamBodyCostMatchesTheRow) {
+  const std::string start =
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+      "\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+      "\"model\":\"claude-opus-4.7\",\"content\":[],\"stop_reason\":null,"
+      "\"usage\":{\"input_tokens\":500,\"output_tokens\":1}}}\n\n";
+  ScriptedServer up([&](tcp::socket& s, int n) {
+    if (n == 0) {  // reports usage, then fails before any content
+      upstream::Send(s, std::string(kSseHead) + start +
+                            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                            "\"api_error\",\"message\":\"boom\"}}\n\n");
+      return false;
+    }
+    upstream::Send(
+        s, std::string(kSseHead) + start +
+               "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+               "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+               "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+               "\"delta\":{\"type\":\"text_delta\",\"text\":\"4\"}}\n\n"
+               "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+               "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{"
+               "\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{"
+               "\"output_tokens\":7}}\n\n"
+               "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    return false;
+  });
+  auto g = Make(TwoTiers("anthropic", up.port(), "claude-opus-4.7"));
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.0; }, 0.5);
+  json req = json::parse(Body(true));
+  req["stream_options"] = {{"include_usage", true}};
+  RecordingWriter w = Call(*g, req.dump());
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "open");
+  store::LedgerRow r = OnlyRow(*g);
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_EQ(r.failed_cost_micros, Cost("claude-opus-4.7", 500, 1));
+  EXPECT_EQ(r.cost_micros, Cost("claude-opus-4.7", 500, 7) + r.failed_cost_micros);
+  const std::string cost = catalog::FormatUsd(r.cost_micros);
+  std::string trailer;
+  for (const auto& [k, v] : w.trailers)
+    if (k == "x-triage-cost-usd") trailer = v;
+  EXPECT_EQ(trailer, cost);
+  EXPECT_NE(w.body.find(": triage cost_usd=" + cost + " "), std::string::npos) << w.body;
+  EXPECT_NE(w.body.find("\"cost_usd\":\"" + cost + "\""), std::string::npos) << w.body;
+  ExpectMetricsAgree(*g, r);
+}
+
 // The client leaves while the cascade holds the cheap answer and the escalation is in flight:
 // one row, 499 client_closed, carrying the cheap call's cost and tokens (the escalation's
 // prompt estimated, and flagged as such).
