@@ -16,6 +16,13 @@ struct TokenUsage {
   int64_t cached_input_tokens = 0;
   int64_t cache_creation_input_tokens = 0;
   bool operator==(const TokenUsage&) const = default;
+  TokenUsage& operator+=(const TokenUsage& o) {
+    input_tokens += o.input_tokens;
+    output_tokens += o.output_tokens;
+    cached_input_tokens += o.cached_input_tokens;
+    cache_creation_input_tokens += o.cache_creation_input_tokens;
+    return *this;
+  }
 };
 std::string_view DialectName(Dialect d);  // "openai" | "anthropic"
 

@@ -266,10 +266,7 @@ Error ShutdownError() {
 void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
                            const dialect::TokenUsage& u) {
   if (u == dialect::TokenUsage{}) return;
-  ctx.failed_usage.input_tokens += u.input_tokens;
-  ctx.failed_usage.output_tokens += u.output_tokens;
-  ctx.failed_usage.cached_input_tokens += u.cached_input_tokens;
-  ctx.failed_usage.cache_creation_input_tokens += u.cache_creation_input_tokens;
+  ctx.failed_usage += u;
   auto price = d.EffectivePrice();
   if (!price) {
     ctx.failed_price_known = false;
@@ -281,10 +278,7 @@ void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
 }
 
 void CarryFailedAttemptUsage(RequestContext& to, const RequestContext& from) {
-  to.failed_usage.input_tokens += from.failed_usage.input_tokens;
-  to.failed_usage.output_tokens += from.failed_usage.output_tokens;
-  to.failed_usage.cached_input_tokens += from.failed_usage.cached_input_tokens;
-  to.failed_usage.cache_creation_input_tokens += from.failed_usage.cache_creation_input_tokens;
+  to.failed_usage += from.failed_usage;
   to.failed_cost_micros += from.failed_cost_micros;
   to.failed_price_known = to.failed_price_known && from.failed_price_known;
 }

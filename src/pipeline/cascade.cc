@@ -281,11 +281,6 @@ std::vector<OfferedTool> OfferedTools(const dialect::ChatRequest& req) {
   std::vector<OfferedTool> out;
   const json& b = req.body;
   if (!b.is_object()) return out;
-  auto name_of = [](const json& o) -> std::string {
-    if (!o.is_object()) return "";
-    auto n = o.find("name");
-    return n != o.end() && n->is_string() ? n->get<std::string>() : "";
-  };
   auto schema_of = [](const json& o, const char* key) -> const json* {
     if (!o.is_object()) return nullptr;
     auto s = o.find(key);
@@ -297,7 +292,7 @@ std::vector<OfferedTool> OfferedTools(const dialect::ChatRequest& req) {
     // Every tool the client runs has a name (custom ones with input_schema; the typed client
     // tools, bash_..., text_editor_..., have a fixed schema of their own).
     if (listed)
-      for (const auto& t : *tools) out.push_back({name_of(t), schema_of(t, "input_schema")});
+      for (const auto& t : *tools) out.push_back({Str(t, "name"), schema_of(t, "input_schema")});
     return out;
   }
   if (listed)
@@ -305,12 +300,12 @@ std::vector<OfferedTool> OfferedTools(const dialect::ChatRequest& req) {
       if (!t.is_object()) continue;
       const std::string type = t.contains("type") ? Str(t, "type") : "function";
       if (type == "function" && t.contains("function"))
-        out.push_back({name_of(t["function"]), schema_of(t["function"], "parameters")});
+        out.push_back({Str(t["function"], "name"), schema_of(t["function"], "parameters")});
       if (type == "custom" && t.contains("custom"))
-        out.push_back({name_of(t["custom"]), nullptr, true});
+        out.push_back({Str(t["custom"], "name"), nullptr, true});
     }
   if (auto fns = b.find("functions"); fns != b.end() && fns->is_array())  // deprecated spelling
-    for (const auto& f : *fns) out.push_back({name_of(f), schema_of(f, "parameters")});
+    for (const auto& f : *fns) out.push_back({Str(f, "name"), schema_of(f, "parameters")});
   return out;
 }
 
