@@ -507,6 +507,37 @@ TEST(FailedAttemptEstimate, StreamCutAfterAPartialReportKeepsItAndEstimatesTheRe
   ExpectMetricsAgree(*g, r);
 }
 
+// A JSON answer to a stream request (an upstream that ignored `stream`): refused, but answered
+// and billed. Read like a non-streamed body: its `usage` when it has one, else the estimate.
+TEST(FailedAttemptEstimate, JsonAnswerToAStreamRequestIsReadLikeABody) {
+  for (bool with_usage : {true, false}) {
+    ScriptedServer up([&](tcp::socket& s, int) {
+      std::string body = kAnswerStart + std::string(44, 'a') + "\"}}]";
+      if (with_usage) body += ",\"usage\":{\"prompt_tokens\":700,\"completion_tokens\":50}";
+      body += "}";
+      upstream::Send(s,
+                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                     "content-length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body);
+      return false;
+    });
+    const store::LedgerRow sim = SimOnlyOf(true);
+    auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b"));
+    RecordingWriter w = Call(*g, BodyOf(true));
+    ASSERT_EQ(w.status, 200) << w.body;
+    EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+    if (!with_usage) {
+      ExpectEstimatedFailure(*g, w, sim, 11);
+      continue;
+    }
+    store::LedgerRow r = OnlyRow(*g);
+    EXPECT_EQ(r.failed_input_tokens, 700);
+    EXPECT_EQ(r.failed_output_tokens, 50);
+    EXPECT_EQ(r.cost_micros, sim.cost_micros + Cost("gemma-4-31b", 700, 50));
+    EXPECT_EQ(r.usage_estimated, sim.usage_estimated) << "reported, not estimated";
+  }
+}
+
 // Refused before answering (a non-2xx status), or a 200 that is an HTML page (a proxy's, not
 // the API): providers do not bill those, nothing is added.
 TEST(FailedAttemptEstimate, RefusedAttemptsAndHtmlPagesAddNothing) {
