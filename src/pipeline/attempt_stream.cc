@@ -7,11 +7,13 @@
 #include <optional>
 
 #include "catalog/catalog.h"
+#include "dialect/answer.h"
 #include "dialect/sse.h"
 #include "dialect/stream_translate.h"
 #include "observe/log.h"
 #include "pipeline/attempt_util.h"
 #include "pipeline/gateway.h"
+#include "pipeline/respond.h"
 
 namespace triage::pipeline {
 
@@ -90,21 +92,30 @@ void UseUsage(RequestContext& ctx, const StreamState& s) {
     ctx.usage_reported = true;
   }
   // Nothing (or only half) reported: estimate so the ledger never under-counts silently, and
-  // say so in the row (usage_estimated).
-  if (ctx.usage.input_tokens == 0) {
-    ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
-    ctx.usage_estimated = true;
+  // say so in the row (usage_estimated). A stream cut before its end (upstream failure, client
+  // gone, shutdown) has at best a running count: Anthropic's message_start says
+  // `output_tokens: 1` and the real count only comes in message_delta. Bill at least the text
+  // that was generated.
+  const BilledUsage b =
+      CompleteUsage(ctx.usage, s.translator->complete(), ctx.req.prompt_chars, s.text_chars);
+  ctx.usage = b.usage;
+  ctx.usage_estimated = ctx.usage_estimated || b.estimated;
+}
+
+// What a stream attempt that failed unseen (before its first content) after its upstream
+// began to answer is billed: the usage reported so far (an Anthropic message_start, a usage
+// chunk), the rest estimated like a cut stream's (UseUsage). A 2xx that was no event stream
+// (a JSON answer to a stream request) is read like a non-streamed body.
+BilledUsage FailedStreamUsage(const RequestContext& ctx, dialect::Dialect wire,
+                              const StreamState& s) {
+  if (!s.is_sse) {
+    const dialect::AnswerInfo info = dialect::InspectAnswer(wire, s.error_body);
+    if (info.usage) return {*info.usage, false};
+    return CompleteUsage({}, false, ctx.req.prompt_chars, ReceivedTextChars(s.error_body));
   }
-  if (s.text_chars == 0) return;
-  const int64_t estimate = EstimateTokens(s.text_chars);
-  // A stream cut before its end (upstream failure, client gone, shutdown) has at best a running
-  // count: Anthropic's message_start says `output_tokens: 1` and the real count only comes in
-  // message_delta. Bill at least the text that was generated.
-  if (ctx.usage.output_tokens == 0 ||
-      (!s.translator->complete() && estimate > ctx.usage.output_tokens)) {
-    ctx.usage.output_tokens = estimate;
-    ctx.usage_estimated = true;
-  }
+  const dialect::TokenUsage reported =
+      s.translator->usage_reported() ? s.translator->usage() : dialect::TokenUsage{};
+  return CompleteUsage(reported, s.translator->complete(), ctx.req.prompt_chars, s.text_chars);
 }
 }  // namespace
 
@@ -238,10 +249,14 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
                ServerWait(s.head), s.head.status);
     if (deployment_fault) cur.excluded[cur.current] = 1;
     if (overflow) ExcludeSameModel(ctx, cur);
-    // Usage the upstream reported before this attempt failed unseen (an Anthropic
-    // message_start, a usage chunk): billed by the provider, so it goes into the row.
-    if (!ctx.committed && s.translator->usage_reported())
-      AddFailedAttemptUsage(ctx, *d, s.translator->usage());
+    // An attempt that failed unseen after its upstream began to answer was billed by its
+    // provider: what it reported (an Anthropic message_start, a usage chunk), the rest
+    // estimated, goes into the row. One refused before that (non-2xx, connect failure, timeout
+    // before the head) adds nothing.
+    if (!ctx.committed && AnswerStarted(s.head)) {
+      const BilledUsage b = FailedStreamUsage(ctx, provider.wire(), s);
+      AddFailedAttemptUsage(ctx, *d, b.usage, b.estimated);
+    }
     if (ctx.committed) {
       // Content already reached the client: no other deployment may be tried. End the stream
       // with an error event the SDKs raise, and account the partial usage.

@@ -31,6 +31,9 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     };
     sink.on_data = [&](std::string_view bytes) -> net::awaitable<bool> {
       if (body.size() + bytes.size() > max_bytes) {
+        // Kept up to the limit: the text received is what a failed attempt's output is
+        // estimated from.
+        body.append(bytes.substr(0, max_bytes - body.size()));
         too_big = true;
         co_return false;
       }
@@ -48,6 +51,13 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);
       ctx.usage_estimated = true;
       break;
+    }
+    // A 2xx whose body was cut, stalled or too big: the upstream was answering, so its provider
+    // billed the call, but the usage sits at the body's end and never came. Estimated: the
+    // prompt, and the generated text received (a lower bound).
+    if ((too_big || !st.ok()) && AnswerStarted(head)) {
+      const BilledUsage b = CompleteUsage({}, false, ctx.req.prompt_chars, ReceivedTextChars(body));
+      AddFailedAttemptUsage(ctx, *d, b.usage, b.estimated);
     }
     if (too_big) {
       EndAttempt(ctx, cur, Outcome::kFailure, std::nullopt);
@@ -87,11 +97,18 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       continue;
     }
     std::optional<dialect::TokenUsage> usage_seen;
-    auto answer =
-        ConvertUnary(providers_.at(d->name)->wire(), ctx.dialect, std::move(body), &usage_seen);
+    int64_t refused_chars = 0;
+    auto answer = ConvertUnary(providers_.at(d->name)->wire(), ctx.dialect, std::move(body),
+                               &usage_seen, &refused_chars);
     if (!answer) {
-      // Refused as malformed, but the upstream said what it billed: that goes into the row.
-      if (usage_seen) AddFailedAttemptUsage(ctx, *d, *usage_seen);
+      // Refused as malformed, but the upstream answered, so it billed the call: what it said it
+      // billed goes into the row, estimated (the prompt, the text in the body) when it did not.
+      if (usage_seen) {
+        AddFailedAttemptUsage(ctx, *d, *usage_seen);
+      } else if (AnswerStarted(head)) {
+        const BilledUsage b = CompleteUsage({}, true, ctx.req.prompt_chars, refused_chars);
+        AddFailedAttemptUsage(ctx, *d, b.usage, b.estimated);
+      }
       EndAttempt(ctx, cur, Outcome::kFailure, std::nullopt);
       last = WithDeployment(answer.error(), *d);
       LogAttemptFailure(ctx, *d, *last);

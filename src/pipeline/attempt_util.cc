@@ -235,6 +235,13 @@ routing::RouteInput RouteInputOf(const dialect::ChatRequest& req) {
   return in;
 }
 
+bool AnswerStarted(const upstream::Head& head) {
+  if (head.status < 200 || head.status >= 300) return false;
+  std::string type;
+  AppendLower(head.content_type, &type);
+  return type.find("text/html") == std::string::npos;
+}
+
 int64_t EstimateTokens(int64_t chars) { return (chars + 3) / 4; }
 
 Error WithDeployment(Error e, const config::Deployment& d) {
@@ -263,10 +270,27 @@ Error ShutdownError() {
                      "grace period; retry it");
 }
 
+BilledUsage CompleteUsage(const dialect::TokenUsage& reported, bool complete, int64_t prompt_chars,
+                          int64_t text_chars) {
+  BilledUsage b{reported, false};
+  if (b.usage.input_tokens == 0) {
+    b.usage.input_tokens = EstimateTokens(prompt_chars);
+    b.estimated = true;
+  }
+  if (text_chars == 0) return b;
+  const int64_t estimate = EstimateTokens(text_chars);
+  if (b.usage.output_tokens == 0 || (!complete && estimate > b.usage.output_tokens)) {
+    b.usage.output_tokens = estimate;
+    b.estimated = true;
+  }
+  return b;
+}
+
 void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
-                           const dialect::TokenUsage& u) {
+                           const dialect::TokenUsage& u, bool estimated) {
   if (u == dialect::TokenUsage{}) return;
   ctx.failed_usage += u;
+  ctx.failed_usage_estimated = ctx.failed_usage_estimated || estimated;
   auto price = d.EffectivePrice();
   if (!price) {
     ctx.failed_price_known = false;
@@ -281,6 +305,7 @@ void CarryFailedAttemptUsage(RequestContext& to, const RequestContext& from) {
   to.failed_usage += from.failed_usage;
   to.failed_cost_micros += from.failed_cost_micros;
   to.failed_price_known = to.failed_price_known && from.failed_price_known;
+  to.failed_usage_estimated = to.failed_usage_estimated || from.failed_usage_estimated;
 }
 
 }  // namespace triage::pipeline

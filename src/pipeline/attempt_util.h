@@ -68,6 +68,14 @@ std::optional<std::chrono::milliseconds> ServerWait(const upstream::Head& head);
 // What a router sees of a request. The views point into `req`.
 routing::RouteInput RouteInputOf(const dialect::ChatRequest& req);
 
+// Whether an attempt's upstream accepted the call and began to answer: a 2xx head, unless an
+// HTML page (content-type text/html: a proxy's or portal's page, not the API). Its provider
+// bills such an attempt even when it fails later (cut, stalled, malformed, too big), so a failed
+// one is billed into the row (AddFailedAttemptUsage, estimated where nothing was reported). An
+// attempt refused before that (a non-2xx status, a connect failure, a timeout before the head)
+// is not billed by providers, and adds nothing.
+bool AnswerStarted(const upstream::Head& head);
+
 // Rough token count of a text: ceil(chars / 4). Used only when an upstream reports no usage.
 int64_t EstimateTokens(int64_t chars);
 
@@ -77,10 +85,25 @@ Error WithDeployment(Error e, const config::Deployment& d);
 // The request was cancelled because the gateway's shutdown grace period ran out (503).
 Error ShutdownError();
 
-// Adds the usage a failed attempt's upstream reported to ctx.failed_usage, priced at `d`
-// (ctx.failed_cost_micros). All zero: nothing to add.
+// What an attempt is billed when its upstream's usage report is missing or partial: `reported`
+// (zeros when none came), with triage's estimates (EstimateTokens) where it falls short. Input
+// tokens: the prompt's estimate when none were reported. Output tokens: the estimate of the
+// `text_chars` generated text received when none were reported, or, for an answer cut before
+// its end (`complete` false), when that estimate exceeds the running count reported so far
+// (Anthropic's message_start says `output_tokens: 1`). `estimated`: some of the tokens are
+// estimates.
+struct BilledUsage {
+  dialect::TokenUsage usage;
+  bool estimated = false;
+};
+BilledUsage CompleteUsage(const dialect::TokenUsage& reported, bool complete, int64_t prompt_chars,
+                          int64_t text_chars);
+
+// Adds a failed attempt's usage to ctx.failed_usage, priced at `d` (ctx.failed_cost_micros):
+// what its upstream reported, or, `estimated`, what CompleteUsage made of it for an attempt
+// whose upstream had begun to answer (ctx.failed_usage_estimated). All zero: nothing to add.
 void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
-                           const dialect::TokenUsage& u);
+                           const dialect::TokenUsage& u, bool estimated = false);
 // Moves `from`'s failed-attempt usage and cost into `to` (the cascade's cheap step into its
 // request).
 void CarryFailedAttemptUsage(RequestContext& to, const RequestContext& from);

@@ -72,14 +72,19 @@ struct RequestContext {
   bool keep_refusal = false;
   std::optional<Error> kept_refusal;
 
-  // Attempts that failed after their upstream had reported usage (an Anthropic stream's
-  // message_start before an error event, a usage chunk before the stream broke, a 200 body
-  // refused as malformed that carried `usage`), and fell back or ended the request: those
-  // reported tokens, each attempt's priced at its own deployment. Never estimated. Added into
-  // the row's tokens and cost (not into the counterfactual, which prices the answer).
+  // Attempts that failed, and fell back or ended the request, after their upstream had
+  // accepted the call and begun to answer (a 2xx head; not an HTML page): an Anthropic stream's
+  // message_start before an error event, a stream that broke or stalled before its first
+  // content, a 200 body cut, stalled, over limits.max_response_bytes or refused as malformed.
+  // Their providers billed them: the usage each reported, what it did not report estimated
+  // (CompleteUsage: the prompt, the generated text received), priced at its own deployment.
+  // Attempts refused before that (a non-2xx status, a connect failure, a timeout before the
+  // head) add nothing. Added into the row's tokens and cost (not into the counterfactual, which
+  // prices the answer).
   dialect::TokenUsage failed_usage;
   int64_t failed_cost_micros = 0;
   bool failed_price_known = true;
+  bool failed_usage_estimated = false;  // some of failed_usage is estimated: usage_estimated
 
   std::shared_ptr<upstream::CancelHook> cancel = std::make_shared<upstream::CancelHook>();
 

@@ -410,7 +410,7 @@ store::LedgerRow BuildRow(const RequestContext& ctx) {
   row.error_kind = ctx.error ? std::string(KindName(ctx.error->kind)) : "";
   if (ctx.error && ctx.error->code == "client_closed") row.error_kind = "client_closed";
   if (ctx.error && ctx.error->code == "shutting_down") row.error_kind = "shutdown";
-  // The answer's usage, a cascade's cheap call, and what failed attempts' upstreams reported.
+  // The answer's usage, a cascade's cheap call, and what failed attempts' upstreams billed.
   row.input_tokens =
       ctx.usage.input_tokens + ctx.carried_usage.input_tokens + ctx.failed_usage.input_tokens;
   row.output_tokens =
@@ -426,7 +426,7 @@ store::LedgerRow BuildRow(const RequestContext& ctx) {
   row.ttft_ms = ctx.ttft_ms;
   row.route = ctx.route_reason;
   row.route_score = ctx.route_score;
-  row.usage_estimated = ctx.usage_estimated;
+  row.usage_estimated = ctx.usage_estimated || ctx.failed_usage_estimated;
   row.failed_input_tokens = ctx.failed_usage.input_tokens;
   row.failed_output_tokens = ctx.failed_usage.output_tokens;
   row.failed_cost_micros = ctx.failed_cost_micros;
@@ -475,7 +475,7 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   // The counterfactual prices the answer the client got, not the cascade's extra call.
   ctx.reference_cost_micros = catalog::CostMicros(reference_price_, u);
   if (ctx.defer_ledger) co_return;  // a held cascade step: the caller accounts the request
-  // Failed attempts' reported usage is billed by their upstreams: in the row's cost too.
+  // Failed attempts' usage (reported or estimated) was billed by their upstreams: in the cost too.
   ctx.cost_micros += ctx.carried_cost_micros + ctx.failed_cost_micros;
   ctx.price_known = ctx.price_known && ctx.failed_price_known;
 

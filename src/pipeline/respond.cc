@@ -1,5 +1,6 @@
 #include "pipeline/respond.h"
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -57,9 +58,76 @@ int64_t PassedThroughTextChars(Dialect wire, const std::string& body) {
 
 }  // namespace
 
+int64_t ReceivedTextChars(std::string_view body) {
+  // Members whose string value is generated text; `input` (an Anthropic tool_use's arguments)
+  // is an object, counted whole.
+  static constexpr std::string_view kText[] = {
+      "content", "text", "refusal", "reasoning_content", "reasoning", "thinking", "arguments"};
+  int64_t n = 0;
+  std::string_view key;     // the last string read that may be a member's name
+  bool value_next = false;  // a ':' followed it: the next token is that member's value
+  int depth = 0;
+  int input_depth = -1;  // inside an `input` object opened at this depth: counted whole
+  size_t input_start = 0;
+  size_t i = 0;
+  while (i < body.size()) {
+    const char c = body[i];
+    if (c == '"') {
+      // A string, to its closing quote or to the end of what was received.
+      const size_t start = ++i;
+      int64_t chars = 0;
+      while (i < body.size() && body[i] != '"') {
+        const auto b = static_cast<unsigned char>(body[i]);
+        if (b == '\\') {
+          i += i + 1 < body.size() && body[i + 1] == 'u' ? 6 : 2;
+        } else {
+          ++i;
+          if ((b & 0xC0) == 0x80) continue;  // a UTF-8 continuation byte
+        }
+        ++chars;
+      }
+      const std::string_view s = body.substr(start, std::min(i, body.size()) - start);
+      if (i < body.size()) ++i;  // the closing quote
+      if (value_next) {
+        if (input_depth < 0 &&
+            std::find(std::begin(kText), std::end(kText), key) != std::end(kText))
+          n += chars;
+        value_next = false;
+        key = {};
+      } else {
+        key = s;
+      }
+      continue;
+    }
+    if (c == ':') {
+      value_next = true;
+    } else if (c == '{' || c == '[') {
+      if (value_next && c == '{' && key == "input" && input_depth < 0) {
+        input_depth = depth;
+        input_start = i;
+      }
+      ++depth;
+      value_next = false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+      if (input_depth >= 0 && depth == input_depth) {
+        n += dialect::Utf8Chars(body.substr(input_start, i + 1 - input_start));
+        input_depth = -1;
+      }
+    } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+      value_next = false;  // a number, a literal, a ','
+    }
+    ++i;
+  }
+  if (input_depth >= 0) n += dialect::Utf8Chars(body.substr(input_start));  // cut inside it
+  return n;
+}
+
 Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstream_body,
-                                 std::optional<dialect::TokenUsage>* usage_seen) {
+                                 std::optional<dialect::TokenUsage>* usage_seen,
+                                 int64_t* refused_text_chars) {
   auto bad = [&](const std::string& why) {
+    if (refused_text_chars) *refused_text_chars = ReceivedTextChars(upstream_body);
     return Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
                        "upstream sent a malformed answer: " + why);
   };
@@ -89,7 +157,10 @@ Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstr
     a.usage_reported = true;
   }
   const Result<dialect::CanonicalResponse>& canon = *read.response;
-  if (!canon) return canon.error();
+  if (!canon) {
+    if (refused_text_chars) *refused_text_chars = ReceivedTextChars(upstream_body);
+    return canon.error();
+  }
   if (!a.usage_reported) a.text_chars = TextChars(*canon);
   if (client == Dialect::kOpenAI) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(

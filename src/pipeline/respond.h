@@ -3,6 +3,7 @@
 // and the usage it reports. Pure; thread-safe.
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "dialect/types.h"
@@ -23,8 +24,20 @@ struct UnaryAnswer {
 // `usage_seen`, when given, receives the usage the upstream reported whenever the body was a
 // JSON object carrying one, even when the answer is refused as malformed (no choices, bad
 // content): the failed attempt's reported tokens are billed and go into the ledger row.
+// `refused_text_chars`, when given, receives ReceivedTextChars of a refused body (what the
+// failed attempt's output is estimated from when it reported no usage).
 Result<UnaryAnswer> ConvertUnary(dialect::Dialect wire, dialect::Dialect client,
                                  std::string upstream_body,
-                                 std::optional<dialect::TokenUsage>* usage_seen = nullptr);
+                                 std::optional<dialect::TokenUsage>* usage_seen = nullptr,
+                                 int64_t* refused_text_chars = nullptr);
+
+// UTF-8 characters of the generated text in a non-streamed answer's body (either dialect) that
+// may be malformed or cut anywhere (a connection lost mid-body, a body over
+// limits.max_response_bytes): the string values of the members that carry generated text
+// (`content`, `text`, `refusal`, `reasoning_content`, `reasoning`, `thinking`, `arguments`),
+// and the whole value of an Anthropic tool_use's `input`, as far as they were received. A
+// string escape counts as one character. What was not received is not counted: a lower bound
+// of what the upstream generated. Linear, no tree, never fails.
+int64_t ReceivedTextChars(std::string_view body);
 
 }  // namespace triage::pipeline

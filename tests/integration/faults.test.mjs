@@ -19,6 +19,12 @@ const EXPECTED_STATUS = {
   wrong_content_type: 502, oversized_response: 502,
 };
 
+// Faults that strike after a 2xx head: the upstream began to answer, its provider billed the
+// call, and the failed attempt is in the row's failed_* columns (estimated, as none of these
+// report usage). The others (a refusal's status, no connection, no head, a 200 HTML page from a
+// proxy) add nothing.
+const STARTED = new Set(["reset_mid_body", "hang_mid_stream", "slow_drip", "malformed_json", "truncated_sse", "oversized_response"]);
+
 async function freePortUrl() {
   const s = net.createServer();
   await new Promise((r) => s.listen(0, "127.0.0.1", r));
@@ -110,6 +116,14 @@ describe(`fault matrix, ${dialect} upstream`, () => {
           if (stream && AFTER_CONTENT.has(fault)) {
             assert.equal(row.status, 200);
             assert.notEqual(row.error_kind, "");
+          }
+          // A failed attempt is billed when its upstream had begun to answer; a stream whose
+          // content reached the client failed as the answer itself (its usage, not failed_*).
+          if (STARTED.has(fault) && !(stream && AFTER_CONTENT.has(fault))) {
+            assert.ok(row.failed_input_tokens > 0 && row.failed_cost_micros > 0, `billed: ${JSON.stringify(row)}`);
+            assert.equal(row.usage_estimated, 1);
+          } else {
+            assert.deepEqual([row.failed_input_tokens, row.failed_output_tokens, row.failed_cost_micros], [0, 0, 0], "nothing billed");
           }
         });
       }

@@ -7,8 +7,10 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
 import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
 import { startFakeAnthropic, message } from "./lib/fake_anthropic.mjs";
+import { startFakeOpenAI, completion, chunk, openaiError } from "./lib/fake_openai.mjs";
 
 const ev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 
@@ -82,6 +84,126 @@ describe("ledger: a failed attempt's reported usage", () => {
     assert.equal(row.failed_cost_micros, 1230);
     assert.equal(r.headers["x-triage-cost-usd"], "0.001230");
     good.handler = null;
+  });
+});
+
+// Attempts that failed after their upstream began to answer (a 2xx head) without reporting
+// usage: the provider billed them, so the row carries triage's estimate, ceil(characters / 4) of
+// the prompt and of the text received, at the failed deployment's price, flagged
+// usage_estimated. Both deployments are claude-sonnet-4.6 ($3 / $15 per Mtok).
+describe("ledger: a failed attempt that began to answer is estimated", () => {
+  let flaky, good, t, client;
+  const prompt = "p".repeat(400); // 100 input tokens by the estimate
+  const msgs = [{ role: "user", content: prompt }];
+  // The good answer (fake: 100 in, 50 out): 100 x 3 + 50 x 15 = 1,050.
+  const ANSWER = 1050;
+  before(async () => {
+    flaky = await startFakeOpenAI();
+    good = await startFakeOpenAI();
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "flaky", url: flaky.url, catalog: "claude-sonnet-4.6", timeouts: { idle_ms: 300 } }] },
+          { name: "mid", deployments: [{ name: "good", url: good.url, catalog: "claude-sonnet-4.6" }] },
+        ],
+        // Every test fails the flaky deployment: no breaker or cool-down keeps it out of the next.
+        extra:
+          "retry: {max_attempts: 2, cooldown_max_ms: 0}\nlimits: {max_response_bytes: 2000}\n" +
+          "breaker: {consecutive_failures: 100000, min_requests: 100000}\n",
+      }),
+    );
+    client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  });
+  after(async () => {
+    await t.cleanup();
+    await flaky.close();
+    await good.close();
+  });
+
+  // The row bills the answer and the failed attempt (100 input tokens, `out` output tokens).
+  function assertBilled(row, out) {
+    const failed = 100 * 3 + out * 15;
+    assert.deepEqual(
+      [row.tier, row.attempts, row.error_kind, row.failed_input_tokens, row.failed_output_tokens, row.failed_cost_micros, row.usage_estimated],
+      ["mid", 2, "", 100, out, failed, 1],
+    );
+    assert.deepEqual([row.input_tokens, row.output_tokens, row.cost_micros], [200, 50 + out, ANSWER + failed]);
+  }
+
+  test("a non-streamed 200 cut mid-body: the prompt and the 80 characters of content received", async () => {
+    flaky.behave((req, res, body) => {
+      const full = JSON.stringify(completion({ model: body.model, text: "a".repeat(500) }));
+      res.writeHead(200, { "content-type": "application/json", "content-length": String(full.length) });
+      res.write(full.slice(0, full.indexOf("aaaa") + 80));
+      setTimeout(() => req.socket.destroy(), 30);
+    });
+    const { data, response } = await client.chat.completions.create({ model: "auto", messages: msgs }).withResponse();
+    assert.equal(data.choices[0].message.content, "Hello from the fake.");
+    const row = t.rows().at(-1);
+    assertBilled(row, 20); // 100 x 3 + 20 x 15 = 600
+    assert.equal(response.headers.get("x-triage-cost-usd"), "0.001650");
+    const m = (await curl([`${t.url}/metrics`])).body;
+    assert.equal(metric(m, 'triage_tokens_total{tier="mid",direction="input"}'), 200);
+  });
+
+  test("a non-streamed 200 over limits.max_response_bytes: the content up to the limit", async () => {
+    let prefix = 0;
+    flaky.behave((req, res, body) => {
+      const full = JSON.stringify(completion({ model: body.model, text: "x".repeat(4000) }));
+      prefix = full.indexOf("xxxx");
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(full);
+    });
+    const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "-d", JSON.stringify({ model: "auto", messages: msgs })]);
+    assert.equal(r.status, 200, r.body);
+    const row = t.rows().at(-1);
+    const out = Math.ceil((2000 - prefix) / 4); // the content within the first 2,000 bytes
+    assertBilled(row, out);
+    assert.equal(r.headers["x-triage-cost-usd"], (row.cost_micros / 1e6).toFixed(6));
+  });
+
+  test("a stream broken after its role chunk, before content and usage: the prompt, and the trailer says so", async () => {
+    flaky.behave((req, res, body) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify(chunk(body.model, { role: "assistant", content: "" }))}\n\n`);
+      setTimeout(() => req.socket.destroy(), 30);
+    });
+    const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "--raw", "-d", JSON.stringify({ model: "auto", stream: true, stream_options: { include_usage: true }, messages: msgs })]);
+    assert.equal(r.status, 200, r.body);
+    assert.match(r.body, /Hello/);
+    const row = t.rows().at(-1);
+    assertBilled(row, 0); // 100 x 3 = 300
+    assert.match(r.body, /: triage cost_usd=0\.001350 /);
+    assert.match(r.body, /x-triage-cost-usd: 0\.001350/); // the trailer
+  });
+
+  test("a 200 whose body stalls after the head (idle timeout): started, billed", async () => {
+    flaky.behave((req, res, body) => {
+      const full = JSON.stringify(completion({ model: body.model, text: "b".repeat(500) }));
+      res.writeHead(200, { "content-type": "application/json", "content-length": String(full.length) });
+      res.write(full.slice(0, full.indexOf("bbbb") + 40)); // and nothing more
+    });
+    const { response } = await client.chat.completions.create({ model: "auto", messages: msgs }).withResponse();
+    const row = t.rows().at(-1);
+    assertBilled(row, 10); // 100 x 3 + 10 x 15 = 450
+    assert.equal(response.headers.get("x-triage-cost-usd"), "0.001500");
+  });
+
+  test("attempts refused with 429 or 500 add nothing: providers do not bill them", async () => {
+    for (const status of [429, 500]) {
+      flaky.behave((req, res) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(openaiError(status, "refused")));
+      });
+      const { response } = await client.chat.completions.create({ model: "auto", messages: msgs }).withResponse();
+      const row = t.rows().at(-1);
+      assert.deepEqual(
+        [row.tier, row.attempts, row.failed_input_tokens, row.failed_output_tokens, row.failed_cost_micros, row.usage_estimated, row.cost_micros],
+        ["mid", 2, 0, 0, 0, 0, ANSWER],
+        `status ${status}`,
+      );
+      assert.equal(response.headers.get("x-triage-cost-usd"), "0.001050");
+    }
   });
 });
 

@@ -241,5 +241,45 @@ TEST(EstimateTokens, RoundsUp) {
   EXPECT_EQ(EstimateTokens(9), 3);
 }
 
+TEST(AnswerStarted, A2xxHeadThatIsNoHtmlPage) {
+  upstream::Head h;
+  EXPECT_FALSE(AnswerStarted(h)) << "no head: connect failure, timeout before the head";
+  for (int s : {400, 404, 429, 500, 503, 529}) {
+    h.status = s;
+    EXPECT_FALSE(AnswerStarted(h)) << s;
+  }
+  h.status = 200;
+  for (const char* type : {"application/json", "text/event-stream; charset=utf-8", ""}) {
+    h.content_type = type;
+    EXPECT_TRUE(AnswerStarted(h)) << type;
+  }
+  h.content_type = "Text/HTML; charset=utf-8";  // a proxy's page, not the API
+  EXPECT_FALSE(AnswerStarted(h));
+}
+
+TEST(CompleteUsage, EstimatesOnlyWhatWasNotReported) {
+  // Nothing reported: the prompt (ceil(10 / 4) = 3) and the text received (ceil(9 / 4) = 3).
+  BilledUsage b = CompleteUsage({}, false, 10, 9);
+  EXPECT_EQ(b.usage, (dialect::TokenUsage{3, 3, 0, 0}));
+  EXPECT_TRUE(b.estimated);
+  // Nothing generated yet: the prompt alone.
+  b = CompleteUsage({}, false, 10, 0);
+  EXPECT_EQ(b.usage, (dialect::TokenUsage{3, 0, 0, 0}));
+  EXPECT_TRUE(b.estimated);
+  // Anthropic's message_start (input 1234, a running output of 1) then 400 characters, cut:
+  // the reported input is kept, the output raised to the text's estimate.
+  b = CompleteUsage({1234, 1, 0, 0}, false, 10, 400);
+  EXPECT_EQ(b.usage, (dialect::TokenUsage{1234, 100, 0, 0}));
+  EXPECT_TRUE(b.estimated);
+  // A complete report is kept whole.
+  b = CompleteUsage({1234, 7, 34, 0}, true, 10, 400);
+  EXPECT_EQ(b.usage, (dialect::TokenUsage{1234, 7, 34, 0}));
+  EXPECT_FALSE(b.estimated);
+  // A running count above the estimate is kept.
+  b = CompleteUsage({50, 500, 0, 0}, false, 10, 400);
+  EXPECT_EQ(b.usage, (dialect::TokenUsage{50, 500, 0, 0}));
+  EXPECT_FALSE(b.estimated);
+}
+
 }  // namespace
 }  // namespace triage::pipeline

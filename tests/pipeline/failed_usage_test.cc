@@ -8,9 +8,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "../upstream/scripted_server.h"
 #include "catalog/catalog.h"
+#include "pipeline/attempt_util.h"
 #include "pipeline/gateway.h"
 #include "recording_writer.h"
 
@@ -327,6 +329,289 @@ storage: {ledger: "sqlite::memory:"}
     EXPECT_GT(r.cost_micros, 0);
     EXPECT_TRUE(r.usage_estimated) << "the escalation's prompt is an estimate";
   }
+}
+
+// Attempts that failed after their upstream had begun to answer (a 2xx head) but reported no
+// usage: billed by their providers, so the row carries triage's estimate of them (the prompt,
+// and the text received), priced at their own deployment, flagged usage_estimated.
+
+// A 40-character prompt: ceil(40 / 4) = 10 input tokens by the estimate.
+const std::string kPrompt(40, 'p');
+
+std::string BodyOf(bool stream) {
+  json r = {{"model", "auto"}, {"messages", {{{"role", "user"}, {"content", kPrompt}}}}};
+  if (stream) r["stream"] = true;
+  return r.dump();
+}
+
+store::LedgerRow SimOnlyOf(bool stream) {
+  auto g = Make(TwoTiers("openai", 1, "gemma-4-31b") + "routing: {default_tier: mid}\n");
+  RecordingWriter w = Call(*g, BodyOf(stream));
+  EXPECT_EQ(w.status, 200) << w.body;
+  return OnlyRow(*g);
+}
+
+// The opening of an OpenAI answer, up to its content's first character.
+const std::string kAnswerStart =
+    "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{"
+    "\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"";
+
+// The row bills the sim's answer and the failed attempt's estimate at gemma's price.
+void ExpectEstimatedFailure(Gateway& g, const RecordingWriter& w, const store::LedgerRow& sim,
+                            int64_t out_tokens) {
+  store::LedgerRow r = OnlyRow(g);
+  EXPECT_EQ(r.tier, "mid");
+  EXPECT_EQ(r.failed_input_tokens, 10) << "ceil(40 prompt characters / 4)";
+  EXPECT_EQ(r.failed_output_tokens, out_tokens);
+  const int64_t failed = Cost("gemma-4-31b", 10, out_tokens);
+  EXPECT_GT(failed, 0);
+  EXPECT_EQ(r.failed_cost_micros, failed);
+  EXPECT_TRUE(r.usage_estimated);
+  EXPECT_EQ(r.input_tokens, sim.input_tokens + 10);
+  EXPECT_EQ(r.output_tokens, sim.output_tokens + out_tokens);
+  EXPECT_EQ(r.cost_micros, sim.cost_micros + failed);
+  EXPECT_EQ(r.reference_cost_micros, sim.reference_cost_micros) << "prices the answer only";
+  if (!w.streamed) {
+    EXPECT_EQ(w.Header("x-triage-cost-usd"), catalog::FormatUsd(r.cost_micros));
+  } else {
+    std::string trailer;
+    for (const auto& [k, v] : w.trailers)
+      if (k == "x-triage-cost-usd") trailer = v;
+    EXPECT_EQ(trailer, catalog::FormatUsd(r.cost_micros));
+  }
+  ExpectMetricsAgree(g, r);
+}
+
+// A 200 whose body is cut mid-way (the connection closes before content-length): the usage at
+// its end never came. 44 characters of content received: 11 output tokens.
+TEST(FailedAttemptEstimate, UnaryBodyCutMidWayBillsThePromptAndTheTextReceived) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    upstream::Send(s,
+                   "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n"
+                   "\r\n" +
+                       kAnswerStart + std::string(44, 'a'));
+    return false;
+  });
+  const store::LedgerRow sim = SimOnlyOf(false);
+  auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b"));
+  RecordingWriter w = Call(*g, BodyOf(false));
+  ASSERT_EQ(w.status, 200) << w.body;
+  ExpectEstimatedFailure(*g, w, sim, 11);
+}
+
+// A 200 larger than limits.max_response_bytes: refused at the limit; the text up to it is
+// billed (1000 bytes received, the content from kAnswerStart's end).
+TEST(FailedAttemptEstimate, UnaryBodyOverTheLimitBillsTheTextUpToIt) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    const std::string body = kAnswerStart + std::string(4000, 'x') + "\"}}]}";
+    upstream::Send(s,
+                   "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                   "content-length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body);
+    return false;
+  });
+  const store::LedgerRow sim = SimOnlyOf(false);
+  auto g =
+      Make(TwoTiers("openai", up.port(), "gemma-4-31b") + "limits: {max_response_bytes: 1000}\n");
+  RecordingWriter w = Call(*g, BodyOf(false));
+  ASSERT_EQ(w.status, 200) << w.body;
+  ExpectEstimatedFailure(*g, w, sim, EstimateTokens(1000 - int64_t(kAnswerStart.size())));
+}
+
+// A 200 whose body stalls after its head (the idle timeout fires): started, billed.
+TEST(FailedAttemptEstimate, UnaryBodyStalledAfterTheHeadIsBilled) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    upstream::Send(s,
+                   "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n"
+                   "\r\n" +
+                       kAnswerStart + "abcd");
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    return false;
+  });
+  const store::LedgerRow sim = SimOnlyOf(false);
+  std::string yaml = TwoTiers("openai", up.port(), "gemma-4-31b");
+  const std::string at = "catalog: gemma-4-31b";
+  yaml.replace(yaml.find(at), at.size(), at + ", timeouts: {idle_ms: 150}");
+  auto g = Make(yaml);
+  RecordingWriter w = Call(*g, BodyOf(false));
+  ASSERT_EQ(w.status, 200) << w.body;
+  ExpectEstimatedFailure(*g, w, sim, 1);
+}
+
+// A 200 refused as malformed (no `choices`) that carries no usage: the prompt is billed.
+TEST(FailedAttemptEstimate, UnaryMalformedAnswerWithoutUsageBillsThePrompt) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    const std::string body = "{\"id\":\"c1\",\"object\":\"chat.completion\"}";
+    upstream::Send(s,
+                   "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                   "content-length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body);
+    return false;
+  });
+  const store::LedgerRow sim = SimOnlyOf(false);
+  auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b"));
+  RecordingWriter w = Call(*g, BodyOf(false));
+  ASSERT_EQ(w.status, 200) << w.body;
+  ExpectEstimatedFailure(*g, w, sim, 0);
+}
+
+// A stream that broke after its first event (the role chunk), before any content and before a
+// usage chunk: the prompt is billed.
+TEST(FailedAttemptEstimate, StreamBrokenBeforeUsageBillsThePrompt) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    upstream::Send(s, std::string(kSseHead) +
+                          "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                          "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+                          "\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n");
+    return false;
+  });
+  const store::LedgerRow sim = SimOnlyOf(true);
+  auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b"));
+  RecordingWriter w = Call(*g, BodyOf(true));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+  ExpectEstimatedFailure(*g, w, sim, 0);
+}
+
+// Partly reported: Anthropic's message_start said 1234 input tokens (and a running output of
+// 1), then 400 characters of thinking (not content for an OpenAI client) before the stream
+// broke. The reported input is kept; the output is the thinking's estimate, 100.
+TEST(FailedAttemptEstimate, StreamCutAfterAPartialReportKeepsItAndEstimatesTheRest) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    std::string events =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{"
+        "\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+        "\"model\":\"claude-opus-4.7\",\"content\":[],\"stop_reason\":null,"
+        "\"usage\":{\"input_tokens\":1234,\"output_tokens\":1}}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n";
+    for (int i = 0; i < 4; ++i)
+      events +=
+          "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+          "\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"" +
+          std::string(100, 't') + "\"}}\n\n";
+    upstream::Send(s, std::string(kSseHead) + events);
+    return false;
+  });
+  const store::LedgerRow sim = SimOnlyOf(true);
+  auto g = Make(TwoTiers("anthropic", up.port(), "claude-opus-4.7"));
+  RecordingWriter w = Call(*g, BodyOf(true));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+  store::LedgerRow r = OnlyRow(*g);
+  EXPECT_EQ(r.failed_input_tokens, 1234) << "reported: kept";
+  EXPECT_EQ(r.failed_output_tokens, 100) << "ceil(400 / 4), not the running count of 1";
+  EXPECT_EQ(r.failed_cost_micros, Cost("claude-opus-4.7", 1234, 100));
+  EXPECT_EQ(r.cost_micros, sim.cost_micros + r.failed_cost_micros);
+  EXPECT_TRUE(r.usage_estimated);
+  ExpectMetricsAgree(*g, r);
+}
+
+// A JSON answer to a stream request (an upstream that ignored `stream`): refused, but answered
+// and billed. Read like a non-streamed body: its `usage` when it has one, else the estimate.
+TEST(FailedAttemptEstimate, JsonAnswerToAStreamRequestIsReadLikeABody) {
+  for (bool with_usage : {true, false}) {
+    ScriptedServer up([&](tcp::socket& s, int) {
+      std::string body = kAnswerStart + std::string(44, 'a') + "\"}}]";
+      if (with_usage) body += ",\"usage\":{\"prompt_tokens\":700,\"completion_tokens\":50}";
+      body += "}";
+      upstream::Send(s,
+                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                     "content-length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body);
+      return false;
+    });
+    const store::LedgerRow sim = SimOnlyOf(true);
+    auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b"));
+    RecordingWriter w = Call(*g, BodyOf(true));
+    ASSERT_EQ(w.status, 200) << w.body;
+    EXPECT_EQ(w.Header("x-triage-tier"), "mid");
+    if (!with_usage) {
+      ExpectEstimatedFailure(*g, w, sim, 11);
+      continue;
+    }
+    store::LedgerRow r = OnlyRow(*g);
+    EXPECT_EQ(r.failed_input_tokens, 700);
+    EXPECT_EQ(r.failed_output_tokens, 50);
+    EXPECT_EQ(r.cost_micros, sim.cost_micros + Cost("gemma-4-31b", 700, 50));
+    EXPECT_EQ(r.usage_estimated, sim.usage_estimated) << "reported, not estimated";
+  }
+}
+
+// Refused before answering (a non-2xx status), or a 200 that is an HTML page (a proxy's, not
+// the API): providers do not bill those, nothing is added.
+TEST(FailedAttemptEstimate, RefusedAttemptsAndHtmlPagesAddNothing) {
+  for (const std::string head :
+       {"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n",
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n",
+        "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\n"}) {
+    for (bool stream : {false, true}) {
+      ScriptedServer up([&](tcp::socket& s, int) {
+        const std::string body = head.find("html") != std::string::npos
+                                     ? "<html><body>Bad gateway</body></html>"
+                                     : "{\"error\":{\"message\":\"no\",\"type\":\"x\"}}";
+        upstream::Send(s, head + "connection: close\r\ncontent-length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body);
+        return false;
+      });
+      const store::LedgerRow sim = SimOnlyOf(stream);
+      auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b"));
+      RecordingWriter w = Call(*g, BodyOf(stream));
+      ASSERT_EQ(w.status, 200) << w.body;
+      store::LedgerRow r = OnlyRow(*g);
+      EXPECT_EQ(r.failed_input_tokens, 0) << head;
+      EXPECT_EQ(r.failed_output_tokens, 0) << head;
+      EXPECT_EQ(r.failed_cost_micros, 0) << head;
+      EXPECT_EQ(r.cost_micros, sim.cost_micros) << head;
+      EXPECT_EQ(r.input_tokens, sim.input_tokens) << head;
+    }
+  }
+}
+
+// The cascade escalates; the escalation's one deployment answers 200 then cuts its body, and
+// the held cheap stream is released: the row, the stream's own restated cost and its trailer
+// all bill the cut attempt's estimate at that deployment's price.
+TEST(FailedAttemptEstimate, ReleasedCascadeStreamRestatesTheEstimatedCost) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    upstream::Send(s, std::string(kSseHead) +
+                          "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                          "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+                          "\"assistant\"},\"finish_reason\":null}]}\n\n");
+    return false;
+  });
+  auto g = Make(R"(
+tiers:
+  - name: open
+    deployments:
+      - {name: cheap, provider: sim, catalog: gemma-4-31b, sim: {latency_ms: 1, output_tokens: 5}}
+  - name: mid
+    deployments:
+      - {name: flaky, provider: openai, base_url: "http://127.0.0.1:)" +
+                std::to_string(up.port()) + R"(/v1", catalog: claude-sonnet-4.6}
+storage: {ledger: "sqlite::memory:"}
+retry: {max_attempts: 1}
+)");
+  g->SetAnswerJudge([](const RequestContext&, std::string_view) { return 0.9; }, 0.5);
+  json req = json::parse(BodyOf(true));
+  req["stream_options"] = {{"include_usage", true}};
+  RecordingWriter w = Call(*g, req.dump());
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.Header("x-triage-tier"), "open");
+  store::LedgerRow r = OnlyRow(*g);
+  EXPECT_EQ(r.failed_input_tokens, 10);
+  EXPECT_EQ(r.failed_output_tokens, 0);
+  EXPECT_EQ(r.failed_cost_micros, Cost("claude-sonnet-4.6", 10, 0));
+  EXPECT_TRUE(r.usage_estimated);
+  EXPECT_EQ(r.cost_micros,
+            Cost("gemma-4-31b", r.input_tokens - 10, r.output_tokens) + r.failed_cost_micros);
+  const std::string cost = catalog::FormatUsd(r.cost_micros);
+  std::string trailer;
+  for (const auto& [k, v] : w.trailers)
+    if (k == "x-triage-cost-usd") trailer = v;
+  EXPECT_EQ(trailer, cost);
+  EXPECT_NE(w.body.find(": triage cost_usd=" + cost + " "), std::string::npos) << w.body;
+  EXPECT_NE(w.body.find("\"cost_usd\":\"" + cost + "\""), std::string::npos) << w.body;
+  ExpectMetricsAgree(*g, r);
 }
 
 }  // namespace
