@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
+#include "config/config.h"
 #include "dialect/sse.h"
 #include "observe/log.h"
 #include "pipeline/attempt_util.h"
@@ -189,7 +190,10 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
       AnswerToolCall& call = ch.tool_calls.emplace_back();
       call.name = Str(b, "name");
       call.toolset = Str(b, "toolset_name");
-      if (auto in = b.find("input"); in != b.end() && !in->is_null()) call.arguments = in->dump();
+      if (auto in = b.find("input"); in != b.end() && !in->is_null()) {
+        call.too_deep = NestedDeeperThan(*in, config::kMaxJsonDepthCap);
+        if (!call.too_deep) call.arguments = in->dump();
+      }
     };
     if (j.contains("content") && j["content"].is_array())
       for (const auto& b : j["content"]) {
@@ -385,6 +389,7 @@ std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall&
   if (!forced.empty() && forced != call.name) return "tool_choice asks for " + ShownName(forced);
   if (!AllowedByToolChoice(req, call)) return "tool_choice does not allow " + ShownName(call.name);
   if (call.custom) return "";  // free-text input
+  if (call.too_deep) return "arguments nested too deep";
   const auto first = call.arguments.find_first_not_of(" \t\r\n");
   const json args =
       first == std::string::npos ? json::object() : json::parse(call.arguments, nullptr, false);

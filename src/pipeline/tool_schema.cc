@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <utility>
+#include <vector>
 
 namespace triage::pipeline {
 
@@ -281,6 +283,19 @@ std::string Check(Walk& w, const json& s, const json& v, bool closed) {
 }
 
 }  // namespace
+
+bool NestedDeeperThan(const json& v, int limit) {
+  std::vector<std::pair<const json*, int>> todo = {{&v, 0}};
+  while (!todo.empty()) {
+    const auto [at, depth] = todo.back();
+    todo.pop_back();
+    if (!at->is_structured()) continue;
+    if (depth >= limit) return true;
+    for (const auto& child : *at)
+      if (child.is_structured()) todo.emplace_back(&child, depth + 1);
+  }
+  return false;
+}
 
 std::string CheckArguments(const json& schema, const json& args) {
   Walk w{schema, {}, 0, 0};

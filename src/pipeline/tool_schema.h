@@ -30,4 +30,9 @@ std::string ShownName(std::string_view name);
 // the top level `missing required "KEY"` as before.
 std::string CheckArguments(const nlohmann::json& schema, const nlohmann::json& args);
 
+// Whether `v` nests arrays and objects more than `limit` levels deep. Iterative: nlohmann's
+// parser and destructor are, but dump() and copies recurse, and a tree 100000 levels deep (a
+// few hundred KB of an upstream's answer) overflows the stack there.
+bool NestedDeeperThan(const nlohmann::json& v, int limit);
+
 }  // namespace triage::pipeline

@@ -666,6 +666,38 @@ TEST(CheckToolSchema, RecursionIsBounded) {
   EXPECT_EQ(why, long_key + "." + long_key + "." + long_key.substr(0, 6) + "...: expected integer");
 }
 
+// Regression: an Anthropic answer whose tool input nested 200000 levels deep (a few hundred KB)
+// crashed the gateway: the input was serialised with nlohmann's recursive dump(). It is now
+// measured without recursion and refused, streamed or not.
+TEST(CheckToolSchema, AnthropicInputTooDeepToRead) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  auto c =
+      AnswerChoices(Dialect::kAnthropic, false,
+                    R"({"type":"message","content":[{"type":"tool_use","id":"t","name":"time",)"
+                    R"("input":{"a":)" +
+                        deep + R"(}}],"stop_reason":"tool_use"})");
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_TRUE(c[0].tool_calls[0].too_deep);
+  EXPECT_EQ(CheckToolCalls(AnthropicRequest(), c[0]), "arguments nested too deep");
+  const std::string stream =
+      "event: content_block_start\ndata: "
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t",)"
+      R"("name":"time","input":{"a":)" +
+      deep + "}}}\n\n";
+  c = AnswerChoices(Dialect::kAnthropic, true, stream);
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(CheckToolCalls(AnthropicRequest(), c[0]), "arguments nested too deep");
+  // Deep but within the bound: read as before.
+  c = AnswerChoices(Dialect::kAnthropic, false,
+                    R"({"type":"message","content":[{"type":"tool_use","id":"t","name":"time",)"
+                    R"("input":{"a":)" +
+                        std::string(1000, '[') + std::string(1000, ']') +
+                        R"(}}],"stop_reason":"tool_use"})");
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_FALSE(c[0].tool_calls[0].too_deep);
+  EXPECT_EQ(CheckToolCalls(AnthropicRequest(), c[0]), "");
+}
+
 // What the checker does not read is accepted: a schema it does not understand never makes a
 // call invalid.
 TEST(CheckToolSchema, UnknownKeywordsAreAccepted) {
