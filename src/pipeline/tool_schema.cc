@@ -209,8 +209,8 @@ std::string CheckObject(Walk& w, const json& s, const json& v, bool closed) {
         if (std::string why = CheckAt(w, Key(w, key), *p, value); !why.empty()) return why;
         continue;
       }
-    if (more == s.end() || !others_known) continue;
-    if (more->is_boolean() && !more->get<bool>() && closed)
+    if (more == s.end() || !others_known || !closed) continue;
+    if (more->is_boolean() && !more->get<bool>())
       return At(w, "unexpected key \"" + ShownName(key) + "\"");
     if (more->is_object())
       if (std::string why = CheckAt(w, Key(w, key), *more, value); !why.empty()) return why;
@@ -231,7 +231,8 @@ std::string CheckArray(Walk& w, const json& s, const json& v) {
   return "";
 }
 
-// `closed`: whether this schema's additionalProperties: false is read (not in an allOf branch).
+// `closed`: whether this schema's additionalProperties is read (not in an allOf branch, where
+// the keys may be another branch's).
 std::string Check(Walk& w, const json& s, const json& v, bool closed) {
   if (!s.is_object() || w.depth >= kMaxDepth || w.steps >= kMaxSteps) return "";
   ++w.steps;

@@ -19,8 +19,8 @@ std::string ShownName(std::string_view name);
 // `items` (one schema; the tuple form is not read), `minItems`/`maxItems`,
 // `minLength`/`maxLength` (in code points), `minimum`/`maximum`/`exclusiveMinimum`/
 // `exclusiveMaximum` (numbers), `anyOf`/`oneOf` (valid when any branch is: oneOf is read as
-// anyOf), `allOf` (every branch, whose `additionalProperties: false` is not read: split object
-// schemas would refuse every call), and local `$ref`s (`#`, `#/$defs/X`, `#/definitions/X`, any
+// anyOf), `allOf` (every branch, whose `additionalProperties` is not read: split object schemas
+// would refuse every call), and local `$ref`s (`#`, `#/$defs/X`, `#/definitions/X`, any
 // JSON pointer into `schema`). Everything else (format, pattern, not, if/then, remote refs, a
 // schema that is not an object, ...) is accepted: only what the schema plainly rules out is
 // invalid. Depth and work are bounded (a self-referencing $ref, deeply nested arguments): past

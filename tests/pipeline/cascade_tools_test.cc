@@ -591,6 +591,11 @@ TEST(CheckToolSchema, AnyOfOneOfAllOf) {
   EXPECT_EQ(Why(s, R"({"both":{"a":1}})"), "both.a: expected string");
   EXPECT_EQ(Why(s, R"({"both":{"b":"2"}})"), "both.b: expected integer");
   EXPECT_EQ(Why(s, R"({"both":[]})"), "both: expected object");
+  // ... nor an additionalProperties schema there: the key may be another branch's.
+  EXPECT_EQ(Why(R"({"allOf":[{"properties":{"a":{"type":"integer"}}},
+      {"properties":{"b":{"type":"string"}},"additionalProperties":{"type":"string"}}]})",
+                R"({"a":1,"b":"x"})"),
+            "");
 }
 
 TEST(CheckToolSchema, LocalRefs) {
