@@ -178,14 +178,20 @@ std::optional<Error> CheckTools(const json& b, ChatRequest& req) {
       const json& t = (*tools)[i];
       std::string p = "tools[" + std::to_string(i) + "]";
       if (!t.is_object()) return WrongType(p, "an object", t);
-      if (auto e = NeedString(t, "name", p)) return e;
       auto ty = t.find("type");
       bool custom = ty == t.end() || ty->is_null() || *ty == "custom";
       if (custom) {
+        if (auto e = NeedString(t, "name", p)) return e;
         auto s = t.find("input_schema");
         if (s == t.end()) return Missing(p + ".input_schema");
         if (!s->is_object()) return WrongType(p + ".input_schema", "an object", *s);
+        continue;
       }
+      // A typed tool (bash_..., web_search_..., and the toolsets, which have no `name`:
+      // mcp_toolset, browser_toolset_..., computer_toolset_...) is Anthropic's to check.
+      if (!ty->is_string()) return WrongType(p + ".type", "a string", *ty);
+      if (auto n = t.find("name"); n != t.end() && !n->is_string())
+        return WrongType(p + ".name", "a string", *n);
     }
     req.has_tools = !tools->empty();
   }

@@ -126,8 +126,12 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     } else {
       return LineError(path, n, "'benchmark' must be a string, got " + std::string(b->type_name()));
     }
-    q.category =
-        j.contains("category") && j["category"].is_string() ? j["category"].get<std::string>() : "";
+    // The same for a category: null or absent is "(none)" in --by-category.
+    if (auto c = j.find("category"); c != j.end() && c->is_string()) {
+      q.category = c->get<std::string>();
+    } else if (c != j.end() && !c->is_null()) {
+      return LineError(path, n, "'category' must be a string, got " + std::string(c->type_name()));
+    }
     for (const auto& m : *msgs) {
       if (!m.is_object()) return LineError(path, n, "each message must be an object");
       const bool calls = m.contains("tool_calls") || m.contains("function_call");

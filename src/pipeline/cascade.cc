@@ -9,10 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
+#include "config/config.h"
 #include "dialect/sse.h"
 #include "observe/log.h"
 #include "pipeline/attempt_util.h"
 #include "pipeline/gateway.h"
+#include "pipeline/tool_schema.h"
 #include "routing/router.h"
 
 namespace triage::pipeline {
@@ -187,7 +189,11 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
     auto tool_use = [&](const json& b) {
       AnswerToolCall& call = ch.tool_calls.emplace_back();
       call.name = Str(b, "name");
-      if (auto in = b.find("input"); in != b.end() && !in->is_null()) call.arguments = in->dump();
+      call.toolset = Str(b, "toolset_name");
+      if (auto in = b.find("input"); in != b.end() && !in->is_null()) {
+        call.too_deep = NestedDeeperThan(*in, config::kMaxJsonDepthCap);
+        if (!call.too_deep) call.arguments = in->dump();
+      }
     };
     if (j.contains("content") && j["content"].is_array())
       for (const auto& b : j["content"]) {
@@ -256,19 +262,6 @@ std::string AnswerText(dialect::Dialect client, bool stream, const std::string& 
 }
 
 namespace {
-// A name for a reason or a log: at most 64 characters of [A-Za-z0-9_.:/-], others as '?' (a
-// header value must stay one printable line).
-std::string ShownName(std::string_view name) {
-  std::string out;
-  for (char c : name.substr(0, 64)) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.' || c == ':' || c == '/';
-    out += ok ? c : '?';
-  }
-  if (name.size() > 64) out += "...";
-  return out;
-}
-
 // A tool the request offers: its name, its input schema (null when it has none) and whether
 // it is an OpenAI custom tool (free-text input).
 struct OfferedTool {
@@ -290,9 +283,12 @@ std::vector<OfferedTool> OfferedTools(const dialect::ChatRequest& req) {
   const bool listed = tools != b.end() && tools->is_array();
   if (req.dialect == dialect::Dialect::kAnthropic) {
     // Every tool the client runs has a name (custom ones with input_schema; the typed client
-    // tools, bash_..., text_editor_..., have a fixed schema of their own).
+    // tools, bash_..., text_editor_..., have a fixed schema of their own), but the toolsets
+    // (ToolsetOffered).
     if (listed)
-      for (const auto& t : *tools) out.push_back({Str(t, "name"), schema_of(t, "input_schema")});
+      for (const auto& t : *tools)
+        if (std::string name = Str(t, "name"); !name.empty())
+          out.push_back({std::move(name), schema_of(t, "input_schema")});
     return out;
   }
   if (listed)
@@ -307,6 +303,22 @@ std::vector<OfferedTool> OfferedTools(const dialect::ChatRequest& req) {
   if (auto fns = b.find("functions"); fns != b.end() && fns->is_array())  // deprecated spelling
     for (const auto& f : *fns) out.push_back({Str(f, "name"), schema_of(f, "parameters")});
   return out;
+}
+
+// Whether an Anthropic request offers a toolset (a typed tool without a name, whose members
+// Anthropic or an MCP server names) of the family `family`: its type up to "_toolset"
+// (browser_toolset_... is `browser`); an mcp_toolset stands for any family.
+bool ToolsetOffered(const dialect::ChatRequest& req, const std::string& family) {
+  if (req.dialect != dialect::Dialect::kAnthropic || family.empty() || !req.body.is_object())
+    return false;
+  auto tools = req.body.find("tools");
+  if (tools == req.body.end() || !tools->is_array()) return false;
+  for (const auto& t : *tools) {
+    if (!t.is_object() || t.contains("name")) continue;
+    const std::string type = Str(t, "type");
+    if (type == "mcp_toolset" || type.rfind(family + "_toolset", 0) == 0) return true;
+  }
+  return false;
 }
 
 // The request's tool_choice as (forced tool name or "", none): OpenAI {"type":"function",
@@ -369,11 +381,15 @@ std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall&
       tool = &t;
       break;
     }
-  if (!tool) return "unknown tool \"" + ShownName(call.name) + "\"";
-  const json* schema = tool->schema;
+  // A member of an Anthropic toolset of the request, by its toolset_name: plausible, with no
+  // schema to check its arguments against.
+  const bool member = !tool && ToolsetOffered(req, call.toolset);
+  if (!tool && !member) return "unknown tool \"" + ShownName(call.name) + "\"";
+  const json* schema = tool ? tool->schema : nullptr;
   if (!forced.empty() && forced != call.name) return "tool_choice asks for " + ShownName(forced);
   if (!AllowedByToolChoice(req, call)) return "tool_choice does not allow " + ShownName(call.name);
   if (call.custom) return "";  // free-text input
+  if (call.too_deep) return "arguments nested too deep";
   const auto first = call.arguments.find_first_not_of(" \t\r\n");
   const json args =
       first == std::string::npos ? json::object() : json::parse(call.arguments, nullptr, false);
@@ -386,11 +402,8 @@ std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall&
       !(schema && schema->contains("properties") && (*schema)["properties"].is_object() &&
         (*schema)["properties"].contains("_raw")))
     return "arguments are not a JSON object";
-  if (schema && schema->contains("required") && (*schema)["required"].is_array())
-    for (const auto& k : (*schema)["required"])
-      if (k.is_string() && !args.contains(k.get_ref<const std::string&>()))
-        return "missing required \"" + ShownName(k.get_ref<const std::string&>()) + "\"";
-  return "";
+  // The values against the schema (`required` first: `missing required "KEY"`).
+  return schema ? CheckArguments(*schema, args) : "";
 }
 
 std::string CheckToolCalls(const dialect::ChatRequest& req, const AnswerChoice& choice) {

@@ -48,6 +48,12 @@ struct AnswerToolCall {
   // partial_json fragments joined). May be empty (= `{}`) or not JSON at all.
   std::string arguments;
   bool custom = false;  // an OpenAI custom tool call (`custom.input`): free text, not JSON
+  // An Anthropic tool_use block's `toolset_name`: the call is a member of a toolset
+  // (browser_toolset_..., computer_toolset_...); "" otherwise.
+  std::string toolset;
+  // An Anthropic `input` nested deeper than kMaxJsonDepthCap: not serialised into `arguments`
+  // (that recursion could overflow the stack).
+  bool too_deep = false;
 };
 
 // One choice of a held answer (OpenAI `n` > 1 has several; Anthropic one).
@@ -73,13 +79,15 @@ std::vector<std::string> AnswerTexts(dialect::Dialect client, bool stream, const
 std::string AnswerText(dialect::Dialect client, bool stream, const std::string& body);
 
 // Why a tool call does not fit the request `req` (in the same dialect), or "" when it does: its
-// name is one of the request's tools (`unknown tool "NAME"`), its arguments parse as a JSON
-// object, empty counting as `{}` (`arguments are not a JSON object`), every name in the tool's
-// input schema's top-level `required` is present (`missing required "KEY"`), and a tool_choice
-// that forces one tool names this one (`tool_choice asks for NAME`; tool_choice none:
-// `tool_choice is none`; OpenAI allowed_tools without it: `tool_choice does not allow NAME`). Never
-// quotes argument values (they may hold user data); names are shown cut to 64 characters of
-// [A-Za-z0-9_.:/-], others as '?'.
+// name is one of the request's tools (`unknown tool "NAME"`; an Anthropic call with a
+// `toolset_name` fits a toolset of that family, or any family when the request has an
+// mcp_toolset), its arguments parse as a JSON object, empty counting as `{}` (`arguments are
+// not a JSON object`; an Anthropic input nested too deep to read: `arguments nested too
+// deep`), they fit the tool's input schema (CheckArguments: `missing required
+// "KEY"`, `city: expected string`, ...), and a tool_choice that forces one tool names this one
+// (`tool_choice asks for NAME`; tool_choice none: `tool_choice is none`; OpenAI allowed_tools
+// without it: `tool_choice does not allow NAME`). Never quotes argument values (they may hold
+// user data); names are shown cut to 64 characters of [A-Za-z0-9_.:/-], others as '?'.
 std::string CheckToolCall(const dialect::ChatRequest& req, const AnswerToolCall& call);
 // The first problem of a choice's tool calls (CheckToolCall), or "" when all are valid. A
 // choice with tool calls that was cut at the token limit is not valid even when its calls

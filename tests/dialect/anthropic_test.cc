@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace triage::dialect {
 namespace {
@@ -123,6 +125,72 @@ INSTANTIATE_TEST_SUITE_P(
         if (c == ' ') c = '_';
       return n;
     });
+
+// Regression: every tool entry needed a `name`, so the toolsets of the Messages API, which have
+// none ({"type":"mcp_toolset","mcp_server_name":...}, browser_toolset_..., computer_toolset_...),
+// were refused with 400. Every tool type of the @anthropic-ai/sdk typings (ToolUnion,
+// BetaToolUnion) parses; a custom tool still needs its name and input_schema.
+TEST(ParseAnthropicMessages, AcceptsEveryToolTypeOfTheSdk) {
+  const std::vector<std::string> tools = {
+      R"({"name":"get_weather","input_schema":{"type":"object"}})",
+      R"({"type":"custom","name":"f","input_schema":{"type":"object"}})",
+      R"({"type":null,"name":"f","input_schema":{"type":"object"}})",
+      R"({"type":"bash_20241022","name":"bash"})",
+      R"({"type":"bash_20250124","name":"bash"})",
+      R"({"type":"code_execution_20250522","name":"code_execution"})",
+      R"({"type":"code_execution_20250825","name":"code_execution"})",
+      R"({"type":"code_execution_20260120","name":"code_execution"})",
+      R"({"type":"code_execution_20260521","name":"code_execution"})",
+      R"({"type":"browser_toolset_20260801"})",
+      R"({"type":"browser_toolset_20260801","configs":{"navigate":{"enabled":false}}})",
+      R"({"type":"computer_20241022","name":"computer","display_width_px":1024,"display_height_px":768})",
+      R"({"type":"computer_20250124","name":"computer","display_width_px":1024,"display_height_px":768})",
+      R"({"type":"computer_20251124","name":"computer","display_width_px":1024,"display_height_px":768})",
+      R"({"type":"computer_toolset_20260801"})",
+      R"({"type":"memory_20250818","name":"memory"})",
+      R"({"type":"text_editor_20241022","name":"str_replace_editor"})",
+      R"({"type":"text_editor_20250124","name":"str_replace_editor"})",
+      R"({"type":"text_editor_20250429","name":"str_replace_based_edit_tool"})",
+      R"({"type":"text_editor_20250728","name":"str_replace_based_edit_tool"})",
+      R"({"type":"web_search_20250305","name":"web_search","max_uses":3})",
+      R"({"type":"web_search_20260209","name":"web_search"})",
+      R"({"type":"web_search_20260318","name":"web_search"})",
+      R"({"type":"web_fetch_20250910","name":"web_fetch"})",
+      R"({"type":"web_fetch_20260209","name":"web_fetch"})",
+      R"({"type":"web_fetch_20260309","name":"web_fetch"})",
+      R"({"type":"web_fetch_20260318","name":"web_fetch"})",
+      R"({"type":"advisor_20260301","name":"advisor"})",
+      R"({"type":"tool_search_tool_bm25_20251119","name":"tool_search_tool_bm25"})",
+      R"({"type":"tool_search_tool_bm25","name":"tool_search_tool_bm25"})",
+      R"({"type":"tool_search_tool_regex_20251119","name":"tool_search_tool_regex"})",
+      R"({"type":"tool_search_tool_regex","name":"tool_search_tool_regex"})",
+      R"({"type":"mcp_toolset","mcp_server_name":"docs"})",
+      R"({"type":"mcp_toolset","mcp_server_name":"docs","default_config":{"enabled":false},)"
+      R"("configs":{"search":{"enabled":true}}})",
+  };
+  for (const auto& t : tools) {
+    SCOPED_TRACE(t);
+    auto r = ParseAnthropicMessages(
+        R"({"model":"m","max_tokens":5,"tools":[)" + t + "]," + kUser + "}", 64);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(r->has_tools);
+  }
+  // Still refused: a custom tool without its name or schema, a type or a name of another kind.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"input_schema":{"type":"object"}})", "tools[0].name"},
+      {R"({"type":"custom","input_schema":{"type":"object"}})", "tools[0].name"},
+      {R"({"name":"f"})", "tools[0].input_schema"},
+      {R"({"type":7,"name":"f"})", "tools[0].type"},
+      {R"({"type":"bash_20250124","name":5})", "tools[0].name"},
+  };
+  for (const auto& [t, field] : bad) {
+    SCOPED_TRACE(t);
+    auto r = ParseAnthropicMessages(
+        R"({"model":"m","max_tokens":5,"tools":[)" + t + "]," + kUser + "}", 64);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find(field), std::string::npos) << r.error().message;
+  }
+}
 
 }  // namespace
 }  // namespace triage::dialect

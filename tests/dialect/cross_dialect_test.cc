@@ -139,6 +139,29 @@ TEST(OpenAIToAnthropicStream, StreamedRefusalStopsWithRefusal) {
   EXPECT_EQ(RenderAnthropicResponse(*unary)["stop_reason"], stop);
 }
 
+// Anthropic's toolsets have no `name` (mcp_toolset, browser_toolset_..., computer_toolset_...):
+// they pass to an Anthropic upstream unchanged and, like the other server tools, are dropped
+// towards OpenAI and reported as `tools.<type>`; the custom tool beside them is kept.
+TEST(AnthropicToOpenAIRequest, NamelessToolsetsAreDroppedLikeServerTools) {
+  auto req = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":5,"tools":[{"type":"mcp_toolset","mcp_server_name":"docs"},)"
+      R"({"type":"browser_toolset_20260801"},{"type":"computer_toolset_20260801"},)"
+      R"({"name":"f","input_schema":{"type":"object"}}],)"
+      R"("messages":[{"role":"user","content":"hi"}]})",
+      64);
+  ASSERT_TRUE(req.ok()) << req.error().message;
+  std::vector<std::string> dropped;
+  json out = ToOpenAIRequest(*req, "up", &dropped);
+  ASSERT_EQ(out["tools"].size(), 1u);
+  EXPECT_EQ(out["tools"][0]["function"]["name"], "f");
+  for (const char* d :
+       {"tools.mcp_toolset", "tools.browser_toolset_20260801", "tools.computer_toolset_20260801"})
+    EXPECT_NE(std::find(dropped.begin(), dropped.end(), d), dropped.end()) << d;
+  EXPECT_EQ(json::parse(OpenAIRequestBody(*req, "up")), out);
+  json same = json::parse(AnthropicRequestBody(*req, "up"));
+  EXPECT_EQ(same["tools"], req->body["tools"]);  // unchanged towards Anthropic
+}
+
 // A tool_choice with no tools left (none sent, or only Anthropic server tools, which are
 // dropped) must not reach an OpenAI-compatible upstream: vLLM refuses it ("When using
 // `tool_choice`, `tools` must be set."). Anthropic -> OpenAI only; the other way already sent

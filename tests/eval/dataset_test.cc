@@ -149,6 +149,29 @@ TEST(Dataset, NonTextContentOrBenchmarkNamesTheLine) {
   EXPECT_EQ(ds.queries[0].benchmark, "null_benchmark");
 }
 
+// Regression: a `category` that was a number or an object read silently as "(none)"; now it
+// names the line like a `benchmark` that is not a string, and null is read as absent.
+TEST(Dataset, NonStringCategoryNamesTheLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"bad_category.jsonl:3: 'category' must be a string, got number", "bad_category.jsonl"},
+      {"object_category.jsonl:1: 'category' must be a string, got object",
+       "object_category.jsonl"}};
+  for (const auto& [want, file] : cases) {
+    Dataset ds;
+    Status st = Ok{};
+    ASSERT_NO_THROW(st = ReadOutcomes(kDir + file, "cheap", "strong", &ds)) << file;
+    ASSERT_FALSE(st.ok()) << file;
+    EXPECT_NE(st.error().message.find(want), std::string::npos) << st.error().message;
+    EXPECT_EQ(st.error().code, "bad_outcomes") << file;
+  }
+  Dataset ds;
+  Status st = ReadOutcomes(kDir + "null_category.jsonl", "cheap", "strong", &ds);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ASSERT_EQ(ds.queries.size(), 2u);
+  EXPECT_EQ(ds.queries[0].category, "");  // null: no category, "(none)" in --by-category
+  EXPECT_EQ(ds.queries[1].category, "maths");
+}
+
 // What the outcomes README allows still reads: content null, an empty list, and parts of
 // unknown types (or that are not objects, or whose `text` is not a string) ignored.
 TEST(Dataset, ContentNullEmptyListAndUnknownPartsRead) {

@@ -261,6 +261,148 @@ test("live cascade: Anthropic cheap upstream's tool_use is checked in the client
   }
 });
 
+// The values of the arguments against the tool's JSON Schema: a wrongly typed value, one
+// outside an enum, a nested one of the wrong type escalate (the reason names the path, never the
+// value); correctly typed ones are released.
+const typedSchema = {
+  type: "object",
+  properties: {
+    city: { type: "string" },
+    unit: { type: "string", enum: ["c", "f"] },
+    days: { type: "integer" },
+    location: { $ref: "#/$defs/Point" },
+  },
+  required: ["city"],
+  additionalProperties: false,
+  $defs: { Point: { type: "object", properties: { lat: { type: "number" }, lon: { type: "number" } }, required: ["lat", "lon"] } },
+};
+const typedCases = [
+  [{ city: 42 }, "city: expected string"],
+  [{ city: "Paris", unit: "kelvin" }, "unit: not one of the enum"],
+  [{ city: "Paris", days: 2.5 }, "days: expected integer"],
+  [{ city: "Paris", location: { lat: "48.8", lon: 2.3 } }, "location.lat: expected number"],
+  [{ city: "Paris", secret_key: "s3cr3t" }, 'unexpected key "secret_key"'],
+];
+const typedValid = { city: "Paris", unit: "c", days: 3, location: { lat: 48.8, lon: 2 } };
+
+test("live cascade: argument values are checked against the schema (official openai client, streamed or not)", async () => {
+  const cheap = await toolCallingOpenAI();
+  const strong = await startFakeOpenAI();
+  const t = await startTriage(config({ tiers: tiersWith(cheap, strong), extra: `routing: {router: "cascade:${model}", thresholds: [0.5]}\n` }));
+  try {
+    const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const tools = [{ type: "function", function: { name: "get_weather", parameters: typedSchema } }];
+    const ask = async (stream) => {
+      if (!stream) {
+        const { data, response } = await openai.chat.completions.create({ model: "auto", messages, tools }).withResponse();
+        return { route: utf8(response.headers.get("x-triage-route")), tier: response.headers.get("x-triage-tier"), calls: data.choices[0].message.tool_calls?.length ?? 0 };
+      }
+      const s = await openai.chat.completions.create({ model: "auto", messages, tools, stream: true }).withResponse();
+      let calls = 0;
+      for await (const c of s.data) calls += (c.choices[0]?.delta?.tool_calls || []).filter((tc) => tc.id).length;
+      return { route: utf8(s.response.headers.get("x-triage-route")), tier: s.response.headers.get("x-triage-tier"), calls };
+    };
+    for (const stream of [false, true]) {
+      // 3.0 is an integer in JSON Schema.
+      for (const args of [JSON.stringify(typedValid), '{"city":"Paris","days":3.0}']) {
+        cheap.call = { name: "get_weather", args, finish: "tool_calls" };
+        const got = await ask(stream);
+        assert.equal(got.route, "cascade tool call checked → open", `${stream} ${args}`);
+        assert.equal(got.tier, "open");
+        assert.equal(got.calls, 1);
+      }
+      for (const [input, why] of typedCases) {
+        cheap.call = { name: "get_weather", args: JSON.stringify(input), finish: "tool_calls" };
+        const before = strong.requests.length;
+        const got = await ask(stream);
+        assert.equal(got.route, `cascade tool call invalid (${why}) → mid`, `${stream} ${why}`);
+        assert.equal(got.tier, "mid");
+        assert.equal(got.calls, 0, "the strong tier's text answer, not the cheap call");
+        assert.equal(strong.requests.length, before + 1);
+      }
+    }
+    for (const r of t.rows()) assert.doesNotMatch(r.route, /s3cr3t|kelvin|48\.8/, "argument values are never echoed");
+    assert.doesNotMatch(t.stderr(), /s3cr3t/);
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+    await strong.close();
+  }
+});
+
+test("live cascade: argument values are checked against the input_schema (@anthropic-ai/sdk, Anthropic cheap upstream, streamed or not)", async () => {
+  const cheap = await startFakeAnthropic();
+  const strong = await startFakeOpenAI();
+  const t = await startTriage(config({ tiers: tiersWith(cheap, strong, "anthropic"), extra: `routing: {router: "cascade:${model}", thresholds: [0.5]}\n` }));
+  try {
+    const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+    const tools = [{ name: "get_weather", input_schema: typedSchema }];
+    const ask = async (stream, extra = {}) => {
+      const params = { model: "auto", max_tokens: 200, messages, tools, ...extra };
+      if (!stream) {
+        const { data, response } = await anthropic.messages.create(params).withResponse();
+        return { route: utf8(response.headers.get("x-triage-route")), tier: response.headers.get("x-triage-tier"), msg: data };
+      }
+      const s = anthropic.messages.stream(params);
+      const msg = await s.finalMessage();
+      const { response } = await s.withResponse();
+      return { route: utf8(response.headers.get("x-triage-route")), tier: response.headers.get("x-triage-tier"), msg };
+    };
+    cheap.stop_reason = "tool_use";
+    for (const stream of [false, true]) {
+      cheap.content = [{ type: "tool_use", id: "toolu_1", name: "get_weather", input: typedValid }];
+      let got = await ask(stream);
+      assert.equal(got.route, "cascade tool call checked → open", String(stream));
+      assert.deepEqual(got.msg.content.find((b) => b.type === "tool_use").input, typedValid);
+      for (const [input, why] of typedCases) {
+        cheap.content = [{ type: "tool_use", id: "toolu_1", name: "get_weather", input }];
+        got = await ask(stream);
+        assert.equal(got.route, `cascade tool call invalid (${why}) → mid`, `${stream} ${why}`);
+        assert.equal(got.tier, "mid");
+        assert.equal(got.msg.content.some((b) => b.type === "tool_use"), false);
+      }
+      // Toolsets have no `name` (they were refused with 400): they reach the Anthropic upstream
+      // unchanged, and a call of one of their members (toolset_name) is not an unknown tool.
+      const toolsets = [
+        { type: "mcp_toolset", mcp_server_name: "docs" },
+        { type: "browser_toolset_20260801", configs: { navigate: { enabled: true } } },
+      ];
+      cheap.content = [{ type: "tool_use", id: "toolu_2", name: "navigate", toolset_name: "browser", input: { url: "https://example.com" } }];
+      got = await ask(stream, { tools: [...tools, ...toolsets], mcp_servers: [{ type: "url", url: "https://mcp.example.com/sse", name: "docs" }] });
+      assert.equal(got.route, "cascade tool call checked → open", String(stream));
+      const sent = cheap.requests.at(-1).body;
+      assert.deepEqual(sent.tools, [...tools, ...toolsets]);
+      assert.deepEqual(sent.mcp_servers, [{ type: "url", url: "https://mcp.example.com/sse", name: "docs" }]);
+      // Without its toolset_name the same call is unknown.
+      cheap.content = [{ type: "tool_use", id: "toolu_2", name: "navigate", input: {} }];
+      got = await ask(stream, { tools: [...tools, ...toolsets] });
+      assert.equal(got.route, 'cascade tool call invalid (unknown tool "navigate") → mid', String(stream));
+    }
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+    await strong.close();
+  }
+});
+
+test("Anthropic toolsets towards an OpenAI upstream are dropped like other server tools (@anthropic-ai/sdk)", async () => {
+  const up = await toolCallingOpenAI();
+  const t = await startTriage(config({ tiers: [{ name: "open", deployments: [{ name: "o", url: up.url, catalog: "gemma-4-31b" }] }] }));
+  try {
+    const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+    const { data, response } = await anthropic.messages
+      .create({ model: "auto", max_tokens: 200, messages, tools: [{ type: "mcp_toolset", mcp_server_name: "docs" }, { name: "get_weather", input_schema: schema }] })
+      .withResponse();
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("x-triage-dropped-params") || "", /tools\.mcp_toolset/);
+    assert.deepEqual(up.requests.at(-1).body.tools.map((x) => x.function.name), ["get_weather"]);
+    assert.equal(data.content.find((b) => b.type === "tool_use").name, "get_weather");
+  } finally {
+    await t.cleanup();
+    await up.close();
+  }
+});
+
 test("routing.cascade_tool_calls: escalate keeps judging a tool call as an empty text; SIGHUP switches it", async () => {
   const cheap = await toolCallingOpenAI();
   const strong = await startFakeOpenAI();

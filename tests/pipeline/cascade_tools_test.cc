@@ -371,6 +371,56 @@ TEST(CheckToolCall, AllowedToolsChoice) {
   }
 }
 
+// Anthropic's toolsets have no `name`; their members' tool_use blocks carry a toolset_name
+// (browser_toolset_... calls `navigate` with toolset_name "browser"). Regression: a nameless
+// tool made every call named "" known, and the parser refused such requests anyway.
+TEST(CheckToolCall, AnthropicToolsetMembers) {
+  const auto browser = AnthropicRequest(
+      {{"tools",
+        {{{"type", "browser_toolset_20260801"}},
+         {{"name", "weather"},
+          {"input_schema",
+           {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}}}});
+  AnswerToolCall nav = Call("navigate", R"({"url":"https://example.com"})");
+  nav.toolset = "browser";
+  EXPECT_EQ(CheckToolCall(browser, nav), "");
+  AnswerToolCall computer = Call("left_click", "{}");
+  computer.toolset = "computer";
+  EXPECT_EQ(CheckToolCall(browser, computer), "unknown tool \"left_click\"");
+  EXPECT_EQ(CheckToolCall(browser, Call("navigate", "{}")), "unknown tool \"navigate\"");
+  EXPECT_EQ(CheckToolCall(browser, Call("", "{}")), "unknown tool \"\"");
+  EXPECT_EQ(CheckToolCall(browser, Call("weather", R"({"city":1})")), "city: expected string");
+  // An MCP toolset's tools and family are its server's: any toolset_name is plausible.
+  const auto mcp =
+      AnthropicRequest({{"tools", {{{"type", "mcp_toolset"}, {"mcp_server_name", "docs"}}}}});
+  AnswerToolCall search = Call("search_docs", R"({"q":"x"})");
+  search.toolset = "docs";
+  EXPECT_EQ(CheckToolCall(mcp, search), "");
+  EXPECT_EQ(CheckToolCall(mcp, Call("search_docs", "{}")), "unknown tool \"search_docs\"");
+  // tool_choice still holds.
+  auto forced = AnthropicRequest(
+      {{"tools", {{{"type", "browser_toolset_20260801"}}}}, {"tool_choice", {{"type", "none"}}}});
+  EXPECT_EQ(CheckToolCall(forced, nav), "tool_choice is none");
+  // The answer's toolset_name is read, streamed or not.
+  auto c = AnswerChoices(Dialect::kAnthropic, false, R"({"type":"message","content":[
+    {"type":"tool_use","id":"t1","name":"navigate","toolset_name":"browser","input":{}}],
+    "stop_reason":"tool_use"})");
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(c[0].tool_calls[0].toolset, "browser");
+  EXPECT_EQ(CheckToolCalls(browser, c[0]), "");
+  c = AnswerChoices(Dialect::kAnthropic, true,
+                    AnthropicStream({BlockStart(0, {{"type", "tool_use"},
+                                                    {"id", "t1"},
+                                                    {"name", "navigate"},
+                                                    {"toolset_name", "browser"},
+                                                    {"input", json::object()}}),
+                                     PartialJson(0, R"({"url":"x"})")},
+                                    "tool_use"));
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(c[0].tool_calls[0].toolset, "browser");
+  EXPECT_EQ(CheckToolCalls(browser, c[0]), "");
+}
+
 TEST(CheckToolCall, CutAnswers) {
   AnswerChoice c;
   c.tool_calls.push_back(Call("weather", R"({"city":"Pa)"));
@@ -385,6 +435,288 @@ TEST(CheckToolCall, CutAnswers) {
   c.tool_calls.push_back(Call("foo", "{}"));
   c.tool_calls.push_back(Call("weather", "{}"));
   EXPECT_EQ(CheckToolCalls(OpenAIRequest(), c), "unknown tool \"foo\"");
+}
+
+// The argument values against the tool's schema (CheckArguments through CheckToolCall): a
+// request with one tool `t` of this schema, in either dialect.
+std::string WhyOpenAI(const json& schema, const std::string& args) {
+  json b = {
+      {"model", "auto"},
+      {"messages", {{{"role", "user"}, {"content", "x"}}}},
+      {"tools", {{{"type", "function"}, {"function", {{"name", "t"}, {"parameters", schema}}}}}}};
+  auto r = dialect::ParseOpenAIChat(b.dump(), 64);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return CheckToolCall(*r, Call("t", args));
+}
+std::string WhyAnthropic(const json& schema, const std::string& args) {
+  json b = {{"model", "auto"},
+            {"max_tokens", 10},
+            {"messages", {{{"role", "user"}, {"content", "x"}}}},
+            {"tools", {{{"name", "t"}, {"input_schema", schema}}}}};
+  auto r = dialect::ParseAnthropicMessages(b.dump(), 64);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return CheckToolCall(*r, Call("t", args));
+}
+// Both dialects read the schema the same way: the reason of either, checked equal.
+std::string Why(const std::string& schema, const std::string& args) {
+  const json s = json::parse(schema);
+  const std::string openai = WhyOpenAI(s, args), anthropic = WhyAnthropic(s, args);
+  EXPECT_EQ(openai, anthropic) << schema << " " << args;
+  return openai;
+}
+
+// Regression: a cheap model's call with wrongly typed values ({"city": 42}, a unit outside the
+// enum) was released, and the agent's tool then failed: the values are read against the schema.
+TEST(CheckToolSchema, Types) {
+  const std::string s = R"({"type":"object","properties":{
+      "city":{"type":"string"},"days":{"type":"integer"},"temp":{"type":"number"},
+      "metric":{"type":"boolean"},"note":{"type":"null"},"tags":{"type":"array"},
+      "where":{"type":"object"},"either":{"type":["string","null"]}}})";
+  EXPECT_EQ(Why(s, R"({"city":"Paris","days":3,"temp":21.5,"metric":true,"note":null,)"
+                   R"("tags":[],"where":{},"either":null})"),
+            "");
+  EXPECT_EQ(Why(s, R"({"city":42})"), "city: expected string");
+  EXPECT_EQ(Why(s, R"({"city":null})"), "city: expected string");
+  // JSON Schema semantics: an integer may be written 3.0, and a number may be an integer.
+  EXPECT_EQ(Why(s, R"({"days":3.0})"), "");
+  EXPECT_EQ(Why(s, R"({"days":1e2})"), "");
+  EXPECT_EQ(Why(s, R"({"days":3.5})"), "days: expected integer");
+  EXPECT_EQ(Why(s, R"({"days":"3"})"), "days: expected integer");
+  EXPECT_EQ(Why(s, R"({"temp":21})"), "");
+  EXPECT_EQ(Why(s, R"({"temp":"21"})"), "temp: expected number");
+  EXPECT_EQ(Why(s, R"({"metric":1})"), "metric: expected boolean");
+  EXPECT_EQ(Why(s, R"({"note":0})"), "note: expected null");
+  EXPECT_EQ(Why(s, R"({"tags":"a,b"})"), "tags: expected array");
+  EXPECT_EQ(Why(s, R"({"where":[]})"), "where: expected object");
+  EXPECT_EQ(Why(s, R"({"either":"x"})"), "");
+  EXPECT_EQ(Why(s, R"({"either":1})"), "either: expected string or null");
+  // A key the schema does not list is not refused without additionalProperties: false.
+  EXPECT_EQ(Why(s, R"({"other":1})"), "");
+  // OpenAPI's nullable: true also takes null.
+  EXPECT_EQ(Why(R"({"properties":{"a":{"type":"string","nullable":true}}})", R"({"a":null})"), "");
+  // A type name not known here, or a list with one, accepts anything.
+  EXPECT_EQ(Why(R"({"properties":{"a":{"type":"file"}}})", R"({"a":1})"), "");
+  EXPECT_EQ(Why(R"({"properties":{"a":{"type":["string","any"]}}})", R"({"a":1})"), "");
+}
+
+TEST(CheckToolSchema, EnumAndConst) {
+  const std::string s = R"({"type":"object","properties":{"unit":{"type":"string","enum":["c","f"]},
+      "n":{"enum":[1,2,null]},"v":{"const":"v1"}},"required":["unit"]})";
+  EXPECT_EQ(Why(s, R"({"unit":"c","n":2,"v":"v1"})"), "");
+  EXPECT_EQ(Why(s, R"({"unit":"c","n":2.0})"), "");  // 2.0 is 2
+  EXPECT_EQ(Why(s, R"({"unit":"c","n":null})"), "");
+  EXPECT_EQ(Why(s, R"({"unit":"kelvin"})"), "unit: not one of the enum");
+  EXPECT_EQ(Why(s, R"({"unit":"c","n":3})"), "n: not one of the enum");
+  EXPECT_EQ(Why(s, R"({"unit":"c","v":"v2"})"), "v: not the const value");
+  EXPECT_EQ(Why(s, R"({"n":1})"), "missing required \"unit\"");  // unchanged
+}
+
+TEST(CheckToolSchema, NestedObjectsAndAdditionalProperties) {
+  const std::string s = R"({"type":"object","properties":{"location":{"type":"object",
+      "properties":{"lat":{"type":"number"},"lon":{"type":"number"}},"required":["lat","lon"],
+      "additionalProperties":false}},"required":["location"],"additionalProperties":false})";
+  EXPECT_EQ(Why(s, R"({"location":{"lat":48.8,"lon":2.3}})"), "");
+  EXPECT_EQ(Why(s, R"({"location":{"lat":"48.8","lon":2.3}})"), "location.lat: expected number");
+  EXPECT_EQ(Why(s, R"({"location":{"lat":48.8}})"), "location: missing required \"lon\"");
+  EXPECT_EQ(Why(s, R"({"location":{"lat":48.8,"lon":2.3,"alt":0}})"),
+            "location: unexpected key \"alt\"");
+  EXPECT_EQ(Why(s, R"({"location":{"lat":48.8,"lon":2.3},"foo":1})"), "unexpected key \"foo\"");
+  // additionalProperties as a schema: the other keys' values.
+  EXPECT_EQ(Why(R"({"additionalProperties":{"type":"integer"}})", R"({"a":1,"b":2})"), "");
+  EXPECT_EQ(Why(R"({"additionalProperties":{"type":"integer"}})", R"({"a":1,"b":"2"})"),
+            "b: expected integer");
+  // patternProperties is not read: no key is refused then.
+  EXPECT_EQ(Why(R"({"patternProperties":{"^x":{}},"additionalProperties":false})", R"({"y":1})"),
+            "");
+  // OpenAI strict schemas: every key required, optional ones nullable, no other key.
+  const std::string strict = R"({"type":"object","properties":{"city":{"type":"string"},
+      "unit":{"type":["string","null"],"enum":["c","f",null]}},"required":["city","unit"],
+      "additionalProperties":false})";
+  EXPECT_EQ(Why(strict, R"({"city":"Paris","unit":null})"), "");
+  EXPECT_EQ(Why(strict, R"({"city":"Paris","unit":"k"})"), "unit: not one of the enum");
+  EXPECT_EQ(Why(strict, R"({"city":"Paris","unit":"c","extra":true})"), "unexpected key \"extra\"");
+  // Names in a path are shown like tool names; values never.
+  EXPECT_EQ(Why(R"({"properties":{"a b":{"type":"integer"}}})", R"({"a b":"s3cr3t"})"),
+            "a?b: expected integer");
+  EXPECT_EQ(Why(R"({"additionalProperties":false})", R"({"s3cr3t\n":1})"),
+            "unexpected key \"s3cr3t?\"");
+}
+
+TEST(CheckToolSchema, Arrays) {
+  const std::string s = R"({"properties":{"cities":{"type":"array","items":{"type":"string"},
+      "minItems":1,"maxItems":3},"points":{"type":"array","items":{"type":"object",
+      "properties":{"x":{"type":"number"}},"required":["x"]}},
+      "pair":{"type":"array","items":[{"type":"string"},{"type":"integer"}]}}})";
+  EXPECT_EQ(Why(s, R"({"cities":["Paris","Rome"],"points":[{"x":1},{"x":2.5}],"pair":[1,"a"]})"),
+            "");  // the tuple form of items is not read
+  EXPECT_EQ(Why(s, R"({"cities":["Paris",7]})"), "cities[1]: expected string");
+  EXPECT_EQ(Why(s, R"({"cities":[]})"), "cities: expected at least 1 item");
+  EXPECT_EQ(Why(s, R"({"cities":["a","b","c","d"]})"), "cities: expected at most 3 items");
+  EXPECT_EQ(Why(s, R"({"points":[{"x":1},{"y":2}]})"), "points[1]: missing required \"x\"");
+  EXPECT_EQ(Why(s, R"({"points":[{"x":"1"}]})"), "points[0].x: expected number");
+}
+
+TEST(CheckToolSchema, LengthsAndBounds) {
+  const std::string s = R"({"properties":{"code":{"type":"string","minLength":2,"maxLength":3},
+      "pct":{"type":"number","minimum":0,"maximum":100},"n":{"exclusiveMinimum":0},
+      "m":{"maximum":1,"exclusiveMaximum":true}}})";
+  EXPECT_EQ(Why(s, R"({"code":"FR","pct":0,"n":0.5,"m":0.9})"), "");
+  EXPECT_EQ(Why(s, R"({"code":"\u00e9t\u00e9"})"), "");  // 3 code points, 5 bytes
+  EXPECT_EQ(Why(s, R"({"code":"F"})"), "code: expected at least 2 characters");
+  EXPECT_EQ(Why(s, R"({"code":"FRAN"})"), "code: expected at most 3 characters");
+  EXPECT_EQ(Why(s, R"({"pct":-1})"), "pct: expected >= 0");
+  EXPECT_EQ(Why(s, R"({"pct":100.5})"), "pct: expected <= 100");
+  EXPECT_EQ(Why(s, R"({"n":0})"), "n: expected > 0");
+  EXPECT_EQ(Why(s, R"({"m":1})"), "m: expected < 1");
+}
+
+TEST(CheckToolSchema, AnyOfOneOfAllOf) {
+  const std::string s = R"({"properties":{"when":{"anyOf":[{"type":"string"},{"type":"integer"}]},
+      "shape":{"oneOf":[{"type":"object","properties":{"r":{"type":"number"}},"required":["r"],
+      "additionalProperties":false},{"type":"object","properties":{"w":{"type":"number"}},
+      "required":["w"],"additionalProperties":false}]},
+      "both":{"allOf":[{"type":"object","properties":{"a":{"type":"string"}}},
+      {"properties":{"b":{"type":"integer"}},"additionalProperties":false}]}}})";
+  EXPECT_EQ(Why(s, R"({"when":"today","shape":{"r":1},"both":{"a":"x","b":2}})"), "");
+  EXPECT_EQ(Why(s, R"({"when":3})"), "");
+  EXPECT_EQ(Why(s, R"({"when":true})"), "when: matches none of anyOf");
+  EXPECT_EQ(Why(s, R"({"shape":{"w":2}})"), "");
+  EXPECT_EQ(Why(s, R"({"shape":{"r":1,"w":2}})"), "shape: matches none of oneOf");  // closed
+  // oneOf is read as anyOf (lenient): a value that fits both branches is valid.
+  EXPECT_EQ(Why(R"({"properties":{"s":{"oneOf":[{"required":["r"]},{"required":["w"]}]}}})",
+                R"({"s":{"r":1,"w":2}})"),
+            "");
+  EXPECT_EQ(Why(s, R"({"shape":{"h":2}})"), "shape: matches none of oneOf");
+  // allOf: every branch; an additionalProperties: false inside a branch is not read.
+  EXPECT_EQ(Why(s, R"({"both":{"a":1}})"), "both.a: expected string");
+  EXPECT_EQ(Why(s, R"({"both":{"b":"2"}})"), "both.b: expected integer");
+  EXPECT_EQ(Why(s, R"({"both":[]})"), "both: expected object");
+  // ... nor an additionalProperties schema there: the key may be another branch's.
+  EXPECT_EQ(Why(R"({"allOf":[{"properties":{"a":{"type":"integer"}}},
+      {"properties":{"b":{"type":"string"}},"additionalProperties":{"type":"string"}}]})",
+                R"({"a":1,"b":"x"})"),
+            "");
+}
+
+TEST(CheckToolSchema, LocalRefs) {
+  const std::string s = R"({"$defs":{"Unit":{"type":"string","enum":["c","f"]},
+      "Point":{"type":"object","properties":{"x":{"type":"number"}},"required":["x"]}},
+      "definitions":{"Day":{"type":"integer"}},
+      "properties":{"unit":{"$ref":"#/$defs/Unit"},"at":{"$ref":"#/$defs/Point"},
+      "day":{"$ref":"#/definitions/Day"},"same":{"$ref":"#/properties/day"},
+      "far":{"$ref":"https://example.com/schema.json"},"lost":{"$ref":"#/$defs/Nope"},
+      "odd":{"$ref":"#/$defs/a~1b"}}})";
+  EXPECT_EQ(Why(s, R"({"unit":"c","at":{"x":1},"day":3,"same":4,"far":1,"lost":1})"), "");
+  EXPECT_EQ(Why(s, R"({"unit":"k"})"), "unit: not one of the enum");
+  EXPECT_EQ(Why(s, R"({"at":{}})"), "at: missing required \"x\"");
+  EXPECT_EQ(Why(s, R"({"at":{"x":"1"}})"), "at.x: expected number");
+  EXPECT_EQ(Why(s, R"({"day":"3"})"), "day: expected integer");
+  EXPECT_EQ(Why(s, R"({"same":"3"})"), "same: expected integer");
+  // Pydantic v1's allOf around a $ref.
+  EXPECT_EQ(Why(R"({"definitions":{"U":{"enum":["c","f"]}},"properties":{"u":{"allOf":[
+      {"$ref":"#/definitions/U"}]}}})",
+                R"({"u":"k"})"),
+            "u: not one of the enum");
+  // JSON pointer escapes: ~1 is '/'.
+  EXPECT_EQ(Why(R"({"$defs":{"a/b":{"type":"string"}},"properties":{"p":{"$ref":"#/$defs/a~1b"}}})",
+                R"({"p":1})"),
+            "p: expected string");
+}
+
+// Schemas and arguments come from clients and upstreams: a self-referencing $ref, a schema that
+// branches at every level, or arguments nested 1000 deep must neither loop nor overflow the
+// stack. Past the bounds the rest is accepted.
+TEST(CheckToolSchema, RecursionIsBounded) {
+  EXPECT_EQ(Why(R"({"$ref":"#"})", R"({"a":1})"), "");
+  EXPECT_EQ(
+      Why(R"({"$defs":{"A":{"$ref":"#/$defs/B"},"B":{"$ref":"#/$defs/A"}},"$ref":"#/$defs/A"})",
+          R"({"a":1})"),
+      "");
+  EXPECT_EQ(Why(R"({"anyOf":[{"$ref":"#"},{"$ref":"#"}],"type":"object"})", R"({"a":1})"), "");
+  // A recursive tree schema: the checker follows it as deep as its bound, then accepts.
+  const std::string tree =
+      R"({"type":"object","properties":{"v":{"type":"integer"},"next":{"$ref":"#"}}})";
+  std::string deep, close;
+  for (int i = 0; i < 1000; ++i) {
+    deep += R"({"v":1,"next":)";
+    close += "}";
+  }
+  EXPECT_EQ(Why(tree, deep + "{}" + close), "");
+  EXPECT_EQ(Why(tree, deep + R"({"v":"x"})" + close), "");  // past the bound: accepted
+  EXPECT_EQ(Why(tree, R"({"v":1,"next":{"v":"x"}})"), "next.v: expected integer");
+  // Arrays nested 1000 deep under items that refer to themselves.
+  EXPECT_EQ(
+      Why(R"({"properties":{"a":{"$defs":{},"type":"array","items":{"$ref":"#/properties/a"}}}})",
+          R"({"a":)" + std::string(1000, '[') + std::string(1000, ']') + "}"),
+      "");
+  // Exponential branching (an anyOf of ten refs at each level, the innermost value failing
+  // every branch: 10^15 paths) stops at the work bound.
+  std::string branches;
+  for (int i = 0; i < 10; ++i) branches += std::string(i ? "," : "") + R"({"$ref":"#"})";
+  const std::string branchy =
+      R"({"type":"object","properties":{"n":{"anyOf":[)" + branches + "]}}}";
+  std::string nested = "1";
+  for (int i = 0; i < 15; ++i) nested = R"({"n":)" + nested + "}";
+  EXPECT_EQ(Why(branchy, nested), "");
+  EXPECT_EQ(Why(branchy, R"({"n":1})"), "n: matches none of anyOf");
+  // A long path is cut.
+  std::string path_args = R"({"v":"x"})";
+  const std::string long_key(60, 'k');
+  std::string long_schema = R"({"properties":{"v":{"type":"integer"}}})";
+  for (int i = 0; i < 4; ++i) {
+    path_args = "{\"" + long_key + "\":" + path_args + "}";
+    long_schema = R"({"properties":{")" + long_key + "\":" + long_schema + "}}";
+  }
+  const std::string why = Why(long_schema, path_args);
+  EXPECT_EQ(why, long_key + "." + long_key + "." + long_key.substr(0, 6) + "...: expected integer");
+}
+
+// Regression: an Anthropic answer whose tool input nested 200000 levels deep (a few hundred KB)
+// crashed the gateway: the input was serialised with nlohmann's recursive dump(). It is now
+// measured without recursion and refused, streamed or not.
+TEST(CheckToolSchema, AnthropicInputTooDeepToRead) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  auto c =
+      AnswerChoices(Dialect::kAnthropic, false,
+                    R"({"type":"message","content":[{"type":"tool_use","id":"t","name":"time",)"
+                    R"("input":{"a":)" +
+                        deep + R"(}}],"stop_reason":"tool_use"})");
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_TRUE(c[0].tool_calls[0].too_deep);
+  EXPECT_EQ(CheckToolCalls(AnthropicRequest(), c[0]), "arguments nested too deep");
+  const std::string stream =
+      "event: content_block_start\ndata: "
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t",)"
+      R"("name":"time","input":{"a":)" +
+      deep + "}}}\n\n";
+  c = AnswerChoices(Dialect::kAnthropic, true, stream);
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(CheckToolCalls(AnthropicRequest(), c[0]), "arguments nested too deep");
+  // Deep but within the bound: read as before.
+  c = AnswerChoices(Dialect::kAnthropic, false,
+                    R"({"type":"message","content":[{"type":"tool_use","id":"t","name":"time",)"
+                    R"("input":{"a":)" +
+                        std::string(1000, '[') + std::string(1000, ']') +
+                        R"(}}],"stop_reason":"tool_use"})");
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_FALSE(c[0].tool_calls[0].too_deep);
+  EXPECT_EQ(CheckToolCalls(AnthropicRequest(), c[0]), "");
+}
+
+// What the checker does not read is accepted: a schema it does not understand never makes a
+// call invalid.
+TEST(CheckToolSchema, UnknownKeywordsAreAccepted) {
+  const std::string s = R"({"type":"object","properties":{
+      "email":{"type":"string","format":"email","pattern":"^[a-z]+$"},
+      "x":{"not":{"type":"string"}},"y":{"if":{"type":"string"},"then":{"minLength":5}},
+      "z":true,"w":false,"u":{"type":7},"t":{"enum":"c"},"q":{"items":false,"minItems":-1},
+      "r":{"minLength":"2","maximum":"3"},"p":{"unevaluatedProperties":false}},
+      "dependentRequired":{"email":["x"]},"minProperties":5})";
+  EXPECT_EQ(Why(s, R"({"email":"NOT AN EMAIL","x":"s","y":"ab","z":1,"w":1,"u":1,"t":"f",)"
+                   R"("q":[1],"r":"a","p":{"k":1}})"),
+            "");
+  // A tool without a schema, or with one that is not an object, takes any object.
+  EXPECT_EQ(CheckToolCall(OpenAIRequest(), Call("time", R"({"a":[1,{"b":null}]})")), "");
 }
 
 // Decide, with a judge that records what it was asked.
@@ -449,6 +781,21 @@ TEST(CascadeDecide, InvalidToolCallEscalates) {
                       {Choice("Let me look.", {Call("weather", R"({"city":"Paris"})")})});
   EXPECT_FALSE(v.escalate);
   EXPECT_EQ(v.basis, "score=0.20 < 0.50; tool call checked");
+}
+
+// A value that does not fit the schema escalates, with the path and the expectation in the
+// basis (never the value).
+TEST(CascadeDecide, WronglyTypedArgumentEscalates) {
+  RequestContext cheap;
+  cheap.req = OpenAIRequest();
+  Judged j(true);
+  auto v = Gateway::Decide(j.routing, cheap, {Choice("", {Call("weather", R"({"city":42})")})});
+  EXPECT_TRUE(v.escalate);
+  EXPECT_FALSE(v.judged);
+  EXPECT_EQ(v.basis, "tool call invalid (city: expected string)");
+  v = Gateway::Decide(j.routing, cheap, {Choice("", {Call("weather", R"({"city":"42"})")})});
+  EXPECT_FALSE(v.escalate);
+  EXPECT_EQ(v.basis, "tool call checked");
 }
 
 TEST(CascadeDecide, EveryChoiceIsChecked) {

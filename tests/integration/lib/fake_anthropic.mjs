@@ -18,7 +18,9 @@ export function streamEvents({ model, content, stop_reason = "end_turn", usage =
       out += ev("content_block_start", { index, content_block: { type: "text", text: "" } });
       for (const piece of b.text.match(/.{1,5}/gs) || []) out += ev("content_block_delta", { index, delta: { type: "text_delta", text: piece } });
     } else {
-      out += ev("content_block_start", { index, content_block: { type: "tool_use", id: b.id, name: b.name, input: {} } });
+      const block = { type: "tool_use", id: b.id, name: b.name, input: {} };
+      if (b.toolset_name) block.toolset_name = b.toolset_name;  // a toolset member's call
+      out += ev("content_block_start", { index, content_block: block });
       const json = JSON.stringify(b.input);
       for (let i = 0; i < json.length; i += 3) out += ev("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: json.slice(i, i + 3) } });
     }
