@@ -71,6 +71,10 @@ struct RequestContext {
   // answering (nothing has reached the client), so that the cascade can release that answer.
   bool keep_refusal = false;
   std::optional<Error> kept_refusal;
+  // The cascade's keep-alive began the client's stream (status 200, headers) while the cheap
+  // answer was held: what follows goes into that stream, a refusal as an error event (its row's
+  // status is 200, as for a stream that failed after its first byte).
+  bool stream_begun = false;
 
   // Attempts that failed after their upstream had reported usage (an Anthropic stream's
   // message_start before an error event, a usage chunk before the stream broke, a 200 body
