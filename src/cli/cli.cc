@@ -86,8 +86,8 @@ std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
 }
 
 // serve --config FILE, on SIGHUP: re-reads FILE and applies its routing.router,
-// routing.thresholds and routing.cascade_tool_calls; anything wrong keeps the running routing and
-// is logged.
+// routing.thresholds, routing.cascade_tool_calls and routing.cascade_keepalive_ms; anything wrong
+// keeps the running routing and is logged.
 void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
   auto fresh = config::LoadFile(path);
   Status st = fresh ? gw.ReloadRouting(**fresh) : Status(fresh.error());
@@ -101,9 +101,10 @@ void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
                       {"router", (*fresh)->router},
                       {"thresholds", th},
                       {"cascade_tool_calls", (*fresh)->cascade_tool_calls},
+                      {"cascade_keepalive_ms", (*fresh)->cascade_keepalive.count()},
                       {"note",
-                       "only routing.router, routing.thresholds and routing.cascade_tool_calls "
-                       "are reloaded"}};
+                       "only routing.router, routing.thresholds, routing.cascade_tool_calls and "
+                       "routing.cascade_keepalive_ms are reloaded"}};
   const auto unapplied = UnappliedCheckChanges(gw.config(), **fresh);
   if (!unapplied.empty()) f["not_applied_until_restart"] = unapplied;
   observe::Log(unapplied.empty() ? observe::Level::kInfo : observe::Level::kWarn,

@@ -178,6 +178,11 @@ struct Config {
   // tool_choice) and a valid one is released without the judge; "escalate": the answer is judged
   // by its text only (a call alone is an empty answer, which escalates).
   std::string cascade_tool_calls = "check";
+  // routing.cascade_keepalive_ms: while the live cascade holds a streamed cheap answer and
+  // nothing has reached the client for this long, the client's stream begins (status 200,
+  // headers, `x-triage-route: cascade pending`) and an SSE comment `: keep-alive` goes out,
+  // then again every interval until the decision. 0 = off (nothing is sent before the decision).
+  Millis cascade_keepalive = Millis(15000);
   // routing.fallback: after the chosen tier's deployments, which other tiers the plan may
   // use: "up" (more expensive tiers, the default), "down", "both" or "none". Pinning a single
   // deployment never falls back elsewhere.

@@ -95,6 +95,15 @@ std::string Explain(const Config& c) {
                     "valid ones released (routing.cascade_tool_calls check)"
                   : "; a cheap answer's tool calls are not checked: judged by its text only "
                     "(routing.cascade_tool_calls escalate)");
+    if (c.router.rfind("cascade:", 0) == 0) {
+      if (c.cascade_keepalive.count() == 0)
+        out << "; a held stream sends nothing before the decision (routing.cascade_keepalive_ms 0)";
+      else
+        out << "; a stream held " << Ms(c.cascade_keepalive)
+            << " begins with `: keep-alive` comments, one per interval, until the decision "
+               "(routing.cascade_keepalive_ms "
+            << c.cascade_keepalive.count() << ")";
+    }
     out << "\n";
   }
   const HealthChecksConfig& hc = c.health_checks;

@@ -7,6 +7,11 @@ namespace {
 // Scorer kinds the routing room understands; SPEC is KIND or KIND:ARG.
 constexpr const char* kRouterKinds[] = {"length", "random", "rules", "learned", "cascade"};
 
+// routing.cascade_keepalive_ms, when not 0: from a tenth of a second (tests) to ten minutes
+// (beyond any proxy's idle timeout, so a larger value could never help).
+constexpr int64_t kMinCascadeKeepaliveMs = 100;
+constexpr int64_t kMaxCascadeKeepaliveMs = 600'000;
+
 }  // namespace
 
 void ParseStorage(const YAML::Node& root, Diag& diag, Config& c) {
@@ -27,9 +32,10 @@ void ParseStorage(const YAML::Node& root, Diag& diag, Config& c) {
 void ParseRouting(const YAML::Node& root, Diag& diag, Config& c) {
   if (!Has(root, "routing")) return;
   const YAML::Node node = root["routing"];
-  if (!internal::CheckMap(
-          node, "routing",
-          {"default_tier", "router", "thresholds", "fallback", "cascade_tool_calls"}, diag))
+  if (!internal::CheckMap(node, "routing",
+                          {"default_tier", "router", "thresholds", "fallback", "cascade_tool_calls",
+                           "cascade_keepalive_ms"},
+                          diag))
     return;
   GetString(node, "default_tier", "routing", diag, &c.default_tier);
   GetString(node, "fallback", "routing", diag, &c.fallback);
@@ -37,6 +43,14 @@ void ParseRouting(const YAML::Node& root, Diag& diag, Config& c) {
       c.cascade_tool_calls != "check" && c.cascade_tool_calls != "escalate")
     diag.Add("routing.cascade_tool_calls",
              "expected check or escalate, got '" + c.cascade_tool_calls + "'");
+  if (int64_t ms = 0; GetInt(node, "cascade_keepalive_ms", "routing", diag, &ms)) {
+    if (ms != 0 && (ms < kMinCascadeKeepaliveMs || ms > kMaxCascadeKeepaliveMs))
+      diag.Add("routing.cascade_keepalive_ms",
+               "must be 0 (off) or in [" + std::to_string(kMinCascadeKeepaliveMs) + ", " +
+                   std::to_string(kMaxCascadeKeepaliveMs) + "], got " + std::to_string(ms));
+    else
+      c.cascade_keepalive = Millis(ms);
+  }
   if (GetString(node, "router", "routing", diag, &c.router) && !c.router.empty()) {
     const std::string kind = c.router.substr(0, c.router.find(':'));
     bool known = false;

@@ -3,6 +3,12 @@
 #include "pipeline/cascade.h"
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -74,6 +80,72 @@ net::awaitable<bool> HoldingWriter::Release(ClientWriter& out, const Headers& h,
     if (ok) ok = co_await out.EndStream(trailers);
   }
   co_return ok;
+}
+
+namespace {
+// The comment that names a begun stream's route before the decision's first bytes (a route
+// reason has no line breaks; one that had would end the comment early).
+std::string RouteComment(const std::string& route) {
+  std::string line = ": triage route=" + route;
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  std::replace(line.begin(), line.end(), '\r', ' ');
+  return line + "\n\n";
+}
+
+// The trailers that say what a begun stream's head could not: route, tier, deployment.
+void AppendDecisionTrailers(Headers& t, const RequestContext& ctx) {
+  t.emplace_back("x-triage-route", ctx.route_reason);
+  t.emplace_back("x-triage-tier", ctx.deployment ? ctx.deployment->tier : "none");
+  t.emplace_back("x-triage-deployment", ctx.deployment ? ctx.deployment->name : "none");
+}
+
+Headers CostTrailersOf(const RequestContext& ctx) {
+  Headers t;
+  t.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
+  t.emplace_back("x-triage-reference-cost-usd", catalog::FormatUsd(ctx.reference_cost_micros));
+  return t;
+}
+
+// An error body of the client's dialect as the event that ends its stream (what a stream that
+// fails after its first byte sends: OpenAI `data: {"error":...}`, Anthropic `event: error`).
+std::string ErrorEvent(dialect::Dialect d, const std::string& body) {
+  if (d == dialect::Dialect::kAnthropic) return dialect::SseFrame(body, "error");
+  return dialect::SseFrame(body);
+}
+}  // namespace
+
+const std::vector<std::string>& BegunStreamTrailers() {
+  static const std::vector<std::string> names = {"x-triage-cost-usd", "x-triage-reference-cost-usd",
+                                                 "x-triage-route", "x-triage-tier",
+                                                 "x-triage-deployment"};
+  return names;
+}
+
+net::awaitable<bool> BegunStreamWriter::Respond(int, const Headers&, std::string body) {
+  const std::string frame = ErrorEvent(ctx_.dialect, body);
+  if (!co_await Write(frame)) co_return false;
+  const Headers trailers = CostTrailersOf(ctx_);
+  co_return co_await EndStream(trailers);
+}
+
+net::awaitable<bool> BegunStreamWriter::BeginStream(const Headers&,
+                                                    const std::vector<std::string>&) {
+  co_return true;  // begun by the keep-alive
+}
+
+net::awaitable<bool> BegunStreamWriter::Write(std::string_view data) {
+  if (routed_) co_return co_await out_.Write(data);
+  routed_ = true;
+  std::string framed = RouteComment(ctx_.route_reason);
+  framed.append(data);
+  co_return co_await out_.Write(framed);
+}
+
+net::awaitable<bool> BegunStreamWriter::EndStream(const Headers& trailers) {
+  if (!routed_ && !co_await Write({})) co_return false;  // a stream that wrote nothing
+  Headers t = trailers;
+  AppendDecisionTrailers(t, ctx_);
+  co_return co_await out_.EndStream(t);
 }
 
 namespace {
@@ -456,6 +528,79 @@ std::string Compared(double score, const char* op, double threshold) {
 }
 }  // namespace
 
+namespace {
+// The keep-alive of a streamed cheap answer held for the cascade (routing.cascade_keepalive_ms).
+// Lives on the request's executor; its loop is the only writer to the client until stopped.
+struct HoldKeepAlive {
+  explicit HoldKeepAlive(const net::any_io_executor& ex)
+      : timer(ex), done(ex, net::steady_timer::time_point::max()) {}
+  net::steady_timer timer;
+  net::steady_timer done;  // cancelled when the loop has ended
+  bool running = false;
+  bool stop = false;
+  bool begun = false;  // the client's stream began (status 200 and the head went out)
+};
+
+// Every `every` without a decision: begins the client's stream with `head` at the first time,
+// then sends `: keep-alive`. A write that fails fires `cancel`, which ends the held cheap call
+// as the session's disconnect watch would.
+net::awaitable<void> KeepHeldStreamAlive(HoldKeepAlive& ka, ClientWriter& out,
+                                         upstream::CancelHook& cancel, Headers head,
+                                         std::chrono::milliseconds every) {
+  while (!ka.stop) {
+    ka.timer.expires_after(every);
+    co_await ka.timer.async_wait(net::as_tuple(net::use_awaitable));
+    if (ka.stop) break;
+    bool ok = true;
+    if (!ka.begun) {
+      ka.begun = true;
+      ok = co_await out.BeginStream(head, BegunStreamTrailers());
+    }
+    if (ok) ok = co_await out.Write(kKeepAliveComment);
+    if (!ok) {
+      cancel.Fire();  // the client is gone
+      break;
+    }
+  }
+}
+
+std::shared_ptr<HoldKeepAlive> StartKeepAlive(const net::any_io_executor& ex, ClientWriter& out,
+                                              std::shared_ptr<upstream::CancelHook> cancel,
+                                              Headers head, std::chrono::milliseconds every) {
+  auto ka = std::make_shared<HoldKeepAlive>(ex);
+  ka->running = true;
+  // The completion keeps the state and the cancel hook alive as long as the loop runs.
+  net::co_spawn(ex, KeepHeldStreamAlive(*ka, out, *cancel, std::move(head), every),
+                [ka, cancel](std::exception_ptr) {
+                  ka->running = false;
+                  ka->done.cancel();
+                });
+  return ka;
+}
+
+// Stops the loop and waits for a write in flight, so that the decision's writes never overlap
+// one of the keep-alive's.
+net::awaitable<void> StopKeepAlive(HoldKeepAlive& ka) {
+  ka.stop = true;
+  ka.timer.cancel();
+  if (ka.running) co_await ka.done.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+// The head of a stream begun before the decision: the request's own fields, with the route,
+// tier and deployment not known yet (they come as trailers and the `: triage route=` comment).
+Headers PendingStreamHead(Headers h) {
+  for (auto& [k, v] : h) {
+    if (k == "x-triage-tier" || k == "x-triage-deployment") v = "pending";
+    if (k == "x-triage-route") v = "cascade pending";
+  }
+  if (std::none_of(h.begin(), h.end(), [](const auto& kv) { return kv.first == "x-triage-route"; }))
+    h.emplace_back("x-triage-route", "cascade pending");
+  h.emplace_back("content-type", "text/event-stream");
+  h.emplace_back("cache-control", "no-cache");
+  return h;
+}
+}  // namespace
+
 Gateway::Verdict Gateway::Decide(const Routing& routing, const RequestContext& cheap,
                                  const std::vector<AnswerChoice>& choices) {
   // Each choice (OpenAI `n` > 1) is judged on its own; the least convincing one decides, as
@@ -512,7 +657,22 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   HoldingWriter held;
   // A held stream is bounded like an answer that is not streamed.
   held.max_bytes = static_cast<size_t>(config_->limits.max_response_bytes);
+  // A streamed answer held long keeps the client's connection busy: its stream begins and
+  // comments go out until the decision (routing.cascade_keepalive_ms).
+  std::shared_ptr<HoldKeepAlive> keepalive;
+  if (cheap_capable.ok() && cheap.req.stream && routing->cascade_keepalive.count() > 0)
+    keepalive =
+        StartKeepAlive(co_await net::this_coro::executor, out, ctx.cancel,
+                       PendingStreamHead(ResponseHeaders(ctx, false)), routing->cascade_keepalive);
   if (cheap_capable.ok()) co_await Attempt(cheap, held);
+  if (keepalive) co_await StopKeepAlive(*keepalive);
+  // Once begun, the client's stream takes the decision's writes, an error as an event.
+  BegunStreamWriter begun(out, ctx);
+  ClientWriter* client = &out;
+  if (keepalive && keepalive->begun) {
+    ctx.stream_begun = true;
+    client = &begun;
+  }
   // Refused by the holder (the stream outgrew max_bytes): the cheap call failed, the client
   // is still there.
   if (held.too_big) cheap.client_gone = false;
@@ -540,7 +700,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     ctx.attempts = cheap.attempts;
     ctx.usage = cheap.usage;
     ctx.client_gone = cheap.client_gone;
-    co_await EndCancelled(ctx, out);
+    co_await EndCancelled(ctx, *client);
     co_return;
   }
   if (escalate) {
@@ -572,7 +732,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
       // While the cheap answer is held, an escalation that fails before its first byte hands
       // its error back (ctx.kept_refusal) rather than answering with it.
       ctx.keep_refusal = answered;
-      co_await Attempt(ctx, out);
+      co_await Attempt(ctx, *client);
       ctx.keep_refusal = false;
       if (!ctx.kept_refusal) co_return;
     } else if (answered) {
@@ -581,7 +741,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
       // No tier can take it: refused, no tier chosen (not a cascade decision in /metrics).
       ctx.route_decision = observe::RouteDecision::kNone;
       Error e = capable.error();
-      co_await Refuse(ctx, std::move(e), out);
+      co_await Refuse(ctx, std::move(e), *client);
       co_return;
     }
     // The escalation gave no answer, but the cheap one is complete and paid for: release it
@@ -614,7 +774,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   trailers.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
   trailers.emplace_back("x-triage-reference-cost-usd",
                         catalog::FormatUsd(ctx.reference_cost_micros));
-  co_await held.Release(out, h, trailers);
+  co_await held.Release(*client, h, trailers);
 }
 
 }  // namespace triage::pipeline

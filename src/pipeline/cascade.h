@@ -7,6 +7,7 @@
 
 #include "dialect/types.h"
 #include "pipeline/client_writer.h"
+#include "pipeline/context.h"
 
 namespace triage::pipeline {
 
@@ -38,6 +39,37 @@ class HoldingWriter final : public ClientWriter {
   // and sets too_big.
   size_t max_bytes = SIZE_MAX;
   bool too_big = false;
+};
+
+// The trailers a stream the cascade's keep-alive began declares (its route, tier and deployment
+// were not known when its head left): the cost ones of every stream, then x-triage-route,
+// x-triage-tier and x-triage-deployment.
+const std::vector<std::string>& BegunStreamTrailers();
+// The SSE comment a held stream's keep-alive sends, once per interval.
+inline constexpr std::string_view kKeepAliveComment = ": keep-alive\n\n";
+
+// The client's stream once the cascade's keep-alive has begun it (status 200 and the head sent
+// while the cheap answer was held): the decision's writes (the released answer, the
+// escalation's stream, an error) go into it. BeginStream sends nothing; the first write is
+// preceded by the comment `: triage route=ROUTE` (ctx.route_reason, final by then); EndStream
+// adds the trailers x-triage-route, x-triage-tier and x-triage-deployment (from ctx); Respond, a
+// refusal (the only Respond of a streaming request), becomes the error event of the client's
+// dialect carrying its body, then the end of the stream with the cost trailers. `out` and `ctx`
+// must outlive it. Single-threaded, like every ClientWriter.
+class BegunStreamWriter final : public ClientWriter {
+ public:
+  BegunStreamWriter(ClientWriter& out, const RequestContext& ctx) : out_(out), ctx_(ctx) {}
+  boost::asio::awaitable<bool> Respond(int status, const Headers& headers,
+                                       std::string body) override;
+  boost::asio::awaitable<bool> BeginStream(const Headers& headers,
+                                           const std::vector<std::string>& trailers) override;
+  boost::asio::awaitable<bool> Write(std::string_view data) override;
+  boost::asio::awaitable<bool> EndStream(const Headers& trailers) override;
+
+ private:
+  ClientWriter& out_;
+  const RequestContext& ctx_;
+  bool routed_ = false;  // the route comment went out
 };
 
 // One tool call of a held answer, as the client's dialect wrote it.

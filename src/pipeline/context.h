@@ -71,6 +71,10 @@ struct RequestContext {
   // answering (nothing has reached the client), so that the cascade can release that answer.
   bool keep_refusal = false;
   std::optional<Error> kept_refusal;
+  // The cascade's keep-alive began the client's stream (status 200, headers) while the cheap
+  // answer was held: what follows goes into that stream, a refusal as an error event (its row's
+  // status is 200, as for a stream that failed after its first byte).
+  bool stream_begun = false;
 
   // Attempts that failed, and fell back or ended the request, after their upstream had
   // accepted the call and begun to answer (a 2xx head; not an HTML page): an Anthropic stream's

@@ -230,6 +230,7 @@ Result<std::shared_ptr<const Gateway::Routing>> Gateway::LoadRouting(const confi
   r->spec = config.router;
   r->thresholds = config.thresholds;
   r->check_tool_calls = config.cascade_tool_calls == "check";
+  r->cascade_keepalive = config.cascade_keepalive;
   if (config.router.empty()) return std::shared_ptr<const Routing>(r);
   const std::string& spec = config.router;
   r->kind = spec.substr(0, spec.find(':'));
@@ -509,7 +510,7 @@ net::awaitable<void> Gateway::EndCancelled(RequestContext& ctx, ClientWriter& ou
     co_return;
   }
   ctx.client_gone = true;
-  ctx.status = ctx.committed ? 200 : 499;
+  ctx.status = ctx.committed || ctx.stream_begun ? 200 : 499;
   ctx.error = Error::Make(ErrorKind::kUpstream, "client_closed", "client closed the connection");
   co_await Account(ctx);
 }
@@ -519,7 +520,8 @@ net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWri
     ctx.kept_refusal = std::move(error);  // the cascade answers with its held answer instead
     co_return;
   }
-  ctx.status = ErrorStatus(ctx.dialect, error);
+  // A stream the cascade's keep-alive began has sent its 200: the error ends it as an event.
+  ctx.status = ctx.stream_begun ? 200 : ErrorStatus(ctx.dialect, error);
   ctx.error = error;
   co_await Account(ctx);
   Headers h = ResponseHeaders(ctx, true);

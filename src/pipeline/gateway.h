@@ -74,7 +74,8 @@ class Gateway {
   using AnswerJudge = std::function<double(const RequestContext&, std::string_view answer)>;
   void SetAnswerJudge(AnswerJudge judge, double threshold);
 
-  // routing.router, routing.thresholds and routing.cascade_tool_calls as one immutable
+  // routing.router, routing.thresholds, routing.cascade_tool_calls and
+  // routing.cascade_keepalive_ms as one immutable
   // snapshot. Each request reads it once, so a reload never mixes an old router with new
   // thresholds.
   struct Routing {
@@ -86,10 +87,14 @@ class Gateway {
     // routing.cascade_tool_calls "check": the cascade checks a cheap answer's tool calls
     // (CheckToolCall) instead of judging a call alone as an empty answer.
     bool check_tool_calls = true;
+    // routing.cascade_keepalive_ms: a streamed cheap answer held this long without a byte to
+    // the client begins the client's stream and sends `: keep-alive` comments; 0 = never.
+    std::chrono::milliseconds cascade_keepalive{15000};
     std::vector<double> thresholds;
   };
   std::shared_ptr<const Routing> routing() const { return routing_.load(); }
-  // SIGHUP: applies `fresh`'s routing.router, routing.thresholds and routing.cascade_tool_calls
+  // SIGHUP: applies `fresh`'s routing.router, routing.thresholds, routing.cascade_tool_calls and
+  // routing.cascade_keepalive_ms
   // (model file re-read) to requests that start from now on. Refused, keeping the current
   // routing, when the router does not load or the tiers differ from the running ones (other
   // sections need a restart).

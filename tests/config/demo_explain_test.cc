@@ -111,6 +111,20 @@ TEST(Explain, CascadeSaysHowItTreatsToolCalls) {
   }
 }
 
+TEST(Explain, CascadeSaysWhetherAHeldStreamIsKeptAlive) {
+  const std::string base =
+      std::string(testing::kBase) + "routing: {router: \"cascade:m.model\", thresholds: [0.5]";
+  auto on = LoadString(base + "}\n");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_THAT(Explain(**on),
+              HasSubstr("; a stream held 15000 ms begins with `: keep-alive` comments, one per "
+                        "interval, until the decision (routing.cascade_keepalive_ms 15000)"));
+  auto off = LoadString(base + ", cascade_keepalive_ms: 0}\n");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_THAT(Explain(**off), HasSubstr("(routing.cascade_keepalive_ms 0)"));
+  EXPECT_THAT(Explain(*Demo()), Not(HasSubstr("cascade_keepalive_ms")));
+}
+
 TEST(Explain, Cors) {
   EXPECT_THAT(Explain(*Demo()), HasSubstr("cors: off"));
   auto r = LoadString(std::string(testing::kBase) +

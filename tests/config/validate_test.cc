@@ -229,6 +229,25 @@ TEST(Validate, CascadeToolCallsDefaultsToCheck) {
   EXPECT_EQ((*e)->cascade_tool_calls, "escalate");
 }
 
+TEST(Validate, CascadeKeepaliveMs) {
+  const std::string base(kBase);
+  auto d = LoadString(kBase);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ((*d)->cascade_keepalive, std::chrono::milliseconds(15000));
+  for (const char* bad : {"50", "99", "600001", "-1"})
+    EXPECT_THAT(Problems(base + "routing: {cascade_keepalive_ms: " + bad + "}\n"),
+                HasSubstr("routing.cascade_keepalive_ms: must be 0 (off) or in [100, 600000], "
+                          "got " +
+                          std::string(bad)));
+  EXPECT_THAT(Problems(base + "routing: {cascade_keepalive_ms: 1.5}\n"),
+              HasSubstr("routing.cascade_keepalive_ms: expected an integer"));
+  for (const char* good : {"0", "100", "1000", "600000"}) {
+    auto c = LoadString(base + "routing: {cascade_keepalive_ms: " + good + "}\n");
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ((*c)->cascade_keepalive.count(), std::stoll(good));
+  }
+}
+
 TEST(Validate, Ledger) {
   const std::string base(kBase);
   EXPECT_THAT(Problems(base + "storage: {ledger: \"postgres://db\"}\n"),
