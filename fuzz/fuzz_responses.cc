@@ -3,12 +3,16 @@
 #include <cstdint>
 #include <string_view>
 
+#include "dialect/json_util.h"
 #include "dialect/openai.h"
 #include "dialect/translate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto j = nlohmann::json::parse(std::string_view(reinterpret_cast<const char*>(data), size),
-                                 nullptr, false);
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  // The gateway refuses a deeper answer before reading it (ConvertUnary): rendering and dump()
+  // recurse once per level.
+  if (triage::dialect::AnswerTooDeep(body)) return 0;
+  auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded()) return 0;
   for (bool openai : {true, false}) {
     auto r = openai ? triage::dialect::ParseOpenAIResponse(j)

@@ -83,7 +83,11 @@ ContentBlock ToolUse(std::string id, std::string name, const std::string& args,
   b.type = BlockType::kToolUse;
   b.id = std::move(id);
   b.name = std::move(name);
-  json in = json::parse(args.empty() ? std::string("{}") : args, nullptr, false);
+  // JSON inside a string escapes limits.max_json_depth's scan of the body: arguments nested
+  // deeper than kMaxAnswerJsonDepth would be a tree too deep to copy or dump; kept as text.
+  json in = JsonDepthExceeds(args, kMaxAnswerJsonDepth)
+                ? json()
+                : json::parse(args.empty() ? std::string("{}") : args, nullptr, false);
   if (!in.is_object()) {
     // Models occasionally emit broken arguments; keep the text so nothing is lost.
     in = json::object({{"_raw_arguments", args}});

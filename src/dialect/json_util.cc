@@ -48,6 +48,12 @@ int JsonDepthExceeds(std::string_view body, int limit) {
   return max_seen > limit ? max_seen : 0;
 }
 
+std::optional<std::string> AnswerTooDeep(std::string_view data) {
+  if (!JsonDepthExceeds(data, kMaxAnswerJsonDepth)) return std::nullopt;
+  return "upstream sent a malformed answer: JSON nested deeper than " +
+         std::to_string(kMaxAnswerJsonDepth) + " levels";
+}
+
 namespace {
 
 // DOM builder that remembers where the first syntax error was; sax_parse dispatches

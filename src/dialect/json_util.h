@@ -16,6 +16,20 @@ namespace triage::dialect {
 // 100k-deep body costs one linear scan and no recursion.
 int JsonDepthExceeds(std::string_view body, int limit);
 
+// The deepest upstream answer read: a non-streamed body, one SSE event's data, a tool call's
+// `arguments` string parsed into an object (also a client's: JSON inside a string escapes the
+// limits.max_json_depth scan of the request body). Upstream bodies are parsed without a depth limit
+// (nlohmann's parser and destructor are iterative), but copying and dumping a tree recurse once
+// per level, about 150 bytes of stack each (measured: a copy overflowed a 2 MiB thread stack at
+// 14,000 levels, dump() at 21,000): 512 levels take under 80 KiB, a small fraction of the
+// smallest default thread stack (glibc's 2 MiB when `ulimit -s` is unlimited).
+// Real answers nest a few levels; the sim's sampled tool arguments at most 8. A deeper answer
+// is refused as malformed (AnswerTooDeep) before anything walks it.
+inline constexpr int kMaxAnswerJsonDepth = 512;
+// "upstream sent a malformed answer: JSON nested deeper than 512 levels" when `data` nests
+// deeper than kMaxAnswerJsonDepth (JsonDepthExceeds: one linear scan, no tree); else nullopt.
+std::optional<std::string> AnswerTooDeep(std::string_view data);
+
 // Parses `body` as one JSON value without throwing. Errors are kInvalidRequest naming the byte
 // offset: "body: invalid JSON at byte 17: ...". Checks emptiness and depth first.
 // REQUIRES: max_depth > 0.

@@ -34,6 +34,14 @@ void Merge(TokenUsage& into, const TokenUsage& u) {
   into.input_tokens = input + into.cached_input_tokens + into.cache_creation_input_tokens;
 }
 
+// An event nested deeper than kMaxAnswerJsonDepth: refused (step.error) before any reader
+// builds, copies or dumps a tree of it. Every translator's Feed starts with it.
+bool TooDeep(const SseEvent& ev, StreamTranslator::Step& step) {
+  std::optional<std::string> deep = AnswerTooDeep(ev.data);
+  if (deep) step.error = std::move(*deep);
+  return deep.has_value();
+}
+
 std::string AnthropicEvent(const char* type, json data) {
   data["type"] = type;
   return SseFrame(data.dump(), type);
@@ -65,6 +73,7 @@ class OpenAIPassThrough final : public StreamTranslator {
  public:
   Step Feed(const SseEvent& ev) override {
     Step step;
+    if (TooDeep(ev, step)) return step;
     if (ev.data == "[DONE]") {
       complete_ = true;
       return step;
@@ -122,6 +131,7 @@ class AnthropicPassThrough final : public StreamTranslator {
  public:
   Step Feed(const SseEvent& ev) override {
     Step step;
+    if (TooDeep(ev, step)) return step;
     AnthropicEventInfo info = InspectAnthropicEvent(ev.data);
     if (!info.is_object) {
       step.error = "upstream sent a malformed event";
@@ -172,6 +182,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
 
   Step Feed(const SseEvent& ev) override {
     Step step;
+    if (TooDeep(ev, step)) return step;
     if (ev.data == "[DONE]") {
       done_ = true;
       return step;
@@ -290,6 +301,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
 
   Step Feed(const SseEvent& ev) override {
     Step step;
+    if (TooDeep(ev, step)) return step;
     const AnthropicEventView e = ReadAnthropicEvent(ev.data);
     if (!e.is_object) {
       step.error = "upstream sent a malformed event";

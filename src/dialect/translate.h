@@ -62,7 +62,8 @@ nlohmann::json RenderAnthropicResponse(const CanonicalResponse& r);
 std::string WriteOpenAIResponse(const CanonicalResponse& r, int64_t created);
 std::string WriteAnthropicResponse(const CanonicalResponse& r);
 // An OpenAI tool call's `arguments` string as the canonical input object: {} when empty, and
-// {"_raw": args} when it is not a JSON object, so nothing is silently lost.
+// {"_raw": args} when it is not a JSON object or nests deeper than kMaxAnswerJsonDepth, so
+// nothing is silently lost (and no tree too deep to copy or dump is built).
 nlohmann::json ParseToolArguments(const std::string& args);
 
 // Anthropic usage <-> TokenUsage. Anthropic's input_tokens excludes cache reads and cache

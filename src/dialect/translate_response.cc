@@ -19,6 +19,8 @@ Error BadUpstream(const std::string& why) {
 
 json ParseToolArguments(const std::string& args) {
   if (args.empty()) return json::object();
+  // A tree this deep could not be copied or dumped safely: kept as text, like broken arguments.
+  if (JsonDepthExceeds(args, kMaxAnswerJsonDepth)) return json{{"_raw", args}};
   json j = json::parse(args, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return json{{"_raw", args}};
   return j;

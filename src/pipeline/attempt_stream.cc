@@ -8,6 +8,7 @@
 
 #include "catalog/catalog.h"
 #include "dialect/answer.h"
+#include "dialect/json_util.h"
 #include "dialect/sse.h"
 #include "dialect/stream_translate.h"
 #include "observe/log.h"
@@ -109,7 +110,10 @@ void UseUsage(RequestContext& ctx, const StreamState& s) {
 BilledUsage FailedStreamUsage(const RequestContext& ctx, dialect::Dialect wire,
                               const StreamState& s) {
   if (!s.is_sse) {
-    const dialect::AnswerInfo info = dialect::InspectAnswer(wire, s.error_body);
+    // A body nested too deep is not read (respond.h, ConvertUnary): estimated whole.
+    const dialect::AnswerInfo info = dialect::AnswerTooDeep(s.error_body)
+                                         ? dialect::AnswerInfo{}
+                                         : dialect::InspectAnswer(wire, s.error_body);
     if (info.usage) return {*info.usage, false};
     return CompleteUsage({}, false, ctx.req.prompt_chars, ReceivedTextChars(s.error_body));
   }

@@ -6,6 +6,7 @@
 #include "catalog/catalog.h"
 #include "common/secrets.h"
 #include "dialect/anthropic.h"
+#include "dialect/json_util.h"
 #include "dialect/openai.h"
 #include "observe/log.h"
 #include "pipeline/context.h"
@@ -35,6 +36,14 @@ bool DeploymentFault(int status) { return status == 401 || status == 403 || stat
 
 namespace {
 
+// An upstream error body as a tree; one nested deeper than kMaxAnswerJsonDepth is not parsed
+// (reads as no JSON, so its start is quoted instead of a message).
+nlohmann::json ParseErrorBody(std::string_view body) {
+  if (dialect::JsonDepthExceeds(body, dialect::kMaxAnswerJsonDepth))
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  return nlohmann::json::parse(body, nullptr, false);
+}
+
 void AppendLower(std::string_view s, std::string* out) {
   for (char c : s.substr(0, 8192))
     out->push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
@@ -47,7 +56,7 @@ void AppendLower(std::string_view s, std::string* out) {
 // detail list with its "input"); anything else, the body's start.
 std::string RefusalText(std::string_view body) {
   std::string out;
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = ParseErrorBody(body);
   if (j.is_discarded() || !j.is_object()) {
     AppendLower(body, &out);
     return out;
@@ -188,7 +197,7 @@ std::string TriageStatusCode(int status) {
 }  // namespace
 
 Error UpstreamStatusError(const config::Deployment& d, int status, std::string_view body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = ParseErrorBody(body);
   const nlohmann::json* err = j.is_discarded() ? nullptr : ErrorObject(j);
   std::string detail = StringMember(err, "message");  // OpenAI and Anthropic both nest it here
   if (detail.empty() && !j.is_discarded() && j.is_object()) detail = StringMember(&j, "error");

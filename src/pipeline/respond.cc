@@ -126,11 +126,15 @@ int64_t ReceivedTextChars(std::string_view body) {
 Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstream_body,
                                  std::optional<dialect::TokenUsage>* usage_seen,
                                  int64_t* refused_text_chars) {
-  auto bad = [&](const std::string& why) {
+  auto refuse = [&](std::string message) {
     if (refused_text_chars) *refused_text_chars = ReceivedTextChars(upstream_body);
-    return Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
-                       "upstream sent a malformed answer: " + why);
+    return Error::Make(ErrorKind::kUpstream, "upstream_bad_response", std::move(message));
   };
+  auto bad = [&](const std::string& why) {
+    return refuse("upstream sent a malformed answer: " + why);
+  };
+  // Before any reading: copying or dumping a tree recurses once per level.
+  if (auto deep = dialect::AnswerTooDeep(upstream_body)) return refuse(std::move(*deep));
   const char* no_answer = wire == Dialect::kOpenAI ? "no choices" : "no content";
   UnaryAnswer a;
   if (wire == client) {  // passed through: read what accounting needs, build no tree

@@ -20,10 +20,12 @@ struct UnaryAnswer {
 };
 
 // `upstream_body` is a 2xx answer in `wire` dialect. Same dialect: passed through unchanged.
-// Errors (kUpstream, "upstream_bad_response"): not JSON, or not a chat answer of that dialect.
+// Errors (kUpstream, "upstream_bad_response"): not JSON, not a chat answer of that dialect, or
+// nested deeper than dialect::kMaxAnswerJsonDepth (checked first, so no tree is built then).
 // `usage_seen`, when given, receives the usage the upstream reported whenever the body was a
 // JSON object carrying one, even when the answer is refused as malformed (no choices, bad
-// content): the failed attempt's reported tokens are billed and go into the ledger row.
+// content): the failed attempt's reported tokens are billed and go into the ledger row. A body
+// refused as too deep is not read, so its usage is not seen.
 // `refused_text_chars`, when given, receives ReceivedTextChars of a refused body (what the
 // failed attempt's output is estimated from when it reported no usage).
 Result<UnaryAnswer> ConvertUnary(dialect::Dialect wire, dialect::Dialect client,
