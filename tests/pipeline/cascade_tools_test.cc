@@ -703,6 +703,43 @@ TEST(CheckToolSchema, AnthropicInputTooDeepToRead) {
   EXPECT_EQ(CheckToolCalls(AnthropicRequest(), c[0]), "");
 }
 
+// Regression: an OpenAI answer whose `arguments` is no string but a JSON value nested 200000
+// levels deep (OpenAI-to-OpenAI answers pass through unparsed) crashed the gateway as the
+// Anthropic `input` did: the value was serialised with nlohmann's recursive dump(), and the
+// deprecated `function_call` was copied (recursively too). Refused as too deep instead,
+// streamed or not.
+TEST(CheckToolSchema, OpenAIArgumentsValueTooDeepToRead) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  auto c =
+      AnswerChoices(Dialect::kOpenAI, false,
+                    R"({"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[)"
+                    R"({"id":"c","type":"function","function":{"name":"time","arguments":{"a":)" +
+                        deep + R"(}}}]},"finish_reason":"tool_calls"}]})");
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(CheckToolCalls(OpenAIRequest(), c[0]), "arguments nested too deep");
+  c = AnswerChoices(Dialect::kOpenAI, false,
+                    R"({"choices":[{"index":0,"message":{"role":"assistant","function_call":)"
+                    R"({"name":"time","arguments":{"a":)" +
+                        deep + R"(}}},"finish_reason":"function_call"}]})");
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(CheckToolCalls(OpenAIRequest(), c[0]), "arguments nested too deep");
+  c = AnswerChoices(Dialect::kOpenAI, true,
+                    Sse({OpenAIChunk(0, CallHead(0, "c", "time")),
+                         OpenAIChunk(0, json::parse(R"({"tool_calls":[{"index":0,"function":)"
+                                                    R"({"arguments":[[1]]}}]})")),
+                         OpenAIChunk(0, json::object(), "tool_calls")}));
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(c[0].tool_calls[0].arguments, "[[1]]");  // shallow: read as before
+  const std::string stream =
+      "data: " + OpenAIChunk(0, CallHead(0, "c", "time")).dump() + "\n\ndata: " +
+      R"({"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[)"
+      R"({"index":0,"function":{"arguments":{"a":)" +
+      deep + "}}}]}}]}\n\ndata: [DONE]\n\n";
+  c = AnswerChoices(Dialect::kOpenAI, true, stream);
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(CheckToolCalls(OpenAIRequest(), c[0]), "arguments nested too deep");
+}
+
 // What the checker does not read is accepted: a schema it does not understand never makes a
 // call invalid.
 TEST(CheckToolSchema, UnknownKeywordsAreAccepted) {
