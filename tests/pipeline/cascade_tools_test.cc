@@ -5,12 +5,14 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "dialect/anthropic.h"
 #include "dialect/openai.h"
 #include "pipeline/cascade.h"
 #include "pipeline/gateway.h"
+#include "pipeline/tool_schema.h"
 #include "recording_writer.h"
 
 namespace triage::pipeline {
@@ -669,6 +671,28 @@ TEST(CheckToolSchema, RecursionIsBounded) {
   }
   const std::string why = Why(long_schema, path_args);
   EXPECT_EQ(why, long_key + "." + long_key + "." + long_key.substr(0, 6) + "...: expected integer");
+}
+
+// Regression: the work bound counted schema-value pairs, not the enum entries compared at each:
+// a client's schema with an enum of a million entries that a $ref and an anyOf lead back to
+// at every step (7 MB, under limits.max_body_bytes) kept the gateway's thread busy for
+// seconds per call (10000 steps of a million comparisons). Enum entries are now bounded too.
+TEST(CheckToolSchema, HugeEnumsAreBoundedWork) {
+  json e = json::array({json::object()});
+  for (int i = 0; i < 1000000; ++i) e.push_back(i);
+  const json branch = {{"$ref", "#"}, {"type", "string"}};
+  const json s = {{"type", "object"}, {"enum", e}, {"anyOf", {branch, branch}}};
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(CheckArguments(s, json::object()), "");
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  EXPECT_LT(ms, 1500) << "a bounded check reads the enum about once";
+  // Enums are still read: a value not in one, and one that is (the scan stops at it).
+  EXPECT_EQ(Why(R"({"properties":{"u":{"enum":["c","f"]}}})", R"({"u":"k"})"),
+            "u: not one of the enum");
+  EXPECT_EQ(CheckArguments({{"enum", e}}, json(999999)), "");
+  EXPECT_EQ(CheckArguments({{"enum", e}}, json(-1)), "not one of the enum");
 }
 
 // Regression: an Anthropic answer whose tool input nested 200000 levels deep (a few hundred KB)
