@@ -67,7 +67,7 @@ AnthropicEventInfo InspectAnthropicEventTree(std::string_view data) {
   info.error_type = JsonStr(JsonObj(j, "error"), "type");
   info.usage = UsageFromAnthropic(JsonObj(j, "usage"));
   info.content_block_type = JsonStr(JsonObj(j, "content_block"), "type");
-  const nlohmann::json d = JsonObj(j, "delta");
+  const nlohmann::json& d = JsonObj(j, "delta");
   info.text_chars = Utf8Chars(JsonStr(d, "text")) + Utf8Chars(JsonStr(d, "partial_json")) +
                     Utf8Chars(JsonStr(d, "thinking"));
   return info;
@@ -127,17 +127,17 @@ AnthropicEventView ReadAnthropicEventTree(std::string_view data) {
   v.is_object = true;
   v.type = JsonStr(j, "type");
   v.index = JsonInteger(j, "index");
-  const nlohmann::json d = JsonObj(j, "delta");
+  const nlohmann::json& d = JsonObj(j, "delta");
   v.delta_type = JsonStr(d, "type");
   v.delta_text = JsonStr(d, "text");
   v.delta_partial_json = JsonStr(d, "partial_json");
   v.delta_stop_reason = JsonStr(d, "stop_reason");
   v.delta_thinking_chars = Utf8Chars(JsonStr(d, "thinking"));
-  const nlohmann::json b = JsonObj(j, "content_block");
+  const nlohmann::json& b = JsonObj(j, "content_block");
   v.block_type = JsonStr(b, "type");
   v.block_id = JsonStr(b, "id");
   v.block_name = JsonStr(b, "name");
-  const nlohmann::json m = JsonObj(j, "message");
+  const nlohmann::json& m = JsonObj(j, "message");
   v.message_id = JsonStr(m, "id");
   v.message_model = JsonStr(m, "model");
   v.message_usage = UsageFromAnthropic(JsonObj(m, "usage"));

@@ -201,7 +201,7 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
   if (auto it = b.find("stream"); it != b.end() && it->is_boolean()) c.stream = it->get<bool>();
   if (auto it = b.find("response_format"); it != b.end() && it->is_object()) {
     const std::string type = JsonStr(*it, "type");
-    const json js = JsonObj(*it, "json_schema");
+    const json& js = JsonObj(*it, "json_schema");
     if (type == "json_schema" && js.contains("schema") && js["schema"].is_object()) {
       c.output_schema = js["schema"];
       // `name` labels the schema and `strict` asks for what Anthropic always does (constrained

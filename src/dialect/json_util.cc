@@ -210,10 +210,11 @@ std::string JsonStr(const json& obj, const char* key) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-json JsonObj(const json& obj, const char* key) {
-  if (!obj.is_object()) return json::object();
+const json& JsonObj(const json& obj, const char* key) {
+  static const json kEmpty = json::object();
+  if (!obj.is_object()) return kEmpty;
   auto it = obj.find(key);
-  return it != obj.end() && it->is_object() ? *it : json::object();
+  return it != obj.end() && it->is_object() ? *it : kEmpty;
 }
 
 std::string_view TypeName(const nlohmann::json& v) {

@@ -81,9 +81,11 @@ void AppendJsonString(std::string& out, std::string_view s);
 
 // A string member of obj, or "" (absent, another type, or obj not an object); never throws.
 std::string JsonStr(const nlohmann::json& obj, const char* key);
-// An object member of obj (a copy), or an empty object. json::value() throws when the holder
-// is not an object or the member has another type; upstream bodies are untrusted, so a wrong
-// shape must read as absent instead.
-nlohmann::json JsonObj(const nlohmann::json& obj, const char* key);
+// An object member of obj, or an empty object. json::value() throws when the holder is not an
+// object or the member has another type; upstream bodies are untrusted, so a wrong shape must
+// read as absent instead. A reference, not a copy: nlohmann's copy recurses, and an upstream's
+// member nested 100000 levels deep (a tool call's input) would overflow the stack. It lives as
+// long as `obj` (the empty object, for ever).
+const nlohmann::json& JsonObj(const nlohmann::json& obj, const char* key);
 
 }  // namespace triage::dialect

@@ -596,7 +596,7 @@ OpenAIChunkView ReadOpenAIChunkTree(std::string_view data) {
   if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return v;
   v.has_choice = true;
   const json& choice = j["choices"][0];
-  const json delta = JsonObj(choice, "delta");
+  const json& delta = JsonObj(choice, "delta");
   v.content = JsonStr(delta, "content");
   v.refusal = JsonStr(delta, "refusal");
   if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
@@ -605,7 +605,7 @@ OpenAIChunkView ReadOpenAIChunkTree(std::string_view data) {
       ToolCallDelta t;
       t.index = JsonInteger(tc, "index");
       t.id = JsonStr(tc, "id");
-      const json fn = JsonObj(tc, "function");
+      const json& fn = JsonObj(tc, "function");
       t.name = JsonStr(fn, "name");
       t.arguments = JsonStr(fn, "arguments");
       v.tool_calls.push_back(std::move(t));

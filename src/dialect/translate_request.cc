@@ -191,7 +191,7 @@ std::optional<Error> CheckOutputToAnthropic(const json& b) {
                          "response_format.type: '" + type +
                              "' is not supported by this model's upstream (Anthropic); expected "
                              "text, json_object or json_schema");
-    const json js = JsonObj(*rf, "json_schema");
+    const json& js = JsonObj(*rf, "json_schema");
     if (type == "json_schema" && !(js.contains("schema") && js["schema"].is_object()))
       return Error::Make(ErrorKind::kInvalidRequest, "missing_field",
                          "response_format.json_schema.schema: required when this model's "

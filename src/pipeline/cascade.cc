@@ -173,12 +173,16 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
   // A stream's OpenAI tool-call fragments: (choice index, tool call index) -> position in the
   // choice's tool_calls and the id of the call there.
   std::map<std::pair<size_t, size_t>, std::pair<size_t, std::string>> openai_calls;
-  auto add_openai_call = [&](size_t ci, const json& tc, size_t position, bool delta) {
+  // `function`, when given, is the call's function object in place of tc's (the deprecated
+  // function_call, read where it is: a copy would recurse through its arguments).
+  auto add_openai_call = [&](size_t ci, const json& tc, size_t position, bool delta,
+                             const json* function = nullptr) {
     if (!tc.is_object()) return;
     AnswerChoice& ch = choices[ci];
-    const bool custom = Str(tc, "type") == "custom" || tc.contains("custom");
-    const json* f = custom ? (tc.contains("custom") ? &tc["custom"] : nullptr)
-                           : (tc.contains("function") ? &tc["function"] : nullptr);
+    const bool custom = !function && (Str(tc, "type") == "custom" || tc.contains("custom"));
+    const json* f = function ? function
+                    : custom ? (tc.contains("custom") ? &tc["custom"] : nullptr)
+                             : (tc.contains("function") ? &tc["function"] : nullptr);
     AnswerToolCall* call = nullptr;
     if (delta) {
       size_t k = position;
@@ -211,10 +215,16 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
     }
     const char* field = custom ? "input" : "arguments";
     if (auto a = f->find(field); a != f->end()) {
-      if (a->is_string())
+      if (a->is_string()) {
         call->arguments += a->get_ref<const std::string&>();
-      else if (!a->is_null())
-        call->arguments += a->dump();
+      } else if (!a->is_null()) {
+        // A value rather than a string: serialised, unless nested too deep for dump()'s
+        // recursion (as an Anthropic `input`).
+        if (NestedDeeperThan(*a, config::kMaxJsonDepthCap))
+          call->too_deep = true;
+        else
+          call->arguments += a->dump();
+      }
     }
   };
   auto add_openai = [&](const json& j) {
@@ -241,7 +251,7 @@ std::vector<AnswerChoice> AnswerChoices(dialect::Dialect client, bool stream,
         // The deprecated single function_call: one call, under a tool index no tool_calls[]
         // fragment uses.
         if (auto fc = m->find("function_call"); fc != m->end() && fc->is_object())
-          add_openai_call(ci, json{{"index", SIZE_MAX}, {"function", *fc}}, 0, delta);
+          add_openai_call(ci, json{{"index", SIZE_MAX}}, 0, delta, &*fc);
       }
       if (auto fr = c.find("finish_reason"); fr != c.end() && fr->is_string())
         ch.cut = *fr == "length";

@@ -83,8 +83,9 @@ struct AnswerToolCall {
   // An Anthropic tool_use block's `toolset_name`: the call is a member of a toolset
   // (browser_toolset_..., computer_toolset_...); "" otherwise.
   std::string toolset;
-  // An Anthropic `input` nested deeper than kMaxJsonDepthCap: not serialised into `arguments`
-  // (that recursion could overflow the stack).
+  // An Anthropic `input`, or OpenAI `arguments` given as a JSON value rather than a string,
+  // nested deeper than kMaxJsonDepthCap: not serialised into `arguments` (that recursion could
+  // overflow the stack).
   bool too_deep = false;
 };
 
@@ -114,8 +115,8 @@ std::string AnswerText(dialect::Dialect client, bool stream, const std::string& 
 // name is one of the request's tools (`unknown tool "NAME"`; an Anthropic call with a
 // `toolset_name` fits a toolset of that family, or any family when the request has an
 // mcp_toolset), its arguments parse as a JSON object, empty counting as `{}` (`arguments are
-// not a JSON object`; an Anthropic input nested too deep to read: `arguments nested too
-// deep`), they fit the tool's input schema (CheckArguments: `missing required
+// not a JSON object`; an Anthropic input or OpenAI arguments value nested too deep to read:
+// `arguments nested too deep`), they fit the tool's input schema (CheckArguments: `missing required
 // "KEY"`, `city: expected string`, ...), and a tool_choice that forces one tool names this one
 // (`tool_choice asks for NAME`; tool_choice none: `tool_choice is none`; OpenAI allowed_tools
 // without it: `tool_choice does not allow NAME`). Never quotes argument values (they may hold

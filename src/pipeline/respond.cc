@@ -35,7 +35,7 @@ int64_t OpenAIChoicesTextChars(const nlohmann::json& body) {
   auto choices = body.find("choices");
   if (choices == body.end() || !choices->is_array()) return 0;
   for (const auto& ch : *choices) {
-    const nlohmann::json m = dialect::JsonObj(ch, "message");
+    const nlohmann::json& m = dialect::JsonObj(ch, "message");
     n += StringChars(m, "content") + StringChars(m, "refusal") +
          StringChars(m, "reasoning_content") + StringChars(m, "reasoning");
     if (auto tc = m.find("tool_calls"); tc != m.end() && tc->is_array())

@@ -33,6 +33,9 @@ namespace {
 // branches) and the number of schema-value pairs looked at. Past either, the rest is accepted.
 constexpr int kMaxDepth = 48;
 constexpr size_t kMaxSteps = 10000;
+// Enum entries compared, in all: an enum is the client's and may hold a million entries, read
+// at every one of the steps a $ref or a branch leads back to it. Past this, enums are not read.
+constexpr size_t kMaxCompared = 1'000'000;
 constexpr size_t kMaxShownPath = 128;
 
 struct Walk {
@@ -40,6 +43,7 @@ struct Walk {
   std::string path;  // where the value being checked sits: "location.lat", "cities[2]"
   int depth = 0;
   size_t steps = 0;
+  size_t compared = 0;  // enum entries compared (kMaxCompared)
 };
 
 bool IsInteger(const json& v) {
@@ -248,9 +252,16 @@ std::string Check(Walk& w, const json& s, const json& v, bool closed) {
       if (std::string why = Check(w, *target, v, closed); !why.empty()) return why;
   if (auto t = s.find("type"); t != s.end())
     if (std::string why = CheckType(w, *t, v); !why.empty()) return why;
-  if (auto e = s.find("enum"); e != s.end() && e->is_array() && !e->empty()) {
+  if (auto e = s.find("enum");
+      e != s.end() && e->is_array() && !e->empty() && w.compared < kMaxCompared) {
     bool found = false;
-    for (const auto& one : *e) found = found || one == v;
+    for (const auto& one : *e) {
+      ++w.compared;
+      if (one == v) {
+        found = true;
+        break;
+      }
+    }
     if (!found) return At(w, "not one of the enum");
   }
   if (auto c = s.find("const"); c != s.end() && *c != v) return At(w, "not the const value");

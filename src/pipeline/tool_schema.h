@@ -23,8 +23,9 @@ std::string ShownName(std::string_view name);
 // would refuse every call), and local `$ref`s (`#`, `#/$defs/X`, `#/definitions/X`, any
 // JSON pointer into `schema`). Everything else (format, pattern, not, if/then, remote refs, a
 // schema that is not an object, ...) is accepted: only what the schema plainly rules out is
-// invalid. Depth and work are bounded (a self-referencing $ref, deeply nested arguments): past
-// the bounds the rest is accepted. Reasons name the path (keys shown like ShownName, joined by
+// invalid. Depth and work are bounded (a self-referencing $ref, deeply nested arguments, enum
+// entries compared): past the bounds the rest is accepted. Reasons name the path (keys shown like
+// ShownName, joined by
 // '.', array positions as [N]) and the expectation, never a value: `city: expected string`,
 // `unit: not one of the enum`, `location: missing required "lat"`, `unexpected key "foo"`; at
 // the top level `missing required "KEY"` as before.

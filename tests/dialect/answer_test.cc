@@ -350,5 +350,26 @@ TEST(ReadAnthropicEvent, MutatedEventsMatchTheTree) {
     ExpectSameView(test_util::Mutate(seeds[rng() % seeds.size()], rng));
 }
 
+// Regression: the tree readings (the fallback for what simdjson refuses, such as nesting past
+// its depth limit) copied the members they read (JsonObj returned a copy), and nlohmann's copy
+// recurses: an upstream's stream event whose tool input or arguments nested 200000 levels deep
+// crashed the gateway before the cascade's own depth check could refuse the call. The members
+// are now read in place, in either dialect's passthrough and in the translator's readings.
+TEST(TreeReadings, DeeplyNestedMembersAreReadInPlace) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const std::string block =
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t",)"
+      R"("name":"time","input":{"a":)" +
+      deep + "}}}";
+  EXPECT_EQ(InspectAnthropicEvent(block).content_block_type, "tool_use");
+  EXPECT_EQ(InspectAnthropicEventTree(block).content_block_type, "tool_use");
+  EXPECT_EQ(ReadAnthropicEvent(block).block_name, "time");
+  EXPECT_EQ(ReadAnthropicEventTree(block).block_name, "time");
+  const std::string message = R"({"type":"message_start","message":{"id":"m","content":)" + deep +
+                              R"(,"usage":{"input_tokens":7,"output_tokens":1}}})";
+  EXPECT_EQ(InspectAnthropicEvent(message).message_usage.input_tokens, 7);
+  EXPECT_EQ(ReadAnthropicEventTree(message).message_id, "m");
+}
+
 }  // namespace
 }  // namespace triage::dialect

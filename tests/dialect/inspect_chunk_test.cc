@@ -378,5 +378,22 @@ TEST(InspectChunkSimdjson, MutatedPayloadsMatchTheTree) {
   }
 }
 
+// Regression: the tree reading (the fallback for what simdjson refuses, such as nesting past its
+// depth limit) copied each tool call's `function` (JsonObj returned a copy), and nlohmann's copy
+// recurses: an OpenAI stream chunk whose arguments were a JSON value nested 200000 levels deep
+// crashed the gateway. Read in place now, by the passthrough's inspection and the translator's.
+TEST(InspectChunkSimdjson, DeeplyNestedArgumentsAreReadInPlace) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const std::string chunk =
+      R"({"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[)"
+      R"({"index":0,"id":"c","type":"function","function":{"name":"time","arguments":{"a":)" +
+      deep + "}}}]},\"finish_reason\":null}]}";
+  EXPECT_TRUE(InspectOpenAIChunk(chunk).has_content);
+  EXPECT_TRUE(InspectOpenAIChunkTree(chunk).has_content);
+  const OpenAIChunkView v = ReadOpenAIChunk(chunk);
+  ASSERT_EQ(v.tool_calls.size(), 1u);
+  EXPECT_EQ(v.tool_calls[0].name, "time");
+}
+
 }  // namespace
 }  // namespace triage::dialect

@@ -451,3 +451,63 @@ test("triage check reports a bad routing.cascade_tool_calls and explains a good 
   assert.equal(good.status, 0, good.stderr);
   assert.match(good.stdout, /\(routing\.cascade_tool_calls escalate\)/);
 });
+
+// Regression: a cheap answer whose tool-call arguments nest 200000 levels deep (OpenAI
+// `arguments` sent as a JSON value, an Anthropic `input`) crashed the gateway (SIGSEGV): the
+// stream readings copied the event's members and the tool check serialised OpenAI's value, both
+// recursively. The call is refused as too deep and escalates, streamed or not, in both dialects.
+test("live cascade: tool-call arguments nested 200000 deep escalate instead of crashing the gateway", async () => {
+  const deep = "[".repeat(200000) + "]".repeat(200000);
+  const openaiCheap = await startFakeOpenAI();
+  openaiCheap.behave(async (req, res, body) => {
+    const call = `{"index":0,"id":"c","type":"function","function":{"name":"get_time","arguments":{"a":${deep}}}}`;
+    if (!body.stream) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(`{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[${call}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`);
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(`data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[${call}]},"finish_reason":null}]}\n\n`);
+    res.write(`data: ${JSON.stringify(chunk(body.model, {}, "tool_calls"))}\n\n`);
+    res.end("data: [DONE]\n\n");
+  });
+  const anthropicCheap = await startFakeAnthropic();
+  anthropicCheap.handler = (req, res, body) => {
+    const use = `{"type":"tool_use","id":"t","name":"get_time","input":{"a":${deep}}}`;
+    if (!body.stream) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(`{"id":"m","type":"message","role":"assistant","model":"x","content":[${use}],"stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}}`);
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(`event: message_start\ndata: {"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"x","content":[],"stop_reason":null,"usage":{"input_tokens":1,"output_tokens":1}}}\n\n`);
+    res.write(`event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":${use}}\n\n`);
+    res.write(`event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n`);
+    res.write(`event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":5}}\n\n`);
+    res.end(`event: message_stop\ndata: {"type":"message_stop"}\n\n`);
+  };
+  const strong = await startFakeOpenAI();
+  for (const [cheap, provider, path, tools] of [
+    [openaiCheap, "openai", "/v1/chat/completions", openaiTools],
+    [anthropicCheap, "anthropic", "/v1/messages", anthropicTools],
+  ]) {
+    const t = await startTriage(config({ tiers: tiersWith(cheap, strong, provider), extra: `routing: {router: "cascade:${model}", thresholds: [0.5]}\n` }));
+    try {
+      for (const stream of [false, true]) {
+        const r = await fetch(`${t.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "auto", stream, max_tokens: 50, messages, tools }),
+        });
+        await r.text();
+        assert.equal(r.status, 200, `${provider} stream=${stream}`);
+        assert.equal(utf8(r.headers.get("x-triage-route")), "cascade tool call invalid (arguments nested too deep) → mid", `${provider} stream=${stream}`);
+      }
+    } finally {
+      await t.stop();
+    }
+  }
+  await openaiCheap.close();
+  await anthropicCheap.close();
+  await strong.close();
+});

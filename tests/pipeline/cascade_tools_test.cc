@@ -5,12 +5,14 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "dialect/anthropic.h"
 #include "dialect/openai.h"
 #include "pipeline/cascade.h"
 #include "pipeline/gateway.h"
+#include "pipeline/tool_schema.h"
 #include "recording_writer.h"
 
 namespace triage::pipeline {
@@ -671,6 +673,28 @@ TEST(CheckToolSchema, RecursionIsBounded) {
   EXPECT_EQ(why, long_key + "." + long_key + "." + long_key.substr(0, 6) + "...: expected integer");
 }
 
+// Regression: the work bound counted schema-value pairs, not the enum entries compared at each:
+// a client's schema with an enum of a million entries that a $ref and an anyOf lead back to
+// at every step (7 MB, under limits.max_body_bytes) kept the gateway's thread busy for
+// seconds per call (10000 steps of a million comparisons). Enum entries are now bounded too.
+TEST(CheckToolSchema, HugeEnumsAreBoundedWork) {
+  json e = json::array({json::object()});
+  for (int i = 0; i < 1000000; ++i) e.push_back(i);
+  const json branch = {{"$ref", "#"}, {"type", "string"}};
+  const json s = {{"type", "object"}, {"enum", e}, {"anyOf", {branch, branch}}};
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(CheckArguments(s, json::object()), "");
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  EXPECT_LT(ms, 1500) << "a bounded check reads the enum about once";
+  // Enums are still read: a value not in one, and one that is (the scan stops at it).
+  EXPECT_EQ(Why(R"({"properties":{"u":{"enum":["c","f"]}}})", R"({"u":"k"})"),
+            "u: not one of the enum");
+  EXPECT_EQ(CheckArguments({{"enum", e}}, json(999999)), "");
+  EXPECT_EQ(CheckArguments({{"enum", e}}, json(-1)), "not one of the enum");
+}
+
 // Regression: an Anthropic answer whose tool input nested 200000 levels deep (a few hundred KB)
 // crashed the gateway: the input was serialised with nlohmann's recursive dump(). It is now
 // measured without recursion and refused, streamed or not.
@@ -701,6 +725,43 @@ TEST(CheckToolSchema, AnthropicInputTooDeepToRead) {
   ASSERT_EQ(c[0].tool_calls.size(), 1u);
   EXPECT_FALSE(c[0].tool_calls[0].too_deep);
   EXPECT_EQ(CheckToolCalls(AnthropicRequest(), c[0]), "");
+}
+
+// Regression: an OpenAI answer whose `arguments` is no string but a JSON value nested 200000
+// levels deep (OpenAI-to-OpenAI answers pass through unparsed) crashed the gateway as the
+// Anthropic `input` did: the value was serialised with nlohmann's recursive dump(), and the
+// deprecated `function_call` was copied (recursively too). Refused as too deep instead,
+// streamed or not.
+TEST(CheckToolSchema, OpenAIArgumentsValueTooDeepToRead) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  auto c =
+      AnswerChoices(Dialect::kOpenAI, false,
+                    R"({"choices":[{"index":0,"message":{"role":"assistant","tool_calls":[)"
+                    R"({"id":"c","type":"function","function":{"name":"time","arguments":{"a":)" +
+                        deep + R"(}}}]},"finish_reason":"tool_calls"}]})");
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(CheckToolCalls(OpenAIRequest(), c[0]), "arguments nested too deep");
+  c = AnswerChoices(Dialect::kOpenAI, false,
+                    R"({"choices":[{"index":0,"message":{"role":"assistant","function_call":)"
+                    R"({"name":"time","arguments":{"a":)" +
+                        deep + R"(}}},"finish_reason":"function_call"}]})");
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(CheckToolCalls(OpenAIRequest(), c[0]), "arguments nested too deep");
+  c = AnswerChoices(Dialect::kOpenAI, true,
+                    Sse({OpenAIChunk(0, CallHead(0, "c", "time")),
+                         OpenAIChunk(0, json::parse(R"({"tool_calls":[{"index":0,"function":)"
+                                                    R"({"arguments":[[1]]}}]})")),
+                         OpenAIChunk(0, json::object(), "tool_calls")}));
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(c[0].tool_calls[0].arguments, "[[1]]");  // shallow: read as before
+  const std::string stream =
+      "data: " + OpenAIChunk(0, CallHead(0, "c", "time")).dump() + "\n\ndata: " +
+      R"({"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[)"
+      R"({"index":0,"function":{"arguments":{"a":)" +
+      deep + "}}}]}}]}\n\ndata: [DONE]\n\n";
+  c = AnswerChoices(Dialect::kOpenAI, true, stream);
+  ASSERT_EQ(c[0].tool_calls.size(), 1u);
+  EXPECT_EQ(CheckToolCalls(OpenAIRequest(), c[0]), "arguments nested too deep");
 }
 
 // What the checker does not read is accepted: a schema it does not understand never makes a
