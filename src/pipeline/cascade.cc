@@ -114,6 +114,81 @@ std::string ErrorEvent(dialect::Dialect d, const std::string& body) {
 }
 }  // namespace
 
+// The keep-alive of a streamed cheap answer held for the cascade (routing.cascade_keepalive_ms).
+// Lives on the request's executor; its loop is the only writer to the client until stopped.
+struct HoldKeepAlive {
+  explicit HoldKeepAlive(const net::any_io_executor& ex)
+      : timer(ex), done(ex, net::steady_timer::time_point::max()) {}
+  net::steady_timer timer;
+  net::steady_timer done;  // cancelled when the loop has ended
+  bool running = false;
+  bool stop = false;
+  bool begun = false;  // the client's stream began (status 200 and the head went out)
+};
+
+namespace {
+
+// Every `every` without a decision: begins the client's stream with `head` at the first time,
+// then sends `: keep-alive`. A write that fails fires `cancel`, which ends the held cheap call
+// as the session's disconnect watch would.
+net::awaitable<void> KeepHeldStreamAlive(HoldKeepAlive& ka, ClientWriter& out,
+                                         upstream::CancelHook& cancel, Headers head,
+                                         std::chrono::milliseconds every) {
+  while (!ka.stop) {
+    ka.timer.expires_after(every);
+    co_await ka.timer.async_wait(net::as_tuple(net::use_awaitable));
+    if (ka.stop) break;
+    bool ok = true;
+    if (!ka.begun) {
+      ka.begun = true;
+      ok = co_await out.BeginStream(head, BegunStreamTrailers());
+    }
+    if (ok) ok = co_await out.Write(kKeepAliveComment);
+    if (!ok) {
+      cancel.Fire();  // the client is gone
+      break;
+    }
+  }
+}
+
+// `begun`: the client's stream has begun already (the escalation's wait): comments only.
+std::shared_ptr<HoldKeepAlive> StartKeepAlive(const net::any_io_executor& ex, ClientWriter& out,
+                                              std::shared_ptr<upstream::CancelHook> cancel,
+                                              Headers head, std::chrono::milliseconds every,
+                                              bool begun = false) {
+  auto ka = std::make_shared<HoldKeepAlive>(ex);
+  ka->running = true;
+  ka->begun = begun;
+  // The completion keeps the state and the cancel hook alive as long as the loop runs.
+  net::co_spawn(ex, KeepHeldStreamAlive(*ka, out, *cancel, std::move(head), every),
+                [ka, cancel](std::exception_ptr) {
+                  ka->running = false;
+                  ka->done.cancel();
+                });
+  return ka;
+}
+
+// Stops the loop and waits for a write in flight, so that the decision's writes never overlap
+// one of the keep-alive's.
+net::awaitable<void> StopKeepAlive(HoldKeepAlive& ka) {
+  ka.stop = true;
+  ka.timer.cancel();
+  if (ka.running) co_await ka.done.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+// Stops a keep-alive loop when the request's coroutine leaves by any path, an exception included,
+// so that it never writes to a writer that is gone. The normal paths stop it with StopKeepAlive
+// first, which also waits for a write in flight.
+struct KeepAliveGuard {
+  std::shared_ptr<HoldKeepAlive> ka;
+  ~KeepAliveGuard() {
+    if (!ka) return;
+    ka->stop = true;
+    ka->timer.cancel();
+  }
+};
+}  // namespace
+
 const std::vector<std::string>& BegunStreamTrailers() {
   static const std::vector<std::string> names = {"x-triage-cost-usd", "x-triage-reference-cost-usd",
                                                  "x-triage-route", "x-triage-tier",
@@ -136,6 +211,7 @@ net::awaitable<bool> BegunStreamWriter::BeginStream(const Headers&,
 net::awaitable<bool> BegunStreamWriter::Write(std::string_view data) {
   if (routed_) co_return co_await out_.Write(data);
   routed_ = true;
+  if (keepalive_) co_await StopKeepAlive(*keepalive_);
   std::string framed = RouteComment(ctx_.route_reason);
   framed.append(data);
   co_return co_await out_.Write(framed);
@@ -536,65 +612,6 @@ std::string Compared(double score, const char* op, double threshold) {
   const int d = routing::ScoreDigits(score, {threshold});
   return routing::FormatScore(score, d) + op + routing::FormatScore(threshold, d);
 }
-}  // namespace
-
-namespace {
-// The keep-alive of a streamed cheap answer held for the cascade (routing.cascade_keepalive_ms).
-// Lives on the request's executor; its loop is the only writer to the client until stopped.
-struct HoldKeepAlive {
-  explicit HoldKeepAlive(const net::any_io_executor& ex)
-      : timer(ex), done(ex, net::steady_timer::time_point::max()) {}
-  net::steady_timer timer;
-  net::steady_timer done;  // cancelled when the loop has ended
-  bool running = false;
-  bool stop = false;
-  bool begun = false;  // the client's stream began (status 200 and the head went out)
-};
-
-// Every `every` without a decision: begins the client's stream with `head` at the first time,
-// then sends `: keep-alive`. A write that fails fires `cancel`, which ends the held cheap call
-// as the session's disconnect watch would.
-net::awaitable<void> KeepHeldStreamAlive(HoldKeepAlive& ka, ClientWriter& out,
-                                         upstream::CancelHook& cancel, Headers head,
-                                         std::chrono::milliseconds every) {
-  while (!ka.stop) {
-    ka.timer.expires_after(every);
-    co_await ka.timer.async_wait(net::as_tuple(net::use_awaitable));
-    if (ka.stop) break;
-    bool ok = true;
-    if (!ka.begun) {
-      ka.begun = true;
-      ok = co_await out.BeginStream(head, BegunStreamTrailers());
-    }
-    if (ok) ok = co_await out.Write(kKeepAliveComment);
-    if (!ok) {
-      cancel.Fire();  // the client is gone
-      break;
-    }
-  }
-}
-
-std::shared_ptr<HoldKeepAlive> StartKeepAlive(const net::any_io_executor& ex, ClientWriter& out,
-                                              std::shared_ptr<upstream::CancelHook> cancel,
-                                              Headers head, std::chrono::milliseconds every) {
-  auto ka = std::make_shared<HoldKeepAlive>(ex);
-  ka->running = true;
-  // The completion keeps the state and the cancel hook alive as long as the loop runs.
-  net::co_spawn(ex, KeepHeldStreamAlive(*ka, out, *cancel, std::move(head), every),
-                [ka, cancel](std::exception_ptr) {
-                  ka->running = false;
-                  ka->done.cancel();
-                });
-  return ka;
-}
-
-// Stops the loop and waits for a write in flight, so that the decision's writes never overlap
-// one of the keep-alive's.
-net::awaitable<void> StopKeepAlive(HoldKeepAlive& ka) {
-  ka.stop = true;
-  ka.timer.cancel();
-  if (ka.running) co_await ka.done.async_wait(net::as_tuple(net::use_awaitable));
-}
 
 // The head of a stream begun before the decision: the request's own fields, with the route,
 // tier and deployment not known yet (they come as trailers and the `: triage route=` comment).
@@ -674,6 +691,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     keepalive =
         StartKeepAlive(co_await net::this_coro::executor, out, ctx.cancel,
                        PendingStreamHead(ResponseHeaders(ctx, false)), routing->cascade_keepalive);
+  KeepAliveGuard hold_guard{keepalive};
   if (cheap_capable.ok()) co_await Attempt(cheap, held);
   if (keepalive) co_await StopKeepAlive(*keepalive);
   // Once begun, the client's stream takes the decision's writes, an error as an event.
@@ -742,7 +760,16 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
       // While the cheap answer is held, an escalation that fails before its first byte hands
       // its error back (ctx.kept_refusal) rather than answering with it.
       ctx.keep_refusal = answered;
+      // A begun stream gets its comments while the escalation waits for its first bytes too.
+      std::shared_ptr<HoldKeepAlive> waiting;
+      if (ctx.stream_begun) {
+        waiting = StartKeepAlive(co_await net::this_coro::executor, out, ctx.cancel, {},
+                                 routing->cascade_keepalive, true);
+        begun.StopBeforeFirstWrite(waiting);
+      }
+      KeepAliveGuard waiting_guard{waiting};
       co_await Attempt(ctx, *client);
+      if (waiting) co_await StopKeepAlive(*waiting);
       ctx.keep_refusal = false;
       if (!ctx.kept_refusal) co_return;
     } else if (answered) {

@@ -2,6 +2,7 @@
 // Helpers of the cascade: a ClientWriter that holds a response instead of sending it, and the
 // answer text of a held response. Single-threaded, like every ClientWriter.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ const std::vector<std::string>& BegunStreamTrailers();
 // The SSE comment a held stream's keep-alive sends, once per interval.
 inline constexpr std::string_view kKeepAliveComment = ": keep-alive\n\n";
 
+// The keep-alive loop of a held or begun stream (cascade.cc).
+struct HoldKeepAlive;
+
 // The client's stream once the cascade's keep-alive has begun it (status 200 and the head sent
 // while the cheap answer was held): the decision's writes (the released answer, the
 // escalation's stream, an error) go into it. BeginStream sends nothing; the first write is
@@ -65,11 +69,17 @@ class BegunStreamWriter final : public ClientWriter {
                                            const std::vector<std::string>& trailers) override;
   boost::asio::awaitable<bool> Write(std::string_view data) override;
   boost::asio::awaitable<bool> EndStream(const Headers& trailers) override;
+  // A keep-alive loop writing to `out` while the escalation waits for its first bytes: stopped,
+  // a write of it in flight finished, before this writer's first write.
+  void StopBeforeFirstWrite(std::shared_ptr<HoldKeepAlive> keepalive) {
+    keepalive_ = std::move(keepalive);
+  }
 
  private:
   ClientWriter& out_;
   const RequestContext& ctx_;
   bool routed_ = false;  // the route comment went out
+  std::shared_ptr<HoldKeepAlive> keepalive_;
 };
 
 // One tool call of a held answer, as the client's dialect wrote it.

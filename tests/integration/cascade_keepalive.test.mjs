@@ -22,7 +22,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A cheap upstream whose `mode` is "slow" (a stream of four chunks 700 ms apart: held about
 // 2.8 s), "fast", or "slow_fail" (a 500 after 2.5 s); and a strong one whose `mode` is "ok"
-// (a quick stream of its own text) or "fail" (500).
+// (a quick stream of its own text), "slow" (the same after 2.5 s of silence) or "fail" (500).
 async function upstreams() {
   const cheap = await startFakeOpenAI();
   cheap.mode = "slow";
@@ -36,7 +36,8 @@ async function upstreams() {
   const strong = await startFakeOpenAI();
   strong.mode = "ok";
   strong.behave(async (req, res, body) => {
-    if (strong.mode === "ok") return strong.reply(req, res, body, { chunks: ["Strong", " answer", " here."] });
+    if (strong.mode === "slow") await sleep(2500);
+    if (strong.mode !== "fail") return strong.reply(req, res, body, { chunks: ["Strong", " answer", " here."] });
     res.writeHead(500, { "content-type": "application/json" });
     res.end(JSON.stringify(openaiError(500, "strong broke")));
   });
@@ -177,6 +178,39 @@ test("a slow cheap answer that escalates: the strong tier's answer flows into th
       assert.equal(row.tier, "mid");
       assert.equal(row.attempts, 2);
       assert.match(row.route, route);
+    }
+  } finally {
+    await t.cleanup();
+    await up.cheap.close();
+    await up.strong.close();
+  }
+});
+
+test("an escalation slow to its first byte: the begun stream keeps getting keep-alives until it comes", async () => {
+  const up = await upstreams();
+  up.strong.mode = "slow";
+  const t = await gateway(up, 0.0);
+  try {
+    const r = await curlStream(t.url);
+    assert.equal(r.status, 200);
+    const { count, rest } = afterKeepAlives(r.body);
+    // About 2 during the 2.8 s hold (every 1 s), about 2 more during the strong tier's 2.5 s of
+    // silence; the hold alone gives 2, at most 3 on a slow machine.
+    assert.ok(count >= 4, `keep-alives before the answer: ${count}\n${r.body}`);
+    assert.match(rest.match(/: triage route=(.*)\n\n/)[1], /→ mid$/);
+    assert.match(rest, /"content":"Strong"/);
+    assert.match(rest, /data: \[DONE\]/);
+    assert.doesNotMatch(rest, /keep-alive/, "no comment once the answer flows");
+    const got = await anthropicText(t.url);
+    assert.ifError(got.error);
+    assert.equal(got.text, "Strong answer here.");
+    const rows = t.rows();
+    assert.equal(rows.length, 2);
+    for (const row of rows) {
+      assert.equal(row.status, 200);
+      assert.equal(row.tier, "mid");
+      // The client's first answer byte, not a keep-alive: after the hold and the strong wait.
+      assert.ok(row.ttft_ms >= 5000, `ttft_ms ${row.ttft_ms}`);
     }
   } finally {
     await t.cleanup();
