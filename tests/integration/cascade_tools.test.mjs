@@ -455,7 +455,9 @@ test("triage check reports a bad routing.cascade_tool_calls and explains a good 
 // Regression: a cheap answer whose tool-call arguments nest 200000 levels deep (OpenAI
 // `arguments` sent as a JSON value, an Anthropic `input`) crashed the gateway (SIGSEGV): the
 // stream readings copied the event's members and the tool check serialised OpenAI's value, both
-// recursively. The call is refused as too deep and escalates, streamed or not, in both dialects.
+// recursively. Such an answer is now refused before any of that reads it (an upstream answer
+// nested deeper than 512 levels is upstream_bad_response), so the cheap call fails and the
+// request escalates, streamed or not, in both dialects.
 test("live cascade: tool-call arguments nested 200000 deep escalate instead of crashing the gateway", async () => {
   const deep = "[".repeat(200000) + "]".repeat(200000);
   const openaiCheap = await startFakeOpenAI();
@@ -487,27 +489,33 @@ test("live cascade: tool-call arguments nested 200000 deep escalate instead of c
     res.end(`event: message_stop\ndata: {"type":"message_stop"}\n\n`);
   };
   const strong = await startFakeOpenAI();
-  for (const [cheap, provider, path, tools] of [
-    [openaiCheap, "openai", "/v1/chat/completions", openaiTools],
-    [anthropicCheap, "anthropic", "/v1/messages", anthropicTools],
-  ]) {
-    const t = await startTriage(config({ tiers: tiersWith(cheap, strong, provider), extra: `routing: {router: "cascade:${model}", thresholds: [0.5]}\n` }));
-    try {
-      for (const stream of [false, true]) {
-        const r = await fetch(`${t.url}${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ model: "auto", stream, max_tokens: 50, messages, tools }),
-        });
-        await r.text();
-        assert.equal(r.status, 200, `${provider} stream=${stream}`);
-        assert.equal(utf8(r.headers.get("x-triage-route")), "cascade tool call invalid (arguments nested too deep) → mid", `${provider} stream=${stream}`);
+  try {
+    for (const [cheap, provider, path, tools] of [
+      [openaiCheap, "openai", "/v1/chat/completions", openaiTools],
+      [anthropicCheap, "anthropic", "/v1/messages", anthropicTools],
+    ]) {
+      const t = await startTriage(config({ tiers: tiersWith(cheap, strong, provider), extra: `routing: {router: "cascade:${model}", thresholds: [0.5]}\n` }));
+      try {
+        for (const stream of [false, true]) {
+          const r = await fetch(`${t.url}${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ model: "auto", stream, max_tokens: 50, messages, tools }),
+          });
+          await r.text();
+          assert.equal(r.status, 200, `${provider} stream=${stream}`);
+          assert.equal(utf8(r.headers.get("x-triage-route")), "cascade open failed → mid", `${provider} stream=${stream}`);
+        }
+        const rows = t.rows();
+        assert.equal(rows.length, 2, "one row per request: the gateway is alive");
+        for (const row of rows) assert.equal(row.tier, "mid");
+      } finally {
+        await t.stop();
       }
-    } finally {
-      await t.stop();
     }
+  } finally {
+    await openaiCheap.close();
+    await anthropicCheap.close();
+    await strong.close();
   }
-  await openaiCheap.close();
-  await anthropicCheap.close();
-  await strong.close();
 });
