@@ -39,6 +39,8 @@ struct StreamState {
   bool bad_chunk = false;
   std::string bad_message;
   std::string bad_type;    // the upstream error event's type, when it sent one
+  bool accepted = false;   // an event of the answer was read (before any error event)
+  bool refused = false;    // the first event was an error: refused in-stream, not answered
   int64_t text_chars = 0;  // of the generated text: the output estimate without usage
 };
 
@@ -161,8 +163,10 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         if (step.error) {
           failure = Redact(*step.error);
           s.bad_type = step.error_type;
+          s.refused = !s.accepted;
           break;
         }
+        s.accepted = true;
         s.text_chars += step.text_chars;
         s.held += step.frames;
         if (!ctx.committed && step.content) {
@@ -256,8 +260,8 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     // An attempt that failed unseen after its upstream began to answer was billed by its
     // provider: what it reported (an Anthropic message_start, a usage chunk), the rest
     // estimated, goes into the row. One refused before that (non-2xx, connect failure, timeout
-    // before the head) adds nothing.
-    if (!ctx.committed && AnswerStarted(s.head)) {
+    // before the head, an error event as the stream's first event) adds nothing.
+    if (!ctx.committed && AnswerStarted(s.head) && !s.refused) {
       const BilledUsage b = FailedStreamUsage(ctx, provider.wire(), s);
       AddFailedAttemptUsage(ctx, *d, b.usage, b.estimated);
     }

@@ -103,7 +103,8 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     if (!answer) {
       // Refused as malformed, but the upstream answered, so it billed the call: what it said it
       // billed goes into the row, estimated (the prompt, the text in the body) when it did not.
-      if (usage_seen) {
+      // (An all-zero `usage: {}` says nothing: estimated like none.)
+      if (usage_seen && *usage_seen != dialect::TokenUsage{}) {
         AddFailedAttemptUsage(ctx, *d, *usage_seen);
       } else if (AnswerStarted(head)) {
         const BilledUsage b = CompleteUsage({}, true, ctx.req.prompt_chars, refused_chars);

@@ -245,7 +245,7 @@ routing::RouteInput RouteInputOf(const dialect::ChatRequest& req) {
 }
 
 bool AnswerStarted(const upstream::Head& head) {
-  if (head.status < 200 || head.status >= 300) return false;
+  if (head.status < 200 || head.status >= 300 || head.status == 204) return false;
   std::string type;
   AppendLower(head.content_type, &type);
   return type.find("text/html") == std::string::npos;

@@ -68,11 +68,12 @@ std::optional<std::chrono::milliseconds> ServerWait(const upstream::Head& head);
 // What a router sees of a request. The views point into `req`.
 routing::RouteInput RouteInputOf(const dialect::ChatRequest& req);
 
-// Whether an attempt's upstream accepted the call and began to answer: a 2xx head, unless an
-// HTML page (content-type text/html: a proxy's or portal's page, not the API). Its provider
-// bills such an attempt even when it fails later (cut, stalled, malformed, too big), so a failed
-// one is billed into the row (AddFailedAttemptUsage, estimated where nothing was reported). An
-// attempt refused before that (a non-2xx status, a connect failure, a timeout before the head)
+// Whether an attempt's upstream accepted the call and began to answer: a 2xx head, unless a
+// 204 (no answer) or an HTML page (content-type text/html: a proxy's or portal's page, not the
+// API). A stream whose first event is an error event was refused, not answered (AttemptStream). Its
+// provider bills such an attempt even when it fails later (cut, stalled, malformed, too big), so a
+// failed one is billed into the row (AddFailedAttemptUsage, estimated where nothing was reported).
+// An attempt refused before that (a non-2xx status, a connect failure, a timeout before the head)
 // is not billed by providers, and adds nothing.
 bool AnswerStarted(const upstream::Head& head);
 

@@ -568,6 +568,60 @@ TEST(FailedAttemptEstimate, RefusedAttemptsAndHtmlPagesAddNothing) {
   }
 }
 
+// A 200 stream whose first event is an error event (Anthropic's overloaded_error before any
+// message_start, an OpenAI-compatible `data: {"error":...}`): refused in-stream, not answered,
+// so nothing is billed; a 204 neither.
+TEST(FailedAttemptEstimate, StreamRefusedByItsFirstEventAndA204AddNothing) {
+  struct Case {
+    std::string provider, catalog, reply;
+  };
+  const std::vector<Case> cases = {
+      {"anthropic", "claude-opus-4.7",
+       std::string(kSseHead) +
+           "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+           "\"message\":\"Overloaded\"}}\n\n"},
+      {"openai", "gemma-4-31b",
+       std::string(kSseHead) +
+           "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n"},
+      {"openai", "gemma-4-31b", "HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n"},
+  };
+  for (const Case& c : cases) {
+    ScriptedServer up([&](tcp::socket& s, int) {
+      upstream::Send(s, c.reply);
+      return false;
+    });
+    const store::LedgerRow sim = SimOnlyOf(true);
+    auto g = Make(TwoTiers(c.provider, up.port(), c.catalog));
+    RecordingWriter w = Call(*g, BodyOf(true));
+    ASSERT_EQ(w.status, 200) << w.body;
+    store::LedgerRow r = OnlyRow(*g);
+    EXPECT_EQ(r.attempts, 2) << c.reply;
+    EXPECT_EQ(r.failed_input_tokens, 0) << c.reply;
+    EXPECT_EQ(r.failed_cost_micros, 0) << c.reply;
+    EXPECT_EQ(r.cost_micros, sim.cost_micros) << c.reply;
+  }
+}
+
+// A 200 refused as malformed whose `usage` is all zeros says nothing about what was billed: the
+// prompt is estimated, as with no usage at all.
+TEST(FailedAttemptEstimate, UnaryMalformedAnswerWithAllZeroUsageBillsThePrompt) {
+  ScriptedServer up([](tcp::socket& s, int) {
+    const std::string body =
+        "{\"id\":\"c1\",\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":0,"
+        "\"completion_tokens\":0,\"total_tokens\":0}}";
+    upstream::Send(s,
+                   "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                   "content-length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body);
+    return false;
+  });
+  const store::LedgerRow sim = SimOnlyOf(false);
+  auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b"));
+  RecordingWriter w = Call(*g, BodyOf(false));
+  ASSERT_EQ(w.status, 200) << w.body;
+  ExpectEstimatedFailure(*g, w, sim, 0);
+}
+
 // The cascade escalates; the escalation's one deployment answers 200 then cuts its body, and
 // the held cheap stream is released: the row, the stream's own restated cost and its trailer
 // all bill the cut attempt's estimate at that deployment's price.
