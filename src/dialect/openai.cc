@@ -364,6 +364,7 @@ ChunkInfo InspectOpenAIChunkTree(std::string_view data) {
   }
   if (auto e = j.find("error"); e != j.end() && !e->is_null()) {
     info.is_error = true;
+    info.error_object = true;
     if (e->is_object()) {
       if (auto m = e->find("message"); m != e->end() && m->is_string())
         info.error_message = m->get<std::string>();
@@ -479,6 +480,7 @@ bool InspectWithSimdjson(std::string_view data, ChunkInfo& info) {
   const auto [error, choices, usage] = LastOf<3>(top, {"error", "choices", "usage"});
   if (error && !error->is_null()) {
     info.is_error = true;
+    info.error_object = true;
     info.error_message = StreamErrorMessage(*error);
     return true;
   }

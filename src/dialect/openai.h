@@ -30,7 +30,8 @@ struct ChunkInfo {
   bool has_choices = false;  // `choices` is a non-empty array
   std::optional<TokenUsage> usage;
   std::optional<std::string> finish_reason;
-  bool is_error = false;  // unparseable, or an {"error":...} object
+  bool is_error = false;      // unparseable, or an {"error":...} object
+  bool error_object = false;  // the {"error":...} object: the upstream's own error event
   std::string error_message;
   // UTF-8 characters of the generated text in the deltas (content, refusal, reasoning,
   // reasoning_content, tool-call and function-call arguments): the output estimate when the

@@ -83,6 +83,7 @@ class OpenAIPassThrough final : public StreamTranslator {
     if (info.is_error) {
       step.error =
           info.error_message.empty() ? "upstream sent a malformed chunk" : info.error_message;
+      step.upstream_error = info.error_object;
       return step;
     }
     if (info.usage) {
@@ -140,6 +141,7 @@ class AnthropicPassThrough final : public StreamTranslator {
     const std::string& type = ev.event.empty() ? info.type : ev.event;
     if (type == "error") {
       step.error = info.error_message.empty() ? "upstream error event" : info.error_message;
+      step.upstream_error = true;
       step.error_type = info.error_type;
       return step;
     }
@@ -195,6 +197,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
     }
     if (c.error) {
       step.error = *c.error;
+      step.upstream_error = true;
       return step;
     }
     Start(c.id, c.model, step.frames);
@@ -310,6 +313,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
     const std::string& type = ev.event.empty() ? e.type : ev.event;
     if (type == "error") {
       step.error = e.error_message.empty() ? "upstream error event" : e.error_message;
+      step.upstream_error = true;
       step.error_type = e.error_type;
     } else if (type == "message_start") {
       if (!e.message_id.empty()) id_ = e.message_id;

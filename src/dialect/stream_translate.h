@@ -23,6 +23,7 @@ class StreamTranslator {
     // arguments): what the output is estimated from when the upstream reports no usage.
     int64_t text_chars = 0;
     std::optional<std::string> error;  // malformed event or an upstream error event
+    bool upstream_error = false;       // `error` is the upstream's own error event
     // An Anthropic error event's error.type ("overloaded_error"), so the client's error can keep
     // it; "" otherwise.
     std::string error_type;

@@ -40,7 +40,7 @@ struct StreamState {
   std::string bad_message;
   std::string bad_type;    // the upstream error event's type, when it sent one
   bool accepted = false;   // an event of the answer was read (before any error event)
-  bool refused = false;    // the first event was an error: refused in-stream, not answered
+  bool refused = false;    // the first event was an error event: refused, not answered
   int64_t text_chars = 0;  // of the generated text: the output estimate without usage
 };
 
@@ -163,7 +163,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         if (step.error) {
           failure = Redact(*step.error);
           s.bad_type = step.error_type;
-          s.refused = !s.accepted;
+          s.refused = !s.accepted && step.upstream_error;
           break;
         }
         s.accepted = true;
