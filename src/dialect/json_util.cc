@@ -49,6 +49,9 @@ int JsonDepthExceeds(std::string_view body, int limit) {
 }
 
 std::optional<std::string> AnswerTooDeep(std::string_view data) {
+  // Deeper than the bound takes more opening brackets than that: a stream's ordinary events
+  // (a few hundred bytes) are not scanned.
+  if (data.size() <= static_cast<size_t>(kMaxAnswerJsonDepth)) return std::nullopt;
   if (!JsonDepthExceeds(data, kMaxAnswerJsonDepth)) return std::nullopt;
   return "upstream sent a malformed answer: JSON nested deeper than " +
          std::to_string(kMaxAnswerJsonDepth) + " levels";
