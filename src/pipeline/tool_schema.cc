@@ -297,14 +297,14 @@ std::string Check(Walk& w, const json& s, const json& v, bool closed) {
 }  // namespace
 
 bool NestedDeeperThan(const json& v, int limit) {
-  std::vector<std::pair<const json*, int>> todo = {{&v, 0}};
-  while (!todo.empty()) {
-    const auto [at, depth] = todo.back();
-    todo.pop_back();
+  std::vector<std::pair<const json*, int>> pending = {{&v, 0}};
+  while (!pending.empty()) {
+    const auto [at, depth] = pending.back();
+    pending.pop_back();
     if (!at->is_structured()) continue;
     if (depth >= limit) return true;
     for (const auto& child : *at)
-      if (child.is_structured()) todo.emplace_back(&child, depth + 1);
+      if (child.is_structured()) pending.emplace_back(&child, depth + 1);
   }
   return false;
 }
