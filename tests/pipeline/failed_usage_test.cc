@@ -24,6 +24,13 @@ using nlohmann::json;
 using upstream::ScriptedServer;
 using upstream::tcp;
 
+// A whole 200 JSON answer with `body`, the connection closed after it.
+std::string Json200(const std::string& body) {
+  return "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+         "content-length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
 std::unique_ptr<Gateway> Make(const std::string& yaml) {
   auto cfg = config::LoadString(yaml);
   EXPECT_TRUE(cfg.ok()) << cfg.error().message;
@@ -172,10 +179,7 @@ TEST(FailedAttemptUsage, UnaryMalformedAnswerWithUsageIsBilled) {
         "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\","
         "\"usage\":{\"prompt_tokens\":700,\"completion_tokens\":50,"
         "\"total_tokens\":750}}";
-    upstream::Send(s,
-                   "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
-                   "content-length: " +
-                       std::to_string(body.size()) + "\r\n\r\n" + body);
+    upstream::Send(s, Json200(body));
     return false;
   });
   const store::LedgerRow sim = SimOnly(false);
@@ -404,10 +408,7 @@ TEST(FailedAttemptEstimate, UnaryBodyCutMidWayBillsThePromptAndTheTextReceived) 
 TEST(FailedAttemptEstimate, UnaryBodyOverTheLimitBillsTheTextUpToIt) {
   ScriptedServer up([](tcp::socket& s, int) {
     const std::string body = kAnswerStart + std::string(4000, 'x') + "\"}}]}";
-    upstream::Send(s,
-                   "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
-                   "content-length: " +
-                       std::to_string(body.size()) + "\r\n\r\n" + body);
+    upstream::Send(s, Json200(body));
     return false;
   });
   const store::LedgerRow sim = SimOnlyOf(false);
@@ -439,13 +440,10 @@ TEST(FailedAttemptEstimate, UnaryBodyStalledAfterTheHeadIsBilled) {
 }
 
 // A 200 refused as malformed (no `choices`) that carries no usage: the prompt is billed.
-TEST(FailedAttemptEstimate, UnaryMalformedAnswerWithoutUsageBillsThePrompt) {
-  ScriptedServer up([](tcp::socket& s, int) {
-    const std::string body = "{\"id\":\"c1\",\"object\":\"chat.completion\"}";
-    upstream::Send(s,
-                   "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
-                   "content-length: " +
-                       std::to_string(body.size()) + "\r\n\r\n" + body);
+// The first deployment answers `body` (a 200 refused as malformed); the row bills its prompt.
+void ExpectMalformedBodyBillsThePrompt(const std::string& body) {
+  ScriptedServer up([&](tcp::socket& s, int) {
+    upstream::Send(s, Json200(body));
     return false;
   });
   const store::LedgerRow sim = SimOnlyOf(false);
@@ -453,6 +451,10 @@ TEST(FailedAttemptEstimate, UnaryMalformedAnswerWithoutUsageBillsThePrompt) {
   RecordingWriter w = Call(*g, BodyOf(false));
   ASSERT_EQ(w.status, 200) << w.body;
   ExpectEstimatedFailure(*g, w, sim, 0);
+}
+
+TEST(FailedAttemptEstimate, UnaryMalformedAnswerWithoutUsageBillsThePrompt) {
+  ExpectMalformedBodyBillsThePrompt("{\"id\":\"c1\",\"object\":\"chat.completion\"}");
 }
 
 // A stream that broke after its first event (the role chunk), before any content and before a
@@ -515,10 +517,7 @@ TEST(FailedAttemptEstimate, JsonAnswerToAStreamRequestIsReadLikeABody) {
       std::string body = kAnswerStart + std::string(44, 'a') + "\"}}]";
       if (with_usage) body += ",\"usage\":{\"prompt_tokens\":700,\"completion_tokens\":50}";
       body += "}";
-      upstream::Send(s,
-                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
-                     "content-length: " +
-                         std::to_string(body.size()) + "\r\n\r\n" + body);
+      upstream::Send(s, Json200(body));
       return false;
     });
     const store::LedgerRow sim = SimOnlyOf(true);
@@ -605,21 +604,9 @@ TEST(FailedAttemptEstimate, StreamRefusedByItsFirstEventAndA204AddNothing) {
 // A 200 refused as malformed whose `usage` is all zeros says nothing about what was billed: the
 // prompt is estimated, as with no usage at all.
 TEST(FailedAttemptEstimate, UnaryMalformedAnswerWithAllZeroUsageBillsThePrompt) {
-  ScriptedServer up([](tcp::socket& s, int) {
-    const std::string body =
-        "{\"id\":\"c1\",\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":0,"
-        "\"completion_tokens\":0,\"total_tokens\":0}}";
-    upstream::Send(s,
-                   "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
-                   "content-length: " +
-                       std::to_string(body.size()) + "\r\n\r\n" + body);
-    return false;
-  });
-  const store::LedgerRow sim = SimOnlyOf(false);
-  auto g = Make(TwoTiers("openai", up.port(), "gemma-4-31b"));
-  RecordingWriter w = Call(*g, BodyOf(false));
-  ASSERT_EQ(w.status, 200) << w.body;
-  ExpectEstimatedFailure(*g, w, sim, 0);
+  ExpectMalformedBodyBillsThePrompt(
+      "{\"id\":\"c1\",\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":0,"
+      "\"completion_tokens\":0,\"total_tokens\":0}}");
 }
 
 // The cascade escalates; the escalation's one deployment answers 200 then cuts its body, and
