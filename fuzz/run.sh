@@ -33,7 +33,9 @@ for target in fuzz/fuzz_*.cc; do
   cp fuzz/seeds/* tests/fixtures/dialect/streams/*.sse "$corpus/" 2>/dev/null || true
   for f in tests/fixtures/dialect/requests/*.json tests/fixtures/dialect/responses/*.json; do
     [[ -f $f ]] || continue
-    python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["input"]))' "$f" \
+    # node, not python3: node is installed for the integration tests, python3 only with --bench.
+    node -e 'const fs = require("fs");
+      console.log(JSON.stringify(JSON.parse(fs.readFileSync(process.argv[1], "utf8")).input))' "$f" \
       > "$corpus/seed-$(basename "$f")" 2>/dev/null || true
   done
   echo "== $name (${seconds}s)"
