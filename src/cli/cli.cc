@@ -205,6 +205,12 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
   demo->callback([&] {
+    // A malformed URL is a usage error like a malformed --listen, not a ledger that failed to open.
+    if (auto url = store::ParseSqliteUrl(demo_ledger); !url) {
+      std::cerr << "triage: --ledger: " << url.error().message << "\n";
+      exit_code = 2;
+      return;
+    }
     auto cfg = WithListen(config::Demo(demo_ledger), demo_listen);
     if (!cfg) {
       std::cerr << "triage: " << cfg.error().message << "\n";

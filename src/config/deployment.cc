@@ -122,8 +122,10 @@ void GetMillis(const YAML::Node& map, std::string_view key, const std::string& p
   int64_t ms = 0;
   if (!GetInt(map, key, path, diag, &ms)) return;
   if (ms < min || ms > kMaxMillis) {
-    diag.Add(Child(path, key), std::string(min > 0 ? "must be > 0" : "must be >= 0") +
-                                   " and at most 86400000 (one day)");
+    const std::string lower = min == 0   ? "must be >= 0"
+                              : min == 1 ? "must be > 0"
+                                         : "must be >= " + std::to_string(min);
+    diag.Add(Child(path, key), lower + " and at most 86400000 (one day)");
     return;
   }
   *out = Millis(ms);

@@ -1,6 +1,9 @@
 // The resilience sections: retry, breaker, spillover, health_checks, routing.fallback and the
 // per-deployment keys (weight, max_concurrency, max_queue, queue_timeout_ms, health_check,
 // health_check_path).
+#include <iomanip>
+#include <sstream>
+
 #include "config/parse.h"
 
 namespace triage::config::internal {
@@ -19,13 +22,19 @@ void IntIn(const YAML::Node& n, std::string_view key, const std::string& path, i
   *out = static_cast<int>(v);
 }
 
+// A bound as written in the docs: 0.001, 0.01, 1, 10, 1000000 (never cut, never "1e+06").
+std::string Bound(double v) {
+  std::ostringstream s;
+  s << std::setprecision(15) << v;
+  return s.str();
+}
+
 void DoubleIn(const YAML::Node& n, std::string_view key, const std::string& path, double lo,
               double hi, Diag& diag, double* out) {
   double v = 0;
   if (!GetDouble(n, key, path, diag, &v)) return;
   if (!(v >= lo && v <= hi)) {
-    diag.Add(Child(path, key), "must be in [" + std::to_string(lo).substr(0, 4) + ", " +
-                                   std::to_string(hi).substr(0, 4) + "]");
+    diag.Add(Child(path, key), "must be in [" + Bound(lo) + ", " + Bound(hi) + "]");
     return;
   }
   *out = v;

@@ -318,6 +318,25 @@ TEST(Validate, LogLevelLimitsServer) {
               HasSubstr("server.shutdown_grace_ms: must be >= 0"));
 }
 
+// Regression: the range in these messages was not the range checked. A bound was printed with
+// its first four characters ("[0.00, 1000]" for max_price_out's [0, 1000000] and weight's
+// [0.001, 1000]), and window_ms, which must be at least 10, said "must be > 0" when given 5.
+TEST(Validate, RangeMessagesStateTheBoundsChecked) {
+  const std::string base(kBase);
+  EXPECT_THAT(Problems(base + "spillover: {ttft_target_ms: 500, max_price_out: 2000000}\n"),
+              HasSubstr("spillover.max_price_out: must be in [0, 1000000]"));
+  EXPECT_THAT(
+      Problems(BaseWith("catalog: gemma-4-31b", "catalog: gemma-4-31b\n        weight: 0.0005")),
+      HasSubstr(std::string(kD0) + ".weight: must be in [0.001, 1000]"));
+  EXPECT_THAT(Problems(base + "breaker: {error_rate: 0}\n"),
+              HasSubstr("breaker.error_rate: must be in [0.01, 1]"));
+  EXPECT_THAT(Problems(base + "retry: {budget_ratio: 11}\n"),
+              HasSubstr("retry.budget_ratio: must be in [0, 10]"));
+  EXPECT_THAT(Problems(base + "breaker: {window_ms: 5}\n"),
+              HasSubstr("breaker.window_ms: must be >= 10 and at most 86400000 (one day)"));
+  EXPECT_EQ(Problems(base + "breaker: {window_ms: 10}\n"), "OK");
+}
+
 TEST(Validate, YamlSyntaxErrorHasLineAndColumn) {
   const std::string m = Problems("tiers:\n  - name: open\n    deployments: [\n");
   EXPECT_THAT(m, HasSubstr("YAML syntax error at line"));

@@ -71,6 +71,17 @@ test("check loads routing.router: a wrong-kind, missing or corrupt model fails b
   }
 });
 
+// Regression: a malformed --ledger exited 1 (the ledger failed to open) although a malformed
+// value is a usage error (exit 2), as the same URL in a config file is for `serve` and `check`.
+test("demo: a malformed --ledger is a usage error (exit 2), before anything listens", () => {
+  for (const bad of ["postgres://x", "sqlite://", "sqlite::memory:?synchronous=bogus", "sqlite://dir/"]) {
+    const r = spawnSync(triageBin, ["demo", "--listen", "127.0.0.1:0", "--ledger", bad], { encoding: "utf8", timeout: 10000 });
+    assert.equal(r.status, 2, `${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /--ledger: ledger url/);
+    assert.doesNotMatch(r.stdout, /listening/);
+  }
+});
+
 test("demo: prints the URL and examples, answers on three tiers, prints a summary line", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "triage-demo-"));
   const proc = spawn(triageBin, ["demo", "--listen", "127.0.0.1:0", "--ledger", `sqlite://${dir}/demo.db`, "--summary-every", "0.2"], { stdio: ["ignore", "pipe", "pipe"] });
