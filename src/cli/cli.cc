@@ -111,6 +111,54 @@ void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
                "routing reloaded", std::move(f));
 }
 
+// A ledger row the ledger could not write before the exit, as log fields named like its columns
+// (docs/ledger.md), so that it can be inserted by hand once the database takes writes again.
+nlohmann::json UnwrittenRow(const store::LedgerRow& r) {
+  nlohmann::json j = nlohmann::json::object();
+  j["id"] = r.id;
+  j["ts_ms"] = r.ts_ms;
+  j["dialect"] = r.dialect;
+  j["requested_model"] = r.requested_model;
+  j["tier"] = r.tier;
+  j["deployment"] = r.deployment;
+  j["status"] = r.status;
+  j["error_kind"] = r.error_kind;
+  j["input_tokens"] = r.input_tokens;
+  j["output_tokens"] = r.output_tokens;
+  j["cached_input_tokens"] = r.cached_input_tokens;
+  j["cost_micros"] = r.cost_micros;
+  j["reference_cost_micros"] = r.reference_cost_micros;
+  j["price_known"] = r.price_known ? 1 : 0;
+  j["stream"] = r.stream ? 1 : 0;
+  j["attempts"] = r.attempts;
+  j["latency_ms"] = r.latency_ms;
+  j["ttft_ms"] = r.ttft_ms;
+  j["route"] = r.route;
+  j["route_score"] = r.route_score < 0 ? nlohmann::json() : nlohmann::json(r.route_score);
+  j["usage_estimated"] = r.usage_estimated ? 1 : 0;
+  j["failed_input_tokens"] = r.failed_input_tokens;
+  j["failed_output_tokens"] = r.failed_output_tokens;
+  j["failed_cost_micros"] = r.failed_cost_micros;
+  nlohmann::json f = nlohmann::json::object();
+  f["row"] = std::move(j);
+  return f;
+}
+
+// Closes the ledger at the exit. Rows it still could not write (the database refused writes
+// until the end: disk full, a lock held) are not dropped silently: each goes to the log whole,
+// and a last line counts them.
+void CloseLedger(store::Ledger& ledger) {
+  const std::vector<store::LedgerRow> lost = ledger.Close();
+  if (lost.empty()) return;
+  for (const auto& r : lost)
+    observe::Log(observe::Level::kError, "ledger row not written", UnwrittenRow(r));
+  observe::Log(observe::Level::kError, "ledger rows not written at exit",
+               {{"rows", lost.size()},
+                {"note",
+                 "the database refused writes until the exit; each row is in a "
+                 "'ledger row not written' line above"}});
+}
+
 // Runs the gateway until a signal; returns the exit code. With a config path (serve), SIGHUP
 // reloads its routing.
 int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
@@ -152,7 +200,7 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
     };
   }
   server.Run(tick, summary_every);
-  gw.ledger().Flush();
+  CloseLedger(gw.ledger());
   if (demo) std::printf("[summary] %s\n", gw.stats().Summary().c_str());
   std::fflush(stdout);
   observe::Log(observe::Level::kInfo, "stopped", {{"requests", gw.stats().total_requests()}});
