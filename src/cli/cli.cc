@@ -56,13 +56,30 @@ void PrintDemoBanner(const std::string& url) {
       url.c_str(), url.c_str(), url.c_str());
 }
 
-// The restart-only settings `fresh` changes: "health_checks", "server.cors", and
+// `cfg` with `listen` (serve --listen HOST:PORT, "" for none) in place of its own.
+Result<std::shared_ptr<const config::Config>> WithListen(
+    Result<std::shared_ptr<const config::Config>> cfg, const std::string& listen) {
+  if (!cfg || listen.empty()) return cfg;
+  auto hp = config::ParseHostPort(listen, "--listen");
+  if (!hp) return hp.error();
+  auto copy = std::make_shared<config::Config>(**cfg);
+  copy->listen_host = hp->first;
+  copy->listen_port = hp->second;
+  return std::shared_ptr<const config::Config>(copy);
+}
+
+// The restart-only settings `fresh` changes: "listen", "storage.ledger",
+// "server.shutdown_grace_ms", "health_checks", "server.cors", and
 // "tiers[i].deployments" when a tier's deployments were added, removed, re-pointed or had their
 // check settings or `request:` shaping changed (providers are built once, at start). For the reload
 // log, so that an operator who edited them and sent SIGHUP learns that they are not running yet.
 std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
                                                const config::Config& fresh) {
   std::vector<std::string> out;
+  if (running.listen_host != fresh.listen_host || running.listen_port != fresh.listen_port)
+    out.push_back("listen");
+  if (running.ledger != fresh.ledger) out.push_back("storage.ledger");
+  if (running.shutdown_grace != fresh.shutdown_grace) out.push_back("server.shutdown_grace_ms");
   const auto& a = running.health_checks;
   const auto& b = fresh.health_checks;
   if (a.interval != b.interval || a.timeout != b.timeout ||
@@ -88,8 +105,9 @@ std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
 // serve --config FILE, on SIGHUP: re-reads FILE and applies its routing.router,
 // routing.thresholds, routing.cascade_tool_calls and routing.cascade_keepalive_ms; anything wrong
 // keeps the running routing and is logged.
-void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
-  auto fresh = config::LoadFile(path);
+// `listen`: serve's --listen, which overrides the file's on a reload as at the start.
+void ReloadRouting(pipeline::Gateway& gw, const std::string& path, const std::string& listen) {
+  auto fresh = WithListen(config::LoadFile(path), listen);
   Status st = fresh ? gw.ReloadRouting(**fresh) : Status(fresh.error());
   if (!st.ok()) {
     observe::Log(observe::Level::kError, "routing reload failed; the running routing stays",
@@ -162,7 +180,8 @@ void CloseLedger(store::Ledger& ledger) {
 // Runs the gateway until a signal; returns the exit code. With a config path (serve), SIGHUP
 // reloads its routing.
 int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
-               std::chrono::milliseconds summary_every, const std::string& config_path = "") {
+               std::chrono::milliseconds summary_every, const std::string& config_path = "",
+               const std::string& listen_override = "") {
   // A closed stdout or stderr (a log collector that went away, `triage demo | head`) must not
   // kill the gateway with SIGPIPE at its next log or summary line, losing the requests in
   // flight and their ledger rows: writes to it fail instead, and serving goes on.
@@ -191,7 +210,9 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
   observe::Log(observe::Level::kInfo, "listening",
                {{"url", server.url()}, {"ledger", cfg->ledger}, {"tiers", cfg->tiers.size()}});
   pipeline::Gateway& gw = **gateway;
-  if (!config_path.empty()) server.OnReload([&gw, config_path] { ReloadRouting(gw, config_path); });
+  if (!config_path.empty())
+    server.OnReload(
+        [&gw, config_path, listen_override] { ReloadRouting(gw, config_path, listen_override); });
   std::function<void()> tick;
   if (demo) {
     tick = [&gw] {
@@ -205,17 +226,6 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
   std::fflush(stdout);
   observe::Log(observe::Level::kInfo, "stopped", {{"requests", gw.stats().total_requests()}});
   return 0;
-}
-
-Result<std::shared_ptr<const config::Config>> WithListen(
-    Result<std::shared_ptr<const config::Config>> cfg, const std::string& listen) {
-  if (!cfg || listen.empty()) return cfg;
-  auto hp = config::ParseHostPort(listen, "--listen");
-  if (!hp) return hp.error();
-  auto copy = std::make_shared<config::Config>(**cfg);
-  copy->listen_host = hp->first;
-  copy->listen_port = hp->second;
-  return std::shared_ptr<const config::Config>(copy);
 }
 
 }  // namespace
@@ -239,7 +249,7 @@ int Main(int argc, char** argv) {
       exit_code = 2;
       return;
     }
-    exit_code = RunGateway(*cfg, false, std::chrono::seconds(10), serve_config);
+    exit_code = RunGateway(*cfg, false, std::chrono::seconds(10), serve_config, serve_listen);
   });
 
   std::string demo_listen, demo_ledger = "sqlite://triage-demo.db";

@@ -3,7 +3,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
@@ -107,6 +107,41 @@ describe("ledger on a full disk", () => {
         execFileSync("umount", [dir]);
       } catch {}
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SIGHUP reload", () => {
+  // Regression: a reload whose file moved storage.ledger or changed server.shutdown_grace_ms was
+  // logged at info as "routing reloaded" with nothing saying that those wait for a restart.
+  test("a changed storage.ledger or shutdown grace is named as waiting for a restart; --listen still wins", async () => {
+    const y = config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { latency_ms: 0, output_tokens: 3 }, catalog: "gemma-4-31b" }] }] });
+    const t = await startTriage(y);
+    try {
+      const cfg = path.join(t.dir, "config.yaml");
+      const reloaded = async () => {
+        const before = t.stderr().length;
+        t.proc.kill("SIGHUP");
+        for (let i = 0; i < 100 && !t.stderr().slice(before).includes("routing reload"); i++) await sleep(20);
+        const line = t.stderr().slice(before).split("\n").find((l) => l.includes("routing reload"));
+        return JSON.parse(line);
+      };
+      // Unchanged file (its own listen differs from --listen): nothing waits.
+      writeFileSync(cfg, readFileSync(cfg, "utf8") + "listen: 127.0.0.1:1\n");
+      let l = await reloaded();
+      assert.equal(l.level, "info", JSON.stringify(l));
+      assert.equal(l.not_applied_until_restart, undefined);
+      const other = path.join(t.dir, "other.db");
+      writeFileSync(cfg, y.replaceAll("${LEDGER}", other) + "server: {shutdown_grace_ms: 1234}\n");
+      l = await reloaded();
+      assert.equal(l.level, "warn");
+      assert.deepEqual(l.not_applied_until_restart, ["storage.ledger", "server.shutdown_grace_ms"]);
+      const r = await curl([`${t.url}/v1/chat/completions`, "-d", '{"model":"auto","messages":[{"role":"user","content":"hi"}]}']);
+      assert.equal(r.status, 200);
+      await t.stop();
+      assert.equal(t.rows().length, 1, "the running ledger stays");
+    } finally {
+      await t.cleanup();
     }
   });
 });
