@@ -21,13 +21,17 @@ describe("shutdown", () => {
       for (let i = 0; i < 5000 && !res.destroyed; i++) {
         if (!res.write(`data: ${JSON.stringify(chunk(body.model, { content: big }))}\n\n`))
           await new Promise((r) => {
-            res.once("drain", r);
-            res.once("close", r);
+            const done = () => {
+              res.off("drain", done);
+              res.off("close", done);
+              r();
+            };
+            res.on("drain", done);
+            res.on("close", done);
           });
       }
       res.end("data: [DONE]\n\n");
     });
-    up.server.setMaxListeners(0);
     const t = await startTriage(
       config({
         tiers: [{ name: "open", deployments: [{ name: "u", url: up.url, catalog: "gemma-4-31b" }] }],
