@@ -56,13 +56,30 @@ void PrintDemoBanner(const std::string& url) {
       url.c_str(), url.c_str(), url.c_str());
 }
 
-// The restart-only settings `fresh` changes: "health_checks", "server.cors", and
+// `cfg` with `listen` (serve --listen HOST:PORT, "" for none) in place of its own.
+Result<std::shared_ptr<const config::Config>> WithListen(
+    Result<std::shared_ptr<const config::Config>> cfg, const std::string& listen) {
+  if (!cfg || listen.empty()) return cfg;
+  auto hp = config::ParseHostPort(listen, "--listen");
+  if (!hp) return hp.error();
+  auto copy = std::make_shared<config::Config>(**cfg);
+  copy->listen_host = hp->first;
+  copy->listen_port = hp->second;
+  return std::shared_ptr<const config::Config>(copy);
+}
+
+// The restart-only settings `fresh` changes: "listen", "storage.ledger",
+// "server.shutdown_grace_ms", "health_checks", "server.cors", and
 // "tiers[i].deployments" when a tier's deployments were added, removed, re-pointed or had their
 // check settings or `request:` shaping changed (providers are built once, at start). For the reload
 // log, so that an operator who edited them and sent SIGHUP learns that they are not running yet.
 std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
                                                const config::Config& fresh) {
   std::vector<std::string> out;
+  if (running.listen_host != fresh.listen_host || running.listen_port != fresh.listen_port)
+    out.push_back("listen");
+  if (running.ledger != fresh.ledger) out.push_back("storage.ledger");
+  if (running.shutdown_grace != fresh.shutdown_grace) out.push_back("server.shutdown_grace_ms");
   const auto& a = running.health_checks;
   const auto& b = fresh.health_checks;
   if (a.interval != b.interval || a.timeout != b.timeout ||
@@ -88,8 +105,9 @@ std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
 // serve --config FILE, on SIGHUP: re-reads FILE and applies its routing.router,
 // routing.thresholds, routing.cascade_tool_calls and routing.cascade_keepalive_ms; anything wrong
 // keeps the running routing and is logged.
-void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
-  auto fresh = config::LoadFile(path);
+// `listen`: serve's --listen, which overrides the file's on a reload as at the start.
+void ReloadRouting(pipeline::Gateway& gw, const std::string& path, const std::string& listen) {
+  auto fresh = WithListen(config::LoadFile(path), listen);
   Status st = fresh ? gw.ReloadRouting(**fresh) : Status(fresh.error());
   if (!st.ok()) {
     observe::Log(observe::Level::kError, "routing reload failed; the running routing stays",
@@ -111,10 +129,59 @@ void ReloadRouting(pipeline::Gateway& gw, const std::string& path) {
                "routing reloaded", std::move(f));
 }
 
+// A ledger row the ledger could not write before the exit, as log fields named like its columns
+// (docs/ledger.md), so that it can be inserted by hand once the database takes writes again.
+nlohmann::json UnwrittenRow(const store::LedgerRow& r) {
+  nlohmann::json j = nlohmann::json::object();
+  j["id"] = r.id;
+  j["ts_ms"] = r.ts_ms;
+  j["dialect"] = r.dialect;
+  j["requested_model"] = r.requested_model;
+  j["tier"] = r.tier;
+  j["deployment"] = r.deployment;
+  j["status"] = r.status;
+  j["error_kind"] = r.error_kind;
+  j["input_tokens"] = r.input_tokens;
+  j["output_tokens"] = r.output_tokens;
+  j["cached_input_tokens"] = r.cached_input_tokens;
+  j["cost_micros"] = r.cost_micros;
+  j["reference_cost_micros"] = r.reference_cost_micros;
+  j["price_known"] = r.price_known ? 1 : 0;
+  j["stream"] = r.stream ? 1 : 0;
+  j["attempts"] = r.attempts;
+  j["latency_ms"] = r.latency_ms;
+  j["ttft_ms"] = r.ttft_ms;
+  j["route"] = r.route;
+  j["route_score"] = r.route_score < 0 ? nlohmann::json() : nlohmann::json(r.route_score);
+  j["usage_estimated"] = r.usage_estimated ? 1 : 0;
+  j["failed_input_tokens"] = r.failed_input_tokens;
+  j["failed_output_tokens"] = r.failed_output_tokens;
+  j["failed_cost_micros"] = r.failed_cost_micros;
+  nlohmann::json f = nlohmann::json::object();
+  f["row"] = std::move(j);
+  return f;
+}
+
+// Closes the ledger at the exit. Rows it still could not write (the database refused writes
+// until the end: disk full, a lock held) are not dropped silently: each goes to the log whole,
+// and a last line counts them.
+void CloseLedger(store::Ledger& ledger) {
+  const std::vector<store::LedgerRow> lost = ledger.Close();
+  if (lost.empty()) return;
+  for (const auto& r : lost)
+    observe::Log(observe::Level::kError, "ledger row not written", UnwrittenRow(r));
+  observe::Log(observe::Level::kError, "ledger rows not written at exit",
+               {{"rows", lost.size()},
+                {"note",
+                 "the database refused writes until the exit; each row is in a "
+                 "'ledger row not written' line above"}});
+}
+
 // Runs the gateway until a signal; returns the exit code. With a config path (serve), SIGHUP
 // reloads its routing.
 int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
-               std::chrono::milliseconds summary_every, const std::string& config_path = "") {
+               std::chrono::milliseconds summary_every, const std::string& config_path = "",
+               const std::string& listen_override = "") {
   // A closed stdout or stderr (a log collector that went away, `triage demo | head`) must not
   // kill the gateway with SIGPIPE at its next log or summary line, losing the requests in
   // flight and their ledger rows: writes to it fail instead, and serving goes on.
@@ -143,7 +210,9 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
   observe::Log(observe::Level::kInfo, "listening",
                {{"url", server.url()}, {"ledger", cfg->ledger}, {"tiers", cfg->tiers.size()}});
   pipeline::Gateway& gw = **gateway;
-  if (!config_path.empty()) server.OnReload([&gw, config_path] { ReloadRouting(gw, config_path); });
+  if (!config_path.empty())
+    server.OnReload(
+        [&gw, config_path, listen_override] { ReloadRouting(gw, config_path, listen_override); });
   std::function<void()> tick;
   if (demo) {
     tick = [&gw] {
@@ -152,22 +221,11 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
     };
   }
   server.Run(tick, summary_every);
-  gw.ledger().Flush();
+  CloseLedger(gw.ledger());
   if (demo) std::printf("[summary] %s\n", gw.stats().Summary().c_str());
   std::fflush(stdout);
   observe::Log(observe::Level::kInfo, "stopped", {{"requests", gw.stats().total_requests()}});
   return 0;
-}
-
-Result<std::shared_ptr<const config::Config>> WithListen(
-    Result<std::shared_ptr<const config::Config>> cfg, const std::string& listen) {
-  if (!cfg || listen.empty()) return cfg;
-  auto hp = config::ParseHostPort(listen, "--listen");
-  if (!hp) return hp.error();
-  auto copy = std::make_shared<config::Config>(**cfg);
-  copy->listen_host = hp->first;
-  copy->listen_port = hp->second;
-  return std::shared_ptr<const config::Config>(copy);
 }
 
 }  // namespace
@@ -191,7 +249,7 @@ int Main(int argc, char** argv) {
       exit_code = 2;
       return;
     }
-    exit_code = RunGateway(*cfg, false, std::chrono::seconds(10), serve_config);
+    exit_code = RunGateway(*cfg, false, std::chrono::seconds(10), serve_config, serve_listen);
   });
 
   std::string demo_listen, demo_ledger = "sqlite://triage-demo.db";

@@ -19,6 +19,9 @@ using tcp = net::ip::tcp;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 // After the grace period: how long cancelled requests get to answer and write their rows.
 constexpr auto kCancelWindow = std::chrono::seconds(2);
+// Within that window: when the pending writes to clients that stopped reading are cut, so that
+// their requests still write their ledger rows before the exit.
+constexpr auto kAbortClientWritesAfter = std::chrono::seconds(1);
 // Out of file descriptors, accept fails every 50 ms: one log line per this, not per failure.
 constexpr auto kAcceptLogEvery = std::chrono::seconds(10);
 
@@ -163,7 +166,8 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
       [this, on_tick, tick]() -> net::awaitable<void> {
         net::steady_timer t(co_await net::this_coro::executor);
         auto last_tick = std::chrono::steady_clock::now();
-        std::chrono::steady_clock::time_point drain_deadline{}, cancel_deadline{};
+        std::chrono::steady_clock::time_point drain_deadline{}, cancel_deadline{},
+            abort_writes_at{};
         for (;;) {
           t.expires_after(std::chrono::milliseconds(20));
           co_await t.async_wait(kTuple);
@@ -183,7 +187,15 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
                          {{"in_flight", busy_.load()}});
             for (auto& ctx : contexts_) net::post(*ctx, [] { CancelRequestsOfThisThread(); });
             cancel_deadline = now + kCancelWindow;
+            abort_writes_at = now + kAbortClientWritesAfter;
             continue;
+          }
+          if (busy_.load() != 0 && abort_writes_at != std::chrono::steady_clock::time_point{} &&
+              now >= abort_writes_at) {
+            // A request still here is most likely writing to a client that stopped reading (its
+            // upstream call was cancelled): stop waiting for that client so the row is written.
+            abort_writes_at = {};
+            for (auto& ctx : contexts_) net::post(*ctx, [] { AbortClientWritesOfThisThread(); });
           }
           const bool cancel_over =
               cancel_deadline != std::chrono::steady_clock::time_point{} && now >= cancel_deadline;

@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <chrono>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "observe/log.h"
@@ -38,14 +39,17 @@ constexpr auto kLingerTotal = std::chrono::milliseconds(2000);
 // Pipelined bytes the disconnect watch reads ahead while a chat request runs, at most.
 constexpr size_t kWatchBufferLimit = 64 * 1024;
 thread_local std::unordered_set<beast::tcp_stream*> t_idle;
-// Chat requests in flight on this thread (their cancel hooks), for the end of the grace period.
-thread_local std::unordered_set<upstream::CancelHook*> t_requests;
+// Chat requests in flight on this thread (their cancel hooks and client connections), for the
+// end of the grace period.
+thread_local std::unordered_map<upstream::CancelHook*, beast::tcp_stream*> t_requests;
 
 // Keeps a request's hook in t_requests for exactly as long as the request runs, exceptions
 // included (a hook left behind would be fired after its request is gone).
 class InFlight {
  public:
-  explicit InFlight(upstream::CancelHook* h) : h_(h) { t_requests.insert(h_); }
+  InFlight(upstream::CancelHook* h, beast::tcp_stream* client) : h_(h) {
+    t_requests.emplace(h_, client);
+  }
   ~InFlight() { t_requests.erase(h_); }
   InFlight(const InFlight&) = delete;
   InFlight& operator=(const InFlight&) = delete;
@@ -400,8 +404,15 @@ void CloseIdleSessionsOfThisThread() {
 
 void CancelRequestsOfThisThread() {
   // Firing only schedules work (cancelled timers and sockets resume later), but copy anyway.
-  std::vector<upstream::CancelHook*> hooks(t_requests.begin(), t_requests.end());
+  std::vector<upstream::CancelHook*> hooks;
+  for (const auto& [h, client] : t_requests) hooks.push_back(h);
   for (auto* h : hooks) h->Fire(/*shutdown=*/true);
+}
+
+void AbortClientWritesOfThisThread() {
+  // cancel() only completes the pending operations (with operation_aborted): nothing resumes
+  // before this returns, and the connection stays usable for whatever the request writes next.
+  for (const auto& [h, client] : t_requests) client->cancel();
 }
 
 net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
@@ -537,7 +548,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       auto active = std::make_shared<bool>(true);
       WatchDisconnect(s.stream.socket(), buffer, hook, active);
       {
-        InFlight in_flight(hook.get());
+        InFlight in_flight(hook.get(), &s.stream);
         if (route == Route::kMessages)
           co_await s.gateway.Messages(req.body(), writer, hook);
         else

@@ -16,5 +16,11 @@ void CloseIdleSessionsOfThisThread();
 // answers its client (503, or an error event on a stream that had begun) and writes its ledger
 // row. Used when the shutdown grace period runs out. Thread: the io thread.
 void CancelRequestsOfThisThread();
+// Cancels the pending reads and writes on the client connections of every chat request still in
+// flight on the calling thread: a client that stopped reading would otherwise hold its request's
+// write (and its ledger row) until the 60 s write timeout, past the process's exit. Each such
+// request then ends as if its client had left (its row says client_closed). Used a while after
+// CancelRequestsOfThisThread, within the cancel window. Thread: the io thread.
+void AbortClientWritesOfThisThread();
 
 }  // namespace triage::server

@@ -66,6 +66,15 @@ class Ledger {
   // Rows whose commit failed (their callback said so) but that were kept and committed later,
   // once the database took writes again. Thread-safe.
   virtual uint64_t written_late() const { return 0; }
+  // Stops the ledger: commits everything queued (running its callbacks), gives the rows kept
+  // after a failed commit one last try, and returns those that still could not be written
+  // (the database refuses writes: disk full, lock held): they are lost unless the caller saves
+  // them. Idempotent (later calls return nothing); the destructor closes too.
+  // REQUIRES: no Append during or after it.
+  virtual std::vector<LedgerRow> Close() {
+    Flush();
+    return {};
+  }
 };
 
 // Opens "sqlite://PATH[?synchronous=normal|full]" (creates the file and schema; WAL,

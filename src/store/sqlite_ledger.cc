@@ -88,7 +88,11 @@ SqliteLedger::SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader,
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
-SqliteLedger::~SqliteLedger() {
+SqliteLedger::~SqliteLedger() { Close(); }
+
+std::vector<LedgerRow> SqliteLedger::Close() {
+  if (closed_) return {};
+  closed_ = true;
   {
     std::lock_guard lk(mu_);
     stop_ = true;
@@ -103,7 +107,13 @@ SqliteLedger::~SqliteLedger() {
     wake_checkpointer_.notify_one();
     checkpointer_.join();
   }
-  // Closing the last connection (the writer, after this body) checkpoints what is left.
+  // Closing the last connection (the writer, in the destructor) checkpoints what is left.
+  // The writer has stopped: what it kept and could not write is this thread's now.
+  std::vector<LedgerRow> lost;
+  lost.reserve(unwritten_.size());
+  for (auto& p : unwritten_) lost.push_back(std::move(p.row));
+  unwritten_.clear();
+  return lost;
 }
 
 int SqliteLedger::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
@@ -195,7 +205,8 @@ void SqliteLedger::WriterLoop() {
         continue;
       }
       // Stopping, every queued row written: the kept ones get a last try each; what still
-      // fails is lost (its request was counted in ledger write failures already).
+      // fails stays in unwritten_ for Close() to hand back (its request was counted in
+      // ledger write failures already).
       for (size_t left = unwritten_.size(); left > 0; left = unwritten_.size()) {
         RetryUnwritten();
         if (unwritten_.size() == left) break;

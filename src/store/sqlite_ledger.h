@@ -29,9 +29,12 @@ class SqliteLedger final : public Ledger {
 
   // Opens both connections, prepares the schema and starts the writer thread.
   static Result<std::unique_ptr<SqliteLedger>> Open(const SqliteTarget& target);
-  // Commits everything queued, runs its callbacks, then joins the writer.
+  // Close()s the ledger if it was not closed (the rows still unwritten are then lost).
   // REQUIRES: no concurrent Append (callers stop appending before destroying the ledger).
   ~SqliteLedger() override;
+  // Commits everything queued, runs its callbacks, tries the kept rows once more, joins the
+  // writer and the checkpointer, and returns the rows it could not write.
+  std::vector<LedgerRow> Close() override;
 
   void Append(LedgerRow row, std::function<void(Status)> done) override;
   // Blocks until every row appended before the call is committed and its callback has run.
@@ -79,12 +82,15 @@ class SqliteLedger final : public Ledger {
   mutable std::mutex mu_;
   std::condition_variable wake_writer_;
   std::condition_variable batch_done_;
-  std::vector<Pending> queue_;      // guarded by mu_
-  uint64_t appended_ = 0;           // guarded by mu_: rows ever queued
-  uint64_t finished_ = 0;           // guarded by mu_: rows whose callback has run
-  uint64_t commits_ = 0;            // guarded by mu_
-  bool stop_ = false;               // guarded by mu_
-  std::vector<Pending> unwritten_;  // writer thread only: rows kept after a failed commit
+  std::vector<Pending> queue_;  // guarded by mu_
+  uint64_t appended_ = 0;       // guarded by mu_: rows ever queued
+  uint64_t finished_ = 0;       // guarded by mu_: rows whose callback has run
+  uint64_t commits_ = 0;        // guarded by mu_
+  bool stop_ = false;           // guarded by mu_
+  // Writer thread only while it runs: rows kept after a failed commit. After it stopped: the
+  // rows it could not write, for Close().
+  std::vector<Pending> unwritten_;
+  bool closed_ = false;  // Close() ran; the caller's thread only (Close is not concurrent)
   std::atomic<uint64_t> written_late_{0};
 
   std::optional<SqliteDb> checkpoint_db_;  // checkpoint thread only; nullopt for memory

@@ -156,5 +156,69 @@ TEST(LedgerFaults, FullDiskFailsTheRowCleanlyAndTheWriterGoesOn) {
   EXPECT_EQ(got, want) << "every row, the one written late included, once";
 }
 
+// Child: fills the disk (RLIMIT_FSIZE) until a commit fails, then closes the ledger with the
+// disk still full. Exit code: 0 = Close() handed back exactly the rows that failed, once.
+[[noreturn]] void CloseWithTheDiskStillFull(const std::string& url) {
+  signal(SIGXFSZ, SIG_IGN);
+  auto ledger = OpenLedger(url);
+  if (!ledger.ok()) _exit(2);
+  rlimit small{};
+  getrlimit(RLIMIT_FSIZE, &small);
+  small.rlim_cur = 512 * 1024;
+  if (setrlimit(RLIMIT_FSIZE, &small) != 0) _exit(3);
+  std::vector<std::string> failed;
+  for (int n = 0; n < 20000 && failed.size() < 3; ++n) {
+    LedgerRow r = MakeRow(n);
+    r.route = std::string(2000, 'r');
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    bool ok = false;
+    (*ledger)->Append(std::move(r), [&](Status s) {
+      std::lock_guard lk(mu);
+      ok = s.ok();
+      done = true;
+      cv.notify_all();
+    });
+    std::unique_lock lk(mu);
+    cv.wait(lk, [&] { return done; });
+    if (!ok) failed.push_back(MakeRow(n).id);
+  }
+  if (failed.size() != 3) _exit(4);
+  std::vector<LedgerRow> lost = (*ledger)->Close();
+  std::vector<std::string> ids;
+  for (const auto& r : lost) ids.push_back(r.id);
+  if (ids != failed) _exit(5);
+  if (lost[0].route != std::string(2000, 'r')) _exit(6);  // the whole row, not only its id
+  if (!(*ledger)->Close().empty()) _exit(7);              // once
+  ledger->reset();
+  _exit(0);
+}
+
+// Regression: rows kept after a failed commit that the database still refused at the exit were
+// dropped without a word (the destructor's last try discarded them). Close() hands them back,
+// so that the gateway can log them.
+TEST(LedgerFaults, CloseHandsBackTheRowsTheFullDiskStillRefuses) {
+  TempDir dir;
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) CloseWithTheDiskStillFull("sqlite://" + dir.File("l.db"));
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "child step failed (see CloseWithTheDiskStillFull)";
+}
+
+TEST(LedgerFaults, CloseOfAHealthyLedgerCommitsEverythingAndLosesNothing) {
+  TempDir dir;
+  auto ledger = OpenLedger("sqlite://" + dir.File("l.db"));
+  ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+  for (int i = 0; i < 100; ++i) (*ledger)->Append(MakeRow(i), [](Status) {});
+  EXPECT_TRUE((*ledger)->Close().empty());
+  auto totals = (*ledger)->Totals();
+  ASSERT_TRUE(totals.ok());
+  EXPECT_EQ(totals->requests, 100);
+}
+
 }  // namespace
 }  // namespace triage::store

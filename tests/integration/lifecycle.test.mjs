@@ -1,0 +1,151 @@
+// Lifecycle under stress: shutdown with clients that misbehave, reloads, the ledger's storage.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
+import { startFakeOpenAI, chunk } from "./lib/fake_openai.mjs";
+
+describe("shutdown", () => {
+  // Regression: at the end of the grace period a stream whose client had stopped reading stayed
+  // blocked in its write to that client (60 s write timeout), so the cancel window ran out, the
+  // process exited with "requests still in flight at exit" and the request had no ledger row.
+  test("a stream to a client that stopped reading still writes its row before the exit", async () => {
+    const up = await startFakeOpenAI();
+    up.behave(async (req, res, body) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const big = "x".repeat(4000);
+      for (let i = 0; i < 5000 && !res.destroyed; i++) {
+        if (!res.write(`data: ${JSON.stringify(chunk(body.model, { content: big }))}\n\n`))
+          await new Promise((r) => {
+            const done = () => {
+              res.off("drain", done);
+              res.off("close", done);
+              r();
+            };
+            res.on("drain", done);
+            res.on("close", done);
+          });
+      }
+      res.end("data: [DONE]\n\n");
+    });
+    const t = await startTriage(
+      config({
+        tiers: [{ name: "open", deployments: [{ name: "u", url: up.url, catalog: "gemma-4-31b" }] }],
+        extra: "server: {shutdown_grace_ms: 300}\n",
+      }),
+    );
+    const sock = net.connect(t.port, "127.0.0.1");
+    sock.on("error", () => {});
+    try {
+      await new Promise((r) => sock.on("connect", r));
+      const body = JSON.stringify({ model: "open", stream: true, messages: [{ role: "user", content: "hi" }] });
+      sock.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      );
+      let got = 0;
+      sock.on("data", (d) => {
+        got += d.length;
+        sock.pause(); // reads no more: the gateway's writes to it block once the buffers are full
+      });
+      await sleep(1500);
+      assert.ok(got > 0, "the stream began");
+      const t0 = Date.now();
+      t.proc.kill("SIGTERM");
+      const r = await Promise.race([t.exited, sleep(15000).then(() => null)]);
+      assert.deepEqual(r, { code: 0, signal: null });
+      assert.ok(Date.now() - t0 < 5000, `exit after ${Date.now() - t0} ms`);
+      const rows = t.rows();
+      assert.equal(rows.length, 1, `one row\n${t.stderr()}`);
+      assert.equal(rows[0].status, 200);
+      assert.equal(rows[0].error_kind, "client_closed");
+      assert.ok(rows[0].output_tokens > 0, JSON.stringify(rows[0]));
+      assert.doesNotMatch(t.stderr(), /requests still in flight at exit/);
+    } finally {
+      sock.destroy();
+      await t.cleanup();
+      await up.close();
+    }
+  });
+});
+
+describe("ledger on a full disk", () => {
+  // Regression: rows the database still refused at the exit (a full disk, a lock held) were
+  // dropped without a word: the log ended with "stopped". Each now goes to the log whole.
+  test("rows still unwritten at the exit are logged whole, with a count", async (ctx) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "triage-full-"));
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { stdio: "ignore" });
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+      ctx.skip("cannot mount a tiny tmpfs here (needs root)");
+      return;
+    }
+    let t;
+    try {
+      const y = config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { latency_ms: 0, output_tokens: 3 }, catalog: "gemma-4-31b" }] }] });
+      t = await startTriage(y.replace("sqlite://${LEDGER}", `sqlite://${dir}/l.db`));
+      const ids = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await curl([`${t.url}/v1/chat/completions`, "-H", "authorization: Bearer sk-clientkeyclientkey99999", "-d", `{"model":"auto","messages":[{"role":"user","content":"${"hello ".repeat(40)}"}]}`]);
+        assert.equal(r.status, 200);
+        ids.push(r.headers["x-request-id"]);
+      }
+      const m = (await curl([`${t.url}/metrics`])).body;
+      assert.match(m, /triage_ledger_write_failures_total 3/);
+      assert.deepEqual(await t.stop(), { code: 0, signal: null });
+      const lines = t.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+      const lost = lines.filter((l) => l.msg === "ledger row not written");
+      assert.deepEqual(lost.map((l) => l.row.id), ids);
+      assert.equal(lost[0].row.status, 200);
+      assert.equal(lost[0].row.tier, "open");
+      const summary = lines.find((l) => l.msg === "ledger rows not written at exit");
+      assert.equal(summary?.rows, 3);
+      assert.doesNotMatch(t.stderr(), /clientkey/);
+    } finally {
+      if (t) await t.cleanup();
+      try {
+        execFileSync("umount", [dir]);
+      } catch {}
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SIGHUP reload", () => {
+  // Regression: a reload whose file moved storage.ledger or changed server.shutdown_grace_ms was
+  // logged at info as "routing reloaded" with nothing saying that those wait for a restart.
+  test("a changed storage.ledger or shutdown grace is named as waiting for a restart; --listen still wins", async () => {
+    const y = config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { latency_ms: 0, output_tokens: 3 }, catalog: "gemma-4-31b" }] }] });
+    const t = await startTriage(y);
+    try {
+      const cfg = path.join(t.dir, "config.yaml");
+      const reloaded = async () => {
+        const before = t.stderr().length;
+        t.proc.kill("SIGHUP");
+        for (let i = 0; i < 100 && !t.stderr().slice(before).includes("routing reload"); i++) await sleep(20);
+        const line = t.stderr().slice(before).split("\n").find((l) => l.includes("routing reload"));
+        return JSON.parse(line);
+      };
+      // Unchanged file (its own listen differs from --listen): nothing waits.
+      writeFileSync(cfg, readFileSync(cfg, "utf8") + "listen: 127.0.0.1:1\n");
+      let l = await reloaded();
+      assert.equal(l.level, "info", JSON.stringify(l));
+      assert.equal(l.not_applied_until_restart, undefined);
+      const other = path.join(t.dir, "other.db");
+      writeFileSync(cfg, y.replaceAll("${LEDGER}", other) + "server: {shutdown_grace_ms: 1234}\n");
+      l = await reloaded();
+      assert.equal(l.level, "warn");
+      assert.deepEqual(l.not_applied_until_restart, ["storage.ledger", "server.shutdown_grace_ms"]);
+      const r = await curl([`${t.url}/v1/chat/completions`, "-d", '{"model":"auto","messages":[{"role":"user","content":"hi"}]}']);
+      assert.equal(r.status, 200);
+      await t.stop();
+      assert.equal(t.rows().length, 1, "the running ledger stays");
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
