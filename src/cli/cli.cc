@@ -109,6 +109,7 @@ std::vector<std::string> UnappliedCheckChanges(const config::Config& running,
 void ReloadRouting(pipeline::Gateway& gw, const std::string& path, const std::string& listen) {
   auto fresh = WithListen(config::LoadFile(path), listen);
   Status st = fresh ? gw.ReloadRouting(**fresh) : Status(fresh.error());
+  gw.stats().AddReload(st.ok());
   if (!st.ok()) {
     observe::Log(observe::Level::kError, "routing reload failed; the running routing stays",
                  {{"config", path}, {"error", st.error().message}});

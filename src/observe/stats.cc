@@ -145,6 +145,17 @@ std::string Stats::Prometheus() const {
       "written (answered, counted here, but missing from the ledger).");
   line("# TYPE triage_ledger_write_failures_total counter");
   line("triage_ledger_write_failures_total " + std::to_string(ledger_failures_.load()));
+  line(
+      "# HELP triage_config_reloads_total SIGHUP reloads of the config file, by result (failed: "
+      "the running routing stayed).");
+  line("# TYPE triage_config_reloads_total counter");
+  line("triage_config_reloads_total{result=\"ok\"} " + std::to_string(reloads_ok_.load()));
+  line("triage_config_reloads_total{result=\"failed\"} " + std::to_string(reloads_failed_.load()));
+  line(
+      "# HELP triage_config_last_reload_successful 0 while the last SIGHUP reload failed, 1 "
+      "otherwise (also before any reload).");
+  line("# TYPE triage_config_last_reload_successful gauge");
+  line(std::string("triage_config_last_reload_successful ") + (last_reload_ok_.load() ? "1" : "0"));
   line("# HELP triage_in_flight_requests Requests being handled now.");
   line("# TYPE triage_in_flight_requests gauge");
   line("triage_in_flight_requests " + std::to_string(in_flight_.load()));

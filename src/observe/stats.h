@@ -51,6 +51,11 @@ class Stats {
   int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   // A request whose ledger row could not be written (disk full, I/O error, ...).
   void AddLedgerFailure() { ledger_failures_.fetch_add(1, std::memory_order_relaxed); }
+  // A SIGHUP reload of the config file: applied, or refused (the running routing stays).
+  void AddReload(bool ok) {
+    (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed);
+    last_reload_ok_.store(ok, std::memory_order_relaxed);
+  }
   // Prometheus text exposition format (version 0.0.4).
   std::string Prometheus() const;
   // "requests 12 (open 9, mid 2, frontier 1) | spend $0.0012 | all-frontier $0.0100 | saved 88.0%";
@@ -82,6 +87,8 @@ class Stats {
   std::atomic<int64_t> score_sum_millionths_[2] = {};
   std::atomic<int64_t> in_flight_{0};
   std::atomic<int64_t> ledger_failures_{0};
+  std::atomic<int64_t> reloads_ok_{0}, reloads_failed_{0};
+  std::atomic<bool> last_reload_ok_{true};  // true until a reload fails (none is not a failure)
 };
 
 }  // namespace triage::observe

@@ -148,4 +148,44 @@ describe("SIGHUP reload", () => {
       await t.cleanup();
     }
   });
+
+  // A failed reload used to show only in the log: /metrics now counts reloads by result and says
+  // whether the last one failed, so an alert can catch a config that was edited but not applied.
+  test("/metrics counts reloads by result and flags a failed last reload", async () => {
+    const y = config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { latency_ms: 0, output_tokens: 3 }, catalog: "gemma-4-31b" }] }] });
+    const t = await startTriage(y);
+    try {
+      const cfg = path.join(t.dir, "config.yaml");
+      const good = readFileSync(cfg, "utf8");
+      const metric = async (name) => {
+        const m = (await curl([`${t.url}/metrics`])).body.match(new RegExp(`^${name} (\\d+)$`, "m"));
+        assert.ok(m, `${name} missing`);
+        return Number(m[1]);
+      };
+      const reload = async () => {
+        const before = t.stderr().length;
+        t.proc.kill("SIGHUP");
+        for (let i = 0; i < 100 && !t.stderr().slice(before).includes("routing reload"); i++) await sleep(20);
+      };
+      const ok = 'triage_config_reloads_total\\{result="ok"\\}';
+      const failed = 'triage_config_reloads_total\\{result="failed"\\}';
+      assert.equal(await metric(ok), 0);
+      assert.equal(await metric(failed), 0);
+      assert.equal(await metric("triage_config_last_reload_successful"), 1, "no reload is not a failure");
+      writeFileSync(cfg, good + "routing:\n  router: learned:/no/such.model\n");
+      await reload();
+      assert.equal(await metric(failed), 1);
+      assert.equal(await metric("triage_config_last_reload_successful"), 0);
+      writeFileSync(cfg, "tiers: [\n");  // half-written
+      await reload();
+      assert.equal(await metric(failed), 2);
+      writeFileSync(cfg, good);
+      await reload();
+      assert.equal(await metric(ok), 1);
+      assert.equal(await metric(failed), 2);
+      assert.equal(await metric("triage_config_last_reload_successful"), 1);
+    } finally {
+      await t.cleanup();
+    }
+  });
 });

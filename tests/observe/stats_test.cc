@@ -35,6 +35,23 @@ TEST(Stats, FailedRequestsWithoutTierAreCountedSeparately) {
   EXPECT_NE(s.Prometheus().find("triage_responses_total{code=\"4xx\"} 1"), std::string::npos);
 }
 
+TEST(Stats, ReloadsAreCountedByResultAndTheLastOneFlagged) {
+  Stats s({"open"});
+  auto has = [&](const std::string& line) {
+    return s.Prometheus().find("\n" + line + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(has("triage_config_reloads_total{result=\"ok\"} 0"));
+  EXPECT_TRUE(has("triage_config_last_reload_successful 1"));  // no reload yet: not a failure
+  s.AddReload(false);
+  EXPECT_TRUE(has("triage_config_reloads_total{result=\"failed\"} 1"));
+  EXPECT_TRUE(has("triage_config_last_reload_successful 0"));
+  s.AddReload(true);
+  s.AddReload(true);
+  EXPECT_TRUE(has("triage_config_reloads_total{result=\"ok\"} 2"));
+  EXPECT_TRUE(has("triage_config_reloads_total{result=\"failed\"} 1"));
+  EXPECT_TRUE(has("triage_config_last_reload_successful 1"));
+}
+
 // An upstream failure on a tier is an error too, though the request reached a tier.
 TEST(Stats, SummaryCountsErrorsOnTiers) {
   Stats s({"open", "mid"});
