@@ -522,8 +522,10 @@ int RunEval(const EvalArgs& args) {
   return 0;
 }
 
+// `none`: why no query could be scored, printed in place of the figures (the block used to be
+// left out without a word, as if --cv had not been asked for).
 void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double>& s,
-             const EvalArgs& a, bool cascade) {
+             const EvalArgs& a, bool cascade, const std::string& none) {
   std::vector<eval::Query> kept;
   std::vector<double> ks;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -531,8 +533,12 @@ void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double
     kept.push_back(ds.queries[i]);
     ks.push_back(s[i]);
   }
-  if (kept.empty()) return;
   std::cout << "---- " << what << "\n";
+  if (kept.empty()) {
+    std::cout << "no query scored: " << none << "\n";
+    std::fflush(stdout);
+    return;
+  }
   eval::Progress progress = StderrProgress();
   const auto reports = eval::AnalyzeAll(kept, ks, a.prices, cascade, a.bootstrap, &progress);
   int width = 10;  // names line up however long the benchmark names are
@@ -635,11 +641,19 @@ int RunTrain(const EvalArgs& a) {
     if (!std::all_of(cv.begin(), cv.end(), [](double s) { return std::isfinite(s); }))
       return Fail(Diverged(opt));
     PrintCv((std::to_string(a.cv) + "-fold cross-validation (out-of-fold scores)").c_str(), *ds, cv,
-            a, cascade);
+            a, cascade,
+            "each fold is scored by a model trained on the other folds, and no other fold had a "
+            "query to train on (" +
+                std::to_string(ds->queries.size()) + " queries)");
     const auto lobo = eval::LeaveOneBenchmarkOut(ds->queries, opt);
     if (!std::all_of(lobo.begin(), lobo.end(), [](double s) { return std::isfinite(s); }))
       return Fail(Diverged(opt));
-    PrintCv("leave-one-benchmark-out (trained on the other benchmarks)", *ds, lobo, a, cascade);
+    std::set<std::string> names;
+    for (const auto& q : ds->queries) names.insert(q.benchmark);
+    PrintCv("leave-one-benchmark-out (trained on the other benchmarks)", *ds, lobo, a, cascade,
+            names.size() < 2 ? "it needs queries of two or more benchmarks; the data has one (" +
+                                   *names.begin() + ")"
+                             : "no benchmark's model had queries of the others to train on");
   }
   std::vector<const eval::Query*> all;
   std::set<std::string> benches;

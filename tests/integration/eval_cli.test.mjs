@@ -1133,3 +1133,15 @@ test("number flags: nan, infinities and values out of range are refused (exit 2)
     assert.equal(run(["eval", "--data", gsm8k, "--router", "length", "--cheap-price", "0", "--bootstrap", "0"]).status, 0);
   });
 });
+
+test("train --cv: a block with no query to score says why instead of vanishing", () => {
+  withTempDir("triage-cvnone-", (dir) => {
+    const one = path.join(dir, "one.jsonl");
+    writeFileSync(one, readFileSync(gsm8k, "utf8").split("\n")[0] + "\n");
+    const r = run(["train", "--data", one, "--out", path.join(dir, "one.model"), "--cv", "2", "--bootstrap", "0"]);
+    assert.equal(r.status, 0, r.stderr);
+    // Both blocks used to be left out of stdout without a word.
+    assert.match(r.stdout, /^---- 2-fold cross-validation \(out-of-fold scores\)\nno query scored: each fold is scored by a model trained on the other folds, and no other fold had a query to train on \(1 queries\)$/m);
+    assert.match(r.stdout, /^---- leave-one-benchmark-out \(trained on the other benchmarks\)\nno query scored: it needs queries of two or more benchmarks; the data has one \(gsm8k\)$/m);
+  });
+});
