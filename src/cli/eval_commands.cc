@@ -814,7 +814,12 @@ int RunCalibrate(const EvalArgs& a) {
 // The same file under two names (./x.jsonl and x.jsonl, a link), or the same name twice.
 bool SameFile(const std::string& a, const std::string& b) {
   std::error_code ec;
-  return a == b || (std::filesystem::equivalent(a, b, ec) && !ec);
+  if (a == b || (std::filesystem::equivalent(a, b, ec) && !ec)) return true;
+  // Names of files that do not exist yet (./out.svg and out.svg): compare them spelled out.
+  const auto ca = std::filesystem::weakly_canonical(std::filesystem::absolute(a, ec), ec);
+  if (ec) return false;
+  const auto cb = std::filesystem::weakly_canonical(std::filesystem::absolute(b, ec), ec);
+  return !ec && ca == cb;
 }
 
 // Usage errors that need no file read, exit 2 before any work: a --router SPEC that is not a
@@ -836,6 +841,33 @@ int CheckUsage(const EvalArgs& a) {
                         (a.data[i] != a.data[j] ? " (also as " + a.data[i] + ")" : "") +
                         ": its queries would count twice",
                     2);
+  // An output that names an input (eval --scores over its --data, calibrate --out over the
+  // model it calibrates) used to replace it without a word; two outputs would overwrite each
+  // other. Devices and FIFOs (/dev/stdout) are not files to clobber.
+  std::vector<std::pair<std::string, std::string>> inputs;  // flag, path
+  for (const auto& d : a.data) inputs.emplace_back("--data", d);
+  for (const auto& spec : specs)
+    if (auto p = routing::ParseRouterSpec(spec); p && !p->arg.empty() && p->kind != "random" &&
+                                                 !(p->kind == "learned" && p->arg == "builtin"))
+      inputs.emplace_back("--router " + spec, p->arg);
+  std::vector<std::pair<std::string, std::string>> outputs;
+  if (!a.out.empty()) outputs.emplace_back("--out", a.out);
+  if (!a.plot.empty()) outputs.emplace_back("--plot", a.plot);
+  if (!a.scores_out.empty()) outputs.emplace_back("--scores", a.scores_out);
+  std::error_code ec;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const auto& [flag, path] = outputs[i];
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) continue;
+    for (const auto& [in_flag, in_path] : inputs)
+      if (SameFile(in_path, path))
+        return Fail(flag + " " + path + " names an input (" + in_flag +
+                        (in_flag == "--data" ? " " + in_path : std::string()) +
+                        "): writing it would overwrite it",
+                    2);
+    for (size_t j = 0; j < i; ++j)
+      if (SameFile(outputs[j].second, path))
+        return Fail(outputs[j].first + " and " + flag + " both name " + path, 2);
+  }
   return 0;
 }
 

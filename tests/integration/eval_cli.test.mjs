@@ -1145,3 +1145,31 @@ test("train --cv: a block with no query to score says why instead of vanishing",
     assert.match(r.stdout, /^---- leave-one-benchmark-out \(trained on the other benchmarks\)\nno query scored: it needs queries of two or more benchmarks; the data has one \(gsm8k\)$/m);
   });
 });
+
+test("an output that names an input (--scores over --data, calibrate --out over its model) is refused, the input left whole", () => {
+  withTempDir("triage-clobber-", (dir) => {
+    const data = path.join(dir, "in.jsonl");
+    writeFileSync(data, readFileSync(gsm8k, "utf8").split("\n").slice(0, 20).join("\n") + "\n");
+    const model = path.join(dir, "m.model");
+    writeFileSync(model, readFileSync(path.join(repoRoot, "models/learned-v4.model")));
+    const before = [readFileSync(data), readFileSync(model)];
+    // Each used to exit 0 after replacing the input: the outcomes with scores, the model with YAML.
+    const cases = [
+      [["eval", "--data", data, "--router", "length", "--bootstrap", "0", "--scores", path.join(dir, ".", "in.jsonl")], /--scores .*in\.jsonl names an input \(--data .*in\.jsonl\): writing it would overwrite it/],
+      [["calibrate", "--data", data, "--router", `learned:${model}`, "--split", "70/30", "--out", model], /--out .*m\.model names an input \(--router learned:.*m\.model\): writing it would overwrite it/],
+      [["train", "--data", data, "--out", data], /--out .*in\.jsonl names an input \(--data/],
+      [["eval", "--data", data, "--router", "length", "--scores", path.join(dir, "o.svg"), "--plot", path.join(dir, ".", "o.svg")], /--plot and --scores both name/],
+    ];
+    for (const [args, why] of cases) {
+      const r = run(args);
+      assert.equal(r.status, 2, `${args.join(" ")}\n${r.stderr}`);
+      assert.match(r.stderr, why);
+      assert.equal(r.stdout, "");
+    }
+    assert.ok(readFileSync(data).equals(before[0]));
+    assert.ok(readFileSync(model).equals(before[1]));
+    // A device is not a file to clobber, even when an input names it too.
+    const out = run(["eval", "--data", data, "--router", "length", "--bootstrap", "0", "--json", "--scores", "/dev/null"]);
+    assert.equal(out.status, 0, out.stderr);
+  });
+});
