@@ -465,7 +465,6 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
 }
 
 int RunEval(const EvalArgs& args) {
-  if (int rc = CheckPlotPath(args.plot)) return rc;
   auto ds = Load(args);
   if (!ds) return Fail(ds.error().message);
   if (args.routers.size() > 1) return RunCompare(args, *ds);
@@ -887,6 +886,8 @@ std::function<void()> WithPrices(std::shared_ptr<EvalArgs> a, int* exit_code,
                                  int (*run)(const EvalArgs&)) {
   return [a, exit_code, run] {
     if ((*exit_code = CheckUsage(*a)) != 0) return;
+    // The --plot name (exit 2) before its directory (exit 1), both before any work.
+    if ((*exit_code = CheckPlotPath(a->plot)) != 0) return;
     if ((*exit_code = CheckOutputs(*a)) != 0) return;
     Status st = ResolvePrices(a.get());
     *exit_code = st.ok() ? run(*a) : Fail(st.error().message, 2);

@@ -1039,6 +1039,10 @@ test("output files: a failed write exits 1 and never leaves a cut model; a missi
       assert.match(e.stderr, /no directory/);
       assert.equal(e.stdout, "");  // refused before the report
     }
+    // A --plot name that is neither .svg nor .png is still the usage error (exit 2) it was.
+    const jpg = run(["eval", "--data", gsm8k, "--router", "length", "--plot", path.join(nodir, "c.jpg")]);
+    assert.equal(jpg.status, 2, jpg.stderr);
+    assert.match(jpg.stderr, /the name must end in \.svg or \.png/);
     const isdir = run(["train", "--data", gsm8k, "--out", dir]);
     assert.equal(isdir.status, 1);
     assert.match(isdir.stderr, /it is a directory; name a file/);
