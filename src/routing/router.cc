@@ -146,6 +146,9 @@ Result<std::shared_ptr<const Scorer>> LoadRules(const std::string& file) {
   while (std::getline(f, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // A UTF-8 byte-order mark (Windows editors write one) is not part of the first keyword: it
+    // made "default = 0.9" a keyword no prompt contains, and "# comment" not a comment.
+    if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
     if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
     const std::string at = file + ":" + std::to_string(n) + ": ";
     // The last '=' separates: a keyword may itself contain '=' ("= = 0.25").

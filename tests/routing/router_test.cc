@@ -218,6 +218,24 @@ TEST(RulesScorer, BadScoresAndEmptyKeywordsNameTheLineAndTheFault) {
   EXPECT_DOUBLE_EQ((*ok)->Score(In("more")), 0.5);
 }
 
+// Regression: a UTF-8 byte-order mark stayed in the first line: "default = 0.9" became a
+// keyword no prompt contains (every score the 0.5 default), "# comment" a malformed rule.
+TEST(RulesScorer, AByteOrderMarkIsNotPartOfTheFirstLine) {
+  auto r = Rules("bom.txt",
+                 "\xEF\xBB\xBF"
+                 "default = 0.9\r\nhalf = 0.1\r\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_DOUBLE_EQ((*r)->Score(In("anything")), 0.9);
+  EXPECT_DOUBLE_EQ((*r)->Score(In("half of it")), 0.1);
+  auto c = Rules("bom_comment.txt", "\xEF\xBB\xBF# my rules\nhalf = 0.1\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_DOUBLE_EQ((*c)->Score(In("anything")), 0.5);
+  // Only at the start of the file: later, those bytes are part of a keyword.
+  auto later = Rules("bom_later.txt", "half = 0.1\n\xEF\xBB\xBFx = 0.3\n");
+  ASSERT_TRUE(later.ok()) << later.error().message;
+  EXPECT_DOUBLE_EQ((*later)->Score(In("x")), 0.5);
+}
+
 // Regression: a directory opened as an empty stream and loaded as a rules file without rules,
 // and so did an empty or comments-only file: every prompt scored 0.5 without a word.
 TEST(RulesScorer, ADirectoryOrAFileWithoutRulesIsRefused) {
