@@ -2,17 +2,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
 #include <sstream>
 
 #include "catalog/catalog.h"
+#include "common/file_write.h"
 #include "eval/calibrate.h"
 #include "eval/dataset.h"
 #include "eval/plot.h"
@@ -66,9 +69,8 @@ int Fail(const std::string& msg, int code = 1) {
 
 // Writes an output file (--plot, --scores, --out) and says so on stderr; 0 or a failure.
 int WriteOutput(const std::string& path, const std::string& text) {
-  std::ofstream f(path);
-  f << text;
-  if (!f) return Fail("cannot write " + path);
+  // Checked to the close (a buffered stream hid a full disk: "wrote" and exit 0), and atomic.
+  if (Status s = WriteFileAtomically(path, text); !s.ok()) return Fail(s.error().message);
   std::cerr << "wrote " << path << "\n";
   return 0;
 }
@@ -463,7 +465,6 @@ int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
 }
 
 int RunEval(const EvalArgs& args) {
-  if (int rc = CheckPlotPath(args.plot)) return rc;
   auto ds = Load(args);
   if (!ds) return Fail(ds.error().message);
   if (args.routers.size() > 1) return RunCompare(args, *ds);
@@ -520,8 +521,10 @@ int RunEval(const EvalArgs& args) {
   return 0;
 }
 
+// `none`: why no query could be scored, printed in place of the figures (the block used to be
+// left out without a word, as if --cv had not been asked for).
 void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double>& s,
-             const EvalArgs& a, bool cascade) {
+             const EvalArgs& a, bool cascade, const std::string& none) {
   std::vector<eval::Query> kept;
   std::vector<double> ks;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -529,8 +532,12 @@ void PrintCv(const char* what, const eval::Dataset& ds, const std::vector<double
     kept.push_back(ds.queries[i]);
     ks.push_back(s[i]);
   }
-  if (kept.empty()) return;
   std::cout << "---- " << what << "\n";
+  if (kept.empty()) {
+    std::cout << "no query scored: " << none << "\n";
+    std::fflush(stdout);
+    return;
+  }
   eval::Progress progress = StderrProgress();
   const auto reports = eval::AnalyzeAll(kept, ks, a.prices, cascade, a.bootstrap, &progress);
   int width = 10;  // names line up however long the benchmark names are
@@ -592,6 +599,18 @@ Status ExcludeCategories(const EvalArgs& a, const eval::Dataset& ds, eval::Train
   return Ok{};
 }
 
+// A fit whose weights overflowed to infinities or NaN: its scores order nothing, and a model
+// file of them would route every request by NaN.
+std::string Diverged(const eval::TrainOptions& opt) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "training diverged: the weights are not finite numbers (--learning-rate %g, --l2 "
+                "%g; the defaults are 0.01 and 1e-5, 0.02 and 3e-3 for --kind cascade): lower "
+                "them; no model written",
+                opt.learning_rate, opt.l2);
+  return buf;
+}
+
 int RunTrain(const EvalArgs& a) {
   auto ds = Load(a);
   if (!ds) return Fail(ds.error().message);
@@ -617,10 +636,23 @@ int RunTrain(const EvalArgs& a) {
                 << "; --kind cascade learns from them as empty answers\n";
   }
   if (a.cv > 1) {
-    PrintCv((std::to_string(a.cv) + "-fold cross-validation (out-of-fold scores)").c_str(), *ds,
-            eval::CrossValidate(ds->queries, a.cv, opt), a, cascade);
-    PrintCv("leave-one-benchmark-out (trained on the other benchmarks)", *ds,
-            eval::LeaveOneBenchmarkOut(ds->queries, opt), a, cascade);
+    const auto cv = eval::CrossValidate(ds->queries, a.cv, opt);
+    if (!std::all_of(cv.begin(), cv.end(), [](double s) { return std::isfinite(s); }))
+      return Fail(Diverged(opt));
+    PrintCv((std::to_string(a.cv) + "-fold cross-validation (out-of-fold scores)").c_str(), *ds, cv,
+            a, cascade,
+            "each fold is scored by a model trained on the other folds, and no other fold had a "
+            "query to train on (" +
+                std::to_string(ds->queries.size()) + " queries)");
+    const auto lobo = eval::LeaveOneBenchmarkOut(ds->queries, opt);
+    if (!std::all_of(lobo.begin(), lobo.end(), [](double s) { return std::isfinite(s); }))
+      return Fail(Diverged(opt));
+    std::set<std::string> names;
+    for (const auto& q : ds->queries) names.insert(q.benchmark);
+    PrintCv("leave-one-benchmark-out (trained on the other benchmarks)", *ds, lobo, a, cascade,
+            names.size() < 2 ? "it needs queries of two or more benchmarks; the data has one (" +
+                                   *names.begin() + ")"
+                             : "no benchmark's model had queries of the others to train on");
   }
   std::vector<const eval::Query*> all;
   std::set<std::string> benches;
@@ -630,6 +662,7 @@ int RunTrain(const EvalArgs& a) {
     benches.insert(q.benchmark);
   }
   routing::LinearModel m = eval::Train(all, opt);
+  if (!m.AllFinite()) return Fail(Diverged(opt));
   std::vector<uint64_t> prompts;
   for (const auto* q : all) prompts.push_back(routing::PromptFingerprint(q->prompt_text));
   m.trained_on = routing::PromptFilter::Build(prompts);
@@ -780,7 +813,12 @@ int RunCalibrate(const EvalArgs& a) {
 // The same file under two names (./x.jsonl and x.jsonl, a link), or the same name twice.
 bool SameFile(const std::string& a, const std::string& b) {
   std::error_code ec;
-  return a == b || (std::filesystem::equivalent(a, b, ec) && !ec);
+  if (a == b || (std::filesystem::equivalent(a, b, ec) && !ec)) return true;
+  // Names of files that do not exist yet (./out.svg and out.svg): compare them spelled out.
+  const auto ca = std::filesystem::weakly_canonical(std::filesystem::absolute(a, ec), ec);
+  if (ec) return false;
+  const auto cb = std::filesystem::weakly_canonical(std::filesystem::absolute(b, ec), ec);
+  return !ec && ca == cb;
 }
 
 // Usage errors that need no file read, exit 2 before any work: a --router SPEC that is not a
@@ -802,18 +840,86 @@ int CheckUsage(const EvalArgs& a) {
                         (a.data[i] != a.data[j] ? " (also as " + a.data[i] + ")" : "") +
                         ": its queries would count twice",
                     2);
+  // An output that names an input (eval --scores over its --data, calibrate --out over the
+  // model it calibrates) used to replace it without a word; two outputs would overwrite each
+  // other. Devices and FIFOs (/dev/stdout) are not files to clobber.
+  std::vector<std::pair<std::string, std::string>> inputs;  // flag, path
+  for (const auto& d : a.data) inputs.emplace_back("--data", d);
+  for (const auto& spec : specs)
+    if (auto p = routing::ParseRouterSpec(spec); p && !p->arg.empty() && p->kind != "random" &&
+                                                 !(p->kind == "learned" && p->arg == "builtin"))
+      inputs.emplace_back("--router " + spec, p->arg);
+  std::vector<std::pair<std::string, std::string>> outputs;
+  if (!a.out.empty()) outputs.emplace_back("--out", a.out);
+  if (!a.plot.empty()) outputs.emplace_back("--plot", a.plot);
+  if (!a.scores_out.empty()) outputs.emplace_back("--scores", a.scores_out);
+  std::error_code ec;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const auto& [flag, path] = outputs[i];
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) continue;
+    for (const auto& [in_flag, in_path] : inputs)
+      if (SameFile(in_path, path))
+        return Fail(flag + " " + path + " names an input (" + in_flag +
+                        (in_flag == "--data" ? " " + in_path : std::string()) +
+                        "): writing it would overwrite it",
+                    2);
+    for (size_t j = 0; j < i; ++j)
+      if (SameFile(outputs[j].second, path))
+        return Fail(outputs[j].first + " and " + flag + " both name " + path, 2);
+  }
   return 0;
 }
 
-// A subcommand callback: check the usage, resolve the prices (exit 2 on an unknown catalog
-// id), then run.
+// Output files (--out, --plot, --scores) that could not be written: exit 1 before the work,
+// not after minutes of training. 0 when all can be.
+int CheckOutputs(const EvalArgs& a) {
+  for (const auto* path : {&a.out, &a.plot, &a.scores_out}) {
+    if (path->empty()) continue;
+    if (Status s = CheckWritablePath(*path); !s.ok()) return Fail(s.error().message);
+  }
+  return 0;
+}
+
+// A subcommand callback: check the usage and the output paths, resolve the prices (exit 2 on
+// an unknown catalog id), then run.
 std::function<void()> WithPrices(std::shared_ptr<EvalArgs> a, int* exit_code,
                                  int (*run)(const EvalArgs&)) {
   return [a, exit_code, run] {
     if ((*exit_code = CheckUsage(*a)) != 0) return;
+    // The --plot name (exit 2) before its directory (exit 1), both before any work.
+    if ((*exit_code = CheckPlotPath(a->plot)) != 0) return;
+    if ((*exit_code = CheckOutputs(*a)) != 0) return;
     Status st = ResolvePrices(a.get());
     *exit_code = st.ok() ? run(*a) : Fail(st.error().message, 2);
   };
+}
+
+// A number option's check: a finite number in the interval, else "--FLAG: must be ..., got X"
+// (exit 2). CLI::Range, PositiveNumber and NonNegativeNumber let "nan" through, and every later
+// `>= 0` test then read it as the option left out: --strong-fraction nan --split 70/30 used the
+// split, --learning-rate nan trained at the default, --min-pgr nan asked for a mode.
+// `hi` infinite: no upper bound.
+constexpr double kNoBound = std::numeric_limits<double>::infinity();
+
+CLI::Validator FiniteIn(double lo, double hi, bool lo_open, bool hi_open) {
+  auto bound = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return std::string(buf);
+  };
+  const std::string want = std::isinf(hi)
+                               ? std::string(lo_open ? "a number > " : "a number >= ") + bound(lo)
+                               : std::string("a number in ") + (lo_open ? "(" : "[") + bound(lo) +
+                                     ", " + bound(hi) + (hi_open ? ")" : "]");
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        const bool ok = !text.empty() && *end == '\0' && std::isfinite(v) &&
+                        (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+        return ok ? std::string() : "must be " + want + ", got " + text;
+      },
+      want);
 }
 
 void AddCommon(CLI::App* c, EvalArgs* a, bool data_required = true) {
@@ -829,10 +935,10 @@ void AddCommon(CLI::App* c, EvalArgs* a, bool data_required = true) {
       ->capture_default_str();
   c->add_option("--cheap-price", a->cheap_price,
                 "cheap $/Mtok (input and output); overrides --cheap-catalog")
-      ->check(CLI::NonNegativeNumber);
+      ->check(FiniteIn(0, kNoBound, false, false));
   c->add_option("--strong-price", a->strong_price,
                 "strong $/Mtok input, output = 5x; overrides --strong-catalog")
-      ->check(CLI::NonNegativeNumber);
+      ->check(FiniteIn(0, kNoBound, false, false));
 }
 
 }  // namespace
@@ -876,12 +982,12 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   tr->add_option("--epochs", a->epochs, "AdaGrad passes (default 10)")->check(CLI::Range(1, 1000));
   tr->add_option("--learning-rate", a->learning_rate,
                  "AdaGrad step (default 0.01 learned, 0.02 cascade)")
-      ->check(CLI::PositiveNumber);
+      ->check(FiniteIn(0, kNoBound, true, false));
   tr->add_option("--l2", a->l2, "L2 penalty (default 1e-5 learned, 3e-3 cascade)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(FiniteIn(0, kNoBound, false, false));
   tr->add_option("--length-prior", a->length_prior,
                  "weight of the prompt-length prior in the score (default 0.1 learned, 0 cascade)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(FiniteIn(0, 1, false, false));
   tr->add_option("--feature-set", a->feature_set,
                  "text the features read: 1 the first 1,536 chars of the last user message "
                  "(models before file version 4), 2 its first 256 and last 1,280 when longer, "
@@ -900,12 +1006,14 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
       "--ledger", a->ledger,
       "calibrate a split on the scores in this ledger (sqlite://PATH) instead of --data");
   ca->add_option("--since-hours", a->since_hours, "with --ledger: only rows this recent")
-      ->check(CLI::PositiveNumber);
+      ->check(FiniteIn(0, kNoBound, true, false));
   ca->add_option("--split", a->split, "tier shares, cheapest first, e.g. 70/25/5");
-  ca->add_option("--strong-fraction", a->strong_fraction, "share for the strong tier");
+  ca->add_option("--strong-fraction", a->strong_fraction, "share for the strong tier")
+      ->check(FiniteIn(0, 1, true, true));
   ca->add_option(
-      "--min-pgr", a->min_pgr,
-      "quality floor: fewest strong calls whose PGR on the data reaches this (two tiers)");
+        "--min-pgr", a->min_pgr,
+        "quality floor: fewest strong calls whose PGR on the data reaches this (two tiers)")
+      ->check(FiniteIn(0, 1, true, false));
   ca->add_option("--out", a->out, "write the YAML snippet here");
   ca->callback(WithPrices(a, exit_code, RunCalibrate));
 }

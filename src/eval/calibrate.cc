@@ -18,13 +18,20 @@ Result<std::vector<double>> ParseSplit(const std::string& text) {
   while (std::getline(ss, part, '/')) {
     char* end = nullptr;
     double v = std::strtod(part.c_str(), &end);
-    if (part.empty() || *end != '\0' || v <= 0)
+    // Decimal numbers only: strtod also reads "nan" (which failed no comparison below and
+    // made NaN thresholds), "inf" and hex.
+    if (part.empty() || part.find_first_not_of("0123456789.eE+-") != std::string::npos ||
+        *end != '\0' || !(v > 0))
       return Error::Make(ErrorKind::kInvalidRequest, "bad_split",
                          "--split wants positive percentages like 70/25/5, got '" + text + "'");
     shares.push_back(v / 100.0);
     sum += v;
   }
-  if (shares.size() < 2 || sum < 99.5 || sum > 100.5)
+  // A trailing '/' ("70/30/") is a share left out, as an empty one in the middle is.
+  if (!text.empty() && text.back() == '/')
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_split",
+                       "--split wants positive percentages like 70/25/5, got '" + text + "'");
+  if (shares.size() < 2 || !(sum >= 99.5 && sum <= 100.5))
     return Error::Make(ErrorKind::kInvalidRequest, "bad_split",
                        "--split needs at least two shares summing to 100, got '" + text + "'");
   return shares;

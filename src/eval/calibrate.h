@@ -7,7 +7,8 @@
 
 namespace triage::eval {
 
-// "70/25/5" -> {0.70, 0.25, 0.05}. Shares must be positive and sum to 100 (±0.5).
+// "70/25/5" -> {0.70, 0.25, 0.05}. Shares must be positive decimal numbers (no nan, inf or
+// hex) and sum to 100 (±0.5).
 Result<std::vector<double>> ParseSplit(const std::string& text);
 
 // Ascending thresholds (shares.size()-1) so that ChooseTier(score) lands shares[i] of the

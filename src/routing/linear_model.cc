@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "common/file_write.h"
 
 namespace triage::routing {
 namespace {
@@ -120,6 +123,12 @@ double LinearModel::Score(const SparseVec& x, size_t prompt_chars) const {
   return (1.0 - length_prior) * p + length_prior * n / (n + length_chars);
 }
 
+bool LinearModel::AllFinite() const {
+  for (uint32_t h = 0; h < heads; ++h)
+    if (!std::isfinite(bias[h])) return false;
+  return std::all_of(weights.begin(), weights.end(), [](float w) { return std::isfinite(w); });
+}
+
 LinearModel CombineHeads(const LinearModel& strong, const LinearModel& cheap) {
   LinearModel m;
   m.kind = strong.kind;
@@ -203,12 +212,16 @@ Result<LinearModel> ParseModel(const std::string& bytes, const std::string& name
     m.features = static_cast<FeatureSet>(set);
   }
   m.SetHeads(heads);
+  // Non-finite numbers pass the checksum (a diverged training wrote them) but make every score
+  // NaN, which no threshold orders: refused here, so that no caller sees one.
   for (uint32_t h = 0; h < heads; ++h) {
     if (!r.Get(&m.bias[h])) return Bad(name, "truncated header");
+    if (!std::isfinite(m.bias[h])) return Bad(name, "bias is not a finite number");
   }
   if (version >= 2 && (!r.Get(&m.length_prior) || !r.Get(&m.length_chars)))
     return Bad(name, "truncated header");
-  if (!(m.length_prior >= 0.0f && m.length_prior <= 1.0f) || !(m.length_chars > 0.0f))
+  if (!(m.length_prior >= 0.0f && m.length_prior <= 1.0f) ||
+      !(m.length_chars > 0.0f && std::isfinite(m.length_chars)))
     return Bad(name, "length prior out of range");
   if (!r.Get(&nnz)) return Bad(name, "truncated header");
   for (uint32_t k = 0; k < nnz; ++k) {
@@ -217,6 +230,9 @@ Result<LinearModel> ParseModel(const std::string& bytes, const std::string& name
     if (i >= dim) return Bad(name, "weight index out of range");
     for (uint32_t h = 0; h < heads; ++h) {
       if (!r.Get(&m.Weight(i, h))) return Bad(name, "truncated weights");
+      if (!std::isfinite(m.Weight(i, h)))
+        return Bad(name, "weight " + std::to_string(i) +
+                             " is not a finite number (the training diverged?)");
     }
   }
   if (!r.Get(&note_len) || !r.GetBytes(note_len, &m.note)) return Bad(name, "truncated note");
@@ -235,20 +251,22 @@ Result<LinearModel> ParseModel(const std::string& bytes, const std::string& name
 }
 
 Result<LinearModel> ReadModelFile(const std::string& path) {
+  // A directory opens and reads as nothing, which used to say "bad magic".
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Bad(path, "is a directory, not a model file");
   std::ifstream f(path, std::ios::binary);
   if (!f)
     return Error::Make(ErrorKind::kNotFound, "model_not_found", "cannot open model file " + path);
   std::stringstream ss;
   ss << f.rdbuf();
+  if (ss.str().empty()) return Bad(path, "the file is empty");
   return ParseModel(ss.str(), path);
 }
 
 Status WriteModelFile(const LinearModel& m, const std::string& path) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  std::string s = SerializeModel(m);
-  f.write(s.data(), static_cast<std::streamsize>(s.size()));
-  if (!f) return Error::Make(ErrorKind::kInternal, "write_failed", "cannot write " + path);
-  return Ok{};
+  // Atomic: a failed write must not leave a cut model where a good one was, and a gateway
+  // reloading the file must not read half of it.
+  return WriteFileAtomically(path, SerializeModel(m));
 }
 
 }  // namespace triage::routing

@@ -71,6 +71,9 @@ struct LinearModel {
   double Probability(const SparseVec& x) const;
   // Probability with the length prior blended in: what a router decides on, in [0,1].
   double Score(const SparseVec& x, size_t prompt_chars) const;
+  // Every bias and weight of the heads is a finite number (a diverged training gives NaN or
+  // infinities; ParseModel refuses such a file).
+  bool AllFinite() const;
 };
 
 // Two single-head models (strong-correct, cheap-correct) as one two-head model.
@@ -80,6 +83,7 @@ std::string SerializeModel(const LinearModel& m);
 // Errors name the file and the cause: bad magic, unsupported version, checksum mismatch...
 Result<LinearModel> ParseModel(const std::string& bytes, const std::string& name);
 Result<LinearModel> ReadModelFile(const std::string& path);
+// Atomically (WriteFileAtomically): on failure an existing file at `path` is left as it was.
 Status WriteModelFile(const LinearModel& m, const std::string& path);
 
 }  // namespace triage::routing

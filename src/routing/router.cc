@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -130,15 +131,24 @@ bool ParseScore(std::string_view text, double* out) {
 }
 
 Result<std::shared_ptr<const Scorer>> LoadRules(const std::string& file) {
+  // A directory opens as an empty stream: it used to load as a file without rules, every
+  // prompt scoring 0.5.
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    return BadFile("bad_rules_file", "rules file " + file + " is a directory");
   std::ifstream f(file);
   if (!f) return BadFile("no_such_file", "cannot open rules file " + file);
   std::vector<std::pair<std::string, double>> rules;
   double def = 0.5;
+  bool has_default = false;
   std::string line;
   int n = 0;
   while (std::getline(f, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // A UTF-8 byte-order mark (Windows editors write one) is not part of the first keyword: it
+    // made "default = 0.9" a keyword no prompt contains, and "# comment" not a comment.
+    if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
     if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
     const std::string at = file + ":" + std::to_string(n) + ": ";
     // The last '=' separates: a keyword may itself contain '=' ("= = 0.25").
@@ -158,10 +168,16 @@ Result<std::shared_ptr<const Scorer>> LoadRules(const std::string& file) {
     for (auto& c : kw) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (kw == "default") {
       def = s;
+      has_default = true;
     } else {
       rules.emplace_back(kw, s);
     }
   }
+  // Nothing but blank lines and comments (or an empty file, /dev/null) is a mistake, not a
+  // router: it would score every prompt 0.5. A file of `default = s` alone is a fixed score.
+  if (rules.empty() && !has_default)
+    return BadFile("bad_rules_file",
+                   "rules file " + file + " has no rules: expected 'keyword = score' lines");
   return std::shared_ptr<const Scorer>(std::make_shared<RulesScorer>(std::move(rules), def, file));
 }
 

@@ -31,6 +31,22 @@ TEST(Calibrate, ParseSplit) {
   EXPECT_FALSE(ParseSplit("100").ok());
 }
 
+// Regression: strtod read "nan", which failed every comparison, so nan/50/50 calibrated to
+// thresholds for shares of NaN (exit 0); it also read hex, and a trailing '/' was dropped.
+TEST(Calibrate, ParseSplitTakesDecimalPercentagesOnly) {
+  for (const char* bad : {"nan/50/50", "50/nan", "NaN/50/50", "inf/-inf/100", "0x46/0x1e", "70/30/",
+                          "70//30", "/70/30", "-5/100/5", "0/100", "70/25/6"}) {
+    auto s = ParseSplit(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.error().message.find(std::string("'") + bad + "'"), std::string::npos)
+        << s.error().message;
+  }
+  for (const char* good : {"70.5/24.5/5", "70/30", "1e1/9e1", "33.3/33.3/33.4"}) {
+    auto s = ParseSplit(good);
+    ASSERT_TRUE(s.ok()) << good;
+  }
+}
+
 TEST(Calibrate, ThreeTierSplitOnDevDataWithinTwoPoints) {
   for (const char* spec : {"length", "random:3"}) {
     auto scores = DevScores(spec);

@@ -1008,3 +1008,172 @@ test("input mistakes: the same model twice, a file with none of the compared mod
   assert.equal(JSON.parse(dup.stdout).queries, 2);
   assert.match(dup.stderr, /note: 1 lines repeat an id seen earlier in their file \(.*crlf_dup\.jsonl: id "r1" on lines 1 and 2\); each line counts as its own query/);
 });
+
+test("output files: a failed write exits 1 and never leaves a cut model; a missing directory fails before training", () => {
+  withTempDir("triage-write-", (dir) => {
+    // /dev/full: the snippet's write fails at the close; it used to print "wrote /dev/full", exit 0.
+    const full = run(["calibrate", "--router", "length", "--data", gsm8k, "--split", "70/30", "--out", "/dev/full"]);
+    assert.equal(full.status, 1, full.stderr);
+    assert.match(full.stderr, /cannot write \/dev\/full: No space left on device/);
+    assert.doesNotMatch(full.stderr, /wrote \/dev\/full/);
+    // A model written over a good one under a file size limit (~100 KB, the model is ~290 KB):
+    // the write fails; the old file used to be left cut to the limit.
+    const model = path.join(dir, "keep.model");
+    const good = readFileSync(path.join(repoRoot, "models/learned-v4.model"));
+    writeFileSync(model, good);
+    const limited = spawnSync("sh", ["-c", 'ulimit -f 100; exec "$0" "$@"', triageBin, "train", "--data", gsm8k, "--out", model, "--epochs", "1"], { encoding: "utf8" });
+    assert.notEqual(limited.status, 0, limited.stderr);
+    assert.ok(readFileSync(model).equals(good), "the old model is left whole");
+    assert.equal(run(["eval", "--data", gsm8k, "--router", `learned:${model}`, "--bootstrap", "0"]).status, 0);
+    // --out, --plot and --scores in a directory that does not exist: exit 1 before any fit
+    // (it used to train first, then fail on the write).
+    const every = (args) => spawnSync(triageBin, args, { encoding: "utf8", env: { ...process.env, TRIAGE_PROGRESS_MS: "0" } });
+    const nodir = path.join(dir, "no", "such");
+    const t = every(["train", "--data", gsm8k, "--out", path.join(nodir, "x.model"), "--epochs", "1"]);
+    assert.equal(t.status, 1, t.stderr);
+    assert.match(t.stderr, new RegExp(`cannot write .*x\\.model: no directory .*such`));
+    assert.doesNotMatch(t.stderr, /fit on/);
+    for (const flag of ["--plot", "--scores"]) {
+      const e = every(["eval", "--data", gsm8k, "--router", "length", flag, path.join(nodir, flag === "--plot" ? "c.svg" : "s.jsonl")]);
+      assert.equal(e.status, 1, e.stderr);
+      assert.match(e.stderr, /no directory/);
+      assert.equal(e.stdout, "");  // refused before the report
+    }
+    // A --plot name that is neither .svg nor .png is still the usage error (exit 2) it was.
+    const jpg = run(["eval", "--data", gsm8k, "--router", "length", "--plot", path.join(nodir, "c.jpg")]);
+    assert.equal(jpg.status, 2, jpg.stderr);
+    assert.match(jpg.stderr, /the name must end in \.svg or \.png/);
+    const isdir = run(["train", "--data", gsm8k, "--out", dir]);
+    assert.equal(isdir.status, 1);
+    assert.match(isdir.stderr, /it is a directory; name a file/);
+  });
+});
+
+test("train whose weights diverge writes no model; a model file of NaN or infinite numbers is refused", () => {
+  withTempDir("triage-nan-", (dir) => {
+    const out = path.join(dir, "nan.model");
+    for (const extra of [[], ["--cv", "2"]]) {
+      const t = run(["train", "--data", gsm8k, "--out", out, "--epochs", "2", "--learning-rate", "1e300", ...extra]);
+      assert.equal(t.status, 1, t.stderr);
+      assert.match(t.stderr, /training diverged: the weights are not finite numbers \(--learning-rate 1e\+300, --l2 1e-05; .*\): lower them; no model written/);
+      assert.throws(() => readFileSync(out));  // it used to write the model and exit 0
+    }
+    // A file with a NaN bias and a correct checksum (what that training wrote): eval printed
+    // "threshold -nan" and APGR 0.5; now the file is refused, naming it.
+    const bytes = Buffer.from(readFileSync(path.join(repoRoot, "models/learned-v4.model")));
+    const bias = 8 + 4 * 5;  // magic, version, kind, dim, heads, feature set
+    bytes.writeFloatLE(NaN, bias);
+    const body = bytes.subarray(0, bytes.length - 8);
+    let h = 1469598103934665603n;  // routing::Fnv1a64 (docs/routing.md, model file format)
+    for (const b of body) h = ((h ^ BigInt(b)) * 1099511628211n) & 0xffffffffffffffffn;
+    bytes.writeBigUInt64LE(h, bytes.length - 8);
+    writeFileSync(out, bytes);
+    for (const args of [["eval", "--data", gsm8k, "--router", `learned:${out}`], ["calibrate", "--data", gsm8k, "--router", `learned:${out}`, "--split", "70/30"]]) {
+      const r = run(args);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /model file .*nan\.model: bias is not a finite number/);
+      assert.doesNotMatch(r.stdout, /nan/);
+    }
+  });
+});
+
+test("calibrate --split takes decimal percentages only; rules:DIR and a rules file without rules are refused", () => {
+  withTempDir("triage-split-", (dir) => {
+    // nan/50/50 used to calibrate (exit 0) to thresholds for a share of NaN.
+    for (const split of ["nan/50/50", "0x46/0x1e", "70/30/", "-5/100/5", "70/25/6", "70/25"]) {
+      const r = run(["calibrate", "--router", "length", "--data", gsm8k, "--split", split]);
+      assert.equal(r.status, 2, `${split}\n${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`--split .*got '${split.replace(/[/.+]/g, "\\$&")}'`));
+      assert.equal(r.stdout, "");
+    }
+    assert.equal(run(["calibrate", "--router", "length", "--data", gsm8k, "--split", "70.5/24.5/5"]).status, 0);
+    // A directory and a file of comments only used to load as rules scoring every prompt 0.5.
+    const comments = path.join(dir, "comments.txt");
+    writeFileSync(comments, "# to do\n\n");
+    const cases = [
+      [dir, /rules file .* is a directory/],
+      [comments, /rules file .*comments\.txt has no rules: expected 'keyword = score' lines/],
+      ["/dev/null", /rules file \/dev\/null has no rules/],
+    ];
+    for (const [file, why] of cases) {
+      for (const cmd of [["eval", "--bootstrap", "0"], ["calibrate", "--split", "70/30"]]) {
+        const r = run([...cmd, "--data", gsm8k, "--router", `rules:${file}`]);
+        assert.equal(r.status, 1, `${cmd[0]} ${file}\n${r.stderr}`);
+        assert.match(r.stderr, why);
+      }
+    }
+    // A model file that is a directory or empty says so (it said "bad magic").
+    const empty = path.join(dir, "empty.model");
+    writeFileSync(empty, "");
+    assert.match(run(["eval", "--data", gsm8k, "--router", `learned:${dir}`]).stderr, /model file .*: is a directory, not a model file/);
+    assert.match(run(["eval", "--data", gsm8k, "--router", `cascade:${empty}`]).stderr, /model file .*empty\.model: the file is empty/);
+  });
+});
+
+test("number flags: nan, infinities and values out of range are refused (exit 2), not read as left out", () => {
+  withTempDir("triage-numbers-", (dir) => {
+    // Each used to exit 0: nan failed every `>= 0` test, so the flag counted as not given (the
+    // split was used, the default learning rate, the catalog's price).
+    const cases = [
+      [["calibrate", "--data", gsm8k, "--router", "length", "--split", "70/30", "--strong-fraction", "nan"], /--strong-fraction: must be a number in \(0, 1\), got nan/],
+      [["calibrate", "--data", gsm8k, "--router", "length", "--split", "70/30", "--strong-fraction", "-0.1"], /--strong-fraction: must be a number in \(0, 1\), got -0\.1/],
+      [["calibrate", "--data", gsm8k, "--router", "length", "--split", "70/30", "--min-pgr", "nan"], /--min-pgr: must be a number in \(0, 1\], got nan/],
+      [["calibrate", "--data", gsm8k, "--router", "length", "--strong-fraction", "1.5"], /--strong-fraction: must be a number in \(0, 1\), got 1\.5/],
+      [["eval", "--data", gsm8k, "--router", "length", "--cheap-price", "nan"], /--cheap-price: must be a number >= 0, got nan/],
+      [["eval", "--data", gsm8k, "--router", "length", "--strong-price", "inf"], /--strong-price: must be a number >= 0, got inf/],
+      [["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), "--learning-rate", "nan"], /--learning-rate: must be a number > 0, got nan/],
+      [["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), "--l2", "nan"], /--l2: must be a number >= 0, got nan/],
+      [["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), "--length-prior", "nan"], /--length-prior: must be a number in \[0, 1\], got nan/],
+    ];
+    for (const [args, why] of cases) {
+      const r = run(args);
+      assert.equal(r.status, 2, `${args.join(" ")}\n${r.stderr}`);
+      assert.match(r.stderr, why, args.join(" "));
+      assert.equal(r.stdout, "");
+    }
+    assert.throws(() => readFileSync(path.join(dir, "x.model")));
+    // In range still works.
+    assert.equal(run(["calibrate", "--data", gsm8k, "--router", "length", "--min-pgr", "1"]).status, 0);
+    assert.equal(run(["eval", "--data", gsm8k, "--router", "length", "--cheap-price", "0", "--bootstrap", "0"]).status, 0);
+  });
+});
+
+test("train --cv: a block with no query to score says why instead of vanishing", () => {
+  withTempDir("triage-cvnone-", (dir) => {
+    const one = path.join(dir, "one.jsonl");
+    writeFileSync(one, readFileSync(gsm8k, "utf8").split("\n")[0] + "\n");
+    const r = run(["train", "--data", one, "--out", path.join(dir, "one.model"), "--cv", "2", "--bootstrap", "0"]);
+    assert.equal(r.status, 0, r.stderr);
+    // Both blocks used to be left out of stdout without a word.
+    assert.match(r.stdout, /^---- 2-fold cross-validation \(out-of-fold scores\)\nno query scored: each fold is scored by a model trained on the other folds, and no other fold had a query to train on \(1 queries\)$/m);
+    assert.match(r.stdout, /^---- leave-one-benchmark-out \(trained on the other benchmarks\)\nno query scored: it needs queries of two or more benchmarks; the data has one \(gsm8k\)$/m);
+  });
+});
+
+test("an output that names an input (--scores over --data, calibrate --out over its model) is refused, the input left whole", () => {
+  withTempDir("triage-clobber-", (dir) => {
+    const data = path.join(dir, "in.jsonl");
+    writeFileSync(data, readFileSync(gsm8k, "utf8").split("\n").slice(0, 20).join("\n") + "\n");
+    const model = path.join(dir, "m.model");
+    writeFileSync(model, readFileSync(path.join(repoRoot, "models/learned-v4.model")));
+    const before = [readFileSync(data), readFileSync(model)];
+    // Each used to exit 0 after replacing the input: the outcomes with scores, the model with YAML.
+    const cases = [
+      [["eval", "--data", data, "--router", "length", "--bootstrap", "0", "--scores", path.join(dir, ".", "in.jsonl")], /--scores .*in\.jsonl names an input \(--data .*in\.jsonl\): writing it would overwrite it/],
+      [["calibrate", "--data", data, "--router", `learned:${model}`, "--split", "70/30", "--out", model], /--out .*m\.model names an input \(--router learned:.*m\.model\): writing it would overwrite it/],
+      [["train", "--data", data, "--out", data], /--out .*in\.jsonl names an input \(--data/],
+      [["eval", "--data", data, "--router", "length", "--scores", path.join(dir, "o.svg"), "--plot", path.join(dir, ".", "o.svg")], /--plot and --scores both name/],
+    ];
+    for (const [args, why] of cases) {
+      const r = run(args);
+      assert.equal(r.status, 2, `${args.join(" ")}\n${r.stderr}`);
+      assert.match(r.stderr, why);
+      assert.equal(r.stdout, "");
+    }
+    assert.ok(readFileSync(data).equals(before[0]));
+    assert.ok(readFileSync(model).equals(before[1]));
+    // A device is not a file to clobber, even when an input names it too.
+    const out = run(["eval", "--data", data, "--router", "length", "--bootstrap", "0", "--json", "--scores", "/dev/null"]);
+    assert.equal(out.status, 0, out.stderr);
+  });
+});

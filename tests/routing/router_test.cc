@@ -1,8 +1,10 @@
 #include "routing/router.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -216,6 +218,42 @@ TEST(RulesScorer, BadScoresAndEmptyKeywordsNameTheLineAndTheFault) {
   EXPECT_DOUBLE_EQ((*ok)->Score(In("more")), 0.5);
 }
 
+// Regression: a UTF-8 byte-order mark stayed in the first line: "default = 0.9" became a
+// keyword no prompt contains (every score the 0.5 default), "# comment" a malformed rule.
+TEST(RulesScorer, AByteOrderMarkIsNotPartOfTheFirstLine) {
+  auto r = Rules("bom.txt",
+                 "\xEF\xBB\xBF"
+                 "default = 0.9\r\nhalf = 0.1\r\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_DOUBLE_EQ((*r)->Score(In("anything")), 0.9);
+  EXPECT_DOUBLE_EQ((*r)->Score(In("half of it")), 0.1);
+  auto c = Rules("bom_comment.txt", "\xEF\xBB\xBF# my rules\nhalf = 0.1\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_DOUBLE_EQ((*c)->Score(In("anything")), 0.5);
+  // Only at the start of the file: later, those bytes are part of a keyword.
+  auto later = Rules("bom_later.txt", "half = 0.1\n\xEF\xBB\xBFx = 0.3\n");
+  ASSERT_TRUE(later.ok()) << later.error().message;
+  EXPECT_DOUBLE_EQ((*later)->Score(In("x")), 0.5);
+}
+
+// Regression: a directory opened as an empty stream and loaded as a rules file without rules,
+// and so did an empty or comments-only file: every prompt scored 0.5 without a word.
+TEST(RulesScorer, ADirectoryOrAFileWithoutRulesIsRefused) {
+  auto dir = MakeScorer("rules:" + ::testing::TempDir());
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.error().message.find("is a directory"), std::string::npos) << dir.error().message;
+  for (const std::string text : {"", "\n\n", "# only a comment\n\n# another\n"}) {
+    auto r = Rules("norules.txt", text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().message, "rules file " + TempPath("norules.txt") +
+                                     " has no rules: expected 'keyword = score' lines");
+  }
+  // A default alone is a fixed score, and stays allowed.
+  auto fixed = Rules("default_only.txt", "# everything mid\ndefault = 0.7\n");
+  ASSERT_TRUE(fixed.ok()) << fixed.error().message;
+  EXPECT_DOUBLE_EQ((*fixed)->Score(In("anything")), 0.7);
+}
+
 LinearModel SampleModel(ModelKind kind) {
   LinearModel m;
   m.kind = kind;
@@ -267,6 +305,74 @@ TEST(ModelFile, CorruptWrongVersionAndWrongMagicAreClearErrors) {
 
   r = ParseModel(bytes.substr(0, bytes.size() - 20), "f");
   EXPECT_FALSE(r.ok());
+}
+
+// Regression: NaN or infinite numbers (what `train --learning-rate 1e300` wrote) pass the
+// checksum; the scorers then gave NaN scores, which eval printed as "threshold -nan" and the
+// gateway's tier choice would have read as the cheapest tier.
+TEST(ModelFile, NonFiniteNumbersAreRefused) {
+  const float nan = std::nanf(""), inf = INFINITY;
+  for (int field = 0; field < 4; ++field) {
+    LinearModel m = SampleModel(ModelKind::kLearned);
+    m.length_prior = 0.1f;
+    if (field == 0) m.bias[0] = nan;
+    if (field == 1) m.weights[123] = inf;
+    if (field == 2) m.weights[456] = -inf;
+    if (field == 3) m.length_chars = inf;
+    if (field < 3) EXPECT_FALSE(m.AllFinite()) << field;
+    auto r = ParseModel(SerializeModel(m), "nan.model");
+    ASSERT_FALSE(r.ok()) << field;
+    const std::string why = field == 0   ? "model file nan.model: bias is not a finite number"
+                            : field == 1 ? "model file nan.model: weight 123 is not a finite number"
+                            : field == 2 ? "model file nan.model: weight 456 is not a finite number"
+                                         : "model file nan.model: length prior out of range";
+    EXPECT_EQ(r.error().message.substr(0, why.size()), why) << r.error().message;
+  }
+  EXPECT_TRUE(SampleModel(ModelKind::kLearned).AllFinite());
+}
+
+// A directory and an empty file said "bad magic".
+TEST(ModelFile, DirectoryAndEmptyFileSaySo) {
+  auto dir = ReadModelFile(::testing::TempDir());
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.error().message.find("is a directory, not a model file"), std::string::npos)
+      << dir.error().message;
+  const std::string empty = TempPath("empty.model");
+  std::ofstream(empty, std::ios::binary).close();
+  auto e = ReadModelFile(empty);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().message, "model file " + empty + ": the file is empty");
+  std::remove(empty.c_str());
+}
+
+// Regression: WriteModelFile truncated the file, then wrote it: a write that failed half-way
+// (a full disk, a file size limit) left a cut model where a good one had been.
+TEST(ModelFile, AFailedWriteLeavesTheOldFileWhole) {
+  const std::string path = TempPath("keep.model");
+  LinearModel small = SampleModel(ModelKind::kLearned);
+  ASSERT_TRUE(WriteModelFile(small, path).ok());
+  const std::string before = SerializeModel(small);
+  LinearModel big = SampleModel(ModelKind::kLearned);
+  for (uint32_t i = 0; i < kFeatureDim; i += 2) big.weights[i] = 0.25f;  // ~260 KB
+  // A file size limit below the new model's size, with SIGXFSZ ignored: write() fails (EFBIG).
+  struct rlimit old {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto* prev = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit low = old;
+  low.rlim_cur = 64 * 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &low), 0);
+  Status st = WriteModelFile(big, path);
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, prev);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("cannot write " + path + ": "), std::string::npos)
+      << st.error().message;
+  std::ifstream f(path, std::ios::binary);
+  const std::string after((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after.size(), before.size());
+  EXPECT_TRUE(after == before);
+  ASSERT_TRUE(ReadModelFile(path).ok());
+  std::remove(path.c_str());
 }
 
 // A version-1 file (one head, no heads field) as the first release wrote it.

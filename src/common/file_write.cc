@@ -1,0 +1,95 @@
+#include "common/file_write.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+namespace triage {
+namespace {
+
+Error WriteError(const std::string& path, int err) {
+  return Error::Make(ErrorKind::kInternal, "write_failed",
+                     "cannot write " + path + ": " + std::strerror(err));
+}
+
+// Writes all of `bytes` to `fd`; 0 or the errno of the failure.
+int WriteAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return 0;
+}
+
+// The directory `path` is in ("." for a bare name).
+std::filesystem::path DirOf(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  return dir.empty() ? std::filesystem::path(".") : dir;
+}
+
+}  // namespace
+
+Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  std::string target = path;
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) return WriteError(path, EISDIR);
+  if (exists && !S_ISREG(st.st_mode)) {
+    // A device or a FIFO: nothing to replace, and no temporary file belongs next to it.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return WriteError(path, errno);
+    int err = WriteAll(fd, bytes);
+    if (::close(fd) != 0 && err == 0) err = errno;
+    if (err != 0) return WriteError(path, err);
+    return Ok{};
+  }
+  if (exists) {  // replace a symlink's target, not the link
+    std::error_code ec;
+    auto real = std::filesystem::canonical(path, ec);
+    if (!ec) target = real.string();
+  }
+  std::random_device rd;
+  const std::string tmp =
+      (DirOf(target) /
+       ("." + std::filesystem::path(target).filename().string() + ".tmp-" + std::to_string(rd())))
+          .string();
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) return WriteError(path, errno);
+  int err = WriteAll(fd, bytes);
+  if (err == 0 && exists && ::fchmod(fd, st.st_mode & 07777) != 0) err = errno;
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && ::rename(tmp.c_str(), target.c_str()) != 0) err = errno;
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    return WriteError(path, err);
+  }
+  return Ok{};
+}
+
+Status CheckWritablePath(const std::string& path) {
+  auto bad = [&](const std::string& why) {
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_output_path",
+                       "cannot write " + path + ": " + why);
+  };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return bad("it is a directory; name a file");
+    if (!S_ISREG(st.st_mode)) return Ok{};  // a device or a FIFO, written in place
+  }
+  const std::filesystem::path dir = DirOf(path);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return bad("no directory " + dir.string());
+  // The new file is made next to the old one, so the directory must take it.
+  if (::access(dir.c_str(), W_OK) != 0) return bad(std::strerror(errno));
+  return Ok{};
+}
+
+}  // namespace triage

@@ -1,0 +1,24 @@
+#pragma once
+// Writing a whole output file (a model, a YAML snippet, a plot) so that a failure is reported
+// and never leaves a cut file behind.
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace triage {
+
+// Writes `bytes` to `path`: into a new temporary file next to it, synced and closed with every
+// error checked, then renamed over `path`, so a reader (the gateway reloading a model on SIGHUP)
+// sees the old file or the new one, never part of one, and a failed write (disk full, a file
+// size limit, no such directory) leaves an existing `path` as it was. A symlink is followed and
+// its target replaced; an existing file keeps its permission bits. A `path` that exists and is
+// not a regular file (/dev/stdout, a FIFO) is written in place. The error names `path` and the
+// system's reason. Not safe against another writer of the same path at the same time.
+Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+
+// Whether `path` could be created or replaced, checked before long work: its directory exists
+// and is a directory, and `path` itself is not a directory. Ok, or the reason naming `path`.
+Status CheckWritablePath(const std::string& path);
+
+}  // namespace triage
