@@ -560,9 +560,11 @@ std::optional<OpenAIChunkView> ReadOpenAIChunkSimdjson(std::string_view data) {
   v.finish_reason = StringOr(finish);
   sj::object d;
   if (!delta || delta->get_object().get(d) != simdjson::SUCCESS) return v;
-  const auto [content, refusal, tool_calls] = LastOf<3>(d, {"content", "refusal", "tool_calls"});
+  const auto [content, refusal, tool_calls, reasoning_content, reasoning] =
+      LastOf<5>(d, {"content", "refusal", "tool_calls", "reasoning_content", "reasoning"});
   v.content = StringOr(content);
   v.refusal = StringOr(refusal);
+  v.reasoning_chars = fast_json::StringChars(reasoning_content) + fast_json::StringChars(reasoning);
   sj::array calls;
   if (!tool_calls || tool_calls->get_array().get(calls) != simdjson::SUCCESS) return v;
   for (sj::element call : calls) {
@@ -601,6 +603,7 @@ OpenAIChunkView ReadOpenAIChunkTree(std::string_view data) {
   const json& delta = JsonObj(choice, "delta");
   v.content = JsonStr(delta, "content");
   v.refusal = JsonStr(delta, "refusal");
+  v.reasoning_chars = StringChars(delta, "reasoning_content") + StringChars(delta, "reasoning");
   if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
     for (const auto& tc : delta["tool_calls"]) {
       if (!tc.is_object()) continue;

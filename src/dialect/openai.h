@@ -71,6 +71,9 @@ struct OpenAIChunkView {
   // finish_reason (strings, "" otherwise), and the object elements of delta.tool_calls.
   std::string content, refusal, finish_reason;
   std::vector<ToolCallDelta> tool_calls;
+  // UTF-8 characters of delta.reasoning_content and delta.reasoning (vLLM, DeepSeek, Ollama):
+  // not translated, but generated output, counted for the estimate of a stream cut early.
+  int64_t reasoning_chars = 0;
   bool operator==(const OpenAIChunkView&) const = default;
 };
 // simdjson, falling back to ReadOpenAIChunkTree for what it refuses. Pure; thread-safe.

@@ -39,12 +39,24 @@ std::string SseFrame(std::string_view data, std::string_view event) {
 }
 
 bool SseParser::HasPartial() const {
-  return !line_.empty() || cur_has_data_ || !cur_.event.empty();
+  return !line_.empty() || cur_has_data_ || !cur_.event.empty() || (bom_ > 0 && bom_ < 3);
 }
 
 bool SseParser::Feed(std::string_view bytes, std::vector<SseEvent>& out) {
   if (failed_) return false;
   size_t i = 0;
+  // The spec's one leading U+FEFF (some servers write their text streams with a BOM): left in,
+  // it would make the first field name unknown and lose the first event. It may come split.
+  static constexpr char kBom[] = "\xEF\xBB\xBF";
+  while (bom_ < 3 && i < bytes.size()) {
+    if (bytes[i] == kBom[bom_]) {
+      ++bom_;
+      ++i;
+    } else {
+      line_.append(kBom, bom_);  // a prefix of the mark that was not one: those bytes are data
+      bom_ = 3;
+    }
+  }
   while (i < bytes.size()) {
     if (last_was_cr_) {
       last_was_cr_ = false;

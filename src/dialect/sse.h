@@ -1,6 +1,7 @@
 #pragma once
 // Server-Sent Events framing and incremental parsing (W3C EventSource rules: LF, CR or CRLF
-// line ends; "data:" lines joined with "\n"; comments start with ':'; blank line ends an event).
+// line ends; "data:" lines joined with "\n"; comments start with ':'; blank line ends an event;
+// one byte-order mark at the start of the stream is ignored).
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -34,6 +35,9 @@ class SseParser {
   SseEvent cur_;
   bool cur_has_data_ = false;
   bool last_was_cr_ = false;
+  // Bytes of a leading UTF-8 byte-order mark (EF BB BF) matched so far; 3 once the stream's
+  // start is past (the mark skipped, or not there).
+  int bom_ = 0;
 };
 
 }  // namespace triage::dialect

@@ -73,9 +73,9 @@ class OpenAIPassThrough final : public StreamTranslator {
  public:
   Step Feed(const SseEvent& ev) override {
     Step step;
-    if (TooDeep(ev, step)) return step;
+    if (ended_ || TooDeep(ev, step)) return step;
     if (ev.data == "[DONE]") {
-      complete_ = true;
+      complete_ = ended_ = true;
       return step;
     }
     if (ev.data.empty()) return step;
@@ -101,6 +101,7 @@ class OpenAIPassThrough final : public StreamTranslator {
     return step;
   }
   bool complete() const override { return complete_; }
+  bool ended() const override { return ended_; }
   const TokenUsage& usage() const override { return usage_; }
   bool usage_reported() const override { return reported_; }
   std::string Finish(const json& triage, bool include_usage, const std::string& comment) override {
@@ -123,7 +124,7 @@ class OpenAIPassThrough final : public StreamTranslator {
  private:
   TokenUsage usage_;
   bool reported_ = false;
-  bool complete_ = false;
+  bool complete_ = false, ended_ = false;
   std::string usage_chunk_;
 };
 
@@ -132,7 +133,7 @@ class AnthropicPassThrough final : public StreamTranslator {
  public:
   Step Feed(const SseEvent& ev) override {
     Step step;
-    if (TooDeep(ev, step)) return step;
+    if (complete_ || TooDeep(ev, step)) return step;
     AnthropicEventInfo info = InspectAnthropicEvent(ev.data);
     if (!info.is_object) {
       step.error = "upstream sent a malformed event";
@@ -164,6 +165,7 @@ class AnthropicPassThrough final : public StreamTranslator {
     return step;
   }
   bool complete() const override { return complete_; }
+  bool ended() const override { return complete_; }  // message_stop
   const TokenUsage& usage() const override { return usage_; }
   bool usage_reported() const override { return reported_; }
   std::string Finish(const json& triage, bool, const std::string& comment) override {
@@ -184,7 +186,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
 
   Step Feed(const SseEvent& ev) override {
     Step step;
-    if (TooDeep(ev, step)) return step;
+    if (done_ || TooDeep(ev, step)) return step;
     if (ev.data == "[DONE]") {
       done_ = true;
       return step;
@@ -217,7 +219,13 @@ class OpenAIToAnthropic final : public StreamTranslator {
     }
     for (const ToolCallDelta& tc : c.tool_calls) {
       const int64_t k = tc.index;
-      if (!tools_.count(k)) {
+      auto known = tools_.find(k);
+      // A delta naming another id than its index's call is a new call: Ollama numbers every
+      // call of a parallel answer 0 (and some servers send no index, read as 0), each call
+      // whole in one delta with its own id. Appending it to the first would join two
+      // argument objects into one invalid input.
+      if (known == tools_.end() ||
+          (!tc.id.empty() && !known->second.id.empty() && tc.id != known->second.id)) {
         std::string id = tc.id.empty() ? "call_" + std::to_string(k) : tc.id;
         OpenBlock("tool_use",
                   json{{"type", "tool_use"},
@@ -225,12 +233,14 @@ class OpenAIToAnthropic final : public StreamTranslator {
                        {"name", tc.name},
                        {"input", json::object()}},
                   step.frames);
-        tools_[k] = index_;
+        known = tools_.insert_or_assign(k, ToolBlock{index_, tc.id}).first;
       }
-      if (!tc.arguments.empty()) AppendAnthropicDelta(step.frames, tools_[k], false, tc.arguments);
+      if (!tc.arguments.empty())
+        AppendAnthropicDelta(step.frames, known->second.block, false, tc.arguments);
       step.text_chars += Utf8Chars(tc.arguments);
       step.content = true;
     }
+    step.text_chars += c.reasoning_chars;  // not sent (no signed thinking to give), but billed
     if (!c.finish_reason.empty()) {
       stop_ = StopFromOpenAI(c.finish_reason);
       // OpenAI ends a refusal with "stop"; the unary translation calls it a refusal too.
@@ -241,6 +251,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
     return step;
   }
   bool complete() const override { return done_ || finished_; }
+  bool ended() const override { return done_; }
   const TokenUsage& usage() const override { return usage_; }
   bool usage_reported() const override { return reported_; }
   std::string Finish(const json& triage, bool, const std::string& comment) override {
@@ -288,7 +299,11 @@ class OpenAIToAnthropic final : public StreamTranslator {
   bool refused_ = false;  // a delta.refusal arrived
   int64_t index_ = -1, next_index_ = 0;
   std::string open_type_;
-  std::map<int64_t, int64_t> tools_;  // OpenAI tool_calls index -> Anthropic block index
+  struct ToolBlock {
+    int64_t block;   // Anthropic content block index
+    std::string id;  // the call's id as the upstream sent it ("" when it sent none)
+  };
+  std::map<int64_t, ToolBlock> tools_;  // OpenAI tool_calls index -> its current call
   StopReason stop_ = StopReason::kEndTurn;
   TokenUsage usage_;
 };
@@ -304,7 +319,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
 
   Step Feed(const SseEvent& ev) override {
     Step step;
-    if (TooDeep(ev, step)) return step;
+    if (complete_ || TooDeep(ev, step)) return step;
     const AnthropicEventView e = ReadAnthropicEvent(ev.data);
     if (!e.is_object) {
       step.error = "upstream sent a malformed event";
@@ -342,6 +357,11 @@ class AnthropicToOpenAI final : public StreamTranslator {
         step.content = true;
         step.text_chars = Utf8Chars(e.delta_text);
       } else if (e.delta_type == "input_json_delta") {
+        step.text_chars = Utf8Chars(e.delta_partial_json);
+        // Only a tool_use block is a tool call: a server tool's block (server_tool_use,
+        // mcp_tool_use) streams its input too, but is not shown to OpenAI clients, like the
+        // non-streaming translation; its input must not land in another call's arguments.
+        if (!tools_.count(e.index)) return step;
         if (!e.delta_partial_json.empty()) no_arguments_.erase(e.index);
         std::string delta = R"({"tool_calls":[{"index":)";
         delta += std::to_string(tools_[e.index]);
@@ -349,7 +369,6 @@ class AnthropicToOpenAI final : public StreamTranslator {
         AppendJsonString(delta, e.delta_partial_json);
         step.frames = DeltaFrame(delta += "}}]}");
         step.content = true;
-        step.text_chars = Utf8Chars(e.delta_partial_json);
       } else if (e.delta_type == "thinking_delta") {
         step.text_chars = e.delta_thinking_chars;  // not sent (no OpenAI equivalent), but billed
       }  // signature deltas have no OpenAI equivalent either
@@ -371,6 +390,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
     return step;
   }
   bool complete() const override { return complete_; }
+  bool ended() const override { return complete_; }  // message_stop
   const TokenUsage& usage() const override { return usage_; }
   bool usage_reported() const override { return reported_; }
   std::string Finish(const json& triage, bool include_usage, const std::string& comment) override {

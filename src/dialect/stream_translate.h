@@ -34,6 +34,10 @@ class StreamTranslator {
   // True once the upstream said the answer is complete (OpenAI: a finish_reason or [DONE];
   // Anthropic: message_stop). A stream that ends before is truncated.
   virtual bool complete() const = 0;
+  // True once the upstream sent the stream's terminal event (OpenAI: `data: [DONE]`;
+  // Anthropic: message_stop). Nothing after it belongs to the answer: later events are
+  // ignored (Feed returns an empty Step), and the caller need not read the rest of the body.
+  virtual bool ended() const = 0;
   // Usage reported so far (input from the start, output from the end of the stream).
   virtual const TokenUsage& usage() const = 0;
   virtual bool usage_reported() const = 0;

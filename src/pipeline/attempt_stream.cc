@@ -199,6 +199,9 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         s.bad_message = *failure;
         co_return false;
       }
+      // The terminal event came ([DONE], message_stop): the answer does not wait for the end
+      // of the body, which a server (or a proxy) may hold open, or follow with more bytes.
+      if (s.translator->ended()) sink.answer_complete = true;
       co_return true;
     };
 
@@ -222,8 +225,9 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     }
 
     const bool http_ok = s.head.status >= 200 && s.head.status < 300;
+    // Bytes after the terminal event (a partial event in the same read) are not the answer's.
     const bool clean = st.ok() && http_ok && s.is_sse && !s.bad_chunk && s.translator->complete() &&
-                       !s.parser.HasPartial();
+                       (s.translator->ended() || !s.parser.HasPartial());
     if (clean) {
       EndAttempt(ctx, cur, Outcome::kSuccess, std::nullopt);
       if (!ctx.committed) {  // an answer with no content at all: still a valid stream

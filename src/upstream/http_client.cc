@@ -215,18 +215,27 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
 
   char chunk[16 * 1024];
   bool body_started = false;
+  std::optional<Clock::time_point> drain_by;  // set once the sink has the whole answer
   while (!parser.is_done()) {
     msg.body().data = chunk;
     msg.body().size = sizeof chunk;
     // No conditional operator on these pairs: g++ 12 mishandles class-type ones in coroutines.
     std::pair<Clock::duration, bool> op;
-    if (body_started)
+    if (drain_by)
+      op = deadline.Until(*drain_by);
+    else if (body_started)
       op = deadline.For(t.idle);
     else
       op = deadline.Until(first_byte_by);
     lowest.expires_after(op.first);
     auto [rec, rn] = co_await http::async_read_some(stream, conn.buffer, parser, kTuple);
     size_t got = sizeof chunk - msg.body().size;
+    if (drain_by) {
+      // The answer is whole: a timeout, a reset or more bytes than one read only cost the
+      // connection (not reusable), never the answer.
+      if ((rec && rec != http::error::need_buffer) || got == sizeof chunk) co_return out;
+      continue;
+    }
     if (rec && rec != http::error::need_buffer) {
       if (cancel && cancel->fired())
         out.status = cancelled();
@@ -244,6 +253,7 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
       out.status = cancelled();
       co_return out;
     }
+    if (sink.answer_complete) drain_by = Clock::now() + kDrainAfterAnswer;
     // The time the sink took is not the upstream's: a streaming client slow to take what was
     // already sent holds the next read back (its own writes time out on their own). The total
     // deadline moves by it, so a slow reader neither cuts the answer short nor counts as an

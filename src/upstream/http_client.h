@@ -37,7 +37,16 @@ struct Head {
 struct Sink {
   std::function<net::awaitable<bool>(const Head&)> on_head;
   std::function<net::awaitable<bool>(std::string_view)> on_data;
+  // Set by on_data once it has the whole answer (a stream's terminal event), so the exchange
+  // no longer depends on the rest of the body: what follows is read only to keep the
+  // connection, for at most kDrainAfterAnswer, and never delivered. A server that holds the
+  // response open after its last event, or sends more, then costs the connection (dropped),
+  // not the answer: the exchange ends successfully.
+  bool answer_complete = false;
 };
+// How long the rest of a body is read after Sink::answer_complete (a chunked body's final
+// chunk follows the last event at once).
+inline constexpr std::chrono::milliseconds kDrainAfterAnswer{100};
 
 struct Exchange {
   std::string target;  // absolute path, e.g. "/v1/chat/completions"

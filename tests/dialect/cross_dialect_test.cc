@@ -139,6 +139,142 @@ TEST(OpenAIToAnthropicStream, StreamedRefusalStopsWithRefusal) {
   EXPECT_EQ(RenderAnthropicResponse(*unary)["stop_reason"], stop);
 }
 
+json OpenAIChunk(json delta, json finish = nullptr) {
+  return json{{"id", "chatcmpl-1"},
+              {"object", "chat.completion.chunk"},
+              {"created", 1},
+              {"model", "gpt"},
+              {"choices", json::array({json{{"index", 0},
+                                            {"delta", std::move(delta)},
+                                            {"finish_reason", std::move(finish)}}})}};
+}
+
+// Ollama's OpenAI-compatible stream numbers every call of a parallel answer 0 (each call whole
+// in one delta, with its own id), and some servers send no index at all, read as 0. The
+// translator appended the second call to the first: one tool_use whose input was
+// `{"path":"a"}{"path":"b"}`, which no client can parse.
+TEST(OpenAIToAnthropicStream, ParallelCallsSharingAnIndexStayApart) {
+  auto call = [](const char* id, const char* args, bool with_index) {
+    json tc = {
+        {"id", id}, {"type", "function"}, {"function", {{"name", "write"}, {"arguments", args}}}};
+    if (with_index) tc["index"] = 0;
+    return OpenAIChunk({{"tool_calls", json::array({tc})}});
+  };
+  for (bool with_index : {true, false}) {
+    SCOPED_TRACE(with_index);
+    std::vector<SseEvent> in = {
+        SseEvent{"", OpenAIChunk({{"role", "assistant"}, {"content", ""}}).dump()},
+        SseEvent{"", call("call_a", R"({"path":"a"})", with_index).dump()},
+        SseEvent{"", call("call_b", R"({"path":"b"})", with_index).dump()},
+        // The same id again continues its call (servers that repeat the id in every delta).
+        SseEvent{"",
+                 OpenAIChunk({{"tool_calls", json::array({{{"index", 0},
+                                                           {"id", "call_b"},
+                                                           {"function", {{"arguments", ""}}}}})}})
+                     .dump()},
+        SseEvent{"", OpenAIChunk(json::object(), "tool_calls").dump()}, SseEvent{"", "[DONE]"}};
+    auto events = Translate(Dialect::kOpenAI, Dialect::kAnthropic, in);
+    std::map<int64_t, std::string> ids, inputs;
+    for (const auto& e : events) {
+      if (e.value("type", "") == "content_block_start")
+        ids[e["index"].get<int64_t>()] = e["content_block"].value("id", "");
+      if (e.value("type", "") == "content_block_delta")
+        inputs[e["index"].get<int64_t>()] += e["delta"].value("partial_json", "");
+    }
+    ASSERT_EQ(ids.size(), 2u);
+    EXPECT_EQ(ids[0], "toolu_call_a");
+    EXPECT_EQ(ids[1], "toolu_call_b");
+    EXPECT_EQ(inputs[0], R"({"path":"a"})");
+    EXPECT_EQ(inputs[1], R"({"path":"b"})");
+  }
+}
+
+// A server tool's block (server_tool_use for web search, mcp_tool_use) streams its input as
+// input_json_delta like a tool_use block. It has no OpenAI form (the non-streaming translation
+// leaves it out), but its input went out as a tool_calls delta with index 0 and no id: the
+// openai SDK's stream helper threw "tool call snapshot missing `type`", and beside a real call
+// the query would have been appended to that call's arguments.
+TEST(AnthropicToOpenAIStream, ServerToolInputIsNotAToolCall) {
+  std::vector<SseEvent> ev = AnthropicToolStream({{R"({"a":1})"}});
+  const std::vector<SseEvent> server = {
+      A("content_block_start", {{"index", 1},
+                                {"content_block",
+                                 {{"type", "server_tool_use"},
+                                  {"id", "srvtoolu_1"},
+                                  {"name", "web_search"},
+                                  {"input", json::object()}}}}),
+      A("content_block_delta",
+        {{"index", 1},
+         {"delta", {{"type", "input_json_delta"}, {"partial_json", R"({"query":"x"})"}}}}),
+      A("content_block_stop", {{"index", 1}})};
+  // message_start, ping, the tool block (start, delta, stop), then the server tool's block.
+  ev.insert(ev.begin() + 2, server.begin(), server.end());
+  auto t = MakeStreamTranslator(Dialect::kAnthropic, Dialect::kOpenAI, "m");
+  int64_t chars = 0;
+  for (const auto& e : ev) chars += t->Feed(e).text_chars;
+  EXPECT_EQ(chars, 7 + 13);  // the server tool's input is generated output all the same
+  auto args = JoinedArguments(Translate(Dialect::kAnthropic, Dialect::kOpenAI, ev));
+  ASSERT_EQ(args.size(), 1u);
+  EXPECT_EQ(args[0], R"({"a":1})");
+}
+
+// Events after the terminal one ([DONE], message_stop) are not the answer's: a server or proxy
+// that sent more (a repeated chunk, bytes that are no JSON) failed a complete answer with
+// "malformed chunk", or had its extra text passed on. They are ignored, in all four directions.
+TEST(StreamTranslators, EventsAfterTheTerminalEventAreIgnored) {
+  const std::vector<SseEvent> openai = {
+      SseEvent{"", OpenAIChunk({{"role", "assistant"}, {"content", "Hi"}}).dump()},
+      SseEvent{"", OpenAIChunk(json::object(), "stop").dump()}, SseEvent{"", "[DONE]"}};
+  const std::vector<SseEvent> anthropic = [] {
+    auto ev = AnthropicToolStream({});
+    return ev;
+  }();
+  const std::vector<SseEvent> after = {
+      SseEvent{"", "{not json"}, SseEvent{"", OpenAIChunk({{"content", "LATE"}}).dump()},
+      A("content_block_delta",
+        {{"index", 0}, {"delta", {{"type", "text_delta"}, {"text", "LATE"}}}}),
+      SseEvent{"error", R"({"type":"error","error":{"type":"api_error","message":"x"}})"}};
+  for (Dialect up : {Dialect::kOpenAI, Dialect::kAnthropic}) {
+    for (Dialect client : {Dialect::kOpenAI, Dialect::kAnthropic}) {
+      SCOPED_TRACE(std::to_string(int(up)) + "->" + std::to_string(int(client)));
+      auto t = MakeStreamTranslator(up, client, "m");
+      for (const auto& e : up == Dialect::kOpenAI ? openai : anthropic) t->Feed(e);
+      EXPECT_TRUE(t->ended());
+      for (const auto& e : after) {
+        auto step = t->Feed(e);
+        EXPECT_FALSE(step.error.has_value());
+        EXPECT_EQ(step.frames, "");
+        EXPECT_FALSE(step.content);
+      }
+    }
+  }
+  // finish_reason alone completes an OpenAI answer but does not end the stream: the usage
+  // chunk still follows it.
+  auto t = MakeStreamTranslator(Dialect::kOpenAI, Dialect::kOpenAI, "m");
+  t->Feed(openai[1]);
+  EXPECT_TRUE(t->complete());
+  EXPECT_FALSE(t->ended());
+}
+
+// vLLM, DeepSeek and Ollama stream their reasoning as delta.reasoning_content / reasoning. It
+// is not translated for an Anthropic client (there is no signed thinking block to give), but it
+// is generated output: a stream cut before its usage is billed from it, as the same stream is
+// for an OpenAI client. The translator counted none of it.
+TEST(OpenAIToAnthropicStream, ReasoningCountsTowardsTheOutputEstimate) {
+  const std::vector<SseEvent> in = {
+      SseEvent{"",
+               OpenAIChunk({{"role", "assistant"}, {"reasoning_content", "Let me think"}}).dump()},
+      SseEvent{"", OpenAIChunk({{"reasoning", "ééé"}}).dump()},
+      SseEvent{"", OpenAIChunk({{"content", "42"}}).dump()}};
+  for (Dialect client : {Dialect::kOpenAI, Dialect::kAnthropic}) {
+    auto t = MakeStreamTranslator(Dialect::kOpenAI, client, "m");
+    int64_t chars = 0;
+    for (const auto& e : in) chars += t->Feed(e).text_chars;
+    EXPECT_EQ(chars, 12 + 3 + 2) << int(client);
+  }
+  for (const auto& e : in) EXPECT_EQ(ReadOpenAIChunkTree(e.data), ReadOpenAIChunk(e.data));
+}
+
 // Anthropic's toolsets have no `name` (mcp_toolset, browser_toolset_..., computer_toolset_...):
 // they pass to an Anthropic upstream unchanged and, like the other server tools, are dropped
 // towards OpenAI and reported as `tools.<type>`; the custom tool beside them is kept.

@@ -75,6 +75,46 @@ TEST(SseParser, PartialEventIsReported) {
   ASSERT_EQ(out.size(), 1u);
 }
 
+// A stream written with a UTF-8 byte-order mark (the EventSource spec: one leading U+FEFF is
+// ignored). Left in, it made the first field "\xEF\xBB\xBFdata", unknown, and the first event
+// (the one an OpenAI-compatible server may put its first content in) was lost.
+TEST(SseParser, LeadingByteOrderMarkIsIgnored) {
+  for (size_t step : {1, 2, 4, 1000}) {
+    auto ev = ParseAll(
+        "\xEF\xBB\xBF"
+        "data: first\n\ndata: second\n\n",
+        step);
+    ASSERT_EQ(ev.size(), 2u) << "step " << step;
+    EXPECT_EQ(ev[0].data, "first");
+    EXPECT_EQ(ev[1].data, "second");
+  }
+  // Only at the start, and only the whole mark: other bytes stay what they were.
+  auto mid = ParseAll(
+      "data: a\n\n\xEF\xBB\xBF"
+      "data: b\n\n",
+      3);
+  ASSERT_EQ(mid.size(), 1u);
+  EXPECT_EQ(mid[0].data, "a");
+  auto half = ParseAll(
+      "data: \xEF\xBB"
+      "x\n\n",
+      1);
+  ASSERT_EQ(half.size(), 1u);
+  EXPECT_EQ(half[0].data,
+            "\xEF\xBB"
+            "x");
+  auto not_mark = ParseAll(
+      "\xEF"
+      "data: y\n\ndata: z\n\n",
+      1);
+  ASSERT_EQ(not_mark.size(), 1u);  // "\xEF" "data" is an unknown field, as before
+  EXPECT_EQ(not_mark[0].data, "z");
+  SseParser p;
+  std::vector<SseEvent> out;
+  EXPECT_TRUE(p.Feed("\xEF\xBB", out));
+  EXPECT_TRUE(p.HasPartial());  // a stream ending inside the mark is cut short
+}
+
 TEST(SseParser, LimitFailsAndStaysFailed) {
   SseParser p(16);
   std::vector<SseEvent> out;
