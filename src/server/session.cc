@@ -377,6 +377,17 @@ std::optional<Error> FramingError(const http::request<http::string_body>& req) {
                          "Transfer-Encoding: chunked");
 }
 
+// RFC 9112 3.2: an HTTP/1.1 request without a Host field, and any request with more than one,
+// must be refused with 400 (proxies in front may disagree on which one counts).
+std::optional<Error> HostError(const http::request<http::string_body>& req) {
+  const size_t hosts = req.count(http::field::host);
+  if (hosts == 1 || (hosts == 0 && req.version() < 11)) return std::nullopt;
+  return Error::Make(ErrorKind::kInvalidRequest, "bad_http",
+                     hosts == 0 ? "malformed HTTP request: an HTTP/1.1 request needs a Host field"
+                                : "malformed HTTP request: " + std::to_string(hosts) +
+                                      " Host fields; a request has at most one");
+}
+
 // A body with a content coding (gzip, br, ...): triage reads only unencoded JSON.
 std::optional<Error> EncodingError(const http::request<http::string_body>& req) {
   const std::string_view coding = ContentCoding(req[http::field::content_encoding]);
@@ -504,7 +515,9 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
                   req.find(http::field::access_control_request_method) != req.end();
     }
 
-    if (std::optional<Error> e = FramingError(req)) {
+    std::optional<Error> framing = FramingError(req);
+    if (!framing) framing = HostError(req);
+    if (std::optional<Error> e = std::move(framing)) {
       Known known = KnownOf(req, server.cors());
       co_await RefuseEarly(s, std::move(known), std::move(*e));
       break;

@@ -539,6 +539,24 @@ describe("HTTP layer", () => {
     assert.match(old.data, /^HTTP\/1\.0 200 /);
   });
 
+  // Regression: RFC 9112 3.2 says a server must answer 400 to an HTTP/1.1 request without a Host
+  // field and to any request with several; both were served.
+  test("an HTTP/1.1 request without a Host field, or any with two, is a 400 bad_http in the client's dialect, accounted; HTTP/1.0 needs none", async () => {
+    const none = await untilClose(port, `POST /v1/messages HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(anthBody)}\r\n\r\n${anthBody}`, 5000);
+    assert.match(none, /^HTTP\/1\.1 400 /);
+    const { head: nh, body: nb } = splitHead(none);
+    assert.match(isAnthropicError(nb, "invalid_request_error").error.message, /needs a Host field/);
+    const row = t.rows().find((x) => x.id === nh.match(/\r\nx-request-id: (\S+)/i)[1]);
+    assert.ok(row, "a ledger row for the refused chat request");
+    assert.equal(row.status, 400);
+    const two = await untilClose(port, post("/v1/chat/completions", chatBody, "Host: y\r\n") + get("/healthz"), 5000);
+    assert.match(two, /^HTTP\/1\.1 400 /);
+    assert.match(isOpenAIError(splitHead(two).body, "invalid_request_error", "bad_http").error.message, /2 Host fields/);
+    assert.equal(two.match(/HTTP\/1\.1 /g).length, 1, "the connection closes after the 400");
+    const old = await untilClose(port, "GET /healthz HTTP/1.0\r\n\r\n", 5000);
+    assert.match(old, /^HTTP\/1\.0 200 /);
+  });
+
   // Regression: RFC 9112 3.2.2 says a server must accept the absolute-form; it was taken for a
   // path, so every route answered 404 ("no route for POST http://x/v1/chat/completions").
   test("absolute-form request targets reach their route", async () => {
