@@ -497,6 +497,9 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     auto& req = parser.get();
     const unsigned version = req.version();
     s.keep_alive = req.keep_alive();
+    // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing (a 1.0
+    // intermediary may not have understood it): answer it, then close, keep-alive or not.
+    if (version < 11 && req.count(http::field::transfer_encoding) != 0) s.keep_alive = false;
     const std::string_view path = PathOf(req.target());
     const Route route = RouteOf(path);
     const dialect::Dialect dialect = DialectOf(path);

@@ -557,6 +557,16 @@ describe("HTTP layer", () => {
     assert.match(old, /^HTTP\/1\.0 200 /);
   });
 
+  // Regression: RFC 9112 6.1 says an HTTP/1.0 message with Transfer-Encoding has faulty framing
+  // and the connection must close after it; with Connection: keep-alive it stayed open.
+  test("an HTTP/1.0 request with Transfer-Encoding is answered, then the connection closes, keep-alive or not", async () => {
+    const body = `${Buffer.byteLength(chatBody).toString(16)}\r\n${chatBody}\r\n0\r\n\r\n`;
+    const r = await untilClose(port, `POST /v1/chat/completions HTTP/1.0\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${body}`, 5000);
+    assert.match(r, /^HTTP\/1\.0 200 /);
+    assert.doesNotMatch(splitHead(r).head, /\r\nConnection: keep-alive/i);
+    assert.ok(JSON.parse(splitHead(r).body).choices);
+  });
+
   // Regression: RFC 9112 3.2.2 says a server must accept the absolute-form; it was taken for a
   // path, so every route answered 404 ("no route for POST http://x/v1/chat/completions").
   test("absolute-form request targets reach their route", async () => {
