@@ -100,6 +100,12 @@ Result<json> ParseJsonBody(std::string_view body, int max_depth) {
     return BadRequest("invalid_json",
                       "body: invalid JSON at byte " + std::to_string(at) + ": " + sax.message_);
   }
+  // nlohmann's lexer reads a NUL byte as the end of the input, so a NUL after the value, and
+  // whatever followed it, parsed as if it were not there. A NUL is valid nowhere in JSON text (in
+  // a string it must be escaped, and there the parse above already failed).
+  if (const size_t nul = body.find('\0'); nul != std::string_view::npos)
+    return BadRequest("invalid_json", "body: invalid JSON at byte " + std::to_string(nul) +
+                                          ": NUL byte after the JSON value");
   return root;
 }
 

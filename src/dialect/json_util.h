@@ -31,7 +31,8 @@ inline constexpr int kMaxAnswerJsonDepth = 512;
 std::optional<std::string> AnswerTooDeep(std::string_view data);
 
 // Parses `body` as one JSON value without throwing. Errors are kInvalidRequest naming the byte
-// offset: "body: invalid JSON at byte 17: ...". Checks emptiness and depth first.
+// offset: "body: invalid JSON at byte 17: ...". Checks emptiness and depth first. A NUL byte
+// anywhere is refused (nlohmann would stop reading at one after the value).
 // REQUIRES: max_depth > 0.
 Result<nlohmann::json> ParseJsonBody(std::string_view body, int max_depth);
 

@@ -46,9 +46,29 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
+}
+
 }  // namespace
 
-std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view PathOf(std::string_view target) {
+  // RFC 9112 3.2.2: a server must accept the absolute-form, which names the resource of its path
+  // ("http://host:8080/v1/models?x=1" is "/v1/models"; an empty path is "/").
+  if (!target.empty() && target.front() != '/') {
+    size_t scheme = 0;
+    if (StartsWithIgnoreCase(target, "http://"))
+      scheme = 7;
+    else if (StartsWithIgnoreCase(target, "https://"))
+      scheme = 8;
+    if (scheme != 0) {
+      const size_t path = target.find_first_of("/?#", scheme);
+      if (path == std::string_view::npos || target[path] != '/') return "/";
+      target.remove_prefix(path);
+    }
+  }
+  return target.substr(0, target.find('?'));
+}
 
 Route RouteOf(std::string_view path) {
   if (path == "/v1/chat/completions") return Route::kChatCompletions;

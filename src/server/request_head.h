@@ -20,7 +20,9 @@ enum class Route {
   kMetrics,          // GET /metrics
 };
 
-// The target without its query ("/v1/models?x=1" -> "/v1/models").
+// The target's path, without its query ("/v1/models?x=1" -> "/v1/models"); of an absolute-form
+// target, the path after the authority ("http://h:8080/v1/models" -> "/v1/models"; "http://h"
+// -> "/"). Other targets (authority-form, "*") are returned as they are (no route matches them).
 std::string_view PathOf(std::string_view target);
 
 Route RouteOf(std::string_view path);

@@ -18,6 +18,7 @@
 #include "observe/log.h"
 #include "pipeline/attempt_util.h"
 #include "server/request_head.h"
+#include "server/request_parser.h"
 #include "server/server.h"
 #include "server/wire.h"
 
@@ -252,7 +253,7 @@ std::shared_ptr<SoftTimer> SoftDeadline(beast::tcp_stream& stream, std::chrono::
   return t;
 }
 
-using Parser = http::request_parser<http::string_body>;
+using Parser = RequestParser;
 
 // What the session knows of a request it refuses itself. Strings, not views: they outlive the
 // parser and the buffer.
@@ -291,6 +292,16 @@ Known KnownOf(const Parser& parser, const beast::flat_buffer& buffer, const Cors
   return k;
 }
 
+// The most bytes a session's read buffer holds. Beast parses a request head, a chunk-size line
+// (with its extensions) and a chunked body's trailer section once each is whole in the buffer,
+// but bounds only the head (header_limit) and the chunk data (body_limit): an endless chunk
+// extension or trailer section grew the buffer until body_timeout ran out, hundreds of MB per
+// connection. Room for the largest head or the disconnect watch's read-ahead, plus one read
+// (Beast reads at most 64 KiB at a time), so the head's own limit is still the one that answers.
+size_t BufferLimit(const config::Limits& lim) {
+  return std::max<size_t>(static_cast<size_t>(lim.max_header_bytes), kWatchBufferLimit) + 64 * 1024;
+}
+
 // A body over limits.max_body_bytes: by its Content-Length before reading, or while reading.
 Error BodyTooLarge(const config::Limits& lim) {
   return Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
@@ -298,13 +309,23 @@ Error BodyTooLarge(const config::Limits& lim) {
                          " bytes (limits.max_body_bytes)");
 }
 
+// A field whose name or value Beast cannot store (RequestParser::kMaxFieldPart), in the head or
+// in a chunked body's trailer section: 431, whatever limits.max_header_bytes says.
+Error FieldTooLarge(std::string_view where) {
+  return Error::Make(ErrorKind::kHeadersTooLarge, "headers_too_large",
+                     std::string(where) + " has a field whose name or value exceeds " +
+                         std::to_string(RequestParser::kMaxFieldPart) + " bytes");
+}
+
 // Why reading a request head failed; nullopt when the peer went away (nothing to answer).
-std::optional<Error> HeadError(boost::system::error_code ec, const config::Limits& lim) {
+std::optional<Error> HeadError(boost::system::error_code ec, const Parser& parser,
+                               const config::Limits& lim) {
+  if (parser.field_too_large()) return FieldTooLarge("the request head");
   if (ec == beast::error::timeout)
     return Error::Make(ErrorKind::kClientTimeout, "request_timeout",
                        "request headers not received within " +
                            std::to_string(lim.header_timeout.count()) + " ms");
-  if (ec == http::error::header_limit)
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
     return Error::Make(ErrorKind::kHeadersTooLarge, "headers_too_large",
                        "request headers exceed " + std::to_string(lim.max_header_bytes) + " bytes");
   if (ec == http::error::body_limit) return BodyTooLarge(lim);  // Content-Length: refused unread
@@ -316,7 +337,14 @@ std::optional<Error> HeadError(boost::system::error_code ec, const config::Limit
 }
 
 // Why reading a request body failed; nullopt when the peer went away.
-std::optional<Error> BodyError(boost::system::error_code ec, const config::Limits& lim) {
+std::optional<Error> BodyError(boost::system::error_code ec, const Parser& parser,
+                               const config::Limits& lim) {
+  if (parser.field_too_large()) return FieldTooLarge("the chunked body's trailer section");
+  if (ec == http::error::buffer_overflow)
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_http",
+                       "malformed HTTP request body: a chunk-size line (with its chunk "
+                       "extensions) or the trailer section exceeds " +
+                           std::to_string(BufferLimit(lim)) + " bytes");
   if (ec == beast::error::timeout)
     return Error::Make(
         ErrorKind::kClientTimeout, "request_timeout",
@@ -351,6 +379,17 @@ std::optional<Error> FramingError(const http::request<http::string_body>& req) {
                      "malformed HTTP request: Transfer-Encoding '" + te.substr(0, 64) +
                          "' is not supported; send the body with Content-Length or "
                          "Transfer-Encoding: chunked");
+}
+
+// RFC 9112 3.2: an HTTP/1.1 request without a Host field, and any request with more than one,
+// must be refused with 400 (proxies in front may disagree on which one counts).
+std::optional<Error> HostError(const http::request<http::string_body>& req) {
+  const size_t hosts = req.count(http::field::host);
+  if (hosts == 1 || (hosts == 0 && req.version() < 11)) return std::nullopt;
+  return Error::Make(ErrorKind::kInvalidRequest, "bad_http",
+                     hosts == 0 ? "malformed HTTP request: an HTTP/1.1 request needs a Host field"
+                                : "malformed HTTP request: " + std::to_string(hosts) +
+                                      " Host fields; a request has at most one");
 }
 
 // A body with a content coding (gzip, br, ...): triage reads only unencoded JSON.
@@ -418,7 +457,7 @@ void AbortClientWritesOfThisThread() {
 net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
   const config::Limits& lim = server.gateway().config().limits;
   SessionState s{server, server.gateway(), beast::tcp_stream(std::move(socket))};
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer(BufferLimit(lim));
   server.sessions_.fetch_add(1);
   struct Leave {
     Server& srv;
@@ -461,7 +500,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     auto [hec0, hn] = co_await http::async_read_header(s.stream, buffer, parser, kTuple);
     auto hec = header_timer->Finish(hec0);
     if (hec) {
-      std::optional<Error> e = HeadError(hec, lim);
+      std::optional<Error> e = HeadError(hec, parser, lim);
       Known known = KnownOf(parser, buffer, server.cors());
       if (e) co_await RefuseEarly(s, std::move(known), std::move(*e));
       break;
@@ -469,6 +508,9 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     auto& req = parser.get();
     const unsigned version = req.version();
     s.keep_alive = req.keep_alive();
+    // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing (a 1.0
+    // intermediary may not have understood it): answer it, then close, keep-alive or not.
+    if (version < 11 && req.count(http::field::transfer_encoding) != 0) s.keep_alive = false;
     const std::string_view path = PathOf(req.target());
     const Route route = RouteOf(path);
     const dialect::Dialect dialect = DialectOf(path);
@@ -487,7 +529,9 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
                   req.find(http::field::access_control_request_method) != req.end();
     }
 
-    if (std::optional<Error> e = FramingError(req)) {
+    std::optional<Error> framing = FramingError(req);
+    if (!framing) framing = HostError(req);
+    if (std::optional<Error> e = std::move(framing)) {
       Known known = KnownOf(req, server.cors());
       co_await RefuseEarly(s, std::move(known), std::move(*e));
       break;
@@ -496,7 +540,10 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     const bool wrong_method =
         route != Route::kNone && !preflight &&
         (AllowOf(route) == "POST" ? method != http::verb::post : !get_or_head);
-    const bool expects_continue = req[http::field::expect] == "100-continue";
+    // RFC 9110 10.1.1: the expectation is case-insensitive, and an HTTP/1.0 request's is ignored
+    // (a 1.0 client may not understand a 1xx answer).
+    const bool expects_continue =
+        version >= 11 && beast::iequals(req[http::field::expect], "100-continue");
     if (!parser.is_done() && expects_continue && (route == Route::kNone || wrong_method)) {
       // The answer (404 or 405) does not depend on the body: it goes out instead of a 100, the
       // body the client is holding back is never read, and the connection closes after it.
@@ -513,7 +560,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       auto [bec0, bn] = co_await http::async_read(s.stream, buffer, parser, kTuple);
       auto bec = body_timer->Finish(bec0);
       if (bec) {
-        std::optional<Error> e = BodyError(bec, lim);
+        std::optional<Error> e = BodyError(bec, parser, lim);
         Known known = KnownOf(req, server.cors());
         if (e) co_await RefuseEarly(s, std::move(known), std::move(*e));
         break;

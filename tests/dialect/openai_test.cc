@@ -143,6 +143,11 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"truncated", R"({"model":"m")", "invalid_json", "invalid JSON at byte 12"},
         Bad{"trailing", R"({"model":"m"} x)", "invalid_json", "invalid JSON at byte"},
         Bad{"bad utf8", "{\"model\":\"\xff\"}", "invalid_json", "invalid JSON"},
+        // nlohmann's lexer stops at a NUL: what followed was ignored and the body accepted.
+        Bad{"nul after the value", R"({"model":"m",)" + kMsgs + "}" + std::string("\0garbage", 8),
+            "invalid_json", "invalid JSON at byte 57: NUL byte after the JSON value"},
+        Bad{"nul alone after the value", R"({"model":"m",)" + kMsgs + "}" + std::string(1, '\0'),
+            "invalid_json", "invalid JSON at byte 57: NUL byte"},
         Bad{"too deep", std::string(100000, '['), "json_too_deep", "deeper than 64"},
         Bad{"deep objects", R"({"a":)" + std::string(70, '[') + std::string(70, ']') + "}",
             "json_too_deep", "deeper than 64"},

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import zlib from "node:zlib";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { startTriage, startDemo, config, curl, sleep } from "./lib/harness.mjs";
 import { startFakeOpenAI } from "./lib/fake_openai.mjs";
@@ -100,6 +100,54 @@ function untilClose(port, raw, timeoutMs = 15000) {
       reject(e);
     });
   });
+}
+
+// Sends `head`, waits for the server's first bytes (at most `waitMs`), sends `body` only if they
+// were a 100 (or, with `bodyAnyway`, after `waitMs` of silence, as curl does after 1 s), and
+// collects everything until the server closes or `waitMs` of silence.
+function expectExchange(port, head, body, { waitMs = 3000, bodyAnyway = false } = {}) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: "127.0.0.1" });
+    s.setEncoding("latin1");
+    let data = "";
+    let sentBody = false;
+    let quiet;
+    const done = () => {
+      clearTimeout(quiet);
+      s.destroy();
+      resolve({ data, sentBody });
+    };
+    const arm = () => {
+      clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        if (bodyAnyway && !sentBody && data === "") {
+          sentBody = "late";
+          s.write(body);
+          arm();
+          return;
+        }
+        done();
+      }, waitMs);
+    };
+    s.on("data", (d) => {
+      data += d;
+      if (!sentBody && /^HTTP\/1\.1 100 /.test(data)) {
+        sentBody = true;
+        s.write(body);
+      }
+      arm();
+    });
+    s.on("error", () => {});
+    s.on("close", done);
+    s.write(head);
+    arm();
+  });
+}
+
+// The peak resident memory of process `pid`, in bytes (Linux).
+function peakRss(pid) {
+  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmHWM:\s+(\d+) kB/m);
+  return Number(m[1]) * 1024;
 }
 
 const get = (p, extra = "") => `GET ${p} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
@@ -284,37 +332,7 @@ describe("HTTP layer", () => {
   });
 
   test("Expect: 100-continue: a chat POST gets its 100 before the body; a 404 or 405 is answered at once, without reading the body", async () => {
-    // Sends the head, waits for the server's first bytes (at most 3 s), sends the body only if
-    // they were a 100, and collects everything until the server closes or 3 s of silence.
-    const exchange = (head, body) =>
-      new Promise((resolve) => {
-        const s = net.connect({ port, host: "127.0.0.1" });
-        s.setEncoding("latin1");
-        let data = "";
-        let sentBody = false;
-        let quiet;
-        const done = () => {
-          clearTimeout(quiet);
-          s.destroy();
-          resolve({ data, sentBody });
-        };
-        const arm = () => {
-          clearTimeout(quiet);
-          quiet = setTimeout(done, 3000);
-        };
-        s.on("data", (d) => {
-          data += d;
-          if (!sentBody && /^HTTP\/1\.1 100 /.test(data)) {
-            sentBody = true;
-            s.write(body);
-          }
-          arm();
-        });
-        s.on("error", () => {});
-        s.on("close", done);
-        s.write(head);
-        arm();
-      });
+    const exchange = (head, body) => expectExchange(port, head, body);
     const headOf = (method, p, body) =>
       `${method} ${p} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`;
 
@@ -466,6 +484,173 @@ describe("HTTP layer", () => {
     const o = await exchange(port, post("/v1/chat/completions", chatBody, "Content-Encoding: identity\r\n"), [false]);
     assert.equal(o.responses[0].status, 200, o.responses[0].body);
     assert.ok(JSON.parse(o.responses[0].body).choices);
+  });
+
+  // Regression: Beast's fields container throws std::length_error for a field value over 65533
+  // bytes; a chunked body's trailer section is not bound by max_header_bytes, so one such trailer
+  // field ended the process (terminate, "field value too large").
+  test("a trailer field longer than 65533 bytes is a 431 in the client's dialect, accounted; the gateway lives on", async () => {
+    const chunked = (p, body, trailer) =>
+      `POST ${p} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n` +
+      `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n${trailer}\r\n\r\n`;
+    const a = await untilClose(port, chunked("/v1/messages", anthBody, "X-T: " + "b".repeat(70000)), 5000);
+    assert.match(a, /^HTTP\/1\.1 431 /);
+    const { head: ah, body: ab } = splitHead(a);
+    assert.match(isAnthropicError(ab, "invalid_request_error").error.message, /trailer section has a field whose name or value exceeds 65533 bytes/);
+    const id = ah.match(/\r\nx-request-id: (\S+)/i)[1];
+    const row = t.rows().find((r) => r.id === id);
+    assert.ok(row, "a ledger row for the refused chat request");
+    assert.equal(row.status, 431);
+    assert.equal(row.error_kind, "headers_too_large");
+    const o = await untilClose(port, chunked("/v1/chat/completions", chatBody, "X-T: " + "b".repeat(70000)), 5000);
+    assert.match(o, /^HTTP\/1\.1 431 /);
+    isOpenAIError(splitHead(o).body, "invalid_request_error", "headers_too_large");
+    // Still serving, and a trailer field short of the bound is read as before.
+    const ok = await exchange(port, chunked("/v1/chat/completions", chatBody, "X-T: " + "b".repeat(60000)), [false]);
+    assert.equal(ok.responses[0].status, 200, ok.responses[0].body);
+  });
+
+  // Regression: nlohmann's lexer reads a NUL byte as the end of its input, so a body with a NUL
+  // after the JSON value, and anything after that, was accepted as the value alone.
+  test("a NUL byte after the JSON body is a 400 invalid_json, accounted", async () => {
+    const o = await exchange(port, post("/v1/chat/completions", chatBody + "\0{garbage"), [false]);
+    const r = o.responses[0];
+    assert.equal(r.status, 400, r.body);
+    assert.match(isOpenAIError(r.body, "invalid_request_error", "invalid_json").error.message, new RegExp(`at byte ${chatBody.length}: NUL byte`));
+    const row = t.rows().find((x) => x.id === r.headers["x-request-id"]);
+    assert.ok(row, "a ledger row for the refused chat request");
+    assert.equal(row.status, 400);
+    const a = await exchange(port, post("/v1/messages", anthBody + "\0"), [false]);
+    assert.equal(a.responses[0].status, 400, a.responses[0].body);
+    isAnthropicError(a.responses[0].body, "invalid_request_error");
+  });
+
+  // Regression: the expectation was matched case-sensitively ("100-Continue" got no 100, so the
+  // client waited out its own timeout before sending the body), and an HTTP/1.0 client, which
+  // RFC 9110 10.1.1 says must have its expectation ignored, was sent a 100.
+  test("Expect: 100-continue is matched ignoring case; an HTTP/1.0 request's is ignored", async () => {
+    const head = (version, expect) =>
+      `POST /v1/chat/completions HTTP/${version}\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(chatBody)}\r\nExpect: ${expect}\r\n\r\n`;
+    const upper = await expectExchange(port, head("1.1", "100-Continue"), chatBody, { waitMs: 1000 });
+    assert.equal(upper.sentBody, true, `no 100 before the body: ${JSON.stringify(upper.data.slice(0, 200))}`);
+    assert.match(upper.data, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    const old = await expectExchange(port, head("1.0", "100-continue"), chatBody, { waitMs: 300, bodyAnyway: true });
+    assert.equal(old.sentBody, "late", `an HTTP/1.0 client got an interim answer: ${JSON.stringify(old.data.slice(0, 200))}`);
+    assert.match(old.data, /^HTTP\/1\.0 200 /);
+  });
+
+  // Regression: RFC 9112 3.2 says a server must answer 400 to an HTTP/1.1 request without a Host
+  // field and to any request with several; both were served.
+  test("an HTTP/1.1 request without a Host field, or any with two, is a 400 bad_http in the client's dialect, accounted; HTTP/1.0 needs none", async () => {
+    const none = await untilClose(port, `POST /v1/messages HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(anthBody)}\r\n\r\n${anthBody}`, 5000);
+    assert.match(none, /^HTTP\/1\.1 400 /);
+    const { head: nh, body: nb } = splitHead(none);
+    assert.match(isAnthropicError(nb, "invalid_request_error").error.message, /needs a Host field/);
+    const row = t.rows().find((x) => x.id === nh.match(/\r\nx-request-id: (\S+)/i)[1]);
+    assert.ok(row, "a ledger row for the refused chat request");
+    assert.equal(row.status, 400);
+    const two = await untilClose(port, post("/v1/chat/completions", chatBody, "Host: y\r\n") + get("/healthz"), 5000);
+    assert.match(two, /^HTTP\/1\.1 400 /);
+    assert.match(isOpenAIError(splitHead(two).body, "invalid_request_error", "bad_http").error.message, /2 Host fields/);
+    assert.equal(two.match(/HTTP\/1\.1 /g).length, 1, "the connection closes after the 400");
+    const old = await untilClose(port, "GET /healthz HTTP/1.0\r\n\r\n", 5000);
+    assert.match(old, /^HTTP\/1\.0 200 /);
+  });
+
+  // Regression: RFC 9112 6.1 says an HTTP/1.0 message with Transfer-Encoding has faulty framing
+  // and the connection must close after it; with Connection: keep-alive it stayed open.
+  test("an HTTP/1.0 request with Transfer-Encoding is answered, then the connection closes, keep-alive or not", async () => {
+    const body = `${Buffer.byteLength(chatBody).toString(16)}\r\n${chatBody}\r\n0\r\n\r\n`;
+    const r = await untilClose(port, `POST /v1/chat/completions HTTP/1.0\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${body}`, 5000);
+    assert.match(r, /^HTTP\/1\.0 200 /);
+    assert.doesNotMatch(splitHead(r).head, /\r\nConnection: keep-alive/i);
+    assert.ok(JSON.parse(splitHead(r).body).choices);
+  });
+
+  // Regression: RFC 9112 3.2.2 says a server must accept the absolute-form; it was taken for a
+  // path, so every route answered 404 ("no route for POST http://x/v1/chat/completions").
+  test("absolute-form request targets reach their route", async () => {
+    const o = await exchange(
+      port,
+      post(`http://127.0.0.1:${port}/v1/chat/completions`, chatBody) + get("HTTP://x/healthz?probe=1") + post("http://x/v1/messages", anthBody),
+      [false, false, false],
+    );
+    assert.deepEqual(o.responses.map((r) => r.status), [200, 200, 200], o.responses.map((r) => r.body).join("\n"));
+    assert.ok(JSON.parse(o.responses[0].body).choices);
+    assert.equal(JSON.parse(o.responses[2].body).type, "message");
+    const wrong = await exchange(port, get("http://x/v1/messages"), [false]);
+    assert.equal(wrong.responses[0].status, 405);
+    isAnthropicError(wrong.responses[0].body, "invalid_request_error");
+  });
+});
+
+// Beast bounds a request's head (header_limit) and its chunk data (body_limit), but not a
+// chunk-size line's extensions or a trailer section, and its fields container cannot hold a
+// field over 65533 bytes. Default timeouts here, so that nothing but the new bounds cuts a
+// request short.
+describe("what Beast leaves unbounded", () => {
+  let t, port;
+  before(async () => {
+    t = await startTriage(config({ tiers: simTier, extra: "limits: {max_header_bytes: 200000}\n" }));
+    port = t.port;
+  });
+  after(async () => {
+    await t.cleanup();
+  });
+
+  // Regression: with max_header_bytes above 64 KiB, a header field value over 65533 bytes made
+  // Beast throw std::length_error and the process ended.
+  test("a header field longer than 65533 bytes under a max_header_bytes that allows it: 431, accounted; the gateway lives on", async () => {
+    const r = await untilClose(port, post("/v1/messages", anthBody, `X-Big: ${"a".repeat(70000)}\r\n`), 5000);
+    assert.match(r, /^HTTP\/1\.1 431 /);
+    const { head: h, body: b } = splitHead(r);
+    assert.match(isAnthropicError(b, "invalid_request_error").error.message, /request head has a field whose name or value exceeds 65533 bytes/);
+    const row = t.rows().find((x) => x.id === h.match(/\r\nx-request-id: (\S+)/i)[1]);
+    assert.ok(row, "a ledger row for the refused chat request");
+    assert.equal(row.status, 431);
+    // Heads up to the limit with fields Beast can hold are served as before.
+    const ok = await exchange(port, post("/v1/chat/completions", chatBody, `X-A: ${"a".repeat(65000)}\r\nX-B: ${"b".repeat(65000)}\r\n`), [false]);
+    assert.equal(ok.responses[0].status, 200, ok.responses[0].body);
+  });
+
+  // Regression: the session's read buffer had no bound, and Beast keeps a chunk-size line or a
+  // trailer section in it until the line's end: 300 MB of chunk extension took ~530 MB of memory,
+  // held until body_timeout_ms (30 s), per connection.
+  test("an endless chunk extension or trailer section is refused at the read buffer's bound, not buffered", async () => {
+    const before = peakRss(t.proc.pid);
+    const flood = (prefix, unit) =>
+      new Promise((resolve) => {
+        const s = net.connect(port, "127.0.0.1");
+        s.setEncoding("latin1");
+        let data = "";
+        let sent = 0;
+        let closed = false;
+        const block = Buffer.alloc(1 << 20, unit);
+        s.on("data", (d) => (data += d));
+        s.on("error", () => {});
+        s.on("close", () => {
+          closed = true;
+          resolve({ data, sent });
+        });
+        s.write(prefix, async () => {
+          // Up to 48 MiB, or until the server answers and closes.
+          while (!closed && sent < 48 && data === "") {
+            if (!s.write(block)) await new Promise((r) => s.once("drain", r));
+            sent++;
+          }
+          setTimeout(() => s.destroy(), 1000);
+        });
+      });
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const ext = await flood(head + "2;a=", "b");
+    const trailer = await flood(head + "2\r\n{}\r\n0\r\n", "X-T: b\r\n");
+    for (const r of [ext, trailer]) {
+      assert.match(r.data, /^HTTP\/1\.1 400 /, JSON.stringify(r.data.slice(0, 300)));
+      assert.match(isOpenAIError(splitHead(r.data).body, "invalid_request_error", "bad_http").error.message, /chunk-size line \(with its chunk extensions\) or the trailer section exceeds \d+ bytes/);
+      assert.ok(r.sent < 48, `the server read ${r.sent} MiB before answering`);
+    }
+    const grown = peakRss(t.proc.pid) - before;
+    assert.ok(grown < 16 * 1024 * 1024, `peak memory grew by ${Math.round(grown / 1048576)} MiB`);
   });
 });
 

@@ -30,6 +30,22 @@ TEST(RequestHead, RoutesAndWhatTheyAllow) {
     EXPECT_EQ(AllowOf(r), "GET, HEAD");
 }
 
+// RFC 9112 3.2.2: the absolute-form names the resource of its path. It was read as a path
+// ("http://x/v1/chat/completions"), so the chat routes answered 404.
+TEST(RequestHead, AbsoluteFormTargetsNameTheirPath) {
+  EXPECT_EQ(PathOf("http://x/v1/chat/completions"), "/v1/chat/completions");
+  EXPECT_EQ(PathOf("HTTPS://gw.example:8443/v1/messages?beta=true"), "/v1/messages");
+  EXPECT_EQ(PathOf("http://[::1]:8080/v1/models"), "/v1/models");
+  EXPECT_EQ(PathOf("http://x"), "/");
+  EXPECT_EQ(PathOf("http://x?a=1"), "/");
+  EXPECT_EQ(RouteOf(PathOf("http://127.0.0.1:8080/healthz")), Route::kHealthz);
+  // Not absolute-form: left as they are, and no route matches them.
+  EXPECT_EQ(PathOf("*"), "*");
+  EXPECT_EQ(PathOf("x:443"), "x:443");
+  EXPECT_EQ(PathOf("ftp://x/v1/models"), "ftp://x/v1/models");
+  EXPECT_EQ(RouteOf(PathOf("httpx://x/healthz")), Route::kNone);
+}
+
 TEST(RequestHead, DialectFollowsThePath) {
   EXPECT_EQ(DialectOf("/v1/messages"), dialect::Dialect::kAnthropic);
   EXPECT_EQ(DialectOf("/v1/messages/count_tokens"), dialect::Dialect::kAnthropic);
