@@ -131,6 +131,16 @@ void GetMillis(const YAML::Node& map, std::string_view key, const std::string& p
   *out = Millis(ms);
 }
 
+std::string NameProblem(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f)
+      return "must not contain control characters (names are sent in response headers)";
+  if (name.front() == ' ' || name.back() == ' ')
+    return "must not begin or end with a space (response headers would drop it)";
+  return "";
+}
+
 bool LooksLikeSecret(std::string_view v) {
   for (std::string_view prefix : {"sk-", "sk_", "pk-", "rk-", "xai-", "gsk_", "Bearer", "eyJ"}) {
     if (v.substr(0, prefix.size()) == prefix && v.size() > prefix.size() + 8) return true;
@@ -159,6 +169,8 @@ Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag
     diag.Add(Child(path, "name"), "required");
   } else if (d.name == "auto") {
     diag.Add(Child(path, "name"), "'auto' is reserved (model \"auto\" asks the router)");
+  } else if (std::string why = NameProblem(d.name); !why.empty()) {
+    diag.Add(Child(path, "name"), why);
   }
   if (GetString(node, "provider", path, diag, &d.provider)) {
     if (d.provider != "openai" && d.provider != "anthropic" && d.provider != "sim") {
@@ -184,7 +196,10 @@ Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag
   } else if (remote && !Has(node, "base_url")) {
     diag.Add(Child(path, "base_url"), "required for provider " + d.provider);
   }
-  GetString(node, "model", path, diag, &d.model);
+  // A client that pins the upstream model by name gets it back in x-triage-route.
+  if (GetString(node, "model", path, diag, &d.model) && !d.model.empty() &&
+      !NameProblem(d.model).empty())
+    diag.Add(Child(path, "model"), NameProblem(d.model));
   if (d.model.empty()) d.model = d.catalog;
   ParseApiKeyEnv(node, path, diag, &d.api_key_env);
   ParsePrice(node, path, diag, &d.price);

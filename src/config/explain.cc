@@ -89,13 +89,19 @@ std::string Explain(const Config& c) {
     out << "router " << c.router << ", thresholds [";
     for (size_t i = 0; i < c.thresholds.size(); ++i) out << (i ? ", " : "") << c.thresholds[i];
     out << "]";
-    if (c.router.rfind("cascade:", 0) == 0)
+    const bool cascade = c.router.rfind("cascade:", 0) == 0;
+    // The gateway runs the cascade only with a tier to escalate to (Gateway::Chat).
+    if (cascade && c.tiers.size() < 2)
+      out << "; with one tier the live cascade has no tier to escalate to and is off: model "
+             "\"auto\" -> tier "
+          << c.DefaultTier().name << ", no answer judged";
+    else if (cascade)
       out << (c.cascade_tool_calls == "check"
                   ? "; a cheap answer's tool calls are checked against the request's tools, "
                     "valid ones released (routing.cascade_tool_calls check)"
                   : "; a cheap answer's tool calls are not checked: judged by its text only "
                     "(routing.cascade_tool_calls escalate)");
-    if (c.router.rfind("cascade:", 0) == 0) {
+    if (cascade && c.tiers.size() >= 2) {
       if (c.cascade_keepalive.count() == 0)
         out << "; a held stream sends nothing before the decision (routing.cascade_keepalive_ms 0)";
       else

@@ -15,6 +15,12 @@ inline constexpr int64_t kMaxMillis = 86'400'000;
 void GetMillis(const YAML::Node& map, std::string_view key, const std::string& path, int64_t min,
                Diag& diag, Millis* out);
 
+// Why a tier or deployment name cannot be used, or "" when it can. Names travel in response
+// headers (x-triage-tier, x-triage-deployment, x-triage-route) and /metrics labels, so control
+// characters (a CR LF would start a header of its own) and the empty name are refused, and so
+// are leading or trailing spaces, which every HTTP parser strips from a header value.
+std::string NameProblem(std::string_view name);
+
 // True for values that look like an API key rather than the name of a variable holding one.
 bool LooksLikeSecret(std::string_view value);
 

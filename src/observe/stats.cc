@@ -8,6 +8,20 @@
 
 namespace triage::observe {
 
+std::string PromLabel(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 std::string_view RouteDecisionName(RouteDecision d) {
   switch (d) {
     case RouteDecision::kRouter:
@@ -100,20 +114,22 @@ std::string Stats::Prometheus() const {
   line("# HELP triage_requests_total Requests answered, by tier that answered.");
   line("# TYPE triage_requests_total counter");
   for (auto* t : all)
-    line("triage_requests_total{tier=\"" + t->name + "\"} " + std::to_string(t->requests.load()));
+    line("triage_requests_total{tier=\"" + PromLabel(t->name) + "\"} " +
+         std::to_string(t->requests.load()));
   line("# HELP triage_request_errors_total Requests that ended in an error, by tier.");
   line("# TYPE triage_request_errors_total counter");
   for (auto* t : all)
-    line("triage_request_errors_total{tier=\"" + t->name + "\"} " +
+    line("triage_request_errors_total{tier=\"" + PromLabel(t->name) + "\"} " +
          std::to_string(t->errors.load()));
   line("# HELP triage_cost_usd_total Spend from real usage at catalog prices.");
   line("# TYPE triage_cost_usd_total counter");
   for (auto* t : all)
-    line("triage_cost_usd_total{tier=\"" + t->name + "\"} " + usd(t->cost.load()));
+    line("triage_cost_usd_total{tier=\"" + PromLabel(t->name) + "\"} " + usd(t->cost.load()));
   line("# HELP triage_reference_cost_usd_total The same usage priced at the reference model.");
   line("# TYPE triage_reference_cost_usd_total counter");
   for (auto* t : all)
-    line("triage_reference_cost_usd_total{tier=\"" + t->name + "\"} " + usd(t->reference.load()));
+    line("triage_reference_cost_usd_total{tier=\"" + PromLabel(t->name) + "\"} " +
+         usd(t->reference.load()));
   line(
       "# HELP triage_route_decisions_total Requests by how their tier was chosen and the tier "
       "chosen (before any fallback).");
@@ -121,14 +137,14 @@ std::string Stats::Prometheus() const {
   for (size_t d = 1; d < static_cast<size_t>(RouteDecision::kCount); ++d)
     for (const auto& t : tiers_)  // every tier and decision, so series exist from the start
       line("triage_route_decisions_total{decision=\"" +
-           std::string(RouteDecisionName(static_cast<RouteDecision>(d))) + "\",tier=\"" + t->name +
-           "\"} " + std::to_string(t->routed[d].load()));
+           std::string(RouteDecisionName(static_cast<RouteDecision>(d))) + "\",tier=\"" +
+           PromLabel(t->name) + "\"} " + std::to_string(t->routed[d].load()));
   line("# HELP triage_tokens_total Tokens by direction and tier.");
   line("# TYPE triage_tokens_total counter");
   for (auto* t : all) {
-    line("triage_tokens_total{tier=\"" + t->name + "\",direction=\"input\"} " +
+    line("triage_tokens_total{tier=\"" + PromLabel(t->name) + "\",direction=\"input\"} " +
          std::to_string(t->in_tokens.load()));
-    line("triage_tokens_total{tier=\"" + t->name + "\",direction=\"output\"} " +
+    line("triage_tokens_total{tier=\"" + PromLabel(t->name) + "\",direction=\"output\"} " +
          std::to_string(t->out_tokens.load()));
   }
   line("# HELP triage_responses_total Responses by HTTP status class.");

@@ -23,6 +23,10 @@ enum class RouteDecision : uint8_t {
   kCascadeCheapFailed,  // live cascade: the cheap tier gave no answer, the next tier answered
   kCount
 };
+// `value` escaped for a Prometheus label value (text format: backslash, double quote and line
+// feed escaped): tier and deployment names come from the config and may hold a quote.
+std::string PromLabel(std::string_view value);
+
 // Prometheus label value of each decision ("router", "cascade_released", ...).
 std::string_view RouteDecisionName(RouteDecision d);
 

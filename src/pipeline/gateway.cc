@@ -289,7 +289,8 @@ std::string Gateway::HealthPrometheus() const {
   for (const auto& tier : config_->tiers)
     for (const auto& d : tier.deployments) {
       const auto& h = *health_.at(d.name);
-      const std::string inner = "tier=\"" + tier.name + "\",deployment=\"" + d.name + "\"";
+      const std::string inner = "tier=\"" + observe::PromLabel(tier.name) + "\",deployment=\"" +
+                                observe::PromLabel(d.name) + "\"";
       const std::string labels = "{" + inner + "} ";
       const auto state = h.state(now);
       open += "triage_deployment_circuit_open" + labels +

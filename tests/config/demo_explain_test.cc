@@ -125,6 +125,21 @@ TEST(Explain, CascadeSaysWhetherAHeldStreamIsKeptAlive) {
   EXPECT_THAT(Explain(*Demo()), Not(HasSubstr("cascade_keepalive_ms")));
 }
 
+// One tier leaves the cascade nothing to escalate to: the gateway sends `auto` to that tier
+// without a cheap call to judge, and `check` used to describe the cascade as running.
+TEST(Explain, CascadeWithOneTierSaysItIsOff) {
+  const std::string one =
+      "tiers:\n  - name: open\n    deployments:\n      - {name: o, provider: sim, catalog: "
+      "gemma-4-31b}\nrouting: {router: \"cascade:m.model\", thresholds: []}\n";
+  auto r = LoadString(one);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::string text = Explain(**r);
+  EXPECT_THAT(text, HasSubstr("; with one tier the live cascade has no tier to escalate to and "
+                              "is off: model \"auto\" -> tier open, no answer judged\n"));
+  EXPECT_THAT(text, Not(HasSubstr("cascade_keepalive_ms")));
+  EXPECT_THAT(text, Not(HasSubstr("cascade_tool_calls")));
+}
+
 TEST(Explain, Cors) {
   EXPECT_THAT(Explain(*Demo()), HasSubstr("cors: off"));
   auto r = LoadString(std::string(testing::kBase) +

@@ -110,6 +110,24 @@ TEST(Validate, DuplicateNames) {
               HasSubstr("tiers[1].name: 'auto' is reserved"));
 }
 
+// Names go out in response headers (x-triage-tier, x-triage-deployment, x-triage-route): a CR
+// LF in one used to start a header of its own in every answer (`check` said OK).
+TEST(Validate, NamesFitInResponseHeaders) {
+  EXPECT_THAT(Problems(BaseWith("name: open", "name: \"open\\r\\nx-evil: 1\"")),
+              HasSubstr("tiers[0].name: must not contain control characters"));
+  EXPECT_THAT(Problems(BaseWith("name: opus", "name: \"op\\tus\"")),
+              HasSubstr("tiers[1].deployments[0].name: must not contain control characters"));
+  EXPECT_THAT(
+      Problems(BaseWith("catalog: gemma-4-31b", "catalog: gemma-4-31b\n        model: \"g\\n\"")),
+      HasSubstr(std::string(kD0) + ".model: must not contain control characters"));
+  EXPECT_THAT(Problems(BaseWith("name: open", "name: \"\"")),
+              HasSubstr("tiers[0].name: must not be empty"));
+  EXPECT_THAT(Problems(BaseWith("name: local", "name: \" local\"")),
+              HasSubstr(std::string(kD0) + ".name: must not begin or end with a space"));
+  // Spaces inside, non-ASCII and quotes are fine (the header and /metrics carry them).
+  EXPECT_EQ(Problems(BaseWith("name: open", "name: \"open tier \\u00e9 \\\"q\\\"\"")), "OK");
+}
+
 TEST(Validate, ReferenceModel) {
   EXPECT_THAT(Problems(std::string(kBase) + "reference_model: gpt-6\n"),
               HasSubstr("reference_model: 'gpt-6' is not a catalog model with a known price"));

@@ -6,7 +6,8 @@ import path from "node:path";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { startTriage, config, repoRoot, triageBin } from "./lib/harness.mjs";
 import { startFakeOpenAI } from "./lib/fake_openai.mjs";
 import { startFaultyUpstream } from "./lib/faults.mjs";
@@ -397,5 +398,49 @@ test("SIGHUP reloads routing.router and routing.thresholds from the config file;
     assert.deepEqual(await t.stop("SIGTERM"), { code: 0, signal: null });
   } finally {
     await t.cleanup();
+  }
+});
+
+test("odd tier names: spaces, non-ASCII and quotes reach the headers and /metrics intact; a control character is refused by check", async () => {
+  // Names travel in x-triage-tier, x-triage-deployment and x-triage-route, and as /metrics labels.
+  const names = ["open tier é", 'mid "q" \\x'];
+  const odd = [
+    { name: JSON.stringify(names[0]), deployments: [{ name: JSON.stringify("dép 1"), sim: sim(4), catalog: "gemma-4-31b" }] },
+    { name: JSON.stringify(names[1]), deployments: [{ name: "m", sim: sim(4), catalog: "claude-sonnet-4.6" }] },
+  ];
+  const t = await startTriage(config({ tiers: odd, extra: `routing: {router: "length", thresholds: [0.5]}\n` }));
+  try {
+    const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const { response } = await openai.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "hi" }] }).withResponse();
+    assert.equal(utf8(response.headers.get("x-triage-tier")), names[0]);
+    assert.equal(utf8(response.headers.get("x-triage-deployment")), "dép 1");
+    assert.equal(utf8(response.headers.get("x-triage-route")), `length score=0.00 → ${names[0]}`);
+    const pinned = await openai.chat.completions.create({ model: names[1], messages: [{ role: "user", content: "hi" }] }).withResponse();
+    assert.equal(utf8(pinned.response.headers.get("x-triage-route")), `pinned tier=${names[1]}`);
+    // Every sample line of /metrics is well-formed in the Prometheus text format: a quote or
+    // backslash in a label value is escaped (it used to end the value and break the page).
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const sample = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? \S+$/;
+    for (const line of text.split("\n")) if (line && !line.startsWith("#")) assert.match(line, sample);
+    assert.ok(text.includes('triage_requests_total{tier="mid \\"q\\" \\\\x"} 1\n'), text);
+    assert.ok(text.includes('triage_deployment_in_flight{tier="mid \\"q\\" \\\\x",deployment="m"} 0\n'), text);
+  } finally {
+    await t.cleanup();
+  }
+  // A CR LF in a name used to pass `check` and start a header of its own in every answer.
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-names-"));
+  try {
+    for (const [bad, key] of [
+      [[{ ...odd[0], name: JSON.stringify("open\r\nx-evil: 1") }, odd[1]], "tiers[0].name"],
+      [[odd[0], { ...odd[1], deployments: [{ name: JSON.stringify("m\n"), sim: sim(4), catalog: "claude-sonnet-4.6" }] }], "tiers[1].deployments[0].name"],
+    ]) {
+      const file = path.join(dir, "c.yaml");
+      writeFileSync(file, config({ tiers: bad }).replaceAll("${LEDGER}", path.join(dir, "l.db")));
+      const r = spawnSync(triageBin, ["check", "--config", file], { encoding: "utf8" });
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`${key.replace(/[[\].]/g, "\\$&")}: must not contain control characters`));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -53,6 +53,17 @@ TEST(Stats, ReloadsAreCountedByResultAndTheLastOneFlagged) {
 }
 
 // An upstream failure on a tier is an error too, though the request reached a tier.
+// A tier name is any string the config allows: a quote or backslash in it used to end the label
+// value early and make the whole /metrics page unparseable.
+TEST(Stats, TierNamesAreEscapedInLabels) {
+  Stats s({"op\"en\\x", "mid"});
+  const std::string text = s.Prometheus();
+  EXPECT_NE(text.find("triage_requests_total{tier=\"op\\\"en\\\\x\"} 0\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("tier=\"op\"en"), std::string::npos);
+  EXPECT_EQ(PromLabel("a\nb"), "a\\nb");
+}
+
 TEST(Stats, SummaryCountsErrorsOnTiers) {
   Stats s({"open", "mid"});
   RequestRecord r;
