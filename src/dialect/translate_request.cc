@@ -123,10 +123,22 @@ json AnthropicSource(const ContentBlock& b) {
   return {{"type", "base64"}, {"media_type", type}, {"data", b.data}};
 }
 
+// The Messages API refuses a text block that is empty or only whitespace ("messages: text
+// content blocks must contain non-whitespace text"); OpenAI takes both.
+bool BlankText(const std::string& s) {
+  return s.find_first_not_of(" \t\n\r\f\v") == std::string::npos;
+}
+
+// Whether AnthropicBlock sends something for `b` (CheckTranslatable looks ahead with it).
+bool SentToAnthropic(const ContentBlock& b) {
+  if (b.type == BlockType::kText) return !BlankText(b.text);
+  return b.type != BlockType::kAudio && b.type != BlockType::kThinking;
+}
+
 json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {
   switch (b.type) {
     case BlockType::kText:
-      if (b.text.empty()) return nullptr;  // Anthropic rejects empty text blocks
+      if (BlankText(b.text)) return nullptr;  // Anthropic rejects empty and blank text blocks
       return {{"type", "text"}, {"text", b.text}};
     case BlockType::kImage:
       return {{"type", "image"}, {"source", AnthropicSource(b)}};
@@ -182,6 +194,34 @@ std::optional<Error> CheckTranslatableToOpenAI(const json& b) {
   return std::nullopt;
 }
 
+// Tools and tool_choice of an OpenAI request towards an Anthropic upstream: the Messages API has
+// function tools only (custom tools take free text, optionally under a grammar), and no
+// allowed_tools choice. They used to go out with an empty name, refused there with its own 400.
+std::optional<Error> CheckToolsToAnthropic(const json& b) {
+  if (auto tools = b.find("tools"); tools != b.end() && tools->is_array()) {
+    for (size_t i = 0; i < tools->size(); ++i) {
+      const std::string type = JsonStr((*tools)[i], "type");
+      if (!type.empty() && type != "function")
+        return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                           "tools[" + std::to_string(i) + "].type: '" + type +
+                               "' is not supported by this model's upstream (Anthropic), which "
+                               "takes function tools only");
+    }
+  }
+  if (auto tc = b.find("tool_choice"); tc != b.end() && tc->is_object()) {
+    const std::string type = JsonStr(*tc, "type");
+    if (type != "function")
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                         "tool_choice.type: '" + type +
+                             "' is not supported by this model's upstream (Anthropic); expected "
+                             "none, auto, required or a named function");
+    if (JsonStr(JsonObj(*tc, "function"), "name").empty())
+      return Error::Make(ErrorKind::kInvalidRequest, "missing_field",
+                         "tool_choice.function.name: required (a string naming one of the tools)");
+  }
+  return std::nullopt;
+}
+
 // response_format and reasoning_effort of an OpenAI request towards an Anthropic upstream.
 std::optional<Error> CheckOutputToAnthropic(const json& b) {
   if (auto rf = b.find("response_format"); rf != b.end() && rf->is_object()) {
@@ -227,6 +267,19 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
                          "messages: file parts must carry file_data; file_id is not supported by "
                          "this model's upstream (Anthropic)");
   if (auto e = CheckOutputToAnthropic(b)) return e;
+  if (auto e = CheckToolsToAnthropic(b)) return e;
+  // Text that is empty or only whitespace is left out towards Anthropic (it refuses it). When
+  // that leaves no message, or removes the client's last user turn (the request would then end
+  // with an assistant turn, which Anthropic continues as a prefill), nothing can be asked.
+  const Message* last_sent = nullptr;
+  for (const auto& m : c.messages)
+    if (std::any_of(m.content.begin(), m.content.end(), SentToAnthropic)) last_sent = &m;
+  const bool ends_with_user = !c.messages.empty() && c.messages.back().role == Role::kUser;
+  if (last_sent == nullptr || (ends_with_user && last_sent->role != Role::kUser))
+    return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
+                       "messages: nothing to answer for this model's upstream (Anthropic), which "
+                       "refuses text that is empty or only whitespace: the last user message "
+                       "must have some content");
   // Anthropic answers 400 "stop_sequences: each stop sequence must contain non-whitespace"; an
   // OpenAI client's stop "\n" is common, and dropping it would change the answer. Refused here,
   // so the plan keeps only the deployments that can take it.
@@ -344,6 +397,10 @@ json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,
     json tools = json::array();
     for (const auto& t : c.tools) {
       json x = {{"name", t.name}, {"input_schema", t.input_schema}};
+      // OpenAI takes parameters without a top-level type ({} or only `properties`); Anthropic
+      // refuses them ("tools.0.custom.input_schema.type: Field required").
+      if (json& schema = x["input_schema"]; schema.is_object() && !schema.contains("type"))
+        schema["type"] = "object";
       if (!t.description.empty()) x["description"] = t.description;
       tools.push_back(std::move(x));
     }
