@@ -170,6 +170,40 @@ json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {
   return nullptr;
 }
 
+// An image or document of an OpenAI request that the Messages API cannot take: an image that is
+// not JPEG, PNG, GIF or WebP ("...media_type: Input should be 'image/jpeg', 'image/png',
+// 'image/gif' or 'image/webp'"), a document that is not a PDF, or a data: URL that is not
+// base64 (it would go out as a URL source, which Anthropic fetches over the network).
+std::optional<Error> CheckMediaToAnthropic(const std::vector<ContentBlock>& blocks) {
+  for (const auto& b : blocks) {
+    if (b.type == BlockType::kToolResult) {
+      if (auto e = CheckMediaToAnthropic(b.content)) return e;
+      continue;
+    }
+    if (b.type != BlockType::kImage && b.type != BlockType::kDocument) continue;
+    const char* what = b.type == BlockType::kImage ? "image_url" : "file";
+    if (b.url.starts_with("data:"))
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
+                         std::string("messages: a ") + what +
+                             " data URL must be base64 (data:<media type>;base64,<data>) for this "
+                             "model's upstream (Anthropic)");
+    if (!b.url.empty()) continue;
+    const std::string type = AnthropicImageType(b.media_type);
+    const bool ok = b.type == BlockType::kImage ? type == "image/jpeg" || type == "image/png" ||
+                                                      type == "image/gif" || type == "image/webp"
+                                                : b.media_type == "application/pdf";
+    if (!ok)
+      return Error::Make(
+          ErrorKind::kInvalidRequest, "unsupported_content",
+          std::string("messages: ") + what + " media type '" + b.media_type +
+              "' is not supported by this model's upstream (Anthropic), which takes " +
+              (b.type == BlockType::kImage
+                   ? "image/jpeg, image/png, image/gif and image/webp images"
+                   : "application/pdf documents"));
+  }
+  return std::nullopt;
+}
+
 bool IsEffortLevel(std::string_view e) {
   return e == "low" || e == "medium" || e == "high" || e == "xhigh" || e == "max";
 }
@@ -268,6 +302,8 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
                          "this model's upstream (Anthropic)");
   if (auto e = CheckOutputToAnthropic(b)) return e;
   if (auto e = CheckToolsToAnthropic(b)) return e;
+  for (const auto& m : c.messages)
+    if (auto e = CheckMediaToAnthropic(m.content)) return e;
   // Text that is empty or only whitespace is left out towards Anthropic (it refuses it). When
   // that leaves no message, or removes the client's last user turn (the request would then end
   // with an assistant turn, which Anthropic continues as a prefill), nothing can be asked.

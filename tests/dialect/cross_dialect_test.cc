@@ -570,5 +570,41 @@ TEST(AnthropicToOpenAIRequest, TextDocumentsAreSentAsText) {
   EXPECT_TRUE(dropped.empty()) << json(dropped).dump();
 }
 
+// The Messages API takes JPEG, PNG, GIF and WebP images and PDF documents as base64, and
+// fetches a URL source over the network. An OpenAI image of another type, a non-PDF file, or a
+// data: URL that is not base64 (it used to go out as a URL source "data:...") is refused with a
+// clear 400 for Anthropic deployments; OpenAI-compatible ones still take the request. A data
+// URL with parameters before ";base64" keeps its bare media type.
+TEST(CheckTranslatable, MediaAnthropicCannotTakeIsRefused) {
+  auto parse = [](const std::string& part) {
+    return ParseOpenAIChat(
+        R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"see"},)" +
+            part + "]}]}",
+        64);
+  };
+  for (
+      const std::string part : {
+          R"({"type":"image_url","image_url":{"url":"data:image/bmp;base64,QUJD"}})",
+          R"({"type":"image_url","image_url":{"url":"data:image/svg+xml,%3Csvg%3E%3C/svg%3E"}})",
+          R"({"type":"file","file":{"file_data":"data:text/plain;base64,QUJD","filename":"a.txt"}})",
+      }) {
+    SCOPED_TRACE(part);
+    auto req = parse(part);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    auto e = CheckTranslatable(*req, Dialect::kAnthropic);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(HttpStatus(e->kind), 400);
+    EXPECT_NE(e->message.find("Anthropic"), std::string::npos) << e->message;
+    EXPECT_FALSE(CheckTranslatable(*req, Dialect::kOpenAI).has_value());
+  }
+  auto ok =
+      parse(R"({"type":"image_url","image_url":{"url":"data:image/png;name=a.png;base64,QUJD"}})");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_FALSE(CheckTranslatable(*ok, Dialect::kAnthropic).has_value());
+  json out = ToAnthropicRequest(*ok, "up");
+  EXPECT_EQ(out["messages"][0]["content"][1]["source"],
+            json::parse(R"({"type":"base64","media_type":"image/png","data":"QUJD"})"));
+}
+
 }  // namespace
 }  // namespace triage::dialect
