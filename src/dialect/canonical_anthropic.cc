@@ -115,6 +115,7 @@ CanonicalRequest CanonicalFromAnthropic(const json& b) {
   }
   for (const auto& t : b.value("tools", json::array())) {
     std::string type = JsonStr(t, "type");
+    if (t.contains("cache_control")) c.unmapped.push_back("cache_control");
     if (!type.empty() && type != "custom") {
       // Server tools (web_search_..., bash_..., text_editor_...) run inside Anthropic.
       c.unmapped.push_back("tools." + type);

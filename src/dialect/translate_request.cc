@@ -210,7 +210,33 @@ bool IsEffortLevel(std::string_view e) {
 
 // An Anthropic request towards an OpenAI upstream. The parser checked the shapes; what is left
 // is a value Chat Completions has no equivalent for.
+// An image or document by Files API id (source.type "file") lives at Anthropic: an
+// OpenAI-compatible upstream cannot read it, and leaving it out would change the answer (as an
+// OpenAI file part by file_id is refused towards Anthropic).
+std::optional<Error> CheckFileSources(const json& blocks) {
+  if (!blocks.is_array()) return std::nullopt;
+  for (const auto& blk : blocks) {
+    const std::string type = JsonStr(blk, "type");
+    if (type == "tool_result") {
+      if (auto c = blk.find("content"); c != blk.end())
+        if (auto e = CheckFileSources(*c)) return e;
+    } else if ((type == "image" || type == "document") &&
+               JsonStr(JsonObj(blk, "source"), "type") == "file") {
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
+                         "messages: " + type +
+                             " blocks must carry their data (source type base64, url or text); a "
+                             "Files API file_id is not supported by this model's upstream "
+                             "(OpenAI-compatible)");
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Error> CheckTranslatableToOpenAI(const json& b) {
+  if (auto ms = b.find("messages"); ms != b.end() && ms->is_array())
+    for (const auto& m : *ms)
+      if (auto c = m.find("content"); c != m.end())
+        if (auto e = CheckFileSources(*c)) return e;
   auto oc = b.find("output_config");
   if (oc == b.end() || !oc->is_object()) return std::nullopt;
   if (auto f = oc->find("format"); f != oc->end() && f->is_object()) {

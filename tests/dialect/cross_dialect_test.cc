@@ -606,5 +606,47 @@ TEST(CheckTranslatable, MediaAnthropicCannotTakeIsRefused) {
             json::parse(R"({"type":"base64","media_type":"image/png","data":"QUJD"})"));
 }
 
+// An Anthropic image or document by Files API id (source.type "file") cannot be read by an
+// OpenAI-compatible upstream; it used to be dropped (`image.source`, `document.source`), so the
+// model answered without it. It is refused with a clear 400 for OpenAI deployments, as an
+// OpenAI file part by file_id is for Anthropic ones, also inside a tool_result. A tool's
+// cache_control, lost towards OpenAI, is named like a block's.
+TEST(CheckTranslatable, AnthropicFileSourcesCannotGoToOpenAI) {
+  for (
+      const char* content : {
+          R"([{"type":"image","source":{"type":"file","file_id":"file_1"}},{"type":"text","text":"?"}])",
+          R"([{"type":"document","source":{"type":"file","file_id":"file_1"}},{"type":"text","text":"?"}])",
+      }) {
+    SCOPED_TRACE(content);
+    auto req = ParseAnthropicMessages(
+        std::string(R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":)") +
+            content + "}]}",
+        64);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    auto e = CheckTranslatable(*req, Dialect::kOpenAI);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(HttpStatus(e->kind), 400);
+    EXPECT_NE(e->message.find("file_id"), std::string::npos) << e->message;
+    EXPECT_FALSE(CheckTranslatable(*req, Dialect::kAnthropic).has_value());
+  }
+  auto in_result = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"},)"
+      R"({"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},)"
+      R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[)"
+      R"({"type":"document","source":{"type":"file","file_id":"file_9"}}]}]}]})",
+      64);
+  ASSERT_TRUE(in_result.ok()) << in_result.error().message;
+  EXPECT_TRUE(CheckTranslatable(*in_result, Dialect::kOpenAI).has_value());
+  auto cached = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"}],)"
+      R"("tools":[{"name":"f","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}]})",
+      64);
+  ASSERT_TRUE(cached.ok());
+  EXPECT_FALSE(CheckTranslatable(*cached, Dialect::kOpenAI).has_value());
+  std::vector<std::string> dropped;
+  ToOpenAIRequest(*cached, "up", &dropped);
+  EXPECT_EQ(dropped, std::vector<std::string>{"cache_control"});
+}
+
 }  // namespace
 }  // namespace triage::dialect
