@@ -42,6 +42,18 @@ void AppendBlock(const json& blk, std::vector<ContentBlock>& out,
   if (blk.contains("cache_control")) unmapped.push_back("cache_control");
   if (type == "text") {
     out.push_back(Text(JsonStr(blk, "text")));
+  } else if (type == "document" && (JsonStr(JsonObj(blk, "source"), "type") == "text" ||
+                                    JsonStr(JsonObj(blk, "source"), "type") == "content")) {
+    // A plain-text document (source.type "text", its text in `data`) or one made of content
+    // blocks (source.type "content"): its text is what the model reads.
+    const json& s = JsonObj(blk, "source");
+    if (JsonStr(s, "type") == "text")
+      out.push_back(Text(JsonStr(s, "data")));
+    else if (auto c = s.find("content"); c != s.end())
+      AppendBlocks(*c, out, unmapped);
+    for (const char* k : {"title", "context", "citations"})
+      if (auto it = blk.find(k); it != blk.end() && !it->is_null())
+        unmapped.push_back(std::string("document.") + k);
   } else if (type == "image" || type == "document") {
     ContentBlock b;
     b.type = type == "image" ? BlockType::kImage : BlockType::kDocument;
@@ -103,6 +115,7 @@ CanonicalRequest CanonicalFromAnthropic(const json& b) {
   }
   for (const auto& t : b.value("tools", json::array())) {
     std::string type = JsonStr(t, "type");
+    if (t.contains("cache_control")) c.unmapped.push_back("cache_control");
     if (!type.empty() && type != "custom") {
       // Server tools (web_search_..., bash_..., text_editor_...) run inside Anthropic.
       c.unmapped.push_back("tools." + type);

@@ -24,7 +24,9 @@ void SplitDataUrl(const std::string& url, ContentBlock& b) {
   constexpr std::string_view kB64 = ";base64,";
   if (url.starts_with("data:")) {
     if (auto p = url.find(kB64); p != std::string::npos) {
-      b.media_type = url.substr(5, p - 5);
+      // RFC 2397 allows parameters before ";base64" (data:image/png;name=a.png;base64,...): the
+      // media type is what comes before the first of them.
+      b.media_type = url.substr(5, std::min(p, url.find(';', 5)) - 5);
       b.data = url.substr(p + kB64.size());
       return;
     }

@@ -123,10 +123,22 @@ json AnthropicSource(const ContentBlock& b) {
   return {{"type", "base64"}, {"media_type", type}, {"data", b.data}};
 }
 
+// The Messages API refuses a text block that is empty or only whitespace ("messages: text
+// content blocks must contain non-whitespace text"); OpenAI takes both.
+bool BlankText(const std::string& s) {
+  return s.find_first_not_of(" \t\n\r\f\v") == std::string::npos;
+}
+
+// Whether AnthropicBlock sends something for `b` (CheckTranslatable looks ahead with it).
+bool SentToAnthropic(const ContentBlock& b) {
+  if (b.type == BlockType::kText) return !BlankText(b.text);
+  return b.type != BlockType::kAudio && b.type != BlockType::kThinking;
+}
+
 json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {
   switch (b.type) {
     case BlockType::kText:
-      if (b.text.empty()) return nullptr;  // Anthropic rejects empty text blocks
+      if (BlankText(b.text)) return nullptr;  // Anthropic rejects empty and blank text blocks
       return {{"type", "text"}, {"text", b.text}};
     case BlockType::kImage:
       return {{"type", "image"}, {"source", AnthropicSource(b)}};
@@ -158,13 +170,73 @@ json AnthropicBlock(const ContentBlock& b, std::vector<std::string>* dropped) {
   return nullptr;
 }
 
+// An image or document of an OpenAI request that the Messages API cannot take: an image that is
+// not JPEG, PNG, GIF or WebP ("...media_type: Input should be 'image/jpeg', 'image/png',
+// 'image/gif' or 'image/webp'"), a document that is not a PDF, or a data: URL that is not
+// base64 (it would go out as a URL source, which Anthropic fetches over the network).
+std::optional<Error> CheckMediaToAnthropic(const std::vector<ContentBlock>& blocks) {
+  for (const auto& b : blocks) {
+    if (b.type == BlockType::kToolResult) {
+      if (auto e = CheckMediaToAnthropic(b.content)) return e;
+      continue;
+    }
+    if (b.type != BlockType::kImage && b.type != BlockType::kDocument) continue;
+    const char* what = b.type == BlockType::kImage ? "image_url" : "file";
+    if (b.url.starts_with("data:"))
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
+                         std::string("messages: a ") + what +
+                             " data URL must be base64 (data:<media type>;base64,<data>) for this "
+                             "model's upstream (Anthropic)");
+    if (!b.url.empty()) continue;
+    const std::string type = AnthropicImageType(b.media_type);
+    const bool ok = b.type == BlockType::kImage ? type == "image/jpeg" || type == "image/png" ||
+                                                      type == "image/gif" || type == "image/webp"
+                                                : b.media_type == "application/pdf";
+    if (!ok)
+      return Error::Make(
+          ErrorKind::kInvalidRequest, "unsupported_content",
+          std::string("messages: ") + what + " media type '" + b.media_type +
+              "' is not supported by this model's upstream (Anthropic), which takes " +
+              (b.type == BlockType::kImage
+                   ? "image/jpeg, image/png, image/gif and image/webp images"
+                   : "application/pdf documents"));
+  }
+  return std::nullopt;
+}
+
 bool IsEffortLevel(std::string_view e) {
   return e == "low" || e == "medium" || e == "high" || e == "xhigh" || e == "max";
 }
 
 // An Anthropic request towards an OpenAI upstream. The parser checked the shapes; what is left
 // is a value Chat Completions has no equivalent for.
+// An image or document by Files API id (source.type "file") lives at Anthropic: an
+// OpenAI-compatible upstream cannot read it, and leaving it out would change the answer (as an
+// OpenAI file part by file_id is refused towards Anthropic).
+std::optional<Error> CheckFileSources(const json& blocks) {
+  if (!blocks.is_array()) return std::nullopt;
+  for (const auto& blk : blocks) {
+    const std::string type = JsonStr(blk, "type");
+    if (type == "tool_result") {
+      if (auto c = blk.find("content"); c != blk.end())
+        if (auto e = CheckFileSources(*c)) return e;
+    } else if ((type == "image" || type == "document") &&
+               JsonStr(JsonObj(blk, "source"), "type") == "file") {
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
+                         "messages: " + type +
+                             " blocks must carry their data (source type base64, url or text); a "
+                             "Files API file_id is not supported by this model's upstream "
+                             "(OpenAI-compatible)");
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Error> CheckTranslatableToOpenAI(const json& b) {
+  if (auto ms = b.find("messages"); ms != b.end() && ms->is_array())
+    for (const auto& m : *ms)
+      if (auto c = m.find("content"); c != m.end())
+        if (auto e = CheckFileSources(*c)) return e;
   auto oc = b.find("output_config");
   if (oc == b.end() || !oc->is_object()) return std::nullopt;
   if (auto f = oc->find("format"); f != oc->end() && f->is_object()) {
@@ -179,6 +251,34 @@ std::optional<Error> CheckTranslatableToOpenAI(const json& b) {
     return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
                        "output_config.effort: unknown value '" + e->get<std::string>() +
                            "' (expected low, medium, high, xhigh or max)");
+  return std::nullopt;
+}
+
+// Tools and tool_choice of an OpenAI request towards an Anthropic upstream: the Messages API has
+// function tools only (custom tools take free text, optionally under a grammar), and no
+// allowed_tools choice. They used to go out with an empty name, refused there with its own 400.
+std::optional<Error> CheckToolsToAnthropic(const json& b) {
+  if (auto tools = b.find("tools"); tools != b.end() && tools->is_array()) {
+    for (size_t i = 0; i < tools->size(); ++i) {
+      const std::string type = JsonStr((*tools)[i], "type");
+      if (!type.empty() && type != "function")
+        return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                           "tools[" + std::to_string(i) + "].type: '" + type +
+                               "' is not supported by this model's upstream (Anthropic), which "
+                               "takes function tools only");
+    }
+  }
+  if (auto tc = b.find("tool_choice"); tc != b.end() && tc->is_object()) {
+    const std::string type = JsonStr(*tc, "type");
+    if (type != "function")
+      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                         "tool_choice.type: '" + type +
+                             "' is not supported by this model's upstream (Anthropic); expected "
+                             "none, auto, required or a named function");
+    if (JsonStr(JsonObj(*tc, "function"), "name").empty())
+      return Error::Make(ErrorKind::kInvalidRequest, "missing_field",
+                         "tool_choice.function.name: required (a string naming one of the tools)");
+  }
   return std::nullopt;
 }
 
@@ -227,6 +327,21 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
                          "messages: file parts must carry file_data; file_id is not supported by "
                          "this model's upstream (Anthropic)");
   if (auto e = CheckOutputToAnthropic(b)) return e;
+  if (auto e = CheckToolsToAnthropic(b)) return e;
+  for (const auto& m : c.messages)
+    if (auto e = CheckMediaToAnthropic(m.content)) return e;
+  // Text that is empty or only whitespace is left out towards Anthropic (it refuses it). When
+  // that leaves no message, or removes the client's last user turn (the request would then end
+  // with an assistant turn, which Anthropic continues as a prefill), nothing can be asked.
+  const Message* last_sent = nullptr;
+  for (const auto& m : c.messages)
+    if (std::any_of(m.content.begin(), m.content.end(), SentToAnthropic)) last_sent = &m;
+  const bool ends_with_user = !c.messages.empty() && c.messages.back().role == Role::kUser;
+  if (last_sent == nullptr || (ends_with_user && last_sent->role != Role::kUser))
+    return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
+                       "messages: nothing to answer for this model's upstream (Anthropic), which "
+                       "refuses text that is empty or only whitespace: the last user message "
+                       "must have some content");
   // Anthropic answers 400 "stop_sequences: each stop sequence must contain non-whitespace"; an
   // OpenAI client's stop "\n" is common, and dropping it would change the answer. Refused here,
   // so the plan keeps only the deployments that can take it.
@@ -344,6 +459,10 @@ json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,
     json tools = json::array();
     for (const auto& t : c.tools) {
       json x = {{"name", t.name}, {"input_schema", t.input_schema}};
+      // OpenAI takes parameters without a top-level type ({} or only `properties`); Anthropic
+      // refuses them ("tools.0.custom.input_schema.type: Field required").
+      if (json& schema = x["input_schema"]; schema.is_object() && !schema.contains("type"))
+        schema["type"] = "object";
       if (!t.description.empty()) x["description"] = t.description;
       tools.push_back(std::move(x));
     }

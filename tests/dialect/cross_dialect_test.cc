@@ -434,5 +434,219 @@ TEST(CheckTranslatable, WhitespaceOnlyStopCannotGoToAnthropic) {
   EXPECT_EQ(ToAnthropicRequest(*ok, "up")["stop_sequences"], json::parse(R"(["\nEND"," x "])"));
 }
 
+// The Messages API refuses a text block that is empty or only whitespace ("messages: text
+// content blocks must contain non-whitespace text"); OpenAI takes both. Such blocks are left
+// out towards Anthropic (they used to be sent when they held a space or a newline), in user and
+// assistant turns and inside tool results.
+TEST(OpenAIToAnthropicRequest, WhitespaceOnlyTextIsNotSent) {
+  auto req = ParseOpenAIChat(
+      R"({"model":"m","messages":[{"role":"user","content":"hi"},)"
+      R"({"role":"assistant","content":" \n","tool_calls":[{"id":"c1","type":"function",)"
+      R"("function":{"name":"f","arguments":"{}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c1","content":"\n"},)"
+      R"({"role":"user","content":[{"type":"text","text":"\t"},{"type":"text","text":"go on"}]}]})",
+      64);
+  ASSERT_TRUE(req.ok()) << req.error().message;
+  EXPECT_FALSE(CheckTranslatable(*req, Dialect::kAnthropic).has_value());
+  json out = ToAnthropicRequest(*req, "up");
+  EXPECT_EQ(json::parse(AnthropicRequestBody(*req, "up")), out);
+  ASSERT_EQ(out["messages"].size(), 3u) << out.dump();
+  EXPECT_EQ(out["messages"][1]["content"],
+            json::parse(R"([{"type":"tool_use","id":"c1","name":"f","input":{}}])"));
+  EXPECT_EQ(out["messages"][2]["content"],
+            json::parse(R"([{"type":"tool_result","tool_use_id":"c1"},)"
+                        R"({"type":"text","text":"go on"}])"));
+}
+
+// When leaving out empty text leaves nothing to answer (no message at all, or the client's last
+// user turn gone so that the request would end with an assistant turn, which Anthropic reads
+// as a prefill to continue), the request cannot go to Anthropic: a clear 400 instead of the
+// upstream's. A client that ends with an assistant turn itself still gets its prefill.
+TEST(CheckTranslatable, NothingLeftToAnswerCannotGoToAnthropic) {
+  for (const char* msgs : {
+           R"([{"role":"system","content":"be brief"}])",
+           R"([{"role":"user","content":" "}])",
+           R"([{"role":"user","content":"hi"},{"role":"assistant","content":"yes?"},)"
+           R"({"role":"user","content":"\n"}])",
+       }) {
+    SCOPED_TRACE(msgs);
+    auto req = ParseOpenAIChat(std::string(R"({"model":"m","messages":)") + msgs + "}", 64);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    auto e = CheckTranslatable(*req, Dialect::kAnthropic);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(HttpStatus(e->kind), 400);
+    EXPECT_NE(e->message.find("messages"), std::string::npos) << e->message;
+    EXPECT_FALSE(CheckTranslatable(*req, Dialect::kOpenAI).has_value());
+  }
+  auto prefill = ParseOpenAIChat(R"({"model":"m","messages":[{"role":"user","content":"hi"},)"
+                                 R"({"role":"assistant","content":"{\"a\":"}]})",
+                                 64);
+  ASSERT_TRUE(prefill.ok());
+  EXPECT_FALSE(CheckTranslatable(*prefill, Dialect::kAnthropic).has_value());
+}
+
+// OpenAI takes function parameters without a top-level type (`{}`, or only `properties`); the
+// Messages API refuses such an input_schema ("tools.0.custom.input_schema.type: Field
+// required"). Towards Anthropic a schema without a type is sent as an object schema.
+TEST(OpenAIToAnthropicRequest, ToolParametersWithoutTypeAreSentAsObjectSchema) {
+  auto req = ParseOpenAIChat(
+      R"({"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[)"
+      R"({"type":"function","function":{"name":"a","parameters":{}}},)"
+      R"({"type":"function","function":{"name":"b","parameters":{"properties":{"x":{"type":"string"}}}}},)"
+      R"({"type":"function","function":{"name":"c"}},)"
+      R"({"type":"function","function":{"name":"d","parameters":{"type":"object","required":[]}}}]})",
+      64);
+  ASSERT_TRUE(req.ok()) << req.error().message;
+  json out = ToAnthropicRequest(*req, "up");
+  EXPECT_EQ(json::parse(AnthropicRequestBody(*req, "up")), out);
+  ASSERT_EQ(out["tools"].size(), 4u);
+  EXPECT_EQ(out["tools"][0]["input_schema"], json::parse(R"({"type":"object"})"));
+  EXPECT_EQ(out["tools"][1]["input_schema"],
+            json::parse(R"({"type":"object","properties":{"x":{"type":"string"}}})"));
+  EXPECT_EQ(out["tools"][2]["input_schema"]["type"], "object");
+  EXPECT_EQ(out["tools"][3]["input_schema"], json::parse(R"({"type":"object","required":[]})"));
+  // Towards OpenAI-compatible upstreams the client's body is not touched.
+  EXPECT_EQ(ToOpenAIRequest(*req, "up")["tools"], req->body["tools"]);
+}
+
+// Chat Completions also has custom tools ({"type":"custom","custom":{"name",...}}: free-text
+// input, optionally a grammar) and a tool_choice of type allowed_tools or custom. The Messages
+// API has none of them: they used to go out as a tool or tool_choice with an empty name, which
+// Anthropic refuses with its own 400. They are refused with a clear 400 for Anthropic
+// deployments, and pass to OpenAI-compatible ones.
+TEST(CheckTranslatable, CustomToolsAndAllowedToolsCannotGoToAnthropic) {
+  const std::string fn =
+      R"({"type":"function","function":{"name":"f","parameters":{"type":"object"}}})";
+  for (const std::string extra : {
+           R"("tools":[)" + fn + R"(,{"type":"custom","custom":{"name":"sql"}}])",
+           R"("tools":[)" + fn +
+               R"(],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required",)"
+               R"("tools":[{"type":"function","function":{"name":"f"}}]}})",
+           R"("tools":[)" + fn + R"(],"tool_choice":{"type":"custom","custom":{"name":"sql"}})",
+           R"("tools":[)" + fn + R"(],"tool_choice":{"type":"function"})",
+       }) {
+    SCOPED_TRACE(extra);
+    auto req = ParseOpenAIChat(
+        R"({"model":"m","messages":[{"role":"user","content":"hi"}],)" + extra + "}", 64);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    auto e = CheckTranslatable(*req, Dialect::kAnthropic);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(HttpStatus(e->kind), 400);
+    EXPECT_NE(e->message.find("tool"), std::string::npos) << e->message;
+    EXPECT_FALSE(CheckTranslatable(*req, Dialect::kOpenAI).has_value());
+  }
+  auto named =
+      ParseOpenAIChat(R"({"model":"m","messages":[{"role":"user","content":"hi"}],)"
+                      R"("tools":[)" +
+                          fn + R"(],"tool_choice":{"type":"function","function":{"name":"f"}}})",
+                      64);
+  ASSERT_TRUE(named.ok());
+  EXPECT_FALSE(CheckTranslatable(*named, Dialect::kAnthropic).has_value());
+  EXPECT_EQ(ToAnthropicRequest(*named, "up")["tool_choice"],
+            json::parse(R"({"type":"tool","name":"f"})"));
+}
+
+// An Anthropic document can hold plain text (source type "text") or content blocks (source type
+// "content"), not only a PDF. Towards OpenAI those used to be dropped as `document.source`, so
+// the model never saw the document; their text is now sent as text parts.
+TEST(AnthropicToOpenAIRequest, TextDocumentsAreSentAsText) {
+  auto req = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[)"
+      R"({"type":"document","source":{"type":"text","media_type":"text/plain","data":"The sky is green."}},)"
+      R"({"type":"document","source":{"type":"content","content":[{"type":"text","text":"Part one."},)"
+      R"({"type":"text","text":"Part two."}]}},)"
+      R"({"type":"document","source":{"type":"content","content":"Plain string."}},)"
+      R"({"type":"text","text":"What colour is the sky?"}]}]})",
+      64);
+  ASSERT_TRUE(req.ok()) << req.error().message;
+  std::vector<std::string> dropped;
+  json out = ToOpenAIRequest(*req, "up", &dropped);
+  EXPECT_EQ(json::parse(OpenAIRequestBody(*req, "up")), out);
+  EXPECT_EQ(out["messages"][0]["content"],
+            json::parse(R"([{"type":"text","text":"The sky is green."},)"
+                        R"({"type":"text","text":"Part one."},{"type":"text","text":"Part two."},)"
+                        R"({"type":"text","text":"Plain string."},)"
+                        R"({"type":"text","text":"What colour is the sky?"}])"));
+  EXPECT_TRUE(dropped.empty()) << json(dropped).dump();
+}
+
+// The Messages API takes JPEG, PNG, GIF and WebP images and PDF documents as base64, and
+// fetches a URL source over the network. An OpenAI image of another type, a non-PDF file, or a
+// data: URL that is not base64 (it used to go out as a URL source "data:...") is refused with a
+// clear 400 for Anthropic deployments; OpenAI-compatible ones still take the request. A data
+// URL with parameters before ";base64" keeps its bare media type.
+TEST(CheckTranslatable, MediaAnthropicCannotTakeIsRefused) {
+  auto parse = [](const std::string& part) {
+    return ParseOpenAIChat(
+        R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"see"},)" +
+            part + "]}]}",
+        64);
+  };
+  for (
+      const std::string part : {
+          R"({"type":"image_url","image_url":{"url":"data:image/bmp;base64,QUJD"}})",
+          R"({"type":"image_url","image_url":{"url":"data:image/svg+xml,%3Csvg%3E%3C/svg%3E"}})",
+          R"({"type":"file","file":{"file_data":"data:text/plain;base64,QUJD","filename":"a.txt"}})",
+      }) {
+    SCOPED_TRACE(part);
+    auto req = parse(part);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    auto e = CheckTranslatable(*req, Dialect::kAnthropic);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(HttpStatus(e->kind), 400);
+    EXPECT_NE(e->message.find("Anthropic"), std::string::npos) << e->message;
+    EXPECT_FALSE(CheckTranslatable(*req, Dialect::kOpenAI).has_value());
+  }
+  auto ok =
+      parse(R"({"type":"image_url","image_url":{"url":"data:image/png;name=a.png;base64,QUJD"}})");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_FALSE(CheckTranslatable(*ok, Dialect::kAnthropic).has_value());
+  json out = ToAnthropicRequest(*ok, "up");
+  EXPECT_EQ(out["messages"][0]["content"][1]["source"],
+            json::parse(R"({"type":"base64","media_type":"image/png","data":"QUJD"})"));
+}
+
+// An Anthropic image or document by Files API id (source.type "file") cannot be read by an
+// OpenAI-compatible upstream; it used to be dropped (`image.source`, `document.source`), so the
+// model answered without it. It is refused with a clear 400 for OpenAI deployments, as an
+// OpenAI file part by file_id is for Anthropic ones, also inside a tool_result. A tool's
+// cache_control, lost towards OpenAI, is named like a block's.
+TEST(CheckTranslatable, AnthropicFileSourcesCannotGoToOpenAI) {
+  for (
+      const char* content : {
+          R"([{"type":"image","source":{"type":"file","file_id":"file_1"}},{"type":"text","text":"?"}])",
+          R"([{"type":"document","source":{"type":"file","file_id":"file_1"}},{"type":"text","text":"?"}])",
+      }) {
+    SCOPED_TRACE(content);
+    auto req = ParseAnthropicMessages(
+        std::string(R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":)") +
+            content + "}]}",
+        64);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    auto e = CheckTranslatable(*req, Dialect::kOpenAI);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(HttpStatus(e->kind), 400);
+    EXPECT_NE(e->message.find("file_id"), std::string::npos) << e->message;
+    EXPECT_FALSE(CheckTranslatable(*req, Dialect::kAnthropic).has_value());
+  }
+  auto in_result = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"},)"
+      R"({"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},)"
+      R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[)"
+      R"({"type":"document","source":{"type":"file","file_id":"file_9"}}]}]}]})",
+      64);
+  ASSERT_TRUE(in_result.ok()) << in_result.error().message;
+  EXPECT_TRUE(CheckTranslatable(*in_result, Dialect::kOpenAI).has_value());
+  auto cached = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"}],)"
+      R"("tools":[{"name":"f","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}]})",
+      64);
+  ASSERT_TRUE(cached.ok());
+  EXPECT_FALSE(CheckTranslatable(*cached, Dialect::kOpenAI).has_value());
+  std::vector<std::string> dropped;
+  ToOpenAIRequest(*cached, "up", &dropped);
+  EXPECT_EQ(dropped, std::vector<std::string>{"cache_control"});
+}
+
 }  // namespace
 }  // namespace triage::dialect
