@@ -1,5 +1,6 @@
 #include "dialect/fast_json.h"
 
+#include <algorithm>
 #include <string>
 
 #include "dialect/json_util.h"
@@ -107,6 +108,8 @@ TokenUsage OpenAIUsage(sj::object u, bool* complete) {
     }
   }
   if (complete) *complete = prompt && completion;
+  // Cached tokens are part of prompt_tokens: a report of more is capped (the row stays whole).
+  t.cached_input_tokens = std::min(t.cached_input_tokens, t.input_tokens);
   return t;
 }
 

@@ -1,5 +1,6 @@
 #include "dialect/openai.h"
 
+#include <algorithm>
 #include <array>
 
 #include "dialect/fast_json.h"
@@ -338,6 +339,8 @@ TokenUsage UsageFrom(const json& u) {
   t.output_tokens = fast_json::JsonTokenCount(u, "completion_tokens");
   if (auto d = u.find("prompt_tokens_details"); d != u.end() && d->is_object())
     t.cached_input_tokens = fast_json::JsonTokenCount(*d, "cached_tokens");
+  // Cached tokens are part of prompt_tokens: a report of more is capped (the row stays whole).
+  t.cached_input_tokens = std::min(t.cached_input_tokens, t.input_tokens);
   return t;
 }
 

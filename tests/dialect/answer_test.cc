@@ -124,6 +124,11 @@ TEST(InspectAnswer, TokenCountsNoUpstreamShouldReportReadAsNotReported) {
   o = usage(Dialect::kOpenAI, R"({"prompt_tokens":-5,"completion_tokens":18446744073709551615,)"
                               R"("prompt_tokens_details":{"cached_tokens":9223372036854775807}})");
   EXPECT_EQ(o, TokenUsage{});
+  // cached_tokens are part of prompt_tokens: more is capped, so the row never says cached > input.
+  o = usage(
+      Dialect::kOpenAI,
+      R"({"prompt_tokens":1000,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":5000}})");
+  EXPECT_EQ(o.cached_input_tokens, 1000);
   o = usage(Dialect::kOpenAI, R"({"prompt_tokens":12.5,"completion_tokens":"7"})");
   EXPECT_EQ(o.input_tokens, 12);
   EXPECT_EQ(o.output_tokens, 0);

@@ -91,6 +91,19 @@ describe("money: token counts no upstream should report", () => {
     assert.equal(response.headers.get("x-triage-cost-usd"), "0.003300");
   });
 
+  test("cached_tokens above prompt_tokens: the row's cached count is capped at its input", async () => {
+    oai.behave((req, res, body) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(openaiBody(body.model, text, `{"prompt_tokens":1000,"completion_tokens":10,"prompt_tokens_details":{"cached_tokens":5000}}`));
+    });
+    const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "-d", JSON.stringify({ model: "open", messages: [{ role: "user", content: "hi" }] })]);
+    assert.equal(r.status, 200);
+    // 1,010 x $0.20 per Mtok = 202 micro-dollars (gemma-4-31b has no cached price). Before: the
+    // cost was right but the row said 5,000 cached of 1,000 input tokens.
+    const row = t.rows().at(-1);
+    assert.deepEqual([row.input_tokens, row.cached_input_tokens, row.output_tokens, row.cost_micros], [1000, 1000, 10, 202]);
+  });
+
   test("a stream's usage chunk with negative counts is estimated, not subtracted", async () => {
     oai.behave((req, res, body) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
