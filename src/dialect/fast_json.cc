@@ -1,5 +1,6 @@
 #include "dialect/fast_json.h"
 
+#include <algorithm>
 #include <string>
 
 #include "dialect/json_util.h"
@@ -21,15 +22,38 @@ Parsed ParseObject(std::string_view data, sj::object* out) {
   return doc.get_object().get(*out) == simdjson::SUCCESS ? Parsed::kObject : Parsed::kNotObject;
 }
 
-int64_t NumberOr0(sj::element e) {
+int64_t JsonTokenCount(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object()) return 0;
+  auto it = obj.find(key);
+  if (it == obj.end()) return 0;
+  if (it->is_number_unsigned()) {
+    const uint64_t n = it->get<uint64_t>();
+    return n <= static_cast<uint64_t>(kMaxReportedTokens) ? static_cast<int64_t>(n) : 0;
+  }
+  if (it->is_number_integer()) {
+    const int64_t n = it->get<int64_t>();
+    return n >= 0 && n <= kMaxReportedTokens ? n : 0;
+  }
+  if (it->is_number_float()) {
+    const double d = it->get<double>();
+    if (d >= 0 && d <= static_cast<double>(kMaxReportedTokens)) return static_cast<int64_t>(d);
+  }
+  return 0;
+}
+
+int64_t TokenCountOr0(sj::element e) {
   switch (e.type()) {
-    case sj::element_type::INT64:
-      return e.get_int64().value_unsafe();
-    case sj::element_type::UINT64:
-      return static_cast<int64_t>(e.get_uint64().value_unsafe());
+    case sj::element_type::INT64: {
+      const int64_t n = e.get_int64().value_unsafe();
+      return n >= 0 && n <= kMaxReportedTokens ? n : 0;
+    }
+    case sj::element_type::UINT64: {
+      const uint64_t n = e.get_uint64().value_unsafe();
+      return n <= static_cast<uint64_t>(kMaxReportedTokens) ? static_cast<int64_t>(n) : 0;
+    }
     case sj::element_type::DOUBLE: {
       const double d = e.get_double().value_unsafe();
-      return d >= -9.0e18 && d <= 9.0e18 ? static_cast<int64_t>(d) : 0;
+      return d >= 0 && d <= static_cast<double>(kMaxReportedTokens) ? static_cast<int64_t>(d) : 0;
     }
     default:
       return 0;
@@ -72,18 +96,20 @@ TokenUsage OpenAIUsage(sj::object u, bool* complete) {
   for (auto f : u) {
     if (f.key == "prompt_tokens") {
       prompt = true;
-      t.input_tokens = NumberOr0(f.value);
+      t.input_tokens = TokenCountOr0(f.value);
     } else if (f.key == "completion_tokens") {
       completion = true;
-      t.output_tokens = NumberOr0(f.value);
+      t.output_tokens = TokenCountOr0(f.value);
     } else if (f.key == "prompt_tokens_details") {
       sj::object details;
       t.cached_input_tokens = 0;
       if (f.value.get_object().get(details) == simdjson::SUCCESS)
-        if (auto c = Last(details, "cached_tokens")) t.cached_input_tokens = NumberOr0(*c);
+        if (auto c = Last(details, "cached_tokens")) t.cached_input_tokens = TokenCountOr0(*c);
     }
   }
   if (complete) *complete = prompt && completion;
+  // Cached tokens are part of prompt_tokens: a report of more is capped (the row stays whole).
+  t.cached_input_tokens = std::min(t.cached_input_tokens, t.input_tokens);
   return t;
 }
 
@@ -91,13 +117,13 @@ TokenUsage AnthropicUsage(sj::object u) {
   int64_t input = 0, output = 0, read = 0, created = 0;
   for (auto f : u) {
     if (f.key == "input_tokens") {
-      input = NumberOr0(f.value);
+      input = TokenCountOr0(f.value);
     } else if (f.key == "output_tokens") {
-      output = NumberOr0(f.value);
+      output = TokenCountOr0(f.value);
     } else if (f.key == "cache_read_input_tokens") {
-      read = NumberOr0(f.value);
+      read = TokenCountOr0(f.value);
     } else if (f.key == "cache_creation_input_tokens") {
-      created = NumberOr0(f.value);
+      created = TokenCountOr0(f.value);
     }
   }
   TokenUsage t;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,9 +30,19 @@ enum class Parsed {
 // thread's parser: valid until the thread's next ParseObject.
 Parsed ParseObject(std::string_view data, simdjson::dom::object* out);
 
-// JsonInt's reading of a number: integers as they are (unsigned ones cast), floats truncated
-// when in [-9e18, 9e18], anything else 0.
-int64_t NumberOr0(simdjson::dom::element e);
+// The largest token count an upstream report is believed for, per field: 2^32, thousands of
+// times any context window. A reported count that is negative, larger, or not a number is read
+// as not reported (0), so that triage estimates it instead of billing, summing or wrapping it.
+inline constexpr int64_t kMaxReportedTokens = int64_t{1} << 32;
+
+// A reported token count (a usage field) read from a tree: an integer in
+// [0, kMaxReportedTokens] as it is, a float in that range truncated; 0 for anything else
+// (absent, negative, larger, a string), which callers read as not reported. Never throws.
+int64_t JsonTokenCount(const nlohmann::json& obj, const char* key);
+
+// JsonTokenCount's reading of a reported token count: an integer in [0, kMaxReportedTokens]
+// as it is, a float in that range truncated, anything else (negative, larger, a string) 0.
+int64_t TokenCountOr0(simdjson::dom::element e);
 
 // An integer (unsigned ones cast), else 0: JsonInteger's reading.
 int64_t IntegerOr0(std::optional<simdjson::dom::element> e);
@@ -62,7 +73,7 @@ std::array<std::optional<simdjson::dom::element>, N> LastOf(
 // A string element's text, or "" (absent, or another type).
 std::string StringOr(std::optional<simdjson::dom::element> e);
 
-// An OpenAI `usage` object as JsonInt reads it: prompt_tokens, completion_tokens and
+// An OpenAI `usage` object as JsonTokenCount reads it: prompt_tokens, completion_tokens and
 // prompt_tokens_details.cached_tokens (last occurrences; 0 when absent or not numbers).
 // *complete says whether both prompt_tokens and completion_tokens were present.
 TokenUsage OpenAIUsage(simdjson::dom::object usage, bool* complete = nullptr);

@@ -1,5 +1,6 @@
 #include "dialect/openai.h"
 
+#include <algorithm>
 #include <array>
 
 #include "dialect/fast_json.h"
@@ -334,10 +335,12 @@ namespace {
 
 TokenUsage UsageFrom(const json& u) {
   TokenUsage t;
-  t.input_tokens = JsonInt(u, "prompt_tokens");
-  t.output_tokens = JsonInt(u, "completion_tokens");
+  t.input_tokens = fast_json::JsonTokenCount(u, "prompt_tokens");
+  t.output_tokens = fast_json::JsonTokenCount(u, "completion_tokens");
   if (auto d = u.find("prompt_tokens_details"); d != u.end() && d->is_object())
-    t.cached_input_tokens = JsonInt(*d, "cached_tokens");
+    t.cached_input_tokens = fast_json::JsonTokenCount(*d, "cached_tokens");
+  // Cached tokens are part of prompt_tokens: a report of more is capped (the row stays whole).
+  t.cached_input_tokens = std::min(t.cached_input_tokens, t.input_tokens);
   return t;
 }
 
@@ -409,7 +412,6 @@ namespace sj = simdjson::dom;
 using fast_json::Last;
 using fast_json::LastOf;
 using fast_json::NonEmptyString;
-using fast_json::NumberOr0;
 using fast_json::StringOr;
 
 // The message of a non-null `error`: error.message, or the error itself when a string, or

@@ -1,6 +1,7 @@
 // Non-streaming response translation and usage conversions (translate.h).
 #include <nlohmann/json.hpp>
 
+#include "dialect/fast_json.h"
 #include "dialect/json_util.h"
 #include "dialect/openai.h"
 #include "dialect/translate.h"
@@ -29,10 +30,10 @@ json ParseToolArguments(const std::string& args) {
 TokenUsage UsageFromAnthropic(const json& u) {
   TokenUsage t;
   if (!u.is_object()) return t;
-  const int64_t read = JsonInt(u, "cache_read_input_tokens");
-  const int64_t created = JsonInt(u, "cache_creation_input_tokens");
-  t.input_tokens = JsonInt(u, "input_tokens") + read + created;
-  t.output_tokens = JsonInt(u, "output_tokens");
+  const int64_t read = fast_json::JsonTokenCount(u, "cache_read_input_tokens");
+  const int64_t created = fast_json::JsonTokenCount(u, "cache_creation_input_tokens");
+  t.input_tokens = fast_json::JsonTokenCount(u, "input_tokens") + read + created;
+  t.output_tokens = fast_json::JsonTokenCount(u, "output_tokens");
   t.cached_input_tokens = read;
   t.cache_creation_input_tokens = created;
   return t;

@@ -103,11 +103,8 @@ std::string Stats::Prometheus() const {
     out += s;
     out += '\n';
   };
-  auto usd = [](int64_t micros) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6f", micros / 1e6);
-    return std::string(buf);
-  };
+  // Exact decimal digits of the integer micros (a double loses the last ones above 2^53).
+  auto usd = [](int64_t micros) { return catalog::FormatUsd(micros); };
   std::vector<const TierStats*> all;
   for (auto& t : tiers_) all.push_back(t.get());
   all.push_back(&none_);

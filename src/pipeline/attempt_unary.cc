@@ -117,8 +117,13 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
     }
     EndAttempt(ctx, cur, Outcome::kSuccess, std::nullopt);
     if (answer->usage_reported) {
-      ctx.usage = answer->usage;
+      // A count the upstream reported as 0 (or as nothing believable: kMaxReportedTokens) is
+      // estimated like a stream's (UseUsage), so the row never says a call cost nothing.
+      const BilledUsage b =
+          CompleteUsage(answer->usage, true, ctx.req.prompt_chars, answer->text_chars);
+      ctx.usage = b.usage;
       ctx.usage_reported = true;
+      ctx.usage_estimated = ctx.usage_estimated || b.estimated;
     } else {
       // No usage reported: estimate so the ledger never under-counts silently.
       ctx.usage.input_tokens = EstimateTokens(ctx.req.prompt_chars);

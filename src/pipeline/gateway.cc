@@ -38,7 +38,16 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
   if (!ref || !ref->price)
     return Error::Make(ErrorKind::kInternal, "bad_config",
                        "reference_model '" + config->reference_model + "' has no known price");
+  // reference_model's price as this config pays it: the price override of the first deployment
+  // of that model that has one (e.g. with its prompt-cache prices), else the catalog's.
   g->reference_price_ = *ref->price;
+  bool overridden = false;
+  for (const auto& tier : config->tiers)
+    for (const auto& d : tier.deployments)
+      if (!overridden && d.price && d.catalog == config->reference_model) {
+        g->reference_price_ = *d.price;
+        overridden = true;
+      }
   std::vector<std::string> tier_names;
   json data = json::array();
   auto add_model = [&](const std::string& id, const std::string& owner) {
@@ -474,8 +483,13 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
     ctx.price_known = price.has_value();
     ctx.cost_micros = price ? catalog::CostMicros(*price, u) : 0;
   }
-  // The counterfactual prices the answer the client got, not the cascade's extra call.
-  ctx.reference_cost_micros = catalog::CostMicros(reference_price_, u);
+  // The counterfactual prices the answer the client got, not the cascade's extra call. An
+  // answer from the reference model itself cost what all-frontier costs: saved 0 exactly, even
+  // when its deployment's price differs from reference_price_.
+  if (ctx.deployment && ctx.price_known && ctx.deployment->catalog == config_->reference_model)
+    ctx.reference_cost_micros = ctx.cost_micros;
+  else
+    ctx.reference_cost_micros = catalog::CostMicros(reference_price_, u);
   if (ctx.defer_ledger) co_return;  // a held cascade step: the caller accounts the request
   // Failed attempts' usage (reported or estimated) was billed by their upstreams: in the cost too.
   ctx.cost_micros += ctx.carried_cost_micros + ctx.failed_cost_micros;

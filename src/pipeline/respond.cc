@@ -145,9 +145,9 @@ Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstr
     if (info.usage) {
       a.usage = *info.usage;
       a.usage_reported = true;
-    } else {
-      a.text_chars = PassedThroughTextChars(wire, upstream_body);
     }
+    // Read only when the output is to be estimated (no usage, or a report that says 0).
+    if (a.usage.output_tokens == 0) a.text_chars = PassedThroughTextChars(wire, upstream_body);
     a.body = std::move(upstream_body);
     return a;
   }
@@ -165,7 +165,7 @@ Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstr
     if (refused_text_chars) *refused_text_chars = ReceivedTextChars(upstream_body);
     return canon.error();
   }
-  if (!a.usage_reported) a.text_chars = TextChars(*canon);
+  if (a.usage.output_tokens == 0) a.text_chars = TextChars(*canon);
   if (client == Dialect::kOpenAI) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())

@@ -14,8 +14,9 @@ struct UnaryAnswer {
   std::string body;  // in the client's dialect
   dialect::TokenUsage usage;
   bool usage_reported = false;
-  // When no usage was reported: UTF-8 characters of the answer's text, thinking and tool
-  // arguments, what the output tokens are estimated from (0 when usage was reported).
+  // When no usage was reported, or it reported 0 output tokens: UTF-8 characters of the
+  // answer's text, thinking and tool arguments, what the output tokens are estimated from (0
+  // when a non-zero output count was reported).
   int64_t text_chars = 0;
 };
 

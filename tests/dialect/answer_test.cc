@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "dialect/fast_json.h"
 #include "differential.h"
 
 namespace triage::dialect {
@@ -100,6 +101,44 @@ TEST(InspectAnswer, ReadsWhatAccountingNeeds) {
   EXPECT_TRUE(InspectAnswer(Dialect::kOpenAI, Bodies()[18]).has_answer);
   EXPECT_FALSE(InspectAnswerSimdjson(Dialect::kOpenAI, Bodies()[19]).has_value());
   EXPECT_TRUE(InspectAnswer(Dialect::kOpenAI, Bodies()[19]).usage.has_value());
+}
+
+// Regression: a negative count, one beyond int64 (cast to -1) or 2^63-1 (which, added to the
+// cache counts, overflowed) was billed, summed into /metrics and could make counters go down.
+// Both readers now take a count outside [0, fast_json::kMaxReportedTokens] as not reported (0).
+TEST(InspectAnswer, TokenCountsNoUpstreamShouldReportReadAsNotReported) {
+  auto usage = [](Dialect wire, const std::string& u) {
+    const std::string body = wire == Dialect::kOpenAI ? R"({"choices":[],"usage":)" + u + "}"
+                                                      : R"({"content":[],"usage":)" + u + "}";
+    EXPECT_TRUE(InspectAnswer(wire, body) == InspectAnswerTree(wire, body)) << body;
+    auto info = InspectAnswer(wire, body);
+    EXPECT_TRUE(info.usage.has_value()) << body;
+    return info.usage.value_or(TokenUsage{});
+  };
+  const std::string max = std::to_string(fast_json::kMaxReportedTokens);
+  const std::string over = std::to_string(fast_json::kMaxReportedTokens + 1);
+  TokenUsage o = usage(Dialect::kOpenAI,
+                       R"({"prompt_tokens":)" + max + R"(,"completion_tokens":)" + over + "}");
+  EXPECT_EQ(o.input_tokens, fast_json::kMaxReportedTokens);
+  EXPECT_EQ(o.output_tokens, 0);
+  o = usage(Dialect::kOpenAI, R"({"prompt_tokens":-5,"completion_tokens":18446744073709551615,)"
+                              R"("prompt_tokens_details":{"cached_tokens":9223372036854775807}})");
+  EXPECT_EQ(o, TokenUsage{});
+  // cached_tokens are part of prompt_tokens: more is capped, so the row never says cached > input.
+  o = usage(
+      Dialect::kOpenAI,
+      R"({"prompt_tokens":1000,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":5000}})");
+  EXPECT_EQ(o.cached_input_tokens, 1000);
+  o = usage(Dialect::kOpenAI, R"({"prompt_tokens":12.5,"completion_tokens":"7"})");
+  EXPECT_EQ(o.input_tokens, 12);
+  EXPECT_EQ(o.output_tokens, 0);
+  TokenUsage a = usage(Dialect::kAnthropic,
+                       R"({"input_tokens":9223372036854775807,"cache_read_input_tokens":1000,)"
+                       R"("cache_creation_input_tokens":-3,"output_tokens":20})");
+  EXPECT_EQ(a.input_tokens, 1000);
+  EXPECT_EQ(a.cached_input_tokens, 1000);
+  EXPECT_EQ(a.cache_creation_input_tokens, 0);
+  EXPECT_EQ(a.output_tokens, 20);
 }
 
 TEST(InspectAnswer, LargeBodiesGoToTheTree) {
