@@ -129,6 +129,14 @@ TEST(WriteFileAtomically, AReadOnlyFileIsRefusedNotReplaced) {
   std::filesystem::create_directory(dir);
   ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
   const std::string path = dir + "/model.bin";
+  // Root's directory (not writable by nobody) with a file nobody may write, linked from `dir`.
+  const std::string closed = TempPath("ro_closed_dir"), link = dir + "/link.bin";
+  std::filesystem::remove_all(closed);
+  std::filesystem::create_directory(closed);
+  ASSERT_EQ(::chmod(closed.c_str(), 0755), 0);
+  ASSERT_TRUE(WriteFileAtomically(closed + "/target.bin", "t").ok());
+  ASSERT_EQ(::chmod((closed + "/target.bin").c_str(), 0666), 0);
+  std::filesystem::create_symlink(closed + "/target.bin", link);
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -140,14 +148,18 @@ TEST(WriteFileAtomically, AReadOnlyFileIsRefusedNotReplaced) {
     if (st.error().message != "cannot write " + path + ": Permission denied") ::_exit(14);
     if (Slurp(path) != "kept") ::_exit(15);
     if (CheckWritablePath(path).ok()) ::_exit(16);
+    // A symlink (in a directory this user may write) to a file in one it may not: the new file
+    // is made next to the target, so the check refuses it before the work, not the write after.
+    if (CheckWritablePath(link).ok()) ::_exit(17);
     ::_exit(0);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "10 setuid, 11 first write, 13 replaced, 14 message, "
-                                       "15 content, 16 CheckWritablePath";
+                                       "15 content, 16 CheckWritablePath, 17 symlink's dir";
   std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(closed);
 }
 
 TEST(CheckWritablePath, SaysWhyBeforeAnyWork) {
