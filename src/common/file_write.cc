@@ -62,6 +62,21 @@ int OwnDescriptor(const std::string& path) {
   return fd;
 }
 
+// The file a write to `path` lands in: `path` with its symlinks resolved, also when the last
+// one dangles (open(O_CREAT) creates its target; replacing the link instead would leave the
+// target missing and the link gone). `path` itself when nothing resolves.
+std::string TargetOf(const std::string& path) {
+  std::error_code ec;
+  if (auto real = std::filesystem::canonical(path, ec); !ec) return real.string();
+  std::filesystem::path p = path;
+  for (int hops = 0; hops < 40 && std::filesystem::is_symlink(p, ec); ++hops) {
+    const std::filesystem::path to = std::filesystem::read_symlink(p, ec);
+    if (ec) break;
+    p = to.is_absolute() ? to : p.parent_path() / to;
+  }
+  return p.string();
+}
+
 }  // namespace
 
 Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
@@ -71,7 +86,6 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
     if (const int err = WriteAll(fd, bytes); err != 0) return WriteError(path, err);
     return Ok{};
   }
-  std::string target = path;
   struct stat st {};
   const bool exists = ::stat(path.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) return WriteError(path, EISDIR);
@@ -88,11 +102,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
     if (err != 0) return WriteError(path, err);
     return Ok{};
   }
-  if (exists) {  // replace a symlink's target, not the link
-    std::error_code ec;
-    auto real = std::filesystem::canonical(path, ec);
-    if (!ec) target = real.string();
-  }
+  const std::string target = TargetOf(path);  // a symlink's target is replaced, not the link
   std::random_device rd;
   const std::string tmp =
       (DirOf(target) /
@@ -127,9 +137,7 @@ Status CheckWritablePath(const std::string& path) {
   std::error_code ec;
   // The new file is made next to a symlink's target (WriteFileAtomically), so that directory
   // counts.
-  std::string target = path;
-  if (auto real = std::filesystem::canonical(path, ec); !ec) target = real.string();
-  const std::filesystem::path dir = DirOf(target);
+  const std::filesystem::path dir = DirOf(TargetOf(path));
   if (!std::filesystem::is_directory(dir, ec)) return bad("no directory " + dir.string());
   // The new file is made next to the old one, so the directory must take it.
   if (::access(dir.c_str(), W_OK) != 0) return bad(std::strerror(errno));

@@ -61,6 +61,23 @@ TEST(WriteFileAtomically, ASymlinkIsFollowed) {
   std::remove(target.c_str());
 }
 
+// Regression: a symlink whose target did not exist yet (a dangling link, as `ln -s` leaves before
+// the first write) was replaced by a regular file, where opening it creates its target.
+TEST(WriteFileAtomically, ADanglingSymlinkGetsItsTargetCreated) {
+  const std::string target = TempPath("dangling_target.txt"), link = TempPath("dangling.txt");
+  std::remove(link.c_str());
+  std::remove(target.c_str());
+  // Relative, as ln -s writes it: resolved against the link's directory.
+  std::filesystem::create_symlink(std::filesystem::path(target).filename(), link);
+  ASSERT_TRUE(CheckWritablePath(link).ok());
+  ASSERT_TRUE(WriteFileAtomically(link, "created").ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(Slurp(target), "created");
+  EXPECT_TRUE(NoTemporaryLeft(target));
+  std::remove(link.c_str());
+  std::remove(target.c_str());
+}
+
 // Regression: eval and calibrate wrote through a buffered std::ofstream and checked it before the
 // close, so a full disk (/dev/full here) printed "wrote FILE" and exited 0.
 TEST(WriteFileAtomically, ADeviceIsWrittenInPlaceAndItsErrorsReported) {
