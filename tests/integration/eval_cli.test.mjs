@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, openSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
@@ -1175,5 +1175,29 @@ test("an output that names an input (--scores over --data, calibrate --out over 
     // A device is not a file to clobber, even when an input names it too.
     const out = run(["eval", "--data", data, "--router", "length", "--bootstrap", "0", "--json", "--scores", "/dev/null"]);
     assert.equal(out.status, 0, out.stderr);
+  });
+});
+
+test("--scores /dev/stdout with stdout redirected to a file: the report and the scores both land in it", () => {
+  withTempDir("triage-devstdout-", (dir) => {
+    // Like `triage eval ... --scores /dev/stdout >> out.txt`: the scores file replaced out.txt
+    // by a rename, so the report printed to stdout went to the unlinked file, and out.txt's
+    // earlier content was gone too.
+    const file = path.join(dir, "out.txt");
+    writeFileSync(file, "earlier line\n");
+    const fd = openSync(file, "a");
+    const r = spawnSync(triageBin, ["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "0", "--scores", "/dev/stdout"], {
+      stdio: ["ignore", fd, "pipe"],
+      encoding: "utf8",
+    });
+    closeSync(fd);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
+    assert.equal(lines[0], "earlier line");
+    const scores = lines.filter((l) => l.startsWith("{"));
+    assert.equal(scores.length, 907);
+    assert.equal(JSON.parse(scores[0]).id, "gsm8k-0003");
+    // The report (APGR, the curve's table) is there besides the scores.
+    assert.ok(lines.some((l) => /APGR/.test(l)), lines.filter((l) => !l.startsWith("{")).join("\n"));
   });
 });
