@@ -5,7 +5,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { startTriage, config } from "./lib/harness.mjs";
+import { startTwoDialects } from "./lib/harness.mjs";
 import { startFakeOpenAI } from "./lib/fake_openai.mjs";
 import { startFakeAnthropic, message, streamEvents, anthropicError } from "./lib/fake_anthropic.mjs";
 import { messagesRequestError } from "./lib/anthropic_rules.mjs";
@@ -29,16 +29,7 @@ describe("translation limits", () => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(message({ model: body.model, content })));
     };
-    t = await startTriage(
-      config({
-        tiers: [
-          { name: "open", deployments: [{ name: "gemma", url: oai.url, catalog: "gemma-4-31b", model: "gemma4:31b" }] },
-          { name: "frontier", deployments: [{ name: "claude", provider: "anthropic", url: ant.url, catalog: "claude-opus-4.7", model: "claude-opus-4-7", api_key_env: "TRIAGE_IT_ANT_KEY" }] },
-        ],
-        extra: "routing: {fallback: none}\nretry: {max_attempts: 1}\n",
-      }),
-      { env: { TRIAGE_IT_ANT_KEY: "sk-ant-test-key-777" } },
-    );
+    t = await startTwoDialects(oai.url, ant.url);
     anthropic = new Anthropic({ baseURL: t.url, apiKey: "client-key", maxRetries: 0 });
     openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "client-key", maxRetries: 0 });
   });

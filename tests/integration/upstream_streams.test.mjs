@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { startTriage, config } from "./lib/harness.mjs";
+import { startTwoDialects } from "./lib/harness.mjs";
 import { chunk } from "./lib/fake_openai.mjs";
 import { message } from "./lib/fake_anthropic.mjs";
 
@@ -65,17 +65,7 @@ describe("unusual upstream streams", () => {
   before(async () => {
     oa = await startScripted();
     an = await startScripted();
-    const timeouts = { idle_ms: 5000 };
-    t = await startTriage(
-      config({
-        tiers: [
-          { name: "open", deployments: [{ name: "oa", url: oa.url, catalog: "gemma-4-31b", model: "gemma", timeouts }] },
-          { name: "frontier", deployments: [{ name: "an", provider: "anthropic", url: an.url, catalog: "claude-opus-4.7", model: "claude", api_key_env: "TRIAGE_IT_ANT_KEY", timeouts }] },
-        ],
-        extra: "routing: {fallback: none}\nretry: {max_attempts: 1}\n",
-      }),
-      { env: { TRIAGE_IT_ANT_KEY: "sk-ant-test-key-999" } },
-    );
+    t = await startTwoDialects(oa.url, an.url, { timeouts: { idle_ms: 5000 } });
     anthropic = new Anthropic({ baseURL: t.url, apiKey: "client-key", maxRetries: 0 });
     openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "client-key", maxRetries: 0 });
   });

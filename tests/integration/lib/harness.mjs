@@ -84,6 +84,25 @@ export async function startDemo() {
   });
 }
 
+// The gateway the cross-dialect tests share: tier "open" on the OpenAI-style upstream at
+// `openaiUrl` (deployment "gemma", model gemma4:31b), tier "frontier" on the Anthropic upstream
+// at `anthropicUrl` (deployment "claude", model claude-opus-4-7, key ANT_TEST_KEY in
+// TRIAGE_IT_ANT_KEY), no fallback, one attempt; `more` (e.g. {timeouts}) goes to both
+// deployments. Resolves the started gateway.
+export const ANT_TEST_KEY = "sk-ant-test-key-999";
+export function startTwoDialects(openaiUrl, anthropicUrl, more = {}) {
+  return startTriage(
+    config({
+      tiers: [
+        { name: "open", deployments: [{ name: "gemma", url: openaiUrl, catalog: "gemma-4-31b", model: "gemma4:31b", ...more }] },
+        { name: "frontier", deployments: [{ name: "claude", provider: "anthropic", url: anthropicUrl, catalog: "claude-opus-4.7", model: "claude-opus-4-7", api_key_env: "TRIAGE_IT_ANT_KEY", ...more }] },
+      ],
+      extra: "routing: {fallback: none}\nretry: {max_attempts: 1}\n",
+    }),
+    { env: { TRIAGE_IT_ANT_KEY: ANT_TEST_KEY } },
+  );
+}
+
 // A config with one tier per entry of `tiers` ({name, deployments: [{name, url|sim, catalog, extra}]}).
 export function config({ tiers, extra = "" }) {
   let y = "reference_model: claude-opus-4.7\nstorage:\n  ledger: sqlite://${LEDGER}\ntiers:\n";
