@@ -115,18 +115,6 @@ int64_t Utf8Chars(std::string_view s) {
   return n;
 }
 
-int64_t JsonInt(const json& obj, const char* key, int64_t fallback) {
-  if (!obj.is_object()) return fallback;
-  auto it = obj.find(key);
-  if (it == obj.end()) return fallback;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_number_float()) {
-    double d = it->get<double>();
-    if (d >= -9.0e18 && d <= 9.0e18) return static_cast<int64_t>(d);
-  }
-  return fallback;
-}
-
 std::optional<Error> CheckModelField(const json& body) {
   auto model = body.find("model");
   if (model == body.end()) return Missing("model");

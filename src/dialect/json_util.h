@@ -68,9 +68,6 @@ std::optional<Error> CheckModelField(const nlohmann::json& body);
 // Number of UTF-8 code points in `s` (bytes that are not continuation bytes).
 int64_t Utf8Chars(std::string_view s);
 
-// Integer of a JSON number field or `fallback`; never throws.
-int64_t JsonInt(const nlohmann::json& obj, const char* key, int64_t fallback = 0);
-
 // An integer member of obj (a float or any other type reads 0); never throws.
 int64_t JsonInteger(const nlohmann::json& obj, const char* key);
 
