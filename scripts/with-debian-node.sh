@@ -22,7 +22,7 @@ if [[ ! -x $root/usr/bin/node || ! -f $root/usr/share/nodejs/npm/bin/npm-cli.js 
   debver() { apt-cache madison "$1" | awk -F' [|] ' '$3 ~ /debian/ {print $2; exit}'; }
   nodever=$(debver nodejs)
   for i in "${!pkgs[@]}"; do
-    [[ ${pkgs[$i]} == nodejs || ${pkgs[$i]} == libnode* ]] && pkgs[$i]="${pkgs[$i]}=$nodever"
+    [[ ${pkgs[$i]} == nodejs || ${pkgs[$i]} == libnode* ]] && pkgs[i]="${pkgs[$i]}=$nodever"
   done
   (cd "$dir/debs" && apt-get download "${pkgs[@]}" >/dev/null 2>&1)
   for f in "$dir"/debs/*.deb; do dpkg -x "$f" "$root"; done
