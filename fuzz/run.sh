@@ -9,7 +9,8 @@ seconds=${1:-20}
 out=build-fuzz
 mkdir -p "$out"
 srcs=(src/dialect/*.cc src/common/*.cc src/routing/linear_model.cc src/routing/features.cc
-      src/routing/arith_check.cc src/server/cors.cc src/pipeline/tool_schema.cc)
+      src/routing/arith_check.cc src/server/cors.cc src/server/request_head.cc
+      src/pipeline/tool_schema.cc)
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -I src)
 # The dialect sources once, as a library object set, then one link per target.
@@ -17,7 +18,7 @@ objs=()
 for s in "${srcs[@]}"; do
   o="$out/$(basename "${s%.cc}").o"
   # Rebuilt when the source or any header of the two rooms changed since.
-  if [[ ! -f $o || $s -nt $o || -n $(find src/dialect src/common src/routing src/server/cors.h src/pipeline/tool_schema.h -name '*.h' -newer "$o" | head -1) ]]; then
+  if [[ ! -f $o || $s -nt $o || -n $(find src/dialect src/common src/routing src/server/cors.h src/server/request_head.h src/pipeline/tool_schema.h -name '*.h' -newer "$o" | head -1) ]]; then
     clang++ "${flags[@]/-fsanitize=fuzzer,address,undefined/-fsanitize=fuzzer-no-link,address,undefined}" -c "$s" -o "$o"
   fi
   objs+=("$o")

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -77,6 +79,34 @@ std::string TargetOf(const std::string& path) {
   return p.string();
 }
 
+// A temporary file older than this next to a file just written was left by a write that was
+// killed between creating it and renaming it: no write keeps its temporary this long (each
+// is written, synced and renamed at once), so removing it cannot cut a live one.
+constexpr auto kStaleTemporary = std::chrono::minutes(10);
+
+// Removes the leftovers of killed writes of `target`: regular files in its directory, owned by
+// this user, named exactly ".NAME.tmp-DIGITS" (the pattern WriteFileAtomically creates), last
+// modified more than kStaleTemporary ago. Best effort: an error leaves the file.
+void RemoveStaleTemporaries(const std::string& target) {
+  const std::filesystem::path dir = DirOf(target);
+  const std::string prefix = "." + std::filesystem::path(target).filename().string() + ".tmp-";
+  const auto now = std::chrono::system_clock::now();
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string_view digits = std::string_view(name).substr(prefix.size());
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid())
+      continue;
+    const auto mtime = std::chrono::system_clock::from_time_t(st.st_mtime);
+    if (now - mtime > kStaleTemporary) ::unlink(it->path().c_str());
+  }
+}
+
 }  // namespace
 
 Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
@@ -119,6 +149,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
     ::unlink(tmp.c_str());
     return WriteError(path, err);
   }
+  RemoveStaleTemporaries(target);
   return Ok{};
 }
 

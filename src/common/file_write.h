@@ -18,6 +18,9 @@ namespace triage {
 // process's own open descriptor (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N), whatever it
 // is redirected to, at its current offset after flushing stdio. The error names `path` and the
 // system's reason. Not safe against another writer of the same path at the same time.
+// A write killed between creating its temporary and renaming it leaves ".NAME.tmp-DIGITS"
+// behind: the next successful write of the same path removes such files that are regular,
+// this user's and older than 10 minutes (no live write keeps one that long), nothing else.
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
 
 // Whether `path` could be created or replaced, checked before long work: its directory exists

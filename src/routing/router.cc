@@ -254,12 +254,20 @@ size_t ChooseTier(double score, const std::vector<double>& thresholds) {
 
 std::string FormatScore(double value, int digits) {
   char buf[48];
+  if (digits < 0) {
+    // The shortest decimal that reads back as exactly `value`.
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed);
+    if (ec == std::errc()) return std::string(buf, end);
+    digits = 17;
+  }
   std::snprintf(buf, sizeof buf, "%.*f", digits, value);
   return buf;
 }
 
 int ScoreDigits(double score, const std::vector<double>& thresholds) {
-  for (int d = 2; d < 6; ++d) {
+  // Up to 17 decimals: scores and thresholds are in [0, 1], where 17 decimals tell nearly any
+  // two doubles apart; past that, the shortest round-trip form of each (kShortestDigits).
+  for (int d = 2; d <= 17; ++d) {
     const double s = std::strtod(FormatScore(score, d).c_str(), nullptr);
     bool same = true;
     for (double t : thresholds) {
@@ -268,7 +276,7 @@ int ScoreDigits(double score, const std::vector<double>& thresholds) {
     }
     if (same) return d;
   }
-  return 6;
+  return kShortestDigits;
 }
 
 Result<std::shared_ptr<const AnswerScorer>> LoadAnswerScorer(const std::string& model_file) {

@@ -55,11 +55,16 @@ Result<std::shared_ptr<const Scorer>> MakeScorer(const std::string& spec);
 // REQUIRES: thresholds ascending, size tiers-1.
 size_t ChooseTier(double score, const std::vector<double>& thresholds);
 
-// `score` with as few decimals (2 to 6) as keep it on the right side of every threshold when
-// both are printed with them: "0.58" when that is unambiguous, "0.576" against a threshold
-// of 0.5827 (printed "0.583"), so a route header never reads "score=0.58 → open" for a
-// threshold it would also print as 0.58. Print the thresholds with the same digits.
+// `score` with as few decimals (2 or more) as keep it on the right side of every threshold
+// when both are printed with them: "0.58" when that is unambiguous, "0.576" against a
+// threshold of 0.5827 (printed "0.583"), so a route header never reads "score=0.58 → open"
+// for a threshold it would also print as 0.58, nor "score=0.310000" against 0.31 for a score
+// 3e-7 below it ("0.3099997"). Print the thresholds with the same digits. Returns 2 to 17, or
+// kShortestDigits when even 17 decimals would not tell them apart.
+constexpr int kShortestDigits = -1;
 int ScoreDigits(double score, const std::vector<double>& thresholds);
+// `value` with `digits` decimals; kShortestDigits: the shortest decimal that reads back as
+// exactly `value` (std::to_chars).
 std::string FormatScore(double value, int digits);
 
 // Scores a cheap model's answer. Thread-safe, immutable after load.

@@ -70,6 +70,89 @@ std::string_view PathOf(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 2.3.
+bool IsUnreserved(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~';
+}
+
+}  // namespace
+
+std::string_view NormalPath(std::string_view path, std::string* storage, bool* malformed) {
+  *malformed = false;
+  if (path.empty() || path.front() != '/') return path;
+  bool normal = true;
+  for (size_t i = 0; i < path.size() && normal; ++i) {
+    if (path[i] == '%') normal = false;
+    if (path[i] == '/' && i + 1 < path.size() && (path[i + 1] == '/' || path[i + 1] == '.'))
+      normal = false;
+  }
+  if (normal) return path;
+  // Percent-encoding normalisation (6.2.2.2) first, then dot segments (6.2.2.3), so that
+  // "%2E%2E" is a ".." segment.
+  std::string decoded;
+  decoded.reserve(path.size());
+  for (size_t i = 0; i < path.size(); ++i) {
+    const char c = path[i];
+    if (c != '%') {
+      decoded += c;
+      continue;
+    }
+    const int hi = i + 1 < path.size() ? HexValue(path[i + 1]) : -1;
+    const int lo = i + 2 < path.size() ? HexValue(path[i + 2]) : -1;
+    if (hi < 0 || lo < 0) {
+      *malformed = true;
+      decoded += c;
+      continue;
+    }
+    const char byte = static_cast<char>(hi * 16 + lo);
+    if (IsUnreserved(byte)) {
+      decoded += byte;
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      decoded += '%';
+      decoded += kHex[hi];
+      decoded += kHex[lo];
+    }
+    i += 2;
+  }
+  // Segments after the leading '/'; empty, "." and ".." ones leave a trailing slash when last
+  // ("/v1/models/." is "/v1/models/"), as in RFC 3986 5.2.4.
+  std::string& out = *storage;
+  out.clear();
+  std::string_view rest = std::string_view(decoded).substr(1);
+  bool trailing = false;
+  for (;;) {
+    const size_t slash = rest.find('/');
+    const std::string_view seg = rest.substr(0, slash);
+    const bool last = slash == std::string_view::npos;
+    trailing = false;
+    if (seg == "..") {
+      const size_t cut = out.rfind('/');
+      out.resize(cut == std::string::npos ? 0 : cut);
+      trailing = true;
+    } else if (seg.empty() || seg == ".") {
+      trailing = true;
+    } else {
+      out += '/';
+      out += seg;
+    }
+    if (last) break;
+    rest.remove_prefix(slash + 1);
+  }
+  if (trailing || out.empty()) out += '/';
+  return out;
+}
+
 Route RouteOf(std::string_view path) {
   if (path == "/v1/chat/completions") return Route::kChatCompletions;
   if (path == "/v1/messages") return Route::kMessages;

@@ -25,6 +25,16 @@ enum class Route {
 // -> "/"). Other targets (authority-form, "*") are returned as they are (no route matches them).
 std::string_view PathOf(std::string_view target);
 
+// The form of a path routes are matched on (RFC 3986 6.2.2): percent-encoded unreserved
+// characters decoded (%63hat -> chat, %2D -> -), other escapes kept with uppercase hex (%2f ->
+// %2F: an encoded slash never becomes a separator), "." and ".." segments removed and empty
+// segments ("//") dropped, as nginx merges slashes; a trailing slash stays (/v1/models/ is
+// another resource, 404). A path that needs none of this (no '%', "//" or "/.": nearly every
+// request) is returned as it is without copying; otherwise the result is built in `*storage`.
+// Sets `*malformed` when a '%' does not start an escape of two hex digits (%zz, a final %);
+// those are kept as they are. A target that is not a path ("*", authority-form) is returned.
+std::string_view NormalPath(std::string_view path, std::string* storage, bool* malformed);
+
 Route RouteOf(std::string_view path);
 
 // Routes that run the chat pipeline (and so are accounted even when refused early).

@@ -186,6 +186,10 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
             observe::Log(observe::Level::kWarn, "grace period over; cancelling requests",
                          {{"in_flight", busy_.load()}});
             for (auto& ctx : contexts_) net::post(*ctx, [] { CancelRequestsOfThisThread(); });
+            // Requests wait for their ledger rows: a lock another process holds must not keep
+            // them (and the exit) waiting past the cancel window. Their rows are kept and, if
+            // still unwritten at the exit, logged whole.
+            gateway_.ledger().StopWaiting();
             cancel_deadline = now + kCancelWindow;
             abort_writes_at = now + kAbortClientWritesAfter;
             continue;

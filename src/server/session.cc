@@ -270,7 +270,9 @@ Known KnownOf(const http::request<http::string_body>& req, const Cors& cors) {
   k.version = req.version();
   k.head = req.method() == http::verb::head;
   k.method = std::string(req.method_string());
-  k.path = std::string(PathOf(req.target()));
+  std::string storage;
+  bool malformed = false;
+  k.path = std::string(NormalPath(PathOf(req.target()), &storage, &malformed));
   if (cors.enabled()) k.origin = std::string(req[http::field::origin]);
   return k;
 }
@@ -288,7 +290,9 @@ Known KnownOf(const Parser& parser, const beast::flat_buffer& buffer, const Cors
   k.version = line->version;
   k.head = line->method == "HEAD";
   k.method = std::string(line->method);
-  k.path = std::string(PathOf(line->target));
+  std::string storage;
+  bool malformed = false;
+  k.path = std::string(NormalPath(PathOf(line->target), &storage, &malformed));
   return k;
 }
 
@@ -511,8 +515,10 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing (a 1.0
     // intermediary may not have understood it): answer it, then close, keep-alive or not.
     if (version < 11 && req.count(http::field::transfer_encoding) != 0) s.keep_alive = false;
-    const std::string_view path = PathOf(req.target());
-    const Route route = RouteOf(path);
+    std::string path_storage;  // only for a path that needs normalising
+    bool bad_escape = false;
+    const std::string_view path = NormalPath(PathOf(req.target()), &path_storage, &bad_escape);
+    const Route route = bad_escape ? Route::kNone : RouteOf(path);
     const dialect::Dialect dialect = DialectOf(path);
     const auto method = req.method();
     SessionWriter writer(s, version, method == http::verb::head);
@@ -570,7 +576,12 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     server.busy_.fetch_add(1);
     std::optional<Error> encoded;
     if (method == http::verb::post) encoded = EncodingError(req);
-    if (route == Route::kNone) {
+    if (bad_escape) {
+      Error e = Error::Make(ErrorKind::kInvalidRequest, "invalid_path",
+                            "malformed percent-encoding in the request path (a '%' must be "
+                            "followed by two hex digits)");
+      co_await RespondError(writer, dialect, e);
+    } else if (route == Route::kNone) {
       Error e =
           Error::Make(ErrorKind::kNotFound, "not_found",
                       "no route for " + std::string(req.method_string()) + " " + std::string(path));

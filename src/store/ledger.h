@@ -66,8 +66,14 @@ class Ledger {
   // Rows whose commit failed (their callback said so) but that were kept and committed later,
   // once the database took writes again. Thread-safe.
   virtual uint64_t written_late() const { return 0; }
+  // From now on no write waits for a lock another process holds, nor retries: a commit that
+  // meets one fails at once (its rows are kept, and Close hands them back). For the end of the
+  // shutdown grace period, so that the exit stays bounded. Thread-safe; idempotent.
+  virtual void StopWaiting() {}
   // Stops the ledger: commits everything queued (running its callbacks), gives the rows kept
-  // after a failed commit one last try, and returns those that still could not be written
+  // after a failed commit one last try (waiting at most about a second for a lock another
+  // process holds; not at all after StopWaiting), and returns those that still could not be
+  // written
   // (the database refuses writes: disk full, lock held): they are lost unless the caller saves
   // them. Idempotent (later calls return nothing); the destructor closes too.
   // REQUIRES: no Append during or after it.

@@ -16,6 +16,11 @@ namespace {
 // Batch-wide failures are retried this many times when SQLite reports contention
 // (another process holding the write lock beyond busy_timeout).
 constexpr int kWriteAttempts = 4;
+// How long one attempt waits for a lock (the busy_timeout of the other connections).
+constexpr std::chrono::milliseconds kBusyWait{5000};
+// SQLite's own busy_timeout schedule (sqliteDefaultBusyCallback): short sleeps first, then
+// 100 ms; a give-up is therefore noticed within 100 ms.
+constexpr int kBusyDelaysMs[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
 
 bool IsContention(int rc) {
   int primary = rc & 0xff;
@@ -81,6 +86,9 @@ SqliteLedger::SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader,
       insert_(std::move(insert)),
       reader_db_(std::move(reader)),
       checkpoint_db_(std::move(checkpointer)) {
+  // Replaces the busy_timeout PrepareLedgerDb set: the same waits, but one that ends early once
+  // the ledger gives up waiting (StopWaiting, Close).
+  sqlite3_busy_handler(writer_db_.get(), &SqliteLedger::OnBusy, this);
   if (checkpoint_db_) {
     sqlite3_wal_hook(writer_db_.get(), &SqliteLedger::OnWalCommit, this);
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
@@ -90,9 +98,37 @@ SqliteLedger::SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader,
 
 SqliteLedger::~SqliteLedger() { Close(); }
 
+int SqliteLedger::OnBusy(void* self, int count) {
+  auto* l = static_cast<SqliteLedger*>(self);
+  if (l->GaveUpWaiting()) return 0;
+  constexpr int kSteps = sizeof(kBusyDelaysMs) / sizeof(kBusyDelaysMs[0]);
+  int waited = 0;  // ms slept before this call, as sqliteDefaultBusyCallback counts it
+  for (int i = 0; i < count; ++i) waited += kBusyDelaysMs[std::min(i, kSteps - 1)];
+  int delay = kBusyDelaysMs[std::min(count, kSteps - 1)];
+  const int budget = static_cast<int>(kBusyWait.count());
+  if (waited >= budget) return 0;
+  delay = std::min(delay, budget - waited);
+  std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+  return 1;
+}
+
+void SqliteLedger::GiveUpWaitingAt(std::chrono::steady_clock::time_point t) {
+  const auto ticks = t.time_since_epoch().count();
+  auto cur = give_up_at_.load();
+  while (ticks < cur && !give_up_at_.compare_exchange_weak(cur, ticks)) {
+  }
+}
+
+bool SqliteLedger::GaveUpWaiting() const {
+  return std::chrono::steady_clock::now().time_since_epoch().count() >= give_up_at_.load();
+}
+
+void SqliteLedger::StopWaiting() { GiveUpWaitingAt(std::chrono::steady_clock::now()); }
+
 std::vector<LedgerRow> SqliteLedger::Close() {
   if (closed_) return {};
   closed_ = true;
+  GiveUpWaitingAt(std::chrono::steady_clock::now() + kCloseLockWait);
   {
     std::lock_guard lk(mu_);
     stop_ = true;
@@ -250,7 +286,7 @@ void SqliteLedger::WriteBatch(std::span<const Pending> batch, std::vector<Status
     rc = TryWriteBatch(batch, results);
     if (rc == SQLITE_OK) return;
     message = sqlite3_errmsg(writer_db_.get());
-    if (!IsContention(rc)) break;
+    if (!IsContention(rc) || GaveUpWaiting()) break;
   }
   Error e = Error::Make(ErrorKind::kInternal, "ledger_write_failed",
                         "ledger: commit of " + std::to_string(batch.size()) +

@@ -33,8 +33,12 @@ class SqliteLedger final : public Ledger {
   // REQUIRES: no concurrent Append (callers stop appending before destroying the ledger).
   ~SqliteLedger() override;
   // Commits everything queued, runs its callbacks, tries the kept rows once more, joins the
-  // writer and the checkpointer, and returns the rows it could not write.
+  // writer and the checkpointer, and returns the rows it could not write. Waits for a lock
+  // another process holds at most kCloseLockWait from the call (or not at all after
+  // StopWaiting), so that a lock held open cannot hold the exit.
   std::vector<LedgerRow> Close() override;
+  static constexpr std::chrono::milliseconds kCloseLockWait{1000};
+  void StopWaiting() override;
 
   void Append(LedgerRow row, std::function<void(Status)> done) override;
   // Blocks until every row appended before the call is committed and its callback has run.
@@ -67,6 +71,12 @@ class SqliteLedger final : public Ledger {
   // when committed.
   void RetryUnwritten();
   void CheckpointLoop();
+  // The writer connection's busy handler: waits like busy_timeout (5 s), but gives up at once
+  // once give_up_at_ has passed.
+  static int OnBusy(void* self, int count);
+  // Moves give_up_at_ to `t` if that is earlier.
+  void GiveUpWaitingAt(std::chrono::steady_clock::time_point t);
+  bool GaveUpWaiting() const;
   // sqlite3_wal_hook callback (writer thread, after each commit).
   static int OnWalCommit(void* self, sqlite3* db, const char* schema, int pages);
   // Writes `batch` in one transaction; fills `results` (one per row). Retries on SQLITE_BUSY.
@@ -92,6 +102,9 @@ class SqliteLedger final : public Ledger {
   std::vector<Pending> unwritten_;
   bool closed_ = false;  // Close() ran; the caller's thread only (Close is not concurrent)
   std::atomic<uint64_t> written_late_{0};
+  // steady_clock ticks after which no write waits for a lock or retries (max: never).
+  std::atomic<std::chrono::steady_clock::rep> give_up_at_{
+      std::chrono::steady_clock::time_point::max().time_since_epoch().count()};
 
   std::optional<SqliteDb> checkpoint_db_;  // checkpoint thread only; nullopt for memory
   std::mutex ckpt_mu_;

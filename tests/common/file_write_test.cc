@@ -106,6 +106,37 @@ TEST(WriteFileAtomically, AFailedWriteLeavesTheOldFileAndNoTemporary) {
   std::remove(path.c_str());
 }
 
+// Regression: a `triage train --out m.json` killed between writing its temporary and renaming
+// it left ".m.json.tmp-N" next to m.json for good. The next write removes such leftovers when
+// they are surely stale (older than 10 minutes), and only files of exactly that pattern.
+TEST(WriteFileAtomically, RemovesStaleTemporariesOfTheSamePathOnly) {
+  const std::filesystem::path dir = TempPath("stale");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "m.json").string();
+  auto make = [&](const std::string& name, bool old) {
+    const std::string p = (dir / name).string();
+    std::ofstream(p) << "partial";
+    if (old) {
+      struct timespec times[2] = {{time(nullptr) - 3600, 0}, {time(nullptr) - 3600, 0}};
+      utimensat(AT_FDCWD, p.c_str(), times, 0);
+    }
+    return p;
+  };
+  const std::string stale = make(".m.json.tmp-123456", true);
+  const std::string fresh = make(".m.json.tmp-654321", false);  // may be a live write
+  const std::string other = make(".other.json.tmp-123", true);  // another file's
+  const std::string odd = make(".m.json.tmp-12ab", true);       // not our pattern
+  const std::string mine = make("m.json.tmp-123", true);        // no leading dot
+  std::filesystem::create_directory(dir / ".m.json.tmp-999");   // a directory
+  ASSERT_TRUE(WriteFileAtomically(path, "new").ok());
+  EXPECT_EQ(Slurp(path), "new");
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  for (const auto& kept : {fresh, other, odd, mine, (dir / ".m.json.tmp-999").string()})
+    EXPECT_TRUE(std::filesystem::exists(kept)) << kept;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(WriteFileAtomically, NoSuchDirectoryOrADirectoryAreErrors) {
   Status st = WriteFileAtomically(TempPath("no/such/dir/x.txt"), "x");
   ASSERT_FALSE(st.ok());

@@ -843,3 +843,41 @@ describe("out of file descriptors", () => {
     }
   });
 });
+
+describe("path normalisation", () => {
+  // Regression: /v1/%63hat/completions, /v1//chat/completions, /./v1/messages and
+  // /v1/messages/../messages were 404; a malformed escape (%zz, a final %) was a 404 too.
+  test("RFC 3986 spellings of a route reach it; a malformed escape is a 400 in the dialect; %2F and a trailing slash stay 404", async () => {
+    const y = config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { latency_ms: 0, output_tokens: 3 }, catalog: "gemma-4-31b" }] }] });
+    const t = await startTriage(y);
+    try {
+      const body = '{"model":"auto","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}';
+      const post = (p) => curl(["--path-as-is", "-X", "POST", `${t.url}${p}`, "-H", "content-type: application/json", "-d", body]);
+      for (const p of ["/v1/%63hat/completions", "/v1//chat/completions", "/v1/chat/./completions", "/v1/x/../chat/completions"]) {
+        const r = await post(p);
+        assert.equal(r.status, 200, `${p}: ${r.body}`);
+        assert.ok(JSON.parse(r.body).choices, p);
+      }
+      for (const p of ["/./v1/messages", "/v1/messages/../messages", "/v1/%6Dessages", "/v1/messages/%63ount_tokens"]) {
+        const r = await post(p);
+        assert.equal(r.status, 200, `${p}: ${r.body}`);
+      }
+      for (const p of ["/v1/chat/completions/", "/v1/messages%2Fcount_tokens", "/v1/chat%2Dcompletions"]) {
+        const r = await post(p);
+        assert.equal(r.status, 404, `${p}: ${r.body}`);
+      }
+      const bad = await post("/v1/messages/%zz");
+      assert.equal(bad.status, 400);
+      assert.equal(JSON.parse(bad.body).type, "error", "Anthropic shape");
+      assert.equal(JSON.parse(bad.body).error.type, "invalid_request_error");
+      const bad2 = await post("/v1/chat/completions%");
+      assert.equal(bad2.status, 400);
+      assert.equal(JSON.parse(bad2.body).error.code, "invalid_path");
+      const models = await curl(["--path-as-is", `${t.url}/v1/%6dodels`]);
+      assert.equal(models.status, 200);
+      assert.equal(t.rows().length, 7, "the 7 chat requests (not count_tokens, the 404s or the 400s)");
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

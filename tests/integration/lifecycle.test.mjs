@@ -2,7 +2,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -111,6 +111,53 @@ describe("ledger on a full disk", () => {
         execFileSync("umount", [dir]);
       } catch {}
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("ledger locked by another process", () => {
+  // Regression: with a real sqlite3 process holding the write lock (BEGIN EXCLUSIVE) across a
+  // SIGTERM, the exit took ~47 s (each queued batch waited 4 x busy_timeout, the kept rows 5 s
+  // more) and the clients got no answer. Now the exit is bounded by shutdown_grace_ms + the 2 s
+  // cancel window (+1 s margin), the clients are answered, and every row is logged whole.
+  test("SIGTERM while a sqlite3 process holds the write lock exits within the grace bound; no row is lost silently", async () => {
+    const y = config({ tiers: [{ name: "open", deployments: [{ name: "s", sim: { latency_ms: 0, output_tokens: 3 }, catalog: "gemma-4-31b" }] }], extra: "server: {shutdown_grace_ms: 1000}\n" });
+    const t = await startTriage(y);
+    const body = '{"model":"auto","messages":[{"role":"user","content":"hi"}]}';
+    let lock;
+    try {
+      const first = await curl([`${t.url}/v1/chat/completions`, "-d", body]);
+      assert.equal(first.status, 200);
+      lock = spawn("sqlite3", [t.ledger], { stdio: ["pipe", "pipe", "inherit"] });
+      let out = "";
+      lock.stdout.on("data", (d) => (out += d));
+      lock.stdin.write("BEGIN EXCLUSIVE;\nSELECT 'locked';\n");
+      for (let i = 0; i < 200 && !out.includes("locked"); i++) await sleep(20);
+      assert.match(out, /locked/);
+      const answers = [1, 2, 3].map(() => curl([`${t.url}/v1/chat/completions`, "-d", body]));
+      await sleep(500);
+      const t0 = Date.now();
+      t.proc.kill("SIGTERM");
+      const exit = await t.exited;
+      const took = Date.now() - t0;
+      assert.deepEqual(exit, { code: 0, signal: null });
+      assert.ok(took < 1000 + 2000 + 1000, `exit after ${took} ms`);
+      const ids = [first.headers["x-request-id"]];
+      for (const r of await Promise.all(answers)) {
+        assert.equal(r.status, 200, "answered before the exit");
+        ids.push(r.headers["x-request-id"]);
+      }
+      for (let i = 0; i < 100 && !t.stderr().includes('"msg":"stopped"'); i++) await sleep(20);
+      lock.stdin.end("ROLLBACK;\n");
+      await new Promise((r) => lock.on("close", r));
+      const logged = t.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+        .filter((l) => l.msg === "ledger row not written").map((l) => l.row.id);
+      const stored = t.rows().map((r) => r.id);
+      for (const id of ids) assert.ok(stored.includes(id) !== logged.includes(id), `${id}: stored ${stored.includes(id)}, logged ${logged.includes(id)}\n${t.stderr()}`);
+      assert.equal(logged.length, 3, t.stderr());
+    } finally {
+      if (lock && lock.exitCode === null) lock.kill("SIGKILL");
+      await t.cleanup();
     }
   });
 });

@@ -39,10 +39,30 @@ TEST(ScoreDigits, AsFewAsKeepTheComparisonTrue) {
   EXPECT_EQ(FormatScore(0.576027, 3), "0.576");
   // "0.583" against "0.583" would read as equal: "0.5832" against "0.5827".
   EXPECT_EQ(ScoreDigits(0.583207, th), 4);
-  EXPECT_EQ(ScoreDigits(0.6789, th), 6);        // 0.678900 against 0.678897
-  EXPECT_EQ(ScoreDigits(0.582657, th), 2);      // equal to the threshold: equal when printed
-  EXPECT_EQ(ScoreDigits(0.5826570001, th), 6);  // as close as 6 decimals get
+  EXPECT_EQ(ScoreDigits(0.6789, th), 6);         // 0.678900 against 0.678897
+  EXPECT_EQ(ScoreDigits(0.582657, th), 2);       // equal to the threshold: equal when printed
+  EXPECT_EQ(ScoreDigits(0.5826570001, th), 10);  // above the threshold, not equal to it
   EXPECT_EQ(ScoreDigits(0.5, {}), 2);
+}
+
+// Regression: a score within 5e-7 of a threshold printed equal to it (digits were capped at 6):
+// "score=0.310000 → open" against a threshold of 0.31, though the score was below it.
+TEST(ScoreDigits, AScoreJustBelowAThresholdNeverPrintsEqualToIt) {
+  const std::vector<double> th = {0.31};
+  for (double score : {0.3099997, 0.31 - 1e-9, 0.31 - 1e-13, std::nextafter(0.31, 0.0),
+                       std::nextafter(0.31, 1.0), 0.3100004}) {
+    const int d = ScoreDigits(score, th);
+    const double printed_score = std::strtod(FormatScore(score, d).c_str(), nullptr);
+    const double printed_th = std::strtod(FormatScore(0.31, d).c_str(), nullptr);
+    EXPECT_EQ(score >= 0.31, printed_score >= printed_th) << FormatScore(score, d);
+    EXPECT_NE(printed_score, printed_th) << FormatScore(score, d) << " vs " << FormatScore(0.31, d);
+  }
+  EXPECT_EQ(FormatScore(0.3099997, ScoreDigits(0.3099997, th)), "0.3099997");
+  EXPECT_EQ(FormatScore(0.31, ScoreDigits(0.31, th)), "0.31");
+  // Tiny thresholds, where 17 decimals are not enough: the shortest round-trip form.
+  const double tiny = 1e-18;
+  EXPECT_EQ(ScoreDigits(std::nextafter(tiny, 0.0), {tiny}), kShortestDigits);
+  EXPECT_EQ(FormatScore(0.25, kShortestDigits), "0.25");
 }
 
 TEST(ChooseTier, CountsThresholdsAtOrBelowScore) {

@@ -119,5 +119,57 @@ TEST(RequestHead, AnotherCodingBeforeChunkedIsNotImplemented) {
   }
 }
 
+// Regression: percent-encoded and dot-segment spellings of a route were 404 (/v1/%63hat/...,
+// /v1//chat/completions, /./v1/messages). RFC 3986 6.2.2 normal form, %2F never a separator.
+TEST(NormalPath, DecodesUnreservedEscapesRemovesDotSegmentsAndMergesSlashes) {
+  struct Case {
+    std::string_view in, out;
+  };
+  const Case cases[] = {
+      {"/v1/chat/completions", "/v1/chat/completions"},
+      {"/v1/chat%2Dcompletions", "/v1/chat-completions"},
+      {"/v1/%63hat/completions", "/v1/chat/completions"},
+      {"/v1/%63Hat/completions", "/v1/cHat/completions"},
+      {"/v1//chat/completions", "/v1/chat/completions"},
+      {"//v1/chat/completions", "/v1/chat/completions"},
+      {"/./v1/messages", "/v1/messages"},
+      {"/v1/messages/../messages", "/v1/messages"},
+      {"/v1/messages/%2E%2E/messages", "/v1/messages"},
+      {"/../v1/models", "/v1/models"},
+      {"/v1/models/.", "/v1/models/"},
+      {"/v1/chat/completions/", "/v1/chat/completions/"},
+      {"/v1/messages%2fcount_tokens", "/v1/messages%2Fcount_tokens"},
+      {"/v1/messages%2Fcount_tokens", "/v1/messages%2Fcount_tokens"},
+      {"/v1/models%3f", "/v1/models%3F"},
+      {"/.well-known", "/.well-known"},
+      {"/..", "/"},
+      {"*", "*"},
+  };
+  for (const auto& c : cases) {
+    std::string storage;
+    bool malformed = true;
+    EXPECT_EQ(NormalPath(c.in, &storage, &malformed), c.out) << c.in;
+    EXPECT_FALSE(malformed) << c.in;
+  }
+  std::string storage;
+  bool malformed = false;
+  const std::string_view normal = "/v1/chat/completions";
+  EXPECT_EQ(NormalPath(normal, &storage, &malformed).data(), normal.data()) << "no copy";
+}
+
+TEST(NormalPath, FlagsMalformedEscapes) {
+  for (std::string_view p : {"/v1/%zz", "/v1/messages/%", "/v1/messages/%4", "/%g0/x"}) {
+    std::string storage;
+    bool malformed = false;
+    NormalPath(p, &storage, &malformed);
+    EXPECT_TRUE(malformed) << p;
+  }
+  std::string storage;
+  bool malformed = false;
+  EXPECT_EQ(NormalPath("/v1/messages/%zz", &storage, &malformed), "/v1/messages/%zz");
+  EXPECT_EQ(DialectOf(NormalPath("/v1/messages/%zz", &storage, &malformed)),
+            dialect::Dialect::kAnthropic);
+}
+
 }  // namespace
 }  // namespace triage::server

@@ -63,6 +63,56 @@ TEST(LedgerFaults, WriteLockHeldForSecondsByAnotherWriterLosesNothing) {
   EXPECT_EQ(totals->requests, kRows);
 }
 
+// Regression: with another process holding the write lock until after the exit, Close() took
+// 20 s per queued batch (4 tries of busy_timeout) plus 5 s for the kept rows: a SIGTERM exit
+// took ~47 s. Close() now waits for the lock at most kCloseLockWait and hands the rows back.
+TEST(LedgerFaults, CloseWithTheWriteLockHeldIsBoundedAndHandsEveryRowBack) {
+  TempDir dir;
+  const std::string path = dir.File("l.db");
+  auto ledger = OpenLedger("sqlite://" + path);
+  ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::atomic<int> ok{0}, failed{0};
+  for (int i = 0; i < 3; ++i)
+    (*ledger)->Append(MakeRow(i), [&](Status s) { (s.ok() ? ok : failed).fetch_add(1); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<LedgerRow> lost = (*ledger)->Close();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, std::chrono::milliseconds(2000));
+  EXPECT_EQ(lost.size(), 3u);
+  EXPECT_EQ(ok.load(), 0);
+  EXPECT_EQ(failed.load(), 3);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+}
+
+// StopWaiting (the end of the shutdown grace period): a commit waiting for a lock another
+// process holds fails within ~100 ms instead of after up to 20 s, so that the requests waiting
+// for their rows can answer within the cancel window.
+TEST(LedgerFaults, StopWaitingFailsAWaitingCommitAtOnce) {
+  TempDir dir;
+  const std::string path = dir.File("l.db");
+  auto ledger = OpenLedger("sqlite://" + path);
+  ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::atomic<int> failed{0};
+  (*ledger)->Append(MakeRow(1), [&](Status s) { failed.fetch_add(s.ok() ? 0 : 1); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto t0 = std::chrono::steady_clock::now();
+  (*ledger)->StopWaiting();
+  (*ledger)->Flush();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(500));
+  EXPECT_EQ(failed.load(), 1);
+  EXPECT_EQ((*ledger)->Close().size(), 1u);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+}
+
 // Child: appends rows with a file-size limit until a commit fails, then lifts the limit (the
 // disk has room again) and appends one more. Exit code: 0 = saw the failure as
 // ledger_write_failed, the later row committed and the failed one was written late; writes
