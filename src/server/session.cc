@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -37,6 +38,8 @@ constexpr auto kWriteTimeout = std::chrono::seconds(60);
 // and this long in all.
 constexpr auto kLingerIdle = std::chrono::milliseconds(500);
 constexpr auto kLingerTotal = std::chrono::milliseconds(2000);
+constexpr size_t kLingerMaxBytes = 64 * 1024 * 1024;
+constexpr size_t kLingerReadSize = 64 * 1024;
 // Pipelined bytes the disconnect watch reads ahead while a chat request runs, at most.
 constexpr size_t kWatchBufferLimit = 64 * 1024;
 thread_local std::unordered_set<beast::tcp_stream*> t_idle;
@@ -633,18 +636,21 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
   // Lingering close: stop sending, then read and discard what the client may still be
   // sending for a short while, so an early error response is not destroyed by a TCP reset.
   // Bounded in bytes, in silence between reads and in total time: a client that keeps
-  // trickling bytes must not hold the connection open.
+  // trickling bytes must not hold the connection open. The byte bound is well above what
+  // loopback socket buffers hold (several MiB): at 4 MiB, a client that had filled them
+  // before this thread ran got the reset before it read the answer.
   boost::system::error_code ignored;
   s.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   size_t drained = 0;
-  char sink[8192];
+  const auto sink = std::make_unique<char[]>(kLingerReadSize);
   const auto linger_end = std::chrono::steady_clock::now() + kLingerTotal;
-  while (!ignored && drained < 4 * 1024 * 1024) {
+  while (!ignored && drained < kLingerMaxBytes) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         linger_end - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     s.stream.expires_after(std::min(left, kLingerIdle));
-    auto [ec, n] = co_await s.stream.async_read_some(net::buffer(sink), kTuple);
+    auto [ec, n] =
+        co_await s.stream.async_read_some(net::buffer(sink.get(), kLingerReadSize), kTuple);
     if (ec) break;
     drained += n;
   }
