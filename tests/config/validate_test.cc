@@ -300,6 +300,11 @@ TEST(Validate, Ledger) {
               HasSubstr("storage.ledger: expected sqlite://PATH"));
   EXPECT_THAT(Problems(base + "storage: {ledger: \"sqlite::memory:x\"}\n"),
               HasSubstr("storage.ledger: expected"));
+  // A database URL's password is not echoed.
+  const std::string pg = Problems(base + "storage: {ledger: \"postgres://u:hunter2pw@db/x\"}\n");
+  EXPECT_THAT(pg, HasSubstr("storage.ledger: expected sqlite://PATH or sqlite::memory:, got "
+                            "'postgres://[redacted]@db/x'"));
+  EXPECT_THAT(pg, Not(HasSubstr("hunter2")));
   EXPECT_EQ(Problems(base + "storage: {ledger: \"sqlite::memory:\"}\n"), "OK");
   EXPECT_EQ(Problems(base + "storage: {ledger: \"sqlite://t.db?synchronous=full\"}\n"), "OK");
   EXPECT_EQ(Problems(base + "storage: {ledger: \"sqlite:///var/lib/triage/ledger.db\"}\n"), "OK");

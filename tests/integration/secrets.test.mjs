@@ -215,3 +215,23 @@ describe("credentials in base_url", () => {
     });
   }
 });
+
+describe("credentials in a ledger URL", () => {
+  // Someone trying a PostgreSQL ledger: the refusal names the URL without its password.
+  const pg = "postgres://triage:hunter2pass@db.internal/triage";
+  test("check (storage.ledger) and demo (--ledger) refuse it without the password", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "triage-secrets-"));
+    try {
+      const file = path.join(dir, "c.yaml");
+      writeFileSync(file, config({ tiers: [{ name: "open", deployments: [{ name: "d", sim: {}, catalog: "gemma-4-31b" }] }] }).replace("sqlite://${LEDGER}", pg));
+      for (const args of [["check", "--config", file], ["demo", "--listen", "127.0.0.1:0", "--ledger", pg]]) {
+        const r = spawnSync(triageBin, args, { encoding: "utf8", timeout: 10000 });
+        assert.notEqual(r.status, 0, `${args[0]}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /'postgres:\/\/\[redacted\]@db\.internal\/triage'/);
+        assert.ok(!(r.stdout + r.stderr).includes("hunter2"), r.stdout + r.stderr);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
