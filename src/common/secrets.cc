@@ -54,4 +54,13 @@ std::string ClientNameForDisplay(std::string_view name) {
   return MaskSecrets(name);
 }
 
+std::string UrlForDisplay(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::string_view authority = url.substr(start, url.find_first_of("/?#", start) - start);
+  const size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, start)) + "[redacted]" + std::string(url.substr(start + at));
+}
+
 }  // namespace triage

@@ -27,4 +27,9 @@ bool LooksLikeApiKey(std::string_view s);
 // MaskSecrets of it.
 std::string ClientNameForDisplay(std::string_view name);
 
+// `url` as an error or `triage check` may show it: the userinfo of its authority
+// ("user:password@", as in a database URL) replaced by "[redacted]", the rest as written, so the
+// operator still recognises the URL. An '@' after the authority (in the path) is kept.
+std::string UrlForDisplay(std::string_view url);
+
 }  // namespace triage

@@ -115,6 +115,23 @@ void ParseApiKeyEnv(const YAML::Node& map, const std::string& path, Diag& diag, 
   }
 }
 
+// Why `url` (starting with a scheme) may carry a credential, or "". The URL is shown by `triage
+// check` and its host lands in DNS and connect errors (clients, logs, the ledger) and its path in
+// /readyz, so a password in the userinfo or a key in the query (Gemini's `?key=`) would leak; the
+// value is never echoed. A query or fragment could not work anyway: the call's path is appended
+// to base_url's.
+std::string BaseUrlCredentialProblem(std::string_view url) {
+  std::string_view rest = url.substr(url.find("://") + 3);
+  if (rest.substr(0, rest.find_first_of("/?#")).find('@') != std::string_view::npos)
+    return "must not contain credentials (user:password@); name the key's environment variable "
+           "in api_key_env";
+  if (rest.find_first_of("?#") != std::string_view::npos)
+    return "must not contain a query (?...) or a fragment (#...): requests go to its path plus "
+           "/chat/completions or /messages; a key goes in the environment variable named by "
+           "api_key_env";
+  return "";
+}
+
 }  // namespace
 
 void GetMillis(const YAML::Node& map, std::string_view key, const std::string& path, int64_t min,
@@ -192,6 +209,8 @@ Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag
   if (GetString(node, "base_url", path, diag, &d.base_url)) {
     if (d.base_url.rfind("http://", 0) != 0 && d.base_url.rfind("https://", 0) != 0) {
       diag.Add(Child(path, "base_url"), "must start with http:// or https://");
+    } else if (std::string why = BaseUrlCredentialProblem(d.base_url); !why.empty()) {
+      diag.Add(Child(path, "base_url"), why);
     }
   } else if (remote && !Has(node, "base_url")) {
     diag.Add(Child(path, "base_url"), "required for provider " + d.provider);

@@ -1,4 +1,5 @@
 // The optional top-level sections: storage, routing, limits, server (its cors: cors.cc).
+#include "common/secrets.h"
 #include "config/parse.h"
 
 namespace triage::config::internal {
@@ -25,7 +26,8 @@ void ParseStorage(const YAML::Node& root, Diag& diag, Config& c) {
   const std::string_view rest = url.substr(0, url.find('?'));
   const bool file = rest.starts_with("sqlite://") && rest.size() > 9;
   if (!file && rest != "sqlite::memory:") {
-    diag.Add("storage.ledger", "expected sqlite://PATH or sqlite::memory:, got '" + c.ledger + "'");
+    diag.Add("storage.ledger",
+             "expected sqlite://PATH or sqlite::memory:, got '" + UrlForDisplay(c.ledger) + "'");
   }
 }
 

@@ -58,11 +58,15 @@ Error AttemptError(const config::Deployment& d, const StreamState& s, const Stat
     return e;
   }
   if (!st.ok()) return WithDeployment(st.error(), d);
-  if (!s.is_sse)
+  if (!s.is_sse) {
+    // The upstream's own header value: masked like its error bodies (a proxy may put anything
+    // there, the key it was sent included), then cut.
+    std::string type = Redact(s.head.content_type);
+    if (type.size() > 100) type = type.substr(0, 100) + "...";
     return Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
                        "deployment " + d.name +
-                           ": upstream answered a stream request with content-type '" +
-                           s.head.content_type + "'");
+                           ": upstream answered a stream request with content-type '" + type + "'");
+  }
   return Error::Make(ErrorKind::kUpstream, "upstream_truncated",
                      "deployment " + d.name + ": upstream stream ended before it was complete");
 }

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "common/secrets.h"
+
 namespace triage::store {
 namespace {
 
@@ -10,7 +12,7 @@ constexpr std::string_view kMemoryPrefix = "sqlite::memory:";
 
 Error UrlError(const std::string& url, std::string_view problem) {
   return Error::Make(ErrorKind::kInternal, "ledger_bad_url",
-                     "ledger url '" + url + "': " + std::string(problem));
+                     "ledger url '" + UrlForDisplay(url) + "': " + std::string(problem));
 }
 
 // Applies "key=value&key=value"; only `synchronous` is understood, anything else is refused so

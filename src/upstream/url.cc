@@ -2,12 +2,14 @@
 
 #include <charconv>
 
+#include "common/secrets.h"
+
 namespace triage::upstream {
 
 Result<Url> ParseUrl(std::string_view text) {
   auto bad = [&](std::string why) {
     return Error::Make(ErrorKind::kInternal, "bad_url",
-                       "invalid URL '" + std::string(text) + "': " + why);
+                       "invalid URL '" + UrlForDisplay(text) + "': " + why);
   };
   Url url;
   std::string_view rest;

@@ -44,5 +44,19 @@ TEST(ClientNameForDisplay, RedactsNamesShapedLikeApiKeys) {
   EXPECT_NE(shown.find("redacted]"), std::string::npos) << shown;
 }
 
+// A URL in an error or `triage check` output: the userinfo (a password, as in a database URL)
+// is masked, the rest left as written so the operator recognises it.
+TEST(UrlForDisplay, MasksTheUserinfo) {
+  EXPECT_EQ(UrlForDisplay("postgres://triage:hunter2pw@db.internal:5432/triage"),
+            "postgres://[redacted]@db.internal:5432/triage");
+  EXPECT_EQ(UrlForDisplay("https://hunter2token@host/v1?x=1"), "https://[redacted]@host/v1?x=1");
+  EXPECT_EQ(UrlForDisplay("sqlite://ledger.db?synchronous=full"),
+            "sqlite://ledger.db?synchronous=full");
+  EXPECT_EQ(UrlForDisplay("sqlite://dir/@file.db"), "sqlite://dir/@file.db");  // '@' in the path
+  EXPECT_EQ(UrlForDisplay("user:pw@host"), "[redacted]@host");                 // no scheme
+  EXPECT_EQ(UrlForDisplay("sqlite::memory:"), "sqlite::memory:");
+  EXPECT_EQ(UrlForDisplay(""), "");
+}
+
 }  // namespace
 }  // namespace triage

@@ -85,6 +85,30 @@ TEST(Validate, BaseUrlScheme) {
               HasSubstr(std::string(kD0) + ".base_url: must start with"));
 }
 
+// Credentials in the URL (userinfo, Gemini-style ?key=) would be shown by `triage check`, sent
+// in DNS and connect errors to clients and logs, and in /readyz's health-check path: refused,
+// and the value is never echoed.
+TEST(Validate, BaseUrlWithCredentialsIsRefusedWithoutEcho) {
+  for (const char* url :
+       {"http://user:hunter2secret@127.0.0.1:11434/v1", "https://hunter2secret@api.example.com/v1",
+        "http://127.0.0.1:11434/v1?key=hunter2secret", "http://127.0.0.1:11434/v1#hunter2secret",
+        "http://127.0.0.1:11434?key=hunter2secret"}) {
+    const std::string m = Problems(BaseWith("http://127.0.0.1:11434/v1", url));
+    EXPECT_THAT(m, HasSubstr(std::string(kD0) + ".base_url: must not contain")) << url;
+    EXPECT_THAT(m, Not(HasSubstr("hunter2"))) << url;
+  }
+  EXPECT_THAT(Problems(BaseWith("http://127.0.0.1:11434/v1", "http://u:p@127.0.0.1:1/v1")),
+              HasSubstr(std::string(kD0) +
+                        ".base_url: must not contain credentials (user:password@); name the "
+                        "key's environment variable in api_key_env"));
+  EXPECT_THAT(Problems(BaseWith("http://127.0.0.1:11434/v1", "http://127.0.0.1:1/v1?key=x")),
+              HasSubstr(std::string(kD0) + ".base_url: must not contain a query (?...) or a "
+                                           "fragment (#...)"));
+  // An '@' in the path is not userinfo.
+  EXPECT_EQ(Problems(BaseWith("http://127.0.0.1:11434/v1", "http://127.0.0.1:11434/v1/@team")),
+            "OK");
+}
+
 TEST(Validate, UnknownProvider) {
   EXPECT_THAT(Problems(BaseWith("provider: sim", "provider: foo")),
               HasSubstr("tiers[1].deployments[0].provider: unknown provider 'foo' "
@@ -276,6 +300,11 @@ TEST(Validate, Ledger) {
               HasSubstr("storage.ledger: expected sqlite://PATH"));
   EXPECT_THAT(Problems(base + "storage: {ledger: \"sqlite::memory:x\"}\n"),
               HasSubstr("storage.ledger: expected"));
+  // A database URL's password is not echoed.
+  const std::string pg = Problems(base + "storage: {ledger: \"postgres://u:hunter2pw@db/x\"}\n");
+  EXPECT_THAT(pg, HasSubstr("storage.ledger: expected sqlite://PATH or sqlite::memory:, got "
+                            "'postgres://[redacted]@db/x'"));
+  EXPECT_THAT(pg, Not(HasSubstr("hunter2")));
   EXPECT_EQ(Problems(base + "storage: {ledger: \"sqlite::memory:\"}\n"), "OK");
   EXPECT_EQ(Problems(base + "storage: {ledger: \"sqlite://t.db?synchronous=full\"}\n"), "OK");
   EXPECT_EQ(Problems(base + "storage: {ledger: \"sqlite:///var/lib/triage/ledger.db\"}\n"), "OK");

@@ -34,6 +34,15 @@ TEST(SqliteUrl, SynchronousOption) {
   EXPECT_FALSE(normal->synchronous_full);
 }
 
+// A database URL with a password (someone trying PostgreSQL) is named without it.
+TEST(SqliteUrl, ABadUrlsPasswordIsNotEchoed) {
+  auto r = ParseSqliteUrl("postgres://triage:hunter2pw@db.internal/triage");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.find("hunter2"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("'postgres://[redacted]@db.internal/triage'"), std::string::npos)
+      << r.error().message;
+}
+
 TEST(SqliteUrl, RejectsBadUrlsNamingTheUrl) {
   for (const char* bad :
        {"", "postgres://x", "sqlite:/x.db", "sqlite://", "sqlite://?synchronous=full",
