@@ -99,6 +99,12 @@ ContentBlock ToolUse(std::string id, std::string name, const std::string& args,
   return b;
 }
 
+// Once per name, however many messages have it.
+void AddUnmapped(std::vector<std::string>& unmapped, const char* name) {
+  if (std::find(unmapped.begin(), unmapped.end(), name) == unmapped.end())
+    unmapped.emplace_back(name);
+}
+
 // Appends to the last message when it has the same role: Anthropic needs the results of
 // parallel tool calls in one user turn, and OpenAI sends them as consecutive tool messages.
 void Push(CanonicalRequest& c, Role role, std::vector<ContentBlock> blocks) {
@@ -120,6 +126,12 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
   for (const auto& m : b.value("messages", json::array())) {
     std::string role = JsonStr(m, "role");
     const json content = m.value("content", json());
+    // A participant's name (user, assistant, system) has no slot in the Messages API. (The
+    // legacy `function` role's name identifies the call and is carried.)
+    if (role != "function")
+      if (auto n = m.find("name");
+          n != m.end() && n->is_string() && !n->get_ref<const std::string&>().empty())
+        AddUnmapped(c.unmapped, "messages.name");
     if (role == "system" || role == "developer") {
       // Anthropic has one top-level system prompt; every system turn is hoisted into it.
       std::vector<ContentBlock> parts;

@@ -353,6 +353,17 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
   return std::nullopt;
 }
 
+std::optional<Error> CheckStopLimit(const ChatRequest& req, size_t max) {
+  if (max == 0) return std::nullopt;
+  const char* key = req.dialect == Dialect::kOpenAI ? "stop" : "stop_sequences";
+  auto it = req.body.find(key);
+  if (it == req.body.end() || !it->is_array() || it->size() <= max) return std::nullopt;
+  return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                     std::string(key) + ": " + std::to_string(it->size()) +
+                         " stop sequences; this model's upstream (the OpenAI API) takes at most " +
+                         std::to_string(max));
+}
+
 json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
                      std::vector<std::string>* dropped) {
   if (req.dialect == Dialect::kOpenAI) {

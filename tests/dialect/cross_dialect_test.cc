@@ -434,6 +434,74 @@ TEST(CheckTranslatable, WhitespaceOnlyStopCannotGoToAnthropic) {
   EXPECT_EQ(ToAnthropicRequest(*ok, "up")["stop_sequences"], json::parse(R"(["\nEND"," x "])"));
 }
 
+// OpenAI's own API refuses more than 4 stop sequences (vLLM, llama.cpp and Ollama take more):
+// a deployment on it is given a limit, and a request over it is refused for that deployment
+// (the plan keeps the others) in either dialect, rather than cut (which would change the answer).
+TEST(CheckStopLimit, MoreThanTheLimitIsRefused) {
+  auto oa = ParseOpenAIChat(
+      R"({"model":"m","stop":["a","b","c","d","e"],"messages":[{"role":"user","content":"hi"}]})",
+      64);
+  auto an = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":8,"stop_sequences":["a","b","c","d","e"],)"
+      R"("messages":[{"role":"user","content":"hi"}]})",
+      64);
+  ASSERT_TRUE(oa.ok());
+  ASSERT_TRUE(an.ok());
+  for (const auto* req : {&*oa, &*an}) {
+    auto e = CheckStopLimit(*req, 4);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(HttpStatus(e->kind), 400);
+    EXPECT_NE(e->message.find("5 stop sequences"), std::string::npos) << e->message;
+    EXPECT_NE(e->message.find("at most 4"), std::string::npos) << e->message;
+    EXPECT_FALSE(CheckStopLimit(*req, 0).has_value());  // no known limit
+    EXPECT_FALSE(CheckStopLimit(*req, 5).has_value());
+  }
+  EXPECT_NE(CheckStopLimit(*an, 4)->message.find("stop_sequences:"), std::string::npos);
+  auto four = ParseOpenAIChat(
+      R"({"model":"m","stop":["a","b","c","d"],"messages":[{"role":"user","content":"hi"}]})", 64);
+  ASSERT_TRUE(four.ok());
+  EXPECT_FALSE(CheckStopLimit(*four, 4).has_value());
+  auto one = ParseOpenAIChat(
+      R"({"model":"m","stop":"abcdef","messages":[{"role":"user","content":"hi"}]})", 64);
+  ASSERT_TRUE(one.ok());
+  EXPECT_FALSE(CheckStopLimit(*one, 4).has_value());
+}
+
+// An OpenAI message's `name` has no Anthropic slot: reported once, however many messages have
+// one (it used to be lost without a word); the legacy function role's name is the call's id.
+TEST(ToAnthropicRequest, MessageNameIsReportedDropped) {
+  auto req = ParseOpenAIChat(
+      R"({"model":"m","messages":[{"role":"system","name":"rules","content":"be brief"},)"
+      R"({"role":"user","name":"alice","content":"hi"},{"role":"user","name":"bob","content":"yo"}]})",
+      64);
+  ASSERT_TRUE(req.ok());
+  std::vector<std::string> dropped;
+  json out = ToAnthropicRequest(*req, "up", &dropped);
+  EXPECT_EQ(std::count(dropped.begin(), dropped.end(), "messages.name"), 1) << json(dropped);
+  EXPECT_EQ(out["messages"].size(), 1u);
+  std::vector<std::string> again;
+  EXPECT_EQ(json::parse(AnthropicRequestBody(*req, "up", &again)), out);
+  EXPECT_EQ(again, dropped);
+}
+
+// thinking {"type":"disabled"} loses nothing towards OpenAI; enabled and adaptive do.
+TEST(ToOpenAIRequest, ThinkingDisabledIsNotReported) {
+  for (const auto& [thinking, reported] : std::vector<std::pair<std::string, bool>>{
+           {R"({"type":"disabled"})", false},
+           {R"({"type":"enabled","budget_tokens":2048})", true},
+           {R"({"type":"adaptive"})", true}}) {
+    SCOPED_TRACE(thinking);
+    auto req = ParseAnthropicMessages(R"({"model":"m","max_tokens":4096,"thinking":)" + thinking +
+                                          R"(,"messages":[{"role":"user","content":"hi"}]})",
+                                      64);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    std::vector<std::string> dropped;
+    json out = ToOpenAIRequest(*req, "up", &dropped);
+    EXPECT_EQ(std::count(dropped.begin(), dropped.end(), "thinking") == 1, reported);
+    EXPECT_FALSE(out.contains("thinking"));
+  }
+}
+
 // The Messages API refuses a text block that is empty or only whitespace ("messages: text
 // content blocks must contain non-whitespace text"); OpenAI takes both. Such blocks are left
 // out towards Anthropic (they used to be sent when they held a space or a newline), in user and
