@@ -484,6 +484,29 @@ TEST(ToAnthropicRequest, MessageNameIsReportedDropped) {
   EXPECT_EQ(again, dropped);
 }
 
+// OpenAI parameters sent at their default value (LangChain's ChatOpenAI sends
+// frequency_penalty 0 and presence_penalty 0; many clients send logprobs false, store false)
+// lose nothing towards Anthropic: not reported. Another value still is.
+TEST(ToAnthropicRequest, DefaultValuedOpenAIParametersAreNotReported) {
+  auto quiet = ParseOpenAIChat(
+      R"({"model":"m","frequency_penalty":0,"presence_penalty":0.0,"logprobs":false,)"
+      R"("logit_bias":{},"store":false,"top_logprobs":0,"messages":[{"role":"user","content":"hi"}]})",
+      64);
+  ASSERT_TRUE(quiet.ok()) << quiet.error().message;
+  std::vector<std::string> dropped;
+  ToAnthropicRequest(*quiet, "up", &dropped);
+  EXPECT_TRUE(dropped.empty()) << json(dropped);
+  auto loud = ParseOpenAIChat(
+      R"({"model":"m","frequency_penalty":0.5,"presence_penalty":-1,"logprobs":true,)"
+      R"("logit_bias":{"50256":-100},"store":true,"messages":[{"role":"user","content":"hi"}]})",
+      64);
+  ASSERT_TRUE(loud.ok()) << loud.error().message;
+  dropped.clear();
+  ToAnthropicRequest(*loud, "up", &dropped);
+  EXPECT_EQ(dropped, (std::vector<std::string>{"frequency_penalty", "presence_penalty",
+                                               "logit_bias", "logprobs", "store"}));
+}
+
 // thinking {"type":"disabled"} loses nothing towards OpenAI; enabled and adaptive do.
 TEST(ToOpenAIRequest, ThinkingDisabledIsNotReported) {
   for (const auto& [thinking, reported] : std::vector<std::pair<std::string, bool>>{
