@@ -360,6 +360,20 @@ TEST(OpenAIToAnthropicRequest, TemperatureAndTopPAreNotSentTogether) {
   EXPECT_TRUE(dropped.empty());
 }
 
+// top_p 1 (OpenAI's default, which many clients send with every temperature) samples from the
+// whole distribution, as a request without it does: leaving it out is no loss, not reported.
+TEST(OpenAIToAnthropicRequest, DefaultTopPWithTemperatureIsNotReported) {
+  auto req = ParseOpenAIChat(
+      R"({"model":"m","temperature":0.3,"top_p":1,"messages":[{"role":"user","content":"hi"}]})",
+      64);
+  ASSERT_TRUE(req.ok());
+  std::vector<std::string> dropped;
+  json out = ToAnthropicRequest(*req, "up", &dropped);
+  EXPECT_FALSE(out.contains("top_p"));
+  EXPECT_EQ(out["temperature"], 0.3);
+  EXPECT_TRUE(dropped.empty()) << json(dropped);
+}
+
 // The Messages API can send `event: error` with overloaded_error after a 200; both Anthropic
 // translators report the type, so the gateway can answer the client as for an HTTP 529.
 TEST(AnthropicStreamErrors, ErrorEventReportsItsType) {
@@ -505,6 +519,23 @@ TEST(ToAnthropicRequest, DefaultValuedOpenAIParametersAreNotReported) {
   ToAnthropicRequest(*loud, "up", &dropped);
   EXPECT_EQ(dropped, (std::vector<std::string>{"frequency_penalty", "presence_penalty",
                                                "logit_bias", "logprobs", "store"}));
+}
+
+// The Messages API takes an empty final assistant turn (no prefill); towards OpenAI it went out
+// as {"role":"assistant","content":""}, which a chat template renders as an empty assistant
+// turn before the one the model writes. Left out.
+TEST(ToOpenAIRequest, EmptyFinalAssistantTurnIsLeftOut) {
+  for (const char* content : {R"("")", R"([{"type":"text","text":""}])", "[]"}) {
+    SCOPED_TRACE(content);
+    auto req = ParseAnthropicMessages(
+        std::string(R"({"model":"m","max_tokens":16,"messages":[{"role":"user","content":"hi"},)") +
+            R"({"role":"assistant","content":)" + content + "}]}",
+        64);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    json out = ToOpenAIRequest(*req, "up");
+    EXPECT_EQ(out["messages"], json::parse(R"([{"role":"user","content":"hi"}])"));
+    EXPECT_EQ(json::parse(OpenAIRequestBody(*req, "up")), out);
+  }
 }
 
 // thinking {"type":"disabled"} loses nothing towards OpenAI; enabled and adaptive do.
