@@ -166,8 +166,13 @@ CanonicalRequest CanonicalFromAnthropic(const json& b) {
   }
   static constexpr std::string_view kNoSlot[] = {"thinking", "service_tier", "container",
                                                  "mcp_servers", "context_management"};
-  for (std::string_view k : kNoSlot)
-    if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.emplace_back(k);
+  for (std::string_view k : kNoSlot) {
+    auto it = b.find(k);
+    if (it == b.end() || it->is_null()) continue;
+    // Thinking turned off asks for nothing the OpenAI request leaves out: not a loss.
+    if (k == "thinking" && JsonStr(*it, "type") == "disabled") continue;
+    c.unmapped.emplace_back(k);
+  }
   // Any other member (another dialect's field, a vendor extension, a typo): named, not lost.
   static constexpr std::string_view kMapped[] = {
       "model",      "messages",    "system",       "tools", "tool_choice",

@@ -99,6 +99,22 @@ ContentBlock ToolUse(std::string id, std::string name, const std::string& args,
   return b;
 }
 
+// A parameter sent at the value OpenAI takes when it is absent (LangChain sends the penalties as
+// 0; many clients send logprobs and store as false): nothing is lost when it is not sent.
+bool IsOpenAIDefault(std::string_view key, const json& v) {
+  if (key == "frequency_penalty" || key == "presence_penalty" || key == "top_logprobs")
+    return v.is_number() && v.get<double>() == 0;
+  if (key == "logprobs" || key == "store") return v.is_boolean() && !v.get<bool>();
+  if (key == "logit_bias") return v.is_object() && v.empty();
+  return false;
+}
+
+// Once per name, however many messages have it.
+void AddUnmapped(std::vector<std::string>& unmapped, const char* name) {
+  if (std::find(unmapped.begin(), unmapped.end(), name) == unmapped.end())
+    unmapped.emplace_back(name);
+}
+
 // Appends to the last message when it has the same role: Anthropic needs the results of
 // parallel tool calls in one user turn, and OpenAI sends them as consecutive tool messages.
 void Push(CanonicalRequest& c, Role role, std::vector<ContentBlock> blocks) {
@@ -120,6 +136,12 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
   for (const auto& m : b.value("messages", json::array())) {
     std::string role = JsonStr(m, "role");
     const json content = m.value("content", json());
+    // A participant's name (user, assistant, system) has no slot in the Messages API. (The
+    // legacy `function` role's name identifies the call and is carried.)
+    if (role != "function")
+      if (auto n = m.find("name");
+          n != m.end() && n->is_string() && !n->get_ref<const std::string&>().empty())
+        AddUnmapped(c.unmapped, "messages.name");
     if (role == "system" || role == "developer") {
       // Anthropic has one top-level system prompt; every system turn is hoisted into it.
       std::vector<ContentBlock> parts;
@@ -240,7 +262,8 @@ CanonicalRequest CanonicalFromOpenAI(const json& b) {
                                             "web_search_options", "verbosity",
                                             "prompt_cache_key",   "safety_identifier"};
   for (const char* k : kNoSlot)
-    if (auto it = b.find(k); it != b.end() && !it->is_null()) c.unmapped.push_back(k);
+    if (auto it = b.find(k); it != b.end() && !it->is_null() && !IsOpenAIDefault(k, *it))
+      c.unmapped.push_back(k);
   // Any other member (another dialect's field such as `system` or `top_k`, a vendor extension,
   // a typo) has no place in the Anthropic request either: named, not silently lost.
   static constexpr std::string_view kMapped[] = {"model",

@@ -575,6 +575,7 @@ std::optional<OpenAIChunkView> ReadOpenAIChunkSimdjson(std::string_view data) {
     ToolCallDelta t;
     const auto [index, call_id, function] = LastOf<3>(tc, {"index", "id", "function"});
     t.index = fast_json::IntegerOr0(index);
+    t.has_index = index && !index->is_null();
     t.id = StringOr(call_id);
     sj::object fn;
     if (function && function->get_object().get(fn) == simdjson::SUCCESS) {
@@ -611,6 +612,7 @@ OpenAIChunkView ReadOpenAIChunkTree(std::string_view data) {
       if (!tc.is_object()) continue;
       ToolCallDelta t;
       t.index = JsonInteger(tc, "index");
+      t.has_index = tc.contains("index") && !tc["index"].is_null();
       t.id = JsonStr(tc, "id");
       const json& fn = JsonObj(tc, "function");
       t.name = JsonStr(fn, "name");

@@ -56,7 +56,8 @@ std::optional<ChunkInfo> InspectOpenAIChunkSimdjson(std::string_view data);
 // OpenAIToAnthropic needs, read the way its tree walk read it (for duplicate keys the last
 // occurrence counts; choices[0] is the first element of the last `choices`).
 struct ToolCallDelta {
-  int64_t index = 0;  // 0 unless an integer
+  int64_t index = 0;       // 0 unless an integer
+  bool has_index = false;  // `index` is present and not null (Gemini's and GLM's streams omit it)
   std::string id, name, arguments;
   bool operator==(const ToolCallDelta&) const = default;
 };

@@ -1,7 +1,9 @@
 #include "dialect/stream_translate.h"
 
+#include <cctype>
 #include <chrono>
 #include <map>
+#include <random>
 #include <set>
 
 #include "dialect/answer.h"
@@ -179,6 +181,17 @@ class AnthropicPassThrough final : public StreamTranslator {
   bool complete_ = false;
 };
 
+// "toolu_triage_" and 20 random characters of [A-Za-z0-9]: the id of a streamed tool call the
+// upstream sent none for. Unique across answers, since a conversation sent back to Anthropic
+// must not repeat a tool_use id.
+std::string SyntheticToolId() {
+  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string id = "toolu_triage_";
+  for (int i = 0; i < 20; ++i) id += kChars[rng() % (sizeof(kChars) - 1)];
+  return id;
+}
+
 // ---- OpenAI upstream, Anthropic client: chunks become the Anthropic event sequence.
 class OpenAIToAnthropic final : public StreamTranslator {
  public:
@@ -217,26 +230,32 @@ class OpenAIToAnthropic final : public StreamTranslator {
       step.content = true;
       refused_ = refused_ || text == &c.refusal;
     }
-    for (const ToolCallDelta& tc : c.tool_calls) {
-      const int64_t k = tc.index;
+    for (size_t p = 0; p < c.tool_calls.size(); ++p) {
+      const ToolCallDelta& tc = c.tool_calls[p];
+      // Without an `index` (Gemini's and GLM's streams), a call is known by its place in the
+      // delta: several calls sent together are several calls, not one.
+      const int64_t k = tc.has_index ? tc.index : static_cast<int64_t>(p);
       auto known = tools_.find(k);
       // A delta naming another id than its index's call is a new call: Ollama numbers every
-      // call of a parallel answer 0 (and some servers send no index, read as 0), each call
-      // whole in one delta with its own id. Appending it to the first would join two
-      // argument objects into one invalid input.
+      // call of a parallel answer 0 (and some servers send no index), each call whole in one
+      // delta with its own id. Appending it to the first would join two argument objects into
+      // one invalid input.
       if (known == tools_.end() ||
           (!tc.id.empty() && !known->second.id.empty() && tc.id != known->second.id)) {
-        std::string id = tc.id.empty() ? "call_" + std::to_string(k) : tc.id;
-        OpenBlock("tool_use",
-                  json{{"type", "tool_use"},
-                       {"id", id.starts_with("toolu_") ? id : "toolu_" + id},
-                       {"name", tc.name},
-                       {"input", json::object()}},
-                  step.frames);
-        known = tools_.insert_or_assign(k, ToolBlock{index_, tc.id}).first;
+        if (known != tools_.end() && known->second.block < 0)
+          OpenToolBlock(known->second, "", step.frames);  // never named: sent as it is
+        known = tools_.insert_or_assign(k, ToolBlock{-1, tc.id, std::string()}).first;
       }
-      if (!tc.arguments.empty())
-        AppendAnthropicDelta(step.frames, known->second.block, false, tc.arguments);
+      ToolBlock& call = known->second;
+      if (call.id.empty()) call.id = tc.id;  // an id sent after the call's first delta
+      if (call.block < 0) {
+        // The block opens once the call has a name (SGLang names it in a later delta than the
+        // first); fragments that come before wait for it.
+        call.pending += tc.arguments;
+        if (!tc.name.empty()) OpenToolBlock(call, tc.name, step.frames);
+      } else if (!tc.arguments.empty()) {
+        AppendAnthropicDelta(step.frames, call.block, false, tc.arguments);
+      }
       step.text_chars += Utf8Chars(tc.arguments);
       step.content = true;
     }
@@ -257,6 +276,9 @@ class OpenAIToAnthropic final : public StreamTranslator {
   std::string Finish(const json& triage, bool, const std::string& comment) override {
     std::string out;
     Start("", "", out);
+    // A call that never got a name still goes out, so its arguments are not lost.
+    for (auto& [k, call] : tools_)
+      if (call.block < 0) OpenToolBlock(call, "", out);
     CloseBlock(out);
     json delta = json{{"stop_reason", AnthropicStopReason(stop_)}, {"stop_sequence", nullptr}};
     out += AnthropicEvent("message_delta",
@@ -288,6 +310,27 @@ class OpenAIToAnthropic final : public StreamTranslator {
     out += AnthropicEvent("content_block_start",
                           json{{"index", index_}, {"content_block", std::move(block)}});
   }
+  struct ToolBlock {
+    int64_t block;        // Anthropic content block index; -1 until the call has a name
+    std::string id;       // the call's id as the upstream sent it ("" while it sent none)
+    std::string pending;  // argument fragments received before the block opened
+  };
+  // Opens the tool_use block of `call` and sends the arguments it held back. The id is the
+  // upstream's, prefixed toolu_ and limited to [A-Za-z0-9_-] as the Messages API requires of
+  // ids a client sends back; a call the upstream gave no id gets a random one.
+  void OpenToolBlock(ToolBlock& call, const std::string& name, std::string& out) {
+    std::string id = call.id.empty() ? SyntheticToolId() : call.id;
+    if (!id.starts_with("toolu_")) id.insert(0, "toolu_");
+    for (char& ch : id)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-') ch = '_';
+    OpenBlock("tool_use",
+              json{{"type", "tool_use"}, {"id", id}, {"name", name}, {"input", json::object()}},
+              out);
+    call.block = index_;
+    if (!call.pending.empty()) AppendAnthropicDelta(out, call.block, false, call.pending);
+    call.pending.clear();
+    call.pending.shrink_to_fit();
+  }
   void CloseBlock(std::string& out) {
     if (open_type_.empty()) return;
     out += AnthropicEvent("content_block_stop", json{{"index", index_}});
@@ -299,10 +342,6 @@ class OpenAIToAnthropic final : public StreamTranslator {
   bool refused_ = false;  // a delta.refusal arrived
   int64_t index_ = -1, next_index_ = 0;
   std::string open_type_;
-  struct ToolBlock {
-    int64_t block;   // Anthropic content block index
-    std::string id;  // the call's id as the upstream sent it ("" when it sent none)
-  };
   std::map<int64_t, ToolBlock> tools_;  // OpenAI tool_calls index -> its current call
   StopReason stop_ = StopReason::kEndTurn;
   TokenUsage usage_;

@@ -22,6 +22,11 @@ inline constexpr int64_t kDefaultAnthropicMaxTokens = 4096;
 // (OpenAI n>1, audio input or file_id towards Anthropic). nullopt when translatable.
 std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target);
 
+// A clear 400 when `req` (either dialect) has more than `max` stop sequences (OpenAI `stop`,
+// Anthropic `stop_sequences`): OpenAI's own API takes at most 4 and refuses more, and dropping
+// some would change the answer. nullopt within the limit or when `max` is 0 (no known limit).
+std::optional<Error> CheckStopLimit(const ChatRequest& req, size_t max);
+
 // Upstream request bodies, as the bytes to send. A request already in the upstream's dialect is
 // passed through with only `model` replaced (and, when streaming to OpenAI,
 // stream_options.include_usage forced on so usage is known: accounting needs it), written

@@ -91,6 +91,8 @@ void RenderOpenAIAssistant(const Message& m, json& out, std::vector<std::string>
       AddDropped(dropped, "non-text assistant content");
     }
   }
+  // An empty turn (the Messages API takes one as the final message: no prefill) is left out.
+  has_text = has_text && !text.empty();
   json msg = {{"role", "assistant"}};
   msg["content"] = has_text ? json(text) : json(nullptr);
   if (!calls.empty()) msg["tool_calls"] = std::move(calls);
@@ -353,6 +355,17 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
   return std::nullopt;
 }
 
+std::optional<Error> CheckStopLimit(const ChatRequest& req, size_t max) {
+  if (max == 0) return std::nullopt;
+  const char* key = req.dialect == Dialect::kOpenAI ? "stop" : "stop_sequences";
+  auto it = req.body.find(key);
+  if (it == req.body.end() || !it->is_array() || it->size() <= max) return std::nullopt;
+  return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
+                     std::string(key) + ": " + std::to_string(it->size()) +
+                         " stop sequences; this model's upstream (the OpenAI API) takes at most " +
+                         std::to_string(max));
+}
+
 json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
                      std::vector<std::string>* dropped) {
   if (req.dialect == Dialect::kOpenAI) {
@@ -483,7 +496,9 @@ json ToAnthropicRequest(const ChatRequest& req, std::string_view upstream_model,
   }
   // Current Claude models refuse the two together ("`temperature` and `top_p` cannot both be
   // specified for this model"); OpenAI clients often send both. temperature wins.
-  if (c.top_p && c.temperature) AddDropped(dropped, "top_p (sent with temperature)");
+  // top_p 1 (OpenAI's default, sent by many clients) asks for nothing: no loss to report.
+  if (c.top_p && c.temperature && *c.top_p != 1.0)
+    AddDropped(dropped, "top_p (sent with temperature)");
   if (c.top_p && !c.temperature) out["top_p"] = *c.top_p;
   if (!c.stop.empty()) out["stop_sequences"] = c.stop;
   if (c.user) out["metadata"] = {{"user_id", *c.user}};

@@ -158,7 +158,9 @@ Status Gateway::DropUntranslatable(RequestContext& ctx) const {
   std::optional<Error> first;
   std::vector<const config::Deployment*> keep;
   for (const config::Deployment* d : ctx.plan) {
-    auto e = dialect::CheckTranslatable(ctx.req, providers_.at(d->name)->wire());
+    const upstream::Provider& p = *providers_.at(d->name);
+    auto e = dialect::CheckTranslatable(ctx.req, p.wire());
+    if (!e) e = dialect::CheckStopLimit(ctx.req, p.max_stop_sequences());
     if (e) {
       if (!first) first = WithDeployment(*e, *d);
     } else {

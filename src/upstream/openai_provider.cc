@@ -16,10 +16,12 @@ class OpenAIProvider final : public Provider {
         tls_(std::move(tls)),
         auth_(std::move(auth)) {
     target_ = url_.path + "/chat/completions";
+    max_stop_ = OpenAIHostMaxStop(url_.host);
     check_target_ = d_.HealthCheckTarget();
   }
 
   dialect::Dialect wire() const override { return dialect::Dialect::kOpenAI; }
+  size_t max_stop_sequences() const override { return max_stop_; }
 
   net::awaitable<Status> Call(const dialect::ChatRequest& request, Sink& sink, CancelHook* cancel,
                               std::vector<std::string>* dropped) override {
@@ -55,6 +57,7 @@ class OpenAIProvider final : public Provider {
   std::string auth_;  // "Bearer <key>"; never logged
   std::string target_;
   std::string check_target_;  // GET for health checks
+  size_t max_stop_ = 0;       // OpenAIHostMaxStop of the host
 };
 
 }  // namespace

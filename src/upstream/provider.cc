@@ -1,5 +1,6 @@
 #include "upstream/provider.h"
 
+#include <cctype>
 #include <cstdlib>
 
 #include "common/secrets.h"
@@ -26,6 +27,13 @@ Result<Endpoint> MakeEndpoint(const config::Deployment& d) {
     RegisterSecret(ep.key);  // masked by value in every error, log line and ledger row
   }
   return ep;
+}
+
+size_t OpenAIHostMaxStop(std::string_view host) {
+  std::string h(host);
+  for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (h.ends_with('.')) h.pop_back();  // a fully qualified name
+  return h == "api.openai.com" || h.ends_with(".openai.azure.com") ? 4 : 0;
 }
 
 std::optional<dialect::RequestShape> MakeShape(const config::Deployment& d) {

@@ -29,6 +29,9 @@ class Provider {
   virtual dialect::Dialect wire() const = 0;
   // True for the in-process simulator.
   virtual bool simulated() const { return false; }
+  // The most stop sequences the upstream takes; 0 for no known limit. OpenAI's own API (and
+  // Azure OpenAI) refuse more than 4 with a 400, where vLLM, llama.cpp and Ollama take more.
+  virtual size_t max_stop_sequences() const { return 0; }
   // `dropped` (may be null) receives, before anything reaches the sink, the names of the
   // request's parameters that wire() cannot carry, and those the deployment's `request:`
   // section removed or clamped (for x-triage-dropped-params): the request is translated and
@@ -61,6 +64,10 @@ struct Endpoint {
   std::string key;  // never logged
 };
 Result<Endpoint> MakeEndpoint(const config::Deployment& deployment);
+
+// The stop-sequence limit of the OpenAI API itself (4) when `host` is api.openai.com or an
+// Azure OpenAI resource (*.openai.azure.com); 0 (no known limit) otherwise.
+size_t OpenAIHostMaxStop(std::string_view host);
 
 // The deployment's `request:` section as the dialect writers take it; nullopt without one.
 std::optional<dialect::RequestShape> MakeShape(const config::Deployment& deployment);

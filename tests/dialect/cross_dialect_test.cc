@@ -360,6 +360,20 @@ TEST(OpenAIToAnthropicRequest, TemperatureAndTopPAreNotSentTogether) {
   EXPECT_TRUE(dropped.empty());
 }
 
+// top_p 1 (OpenAI's default, which many clients send with every temperature) samples from the
+// whole distribution, as a request without it does: leaving it out is no loss, not reported.
+TEST(OpenAIToAnthropicRequest, DefaultTopPWithTemperatureIsNotReported) {
+  auto req = ParseOpenAIChat(
+      R"({"model":"m","temperature":0.3,"top_p":1,"messages":[{"role":"user","content":"hi"}]})",
+      64);
+  ASSERT_TRUE(req.ok());
+  std::vector<std::string> dropped;
+  json out = ToAnthropicRequest(*req, "up", &dropped);
+  EXPECT_FALSE(out.contains("top_p"));
+  EXPECT_EQ(out["temperature"], 0.3);
+  EXPECT_TRUE(dropped.empty()) << json(dropped);
+}
+
 // The Messages API can send `event: error` with overloaded_error after a 200; both Anthropic
 // translators report the type, so the gateway can answer the client as for an HTTP 529.
 TEST(AnthropicStreamErrors, ErrorEventReportsItsType) {
@@ -432,6 +446,114 @@ TEST(CheckTranslatable, WhitespaceOnlyStopCannotGoToAnthropic) {
   ASSERT_TRUE(ok.ok());
   EXPECT_FALSE(CheckTranslatable(*ok, Dialect::kAnthropic).has_value());
   EXPECT_EQ(ToAnthropicRequest(*ok, "up")["stop_sequences"], json::parse(R"(["\nEND"," x "])"));
+}
+
+// OpenAI's own API refuses more than 4 stop sequences (vLLM, llama.cpp and Ollama take more):
+// a deployment on it is given a limit, and a request over it is refused for that deployment
+// (the plan keeps the others) in either dialect, rather than cut (which would change the answer).
+TEST(CheckStopLimit, MoreThanTheLimitIsRefused) {
+  auto oa = ParseOpenAIChat(
+      R"({"model":"m","stop":["a","b","c","d","e"],"messages":[{"role":"user","content":"hi"}]})",
+      64);
+  auto an = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":8,"stop_sequences":["a","b","c","d","e"],)"
+      R"("messages":[{"role":"user","content":"hi"}]})",
+      64);
+  ASSERT_TRUE(oa.ok());
+  ASSERT_TRUE(an.ok());
+  for (const auto* req : {&*oa, &*an}) {
+    auto e = CheckStopLimit(*req, 4);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(HttpStatus(e->kind), 400);
+    EXPECT_NE(e->message.find("5 stop sequences"), std::string::npos) << e->message;
+    EXPECT_NE(e->message.find("at most 4"), std::string::npos) << e->message;
+    EXPECT_FALSE(CheckStopLimit(*req, 0).has_value());  // no known limit
+    EXPECT_FALSE(CheckStopLimit(*req, 5).has_value());
+  }
+  EXPECT_NE(CheckStopLimit(*an, 4)->message.find("stop_sequences:"), std::string::npos);
+  auto four = ParseOpenAIChat(
+      R"({"model":"m","stop":["a","b","c","d"],"messages":[{"role":"user","content":"hi"}]})", 64);
+  ASSERT_TRUE(four.ok());
+  EXPECT_FALSE(CheckStopLimit(*four, 4).has_value());
+  auto one = ParseOpenAIChat(
+      R"({"model":"m","stop":"abcdef","messages":[{"role":"user","content":"hi"}]})", 64);
+  ASSERT_TRUE(one.ok());
+  EXPECT_FALSE(CheckStopLimit(*one, 4).has_value());
+}
+
+// An OpenAI message's `name` has no Anthropic slot: reported once, however many messages have
+// one (it used to be lost without a word); the legacy function role's name is the call's id.
+TEST(ToAnthropicRequest, MessageNameIsReportedDropped) {
+  auto req = ParseOpenAIChat(
+      R"({"model":"m","messages":[{"role":"system","name":"rules","content":"be brief"},)"
+      R"({"role":"user","name":"alice","content":"hi"},{"role":"user","name":"bob","content":"yo"}]})",
+      64);
+  ASSERT_TRUE(req.ok());
+  std::vector<std::string> dropped;
+  json out = ToAnthropicRequest(*req, "up", &dropped);
+  EXPECT_EQ(std::count(dropped.begin(), dropped.end(), "messages.name"), 1) << json(dropped);
+  EXPECT_EQ(out["messages"].size(), 1u);
+  std::vector<std::string> again;
+  EXPECT_EQ(json::parse(AnthropicRequestBody(*req, "up", &again)), out);
+  EXPECT_EQ(again, dropped);
+}
+
+// OpenAI parameters sent at their default value (LangChain's ChatOpenAI sends
+// frequency_penalty 0 and presence_penalty 0; many clients send logprobs false, store false)
+// lose nothing towards Anthropic: not reported. Another value still is.
+TEST(ToAnthropicRequest, DefaultValuedOpenAIParametersAreNotReported) {
+  auto quiet = ParseOpenAIChat(
+      R"({"model":"m","frequency_penalty":0,"presence_penalty":0.0,"logprobs":false,)"
+      R"("logit_bias":{},"store":false,"top_logprobs":0,"messages":[{"role":"user","content":"hi"}]})",
+      64);
+  ASSERT_TRUE(quiet.ok()) << quiet.error().message;
+  std::vector<std::string> dropped;
+  ToAnthropicRequest(*quiet, "up", &dropped);
+  EXPECT_TRUE(dropped.empty()) << json(dropped);
+  auto loud = ParseOpenAIChat(
+      R"({"model":"m","frequency_penalty":0.5,"presence_penalty":-1,"logprobs":true,)"
+      R"("logit_bias":{"50256":-100},"store":true,"messages":[{"role":"user","content":"hi"}]})",
+      64);
+  ASSERT_TRUE(loud.ok()) << loud.error().message;
+  dropped.clear();
+  ToAnthropicRequest(*loud, "up", &dropped);
+  EXPECT_EQ(dropped, (std::vector<std::string>{"frequency_penalty", "presence_penalty",
+                                               "logit_bias", "logprobs", "store"}));
+}
+
+// The Messages API takes an empty final assistant turn (no prefill); towards OpenAI it went out
+// as {"role":"assistant","content":""}, which a chat template renders as an empty assistant
+// turn before the one the model writes. Left out.
+TEST(ToOpenAIRequest, EmptyFinalAssistantTurnIsLeftOut) {
+  for (const char* content : {R"("")", R"([{"type":"text","text":""}])", "[]"}) {
+    SCOPED_TRACE(content);
+    auto req = ParseAnthropicMessages(
+        std::string(R"({"model":"m","max_tokens":16,"messages":[{"role":"user","content":"hi"},)") +
+            R"({"role":"assistant","content":)" + content + "}]}",
+        64);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    json out = ToOpenAIRequest(*req, "up");
+    EXPECT_EQ(out["messages"], json::parse(R"([{"role":"user","content":"hi"}])"));
+    EXPECT_EQ(json::parse(OpenAIRequestBody(*req, "up")), out);
+  }
+}
+
+// thinking {"type":"disabled"} loses nothing towards OpenAI; enabled and adaptive do.
+TEST(ToOpenAIRequest, ThinkingDisabledIsNotReported) {
+  for (const auto& [thinking, reported] : std::vector<std::pair<std::string, bool>>{
+           {R"({"type":"disabled"})", false},
+           {R"({"type":"enabled","budget_tokens":2048})", true},
+           {R"({"type":"adaptive"})", true}}) {
+    SCOPED_TRACE(thinking);
+    auto req = ParseAnthropicMessages(R"({"model":"m","max_tokens":4096,"thinking":)" + thinking +
+                                          R"(,"messages":[{"role":"user","content":"hi"}]})",
+                                      64);
+    ASSERT_TRUE(req.ok()) << req.error().message;
+    std::vector<std::string> dropped;
+    json out = ToOpenAIRequest(*req, "up", &dropped);
+    EXPECT_EQ(std::count(dropped.begin(), dropped.end(), "thinking") == 1, reported);
+    EXPECT_FALSE(out.contains("thinking"));
+  }
 }
 
 // The Messages API refuses a text block that is empty or only whitespace ("messages: text

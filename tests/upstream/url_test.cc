@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "upstream/provider.h"
+
 namespace triage::upstream {
 namespace {
 
@@ -45,6 +47,17 @@ TEST(ParseUrl, RejectsBadInput) {
       EXPECT_NE(u.error().message.find("invalid URL"), std::string::npos);
     }
   }
+}
+
+// OpenAI's own API (and Azure OpenAI) take at most 4 stop sequences; other OpenAI-compatible
+// servers have no known limit.
+TEST(OpenAIHostMaxStop, OpenAIApiHostsOnly) {
+  for (const char* h :
+       {"api.openai.com", "API.OpenAI.com", "api.openai.com.", "x.openai.azure.com"})
+    EXPECT_EQ(OpenAIHostMaxStop(h), 4u) << h;
+  for (const char* h : {"127.0.0.1", "localhost", "api.deepseek.com", "openai.com",
+                        "api.openai.com.evil.io", "openai.azure.com.evil.io", "api.groq.com"})
+    EXPECT_EQ(OpenAIHostMaxStop(h), 0u) << h;
 }
 
 }  // namespace
