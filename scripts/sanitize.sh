@@ -10,7 +10,7 @@
 # Not part of CI (scripts/test.sh, ~19 min of a 90 min limit on 2 cores): measured on a 2-core
 # machine shared with other builds (load 5-9), cold ccache, 2026-12-06: the sanitized build of
 # the triage binary alone took 24 min (-O2 -g went at half that speed), the integration suite
-# against it 9.5 min (about 4 min unsanitized); with the unit tests' build on top, a fresh CI
+# against it 6.3 to 9.5 min (about 4 min unsanitized); with the unit tests' build on top, a fresh CI
 # machine would likely pass 45 min in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
