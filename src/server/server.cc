@@ -11,6 +11,7 @@
 
 #include "observe/log.h"
 #include "server/session.h"
+#include "upstream/http_client.h"
 
 namespace triage::server {
 
@@ -224,9 +225,14 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
     threads.emplace_back([ctx = contexts_[i].get()] {
       auto guard = net::make_work_guard(*ctx);
       ctx->run();
+      upstream::HttpClient::ForThisThread().CloseIdle();
     });
   }
   main.run();
+  // This thread's upstream pool is a thread_local that lives until the process exits, after
+  // ~Server destroyed the io_context its pooled connections belong to: close them while it
+  // exists (destroying them later was a heap-use-after-free at exit, seen by AddressSanitizer).
+  upstream::HttpClient::ForThisThread().CloseIdle();
   for (auto& ctx : contexts_) ctx->stop();
   for (auto& th : threads) th.join();
   stopped_ = true;

@@ -85,6 +85,8 @@ size_t HttpClient::idle_connections() const {
   return n;
 }
 
+void HttpClient::CloseIdle() { idle_.clear(); }
+
 namespace {
 
 struct Deadline {

@@ -85,7 +85,9 @@ class HttpClient {
  public:
   HttpClient();
   ~HttpClient();
-  // The client of the calling io_context thread (created on first use).
+  // The client of the calling io_context thread (created on first use). Its pooled connections
+  // belong to that thread's io_context, which the thread_local client outlives on the thread
+  // that destroys the contexts: call CloseIdle() before the io_context goes.
   static HttpClient& ForThisThread();
 
   // Sends one request and streams the response into `sink`. Errors: kUpstreamTimeout (any
@@ -95,6 +97,9 @@ class HttpClient {
                               const config::Timeouts& timeouts, Sink& sink, CancelHook* cancel);
 
   size_t idle_connections() const;
+  // Closes and forgets every pooled connection. REQUIRES: the io_context they were made on
+  // still exists (their sockets and timers deregister from its services).
+  void CloseIdle();
 
  private:
   std::unordered_map<std::string, std::vector<std::unique_ptr<PooledConn>>> idle_;

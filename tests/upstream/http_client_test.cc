@@ -89,6 +89,24 @@ TEST(HttpClient, ContentLengthResponseAndConnectionReuse) {
   EXPECT_EQ(server.connections(), 1);  // the pooled connection was reused
 }
 
+// The server closes each io thread's pool before it destroys the io_contexts: the main thread's
+// thread_local client outlives them, and destroying its pooled connections after them was a
+// heap-use-after-free at exit (AddressSanitizer). The use-after-free itself shows only under
+// TRIAGE_SANITIZE=ON; this checks what the fix relies on.
+TEST(HttpClient, CloseIdleClosesThePooledConnections) {
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(s, JsonResponse(R"({"ok":true})"));
+    return true;
+  });
+  HttpClient client;
+  ASSERT_TRUE(Call(client, server.port()).status.ok());
+  EXPECT_EQ(client.idle_connections(), 1u);
+  client.CloseIdle();
+  EXPECT_EQ(client.idle_connections(), 0u);
+  ASSERT_TRUE(Call(client, server.port()).status.ok());
+  EXPECT_EQ(server.connections(), 2);  // a new connection: the pooled one was closed
+}
+
 TEST(HttpClient, GetHasNoBodyAndTheConnectionIsReused) {
   ScriptedServer server([](tcp::socket& s, int) {
     Send(s, JsonResponse(R"({"data":[]})"));

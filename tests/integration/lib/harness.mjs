@@ -56,6 +56,15 @@ async function spawnTriage(args, { dir, ledger, env = {} }) {
       return r;
     },
     async cleanup() {
+      // Under scripts/sanitize.sh (TRIAGE_IT_GRACEFUL_EXIT=1) the gateway gets SIGTERM first, so
+      // that it returns from main and LeakSanitizer checks it (SIGKILL skips that); SIGKILL when
+      // it is still there after 20 s.
+      if (process.env.TRIAGE_IT_GRACEFUL_EXIT === "1" && proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGTERM");
+        let timer;
+        await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 20000)))]);
+        clearTimeout(timer);
+      }
       await t.stop("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
