@@ -706,6 +706,15 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   if (held.too_big) cheap.client_gone = false;
 
   const bool answered = held.status == 200 && !cheap.error && (!held.streamed || held.ended);
+  // A held stream that failed after its first content (cut, stalled, an error event, grown
+  // beyond max_response_bytes) is a failed attempt the client never saw, like a non-streamed
+  // one that failed: its usage is the row's failed part, not an answer's.
+  if (!answered && held.streamed && cheap.deployment && !cheap.client_gone &&
+      !ctx.cancel->fired()) {
+    AddFailedAttemptUsage(cheap, *cheap.deployment, cheap.usage, cheap.usage_estimated);
+    cheap.usage = {};
+    cheap.cost_micros = 0;
+  }
   Verdict verdict;
   if (answered)
     verdict = Decide(*routing, cheap, AnswerChoices(ctx.dialect, held.streamed, held.body));

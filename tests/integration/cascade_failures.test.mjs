@@ -1,0 +1,93 @@
+// The live cascade when the cheap call fails while it is held: its row, its columns, its
+// breaker. A held cheap stream that breaks after its first content is a failed attempt the
+// client never saw, like a non-streamed one that breaks: the same escalation, the same row
+// (its usage in failed_input_tokens / failed_output_tokens / failed_cost_micros). Official
+// SDKs, both dialects, streamed or not.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import OpenAI from "openai";
+import Anthropic from "@anthropic-ai/sdk";
+import { startTriage, config, repoRoot } from "./lib/harness.mjs";
+import { startFakeOpenAI } from "./lib/fake_openai.mjs";
+import { startFaultyUpstream } from "./lib/faults.mjs";
+
+const model = path.join(repoRoot, "models/cascade-v3.model");
+const utf8 = (v) => Buffer.from(v, "latin1").toString("utf8");
+const messages = [{ role: "user", content: "What is 12 * 7?" }];
+
+// The strong tier's own answer: 200 in, 80 out, on claude-sonnet-4.6 ($3 / $15): 1800 micros.
+async function strongUpstream() {
+  const strong = await startFakeOpenAI();
+  strong.behave((req, res, body) =>
+    strong.reply(req, res, body, { text: "strong answer", chunks: ["strong", " answer"], usage: { prompt_tokens: 200, completion_tokens: 80 } }),
+  );
+  return strong;
+}
+
+function gateway(cheapUrl, strongUrl, extra = "") {
+  return startTriage(
+    config({
+      tiers: [
+        { name: "open", deployments: [{ name: "cheap", url: cheapUrl, catalog: "gemma-4-31b", timeouts: { first_byte_ms: 1500, idle_ms: 1000 } }] },
+        { name: "mid", deployments: [{ name: "strong", url: strongUrl, catalog: "claude-sonnet-4.6" }] },
+      ],
+      // Threshold 1.0: a cheap answer that came would be released; these never come.
+      extra: `routing: {router: "cascade:${model}", thresholds: [1.0]}\nretry: {max_attempts: 1}\n${extra}`,
+    }),
+  );
+}
+
+// One request of each client kind; resolves the answer's text and route header.
+async function ask(url, kind) {
+  const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0 });
+  const anthropic = new Anthropic({ baseURL: url, apiKey: "x", maxRetries: 0 });
+  if (kind === "openai") {
+    const { data, response } = await openai.chat.completions.create({ model: "auto", messages }).withResponse();
+    return { text: data.choices[0].message.content, route: utf8(response.headers.get("x-triage-route")) };
+  }
+  if (kind === "openai-stream") {
+    const s = await openai.chat.completions.create({ model: "auto", stream: true, messages }).withResponse();
+    let text = "";
+    for await (const c of s.data) text += c.choices[0]?.delta?.content || "";
+    return { text, route: utf8(s.response.headers.get("x-triage-route")) };
+  }
+  if (kind === "anthropic") {
+    const { data, response } = await anthropic.messages.create({ model: "auto", max_tokens: 50, messages }).withResponse();
+    return { text: data.content[0].text, route: utf8(response.headers.get("x-triage-route")) };
+  }
+  const s = anthropic.messages.stream({ model: "auto", max_tokens: 50, messages });
+  const msg = await s.finalMessage();
+  return { text: msg.content[0].text, route: utf8((await s.withResponse()).response.headers.get("x-triage-route")) };
+}
+
+test("a held cheap stream that breaks after its first content escalates, its usage in the row's failed_* like a non-streamed one's", async () => {
+  const cheap = await startFaultyUpstream("openai");
+  const strong = await strongUpstream();
+  const t = await gateway(cheap.url, strong.url, "breaker: {consecutive_failures: 1000}\n");
+  try {
+    for (const fault of ["truncated_sse", "reset_mid_body", "hang_mid_stream"]) {
+      cheap.fault = fault;
+      for (const kind of ["openai", "openai-stream", "anthropic", "anthropic-stream"]) {
+        const got = await ask(t.url, kind);
+        assert.equal(got.text, "strong answer", `${fault} ${kind}`);
+        assert.equal(got.route, "cascade open failed → mid", `${fault} ${kind}`);
+        const r = t.rows().at(-1);
+        const what = `${fault} ${kind}: ${JSON.stringify(r)}`;
+        assert.equal(r.status, 200, what);
+        assert.equal(r.error_kind, "", what);
+        assert.equal(r.tier, "mid", what);
+        assert.equal(r.attempts, 2, what);
+        assert.equal(r.usage_estimated, 1, what);
+        // The answer itself is the strong call's; everything else is the failed cheap call's,
+        // billed (estimated from the prompt and the text received) and said so.
+        assert.deepEqual([r.input_tokens - r.failed_input_tokens, r.output_tokens - r.failed_output_tokens, r.cost_micros - r.failed_cost_micros], [200, 80, 1800], what);
+        assert.ok(r.failed_input_tokens > 0 && r.failed_cost_micros > 0, what);
+      }
+    }
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+    await strong.close();
+  }
+});
