@@ -725,7 +725,9 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   CarryFailedAttemptUsage(ctx, cheap);
   // The cheap call's usage reaches the row (as the answer's, or carried): so does its flag.
   ctx.usage_estimated = cheap.usage_estimated;
-  if (held.too_big) {
+  // The attempt failed for the size when the holder refused the answer's content (logged and
+  // counted by the breaker there); a refused last write or empty stream is logged here.
+  if (held.too_big && !(cheap.error && cheap.error->code == "upstream_response_too_large")) {
     Error e = Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",
                           "the cheap tier's stream grew beyond limits.max_response_bytes (" +
                               std::to_string(held.max_bytes) + " bytes) while held");

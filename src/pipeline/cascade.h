@@ -20,6 +20,7 @@ class HoldingWriter final : public ClientWriter {
                                            const std::vector<std::string>& trailers) override;
   boost::asio::awaitable<bool> Write(std::string_view data) override;
   boost::asio::awaitable<bool> EndStream(const Headers& trailers) override;
+  bool RefusedForSize() const override { return too_big; }
   // Sends what was held to `out`, with `headers` replacing the held ones. Returns false when
   // the client is gone.
   boost::asio::awaitable<bool> Release(ClientWriter& out, const Headers& headers,

@@ -91,3 +91,39 @@ test("a held cheap stream that breaks after its first content escalates, its usa
     await strong.close();
   }
 });
+
+test("a held cheap stream that outgrows limits.max_response_bytes fails its attempt: escalated, billed as failed, counted by the breaker", async () => {
+  const cheap = await startFakeOpenAI();
+  // 400 chunks of 1,000 characters: far beyond the 100,000 bytes the gateway holds.
+  cheap.behave((req, res, body) => cheap.reply(req, res, body, { chunks: Array.from({ length: 400 }, () => "x".repeat(1000)) }));
+  const strong = await strongUpstream();
+  const t = await gateway(cheap.url, strong.url, "breaker: {consecutive_failures: 2}\nlimits: {max_response_bytes: 100000}\n");
+  try {
+    for (let i = 0; i < 3; i++) {
+      const got = await ask(t.url, i === 1 ? "anthropic-stream" : "openai-stream");
+      assert.equal(got.text, "strong answer");
+      assert.equal(got.route, "cascade open failed → mid");
+      const r = t.rows().at(-1);
+      assert.deepEqual([r.input_tokens - r.failed_input_tokens, r.output_tokens - r.failed_output_tokens, r.cost_micros - r.failed_cost_micros], [200, 80, 1800], JSON.stringify(r));
+      // The first two calls' text up to the limit is billed; the third is not made.
+      if (i < 2) assert.ok(r.failed_output_tokens > 20000 && r.failed_output_tokens < 25100, JSON.stringify(r));
+      else assert.equal(r.failed_output_tokens, 0, JSON.stringify(r));
+    }
+    // Two failures in a row opened the cheap deployment's circuit: the third request escalated
+    // without calling it.
+    assert.equal(cheap.requests.length, 2);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    assert.match(metrics, /^triage_deployment_circuit_open\{tier="open",deployment="cheap"\} 1$/m);
+    const failures = t.stderr().split("\n").filter((l) => l.includes('"msg":"upstream attempt failed"'));
+    assert.equal(failures.length, 2, failures.join("\n"));
+    for (const l of failures) {
+      assert.match(l, /"code":"upstream_response_too_large"/);
+      assert.match(l, /"deployment":"cheap"/);
+      assert.match(l, /grew beyond limits\.max_response_bytes \(100000 bytes\) while held/);
+    }
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+    await strong.close();
+  }
+});
