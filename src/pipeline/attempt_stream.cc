@@ -281,6 +281,17 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
       const BilledUsage b = FailedStreamUsage(ctx, provider.wire(), s);
       AddFailedAttemptUsage(ctx, *d, b.usage, b.estimated);
     }
+    if (ctx.committed && out.Rewind()) {
+      // Held by the cascade, it never reached the client: a failed attempt like one that failed
+      // before its first content (billed as failed), and the plan moves on.
+      const BilledUsage b = FailedStreamUsage(ctx, provider.wire(), s);
+      AddFailedAttemptUsage(ctx, *d, b.usage, b.estimated);
+      ctx.committed = false;
+      ctx.ttft_ms = -1;
+      cur.first_byte.reset();
+      last = std::move(e);
+      continue;
+    }
     if (ctx.committed) {
       // Content already reached the client: no other deployment may be tried. End the stream
       // with an error event the SDKs raise, and account the partial usage.

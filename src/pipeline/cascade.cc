@@ -59,6 +59,18 @@ net::awaitable<bool> HoldingWriter::EndStream(const Headers&) {
   co_return true;
 }
 
+bool HoldingWriter::Rewind() {
+  if (!streamed || ended) return false;
+  status = 0;
+  streamed = false;
+  headers.clear();
+  declared_trailers.clear();
+  body.clear();
+  last_write = 0;
+  too_big = false;
+  return true;
+}
+
 void HoldingWriter::RestateCost(const std::string& held_cost, const std::string& cost) {
   if (!streamed || held_cost == cost) return;
   for (const std::string& key : {std::string("\"cost_usd\":\""), std::string("triage cost_usd=")}) {
@@ -706,9 +718,9 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   if (held.too_big) cheap.client_gone = false;
 
   const bool answered = held.status == 200 && !cheap.error && (!held.streamed || held.ended);
-  // A held stream that failed after its first content (cut, stalled, an error event, grown
-  // beyond max_response_bytes) is a failed attempt the client never saw, like a non-streamed
-  // one that failed: its usage is the row's failed part, not an answer's.
+  // A held stream that failed after its first content is rewound by the attempt and billed as
+  // failed there; one left begun (its last write refused for the size) is a failed attempt the
+  // client never saw too: its usage is the row's failed part, not an answer's.
   if (!answered && held.streamed && cheap.deployment && !cheap.client_gone &&
       !ctx.cancel->fired()) {
     AddFailedAttemptUsage(cheap, *cheap.deployment, cheap.usage, cheap.usage_estimated);

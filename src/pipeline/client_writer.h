@@ -26,6 +26,9 @@ class ClientWriter {
   // cascade's holder at limits.max_response_bytes), not because the client is gone. The
   // attempt then failed, as for an upstream answer too large.
   virtual bool RefusedForSize() const { return false; }
+  // Forgets a begun stream that never reached the client (the cascade's holder) so that another
+  // attempt may answer instead; false, the default, when what was written is out.
+  virtual bool Rewind() { return false; }
 };
 
 }  // namespace triage::pipeline

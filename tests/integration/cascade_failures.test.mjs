@@ -9,7 +9,7 @@ import path from "node:path";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 import { startTriage, config, repoRoot } from "./lib/harness.mjs";
-import { startFakeOpenAI } from "./lib/fake_openai.mjs";
+import { startFakeOpenAI, chunk } from "./lib/fake_openai.mjs";
 import { startFaultyUpstream } from "./lib/faults.mjs";
 
 const model = path.join(repoRoot, "models/cascade-v3.model");
@@ -121,6 +121,57 @@ test("a held cheap stream that outgrows limits.max_response_bytes fails its atte
       assert.match(l, /"deployment":"cheap"/);
       assert.match(l, /grew beyond limits\.max_response_bytes \(100000 bytes\) while held/);
     }
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+    await strong.close();
+  }
+});
+
+test("a held cheap stream that breaks after its first content is retried within the cheap tier, like a non-streamed one", async () => {
+  // Every other call breaks after its first content (a clean end without a finish, or a reset);
+  // the next one answers.
+  const cheap = await startFakeOpenAI();
+  cheap.fault = "truncated";
+  cheap.behave((req, res, body) => {
+    if (cheap.requests.length % 2 === 0) return cheap.reply(req, res, body, {});
+    if (!body.stream) {
+      res.writeHead(200, { "content-type": "application/json", "content-length": "5000" });
+      res.write('{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"partial');
+      return cheap.fault === "truncated" ? res.end() : setTimeout(() => req.socket.destroy(), 50);
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(`data: ${JSON.stringify(chunk(body.model, { role: "assistant", content: "" }))}\n\n`);
+    res.write(`data: ${JSON.stringify(chunk(body.model, { content: "partial" }))}\n\n`);
+    return cheap.fault === "truncated" ? res.end() : setTimeout(() => req.socket.destroy(), 50);
+  });
+  const strong = await strongUpstream();
+  const t = await startTriage(
+    config({
+      tiers: [
+        { name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b", timeouts: { idle_ms: 500 } }] },
+        { name: "mid", deployments: [{ name: "strong", url: strong.url, catalog: "claude-sonnet-4.6" }] },
+      ],
+      extra: `routing: {router: "cascade:${model}", thresholds: [1.0]}\nretry: {max_attempts: 2, backoff_base_ms: 1, backoff_max_ms: 1}\nbreaker: {consecutive_failures: 1000}\n`,
+    }),
+  );
+  try {
+    for (const fault of ["truncated", "reset"]) {
+      cheap.fault = fault;
+      for (const kind of ["openai", "openai-stream", "anthropic", "anthropic-stream"]) {
+        const got = await ask(t.url, kind);
+        const what = `${fault} ${kind}`;
+        assert.equal(got.text, "Hello from the fake.", what);
+        assert.match(got.route, /^cascade score=0\.\d\d < 1\.00 → open$/, what);
+        const r = t.rows().at(-1);
+        assert.deepEqual([r.tier, r.status, r.error_kind, r.attempts, r.usage_estimated], ["open", 200, "", 2, 1], `${what}: ${JSON.stringify(r)}`);
+        // The answer is the retry's (100 in, 50 out); the broken call is the failed part.
+        assert.deepEqual([r.input_tokens - r.failed_input_tokens, r.output_tokens - r.failed_output_tokens], [100, 50], `${what}: ${JSON.stringify(r)}`);
+        assert.ok(r.failed_input_tokens > 0 && r.failed_output_tokens > 0, `${what}: ${JSON.stringify(r)}`);
+      }
+    }
+    assert.equal(cheap.requests.length, 16);
+    assert.equal(strong.requests.length, 0, "nothing escalated");
   } finally {
     await t.cleanup();
     await cheap.close();
