@@ -41,6 +41,7 @@ struct StreamState {
   std::string bad_type;    // the upstream error event's type, when it sent one
   bool accepted = false;   // an event of the answer was read (before any error event)
   bool refused = false;    // the first event was an error event: refused, not answered
+  bool too_large = false;  // the writer refused the answer for its size (a held stream)
   int64_t text_chars = 0;  // of the generated text: the output estimate without usage
 };
 
@@ -49,6 +50,9 @@ struct StreamState {
 Error AttemptError(const config::Deployment& d, const StreamState& s, const Status& st) {
   const bool http_ok = s.head.status >= 200 && s.head.status < 300;
   if (!http_ok && s.head.status != 0) return UpstreamStatusError(d, s.head.status, s.error_body);
+  if (s.too_large)
+    return Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",
+                       "deployment " + d.name + ": " + s.bad_message);
   if (s.bad_chunk) {
     Error e = Error::Make(ErrorKind::kUpstream, "upstream_bad_response",
                           "deployment " + d.name + ": " + s.bad_message);
@@ -193,6 +197,14 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
       // Before the first content nothing is written (a failure may still fall back unseen).
       if (ctx.committed && !s.held.empty()) {
         if (!co_await out.Write(s.held)) {
+          if (out.RefusedForSize()) {  // the cascade's holder is full: the answer is too large
+            s.bad_chunk = true;
+            s.too_large = true;
+            s.bad_message = "stream grew beyond limits.max_response_bytes (" +
+                            std::to_string(config_->limits.max_response_bytes) +
+                            " bytes) while held";
+            co_return false;
+          }
           ctx.client_gone = true;
           co_return false;
         }
@@ -272,6 +284,17 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     if (!ctx.committed && AnswerStarted(s.head) && !s.refused) {
       const BilledUsage b = FailedStreamUsage(ctx, provider.wire(), s);
       AddFailedAttemptUsage(ctx, *d, b.usage, b.estimated);
+    }
+    if (ctx.committed && out.Rewind()) {
+      // Held by the cascade, it never reached the client: a failed attempt like one that failed
+      // before its first content (billed as failed), and the plan moves on.
+      const BilledUsage b = FailedStreamUsage(ctx, provider.wire(), s);
+      AddFailedAttemptUsage(ctx, *d, b.usage, b.estimated);
+      ctx.committed = false;
+      ctx.ttft_ms = -1;
+      cur.first_byte.reset();
+      last = std::move(e);
+      continue;
     }
     if (ctx.committed) {
       // Content already reached the client: no other deployment may be tried. End the stream

@@ -59,6 +59,18 @@ net::awaitable<bool> HoldingWriter::EndStream(const Headers&) {
   co_return true;
 }
 
+bool HoldingWriter::Rewind() {
+  if (!streamed || ended) return false;
+  status = 0;
+  streamed = false;
+  headers.clear();
+  declared_trailers.clear();
+  body.clear();
+  last_write = 0;
+  too_big = false;
+  return true;
+}
+
 void HoldingWriter::RestateCost(const std::string& held_cost, const std::string& cost) {
   if (!streamed || held_cost == cost) return;
   for (const std::string& key : {std::string("\"cost_usd\":\""), std::string("triage cost_usd=")}) {
@@ -706,6 +718,15 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   if (held.too_big) cheap.client_gone = false;
 
   const bool answered = held.status == 200 && !cheap.error && (!held.streamed || held.ended);
+  // A held stream that failed after its first content is rewound by the attempt and billed as
+  // failed there; one left begun (its last write refused for the size) is a failed attempt the
+  // client never saw too: its usage is the row's failed part, not an answer's.
+  if (!answered && held.streamed && cheap.deployment && !cheap.client_gone &&
+      !ctx.cancel->fired()) {
+    AddFailedAttemptUsage(cheap, *cheap.deployment, cheap.usage, cheap.usage_estimated);
+    cheap.usage = {};
+    cheap.cost_micros = 0;
+  }
   Verdict verdict;
   if (answered)
     verdict = Decide(*routing, cheap, AnswerChoices(ctx.dialect, held.streamed, held.body));
@@ -716,7 +737,9 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   CarryFailedAttemptUsage(ctx, cheap);
   // The cheap call's usage reaches the row (as the answer's, or carried): so does its flag.
   ctx.usage_estimated = cheap.usage_estimated;
-  if (held.too_big) {
+  // The attempt failed for the size when the holder refused the answer's content (logged and
+  // counted by the breaker there); a refused last write or empty stream is logged here.
+  if (held.too_big && !(cheap.error && cheap.error->code == "upstream_response_too_large")) {
     Error e = Error::Make(ErrorKind::kUpstream, "upstream_response_too_large",
                           "the cheap tier's stream grew beyond limits.max_response_bytes (" +
                               std::to_string(held.max_bytes) + " bytes) while held");

@@ -20,6 +20,9 @@ class HoldingWriter final : public ClientWriter {
                                            const std::vector<std::string>& trailers) override;
   boost::asio::awaitable<bool> Write(std::string_view data) override;
   boost::asio::awaitable<bool> EndStream(const Headers& trailers) override;
+  bool RefusedForSize() const override { return too_big; }
+  // A held stream that failed is dropped: the next deployment of the cheap tier may answer.
+  bool Rewind() override;
   // Sends what was held to `out`, with `headers` replacing the held ones. Returns false when
   // the client is gone.
   boost::asio::awaitable<bool> Release(ClientWriter& out, const Headers& headers,

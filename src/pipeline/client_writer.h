@@ -22,6 +22,13 @@ class ClientWriter {
                                                    const std::vector<std::string>& trailers) = 0;
   virtual boost::asio::awaitable<bool> Write(std::string_view data) = 0;
   virtual boost::asio::awaitable<bool> EndStream(const Headers& trailers) = 0;
+  // After a write returned false: true when the writer refused the bytes for their size (the
+  // cascade's holder at limits.max_response_bytes), not because the client is gone. The
+  // attempt then failed, as for an upstream answer too large.
+  virtual bool RefusedForSize() const { return false; }
+  // Forgets a begun stream that never reached the client (the cascade's holder) so that another
+  // attempt may answer instead; false, the default, when what was written is out.
+  virtual bool Rewind() { return false; }
 };
 
 }  // namespace triage::pipeline

@@ -660,7 +660,8 @@ TEST(Cascade, AttemptsMetricCountsTheCheapCall) {
 }
 
 // A held stream is bounded by limits.max_response_bytes, like an answer that is not streamed:
-// beyond it the cheap call fails and the request escalates (it was held whole, unbounded).
+// beyond it the cheap attempt fails, is retried, and the request escalates (it was held whole,
+// unbounded).
 TEST(Cascade, HeldStreamBeyondMaxResponseBytesEscalates) {
   auto g = Make(R"(
 tiers:
@@ -691,7 +692,10 @@ limits: {max_response_bytes: 20000}
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].status, 200);
   EXPECT_EQ(rows[0].error_kind, "");
-  EXPECT_EQ(rows[0].attempts, 2);
+  // Each oversized cheap attempt failed as an oversized answer that is not streamed does, and
+  // the plan moved on (retried within retry.max_attempts, 3) before escalating: 3 + 1.
+  EXPECT_EQ(rows[0].attempts, 4);
+  EXPECT_GT(rows[0].failed_output_tokens, 0);
   // A short answer of the same tier is still held and released.
   Writer small = Call(*g, Body("auto", false));
   EXPECT_EQ(small.Header("x-triage-route"), "cascade score=0.10 < 0.50 \u2192 open");
