@@ -131,7 +131,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
   g->retry_budget_ = std::make_unique<upstream::RetryBudget>(g->retry_policy_);
   auto routing = LoadRouting(*config);
   if (!routing) return routing.error();
-  g->routing_.store(*routing);
+  g->SetRouting(*routing);
   g->ledger_ = std::move(ledger);
   g->config_ = std::move(config);
   return g;
@@ -272,11 +272,22 @@ Result<std::shared_ptr<const Gateway::Routing>> Gateway::LoadRouting(const confi
 }
 
 void Gateway::SetAnswerJudge(AnswerJudge judge, double threshold) {
-  auto r = std::make_shared<Routing>(*routing_.load());
+  auto r = std::make_shared<Routing>(*routing());
   r->judge = std::move(judge);
   r->judge_threshold = threshold;
   r->kind = "cascade";
-  routing_.store(std::move(r));
+  SetRouting(std::move(r));
+}
+
+std::shared_ptr<const Gateway::Routing> Gateway::routing() const {
+  std::lock_guard lock(routing_mu_);
+  return routing_;
+}
+
+void Gateway::SetRouting(std::shared_ptr<const Routing> r) {
+  std::lock_guard lock(routing_mu_);
+  routing_.swap(r);
+  // The old snapshot (in r) is released after the lock, outside the requests' way.
 }
 
 Status Gateway::ReloadRouting(const config::Config& fresh) {
@@ -288,7 +299,7 @@ Status Gateway::ReloadRouting(const config::Config& fresh) {
                        "the tiers differ from the running ones; restart to apply them");
   auto r = LoadRouting(fresh);
   if (!r) return r.error();
-  routing_.store(*r);
+  SetRouting(*r);
   return Ok{};
 }
 
@@ -609,7 +620,7 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
   ctx.req = std::move(*parsed);
   ctx.parsed = true;
   // One routing snapshot per request (a SIGHUP reload applies to the requests after it).
-  const std::shared_ptr<const Routing> routing = routing_.load();
+  const std::shared_ptr<const Routing> routing = this->routing();
   if (routing->judge && (ctx.req.model == "auto" || ctx.req.model.empty()) &&
       config_->tiers.size() > 1) {
     // The cascade builds its own plans (the cheap tier, then the escalation) and checks each:

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -92,7 +93,9 @@ class Gateway {
     std::chrono::milliseconds cascade_keepalive{15000};
     std::vector<double> thresholds;
   };
-  std::shared_ptr<const Routing> routing() const { return routing_.load(); }
+  // The current snapshot. Thread-safe: requests on every io thread read it while a reload
+  // replaces it.
+  std::shared_ptr<const Routing> routing() const;
   // SIGHUP: applies `fresh`'s routing.router, routing.thresholds, routing.cascade_tool_calls and
   // routing.cascade_keepalive_ms
   // (model file re-read) to requests that start from now on. Refused, keeping the current
@@ -208,7 +211,14 @@ class Gateway {
   std::unique_ptr<store::Ledger> ledger_;
   std::unique_ptr<observe::Stats> stats_;
   std::unordered_map<std::string, std::unique_ptr<upstream::Provider>> providers_;
-  std::atomic<std::shared_ptr<const Routing>> routing_{std::make_shared<const Routing>()};
+  void SetRouting(std::shared_ptr<const Routing> r);
+  // Not std::atomic<std::shared_ptr>: libstdc++ 12's load() releases its internal spin lock
+  // with a relaxed store, so its read of the pointer is not ordered before a concurrent store's
+  // write (a data race ThreadSanitizer reported between a SIGHUP reload and requests; on a
+  // weakly-ordered CPU a reader could pair the new pointer with the old reference count). That
+  // load took a lock too, so this mutex costs a request about the same.
+  mutable std::mutex routing_mu_;
+  std::shared_ptr<const Routing> routing_{std::make_shared<const Routing>()};  // routing_mu_
   std::unordered_map<std::string, std::unique_ptr<upstream::DeploymentHealth>> health_;
   std::unique_ptr<upstream::HealthChecker> checker_;  // null when health checks are off
   upstream::RetryPolicy retry_policy_;

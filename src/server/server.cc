@@ -38,7 +38,14 @@ nlohmann::json AcceptFailure(const boost::system::error_code& ec, int64_t not_lo
 Server::Server(pipeline::Gateway& gateway) : gateway_(gateway), cors_(gateway.config().cors) {
   int n = gateway.config().threads;
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
+  for (int i = 0; i < n; ++i) {
+    contexts_.push_back(std::make_unique<net::io_context>(1));
+    // Asio opens a context's reactor descriptors (epoll, eventfd, timerfd) on its first I/O
+    // object: open them now. Otherwise the first connection given to a thread not used yet
+    // opened them, and out of descriptors (EMFILE) that threw out of the accept loop and
+    // terminated the process (seen with 4 threads in http.test.mjs "out of file descriptors").
+    net::steady_timer open_reactor(*contexts_.back());
+  }
 }
 
 Server::~Server() = default;

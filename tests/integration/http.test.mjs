@@ -815,7 +815,10 @@ describe("limits.max_json_depth at its largest allowed value", () => {
 
 describe("out of file descriptors", () => {
   test("accept failures (EMFILE) are logged once, not every 50 ms, and serving resumes when descriptors free up", async () => {
-    const t = await startTriage(config({ tiers: simTier }));
+    // 4 io threads, most not used yet. Regression: the first connection given to such a thread
+    // made Asio open its reactor's descriptors; out of them, that threw out of the accept loop
+    // and terminated the process.
+    const t = await startTriage(config({ tiers: simTier, extra: "server: {threads: 4}\n" }));
     const sockets = [];
     try {
       // A small descriptor limit for the running process (util-linux prlimit).

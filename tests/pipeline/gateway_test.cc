@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "recording_writer.h"
 
@@ -276,6 +277,38 @@ TEST(GatewayLedgerFailure, CountedInMetrics) {
   const std::string metrics = gateway.stats().Prometheus();
   EXPECT_NE(metrics.find("\ntriage_ledger_write_failures_total 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\ntriage_requests_total{tier=\"open\"} 2\n"), std::string::npos);
+}
+
+// Regression (ThreadSanitizer, scripts/sanitize.sh --thread): the routing snapshot was a
+// std::atomic<std::shared_ptr>, whose libstdc++ 12 load() is not ordered before a concurrent
+// store (a data race between a SIGHUP reload on the main thread and requests on the io
+// threads). Readers on several threads while reloads swap the snapshot: each read is whole (a
+// router with its own thresholds). The race itself shows only under TSan; a normal build
+// checks the snapshots.
+TEST_F(GatewayTest, RoutingReadsWhileReloadsSwapIt) {
+  auto a = config::LoadString(std::string(kConfig) +
+                              "routing: {router: length, thresholds: [0.2, 0.4]}\n");
+  auto b = config::LoadString(std::string(kConfig) +
+                              "routing: {router: \"random:7\", thresholds: [0.6, 0.8]}\n");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_TRUE(gateway_->ReloadRouting(**a).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> torn{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i)
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        auto r = gateway_->routing();
+        const bool ok = (r->spec == "length" && r->thresholds == std::vector<double>{0.2, 0.4}) ||
+                        (r->spec == "random:7" && r->thresholds == std::vector<double>{0.6, 0.8});
+        if (!ok || !r->scorer) torn.fetch_add(1);
+      }
+    });
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(gateway_->ReloadRouting(i % 2 ? **a : **b).ok());
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(torn.load(), 0);
 }
 
 }  // namespace

@@ -72,13 +72,24 @@ async function spawnTriage(args, { dir, ledger, env = {} }) {
   return t;
 }
 
+// TRIAGE_IT_THREADS=N: every gateway startTriage starts runs N io threads (server.threads)
+// unless its config names a thread count itself, for ThreadSanitizer runs (scripts/sanitize.sh
+// --thread) on a machine with few cores. faults.test.mjs's fd bound assumes at most 2 pools.
+function withThreads(yaml) {
+  const n = process.env.TRIAGE_IT_THREADS;
+  if (!n || /\bthreads:/.test(yaml)) return yaml;
+  if (/^server:\s*\{/m.test(yaml)) return yaml.replace(/^server:\s*\{/m, `server: {threads: ${n}, `);
+  if (/^server:\s*$/m.test(yaml)) return yaml.replace(/^server:\s*$/m, `server:\n  threads: ${n}`);
+  return `${yaml}\nserver: {threads: ${n}}\n`;
+}
+
 // Starts `triage serve` with the given YAML (a string; `${LEDGER}` is replaced by a fresh
 // sqlite path). Resolves once the listening line is printed.
 export async function startTriage(yaml, { env = {}, args = [] } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "triage-it-"));
   const ledger = path.join(dir, "ledger.db");
   const configPath = path.join(dir, "config.yaml");
-  writeFileSync(configPath, yaml.replaceAll("${LEDGER}", ledger));
+  writeFileSync(configPath, withThreads(yaml).replaceAll("${LEDGER}", ledger));
   return spawnTriage(["serve", "--config", configPath, "--listen", "127.0.0.1:0", ...args], { dir, ledger, env });
 }
 
