@@ -642,7 +642,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
   boost::system::error_code ignored;
   s.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   size_t drained = 0;
-  const auto sink = std::make_unique<char[]>(kLingerReadSize);
+  const auto sink = std::make_unique_for_overwrite<char[]>(kLingerReadSize);  // not zeroed
   const auto linger_end = std::chrono::steady_clock::now() + kLingerTotal;
   while (!ignored && drained < kLingerMaxBytes) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
