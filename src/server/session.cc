@@ -309,6 +309,62 @@ size_t BufferLimit(const config::Limits& lim) {
   return std::max<size_t>(static_cast<size_t>(lim.max_header_bytes), kWatchBufferLimit) + 64 * 1024;
 }
 
+// Whether the bytes Beast holds back while reading a chunked body hold an LF without its CR.
+// Beast consumes chunk data as it arrives, so what it holds back waiting for more is always the
+// start of a line (a chunk-size line with the CRLF before it, or the last chunk and its trailer
+// section), which must end in CRLF (RFC 9112 7.1). Beast ends such lines only at CRLF: a bare LF
+// made it wait for bytes that never come, until body_timeout (408).
+bool HasBareLf(const beast::flat_buffer& buffer) {
+  const auto b = buffer.data();
+  const std::string_view held(static_cast<const char*>(b.data()), b.size());
+  for (size_t at = held.find('\n'); at != std::string_view::npos; at = held.find('\n', at + 1))
+    if (at == 0 || held[at - 1] != '\r') return true;
+  return false;
+}
+
+// Whether the chunk-size line Beast holds back (after the CRLF that ends the previous chunk's
+// data, if there) ends in an LF without its CR.
+bool FirstLineEndsInBareLf(const beast::flat_buffer& buffer) {
+  const auto b = buffer.data();
+  std::string_view held(static_cast<const char*>(b.data()), b.size());
+  if (held.starts_with("\r\n")) held.remove_prefix(2);
+  const size_t lf = held.find('\n');
+  return lf != std::string_view::npos && (lf == 0 || held[lf - 1] != '\r');
+}
+
+// Reads the rest of a request whose head `parser` has, as http::async_read does (eager parse,
+// bytes appended to `buffer` up to its max size, then buffer_overflow; end of stream as
+// put_eof), but refuses a chunked body's line that ends in a bare LF at once, with
+// http::error::bad_line_ending, instead of waiting for a CRLF.
+net::awaitable<boost::system::error_code> ReadBody(beast::tcp_stream& stream,
+                                                   beast::flat_buffer& buffer, Parser& parser) {
+  parser.eager(true);
+  for (;;) {
+    boost::system::error_code ec;
+    if (buffer.size() != 0) {
+      buffer.consume(parser.put(buffer.data(), ec));
+      // A chunk-size line cut short by a bare LF, with a CRLF later on ("5\nhello\r\n"): Beast
+      // reads "5\nhello" as the line and says bad_chunk or bad_chunk_extension; name the fault.
+      if ((ec == http::error::bad_chunk || ec == http::error::bad_chunk_extension) &&
+          FirstLineEndsInBareLf(buffer))
+        co_return http::error::bad_line_ending;
+      if (ec && ec != http::error::need_more) co_return ec;
+      if (parser.is_done()) co_return boost::system::error_code{};
+    }
+    if (parser.chunked() && HasBareLf(buffer)) co_return http::error::bad_line_ending;
+    const size_t room = beast::read_size(buffer, 65536);
+    if (room == 0) co_return http::error::buffer_overflow;
+    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(room), kTuple);
+    buffer.commit(n);
+    if (rec == net::error::eof) {
+      boost::system::error_code eof;
+      parser.put_eof(eof);
+      co_return eof;  // partial_message: the body ended early
+    }
+    if (rec) co_return rec;
+  }
+}
+
 // A body over limits.max_body_bytes: by its Content-Length before reading, or while reading.
 Error BodyTooLarge(const config::Limits& lim) {
   return Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
@@ -352,6 +408,10 @@ std::optional<Error> BodyError(boost::system::error_code ec, const Parser& parse
                        "malformed HTTP request body: a chunk-size line (with its chunk "
                        "extensions) or the trailer section exceeds " +
                            std::to_string(BufferLimit(lim)) + " bytes");
+  if (ec == http::error::bad_line_ending)
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_http",
+                       "malformed HTTP request body: a chunk-size line or trailer field of the "
+                       "chunked body does not end in CRLF (a bare LF or CR); RFC 9112 7.1");
   if (ec == beast::error::timeout)
     return Error::Make(
         ErrorKind::kClientTimeout, "request_timeout",
@@ -566,8 +626,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       }
       auto body_timer = SoftDeadline(s.stream, lim.body_timeout);
       s.stream.expires_never();
-      auto [bec0, bn] = co_await http::async_read(s.stream, buffer, parser, kTuple);
-      auto bec = body_timer->Finish(bec0);
+      auto bec = body_timer->Finish(co_await ReadBody(s.stream, buffer, parser));
       if (bec) {
         std::optional<Error> e = BodyError(bec, parser, lim);
         Known known = KnownOf(req, server.cors());

@@ -659,6 +659,52 @@ describe("what Beast leaves unbounded", () => {
   });
 });
 
+// Regression: Beast ends a chunk-size line, the last chunk and a trailer field only at CRLF, so a
+// chunked body whose lines end in a bare LF (RFC 9112 7.1 asks for CRLF) left the session waiting
+// for bytes that never came: 408 after body_timeout_ms. Such a body is known malformed as soon as
+// the LF arrives: 400 at once, in the path's dialect. (A short body_timeout_ms here, so the old
+// behaviour fails as a 408 rather than a test timeout.)
+describe("chunked lines ending in a bare LF", () => {
+  let t, port;
+  before(async () => {
+    t = await startTriage(config({ tiers: simTier, extra: "limits: {body_timeout_ms: 2000}\n" }));
+    port = t.port;
+  });
+  after(async () => {
+    await t.cleanup();
+  });
+
+  const chunkedHead = (p) => `POST ${p} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+  const hex = (b) => Buffer.byteLength(b).toString(16);
+  const bodies = {
+    "every line": (b) => `${hex(b)}\n${b}\n0\n\n`,
+    "the chunk-size line": (b) => `${hex(b)}\n${b}\r\n0\r\n\r\n`,
+    "the last chunk": (b) => `${hex(b)}\r\n${b}\r\n0\n\r\n`,
+    "a trailer field": (b) => `${hex(b)}\r\n${b}\r\n0\r\nX-T: 1\n\r\n`,
+    "the end of the trailer section": (b) => `${hex(b)}\r\n${b}\r\n0\r\n\n`,
+  };
+  for (const [where, body] of Object.entries(bodies))
+    test(`a bare LF ending ${where}: 400 bad_http at once in the path's dialect, accounted, not 408 after body_timeout_ms`, async () => {
+      const o = await untilClose(port, chunkedHead("/v1/chat/completions") + body(chatBody), 8000);
+      assert.match(o, /^HTTP\/1\.1 400 /, JSON.stringify(o.slice(0, 300)));
+      const ob = isOpenAIError(splitHead(o).body, "invalid_request_error", "bad_http");
+      assert.match(ob.error.message, /chunk-size line or trailer field of the chunked body does not end in CRLF/);
+      const a = await untilClose(port, chunkedHead("/v1/messages") + body(anthBody), 8000);
+      assert.match(a, /^HTTP\/1\.1 400 /, JSON.stringify(a.slice(0, 300)));
+      const { head: h, body: ab } = splitHead(a);
+      assert.match(isAnthropicError(ab, "invalid_request_error").error.message, /does not end in CRLF/);
+      const row = t.rows().find((x) => x.id === h.match(/\r\nx-request-id: (\S+)/i)[1]);
+      assert.ok(row, "a ledger row for the refused chat request");
+      assert.equal(row.status, 400);
+    });
+
+  test("chunk data holding LFs and CRs is data: served", async () => {
+    const text = JSON.stringify({ model: "auto", messages: [{ role: "user", content: "a\nb\r\nc\n" }] }).replace("{", "{\n");
+    const r = await exchange(port, chunkedHead("/v1/chat/completions") + `${hex(text)}\r\n${text}\r\n0\r\n\r\n`, [false]);
+    assert.equal(r.responses[0].status, 200, r.responses[0].body);
+  });
+});
+
 function splitHead(raw) {
   const end = raw.indexOf("\r\n\r\n");
   assert.ok(end > 0, raw.slice(0, 200));
