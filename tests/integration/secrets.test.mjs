@@ -235,3 +235,85 @@ describe("credentials in a ledger URL", () => {
     }
   });
 });
+
+// Regression: keys were masked by their exact value only. An upstream echoing a key with
+// characters JSON may escape ('/' as '\/', '+' and '=' as '\u002b' '\u003d', as PHP and some
+// proxies do) or percent-encoded (a URL it logs) in a body triage shows raw passed unmasked to
+// the client, the log and the ledger. Base64-style keys (Azure, many self-hosted gateways) hold
+// all three.
+describe("keys echoed escaped or percent-encoded", () => {
+  const KEY = "tok/SECRETslash+SECRETplus=";
+  let oa, an, t;
+  before(async () => {
+    oa = await startFakeOpenAI();
+    an = await startFakeAnthropic();
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "gemma", url: oa.url, catalog: "gemma-4-31b", api_key_env: "TRIAGE_IT_B64_KEY" }] },
+          { name: "frontier", deployments: [{ name: "claude", provider: "anthropic", url: an.url, catalog: "claude-opus-4.7", api_key_env: "TRIAGE_IT_B64_KEY" }] },
+        ],
+        extra:
+          "log_level: debug\nrouting: {fallback: none}\nretry: {max_attempts: 1, cooldown_max_ms: 0}\n" +
+          "breaker: {consecutive_failures: 1000000, min_requests: 1000000}\n",
+      }),
+      { env: { TRIAGE_IT_B64_KEY: KEY } },
+    );
+  });
+  after(async () => {
+    await t.cleanup();
+    await oa.close();
+    an.server.close();
+  });
+
+  test("JSON-escaped and percent-encoded echoes of a key are masked in the client's answer, the log and the ledger, both dialects", async () => {
+    const jsonEscaped = (k) => k.replaceAll("/", "\\/").replaceAll("+", "\\u002b").replaceAll("=", "\\u003D");
+    const modes = {
+      // No error.message: triage shows the raw body, escapes and all.
+      escapedDetail: (req, res, k) => {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(`{"detail":"invalid credentials ${jsonEscaped(k)}"}`);
+      },
+      percentInMessage: (req, res, k) => {
+        res.writeHead(401, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { message: `denied GET /v1/models?api_key=${encodeURIComponent(k)}`, type: "authentication_error" } }));
+      },
+      percentLowerText: (req, res, k) => {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`upstream proxy failed for key=${encodeURIComponent(k).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())}`);
+      },
+      escapedStreamError: (req, res, k) => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        if (req.headers["x-api-key"]) {
+          const ev = (type, data) => `event: ${type}\ndata: ${data}\n\n`;
+          res.write(ev("message_start", JSON.stringify({ type: "message_start", message: { id: "m", type: "message", role: "assistant", model: "x", content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 1 } } })));
+          res.end(ev("error", `{"type":"error","error":{"type":"api_error","detail":"key ${jsonEscaped(k)} expired"}}`));
+        } else {
+          res.end(`data: {"error":{"detail":"key ${jsonEscaped(k)} expired"}}\n\n`);
+        }
+      },
+    };
+    const since = { log: t.stderr().length, rows: t.rows().length };
+    let seen = "";
+    for (const [name, fn] of Object.entries(modes)) {
+      oa.behave((req, res) => fn(req, res, keyOf(req)));
+      an.handler = (req, res) => fn(req, res, keyOf(req));
+      for (const route of ["/v1/chat/completions", "/v1/messages"])
+        for (const model of ["open", "frontier"])
+          for (const stream of [false, true]) {
+            const r = await curl([`${t.url}${route}`, "-H", "content-type: application/json", "-d", JSON.stringify({ model, stream, max_tokens: 10, messages: msgs })]);
+            assert.ok(r.status >= 400 || /error/.test(r.body), `${name} ${route} ${model} ${stream}: ${r.status} ${r.body}`);
+            seen += r.raw;
+          }
+    }
+    // The upstreams did get the key; the answers said something about it.
+    assert.ok(oa.requests.some((q) => q.headers.authorization === `Bearer ${KEY}`));
+    const places = { clients: seen, stderr: t.stderr().slice(since.log), ledger: JSON.stringify(t.rows().slice(since.rows)) };
+    for (const [where, text] of Object.entries(places))
+      for (const needle of ["SECRETslash", "SECRETplus"]) {
+        const at = text.indexOf(needle);
+        assert.ok(at < 0, `${needle} in ${where}: ...${text.slice(Math.max(0, at - 300), at + 100)}`);
+      }
+    assert.match(seen, /\[redacted\]/);
+  });
+});
