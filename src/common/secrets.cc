@@ -1,6 +1,7 @@
 #include "common/secrets.h"
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <vector>
 
@@ -117,6 +118,15 @@ bool LooksLikeApiKey(std::string_view s) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_';
   });
+}
+
+bool LooksLikeSecretName(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.ends_with("tokens")) return false;
+  for (std::string_view word : {"key", "token", "secret", "password", "authorization"})
+    if (lower.find(word) != std::string::npos) return true;
+  return false;
 }
 
 std::string ClientNameForDisplay(std::string_view name) {

@@ -25,6 +25,12 @@ std::string MaskSecrets(std::string_view text);
 // '_'. Model names do not look like that.
 bool LooksLikeApiKey(std::string_view s);
 
+// True for a member name that may hold a credential: it contains (any case) "key", "token",
+// "secret", "password" or "authorization" ("api_key", "X-Api-Key", "access_token",
+// "client_secret"). A name ending in "tokens" counts tokens ("min_tokens",
+// "skip_special_tokens") and is not one. Used for a deployment's extra_body.
+bool LooksLikeSecretName(std::string_view name);
+
 // A name the client sent (its `model`), as errors, logs and the ledger may show it:
 // "[redacted]" when it looks like an API key (a key pasted into the wrong field), else
 // MaskSecrets of it.

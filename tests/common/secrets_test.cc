@@ -47,6 +47,16 @@ TEST(MaskSecrets, MasksJsonEscapedAndPercentEncodedEchoes) {
   EXPECT_EQ(MaskSecrets("%"), "%");
 }
 
+// extra_body members that may carry a credential; counts of tokens and ordinary options are not.
+TEST(LooksLikeSecretName, KeyTokenSecretPasswordAuthorizationAnyCase) {
+  for (const char* name : {"api_key", "X-Api-Key", "key", "access_token", "TOKEN", "client_secret",
+                           "Password", "db_password", "authorization", "Authorization"})
+    EXPECT_TRUE(LooksLikeSecretName(name)) << name;
+  for (const char* name : {"top_k", "min_tokens", "skip_special_tokens", "max_new_tokens",
+                           "keep_alive", "chat_template_kwargs", "temperature", ""})
+    EXPECT_FALSE(LooksLikeSecretName(name)) << name;
+}
+
 // A key pasted into `model` is not echoed, logged or stored; model names are left alone.
 TEST(ClientNameForDisplay, RedactsNamesShapedLikeApiKeys) {
   EXPECT_TRUE(LooksLikeApiKey("sk-proj-abcdefghijklmnopqrstuvwxyz012345"));

@@ -317,3 +317,75 @@ describe("keys echoed escaped or percent-encoded", () => {
     assert.match(seen, /\[redacted\]/);
   });
 });
+
+// Regression: a deployment's extra_body (where some providers take a key) was shown whole by
+// `triage check` and in config errors, and an upstream echoing the request body in an error
+// passed its values to the client, the log and the ledger. Values under a secret-looking name
+// (key, token, secret, password, authorization, any case, any depth) are masked.
+describe("credentials in extra_body", () => {
+  const shaping = [
+    "        request:\n",
+    "          extra_body:\n",
+    "            api_key: SECRETbodykey1\n",
+    "            auth: {Authorization: \"Bearer SECRETnested2\"}\n",
+    "            creds: [{Password: SECRETlist3}]\n",
+    "            top_k: 20\n",
+    "            min_tokens: 5\n",
+    "            keep_alive: 5m\n",
+  ].join("");
+  const secretIn = (text) => ["SECRETbodykey1", "SECRETnested2", "SECRETlist3"].find((s) => text.includes(s));
+  const writeConfig = (dir, url, more) => {
+    const file = path.join(dir, "c.yaml");
+    writeFileSync(file, config({ tiers: [{ name: "open", deployments: [{ name: "d", url, catalog: "gemma-4-31b", more }] }] }).replace("${LEDGER}", path.join(dir, "l.db")));
+    return file;
+  };
+
+  test("check masks the secret-looking members and shows the others", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "triage-secrets-"));
+    try {
+      const r = spawnSync(triageBin, ["check", "--config", writeConfig(dir, "http://127.0.0.1:9/v1", shaping)], { encoding: "utf8", timeout: 10000 });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.equal(secretIn(r.stdout + r.stderr), undefined, r.stdout);
+      const line = r.stdout.split("\n").find((l) => l.includes("extra body"));
+      assert.ok(line, r.stdout);
+      const shown = JSON.parse(line.slice(line.indexOf("extra body ") + 11));
+      assert.deepEqual(shown, { api_key: "[redacted]", auth: { Authorization: "[redacted]" }, creds: [{ Password: "[redacted]" }], top_k: 20, min_tokens: 5, keep_alive: "5m" });
+      // A value refused as a number names itself, except under such a name.
+      const bad = spawnSync(triageBin, ["check", "--config", writeConfig(dir, "http://127.0.0.1:9/v1", "        request: {extra_body: {secret_pin: 99999999999999999999999991, top_k: 99999999999999999999999992}}\n")], { encoding: "utf8", timeout: 10000 });
+      assert.equal(bad.status, 2, bad.stdout + bad.stderr);
+      assert.match(bad.stderr, /extra_body\.secret_pin: integer '\[redacted\]' is out of range/);
+      assert.match(bad.stderr, /extra_body\.top_k: integer '99999999999999999999999992' is out of range/);
+      assert.ok(!bad.stderr.includes("99999999999999999999999991"), bad.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an upstream echoing the request body in an error: masked for the client, in the log, the ledger, /readyz", async () => {
+    const fake = await startFakeOpenAI();
+    const t = await startTriage(
+      config({
+        tiers: [{ name: "open", deployments: [{ name: "d", url: fake.url, catalog: "gemma-4-31b", more: shaping }] }],
+        extra: "log_level: debug\nretry: {max_attempts: 1}\n",
+      }),
+    );
+    try {
+      fake.behave((req, res, body) => {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ detail: `invalid request: ${JSON.stringify(body)}` }));
+      });
+      const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "-d", JSON.stringify({ model: "open", messages: msgs })]);
+      const a = await curl([`${t.url}/v1/messages`, "-H", "content-type: application/json", "-d", JSON.stringify({ model: "open", max_tokens: 10, messages: msgs })]);
+      // The upstream did get them, and said so.
+      assert.equal(secretIn(fake.requests.at(-1).raw), "SECRETbodykey1");
+      assert.equal(r.status, 400, r.raw);
+      assert.equal(a.status, 400, a.raw);
+      const places = { openai: r.raw, anthropic: a.raw, stderr: t.stderr(), ledger: JSON.stringify(t.rows()), readyz: (await curl([`${t.url}/readyz`])).raw, metrics: (await curl([`${t.url}/metrics`])).raw };
+      for (const [where, text] of Object.entries(places)) assert.equal(secretIn(text), undefined, `${where}: ${text.slice(0, 2000)}`);
+      assert.match(r.body + a.body, /\[redacted\]/);
+    } finally {
+      await t.cleanup();
+      await fake.close();
+    }
+  });
+});
