@@ -90,6 +90,15 @@ class SessionWriter final : public pipeline::ClientWriter {
     co_return co_await Send(wire);
   }
 
+  // An OPTIONS that is not a CORS preflight: 204 with Allow (and the CORS fields when on), no
+  // body (RFC 9110 9.3.7).
+  net::awaitable<bool> RespondOptions(std::string_view allow) {
+    pipeline::Headers fields;
+    fields.emplace_back("allow", std::string(allow));
+    const std::string wire = SerializeNoContent(version_, KeepAlive(), WithCors(fields));
+    co_return co_await Send(wire);
+  }
+
   // A CORS preflight's answer: 204 with exactly `headers` (the CORS fields included).
   net::awaitable<bool> RespondNoContent(const pipeline::Headers& headers) {
     const std::string wire = SerializeNoContent(version_, KeepAlive(), headers);
@@ -606,8 +615,11 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       break;
     }
     const bool get_or_head = method == http::verb::get || method == http::verb::head;
+    const bool options = method == http::verb::options;
+    // RFC 9112 3.2.4: the asterisk-form, about the server as a whole, only with OPTIONS.
+    const bool server_options = options && req.target() == "*";
     const bool wrong_method =
-        route != Route::kNone && !preflight &&
+        route != Route::kNone && !preflight && !options &&
         (AllowOf(route) == "POST" ? method != http::verb::post : !get_or_head);
     // RFC 9110 10.1.1: the expectation is case-insensitive, and an HTTP/1.0 request's is ignored
     // (a 1.0 client may not understand a 1xx answer).
@@ -643,6 +655,8 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
                             "malformed percent-encoding in the request path (a '%' must be "
                             "followed by two hex digits)");
       co_await RespondError(writer, dialect, e);
+    } else if (server_options) {
+      co_await writer.RespondOptions(kServerAllow);
     } else if (route == Route::kNone) {
       Error e =
           Error::Make(ErrorKind::kNotFound, "not_found",
@@ -653,11 +667,16 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
           origin, AllowOf(route), req[http::field::access_control_request_headers]));
     } else if (preflight) {
       co_await RespondError(writer, dialect, CorsRefusal(origin));
+    } else if (options) {
+      // Not a preflight that CORS answers (CORS off, no Origin or no
+      // Access-Control-Request-Method): what the path takes. Without CORS fields a browser still
+      // refuses a cross-origin call.
+      co_await writer.RespondOptions(AllowFieldOf(route));
     } else if (wrong_method) {
       // HEAD included: a POST-only route has nothing to describe.
       Error e = Error::Make(ErrorKind::kInvalidRequest, "method_not_allowed",
                             "use " + std::string(AllowOf(route)) + " for " + std::string(path));
-      co_await RespondError(writer, dialect, e, 405, AllowOf(route));
+      co_await RespondError(writer, dialect, e, 405, AllowFieldOf(route));
     } else if (encoded) {
       if (IsChat(route))
         co_await s.gateway.RefuseUnread(dialect, *encoded, writer);
