@@ -47,8 +47,9 @@ struct RequestShaping {
   // extra_body as `triage check` shows it: the values under a name LooksLikeSecretName accepts,
   // at any depth, replaced by "[redacted]" (booleans and null are shown: flags, not credentials).
   nlohmann::json ExtraBodyForDisplay() const;
-  // The values ExtraBodyForDisplay hides, as text (strings as they are, numbers as JSON), for
-  // RegisterSecret: an upstream echoing the request body in an error must not show them.
+  // The string values ExtraBodyForDisplay hides, for RegisterSecret: an upstream echoing the
+  // request body in an error must not show them. Not the numbers: masked by value, a
+  // "token_budget: 1000" would hide every "1000" in every error and log line.
   std::vector<std::string> ExtraBodySecrets() const;
 };
 

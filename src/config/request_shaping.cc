@@ -265,7 +265,7 @@ void WalkSecrets(json& j, bool secret, std::vector<std::string>* found, bool mas
   } else if (j.is_array()) {
     for (json& item : j) WalkSecrets(item, secret, found, mask);
   } else if (secret && (j.is_string() || j.is_number())) {
-    if (found) found->push_back(j.is_string() ? j.get<std::string>() : j.dump());
+    if (found && j.is_string()) found->push_back(j.get<std::string>());
     if (mask) j = "[redacted]";
   }
 }
