@@ -18,9 +18,10 @@
 # benign reports of uninstrumented third-party code suppressed by scripts/tsan.supp (one
 # comment per entry says why). The gateways run one io thread per hardware thread (2 here);
 # tests/integration/concurrency.test.mjs runs 4 and loads them all at once. TRIAGE_IT_THREADS=N
-# gives every gateway the harness starts N threads (unless the test sets server.threads); with
-# 4, faults.test.mjs "no leaked file descriptors" fails (its bound of 8 counts the per-thread
-# pools' keep-alive connections); it passes with 2.
+# gives every gateway the harness starts N threads (unless the test sets server.threads).
+# faults.test.mjs "no leaked file descriptors" allows 4 pooled keep-alive connections per io
+# thread, the count read from the gateway's "listening" log line (its fixed bound of 8 failed
+# with 4 threads under TSan until 2026-12-06).
 # Measured on the same shared 2-core machine, 2026-12-06: the TSan build of the triage binary
 # alone took 5.6 min at -j2 (ccache may have held some of it), the integration suite against it
 # 5.9 min (410 tests, no report once the race it found was fixed; the eval --plot PNG runs'

@@ -209,7 +209,10 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
   if (demo) PrintDemoBanner(server.url());
   std::fflush(stdout);
   observe::Log(observe::Level::kInfo, "listening",
-               {{"url", server.url()}, {"ledger", cfg->ledger}, {"tiers", cfg->tiers.size()}});
+               {{"url", server.url()},
+                {"ledger", cfg->ledger},
+                {"tiers", cfg->tiers.size()},
+                {"threads", server.threads()}});
   pipeline::Gateway& gw = **gateway;
   if (!config_path.empty())
     server.OnReload(

@@ -1,6 +1,7 @@
 #include "common/secrets.h"
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <vector>
 
@@ -30,13 +31,83 @@ void RegisterSecret(std::string_view secret) {
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The value of the `n` hex digits at text[at..], or -1.
+int HexAt(std::string_view text, size_t at, size_t n) {
+  if (at + n > text.size()) return -1;
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int h = HexValue(text[at + i]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+// How many bytes of `text` from `at` spell the byte `c`: itself, a JSON escape ("\/", "\\",
+// "\"", "\u002b" in either case) or a percent-encoding ("%2F", "%2f"); 0 when none does.
+size_t SpelledAt(std::string_view text, size_t at, char c) {
+  if (at >= text.size()) return 0;
+  if (text[at] == c) return 1;
+  if (text[at] == '\\' && at + 1 < text.size()) {
+    const char e = text[at + 1];
+    if (e == c && (c == '/' || c == '\\' || c == '"')) return 2;
+    if (e == 'u' && HexAt(text, at + 2, 4) == static_cast<unsigned char>(c)) return 6;
+  } else if (text[at] == '%' && HexAt(text, at + 1, 2) == static_cast<unsigned char>(c)) {
+    return 3;
+  }
+  return 0;
+}
+
+// The length of the spelling of `secret` that starts at text[at], each byte as SpelledAt
+// allows (the forms may mix); 0 when none starts there.
+size_t SecretAt(std::string_view text, size_t at, std::string_view secret) {
+  size_t i = at;
+  for (char c : secret) {
+    const size_t n = SpelledAt(text, i, c);
+    if (n == 0) return 0;
+    i += n;
+  }
+  return i - at;
+}
+
+}  // namespace
+
 std::string MaskSecrets(std::string_view text) {
-  std::string out(text);
   Registry& r = Secrets();
   std::lock_guard lock(r.mu);
-  for (const std::string& s : r.secrets) {
-    for (size_t at = out.find(s); at != std::string::npos; at = out.find(s, at + 10))
-      out.replace(at, s.size(), "[redacted]");
+  // Without a backslash or a '%' every secret can only appear as itself: plain searches (the path
+  // of every request's requested_model, which must stay cheap).
+  if (text.find_first_of("\\%") == std::string_view::npos) {
+    std::string out(text);
+    for (const std::string& s : r.secrets) {
+      for (size_t at = out.find(s); at != std::string::npos; at = out.find(s, at + 10))
+        out.replace(at, s.size(), "[redacted]");
+    }
+    return out;
+  }
+  // Else each secret may also be echoed JSON-escaped or percent-encoded (an upstream's error
+  // body, a URL it logged): one pass, longest secret first at each position.
+  std::string out;
+  out.reserve(text.size());
+  for (size_t at = 0; at < text.size();) {
+    size_t n = 0;
+    for (const std::string& s : r.secrets)
+      if ((n = SecretAt(text, at, s)) != 0) break;
+    if (n != 0) {
+      out += "[redacted]";
+      at += n;
+    } else {
+      out += text[at++];
+    }
   }
   return out;
 }
@@ -47,6 +118,15 @@ bool LooksLikeApiKey(std::string_view s) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_';
   });
+}
+
+bool LooksLikeSecretName(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.ends_with("tokens")) return false;
+  for (std::string_view word : {"key", "token", "secret", "password", "authorization"})
+    if (lower.find(word) != std::string::npos) return true;
+  return false;
 }
 
 std::string ClientNameForDisplay(std::string_view name) {

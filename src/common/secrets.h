@@ -14,13 +14,22 @@ namespace triage {
 inline constexpr size_t kMinSecretChars = 4;
 void RegisterSecret(std::string_view secret);
 
-// `text` with every occurrence of a registered secret replaced by "[redacted]".
+// `text` with every occurrence of a registered secret replaced by "[redacted]", also where it is
+// spelled with JSON escapes ("\/", "\u002b") or percent-encoded ("%2F", "%2b"), as an upstream
+// may echo it in an error body or a URL. Costs one scan for a backslash or '%', then plain
+// searches, when `text` has neither.
 std::string MaskSecrets(std::string_view text);
 
 // True for a name shaped like a provider API key: "sk-" (OpenAI's "sk-", "sk-proj-",
 // Anthropic's "sk-ant-") followed by at least 20 chars, all of them letters, digits, '-' or
 // '_'. Model names do not look like that.
 bool LooksLikeApiKey(std::string_view s);
+
+// True for a member name that may hold a credential: it contains (any case) "key", "token",
+// "secret", "password" or "authorization" ("api_key", "X-Api-Key", "access_token",
+// "client_secret"). A name ending in "tokens" counts tokens ("min_tokens",
+// "skip_special_tokens") and is not one. Used for a deployment's extra_body.
+bool LooksLikeSecretName(std::string_view name);
 
 // A name the client sent (its `model`), as errors, logs and the ledger may show it:
 // "[redacted]" when it looks like an API key (a key pasted into the wrong field), else

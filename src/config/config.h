@@ -43,6 +43,14 @@ struct RequestShaping {
   std::string max_tokens_field;  // "" (as sent), "max_tokens" or "max_completion_tokens"
   std::optional<int64_t> max_output_tokens;  // a larger output limit is lowered to this
   bool operator==(const RequestShaping&) const = default;
+
+  // extra_body as `triage check` shows it: the values under a name LooksLikeSecretName accepts,
+  // at any depth, replaced by "[redacted]" (booleans and null are shown: flags, not credentials).
+  nlohmann::json ExtraBodyForDisplay() const;
+  // The string values ExtraBodyForDisplay hides, for RegisterSecret: an upstream echoing the
+  // request body in an error must not show them. Not the numbers: masked by value, a
+  // "token_budget: 1000" would hide every "1000" in every error and log line.
+  std::vector<std::string> ExtraBodySecrets() const;
 };
 
 struct Deployment {

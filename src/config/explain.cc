@@ -1,5 +1,5 @@
 // `triage check` text. Shows where keys come from (variable names and whether they are set),
-// never their values.
+// never their values; extra_body with the values of secret-looking names masked.
 #include <cstdlib>
 #include <sstream>
 
@@ -54,7 +54,7 @@ void ExplainDeployment(const Deployment& d, const HealthChecksConfig& hc, std::o
       for (const auto& n : r.drop_params) names += (names.empty() ? "" : ", ") + n;
       part("drop " + names);
     }
-    if (!r.extra_body.empty()) part("extra body " + r.extra_body.dump());
+    if (!r.extra_body.empty()) part("extra body " + r.ExtraBodyForDisplay().dump());
     if (!r.max_tokens_field.empty()) part("output limit sent as " + r.max_tokens_field);
     if (r.max_output_tokens)
       part("output limit capped at " + std::to_string(*r.max_output_tokens) + " tokens");

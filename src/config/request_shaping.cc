@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 
+#include "common/secrets.h"
 #include "config/parse.h"
 
 namespace triage::config::internal {
@@ -23,9 +24,25 @@ bool IsNullScalar(const std::string& s) {
   return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
 }
 
+// Whether a member of `path` (a.b[2].c) is a name LooksLikeSecretName accepts.
+bool UnderSecretName(const std::string& path) {
+  size_t start = 0;
+  while (start <= path.size()) {
+    const size_t dot = std::min(path.find('.', start), path.size());
+    std::string_view part = std::string_view(path).substr(start, dot - start);
+    part = part.substr(0, part.find('['));
+    if (LooksLikeSecretName(part)) return true;
+    start = dot + 1;
+  }
+  return false;
+}
+
 // A plain (unquoted, untagged) scalar as the YAML 1.2 core schema resolves it. False (with an
 // error) for a number JSON cannot hold.
 bool PlainScalar(const std::string& s, const std::string& path, Diag& diag, json* out) {
+  // Errors name the value, except under a secret-looking name (an "api_key: 0x..." that is not a
+  // number JSON can hold).
+  const std::string shown = UnderSecretName(path) ? "[redacted]" : s;
   if (IsNullScalar(s)) {
     *out = nullptr;
     return true;
@@ -44,7 +61,7 @@ bool PlainScalar(const std::string& s, const std::string& path, Diag& diag, json
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), u, base);
     if (ec != std::errc() || end != digits.data() + digits.size() ||
         (negative && u > uint64_t{INT64_MAX} + 1)) {
-      diag.Add(path, "integer '" + s + "' is out of range (64 bits)");
+      diag.Add(path, "integer '" + shown + "' is out of range (64 bits)");
       return false;
     }
     if (negative)
@@ -66,14 +83,14 @@ bool PlainScalar(const std::string& s, const std::string& path, Diag& diag, json
     errno = 0;
     const double d = std::strtod(s.c_str(), &end);
     if (errno == ERANGE && std::isinf(d)) {
-      diag.Add(path, "number '" + s + "' is out of range");
+      diag.Add(path, "number '" + shown + "' is out of range");
       return false;
     }
     *out = d;
     return true;
   }
   if (std::regex_match(s, kSpecial)) {
-    diag.Add(path, "'" + s + "' has no JSON form (quote it to send a string)");
+    diag.Add(path, "'" + shown + "' has no JSON form (quote it to send a string)");
     return false;
   }
   *out = s;
@@ -233,3 +250,39 @@ void ParseDeploymentRequest(const YAML::Node& node, const std::string& path, Dia
 }
 
 }  // namespace triage::config::internal
+
+namespace triage::config {
+namespace {
+
+using json = nlohmann::json;
+
+// Walks `j`, replacing (when `mask`) or collecting (when `found`) every value under a secret-
+// looking name. `secret`: whether `j` lies under such a name.
+void WalkSecrets(json& j, bool secret, std::vector<std::string>* found, bool mask) {
+  if (j.is_object()) {
+    for (auto& [key, value] : j.items())
+      WalkSecrets(value, secret || LooksLikeSecretName(key), found, mask);
+  } else if (j.is_array()) {
+    for (json& item : j) WalkSecrets(item, secret, found, mask);
+  } else if (secret && (j.is_string() || j.is_number())) {
+    if (found && j.is_string()) found->push_back(j.get<std::string>());
+    if (mask) j = "[redacted]";
+  }
+}
+
+}  // namespace
+
+json RequestShaping::ExtraBodyForDisplay() const {
+  json shown = extra_body;
+  WalkSecrets(shown, false, nullptr, true);
+  return shown;
+}
+
+std::vector<std::string> RequestShaping::ExtraBodySecrets() const {
+  json copy = extra_body;
+  std::vector<std::string> found;
+  WalkSecrets(copy, false, &found, false);
+  return found;
+}
+
+}  // namespace triage::config

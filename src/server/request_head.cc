@@ -182,6 +182,10 @@ std::string_view AllowOf(Route r) {
   return "GET, HEAD";
 }
 
+std::string_view AllowFieldOf(Route r) {
+  return AllowOf(r) == "POST" ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
+}
+
 dialect::Dialect DialectOf(std::string_view path) {
   return path == "/v1/messages" || path.starts_with("/v1/messages/") ? dialect::Dialect::kAnthropic
                                                                      : dialect::Dialect::kOpenAI;

@@ -44,6 +44,13 @@ bool IsChat(Route r);
 // route answers HEAD like GET, without the body). REQUIRES: r != Route::kNone.
 std::string_view AllowOf(Route r);
 
+// The Allow field of a route's 405 and OPTIONS answers: AllowOf(r) and OPTIONS, which every
+// route answers (RFC 9110 9.3.7). REQUIRES: r != Route::kNone.
+std::string_view AllowFieldOf(Route r);
+
+// The Allow field of `OPTIONS *` (the server as a whole): every method some route takes.
+inline constexpr std::string_view kServerAllow = "GET, HEAD, POST, OPTIONS";
+
 // The dialect a path's client speaks, the same rule the pipeline dispatches on: Anthropic for
 // /v1/messages and everything under it, OpenAI otherwise (also when the path is unknown).
 dialect::Dialect DialectOf(std::string_view path);

@@ -48,6 +48,8 @@ class Server {
   pipeline::Gateway& gateway() { return gateway_; }
   // server.cors as read at start (a SIGHUP reload does not change it).
   const Cors& cors() const { return cors_; }
+  // The io threads Run serves on (server.threads, or one per hardware thread).
+  size_t threads() const { return contexts_.size(); }
 
   // Per-connection state lives in the session coroutine (server.cc); these are its
   // shared counters. Thread-safe.

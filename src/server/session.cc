@@ -90,6 +90,15 @@ class SessionWriter final : public pipeline::ClientWriter {
     co_return co_await Send(wire);
   }
 
+  // An OPTIONS that is not a CORS preflight: 204 with Allow (and the CORS fields when on), no
+  // body (RFC 9110 9.3.7).
+  net::awaitable<bool> RespondOptions(std::string_view allow) {
+    pipeline::Headers fields;
+    fields.emplace_back("allow", std::string(allow));
+    const std::string wire = SerializeNoContent(version_, KeepAlive(), WithCors(fields));
+    co_return co_await Send(wire);
+  }
+
   // A CORS preflight's answer: 204 with exactly `headers` (the CORS fields included).
   net::awaitable<bool> RespondNoContent(const pipeline::Headers& headers) {
     const std::string wire = SerializeNoContent(version_, KeepAlive(), headers);
@@ -309,6 +318,62 @@ size_t BufferLimit(const config::Limits& lim) {
   return std::max<size_t>(static_cast<size_t>(lim.max_header_bytes), kWatchBufferLimit) + 64 * 1024;
 }
 
+// Whether the bytes Beast holds back while reading a chunked body hold an LF without its CR.
+// Beast consumes chunk data as it arrives, so what it holds back waiting for more is always the
+// start of a line (a chunk-size line with the CRLF before it, or the last chunk and its trailer
+// section), which must end in CRLF (RFC 9112 7.1). Beast ends such lines only at CRLF: a bare LF
+// made it wait for bytes that never come, until body_timeout (408).
+bool HasBareLf(const beast::flat_buffer& buffer) {
+  const auto b = buffer.data();
+  const std::string_view held(static_cast<const char*>(b.data()), b.size());
+  for (size_t at = held.find('\n'); at != std::string_view::npos; at = held.find('\n', at + 1))
+    if (at == 0 || held[at - 1] != '\r') return true;
+  return false;
+}
+
+// Whether the chunk-size line Beast holds back (after the CRLF that ends the previous chunk's
+// data, if there) ends in an LF without its CR.
+bool FirstLineEndsInBareLf(const beast::flat_buffer& buffer) {
+  const auto b = buffer.data();
+  std::string_view held(static_cast<const char*>(b.data()), b.size());
+  if (held.starts_with("\r\n")) held.remove_prefix(2);
+  const size_t lf = held.find('\n');
+  return lf != std::string_view::npos && (lf == 0 || held[lf - 1] != '\r');
+}
+
+// Reads the rest of a request whose head `parser` has, as http::async_read does (eager parse,
+// bytes appended to `buffer` up to its max size, then buffer_overflow; end of stream as
+// put_eof), but refuses a chunked body's line that ends in a bare LF at once, with
+// http::error::bad_line_ending, instead of waiting for a CRLF.
+net::awaitable<boost::system::error_code> ReadBody(beast::tcp_stream& stream,
+                                                   beast::flat_buffer& buffer, Parser& parser) {
+  parser.eager(true);
+  for (;;) {
+    boost::system::error_code ec;
+    if (buffer.size() != 0) {
+      buffer.consume(parser.put(buffer.data(), ec));
+      // A chunk-size line cut short by a bare LF, with a CRLF later on ("5\nhello\r\n"): Beast
+      // reads "5\nhello" as the line and says bad_chunk or bad_chunk_extension; name the fault.
+      if ((ec == http::error::bad_chunk || ec == http::error::bad_chunk_extension) &&
+          FirstLineEndsInBareLf(buffer))
+        co_return http::error::bad_line_ending;
+      if (ec && ec != http::error::need_more) co_return ec;
+      if (parser.is_done()) co_return boost::system::error_code{};
+    }
+    if (parser.chunked() && HasBareLf(buffer)) co_return http::error::bad_line_ending;
+    const size_t room = beast::read_size(buffer, 65536);
+    if (room == 0) co_return http::error::buffer_overflow;
+    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(room), kTuple);
+    buffer.commit(n);
+    if (rec == net::error::eof) {
+      boost::system::error_code eof;
+      parser.put_eof(eof);
+      co_return eof;  // partial_message: the body ended early
+    }
+    if (rec) co_return rec;
+  }
+}
+
 // A body over limits.max_body_bytes: by its Content-Length before reading, or while reading.
 Error BodyTooLarge(const config::Limits& lim) {
   return Error::Make(ErrorKind::kRequestTooLarge, "request_too_large",
@@ -352,6 +417,10 @@ std::optional<Error> BodyError(boost::system::error_code ec, const Parser& parse
                        "malformed HTTP request body: a chunk-size line (with its chunk "
                        "extensions) or the trailer section exceeds " +
                            std::to_string(BufferLimit(lim)) + " bytes");
+  if (ec == http::error::bad_line_ending)
+    return Error::Make(ErrorKind::kInvalidRequest, "bad_http",
+                       "malformed HTTP request body: a chunk-size line or trailer field of the "
+                       "chunked body does not end in CRLF (a bare LF or CR); RFC 9112 7.1");
   if (ec == beast::error::timeout)
     return Error::Make(
         ErrorKind::kClientTimeout, "request_timeout",
@@ -546,8 +615,11 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       break;
     }
     const bool get_or_head = method == http::verb::get || method == http::verb::head;
+    const bool options = method == http::verb::options;
+    // RFC 9112 3.2.4: the asterisk-form, about the server as a whole, only with OPTIONS.
+    const bool server_options = options && req.target() == "*";
     const bool wrong_method =
-        route != Route::kNone && !preflight &&
+        route != Route::kNone && !preflight && !options &&
         (AllowOf(route) == "POST" ? method != http::verb::post : !get_or_head);
     // RFC 9110 10.1.1: the expectation is case-insensitive, and an HTTP/1.0 request's is ignored
     // (a 1.0 client may not understand a 1xx answer).
@@ -566,8 +638,7 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
       }
       auto body_timer = SoftDeadline(s.stream, lim.body_timeout);
       s.stream.expires_never();
-      auto [bec0, bn] = co_await http::async_read(s.stream, buffer, parser, kTuple);
-      auto bec = body_timer->Finish(bec0);
+      auto bec = body_timer->Finish(co_await ReadBody(s.stream, buffer, parser));
       if (bec) {
         std::optional<Error> e = BodyError(bec, parser, lim);
         Known known = KnownOf(req, server.cors());
@@ -584,6 +655,8 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
                             "malformed percent-encoding in the request path (a '%' must be "
                             "followed by two hex digits)");
       co_await RespondError(writer, dialect, e);
+    } else if (server_options) {
+      co_await writer.RespondOptions(kServerAllow);
     } else if (route == Route::kNone) {
       Error e =
           Error::Make(ErrorKind::kNotFound, "not_found",
@@ -594,11 +667,16 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
           origin, AllowOf(route), req[http::field::access_control_request_headers]));
     } else if (preflight) {
       co_await RespondError(writer, dialect, CorsRefusal(origin));
+    } else if (options) {
+      // Not a preflight that CORS answers (CORS off, no Origin or no
+      // Access-Control-Request-Method): what the path takes. Without CORS fields a browser still
+      // refuses a cross-origin call.
+      co_await writer.RespondOptions(AllowFieldOf(route));
     } else if (wrong_method) {
       // HEAD included: a POST-only route has nothing to describe.
       Error e = Error::Make(ErrorKind::kInvalidRequest, "method_not_allowed",
                             "use " + std::string(AllowOf(route)) + " for " + std::string(path));
-      co_await RespondError(writer, dialect, e, 405, AllowOf(route));
+      co_await RespondError(writer, dialect, e, 405, AllowFieldOf(route));
     } else if (encoded) {
       if (IsChat(route))
         co_await s.gateway.RefuseUnread(dialect, *encoded, writer);

@@ -39,6 +39,9 @@ size_t OpenAIHostMaxStop(std::string_view host) {
 std::optional<dialect::RequestShape> MakeShape(const config::Deployment& d) {
   if (!d.request) return std::nullopt;
   const config::RequestShaping& r = *d.request;
+  // Values a provider takes in the body (a key, a token): masked by value wherever an upstream
+  // echoes them, as the api keys are.
+  for (const std::string& secret : r.ExtraBodySecrets()) RegisterSecret(secret);
   dialect::RequestShape s;
   s.drop_params = r.drop_params;
   s.extra_body = r.extra_body;

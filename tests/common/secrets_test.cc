@@ -29,6 +29,34 @@ TEST(MaskSecrets, AKeyThatIsPartOfTheMaskDoesNotLoop) {
   EXPECT_EQ(MaskSecrets("x redacted y [redacted]"), "x [redacted] y [[redacted]]");
 }
 
+// Regression: a key echoed JSON-escaped or percent-encoded (an upstream's error body, a URL it
+// logged) was not recognised and passed unmasked.
+TEST(MaskSecrets, MasksJsonEscapedAndPercentEncodedEchoes) {
+  RegisterSecret("b64/Key+Part=");
+  EXPECT_EQ(MaskSecrets(R"({"detail":"bad b64\/Key\u002bPart\u003D!"})"),
+            R"({"detail":"bad [redacted]!"})");
+  EXPECT_EQ(MaskSecrets("GET /v1?key=b64%2FKey%2bPart%3D&x=1"), "GET /v1?key=[redacted]&x=1");
+  // Forms mixed within one echo, and any byte escaped (\u0062 is 'b').
+  EXPECT_EQ(MaskSecrets(R"(\u0062\u0036\u0034%2FKey\u002BPart=)"), "[redacted]");
+  EXPECT_EQ(MaskSecrets("plain b64/Key+Part= and 100%"), "plain [redacted] and 100%");
+  // Escapes that spell something else are left as they are.
+  EXPECT_EQ(MaskSecrets(R"(b64\/Key\u002cPart= 50% b64%2GKey)"),
+            R"(b64\/Key\u002cPart= 50% b64%2GKey)");
+  EXPECT_EQ(MaskSecrets("b64%2FKey+Par"), "b64%2FKey+Par");  // cut short: not the key
+  EXPECT_EQ(MaskSecrets("\\"), "\\");
+  EXPECT_EQ(MaskSecrets("%"), "%");
+}
+
+// extra_body members that may carry a credential; counts of tokens and ordinary options are not.
+TEST(LooksLikeSecretName, KeyTokenSecretPasswordAuthorizationAnyCase) {
+  for (const char* name : {"api_key", "X-Api-Key", "key", "access_token", "TOKEN", "client_secret",
+                           "Password", "db_password", "authorization", "Authorization"})
+    EXPECT_TRUE(LooksLikeSecretName(name)) << name;
+  for (const char* name : {"top_k", "min_tokens", "skip_special_tokens", "max_new_tokens",
+                           "keep_alive", "chat_template_kwargs", "temperature", ""})
+    EXPECT_FALSE(LooksLikeSecretName(name)) << name;
+}
+
 // A key pasted into `model` is not echoed, logged or stored; model names are left alone.
 TEST(ClientNameForDisplay, RedactsNamesShapedLikeApiKeys) {
   EXPECT_TRUE(LooksLikeApiKey("sk-proj-abcdefghijklmnopqrstuvwxyz012345"));

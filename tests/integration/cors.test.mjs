@@ -1,6 +1,7 @@
-// CORS (server.cors): browser apps calling the gateway. Off by default (no CORS fields, OPTIONS a
-// 405 as before); when on, the server answers preflights itself and every answer to an allowed
-// origin (JSON, errors of the server and of the pipeline, SSE streams) carries the CORS fields.
+// CORS (server.cors): browser apps calling the gateway. Off by default (no CORS fields; an
+// OPTIONS gets 204 with Allow, which a browser refuses for lack of them); when on, the server
+// answers preflights itself and every answer to an allowed origin (JSON, errors of the server
+// and of the pipeline, SSE streams) carries the CORS fields.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -76,10 +77,10 @@ describe("CORS off (the default)", () => {
   });
   after(async () => t.cleanup());
 
-  test("no CORS fields on any answer; OPTIONS stays a 405", async () => {
+  test("no CORS fields on any answer; a preflight gets 204 with Allow and no CORS field, so the browser refuses", async () => {
     const pre = await curl(["-X", "OPTIONS", "-H", `Origin: ${ORIGIN}`, "-H", "Access-Control-Request-Method: POST", `${t.url}/v1/chat/completions`]);
-    assert.equal(pre.status, 405);
-    assert.equal(pre.headers.allow, "POST");
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.allow, "POST, OPTIONS");
     assertNoCors(pre.headers, "preflight");
     const r = await curl(["-H", `Origin: ${ORIGIN}`, "-H", "content-type: application/json", "-d", chat, `${t.url}/v1/chat/completions`]);
     assert.equal(r.status, 200);
@@ -170,10 +171,10 @@ describe("CORS on", () => {
     }
   });
 
-  test("OPTIONS that is not a preflight (no Access-Control-Request-Method) stays a 405", async () => {
+  test("OPTIONS that is not a preflight (no Access-Control-Request-Method): 204 with Allow and the CORS fields", async () => {
     const r = await curl(["-X", "OPTIONS", "-H", `Origin: ${ORIGIN}`, `${t.url}/v1/chat/completions`]);
-    assert.equal(r.status, 405);
-    assert.equal(r.headers.allow, "POST");
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.allow, "POST, OPTIONS");
     assert.equal(r.headers["access-control-allow-origin"], ORIGIN);
   });
 

@@ -205,11 +205,11 @@ describe("HTTP layer", () => {
     }
   });
 
-  test("HEAD on a POST-only route: 405 with Allow: POST and no body", async () => {
+  test("HEAD on a POST-only route: 405 with Allow: POST, OPTIONS and no body", async () => {
     for (const p of ["/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens"]) {
       const { responses, rest } = await exchange(port, head(p) + get("/healthz"), [true, false]);
       assert.equal(responses[0].status, 405, p);
-      assert.equal(responses[0].headers.allow, "POST", p);
+      assert.equal(responses[0].headers.allow, "POST, OPTIONS", p);
       assert.equal(responses[1].status, 200, p);
       assert.equal(rest, "");
     }
@@ -246,17 +246,17 @@ describe("HTTP layer", () => {
     }
   });
 
-  test("wrong method on a GET route: 405 with Allow: GET, HEAD", async () => {
+  test("wrong method on a GET route: 405 with Allow: GET, HEAD, OPTIONS", async () => {
     const r = await curl([`${t.url}/healthz`, "-d", "{}"]);
     assert.equal(r.status, 405);
-    assert.equal(r.headers.allow, "GET, HEAD");
+    assert.equal(r.headers.allow, "GET, HEAD, OPTIONS");
     isOpenAIError(r.body, "invalid_request_error", "method_not_allowed");
   });
 
   test("GET /v1/messages: 405 in the Anthropic shape; GET /v1/chat/completions: OpenAI", async () => {
     const a = await curl([`${t.url}/v1/messages`]);
     assert.equal(a.status, 405);
-    assert.equal(a.headers.allow, "POST");
+    assert.equal(a.headers.allow, "POST, OPTIONS");
     isAnthropicError(a.body, "invalid_request_error");
     const o = await curl([`${t.url}/v1/chat/completions`]);
     assert.equal(o.status, 405);
@@ -357,7 +357,7 @@ describe("HTTP layer", () => {
     const wrong = await exchange(headOf("POST", "/v1/models", chatBody), chatBody);
     assert.equal(wrong.sentBody, false);
     assert.match(wrong.data, /^HTTP\/1\.1 405 /);
-    assert.match(wrong.data, /\r\nAllow: GET, HEAD\r\n/i);
+    assert.match(wrong.data, /\r\nAllow: GET, HEAD, OPTIONS\r\n/i);
   });
 
   test("a new connection that sends nothing is closed after header_timeout_ms, not keepalive_timeout_ms", async () => {
@@ -656,6 +656,91 @@ describe("what Beast leaves unbounded", () => {
     }
     const grown = peakRss(t.proc.pid) - before;
     assert.ok(grown < 16 * 1024 * 1024, `peak memory grew by ${Math.round(grown / 1048576)} MiB`);
+  });
+});
+
+// Regression: `OPTIONS *` (RFC 9110 9.3.7: about the server as a whole) got 404, and an OPTIONS
+// to a route 405. Both are answered 204 with an Allow field and no body; with CORS off (the
+// default) no CORS field, so a browser's preflight still fails.
+describe("OPTIONS", () => {
+  let t, port;
+  before(async () => {
+    t = await startTriage(config({ tiers: simTier }));
+    port = t.port;
+  });
+  after(async () => {
+    await t.cleanup();
+  });
+
+  test("OPTIONS * and OPTIONS on each route: 204 with Allow, no body, the connection goes on; an unknown path stays 404", async () => {
+    const options = (target, extra = "") => `OPTIONS ${target} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
+    const r = await exchange(
+      port,
+      options("*") + options("/v1/chat/completions") + options("/v1/messages", "Origin: https://app.example.com\r\nAccess-Control-Request-Method: POST\r\n") +
+        options("/v1/messages/count_tokens") + options("/v1/models") + options("/healthz") + get("/healthz"),
+      [true, true, true, true, true, true, false],
+    );
+    const want = ["GET, HEAD, POST, OPTIONS", "POST, OPTIONS", "POST, OPTIONS", "POST, OPTIONS", "GET, HEAD, OPTIONS", "GET, HEAD, OPTIONS"];
+    want.forEach((allow, i) => {
+      const a = r.responses[i];
+      assert.equal(a.status, 204, `${i}: ${a.head}`);
+      assert.equal(a.headers.allow, allow, `${i}: ${a.head}`);
+      assert.equal(a.headers["content-length"], undefined, a.head);
+      assert.ok(!/access-control-/i.test(a.head), `CORS is off: ${a.head}`);
+    });
+    assert.equal(r.responses[6].status, 200);
+    assert.equal(r.rest, "", "no body after a 204");
+    const unknown = await exchange(port, options("/v1/nope"), [false]);
+    assert.equal(unknown.responses[0].status, 404);
+    // A method the route does not take names OPTIONS among those it does.
+    const wrong = await exchange(port, get("/v1/chat/completions") + `POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`, [false, false]);
+    assert.deepEqual(wrong.responses.map((x) => [x.status, x.headers.allow]), [[405, "POST, OPTIONS"], [405, "GET, HEAD, OPTIONS"]]);
+  });
+});
+
+// Regression: Beast ends a chunk-size line, the last chunk and a trailer field only at CRLF, so a
+// chunked body whose lines end in a bare LF (RFC 9112 7.1 asks for CRLF) left the session waiting
+// for bytes that never came: 408 after body_timeout_ms. Such a body is known malformed as soon as
+// the LF arrives: 400 at once, in the path's dialect. (A short body_timeout_ms here, so the old
+// behaviour fails as a 408 rather than a test timeout.)
+describe("chunked lines ending in a bare LF", () => {
+  let t, port;
+  before(async () => {
+    t = await startTriage(config({ tiers: simTier, extra: "limits: {body_timeout_ms: 2000}\n" }));
+    port = t.port;
+  });
+  after(async () => {
+    await t.cleanup();
+  });
+
+  const chunkedHead = (p) => `POST ${p} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+  const hex = (b) => Buffer.byteLength(b).toString(16);
+  const bodies = {
+    "every line": (b) => `${hex(b)}\n${b}\n0\n\n`,
+    "the chunk-size line": (b) => `${hex(b)}\n${b}\r\n0\r\n\r\n`,
+    "the last chunk": (b) => `${hex(b)}\r\n${b}\r\n0\n\r\n`,
+    "a trailer field": (b) => `${hex(b)}\r\n${b}\r\n0\r\nX-T: 1\n\r\n`,
+    "the end of the trailer section": (b) => `${hex(b)}\r\n${b}\r\n0\r\n\n`,
+  };
+  for (const [where, body] of Object.entries(bodies))
+    test(`a bare LF ending ${where}: 400 bad_http at once in the path's dialect, accounted, not 408 after body_timeout_ms`, async () => {
+      const o = await untilClose(port, chunkedHead("/v1/chat/completions") + body(chatBody), 8000);
+      assert.match(o, /^HTTP\/1\.1 400 /, JSON.stringify(o.slice(0, 300)));
+      const ob = isOpenAIError(splitHead(o).body, "invalid_request_error", "bad_http");
+      assert.match(ob.error.message, /chunk-size line or trailer field of the chunked body does not end in CRLF/);
+      const a = await untilClose(port, chunkedHead("/v1/messages") + body(anthBody), 8000);
+      assert.match(a, /^HTTP\/1\.1 400 /, JSON.stringify(a.slice(0, 300)));
+      const { head: h, body: ab } = splitHead(a);
+      assert.match(isAnthropicError(ab, "invalid_request_error").error.message, /does not end in CRLF/);
+      const row = t.rows().find((x) => x.id === h.match(/\r\nx-request-id: (\S+)/i)[1]);
+      assert.ok(row, "a ledger row for the refused chat request");
+      assert.equal(row.status, 400);
+    });
+
+  test("chunk data holding LFs and CRs is data: served", async () => {
+    const text = JSON.stringify({ model: "auto", messages: [{ role: "user", content: "a\nb\r\nc\n" }] }).replace("{", "{\n");
+    const r = await exchange(port, chunkedHead("/v1/chat/completions") + `${hex(text)}\r\n${text}\r\n0\r\n\r\n`, [false]);
+    assert.equal(r.responses[0].status, 200, r.responses[0].body);
   });
 });
 

@@ -235,3 +235,157 @@ describe("credentials in a ledger URL", () => {
     }
   });
 });
+
+// Regression: keys were masked by their exact value only. An upstream echoing a key with
+// characters JSON may escape ('/' as '\/', '+' and '=' as '\u002b' '\u003d', as PHP and some
+// proxies do) or percent-encoded (a URL it logs) in a body triage shows raw passed unmasked to
+// the client, the log and the ledger. Base64-style keys (Azure, many self-hosted gateways) hold
+// all three.
+describe("keys echoed escaped or percent-encoded", () => {
+  const KEY = "tok/SECRETslash+SECRETplus=";
+  let oa, an, t;
+  before(async () => {
+    oa = await startFakeOpenAI();
+    an = await startFakeAnthropic();
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "gemma", url: oa.url, catalog: "gemma-4-31b", api_key_env: "TRIAGE_IT_B64_KEY" }] },
+          { name: "frontier", deployments: [{ name: "claude", provider: "anthropic", url: an.url, catalog: "claude-opus-4.7", api_key_env: "TRIAGE_IT_B64_KEY" }] },
+        ],
+        extra:
+          "log_level: debug\nrouting: {fallback: none}\nretry: {max_attempts: 1, cooldown_max_ms: 0}\n" +
+          "breaker: {consecutive_failures: 1000000, min_requests: 1000000}\n",
+      }),
+      { env: { TRIAGE_IT_B64_KEY: KEY } },
+    );
+  });
+  after(async () => {
+    await t.cleanup();
+    await oa.close();
+    an.server.close();
+  });
+
+  test("JSON-escaped and percent-encoded echoes of a key are masked in the client's answer, the log and the ledger, both dialects", async () => {
+    const jsonEscaped = (k) => k.replaceAll("/", "\\/").replaceAll("+", "\\u002b").replaceAll("=", "\\u003D");
+    const modes = {
+      // No error.message: triage shows the raw body, escapes and all.
+      escapedDetail: (req, res, k) => {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(`{"detail":"invalid credentials ${jsonEscaped(k)}"}`);
+      },
+      percentInMessage: (req, res, k) => {
+        res.writeHead(401, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { message: `denied GET /v1/models?api_key=${encodeURIComponent(k)}`, type: "authentication_error" } }));
+      },
+      percentLowerText: (req, res, k) => {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`upstream proxy failed for key=${encodeURIComponent(k).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())}`);
+      },
+      escapedStreamError: (req, res, k) => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        if (req.headers["x-api-key"]) {
+          const ev = (type, data) => `event: ${type}\ndata: ${data}\n\n`;
+          res.write(ev("message_start", JSON.stringify({ type: "message_start", message: { id: "m", type: "message", role: "assistant", model: "x", content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 1 } } })));
+          res.end(ev("error", `{"type":"error","error":{"type":"api_error","detail":"key ${jsonEscaped(k)} expired"}}`));
+        } else {
+          res.end(`data: {"error":{"detail":"key ${jsonEscaped(k)} expired"}}\n\n`);
+        }
+      },
+    };
+    const since = { log: t.stderr().length, rows: t.rows().length };
+    let seen = "";
+    for (const [name, fn] of Object.entries(modes)) {
+      oa.behave((req, res) => fn(req, res, keyOf(req)));
+      an.handler = (req, res) => fn(req, res, keyOf(req));
+      for (const route of ["/v1/chat/completions", "/v1/messages"])
+        for (const model of ["open", "frontier"])
+          for (const stream of [false, true]) {
+            const r = await curl([`${t.url}${route}`, "-H", "content-type: application/json", "-d", JSON.stringify({ model, stream, max_tokens: 10, messages: msgs })]);
+            assert.ok(r.status >= 400 || /error/.test(r.body), `${name} ${route} ${model} ${stream}: ${r.status} ${r.body}`);
+            seen += r.raw;
+          }
+    }
+    // The upstreams did get the key; the answers said something about it.
+    assert.ok(oa.requests.some((q) => q.headers.authorization === `Bearer ${KEY}`));
+    const places = { clients: seen, stderr: t.stderr().slice(since.log), ledger: JSON.stringify(t.rows().slice(since.rows)) };
+    for (const [where, text] of Object.entries(places))
+      for (const needle of ["SECRETslash", "SECRETplus"]) {
+        const at = text.indexOf(needle);
+        assert.ok(at < 0, `${needle} in ${where}: ...${text.slice(Math.max(0, at - 300), at + 100)}`);
+      }
+    assert.match(seen, /\[redacted\]/);
+  });
+});
+
+// Regression: a deployment's extra_body (where some providers take a key) was shown whole by
+// `triage check` and in config errors, and an upstream echoing the request body in an error
+// passed its values to the client, the log and the ledger. Values under a secret-looking name
+// (key, token, secret, password, authorization, any case, any depth) are masked.
+describe("credentials in extra_body", () => {
+  const shaping = [
+    "        request:\n",
+    "          extra_body:\n",
+    "            api_key: SECRETbodykey1\n",
+    "            auth: {Authorization: \"Bearer SECRETnested2\"}\n",
+    "            creds: [{Password: SECRETlist3}]\n",
+    "            top_k: 20\n",
+    "            min_tokens: 5\n",
+    "            keep_alive: 5m\n",
+  ].join("");
+  const secretIn = (text) => ["SECRETbodykey1", "SECRETnested2", "SECRETlist3"].find((s) => text.includes(s));
+  const writeConfig = (dir, url, more) => {
+    const file = path.join(dir, "c.yaml");
+    writeFileSync(file, config({ tiers: [{ name: "open", deployments: [{ name: "d", url, catalog: "gemma-4-31b", more }] }] }).replace("${LEDGER}", path.join(dir, "l.db")));
+    return file;
+  };
+
+  test("check masks the secret-looking members and shows the others", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "triage-secrets-"));
+    try {
+      const r = spawnSync(triageBin, ["check", "--config", writeConfig(dir, "http://127.0.0.1:9/v1", shaping)], { encoding: "utf8", timeout: 10000 });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.equal(secretIn(r.stdout + r.stderr), undefined, r.stdout);
+      const line = r.stdout.split("\n").find((l) => l.includes("extra body"));
+      assert.ok(line, r.stdout);
+      const shown = JSON.parse(line.slice(line.indexOf("extra body ") + 11));
+      assert.deepEqual(shown, { api_key: "[redacted]", auth: { Authorization: "[redacted]" }, creds: [{ Password: "[redacted]" }], top_k: 20, min_tokens: 5, keep_alive: "5m" });
+      // A value refused as a number names itself, except under such a name.
+      const bad = spawnSync(triageBin, ["check", "--config", writeConfig(dir, "http://127.0.0.1:9/v1", "        request: {extra_body: {secret_pin: 99999999999999999999999991, top_k: 99999999999999999999999992}}\n")], { encoding: "utf8", timeout: 10000 });
+      assert.equal(bad.status, 2, bad.stdout + bad.stderr);
+      assert.match(bad.stderr, /extra_body\.secret_pin: integer '\[redacted\]' is out of range/);
+      assert.match(bad.stderr, /extra_body\.top_k: integer '99999999999999999999999992' is out of range/);
+      assert.ok(!bad.stderr.includes("99999999999999999999999991"), bad.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an upstream echoing the request body in an error: masked for the client, in the log, the ledger, /readyz", async () => {
+    const fake = await startFakeOpenAI();
+    const t = await startTriage(
+      config({
+        tiers: [{ name: "open", deployments: [{ name: "d", url: fake.url, catalog: "gemma-4-31b", more: shaping }] }],
+        extra: "log_level: debug\nretry: {max_attempts: 1}\n",
+      }),
+    );
+    try {
+      fake.behave((req, res, body) => {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ detail: `invalid request: ${JSON.stringify(body)}` }));
+      });
+      const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "-d", JSON.stringify({ model: "open", messages: msgs })]);
+      const a = await curl([`${t.url}/v1/messages`, "-H", "content-type: application/json", "-d", JSON.stringify({ model: "open", max_tokens: 10, messages: msgs })]);
+      // The upstream did get them, and said so.
+      assert.equal(secretIn(fake.requests.at(-1).raw), "SECRETbodykey1");
+      assert.equal(r.status, 400, r.raw);
+      assert.equal(a.status, 400, a.raw);
+      const places = { openai: r.raw, anthropic: a.raw, stderr: t.stderr(), ledger: JSON.stringify(t.rows()), readyz: (await curl([`${t.url}/readyz`])).raw, metrics: (await curl([`${t.url}/metrics`])).raw };
+      for (const [where, text] of Object.entries(places)) assert.equal(secretIn(text), undefined, `${where}: ${text.slice(0, 2000)}`);
+      assert.match(r.body + a.body, /\[redacted\]/);
+    } finally {
+      await t.cleanup();
+      await fake.close();
+    }
+  });
+});

@@ -74,7 +74,8 @@ async function spawnTriage(args, { dir, ledger, env = {} }) {
 
 // TRIAGE_IT_THREADS=N: every gateway startTriage starts runs N io threads (server.threads)
 // unless its config names a thread count itself, for ThreadSanitizer runs (scripts/sanitize.sh
-// --thread) on a machine with few cores. faults.test.mjs's fd bound assumes at most 2 pools.
+// --thread) on a machine with few cores. faults.test.mjs reads the count back from the
+// gateway's "listening" log line (its fd bound allows a few pooled connections per thread).
 function withThreads(yaml) {
   const n = process.env.TRIAGE_IT_THREADS;
   if (!n || /\bthreads:/.test(yaml)) return yaml;
