@@ -154,7 +154,13 @@ std::vector<LedgerRow> SqliteLedger::Close() {
 
 int SqliteLedger::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
   auto* l = static_cast<SqliteLedger*>(self);
-  if (pages >= kCheckpointPages) {
+  // `pages` is the WAL's length. It starts over only when a commit begins with every page
+  // checkpointed, which steady load never leaves time for (a checkpoint's fsyncs outlast the
+  // gap between commits), nor a reader holding an old snapshot: the WAL then stays long, and
+  // waking the checkpointer on its length alone ran it after every commit, back to back.
+  if (pages < l->ckpt_woken_at_) l->ckpt_woken_at_ = 0;  // the WAL started over
+  if (pages - l->ckpt_woken_at_ >= kCheckpointPages) {
+    l->ckpt_woken_at_ = pages;
     {
       std::lock_guard lk(l->ckpt_mu_);
       l->ckpt_wanted_ = true;

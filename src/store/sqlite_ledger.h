@@ -23,8 +23,9 @@ class SqliteLedger final : public Ledger {
  public:
   // Rows written per transaction at most; the rest wait for the next commit.
   static constexpr size_t kMaxBatch = 512;
-  // File ledgers: once the WAL holds this many pages, a background thread checkpoints it
-  // (PASSIVE) on its own connection, so no request's commit waits for a checkpoint's fsync.
+  // File ledgers: each time this many pages were added to the WAL (since it started over or
+  // since the last wake), a background thread checkpoints it (PASSIVE) on its own connection, so
+  // no request's commit waits for a checkpoint's fsync.
   static constexpr int kCheckpointPages = 1000;
 
   // Opens both connections, prepares the schema and starts the writer thread.
@@ -111,6 +112,7 @@ class SqliteLedger final : public Ledger {
   std::condition_variable wake_checkpointer_;
   bool ckpt_wanted_ = false;  // guarded by ckpt_mu_
   bool ckpt_stop_ = false;    // guarded by ckpt_mu_
+  int ckpt_woken_at_ = 0;     // writer thread only (OnWalCommit): the WAL's length at the last wake
   std::atomic<uint64_t> checkpoints_{0};
   std::thread checkpointer_;
   std::thread writer_;  // started last, after every member above exists
