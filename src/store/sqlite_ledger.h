@@ -25,7 +25,7 @@ class SqliteLedger final : public Ledger {
   static constexpr size_t kMaxBatch = 512;
   // File ledgers: each time this many pages were added to the WAL (since it started over or
   // since the last wake), a background thread checkpoints it (PASSIVE) on its own connection, so
-  // no request's commit waits for a checkpoint's fsync.
+  // no request's commit waits for a checkpoint's fsync (but for a WAL restart's, below).
   static constexpr int kCheckpointPages = 1000;
   // File ledgers: once the WAL holds this many pages after a checkpoint, the checkpointer makes
   // the next commit start it over (a RESTART checkpoint). Steady load never leaves a PASSIVE
