@@ -35,6 +35,13 @@ std::string MemoryName() {
          "?vfs=memdb";
 }
 
+// A RESTART checkpoint and the ledger's writer wait for each other's write lock with polls this
+// far apart: the writer at most kRestartPolls times (then as for any other lock holder), the
+// checkpoint at most kRestartLockPolls times.
+constexpr std::chrono::microseconds kRestartPoll{50};
+constexpr int kRestartPolls = 2000;
+constexpr int kRestartLockPolls = 40;
+
 struct BatchFailure {
   int rc = SQLITE_OK;
   std::string message;
@@ -101,6 +108,16 @@ SqliteLedger::~SqliteLedger() { Close(); }
 int SqliteLedger::OnBusy(void* self, int count) {
   auto* l = static_cast<SqliteLedger*>(self);
   if (l->GaveUpWaiting()) return 0;
+  if (count == 0) l->restart_polls_ = 0;
+  // The checkpointer holds the write lock to start the WAL over: for the few pages committed
+  // since its last checkpoint and two fsyncs. Short polls, not the millisecond sleeps below,
+  // and not counted against their budget (up to kRestartPolls of them).
+  if (l->restarting_.load() && l->restart_polls_ < kRestartPolls) {
+    ++l->restart_polls_;
+    std::this_thread::sleep_for(kRestartPoll);
+    return 1;
+  }
+  count -= l->restart_polls_;
   constexpr int kSteps = sizeof(kBusyDelaysMs) / sizeof(kBusyDelaysMs[0]);
   int waited = 0;  // ms slept before this call, as sqliteDefaultBusyCallback counts it
   for (int i = 0; i < count; ++i) waited += kBusyDelaysMs[std::min(i, kSteps - 1)];
@@ -154,7 +171,13 @@ std::vector<LedgerRow> SqliteLedger::Close() {
 
 int SqliteLedger::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
   auto* l = static_cast<SqliteLedger*>(self);
-  if (pages >= kCheckpointPages) {
+  // `pages` is the WAL's length. It starts over only when a commit begins with every page
+  // checkpointed, which steady load never leaves time for (a checkpoint's fsyncs outlast the
+  // gap between commits), nor a reader holding an old snapshot: the WAL then stays long, and
+  // waking the checkpointer on its length alone ran it after every commit, back to back.
+  if (pages < l->ckpt_woken_at_) l->ckpt_woken_at_ = 0;  // the WAL started over
+  if (pages - l->ckpt_woken_at_ >= kCheckpointPages) {
+    l->ckpt_woken_at_ = pages;
     {
       std::lock_guard lk(l->ckpt_mu_);
       l->ckpt_wanted_ = true;
@@ -175,14 +198,42 @@ void SqliteLedger::CheckpointLoop() {
     // PASSIVE: copies what no reader still needs and never blocks the writer. A failure (a
     // reader holding an old snapshot, I/O error) only leaves the WAL longer until the next try.
     int log = 0, done = 0;
-    if (sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
-                                  &done) == SQLITE_OK &&
-        done > 0)
-      checkpoints_.fetch_add(1);
+    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr,
+                                             SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK && done > 0) checkpoints_.fetch_add(1);
+    if (rc == SQLITE_OK && log >= kRestartPages) RestartWal();
   }
 }
 
+void SqliteLedger::RestartWal() {
+  sqlite3* db = checkpoint_db_->get();
+  // A RESTART checkpoint first waits for the write lock, which the ledger's writer holds only
+  // while it commits; holding it, it may wait for readers of an old snapshot, and the ledger's
+  // writer with it. So it polls, kRestartLockPolls times in all (SQLite counts the waits of one
+  // call on, so the two cannot be told apart): the writer waits at most that long for a
+  // reader. When the polls run out the call fails (a PASSIVE checkpoint when the lock was not
+  // had), and the next is tried kCheckpointPages later.
+  int polls = 0;
+  sqlite3_busy_handler(
+      db,
+      [](void* p, int) -> int {
+        int& n = *static_cast<int*>(p);
+        if (++n > kRestartLockPolls) return 0;
+        std::this_thread::sleep_for(kRestartPoll);
+        return 1;
+      },
+      &polls);
+  int log = 0, done = 0;
+  restarting_.store(true);
+  const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
+  restarting_.store(false);
+  if (rc == SQLITE_OK) wal_restarts_.fetch_add(1);
+  sqlite3_busy_timeout(db, static_cast<int>(kBusyWait.count()));
+}
+
 uint64_t SqliteLedger::checkpoints() const { return checkpoints_.load(); }
+
+uint64_t SqliteLedger::wal_restarts() const { return wal_restarts_.load(); }
 
 void SqliteLedger::Append(LedgerRow row, std::function<void(Status)> done) {
   {

@@ -23,9 +23,14 @@ class SqliteLedger final : public Ledger {
  public:
   // Rows written per transaction at most; the rest wait for the next commit.
   static constexpr size_t kMaxBatch = 512;
-  // File ledgers: once the WAL holds this many pages, a background thread checkpoints it
-  // (PASSIVE) on its own connection, so no request's commit waits for a checkpoint's fsync.
+  // File ledgers: each time this many pages were added to the WAL (since it started over or
+  // since the last wake), a background thread checkpoints it (PASSIVE) on its own connection, so
+  // no request's commit waits for a checkpoint's fsync (but for a WAL restart's, below).
   static constexpr int kCheckpointPages = 1000;
+  // File ledgers: once the WAL holds this many pages after a checkpoint, the checkpointer makes
+  // the next commit start it over (a RESTART checkpoint). Steady load never leaves a PASSIVE
+  // checkpoint time to catch up, so without this the WAL grew without bound.
+  static constexpr int kRestartPages = 4 * kCheckpointPages;
 
   // Opens both connections, prepares the schema and starts the writer thread.
   static Result<std::unique_ptr<SqliteLedger>> Open(const SqliteTarget& target);
@@ -51,6 +56,8 @@ class SqliteLedger final : public Ledger {
   uint64_t commits() const;
   // Number of background WAL checkpoints completed so far (0 for memory ledgers).
   uint64_t checkpoints() const;
+  // Number of RESTART checkpoints (the WAL past kRestartPages) completed so far.
+  uint64_t wal_restarts() const;
   // A row whose commit failed as a whole (ledger_write_failed: a write lock held past the
   // retries, a full disk, an I/O error) is kept, up to this many, and written again every
   // kRetryUnwritten until it commits (written_late) or the ledger is destroyed.
@@ -71,6 +78,9 @@ class SqliteLedger final : public Ledger {
   // when committed.
   void RetryUnwritten();
   void CheckpointLoop();
+  // Checkpointer thread: a RESTART checkpoint, so that the next commit starts the WAL over.
+  // Never waits inside SQLite; retried briefly while the writer is mid-commit.
+  void RestartWal();
   // The writer connection's busy handler: waits like busy_timeout (5 s), but gives up at once
   // once give_up_at_ has passed.
   static int OnBusy(void* self, int count);
@@ -111,7 +121,11 @@ class SqliteLedger final : public Ledger {
   std::condition_variable wake_checkpointer_;
   bool ckpt_wanted_ = false;  // guarded by ckpt_mu_
   bool ckpt_stop_ = false;    // guarded by ckpt_mu_
+  int ckpt_woken_at_ = 0;     // writer thread only (OnWalCommit): the WAL's length at the last wake
   std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> wal_restarts_{0};
+  std::atomic<bool> restarting_{false};  // a RESTART checkpoint holds (or takes) the write lock
+  int restart_polls_ = 0;                // writer thread only (OnBusy): polls of this wait
   std::thread checkpointer_;
   std::thread writer_;  // started last, after every member above exists
 };
