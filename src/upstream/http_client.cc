@@ -203,6 +203,9 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
   parser.body_limit(boost::none);
   parser.header_limit(64 * 1024);
   auto [hec, hn] = co_await http::async_read_header(stream, conn.buffer, parser, kTuple);
+  // A deadline covers only the operation it was set for: the sink may take its time (a slow
+  // client), with nothing read meanwhile.
+  conn.dog.Disarm();
   if (hec) {
     if (cancel && cancel->fired())
       out.status = cancelled();
@@ -235,6 +238,7 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
       op = deadline.Until(first_byte_by);
     conn.dog.Arm(op.first);
     auto [rec, rn] = co_await http::async_read_some(stream, conn.buffer, parser, kTuple);
+    conn.dog.Disarm();
     size_t got = sizeof chunk - msg.body().size;
     if (drain_by) {
       // The answer is whole: a timeout, a reset or more bytes than one read only cost the
