@@ -18,6 +18,7 @@ THREADS=${THREADS:-}
 COMPARE=${COMPARE:-}
 [[ -z $COMPARE || $COMPARE == portkey ]] || { echo "COMPARE: only 'portkey' can run here (see bench/README.md)" >&2; exit 2; }
 scripts/deps.sh --bench
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 . bench/lib.sh
 bench_triage_bin
 
@@ -233,7 +234,7 @@ f() { echo "${R[$1,$2]}" | awk -v i="$3" '{print $i}'; }
 p50() { f "$1" 1 4; }
 p99() { f "$1" 1 5; }
 echo
-echo "## Overhead (loopback, $(nproc) cores, $(date -u +%Y-%m-%d), load before run: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "## Overhead (loopback, $(nproc) cores, $(date -u +%Y-%m-%d), load before run: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 echo "| target | p50 @1 conn (µs) | p99 @1 conn (µs) | added p50 | added p99 | req/s @64 conn | p99 @64 conn (µs) | errors |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -263,7 +264,7 @@ if [[ $COMPARE == portkey ]]; then
   echo "portkey RSS: idle ${pk_rss_idle} KiB, peak under load ${pk_rss_peak} KiB (one Node process)"
   awk -v a="$(f triage 64 3)" -v b="$(f portkey 64 3)" -v c="$(f proxy 64 3)" 'BEGIN{printf "triage / portkey throughput = %.2f (portkey = %.2f x the nginx proxy floor)\n", a/b, b/c}'
   awk -v a="$(f triage-stream 64 3)" -v b="$(f portkey-stream 64 3)" -v c="$(f proxy-stream 64 3)" 'BEGIN{printf "triage-stream / portkey-stream throughput = %.2f (portkey-stream = %.2f x the nginx proxy floor)\n", a/b, b/c}'
-  echo "per request, triage parses the request, routes (tiers, learned router), reads usage, accounts cost and commits a SQLite ledger row; portkey (default config: no cache, no retries, no guardrails, no database, no cost) parses the request, maps it to the provider named in its headers, calls the upstream, and builds a log entry for its web console (for a plain answer it clones and parses the answer body), sent to no one since no console is connected"
+  echo "per request, triage parses and checks the request, picks the tier and deployment (here: no router configured, so \`auto\` takes the default tier), reads the usage, accounts the cost and commits a SQLite ledger row; portkey (default config: no cache, no retries, no guardrails, no database, no cost) parses the request, maps it to the provider named in its headers, calls the upstream, and builds a log entry for its web console (for a plain answer it clones and parses the answer body), sent to no one since no console is connected"
 fi
 sent=0
 for t in triage triage-messages triage-stream triage-messages-stream triage-anthropic-stream; do sent=$(( sent + $(f $t 1 1) + $(f $t 64 1) )); done
