@@ -1,12 +1,14 @@
 # Sourced by run.sh and syscalls.sh (from the repository root, after bench/lib.sh's
 # bench_triage_bin and bench_workdir): starts the nginx fake upstream (a fixed chat.completion,
 # the same answer as an OpenAI stream and as an Anthropic stream), a plain nginx reverse proxy in
-# front of it, and triage with the ledger in $work/ledger.db ($LEDGER_QUERY appended), and writes
-# the wrk scripts ($work/{post,stream,messages,amessages,astream}.lua). Sets FAKE, PROXY, TRIAGE
-# (ports) and TPID; the processes are in pids, stopped on exit.
+# front of it, and triage with the ledger in $work/ledger.db ($LEDGER_QUERY appended;
+# server.threads from $THREADS when set), and writes the wrk scripts
+# ($work/{post,stream,messages,amessages,astream}.lua). Sets FAKE, PROXY, TRIAGE, PORTKEY (ports)
+# and TPID; the processes are in pids, stopped on exit.
 LEDGER_QUERY=${LEDGER_QUERY:-}
-base=$((20000 + RANDOM % 20000))  # three consecutive loopback ports
-FAKE=$base; PROXY=$((base + 1)); TRIAGE=$((base + 2))
+THREADS=${THREADS:-}
+base=$((20000 + RANDOM % 20000))  # four consecutive loopback ports
+FAKE=$base; PROXY=$((base + 1)); TRIAGE=$((base + 2)); PORTKEY=$((base + 3))
 body='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"gemma-4-31b","choices":[{"index":0,"message":{"role":"assistant","content":"Hamlet, prince of Denmark, feigns madness to avenge the murder of his father by his uncle Claudius; the revenge costs almost everyone their lives, Hamlet included."},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":31,"completion_tokens":38,"total_tokens":69}}'
 # The same answer as a stream: a role chunk, nine content chunks, the finish chunk, the usage
 # chunk (what vLLM sends with stream_options.include_usage) and [DONE].
@@ -70,9 +72,11 @@ CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!)
 
+server_yaml=""; [[ -n $THREADS ]] && server_yaml="server: {threads: $THREADS}"
 cat > "$work/triage.yaml" <<CONF
 log_level: warn
 storage: {ledger: "sqlite://$work/ledger.db$LEDGER_QUERY"}
+$server_yaml
 tiers:
   - name: open
     deployments:
@@ -89,7 +93,6 @@ TPID=$!
 pids+=($TPID)
 for _ in $(seq 50); do grep -q listening "$work/triage.out" && break; sleep 0.1; done
 sleep 0.5
-
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
