@@ -22,6 +22,7 @@
 #include "server/request_parser.h"
 #include "server/server.h"
 #include "server/wire.h"
+#include "upstream/watchdog.h"
 
 namespace triage::server {
 
@@ -66,6 +67,9 @@ struct SessionState {
   Server& server;
   pipeline::Gateway& gateway;
   beast::tcp_stream stream;
+  // Every deadline of the connection (idle, head, body, writes, linger): one timer moved
+  // forward, not one armed per operation (the stream's own expiry stays off).
+  upstream::Watchdog dog{stream.socket()};
   bool keep_alive = true;
 };
 
@@ -163,8 +167,9 @@ class SessionWriter final : public pipeline::ClientWriter {
   }
 
   net::awaitable<bool> Send(const std::string& wire) {
-    s_.stream.expires_after(kWriteTimeout);
+    s_.dog.Arm(kWriteTimeout);
     auto [ec, n] = co_await net::async_write(s_.stream, net::buffer(wire), kTuple);
+    s_.dog.Disarm();
     if (ec) s_.keep_alive = false;
     co_return !ec;
   }
@@ -240,29 +245,12 @@ std::string ReadyBody(Server& server) {
   return j.dump();
 }
 
-// A deadline that cancels the pending read instead of closing the socket, so that a 408 can
-// still be written. Finish() stops it and maps its cancellation to beast::error::timeout.
-struct SoftTimer {
-  explicit SoftTimer(net::any_io_executor ex) : timer(ex) {}
-  net::steady_timer timer;
-  bool fired = false;
-  boost::system::error_code Finish(boost::system::error_code ec) {
-    timer.cancel();
-    if (fired && ec) return beast::error::timeout;
-    return ec;
-  }
-};
-
-std::shared_ptr<SoftTimer> SoftDeadline(beast::tcp_stream& stream, std::chrono::milliseconds d) {
-  auto t = std::make_shared<SoftTimer>(stream.get_executor());
-  t->timer.expires_after(d);
-  t->timer.async_wait([t, &stream](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the read finished in time
-    t->fired = true;
-    boost::system::error_code ignored;
-    stream.socket().cancel(ignored);
-  });
-  return t;
+// A soft deadline's outcome: its cancellation of the pending read is a timeout. A soft deadline
+// (Watchdog::Action::kCancel) cancels the read instead of closing the socket, so that a 408 can
+// still be written.
+boost::system::error_code FinishSoft(upstream::Watchdog& dog, boost::system::error_code ec) {
+  if (dog.Finish() && ec) return beast::error::timeout;
+  return ec;
 }
 
 using Parser = RequestParser;
@@ -552,9 +540,10 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     // been served, not for a socket opened and left silent.
     if (buffer.size() == 0) {
       t_idle.insert(&s.stream);
-      s.stream.expires_after(first_request ? std::min(lim.header_timeout, lim.keepalive_timeout)
-                                           : lim.keepalive_timeout);
+      s.dog.Arm(first_request ? std::min(lim.header_timeout, lim.keepalive_timeout)
+                              : lim.keepalive_timeout);
       auto [ec, n] = co_await s.stream.async_read_some(buffer.prepare(8192), kTuple);
+      s.dog.Disarm();
       t_idle.erase(&s.stream);
       if (ec) break;  // closed, idle timeout or drain: nothing to answer
       buffer.commit(n);
@@ -569,12 +558,10 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     Parser parser;
     parser.header_limit(static_cast<uint32_t>(lim.max_header_bytes));
     parser.body_limit(static_cast<uint64_t>(lim.max_body_bytes));
-    // A soft deadline, not the stream's own expiry: that would close the socket, and the
-    // client must still get its 408.
-    auto header_timer = SoftDeadline(s.stream, lim.header_timeout);
-    s.stream.expires_never();
+    // A soft deadline, not a closing one: the client must still get its 408.
+    s.dog.Arm(lim.header_timeout, upstream::Watchdog::Action::kCancel);
     auto [hec0, hn] = co_await http::async_read_header(s.stream, buffer, parser, kTuple);
-    auto hec = header_timer->Finish(hec0);
+    auto hec = FinishSoft(s.dog, hec0);
     if (hec) {
       std::optional<Error> e = HeadError(hec, parser, lim);
       Known known = KnownOf(parser, buffer, server.cors());
@@ -632,13 +619,13 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     } else if (!parser.is_done()) {
       if (expects_continue) {
         http::response<http::empty_body> cont{http::status::continue_, version};
-        s.stream.expires_after(kWriteTimeout);
+        s.dog.Arm(kWriteTimeout);
         auto [cec, cn] = co_await http::async_write(s.stream, cont, kTuple);
+        s.dog.Disarm();
         if (cec) break;
       }
-      auto body_timer = SoftDeadline(s.stream, lim.body_timeout);
-      s.stream.expires_never();
-      auto bec = body_timer->Finish(co_await ReadBody(s.stream, buffer, parser));
+      s.dog.Arm(lim.body_timeout, upstream::Watchdog::Action::kCancel);
+      auto bec = FinishSoft(s.dog, co_await ReadBody(s.stream, buffer, parser));
       if (bec) {
         std::optional<Error> e = BodyError(bec, parser, lim);
         Known known = KnownOf(req, server.cors());
@@ -726,9 +713,10 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         linger_end - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
-    s.stream.expires_after(std::min(left, kLingerIdle));
+    s.dog.Arm(std::min(left, kLingerIdle));
     auto [ec, n] =
         co_await s.stream.async_read_some(net::buffer(sink.get(), kLingerReadSize), kTuple);
+    s.dog.Disarm();
     if (ec) break;
     drained += n;
   }

@@ -1,5 +1,7 @@
 #include "store/sqlite_ledger.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -146,11 +148,13 @@ std::vector<LedgerRow> SqliteLedger::Close() {
   if (closed_) return {};
   closed_ = true;
   GiveUpWaitingAt(std::chrono::steady_clock::now() + kCloseLockWait);
+  bool asleep = false;
   {
     std::lock_guard lk(mu_);
     stop_ = true;
+    asleep = std::exchange(writer_asleep_, false);
   }
-  wake_writer_.notify_one();
+  if (asleep) WakeWriter();
   writer_.join();
   if (checkpointer_.joinable()) {
     {
@@ -236,12 +240,39 @@ uint64_t SqliteLedger::checkpoints() const { return checkpoints_.load(); }
 uint64_t SqliteLedger::wal_restarts() const { return wal_restarts_.load(); }
 
 void SqliteLedger::Append(LedgerRow row, std::function<void(Status)> done) {
+  bool asleep = false;
   {
     std::lock_guard lk(mu_);
     queue_.push_back(Pending{std::move(row), std::move(done)});
     ++appended_;
+    asleep = std::exchange(writer_asleep_, false);
   }
-  wake_writer_.notify_one();
+  if (asleep) WakeWriter();
+}
+
+void SqliteLedger::WakeWriter() {
+  writer_wake_.store(1, std::memory_order_release);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&writer_wake_), FUTEX_WAKE_PRIVATE, 1, nullptr,
+          nullptr, 0);
+}
+
+void SqliteLedger::SleepUntilWoken(std::optional<std::chrono::milliseconds> timeout) {
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+  const auto until = std::chrono::steady_clock::now() + timeout.value_or(std::chrono::hours(0));
+  while (writer_wake_.load(std::memory_order_acquire) == 0) {
+    timespec rel{};
+    if (timeout) {
+      const auto left = until - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) return;
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      rel.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+      rel.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    }
+    // Returns at once when the word is no longer 0 (EAGAIN), on a wake, a signal or the timeout;
+    // the loop tells them apart.
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&writer_wake_), FUTEX_WAIT_PRIVATE, 0,
+            timeout ? &rel : nullptr, nullptr, 0);
+  }
 }
 
 void SqliteLedger::Flush() {
@@ -277,11 +308,15 @@ void SqliteLedger::WriterLoop() {
     bool stopping = false;
     {
       std::unique_lock lk(mu_);
-      auto ready = [&] { return stop_ || !queue_.empty(); };
-      if (unwritten_.empty()) {
-        wake_writer_.wait(lk, ready);
-      } else {
-        wake_writer_.wait_for(lk, kRetryUnwritten, ready);
+      if (!stop_ && queue_.empty()) {
+        writer_asleep_ = true;
+        writer_wake_.store(0, std::memory_order_relaxed);
+        lk.unlock();
+        std::optional<std::chrono::milliseconds> timeout;
+        if (!unwritten_.empty()) timeout = kRetryUnwritten;  // kept rows: try them again then
+        SleepUntilWoken(timeout);
+        lk.lock();
+        writer_asleep_ = false;  // woken, or the timeout: nobody else need wake it now
       }
       stopping = stop_;
       backlog.swap(queue_);

@@ -100,7 +100,15 @@ class SqliteLedger final : public Ledger {
   SqliteDb reader_db_;  // guarded by read_mu_
 
   mutable std::mutex mu_;
-  std::condition_variable wake_writer_;
+  // The writer sleeps on a futex, not on a condition variable: glibc's pthread_cond_wait takes
+  // the mutex back marked as contended, so the writer's next unlock of mu_ cost a FUTEX_WAKE that
+  // woke nobody, once per commit. It sets writer_asleep_ (under mu_) and writer_wake_ to 0 before
+  // it sleeps; whoever finds writer_asleep_ set, under mu_, clears it and wakes it (WakeWriter).
+  bool writer_asleep_ = false;            // guarded by mu_
+  std::atomic<uint32_t> writer_wake_{0};  // the futex word: 1 once woken
+  void WakeWriter();
+  // Writer thread: sleeps until WakeWriter() or, when given, `timeout` passed.
+  void SleepUntilWoken(std::optional<std::chrono::milliseconds> timeout);
   std::condition_variable batch_done_;
   std::vector<Pending> queue_;  // guarded by mu_
   uint64_t appended_ = 0;       // guarded by mu_: rows ever queued

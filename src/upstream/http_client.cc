@@ -19,6 +19,7 @@
 #include "upstream/http_wire.h"
 #include "upstream/resolve.h"
 #include "upstream/retry.h"
+#include "upstream/watchdog.h"
 
 namespace triage::upstream {
 
@@ -42,7 +43,7 @@ net::ssl::context& PlainContext() {
 
 struct PooledConn {
   PooledConn(net::any_io_executor ex, net::ssl::context& ctx, bool tls_)
-      : stream(ex, ctx), tls(tls_) {
+      : stream(ex, ctx), dog(beast::get_lowest_layer(stream).socket()), tls(tls_) {
     // Beast reads into the buffer's free capacity (at least 512 bytes); a flat_buffer never
     // grows beyond what one message needed, so without this every read was 512 bytes and a
     // 4 KB answer took eight reads.
@@ -50,6 +51,10 @@ struct PooledConn {
   }
   static constexpr size_t kReadBufferBytes = 16 * 1024;
   beast::ssl_stream<beast::tcp_stream> stream;
+  // Every deadline of the connection (connect, first byte, idle, total): one timer moved forward
+  // instead of the tcp_stream's expiry, which arms a timer per operation. On expiry it closes the
+  // socket, as the stream's expiry did.
+  Watchdog dog;
   beast::flat_buffer buffer;
   bool tls;
   Clock::time_point idle_since;
@@ -164,7 +169,6 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
                             const config::Timeouts& t, Deadline& deadline, Sink& sink,
                             CancelHook* cancel, bool reused) {
   Outcome out;
-  auto& lowest = conn.lowest();
   auto cancelled = [&] {
     return Error::Make(ErrorKind::kUpstream, "cancelled", "upstream call cancelled");
   };
@@ -181,12 +185,12 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
   // processed. idle_ms applies between body reads after that.
   const auto first_byte_by = Clock::now() + t.first_byte;
   auto [first_op, first_total] = deadline.Until(first_byte_by);
-  lowest.expires_after(first_op);
+  conn.dog.Arm(first_op);
   auto [wec, wn] = co_await net::async_write(stream, net::buffer(wire), kTuple);
   if (wec) {
     if (cancel && cancel->fired())
       out.status = cancelled();
-    else if (wec == beast::error::timeout)
+    else if (conn.dog.fired())
       out.status = timed_out("first_byte", t.first_byte, first_total);
     else {
       out.stale = reused;  // the server had closed it: the request did not reach it
@@ -199,10 +203,13 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
   parser.body_limit(boost::none);
   parser.header_limit(64 * 1024);
   auto [hec, hn] = co_await http::async_read_header(stream, conn.buffer, parser, kTuple);
+  // A deadline covers only the operation it was set for: the sink may take its time (a slow
+  // client), with nothing read meanwhile.
+  conn.dog.Disarm();
   if (hec) {
     if (cancel && cancel->fired())
       out.status = cancelled();
-    else if (hec == beast::error::timeout)
+    else if (conn.dog.fired())
       out.status = timed_out("first_byte", t.first_byte, first_total);
     else  // not retried here even on a reused connection: the server may have read the request
       out.status = Failure("response read", hec);
@@ -229,8 +236,9 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
       op = deadline.For(t.idle);
     else
       op = deadline.Until(first_byte_by);
-    lowest.expires_after(op.first);
+    conn.dog.Arm(op.first);
     auto [rec, rn] = co_await http::async_read_some(stream, conn.buffer, parser, kTuple);
+    conn.dog.Disarm();
     size_t got = sizeof chunk - msg.body().size;
     if (drain_by) {
       // The answer is whole: a timeout, a reset or more bytes than one read only cost the
@@ -241,9 +249,9 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
     if (rec && rec != http::error::need_buffer) {
       if (cancel && cancel->fired())
         out.status = cancelled();
-      else if (rec == beast::error::timeout && body_started)
+      else if (conn.dog.fired() && body_started)
         out.status = timed_out("idle", t.idle, op.second);
-      else if (rec == beast::error::timeout)
+      else if (conn.dog.fired())
         out.status = timed_out("first_byte", t.first_byte, op.second);
       else
         out.status = Failure("response body read", rec);
@@ -262,7 +270,7 @@ net::awaitable<Outcome> Run(Stream& stream, PooledConn& conn, const Url& url, co
     // upstream timeout against the deployment's breaker.
     deadline.at += Clock::now() - handed;
   }
-  lowest.expires_never();
+  conn.dog.Stop();  // pooled: no timer waiting while it is idle
   out.reusable = parser.keep_alive();
   co_return out;
 }
@@ -307,14 +315,14 @@ net::awaitable<Status> HttpClient::Send(const Url& url, net::ssl::context* tls,
         co_return Timeout("connect", timeouts.connect, "DNS resolution of " + url.host + ", ");
       }
       const Clock::duration connect_for = connect_by - Clock::now();
-      conn->lowest().expires_after(connect_for);
+      conn->dog.Arm(connect_for);
       if (cancel) cancel->Set([c = conn.get()] { c->lowest().close(); });
       auto [cec, ep] = co_await conn->lowest().async_connect(*endpoints, kTuple);
       if (cec) {
         if (cancel) cancel->Clear();
         if (cancel && cancel->fired())
           co_return Error::Make(ErrorKind::kUpstream, "cancelled", "upstream call cancelled");
-        if (cec == beast::error::timeout) {
+        if (conn->dog.fired()) {
           if (connect_total) co_return Timeout("total", timeouts.total);
           co_return Timeout("connect", timeouts.connect);
         }
@@ -328,7 +336,7 @@ net::awaitable<Status> HttpClient::Send(const Url& url, net::ssl::context* tls,
         auto [hec] = co_await conn->stream.async_handshake(net::ssl::stream_base::client, kTuple);
         if (hec) {
           if (cancel) cancel->Clear();
-          if (hec == beast::error::timeout) co_return Timeout("connect", timeouts.connect);
+          if (conn->dog.fired()) co_return Timeout("connect", timeouts.connect);
           co_return Failure("TLS handshake with " + url.host, hec);
         }
       }

@@ -45,7 +45,8 @@ Exchange ChatExchange() {
 
 Collected Call(HttpClient& client, uint16_t port, config::Timeouts t = {},
                std::function<void(CancelHook&, net::io_context&)> arm = nullptr,
-               Exchange ex = ChatExchange()) {
+               Exchange ex = ChatExchange(),
+               std::chrono::milliseconds sink_delay = std::chrono::milliseconds(0)) {
   io.restart();
   Collected c;
   CancelHook hook;
@@ -62,6 +63,10 @@ Collected Call(HttpClient& client, uint16_t port, config::Timeouts t = {},
         sink.on_data = [&](std::string_view d) -> net::awaitable<bool> {
           c.body.append(d);
           c.data_times.push_back(Clock::now());
+          if (sink_delay.count() > 0) {  // a slow client taking what was already read
+            net::steady_timer slow(co_await net::this_coro::executor, sink_delay);
+            co_await slow.async_wait(net::use_awaitable);
+          }
           co_return true;
         };
         c.status = co_await client.Send(url, nullptr, ex, t, sink, &hook);
@@ -153,6 +158,35 @@ TEST(HttpClient, ChunkedStreamArrivesIncrementally) {
   ASSERT_GE(c.data_times.size(), 2u);
   // The first piece was delivered before the server sent the second one.
   EXPECT_GE(c.data_times.back() - c.data_times.front(), std::chrono::milliseconds(200));
+}
+
+// The idle timeout is the upstream's silence while a read waits, not the time the sink takes with
+// what was read: a slow client (the sink) holds no read pending. Regression: the connection's
+// deadline stayed armed while the sink ran, so a sink slower than idle_ms had the socket closed
+// under it ("upstream response body read failed: Bad file descriptor").
+TEST(HttpClient, ASlowSinkIsNotAnIdleUpstream) {
+  // The client reads each piece, then its sink takes 500 ms; a read waits at most 200 ms for
+  // the next piece (< idle 400 ms), but the sink's time after the second piece ends past the
+  // deadline of the read that got it.
+  ScriptedServer server([](tcp::socket& s, int) {
+    Send(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+    Send(s, "2\r\nab\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    Send(s, "2\r\ncd\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    Send(s, "2\r\nef\r\n0\r\n\r\n");
+    return true;
+  });
+  HttpClient client;
+  config::Timeouts t;
+  t.idle = std::chrono::milliseconds(400);
+  Collected c =
+      Call(client, server.port(), t, nullptr, ChatExchange(), std::chrono::milliseconds(500));
+  ASSERT_TRUE(c.status.ok()) << c.status.error().message;
+  EXPECT_EQ(c.body, "abcdef");
+  EXPECT_EQ(c.data_times.size(), 3u);
 }
 
 TEST(HttpClient, FirstByteTimeout) {
