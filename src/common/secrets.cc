@@ -5,6 +5,8 @@
 #include <mutex>
 #include <vector>
 
+#include "common/hex.h"
+
 namespace triage {
 
 namespace {
@@ -33,19 +35,12 @@ void RegisterSecret(std::string_view secret) {
 
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The value of the `n` hex digits at text[at..], or -1.
 int HexAt(std::string_view text, size_t at, size_t n) {
   if (at + n > text.size()) return -1;
   int v = 0;
   for (size_t i = 0; i < n; ++i) {
-    const int h = HexValue(text[at + i]);
+    const int h = HexDigitValue(text[at + i]);
     if (h < 0) return -1;
     v = v * 16 + h;
   }

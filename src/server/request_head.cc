@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/hex.h"
+
 namespace triage::server {
 
 namespace {
@@ -72,13 +74,6 @@ std::string_view PathOf(std::string_view target) {
 
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // RFC 3986 2.3.
 bool IsUnreserved(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
@@ -107,8 +102,8 @@ std::string_view NormalPath(std::string_view path, std::string* storage, bool* m
       decoded += c;
       continue;
     }
-    const int hi = i + 1 < path.size() ? HexValue(path[i + 1]) : -1;
-    const int lo = i + 2 < path.size() ? HexValue(path[i + 2]) : -1;
+    const int hi = i + 1 < path.size() ? HexDigitValue(path[i + 1]) : -1;
+    const int lo = i + 2 < path.size() ? HexDigitValue(path[i + 2]) : -1;
     if (hi < 0 || lo < 0) {
       *malformed = true;
       decoded += c;
