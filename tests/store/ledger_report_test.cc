@@ -218,6 +218,44 @@ TEST(LedgerReport, ClearErrorsAndNothingCreated) {
   EXPECT_NE(mem.error().message.find("in-memory"), std::string::npos);
 }
 
+// A version-1 file (written before the route columns; never opened by a newer gateway) is read
+// as it is, its rows without a route; a version this build does not know is refused.
+TEST(LedgerReport, ReadsAVersionOneFileAndRefusesAnUnknownVersion) {
+  TempDir dir;
+  const std::string v1 = dir.File("v1.db");
+  {
+    auto db = SqliteDb::Open(v1, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->Exec("CREATE TABLE requests (id TEXT PRIMARY KEY NOT NULL, ts_ms INTEGER, "
+                         "dialect TEXT, requested_model TEXT, tier TEXT, deployment TEXT, "
+                         "status INTEGER, error_kind TEXT, input_tokens INTEGER, "
+                         "output_tokens INTEGER, cached_input_tokens INTEGER, "
+                         "cost_micros INTEGER, reference_cost_micros INTEGER, "
+                         "price_known INTEGER, stream INTEGER, attempts INTEGER, "
+                         "latency_ms INTEGER, ttft_ms INTEGER);"
+                         "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value);"
+                         "INSERT INTO meta VALUES ('schema_version', 1);"
+                         "INSERT INTO requests VALUES ('a', 5, 'openai', 'auto', 'open', 'g', "
+                         "200, '', 10, 20, 0, 7, 70, 1, 0, 1, 3, 2);")
+                    .ok());
+  }
+  auto r = ReadLedgerReport("sqlite://" + v1, 0);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->rows(), 1);
+  EXPECT_EQ(r->overall.saved_micros(), 63);
+  EXPECT_EQ(r->routes, (std::map<std::string, int64_t>{{"none", 1}}));
+  {
+    auto db = SqliteDb::Open(v1, SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->Exec("UPDATE meta SET value = 99 WHERE key = 'schema_version'").ok());
+  }
+  auto future = ReadLedgerReport("sqlite://" + v1, 0);
+  ASSERT_FALSE(future.ok());
+  EXPECT_NE(future.error().message.find("need ledger schema version 1 to 3, this file says 99"),
+            std::string::npos)
+      << future.error().message;
+}
+
 TEST(LedgerReport, RouteDecisionOfEveryRouteText) {
   const std::string a = kArrow;
   EXPECT_EQ(RouteDecisionOf(""), "none");
