@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
-import { startTriage, config, triageBin, sleep } from "./lib/harness.mjs";
+import { startTriage, config, triageBin, sleep, curl } from "./lib/harness.mjs";
 import { startFakeOpenAI, openaiError } from "./lib/fake_openai.mjs";
 
 const run = (args) => spawnSync(triageBin, args, { encoding: "utf8" });
@@ -115,6 +115,17 @@ describe("triage report against the cost headers", () => {
     assert.match(text, /^requests {2}9: 7 answered, 1 refused for the client's request \(not_found 1\), 1 failed upstream or in the gateway \(upstream_error 1\)$/m);
     assert.match(text, /^2 requests on unpriced deployments \(open-local\) are not in the saving: their cost is unknown/m);
     assert.match(text, /^overall +9 +7 /m);
+  });
+
+  test("/metrics: reference minus triage_unpriced_reference_cost_usd_total is the report's all-frontier figure", async () => {
+    const m = (await curl([`${t.url}/metrics`])).body;
+    const total = (name) =>
+      [...m.matchAll(new RegExp(`^${name}\\{tier="[^"]*"\\} (\\S+)$`, "gm"))].reduce((a, x) => a + micros(x[1]), 0);
+    const j = JSON.parse(report("--json").stdout);
+    assert.match(m, /^triage_unpriced_reference_cost_usd_total\{tier="local"\} /m);
+    assert.equal(total("triage_unpriced_reference_cost_usd_total"), micros(j.unpriced.reference_usd));
+    assert.equal(total("triage_reference_cost_usd_total") - total("triage_unpriced_reference_cost_usd_total"), micros(j.overall.reference_usd));
+    assert.equal(total("triage_cost_usd_total"), micros(j.overall.spend_usd) + micros(j.unpriced.known_cost_usd));
   });
 
   test("the same after the gateway stopped; --since-hours keeps recent rows only", async () => {
