@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/eval_commands.h"
+#include "cli/report_command.h"
 #include "config/config.h"
 #include "observe/log.h"
 #include "pipeline/gateway.h"
@@ -241,6 +242,7 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   RegisterEvalCommands(app, &exit_code);
+  RegisterReportCommand(app, &exit_code);
 
   std::string serve_config, serve_listen;
   auto* serve = app.add_subcommand("serve", "Run the gateway with a YAML config");

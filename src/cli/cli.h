@@ -1,5 +1,5 @@
 #pragma once
-// The `triage` command line: serve, demo, check, eval, train, calibrate.
+// The `triage` command line: serve, demo, check, eval, train, calibrate, report.
 
 namespace triage::cli {
 

@@ -894,13 +894,11 @@ std::function<void()> WithPrices(std::shared_ptr<EvalArgs> a, int* exit_code,
   };
 }
 
-// A number option's check: a finite number in the interval, else "--FLAG: must be ..., got X"
-// (exit 2). CLI::Range, PositiveNumber and NonNegativeNumber let "nan" through, and every later
-// `>= 0` test then read it as the option left out: --strong-fraction nan --split 70/30 used the
-// split, --learning-rate nan trained at the default, --min-pgr nan asked for a mode.
-// `hi` infinite: no upper bound.
-constexpr double kNoBound = std::numeric_limits<double>::infinity();
+}  // namespace
 
+// CLI::Range, PositiveNumber and NonNegativeNumber let "nan" through, and every later `>= 0`
+// test then read it as the option left out: --strong-fraction nan --split 70/30 used the split,
+// --learning-rate nan trained at the default, --min-pgr nan asked for a mode.
 CLI::Validator FiniteIn(double lo, double hi, bool lo_open, bool hi_open) {
   auto bound = [](double v) {
     char buf[32];
@@ -921,6 +919,8 @@ CLI::Validator FiniteIn(double lo, double hi, bool lo_open, bool hi_open) {
       },
       want);
 }
+
+namespace {
 
 void AddCommon(CLI::App* c, EvalArgs* a, bool data_required = true) {
   auto* data = c->add_option("--data", a->data, "outcomes .jsonl file (repeatable)");

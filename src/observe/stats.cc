@@ -66,6 +66,11 @@ void Stats::Record(const RequestRecord& r) {
   if (r.error) t->errors.fetch_add(1, kRelaxed);
   t->cost.fetch_add(r.cost_micros, kRelaxed);
   t->reference.fetch_add(r.reference_cost_micros, kRelaxed);
+  if (!r.price_known) {
+    t->unpriced.fetch_add(1, kRelaxed);
+    t->unpriced_cost.fetch_add(r.cost_micros, kRelaxed);
+    t->unpriced_reference.fetch_add(r.reference_cost_micros, kRelaxed);
+  }
   t->in_tokens.fetch_add(r.input_tokens, kRelaxed);
   t->out_tokens.fetch_add(r.output_tokens, kRelaxed);
   int cls = r.status / 100;
@@ -127,6 +132,13 @@ std::string Stats::Prometheus() const {
   for (auto* t : all)
     line("triage_reference_cost_usd_total{tier=\"" + PromLabel(t->name) + "\"} " +
          usd(t->reference.load()));
+  line(
+      "# HELP triage_unpriced_reference_cost_usd_total Of triage_reference_cost_usd_total, the "
+      "part of requests whose own price is unknown (they add 0 to triage_cost_usd_total).");
+  line("# TYPE triage_unpriced_reference_cost_usd_total counter");
+  for (auto* t : all)
+    line("triage_unpriced_reference_cost_usd_total{tier=\"" + PromLabel(t->name) + "\"} " +
+         usd(t->unpriced_reference.load()));
   line(
       "# HELP triage_route_decisions_total Requests by how their tier was chosen and the tier "
       "chosen (before any fallback).");
@@ -212,14 +224,23 @@ std::string Stats::Prometheus() const {
 }
 
 std::string Stats::Summary() const {
-  int64_t n = 0, cost = 0, ref = 0, errors = 0;
+  // cost and ref: requests whose price is known only. An unpriced request's cost is unknown
+  // (counted 0) while its reference cost is not: with it, the saving claimed what nobody paid.
+  int64_t n = 0, cost = 0, ref = 0, errors = 0, unpriced = 0;
+  auto money = [&](const TierStats& t) {
+    // The unpriced parts first: Record adds them after the totals they are part of.
+    const int64_t unpriced_cost = t.unpriced_cost.load();
+    const int64_t unpriced_ref = t.unpriced_reference.load();
+    unpriced += t.unpriced.load();
+    cost += t.cost.load() - unpriced_cost;
+    ref += t.reference.load() - unpriced_ref;
+  };
   std::string per;
   for (auto& t : tiers_) {
     int64_t r = t->requests.load();
     n += r;
     errors += t->errors.load();
-    cost += t->cost.load();
-    ref += t->reference.load();
+    money(*t);
     if (!per.empty()) per += ", ";
     per += t->name + " " + std::to_string(r);
   }
@@ -227,6 +248,7 @@ std::string Stats::Summary() const {
   const int64_t no_tier = none_.requests.load();
   n += no_tier;
   errors += none_.errors.load();
+  money(none_);
   if (no_tier) per += ", no tier " + std::to_string(no_tier);
   std::string out = "requests " + std::to_string(n) + " (" + per + ")";
   if (errors) out += " | errors " + std::to_string(errors);
@@ -234,7 +256,9 @@ std::string Stats::Summary() const {
   double saved = ref > 0 ? 100.0 * (1.0 - static_cast<double>(cost) / ref) : 0.0;
   std::snprintf(buf, sizeof buf, " | spend $%s | all-frontier $%s | saved %.1f%%",
                 catalog::FormatUsd(cost).c_str(), catalog::FormatUsd(ref).c_str(), saved);
-  return out + buf;
+  out += buf;
+  if (unpriced) out += " | " + std::to_string(unpriced) + " unpriced";
+  return out;
 }
 
 }  // namespace triage::observe

@@ -39,6 +39,9 @@ struct RequestRecord {
   bool error = false;
   int64_t cost_micros = 0;
   int64_t reference_cost_micros = 0;
+  // false: the answering deployment's (or a failed attempt's) price is unknown (the ledger's
+  // price_known 0). Such a request is kept out of both sides of the summary's saving.
+  bool price_known = true;
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   int attempts = 0;
@@ -65,6 +68,8 @@ class Stats {
   // "requests 12 (open 9, mid 2, frontier 1) | spend $0.0012 | all-frontier $0.0100 | saved 88.0%";
   // with "no tier N" in the parentheses for requests refused before a tier was chosen and
   // " | errors E" before the money for requests that ended in an error, on a tier or not.
+  // The money is over requests whose price is known; " | N unpriced" at the end counts the
+  // others (their cost is unknown: their reference cost would only inflate the saving).
   std::string Summary() const;
   int64_t total_requests() const;
 
@@ -72,6 +77,8 @@ class Stats {
   struct TierStats {
     std::string name;
     std::atomic<int64_t> requests{0}, errors{0}, cost{0}, reference{0}, in_tokens{0}, out_tokens{0};
+    // Of those, the requests whose price is unknown, and their part of cost and reference.
+    std::atomic<int64_t> unpriced{0}, unpriced_cost{0}, unpriced_reference{0};
     // Requests whose route decision chose this tier, by decision.
     std::atomic<int64_t> routed[static_cast<size_t>(RouteDecision::kCount)] = {};
   };

@@ -518,6 +518,7 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   rec.error = ctx.error.has_value();
   rec.cost_micros = ctx.cost_micros;
   rec.reference_cost_micros = ctx.reference_cost_micros;
+  rec.price_known = ctx.price_known;
   rec.input_tokens = row.input_tokens;
   rec.output_tokens = row.output_tokens;
   rec.attempts = row.attempts;  // a cascade's cheap calls included

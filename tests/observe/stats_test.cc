@@ -23,6 +23,38 @@ TEST(Stats, SummaryCountsTiersAndSavings) {
             "| saved 50.0%");
 }
 
+// A request on a deployment without a price costs 0 while its reference cost is counted: the
+// old line compared $0.000100 with $0.010000 and claimed 99.0% saved. Over the priced request
+// alone it is 90.0%, and the line says one request is not in it.
+TEST(Stats, SummaryLeavesUnpricedRequestsOutOfTheSaving) {
+  Stats s({"local", "open"});
+  RequestRecord r;
+  r.tier = "open";
+  r.status = 200;
+  r.cost_micros = 100;
+  r.reference_cost_micros = 1000;
+  s.Record(r);
+  r.tier = "local";
+  r.cost_micros = 0;
+  r.reference_cost_micros = 9000;
+  r.price_known = false;
+  s.Record(r);
+  EXPECT_EQ(s.Summary(),
+            "requests 2 (local 1, open 1) | spend $0.000100 | all-frontier $0.001000 | saved "
+            "90.0% | 1 unpriced");
+  // /metrics keeps its meaning (reference counts every request) and says which part is unpriced.
+  const std::string text = s.Prometheus();
+  EXPECT_NE(text.find("\ntriage_reference_cost_usd_total{tier=\"local\"} 0.009000\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("\ntriage_unpriced_reference_cost_usd_total{tier=\"local\"} 0.009000\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\ntriage_unpriced_reference_cost_usd_total{tier=\"open\"} 0.000000\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("\ntriage_unpriced_reference_cost_usd_total{tier=\"none\"} 0.000000\n"),
+            std::string::npos);
+}
+
 TEST(Stats, FailedRequestsWithoutTierAreCountedSeparately) {
   Stats s({"open"});
   RequestRecord r;
