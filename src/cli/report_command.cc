@@ -147,7 +147,7 @@ std::string ReportText(const LedgerReport& r, const std::string& url, double sin
   char head[512];
   std::snprintf(head, sizeof head, "%-*s %9s %9s %12s %12s %14s %14s %14s %8s %12s\n",
                 static_cast<int>(width), "tier", "requests", "answered", "input tok", "output tok",
-                "spend $", "all-frontier $", "saved $", "saved", "per answer $");
+                "spend $", "all-frontier $", "saved $", "saved %", "per answer $");
   out += head;
   for (const auto& [tier, t] : r.tiers)
     if (!tier.empty()) out += Row(tier, width, t);
