@@ -41,7 +41,8 @@
 # nothing; 3 failures in 28 runs of that file under TSan, no report; cause not found). The deep
 # schema's /v1/messages/count_tokens took 33 s there as well.
 # ASan + UBSan, 2026-12-07 (JOBS=2, load about 2, tests of this worktree running beside it):
-# the whole build (179 steps) about 1420 s, ctest 168 s (715 tests, all passed, no report).
+# the whole build (179 steps) about 1420 s, ctest 168 s (715 tests, all passed), the integration
+# suite 475 s (423 tests, all passed); no ASan, UBSan or LeakSanitizer report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
