@@ -44,15 +44,26 @@ struct Flight {
   std::vector<int> waiters;                 // write ends to signal when done; guarded by mu
 };
 
-std::mutex flights_mu;
-std::unordered_map<std::string, std::shared_ptr<Flight>> flights;  // guarded by flights_mu
+// The flights in progress. Never destroyed: a lookup thread is detached, and one that hangs in
+// getaddrinfo may land after exit() ran the static destructors (the gateway stopping while a
+// DNS server does not answer), where it would lock a destroyed mutex and erase from a destroyed
+// map (ThreadSanitizer reported that race at the exit of the unit tests, 2026-12-07).
+struct Flights {
+  std::mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> by_key;  // guarded by mu
+};
+Flights& TheFlights() {
+  static Flights* const flights = new Flights;
+  return *flights;
+}
 
 // Ends a flight: later Resolves start a new one; every waiter gets the result and a byte on its
 // socket (a waiter that gave up has closed its end: MSG_NOSIGNAL, nothing else to do).
 void Land(const std::string& key, Flight& flight, Result<Endpoints> result) {
   {
-    std::lock_guard lock(flights_mu);
-    flights.erase(key);
+    Flights& flights = TheFlights();
+    std::lock_guard lock(flights.mu);
+    flights.by_key.erase(key);
   }
   std::lock_guard lock(flight.mu);
   flight.result.emplace(std::move(result));
@@ -131,8 +142,9 @@ net::awaitable<Result<Endpoints>> Resolve(const std::string& host, const std::st
   std::shared_ptr<Flight> flight;
   bool start = false;
   {
-    std::lock_guard lock(flights_mu);
-    auto& f = flights[key];
+    Flights& flights = TheFlights();
+    std::lock_guard lock(flights.mu);
+    auto& f = flights.by_key[key];
     if (!f) {
       f = std::make_shared<Flight>();
       start = true;

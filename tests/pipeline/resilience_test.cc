@@ -149,7 +149,10 @@ breaker: {consecutive_failures: 1000}
     EXPECT_EQ(w.status, 502);
   }
   g->ledger().Flush();
-  for (const auto& r : *g->ledger().ReadAll()) attempts += r.attempts;
+  // A named Result: a range-for over *ReadAll() read rows freed with the temporary (C++20).
+  auto rows = g->ledger().ReadAll();
+  ASSERT_TRUE(rows.ok());
+  for (const auto& r : *rows) attempts += r.attempts;
   EXPECT_EQ(attempts, 5 + 2);  // one attempt each, plus the two retries the budget allowed
 }
 
@@ -951,7 +954,10 @@ TEST(HealthCheck, FailingDeploymentIsSkippedAndItsSiblingAnswers) {
     EXPECT_EQ(w.Header("x-triage-deployment"), "b");
   }
   g->ledger().Flush();
-  for (const auto& row : *g->ledger().ReadAll()) EXPECT_EQ(row.attempts, 1);
+  auto rows = g->ledger().ReadAll();
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 20u);
+  for (const auto& row : *rows) EXPECT_EQ(row.attempts, 1);
   // Pinned to the failing deployment: refused at once, like an open circuit.
   Writer pinned = Call(*g, Body("a"));
   EXPECT_EQ(pinned.status, 503) << pinned.body;
