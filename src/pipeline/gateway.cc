@@ -336,6 +336,18 @@ std::string Gateway::HealthPrometheus() const {
          "triage_ledger_rows_written_late_total " +
          std::to_string(ledger_->written_late()) +
          "\n"
+         "# HELP triage_ledger_checkpoints_total Background WAL checkpoints of a file ledger "
+         "(PASSIVE, off the commit path).\n"
+         "# TYPE triage_ledger_checkpoints_total counter\n"
+         "triage_ledger_checkpoints_total " +
+         std::to_string(ledger_->checkpoints()) +
+         "\n"
+         "# HELP triage_ledger_wal_restarts_total WAL restarts of a file ledger (RESTART "
+         "checkpoints: the writer waits for each, ~1.5 ms).\n"
+         "# TYPE triage_ledger_wal_restarts_total counter\n"
+         "triage_ledger_wal_restarts_total " +
+         std::to_string(ledger_->wal_restarts()) +
+         "\n"
          "# HELP triage_deployment_circuit_open 1 while the deployment's circuit breaker is open.\n"
          "# TYPE triage_deployment_circuit_open gauge\n" +
          open +

@@ -66,6 +66,10 @@ class Ledger {
   // Rows whose commit failed (their callback said so) but that were kept and committed later,
   // once the database took writes again. Thread-safe.
   virtual uint64_t written_late() const { return 0; }
+  // File ledgers: background WAL checkpoints completed (PASSIVE), and of them the WAL restarts
+  // (RESTART: the one checkpoint a commit waits for). 0 where there is no WAL. Thread-safe.
+  virtual uint64_t checkpoints() const { return 0; }
+  virtual uint64_t wal_restarts() const { return 0; }
   // From now on no write waits for a lock another process holds, nor retries: a commit that
   // meets one fails at once (its rows are kept, and Close hands them back). For the end of the
   // shutdown grace period, so that the exit stays bounded. Thread-safe; idempotent.

@@ -205,8 +205,27 @@ void SqliteLedger::CheckpointLoop() {
     const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr,
                                              SQLITE_CHECKPOINT_PASSIVE, &log, &done);
     if (rc == SQLITE_OK && done > 0) checkpoints_.fetch_add(1);
-    if (rc == SQLITE_OK && log >= kRestartPages) RestartWal();
+    if (rc == SQLITE_OK && log >= kRestartPages) {
+      SyncDatabaseFile();
+      RestartWal();
+    }
   }
+}
+
+void SqliteLedger::SyncDatabaseFile() {
+  // A PASSIVE checkpoint that cannot copy the whole WAL (commits went on meanwhile: always,
+  // under load) fsyncs the WAL but not the database file, so every page the PASSIVE checkpoints
+  // since the last restart copied was still dirty in the page cache when the RESTART
+  // checkpoint fsynced the database, which the writer waits for: 10-16 ms after sustained load
+  // (strace: fdatasync of the database 11.5 ms, of the WAL 0.5 ms). Synced here first, with no
+  // lock held, the restart finds little left to write. A failure is not an error: the RESTART
+  // checkpoint syncs the file again before the WAL starts over.
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(checkpoint_db_->get(), "main", SQLITE_FCNTL_FILE_POINTER, &file) !=
+          SQLITE_OK ||
+      file == nullptr || file->pMethods == nullptr)
+    return;
+  if (file->pMethods->xSync(file, SQLITE_SYNC_NORMAL) == SQLITE_OK) database_syncs_.fetch_add(1);
 }
 
 void SqliteLedger::RestartWal() {
@@ -238,6 +257,8 @@ void SqliteLedger::RestartWal() {
 uint64_t SqliteLedger::checkpoints() const { return checkpoints_.load(); }
 
 uint64_t SqliteLedger::wal_restarts() const { return wal_restarts_.load(); }
+
+uint64_t SqliteLedger::database_syncs() const { return database_syncs_.load(); }
 
 void SqliteLedger::Append(LedgerRow row, std::function<void(Status)> done) {
   bool asleep = false;

@@ -55,9 +55,11 @@ class SqliteLedger final : public Ledger {
   // Number of transactions committed so far (observability and group-commit tests).
   uint64_t commits() const;
   // Number of background WAL checkpoints completed so far (0 for memory ledgers).
-  uint64_t checkpoints() const;
+  uint64_t checkpoints() const override;
   // Number of RESTART checkpoints (the WAL past kRestartPages) completed so far.
-  uint64_t wal_restarts() const;
+  uint64_t wal_restarts() const override;
+  // Number of fsyncs of the database file the checkpointer made before a RESTART checkpoint.
+  uint64_t database_syncs() const;
   // A row whose commit failed as a whole (ledger_write_failed: a write lock held past the
   // retries, a full disk, an I/O error) is kept, up to this many, and written again every
   // kRetryUnwritten until it commits (written_late) or the ledger is destroyed.
@@ -81,6 +83,10 @@ class SqliteLedger final : public Ledger {
   // Checkpointer thread: a RESTART checkpoint, so that the next commit starts the WAL over.
   // Never waits inside SQLite; retried briefly while the writer is mid-commit.
   void RestartWal();
+  // Checkpointer thread, before RestartWal: fsyncs the database file, so that the pages the
+  // PASSIVE checkpoints copied are on disk before the RESTART checkpoint (which holds the writer
+  // back) has to sync them.
+  void SyncDatabaseFile();
   // The writer connection's busy handler: waits like busy_timeout (5 s), but gives up at once
   // once give_up_at_ has passed.
   static int OnBusy(void* self, int count);
@@ -132,6 +138,7 @@ class SqliteLedger final : public Ledger {
   int ckpt_woken_at_ = 0;     // writer thread only (OnWalCommit): the WAL's length at the last wake
   std::atomic<uint64_t> checkpoints_{0};
   std::atomic<uint64_t> wal_restarts_{0};
+  std::atomic<uint64_t> database_syncs_{0};
   std::atomic<bool> restarting_{false};  // a RESTART checkpoint holds (or takes) the write lock
   int restart_polls_ = 0;                // writer thread only (OnBusy): polls of this wait
   std::thread checkpointer_;

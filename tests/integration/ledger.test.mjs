@@ -277,5 +277,9 @@ describe("ledger: storage faults", () => {
     assert.equal(metric(m, 'triage_tokens_total{tier="open",direction="output"}'), after.o);
     assert.equal(Math.round(metric(m, 'triage_cost_usd_total{tier="open"}') * 1e6), after.c);
     assert.equal(metric(m, "triage_ledger_write_failures_total"), 0);
+    // 10,000 rows add far more than the 1,000 WAL pages that wake the checkpointer.
+    const checkpoints = metric(m, "triage_ledger_checkpoints_total");
+    assert.ok(checkpoints >= 1, `checkpoints: ${checkpoints}`);
+    assert.ok(metric(m, "triage_ledger_wal_restarts_total") <= checkpoints, "a restart follows a checkpoint");
   });
 });
