@@ -53,6 +53,25 @@ describe("gateway core", () => {
     assert.deepEqual(got.body.messages, msgs);
   });
 
+  test("request ids are time-ordered: the creation millisecond, then 48 random bits", async () => {
+    const ids = [];
+    const before = Date.now();
+    for (let i = 0; i < 3; i++) {
+      const { response } = await client.chat.completions.create({ model: "auto", messages: msgs }).withResponse();
+      ids.push(response.headers.get("x-request-id"));
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    const after = Date.now();
+    for (const id of ids) {
+      assert.match(id, /^req_[0-9a-f]{24}$/);
+      const ms = parseInt(id.slice(4, 16), 16);
+      assert.ok(ms >= before && ms <= after, `${id}: ${ms} not in [${before}, ${after}]`);
+    }
+    // 3 ms apart, so strictly increasing as strings (the ledger's primary key order).
+    assert.ok(ids[0] < ids[1] && ids[1] < ids[2], ids.join(" "));
+    assert.equal(new Set(ids.map((id) => id.slice(16))).size, 3, "the random parts differ");
+  });
+
   test("the upstream gets the key from api_key_env and its own model name", async () => {
     await client.chat.completions.create({ model: "mid", messages: msgs });
     const got = mid.requests.at(-1);
