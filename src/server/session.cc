@@ -537,11 +537,14 @@ net::awaitable<void> RunSession(Server& server, tcp::socket socket) {
   while (s.keep_alive && !server.draining()) {
     // Idle keep-alive: wait for the first byte of the next request. A new connection gets no
     // more than header_timeout for its first byte: keepalive_timeout is for a client that has
-    // been served, not for a socket opened and left silent.
+    // been served, not for a socket opened and left silent. At the deadline the connection is
+    // closed only if nothing has arrived by then (kCloseIfSilent): a request that came just
+    // before it is served, not dropped with a reset.
     if (buffer.size() == 0) {
       t_idle.insert(&s.stream);
       s.dog.Arm(first_request ? std::min(lim.header_timeout, lim.keepalive_timeout)
-                              : lim.keepalive_timeout);
+                              : lim.keepalive_timeout,
+                upstream::Watchdog::Action::kCloseIfSilent);
       auto [ec, n] = co_await s.stream.async_read_some(buffer.prepare(8192), kTuple);
       s.dog.Disarm();
       t_idle.erase(&s.stream);

@@ -12,8 +12,15 @@
 //
 // When the deadline passes, the socket is closed (kClose: the pending operations end and the
 // connection is not used again, as tcp_stream's own expiry does) or its pending operations are
-// cancelled (kCancel: the socket stays open, e.g. for a 408). fired() tells the caller that the
-// error its operation got was the deadline's. Single-threaded: use it on the socket's executor.
+// cancelled (kCancel: the socket stays open, e.g. for a 408). kCloseIfSilent, for the wait for a
+// request on an idle connection, closes it only if no byte is waiting to be read by then: the
+// timer's handler can run after bytes arrived but before the pending read took them (it was
+// queued first, behind other work of a busy thread), and closing then threw away a request that
+// came in time (the client got a reset). Not for a write's deadline: a client that sends but does
+// not read would never be cut. fired() tells the caller that the error its operation got was the
+// deadline's. Single-threaded: use it on the socket's executor.
+#include <sys/socket.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -24,7 +31,7 @@ namespace triage::upstream {
 class Watchdog {
  public:
   using Clock = std::chrono::steady_clock;
-  enum class Action { kClose, kCancel };
+  enum class Action { kClose, kCancel, kCloseIfSilent };
 
   explicit Watchdog(boost::asio::ip::tcp::socket& socket) : s_(std::make_shared<State>(socket)) {}
   ~Watchdog() {
@@ -75,6 +82,14 @@ class Watchdog {
     unsigned generation = 0;  // of the current wait; a replaced wait's handler is stale
   };
 
+  // Whether the peer's bytes (or its end of stream) wait to be read: a reset or an error is not
+  // a request, and a closed socket has nothing to wait for.
+  static bool BytesWaiting(boost::asio::ip::tcp::socket& socket) {
+    if (!socket.is_open()) return false;
+    char c;
+    return ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+  }
+
   static void Wait(const std::shared_ptr<State>& s, Clock::time_point at) {
     s->timer.expires_at(at);  // cancels a wait still pending: its handler sees a stale generation
     s->waiting = true;
@@ -88,13 +103,15 @@ class Watchdog {
         Wait(s, s->deadline);
         return;
       }
-      s->fired = true;
       s->deadline = Clock::time_point::max();
+      if (s->action == Action::kCloseIfSilent && BytesWaiting(*s->socket))
+        return;  // they came in time: the pending read takes them (this turn or the next)
+      s->fired = true;
       boost::system::error_code ignored;
-      if (s->action == Action::kClose)
-        s->socket->close(ignored);
-      else
+      if (s->action == Action::kCancel)
         s->socket->cancel(ignored);
+      else
+        s->socket->close(ignored);
     });
   }
 

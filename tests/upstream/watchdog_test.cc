@@ -7,8 +7,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <optional>
+#include <thread>
 
 namespace triage::upstream {
 namespace {
@@ -109,6 +111,52 @@ TEST(Watchdog, StopAndTheDestructorLeaveNoWorkBehind) {
   p.io.restart();
   p.io.run();
   EXPECT_TRUE(p.a.is_open());
+}
+
+// A request that arrives after the deadline's timer fired but before its handler ran (queued
+// first, behind other work on a busy thread) is not thrown away with the connection. Made
+// deterministic: while the io_context is not running, the deadline passes and another socket
+// becomes readable; on the next turn the reactor queues that socket's read before the timer's
+// handler, and its callback (the "other work") makes the request arrive. Before kCloseIfSilent
+// the handler closed the socket with the request unread: the read ended in operation_aborted
+// and the client got a reset.
+TEST(Watchdog, CloseIfSilentKeepsAConnectionWhoseRequestArrivedBeforeTheHandlerRan) {
+  Pair p;
+  tcp::socket c{p.io}, d{p.io};
+  {
+    tcp::acceptor acc(p.io, tcp::endpoint(net::ip::address_v4::loopback(), 0));
+    c.connect(acc.local_endpoint());
+    d = acc.accept();
+  }
+  Watchdog dog(p.a);
+  p.Read();
+  dog.Arm(milliseconds(20), Watchdog::Action::kCloseIfSilent);
+  char other = 0;
+  bool other_done = false;
+  c.async_read_some(net::buffer(&other, 1), [&](boost::system::error_code, size_t) {
+    other_done = true;
+    net::write(p.b, net::buffer("G", 1));  // the request comes in, after the deadline
+  });
+  net::write(d, net::buffer("x", 1));
+  std::this_thread::sleep_for(milliseconds(60));  // the deadline passes meanwhile
+  p.io.run_for(std::chrono::seconds(2));
+  ASSERT_TRUE(other_done);
+  ASSERT_TRUE(p.read_ec.has_value());
+  EXPECT_FALSE(*p.read_ec) << p.read_ec->message();
+  EXPECT_EQ(p.byte, 'G');
+  EXPECT_FALSE(dog.fired());
+  EXPECT_TRUE(p.a.is_open());
+}
+
+TEST(Watchdog, CloseIfSilentClosesASilentConnection) {
+  Pair p;
+  Watchdog dog(p.a);
+  p.Read();
+  dog.Arm(milliseconds(20), Watchdog::Action::kCloseIfSilent);
+  p.io.run_for(std::chrono::seconds(10));
+  ASSERT_TRUE(p.read_ec.has_value());
+  EXPECT_TRUE(dog.fired());
+  EXPECT_FALSE(p.a.is_open());
 }
 
 }  // namespace
