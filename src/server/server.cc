@@ -8,6 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
+#include <exception>
+#include <string>
 
 #include "observe/log.h"
 #include "server/session.h"
@@ -162,7 +164,20 @@ void Server::Run(std::function<void()> on_tick, std::chrono::milliseconds tick) 
             co_await t.async_wait(kTuple);
             continue;
           }
-          net::co_spawn(target, RunSession(*this, std::move(socket)), net::detached);
+          // A session that ends by an exception (none is expected: errors are values) is logged,
+          // not dropped in silence as `detached` would; its connection is closed either way.
+          net::co_spawn(target, RunSession(*this, std::move(socket)), [](std::exception_ptr e) {
+            if (!e) return;
+            std::string what = "unknown exception";
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+              what = x.what();
+            } catch (...) {
+            }
+            observe::Log(observe::Level::kError, "connection ended by an exception",
+                         {{"error", what}});
+          });
         }
       },
       net::detached);

@@ -330,8 +330,10 @@ net::awaitable<Status> HttpClient::Send(const Url& url, net::ssl::context* tls,
       }
       conn->lowest().socket().set_option(tcp::no_delay(true));
       if (url.tls) {
-        if (!SSL_set_tlsext_host_name(conn->stream.native_handle(), url.host.c_str()))
+        if (!SSL_set_tlsext_host_name(conn->stream.native_handle(), url.host.c_str())) {
+          if (cancel) cancel->Clear();  // its hook points at conn, which goes with this return
           co_return Error::Make(ErrorKind::kUpstream, "upstream_error", "TLS: cannot set SNI");
+        }
         conn->stream.set_verify_callback(net::ssl::host_name_verification(url.host));
         auto [hec] = co_await conn->stream.async_handshake(net::ssl::stream_base::client, kTuple);
         if (hec) {
