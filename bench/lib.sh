@@ -3,6 +3,7 @@
 #   bench_triage_bin       TRIAGE_BIN as given (BIN_GIVEN, for the printed command), else a
 #                          Release build in build-bench/ (TRIAGE_BIN=build-bench/triage)
 #   bench_workdir NAME     work=/tmp/triage-NAME.XXXXXX; pids+=(PID) are killed on exit
+#   bench_metric URL NAME  an unlabelled metric of URL/metrics (empty when absent)
 bench_triage_bin() {
   TRIAGE_BIN=${TRIAGE_BIN:-}
   BIN_GIVEN=$TRIAGE_BIN
@@ -24,3 +25,6 @@ bench_cleanup() {
   wait 2>/dev/null || true
   rm -rf "$work"
 }
+
+# bench_metric URL NAME: the value of an unlabelled metric on URL/metrics (empty when absent).
+bench_metric() { curl -s "$1/metrics" | awk -v n="$2" '$1 == n {print $2}'; }

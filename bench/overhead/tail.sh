@@ -57,17 +57,16 @@ done = function(summary, latency, requests)
 end
 LUA
 
-metric() { curl -s "$url/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
 for s in post stream messages; do
   p=/v1/chat/completions; [[ $s == messages ]] && p=/v1/messages
   wrk -t2 -c64 -d"${LOAD_SECONDS}s" -s "$work/$s.lua" "$url$p" > /dev/null
 done
 echo "after ${LOAD_SECONDS}s at 64 connections on each of post, stream, messages:"
 for r in $(seq "$ROUNDS"); do
-  c0=$(metric triage_ledger_checkpoints_total); w0=$(metric triage_ledger_wal_restarts_total)
+  c0=$(bench_metric "$url" triage_ledger_checkpoints_total); w0=$(bench_metric "$url" triage_ledger_wal_restarts_total)
   rm -f "$work/lat.txt"
   res=$(wrk -t1 -c1 -d"${DURATION}s" -s "$work/tail.lua" "$url/v1/chat/completions" | grep '^WRK')
-  c1=$(metric triage_ledger_checkpoints_total); w1=$(metric triage_ledger_wal_restarts_total)
+  c1=$(bench_metric "$url" triage_ledger_checkpoints_total); w1=$(bench_metric "$url" triage_ledger_wal_restarts_total)
   raw=$(sort -n "$work/lat.txt" | awk '{v[NR] = $1} $1 > 2000 {s2++} $1 > 5000 {s5++}
     function p(q) { i = int(q * NR + 0.5); if (i < 1) i = 1; if (i > NR) i = NR; return v[i] }
     END {printf "raw p50=%d p99=%d p99.9=%d max=%d us, %d responses, >2ms %d, >5ms %d", p(0.5), p(0.99), p(0.999), v[NR], NR, s2, s5}')

@@ -19,13 +19,12 @@ bench_triage_bin
 bench_workdir wal
 . bench/overhead/setup.sh
 url=http://127.0.0.1:$TRIAGE
-metric() { curl -s "$url/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
 ticks=$(getconf CLK_TCK)
 for r in $(seq "$ROUNDS"); do
   rps=$(wrk -t2 -c64 -d"${DURATION}s" -s "$work/post.lua" "$url/v1/chat/completions" |
     sed -n 's/^RESULT .* rps=\([0-9.]*\) .*/\1/p')
   rows=$(sqlite3 "$work/ledger.db" 'select count(*) from requests')
-  ck=$(metric triage_ledger_checkpoints_total); rs=$(metric triage_ledger_wal_restarts_total)
+  ck=$(bench_metric "$url" triage_ledger_checkpoints_total); rs=$(bench_metric "$url" triage_ledger_wal_restarts_total)
   cpu=$(awk -v t="$ticks" -v n="$rows" '{printf "%.0f", ($14 + $15) / t * 1e6 / n}' "/proc/$TPID/stat")
   awk -v r="$r" -v rps="$rps" -v rows="$rows" -v ck="$ck" -v rs="$rs" -v db="$(stat -c %s "$work/ledger.db")" -v cpu="$cpu" \
     'BEGIN {printf "round %d: %s req/s, %d rows, checkpoints %s, restarts %s, WAL pages per row %s, database %.1f MB, CPU %d µs per request\n",
