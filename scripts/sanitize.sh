@@ -101,6 +101,10 @@ else
   export TSAN_OPTIONS="log_path=$logs/tsan:suppressions=$root/scripts/tsan.supp:print_suppressions=0:second_deadlock_stack=1:halt_on_error=0:exitcode=0"
 fi
 export TRIAGE_IT_GRACEFUL_EXIT=1
+# The sanitized gateway calls the sanitizer's malloc (its runtime library), not mimalloc: the
+# test of the listening line's `malloc` expects that library's name.
+TRIAGE_IT_MALLOC=$(ldd "$build/triage" | grep -o 'lib[at]san\.so[.0-9]*' | head -1)
+export TRIAGE_IT_MALLOC=${TRIAGE_IT_MALLOC:-triage}
 # ASan's redzones make stack frames several times larger: the JSON walks at the deepest allowed
 # nesting (limits.max_json_depth 10000) overflowed the 8 MB default stack under ASan, not in a
 # normal build. Threads take their default stack size from this limit. Kept for TSan, whose

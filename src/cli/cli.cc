@@ -9,6 +9,7 @@
 
 #include "cli/eval_commands.h"
 #include "cli/report_command.h"
+#include "common/malloc_library.h"
 #include "config/config.h"
 #include "observe/log.h"
 #include "pipeline/gateway.h"
@@ -213,7 +214,8 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
                {{"url", server.url()},
                 {"ledger", cfg->ledger},
                 {"tiers", cfg->tiers.size()},
-                {"threads", server.threads()}});
+                {"threads", server.threads()},
+                {"malloc", MallocLibrary()}});
   pipeline::Gateway& gw = **gateway;
   if (!config_path.empty())
     server.OnReload(

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import OpenAI from "openai";
-import { triageBin, repoRoot } from "./lib/harness.mjs";
+import { triageBin, repoRoot, startDemo, sleep } from "./lib/harness.mjs";
 
 test("--version and --help", () => {
   const v = spawnSync(triageBin, ["--version"], { encoding: "utf8" });
@@ -15,6 +15,35 @@ test("--version and --help", () => {
   const h = spawnSync(triageBin, ["--help"], { encoding: "utf8" });
   assert.equal(h.status, 0);
   for (const sub of ["serve", "demo", "check"]) assert.match(h.stdout, new RegExp(sub));
+});
+
+test("the gateway runs on the allocator it was built with (the listening line's malloc)", async () => {
+  // The default build links mimalloc (CMake's TRIAGE_MALLOC); the line names the library whose
+  // malloc the process really calls, so a link that lets glibc's malloc win shows here.
+  // scripts/sanitize.sh sets TRIAGE_IT_MALLOC: a sanitizer defines malloc in the executable.
+  const want = process.env.TRIAGE_IT_MALLOC || "libmimalloc.so.2";
+  const t = await startDemo();
+  try {
+    let listening;
+    for (let i = 0; i < 100 && !listening; i++) {
+      listening = t
+        .stderr()
+        .split("\n")
+        .map((l) => {
+          try {
+            return JSON.parse(l);
+          } catch {
+            return null;
+          }
+        })
+        .find((j) => j?.msg === "listening");
+      if (!listening) await sleep(20);
+    }
+    assert.ok(listening, `no listening line in:\n${t.stderr()}`);
+    assert.equal(listening.malloc, want, JSON.stringify(listening));
+  } finally {
+    await t.cleanup();
+  }
 });
 
 test("check explains a valid config and names the key at fault in a bad one", () => {
