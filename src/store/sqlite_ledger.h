@@ -73,8 +73,8 @@ class SqliteLedger final : public Ledger {
     std::function<void(Status)> done;
   };
 
-  SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteDb reader,
-               std::optional<SqliteDb> checkpointer);
+  SqliteLedger(SqliteDb writer, SqliteStmt insert, SqliteStmt begin, SqliteStmt commit,
+               SqliteDb reader, std::optional<SqliteDb> checkpointer);
   void WriterLoop();
   // Writer thread: tries once to commit up to kMaxBatch kept rows; drops them from unwritten_
   // when committed.
@@ -99,9 +99,12 @@ class SqliteLedger final : public Ledger {
   void WriteBatch(std::span<const Pending> batch, std::vector<Status>& results);
   // One attempt; returns the sqlite code of a batch-wide failure (SQLITE_OK on commit).
   int TryWriteBatch(std::span<const Pending> batch, std::vector<Status>& results);
+  static int StepOnce(SqliteStmt& stmt);
 
   SqliteDb writer_db_;  // writer thread only
   SqliteStmt insert_;   // writer thread only
+  SqliteStmt begin_;    // writer thread only: BEGIN IMMEDIATE
+  SqliteStmt commit_;   // writer thread only: COMMIT
   std::mutex read_mu_;
   SqliteDb reader_db_;  // guarded by read_mu_
 
