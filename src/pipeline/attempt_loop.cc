@@ -1,6 +1,7 @@
 // Walking the plan: admission (circuit breakers, active health checks, concurrency caps and their
 // bounded queues), retries with backoff and jitter that honour the upstream's Retry-After, under
 // the retry budget. Shared by the unary and streaming attempt loops.
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -74,6 +75,14 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
     const config::Deployment* d = ctx.plan[i];
     auto& health = *health_.at(d->name);
     if (cur.excluded[i]) continue;  // asking it again within this request gets the same answer
+    if (auto u = std::find(ctx.unchecked.begin(), ctx.unchecked.end(), d);
+        u != ctx.unchecked.end()) {
+      ctx.unchecked.erase(u);
+      if (Untranslatable(ctx.req, *d)) {  // as DropUntranslatable would have: never tried
+        cur.excluded[i] = 1;
+        continue;
+      }
+    }
     if (cur.tries[i] > 0) {
       // Trying this deployment again: back off, and wait at least as long as it asked.
       milliseconds wait = upstream::Backoff(cur.retries, retry_policy_, rng());

@@ -30,6 +30,9 @@ struct RequestContext {
 
   // route
   std::vector<const config::Deployment*> plan;
+  // Deployments of the plan whose dialect check waits for the attempt loop to reach them
+  // (Gateway::DropUntranslatable): a failing one is then skipped, as if never planned.
+  std::vector<const config::Deployment*> unchecked;
   std::string route_reason;  // x-triage-route
   double route_score = -1;   // the router (or cascade) score behind route_reason; -1 = none
   observe::RouteDecision route_decision = observe::RouteDecision::kNone;

@@ -163,14 +163,53 @@ void Gateway::StopHealthChecks() {
   if (checker_) checker_->Stop();
 }
 
+namespace {
+
+bool HasModality(const config::Deployment& d, const char* modality) {
+  const catalog::ModelInfo* m = catalog::Find(d.catalog);
+  return m &&
+         std::find(m->modalities.begin(), m->modalities.end(), modality) != m->modalities.end();
+}
+
+// Image and audio parts reach only deployments whose catalog entry has that modality.
+bool HasModalities(const dialect::ChatRequest& req, const config::Deployment& d) {
+  return (!req.has_image || HasModality(d, "image")) && (!req.has_audio || HasModality(d, "audio"));
+}
+
+// Whether the catalog model's context window (when known) holds `tokens`.
+bool FitsContext(int64_t tokens, const config::Deployment& d) {
+  const catalog::ModelInfo* m = catalog::Find(d.catalog);
+  return !m || !m->context_tokens || *m->context_tokens >= tokens;  // unknown: let it try
+}
+
+}  // namespace
+
+std::optional<Error> Gateway::Untranslatable(const dialect::ChatRequest& req,
+                                             const config::Deployment& d) const {
+  const upstream::Provider& p = *providers_.at(d.name);
+  auto e = dialect::CheckTranslatable(req, p.wire());
+  if (!e) e = dialect::CheckStopLimit(req, p.max_stop_sequences());
+  return e;
+}
+
 Status Gateway::DropUntranslatable(RequestContext& ctx) const {
+  ctx.unchecked.clear();
+  // When the first candidate can take the request (its dialect, modalities and context window),
+  // no refusal can come from the others: the dialect check of those that speak the other
+  // dialect, which translates the request to look (~10% of a plain request's instructions
+  // towards Anthropic), waits until the attempt loop reaches them, which it seldom does.
+  const bool defer = !ctx.plan.empty() && !Untranslatable(ctx.req, *ctx.plan.front()) &&
+                     HasModalities(ctx.req, *ctx.plan.front()) &&
+                     FitsContext(EstimateTokens(ctx.req.prompt_chars), *ctx.plan.front());
   std::optional<Error> first;
   std::vector<const config::Deployment*> keep;
   for (const config::Deployment* d : ctx.plan) {
-    const upstream::Provider& p = *providers_.at(d->name);
-    auto e = dialect::CheckTranslatable(ctx.req, p.wire());
-    if (!e) e = dialect::CheckStopLimit(ctx.req, p.max_stop_sequences());
-    if (e) {
+    if (defer && d != ctx.plan.front() && providers_.at(d->name)->wire() != ctx.req.dialect) {
+      keep.push_back(d);
+      ctx.unchecked.push_back(d);
+      continue;
+    }
+    if (auto e = Untranslatable(ctx.req, *d)) {
       if (!first) first = WithDeployment(*e, *d);
     } else {
       keep.push_back(d);
@@ -179,22 +218,13 @@ Status Gateway::DropUntranslatable(RequestContext& ctx) const {
   if (keep.empty() && first) return *first;
   ctx.plan = std::move(keep);
 
-  // Image and audio parts reach only deployments whose catalog entry has that modality.
-  auto has = [](const config::Deployment& d, const char* modality) {
-    const catalog::ModelInfo* m = catalog::Find(d.catalog);
-    return m &&
-           std::find(m->modalities.begin(), m->modalities.end(), modality) != m->modalities.end();
-  };
   std::vector<const char*> needed;
   if (ctx.req.has_image) needed.push_back("image");
   if (ctx.req.has_audio) needed.push_back("audio");
   if (needed.empty()) return Ok{};
   std::vector<const config::Deployment*> capable;
-  for (const config::Deployment* d : ctx.plan) {
-    bool ok = true;
-    for (const char* m : needed) ok = ok && has(*d, m);
-    if (ok) capable.push_back(d);
-  }
+  for (const config::Deployment* d : ctx.plan)
+    if (HasModalities(ctx.req, *d)) capable.push_back(d);
   if (!capable.empty()) {
     ctx.plan = std::move(capable);
     return Ok{};
@@ -202,11 +232,9 @@ Status Gateway::DropUntranslatable(RequestContext& ctx) const {
   std::string what, names;
   for (const char* m : needed) what += (what.empty() ? "" : " and ") + std::string(m);
   for (const auto& t : config_->tiers)
-    for (const auto& d : t.deployments) {
-      bool ok = true;
-      for (const char* m : needed) ok = ok && has(d, m);
-      if (ok) names += (names.empty() ? "" : ", ") + d.name + " (" + d.catalog + ")";
-    }
+    for (const auto& d : t.deployments)
+      if (HasModalities(ctx.req, d))
+        names += (names.empty() ? "" : ", ") + d.name + " (" + d.catalog + ")";
   return Error::Make(
       ErrorKind::kInvalidRequest, "unsupported_modality",
       "messages contain " + what + " content, which no deployment for model '" + ctx.req.model +
@@ -221,10 +249,7 @@ Status Gateway::KeepCapable(RequestContext& ctx) const {
 
 Status Gateway::DropSmallContexts(RequestContext& ctx) const {
   const int64_t tokens = EstimateTokens(ctx.req.prompt_chars);
-  auto fits = [tokens](const config::Deployment& d) {
-    const catalog::ModelInfo* m = catalog::Find(d.catalog);
-    return !m || !m->context_tokens || *m->context_tokens >= tokens;  // unknown: let it try
-  };
+  auto fits = [tokens](const config::Deployment& d) { return FitsContext(tokens, d); };
   if (std::all_of(ctx.plan.begin(), ctx.plan.end(), [&](auto* d) { return fits(*d); })) return Ok{};
   std::vector<const config::Deployment*> keep;
   for (const config::Deployment* d : ctx.plan)

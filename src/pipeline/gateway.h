@@ -165,7 +165,13 @@ class Gateway {
   // Removes from the plan the deployments whose dialect cannot express this request (OpenAI
   // n > 1 or audio towards Anthropic) or whose catalog model lacks a modality it uses (image,
   // audio); a clear 400 naming the capable deployments when none is left.
+  // When the plan's first deployment can take the request, the dialect check of the others that
+  // speak the other dialect is left to NextAttempt (ctx.unchecked): the same deployments are
+  // tried, and no refusal depends on them.
   Status DropUntranslatable(RequestContext& ctx) const;
+  // Why deployment `d` cannot take `req` in its dialect (CheckTranslatable, CheckStopLimit).
+  std::optional<Error> Untranslatable(const dialect::ChatRequest& req,
+                                      const config::Deployment& d) const;
   // Removes the deployments whose catalog model's context window (when known) is smaller than
   // the prompt's estimated tokens (characters / 4); a 400 context_length_exceeded naming the
   // deployments with a large enough window when none is left.

@@ -5,7 +5,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { startTriage, startTwoDialects, config, curl } from "./lib/harness.mjs";
+import { startTriage, startTwoDialects, config, curl, ANT_TEST_KEY } from "./lib/harness.mjs";
 import { startFakeOpenAI, chunk, openaiError } from "./lib/fake_openai.mjs";
 import { startFakeAnthropic, anthropicError, streamEvents } from "./lib/fake_anthropic.mjs";
 
@@ -756,5 +756,65 @@ describe("request shaping per deployment", () => {
     assert.deepEqual(JSON.parse(line).not_applied_until_restart, ["tiers[0].deployments"]);
     await openai.chat.completions.create({ model: "open", messages: [{ role: "user", content: "hi" }], max_tokens: 8000 });
     assert.equal(oai.requests.at(-1).body.max_tokens, 1024);
+  });
+});
+
+// The dialect check of a fallback in the other dialect waits until the attempt loop reaches it
+// (Gateway::DropUntranslatable), when the first deployment can take the request: it must still
+// keep every request that dialect cannot express away from that deployment, and let the others
+// through.
+describe("fallback to a deployment of the other dialect", () => {
+  let oai, ant, t, openai;
+  before(async () => {
+    oai = await startFakeOpenAI();
+    ant = await startFakeAnthropic();
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "gemma", url: oai.url, catalog: "gemma-4-31b", model: "gemma4:31b" }] },
+          { name: "frontier", deployments: [{ name: "claude", provider: "anthropic", url: ant.url, catalog: "claude-opus-4.7", model: "claude-opus-4-7", api_key_env: "TRIAGE_IT_ANT_KEY" }] },
+        ],
+        extra: "routing: {fallback: up}\nretry: {max_attempts: 2}\n",
+      }),
+      { env: { TRIAGE_IT_ANT_KEY: ANT_TEST_KEY } },
+    );
+    openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "client-key", maxRetries: 0 });
+  });
+  after(async () => {
+    await t.cleanup();
+    await oai.close();
+    await ant.close();
+  });
+
+  test("a request Anthropic can take falls back to it; one it cannot (n: 2) never reaches it", async () => {
+    oai.behave(async (req, res) => {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify(openaiError(500, "the open tier is down")));
+    });
+    const messages = [{ role: "user", content: "hi" }];
+    const fellBack = await openai.chat.completions.create({ model: "open", messages }).withResponse();
+    assert.equal(fellBack.response.headers.get("x-triage-deployment"), "claude");
+    assert.equal(ant.requests.length, 1);
+    assert.equal(ant.requests[0].body.model, "claude-opus-4-7");
+
+    const before = { oai: oai.requests.length, ant: ant.requests.length };
+    await assert.rejects(
+      openai.chat.completions.create({ model: "open", messages, n: 2 }),
+      (e) => e instanceof OpenAI.InternalServerError || e.status === 502,
+    );
+    // Both attempts (max_attempts 2) went to the open tier: the fallback was not a candidate.
+    assert.equal(oai.requests.length, before.oai + 2, "the open tier was tried twice");
+    assert.equal(ant.requests.length, before.ant, "the Anthropic fallback was not called with n: 2");
+
+    // The first deployment answering, n: 2 is served there (the deferred check refuses nothing).
+    oai.behave(async (req, res, body) => oai.reply(req, res, body, {}));
+    const served = await openai.chat.completions.create({ model: "open", messages, n: 2 }).withResponse();
+    assert.equal(served.response.headers.get("x-triage-deployment"), "gemma");
+    assert.equal(ant.requests.length, before.ant);
+    const rows = t.rows();
+    assert.deepEqual(
+      rows.slice(-3).map((r) => [r.deployment, r.attempts]),
+      [["claude", 2], ["gemma", 2], ["gemma", 1]],
+    );
   });
 });
