@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libboost1.81-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev
       libsqlite3-dev sqlite3 libssl-dev libmimalloc-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
       clang libclang-rt-14-dev nodejs npm curl ca-certificates openssl librsvg2-2)
-if [[ "${1:-}" == "--bench" ]]; then pkgs+=(wrk nginx-light jq python3); fi
+if [[ "${1:-}" == "--bench" ]]; then pkgs+=(wrk nginx-light jq python3 valgrind); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
