@@ -26,7 +26,7 @@ std::string FormatMicros(int64_t micros, int min_decimals) {
   while (len > min_decimals && frac[len - 1] == '0') --len;
   std::string out = negative ? "-" : "";
   out += std::to_string(mag / kMicrosPerUsd);
-  if (len > 0) out += "." + std::string(frac, len);
+  if (len > 0) out.append(1, '.').append(frac, static_cast<size_t>(len));
   return out;
 }
 
