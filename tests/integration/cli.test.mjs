@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import OpenAI from "openai";
-import { triageBin, repoRoot, startDemo, sleep } from "./lib/harness.mjs";
+import { triageBin, repoRoot, startDemo } from "./lib/harness.mjs";
 
 test("--version and --help", () => {
   const v = spawnSync(triageBin, ["--version"], { encoding: "utf8" });
@@ -24,21 +24,7 @@ test("the gateway runs on the allocator it was built with (the listening line's 
   const want = process.env.TRIAGE_IT_MALLOC || "libmimalloc.so.2";
   const t = await startDemo();
   try {
-    let listening;
-    for (let i = 0; i < 100 && !listening; i++) {
-      listening = t
-        .stderr()
-        .split("\n")
-        .map((l) => {
-          try {
-            return JSON.parse(l);
-          } catch {
-            return null;
-          }
-        })
-        .find((j) => j?.msg === "listening");
-      if (!listening) await sleep(20);
-    }
+    const listening = await t.listening();
     assert.ok(listening, `no listening line in:\n${t.stderr()}`);
     assert.equal(listening.malloc, want, JSON.stringify(listening));
   } finally {

@@ -137,17 +137,7 @@ describe(`fault matrix, ${dialect} upstream`, () => {
     // threads' own epoll and eventfd descriptors are open before fdsAtStart is taken).
     // Sockets of the last requests may still be closing (a lingering close takes up to 2 s on a
     // loaded machine): wait up to 6 s for the count to come down; a leak never does.
-    const listening = t
-      .stderr()
-      .split("\n")
-      .map((l) => {
-        try {
-          return JSON.parse(l);
-        } catch {
-          return null;
-        }
-      })
-      .find((j) => j?.msg === "listening");
+    const listening = await t.listening();
     const threads = listening?.threads;
     assert.ok(Number.isInteger(threads) && threads >= 1, `io threads in the listening line: ${JSON.stringify(listening)}`);
     const bound = fdsAtStart + 4 * threads;

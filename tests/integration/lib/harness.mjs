@@ -43,6 +43,20 @@ async function spawnTriage(args, { dir, ledger, env = {} }) {
     dir,
     exited,
     stderr: () => stderr,
+    // The parsed "listening" log line (url, ledger, tiers, threads, malloc). It follows the
+    // stdout line that resolved the start, so it is waited for (up to 2 s); null if it never came.
+    async listening() {
+      for (let i = 0; i < 100; i++) {
+        for (const line of stderr.split("\n")) {
+          try {
+            const j = JSON.parse(line);
+            if (j?.msg === "listening") return j;
+          } catch {}
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return null;
+    },
     // Ledger rows (committed), via the sqlite3 CLI like an operator would.
     rows() {
       const out = execFileSync("sqlite3", ["-json", ledger, "select * from requests order by rowid"], {
