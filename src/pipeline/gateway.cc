@@ -198,18 +198,20 @@ Status Gateway::DropUntranslatable(RequestContext& ctx) const {
   // no refusal can come from the others: the dialect check of those that speak the other
   // dialect, which translates the request to look (~10% of a plain request's instructions
   // towards Anthropic), waits until the attempt loop reaches them, which it seldom does.
-  const bool defer = !ctx.plan.empty() && !Untranslatable(ctx.req, *ctx.plan.front()) &&
-                     HasModalities(ctx.req, *ctx.plan.front()) &&
+  std::optional<Error> front;  // checked once, here: towards the other dialect it costs
+  if (!ctx.plan.empty()) front = Untranslatable(ctx.req, *ctx.plan.front());
+  const bool defer = !ctx.plan.empty() && !front && HasModalities(ctx.req, *ctx.plan.front()) &&
                      FitsContext(EstimateTokens(ctx.req.prompt_chars), *ctx.plan.front());
   std::optional<Error> first;
   std::vector<const config::Deployment*> keep;
-  for (const config::Deployment* d : ctx.plan) {
-    if (defer && d != ctx.plan.front() && providers_.at(d->name)->wire() != ctx.req.dialect) {
+  for (size_t i = 0; i < ctx.plan.size(); ++i) {
+    const config::Deployment* d = ctx.plan[i];
+    if (defer && i > 0 && providers_.at(d->name)->wire() != ctx.req.dialect) {
       keep.push_back(d);
       ctx.unchecked.push_back(d);
       continue;
     }
-    if (auto e = Untranslatable(ctx.req, *d)) {
+    if (auto e = i == 0 ? front : Untranslatable(ctx.req, *d)) {
       if (!first) first = WithDeployment(*e, *d);
     } else {
       keep.push_back(d);
