@@ -5,7 +5,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { startTriage, startTwoDialects, config, curl, ANT_TEST_KEY } from "./lib/harness.mjs";
+import { startTriage, startTwoDialects, config, curl } from "./lib/harness.mjs";
 import { startFakeOpenAI, chunk, openaiError } from "./lib/fake_openai.mjs";
 import { startFakeAnthropic, anthropicError, streamEvents } from "./lib/fake_anthropic.mjs";
 
@@ -768,16 +768,7 @@ describe("fallback to a deployment of the other dialect", () => {
   before(async () => {
     oai = await startFakeOpenAI();
     ant = await startFakeAnthropic();
-    t = await startTriage(
-      config({
-        tiers: [
-          { name: "open", deployments: [{ name: "gemma", url: oai.url, catalog: "gemma-4-31b", model: "gemma4:31b" }] },
-          { name: "frontier", deployments: [{ name: "claude", provider: "anthropic", url: ant.url, catalog: "claude-opus-4.7", model: "claude-opus-4-7", api_key_env: "TRIAGE_IT_ANT_KEY" }] },
-        ],
-        extra: "routing: {fallback: up}\nretry: {max_attempts: 2}\n",
-      }),
-      { env: { TRIAGE_IT_ANT_KEY: ANT_TEST_KEY } },
-    );
+    t = await startTwoDialects(oai.url, ant.url, {}, "routing: {fallback: up}\nretry: {max_attempts: 2}\n");
     openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "client-key", maxRetries: 0 });
   });
   after(async () => {

@@ -122,17 +122,18 @@ export async function startDemo() {
 // The gateway the cross-dialect tests share: tier "open" on the OpenAI-style upstream at
 // `openaiUrl` (deployment "gemma", model gemma4:31b), tier "frontier" on the Anthropic upstream
 // at `anthropicUrl` (deployment "claude", model claude-opus-4-7, key ANT_TEST_KEY in
-// TRIAGE_IT_ANT_KEY), no fallback, one attempt; `more` (e.g. {timeouts}) goes to both
-// deployments. Resolves the started gateway.
+// TRIAGE_IT_ANT_KEY), no fallback, one attempt unless `extra` (the config's routing and retry
+// lines) says otherwise; `more` (e.g. {timeouts}) goes to both deployments. Resolves the started
+// gateway.
 export const ANT_TEST_KEY = "sk-ant-test-key-999";
-export function startTwoDialects(openaiUrl, anthropicUrl, more = {}) {
+export function startTwoDialects(openaiUrl, anthropicUrl, more = {}, extra = "routing: {fallback: none}\nretry: {max_attempts: 1}\n") {
   return startTriage(
     config({
       tiers: [
         { name: "open", deployments: [{ name: "gemma", url: openaiUrl, catalog: "gemma-4-31b", model: "gemma4:31b", ...more }] },
         { name: "frontier", deployments: [{ name: "claude", provider: "anthropic", url: anthropicUrl, catalog: "claude-opus-4.7", model: "claude-opus-4-7", api_key_env: "TRIAGE_IT_ANT_KEY", ...more }] },
       ],
-      extra: "routing: {fallback: none}\nretry: {max_attempts: 1}\n",
+      extra,
     }),
     { env: { TRIAGE_IT_ANT_KEY: ANT_TEST_KEY } },
   );
