@@ -6,7 +6,9 @@
 // non-streaming answer, in both dialects). Any difference in any field aborts. And
 // AppendJsonString, which writes the translated frames, against nlohmann's dump() of the same
 // bytes (with U+FFFD for invalid UTF-8); and WriteOpenAIResponse / WriteAnthropicResponse of
-// every answer read against the trees of RenderOpenAIResponse / RenderAnthropicResponse.
+// every answer read against the trees of RenderOpenAIResponse / RenderAnthropicResponse. And
+// ParseJsonBody (a request body through simdjson when it can) against ParseJsonBodyTree
+// (nlohmann's parse): the same tree down to each value's type, or the same error.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -29,6 +31,33 @@ namespace {
 
 bool SameJson(const nlohmann::json& a, const nlohmann::json& b) {
   return a == b && a.dump() == b.dump() && a.type() == b.type();
+}
+
+// a and b alike down to each value's nlohmann type (0 and -0 compare equal, but nlohmann keeps
+// one unsigned and the other signed).
+bool SameTree(const nlohmann::json& a, const nlohmann::json& b) {
+  if (a.type() != b.type() || a.size() != b.size()) return false;
+  if (a.is_object()) {
+    for (auto x = a.begin(), y = b.begin(); x != a.end(); ++x, ++y)
+      if (x.key() != y.key() || !SameTree(*x, *y)) return false;
+    return true;
+  }
+  if (a.is_array()) {
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!SameTree(a[i], b[i])) return false;
+    return true;
+  }
+  return a == b && a.dump() == b.dump();
+}
+
+void CheckParseJsonBody(std::string_view s, int max_depth) {
+  auto fast = triage::dialect::ParseJsonBody(s, max_depth);
+  auto tree = triage::dialect::ParseJsonBodyTree(s, max_depth);
+  if (fast.ok() != tree.ok()) Differs("ParseJsonBody", s.size());
+  if (fast.ok()
+          ? !SameTree(*fast, *tree)
+          : fast.error().code != tree.error().code || fast.error().message != tree.error().message)
+    Differs("ParseJsonBody", s.size());
 }
 
 bool SameResponse(const triage::dialect::CanonicalResponse& a,
@@ -80,6 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         Differs("WriteAnthropicResponse", size);
     }
   }
+  CheckParseJsonBody(s, 64);
+  CheckParseJsonBody(s, 3);
   std::string written;
   AppendJsonString(written, s);
   if (written !=

@@ -1,8 +1,13 @@
+// What reading the client's request body and building the upstream one cost. Parse_Tree is
+// ParseJsonBodyTree (nlohmann's parser, what every body went through before 2026-12-07),
+// Parse_Fast is ParseJsonBody (simdjson's DOM read into the same tree, bodies up to 64 KB).
 // What building the upstream request body costs. "Old" is what the providers did before:
 // ToOpenAIRequest / ToAnthropicRequest (a deep copy of the client's tree when it is already in
 // the upstream's dialect, `model` replaced), then dump(); "New" is OpenAIRequestBody /
 // AnthropicRequestBody, which write the same bytes straight from the client's tree.
-// Requests: 0 the small request of bench/overhead/run.sh, 1 a ~64 KB multi-turn conversation.
+// Requests: 0 the small request of bench/overhead/run.sh, 1 a ~64 KB multi-turn conversation
+// (64,532 bytes: just inside the io thread's parser), 2 to 4 conversations of ~16 KB, 256 KB
+// and 1 MB (Parse only; the larger two get a parser of their own).
 // The Cross benchmarks are an Anthropic client on an OpenAI upstream: before, the request was
 // translated twice (once for the body, once more for x-triage-dropped-params); now once.
 //   cmake --build build --target bench_request_body && build/bench/dialect/bench_request_body
@@ -14,6 +19,7 @@
 #include <string>
 
 #include "dialect/anthropic.h"
+#include "dialect/json_util.h"
 #include "dialect/openai.h"
 #include "dialect/translate.h"
 
@@ -35,8 +41,8 @@ const std::string kSmallAnthropic =
     R"([{"role":"user","content":"Summarise the plot of Hamlet in two sentences."}],)"
     R"("temperature":0.2})";
 
-// 40 turns of ~1.5 KB prose (with quotes, newlines and some non-ASCII), ~64 KB in all.
-std::string Conversation(Dialect dialect) {
+// `turns` turns of ~1.5 KB prose (with quotes, newlines and some non-ASCII): ~64 KB for 40.
+std::string Conversation(Dialect dialect, int turns) {
   const std::string para =
       "The committee reviewed the quarterly figures for the northern region: revenue rose 4.2% "
       "while costs fell, and the \"caf\xc3\xa9 expansion\" \xe2\x80\x94 opened in March \xe2\x80"
@@ -45,7 +51,7 @@ std::string Conversation(Dialect dialect) {
   json msgs = json::array();
   if (dialect == Dialect::kOpenAI)
     msgs.push_back({{"role", "system"}, {"content", "You are a careful analyst."}});
-  for (int turn = 0; turn < 40; ++turn) {
+  for (int turn = 0; turn < turns; ++turn) {
     std::string text = "Turn " + std::to_string(turn) + ". ";
     while (text.size() < 1500) text += para;
     msgs.push_back({{"role", turn % 2 == 0 ? "user" : "assistant"}, {"content", text}});
@@ -55,9 +61,14 @@ std::string Conversation(Dialect dialect) {
   return body.dump();
 }
 
+std::string Body(Dialect dialect, int64_t which) {
+  if (which == 0) return dialect == Dialect::kOpenAI ? kSmallOpenAI : kSmallAnthropic;
+  static const int kTurns[] = {0, 40, 10, 160, 640};
+  return Conversation(dialect, kTurns[which]);
+}
+
 ChatRequest Request(Dialect dialect, int64_t which) {
-  std::string body = which == 0 ? (dialect == Dialect::kOpenAI ? kSmallOpenAI : kSmallAnthropic)
-                                : Conversation(dialect);
+  const std::string body = Body(dialect, which);
   auto req = dialect == Dialect::kOpenAI ? d::ParseOpenAIChat(body, 64)
                                          : d::ParseAnthropicMessages(body, 64);
   if (!req.ok()) std::abort();
@@ -159,7 +170,23 @@ void BM_OpenAIShaped_New(benchmark::State& state) {
   }
   Label(state, req, out);
 }
-// 0 the small request of bench/overhead/run.sh, 1 the ~64 KB conversation
+// Reading the body into a tree, the first step of every request.
+void BM_Parse_Tree(benchmark::State& state) {
+  const std::string body = Body(Dialect::kOpenAI, state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(d::ParseJsonBodyTree(body, 64));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
+  state.SetLabel(std::to_string(body.size()) + " B");
+}
+void BM_Parse_Fast(benchmark::State& state) {
+  const std::string body = Body(Dialect::kOpenAI, state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(d::ParseJsonBody(body, 64));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
+  state.SetLabel(std::to_string(body.size()) + " B");
+}
+
+// 0 the small request of bench/overhead/run.sh, 1 to 4 the conversations (above)
+BENCHMARK(BM_Parse_Tree)->DenseRange(0, 4);
+BENCHMARK(BM_Parse_Fast)->DenseRange(0, 4);
 BENCHMARK(BM_OpenAI_Old)->DenseRange(0, 1);
 BENCHMARK(BM_OpenAI_New)->DenseRange(0, 1);
 BENCHMARK(BM_OpenAIShaped_New)->DenseRange(0, 1);
@@ -174,9 +201,12 @@ BENCHMARK(BM_Cross_New)->DenseRange(0, 1);
 
 int main(int argc, char** argv) {
   std::printf(
+      "Reading the client's body: Parse_Tree = nlohmann's parser, Parse_Fast = simdjson's DOM "
+      "read into the same tree (bodies up to 64 KB). "
       "Building the upstream request body: Old = To...Request() tree (deep copy) + dump(), New = "
       "...RequestBody() written from the client's tree; /0 = bench/overhead/run.sh's request, "
-      "/1 = a ~64 KB conversation; Cross = Anthropic client on an OpenAI upstream, body and "
+      "/1 to /4 = conversations of ~64 KB, 16 KB, 256 KB and 1 MB; Cross = Anthropic client on an "
+      "OpenAI upstream, body and "
       "dropped list; Shaped = a deployment with a request: section.\n"
       "command: cmake --build build --target bench_request_body && "
       "build/bench/dialect/bench_request_body\n");

@@ -9,17 +9,112 @@ namespace triage::dialect::fast_json {
 
 namespace sj = simdjson::dom;
 
-Parsed ParseObject(std::string_view data, sj::object* out) {
-  if (data.size() > kMaxBytes) return Parsed::kRefused;
+namespace {
+
+// data's root element in this thread's parser (valid until the thread's next parse); false
+// when simdjson refuses it or it is larger than kMaxBytes.
+bool ParseElement(std::string_view data, sj::element* out) {
+  if (data.size() > kMaxBytes) return false;
   thread_local sj::parser parser(kMaxBytes);
   thread_local std::string padded;  // simdjson reads up to SIMDJSON_PADDING bytes past the end
   padded.assign(data);
   padded.resize(data.size() + simdjson::SIMDJSON_PADDING);
+  return parser.parse(padded.data(), data.size(), /*realloc_if_needed=*/false).get(*out) ==
+         simdjson::SUCCESS;
+}
+
+// e as nlohmann's parser would have built it, into *out (null on entry). False when e nests
+// deeper than max_depth counting from `depth` (1 for the root's own container).
+bool ToTree(sj::element e, int depth, int max_depth, bool* zero, nlohmann::json* out) {
+  using json = nlohmann::json;
+  switch (e.type()) {
+    case sj::element_type::OBJECT: {
+      if (depth > max_depth) return false;
+      *out = json::object();
+      auto& members = out->get_ref<json::object_t&>();
+      const sj::object object = e.get_object().value_unsafe();
+      for (auto field : object) {
+        // operator[] then assignment: the last of duplicate keys wins, as in nlohmann's parse.
+        json& slot = members[std::string(field.key)];
+        slot = nullptr;
+        if (!ToTree(field.value, depth + 1, max_depth, zero, &slot)) return false;
+      }
+      return true;
+    }
+    case sj::element_type::ARRAY: {
+      if (depth > max_depth) return false;
+      *out = json::array();
+      auto& items = out->get_ref<json::array_t&>();
+      const sj::array array = e.get_array().value_unsafe();
+      for (sj::element item : array)
+        if (!ToTree(item, depth + 1, max_depth, zero, &items.emplace_back())) return false;
+      return true;
+    }
+    case sj::element_type::STRING:
+      *out = std::string(e.get_string().value_unsafe());
+      return true;
+    case sj::element_type::INT64: {
+      const int64_t n = e.get_int64().value_unsafe();
+      if (n == 0) *zero = true;
+      if (n < 0)
+        *out = n;
+      else
+        *out = static_cast<uint64_t>(n);
+      return true;
+    }
+    case sj::element_type::UINT64:
+      *out = e.get_uint64().value_unsafe();
+      return true;
+    case sj::element_type::DOUBLE:
+      *out = e.get_double().value_unsafe();
+      return true;
+    case sj::element_type::BOOL:
+      *out = e.get_bool().value_unsafe();
+      return true;
+    case sj::element_type::NULL_VALUE:
+      return true;
+  }
+  return false;
+}
+
+// Whether body has "-0" followed by anything but a digit, '.', 'e' or 'E': the integer -0,
+// perhaps (or, read conservatively, such text inside a string).
+bool MayHaveMinusZero(std::string_view body) {
+  for (size_t at = body.find("-0"); at != std::string_view::npos; at = body.find("-0", at + 2)) {
+    if (at + 2 == body.size()) return true;
+    const char next = body[at + 2];
+    if (!(next >= '0' && next <= '9') && next != '.' && next != 'e' && next != 'E') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Parsed ParseObject(std::string_view data, sj::object* out) {
   sj::element doc;
-  if (parser.parse(padded.data(), data.size(), /*realloc_if_needed=*/false).get(doc) !=
-      simdjson::SUCCESS)
-    return Parsed::kRefused;
+  if (!ParseElement(data, &doc)) return Parsed::kRefused;
   return doc.get_object().get(*out) == simdjson::SUCCESS ? Parsed::kObject : Parsed::kNotObject;
+}
+
+std::optional<nlohmann::json> ParseBody(std::string_view body, int max_depth) {
+  sj::element doc;
+  // A body over kMaxBytes gets a parser of its own, freed on return: a thread keeps no buffers
+  // for its largest request. Its pages cost far less than nlohmann's parse of the same body.
+  std::optional<sj::parser> large;
+  std::optional<simdjson::padded_string> large_copy;
+  if (body.size() <= kMaxBytes) {
+    if (!ParseElement(body, &doc)) return std::nullopt;
+  } else {
+    if (body.size() > kMaxBodyBytes) return std::nullopt;
+    large.emplace(body.size());
+    large_copy.emplace(body);
+    if (large->parse(*large_copy).get(doc) != simdjson::SUCCESS) return std::nullopt;
+  }
+  nlohmann::json tree;
+  bool zero = false;
+  if (!ToTree(doc, 1, max_depth, &zero, &tree)) return std::nullopt;
+  if (zero && MayHaveMinusZero(body)) return std::nullopt;
+  return tree;
 }
 
 int64_t JsonTokenCount(const nlohmann::json& obj, const char* key) {

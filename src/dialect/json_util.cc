@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "dialect/fast_json.h"
+
 namespace triage::dialect {
 
 using json = nlohmann::json;
@@ -85,6 +87,11 @@ Error BadRequest(std::string code, std::string message) {
 }
 
 Result<json> ParseJsonBody(std::string_view body, int max_depth) {
+  if (auto tree = fast_json::ParseBody(body, max_depth)) return std::move(*tree);
+  return ParseJsonBodyTree(body, max_depth);
+}
+
+Result<json> ParseJsonBodyTree(std::string_view body, int max_depth) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
     return BadRequest("empty_body", "body: empty");
   if (JsonDepthExceeds(body, max_depth))

@@ -33,8 +33,11 @@ std::optional<std::string> AnswerTooDeep(std::string_view data);
 // Parses `body` as one JSON value without throwing. Errors are kInvalidRequest naming the byte
 // offset: "body: invalid JSON at byte 17: ...". Checks emptiness and depth first. A NUL byte
 // anywhere is refused (nlohmann would stop reading at one after the value).
-// REQUIRES: max_depth > 0.
+// REQUIRES: max_depth > 0. Reads through simdjson (fast_json::ParseBody) when it can promise
+// the tree ParseJsonBodyTree makes, else is ParseJsonBodyTree.
 Result<nlohmann::json> ParseJsonBody(std::string_view body, int max_depth);
+// ParseJsonBody with nlohmann's parser alone: every error's wording and offset come from here.
+Result<nlohmann::json> ParseJsonBodyTree(std::string_view body, int max_depth);
 
 // kInvalidRequest error with `code` and `message`.
 Error BadRequest(std::string code, std::string message);
