@@ -2,6 +2,7 @@
 // field for field as ParseOpenAIResponse / ParseAnthropicResponse read nlohmann's tree
 // (translate_response.cc): the last of duplicate keys, "" for a string of another type.
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "dialect/answer.h"
@@ -23,61 +24,6 @@ Error BadUpstream(const std::string& why) {
 
 bool IsObject(std::optional<sj::element> e, sj::object* out) {
   return e && e->get_object().get(*out) == simdjson::SUCCESS;
-}
-
-// The nlohmann value that parsing the same text gives: non-negative integers unsigned, the
-// last of duplicate keys. simdjson reads "-0" as the integer 0, which nlohmann keeps signed:
-// *zero says whether an integer 0 was copied, for the caller to check.
-bool ToTree(sj::element e, nlohmann::json* out, bool* zero) {
-  switch (e.type()) {
-    case sj::element_type::ARRAY: {
-      *out = nlohmann::json::array();
-      sj::array items;
-      if (e.get_array().get(items) != simdjson::SUCCESS) return false;
-      for (sj::element item : items) {
-        nlohmann::json v;
-        if (!ToTree(item, &v, zero)) return false;
-        out->push_back(std::move(v));
-      }
-      return true;
-    }
-    case sj::element_type::OBJECT: {
-      *out = nlohmann::json::object();
-      sj::object fields;
-      if (e.get_object().get(fields) != simdjson::SUCCESS) return false;
-      for (auto field : fields) {
-        nlohmann::json v;
-        if (!ToTree(field.value, &v, zero)) return false;
-        (*out)[std::string(field.key)] = std::move(v);
-      }
-      return true;
-    }
-    case sj::element_type::INT64: {
-      const int64_t i = e.get_int64().value_unsafe();
-      if (i == 0) *zero = true;
-      if (i >= 0) {
-        *out = static_cast<uint64_t>(i);
-      } else {
-        *out = i;
-      }
-      return true;
-    }
-    case sj::element_type::UINT64:
-      *out = e.get_uint64().value_unsafe();
-      return true;
-    case sj::element_type::DOUBLE:
-      *out = e.get_double().value_unsafe();
-      return true;
-    case sj::element_type::STRING:
-      *out = std::string(e.get_string().value_unsafe());
-      return true;
-    case sj::element_type::BOOL:
-      *out = e.get_bool().value_unsafe();
-      return true;
-    default:
-      *out = nullptr;
-      return true;
-  }
 }
 
 ContentBlock TextBlock(std::string text) {
@@ -174,8 +120,9 @@ std::optional<Result<CanonicalResponse>> AnthropicAnswer(sj::object top, std::st
       sj::object o;
       if (IsObject(input, &o)) {
         bool zero = false;
-        if (!ToTree(*input, &b.input, &zero)) return std::nullopt;
-        if (zero && body.find("-0") != std::string_view::npos) return std::nullopt;
+        if (!fast_json::ToTree(*input, std::numeric_limits<int>::max(), &zero, &b.input))
+          return std::nullopt;
+        if (zero && fast_json::MayHaveMinusZero(body)) return std::nullopt;
       } else {
         b.input = nlohmann::json::object();
       }

@@ -23,9 +23,8 @@ bool ParseElement(std::string_view data, sj::element* out) {
          simdjson::SUCCESS;
 }
 
-// e as nlohmann's parser would have built it, into *out (null on entry). False when e nests
-// deeper than max_depth counting from `depth` (1 for the root's own container).
-bool ToTree(sj::element e, int depth, int max_depth, bool* zero, nlohmann::json* out) {
+// ToTree, counting the levels from `depth` (1 for the root's own container).
+bool ToTreeAt(sj::element e, int depth, int max_depth, bool* zero, nlohmann::json* out) {
   using json = nlohmann::json;
   switch (e.type()) {
     case sj::element_type::OBJECT: {
@@ -37,7 +36,7 @@ bool ToTree(sj::element e, int depth, int max_depth, bool* zero, nlohmann::json*
         // operator[] then assignment: the last of duplicate keys wins, as in nlohmann's parse.
         json& slot = members[std::string(field.key)];
         slot = nullptr;
-        if (!ToTree(field.value, depth + 1, max_depth, zero, &slot)) return false;
+        if (!ToTreeAt(field.value, depth + 1, max_depth, zero, &slot)) return false;
       }
       return true;
     }
@@ -47,7 +46,7 @@ bool ToTree(sj::element e, int depth, int max_depth, bool* zero, nlohmann::json*
       auto& items = out->get_ref<json::array_t&>();
       const sj::array array = e.get_array().value_unsafe();
       for (sj::element item : array)
-        if (!ToTree(item, depth + 1, max_depth, zero, &items.emplace_back())) return false;
+        if (!ToTreeAt(item, depth + 1, max_depth, zero, &items.emplace_back())) return false;
       return true;
     }
     case sj::element_type::STRING:
@@ -77,18 +76,20 @@ bool ToTree(sj::element e, int depth, int max_depth, bool* zero, nlohmann::json*
   return false;
 }
 
-// Whether body has "-0" followed by anything but a digit, '.', 'e' or 'E': the integer -0,
-// perhaps (or, read conservatively, such text inside a string).
-bool MayHaveMinusZero(std::string_view body) {
-  for (size_t at = body.find("-0"); at != std::string_view::npos; at = body.find("-0", at + 2)) {
-    if (at + 2 == body.size()) return true;
-    const char next = body[at + 2];
+}  // namespace
+
+bool ToTree(sj::element e, int max_depth, bool* zero, nlohmann::json* out) {
+  return ToTreeAt(e, 1, max_depth, zero, out);
+}
+
+bool MayHaveMinusZero(std::string_view text) {
+  for (size_t at = text.find("-0"); at != std::string_view::npos; at = text.find("-0", at + 2)) {
+    if (at + 2 == text.size()) return true;
+    const char next = text[at + 2];
     if (!(next >= '0' && next <= '9') && next != '.' && next != 'e' && next != 'E') return true;
   }
   return false;
 }
-
-}  // namespace
 
 Parsed ParseObject(std::string_view data, sj::object* out) {
   sj::element doc;
@@ -112,7 +113,7 @@ std::optional<nlohmann::json> ParseBody(std::string_view body, int max_depth) {
   }
   nlohmann::json tree;
   bool zero = false;
-  if (!ToTree(doc, 1, max_depth, &zero, &tree)) return std::nullopt;
+  if (!ToTree(doc, max_depth, &zero, &tree)) return std::nullopt;
   if (zero && MayHaveMinusZero(body)) return std::nullopt;
   return tree;
 }

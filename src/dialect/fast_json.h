@@ -30,6 +30,16 @@ enum class Parsed {
 // thread's parser: valid until the thread's next ParseObject.
 Parsed ParseObject(std::string_view data, simdjson::dom::object* out);
 
+// e copied into the nlohmann value that nlohmann's parse of the same text gives: non-negative
+// integers unsigned, negative ones signed, the last of duplicate keys. *out is null on entry.
+// False when e nests deeper than max_depth levels of arrays and objects (e's own counts as 1).
+// simdjson reads "-0" as the integer 0, which nlohmann keeps signed: *zero is set when an integer
+// 0 was copied, and then the caller checks the text with MayHaveMinusZero.
+bool ToTree(simdjson::dom::element e, int max_depth, bool* zero, nlohmann::json* out);
+// Whether text has "-0" followed by anything but a digit, '.', 'e' or 'E': the integer -0 (or,
+// read conservatively, such text inside a string). Without it no integer of the text is -0.
+bool MayHaveMinusZero(std::string_view text);
+
 // A client's request body read through simdjson's DOM into the nlohmann tree that
 // ParseJsonBodyTree makes of it, the same value for value and type for type (a non-negative
 // integer unsigned, a negative one signed, the last of duplicate keys); about a third of the

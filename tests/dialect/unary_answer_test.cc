@@ -348,15 +348,20 @@ TEST(ReadAnswer, HandWrittenBodiesMatchTheTree) {
     for (const auto& b : bodies) ExpectSameReading(wire, b);
 }
 
-// simdjson reads "-0" as the integer 0; nlohmann keeps it signed, 0 unsigned.
+// simdjson reads "-0" as the integer 0; nlohmann keeps it signed, 0 unsigned. Only text that can
+// be the integer -0 ("-0" not followed by a digit, '.', 'e' or 'E') sends an integer 0 there.
 TEST(ReadAnswer, AZeroInAToolInputOfABodyWithMinusZeroGoesToTheTree) {
   EXPECT_FALSE(ReadAnswerSimdjson(Dialect::kAnthropic,
                                   R"({"content":[{"type":"tool_use","input":{"a":-0}}]})"));
   EXPECT_FALSE(ReadAnswerSimdjson(Dialect::kAnthropic,
                                   R"({"content":[{"type":"tool_use","input":{"a":0}}],"x":-0})"));
+  EXPECT_FALSE(ReadAnswerSimdjson(
+      Dialect::kAnthropic, R"({"content":[{"type":"tool_use","input":{"a":0,"s":"UTC-0"}}]})"));
   EXPECT_TRUE(ReadAnswerSimdjson(Dialect::kAnthropic,
-                                 R"({"content":[{"type":"tool_use","input":{"a":0,"b":-0.0}}]})")
-                  .has_value() == false);
+                                 R"({"content":[{"type":"tool_use","input":{"a":0,"b":-0.0}}]})"));
+  EXPECT_TRUE(
+      ExpectSameReading(Dialect::kAnthropic,
+                        R"({"content":[{"type":"tool_use","input":{"a":0,"b":-0.0,"c":-0e1}}]})"));
   EXPECT_TRUE(ReadAnswerSimdjson(Dialect::kAnthropic,
                                  R"({"content":[{"type":"tool_use","input":{"a":0,"b":-1}}]})"));
   EXPECT_TRUE(ReadAnswerSimdjson(Dialect::kAnthropic,

@@ -634,6 +634,46 @@ describe("dialects", () => {
     assert.ok(r.input_tokens >= 100 && r.input_tokens <= 120, `estimate ${r.input_tokens}`);
   });
 
+  // Bodies over 64 KiB are read by a simdjson parser of their own (docs/dialects.md, "Reading
+  // the request body"); whatever the path, the upstream gets the client's content unchanged.
+  test("large bodies (300 KB of turns, a 1.5 MB image) reach the upstream intact, with their exact numbers", async () => {
+    oai.behave((req, res, body) => oai.reply(req, res, body, { text: "read it all" }));
+    const para = 'Quarterly figures: revenue +4.2%, "caf\u00e9" \u2014 G\u00f6teborg \\ tab\there.\n';
+    const messages = [];
+    for (let i = 0; i < 200; i++) messages.push({ role: i % 2 ? "assistant" : "user", content: `Turn ${i}. ` + para.repeat(22) });
+    messages.push({ role: "user", content: "Summarise." });
+    const answer = await openai.chat.completions.create({ model: "open", messages, temperature: 0, max_tokens: 50 });
+    assert.equal(answer.choices[0].message.content, "read it all");
+    const up = oai.requests.at(-1);
+    assert.ok(up.raw.length > 300000, `upstream body of ${up.raw.length} bytes`);
+    assert.deepEqual(up.body.messages, messages);
+    assert.equal(up.body.temperature, 0);
+
+    // Numbers at the edges of each type, in a vendor member that passes through: written as sent.
+    const raw = JSON.stringify({ model: "open", messages: messages.slice(0, 100), max_tokens: 5 }).slice(0, -1) +
+      ',"vendor_x":{"u":18446744073709551615,"i":-9223372036854775808,"f":1.5e300,"z":0,"nz":-0.0,"big":100000000000000000000000}}';
+    const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "--data-binary", "@-"], { input: raw });
+    assert.equal(r.status, 200, r.body.slice(0, 300));
+    const sent = oai.requests.at(-1).raw;
+    const vendor = sent.match(/"vendor_x":\{[^}]*\}/)?.[0] ?? "";
+    assert.match(vendor, /"i":-9223372036854775808,"nz":-0\.0,"u":18446744073709551615,"z":0\}$/, vendor);
+    // 1e23 is no double: the nearest one, in the 17 digits nlohmann writes, as before.
+    const parsed = JSON.parse(vendor.slice('"vendor_x":'.length));
+    assert.equal(parsed.big, 1e23);
+    assert.equal(parsed.f, 1.5e300);
+
+    // An Anthropic client's 1.5 MB image to the Anthropic upstream: the base64 data byte for byte.
+    const data = Buffer.alloc(1100000, 7).toString("base64");
+    await anthropic.messages.create({
+      model: "frontier",
+      max_tokens: 20,
+      messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data } }, { type: "text", text: "What is it?" }] }],
+    });
+    const image = ant.requests.at(-1).body.messages[0].content[0];
+    assert.equal(image.source.data, data);
+    assert.equal(image.source.media_type, "image/png");
+  });
+
   test("ledger records the dialect of each request", () => {
     const rows = t.rows();
     assert.ok(rows.some((r) => r.dialect === "anthropic"));

@@ -22,7 +22,7 @@ before(async () => {
   server = https.createServer({ key: readFileSync(path.join(dir, "srv.key")), cert: readFileSync(path.join(dir, "srv.pem")) }, (req, res) => {
     sni = req.socket.servername;
     let data = "";
-    req.on("data", (d) => (data += d));
+    req.setEncoding("utf8").on("data", (d) => (data += d)); // decoded whole: a character may span two chunks
     req.on("end", () => {
       const body = JSON.parse(data);
       res.writeHead(200, { "content-type": "application/json" });

@@ -18,7 +18,7 @@ async function startScripted() {
   const s = { plan: null, sockets: new Set() };
   s.server = http.createServer((req, res) => {
     let data = "";
-    req.on("data", (d) => (data += d));
+    req.setEncoding("utf8").on("data", (d) => (data += d)); // decoded whole: a character may span two chunks
     req.on("end", () => {
       const body = JSON.parse(data || "{}");
       const p = s.plan(body);

@@ -44,7 +44,7 @@ export async function startFakeAnthropic() {
   };
   fake.server = http.createServer((req, res) => {
     let data = "";
-    req.on("data", (d) => (data += d));
+    req.setEncoding("utf8").on("data", (d) => (data += d)); // decoded whole: a character may span two chunks
     req.on("end", () => {
       let body = {};
       try {

@@ -60,7 +60,7 @@ export async function startFakeOpenAI() {
   };
   fake.server = http.createServer((req, res) => {
     let data = "";
-    req.on("data", (d) => (data += d));
+    req.setEncoding("utf8").on("data", (d) => (data += d)); // decoded whole: a character may span two chunks
     req.on("end", async () => {
       let body = {};
       try {

@@ -129,7 +129,7 @@ export async function startFaultyUpstream(dialect = "openai") {
   const f = { fault: "status_500", requests: 0, sockets: new Set(), dialect };
   f.server = http.createServer((req, res) => {
     let data = "";
-    req.on("data", (d) => (data += d));
+    req.setEncoding("utf8").on("data", (d) => (data += d)); // decoded whole: a character may span two chunks
     req.on("end", () => {
       f.requests++;
       let body = {};
