@@ -50,7 +50,7 @@ bool MayHaveMinusZero(std::string_view text);
 // the text "-0" not followed by a digit, '.', 'e' or 'E' (nlohmann keeps -0 signed and 0
 // unsigned; simdjson reads both alike).
 // A body over kMaxBytes is parsed with a parser of its own (about 14 bytes per body byte
-// reserved, 2-3 touched, freed on return).
+// reserved; only the pages written are resident), freed on return.
 std::optional<nlohmann::json> ParseBody(std::string_view body, int max_depth);
 inline constexpr size_t kMaxBodyBytes = 4 * 1024 * 1024;
 
