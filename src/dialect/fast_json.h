@@ -1,7 +1,8 @@
 #pragma once
-// simdjson's DOM for the gateway's hot read paths (every stream event, every passed-through
-// answer): one parser and one padded input buffer per thread. Callers fall back to nlohmann
-// for whatever ParseObject refuses, so the two accept the same inputs.
+// simdjson's DOM for the gateway's hot read paths (every request body, every stream event,
+// every passed-through answer): one parser and one padded input buffer per thread. Callers fall
+// back to nlohmann for whatever ParseObject or ParseBody refuses, so the two accept the same
+// inputs.
 #include <simdjson.h>
 
 #include <array>
