@@ -1,16 +1,41 @@
 #include "dialect/sse.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace triage::dialect {
 namespace {
 
-// The first CR or LF at or after `from`, or npos. string_view::find_first_of calls memchr on
-// the two-character set once per byte; this loop is what the SSE paths need per byte.
-size_t FindLineEnd(std::string_view s, size_t from) {
-  for (size_t i = from; i < s.size(); ++i) {
-    if (s[i] == '\n' || s[i] == '\r') return i;
+// Finds the line ends (CR or LF) of one buffer, asked from non-decreasing positions. Each of the
+// two characters is searched with memchr (vectorised in glibc), and where it was found (or that
+// it does not occur again) is kept, so every byte is scanned at most once per character however
+// the lines are cut: a buffer of CR-ended lines does not rescan the rest for an LF at each line.
+// The byte-by-byte loop this replaced made the SSE parser and writer 13% of a passed-through
+// stream's instructions.
+class LineEnds {
+ public:
+  explicit LineEnds(std::string_view s) : s_(s) {}
+  // The first CR or LF at or after `from`, or npos. REQUIRES: `from` <= size, and no smaller
+  // than at the previous call.
+  size_t Next(size_t from) {
+    lf_ = Refresh(lf_, '\n', from);
+    cr_ = Refresh(cr_, '\r', from);
+    return std::min(lf_, cr_);
   }
-  return std::string_view::npos;
-}
+
+ private:
+  static constexpr size_t kNone = std::string_view::npos;
+  static constexpr size_t kUnknown = kNone - 1;
+  size_t Refresh(size_t known, char c, size_t from) const {
+    if (known == kNone || (known != kUnknown && known >= from)) return known;
+    if (from >= s_.size()) return kNone;
+    const void* p = std::memchr(s_.data() + from, c, s_.size() - from);
+    return p ? static_cast<size_t>(static_cast<const char*>(p) - s_.data()) : kNone;
+  }
+  std::string_view s_;
+  size_t lf_ = kUnknown;
+  size_t cr_ = kUnknown;
+};
 
 }  // namespace
 
@@ -24,9 +49,10 @@ std::string SseFrame(std::string_view data, std::string_view event) {
   }
   // Every line of the payload needs its own "data:" prefix or a CR/LF inside it would end
   // the field early on the client.
+  LineEnds ends(data);
   size_t i = 0;
   while (true) {
-    size_t e = FindLineEnd(data, i);
+    size_t e = ends.Next(i);
     out += "data: ";
     out.append(data.substr(i, e == std::string_view::npos ? std::string_view::npos : e - i));
     out += '\n';
@@ -57,6 +83,7 @@ bool SseParser::Feed(std::string_view bytes, std::vector<SseEvent>& out) {
       bom_ = 3;
     }
   }
+  LineEnds ends(bytes);
   while (i < bytes.size()) {
     if (last_was_cr_) {
       last_was_cr_ = false;
@@ -65,14 +92,22 @@ bool SseParser::Feed(std::string_view bytes, std::vector<SseEvent>& out) {
         continue;
       }
     }
-    size_t e = FindLineEnd(bytes, i);
+    size_t e = ends.Next(i);
     size_t end = e == std::string_view::npos ? bytes.size() : e;
     if (line_.size() + cur_.data.size() + (end - i) > max_) {
       failed_ = true;
       return false;
     }
-    line_.append(bytes.substr(i, end - i));
-    if (e == std::string_view::npos) break;
+    if (e == std::string_view::npos) {  // a partial line: kept for the next read
+      line_.append(bytes.substr(i, end - i));
+      break;
+    }
+    // One complete line: read in place, unless it began in an earlier read.
+    std::string_view line = bytes.substr(i, end - i);
+    if (!line_.empty()) {
+      line_.append(line);
+      line = line_;
+    }
     i = e + 1;
     if (bytes[e] == '\r') {
       if (i < bytes.size()) {
@@ -81,18 +116,16 @@ bool SseParser::Feed(std::string_view bytes, std::vector<SseEvent>& out) {
         last_was_cr_ = true;
       }
     }
-    // One complete line in line_.
-    if (line_.empty()) {
+    if (line.empty()) {
       if (cur_has_data_) out.push_back(std::move(cur_));
       cur_ = SseEvent{};
       cur_has_data_ = false;
       continue;
     }
-    if (line_[0] == ':') {  // comment, e.g. ": keep-alive"
+    if (line[0] == ':') {  // comment, e.g. ": keep-alive"
       line_.clear();
       continue;
     }
-    std::string_view line = line_;
     std::string_view field = line, value;
     if (size_t c = line.find(':'); c != std::string_view::npos) {
       field = line.substr(0, c);

@@ -70,6 +70,35 @@ std::string AnthropicTail(const json& triage, const std::string& comment) {
   return comment + AnthropicEvent("message_stop", std::move(stop));
 }
 
+// `object` (the text of a JSON object, as read from the upstream) with `"key":value` added as
+// its last member, its other bytes unchanged: the held usage chunk gets its `triage` object
+// without being parsed into an nlohmann tree and written again, which also kept the upstream's
+// member order rather than nlohmann's sorted one. nullopt when that cannot be done safely, for
+// the tree to do it: the text is not an object, or it may already have the key (it contains
+// `"key"`, or a backslash, which an escaped spelling of the key would need).
+std::optional<std::string> WithMember(std::string_view object, std::string_view key,
+                                      const json& value) {
+  constexpr std::string_view kSpace = " \t\n\r";
+  const size_t first = object.find_first_not_of(kSpace);
+  const size_t last = object.find_last_not_of(kSpace);
+  if (first == std::string_view::npos || object[first] != '{' || object[last] != '}' ||
+      last == first || object.find('\\') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string quoted = "\"";
+  quoted.append(key);
+  quoted += '"';
+  if (object.find(quoted) != std::string_view::npos) return std::nullopt;
+  const size_t before = object.find_last_not_of(kSpace, last - 1);
+  std::string out(object.substr(0, last));
+  if (object[before] != '{') out += ',';
+  out += quoted;
+  out += ':';
+  out += value.dump();
+  out += '}';
+  return out;
+}
+
 // ---- OpenAI upstream, OpenAI client: pass through; hold the usage chunk for the end.
 class OpenAIPassThrough final : public StreamTranslator {
  public:
@@ -109,6 +138,9 @@ class OpenAIPassThrough final : public StreamTranslator {
   std::string Finish(const json& triage, bool include_usage, const std::string& comment) override {
     std::string out;
     if (include_usage) {
+      if (std::optional<std::string> spliced = WithMember(usage_chunk_, "triage", triage)) {
+        return SseFrame(*spliced) + comment + SseFrame("[DONE]");
+      }
       json u = json::parse(usage_chunk_, nullptr, false);
       if (u.is_discarded() || !u.is_object()) {
         u = json::object();

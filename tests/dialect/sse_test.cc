@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace triage::dialect {
 namespace {
 
@@ -37,6 +39,104 @@ TEST(SseParser, LineEndingsCommentsAndFieldsAtEveryChunking) {
     EXPECT_EQ(ev[1].data, "first\nsecond");
     EXPECT_EQ(ev[2].data, "");
     EXPECT_EQ(ev[3].data, "[DONE]");
+  }
+}
+
+// The EventSource rules read the simple way, on the whole stream at once: what SseParser, fed
+// the same bytes in pieces and searching line ends with memchr, must reproduce.
+std::vector<SseEvent> Reference(std::string_view s, bool* partial) {
+  if (s.substr(0, 3) == "\xEF\xBB\xBF") s.remove_prefix(3);
+  std::vector<SseEvent> out;
+  SseEvent cur;
+  bool has_data = false;
+  std::string line;
+  size_t i = 0;
+  bool open_line = false;
+  while (i < s.size()) {
+    const char c = s[i++];
+    if (c != '\r' && c != '\n') {
+      line += c;
+      open_line = true;
+      continue;
+    }
+    if (c == '\r' && i < s.size() && s[i] == '\n') ++i;
+    open_line = false;
+    if (line.empty()) {
+      if (has_data) out.push_back(cur);
+      cur = SseEvent{};
+      has_data = false;
+    } else if (line[0] != ':') {
+      const size_t colon = line.find(':');
+      std::string field = line.substr(0, colon), value;
+      if (colon != std::string::npos) {
+        value = line.substr(colon + 1);
+        if (!value.empty() && value[0] == ' ') value.erase(0, 1);
+      }
+      if (field == "data") {
+        if (has_data) cur.data += '\n';
+        cur.data += value;
+        has_data = true;
+      } else if (field == "event") {
+        cur.event = value;
+      }
+    }
+    line.clear();
+  }
+  *partial = open_line || has_data || !cur.event.empty();
+  return out;
+}
+
+// Random streams of field names, values, colons, spaces and every kind of line end (CR-only
+// lines included, which make the LF search find nothing for a long way), fed in random pieces.
+TEST(SseParser, AgreesWithTheRulesReadByteByByteOnRandomStreams) {
+  std::mt19937 rng(7);
+  const std::vector<std::string> parts = {"data",      "event", ":",           " ",    "x",
+                                          "{\"a\":1}", "\n",    "\r",          "\r\n", "\n\n",
+                                          "\r\r",      ": c",   "message_stop"};
+  for (int n = 0; n < 3000; ++n) {
+    std::string s = n % 10 == 0 ? "\xEF\xBB\xBF" : "";
+    const int len = static_cast<int>(rng() % 60);
+    for (int k = 0; k < len; ++k) s += parts[rng() % parts.size()];
+    if (n % 3 == 0) s += std::string(rng() % 200, rng() % 2 ? '\r' : 'y');
+    bool partial = false;
+    const std::vector<SseEvent> want = Reference(s, &partial);
+    SseParser p;
+    std::vector<SseEvent> got;
+    for (size_t i = 0; i < s.size();) {
+      const size_t piece = 1 + rng() % (n % 2 ? 4 : 300);
+      ASSERT_TRUE(p.Feed(std::string_view(s).substr(i, piece), got));
+      i += piece;
+    }
+    SCOPED_TRACE(::testing::PrintToString(s));
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].event, want[i].event);
+      EXPECT_EQ(got[i].data, want[i].data);
+    }
+    // A CR last may still be a CRLF's first half, which the reference counts as a line end.
+    EXPECT_EQ(p.HasPartial(), partial);
+  }
+}
+
+// Every CR, LF or CRLF in a frame's payload starts a new data: line, wherever it stands.
+TEST(SseFrame, EveryLineEndOfRandomPayloadsStartsADataLine) {
+  std::mt19937 rng(11);
+  const char alphabet[] = {'a', 'b', '\r', '\n', ' ', ':'};
+  for (int n = 0; n < 3000; ++n) {
+    std::string payload;
+    const int len = static_cast<int>(rng() % 80);
+    for (int k = 0; k < len; ++k) payload += alphabet[rng() % sizeof(alphabet)];
+    std::string want = "data: ";
+    for (size_t i = 0; i < payload.size(); ++i) {
+      if (payload[i] == '\r' || payload[i] == '\n') {
+        if (payload[i] == '\r' && i + 1 < payload.size() && payload[i + 1] == '\n') ++i;
+        want += "\ndata: ";
+      } else {
+        want += payload[i];
+      }
+    }
+    want += "\n\n";
+    EXPECT_EQ(SseFrame(payload), want) << ::testing::PrintToString(payload);
   }
 }
 

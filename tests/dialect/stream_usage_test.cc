@@ -4,6 +4,7 @@
 // may be absent or null).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,70 @@ TEST(AnthropicStreamUsage, MessageDeltaUpdatesEachFieldOnItsOwn) {
     EXPECT_EQ(u.cached_input_tokens, 1100);
     EXPECT_EQ(u.cache_creation_input_tokens, 200);
     EXPECT_EQ(u.output_tokens, 7);
+  }
+}
+
+// ---- The OpenAI usage chunk, held back and sent last with triage's `triage` object.
+
+const char kContent[] =
+    R"({"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",)"
+    R"("choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]})";
+
+// What the client gets before the comment: the usage chunk's frame.
+std::string UsageFrame(const std::string& usage_chunk, const nlohmann::json& triage) {
+  auto t = MakeStreamTranslator(Dialect::kOpenAI, Dialect::kOpenAI, "m");
+  EXPECT_FALSE(t->Feed(SseEvent{"", kContent}).error.has_value());
+  const auto step = t->Feed(SseEvent{"", usage_chunk});
+  EXPECT_FALSE(step.error.has_value());
+  EXPECT_EQ(step.frames, "");  // held for the end
+  EXPECT_FALSE(t->Feed(SseEvent{"", "[DONE]"}).error.has_value());
+  const std::string out = t->Finish(triage, /*include_usage=*/true, ": c\n\n");
+  const size_t comment = out.find(": c\n\n");
+  EXPECT_NE(comment, std::string::npos);
+  EXPECT_EQ(out.substr(comment), ": c\n\ndata: [DONE]\n\n");
+  return out.substr(0, comment);
+}
+
+// The chunk's own bytes go out unchanged, in the upstream's member order, with `triage` added
+// as its last member (the chunk is not parsed into a tree and written again).
+TEST(OpenAIUsageChunk, KeepsTheUpstreamBytesAndAddsTriageLast) {
+  const nlohmann::json triage = {{"tier", "open"}, {"cost_usd", "0.000001"}};
+  const std::string chunk =
+      R"({"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],)"
+      R"("usage":{"prompt_tokens":31,"completion_tokens":38,"total_tokens":69}})";
+  EXPECT_EQ(UsageFrame(chunk, triage), "data: " + chunk.substr(0, chunk.size() - 1) +
+                                           R"(,"triage":)" + triage.dump() + "}\n\n");
+  EXPECT_EQ(UsageFrame(" {\"usage\":{\"prompt_tokens\":1} \t} ", triage),
+            "data:  {\"usage\":{\"prompt_tokens\":1} \t,\"triage\":" + triage.dump() + "}\n\n");
+}
+
+// Whatever the chunk's text, the client reads the chunk's members plus triage's object: where
+// the text may already hold a `triage` member (literally or spelled with escapes), it is read
+// into a tree, as before, and the upstream's member is replaced rather than repeated.
+TEST(OpenAIUsageChunk, ReadsAsTheChunkWithTriageSetInEveryCase) {
+  const nlohmann::json triage = {{"tier", "mid"}, {"request_id", "r-\"1\""}};
+  const std::vector<std::string> chunks = {
+      R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})",
+      R"({"choices":[],"usage":{"prompt_tokens":1},"triage":{"upstream":true}})",
+      R"({"choices":[],"usage":{"prompt_tokens":1},"tri\u0061ge":"escaped key"})",
+      R"({"id":"a\"b\\c","choices":[],"usage":{"prompt_tokens":1}})",
+      R"({"choices":[],"usage":{"prompt_tokens":1},"note":"the word \"triage\" in a value"})",
+      "\t{\"choices\":[],\"usage\":{\"prompt_tokens\":1}}\t\r",
+      R"({"choices":[],"usage":{"prompt_tokens":1},"x":"é✓"})",
+  };
+  for (const std::string& chunk : chunks) {
+    SCOPED_TRACE(chunk);
+    const std::string frame = UsageFrame(chunk, triage);
+    ASSERT_EQ(frame.rfind("data: ", 0), 0u);
+    ASSERT_GE(frame.size(), 8u);
+    ASSERT_EQ(frame.substr(frame.size() - 2), "\n\n");
+    const nlohmann::json got = nlohmann::json::parse(frame.substr(6, frame.size() - 8));
+    nlohmann::json want = nlohmann::json::parse(chunk);
+    want["triage"] = triage;
+    EXPECT_EQ(got, want);
+    // One `triage` member, not the upstream's and ours.
+    const std::string text = frame.substr(6);
+    EXPECT_EQ(text.find("\"triage\""), text.rfind("\"triage\""));
   }
 }
 
