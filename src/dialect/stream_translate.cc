@@ -255,8 +255,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
     if (!c.has_choice) return step;
     for (const std::string* text : {&c.content, &c.refusal}) {
       if (text->empty()) continue;
-      if (open_type_ != "text")
-        OpenBlock("text", json{{"type", "text"}, {"text", ""}}, step.frames);
+      if (open_type_ != "text") OpenBlock("text", R"({"type":"text","text":""})", step.frames);
       AppendAnthropicDelta(step.frames, index_, true, *text);
       step.text_chars += Utf8Chars(*text);
       step.content = true;
@@ -324,23 +323,28 @@ class OpenAIToAnthropic final : public StreamTranslator {
   void Start(const std::string& id, const std::string& model, std::string& out) {
     if (started_) return;
     started_ = true;
-    json message = json{{"id", "msg_" + (id.empty() ? std::string("triage") : id)},
-                        {"type", "message"},
-                        {"role", "assistant"},
-                        {"model", model.empty() ? model_ : model},
-                        {"content", json::array()},
-                        {"stop_reason", nullptr},
-                        {"stop_sequence", nullptr},
-                        {"usage", json{{"input_tokens", 0}, {"output_tokens", 0}}}};
-    out += AnthropicEvent("message_start", json{{"message", std::move(message)}});
-    out += AnthropicEvent("ping", json::object());  // as the Messages API sends one
+    // Written without a JSON tree, in the Messages API's member order, like the deltas.
+    out +=
+        "event: message_start\n"
+        R"(data: {"type":"message_start","message":{"id":)";
+    AppendJsonString(out, "msg_" + (id.empty() ? std::string("triage") : id));
+    out += R"(,"type":"message","role":"assistant","model":)";
+    AppendJsonString(out, model.empty() ? model_ : model);
+    out += R"(,"content":[],"stop_reason":null,"stop_sequence":null,)"
+           R"("usage":{"input_tokens":0,"output_tokens":0}}})"
+           "\n\n";
+    out += "event: ping\ndata: {\"type\":\"ping\"}\n\n";  // as the Messages API sends one
   }
-  void OpenBlock(const char* type, json block, std::string& out) {
+  // `block`: the content block's JSON text.
+  void OpenBlock(const char* type, std::string_view block, std::string& out) {
     CloseBlock(out);
     index_ = next_index_++;
     open_type_ = type;
-    out += AnthropicEvent("content_block_start",
-                          json{{"index", index_}, {"content_block", std::move(block)}});
+    out += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":";
+    out += std::to_string(index_);
+    out += ",\"content_block\":";
+    out += block;
+    out += "}\n\n";
   }
   struct ToolBlock {
     int64_t block;        // Anthropic content block index; -1 until the call has a name
@@ -355,9 +359,12 @@ class OpenAIToAnthropic final : public StreamTranslator {
     if (!id.starts_with("toolu_")) id.insert(0, "toolu_");
     for (char& ch : id)
       if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-') ch = '_';
-    OpenBlock("tool_use",
-              json{{"type", "tool_use"}, {"id", id}, {"name", name}, {"input", json::object()}},
-              out);
+    std::string block = R"({"type":"tool_use","id":)";
+    AppendJsonString(block, id);
+    block += R"(,"name":)";
+    AppendJsonString(block, name);
+    block += R"(,"input":{}})";
+    OpenBlock("tool_use", block, out);
     call.block = index_;
     if (!call.pending.empty()) AppendAnthropicDelta(out, call.block, false, call.pending);
     call.pending.clear();
@@ -365,7 +372,9 @@ class OpenAIToAnthropic final : public StreamTranslator {
   }
   void CloseBlock(std::string& out) {
     if (open_type_.empty()) return;
-    out += AnthropicEvent("content_block_stop", json{{"index", index_}});
+    out += "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":";
+    out += std::to_string(index_);
+    out += "}\n\n";
     open_type_.clear();
   }
 
@@ -467,34 +476,21 @@ class AnthropicToOpenAI final : public StreamTranslator {
   std::string Finish(const json& triage, bool include_usage, const std::string& comment) override {
     std::string out = Chunk(json::object(), json(OpenAIFinishReason(stop_)));
     if (include_usage) {
-      json u = Base();
-      u["choices"] = json::array();
-      u["usage"] = OpenAIUsageJson(usage_);
-      u["triage"] = triage;
-      out += SseFrame(u.dump());
+      out += Head();
+      out += R"(,"choices":[],"usage":)";
+      out += OpenAIUsageJson(usage_).dump();
+      out += R"(,"triage":)";
+      out += triage.dump();
+      out += "}\n\n";
     }
     return out + comment + SseFrame("[DONE]");
   }
   std::string ErrorFrame(const Error& e) const override { return OpenAIErrorFrame(e); }
 
  private:
-  json Base() const {
-    return json{{"id", "chatcmpl-" + id_},
-                {"object", "chat.completion.chunk"},
-                {"created", created_},
-                {"model", model_}};
-  }
-  std::string Chunk(json delta, json finish) const {
-    json c = Base();
-    c["choices"] = json::array({json{{"index", 0},
-                                     {"delta", std::move(delta)},
-                                     {"logprobs", nullptr},
-                                     {"finish_reason", std::move(finish)}}});
-    return SseFrame(c.dump());
-  }
-  // Chunk(delta, null) for a delta already written as JSON, without a tree: the per-token
-  // chunk. The part before the delta is built once per id and model.
-  std::string DeltaFrame(std::string_view delta) {
+  // `data: {"id":...,"object":...,"created":...,"model":...`, the start of every chunk, in
+  // OpenAI's member order: built once per id and model.
+  const std::string& Head() {
     if (prefix_.empty()) {
       prefix_ = R"(data: {"id":)";
       AppendJsonString(prefix_, "chatcmpl-" + id_);
@@ -502,18 +498,32 @@ class AnthropicToOpenAI final : public StreamTranslator {
       prefix_ += std::to_string(created_);
       prefix_ += R"(,"model":)";
       AppendJsonString(prefix_, model_);
-      prefix_ += R"(,"choices":[{"index":0,"delta":)";
     }
+    return prefix_;
+  }
+  // A chunk of `delta` and `finish` (the finish reason, or null): only the delta is a tree,
+  // the rest is written as DeltaFrame writes it.
+  std::string Chunk(const json& delta, const json& finish) {
+    return DeltaFrame(delta.dump(), finish.dump());
+  }
+  // The chunk of a delta already written as JSON, without a tree: the per-token chunk (its
+  // finish reason null). The part before the delta is built once per id and model, in OpenAI's
+  // member order.
+  std::string DeltaFrame(std::string_view delta, std::string_view finish = "null") {
+    const std::string& head = Head();
     std::string out;
-    out.reserve(prefix_.size() + delta.size() + 48);
-    out += prefix_;
+    out.reserve(head.size() + delta.size() + 80);
+    out += head;
+    out += R"(,"choices":[{"index":0,"delta":)";
     out += delta;
-    out += ",\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+    out += ",\"logprobs\":null,\"finish_reason\":";
+    out += finish;
+    out += "}]}\n\n";
     return out;
   }
 
   std::string model_;
-  std::string prefix_;  // DeltaFrame's head; cleared when id or model change
+  std::string prefix_;  // Head(); cleared when id or model change
   std::string id_ = "triage";
   int64_t created_ = 0;
   int64_t next_tool_ = 0;

@@ -770,5 +770,85 @@ TEST(CheckTranslatable, AnthropicFileSourcesCannotGoToOpenAI) {
   EXPECT_EQ(dropped, std::vector<std::string>{"cache_control"});
 }
 
+// The once-per-stream events of an OpenAI stream translated for an Anthropic client are written
+// without a JSON tree: with quotes, backslashes and non-ASCII in the id, model and tool name
+// they still read as the Messages API's events, member for member.
+TEST(OpenAIToAnthropicStream, StartAndBlockEventsReadAsTheApiWritesThem) {
+  const std::vector<SseEvent> chunks = {
+      {"", R"({"id":"c-\"x\"\\é","model":"gemma ✓","choices":[{"index":0,)"
+           R"("delta":{"role":"assistant","content":"Hi"}}]})"},
+      {"", R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call\"1",)"
+           R"("type":"function","function":{"name":"get_\"w\"\\","arguments":"{}"}}]}}]})"},
+      {"", R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})"},
+      {"", "[DONE]"}};
+  const std::vector<json> got = Translate(Dialect::kOpenAI, Dialect::kAnthropic, chunks);
+  ASSERT_EQ(got.size(), 10u);
+  EXPECT_EQ(got[0], json::parse(R"({"type":"message_start","message":{"id":"msg_c-\"x\"\\é",)"
+                                R"("type":"message","role":"assistant","model":"gemma ✓",)"
+                                R"("content":[],"stop_reason":null,"stop_sequence":null,)"
+                                R"("usage":{"input_tokens":0,"output_tokens":0}}})"));
+  EXPECT_EQ(got[1], json::parse(R"({"type":"ping"})"));
+  EXPECT_EQ(got[2], json::parse(R"({"type":"content_block_start","index":0,)"
+                                R"("content_block":{"type":"text","text":""}})"));
+  EXPECT_EQ(got[3]["delta"]["text"], "Hi");
+  EXPECT_EQ(got[4], json::parse(R"({"type":"content_block_stop","index":0})"));
+  EXPECT_EQ(got[5], json::parse(R"({"type":"content_block_start","index":1,"content_block":)"
+                                R"({"type":"tool_use","id":"toolu_call_1","name":"get_\"w\"\\",)"
+                                R"("input":{}}})"));
+  EXPECT_EQ(got[6]["delta"]["partial_json"], "{}");
+  EXPECT_EQ(got[7], json::parse(R"({"type":"content_block_stop","index":1})"));
+  EXPECT_EQ(got[8]["type"], "message_delta");
+  EXPECT_EQ(got[8]["delta"]["stop_reason"], "tool_use");
+  EXPECT_EQ(got[9]["type"], "message_stop");
+}
+
+// The chunks an Anthropic stream becomes for an OpenAI client share one head written without a
+// tree (id, object, created, model, in OpenAI's order): the role chunk, a tool call's first
+// chunk, the finish chunk and the usage chunk with triage's object read as OpenAI's chunks.
+TEST(AnthropicToOpenAIStream, ChunksReadAsOpenAIWritesThem) {
+  std::vector<SseEvent> events = AnthropicToolStream({{"{}"}});
+  events[0] = A("message_start", {{"message",
+                                   {{"id", "msg_\"1\"\\é"},
+                                    {"type", "message"},
+                                    {"role", "assistant"},
+                                    {"model", "claude ✓"},
+                                    {"content", json::array()},
+                                    {"usage", {{"input_tokens", 10}, {"output_tokens", 1}}}}}});
+  auto t = MakeStreamTranslator(Dialect::kAnthropic, Dialect::kOpenAI, "m");
+  std::string frames;
+  for (const auto& ev : events) frames += t->Feed(ev).frames;
+  frames += t->Finish(json{{"tier", "mid"}}, /*include_usage=*/true, ": c\n\n");
+  SseParser parser;
+  std::vector<SseEvent> out;
+  ASSERT_TRUE(parser.Feed(frames, out));
+  std::vector<json> got;
+  for (const auto& e : out) got.push_back(json::parse(e.data, nullptr, false));
+  ASSERT_EQ(got.size(), 6u);  // role, tool call, its arguments, finish, usage, [DONE]
+  ASSERT_TRUE(got[0].contains("created"));
+  const json created = got[0]["created"];
+  ASSERT_TRUE(created.is_number_integer());
+  auto chunk = [&](const std::string& choices) {
+    return json::parse(R"({"id":"chatcmpl-msg_\"1\"\\é","object":"chat.completion.chunk",)"
+                       R"("created":)" +
+                       created.dump() + R"(,"model":"claude ✓","choices":)" + choices + "}");
+  };
+  EXPECT_EQ(got[0], chunk(R"([{"index":0,"delta":{"role":"assistant","content":""},)"
+                          R"("logprobs":null,"finish_reason":null}])"));
+  EXPECT_EQ(got[1], chunk(R"([{"index":0,"delta":{"tool_calls":[{"index":0,"id":"toolu_0",)"
+                          R"("type":"function","function":{"name":"f0","arguments":""}}]},)"
+                          R"("logprobs":null,"finish_reason":null}])"));
+  EXPECT_EQ(got[2]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"], "{}");
+  EXPECT_EQ(got[3], chunk(R"([{"index":0,"delta":{},"logprobs":null,)"
+                          R"("finish_reason":"tool_calls"}])"));
+  json usage = chunk("[]");
+  usage["usage"] = got[4]["usage"];
+  usage["triage"] = json{{"tier", "mid"}};
+  EXPECT_EQ(got[4], usage);
+  EXPECT_EQ(got[4]["usage"]["prompt_tokens"], 10);
+  EXPECT_EQ(got[4]["usage"]["completion_tokens"], 7);
+  EXPECT_TRUE(got[5].is_discarded());  // [DONE]
+  EXPECT_EQ(out[5].data, "[DONE]");
+}
+
 }  // namespace
 }  // namespace triage::dialect
