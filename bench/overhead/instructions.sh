@@ -77,8 +77,12 @@ for target in $TARGETS; do
   # The ledger's threads start in SqliteLedger's constructor (writer, checkpointer).
   ledger=$(callgrind_annotate --inclusive=yes --threshold=100 "$dump" 2> /dev/null |
     awk '/sqlite_ledger.cc:std::thread::_State_impl/ {gsub(",", "", $1); s += $1} END {print s + 0}')
+  # The threads are found by their source file, which a build without debug information (the
+  # default Release build-bench/) does not name: the share is then unknown, not 0.
   awk -v t="$target" -v n="$n" -v i="$total" -v l="$ledger" -v e="$errors" 'BEGIN {
-    printf "%s | %d | %d | %d (%.0f%%)%s\n", t, n, i / n, l / n, 100 * l / i,
+    share = l > 0 ? sprintf("%d (%.0f%%)", l / n, 100 * l / i) \
+                  : "n/a (no debug information: pass a RelWithDebInfo build as TRIAGE_BIN)"
+    printf "%s | %d | %d | %s%s\n", t, n, i / n, share,
       (e > 0 ? " | ERRORS: see wrk" : "") (n < 1000 ? " | under 1,000 requests: machine busy?" : "") }'
 done
 echo "load average before: $load_before (does not matter here); after: $(cut -d' ' -f1-3 /proc/loadavg)"
