@@ -44,11 +44,6 @@ bool TooDeep(const SseEvent& ev, StreamTranslator::Step& step) {
   return deep.has_value();
 }
 
-std::string AnthropicEvent(const char* type, json data) {
-  data["type"] = type;
-  return SseFrame(data.dump(), type);
-}
-
 // A content_block_delta frame, written without a JSON tree: the per-token event of every
 // translated stream: a text_delta (`text`) or an input_json_delta (`partial_json`).
 void AppendAnthropicDelta(std::string& out, int64_t index, bool text, std::string_view value) {
@@ -65,9 +60,14 @@ std::string AnthropicErrorFrame(const Error& e) { return SseFrame(AnthropicError
 
 // The message_stop that ends an Anthropic stream, carrying triage's cost object.
 std::string AnthropicTail(const json& triage, const std::string& comment) {
-  json stop = json::object();
-  if (!triage.is_null()) stop["triage"] = triage;
-  return comment + AnthropicEvent("message_stop", std::move(stop));
+  std::string out = comment;
+  out += "event: message_stop\ndata: {\"type\":\"message_stop\"";
+  if (!triage.is_null()) {
+    out += ",\"triage\":";
+    out += triage.dump();
+  }
+  out += "}\n\n";
+  return out;
 }
 
 // `object` (the text of a JSON object, as read from the upstream) with `"key":value` added as
@@ -311,9 +311,13 @@ class OpenAIToAnthropic final : public StreamTranslator {
     for (auto& [k, call] : tools_)
       if (call.block < 0) OpenToolBlock(call, "", out);
     CloseBlock(out);
-    json delta = json{{"stop_reason", AnthropicStopReason(stop_)}, {"stop_sequence", nullptr}};
-    out += AnthropicEvent("message_delta",
-                          json{{"delta", std::move(delta)}, {"usage", AnthropicUsageJson(usage_)}});
+    out +=
+        "event: message_delta\n"
+        R"(data: {"type":"message_delta","delta":{"stop_reason":)";
+    AppendJsonString(out, AnthropicStopReason(stop_));
+    out += R"(,"stop_sequence":null},"usage":)";
+    out += AnthropicUsageJson(usage_).dump();
+    out += "}\n\n";
     return out + AnthropicTail(triage, comment);
   }
   std::string ErrorFrame(const Error& e) const override { return AnthropicErrorFrame(e); }

@@ -639,7 +639,7 @@ TEST(OpenAIToAnthropicRequest, ToolParametersWithoutTypeAreSentAsObjectSchema) {
 TEST(CheckTranslatable, CustomToolsAndAllowedToolsCannotGoToAnthropic) {
   const std::string fn =
       R"({"type":"function","function":{"name":"f","parameters":{"type":"object"}}})";
-  for (const std::string extra : {
+  for (const std::string& extra : {
            R"("tools":[)" + fn + R"(,{"type":"custom","custom":{"name":"sql"}}])",
            R"("tools":[)" + fn +
                R"(],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required",)"
@@ -797,9 +797,13 @@ TEST(OpenAIToAnthropicStream, StartAndBlockEventsReadAsTheApiWritesThem) {
                                 R"("input":{}}})"));
   EXPECT_EQ(got[6]["delta"]["partial_json"], "{}");
   EXPECT_EQ(got[7], json::parse(R"({"type":"content_block_stop","index":1})"));
-  EXPECT_EQ(got[8]["type"], "message_delta");
-  EXPECT_EQ(got[8]["delta"]["stop_reason"], "tool_use");
-  EXPECT_EQ(got[9]["type"], "message_stop");
+  json delta = json::parse(R"({"type":"message_delta","delta":{"stop_reason":"tool_use",)"
+                           R"("stop_sequence":null}})");
+  ASSERT_TRUE(got[8].contains("usage"));
+  EXPECT_TRUE(got[8]["usage"].contains("output_tokens"));
+  delta["usage"] = got[8]["usage"];
+  EXPECT_EQ(got[8], delta);
+  EXPECT_EQ(got[9], json::parse(R"({"type":"message_stop","triage":{}})"));
 }
 
 // The chunks an Anthropic stream becomes for an OpenAI client share one head written without a
