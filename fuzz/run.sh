@@ -10,8 +10,8 @@ out=build-fuzz
 mkdir -p "$out"
 srcs=(src/dialect/*.cc src/common/*.cc src/routing/linear_model.cc src/routing/features.cc
       src/routing/arith_check.cc src/server/cors.cc src/server/request_head.cc
-      src/pipeline/tool_schema.cc fuzz/boost_assert.cc)
-# Assertions stay on (no NDEBUG); Boost's go through fuzz/boost_assert.cc, which aborts on all
+      src/pipeline/tool_schema.cc)
+# Assertions stay on (no NDEBUG); Boost's go through src/common/boost_assert.cc, which aborts on all
 # but one assert that Boost.Beast 1.81 gets wrong (see there).
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -DBOOST_ENABLE_ASSERT_DEBUG_HANDLER -I src)
