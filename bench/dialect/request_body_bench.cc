@@ -7,7 +7,9 @@
 // AnthropicRequestBody, which write the same bytes straight from the client's tree.
 // Requests: 0 the small request of bench/overhead/run.sh, 1 a ~64 KB multi-turn conversation
 // (64,532 bytes: just inside the io thread's parser), 2 to 4 conversations of ~16 KB, 256 KB
-// and 1 MB (Parse only; the larger two get a parser of their own).
+// and 1 MB (Parse only; the larger two get a parser of their own), 5 a question about a ~6 MB
+// photo, base64 in an image part (Parse only; over 4 MiB, Parse_Fast used nlohmann's parse until
+// 2026-12-07).
 // The Cross benchmarks are an Anthropic client on an OpenAI upstream: before, the request was
 // translated twice (once for the body, once more for x-triage-dropped-params); now once.
 //   cmake --build build --target bench_request_body && build/bench/dialect/bench_request_body
@@ -61,8 +63,20 @@ std::string Conversation(Dialect dialect, int turns) {
   return body.dump();
 }
 
+// An OpenAI request asking about a photo of ~6 MB (base64, ~8 MB in the body, under
+// limits.max_body_bytes' 8 MiB).
+std::string Photo() {
+  std::string body = R"({"model":"auto","max_tokens":300,"messages":[{"role":"user","content":[)"
+                     R"({"type":"text","text":"What is in this picture?"},)"
+                     R"({"type":"image_url","image_url":{"url":"data:image/jpeg;base64,)";
+  const size_t bytes = 8 * 1000 * 1000;
+  for (size_t i = 0; body.size() < bytes; ++i) body += "/9j/4AAQSkZJRgABAQ+z"[i % 20];
+  return body + R"("}}]}]})";
+}
+
 std::string Body(Dialect dialect, int64_t which) {
   if (which == 0) return dialect == Dialect::kOpenAI ? kSmallOpenAI : kSmallAnthropic;
+  if (which == 5) return Photo();
   static const int kTurns[] = {0, 40, 10, 160, 640};
   return Conversation(dialect, kTurns[which]);
 }
@@ -184,9 +198,9 @@ void BM_Parse_Fast(benchmark::State& state) {
   state.SetLabel(std::to_string(body.size()) + " B");
 }
 
-// 0 the small request of bench/overhead/run.sh, 1 to 4 the conversations (above)
-BENCHMARK(BM_Parse_Tree)->DenseRange(0, 4);
-BENCHMARK(BM_Parse_Fast)->DenseRange(0, 4);
+// 0 the small request of bench/overhead/run.sh, 1 to 4 the conversations, 5 the photo (above)
+BENCHMARK(BM_Parse_Tree)->DenseRange(0, 5);
+BENCHMARK(BM_Parse_Fast)->DenseRange(0, 5);
 BENCHMARK(BM_OpenAI_Old)->DenseRange(0, 1);
 BENCHMARK(BM_OpenAI_New)->DenseRange(0, 1);
 BENCHMARK(BM_OpenAIShaped_New)->DenseRange(0, 1);

@@ -636,7 +636,7 @@ describe("dialects", () => {
 
   // Bodies over 64 KiB are read by a simdjson parser of their own (docs/dialects.md, "Reading
   // the request body"); whatever the path, the upstream gets the client's content unchanged.
-  test("large bodies (300 KB of turns, a 1.5 MB image) reach the upstream intact, with their exact numbers", async () => {
+  test("large bodies (300 KB of turns, a 1.5 MB image, a 4.5 MB photo both ways) reach the upstream intact, with their exact numbers", async () => {
     oai.behave((req, res, body) => oai.reply(req, res, body, { text: "read it all" }));
     const para = 'Quarterly figures: revenue +4.2%, "caf\u00e9" \u2014 G\u00f6teborg \\ tab\there.\n';
     const messages = [];
@@ -672,6 +672,27 @@ describe("dialects", () => {
     const image = ant.requests.at(-1).body.messages[0].content[0];
     assert.equal(image.source.data, data);
     assert.equal(image.source.media_type, "image/png");
+
+    // An OpenAI client's photo of 4.5 MB (6 MB of base64, over the 4 MiB that went to nlohmann's
+    // parse until 2026-12-07, under limits.max_body_bytes' 8 MiB) to the OpenAI upstream, and
+    // the same photo from an Anthropic client, translated: the data byte for byte both ways.
+    const photo = Buffer.alloc(4500000);
+    for (let i = 0; i < photo.length; i++) photo[i] = (i * 7919) & 0xff;
+    const b64 = photo.toString("base64");
+    const seen = await openai.chat.completions.create({
+      model: "open",
+      max_tokens: 20,
+      messages: [{ role: "user", content: [{ type: "text", text: "What is in this photo?" }, { type: "image_url", image_url: { url: `data:image/jpeg;base64,${b64}` } }] }],
+    });
+    assert.equal(seen.choices[0].message.content, "read it all");
+    assert.ok(oai.requests.at(-1).raw.length > 6000000);
+    assert.equal(oai.requests.at(-1).body.messages[0].content[1].image_url.url, `data:image/jpeg;base64,${b64}`);
+    await anthropic.messages.create({
+      model: "open",
+      max_tokens: 20,
+      messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/jpeg", data: b64 } }, { type: "text", text: "What is in this photo?" }] }],
+    });
+    assert.equal(oai.requests.at(-1).body.messages[0].content[0].image_url.url, `data:image/jpeg;base64,${b64}`);
   });
 
   test("ledger records the dialect of each request", () => {
