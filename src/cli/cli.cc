@@ -10,6 +10,7 @@
 #include "cli/eval_commands.h"
 #include "cli/report_command.h"
 #include "common/malloc_library.h"
+#include "common/stack.h"
 #include "config/config.h"
 #include "observe/log.h"
 #include "pipeline/gateway.h"
@@ -189,8 +190,19 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
   // kill the gateway with SIGPIPE at its next log or summary line, losing the requests in
   // flight and their ledger rows: writes to it fail instead, and serving goes on.
   std::signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts (the ledger's, the io threads): the deepest JSON a config may allow
+  // must not depend on the shell's `ulimit -s`.
+  const size_t stack = EnsureThreadStacks(kThreadStackBytes);
   server::HoldStopSignals();
   observe::SetLogLevel(cfg->log_level);
+  if (stack < kThreadStackBytes) {
+    observe::Log(observe::Level::kWarn, "thread stacks smaller than asked",
+                 {{"stack_bytes", stack},
+                  {"asked_bytes", kThreadStackBytes},
+                  {"note",
+                   "the hard RLIMIT_STACK (ulimit -H -s) is below what was asked; bodies nested "
+                   "near a large limits.max_json_depth may overflow the main thread's stack"}});
+  }
   auto ledger = store::OpenLedger(cfg->ledger);
   if (!ledger) {
     std::cerr << "triage: storage.ledger: " << ledger.error().message << "\n";
@@ -215,7 +227,8 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
                 {"ledger", cfg->ledger},
                 {"tiers", cfg->tiers.size()},
                 {"threads", server.threads()},
-                {"malloc", MallocLibrary()}});
+                {"malloc", MallocLibrary()},
+                {"stack_bytes", stack}});
   pipeline::Gateway& gw = **gateway;
   if (!config_path.empty())
     server.OnReload(

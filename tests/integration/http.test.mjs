@@ -894,55 +894,63 @@ describe("drain", () => {
 });
 
 describe("limits.max_json_depth at its largest allowed value", () => {
-  let t, fake;
+  let t, small, fake;
   before(async () => {
     fake = await startFakeOpenAI();
-    t = await startTriage(
-      config({
-        tiers: [
-          { name: "open", deployments: [{ name: "up", url: fake.url, catalog: "gemma-4-31b" }] },
-          { name: "sim", deployments: [{ name: "s", sim: { latency_ms: 1, output_tokens: 5 }, catalog: "gemma-4-31b" }] },
-        ],
-        extra: "limits: {max_json_depth: 10000, max_body_bytes: 8388608}\nretry: {max_attempts: 1}\n",
-      }),
-    );
+    const yaml = config({
+      tiers: [
+        { name: "open", deployments: [{ name: "up", url: fake.url, catalog: "gemma-4-31b" }] },
+        { name: "sim", deployments: [{ name: "s", sim: { latency_ms: 1, output_tokens: 5 }, catalog: "gemma-4-31b" }] },
+      ],
+      extra: "limits: {max_json_depth: 10000, max_body_bytes: 8388608}\nretry: {max_attempts: 1}\n",
+    });
+    t = await startTriage(yaml);
+    // Started with a 1 MiB soft stack limit (`ulimit -s 1024`; the hard limit unlimited), under
+    // which a Release build overflowed at this depth before the gateway set its own stacks.
+    small = await startTriage(yaml, { prefix: ["prlimit", "--stack=1048576:unlimited"] });
   });
   after(async () => {
     await t.cleanup();
+    await small.cleanup();
     await fake.close();
   });
 
   // Regression: the limit could be set to 100000, and a body that deep, passed through to an
   // upstream or translated, overflowed the stack and killed the process (SIGSEGV). A body at the
   // largest depth now accepted goes through every recursive walk; one level more is a 400.
-  test("a body nested as deep as the limit allows is answered on every path; one level deeper is a 400", async () => {
-    const nest = (levels, leaf) => "[".repeat(levels) + leaf + "]".repeat(levels);
-    // The top-level object and 9999 arrays: 10000 levels.
-    const x = nest(9999, "1");
-    // Two levels per step; with the 3-4 levels around a tool's schema, just under 10000.
-    const schema = '{"type":"object","properties":{"a":'.repeat(4990) + '{"type":"string"}' + "}}".repeat(4990);
-    const cases = [
-      // passed through to an OpenAI upstream
-      ["/v1/chat/completions", `{"model":"up","x":${x},"messages":[{"role":"user","content":"hi"}]}`],
-      // translated for an OpenAI upstream
-      ["/v1/messages", `{"model":"up","max_tokens":5,"tools":[{"name":"f","input_schema":${schema}}],"messages":[{"role":"user","content":"hi"}]}`],
-      // the sim samples tool arguments from the schema
-      ["/v1/chat/completions", `{"model":"s","tools":[{"type":"function","function":{"name":"f","parameters":${schema}}}],"messages":[{"role":"user","content":"hi"}]}`],
-      ["/v1/messages", `{"model":"s","max_tokens":5,"tools":[{"name":"f","input_schema":${schema}}],"messages":[{"role":"user","content":"hi"}]}`],
-      ["/v1/messages/count_tokens", `{"model":"s","tools":[{"name":"f","input_schema":${schema}}],"messages":[{"role":"user","content":"hi"}]}`],
-    ];
-    for (const [p, body] of cases) {
-      const r = await curl([`${t.url}${p}`, "-H", "content-type: application/json", "--data-binary", "@-"], { input: body });
-      assert.equal(r.status, 200, `${p}: ${r.body.slice(0, 300)}`);
-    }
-    const deeper = await curl([`${t.url}/v1/chat/completions`, "--data-binary", "@-"], {
-      input: `{"model":"up","x":${nest(10000, "1")},"messages":[{"role":"user","content":"hi"}]}`,
+  for (const which of ["default", "ulimit -s 1024"]) {
+    test(`a body nested as deep as the limit allows is answered on every path; one level deeper is a 400 (${which} stack)`, async () => {
+      const g = which === "default" ? t : small;
+      const listening = g.stderr().split("\n").find((l) => l.includes('"msg":"listening"'));
+      assert.equal(JSON.parse(listening).stack_bytes, 64 * 1024 * 1024, listening);
+      const nest = (levels, leaf) => "[".repeat(levels) + leaf + "]".repeat(levels);
+      // The top-level object and 9999 arrays: 10000 levels.
+      const x = nest(9999, "1");
+      // Two levels per step; with the 3-4 levels around a tool's schema, just under 10000.
+      const schema = '{"type":"object","properties":{"a":'.repeat(4990) + '{"type":"string"}' + "}}".repeat(4990);
+      const cases = [
+        // passed through to an OpenAI upstream
+        ["/v1/chat/completions", `{"model":"up","x":${x},"messages":[{"role":"user","content":"hi"}]}`],
+        // translated for an OpenAI upstream
+        ["/v1/messages", `{"model":"up","max_tokens":5,"tools":[{"name":"f","input_schema":${schema}}],"messages":[{"role":"user","content":"hi"}]}`],
+        // the sim samples tool arguments from the schema
+        ["/v1/chat/completions", `{"model":"s","tools":[{"type":"function","function":{"name":"f","parameters":${schema}}}],"messages":[{"role":"user","content":"hi"}]}`],
+        ["/v1/messages", `{"model":"s","max_tokens":5,"tools":[{"name":"f","input_schema":${schema}}],"messages":[{"role":"user","content":"hi"}]}`],
+        ["/v1/messages/count_tokens", `{"model":"s","tools":[{"name":"f","input_schema":${schema}}],"messages":[{"role":"user","content":"hi"}]}`],
+      ];
+      for (const [p, body] of cases) {
+        const r = await curl([`${g.url}${p}`, "-H", "content-type: application/json", "--data-binary", "@-"], { input: body });
+        assert.equal(r.status, 200, `${p}: ${r.body.slice(0, 300)}`);
+      }
+      const deeper = await curl([`${g.url}/v1/chat/completions`, "--data-binary", "@-"], {
+        input: `{"model":"up","x":${nest(10000, "1")},"messages":[{"role":"user","content":"hi"}]}`,
+      });
+      assert.equal(deeper.status, 400);
+      assert.match(JSON.parse(deeper.body).error.message, /nested deeper than 10000 levels/);
+      assert.equal(g.proc.exitCode, null, "still running");
+      assert.equal((await curl([`${g.url}/healthz`])).status, 200);
     });
-    assert.equal(deeper.status, 400);
-    assert.match(JSON.parse(deeper.body).error.message, /nested deeper than 10000 levels/);
-    assert.equal(t.proc.exitCode, null, "still running");
-    assert.equal((await curl([`${t.url}/healthz`])).status, 200);
-  });
+  }
 });
 
 describe("out of file descriptors", () => {

@@ -11,8 +11,10 @@ export const triageBin = process.env.TRIAGE_BIN || path.join(repoRoot, "build/tr
 
 // Runs `triage ARGS...` with its ledger at `ledger` (under `dir`, removed by cleanup) and
 // resolves once the listening line is printed.
-async function spawnTriage(args, { dir, ledger, env = {} }) {
-  const proc = spawn(triageBin, args, {
+async function spawnTriage(args, { dir, ledger, env = {}, prefix = [] }) {
+  // `prefix`: a command that execs the gateway in its own process (e.g. util-linux prlimit).
+  const argv = [...prefix, triageBin, ...args];
+  const proc = spawn(argv[0], argv.slice(1), {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -100,12 +102,12 @@ function withThreads(yaml) {
 
 // Starts `triage serve` with the given YAML (a string; `${LEDGER}` is replaced by a fresh
 // sqlite path). Resolves once the listening line is printed.
-export async function startTriage(yaml, { env = {}, args = [] } = {}) {
+export async function startTriage(yaml, { env = {}, args = [], prefix = [] } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "triage-it-"));
   const ledger = path.join(dir, "ledger.db");
   const configPath = path.join(dir, "config.yaml");
   writeFileSync(configPath, withThreads(yaml).replaceAll("${LEDGER}", ledger));
-  return spawnTriage(["serve", "--config", configPath, "--listen", "127.0.0.1:0", ...args], { dir, ledger, env });
+  return spawnTriage(["serve", "--config", configPath, "--listen", "127.0.0.1:0", ...args], { dir, ledger, env, prefix });
 }
 
 // Starts `triage demo` (simulated tiers, no config) on a free port with its ledger in a
