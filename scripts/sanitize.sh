@@ -108,7 +108,9 @@ export TRIAGE_IT_MALLOC=${TRIAGE_IT_MALLOC:-triage}
 # ASan's redzones make stack frames several times larger: the JSON walks at the deepest allowed
 # nesting (limits.max_json_depth 10000) overflowed the 8 MB default stack under ASan, not in a
 # normal build. Threads take their default stack size from this limit. Kept for TSan, whose
-# instrumented frames are larger too.
+# instrumented frames are larger too. Since 2026-12-07 the gateway sets its own stacks (64 MiB,
+# src/common/stack.h) whatever this says; the unit tests' processes, which walk deep JSON on
+# their main thread, still take it from here.
 ulimit -s 65536
 
 status=0
