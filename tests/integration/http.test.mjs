@@ -911,9 +911,11 @@ describe("limits.max_json_depth at its largest allowed value", () => {
     small = await startTriage(yaml, { prefix: ["prlimit", "--stack=1048576:"] });
   });
   after(async () => {
-    await t.cleanup();
-    await small.cleanup();
-    await fake.close();
+    // Each may be missing when `before` failed part-way; the fake must close either way, or the
+    // file never ends.
+    await t?.cleanup();
+    await small?.cleanup();
+    await fake?.close();
   });
 
   // Regression: the limit could be set to 100000, and a body that deep, passed through to an
