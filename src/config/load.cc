@@ -38,7 +38,7 @@ void ParseTiers(const YAML::Node& root, Diag& diag, Config& c) {
       diag.Add(Child(path, "name"), "required");
     } else if (tier.name == "auto") {
       diag.Add(Child(path, "name"), "'auto' is reserved (model \"auto\" asks the router)");
-    } else if (std::string why = internal::NameProblem(tier.name); !why.empty()) {
+    } else if (std::string why = internal::TierOrDeploymentNameProblem(tier.name); !why.empty()) {
       diag.Add(Child(path, "name"), why);
     }
     const YAML::Node deps = tiers[i]["deployments"];

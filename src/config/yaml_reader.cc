@@ -4,6 +4,8 @@
 #include <cmath>
 #include <set>
 
+#include "common/secrets.h"
+
 namespace triage::config::internal {
 namespace {
 
@@ -51,7 +53,9 @@ bool Scalar(const YAML::Node& map, std::string_view key, const std::string& path
 }  // namespace
 
 void Diag::Add(const std::string& path, const std::string& message) {
-  messages_.push_back(path.empty() ? message : path + ": " + message);
+  // Messages quote what the file says (a value, an unknown key's name), and `check`, `serve` and
+  // a SIGHUP reload's log line print them: a key pasted into the wrong field is not echoed.
+  messages_.push_back(MaskCredentialWords(path.empty() ? message : path + ": " + message));
 }
 
 std::string Diag::Joined() const {
