@@ -145,7 +145,10 @@ bool LooksLikeCredentialWord(std::string_view word) {
   return false;
 }
 
-std::string MaskCredentialWords(std::string_view text) {
+std::string MaskCredentialWords(std::string_view raw) {
+  // Registered keys first: the "[redacted]" this pass writes must not be masked again.
+  const std::string masked = MaskSecrets(raw);
+  const std::string_view text = masked;
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -160,7 +163,7 @@ std::string MaskCredentialWords(std::string_view text) {
     out += LooksLikeCredentialWord(word) ? std::string_view("[redacted]") : word;
     i = j;
   }
-  return MaskSecrets(out);
+  return out;
 }
 
 bool LooksLikeSecretName(std::string_view name) {

@@ -32,9 +32,10 @@ bool LooksLikeApiKey(std::string_view s);
 // have shorter runs: "Qwen3-Coder-480B-A35B-Instruct", "gemma-4-26b-a4b".
 bool LooksLikeCredentialWord(std::string_view word);
 
-// `text` with every word (a run of letters, digits, '-' and '_') that LooksLikeCredentialWord
-// replaced by "[redacted]", then MaskSecrets. For messages that quote what a user wrote (config
-// errors), where a key pasted into the wrong field would otherwise be echoed to stderr and logs.
+// MaskSecrets(`text`), then every word (a run of letters, digits, '-' and '_') that
+// LooksLikeCredentialWord replaced by "[redacted]". For messages that quote what a user wrote
+// (config errors), where a key pasted into the wrong field would otherwise be echoed to stderr and
+// logs.
 std::string MaskCredentialWords(std::string_view text);
 
 // True for a member name that may hold a credential: it contains (any case) "key", "token",
