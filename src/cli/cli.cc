@@ -31,6 +31,25 @@ Status CheckRouter(const std::string& spec) {
   return Ok{};
 }
 
+// What `check` and `serve` find wrong in a config that validated, beyond the config layer: the
+// router's model (MakeScorer loads it: missing, corrupt, wrong kind) and the ledger URL's options
+// (?synchronous=, read by the store). "" when both are usable, else every problem, one per line
+// ("routing.router: ...", "storage.ledger: ..."), for "triage: FILE: ..." and exit 2.
+std::string UsableProblems(const config::Config& cfg) {
+  std::string out;
+  auto add = [&out](const std::string& line) { out += (out.empty() ? "" : "\n") + line; };
+  if (Status s = CheckRouter(cfg.router); !s.ok()) add("routing.router: " + s.error().message);
+  if (auto url = store::ParseSqliteUrl(cfg.ledger); !url)
+    add("storage.ledger: " + url.error().message);
+  return out;
+}
+
+// Prints `problems` (UsableProblems) for the config file `path` as LoadFile's errors read.
+void PrintConfigProblems(const std::string& path, const std::string& problems) {
+  std::cerr << "triage: " << path << (problems.find('\n') == std::string::npos ? ": " : ":\n")
+            << problems << "\n";
+}
+
 void PrintDemoBanner(const std::string& url) {
   std::printf(
       "\n"
@@ -270,6 +289,12 @@ int Main(int argc, char** argv) {
       exit_code = 2;
       return;
     }
+    // What `check` refuses, `serve` refuses the same way (exit 2), before anything opens.
+    if (std::string problems = UsableProblems(**cfg); !problems.empty()) {
+      PrintConfigProblems(serve_config, problems);
+      exit_code = 2;
+      return;
+    }
     exit_code = RunGateway(*cfg, false, std::chrono::seconds(10), serve_config, serve_listen);
   });
 
@@ -310,18 +335,11 @@ int Main(int argc, char** argv) {
       exit_code = 2;
       return;
     }
-    // The config layer checks the router's name; loading it here also catches a missing,
-    // corrupt or wrong-kind model file before `serve` would.
-    if (Status s = CheckRouter((*cfg)->router); !s.ok()) {
-      std::cerr << "triage: " << check_config << ": routing.router: " << s.error().message << "\n";
-      exit_code = 2;
-      return;
-    }
-    // The config layer checks the ledger URL's scheme; its options (?synchronous=) are read by
-    // the store, which `serve` would otherwise be the first to run.
-    if (auto url = store::ParseSqliteUrl((*cfg)->ledger); !url) {
-      std::cerr << "triage: " << check_config << ": storage.ledger: " << url.error().message
-                << "\n";
+    // The config layer checks the router's name and the ledger URL's scheme; loading the model
+    // and reading the URL's options also catches a missing, corrupt or wrong-kind model file
+    // and a bad ?synchronous=, both at once.
+    if (std::string problems = UsableProblems(**cfg); !problems.empty()) {
+      PrintConfigProblems(check_config, problems);
       exit_code = 2;
       return;
     }
