@@ -18,6 +18,7 @@
 #include "server/server.h"
 #include "store/ledger.h"
 #include "store/sqlite_url.h"
+#include "upstream/http_client.h"
 
 namespace triage::cli {
 namespace {
@@ -32,15 +33,25 @@ Status CheckRouter(const std::string& spec) {
 }
 
 // What `check` and `serve` find wrong in a config that validated, beyond the config layer: the
-// router's model (MakeScorer loads it: missing, corrupt, wrong kind) and the ledger URL's options
-// (?synchronous=, read by the store). "" when both are usable, else every problem, one per line
-// ("routing.router: ...", "storage.ledger: ..."), for "triage: FILE: ..." and exit 2.
+// router's model (MakeScorer loads it: missing, corrupt, wrong kind), the ledger URL's options
+// (?synchronous=, read by the store) and the deployments' CA files. "" when all are usable, else
+// every problem, one per line ("routing.router: ..."), for "triage: FILE: ..." and exit 2.
 std::string UsableProblems(const config::Config& cfg) {
   std::string out;
   auto add = [&out](const std::string& line) { out += (out.empty() ? "" : "\n") + line; };
   if (Status s = CheckRouter(cfg.router); !s.ok()) add("routing.router: " + s.error().message);
   if (auto url = store::ParseSqliteUrl(cfg.ledger); !url)
     add("storage.ledger: " + url.error().message);
+  // A CA bundle is loaded when the deployment's provider is built (an https base_url only).
+  for (size_t i = 0; i < cfg.tiers.size(); ++i) {
+    for (size_t j = 0; j < cfg.tiers[i].deployments.size(); ++j) {
+      const config::Deployment& d = cfg.tiers[i].deployments[j];
+      if (d.ca_file.empty() || !d.base_url.starts_with("https://")) continue;
+      if (auto ctx = upstream::MakeTlsContext(d.ca_file, d.tls_verify); !ctx)
+        add("tiers[" + std::to_string(i) + "].deployments[" + std::to_string(j) +
+            "].ca_file: " + ctx.error().message);
+    }
+  }
   return out;
 }
 

@@ -212,6 +212,19 @@ test("serve refuses what check refuses, with the same exit 2 and message; check 
         assert.doesNotMatch(r.stdout, /listening|config OK/, cmd);
       }
     }
+    // A CA file that cannot be loaded passed `check` ("config OK"); `serve` then exited 1 with
+    // "triage: cannot load CA file ..." naming neither the file nor the key.
+    writeFileSync(
+      file,
+      "tiers:\n  - name: open\n    deployments:\n" +
+        `      - {name: o, provider: openai, base_url: "https://127.0.0.1:9/v1", catalog: gemma-4-31b, ca_file: ${dir}/none.pem}\n` +
+        'storage: {ledger: "sqlite::memory:"}\n',
+    );
+    for (const cmd of ["check", "serve"]) {
+      const r = run(cmd);
+      assert.equal(r.status, 2, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, /c\.yaml: tiers\[0\]\.deployments\[0\]\.ca_file: cannot load CA file '.*none\.pem'/, cmd);
+    }
     write(router + ledger);
     const both = run("check");
     assert.equal(both.status, 2, both.stderr);
