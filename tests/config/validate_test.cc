@@ -388,6 +388,33 @@ TEST(Validate, KeyShapedValuesAreNeverEchoed) {
               HasSubstr("log_level: expected debug, info, warn or error, got '[redacted]'"));
 }
 
+// Regression: integers went through yaml-cpp's stream reading, which takes a leading 0 as
+// octal (YAML 1.1): `max_concurrency: 030` was 24 and `08` an error, while the same `030` in
+// extra_body (YAML 1.2 core schema) is 30. Integers now read as YAML 1.2 does: decimal whatever
+// its leading zeros, 0x hexadecimal, 0o octal.
+TEST(Validate, IntegersReadAsYaml12) {
+  auto output_tokens = [](const std::string& v) -> std::string {
+    auto r = LoadString(BaseWith("{name: opus, provider: sim, catalog: claude-opus-4.7}",
+                                 "{name: opus, provider: sim, catalog: claude-opus-4.7, "
+                                 "sim: {output_tokens: " +
+                                     v + "}}"));
+    if (!r.ok()) return r.error().message;
+    return std::to_string((*r)->tiers[1].deployments[0].sim.output_tokens);
+  };
+  EXPECT_EQ(output_tokens("030"), "30");
+  EXPECT_EQ(output_tokens("08"), "8");
+  EXPECT_EQ(output_tokens("+5"), "5");
+  EXPECT_EQ(output_tokens("0x10"), "16");
+  EXPECT_EQ(output_tokens("0o17"), "15");
+  EXPECT_EQ(output_tokens("\"30\""), "30");  // quoted: still the number
+  EXPECT_THAT(output_tokens("1e3"), HasSubstr("sim.output_tokens: expected an integer, got '1e3'"));
+  EXPECT_THAT(output_tokens("1.0"), HasSubstr("expected an integer, got '1.0'"));
+  EXPECT_THAT(output_tokens("0x"), HasSubstr("expected an integer, got '0x'"));
+  EXPECT_THAT(output_tokens("99999999999999999999"),
+              HasSubstr("expected an integer, got '99999999999999999999'"));
+  EXPECT_THAT(output_tokens("-0x10"), HasSubstr("expected an integer"));
+}
+
 TEST(Validate, LogLevelLimitsServer) {
   const std::string base(kBase);
   EXPECT_THAT(Problems(base + "log_level: verbose\n"),
