@@ -18,6 +18,7 @@
 #include "server/server.h"
 #include "store/ledger.h"
 #include "store/sqlite_url.h"
+#include "upstream/http_client.h"
 
 namespace triage::cli {
 namespace {
@@ -29,6 +30,35 @@ Status CheckRouter(const std::string& spec) {
   auto s = routing::MakeScorer(spec);
   if (!s) return s.error();
   return Ok{};
+}
+
+// What `check` and `serve` find wrong in a config that validated, beyond the config layer: the
+// router's model (MakeScorer loads it: missing, corrupt, wrong kind), the ledger URL's options
+// (?synchronous=, read by the store) and the deployments' CA files. "" when all are usable, else
+// every problem, one per line ("routing.router: ..."), for "triage: FILE: ..." and exit 2.
+std::string UsableProblems(const config::Config& cfg) {
+  std::string out;
+  auto add = [&out](const std::string& line) { out += (out.empty() ? "" : "\n") + line; };
+  if (Status s = CheckRouter(cfg.router); !s.ok()) add("routing.router: " + s.error().message);
+  if (auto url = store::ParseSqliteUrl(cfg.ledger); !url)
+    add("storage.ledger: " + url.error().message);
+  // A CA bundle is loaded when the deployment's provider is built (an https base_url only).
+  for (size_t i = 0; i < cfg.tiers.size(); ++i) {
+    for (size_t j = 0; j < cfg.tiers[i].deployments.size(); ++j) {
+      const config::Deployment& d = cfg.tiers[i].deployments[j];
+      if (d.ca_file.empty() || !d.base_url.starts_with("https://")) continue;
+      if (auto ctx = upstream::MakeTlsContext(d.ca_file, d.tls_verify); !ctx)
+        add("tiers[" + std::to_string(i) + "].deployments[" + std::to_string(j) +
+            "].ca_file: " + ctx.error().message);
+    }
+  }
+  return out;
+}
+
+// Prints `problems` (UsableProblems) for the config file `path` as LoadFile's errors read.
+void PrintConfigProblems(const std::string& path, const std::string& problems) {
+  std::cerr << "triage: " << path << (problems.find('\n') == std::string::npos ? ": " : ":\n")
+            << problems << "\n";
 }
 
 void PrintDemoBanner(const std::string& url) {
@@ -270,6 +300,12 @@ int Main(int argc, char** argv) {
       exit_code = 2;
       return;
     }
+    // What `check` refuses, `serve` refuses the same way (exit 2), before anything opens.
+    if (std::string problems = UsableProblems(**cfg); !problems.empty()) {
+      PrintConfigProblems(serve_config, problems);
+      exit_code = 2;
+      return;
+    }
     exit_code = RunGateway(*cfg, false, std::chrono::seconds(10), serve_config, serve_listen);
   });
 
@@ -310,18 +346,11 @@ int Main(int argc, char** argv) {
       exit_code = 2;
       return;
     }
-    // The config layer checks the router's name; loading it here also catches a missing,
-    // corrupt or wrong-kind model file before `serve` would.
-    if (Status s = CheckRouter((*cfg)->router); !s.ok()) {
-      std::cerr << "triage: " << check_config << ": routing.router: " << s.error().message << "\n";
-      exit_code = 2;
-      return;
-    }
-    // The config layer checks the ledger URL's scheme; its options (?synchronous=) are read by
-    // the store, which `serve` would otherwise be the first to run.
-    if (auto url = store::ParseSqliteUrl((*cfg)->ledger); !url) {
-      std::cerr << "triage: " << check_config << ": storage.ledger: " << url.error().message
-                << "\n";
+    // The config layer checks the router's name and the ledger URL's scheme; loading the model
+    // and reading the URL's options also catches a missing, corrupt or wrong-kind model file
+    // and a bad ?synchronous=, both at once.
+    if (std::string problems = UsableProblems(**cfg); !problems.empty()) {
+      PrintConfigProblems(check_config, problems);
       exit_code = 2;
       return;
     }

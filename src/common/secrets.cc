@@ -115,6 +115,57 @@ bool LooksLikeApiKey(std::string_view s) {
   });
 }
 
+namespace {
+
+bool IsWordChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+}
+
+}  // namespace
+
+bool LooksLikeCredentialWord(std::string_view word) {
+  for (std::string_view prefix : {"sk-", "sk_", "pk-", "rk-", "xai-", "gsk_", "AIza", "hf_", "ghp_",
+                                  "github_pat_", "fw_", "eyJ"}) {
+    if (word.starts_with(prefix) && word.size() >= prefix.size() + 8) return true;
+  }
+  size_t run = 0;
+  bool alpha = false, digit = false;
+  for (size_t i = 0; i <= word.size(); ++i) {
+    const unsigned char c = i < word.size() ? static_cast<unsigned char>(word[i]) : 0;
+    if (c != 0 && std::isalnum(c)) {
+      ++run;
+      alpha |= std::isalpha(c) != 0;
+      digit |= std::isdigit(c) != 0;
+      continue;
+    }
+    if (run >= 20 && alpha && digit) return true;
+    run = 0;
+    alpha = digit = false;
+  }
+  return false;
+}
+
+std::string MaskCredentialWords(std::string_view raw) {
+  // Registered keys first: the "[redacted]" this pass writes must not be masked again.
+  const std::string masked = MaskSecrets(raw);
+  const std::string_view text = masked;
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!IsWordChar(text[i])) {
+      out += text[i++];
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && IsWordChar(text[j])) ++j;
+    const std::string_view word = text.substr(i, j - i);
+    out += LooksLikeCredentialWord(word) ? std::string_view("[redacted]") : word;
+    i = j;
+  }
+  return out;
+}
+
 bool LooksLikeSecretName(std::string_view name) {
   std::string lower(name);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

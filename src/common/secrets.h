@@ -25,6 +25,19 @@ std::string MaskSecrets(std::string_view text);
 // '_'. Model names do not look like that.
 bool LooksLikeApiKey(std::string_view s);
 
+// True for a word shaped like a credential rather than a name: it starts with a provider key
+// prefix followed by 8 or more characters ("sk-", "sk_", "pk-", "rk-", "xai-", "gsk_", "AIza",
+// "hf_", "ghp_", "github_pat_", "fw_", a JWT's "eyJ"), or it holds 20 or more letters and digits
+// in a row, both kinds among them (a 32-character Mistral key, a 64-character hex token). Names
+// have shorter runs: "Qwen3-Coder-480B-A35B-Instruct", "gemma-4-26b-a4b".
+bool LooksLikeCredentialWord(std::string_view word);
+
+// MaskSecrets(`text`), then every word (a run of letters, digits, '-' and '_') that
+// LooksLikeCredentialWord replaced by "[redacted]". For messages that quote what a user wrote
+// (config errors), where a key pasted into the wrong field would otherwise be echoed to stderr and
+// logs.
+std::string MaskCredentialWords(std::string_view text);
+
 // True for a member name that may hold a credential: it contains (any case) "key", "token",
 // "secret", "password" or "authorization" ("api_key", "X-Api-Key", "access_token",
 // "client_secret"). A name ending in "tokens" counts tokens ("min_tokens",

@@ -2,6 +2,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "common/secrets.h"
 #include "config/parse.h"
 
 namespace triage::config {
@@ -158,6 +159,14 @@ std::string NameProblem(std::string_view name) {
   return "";
 }
 
+std::string TierOrDeploymentNameProblem(std::string_view name) {
+  if (std::string why = NameProblem(name); !why.empty()) return why;
+  if (MaskCredentialWords(name) != name)
+    return "must not look like an API key (names are sent in response headers and /metrics "
+           "labels)";
+  return "";
+}
+
 bool LooksLikeSecret(std::string_view v) {
   for (std::string_view prefix : {"sk-", "sk_", "pk-", "rk-", "xai-", "gsk_", "Bearer", "eyJ"}) {
     if (v.substr(0, prefix.size()) == prefix && v.size() > prefix.size() + 8) return true;
@@ -186,7 +195,7 @@ Deployment ParseDeployment(const YAML::Node& node, const std::string& path, Diag
     diag.Add(Child(path, "name"), "required");
   } else if (d.name == "auto") {
     diag.Add(Child(path, "name"), "'auto' is reserved (model \"auto\" asks the router)");
-  } else if (std::string why = NameProblem(d.name); !why.empty()) {
+  } else if (std::string why = TierOrDeploymentNameProblem(d.name); !why.empty()) {
     diag.Add(Child(path, "name"), why);
   }
   if (GetString(node, "provider", path, diag, &d.provider)) {

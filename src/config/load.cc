@@ -1,5 +1,6 @@
 // LoadFile / LoadString: YAML text -> validated, immutable Config. yaml-cpp exceptions stop at
 // this boundary; every other problem is collected in a Diag and reported together.
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -38,7 +39,7 @@ void ParseTiers(const YAML::Node& root, Diag& diag, Config& c) {
       diag.Add(Child(path, "name"), "required");
     } else if (tier.name == "auto") {
       diag.Add(Child(path, "name"), "'auto' is reserved (model \"auto\" asks the router)");
-    } else if (std::string why = internal::NameProblem(tier.name); !why.empty()) {
+    } else if (std::string why = internal::TierOrDeploymentNameProblem(tier.name); !why.empty()) {
       diag.Add(Child(path, "name"), why);
     }
     const YAML::Node deps = tiers[i]["deployments"];
@@ -149,10 +150,18 @@ Result<std::shared_ptr<const Config>> LoadString(const std::string& yaml) {
 
 Result<std::shared_ptr<const Config>> LoadFile(const std::string& path) {
   std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
   std::ifstream in(path, std::ios::binary);
-  if (!std::filesystem::is_regular_file(path, ec) || !in) {
+  const int open_errno = errno;
+  if (ec || !std::filesystem::is_regular_file(status) || !in) {
+    // Why, as the system says it: a typo, a directory and a permission are fixed differently.
+    const std::string why = ec                                      ? ec.message()
+                            : std::filesystem::is_directory(status) ? "Is a directory"
+                            : !std::filesystem::is_regular_file(status)
+                                ? "not a regular file"
+                                : std::generic_category().message(open_errno);
     return Error::Make(ErrorKind::kNotFound, "config_not_found",
-                       "cannot read config file '" + path + "'");
+                       "cannot read config file '" + path + "': " + why);
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -20,6 +20,9 @@ void GetMillis(const YAML::Node& map, std::string_view key, const std::string& p
 // characters (a CR LF would start a header of its own) and the empty name are refused, and so
 // are leading or trailing spaces, which every HTTP parser strips from a header value.
 std::string NameProblem(std::string_view name);
+// NameProblem, and a tier or deployment name shaped like an API key (MaskCredentialWords would
+// hide it), which every response header and /metrics label would then carry.
+std::string TierOrDeploymentNameProblem(std::string_view name);
 
 // True for values that look like an API key rather than the name of a variable holding one.
 bool LooksLikeSecret(std::string_view value);

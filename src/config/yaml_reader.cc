@@ -1,8 +1,11 @@
 #include "config/yaml_reader.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <set>
+
+#include "common/secrets.h"
 
 namespace triage::config::internal {
 namespace {
@@ -51,7 +54,9 @@ bool Scalar(const YAML::Node& map, std::string_view key, const std::string& path
 }  // namespace
 
 void Diag::Add(const std::string& path, const std::string& message) {
-  messages_.push_back(path.empty() ? message : path + ": " + message);
+  // Messages quote what the file says (a value, an unknown key's name), and `check`, `serve` and
+  // a SIGHUP reload's log line print them: a key pasted into the wrong field is not echoed.
+  messages_.push_back(MaskCredentialWords(path.empty() ? message : path + ": " + message));
 }
 
 std::string Diag::Joined() const {
@@ -134,12 +139,29 @@ bool GetInt(const YAML::Node& map, std::string_view key, const std::string& path
             int64_t* out) {
   YAML::Node node;
   if (!Scalar(map, key, path, diag, "an integer", &node)) return false;
-  int64_t value = 0;
-  if (!YAML::convert<int64_t>::decode(node, value)) {
-    diag.Add(Child(path, key), "expected an integer, got '" + node.Scalar() + "'");
+  // The YAML 1.2 core schema's integers, as extra_body reads them: decimal (a leading 0 is not
+  // octal, as yaml-cpp's stream reading would take it), 0x hexadecimal, 0o octal.
+  const std::string& text = node.Scalar();
+  std::string_view digits = text;
+  int base = 10;
+  bool negative = false;
+  if (digits.starts_with("0x") || digits.starts_with("0o")) {
+    base = digits[1] == 'x' ? 16 : 8;
+    digits.remove_prefix(2);
+  } else if (digits.starts_with('-') || digits.starts_with('+')) {
+    negative = digits[0] == '-';
+    digits.remove_prefix(1);
+  }
+  uint64_t magnitude = 0;
+  const char* end = digits.data() + digits.size();
+  const auto [stop, ec] = std::from_chars(digits.data(), end, magnitude, base);
+  const uint64_t limit = negative ? uint64_t{1} << 63 : uint64_t{INT64_MAX};
+  if (digits.empty() || digits[0] == '+' || digits[0] == '-' || ec != std::errc() || stop != end ||
+      magnitude > limit) {
+    diag.Add(Child(path, key), "expected an integer, got '" + text + "'");
     return false;
   }
-  *out = value;
+  *out = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
   return true;
 }
 

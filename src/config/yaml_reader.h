@@ -37,7 +37,7 @@ bool CheckMap(const YAML::Node& node, const std::string& path,
 
 // Typed getters for map[key]. Return true and set *out when the key is present, non-null and
 // of the right type; false when absent/null (no error) or malformed (error added).
-// `path` is the map's path. String values are never echoed in type errors (secrets).
+// `path` is the map's path. A type error quotes the value; Diag masks a credential-shaped word.
 bool GetString(const YAML::Node& map, std::string_view key, const std::string& path, Diag& diag,
                std::string* out);
 bool GetInt(const YAML::Node& map, std::string_view key, const std::string& path, Diag& diag,

@@ -86,5 +86,23 @@ TEST(UrlForDisplay, MasksTheUserinfo) {
   EXPECT_EQ(UrlForDisplay(""), "");
 }
 
+// Config errors quote what the file says; a key pasted into the wrong field must not be echoed,
+// while names and ordinary values stay readable.
+TEST(MaskCredentialWords, MasksKeyShapedWordsOnly) {
+  EXPECT_EQ(MaskCredentialWords("got 'sk-proj-AbCdEfGhIjKlMnOpQrStUv' here"),
+            "got '[redacted]' here");
+  EXPECT_EQ(MaskCredentialWords("a.b.AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW: unknown key"),
+            "a.b.[redacted]: unknown key");
+  EXPECT_EQ(MaskCredentialWords("x 4f6c2a9e8b7d1c3e5a0f9b8c7d6e5f4a3b2c1d0e y"), "x [redacted] y");
+  EXPECT_EQ(MaskCredentialWords("https://gsk_abcdefgh12345678.example/"),
+            "https://[redacted].example/");
+  for (std::string_view kept :
+       {"unknown catalog id 'Qwen3-Coder-480B-A35B-Instruct'", "must be in [1, 1099511627776]",
+        "gemma-4-26b-a4b, claude-sonnet-4.6", "tiers[10].deployments[3].health_check_path",
+        "sk-short", "abcdefghijklmnopqrstuvwxyzABCDEF"}) {
+    EXPECT_EQ(MaskCredentialWords(kept), kept);
+  }
+}
+
 }  // namespace
 }  // namespace triage

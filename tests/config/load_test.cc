@@ -169,6 +169,15 @@ TEST(Load, MissingFileNamesThePath) {
   EXPECT_FALSE(LoadFile(TRIAGE_SOURCE_DIR "/config").ok());  // a directory is not a file
 }
 
+// Regression: every unreadable path said only "cannot read config file 'PATH'", leaving the
+// operator to guess between a typo, a directory and a permission.
+TEST(Load, UnreadableFileSaysWhy) {
+  EXPECT_EQ(LoadFile("/nonexistent/dir/triage.yaml").error().message,
+            "cannot read config file '/nonexistent/dir/triage.yaml': No such file or directory");
+  EXPECT_EQ(LoadFile(TRIAGE_SOURCE_DIR "/config").error().message,
+            "cannot read config file '" TRIAGE_SOURCE_DIR "/config': Is a directory");
+}
+
 TEST(Load, FileErrorsNameTheFileAndTheKey) {
   auto r = LoadFile(TRIAGE_SOURCE_DIR "/tests/fixtures/config/bad_provider.yaml");
   ASSERT_FALSE(r.ok());

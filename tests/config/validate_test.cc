@@ -342,6 +342,79 @@ TEST(Validate, ApiKeyEnvMustBeANameAndSecretsAreNeverEchoed) {
   }
 }
 
+// Regression: a key pasted into the wrong field was echoed whole in the error, which `triage
+// check` and `serve` print on stderr and a SIGHUP reload writes to the log. Every value an error
+// quotes is shown as '[redacted]' when it looks like a credential; other values are still shown.
+TEST(Validate, KeyShapedValuesAreNeverEchoed) {
+  for (std::string key : {"sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+                          "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW",  // Google
+                          "4f6c2a9e8b7d1c3e5a0f9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e",
+                          "gsk_abcdefghijklmnopqrstuvwxyz0123456789"}) {
+    const std::string d = "catalog: gemma-4-31b\n        ";
+    for (const std::string& yaml : {
+             BaseWith("catalog: gemma-4-31b", d + "tls_verify: " + key),
+             BaseWith("catalog: gemma-4-31b", d + "weight: " + key),
+             BaseWith("catalog: gemma-4-31b", d + "max_concurrency: " + key),
+             BaseWith("catalog: gemma-4-31b", d + "price: {input: " + key + ", output: 1}"),
+             BaseWith("provider: openai", "provider: " + key),
+             BaseWith("catalog: gemma-4-31b", "catalog: " + key),
+             BaseWith("catalog: gemma-4-31b", d + key + ": 1"),  // a key as a map key
+             BaseWith("- name: open", "- name: " + key),         // then quoted by spillover
+             std::string(kBase) + "log_level: " + key + "\n",
+             std::string(kBase) + "reference_model: " + key + "\n",
+             std::string(kBase) + "listen: " + key + ":80\n",
+             std::string(kBase) + "routing: {fallback: " + key + "}\n",
+             std::string(kBase) + "routing: {cascade_tool_calls: " + key + "}\n",
+             std::string(kBase) + "routing: {router: " + key + "}\n",
+             std::string(kBase) + "routing: {default_tier: " + key + "}\n",
+             std::string(kBase) + "storage: {ledger: " + key + "}\n",
+             std::string(kBase) + "spillover: {from: " + key + ", ttft_target_ms: 5}\n",
+             std::string(kBase) + "spillover: {to: " + key + ", ttft_target_ms: 5}\n",
+             std::string(kBase) + "server: {cors: {allow_origins: [" + key + "]}}\n",
+             std::string(kBase) + "server: {cors: {allow_origins: [\"https://" + key + "/\"]}}\n",
+             std::string(kBase) + "server: {cors: {allow_headers: [\"" + key + " \"]}}\n",
+         }) {
+      const std::string m = Problems(yaml);
+      EXPECT_NE(m, "OK") << yaml;
+      EXPECT_THAT(m, Not(HasSubstr(key.substr(4, 16)))) << yaml;
+    }
+  }
+  // What does not look like a key is still quoted, so the mistake can be found.
+  EXPECT_THAT(Problems(std::string(kBase) + "routing: {fallback: sideways}\n"),
+              HasSubstr("got 'sideways'"));
+  EXPECT_THAT(Problems(BaseWith("catalog: gemma-4-31b", "catalog: Qwen3-Coder-480B-A35B-Instruct")),
+              HasSubstr("unknown catalog id 'Qwen3-Coder-480B-A35B-Instruct'"));
+  EXPECT_THAT(Problems(std::string(kBase) + "log_level: sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz01\n"),
+              HasSubstr("log_level: expected debug, info, warn or error, got '[redacted]'"));
+}
+
+// Regression: integers went through yaml-cpp's stream reading, which takes a leading 0 as
+// octal (YAML 1.1): `max_concurrency: 030` was 24 and `08` an error, while the same `030` in
+// extra_body (YAML 1.2 core schema) is 30. Integers now read as YAML 1.2 does: decimal whatever
+// its leading zeros, 0x hexadecimal, 0o octal.
+TEST(Validate, IntegersReadAsYaml12) {
+  auto output_tokens = [](const std::string& v) -> std::string {
+    auto r = LoadString(BaseWith("{name: opus, provider: sim, catalog: claude-opus-4.7}",
+                                 "{name: opus, provider: sim, catalog: claude-opus-4.7, "
+                                 "sim: {output_tokens: " +
+                                     v + "}}"));
+    if (!r.ok()) return r.error().message;
+    return std::to_string((*r)->tiers[1].deployments[0].sim.output_tokens);
+  };
+  EXPECT_EQ(output_tokens("030"), "30");
+  EXPECT_EQ(output_tokens("08"), "8");
+  EXPECT_EQ(output_tokens("+5"), "5");
+  EXPECT_EQ(output_tokens("0x10"), "16");
+  EXPECT_EQ(output_tokens("0o17"), "15");
+  EXPECT_EQ(output_tokens("\"30\""), "30");  // quoted: still the number
+  EXPECT_THAT(output_tokens("1e3"), HasSubstr("sim.output_tokens: expected an integer, got '1e3'"));
+  EXPECT_THAT(output_tokens("1.0"), HasSubstr("expected an integer, got '1.0'"));
+  EXPECT_THAT(output_tokens("0x"), HasSubstr("expected an integer, got '0x'"));
+  EXPECT_THAT(output_tokens("99999999999999999999"),
+              HasSubstr("expected an integer, got '99999999999999999999'"));
+  EXPECT_THAT(output_tokens("-0x10"), HasSubstr("expected an integer"));
+}
+
 TEST(Validate, LogLevelLimitsServer) {
   const std::string base(kBase);
   EXPECT_THAT(Problems(base + "log_level: verbose\n"),

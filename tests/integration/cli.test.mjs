@@ -178,6 +178,63 @@ test("check refuses what serve could not use: a listen host name, a bad ledger o
   }
 });
 
+// Regression: `serve` checked neither the router model nor the ledger URL's options before
+// starting; a file that `check` refused (exit 2, naming the file) made `serve` exit 1 with
+// "triage: routing.router: ..." and no file name. And `check` stopped at the first of the two.
+test("serve refuses what check refuses, with the same exit 2 and message; check reports both at once", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-check-"));
+  try {
+    const file = path.join(dir, "c.yaml");
+    const write = (extra) =>
+      writeFileSync(
+        file,
+        "tiers:\n" +
+          "  - {name: open, deployments: [{name: o, provider: sim, catalog: gemma-4-31b}]}\n" +
+          "  - {name: frontier, deployments: [{name: f, provider: sim, catalog: claude-opus-4.7}]}\n" +
+          extra,
+      );
+    const run = (cmd) =>
+      spawnSync(triageBin, cmd === "serve" ? ["serve", "--config", file, "--listen", "127.0.0.1:0"] : ["check", "--config", file], {
+        encoding: "utf8",
+        timeout: 10000,
+      });
+    const router = `routing: {router: "learned:${dir}/none.model", thresholds: [0.6]}\n`;
+    const ledger = 'storage: {ledger: "sqlite::memory:?synchronous=fast"}\n';
+    for (const [extra, want] of [
+      [router, /c\.yaml: routing\.router: .*none\.model/],
+      [ledger, /c\.yaml: storage\.ledger: .*synchronous must be 'normal' or 'full'/],
+    ]) {
+      write(extra);
+      for (const cmd of ["check", "serve"]) {
+        const r = run(cmd);
+        assert.equal(r.status, 2, `${cmd} ${extra}: ${r.stderr}`);
+        assert.match(r.stderr, want, cmd);
+        assert.doesNotMatch(r.stdout, /listening|config OK/, cmd);
+      }
+    }
+    // A CA file that cannot be loaded passed `check` ("config OK"); `serve` then exited 1 with
+    // "triage: cannot load CA file ..." naming neither the file nor the key.
+    writeFileSync(
+      file,
+      "tiers:\n  - name: open\n    deployments:\n" +
+        `      - {name: o, provider: openai, base_url: "https://127.0.0.1:9/v1", catalog: gemma-4-31b, ca_file: ${dir}/none.pem}\n` +
+        'storage: {ledger: "sqlite::memory:"}\n',
+    );
+    for (const cmd of ["check", "serve"]) {
+      const r = run(cmd);
+      assert.equal(r.status, 2, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, /c\.yaml: tiers\[0\]\.deployments\[0\]\.ca_file: cannot load CA file '.*none\.pem'/, cmd);
+    }
+    write(router + ledger);
+    const both = run("check");
+    assert.equal(both.status, 2, both.stderr);
+    assert.match(both.stderr, /routing\.router: .*none\.model/);
+    assert.match(both.stderr, /storage\.ledger: .*synchronous/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("a closed stderr does not kill the gateway: requests go on being answered and accounted, SIGTERM exits 0", async () => {
   // Regression: with stderr a pipe whose reader went away (a log collector that died), the next
   // log line raised SIGPIPE and killed the process, in-flight requests and their rows included.
