@@ -123,11 +123,16 @@ bool IsWordChar(char c) {
 
 }  // namespace
 
-bool LooksLikeCredentialWord(std::string_view word) {
+bool HasCredentialPrefix(std::string_view word) {
   for (std::string_view prefix : {"sk-", "sk_", "pk-", "rk-", "xai-", "gsk_", "AIza", "hf_", "ghp_",
                                   "github_pat_", "fw_", "eyJ"}) {
     if (word.starts_with(prefix) && word.size() >= prefix.size() + 8) return true;
   }
+  return false;
+}
+
+bool LooksLikeCredentialWord(std::string_view word) {
+  if (HasCredentialPrefix(word)) return true;
   size_t run = 0;
   bool alpha = false, digit = false;
   for (size_t i = 0; i <= word.size(); ++i) {

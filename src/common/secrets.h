@@ -32,6 +32,11 @@ bool LooksLikeApiKey(std::string_view s);
 // have shorter runs: "Qwen3-Coder-480B-A35B-Instruct", "gemma-4-26b-a4b".
 bool LooksLikeCredentialWord(std::string_view word);
 
+// The first rule of LooksLikeCredentialWord alone: a provider's key prefix ("sk-", "AIza", ...)
+// and 8 or more characters after it. Unlike a long run of letters and digits, which a model's
+// name can be ("qwen25coder32binstruct"), nothing else is written that way.
+bool HasCredentialPrefix(std::string_view word);
+
 // MaskSecrets(`text`), then every word (a run of letters, digits, '-' and '_') that
 // LooksLikeCredentialWord replaced by "[redacted]". For messages that quote what a user wrote
 // (config errors), where a key pasted into the wrong field would otherwise be echoed to stderr and

@@ -161,7 +161,9 @@ std::string NameProblem(std::string_view name) {
 
 std::string TierOrDeploymentNameProblem(std::string_view name) {
   if (std::string why = NameProblem(name); !why.empty()) return why;
-  if (MaskCredentialWords(name) != name)
+  // Only the unambiguous shape: a long run of letters and digits is refused nowhere, since a
+  // name such as "qwen25coder32binstruct" has one (error messages still mask such a run).
+  if (HasCredentialPrefix(name))
     return "must not look like an API key (names are sent in response headers and /metrics "
            "labels)";
   return "";
