@@ -390,8 +390,6 @@ nlohmann::json VsFirstJson(const std::optional<eval::PairedInterval>& d,
 
 // eval with several --router: one table per benchmark, one JSON object, one picture.
 int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
-  if (!args.scores_out.empty()) return Fail("--scores takes a single --router", 2);
-  if (args.by_category) return Fail("--by-category takes a single --router", 2);
   std::vector<RouterRun> runs;
   for (const auto& spec : args.routers) {
     EvalArgs a = args;
@@ -829,6 +827,12 @@ int CheckUsage(const EvalArgs& a) {
   if (!a.router.empty()) specs.push_back(a.router);
   for (const auto& spec : specs)
     if (auto p = routing::ParseRouterSpec(spec); !p) return Fail(p.error().message, 2);
+  // eval with several routers: the per-query and per-category outputs are one router's. Checked
+  // here, before any --data file is read (it used to come after loading them all).
+  if (a.routers.size() > 1 && !a.scores_out.empty())
+    return Fail("--scores takes a single --router", 2);
+  if (a.routers.size() > 1 && a.by_category)
+    return Fail("--by-category takes a single --router", 2);
   if (a.cheap == a.strong)
     return Fail("--cheap and --strong are both " + a.cheap +
                     ": compare two different models of the outcomes",

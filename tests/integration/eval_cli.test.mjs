@@ -688,6 +688,53 @@ test("bad input: malformed line, corrupt model, unknown router, missing file", (
   });
 });
 
+// Regression: "cannot open outcomes file F" (and model file, rules file) said neither whether the
+// file was missing, a path through a non-directory or refused, where docs promise `FILE: why`.
+test("a file that cannot be opened says why (the system's reason): outcomes, model and rules files, exit 1", () => {
+  withTempDir("triage-open-", (dir) => {
+    const plain = path.join(dir, "plain");
+    writeFileSync(plain, "not a directory\n");
+    const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const cases = [
+      [path.join(dir, "none.jsonl"), "No such file or directory"],
+      [path.join(plain, "x.jsonl"), "Not a directory"],
+    ];
+    for (const [file, why] of cases) {
+      for (const args of [
+        ["eval", "--data", file, "--router", "length"],
+        ["train", "--data", file, "--out", path.join(dir, "m.model")],
+        ["calibrate", "--data", file, "--router", "length", "--split", "70/30"],
+      ]) {
+        const r = run(args);
+        assert.equal(r.status, 1, `${args.join(" ")}\n${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`cannot open outcomes file ${esc(file)}: ${why}`), args.join(" "));
+        assert.equal(r.stdout, "");
+      }
+      const model = file.replace(/\.jsonl$/, ".model");
+      for (const [spec, what] of [[`learned:${model}`, "model"], [`cascade:${model}`, "model"], [`rules:${model}`, "rules"]]) {
+        const r = run(["eval", "--data", gsm8k, "--router", spec, "--bootstrap", "0"]);
+        assert.equal(r.status, 1, `${spec}\n${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`cannot open ${what} file ${esc(model)}: ${why}`), spec);
+      }
+    }
+  });
+});
+
+// Regression: these two usage errors (exit 2) came only after every --data file was read, so a
+// malformed file (exit 1) or minutes of loading came first.
+test("--scores or --by-category with several --router is a usage error before any data is read", () => {
+  withTempDir("triage-multi-", (dir) => {
+    const malformed = path.join(repoRoot, "tests/fixtures/eval/malformed.jsonl");
+    for (const [flag, extra] of [["--scores", [path.join(dir, "s.jsonl")]], ["--by-category", []]]) {
+      const r = run(["eval", "--data", malformed, "--router", "length", "--router", "random:1", flag, ...extra]);
+      assert.equal(r.status, 2, `${flag}\n${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${flag} takes a single --router`));
+      assert.doesNotMatch(r.stderr, /malformed/);
+      assert.equal(r.stdout, "");
+    }
+  });
+});
+
 test("a number or null as id or role: FILE:LINE and exit 1 in eval, train and calibrate, not an abort", () => {
   withTempDir("triage-types-", (dir) => {
     const fixtures = path.join(repoRoot, "tests/fixtures/eval");
