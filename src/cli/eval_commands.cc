@@ -744,12 +744,10 @@ std::string Hours(double h) {
 // calibrate --ledger: the split's thresholds on the scores the router gave live traffic.
 int RunCalibrateLedger(const EvalArgs& a, const std::vector<double>& shares) {
   const std::string kind = a.router.substr(0, a.router.find(':'));
-  int64_t since_ms = 0;
-  if (a.since_hours > 0)
-    since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count() -
-               static_cast<int64_t>(a.since_hours * 3600e3);
+  const int64_t since_ms =
+      WindowStartMs(a.since_hours, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
   auto rows = store::ReadRouteScores(a.ledger, since_ms);
   if (!rows) return Fail(rows.error().message);
   std::vector<double> scores;
@@ -922,6 +920,13 @@ CLI::Validator FiniteIn(double lo, double hi, bool lo_open, bool hi_open) {
         return ok ? std::string() : "must be " + want + ", got " + text;
       },
       want);
+}
+
+int64_t WindowStartMs(double hours, int64_t now_ms) {
+  // Compared as doubles first: a cast of a double beyond int64's range is undefined.
+  if (!(hours > 0) || !(hours * 3600e3 < static_cast<double>(now_ms)))
+    return std::numeric_limits<int64_t>::min();
+  return now_ms - static_cast<int64_t>(hours * 3600e3);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 // `triage eval`, `triage train`, `triage calibrate`: offline router work on recorded outcomes.
 // Callbacks set *exit_code: 0 ok, 1 runtime error (message on stderr), 2 usage.
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <limits>
 
 namespace triage::cli {
@@ -13,5 +14,11 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code);
 // (exit 2); nan and inf are refused. `hi` = kNoBound: no upper bound.
 inline constexpr double kNoBound = std::numeric_limits<double>::infinity();
 CLI::Validator FiniteIn(double lo, double hi, bool lo_open, bool hi_open);
+
+// The first ts_ms a `--since-hours H` window keeps at `now_ms`: now_ms - H hours, or INT64_MIN
+// (every row) for no window (H <= 0) and for one reaching back before 1970, where H hours in
+// milliseconds may not fit an int64 (`--since-hours 1e300`: converting it was undefined
+// behaviour in calibrate --ledger).
+int64_t WindowStartMs(double hours, int64_t now_ms);
 
 }  // namespace triage::cli
