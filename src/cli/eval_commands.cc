@@ -1,10 +1,12 @@
 #include "cli/eval_commands.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -893,6 +895,10 @@ std::function<void()> WithPrices(std::shared_ptr<EvalArgs> a, int* exit_code,
     if ((*exit_code = CheckOutputs(*a)) != 0) return;
     Status st = ResolvePrices(a.get());
     *exit_code = st.ok() ? run(*a) : Fail(st.error().message, 2);
+    // The figures are the product: lost on their way to stdout, the run failed.
+    if (*exit_code == 0)
+      if (const std::string why = StdoutError(); !why.empty())
+        *exit_code = Fail("cannot write to stdout: " + why);
   };
 }
 
@@ -920,6 +926,17 @@ CLI::Validator FiniteIn(double lo, double hi, bool lo_open, bool hi_open) {
         return ok ? std::string() : "must be " + want + ", got " + text;
       },
       want);
+}
+
+std::string StdoutError() {
+  errno = 0;
+  std::cout.flush();  // synced with stdio: this flushes stdout, and fails as it fails
+  const bool flushed = std::fflush(stdout) == 0;
+  const int err = errno;
+  if (flushed && !std::ferror(stdout) && std::cout.good()) return "";
+  // An earlier flush (a full buffer, the flushes between tables) may have failed already, its
+  // errno gone: that leaves the error flag without a reason.
+  return err != 0 ? std::strerror(err) : "a write failed before the end";
 }
 
 int64_t WindowStartMs(double hours, int64_t now_ms) {

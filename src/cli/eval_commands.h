@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <limits>
+#include <string>
 
 namespace triage::cli {
 
@@ -20,5 +21,10 @@ CLI::Validator FiniteIn(double lo, double hi, bool lo_open, bool hi_open);
 // milliseconds may not fit an int64 (`--since-hours 1e300`: converting it was undefined
 // behaviour in calibrate --ledger).
 int64_t WindowStartMs(double hours, int64_t now_ms);
+
+// Flushes stdout; "" when everything printed there was written, else why not ("No space left on
+// device"), for a `cannot write to stdout` error: a report lost behind `> out.json` on a full
+// disk must not exit 0.
+std::string StdoutError();
 
 }  // namespace triage::cli

@@ -264,8 +264,11 @@ void RegisterReportCommand(CLI::App& app, int* exit_code) {
       std::cout << ReportJson(*r, a->ledger, a->since_hours).dump(2) << "\n";
     else
       std::cout << ReportText(*r, a->ledger, a->since_hours);
-    std::cout.flush();
-    *exit_code = std::cout ? 0 : 1;
+    *exit_code = 0;
+    if (const std::string why = StdoutError(); !why.empty()) {
+      std::cerr << "triage: report: cannot write to stdout: " << why << "\n";
+      *exit_code = 1;
+    }
   });
 }
 

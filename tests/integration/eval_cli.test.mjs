@@ -735,6 +735,44 @@ test("--scores or --by-category with several --router is a usage error before an
   });
 });
 
+// Regression: eval, train and calibrate exited 0 when their stdout could not take the report
+// (`triage eval --json > out.json` on a full disk left an empty or cut file behind a success);
+// `triage report` already exited 1 there.
+test("a stdout that cannot be written (a full disk) exits 1 with the reason, in eval, train and calibrate (report: report.test.mjs)", () => {
+  withTempDir("triage-full-", (dir) => {
+    const mtbench = path.join(repoRoot, "tests/fixtures/eval/mtbench_like.jsonl");
+    const model = path.join(dir, "m.model");
+    for (const args of [
+      ["eval", "--data", mtbench, "--router", "length", "--bootstrap", "0"],
+      ["eval", "--data", mtbench, "--router", "length", "--bootstrap", "0", "--json"],
+      ["eval", "--data", mtbench, "--router", "length", "--router", "random:1", "--bootstrap", "0"],
+      ["calibrate", "--data", mtbench, "--router", "length", "--split", "70/30"],
+      ["train", "--data", mtbench, "--out", model, "--cv", "2", "--bootstrap", "0", "--epochs", "1"],
+    ]) {
+      const full = openSync("/dev/full", "w");
+      try {
+        const r = spawnSync(triageBin, args, { encoding: "utf8", stdio: ["ignore", full, "pipe"] });
+        assert.equal(r.status, 1, `${args.join(" ")}\n${r.stderr}`);
+        // The reason when the last flush failed; a write that failed earlier (a full buffer of
+        // --json, train's flush between blocks) leaves only the error flag.
+        assert.match(r.stderr, /triage: cannot write to stdout: (No space left on device|a write failed before the end)\n$/, args.join(" "));
+      } finally {
+        closeSync(full);
+      }
+    }
+    const full = openSync("/dev/full", "w");
+    try {
+      const r = spawnSync(triageBin, ["eval", "--data", mtbench, "--router", "length", "--bootstrap", "0"], { encoding: "utf8", stdio: ["ignore", full, "pipe"] });
+      assert.match(r.stderr, /triage: cannot write to stdout: No space left on device\n$/);
+    } finally {
+      closeSync(full);
+    }
+    // The model file is whole all the same: only the printed figures were lost.
+    const ok = run(["eval", "--data", mtbench, "--router", `learned:${model}`, "--bootstrap", "0"]);
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+});
+
 test("a number or null as id or role: FILE:LINE and exit 1 in eval, train and calibrate, not an abort", () => {
   withTempDir("triage-types-", (dir) => {
     const fixtures = path.join(repoRoot, "tests/fixtures/eval");

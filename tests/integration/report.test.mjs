@@ -4,7 +4,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync, openSync, closeSync } from "node:fs";
 import path from "node:path";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
@@ -160,5 +160,17 @@ describe("triage report against the cost headers", () => {
     r = run(["report"]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--ledger/);
+    // A stdout that cannot take the report (a full disk): exit 1 with the reason (it exited 1
+    // without a word).
+    for (const args of [[], ["--json"]]) {
+      const full = openSync("/dev/full", "w");
+      try {
+        r = spawnSync(triageBin, ["report", "--ledger", `sqlite://${t.ledger}`, ...args], { encoding: "utf8", stdio: ["ignore", full, "pipe"] });
+      } finally {
+        closeSync(full);
+      }
+      assert.equal(r.status, 1, args.join(" "));
+      assert.equal(r.stderr, "triage: report: cannot write to stdout: No space left on device\n", args.join(" "));
+    }
   });
 });
