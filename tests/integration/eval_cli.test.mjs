@@ -1134,6 +1134,29 @@ test("output files: a failed write exits 1 and never leaves a cut model; a missi
   });
 });
 
+// Regression: the PNG went straight to its name through cairo_surface_write_to_png, which
+// truncated the old picture first, so a write that failed half-way (a file size limit, a full
+// disk) left a cut PNG, where every other output is written whole or not at all.
+test("eval --plot FILE.png is written whole or not at all: a failed write leaves the picture that was there", () => {
+  withTempDir("triage-png-atomic-", (dir) => {
+    const png = path.join(dir, "c.png");
+    const first = run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "0", "--plot", png]);
+    assert.equal(first.status, 0, first.stderr);
+    const good = readFileSync(png);
+    assert.ok(good.length > 16384, `a PNG of ${good.length} bytes`);
+    // 8 blocks of 512 or 1024 bytes: less than the picture, more than nothing.
+    const limited = spawnSync("sh", ["-c", 'ulimit -f 8; exec "$0" "$@"', triageBin, "eval", "--data", gsm8k, "--router", "random:1", "--bootstrap", "0", "--plot", png], { encoding: "utf8" });
+    assert.notEqual(limited.status, 0, limited.stderr);
+    assert.ok(readFileSync(png).equals(good), "the old picture is left whole");
+    // And a PNG that can be written still is, over the old one.
+    const again = run(["eval", "--data", gsm8k, "--router", "random:1", "--bootstrap", "0", "--plot", png]);
+    assert.equal(again.status, 0, again.stderr);
+    const png2 = readFileSync(png);
+    assert.ok(png2.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])));
+    assert.ok(!png2.equals(good), "the random:1 curve is another picture");
+  });
+});
+
 test("train whose weights diverge writes no model; a model file of NaN or infinite numbers is refused", () => {
   withTempDir("triage-nan-", (dir) => {
     const out = path.join(dir, "nan.model");
