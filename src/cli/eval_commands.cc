@@ -28,6 +28,7 @@
 #include "routing/linear_model.h"
 #include "routing/router.h"
 #include "store/route_scores.h"
+#include "store/sqlite_url.h"
 
 namespace triage::cli {
 namespace {
@@ -853,6 +854,12 @@ int CheckUsage(const EvalArgs& a) {
     if (auto p = routing::ParseRouterSpec(spec); p && !p->arg.empty() && p->kind != "random" &&
                                                  !(p->kind == "learned" && p->arg == "builtin"))
       inputs.emplace_back("--router " + spec, p->arg);
+  // calibrate --ledger: the database and the files SQLite keeps beside it (an --out naming it
+  // replaced the gateway's accounting with the YAML snippet, exit 0).
+  if (!a.ledger.empty())
+    if (auto t = store::ParseSqliteUrl(a.ledger); t && !t->memory && !t->path.empty())
+      for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+        inputs.emplace_back("--ledger", t->path + suffix);
   std::vector<std::pair<std::string, std::string>> outputs;
   if (!a.out.empty()) outputs.emplace_back("--out", a.out);
   if (!a.plot.empty()) outputs.emplace_back("--plot", a.plot);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync, openSync, closeSync }
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
-import { triageBin, repoRoot } from "./lib/harness.mjs";
+import { triageBin, repoRoot, startDemo } from "./lib/harness.mjs";
 
 const data = path.resolve(repoRoot, "../shared/data/outcomes");
 const gsm8k = path.join(data, "gsm8k-dev.jsonl");
@@ -1284,6 +1284,41 @@ test("an output that names an input (--scores over --data, calibrate --out over 
     const out = run(["eval", "--data", data, "--router", "length", "--bootstrap", "0", "--json", "--scores", "/dev/null"]);
     assert.equal(out.status, 0, out.stderr);
   });
+});
+
+// Regression: the ledger of `calibrate --ledger` was not counted as an input, so `--out` naming
+// it replaced the gateway's accounting database with the YAML snippet (exit 0, "wrote ...").
+test("calibrate --out naming the --ledger it reads (or its -wal / -shm file) is refused, the ledger left whole", async () => {
+  const t = await startDemo();
+  try {
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${t.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: `Prove theorem ${i}` }] }),
+      });
+      assert.equal(r.status, 200);
+      await r.text();
+    }
+    await t.stop();
+    const before = readFileSync(t.ledger);
+    const url = `sqlite://${t.ledger}`;
+    for (const out of [t.ledger, path.join(path.dirname(t.ledger), ".", path.basename(t.ledger)), `${t.ledger}-wal`, `${t.ledger}-shm`]) {
+      const r = run(["calibrate", "--router", "learned:builtin", "--ledger", url, "--split", "70/30", "--out", out]);
+      assert.equal(r.status, 2, `--out ${out}\n${r.stderr}`);
+      assert.match(r.stderr, /--out .* names an input \(--ledger\): writing it would overwrite it/);
+      assert.equal(r.stdout, "");
+    }
+    assert.ok(readFileSync(t.ledger).equals(before), "the ledger is left whole");
+    const report = run(["report", "--ledger", url, "--json"]);
+    assert.equal(report.status, 0, report.stderr);
+    assert.equal(JSON.parse(report.stdout).requests.total, 3);
+    // Another name is fine.
+    const ok = run(["calibrate", "--router", "learned:builtin", "--ledger", url, "--split", "70/30", "--out", path.join(path.dirname(t.ledger), "t.yaml")]);
+    assert.equal(ok.status, 0, ok.stderr);
+  } finally {
+    await t.cleanup();
+  }
 });
 
 test("--scores /dev/stdout with stdout redirected to a file: the report and the scores both land in it", () => {
