@@ -149,6 +149,12 @@ describe("triage report against the cost headers", () => {
     r = run(["report", "--ledger", `sqlite://${text}`]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /is not a triage ledger/);
+    // A directory: it said "cannot open ledger database 'DIR': disk I/O error".
+    for (const args of [["report"], ["calibrate", "--router", "length", "--split", "70/30"]]) {
+      r = run([...args, "--ledger", `sqlite://${t.dir}`]);
+      assert.equal(r.status, 1, args.join(" "));
+      assert.match(r.stderr, new RegExp(`${t.dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is a directory, not a ledger file\n$`), args.join(" "));
+    }
     r = run(["report", "--ledger", "postgres://db/x"]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /ledger url 'postgres:\/\/db\/x'/);
