@@ -1,6 +1,7 @@
 #include "cli/eval_commands.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -60,9 +61,22 @@ struct EvalArgs {
 // Progress of long work on stderr (never stdout): at most a line a second, none for work that
 // ends sooner. TRIAGE_PROGRESS_MS sets another interval (0: a line per step, for tests).
 eval::Progress StderrProgress() {
-  const char* env = std::getenv("TRIAGE_PROGRESS_MS");
-  const long ms = env != nullptr && *env != '\0' ? std::strtol(env, nullptr, 10) : 1000;
-  return eval::Progress(&std::cerr, std::chrono::milliseconds(ms >= 0 ? ms : 1000));
+  // Read once: a value that is not a whole number >= 0 is said so (once) and ignored; strtol
+  // read "abc" as 0, a line per step, and "1s" as 1 ms.
+  static const long ms = [] {
+    const char* env = std::getenv("TRIAGE_PROGRESS_MS");
+    if (env == nullptr || *env == '\0') return 1000L;
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(env, &end, 10);
+    if (std::isdigit(static_cast<unsigned char>(*env)) && *end == '\0' && errno == 0 && v >= 0)
+      return v;
+    std::cerr << "warning: TRIAGE_PROGRESS_MS=" << env
+              << " is not a number of milliseconds >= 0; progress lines come at most once a "
+                 "second\n";
+    return 1000L;
+  }();
+  return eval::Progress(&std::cerr, std::chrono::milliseconds(ms));
 }
 
 int Fail(const std::string& msg, int code = 1) {

@@ -830,6 +830,13 @@ test("long runs show progress on stderr only; short runs stay quiet", () => {
     assert.match(lines[0], /^length: bootstrap gsm8k: 1\/40 resamples \(\d+\.\d s\)$/);
     assert.match(lines.at(-1), /^length: bootstrap gsm8k: 40\/40 resamples \(\d+\.\d s, done\)$/);
     assert.equal(quiet.stderr, "");  // well under a second: no progress lines
+    // A value that is not a whole number of milliseconds is said so and ignored (at most a line a
+    // second); "abc" used to read as 0 (a line per resample) and "1s" as 1 ms.
+    for (const bad of ["abc", "1s", "-5", " "]) {
+      const b = spawnSync(triageBin, ["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "40", "--json"], { encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, TRIAGE_PROGRESS_MS: bad } });
+      assert.equal(b.status, 0, b.stderr);
+      assert.equal(b.stderr, `warning: TRIAGE_PROGRESS_MS=${bad} is not a number of milliseconds >= 0; progress lines come at most once a second\n`, JSON.stringify(bad));
+    }
     // Several routers: the paired bootstrap against the first reports too.
     const cmp = every(["eval", "--data", gsm8k, "--router", "random:1", "--router", "length", "--bootstrap", "5"]);
     assert.equal(cmp.status, 0, cmp.stderr);
