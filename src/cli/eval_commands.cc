@@ -942,8 +942,11 @@ CLI::Validator FiniteIn(double lo, double hi, bool lo_open, bool hi_open) {
       [=](std::string& text) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(text.c_str(), &end);
-        const bool ok = !text.empty() && *end == '\0' && std::isfinite(v) &&
-                        (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+        // Decimal only, as --split: strtod also reads hex ("0x0.4" is 0.25).
+        const bool ok = !text.empty() &&
+                        text.find_first_not_of("0123456789.eE+-") == std::string::npos &&
+                        *end == '\0' && std::isfinite(v) && (lo_open ? v > lo : v >= lo) &&
+                        (hi_open ? v < hi : v <= hi);
         return ok ? std::string() : "must be " + want + ", got " + text;
       },
       want);

@@ -1239,6 +1239,9 @@ test("number flags: nan, infinities and values out of range are refused (exit 2)
       [["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), "--learning-rate", "nan"], /--learning-rate: must be a number > 0, got nan/],
       [["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), "--l2", "nan"], /--l2: must be a number >= 0, got nan/],
       [["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), "--length-prior", "nan"], /--length-prior: must be a number in \[0, 1\], got nan/],
+      // Decimal only, as --split: strtod read hex, so 0x0.4 was a strong fraction of 0.25.
+      [["calibrate", "--data", gsm8k, "--router", "length", "--strong-fraction", "0x0.4"], /--strong-fraction: must be a number in \(0, 1\), got 0x0\.4/],
+      [["eval", "--data", gsm8k, "--router", "length", "--cheap-price", "0x10"], /--cheap-price: must be a number >= 0, got 0x10/],
     ];
     for (const [args, why] of cases) {
       const r = run(args);
