@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -970,6 +971,24 @@ int64_t WindowStartMs(double hours, int64_t now_ms) {
   return now_ms - static_cast<int64_t>(hours * 3600e3);
 }
 
+CLI::Validator WholeIn(long lo, long hi) {
+  const std::string want =
+      "a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        long v = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, v, 10);
+        const bool digits =
+            !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || ec != std::errc() || ptr != end || v < lo || v > hi)
+          return "must be " + want + ", got " + text;
+        text = std::to_string(v);  // "010" is ten, not CLI11's octal eight
+        return std::string();
+      },
+      want);
+}
+
 namespace {
 
 void AddCommon(CLI::App* c, EvalArgs* a, bool data_required = true) {
@@ -1003,7 +1022,7 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   ev->add_option("--bootstrap", a->bootstrap,
                  "resamples of the queries for the 95% interval of APGR and CPT(50%); 0: none")
       ->capture_default_str()
-      ->check(CLI::Range(0, 100000));
+      ->transform(WholeIn(0, 100000));
   ev->add_flag("--json", a->json, "print one JSON object");
   ev->add_flag("--by-category", a->by_category,
                "per benchmark, a row per category: qualities, the share sent strong at the "
@@ -1019,17 +1038,17 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   tr->add_option("--bootstrap", a->bootstrap,
                  "with --cv: resamples for the 95% interval of each APGR and CPT(50%); 0: none")
       ->capture_default_str()
-      ->check(CLI::Range(0, 100000));
+      ->transform(WholeIn(0, 100000));
   tr->add_option("--out", a->out, "model file to write")->required();
   tr->add_option("--kind", a->kind, "learned|cascade")
       ->check(CLI::IsMember({"learned", "cascade"}))
       ->capture_default_str();
   tr->add_option("--cv", a->cv, "k-fold cross-validation before training")
-      ->check(CLI::Range(2, 20));
+      ->transform(WholeIn(2, 20));
   tr->add_option("--heads", a->heads,
                  "1: one head on the gain label; 2 (default): strong-right and cheap-right heads")
-      ->check(CLI::Range(1, 2));
-  tr->add_option("--epochs", a->epochs, "AdaGrad passes (default 10)")->check(CLI::Range(1, 1000));
+      ->transform(WholeIn(1, 2));
+  tr->add_option("--epochs", a->epochs, "AdaGrad passes (default 10)")->transform(WholeIn(1, 1000));
   tr->add_option("--learning-rate", a->learning_rate,
                  "AdaGrad step (default 0.01 learned, 0.02 cascade)")
       ->check(FiniteIn(0, kNoBound, true, false));
@@ -1043,7 +1062,7 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
                  "(models before file version 4), 2 its first 256 and last 1,280 when longer, "
                  "3 (default) as 2, and a last message under 128 chars with the user message "
                  "before it")
-      ->check(CLI::Range(1, static_cast<int>(routing::kMaxFeatureSet)));
+      ->transform(WholeIn(1, static_cast<long>(routing::kMaxFeatureSet)));
   tr->add_option("--exclude-category", a->exclude_categories,
                  "category whose queries no model learns from (repeatable); --cv still scores "
                  "them");

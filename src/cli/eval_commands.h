@@ -16,6 +16,12 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code);
 inline constexpr double kNoBound = std::numeric_limits<double>::infinity();
 CLI::Validator FiniteIn(double lo, double hi, bool lo_open, bool hi_open);
 
+// A whole-number option's check: decimal digits only, in [lo, hi], else "--FLAG: must be a whole
+// number in [lo, hi], got X" (exit 2). CLI11's own conversion reads 0x10 as 16 and 010 as octal
+// 8; the value is handed on as plain decimal (so add it with ->transform, not ->check, which
+// drops the change).
+CLI::Validator WholeIn(long lo, long hi);
+
 // The first ts_ms a `--since-hours H` window keeps at `now_ms`: now_ms - H hours, or INT64_MIN
 // (every row) for no window (H <= 0) and for one reaching back before 1970, where H hours in
 // milliseconds may not fit an int64 (`--since-hours 1e300`: converting it was undefined

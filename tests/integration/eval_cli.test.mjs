@@ -62,7 +62,7 @@ test("eval: a 95% bootstrap interval around APGR and CPT(50%); --bootstrap 0 tur
   assert.equal(off.apgr, j.apgr);
   const bad = run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "-1"]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--bootstrap: Value -1 not in range 0 to 100000/);
+  assert.match(bad.stderr, /--bootstrap: must be a whole number in \[0, 100000\], got -1/);
   // Other usage errors exit 2 as well: a missing required option, an unknown flag.
   assert.equal(run(["eval", "--router", "length"]).status, 2);
   assert.equal(run(["eval", "--data", gsm8k, "--router", "length", "--no-such-flag"]).status, 2);
@@ -1250,6 +1250,25 @@ test("number flags: nan, infinities and values out of range are refused (exit 2)
       assert.equal(r.stdout, "");
     }
     assert.throws(() => readFileSync(path.join(dir, "x.model")));
+    // Whole-number flags are decimal: CLI11 read 0x10 as 16 and 010 as octal 8.
+    for (const [flag, bad] of [["--bootstrap", "0x10"], ["--bootstrap", "1e2"], ["--bootstrap", "-1"]]) {
+      const r = run(["eval", "--data", gsm8k, "--router", "length", flag, bad]);
+      assert.equal(r.status, 2, `${flag} ${bad}\n${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${flag}: must be a whole number in \\[0, 100000\\], got ${bad}`));
+    }
+    for (const [args, why] of [
+      [["--cv", "0x5"], /--cv: must be a whole number in \[2, 20\], got 0x5/],
+      [["--epochs", "1.5"], /--epochs: must be a whole number in \[1, 1000\], got 1\.5/],
+      [["--heads", "3"], /--heads: must be a whole number in \[1, 2\], got 3/],
+      [["--feature-set", "0"], /--feature-set: must be a whole number in \[1, 3\], got 0/],
+    ]) {
+      const r = run(["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), ...args]);
+      assert.equal(r.status, 2, `${args.join(" ")}\n${r.stderr}`);
+      assert.match(r.stderr, why);
+    }
+    const octal = run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "010", "--json"]);
+    assert.equal(octal.status, 0, octal.stderr);
+    assert.equal(JSON.parse(octal.stdout).bootstrap_resamples, 10);
     // In range still works.
     assert.equal(run(["calibrate", "--data", gsm8k, "--router", "length", "--min-pgr", "1"]).status, 0);
     assert.equal(run(["eval", "--data", gsm8k, "--router", "length", "--cheap-price", "0", "--bootstrap", "0"]).status, 0);
