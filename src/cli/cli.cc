@@ -318,7 +318,7 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   demo->add_option("--summary-every", demo_every, "Seconds between summary lines")
       ->capture_default_str()
-      ->check(CLI::Range(0.1, 3600.0));
+      ->check(FiniteIn(0.1, 3600.0, false, false));  // CLI::Range lets "nan" through
   demo->callback([&] {
     // A malformed URL is a usage error like a malformed --listen, not a ledger that failed to open.
     if (auto url = store::ParseSqliteUrl(demo_ledger); !url) {

@@ -1,10 +1,14 @@
 #include "cli/eval_commands.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -26,6 +30,7 @@
 #include "routing/linear_model.h"
 #include "routing/router.h"
 #include "store/route_scores.h"
+#include "store/sqlite_url.h"
 
 namespace triage::cli {
 namespace {
@@ -57,9 +62,22 @@ struct EvalArgs {
 // Progress of long work on stderr (never stdout): at most a line a second, none for work that
 // ends sooner. TRIAGE_PROGRESS_MS sets another interval (0: a line per step, for tests).
 eval::Progress StderrProgress() {
-  const char* env = std::getenv("TRIAGE_PROGRESS_MS");
-  const long ms = env != nullptr && *env != '\0' ? std::strtol(env, nullptr, 10) : 1000;
-  return eval::Progress(&std::cerr, std::chrono::milliseconds(ms >= 0 ? ms : 1000));
+  // Read once: a value that is not a whole number >= 0 is said so (once) and ignored; strtol
+  // read "abc" as 0, a line per step, and "1s" as 1 ms.
+  static const long ms = [] {
+    const char* env = std::getenv("TRIAGE_PROGRESS_MS");
+    if (env == nullptr || *env == '\0') return 1000L;
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(env, &end, 10);
+    if (std::isdigit(static_cast<unsigned char>(*env)) && *end == '\0' && errno == 0 && v >= 0)
+      return v;
+    std::cerr << "warning: TRIAGE_PROGRESS_MS=" << env
+              << " is not a number of milliseconds >= 0; progress lines come at most once a "
+                 "second\n";
+    return 1000L;
+  }();
+  return eval::Progress(&std::cerr, std::chrono::milliseconds(ms));
 }
 
 int Fail(const std::string& msg, int code = 1) {
@@ -390,8 +408,6 @@ nlohmann::json VsFirstJson(const std::optional<eval::PairedInterval>& d,
 
 // eval with several --router: one table per benchmark, one JSON object, one picture.
 int RunCompare(const EvalArgs& args, const eval::Dataset& ds) {
-  if (!args.scores_out.empty()) return Fail("--scores takes a single --router", 2);
-  if (args.by_category) return Fail("--by-category takes a single --router", 2);
   std::vector<RouterRun> runs;
   for (const auto& spec : args.routers) {
     EvalArgs a = args;
@@ -746,12 +762,10 @@ std::string Hours(double h) {
 // calibrate --ledger: the split's thresholds on the scores the router gave live traffic.
 int RunCalibrateLedger(const EvalArgs& a, const std::vector<double>& shares) {
   const std::string kind = a.router.substr(0, a.router.find(':'));
-  int64_t since_ms = 0;
-  if (a.since_hours > 0)
-    since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count() -
-               static_cast<int64_t>(a.since_hours * 3600e3);
+  const int64_t since_ms =
+      WindowStartMs(a.since_hours, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
   auto rows = store::ReadRouteScores(a.ledger, since_ms);
   if (!rows) return Fail(rows.error().message);
   std::vector<double> scores;
@@ -829,6 +843,12 @@ int CheckUsage(const EvalArgs& a) {
   if (!a.router.empty()) specs.push_back(a.router);
   for (const auto& spec : specs)
     if (auto p = routing::ParseRouterSpec(spec); !p) return Fail(p.error().message, 2);
+  // eval with several routers: the per-query and per-category outputs are one router's. Checked
+  // here, before any --data file is read (it used to come after loading them all).
+  if (a.routers.size() > 1 && !a.scores_out.empty())
+    return Fail("--scores takes a single --router", 2);
+  if (a.routers.size() > 1 && a.by_category)
+    return Fail("--by-category takes a single --router", 2);
   if (a.cheap == a.strong)
     return Fail("--cheap and --strong are both " + a.cheap +
                     ": compare two different models of the outcomes",
@@ -849,6 +869,12 @@ int CheckUsage(const EvalArgs& a) {
     if (auto p = routing::ParseRouterSpec(spec); p && !p->arg.empty() && p->kind != "random" &&
                                                  !(p->kind == "learned" && p->arg == "builtin"))
       inputs.emplace_back("--router " + spec, p->arg);
+  // calibrate --ledger: the database and the files SQLite keeps beside it (an --out naming it
+  // replaced the gateway's accounting with the YAML snippet, exit 0).
+  if (!a.ledger.empty())
+    if (auto t = store::ParseSqliteUrl(a.ledger); t && !t->memory && !t->path.empty())
+      for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+        inputs.emplace_back("--ledger", t->path + suffix);
   std::vector<std::pair<std::string, std::string>> outputs;
   if (!a.out.empty()) outputs.emplace_back("--out", a.out);
   if (!a.plot.empty()) outputs.emplace_back("--plot", a.plot);
@@ -891,6 +917,10 @@ std::function<void()> WithPrices(std::shared_ptr<EvalArgs> a, int* exit_code,
     if ((*exit_code = CheckOutputs(*a)) != 0) return;
     Status st = ResolvePrices(a.get());
     *exit_code = st.ok() ? run(*a) : Fail(st.error().message, 2);
+    // The figures are the product: lost on their way to stdout, the run failed.
+    if (*exit_code == 0)
+      if (const std::string why = StdoutError(); !why.empty())
+        *exit_code = Fail("cannot write to stdout: " + why);
   };
 }
 
@@ -913,9 +943,48 @@ CLI::Validator FiniteIn(double lo, double hi, bool lo_open, bool hi_open) {
       [=](std::string& text) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(text.c_str(), &end);
-        const bool ok = !text.empty() && *end == '\0' && std::isfinite(v) &&
-                        (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+        // Decimal only, as --split: strtod also reads hex ("0x0.4" is 0.25).
+        const bool ok = !text.empty() &&
+                        text.find_first_not_of("0123456789.eE+-") == std::string::npos &&
+                        *end == '\0' && std::isfinite(v) && (lo_open ? v > lo : v >= lo) &&
+                        (hi_open ? v < hi : v <= hi);
         return ok ? std::string() : "must be " + want + ", got " + text;
+      },
+      want);
+}
+
+std::string StdoutError() {
+  errno = 0;
+  std::cout.flush();  // synced with stdio: this flushes stdout, and fails as it fails
+  const bool flushed = std::fflush(stdout) == 0;
+  const int err = errno;
+  if (flushed && !std::ferror(stdout) && std::cout.good()) return "";
+  // An earlier flush (a full buffer, the flushes between tables) may have failed already, its
+  // errno gone: that leaves the error flag without a reason.
+  return err != 0 ? std::strerror(err) : "a write failed before the end";
+}
+
+int64_t WindowStartMs(double hours, int64_t now_ms) {
+  // Compared as doubles first: a cast of a double beyond int64's range is undefined.
+  if (!(hours > 0) || !(hours * 3600e3 < static_cast<double>(now_ms)))
+    return std::numeric_limits<int64_t>::min();
+  return now_ms - static_cast<int64_t>(hours * 3600e3);
+}
+
+CLI::Validator WholeIn(long lo, long hi) {
+  const std::string want =
+      "a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        long v = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, v, 10);
+        const bool digits =
+            !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || ec != std::errc() || ptr != end || v < lo || v > hi)
+          return "must be " + want + ", got " + text;
+        text = std::to_string(v);  // "010" is ten, not CLI11's octal eight
+        return std::string();
       },
       want);
 }
@@ -953,7 +1022,7 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   ev->add_option("--bootstrap", a->bootstrap,
                  "resamples of the queries for the 95% interval of APGR and CPT(50%); 0: none")
       ->capture_default_str()
-      ->check(CLI::Range(0, 100000));
+      ->transform(WholeIn(0, 100000));
   ev->add_flag("--json", a->json, "print one JSON object");
   ev->add_flag("--by-category", a->by_category,
                "per benchmark, a row per category: qualities, the share sent strong at the "
@@ -969,17 +1038,17 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
   tr->add_option("--bootstrap", a->bootstrap,
                  "with --cv: resamples for the 95% interval of each APGR and CPT(50%); 0: none")
       ->capture_default_str()
-      ->check(CLI::Range(0, 100000));
+      ->transform(WholeIn(0, 100000));
   tr->add_option("--out", a->out, "model file to write")->required();
   tr->add_option("--kind", a->kind, "learned|cascade")
       ->check(CLI::IsMember({"learned", "cascade"}))
       ->capture_default_str();
   tr->add_option("--cv", a->cv, "k-fold cross-validation before training")
-      ->check(CLI::Range(2, 20));
+      ->transform(WholeIn(2, 20));
   tr->add_option("--heads", a->heads,
                  "1: one head on the gain label; 2 (default): strong-right and cheap-right heads")
-      ->check(CLI::Range(1, 2));
-  tr->add_option("--epochs", a->epochs, "AdaGrad passes (default 10)")->check(CLI::Range(1, 1000));
+      ->transform(WholeIn(1, 2));
+  tr->add_option("--epochs", a->epochs, "AdaGrad passes (default 10)")->transform(WholeIn(1, 1000));
   tr->add_option("--learning-rate", a->learning_rate,
                  "AdaGrad step (default 0.01 learned, 0.02 cascade)")
       ->check(FiniteIn(0, kNoBound, true, false));
@@ -993,7 +1062,7 @@ void RegisterEvalCommands(CLI::App& app, int* exit_code) {
                  "(models before file version 4), 2 its first 256 and last 1,280 when longer, "
                  "3 (default) as 2, and a last message under 128 chars with the user message "
                  "before it")
-      ->check(CLI::Range(1, static_cast<int>(routing::kMaxFeatureSet)));
+      ->transform(WholeIn(1, static_cast<long>(routing::kMaxFeatureSet)));
   tr->add_option("--exclude-category", a->exclude_categories,
                  "category whose queries no model learns from (repeatable); --cv still scores "
                  "them");

@@ -250,12 +250,10 @@ void RegisterReportCommand(CLI::App& app, int* exit_code) {
   rep->add_flag("--json", a->json, "print one JSON object (keys: docs/ledger.md)");
   rep->callback([a, exit_code] {
     // Every row when there is no window, or one reaching back before 1970.
-    int64_t since_ms = std::numeric_limits<int64_t>::min();
-    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-    if (a->since_hours > 0 && a->since_hours * 3600e3 < static_cast<double>(now_ms))
-      since_ms = now_ms - static_cast<int64_t>(a->since_hours * 3600e3);
+    const int64_t since_ms =
+        WindowStartMs(a->since_hours, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
     auto r = store::ReadLedgerReport(a->ledger, since_ms);
     if (!r) {
       std::cerr << "triage: report: " << r.error().message << "\n";
@@ -266,8 +264,11 @@ void RegisterReportCommand(CLI::App& app, int* exit_code) {
       std::cout << ReportJson(*r, a->ledger, a->since_hours).dump(2) << "\n";
     else
       std::cout << ReportText(*r, a->ledger, a->since_hours);
-    std::cout.flush();
-    *exit_code = std::cout ? 0 : 1;
+    *exit_code = 0;
+    if (const std::string why = StdoutError(); !why.empty()) {
+      std::cerr << "triage: report: cannot write to stdout: " << why << "\n";
+      *exit_code = 1;
+    }
   });
 }
 

@@ -1,6 +1,8 @@
 #include "eval/dataset.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -79,8 +81,9 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
     return Error::Make(ErrorKind::kInvalidRequest, "bad_outcomes",
                        path + ": is a directory, not an outcomes file (one JSON object per line)");
   std::ifstream f(path);
-  if (!f)
-    return Error::Make(ErrorKind::kNotFound, "no_such_file", "cannot open outcomes file " + path);
+  if (!f)  // errno says why: missing, a path through a file, permission
+    return Error::Make(ErrorKind::kNotFound, "no_such_file",
+                       "cannot open outcomes file " + path + ": " + std::strerror(errno));
   // Lines without a `benchmark` field are grouped under the file's name (mt-bench.jsonl ->
   // "mt-bench"), so each file of a multi-file run keeps its own report.
   const std::string stem = std::filesystem::path(path).stem().string();

@@ -9,6 +9,8 @@
 #include <string>
 #include <type_traits>
 
+#include "common/file_write.h"
+
 namespace triage::eval {
 namespace {
 
@@ -30,7 +32,9 @@ using CairoCreate = void* (*)(void*);
 using CairoScale = void (*)(void*, double, double);
 using CairoSetSourceRgb = void (*)(void*, double, double, double);
 using CairoPaint = void (*)(void*);
-using CairoWriteToPng = int (*)(void*, const char*);
+// cairo_write_func_t: 0 (CAIRO_STATUS_SUCCESS) or an error status.
+using CairoWriteFunc = int (*)(void* closure, const unsigned char* data, unsigned int length);
+using CairoWriteToPngStream = int (*)(void*, CairoWriteFunc, void*);
 using CairoStatusToString = const char* (*)(int);
 using CairoDestroy = void (*)(void*);
 using GObjectUnref = void (*)(void*);
@@ -46,7 +50,7 @@ struct Api {
   CairoScale scale = nullptr;
   CairoSetSourceRgb set_source_rgb = nullptr;
   CairoPaint paint = nullptr;
-  CairoWriteToPng write_to_png = nullptr;
+  CairoWriteToPngStream write_to_png_stream = nullptr;
   CairoStatusToString status_to_string = nullptr;
   CairoDestroy destroy = nullptr;
   CairoDestroy surface_destroy = nullptr;
@@ -90,7 +94,7 @@ const Result<Api>& LoadApi() {
     get(a.scale, "cairo_scale");
     get(a.set_source_rgb, "cairo_set_source_rgb");
     get(a.paint, "cairo_paint");
-    get(a.write_to_png, "cairo_surface_write_to_png");
+    get(a.write_to_png_stream, "cairo_surface_write_to_png_stream");
     get(a.status_to_string, "cairo_status_to_string");
     get(a.destroy, "cairo_destroy");
     get(a.surface_destroy, "cairo_surface_destroy");
@@ -155,8 +159,20 @@ Status WritePng(std::string_view svg, const std::string& path, double scale) {
   Status result = Ok{};
   if (!a.render_document(handle, cr, &viewport, &err)) {
     result = PngError("png_failed", "cannot render the SVG: " + TakeMessage(a, err));
-  } else if (int st = a.write_to_png(surface, path.c_str()); st != 0) {
-    result = PngError("png_failed", "cannot write " + path + ": " + a.status_to_string(st));
+  } else {
+    // Encoded in memory, then written whole or not at all like every other output: cairo's own
+    // file writer truncated the old picture first and left a cut PNG when a write failed.
+    std::string png;
+    const CairoWriteFunc append = [](void* closure, const unsigned char* data,
+                                     unsigned int length) {
+      static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
+      return 0;
+    };
+    if (int st = a.write_to_png_stream(surface, append, &png); st != 0)
+      result =
+          PngError("png_failed", "cannot encode the PNG: " + std::string(a.status_to_string(st)));
+    else if (Status w = WriteFileAtomically(path, png); !w.ok())
+      result = w;
   }
   a.destroy(cr);
   a.surface_destroy(surface);

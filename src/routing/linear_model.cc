@@ -1,6 +1,7 @@
 #include "routing/linear_model.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -255,8 +256,9 @@ Result<LinearModel> ReadModelFile(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return Bad(path, "is a directory, not a model file");
   std::ifstream f(path, std::ios::binary);
-  if (!f)
-    return Error::Make(ErrorKind::kNotFound, "model_not_found", "cannot open model file " + path);
+  if (!f)  // errno says why: missing, a path through a file, permission
+    return Error::Make(ErrorKind::kNotFound, "model_not_found",
+                       "cannot open model file " + path + ": " + std::strerror(errno));
   std::stringstream ss;
   ss << f.rdbuf();
   if (ss.str().empty()) return Bad(path, "the file is empty");

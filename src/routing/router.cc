@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -137,7 +139,8 @@ Result<std::shared_ptr<const Scorer>> LoadRules(const std::string& file) {
   if (std::filesystem::is_directory(file, ec))
     return BadFile("bad_rules_file", "rules file " + file + " is a directory");
   std::ifstream f(file);
-  if (!f) return BadFile("no_such_file", "cannot open rules file " + file);
+  if (!f)  // errno says why: missing, a path through a file, permission
+    return BadFile("no_such_file", "cannot open rules file " + file + ": " + std::strerror(errno));
   std::vector<std::pair<std::string, double>> rules;
   double def = 0.5;
   bool has_default = false;

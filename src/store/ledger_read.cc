@@ -17,6 +17,11 @@ Result<LedgerFile> OpenLedgerForReading(const std::string& url, int min_version,
   // SQLITE_OPEN_READONLY never creates the file; the check gives the clearer message.
   if (!std::filesystem::exists(target->path))
     return Error::Make(ErrorKind::kNotFound, "ledger_not_found", "no ledger file " + target->path);
+  // SQLite says "disk I/O error" of a directory.
+  std::error_code ec;
+  if (std::filesystem::is_directory(target->path, ec))
+    return Error::Make(ErrorKind::kInvalidRequest, "ledger_not_file",
+                       target->path + " is a directory, not a ledger file");
   auto db = SqliteDb::Open(target->path, SQLITE_OPEN_READONLY);
   if (!db) return db.error();
   sqlite3_busy_timeout(db->get(), 5000);

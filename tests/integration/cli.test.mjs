@@ -97,6 +97,18 @@ test("demo: a malformed --ledger is a usage error (exit 2), before anything list
   }
 });
 
+// Regression: CLI11's Range lets "nan" through (every comparison with it is false), so
+// `demo --summary-every nan` started the gateway with a NaN interval (converted to an integer
+// count of milliseconds: undefined behaviour) and never printed a summary.
+test("demo: --summary-every outside 0.1-3600 s, nan or inf is a usage error (exit 2), before anything listens", () => {
+  for (const bad of ["nan", "NaN", "inf", "-inf", "0", "0.05", "3601", "-1", "ten"]) {
+    const r = spawnSync(triageBin, ["demo", "--listen", "127.0.0.1:0", "--ledger", "sqlite::memory:", "--summary-every", bad], { encoding: "utf8", timeout: 5000 });
+    assert.equal(r.status, 2, `--summary-every ${bad}: status ${r.status}, signal ${r.signal}: ${r.stderr}`);
+    assert.match(r.stderr, /--summary-every/);
+    assert.doesNotMatch(r.stdout, /listening/);
+  }
+});
+
 test("demo: prints the URL and examples, answers on three tiers, prints a summary line", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "triage-demo-"));
   const proc = spawn(triageBin, ["demo", "--listen", "127.0.0.1:0", "--ledger", `sqlite://${dir}/demo.db`, "--summary-every", "0.2"], { stdio: ["ignore", "pipe", "pipe"] });

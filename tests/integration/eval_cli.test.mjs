@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync, openSync, closeSync }
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
-import { triageBin, repoRoot } from "./lib/harness.mjs";
+import { triageBin, repoRoot, startDemo } from "./lib/harness.mjs";
 
 const data = path.resolve(repoRoot, "../shared/data/outcomes");
 const gsm8k = path.join(data, "gsm8k-dev.jsonl");
@@ -62,7 +62,7 @@ test("eval: a 95% bootstrap interval around APGR and CPT(50%); --bootstrap 0 tur
   assert.equal(off.apgr, j.apgr);
   const bad = run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "-1"]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--bootstrap: Value -1 not in range 0 to 100000/);
+  assert.match(bad.stderr, /--bootstrap: must be a whole number in \[0, 100000\], got -1/);
   // Other usage errors exit 2 as well: a missing required option, an unknown flag.
   assert.equal(run(["eval", "--router", "length"]).status, 2);
   assert.equal(run(["eval", "--data", gsm8k, "--router", "length", "--no-such-flag"]).status, 2);
@@ -688,6 +688,91 @@ test("bad input: malformed line, corrupt model, unknown router, missing file", (
   });
 });
 
+// Regression: "cannot open outcomes file F" (and model file, rules file) said neither whether the
+// file was missing, a path through a non-directory or refused, where docs promise `FILE: why`.
+test("a file that cannot be opened says why (the system's reason): outcomes, model and rules files, exit 1", () => {
+  withTempDir("triage-open-", (dir) => {
+    const plain = path.join(dir, "plain");
+    writeFileSync(plain, "not a directory\n");
+    const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const cases = [
+      [path.join(dir, "none.jsonl"), "No such file or directory"],
+      [path.join(plain, "x.jsonl"), "Not a directory"],
+    ];
+    for (const [file, why] of cases) {
+      for (const args of [
+        ["eval", "--data", file, "--router", "length"],
+        ["train", "--data", file, "--out", path.join(dir, "m.model")],
+        ["calibrate", "--data", file, "--router", "length", "--split", "70/30"],
+      ]) {
+        const r = run(args);
+        assert.equal(r.status, 1, `${args.join(" ")}\n${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`cannot open outcomes file ${esc(file)}: ${why}`), args.join(" "));
+        assert.equal(r.stdout, "");
+      }
+      const model = file.replace(/\.jsonl$/, ".model");
+      for (const [spec, what] of [[`learned:${model}`, "model"], [`cascade:${model}`, "model"], [`rules:${model}`, "rules"]]) {
+        const r = run(["eval", "--data", gsm8k, "--router", spec, "--bootstrap", "0"]);
+        assert.equal(r.status, 1, `${spec}\n${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`cannot open ${what} file ${esc(model)}: ${why}`), spec);
+      }
+    }
+  });
+});
+
+// Regression: these two usage errors (exit 2) came only after every --data file was read, so a
+// malformed file (exit 1) or minutes of loading came first.
+test("--scores or --by-category with several --router is a usage error before any data is read", () => {
+  withTempDir("triage-multi-", (dir) => {
+    const malformed = path.join(repoRoot, "tests/fixtures/eval/malformed.jsonl");
+    for (const [flag, extra] of [["--scores", [path.join(dir, "s.jsonl")]], ["--by-category", []]]) {
+      const r = run(["eval", "--data", malformed, "--router", "length", "--router", "random:1", flag, ...extra]);
+      assert.equal(r.status, 2, `${flag}\n${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${flag} takes a single --router`));
+      assert.doesNotMatch(r.stderr, /malformed/);
+      assert.equal(r.stdout, "");
+    }
+  });
+});
+
+// Regression: eval, train and calibrate exited 0 when their stdout could not take the report
+// (`triage eval --json > out.json` on a full disk left an empty or cut file behind a success);
+// `triage report` already exited 1 there.
+test("a stdout that cannot be written (a full disk) exits 1 with the reason, in eval, train and calibrate (report: report.test.mjs)", () => {
+  withTempDir("triage-full-", (dir) => {
+    const mtbench = path.join(repoRoot, "tests/fixtures/eval/mtbench_like.jsonl");
+    const model = path.join(dir, "m.model");
+    for (const args of [
+      ["eval", "--data", mtbench, "--router", "length", "--bootstrap", "0"],
+      ["eval", "--data", mtbench, "--router", "length", "--bootstrap", "0", "--json"],
+      ["eval", "--data", mtbench, "--router", "length", "--router", "random:1", "--bootstrap", "0"],
+      ["calibrate", "--data", mtbench, "--router", "length", "--split", "70/30"],
+      ["train", "--data", mtbench, "--out", model, "--cv", "2", "--bootstrap", "0", "--epochs", "1"],
+    ]) {
+      const full = openSync("/dev/full", "w");
+      try {
+        const r = spawnSync(triageBin, args, { encoding: "utf8", stdio: ["ignore", full, "pipe"] });
+        assert.equal(r.status, 1, `${args.join(" ")}\n${r.stderr}`);
+        // The reason when the last flush failed; a write that failed earlier (a full buffer of
+        // --json, train's flush between blocks) leaves only the error flag.
+        assert.match(r.stderr, /triage: cannot write to stdout: (No space left on device|a write failed before the end)\n$/, args.join(" "));
+      } finally {
+        closeSync(full);
+      }
+    }
+    const full = openSync("/dev/full", "w");
+    try {
+      const r = spawnSync(triageBin, ["eval", "--data", mtbench, "--router", "length", "--bootstrap", "0"], { encoding: "utf8", stdio: ["ignore", full, "pipe"] });
+      assert.match(r.stderr, /triage: cannot write to stdout: No space left on device\n$/);
+    } finally {
+      closeSync(full);
+    }
+    // The model file is whole all the same: only the printed figures were lost.
+    const ok = run(["eval", "--data", mtbench, "--router", `learned:${model}`, "--bootstrap", "0"]);
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+});
+
 test("a number or null as id or role: FILE:LINE and exit 1 in eval, train and calibrate, not an abort", () => {
   withTempDir("triage-types-", (dir) => {
     const fixtures = path.join(repoRoot, "tests/fixtures/eval");
@@ -745,6 +830,13 @@ test("long runs show progress on stderr only; short runs stay quiet", () => {
     assert.match(lines[0], /^length: bootstrap gsm8k: 1\/40 resamples \(\d+\.\d s\)$/);
     assert.match(lines.at(-1), /^length: bootstrap gsm8k: 40\/40 resamples \(\d+\.\d s, done\)$/);
     assert.equal(quiet.stderr, "");  // well under a second: no progress lines
+    // A value that is not a whole number of milliseconds is said so and ignored (at most a line a
+    // second); "abc" used to read as 0 (a line per resample) and "1s" as 1 ms.
+    for (const bad of ["abc", "1s", "-5", " "]) {
+      const b = spawnSync(triageBin, ["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "40", "--json"], { encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, TRIAGE_PROGRESS_MS: bad } });
+      assert.equal(b.status, 0, b.stderr);
+      assert.equal(b.stderr, `warning: TRIAGE_PROGRESS_MS=${bad} is not a number of milliseconds >= 0; progress lines come at most once a second\n`, JSON.stringify(bad));
+    }
     // Several routers: the paired bootstrap against the first reports too.
     const cmp = every(["eval", "--data", gsm8k, "--router", "random:1", "--router", "length", "--bootstrap", "5"]);
     assert.equal(cmp.status, 0, cmp.stderr);
@@ -1049,6 +1141,29 @@ test("output files: a failed write exits 1 and never leaves a cut model; a missi
   });
 });
 
+// Regression: the PNG went straight to its name through cairo_surface_write_to_png, which
+// truncated the old picture first, so a write that failed half-way (a file size limit, a full
+// disk) left a cut PNG, where every other output is written whole or not at all.
+test("eval --plot FILE.png is written whole or not at all: a failed write leaves the picture that was there", () => {
+  withTempDir("triage-png-atomic-", (dir) => {
+    const png = path.join(dir, "c.png");
+    const first = run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "0", "--plot", png]);
+    assert.equal(first.status, 0, first.stderr);
+    const good = readFileSync(png);
+    assert.ok(good.length > 16384, `a PNG of ${good.length} bytes`);
+    // 8 blocks of 512 or 1024 bytes: less than the picture, more than nothing.
+    const limited = spawnSync("sh", ["-c", 'ulimit -f 8; exec "$0" "$@"', triageBin, "eval", "--data", gsm8k, "--router", "random:1", "--bootstrap", "0", "--plot", png], { encoding: "utf8" });
+    assert.notEqual(limited.status, 0, limited.stderr);
+    assert.ok(readFileSync(png).equals(good), "the old picture is left whole");
+    // And a PNG that can be written still is, over the old one.
+    const again = run(["eval", "--data", gsm8k, "--router", "random:1", "--bootstrap", "0", "--plot", png]);
+    assert.equal(again.status, 0, again.stderr);
+    const png2 = readFileSync(png);
+    assert.ok(png2.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])));
+    assert.ok(!png2.equals(good), "the random:1 curve is another picture");
+  });
+});
+
 test("train whose weights diverge writes no model; a model file of NaN or infinite numbers is refused", () => {
   withTempDir("triage-nan-", (dir) => {
     const out = path.join(dir, "nan.model");
@@ -1124,6 +1239,9 @@ test("number flags: nan, infinities and values out of range are refused (exit 2)
       [["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), "--learning-rate", "nan"], /--learning-rate: must be a number > 0, got nan/],
       [["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), "--l2", "nan"], /--l2: must be a number >= 0, got nan/],
       [["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), "--length-prior", "nan"], /--length-prior: must be a number in \[0, 1\], got nan/],
+      // Decimal only, as --split: strtod read hex, so 0x0.4 was a strong fraction of 0.25.
+      [["calibrate", "--data", gsm8k, "--router", "length", "--strong-fraction", "0x0.4"], /--strong-fraction: must be a number in \(0, 1\), got 0x0\.4/],
+      [["eval", "--data", gsm8k, "--router", "length", "--cheap-price", "0x10"], /--cheap-price: must be a number >= 0, got 0x10/],
     ];
     for (const [args, why] of cases) {
       const r = run(args);
@@ -1132,6 +1250,25 @@ test("number flags: nan, infinities and values out of range are refused (exit 2)
       assert.equal(r.stdout, "");
     }
     assert.throws(() => readFileSync(path.join(dir, "x.model")));
+    // Whole-number flags are decimal: CLI11 read 0x10 as 16 and 010 as octal 8.
+    for (const [flag, bad] of [["--bootstrap", "0x10"], ["--bootstrap", "1e2"], ["--bootstrap", "-1"]]) {
+      const r = run(["eval", "--data", gsm8k, "--router", "length", flag, bad]);
+      assert.equal(r.status, 2, `${flag} ${bad}\n${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${flag}: must be a whole number in \\[0, 100000\\], got ${bad}`));
+    }
+    for (const [args, why] of [
+      [["--cv", "0x5"], /--cv: must be a whole number in \[2, 20\], got 0x5/],
+      [["--epochs", "1.5"], /--epochs: must be a whole number in \[1, 1000\], got 1\.5/],
+      [["--heads", "3"], /--heads: must be a whole number in \[1, 2\], got 3/],
+      [["--feature-set", "0"], /--feature-set: must be a whole number in \[1, 3\], got 0/],
+    ]) {
+      const r = run(["train", "--data", gsm8k, "--out", path.join(dir, "x.model"), ...args]);
+      assert.equal(r.status, 2, `${args.join(" ")}\n${r.stderr}`);
+      assert.match(r.stderr, why);
+    }
+    const octal = run(["eval", "--data", gsm8k, "--router", "length", "--bootstrap", "010", "--json"]);
+    assert.equal(octal.status, 0, octal.stderr);
+    assert.equal(JSON.parse(octal.stdout).bootstrap_resamples, 10);
     // In range still works.
     assert.equal(run(["calibrate", "--data", gsm8k, "--router", "length", "--min-pgr", "1"]).status, 0);
     assert.equal(run(["eval", "--data", gsm8k, "--router", "length", "--cheap-price", "0", "--bootstrap", "0"]).status, 0);
@@ -1176,6 +1313,41 @@ test("an output that names an input (--scores over --data, calibrate --out over 
     const out = run(["eval", "--data", data, "--router", "length", "--bootstrap", "0", "--json", "--scores", "/dev/null"]);
     assert.equal(out.status, 0, out.stderr);
   });
+});
+
+// Regression: the ledger of `calibrate --ledger` was not counted as an input, so `--out` naming
+// it replaced the gateway's accounting database with the YAML snippet (exit 0, "wrote ...").
+test("calibrate --out naming the --ledger it reads (or its -wal / -shm file) is refused, the ledger left whole", async () => {
+  const t = await startDemo();
+  try {
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${t.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: `Prove theorem ${i}` }] }),
+      });
+      assert.equal(r.status, 200);
+      await r.text();
+    }
+    await t.stop();
+    const before = readFileSync(t.ledger);
+    const url = `sqlite://${t.ledger}`;
+    for (const out of [t.ledger, path.join(path.dirname(t.ledger), ".", path.basename(t.ledger)), `${t.ledger}-wal`, `${t.ledger}-shm`]) {
+      const r = run(["calibrate", "--router", "learned:builtin", "--ledger", url, "--split", "70/30", "--out", out]);
+      assert.equal(r.status, 2, `--out ${out}\n${r.stderr}`);
+      assert.match(r.stderr, /--out .* names an input \(--ledger\): writing it would overwrite it/);
+      assert.equal(r.stdout, "");
+    }
+    assert.ok(readFileSync(t.ledger).equals(before), "the ledger is left whole");
+    const report = run(["report", "--ledger", url, "--json"]);
+    assert.equal(report.status, 0, report.stderr);
+    assert.equal(JSON.parse(report.stdout).requests.total, 3);
+    // Another name is fine.
+    const ok = run(["calibrate", "--router", "learned:builtin", "--ledger", url, "--split", "70/30", "--out", path.join(path.dirname(t.ledger), "t.yaml")]);
+    assert.equal(ok.status, 0, ok.stderr);
+  } finally {
+    await t.cleanup();
+  }
 });
 
 test("--scores /dev/stdout with stdout redirected to a file: the report and the scores both land in it", () => {

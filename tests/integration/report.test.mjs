@@ -4,7 +4,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync, openSync, closeSync } from "node:fs";
 import path from "node:path";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
@@ -149,6 +149,12 @@ describe("triage report against the cost headers", () => {
     r = run(["report", "--ledger", `sqlite://${text}`]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /is not a triage ledger/);
+    // A directory: it said "cannot open ledger database 'DIR': disk I/O error".
+    for (const args of [["report"], ["calibrate", "--router", "length", "--split", "70/30"]]) {
+      r = run([...args, "--ledger", `sqlite://${t.dir}`]);
+      assert.equal(r.status, 1, args.join(" "));
+      assert.match(r.stderr, new RegExp(`${t.dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is a directory, not a ledger file\n$`), args.join(" "));
+    }
     r = run(["report", "--ledger", "postgres://db/x"]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /ledger url 'postgres:\/\/db\/x'/);
@@ -160,5 +166,17 @@ describe("triage report against the cost headers", () => {
     r = run(["report"]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--ledger/);
+    // A stdout that cannot take the report (a full disk): exit 1 with the reason (it exited 1
+    // without a word).
+    for (const args of [[], ["--json"]]) {
+      const full = openSync("/dev/full", "w");
+      try {
+        r = spawnSync(triageBin, ["report", "--ledger", `sqlite://${t.ledger}`, ...args], { encoding: "utf8", stdio: ["ignore", full, "pipe"] });
+      } finally {
+        closeSync(full);
+      }
+      assert.equal(r.status, 1, args.join(" "));
+      assert.equal(r.stderr, "triage: report: cannot write to stdout: No space left on device\n", args.join(" "));
+    }
   });
 });
