@@ -128,6 +128,7 @@ class OpenAIPassThrough final : public StreamTranslator {
     if (info.finish_reason) complete_ = true;
     step.content = info.has_content || info.finish_reason.has_value();
     step.text_chars = info.text_chars;
+    if (first_chunk_.empty()) first_chunk_ = ev.data;  // for a usage chunk written here
     step.frames = SseFrame(ev.data);
     return step;
   }
@@ -143,7 +144,12 @@ class OpenAIPassThrough final : public StreamTranslator {
       }
       json u = json::parse(usage_chunk_, nullptr, false);
       if (u.is_discarded() || !u.is_object()) {
+        // The upstream sent no usage chunk: written here, with the head every chunk of the
+        // stream has (id, created, model), taken from its first chunk.
         u = json::object();
+        json first = json::parse(first_chunk_, nullptr, false);
+        for (const char* k : {"id", "created", "model", "system_fingerprint"})
+          if (first.is_object() && first.contains(k)) u[k] = first[k];
         u["object"] = "chat.completion.chunk";
         u["choices"] = json::array();
         u["usage"] = OpenAIUsageJson(usage_);
@@ -160,6 +166,7 @@ class OpenAIPassThrough final : public StreamTranslator {
   bool reported_ = false;
   bool complete_ = false, ended_ = false;
   std::string usage_chunk_;
+  std::string first_chunk_;  // the first chunk passed on, whose head a written usage chunk takes
 };
 
 // ---- Anthropic upstream, Anthropic client: pass through; hold message_stop for the end.

@@ -149,6 +149,24 @@ json OpenAIChunk(json delta, json finish = nullptr) {
                                             {"finish_reason", std::move(finish)}}})}};
 }
 
+// A usage chunk the gateway writes itself (the upstream sent none) has the head of every other
+// chunk of the stream: it used to have only `object`, `choices` and `usage`.
+TEST(OpenAIPassThroughStream, WrittenUsageChunkHasTheStreamsHead) {
+  json first = OpenAIChunk({{"role", "assistant"}, {"content", "hi"}});
+  first["system_fingerprint"] = "fp_1";
+  auto chunks =
+      Translate(Dialect::kOpenAI, Dialect::kOpenAI,
+                {SseEvent{"", first.dump()},
+                 SseEvent{"", OpenAIChunk(json::object(), "stop").dump()}, SseEvent{"", "[DONE]"}},
+                /*include_usage=*/true);
+  ASSERT_GE(chunks.size(), 2u);
+  const json& usage = chunks.at(chunks.size() - 2);
+  EXPECT_EQ(usage["choices"], json::array());
+  EXPECT_TRUE(usage.contains("usage"));
+  for (const char* k : {"id", "object", "created", "model", "system_fingerprint"})
+    EXPECT_EQ(usage[k], first[k]) << k;
+}
+
 // Ollama's OpenAI-compatible stream numbers every call of a parallel answer 0 (each call whole
 // in one delta, with its own id), and some servers send no index at all, read as 0. The
 // translator appended the second call to the first: one tool_use whose input was
