@@ -38,6 +38,8 @@ struct Tool {
   std::string name;
   std::string description;
   nlohmann::json input_schema;  // JSON schema object
+  // Inputs must follow the schema (Anthropic `strict: true` -> OpenAI `function.strict`).
+  bool strict = false;
 };
 
 struct ToolChoice {

@@ -350,6 +350,28 @@ TEST(AnthropicToOpenAIRequest, ToolChoiceWithoutToolsIsNotSent) {
   EXPECT_EQ(ToOpenAIRequest(*req, "up")["tool_choice"], "none");
 }
 
+// Anthropic's strict tool use (`strict: true`: inputs guaranteed to follow the schema) is OpenAI's
+// `function.strict`; it was lost without being named. Tool members with no Chat Completions slot
+// are named once each.
+TEST(AnthropicToOpenAIRequest, StrictToolStaysStrictAndOtherToolMembersAreNamed) {
+  auto req = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"tools":[)"
+      R"({"name":"a","input_schema":{"type":"object"},"strict":true,"input_examples":[{}],)"
+      R"("defer_loading":false},)"
+      R"({"name":"b","input_schema":{"type":"object"},"strict":false,"input_examples":[{}],)"
+      R"("eager_input_streaming":null}]})",
+      64);
+  ASSERT_TRUE(req.ok()) << req.error().message;
+  std::vector<std::string> dropped;
+  json out = ToOpenAIRequest(*req, "up", &dropped);
+  EXPECT_EQ(out["tools"][0]["function"]["strict"], true);
+  EXPECT_FALSE(out["tools"][1]["function"].contains("strict"));
+  EXPECT_EQ(dropped, (std::vector<std::string>{"tools.defer_loading", "tools.input_examples"}));
+  std::vector<std::string> dropped_bytes;
+  EXPECT_EQ(json::parse(OpenAIRequestBody(*req, "up", &dropped_bytes)), out);
+  EXPECT_EQ(dropped_bytes, dropped);
+}
+
 // Current Claude models refuse `temperature` and `top_p` together ("`temperature` and `top_p`
 // cannot both be specified for this model. Please use only one."), and OpenAI clients often
 // send both: temperature is kept, top_p dropped and named. Either alone is sent as it was.

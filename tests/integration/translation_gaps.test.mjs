@@ -148,6 +148,33 @@ describe("translation gaps", () => {
     const on = await ask({ type: "enabled", budget_tokens: 1024 });
     assert.match(on.response.headers.get("x-triage-dropped-params") || "", /thinking/);
   });
+
+  // A tool's `strict: true` (Anthropic's strict tool use: inputs guaranteed to follow the schema)
+  // is OpenAI's `function.strict`; it was lost without being named, as were the tool members
+  // with no Chat Completions slot.
+  test("Anthropic SDK -> OpenAI upstream: a strict tool stays strict, tool members without a slot are named", async () => {
+    oa.plan = (b) => JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: b.model, choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+    const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false };
+    const { response } = await anthropic.messages
+      .create({
+        model: "open",
+        max_tokens: 64,
+        messages: [{ role: "user", content: "weather?" }],
+        tools: [
+          { name: "weather", description: "d", input_schema: schema, strict: true, input_examples: [{ city: "Paris" }] },
+          { name: "plain", input_schema: { type: "object" }, strict: false },
+        ],
+      })
+      .withResponse();
+    assert.deepEqual(oa.requests.at(-1).tools, [
+      { type: "function", function: { name: "weather", description: "d", parameters: schema, strict: true } },
+      { type: "function", function: { name: "plain", parameters: { type: "object" } } },
+    ]);
+    const dropped = response.headers.get("x-triage-dropped-params") || "";
+    assert.match(dropped, /tools\.input_examples/);
+    assert.doesNotMatch(dropped, /strict/);
+  });
+
 });
 
 // OpenAI's own API refuses more than 4 stop sequences; vLLM, llama.cpp and Ollama take more.
