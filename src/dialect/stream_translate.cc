@@ -300,8 +300,13 @@ class OpenAIToAnthropic final : public StreamTranslator {
     step.text_chars += c.reasoning_chars;  // not sent (no signed thinking to give), but billed
     if (!c.finish_reason.empty()) {
       stop_ = StopFromOpenAI(c.finish_reason);
+      stop_sequence_ = c.stop_sequence;  // vLLM and SGLang name the stop string that matched
+      if (!stop_sequence_.empty()) stop_ = StopReason::kStopSequence;
       // OpenAI ends a refusal with "stop"; the unary translation calls it a refusal too.
-      if (refused_ && stop_ == StopReason::kEndTurn) stop_ = StopReason::kRefusal;
+      if (refused_ && (stop_ == StopReason::kEndTurn || stop_ == StopReason::kStopSequence)) {
+        stop_ = StopReason::kRefusal;
+        stop_sequence_.clear();
+      }
       finished_ = true;
       step.content = true;
     }
@@ -318,11 +323,22 @@ class OpenAIToAnthropic final : public StreamTranslator {
     for (auto& [k, call] : tools_)
       if (call.block < 0) OpenToolBlock(call, "", out);
     CloseBlock(out);
+    // OpenAI ends a forced call with "stop" (vLLM a named one): the Messages API says tool_use,
+    // as the non-streaming translation does (ToolCallsStopWithToolUse).
+    if (!tools_.empty() && (stop_ == StopReason::kEndTurn || stop_ == StopReason::kStopSequence)) {
+      stop_ = StopReason::kToolUse;
+      stop_sequence_.clear();
+    }
     out +=
         "event: message_delta\n"
         R"(data: {"type":"message_delta","delta":{"stop_reason":)";
     AppendJsonString(out, AnthropicStopReason(stop_));
-    out += R"(,"stop_sequence":null},"usage":)";
+    out += R"(,"stop_sequence":)";
+    if (stop_sequence_.empty())
+      out += "null";
+    else
+      AppendJsonString(out, stop_sequence_);
+    out += R"(},"usage":)";
     out += AnthropicUsageJson(usage_).dump();
     out += "}\n\n";
     return out + AnthropicTail(triage, comment);
@@ -396,6 +412,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
   std::string open_type_;
   std::map<int64_t, ToolBlock> tools_;  // OpenAI tool_calls index -> its current call
   StopReason stop_ = StopReason::kEndTurn;
+  std::string stop_sequence_;  // the matched stop string, when the upstream named it
   TokenUsage usage_;
 };
 

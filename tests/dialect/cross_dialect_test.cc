@@ -167,6 +167,97 @@ TEST(OpenAIPassThroughStream, WrittenUsageChunkHasTheStreamsHead) {
     EXPECT_EQ(usage[k], first[k]) << k;
 }
 
+// OpenAI ends a forced call (a named tool_choice) with finish_reason "stop", vLLM a named one:
+// an Anthropic client got stop_reason end_turn next to its tool_use block, where the Messages
+// API always says tool_use. A call cut short stays max_tokens.
+TEST(OpenAIToAnthropic, ToolCallsEndingWithStopAreToolUse) {
+  for (const std::string finish : {"stop", "tool_calls", "length", ""}) {
+    SCOPED_TRACE(finish);
+    const std::string want = finish == "length" ? "max_tokens" : "tool_use";
+    json call = {{"index", 0},
+                 {"id", "call_1"},
+                 {"type", "function"},
+                 {"function", {{"name", "f"}, {"arguments", R"({"a":1})"}}}};
+    std::vector<SseEvent> in = {SseEvent{"", OpenAIChunk({{"tool_calls", {call}}}).dump()}};
+    if (!finish.empty()) in.push_back(SseEvent{"", OpenAIChunk(json::object(), finish).dump()});
+    in.push_back(SseEvent{"", "[DONE]"});
+    std::string stop;
+    for (const auto& e : Translate(Dialect::kOpenAI, Dialect::kAnthropic, in))
+      if (e.value("type", "") == "message_delta") stop = e["delta"]["stop_reason"];
+    EXPECT_EQ(stop, want);
+
+    call.erase("index");
+    json answer = {
+        {"id", "c"},
+        {"model", "m"},
+        {"choices",
+         {{{"index", 0},
+           {"message", {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", {call}}}},
+           {"finish_reason", finish.empty() ? json(nullptr) : json(finish)}}}}};
+    for (const AnswerReading& read : {ReadAnswer(Dialect::kOpenAI, answer.dump()),
+                                      ReadAnswerTree(Dialect::kOpenAI, answer.dump())}) {
+      ASSERT_TRUE(read.response && read.response->ok());
+      EXPECT_EQ(json::parse(WriteAnthropicResponse(**read.response))["stop_reason"], want);
+    }
+  }
+  // Text alone that ends with "stop" is still end_turn.
+  auto events = Translate(Dialect::kOpenAI, Dialect::kAnthropic,
+                          {SseEvent{"", OpenAIChunk({{"content", "hi"}}, "stop").dump()}});
+  EXPECT_EQ(events.at(events.size() - 2)["delta"]["stop_reason"], "end_turn");
+}
+
+// vLLM names the stop string that ended an answer in the choice's `stop_reason`, SGLang in
+// `matched_stop` (an integer there is a stop token id, such as EOS). An Anthropic client that sent
+// stop_sequences got end_turn and a null stop_sequence, streamed or not.
+TEST(OpenAIToAnthropic, MatchedStopStringIsStopSequence) {
+  struct Case {
+    json extra;  // members added to choices[0]
+    std::string finish, reason, sequence;
+  } cases[] = {
+      {{{"stop_reason", "END"}}, "stop", "stop_sequence", "END"},
+      {{{"matched_stop", "</answer>"}}, "stop", "stop_sequence", "</answer>"},
+      {{{"stop_reason", 2}}, "stop", "end_turn", ""},
+      {{{"matched_stop", 151645}}, "stop", "end_turn", ""},
+      {{{"stop_reason", nullptr}}, "stop", "end_turn", ""},
+      {{{"stop_reason", "END"}}, "length", "max_tokens", ""},
+      {json::object(), "stop", "end_turn", ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.extra.dump() + " " + c.finish);
+    json last = OpenAIChunk(json::object(), c.finish);
+    last["choices"][0].update(c.extra);
+    const std::string data = last.dump();
+    EXPECT_EQ(ReadOpenAIChunk(data).stop_sequence, c.sequence);
+    EXPECT_EQ(ReadOpenAIChunkTree(data).stop_sequence, c.sequence);
+    auto events = Translate(Dialect::kOpenAI, Dialect::kAnthropic,
+                            {SseEvent{"", OpenAIChunk({{"content", "abc"}}).dump()},
+                             SseEvent{"", data}, SseEvent{"", "[DONE]"}});
+    json delta;
+    for (const auto& e : events)
+      if (e.value("type", "") == "message_delta") delta = e["delta"];
+    EXPECT_EQ(delta["stop_reason"], c.reason);
+    EXPECT_EQ(delta["stop_sequence"], c.sequence.empty() ? json(nullptr) : json(c.sequence));
+
+    json answer = json::parse(R"({"id":"c","object":"chat.completion","model":"m","choices":)"
+                              R"([{"index":0,"message":{"role":"assistant","content":"abc"}}]})");
+    answer["choices"][0]["finish_reason"] = c.finish;
+    answer["choices"][0].update(c.extra);
+    for (const AnswerReading& read : {ReadAnswer(Dialect::kOpenAI, answer.dump()),
+                                      ReadAnswerTree(Dialect::kOpenAI, answer.dump())}) {
+      ASSERT_TRUE(read.response && read.response->ok());
+      const json out = json::parse(WriteAnthropicResponse(**read.response));
+      EXPECT_EQ(out["stop_reason"], c.reason);
+      EXPECT_EQ(out["stop_sequence"], c.sequence.empty() ? json(nullptr) : json(c.sequence));
+    }
+    auto parsed = ParseOpenAIResponse(answer);
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(RenderAnthropicResponse(*parsed)["stop_sequence"],
+              c.sequence.empty() ? json(nullptr) : json(c.sequence));
+    // Towards an OpenAI client it is still "stop".
+    EXPECT_EQ(RenderOpenAIResponse(*parsed, 1)["choices"][0]["finish_reason"], c.finish);
+  }
+}
+
 // Ollama's OpenAI-compatible stream numbers every call of a parallel answer 0 (each call whole
 // in one delta, with its own id), and some servers send no index at all, read as 0. The
 // translator appended the second call to the first: one tool_use whose input was
