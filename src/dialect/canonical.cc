@@ -21,8 +21,12 @@ void ToolCallsStopWithToolUse(CanonicalResponse& r) {
   const bool calls = std::any_of(r.content.begin(), r.content.end(), [](const ContentBlock& b) {
     return b.type == BlockType::kToolUse;
   });
-  if (!calls || (r.stop_reason && *r.stop_reason != StopReason::kEndTurn &&
-                 *r.stop_reason != StopReason::kStopSequence))
+  if (!calls) {
+    if (r.stop_reason == StopReason::kToolUse) r.stop_reason = StopReason::kEndTurn;
+    return;
+  }
+  if (r.stop_reason && *r.stop_reason != StopReason::kEndTurn &&
+      *r.stop_reason != StopReason::kStopSequence)
     return;
   r.stop_reason = StopReason::kToolUse;
   r.stop_sequence.clear();

@@ -95,6 +95,9 @@ std::string_view OpenAIFinishReason(StopReason r);
 // An OpenAI-compatible answer holding tool calls stops with kToolUse unless it was cut short
 // (length) or filtered: OpenAI ends a forced call (a named tool_choice, often "required" too)
 // with finish_reason "stop", vLLM a named one, where the Messages API always says tool_use.
+// One without tool calls never stops with kToolUse (vLLM says "tool_calls" for a "required"
+// answer its parser found no call in): kEndTurn, as the Messages API never says tool_use
+// without a tool_use block.
 void ToolCallsStopWithToolUse(CanonicalResponse& r);
 StopReason StopFromAnthropic(std::string_view stop_reason);  // unknown -> kEndTurn
 std::string_view AnthropicStopReason(StopReason r);

@@ -329,6 +329,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
       stop_ = StopReason::kToolUse;
       stop_sequence_.clear();
     }
+    if (tools_.empty() && stop_ == StopReason::kToolUse) stop_ = StopReason::kEndTurn;
     out +=
         "event: message_delta\n"
         R"(data: {"type":"message_delta","delta":{"stop_reason":)";

@@ -200,10 +200,23 @@ TEST(OpenAIToAnthropic, ToolCallsEndingWithStopAreToolUse) {
       EXPECT_EQ(json::parse(WriteAnthropicResponse(**read.response))["stop_reason"], want);
     }
   }
-  // Text alone that ends with "stop" is still end_turn.
-  auto events = Translate(Dialect::kOpenAI, Dialect::kAnthropic,
-                          {SseEvent{"", OpenAIChunk({{"content", "hi"}}, "stop").dump()}});
-  EXPECT_EQ(events.at(events.size() - 2)["delta"]["stop_reason"], "end_turn");
+  // Text alone that ends with "stop" is still end_turn, and so is text that ends with
+  // "tool_calls" (vLLM, tool_choice "required" without a tool parser): no tool_use block, no
+  // tool_use stop.
+  for (const char* finish : {"stop", "tool_calls"}) {
+    SCOPED_TRACE(finish);
+    auto events = Translate(Dialect::kOpenAI, Dialect::kAnthropic,
+                            {SseEvent{"", OpenAIChunk({{"content", "hi"}}, finish).dump()}});
+    EXPECT_EQ(events.at(events.size() - 2)["delta"]["stop_reason"], "end_turn");
+    const std::string answer =
+        std::string(R"({"id":"c","model":"m","choices":[{"index":0,"message":{"role":)") +
+        R"("assistant","content":"hi","tool_calls":[]},"finish_reason":")" + finish + R"("}]})";
+    for (const AnswerReading& read :
+         {ReadAnswer(Dialect::kOpenAI, answer), ReadAnswerTree(Dialect::kOpenAI, answer)}) {
+      ASSERT_TRUE(read.response && read.response->ok());
+      EXPECT_EQ(json::parse(WriteAnthropicResponse(**read.response))["stop_reason"], "end_turn");
+    }
+  }
 }
 
 // vLLM names the stop string that ended an answer in the choice's `stop_reason`, SGLang in

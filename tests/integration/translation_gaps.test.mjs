@@ -211,6 +211,15 @@ describe("translation gaps", () => {
         : JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: b.model, choices: [{ index: 0, message: { role: "assistant", content: "sunny" }, finish_reason: "stop" }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } });
     assert.equal((await anthropic.messages.create({ ...params, tool_choice: { type: "auto" } })).stop_reason, "end_turn");
     assert.equal((await anthropic.messages.stream({ ...params, tool_choice: { type: "auto" } }).finalMessage()).stop_reason, "end_turn");
+    // And the reverse: vLLM with tool_choice "required" and no tool parser says "tool_calls" for
+    // an answer without any (vllm-project/vllm#53255): tool_use with no tool_use block, which the
+    // Messages API never sends, sent an agent loop looking for calls that are not there.
+    oa.plan = (b) =>
+      b.stream
+        ? od(chunk(b.model, { content: "sunny" })) + od(chunk(b.model, {}, "tool_calls")) + usageChunk(b.model) + "data: [DONE]\n\n"
+        : JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: b.model, choices: [{ index: 0, message: { role: "assistant", content: "sunny", tool_calls: [] }, finish_reason: "tool_calls" }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } });
+    assert.equal((await anthropic.messages.create({ ...params, tool_choice: { type: "any" } })).stop_reason, "end_turn");
+    assert.equal((await anthropic.messages.stream({ ...params, tool_choice: { type: "any" } }).finalMessage()).stop_reason, "end_turn");
   });
 
   // vLLM names the stop string that ended the answer in the choice's `stop_reason`, SGLang in
