@@ -135,8 +135,11 @@ CanonicalRequest CanonicalFromAnthropic(const json& b) {
     // programmatic-calling hints): named, not lost.
     static constexpr std::string_view kToolMapped[] = {"type",         "name",   "description",
                                                        "input_schema", "strict", "cache_control"};
+    // One sent at the value the API takes when it is absent (false, [], allowed_callers
+    // ["direct"]: what a Chat Completions tool is anyway) loses nothing and is not named.
     for (const auto& [k, v] : t.items())
-      if (!v.is_null() &&
+      if (!v.is_null() && !(v.is_boolean() && !v.get<bool>()) && !(v.is_array() && v.empty()) &&
+          !(k == "allowed_callers" && v == json::array({"direct"})) &&
           std::find(std::begin(kToolMapped), std::end(kToolMapped), k) == std::end(kToolMapped))
         AddUnmapped(c.unmapped, "tools." + k);
     c.tools.push_back(std::move(tool));

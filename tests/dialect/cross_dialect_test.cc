@@ -461,9 +461,12 @@ TEST(AnthropicToOpenAIRequest, StrictToolStaysStrictAndOtherToolMembersAreNamed)
   auto req = ParseAnthropicMessages(
       R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"tools":[)"
       R"({"name":"a","input_schema":{"type":"object"},"strict":true,"input_examples":[{}],)"
-      R"("defer_loading":false},)"
+      R"("defer_loading":true},)"
       R"({"name":"b","input_schema":{"type":"object"},"strict":false,"input_examples":[{}],)"
-      R"("eager_input_streaming":null}]})",
+      R"("eager_input_streaming":null},)"
+      // Members at the value the API takes when they are absent lose nothing: not named.
+      R"({"name":"c","input_schema":{"type":"object"},"eager_input_streaming":false,)"
+      R"("allowed_callers":["direct"],"input_examples":[]}]})",
       64);
   ASSERT_TRUE(req.ok()) << req.error().message;
   std::vector<std::string> dropped;
