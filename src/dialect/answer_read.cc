@@ -44,7 +44,8 @@ Result<CanonicalResponse> OpenAIAnswer(sj::object top) {
       break;
     }
   if (!first_is_object) return BadUpstream("has no choices");
-  const auto [message, finish] = fast_json::LastOf<2>(choice, {"message", "finish_reason"});
+  const auto [message, finish, stop_reason, matched_stop] =
+      fast_json::LastOf<4>(choice, {"message", "finish_reason", "stop_reason", "matched_stop"});
   sj::object msg;
   if (!IsObject(message, &msg)) return BadUpstream("has no message");
   CanonicalResponse r;
@@ -80,9 +81,13 @@ Result<CanonicalResponse> OpenAIAnswer(sj::object top) {
   }
   const std::string finish_reason = StringOr(finish);
   if (!finish_reason.empty()) r.stop_reason = StopFromOpenAI(finish_reason);
+  r.stop_sequence = OpenAIMatchedStop(finish_reason, StringOr(stop_reason), StringOr(matched_stop));
+  if (!r.stop_sequence.empty()) r.stop_reason = StopReason::kStopSequence;
+  ToolCallsStopWithToolUse(r);
   if (refusal && fast_json::NonEmptyString(*refusal) && r.content.empty()) {
     r.content.push_back(TextBlock(StringOr(refusal)));
     r.stop_reason = StopReason::kRefusal;
+    r.stop_sequence.clear();
   }
   sj::object u;
   bool complete = false;

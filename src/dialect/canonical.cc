@@ -1,5 +1,7 @@
 #include "dialect/canonical.h"
 
+#include <algorithm>
+
 namespace triage::dialect {
 
 StopReason StopFromOpenAI(std::string_view f) {
@@ -7,6 +9,27 @@ StopReason StopFromOpenAI(std::string_view f) {
   if (f == "tool_calls" || f == "function_call") return StopReason::kToolUse;
   if (f == "content_filter") return StopReason::kRefusal;
   return StopReason::kEndTurn;  // "stop" and anything new
+}
+
+std::string OpenAIMatchedStop(std::string_view finish_reason, std::string_view stop_reason,
+                              std::string_view matched_stop) {
+  if (finish_reason != "stop") return "";
+  return std::string(stop_reason.empty() ? matched_stop : stop_reason);
+}
+
+void ToolCallsStopWithToolUse(CanonicalResponse& r) {
+  const bool calls = std::any_of(r.content.begin(), r.content.end(), [](const ContentBlock& b) {
+    return b.type == BlockType::kToolUse;
+  });
+  if (!calls) {
+    if (r.stop_reason == StopReason::kToolUse) r.stop_reason = StopReason::kEndTurn;
+    return;
+  }
+  if (r.stop_reason && *r.stop_reason != StopReason::kEndTurn &&
+      *r.stop_reason != StopReason::kStopSequence)
+    return;
+  r.stop_reason = StopReason::kToolUse;
+  r.stop_sequence.clear();
 }
 
 std::string_view OpenAIFinishReason(StopReason r) {

@@ -38,6 +38,8 @@ struct Tool {
   std::string name;
   std::string description;
   nlohmann::json input_schema;  // JSON schema object
+  // Inputs must follow the schema (Anthropic `strict: true` -> OpenAI `function.strict`).
+  bool strict = false;
 };
 
 struct ToolChoice {
@@ -83,7 +85,20 @@ struct CanonicalResponse {
 
 // OpenAI finish_reason <-> Anthropic stop_reason through the enum.
 StopReason StopFromOpenAI(std::string_view finish_reason);  // unknown -> kEndTurn
+// The stop string that ended an OpenAI-compatible answer, when the server names it: vLLM in the
+// choice's `stop_reason`, SGLang in `matched_stop` (both strings then; an integer there is a stop
+// token id such as EOS, not a stop sequence). `finish_reason` "stop" with one is
+// kStopSequence; "" when there is none.
+std::string OpenAIMatchedStop(std::string_view finish_reason, std::string_view stop_reason,
+                              std::string_view matched_stop);
 std::string_view OpenAIFinishReason(StopReason r);
+// An OpenAI-compatible answer holding tool calls stops with kToolUse unless it was cut short
+// (length) or filtered: OpenAI ends a forced call (a named tool_choice, often "required" too)
+// with finish_reason "stop", vLLM a named one, where the Messages API always says tool_use.
+// One without tool calls never stops with kToolUse (vLLM says "tool_calls" for a "required"
+// answer its parser found no call in): kEndTurn, as the Messages API never says tool_use
+// without a tool_use block.
+void ToolCallsStopWithToolUse(CanonicalResponse& r);
 StopReason StopFromAnthropic(std::string_view stop_reason);  // unknown -> kEndTurn
 std::string_view AnthropicStopReason(StopReason r);
 

@@ -21,6 +21,12 @@ ContentBlock Text(std::string s) {
 void AppendBlocks(const json& content, std::vector<ContentBlock>& out,
                   std::vector<std::string>& unmapped);
 
+// Once per name, however many tools have it.
+void AddUnmapped(std::vector<std::string>& unmapped, std::string name) {
+  if (std::find(unmapped.begin(), unmapped.end(), name) == unmapped.end())
+    unmapped.push_back(std::move(name));
+}
+
 bool Source(const json& blk, ContentBlock& b) {
   const json s = blk.value("source", json::object());
   std::string t = JsonStr(s, "type");
@@ -121,8 +127,22 @@ CanonicalRequest CanonicalFromAnthropic(const json& b) {
       c.unmapped.push_back("tools." + type);
       continue;
     }
-    c.tools.push_back(Tool{JsonStr(t, "name"), JsonStr(t, "description"),
-                           t.value("input_schema", json::object())});
+    Tool tool{JsonStr(t, "name"), JsonStr(t, "description"),
+              t.value("input_schema", json::object())};
+    auto strict = t.find("strict");
+    tool.strict = strict != t.end() && strict->is_boolean() && strict->get<bool>();
+    // Members with no slot in a Chat Completions function (examples, tool-search and
+    // programmatic-calling hints): named, not lost.
+    static constexpr std::string_view kToolMapped[] = {"type",         "name",   "description",
+                                                       "input_schema", "strict", "cache_control"};
+    // One sent at the value the API takes when it is absent (false, [], allowed_callers
+    // ["direct"]: what a Chat Completions tool is anyway) loses nothing and is not named.
+    for (const auto& [k, v] : t.items())
+      if (!v.is_null() && !(v.is_boolean() && !v.get<bool>()) && !(v.is_array() && v.empty()) &&
+          !(k == "allowed_callers" && v == json::array({"direct"})) &&
+          std::find(std::begin(kToolMapped), std::end(kToolMapped), k) == std::end(kToolMapped))
+        AddUnmapped(c.unmapped, "tools." + k);
+    c.tools.push_back(std::move(tool));
   }
   if (auto tc = b.find("tool_choice"); tc != b.end() && tc->is_object()) {
     ToolChoice ch;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "dialect/canonical.h"
 #include "dialect/fast_json.h"
 #include "dialect/json_util.h"
 
@@ -558,8 +559,11 @@ std::optional<OpenAIChunkView> ReadOpenAIChunkSimdjson(std::string_view data) {
   v.has_choice = true;
   sj::object choice;
   if ((*list.begin()).get_object().get(choice) != simdjson::SUCCESS) return v;
-  const auto [delta, finish] = LastOf<2>(choice, {"delta", "finish_reason"});
+  const auto [delta, finish, stop_reason, matched_stop] =
+      LastOf<4>(choice, {"delta", "finish_reason", "stop_reason", "matched_stop"});
   v.finish_reason = StringOr(finish);
+  v.stop_sequence =
+      OpenAIMatchedStop(v.finish_reason, StringOr(stop_reason), StringOr(matched_stop));
   sj::object d;
   if (!delta || delta->get_object().get(d) != simdjson::SUCCESS) return v;
   const auto [content, refusal, tool_calls, reasoning_content, reasoning] =
@@ -621,6 +625,8 @@ OpenAIChunkView ReadOpenAIChunkTree(std::string_view data) {
     }
   }
   v.finish_reason = JsonStr(choice, "finish_reason");
+  v.stop_sequence = OpenAIMatchedStop(v.finish_reason, JsonStr(choice, "stop_reason"),
+                                      JsonStr(choice, "matched_stop"));
   return v;
 }
 

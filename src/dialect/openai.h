@@ -71,6 +71,9 @@ struct OpenAIChunkView {
   // Of choices[0] (all empty when it is not an object): delta.content, delta.refusal,
   // finish_reason (strings, "" otherwise), and the object elements of delta.tool_calls.
   std::string content, refusal, finish_reason;
+  // The stop string that ended the answer (OpenAIMatchedStop of choices[0]: vLLM's
+  // `stop_reason`, SGLang's `matched_stop`), "" when none is named.
+  std::string stop_sequence;
   std::vector<ToolCallDelta> tool_calls;
   // UTF-8 characters of delta.reasoning_content and delta.reasoning (vLLM, DeepSeek, Ollama):
   // not translated, but generated output, counted for the estimate of a stream cut early.

@@ -128,6 +128,7 @@ class OpenAIPassThrough final : public StreamTranslator {
     if (info.finish_reason) complete_ = true;
     step.content = info.has_content || info.finish_reason.has_value();
     step.text_chars = info.text_chars;
+    if (first_chunk_.empty()) first_chunk_ = ev.data;  // for a usage chunk written here
     step.frames = SseFrame(ev.data);
     return step;
   }
@@ -143,7 +144,12 @@ class OpenAIPassThrough final : public StreamTranslator {
       }
       json u = json::parse(usage_chunk_, nullptr, false);
       if (u.is_discarded() || !u.is_object()) {
+        // The upstream sent no usage chunk: written here, with the head every chunk of the
+        // stream has (id, created, model), taken from its first chunk.
         u = json::object();
+        json first = json::parse(first_chunk_, nullptr, false);
+        for (const char* k : {"id", "created", "model", "system_fingerprint"})
+          if (first.is_object() && first.contains(k)) u[k] = first[k];
         u["object"] = "chat.completion.chunk";
         u["choices"] = json::array();
         u["usage"] = OpenAIUsageJson(usage_);
@@ -160,6 +166,7 @@ class OpenAIPassThrough final : public StreamTranslator {
   bool reported_ = false;
   bool complete_ = false, ended_ = false;
   std::string usage_chunk_;
+  std::string first_chunk_;  // the first chunk passed on, whose head a written usage chunk takes
 };
 
 // ---- Anthropic upstream, Anthropic client: pass through; hold message_stop for the end.
@@ -293,8 +300,13 @@ class OpenAIToAnthropic final : public StreamTranslator {
     step.text_chars += c.reasoning_chars;  // not sent (no signed thinking to give), but billed
     if (!c.finish_reason.empty()) {
       stop_ = StopFromOpenAI(c.finish_reason);
+      stop_sequence_ = c.stop_sequence;  // vLLM and SGLang name the stop string that matched
+      if (!stop_sequence_.empty()) stop_ = StopReason::kStopSequence;
       // OpenAI ends a refusal with "stop"; the unary translation calls it a refusal too.
-      if (refused_ && stop_ == StopReason::kEndTurn) stop_ = StopReason::kRefusal;
+      if (refused_ && (stop_ == StopReason::kEndTurn || stop_ == StopReason::kStopSequence)) {
+        stop_ = StopReason::kRefusal;
+        stop_sequence_.clear();
+      }
       finished_ = true;
       step.content = true;
     }
@@ -311,11 +323,23 @@ class OpenAIToAnthropic final : public StreamTranslator {
     for (auto& [k, call] : tools_)
       if (call.block < 0) OpenToolBlock(call, "", out);
     CloseBlock(out);
+    // OpenAI ends a forced call with "stop" (vLLM a named one): the Messages API says tool_use,
+    // as the non-streaming translation does (ToolCallsStopWithToolUse).
+    if (!tools_.empty() && (stop_ == StopReason::kEndTurn || stop_ == StopReason::kStopSequence)) {
+      stop_ = StopReason::kToolUse;
+      stop_sequence_.clear();
+    }
+    if (tools_.empty() && stop_ == StopReason::kToolUse) stop_ = StopReason::kEndTurn;
     out +=
         "event: message_delta\n"
         R"(data: {"type":"message_delta","delta":{"stop_reason":)";
     AppendJsonString(out, AnthropicStopReason(stop_));
-    out += R"(,"stop_sequence":null},"usage":)";
+    out += R"(,"stop_sequence":)";
+    if (stop_sequence_.empty())
+      out += "null";
+    else
+      AppendJsonString(out, stop_sequence_);
+    out += R"(},"usage":)";
     out += AnthropicUsageJson(usage_).dump();
     out += "}\n\n";
     return out + AnthropicTail(triage, comment);
@@ -389,6 +413,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
   std::string open_type_;
   std::map<int64_t, ToolBlock> tools_;  // OpenAI tool_calls index -> its current call
   StopReason stop_ = StopReason::kEndTurn;
+  std::string stop_sequence_;  // the matched stop string, when the upstream named it
   TokenUsage usage_;
 };
 

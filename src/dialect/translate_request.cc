@@ -391,6 +391,7 @@ json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,
     for (const auto& t : c.tools) {
       json fn = {{"name", t.name}, {"parameters", t.input_schema}};
       if (!t.description.empty()) fn["description"] = t.description;
+      if (t.strict) fn["strict"] = true;
       tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
     }
     out["tools"] = std::move(tools);

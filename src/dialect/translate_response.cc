@@ -103,11 +103,16 @@ Result<CanonicalResponse> ParseOpenAIResponse(const json& response) {
   }
   std::string finish = JsonStr(choice, "finish_reason");
   if (!finish.empty()) r.stop_reason = StopFromOpenAI(finish);
+  r.stop_sequence =
+      OpenAIMatchedStop(finish, JsonStr(choice, "stop_reason"), JsonStr(choice, "matched_stop"));
+  if (!r.stop_sequence.empty()) r.stop_reason = StopReason::kStopSequence;
+  ToolCallsStopWithToolUse(r);
   if (JsonStr(*msg, "refusal").size() && r.content.empty()) {
     ContentBlock b;
     b.text = JsonStr(*msg, "refusal");
     r.content.push_back(std::move(b));
     r.stop_reason = StopReason::kRefusal;
+    r.stop_sequence.clear();
   }
   if (auto u = OpenAIResponseUsage(response); u.ok()) r.usage = *u;
   return r;

@@ -149,6 +149,128 @@ json OpenAIChunk(json delta, json finish = nullptr) {
                                             {"finish_reason", std::move(finish)}}})}};
 }
 
+// A usage chunk the gateway writes itself (the upstream sent none) has the head of every other
+// chunk of the stream: it used to have only `object`, `choices` and `usage`.
+TEST(OpenAIPassThroughStream, WrittenUsageChunkHasTheStreamsHead) {
+  json first = OpenAIChunk({{"role", "assistant"}, {"content", "hi"}});
+  first["system_fingerprint"] = "fp_1";
+  auto chunks =
+      Translate(Dialect::kOpenAI, Dialect::kOpenAI,
+                {SseEvent{"", first.dump()},
+                 SseEvent{"", OpenAIChunk(json::object(), "stop").dump()}, SseEvent{"", "[DONE]"}},
+                /*include_usage=*/true);
+  ASSERT_GE(chunks.size(), 2u);
+  const json& usage = chunks.at(chunks.size() - 2);
+  EXPECT_EQ(usage["choices"], json::array());
+  EXPECT_TRUE(usage.contains("usage"));
+  for (const char* k : {"id", "object", "created", "model", "system_fingerprint"})
+    EXPECT_EQ(usage[k], first[k]) << k;
+}
+
+// OpenAI ends a forced call (a named tool_choice) with finish_reason "stop", vLLM a named one:
+// an Anthropic client got stop_reason end_turn next to its tool_use block, where the Messages
+// API always says tool_use. A call cut short stays max_tokens.
+TEST(OpenAIToAnthropic, ToolCallsEndingWithStopAreToolUse) {
+  for (const std::string finish : {"stop", "tool_calls", "length", ""}) {
+    SCOPED_TRACE(finish);
+    const std::string want = finish == "length" ? "max_tokens" : "tool_use";
+    json call = {{"index", 0},
+                 {"id", "call_1"},
+                 {"type", "function"},
+                 {"function", {{"name", "f"}, {"arguments", R"({"a":1})"}}}};
+    std::vector<SseEvent> in = {SseEvent{"", OpenAIChunk({{"tool_calls", {call}}}).dump()}};
+    if (!finish.empty()) in.push_back(SseEvent{"", OpenAIChunk(json::object(), finish).dump()});
+    in.push_back(SseEvent{"", "[DONE]"});
+    std::string stop;
+    for (const auto& e : Translate(Dialect::kOpenAI, Dialect::kAnthropic, in))
+      if (e.value("type", "") == "message_delta") stop = e["delta"]["stop_reason"];
+    EXPECT_EQ(stop, want);
+
+    call.erase("index");
+    json answer = {
+        {"id", "c"},
+        {"model", "m"},
+        {"choices",
+         {{{"index", 0},
+           {"message", {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", {call}}}},
+           {"finish_reason", finish.empty() ? json(nullptr) : json(finish)}}}}};
+    for (const AnswerReading& read : {ReadAnswer(Dialect::kOpenAI, answer.dump()),
+                                      ReadAnswerTree(Dialect::kOpenAI, answer.dump())}) {
+      ASSERT_TRUE(read.response && read.response->ok());
+      EXPECT_EQ(json::parse(WriteAnthropicResponse(**read.response))["stop_reason"], want);
+    }
+  }
+  // Text alone that ends with "stop" is still end_turn, and so is text that ends with
+  // "tool_calls" (vLLM, tool_choice "required" without a tool parser): no tool_use block, no
+  // tool_use stop.
+  for (const char* finish : {"stop", "tool_calls"}) {
+    SCOPED_TRACE(finish);
+    auto events = Translate(Dialect::kOpenAI, Dialect::kAnthropic,
+                            {SseEvent{"", OpenAIChunk({{"content", "hi"}}, finish).dump()}});
+    EXPECT_EQ(events.at(events.size() - 2)["delta"]["stop_reason"], "end_turn");
+    const std::string answer =
+        std::string(R"({"id":"c","model":"m","choices":[{"index":0,"message":{"role":)") +
+        R"("assistant","content":"hi","tool_calls":[]},"finish_reason":")" + finish + R"("}]})";
+    for (const AnswerReading& read :
+         {ReadAnswer(Dialect::kOpenAI, answer), ReadAnswerTree(Dialect::kOpenAI, answer)}) {
+      ASSERT_TRUE(read.response && read.response->ok());
+      EXPECT_EQ(json::parse(WriteAnthropicResponse(**read.response))["stop_reason"], "end_turn");
+    }
+  }
+}
+
+// vLLM names the stop string that ended an answer in the choice's `stop_reason`, SGLang in
+// `matched_stop` (an integer there is a stop token id, such as EOS). An Anthropic client that sent
+// stop_sequences got end_turn and a null stop_sequence, streamed or not.
+TEST(OpenAIToAnthropic, MatchedStopStringIsStopSequence) {
+  struct Case {
+    json extra;  // members added to choices[0]
+    std::string finish, reason, sequence;
+  } cases[] = {
+      {{{"stop_reason", "END"}}, "stop", "stop_sequence", "END"},
+      {{{"matched_stop", "</answer>"}}, "stop", "stop_sequence", "</answer>"},
+      {{{"stop_reason", 2}}, "stop", "end_turn", ""},
+      {{{"matched_stop", 151645}}, "stop", "end_turn", ""},
+      {{{"stop_reason", nullptr}}, "stop", "end_turn", ""},
+      {{{"stop_reason", "END"}}, "length", "max_tokens", ""},
+      {json::object(), "stop", "end_turn", ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.extra.dump() + " " + c.finish);
+    json last = OpenAIChunk(json::object(), c.finish);
+    last["choices"][0].update(c.extra);
+    const std::string data = last.dump();
+    EXPECT_EQ(ReadOpenAIChunk(data).stop_sequence, c.sequence);
+    EXPECT_EQ(ReadOpenAIChunkTree(data).stop_sequence, c.sequence);
+    auto events = Translate(Dialect::kOpenAI, Dialect::kAnthropic,
+                            {SseEvent{"", OpenAIChunk({{"content", "abc"}}).dump()},
+                             SseEvent{"", data}, SseEvent{"", "[DONE]"}});
+    json delta;
+    for (const auto& e : events)
+      if (e.value("type", "") == "message_delta") delta = e["delta"];
+    EXPECT_EQ(delta["stop_reason"], c.reason);
+    EXPECT_EQ(delta["stop_sequence"], c.sequence.empty() ? json(nullptr) : json(c.sequence));
+
+    json answer = json::parse(R"({"id":"c","object":"chat.completion","model":"m","choices":)"
+                              R"([{"index":0,"message":{"role":"assistant","content":"abc"}}]})");
+    answer["choices"][0]["finish_reason"] = c.finish;
+    answer["choices"][0].update(c.extra);
+    for (const AnswerReading& read : {ReadAnswer(Dialect::kOpenAI, answer.dump()),
+                                      ReadAnswerTree(Dialect::kOpenAI, answer.dump())}) {
+      ASSERT_TRUE(read.response && read.response->ok());
+      const json out = json::parse(WriteAnthropicResponse(**read.response));
+      EXPECT_EQ(out["stop_reason"], c.reason);
+      EXPECT_EQ(out["stop_sequence"], c.sequence.empty() ? json(nullptr) : json(c.sequence));
+    }
+    auto parsed = ParseOpenAIResponse(answer);
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(RenderAnthropicResponse(*parsed)["stop_sequence"],
+              c.sequence.empty() ? json(nullptr) : json(c.sequence));
+    // Towards an OpenAI client it is still "stop".
+    EXPECT_EQ(RenderOpenAIResponse(*parsed, 1)["choices"][0]["finish_reason"], c.finish);
+  }
+}
+
 // Ollama's OpenAI-compatible stream numbers every call of a parallel answer 0 (each call whole
 // in one delta, with its own id), and some servers send no index at all, read as 0. The
 // translator appended the second call to the first: one tool_use whose input was
@@ -330,6 +452,31 @@ TEST(AnthropicToOpenAIRequest, ToolChoiceWithoutToolsIsNotSent) {
                                     64);
   ASSERT_TRUE(req.ok());
   EXPECT_EQ(ToOpenAIRequest(*req, "up")["tool_choice"], "none");
+}
+
+// Anthropic's strict tool use (`strict: true`: inputs guaranteed to follow the schema) is OpenAI's
+// `function.strict`; it was lost without being named. Tool members with no Chat Completions slot
+// are named once each.
+TEST(AnthropicToOpenAIRequest, StrictToolStaysStrictAndOtherToolMembersAreNamed) {
+  auto req = ParseAnthropicMessages(
+      R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"tools":[)"
+      R"({"name":"a","input_schema":{"type":"object"},"strict":true,"input_examples":[{}],)"
+      R"("defer_loading":true},)"
+      R"({"name":"b","input_schema":{"type":"object"},"strict":false,"input_examples":[{}],)"
+      R"("eager_input_streaming":null},)"
+      // Members at the value the API takes when they are absent lose nothing: not named.
+      R"({"name":"c","input_schema":{"type":"object"},"eager_input_streaming":false,)"
+      R"("allowed_callers":["direct"],"input_examples":[]}]})",
+      64);
+  ASSERT_TRUE(req.ok()) << req.error().message;
+  std::vector<std::string> dropped;
+  json out = ToOpenAIRequest(*req, "up", &dropped);
+  EXPECT_EQ(out["tools"][0]["function"]["strict"], true);
+  EXPECT_FALSE(out["tools"][1]["function"].contains("strict"));
+  EXPECT_EQ(dropped, (std::vector<std::string>{"tools.defer_loading", "tools.input_examples"}));
+  std::vector<std::string> dropped_bytes;
+  EXPECT_EQ(json::parse(OpenAIRequestBody(*req, "up", &dropped_bytes)), out);
+  EXPECT_EQ(dropped_bytes, dropped);
 }
 
 // Current Claude models refuse `temperature` and `top_p` together ("`temperature` and `top_p`

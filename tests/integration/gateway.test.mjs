@@ -582,6 +582,24 @@ describe("keys masked by value; output estimated from the text", () => {
     assert.equal(row.output_tokens, 5);
   });
 
+  // The usage chunk an include_usage client is owed is written by the gateway when the upstream
+  // sent none (a server that ignores stream_options): it came without the id, created and model
+  // every chunk of the stream has (the Python SDK's chunk then has no `id` attribute at all).
+  test("a usage chunk the gateway writes itself carries the stream's id, created and model", async () => {
+    up.behave((req, res, body) => up.reply(req, res, body, { omitUsage: true }));
+    const chunks = [];
+    const stream = await client.chat.completions.create({ model: "open", messages: msgs, stream: true, stream_options: { include_usage: true } });
+    for await (const c of stream) chunks.push(c);
+    const last = chunks.at(-1);
+    assert.deepEqual(last.choices, []);
+    assert.ok(last.usage, "a usage chunk closes the stream");
+    assert.deepEqual(
+      [last.id, last.object, last.created, last.model],
+      [chunks[0].id, "chat.completion.chunk", chunks[0].created, chunks[0].model],
+    );
+    assert.equal(last.id, "chatcmpl-fake");
+  });
+
   test("an answer without usage is estimated from its text too", async () => {
     up.behave((req, res) => {
       res.writeHead(200, { "content-type": "application/json" });

@@ -148,6 +148,112 @@ describe("translation gaps", () => {
     const on = await ask({ type: "enabled", budget_tokens: 1024 });
     assert.match(on.response.headers.get("x-triage-dropped-params") || "", /thinking/);
   });
+
+  // A tool's `strict: true` (Anthropic's strict tool use: inputs guaranteed to follow the schema)
+  // is OpenAI's `function.strict`; it was lost without being named, as were the tool members
+  // with no Chat Completions slot.
+  test("Anthropic SDK -> OpenAI upstream: a strict tool stays strict, tool members without a slot are named", async () => {
+    oa.plan = (b) => JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: b.model, choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+    const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false };
+    const { response } = await anthropic.messages
+      .create({
+        model: "open",
+        max_tokens: 64,
+        messages: [{ role: "user", content: "weather?" }],
+        tools: [
+          { name: "weather", description: "d", input_schema: schema, strict: true, input_examples: [{ city: "Paris" }] },
+          { name: "plain", input_schema: { type: "object" }, strict: false },
+        ],
+      })
+      .withResponse();
+    assert.deepEqual(oa.requests.at(-1).tools, [
+      { type: "function", function: { name: "weather", description: "d", parameters: schema, strict: true } },
+      { type: "function", function: { name: "plain", parameters: { type: "object" } } },
+    ]);
+    const dropped = response.headers.get("x-triage-dropped-params") || "";
+    assert.match(dropped, /tools\.input_examples/);
+    assert.doesNotMatch(dropped, /strict/);
+  });
+
+  // OpenAI ends a forced call (tool_choice naming a function, often "required" too) with
+  // finish_reason "stop", and vLLM does for a named choice: an Anthropic client forcing a tool
+  // got stop_reason end_turn next to its tool_use block, where the Messages API always says
+  // tool_use, and an agent loop that runs tools on stop_reason "tool_use" stopped.
+  test("Anthropic SDK <- OpenAI upstream: tool calls ending with finish_reason stop are stop_reason tool_use", async () => {
+    const call = { id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":"Paris"}' } };
+    oa.plan = (b) =>
+      b.stream
+        ? od(chunk(b.model, { role: "assistant", content: null })) +
+          od(chunk(b.model, { tool_calls: [{ index: 0, ...call, function: { name: "weather", arguments: "" } }] })) +
+          od(chunk(b.model, { tool_calls: [{ index: 0, function: { arguments: call.function.arguments } }] })) +
+          od(chunk(b.model, {}, "stop")) +
+          usageChunk(b.model) +
+          "data: [DONE]\n\n"
+        : JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: b.model, choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [call] }, logprobs: null, finish_reason: "stop" }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } });
+    const params = {
+      model: "open",
+      max_tokens: 64,
+      tools: [{ name: "weather", input_schema: { type: "object", properties: { city: { type: "string" } } } }],
+      tool_choice: { type: "tool", name: "weather" },
+      messages: [{ role: "user", content: "weather in Paris?" }],
+    };
+    const unary = await anthropic.messages.create(params);
+    assert.equal(unary.stop_reason, "tool_use");
+    assert.deepEqual(unary.content.map((b) => [b.type, b.name, b.input]), [["tool_use", "weather", { city: "Paris" }]]);
+    assert.deepEqual(oa.requests.at(-1).tool_choice, { type: "function", function: { name: "weather" } });
+    const streamed = await anthropic.messages.stream(params).finalMessage();
+    assert.equal(streamed.stop_reason, "tool_use");
+    assert.deepEqual(streamed.content.map((b) => [b.type, b.name, b.input]), [["tool_use", "weather", { city: "Paris" }]]);
+    // A plain answer that ends with "stop" is still end_turn.
+    oa.plan = (b) =>
+      b.stream
+        ? od(chunk(b.model, { content: "sunny" })) + od(chunk(b.model, {}, "stop")) + usageChunk(b.model) + "data: [DONE]\n\n"
+        : JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: b.model, choices: [{ index: 0, message: { role: "assistant", content: "sunny" }, finish_reason: "stop" }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } });
+    assert.equal((await anthropic.messages.create({ ...params, tool_choice: { type: "auto" } })).stop_reason, "end_turn");
+    assert.equal((await anthropic.messages.stream({ ...params, tool_choice: { type: "auto" } }).finalMessage()).stop_reason, "end_turn");
+    // And the reverse: vLLM with tool_choice "required" and no tool parser says "tool_calls" for
+    // an answer without any (vllm-project/vllm#53255): tool_use with no tool_use block, which the
+    // Messages API never sends, sent an agent loop looking for calls that are not there.
+    oa.plan = (b) =>
+      b.stream
+        ? od(chunk(b.model, { content: "sunny" })) + od(chunk(b.model, {}, "tool_calls")) + usageChunk(b.model) + "data: [DONE]\n\n"
+        : JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: b.model, choices: [{ index: 0, message: { role: "assistant", content: "sunny", tool_calls: [] }, finish_reason: "tool_calls" }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } });
+    assert.equal((await anthropic.messages.create({ ...params, tool_choice: { type: "any" } })).stop_reason, "end_turn");
+    assert.equal((await anthropic.messages.stream({ ...params, tool_choice: { type: "any" } }).finalMessage()).stop_reason, "end_turn");
+  });
+
+  // vLLM names the stop string that ended the answer in the choice's `stop_reason`, SGLang in
+  // `matched_stop` (an integer there is a stop token, e.g. EOS). An Anthropic client that sent
+  // stop_sequences got end_turn and stop_sequence null, as if the model had stopped by itself.
+  test("Anthropic SDK <- vLLM / SGLang: a matched stop string is stop_reason stop_sequence, streamed or not", async () => {
+    const final = (m, extra) => ({ ...chunk(m, {}, "stop"), choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop", ...extra }] });
+    const answer = (m, extra) =>
+      JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: m, choices: [{ index: 0, message: { role: "assistant", content: "abc" }, logprobs: null, finish_reason: "stop", ...extra }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } });
+    const cases = [
+      [{ stop_reason: "END" }, "stop_sequence", "END"], // vLLM
+      [{ matched_stop: "END" }, "stop_sequence", "END"], // SGLang
+      [{ stop_reason: 2 }, "end_turn", null], // vLLM, a stop token id
+      [{ matched_stop: 151645 }, "end_turn", null], // SGLang, EOS
+      [{ stop_reason: null }, "end_turn", null],
+    ];
+    for (const [extra, reason, sequence] of cases) {
+      oa.plan = (b) =>
+        b.stream
+          ? od(chunk(b.model, { role: "assistant", content: "" })) + od(chunk(b.model, { content: "abc" })) + od(final(b.model, extra)) + usageChunk(b.model) + "data: [DONE]\n\n"
+          : answer(b.model, extra);
+      const params = { model: "open", max_tokens: 64, stop_sequences: ["END"], messages: [{ role: "user", content: "hi" }] };
+      const unary = await anthropic.messages.create(params);
+      assert.deepEqual([unary.stop_reason, unary.stop_sequence], [reason, sequence], JSON.stringify(extra));
+      const events = [];
+      const s = anthropic.messages.stream(params);
+      s.on("streamEvent", (e) => events.push(e));
+      const m = await s.finalMessage();
+      assert.deepEqual([m.stop_reason, m.stop_sequence], [reason, sequence], JSON.stringify(extra));
+      const delta = events.find((e) => e.type === "message_delta");
+      assert.deepEqual(delta.delta, { stop_reason: reason, stop_sequence: sequence });
+      assert.equal(m.content[0].text, "abc");
+    }
+  });
 });
 
 // OpenAI's own API refuses more than 4 stop sequences; vLLM, llama.cpp and Ollama take more.
