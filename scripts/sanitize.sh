@@ -99,6 +99,10 @@ else
   # with reports exits as it would have (TSan's default is 66), so that the tests judge the
   # behaviour and this script judges the reports.
   export TSAN_OPTIONS="log_path=$logs/tsan:suppressions=$root/scripts/tsan.supp:print_suppressions=0:second_deadlock_stack=1:halt_on_error=0:exitcode=0"
+  # The harness's curl gives up after 20 s. Under TSan the Anthropic requests of the deepest
+  # allowed JSON (http.test.mjs, a 10,000-level tool schema) took 50 s each, so that test failed
+  # in every TSan run (2026-12-07; the same requests take 17 ms in a Release build).
+  export TRIAGE_IT_CURL_MAX_TIME=${TRIAGE_IT_CURL_MAX_TIME:-300}
 fi
 export TRIAGE_IT_GRACEFUL_EXIT=1
 # The sanitized gateway calls the sanitizer's malloc (its runtime library), not mimalloc: the

@@ -153,6 +153,8 @@ void Serve(Gateway& g, Dialect d, bool stream, SequenceWriter& w,
   else
     net::co_spawn(io, g.Messages(body, w, cancel), rethrow);
   io.run();
+  // `io` must outlive the ledger writer's post that woke it (see RunAll in resilience_test.cc).
+  g.ledger().Flush();
 }
 
 store::LedgerRow OnlyRow(Gateway& g) {
@@ -350,6 +352,7 @@ TEST(CascadeKeepAlive, ShutdownDuringTheHoldEndsTheBegunStreamWithAnErrorEvent) 
   net::steady_timer grace(io, std::chrono::milliseconds(350));
   grace.async_wait([&](boost::system::error_code) { cancel->Fire(/*shutdown=*/true); });
   io.run();
+  g->ledger().Flush();
   EXPECT_FALSE(w.overlapped);
   EXPECT_EQ(w.Shape(), "begin keep-alive+ write end");
   EXPECT_THAT(w.body, HasSubstr("event: error\ndata: {"));

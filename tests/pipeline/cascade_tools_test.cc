@@ -921,6 +921,8 @@ RecordingWriter Serve(Gateway& g, Dialect d, const std::string& body) {
       if (e) std::rethrow_exception(e);
     });
   io.run();
+  // `io` must outlive the ledger writer's post that woke it (see RunAll in resilience_test.cc).
+  g.ledger().Flush();
   return w;
 }
 

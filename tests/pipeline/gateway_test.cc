@@ -67,6 +67,8 @@ class GatewayTest : public ::testing::Test {
                     if (e) std::rethrow_exception(e);
                   });
     io.run();
+    // `io` must outlive the ledger writer's post that woke it (see RunAll in resilience_test.cc).
+    gateway_->ledger().Flush();
     return w;
   }
 
@@ -272,6 +274,7 @@ TEST(GatewayLedgerFailure, CountedInMetrics) {
                     if (e) std::rethrow_exception(e);
                   });
     io.run();
+    gateway.ledger().Flush();
     EXPECT_EQ(w.status, 200) << w.body;
   }
   const std::string metrics = gateway.stats().Prometheus();

@@ -50,6 +50,11 @@ std::vector<Writer> RunAll(Gateway& g, const std::vector<std::string>& bodies) {
                     if (e) std::rethrow_exception(e);
                   });
   io.run();
+  // Every request's row is committed once io.run() returns, but the ledger's writer may still be
+  // inside the post that woke `io`, signalling its condition variable: `io` must outlive that
+  // (ThreadSanitizer saw pthread_cond_destroy race with pthread_cond_signal here). Flush returns
+  // once the writer has finished with every row it was given.
+  g.ledger().Flush();
   return out;
 }
 

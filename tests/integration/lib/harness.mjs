@@ -162,9 +162,11 @@ export function config({ tiers, extra = "" }) {
 
 // Runs curl with the given arguments; resolves {status, headers (lower-case map), body, raw}.
 // Asynchronous: the fake upstreams live in this process and must keep answering meanwhile.
+// curl gives up after TRIAGE_IT_CURL_MAX_TIME seconds (20; scripts/sanitize.sh --thread sets 300).
+const curlMaxTime = process.env.TRIAGE_IT_CURL_MAX_TIME || "20";
 export async function curl(args, { input } = {}) {
   const raw = await new Promise((resolve, reject) => {
-    const p = spawn("curl", ["-sS", "-i", "--max-time", "20", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const p = spawn("curl", ["-sS", "-i", "--max-time", curlMaxTime, ...args], { stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     let err = "";
     p.stdout.setEncoding("utf8");
