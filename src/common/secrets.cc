@@ -150,7 +150,7 @@ bool LooksLikeCredentialWord(std::string_view word) {
   return false;
 }
 
-std::string MaskCredentialWords(std::string_view raw) {
+std::string MaskWords(std::string_view raw, bool (*looks_secret)(std::string_view word)) {
   // Registered keys first: the "[redacted]" this pass writes must not be masked again.
   const std::string masked = MaskSecrets(raw);
   const std::string_view text = masked;
@@ -165,10 +165,14 @@ std::string MaskCredentialWords(std::string_view raw) {
     size_t j = i;
     while (j < text.size() && IsWordChar(text[j])) ++j;
     const std::string_view word = text.substr(i, j - i);
-    out += LooksLikeCredentialWord(word) ? std::string_view("[redacted]") : word;
+    out += looks_secret(word) ? std::string_view("[redacted]") : word;
     i = j;
   }
   return out;
+}
+
+std::string MaskCredentialWords(std::string_view raw) {
+  return MaskWords(raw, LooksLikeCredentialWord);
 }
 
 bool LooksLikeSecretName(std::string_view name) {

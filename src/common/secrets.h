@@ -43,6 +43,11 @@ bool HasCredentialPrefix(std::string_view word);
 // logs.
 std::string MaskCredentialWords(std::string_view text);
 
+// MaskSecrets, then every word (a run of letters, digits, '-' and '_') for which `looks_secret`
+// is true replaced by "[redacted]". The mechanism under MaskCredentialWords and the pipeline's
+// Redact, which differ only in what they take for a key.
+std::string MaskWords(std::string_view text, bool (*looks_secret)(std::string_view word));
+
 // True for a member name that may hold a credential: it contains (any case) "key", "token",
 // "secret", "password" or "authorization" ("api_key", "X-Api-Key", "access_token",
 // "client_secret"). A name ending in "tokens" counts tokens ("min_tokens",

@@ -112,33 +112,15 @@ bool ContextOverflow(int status, std::string_view body) {
 }
 
 std::string Redact(std::string_view raw) {
-  const std::string masked = MaskSecrets(raw);
-  const std::string_view text = masked;
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  auto is_key_char = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-  };
-  while (i < text.size()) {
-    size_t j = i;
-    while (j < text.size() && is_key_char(text[j])) ++j;
-    if (j > i) {
-      std::string_view word = text.substr(i, j - i);
-      bool digits = false, alpha = false;
-      for (char c : word) {
-        digits |= std::isdigit(static_cast<unsigned char>(c)) != 0;
-        alpha |= std::isalpha(static_cast<unsigned char>(c)) != 0;
-      }
-      bool secret = word.starts_with("sk-") || word.starts_with("sk_") ||
-                    (word.size() >= 32 && digits && alpha);
-      out += secret ? std::string("[redacted]") : std::string(word);
-      i = j;
-    } else {
-      out += text[i++];
+  return MaskWords(raw, [](std::string_view word) {
+    bool digits = false, alpha = false;
+    for (char c : word) {
+      digits |= std::isdigit(static_cast<unsigned char>(c)) != 0;
+      alpha |= std::isalpha(static_cast<unsigned char>(c)) != 0;
     }
-  }
-  return out;
+    return word.starts_with("sk-") || word.starts_with("sk_") ||
+           (word.size() >= 32 && digits && alpha);
+  });
 }
 
 namespace {
