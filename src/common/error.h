@@ -28,9 +28,13 @@ struct Error {
   std::string code;         // machine-readable reason, e.g. "model_not_found"
   std::string message;      // human-readable; never contains secrets
   int upstream_status = 0;  // status the upstream returned, when relevant
+  // The request member at fault, as a path ("messages[0].content", "temperature"), for OpenAI
+  // clients' error.param (the openai SDKs' APIError.param); empty (JSON null) when the fault is
+  // not one member's (malformed JSON, an unknown model, an upstream failure).
+  std::string param;
 
   static Error Make(ErrorKind kind, std::string code, std::string message) {
-    return Error{kind, std::move(code), std::move(message), 0};
+    return Error{kind, std::move(code), std::move(message), 0, {}};
   }
 };
 

@@ -244,15 +244,26 @@ std::string_view TypeName(const nlohmann::json& v) {
   }
 }
 
+namespace {
+// The path as OpenAI's error.param; the whole body is no parameter.
+Error WithParam(Error e, std::string path) {
+  if (path != "body") e.param = std::move(path);
+  return e;
+}
+}  // namespace
+
 Error WrongType(const std::string& path, std::string_view expected, const nlohmann::json& got) {
-  return BadRequest("invalid_type", path + ": expected " + std::string(expected) + ", got " +
-                                        std::string(TypeName(got)));
+  return WithParam(BadRequest("invalid_type", path + ": expected " + std::string(expected) +
+                                                  ", got " + std::string(TypeName(got))),
+                   path);
 }
 
-Error Missing(const std::string& path) { return BadRequest("missing_field", path + ": required"); }
+Error Missing(const std::string& path) {
+  return WithParam(BadRequest("missing_field", path + ": required"), path);
+}
 
 Error BadValue(const std::string& path, const std::string& why) {
-  return BadRequest("invalid_value", path + ": " + why);
+  return WithParam(BadRequest("invalid_value", path + ": " + why), path);
 }
 
 namespace {

@@ -321,7 +321,10 @@ std::string OpenAIErrorBody(const Error& error) {
   json inner = json::object();
   inner["message"] = error.message;
   inner["type"] = OpenAIErrorType(error.kind);
-  inner["param"] = nullptr;
+  if (error.param.empty())
+    inner["param"] = nullptr;
+  else
+    inner["param"] = error.param;
   if (error.code.empty())
     inner["code"] = nullptr;
   else

@@ -11,6 +11,14 @@ using json = nlohmann::json;
 
 namespace {
 
+// A request this model's upstream cannot take, with the member at fault: the message reads
+// "PATH: WHY" and PATH is OpenAI's error.param.
+Error Refused(std::string code, std::string path, const std::string& why) {
+  Error e = Error::Make(ErrorKind::kInvalidRequest, std::move(code), path + ": " + why);
+  e.param = std::move(path);
+  return e;
+}
+
 std::string DataUrl(const ContentBlock& b) {
   return b.url.empty() ? "data:" + b.media_type + ";base64," + b.data : b.url;
 }
@@ -185,23 +193,22 @@ std::optional<Error> CheckMediaToAnthropic(const std::vector<ContentBlock>& bloc
     if (b.type != BlockType::kImage && b.type != BlockType::kDocument) continue;
     const char* what = b.type == BlockType::kImage ? "image_url" : "file";
     if (b.url.starts_with("data:"))
-      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
-                         std::string("messages: a ") + what +
-                             " data URL must be base64 (data:<media type>;base64,<data>) for this "
-                             "model's upstream (Anthropic)");
+      return Refused("unsupported_content", "messages",
+                     std::string("a ") + what +
+                         " data URL must be base64 (data:<media type>;base64,<data>) for this "
+                         "model's upstream (Anthropic)");
     if (!b.url.empty()) continue;
     const std::string type = AnthropicImageType(b.media_type);
     const bool ok = b.type == BlockType::kImage ? type == "image/jpeg" || type == "image/png" ||
                                                       type == "image/gif" || type == "image/webp"
                                                 : b.media_type == "application/pdf";
     if (!ok)
-      return Error::Make(
-          ErrorKind::kInvalidRequest, "unsupported_content",
-          std::string("messages: ") + what + " media type '" + b.media_type +
-              "' is not supported by this model's upstream (Anthropic), which takes " +
-              (b.type == BlockType::kImage
-                   ? "image/jpeg, image/png, image/gif and image/webp images"
-                   : "application/pdf documents"));
+      return Refused("unsupported_content", "messages",
+                     std::string(what) + " media type '" + b.media_type +
+                         "' is not supported by this model's upstream (Anthropic), which takes " +
+                         (b.type == BlockType::kImage
+                              ? "image/jpeg, image/png, image/gif and image/webp images"
+                              : "application/pdf documents"));
   }
   return std::nullopt;
 }
@@ -224,11 +231,11 @@ std::optional<Error> CheckFileSources(const json& blocks) {
         if (auto e = CheckFileSources(*c)) return e;
     } else if ((type == "image" || type == "document") &&
                JsonStr(JsonObj(blk, "source"), "type") == "file") {
-      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
-                         "messages: " + type +
-                             " blocks must carry their data (source type base64, url or text); a "
-                             "Files API file_id is not supported by this model's upstream "
-                             "(OpenAI-compatible)");
+      return Refused("unsupported_content", "messages",
+                     type +
+                         " blocks must carry their data (source type base64, url or text); a "
+                         "Files API file_id is not supported by this model's upstream "
+                         "(OpenAI-compatible)");
     }
   }
   return std::nullopt;
@@ -244,15 +251,14 @@ std::optional<Error> CheckTranslatableToOpenAI(const json& b) {
   if (auto f = oc->find("format"); f != oc->end() && f->is_object()) {
     const std::string type = JsonStr(*f, "type");
     if (type != "json_schema")
-      return Error::Make(
-          ErrorKind::kInvalidRequest, "unsupported_parameter",
-          "output_config.format.type: '" + type + "' is not supported (expected json_schema)");
+      return Refused("unsupported_parameter", "output_config.format.type",
+                     "'" + type + "' is not supported (expected json_schema)");
   }
   if (auto e = oc->find("effort");
       e != oc->end() && e->is_string() && !IsEffortLevel(e->get_ref<const std::string&>()))
-    return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
-                       "output_config.effort: unknown value '" + e->get<std::string>() +
-                           "' (expected low, medium, high, xhigh or max)");
+    return Refused(
+        "unsupported_parameter", "output_config.effort",
+        "unknown value '" + e->get<std::string>() + "' (expected low, medium, high, xhigh or max)");
   return std::nullopt;
 }
 
@@ -264,22 +270,22 @@ std::optional<Error> CheckToolsToAnthropic(const json& b) {
     for (size_t i = 0; i < tools->size(); ++i) {
       const std::string type = JsonStr((*tools)[i], "type");
       if (!type.empty() && type != "function")
-        return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
-                           "tools[" + std::to_string(i) + "].type: '" + type +
-                               "' is not supported by this model's upstream (Anthropic), which "
-                               "takes function tools only");
+        return Refused("unsupported_parameter", "tools[" + std::to_string(i) + "].type",
+                       "'" + type +
+                           "' is not supported by this model's upstream (Anthropic), which "
+                           "takes function tools only");
     }
   }
   if (auto tc = b.find("tool_choice"); tc != b.end() && tc->is_object()) {
     const std::string type = JsonStr(*tc, "type");
     if (type != "function")
-      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
-                         "tool_choice.type: '" + type +
-                             "' is not supported by this model's upstream (Anthropic); expected "
-                             "none, auto, required or a named function");
+      return Refused("unsupported_parameter", "tool_choice.type",
+                     "'" + type +
+                         "' is not supported by this model's upstream (Anthropic); expected "
+                         "none, auto, required or a named function");
     if (JsonStr(JsonObj(*tc, "function"), "name").empty())
-      return Error::Make(ErrorKind::kInvalidRequest, "missing_field",
-                         "tool_choice.function.name: required (a string naming one of the tools)");
+      return Refused("missing_field", "tool_choice.function.name",
+                     "required (a string naming one of the tools)");
   }
   return std::nullopt;
 }
@@ -289,22 +295,22 @@ std::optional<Error> CheckOutputToAnthropic(const json& b) {
   if (auto rf = b.find("response_format"); rf != b.end() && rf->is_object()) {
     const std::string type = JsonStr(*rf, "type");
     if (type != "text" && type != "json_object" && type != "json_schema")
-      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
-                         "response_format.type: '" + type +
-                             "' is not supported by this model's upstream (Anthropic); expected "
-                             "text, json_object or json_schema");
+      return Refused("unsupported_parameter", "response_format.type",
+                     "'" + type +
+                         "' is not supported by this model's upstream (Anthropic); expected "
+                         "text, json_object or json_schema");
     const json& js = JsonObj(*rf, "json_schema");
     if (type == "json_schema" && !(js.contains("schema") && js["schema"].is_object()))
-      return Error::Make(ErrorKind::kInvalidRequest, "missing_field",
-                         "response_format.json_schema.schema: required when this model's "
-                         "upstream is Anthropic, which constrains output only to a schema");
+      return Refused("missing_field", "response_format.json_schema.schema",
+                     "required when this model's "
+                     "upstream is Anthropic, which constrains output only to a schema");
   }
   if (auto re = b.find("reasoning_effort"); re != b.end() && re->is_string()) {
     const std::string& e = re->get_ref<const std::string&>();
     if (!IsEffortLevel(e) && e != "none" && e != "minimal")
-      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
-                         "reasoning_effort: unknown value '" + e +
-                             "' (expected none, minimal, low, medium, high, xhigh or max)");
+      return Refused(
+          "unsupported_parameter", "reasoning_effort",
+          "unknown value '" + e + "' (expected none, minimal, low, medium, high, xhigh or max)");
   }
   return std::nullopt;
 }
@@ -316,18 +322,18 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
   if (target == Dialect::kOpenAI) return CheckTranslatableToOpenAI(req.body);
   const json& b = req.body;
   if (auto n = b.find("n"); n != b.end() && n->is_number_integer() && n->get<int64_t>() > 1)
-    return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
-                       "n: values above 1 are not supported by this model's upstream (Anthropic)");
+    return Refused("unsupported_parameter", "n",
+                   "values above 1 are not supported by this model's upstream (Anthropic)");
   if (req.has_audio)
-    return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
-                       "messages: input_audio is not supported by this model's upstream "
-                       "(Anthropic)");
+    return Refused("unsupported_content", "messages",
+                   "input_audio is not supported by this model's upstream "
+                   "(Anthropic)");
   CanonicalRequest c = CanonicalFromOpenAI(b);
   for (const auto& u : c.unmapped)
     if (u == "file.file_id")
-      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
-                         "messages: file parts must carry file_data; file_id is not supported by "
-                         "this model's upstream (Anthropic)");
+      return Refused("unsupported_content", "messages",
+                     "file parts must carry file_data; file_id is not supported by "
+                     "this model's upstream (Anthropic)");
   if (auto e = CheckOutputToAnthropic(b)) return e;
   if (auto e = CheckToolsToAnthropic(b)) return e;
   for (const auto& m : c.messages)
@@ -340,18 +346,18 @@ std::optional<Error> CheckTranslatable(const ChatRequest& req, Dialect target) {
     if (std::any_of(m.content.begin(), m.content.end(), SentToAnthropic)) last_sent = &m;
   const bool ends_with_user = !c.messages.empty() && c.messages.back().role == Role::kUser;
   if (last_sent == nullptr || (ends_with_user && last_sent->role != Role::kUser))
-    return Error::Make(ErrorKind::kInvalidRequest, "unsupported_content",
-                       "messages: nothing to answer for this model's upstream (Anthropic), which "
-                       "refuses text that is empty or only whitespace: the last user message "
-                       "must have some content");
+    return Refused("unsupported_content", "messages",
+                   "nothing to answer for this model's upstream (Anthropic), which "
+                   "refuses text that is empty or only whitespace: the last user message "
+                   "must have some content");
   // Anthropic answers 400 "stop_sequences: each stop sequence must contain non-whitespace"; an
   // OpenAI client's stop "\n" is common, and dropping it would change the answer. Refused here,
   // so the plan keeps only the deployments that can take it.
   for (const auto& s : c.stop)
     if (s.find_first_not_of(" \t\n\r\f\v") == std::string::npos)
-      return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
-                         "stop: the Messages API refuses a stop sequence that is empty or only "
-                         "whitespace; this model's upstream is Anthropic");
+      return Refused("unsupported_parameter", "stop",
+                     "the Messages API refuses a stop sequence that is empty or only "
+                     "whitespace; this model's upstream is Anthropic");
   return std::nullopt;
 }
 
@@ -360,10 +366,10 @@ std::optional<Error> CheckStopLimit(const ChatRequest& req, size_t max) {
   const char* key = req.dialect == Dialect::kOpenAI ? "stop" : "stop_sequences";
   auto it = req.body.find(key);
   if (it == req.body.end() || !it->is_array() || it->size() <= max) return std::nullopt;
-  return Error::Make(ErrorKind::kInvalidRequest, "unsupported_parameter",
-                     std::string(key) + ": " + std::to_string(it->size()) +
-                         " stop sequences; this model's upstream (the OpenAI API) takes at most " +
-                         std::to_string(max));
+  return Refused("unsupported_parameter", key,
+                 std::to_string(it->size()) +
+                     " stop sequences; this model's upstream (the OpenAI API) takes at most " +
+                     std::to_string(max));
 }
 
 json ToOpenAIRequest(const ChatRequest& req, std::string_view upstream_model,

@@ -205,6 +205,11 @@ Error UpstreamStatusError(const config::Deployment& d, int status, std::string_v
   Error e =
       Error::Make(kind, upstream_code.empty() ? TriageStatusCode(status) : upstream_code, msg);
   e.upstream_status = status;
+  // The member the upstream named (OpenAI's error.param), for a request it refused: an OpenAI
+  // client sent that member under the same name. Masked and bounded like the message.
+  if (request_fault && err != nullptr)
+    if (std::string param = StringMember(err, "param"); !param.empty())
+      e.param = Redact(param).substr(0, 200);
   return e;
 }
 

@@ -237,10 +237,12 @@ Status Gateway::DropUntranslatable(RequestContext& ctx) const {
     for (const auto& d : t.deployments)
       if (HasModalities(ctx.req, d))
         names += (names.empty() ? "" : ", ") + d.name + " (" + d.catalog + ")";
-  return Error::Make(
+  Error e = Error::Make(
       ErrorKind::kInvalidRequest, "unsupported_modality",
       "messages contain " + what + " content, which no deployment for model '" + ctx.req.model +
           "' accepts; capable: " + (names.empty() ? std::string("none configured") : names));
+  e.param = "messages";
+  return e;
 }
 
 Status Gateway::KeepCapable(RequestContext& ctx) const {
@@ -264,12 +266,14 @@ Status Gateway::DropSmallContexts(RequestContext& ctx) const {
   for (const auto& t : config_->tiers)
     for (const auto& d : t.deployments)
       if (fits(d)) names += (names.empty() ? "" : ", ") + d.name + " (" + d.catalog + ")";
-  return Error::Make(ErrorKind::kInvalidRequest, "context_length_exceeded",
-                     "the prompt is about " + std::to_string(tokens) +
-                         " tokens (characters / 4), more than the context window of every "
-                         "deployment for model '" +
-                         ClientNameForDisplay(ctx.req.model) + "'; large enough: " +
-                         (names.empty() ? std::string("none configured") : names));
+  Error e = Error::Make(ErrorKind::kInvalidRequest, "context_length_exceeded",
+                        "the prompt is about " + std::to_string(tokens) +
+                            " tokens (characters / 4), more than the context window of every "
+                            "deployment for model '" +
+                            ClientNameForDisplay(ctx.req.model) + "'; large enough: " +
+                            (names.empty() ? std::string("none configured") : names));
+  e.param = "messages";  // as OpenAI says it
+  return e;
 }
 
 Result<std::shared_ptr<const Gateway::Routing>> Gateway::LoadRouting(const config::Config& config) {

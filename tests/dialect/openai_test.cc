@@ -130,6 +130,11 @@ TEST_P(MalformedBodies, AreRejectedWithAFieldNamingMessage) {
   EXPECT_EQ(r.error().code, b.code) << r.error().message;
   EXPECT_NE(r.error().message.find(b.message_part), std::string::npos)
       << "message was: " << r.error().message;
+  // Every message reads "PATH: WHY"; PATH is OpenAI's error.param, except for the whole body.
+  const std::string& m = r.error().message;
+  const std::string path = m.substr(0, m.find(": "));
+  ASSERT_NE(m.find(": "), std::string::npos) << m;
+  EXPECT_EQ(r.error().param, path == "body" ? "" : path) << m;
 }
 
 const std::string kMsgs = R"("messages":[{"role":"user","content":"hi"}])";
@@ -292,6 +297,25 @@ TEST(OpenAIErrorBody, HasOpenAIShape) {
 
   auto no_code = json::parse(OpenAIErrorBody(Error::Make(ErrorKind::kInternal, "", "x")));
   EXPECT_TRUE(no_code["error"]["code"].is_null());
+}
+
+TEST(OpenAIErrorBody, NamesTheParameterAtFault) {
+  Error e = Error::Make(ErrorKind::kInvalidRequest, "invalid_type",
+                        "messages[0].content: expected a string or an array, got an integer");
+  e.param = "messages[0].content";
+  auto body = json::parse(OpenAIErrorBody(e));
+  EXPECT_EQ(body["error"]["param"], "messages[0].content");
+  EXPECT_EQ(body["error"].size(), 4u);
+
+  auto parsed = ParseOpenAIChat(R"({"model":"m","messages":[{"role":"user","content":5}]})", 64);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(json::parse(OpenAIErrorBody(parsed.error()))["error"]["param"], "messages[0].content");
+  auto range = ParseOpenAIChat(R"({"model":"m",)" + kMsgs + R"(,"temperature":7})", 64);
+  ASSERT_FALSE(range.ok());
+  EXPECT_EQ(range.error().param, "temperature") << range.error().message;
+  auto not_object = ParseOpenAIChat("[1]", 64);
+  ASSERT_FALSE(not_object.ok());
+  EXPECT_EQ(json::parse(OpenAIErrorBody(not_object.error()))["error"]["param"], nullptr);
 }
 
 TEST(OpenAIErrorBody, InvalidUtf8InMessageDoesNotThrow) {

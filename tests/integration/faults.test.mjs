@@ -290,6 +290,7 @@ describe("retry, queue and timeout behaviour", () => {
     const e2 = await failure(ask("t1"));
     assert.equal(e2.status, 400);
     assert.match(e2.message, /Invalid 'tools' format/);
+    assert.equal(e2.param, "tools", "the upstream's error.param reaches the client");
     assert.equal(b.requests.length - nb2, 0);
     assert.equal(t.rows().at(-1).attempts, 1);
     a.behave((req, res, body) => a.reply(req, res, body, {}));

@@ -191,6 +191,27 @@ describe("gateway core", () => {
     await assert.rejects(client.chat.completions.create({ model: "auto", messages: [] }), (e) => e instanceof OpenAI.BadRequestError && e.status === 400);
   });
 
+  // OpenAI names the member at fault in error.param, which the SDK gives as APIError.param; it was
+  // always null here.
+  test("a 400 names the member at fault in error.param", async () => {
+    const cases = [
+      [{ model: "auto", messages: [] }, "messages"],
+      [{ model: "auto", messages: [{ role: "user", content: "hi" }], temperature: 9 }, "temperature"],
+      [{ model: "auto", messages: [{ role: "robot", content: "hi" }] }, "messages[0].role"],
+      [{ model: "auto", messages: [{ role: "user", content: [{ type: "text" }] }] }, "messages[0].content[0].text"],
+    ];
+    for (const [body, param] of cases) {
+      const e = await client.chat.completions.create(body).then(() => null, (err) => err);
+      assert.ok(e instanceof OpenAI.BadRequestError, JSON.stringify(body));
+      assert.equal(e.param, param, e.message);
+      assert.ok(e.error.message.startsWith(param + ": "), e.error.message);
+    }
+    // A fault of the whole body names no member.
+    const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "-d", "{"]);
+    assert.equal(r.status, 400);
+    assert.equal(JSON.parse(r.body).error.param, null);
+  });
+
   test("body over the limit: 413", async () => {
     const big = JSON.stringify({ model: "auto", messages: [{ role: "user", content: "x".repeat(100000) }] });
     const r = await curl([`${t.url}/v1/chat/completions`, "-H", "content-type: application/json", "--data-binary", "@-"], { input: big });
