@@ -31,8 +31,13 @@ void ExplainDeployment(const Deployment& d, const HealthChecksConfig& hc, std::o
   if (d.api_key_env.empty()) {
     out << "      api key: none\n";
   } else {
-    const bool set = std::getenv(d.api_key_env.c_str()) != nullptr;
-    out << "      api key: from $" << d.api_key_env << (set ? " (set)" : " (NOT set)") << "\n";
+    // An empty value is no key: the gateway sends none (upstream/provider.cc).
+    const char* value = std::getenv(d.api_key_env.c_str());
+    out << "      api key: from $" << d.api_key_env
+        << (value == nullptr ? " (NOT set)"
+            : *value == '\0' ? " (set but empty: no key is sent)"
+                             : " (set)")
+        << "\n";
   }
   if (d.provider == "sim") {
     out << "      sim: latency " << Ms(d.sim.latency) << ", ttft " << Ms(d.sim.ttft) << ", "

@@ -166,6 +166,19 @@ TEST(Explain, UnsetKeyAndOverridePrice) {
   EXPECT_THAT(text, HasSubstr("model \"auto\" -> tier open (no router)"));
 }
 
+// An empty variable is set, but the gateway then sends no key (upstream/provider.cc): `check`
+// said "(set)" for it, as for a real key.
+TEST(Explain, EmptyKeyVariableSaysNoKeyIsSent) {
+  auto r = LoadString(testing::BaseWith(
+      "catalog: gemma-4-31b", "catalog: gemma-4-31b\n        api_key_env: TRIAGE_TEST_EMPTY_KEY"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ::setenv("TRIAGE_TEST_EMPTY_KEY", "", 1);
+  const std::string text = Explain(**r);
+  ::unsetenv("TRIAGE_TEST_EMPTY_KEY");
+  EXPECT_THAT(text, HasSubstr("$TRIAGE_TEST_EMPTY_KEY (set but empty: no key is sent)"));
+  EXPECT_THAT(text, Not(HasSubstr("$TRIAGE_TEST_EMPTY_KEY (set)")));
+}
+
 TEST(Explain, DemoMentionsEachSimTier) {
   const std::string text = Explain(*Demo());
   for (const char* s : {"gemma-sim", "sonnet-sim", "opus-sim", "$0.20/$0.20 per Mtok",
