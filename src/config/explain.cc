@@ -79,9 +79,18 @@ std::string Explain(const Config& c) {
   const bool v6 = c.listen_host.find(':') != std::string::npos;
   out << "listen: " << (v6 ? "[" + c.listen_host + "]" : c.listen_host) << ":" << c.listen_port
       << "\n";
+  // The counterfactual's price as the gateway takes it (Gateway::Create): the price override of
+  // the first deployment of reference_model that has one, else the catalog's.
+  const Deployment* ref_override = nullptr;
+  for (const Tier& t : c.tiers)
+    for (const Deployment& d : t.deployments)
+      if (!ref_override && d.price && d.catalog == c.reference_model) ref_override = &d;
   const catalog::ModelInfo* ref = catalog::Find(c.reference_model);
   out << "reference model (all-frontier cost): " << c.reference_model << ", "
-      << PriceText(ref ? ref->price : std::nullopt) << "\n";
+      << (ref_override
+              ? PriceText(ref_override->price) + " (price of deployment " + ref_override->name + ")"
+              : PriceText(ref ? ref->price : std::nullopt) + " (catalog)")
+      << "\n";
   out << "tiers (cheapest first):\n";
   for (const Tier& t : c.tiers) {
     out << "  " << t.name << (&t == &c.DefaultTier() ? " (default)" : "") << "\n";

@@ -179,6 +179,23 @@ TEST(Explain, EmptyKeyVariableSaysNoKeyIsSent) {
   EXPECT_THAT(text, Not(HasSubstr("$TRIAGE_TEST_EMPTY_KEY (set)")));
 }
 
+// The gateway prices the all-frontier counterfactual at the first price override of a
+// deployment of reference_model (docs/config.md, reference_model); `check` showed the catalog's.
+TEST(Explain, ReferencePriceIsTheDeploymentOverride) {
+  auto r = LoadString(testing::BaseWith(
+      "{name: opus, provider: sim, catalog: claude-opus-4.7}",
+      "{name: opus, provider: sim, catalog: claude-opus-4.7, price: {input: 4, output: 20, "
+      "cached_input: 0.4}}"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::string text = Explain(**r);
+  EXPECT_THAT(text, HasSubstr("reference model (all-frontier cost): claude-opus-4.7, $4.00/$20.00 "
+                              "per Mtok, cached input $0.40 (price of deployment opus)"));
+  EXPECT_THAT(text, Not(HasSubstr("$5.00/$25.00")));
+  // Without an override: the catalog's.
+  EXPECT_THAT(Explain(**LoadString(testing::kBase)),
+              HasSubstr("claude-opus-4.7, $5.00/$25.00 per Mtok (catalog)"));
+}
+
 TEST(Explain, DemoMentionsEachSimTier) {
   const std::string text = Explain(*Demo());
   for (const char* s : {"gemma-sim", "sonnet-sim", "opus-sim", "$0.20/$0.20 per Mtok",
