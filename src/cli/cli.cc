@@ -61,7 +61,7 @@ void PrintConfigProblems(const std::string& path, const std::string& problems) {
             << problems << "\n";
 }
 
-void PrintDemoBanner(const std::string& url) {
+void PrintDemoBanner(const std::string& url, std::chrono::milliseconds summary_every) {
   std::printf(
       "\n"
       "triage demo: three simulated tiers (open: gemma-4-31b, mid: claude-sonnet-4.6,\n"
@@ -84,9 +84,10 @@ void PrintDemoBanner(const std::string& url) {
       "model: \"auto\" is routed by the built-in learned router (a prompt that needs a stronger\n"
       "model scores higher; x-triage-route shows the score and the tier), or name a tier\n"
       "(open, mid, frontier), a deployment or a catalog id.\n"
-      "Every response carries x-triage-tier, x-triage-deployment and x-triage-cost-usd.\n"
-      "A summary line follows every few seconds; Ctrl-C stops.\n\n",
-      url.c_str(), url.c_str(), url.c_str());
+      "Answers carry x-triage-tier, x-triage-deployment and x-triage-cost-usd (a stream's cost\n"
+      "comes in HTTP trailers and its last events, after the content).\n"
+      "A summary line follows every %g s; Ctrl-C stops.\n\n",
+      url.c_str(), url.c_str(), url.c_str(), summary_every.count() / 1000.0);
 }
 
 // `cfg` with `listen` (serve --listen HOST:PORT, "" for none) in place of its own.
@@ -250,7 +251,7 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
     return 1;
   }
   std::printf("triage listening on %s\n", server.url().c_str());
-  if (demo) PrintDemoBanner(server.url());
+  if (demo) PrintDemoBanner(server.url(), summary_every);
   std::fflush(stdout);
   observe::Log(observe::Level::kInfo, "listening",
                {{"url", server.url()},

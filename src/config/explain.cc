@@ -31,8 +31,23 @@ void ExplainDeployment(const Deployment& d, const HealthChecksConfig& hc, std::o
   if (d.api_key_env.empty()) {
     out << "      api key: none\n";
   } else {
-    const bool set = std::getenv(d.api_key_env.c_str()) != nullptr;
-    out << "      api key: from $" << d.api_key_env << (set ? " (set)" : " (NOT set)") << "\n";
+    // An empty value is no key: the gateway sends none (upstream/provider.cc).
+    const char* value = std::getenv(d.api_key_env.c_str());
+    out << "      api key: from $" << d.api_key_env
+        << (value == nullptr ? " (NOT set)"
+            : *value == '\0' ? " (set but empty: no key is sent)"
+                             : " (set)")
+        << "\n";
+  }
+  const Deployment defaults;
+  if (d.weight != defaults.weight || d.max_concurrency != 0 || d.max_queue != 0) {
+    out << "      balancing: weight " << d.weight;
+    if (d.max_concurrency > 0) {
+      out << ", at most " << d.max_concurrency << " in flight";
+      if (d.max_queue > 0)
+        out << ", " << d.max_queue << " queued for up to " << Ms(d.queue_timeout);
+    }
+    out << "\n";
   }
   if (d.provider == "sim") {
     out << "      sim: latency " << Ms(d.sim.latency) << ", ttft " << Ms(d.sim.ttft) << ", "
@@ -67,6 +82,55 @@ void ExplainDeployment(const Deployment& d, const HealthChecksConfig& hc, std::o
     out << "      health check: exempt (health_check: false)\n";
 }
 
+void ExplainResilience(const Config& c, std::ostringstream& out) {
+  const RetryConfig& r = c.retry;
+  out << "retry: at most " << r.max_attempts << " attempts per request, backoff "
+      << r.backoff_base.count() << "-" << Ms(r.backoff_max) << ", server waits up to "
+      << Ms(r.max_server_wait) << ", ";
+  if (r.cooldown_max.count() == 0)
+    out << "cool-down off";
+  else
+    out << "cool-down up to " << Ms(r.cooldown_max) << " (share " << r.cooldown_min_share << ")";
+  out << ", budget " << r.budget_ratio << " per request + " << r.budget_min << "\n";
+  const BreakerConfig& b = c.breaker;
+  out << "breaker: opens after " << b.consecutive_failures << " failures in a row, or "
+      << b.error_rate * 100 << "% of at least " << b.min_requests << " attempts in " << Ms(b.window)
+      << "; open " << Ms(b.open_for) << ", then " << b.half_open_probes << " probe(s)\n";
+  const SpilloverConfig& s = c.spillover;
+  const Tier* from = s.from.empty() ? &c.tiers.front() : c.FindTier(s.from);
+  const Tier* to = nullptr;
+  if (from && !s.to.empty()) {
+    to = c.FindTier(s.to);
+  } else if (from && from != &c.tiers.back()) {
+    to = from + 1;  // the tier after `from` (tiers is a vector)
+  }
+  if (!s.enabled || !from || !to) {
+    out << "spillover: off\n";
+    return;
+  }
+  std::string when;
+  auto add = [&](const std::string& w) { when += (when.empty() ? "" : ", or ") + w; };
+  bool capped = false, checked = false;
+  for (const Deployment& d : from->deployments) {
+    capped |= d.max_concurrency > 0;
+    checked |= c.health_checks.interval.count() > 0 && d.HealthChecked();
+  }
+  if (capped)
+    add("every deployment of " + from->name + " is at max_concurrency with " +
+        std::to_string(s.queue_depth) + " queued");
+  if (s.ttft_target.count() > 0)
+    add("its first-byte latency is above " + std::to_string(s.ttft_target.count()) + " ms");
+  if (checked) add("every deployment of " + from->name + " is failing its health checks");
+  if (c.retry.cooldown_max.count() > 0)
+    add("every deployment of " + from->name + " is cooling down after a stated 429/503/529 wait");
+  out << "spillover: model \"auto\" for " << from->name << " goes to " << to->name << " while "
+      << when;
+  if (s.max_output_micros_per_mtok)
+    out << "; only if every deployment of " << to->name << " has a price of at most $"
+        << catalog::FormatPerMtok(*s.max_output_micros_per_mtok) << " per Mtok output";
+  out << "\n";
+}
+
 }  // namespace
 
 std::string Explain(const Config& c) {
@@ -74,9 +138,18 @@ std::string Explain(const Config& c) {
   const bool v6 = c.listen_host.find(':') != std::string::npos;
   out << "listen: " << (v6 ? "[" + c.listen_host + "]" : c.listen_host) << ":" << c.listen_port
       << "\n";
+  // The counterfactual's price as the gateway takes it (Gateway::Create): the price override of
+  // the first deployment of reference_model that has one, else the catalog's.
+  const Deployment* ref_override = nullptr;
+  for (const Tier& t : c.tiers)
+    for (const Deployment& d : t.deployments)
+      if (!ref_override && d.price && d.catalog == c.reference_model) ref_override = &d;
   const catalog::ModelInfo* ref = catalog::Find(c.reference_model);
   out << "reference model (all-frontier cost): " << c.reference_model << ", "
-      << PriceText(ref ? ref->price : std::nullopt) << "\n";
+      << (ref_override
+              ? PriceText(ref_override->price) + " (price of deployment " + ref_override->name + ")"
+              : PriceText(ref ? ref->price : std::nullopt) + " (catalog)")
+      << "\n";
   out << "tiers (cheapest first):\n";
   for (const Tier& t : c.tiers) {
     out << "  " << t.name << (&t == &c.DefaultTier() ? " (default)" : "") << "\n";
@@ -112,6 +185,8 @@ std::string Explain(const Config& c) {
     }
     out << "\n";
   }
+  out << "fallback: " << c.fallback << " (routing.fallback)\n";
+  ExplainResilience(c, out);
   const HealthChecksConfig& hc = c.health_checks;
   if (hc.interval.count() == 0) {
     out << "health checks: off (health_checks.interval_ms 0)\n";
@@ -129,7 +204,7 @@ std::string Explain(const Config& c) {
   out << "limits: body " << l.max_body_bytes << " bytes, headers " << l.max_header_bytes
       << " bytes, JSON depth " << l.max_json_depth << ", header timeout " << Ms(l.header_timeout)
       << ", body timeout " << Ms(l.body_timeout) << ", keep-alive " << Ms(l.keepalive_timeout)
-      << "\n";
+      << ", upstream answers " << l.max_response_bytes << " bytes\n";
   out << "server: threads " << (c.threads == 0 ? "auto (hardware)" : std::to_string(c.threads))
       << ", shutdown grace " << Ms(c.shutdown_grace) << ", log level " << c.log_level << "\n";
   if (!c.cors.enabled()) {

@@ -166,6 +166,70 @@ TEST(Explain, UnsetKeyAndOverridePrice) {
   EXPECT_THAT(text, HasSubstr("model \"auto\" -> tier open (no router)"));
 }
 
+// An empty variable is set, but the gateway then sends no key (upstream/provider.cc): `check`
+// said "(set)" for it, as for a real key.
+TEST(Explain, EmptyKeyVariableSaysNoKeyIsSent) {
+  auto r = LoadString(testing::BaseWith(
+      "catalog: gemma-4-31b", "catalog: gemma-4-31b\n        api_key_env: TRIAGE_TEST_EMPTY_KEY"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ::setenv("TRIAGE_TEST_EMPTY_KEY", "", 1);
+  const std::string text = Explain(**r);
+  ::unsetenv("TRIAGE_TEST_EMPTY_KEY");
+  EXPECT_THAT(text, HasSubstr("$TRIAGE_TEST_EMPTY_KEY (set but empty: no key is sent)"));
+  EXPECT_THAT(text, Not(HasSubstr("$TRIAGE_TEST_EMPTY_KEY (set)")));
+}
+
+// The gateway prices the all-frontier counterfactual at the first price override of a
+// deployment of reference_model (docs/config.md, reference_model); `check` showed the catalog's.
+TEST(Explain, ReferencePriceIsTheDeploymentOverride) {
+  auto r = LoadString(testing::BaseWith(
+      "{name: opus, provider: sim, catalog: claude-opus-4.7}",
+      "{name: opus, provider: sim, catalog: claude-opus-4.7, price: {input: 4, output: 20, "
+      "cached_input: 0.4}}"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::string text = Explain(**r);
+  EXPECT_THAT(text, HasSubstr("reference model (all-frontier cost): claude-opus-4.7, $4.00/$20.00 "
+                              "per Mtok, cached input $0.40 (price of deployment opus)"));
+  EXPECT_THAT(text, Not(HasSubstr("$5.00/$25.00")));
+  // Without an override: the catalog's.
+  EXPECT_THAT(Explain(**LoadString(testing::kBase)),
+              HasSubstr("claude-opus-4.7, $5.00/$25.00 per Mtok (catalog)"));
+}
+
+// `check` explains every section: retry, breaker, spillover, routing.fallback, the upstream
+// answer limit and a deployment's balancing keys used to be validated but never shown.
+TEST(Explain, ShowsRetryBreakerSpilloverFallbackAndBalancing) {
+  const std::string defaults = Explain(**LoadString(testing::kBase));
+  EXPECT_THAT(defaults, HasSubstr("fallback: up (routing.fallback)\n"));
+  EXPECT_THAT(defaults, HasSubstr("retry: at most 3 attempts per request, backoff 100-2000 ms, "
+                                  "server waits up to 10000 ms, cool-down up to 60000 ms (share "
+                                  "0.5), budget 0.2 per request + 10\n"));
+  EXPECT_THAT(defaults, HasSubstr("breaker: opens after 5 failures in a row, or 50% of at least "
+                                  "20 attempts in 10000 ms; open 5000 ms, then 1 probe(s)\n"));
+  EXPECT_THAT(defaults, HasSubstr("spillover: off\n"));
+  EXPECT_THAT(defaults, HasSubstr(", upstream answers 67108864 bytes\n"));
+  EXPECT_THAT(defaults, Not(HasSubstr("balancing:")));  // all at their defaults
+
+  auto r = LoadString(
+      testing::BaseWith("catalog: gemma-4-31b",
+                        "catalog: gemma-4-31b\n        weight: 2\n        max_concurrency: 8\n"
+                        "        max_queue: 16\n        queue_timeout_ms: 500") +
+      "routing: {fallback: both}\n"
+      "retry: {max_attempts: 2, cooldown_max_ms: 0}\n"
+      "spillover: {ttft_target_ms: 2000, max_price_out: 30}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::string text = Explain(**r);
+  EXPECT_THAT(text, HasSubstr("      balancing: weight 2, at most 8 in flight, 16 queued for up "
+                              "to 500 ms\n"));
+  EXPECT_THAT(text, HasSubstr("fallback: both (routing.fallback)\n"));
+  EXPECT_THAT(text, HasSubstr("retry: at most 2 attempts per request"));
+  EXPECT_THAT(text, HasSubstr("cool-down off"));
+  EXPECT_THAT(text, HasSubstr("spillover: model \"auto\" for open goes to frontier while every "
+                              "deployment of open is at max_concurrency with 1 queued, or its "
+                              "first-byte latency is above 2000 ms; only if every deployment of "
+                              "frontier has a price of at most $30.00 per Mtok output\n"));
+}
+
 TEST(Explain, DemoMentionsEachSimTier) {
   const std::string text = Explain(*Demo());
   for (const char* s : {"gemma-sim", "sonnet-sim", "opus-sim", "$0.20/$0.20 per Mtok",

@@ -144,6 +144,11 @@ test("demo: prints the URL and examples, answers on three tiers, prints a summar
     assert.match(out, /curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/);
     assert.match(out, /routed by the built-in learned router/);
     assert.match(out, /from openai import OpenAI/);
+    // The banner's header claim held for plain answers only: a stream's headers leave before its
+    // cost is known (README, "Cost on streams"). And it names the interval it was given.
+    assert.doesNotMatch(out, /Every response carries/);
+    assert.match(out, /a stream's cost\s+comes in HTTP trailers/);
+    assert.match(out, /A summary line follows every 0\.2 s;/);
     const n = (t) => (t === m[2] ? 2 : 1);  // one pinned request per tier, plus the routed one
     assert.match(out, new RegExp(`\\[summary\\] requests 4 \\(open ${n("open")}, mid ${n("mid")}, frontier ${n("frontier")}\\)`));
     assert.match(out, /\[summary\] requests 4 \(open \d, mid \d, frontier \d\) \| spend \$\d+\.\d+ \| all-frontier \$\d+\.\d+ \| saved \d+\.\d%/);
