@@ -231,7 +231,8 @@ test("live cascade: the cheap answer is held, scored, then released or escalated
     for (const [route, tier, text] of routes) {
       const m = route.match(/^cascade score=(\d\.\d\d) (>=|<) 0\.50 → (\w+)$/);
       assert.ok(m, route);
-      // Released answers come from the cheap tier, escalated ones from the next tier only.
+      // Released answers come from the cheap tier; the simulated answers score below the second
+      // threshold (0.9), so escalated ones go to the second tier (see the three-tier test below).
       assert.equal(tier, m[2] === "<" ? "open" : "mid");
       assert.equal(m[3], tier);
       assert.ok(text.includes(`[simulated ${tier === "open" ? "gemma-4-31b" : "claude-sonnet-4.6"}]`), text);
@@ -358,6 +359,81 @@ test("live cascade: an escalation that fails releases the held cheap answer inst
     await t.cleanup();
     await cheap.close();
     await strong.close();
+  }
+});
+
+test("live cascade with three tiers: two thresholds on one score; the least convincing answers escalate straight to the last tier", async () => {
+  // `triage calibrate --router cascade:FILE --split 70/25/5` prints two thresholds: a score below
+  // the first releases the cheap answer, one at or above the second escalates to the third tier,
+  // one between them to the second (until 2026-12-07 every escalation went to the second tier).
+  const model = path.join(repoRoot, "models/cascade-v3.model");
+  const q = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?";
+  // The cheap answers, in the order the cheap tier gets the requests; the shipped cascade model
+  // scores them (with this question) about 0.56, 0.85 and 0.90: `triage eval --scores` below.
+  const answers = [
+    "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 clips altogether in April and May.\n#### 72",
+    "",
+    "I am not sure.",
+  ];
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-c3-"));
+  const data = path.join(dir, "c.jsonl");
+  writeFileSync(data, answers.map((a, i) => JSON.stringify({ id: `a${i}`, benchmark: "g", messages: [{ role: "user", content: q }], outcomes: { "mixtral-8x7b-instruct": { score: 1, response: a }, "gpt-4-1106-preview": { score: 1 } } })).join("\n") + "\n");
+  const ev = spawnSync(triageBin, ["eval", "--data", data, "--router", `cascade:${model}`, "--bootstrap", "0", "--scores", path.join(dir, "s.jsonl")], { encoding: "utf8" });
+  assert.equal(ev.status, 0, ev.stderr);
+  const { readFileSync } = await import("node:fs");
+  const expected = readFileSync(path.join(dir, "s.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).score);
+  rmSync(dir, { recursive: true, force: true });
+  const [t0, t1] = [0.7, 0.88];
+  assert.ok(expected[0] < t0 && expected[1] >= t0 && expected[1] < t1 && expected[2] >= t1, `${expected}`);
+  const want = ["open", "mid", "frontier"];
+  const cheap = await startFakeOpenAI();
+  let n = 0;
+  cheap.behave((req, res, body) => {
+    const text = answers[n++ % 3];
+    return cheap.reply(req, res, body, { text, chunks: text ? [text.slice(0, 10), text.slice(10)] : [] });
+  });
+  const t = await startTriage(
+    config({
+      tiers: [{ name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b" }] }, ...tiers.slice(1)],
+      extra: `routing: {router: "cascade:${model}", thresholds: [${t0}, ${t1}]}\n`,
+    }),
+  );
+  try {
+    const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+    const messages = [{ role: "user", content: q }];
+    const got = [];
+    for (const [dialect, stream] of [["openai", false], ["openai", true], ["anthropic", false], ["anthropic", true]]) {
+      for (let i = 0; i < 3; i++) {
+        let response;
+        if (dialect === "openai") {
+          const r = await openai.chat.completions.create({ model: "auto", stream, messages }).withResponse();
+          if (stream) for await (const _ of r.data);
+          response = r.response;
+        } else {
+          const r = await anthropic.messages.create({ model: "auto", max_tokens: 50, stream, messages }).withResponse();
+          if (stream) for await (const _ of r.data);
+          response = r.response;
+        }
+        got.push([`${dialect} ${stream ? "stream" : "unary"} answer ${i}`, i, utf8(response.headers.get("x-triage-route")), response.headers.get("x-triage-tier")]);
+      }
+    }
+    const rows = t.rows();
+    assert.equal(rows.length, got.length);
+    got.forEach(([what, i, route, tier], k) => {
+      assert.equal(tier, want[i], `${what}: ${route}`);
+      const form = [/^cascade score=0\.\d+ < 0\.70 → open$/, /^cascade score=0\.\d+ >= 0\.70 → mid$/, /^cascade score=0\.\d+ >= 0\.88 → frontier$/][i];
+      assert.match(route, form, what);
+      assert.equal(rows[k].route, route);
+      assert.equal(rows[k].tier, want[i]);
+      assert.ok(Math.abs(rows[k].route_score - expected[i]) < 1e-9, `${what}: ${rows[k].route_score} vs ${expected[i]}`);
+      assert.equal(rows[k].attempts, i === 0 ? 1 : 2, what);
+    });
+    const d = await decisions(t.url);
+    assert.deepEqual([d["cascade_released/open"], d["cascade_escalated/mid"], d["cascade_escalated/frontier"]], [4, 4, 4]);
+  } finally {
+    await t.cleanup();
+    await cheap.close();
   }
 });
 
