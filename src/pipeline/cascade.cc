@@ -619,12 +619,17 @@ void LogEscalationFailure(const RequestContext& ctx, const Error& e) {
                std::move(f));
 }
 
-// "score=S < T" / "S >= T" with as many decimals as make the comparison read true against
-// every threshold in `all` (T among them).
+// "score=S < T" / "S >= T": S with as many decimals as make the comparison read true against
+// every threshold in `all` (T among them), T as configured, with at least as many decimals as
+// S (0.999 used to print as 1.00 beside a two-decimal score).
 std::string Compared(double score, const char* op, double threshold,
                      const std::vector<double>& all) {
   const int d = routing::ScoreDigits(score, all);
-  return routing::FormatScore(score, d) + op + routing::FormatScore(threshold, d);
+  const std::string exact = routing::FormatScore(threshold, routing::kShortestDigits);
+  const size_t dot = exact.find('.');
+  const int own = dot == std::string::npos ? 0 : static_cast<int>(exact.size() - dot - 1);
+  const bool as_is = d == routing::kShortestDigits || own >= d;
+  return routing::FormatScore(score, d) + op + (as_is ? exact : routing::FormatScore(threshold, d));
 }
 
 // The head of a stream begun before the decision: the request's own fields, with the route,

@@ -877,6 +877,22 @@ TEST(CascadeDecide, SecondThresholdPicksTheThirdTier) {
   EXPECT_EQ(Gateway::Decide(two.routing, cheap, {Choice("Hm.", {})}).tier, 1u);
 }
 
+// The threshold in the basis is the configured one, never rounded to the score's decimals:
+// 0.999 used to print as "score=0.85 < 1.00", a calibrated 0.663335 as "0.66".
+TEST(CascadeDecide, ThresholdIsPrintedAsConfigured) {
+  RequestContext cheap;
+  cheap.req = OpenAIRequest();
+  for (auto [score, threshold, basis] : {std::tuple{0.85, 0.999, "score=0.85 < 0.999"},
+                                         std::tuple{0.9995, 0.999, "score=1.000 >= 0.999"},
+                                         std::tuple{0.79, 0.663335, "score=0.79 >= 0.663335"},
+                                         std::tuple{0.6633, 0.663335, "score=0.66330 < 0.663335"},
+                                         std::tuple{0.2, 0.5, "score=0.20 < 0.50"}}) {
+    Judged j(true, score);
+    j.routing.judge_threshold = threshold;
+    EXPECT_EQ(Gateway::Decide(j.routing, cheap, {Choice("Sunny.", {})}).basis, basis);
+  }
+}
+
 // A value that does not fit the schema escalates, with the path and the expectation in the
 // basis (never the value).
 TEST(CascadeDecide, WronglyTypedArgumentEscalates) {
