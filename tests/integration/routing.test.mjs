@@ -139,6 +139,63 @@ test("learned router: a short follow-up is scored with the question it follows, 
   assert.notEqual(v2[0], s[0]);
 });
 
+test("the gateway scores a conversation as `triage eval --scores` does: tool loops, turns without text, several text parts", async () => {
+  // Thresholds are calibrated by `eval` / `calibrate` on recorded conversations, so the router
+  // must read the same text live. A message without text (an assistant turn of tool calls alone,
+  // a user turn of an image alone) adds nothing to the prompt text in either; until 2026-12-07
+  // the data reader joined an empty text for it, one "\n" more than the gateway read.
+  const q = "Let f(x) = x^3 - 3x. Find all x in [-2, 2] where f attains its maximum and prove it.";
+  const image = { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } };
+  const conversations = [
+    [
+      { role: "user", content: q },
+      { role: "assistant", content: null, tool_calls: [{ id: "t1", type: "function", function: { name: "calc", arguments: "{}" } }] },
+      { role: "tool", tool_call_id: "t1", content: "2" },
+    ],
+    [
+      { role: "user", content: "Here is my photo." },
+      { role: "user", content: [image] },
+      { role: "assistant", content: "A cat on a mat." },
+      { role: "user", content: "How many legs does it have, and how many would three of them have?" },
+    ],
+    [{ role: "user", content: [{ type: "text", text: "First part." }, image, { type: "text", text: "Second part: count the cats." }] }],
+  ];
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-read-"));
+  try {
+    const data = path.join(dir, "c.jsonl");
+    writeFileSync(data, conversations.map((messages, i) => JSON.stringify({ id: `c${i}`, messages, outcomes: { "mixtral-8x7b-instruct": { score: 1 }, "gpt-4-1106-preview": { score: 0 } } })).join("\n") + "\n");
+    for (const router of ["length", "learned:builtin"]) {
+      const scores = path.join(dir, "s.jsonl");
+      const ev = spawnSync(triageBin, ["eval", "--data", data, "--router", router, "--bootstrap", "0", "--scores", scores], { encoding: "utf8" });
+      assert.equal(ev.status, 0, ev.stderr);
+      const { readFileSync } = await import("node:fs");
+      const expected = readFileSync(scores, "utf8").trim().split("\n").map((l) => JSON.parse(l).score);
+      const t = await startTriage(config({ tiers, extra: `routing: {router: "${router}", thresholds: [0.5, 0.9]}\n` }));
+      try {
+        const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+        const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+        for (const messages of conversations) await openai.chat.completions.create({ model: "auto", messages });
+        // The tool loop in Anthropic's form reads alike.
+        await anthropic.messages.create({
+          model: "auto",
+          max_tokens: 20,
+          messages: [
+            { role: "user", content: q },
+            { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "calc", input: {} }] },
+            { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "2" }] },
+          ],
+        });
+        const got = t.rows().map((r) => r.route_score);
+        assert.deepEqual(got, [...expected, expected[0]], router);
+      } finally {
+        await t.cleanup();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("learned router: every auto request carries its score and lands on the tier its thresholds pick", async () => {
   const model = path.join(repoRoot, "models/learned-v2.model");
   const t = await startTriage(config({ tiers, extra: `routing: {router: "learned:${model}", thresholds: [0.58, 0.68]}\n` }));
