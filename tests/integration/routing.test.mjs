@@ -494,6 +494,47 @@ test("live cascade with three tiers: two thresholds on one score; the least conv
   }
 });
 
+test("live cascade with three tiers: an escalation to the third tier that fails falls back per `fallback`, else the cheap answer is released", async () => {
+  const model = path.join(repoRoot, "models/cascade-v3.model");
+  const cheap = await startFakeOpenAI();
+  cheap.behave((req, res, body) => cheap.reply(req, res, body, { text: "I am not sure.", chunks: ["I am", " not sure."] }));
+  const bad = await startFaultyUpstream("openai");
+  bad.fault = "status_500";
+  const q = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?";
+  try {
+    for (const [fallback, tier, route] of [
+      ["both", "mid", /^cascade score=0\.90 >= 0\.60 → frontier$/],
+      ["down", "mid", /^cascade score=0\.90 >= 0\.60 → frontier$/],
+      ["up", "open", /^cascade score=0\.90 >= 0\.60 → frontier; released open \(frontier failed\)$/],
+    ]) {
+      const t = await startTriage(
+        config({
+          tiers: [
+            { name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b" }] },
+            tiers[1],
+            { name: "frontier", deployments: [{ name: "broken", url: bad.url, catalog: "claude-opus-4.7" }] },
+          ],
+          extra: `routing: {router: "cascade:${model}", thresholds: [0.5, 0.6], fallback: ${fallback}}\nretry: {max_attempts: 2}\n`,
+        }),
+      );
+      try {
+        const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+        for (const stream of [false, true]) {
+          const r = await openai.chat.completions.create({ model: "auto", stream, messages: [{ role: "user", content: q }] }).withResponse();
+          if (stream) for await (const _ of r.data);
+          assert.equal(r.response.headers.get("x-triage-tier"), tier, `fallback ${fallback}`);
+          assert.match(utf8(r.response.headers.get("x-triage-route")), route, `fallback ${fallback}`);
+        }
+      } finally {
+        await t.cleanup();
+      }
+    }
+  } finally {
+    await cheap.close();
+    await bad.close();
+  }
+});
+
 test("SIGHUP reloads routing.router and routing.thresholds from the config file; a bad reload keeps the running routing", async () => {
   const model = path.join(repoRoot, "models/learned-v2.model");
   const yaml = (router, thresholds, ts = tiers) => config({ tiers: ts, extra: `routing: {router: "${router}", thresholds: [${thresholds}]}\n` });
