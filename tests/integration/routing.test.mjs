@@ -535,6 +535,37 @@ test("live cascade with three tiers: an escalation to the third tier that fails 
   }
 });
 
+test("calibrate --out: the snippet, pasted into the config, routes the calibration data through the gateway as the split it printed", async () => {
+  // Long prompts of 30,003 and 30,004 characters: `length` scores 5.4e-7 apart, closer than the
+  // six decimals the snippet used to write (its threshold then sent both halves strong).
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-cal-"));
+  try {
+    const data = path.join(dir, "long.jsonl");
+    const prompts = Array.from({ length: 40 }, (_, i) => "a".repeat(30003 + (i % 2)));
+    writeFileSync(data, prompts.map((content, i) => JSON.stringify({ id: `l${i}`, messages: [{ role: "user", content }], outcomes: { "mixtral-8x7b-instruct": { score: i % 2 }, "gpt-4-1106-preview": { score: 1 } } })).join("\n") + "\n");
+    const out = path.join(dir, "snippet.yaml");
+    const cal = spawnSync(triageBin, ["calibrate", "--data", data, "--router", "length", "--strong-fraction", "0.5", "--out", out], { encoding: "utf8" });
+    assert.equal(cal.status, 0, cal.stderr);
+    assert.match(cal.stdout, /achieved split 50\.0\/50\.0/);
+    const { readFileSync } = await import("node:fs");
+    const snippet = readFileSync(out, "utf8");
+    const t = await startTriage(config({ tiers: [tiers[0], tiers[2]], extra: snippet }));
+    try {
+      const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+      const got = { open: 0, frontier: 0 };
+      for (const content of prompts) {
+        const { response } = await openai.chat.completions.create({ model: "auto", messages: [{ role: "user", content }] }).withResponse();
+        got[response.headers.get("x-triage-tier")]++;
+      }
+      assert.deepEqual(got, { open: 20, frontier: 20 }, snippet);
+    } finally {
+      await t.cleanup();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("SIGHUP reloads routing.router and routing.thresholds from the config file; a bad reload keeps the running routing", async () => {
   const model = path.join(repoRoot, "models/learned-v2.model");
   const yaml = (router, thresholds, ts = tiers) => config({ tiers: ts, extra: `routing: {router: "${router}", thresholds: [${thresholds}]}\n` });
