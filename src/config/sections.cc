@@ -139,7 +139,8 @@ void CheckRouting(const Config& c, Diag& diag) {
   if (!c.router.empty() && c.thresholds.size() + 1 != c.tiers.size()) {
     diag.Add("routing.thresholds",
              "routing.router needs exactly " + std::to_string(c.tiers.size() - 1) +
-                 " thresholds (one fewer than tiers), got " + std::to_string(c.thresholds.size()));
+                 (c.tiers.size() == 2 ? " threshold" : " thresholds") +
+                 " (one fewer than tiers), got " + std::to_string(c.thresholds.size()));
   }
 }
 

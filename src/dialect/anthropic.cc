@@ -70,6 +70,9 @@ std::optional<Error> CheckBlock(const json& b, const std::string& path, bool ass
   if (type == "document") return CheckSource(b, path, true);
   if (type == "tool_use" || type == "server_tool_use") {
     if (!assistant) return BadValue(path + ".type", "tool_use is only allowed on assistant");
+    // A tool loop sets the router's tools feature, as in `triage eval`'s reader, whether or not
+    // the request declares its tools.
+    acc.req->has_tools = true;
     if (auto e = NeedString(b, "id", path)) return e;
     if (auto e = NeedString(b, "name", path)) return e;
     auto in = b.find("input");
@@ -80,6 +83,7 @@ std::optional<Error> CheckBlock(const json& b, const std::string& path, bool ass
   if (type == "tool_result") {
     if (assistant) return BadValue(path + ".type", "tool_result is only allowed on user");
     if (auto e = NeedString(b, "tool_use_id", path)) return e;
+    acc.req->has_tools = true;
     if (auto ie = b.find("is_error"); ie != b.end() && !ie->is_boolean() && !ie->is_null())
       return WrongType(path + ".is_error", "a boolean", *ie);
     auto c = b.find("content");
@@ -193,7 +197,7 @@ std::optional<Error> CheckTools(const json& b, ChatRequest& req) {
       if (auto n = t.find("name"); n != t.end() && !n->is_string())
         return WrongType(p + ".name", "a string", *n);
     }
-    req.has_tools = !tools->empty();
+    req.has_tools = req.has_tools || !tools->empty();
   }
   auto tc = b.find("tool_choice");
   if (tc != b.end() && !tc->is_null()) {

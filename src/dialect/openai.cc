@@ -125,6 +125,10 @@ std::optional<Error> CheckMessage(const json& m, size_t i, Acc& acc) {
     if (role != "assistant") return BadValue(path + ".tool_calls", "only allowed on assistant");
     if (auto e = CheckToolCalls(*tool_calls, path + ".tool_calls")) return e;
   }
+  // A tool loop sets the router's tools feature, as in `triage eval`'s reader, whether or not
+  // the request declares its tools.
+  if (tool_calls || Opt(m, "function_call") || role == "tool" || role == "function")
+    acc.req->has_tools = true;
   if (role == "tool") {
     auto id = m.find("tool_call_id");
     if (id == m.end()) return Missing(path + ".tool_call_id");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "eval/metrics.h"
@@ -39,6 +40,30 @@ Result<std::vector<double>> ParseSplit(const std::string& text) {
 
 namespace {
 
+// "%.*f" of `v`.
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+}  // namespace
+
+double ThresholdBetween(double lo, double hi) {
+  // The midpoint, written with the fewest decimals (at least six, as the snippet has always
+  // shown them) that still lie above `lo` and at most `hi`: the snippet's text is then the
+  // threshold itself, and reads back on the same side of every score. Six decimals alone put
+  // the threshold past one of two scores closer than 1e-6 (long prompts' `length` scores).
+  const double mid = lo + (hi - lo) / 2;
+  for (int d = 6; d <= 17; ++d) {
+    const double t = std::strtod(Fixed(mid, d).c_str(), nullptr);
+    if (lo < t && t <= hi) return t;
+  }
+  return mid > lo ? mid : hi;
+}
+
+namespace {
+
 // Scores below a threshold can only be counted at the edges of tie groups: the cuts achievable
 // on sorted scores are 0, every c with sorted[c - 1] < sorted[c], and n when the top score is
 // below 1 (a threshold above it must still be a valid one, in [0, 1]). Of those, the one
@@ -58,8 +83,8 @@ size_t ClosestCut(const std::vector<double>& sorted, double target) {
 double ThresholdAt(const std::vector<double>& sorted, size_t cut) {
   if (cut == 0) return sorted.front();
   // Midpoint to the previous distinct score keeps the threshold robust to tiny drifts.
-  if (cut < sorted.size()) return (sorted[cut - 1] + sorted[cut]) / 2;
-  return (sorted.back() + 1.0) / 2;  // above every score: nothing goes up
+  if (cut < sorted.size()) return ThresholdBetween(sorted[cut - 1], sorted[cut]);
+  return ThresholdBetween(sorted.back(), 1.0);  // above every score: nothing goes up
 }
 
 std::string Shares(const std::vector<double>& v) {
@@ -160,7 +185,7 @@ FloorResult CalibrateFloor(const std::vector<double>& scores, const std::vector<
       r.reached = true;
       r.pgr = pgr;
       r.strong_fraction = static_cast<double>(k) / n;
-      r.threshold = k < n ? (s + scores[order[k]]) / 2 : s;
+      r.threshold = k < n ? ThresholdBetween(scores[order[k]], s) : s;
       return r;
     }
   }
@@ -186,8 +211,11 @@ std::string ThresholdsYaml(const std::vector<double>& thresholds, const std::str
   }
   o << "\nrouting:\n  router: " << router << "\n  thresholds: [";
   for (size_t i = 0; i < thresholds.size(); ++i) {
-    std::snprintf(buf, sizeof buf, "%s%.6f", i ? ", " : "", thresholds[i]);
-    o << buf;
+    // Six decimals, or as many more as it takes to read back as exactly this threshold
+    // (ThresholdBetween's have at most as many as they need; the lowest score may have 17).
+    int d = 6;
+    while (d < 17 && std::strtod(Fixed(thresholds[i], d).c_str(), nullptr) != thresholds[i]) ++d;
+    o << (i ? ", " : "") << Fixed(thresholds[i], d);
   }
   o << "]\n";
   return o.str();

@@ -38,6 +38,10 @@ struct FloorResult {
 FloorResult CalibrateFloor(const std::vector<double>& scores, const std::vector<double>& cheap,
                            const std::vector<double>& strong, double min_pgr);
 
+// A threshold above `lo` and at most `hi` (lo < hi): their midpoint with the fewest decimals,
+// at least six, that keep it there, so the snippet's text reads back as this very threshold.
+double ThresholdBetween(double lo, double hi);
+
 // Achieved share per tier with those thresholds.
 std::vector<double> Achieved(const std::vector<double>& scores,
                              const std::vector<double>& thresholds);

@@ -38,6 +38,28 @@ std::string ContentText(const nlohmann::json& c, bool* image) {
   return out;
 }
 
+// Adds a message's text to the prompt text as the gateway's parsers do (dialect/openai.cc,
+// anthropic.cc): a string content once, each text part of a list on its own, and nothing for a
+// message without text (null content beside tool calls, a list of images alone), so that `eval`
+// and `calibrate` score a conversation as the live router does. Until 2026-12-07 such a message
+// added an empty text, one "\n" the gateway did not read.
+void AppendMessageText(const nlohmann::json* c, bool system, Query* q) {
+  if (!c) return;
+  if (c->is_string()) {
+    dialect::AppendPromptText(&q->prompt_text, &q->system_bytes, c->get_ref<const std::string&>(),
+                              system);
+    return;
+  }
+  if (!c->is_array()) return;
+  for (const auto& p : *c) {
+    if (!p.is_object()) continue;
+    auto x = p.find("text");
+    if (x != p.end() && x->is_string())
+      dialect::AppendPromptText(&q->prompt_text, &q->system_bytes, x->get_ref<const std::string&>(),
+                                system);
+  }
+}
+
 // A JSON value for an error message: its dump, cut to 40 bytes.
 std::string Shown(const nlohmann::json& v) {
   std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -148,7 +170,9 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
         role = r->get<std::string>();
       }
       std::string text;
+      const nlohmann::json* content = nullptr;
       if (auto c = m.find("content"); c != m.end()) {
+        content = &*c;
         if (!c->is_string() && !c->is_null() && !c->is_array())
           return LineError(path, n,
                            "a message's 'content' must be a string, null or a list of parts, got " +
@@ -156,16 +180,25 @@ Status ReadOutcomes(const std::string& path, const std::string& cheap, const std
         text = ContentText(*c, &q.has_image);
       }
       const bool system = role == "system" || role == "developer";
-      dialect::AppendPromptText(&q.prompt_text, &q.system_bytes, text, system);
+      AppendMessageText(content, system, &q);
       q.system_messages += system;
       if (role == "user" && !text.empty()) {
         q.prev_user_text = std::move(q.last_user_text);
         q.last_user_text = text;
       }
-      if (calls || role == "tool") q.has_tools = true;
+      // As the gateway reads it (dialect/openai.cc): a non-null tool_calls or function_call, or
+      // a tool or function turn.
+      const auto set = [&](const char* k) {
+        auto x = m.find(k);
+        return x != m.end() && !x->is_null();
+      };
+      if (set("tool_calls") || set("function_call") || role == "tool" || role == "function")
+        q.has_tools = true;
       ++q.message_count;
     }
-    if (j.contains("tools")) q.has_tools = true;
+    // Declared tools: a non-empty list, as the gateway reads `tools` and `functions`.
+    for (const char* k : {"tools", "functions"})
+      if (auto x = j.find(k); x != j.end() && x->is_array() && !x->empty()) q.has_tools = true;
     for (const auto& [model, o] : outs->items())
       if (o.is_object() && o.contains("score") && o["score"].is_number()) ++out->models[model];
     bool missing = false;

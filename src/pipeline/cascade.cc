@@ -619,10 +619,17 @@ void LogEscalationFailure(const RequestContext& ctx, const Error& e) {
                std::move(f));
 }
 
-// "score=S < T" / "S >= T" with as many decimals as make the comparison read true.
-std::string Compared(double score, const char* op, double threshold) {
-  const int d = routing::ScoreDigits(score, {threshold});
-  return routing::FormatScore(score, d) + op + routing::FormatScore(threshold, d);
+// "score=S < T" / "S >= T": S with as many decimals as make the comparison read true against
+// every threshold in `all` (T among them), T as configured, with at least as many decimals as
+// S (0.999 used to print as 1.00 beside a two-decimal score).
+std::string Compared(double score, const char* op, double threshold,
+                     const std::vector<double>& all) {
+  const int d = routing::ScoreDigits(score, all);
+  const std::string exact = routing::FormatScore(threshold, routing::kShortestDigits);
+  const size_t dot = exact.find('.');
+  const int own = dot == std::string::npos ? 0 : static_cast<int>(exact.size() - dot - 1);
+  const bool as_is = d == routing::kShortestDigits || own >= d;
+  return routing::FormatScore(score, d) + op + (as_is ? exact : routing::FormatScore(threshold, d));
 }
 
 // The head of a stream begun before the decision: the request's own fields, with the route,
@@ -658,9 +665,19 @@ Gateway::Verdict Gateway::Decide(const Routing& routing, const RequestContext& c
     v.judged = true;
     v.score = std::max(v.score, routing.judge(cheap, c.text));
   }
-  const double t = routing.judge_threshold;
-  v.escalate = !invalid.empty() || (v.judged && v.score >= t);
-  if (v.judged) v.basis = "score=" + Compared(v.score, v.score >= t ? " >= " : " < ", t);
+  // The judge's thresholds: the first releases below it; the others (three tiers or more) send
+  // the higher scores further up, as the thresholds of `triage calibrate --split 70/25/5` do.
+  std::vector<double> th{routing.judge_threshold};
+  for (size_t i = 1; i < routing.thresholds.size(); ++i)
+    th.push_back(std::max(th.back(), routing.thresholds[i]));
+  if (v.judged) {
+    v.tier = routing::ChooseTier(v.score, th);
+    // The highest threshold the score reaches, or the first when it reaches none.
+    const double t = th[v.tier == 0 ? 0 : v.tier - 1];
+    v.basis = "score=" + Compared(v.score, v.tier == 0 ? " < " : " >= ", t, th);
+  }
+  if (!invalid.empty()) v.tier = std::max<size_t>(v.tier, 1);
+  v.escalate = v.tier > 0;
   if (tool_calls == 0) return v;
   if (!v.basis.empty()) v.basis += "; ";
   if (!invalid.empty())
@@ -759,24 +776,31 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     ctx.carried_cost_micros = cheap.cost_micros;
     ctx.carried_usage = cheap.usage;
     ctx.carried_attempts = cheap.attempts;
+    // The tier the score picked (the second when the cheap call gave no answer or a tool call
+    // alone decided), then its fallbacks: the tiers above it (`up`, `both`) and those below it
+    // down to the second (`down`, `both`; the cheap tier's answer is the last resort).
+    const size_t to = answered ? std::min(verdict.tier, tiers.size() - 1) : 1;
+    const config::Tier& target = tiers[to];
     ctx.plan.clear();
-    AppendTier(ctx, tiers[1]);
+    AppendTier(ctx, target);
     const std::string& dir = config_->fallback;
     if (dir == "up" || dir == "both")
-      for (size_t i = 2; i < tiers.size(); ++i) AppendTier(ctx, tiers[i]);
+      for (size_t i = to + 1; i < tiers.size(); ++i) AppendTier(ctx, tiers[i]);
+    if (dir == "down" || dir == "both")
+      for (size_t i = to - 1; i >= 1; --i) AppendTier(ctx, tiers[i]);
     // (No conditional expression of class type here: g++ 12 mishandles them in coroutines.)
-    ctx.route_tier = tiers[1].name;
+    ctx.route_tier = target.name;
     if (answered) {
       // A decision of the tool check alone has no judge score (none in the ledger, none for
       // `triage calibrate --ledger` or the score histogram).
       if (verdict.judged) ctx.route_score = score;
       ctx.route_decision = observe::RouteDecision::kCascadeEscalated;
-      ctx.route_reason = "cascade " + verdict.basis + " \u2192 " + tiers[1].name;
+      ctx.route_reason = "cascade " + verdict.basis + " \u2192 " + target.name;
     } else {
       ctx.route_decision = observe::RouteDecision::kCascadeCheapFailed;
       ctx.route_reason = "cascade " + tiers[0].name +
                          (cheap_capable.ok() ? " failed" : " cannot take the request") +
-                         " \u2192 " + tiers[1].name;
+                         " \u2192 " + target.name;
     }
     Status capable = KeepCapable(ctx);
     if (capable.ok()) {
@@ -807,7 +831,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
     // The escalation gave no answer, but the cheap one is complete and paid for: release it
     // rather than an error. The decision stays "escalated"; the row says what the client got.
     LogEscalationFailure(ctx, *ctx.kept_refusal);
-    ctx.route_reason += "; released " + tiers[0].name + " (" + tiers[1].name +
+    ctx.route_reason += "; released " + tiers[0].name + " (" + target.name +
                         (capable.ok() ? " failed)" : " cannot take the request)");
     ctx.kept_refusal.reset();
     CarryEscalationAttemptsOnly(ctx);

@@ -84,6 +84,8 @@ class Gateway {
     std::string kind;                               // "learned", "length", ... for x-triage-route
     std::shared_ptr<const routing::Scorer> scorer;  // request scorer; null for cascade or none
     AnswerJudge judge;                              // the live cascade's judge; empty otherwise
+    // The judge's first threshold (release below it); routing.thresholds[1..] pick the tier an
+    // escalation goes to.
     double judge_threshold = 0.5;
     // routing.cascade_tool_calls "check": the cascade checks a cheap answer's tool calls
     // (CheckToolCall) instead of judging a call alone as an empty answer.
@@ -106,6 +108,11 @@ class Gateway {
   // The live cascade's decision on a held cheap answer.
   struct Verdict {
     bool escalate = false;
+    // The tier the answer goes to: 0 releases it; 1 or more escalates there. The judge's score
+    // picks it with the thresholds, as ChooseTier does for the other routers (three tiers: a
+    // score at or above the second threshold goes to the third); an invalid tool call alone
+    // escalates to tier 1.
+    size_t tier = 0;
     bool judged = false;  // some choice's text was scored by the judge
     double score = -1;    // the highest judge score (when judged)
     // What the decision rests on, for x-triage-route ("cascade BASIS -> TIER"): "score=S < T",

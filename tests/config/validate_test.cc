@@ -245,7 +245,8 @@ TEST(Validate, Routing) {
   EXPECT_THAT(Problems(base + "routing: {default_tier: mid}\n"),
               HasSubstr("routing.default_tier: no tier named 'mid' (tiers: open, frontier)"));
   EXPECT_THAT(Problems(base + "routing: {router: length, thresholds: [0.5, 0.9]}\n"),
-              HasSubstr("routing.thresholds: routing.router needs exactly 1 thresholds"));
+              HasSubstr("routing.thresholds: routing.router needs exactly 1 threshold (one "
+                        "fewer than tiers), got 2"));
   EXPECT_THAT(Problems(base + "routing: {router: length}\n"),
               HasSubstr("routing.thresholds: routing.router needs exactly 1"));
   EXPECT_THAT(Problems(base + "routing: {router: \"magic:x\", thresholds: [0.5]}\n"),

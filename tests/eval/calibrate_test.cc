@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "eval/dataset.h"
 #include "eval/report.h"
 
@@ -144,6 +146,54 @@ TEST(Calibrate, YamlSnippetNamesThresholds) {
   std::string y = ThresholdsYaml({0.25, 0.75}, "length", {0.7, 0.25, 0.05});
   EXPECT_NE(y.find("thresholds: [0.250000, 0.750000]"), std::string::npos) << y;
   EXPECT_NE(y.find("70.0/25.0/5.0"), std::string::npos) << y;
+}
+
+// The thresholds as the snippet writes them (what `serve` reads back).
+std::vector<double> WrittenThresholds(const std::string& yaml) {
+  std::vector<double> out;
+  const size_t at = yaml.find("thresholds: [");
+  EXPECT_NE(at, std::string::npos) << yaml;
+  const char* p = yaml.c_str() + at + 13;
+  while (*p && *p != ']') {
+    char* end = nullptr;
+    out.push_back(std::strtod(p, &end));
+    p = end;
+    while (*p == ',' || *p == ' ') ++p;
+  }
+  return out;
+}
+
+// Scores closer than the snippet's six decimals (the `length` scores of prompts of 30,003 and
+// 30,004 characters differ by 5.4e-7): the written threshold must still fall between them, or
+// a whole tie group changes tier in `serve` (calibrate printed "achieved split 50.0/50.0" and
+// wrote a threshold that sent all of them strong).
+TEST(Calibrate, WrittenThresholdsGiveThePrintedSplit) {
+  for (double base : {30000.0, 30003.0, 30007.0, 30012.0, 30020.0}) {
+    std::vector<double> scores;
+    for (int i = 0; i < 100; ++i) {
+      const double n = base + i % 2;
+      scores.push_back(n / (n + 500));
+    }
+    const auto th = Calibrate(scores, {0.5, 0.5});
+    const auto achieved = Achieved(scores, th);
+    const std::string y = ThresholdsYaml(th, "length", achieved);
+    EXPECT_EQ(Achieved(scores, WrittenThresholds(y)), achieved) << y;
+    EXPECT_DOUBLE_EQ(achieved[0], 0.5) << y;
+    // Floor mode: the threshold is written the same way.
+    std::vector<double> cheap, strong;
+    for (int i = 0; i < 100; ++i) {
+      cheap.push_back(i % 2 ? 0 : 1);
+      strong.push_back(1);
+    }
+    FloorResult f = CalibrateFloor(scores, cheap, strong, 0.9);
+    ASSERT_TRUE(f.reached);
+    const std::string fy = ThresholdsYaml({f.threshold}, "length", Achieved(scores, {f.threshold}));
+    EXPECT_EQ(Achieved(scores, WrittenThresholds(fy)), Achieved(scores, {f.threshold})) << fy;
+    EXPECT_DOUBLE_EQ(f.strong_fraction, 0.5) << fy;
+  }
+  // The lowest score as the threshold (every query strong) is written exactly too.
+  EXPECT_EQ(WrittenThresholds(ThresholdsYaml({0.1234567891}, "length", {0, 1})),
+            std::vector<double>{0.1234567891});
 }
 
 // Hand-computed: q_cheap 0.5, q_strong 1, gap 0.5. Strong in score order: 0.9 (+1) -> PGR 0.5,

@@ -83,7 +83,9 @@ TEST(Dataset, RecordedCostsToolTurnsAndNullScores) {
   EXPECT_TRUE(c1.has_tools);
   EXPECT_EQ(c1.last_user_text, "And pack what?");
   EXPECT_EQ(c1.prev_user_text, "Plan a trip.");
-  EXPECT_EQ(c1.prompt_text, "Plan a trip.\n\nsunny\nAnd pack what?");
+  // The assistant turn without content adds no text, as the gateway reads it (it used to add an
+  // empty one: "Plan a trip.\n\nsunny...", which the live router never scored).
+  EXPECT_EQ(c1.prompt_text, "Plan a trip.\nsunny\nAnd pack what?");
   EXPECT_DOUBLE_EQ(c1.cheap_cost, 0.001);
   EXPECT_DOUBLE_EQ(c1.strong_cost, 0.03);
   EXPECT_LT(ds.queries[2].cheap_cost, 0);  // c3: not recorded

@@ -139,6 +139,63 @@ test("learned router: a short follow-up is scored with the question it follows, 
   assert.notEqual(v2[0], s[0]);
 });
 
+test("the gateway scores a conversation as `triage eval --scores` does: tool loops, turns without text, several text parts", async () => {
+  // Thresholds are calibrated by `eval` / `calibrate` on recorded conversations, so the router
+  // must read the same text live. A message without text (an assistant turn of tool calls alone,
+  // a user turn of an image alone) adds nothing to the prompt text in either; until 2026-12-07
+  // the data reader joined an empty text for it, one "\n" more than the gateway read.
+  const q = "Let f(x) = x^3 - 3x. Find all x in [-2, 2] where f attains its maximum and prove it.";
+  const image = { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } };
+  const conversations = [
+    [
+      { role: "user", content: q },
+      { role: "assistant", content: null, tool_calls: [{ id: "t1", type: "function", function: { name: "calc", arguments: "{}" } }] },
+      { role: "tool", tool_call_id: "t1", content: "2" },
+    ],
+    [
+      { role: "user", content: "Here is my photo." },
+      { role: "user", content: [image] },
+      { role: "assistant", content: "A cat on a mat." },
+      { role: "user", content: "How many legs does it have, and how many would three of them have?" },
+    ],
+    [{ role: "user", content: [{ type: "text", text: "First part." }, image, { type: "text", text: "Second part: count the cats." }] }],
+  ];
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-read-"));
+  try {
+    const data = path.join(dir, "c.jsonl");
+    writeFileSync(data, conversations.map((messages, i) => JSON.stringify({ id: `c${i}`, messages, outcomes: { "mixtral-8x7b-instruct": { score: 1 }, "gpt-4-1106-preview": { score: 0 } } })).join("\n") + "\n");
+    for (const router of ["length", "learned:builtin"]) {
+      const scores = path.join(dir, "s.jsonl");
+      const ev = spawnSync(triageBin, ["eval", "--data", data, "--router", router, "--bootstrap", "0", "--scores", scores], { encoding: "utf8" });
+      assert.equal(ev.status, 0, ev.stderr);
+      const { readFileSync } = await import("node:fs");
+      const expected = readFileSync(scores, "utf8").trim().split("\n").map((l) => JSON.parse(l).score);
+      const t = await startTriage(config({ tiers, extra: `routing: {router: "${router}", thresholds: [0.5, 0.9]}\n` }));
+      try {
+        const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+        const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+        for (const messages of conversations) await openai.chat.completions.create({ model: "auto", messages });
+        // The tool loop in Anthropic's form reads alike.
+        await anthropic.messages.create({
+          model: "auto",
+          max_tokens: 20,
+          messages: [
+            { role: "user", content: q },
+            { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "calc", input: {} }] },
+            { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "2" }] },
+          ],
+        });
+        const got = t.rows().map((r) => r.route_score);
+        assert.deepEqual(got, [...expected, expected[0]], router);
+      } finally {
+        await t.cleanup();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("learned router: every auto request carries its score and lands on the tier its thresholds pick", async () => {
   const model = path.join(repoRoot, "models/learned-v2.model");
   const t = await startTriage(config({ tiers, extra: `routing: {router: "learned:${model}", thresholds: [0.58, 0.68]}\n` }));
@@ -231,7 +288,8 @@ test("live cascade: the cheap answer is held, scored, then released or escalated
     for (const [route, tier, text] of routes) {
       const m = route.match(/^cascade score=(\d\.\d\d) (>=|<) 0\.50 → (\w+)$/);
       assert.ok(m, route);
-      // Released answers come from the cheap tier, escalated ones from the next tier only.
+      // Released answers come from the cheap tier; the simulated answers score below the second
+      // threshold (0.9), so escalated ones go to the second tier (see the three-tier test below).
       assert.equal(tier, m[2] === "<" ? "open" : "mid");
       assert.equal(m[3], tier);
       assert.ok(text.includes(`[simulated ${tier === "open" ? "gemma-4-31b" : "claude-sonnet-4.6"}]`), text);
@@ -358,6 +416,153 @@ test("live cascade: an escalation that fails releases the held cheap answer inst
     await t.cleanup();
     await cheap.close();
     await strong.close();
+  }
+});
+
+test("live cascade with three tiers: two thresholds on one score; the least convincing answers escalate straight to the last tier", async () => {
+  // `triage calibrate --router cascade:FILE --split 70/25/5` prints two thresholds: a score below
+  // the first releases the cheap answer, one at or above the second escalates to the third tier,
+  // one between them to the second (until 2026-12-07 every escalation went to the second tier).
+  const model = path.join(repoRoot, "models/cascade-v3.model");
+  const q = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?";
+  // The cheap answers, in the order the cheap tier gets the requests; the shipped cascade model
+  // scores them (with this question) about 0.56, 0.85 and 0.90: `triage eval --scores` below.
+  const answers = [
+    "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 clips altogether in April and May.\n#### 72",
+    "",
+    "I am not sure.",
+  ];
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-c3-"));
+  const data = path.join(dir, "c.jsonl");
+  writeFileSync(data, answers.map((a, i) => JSON.stringify({ id: `a${i}`, benchmark: "g", messages: [{ role: "user", content: q }], outcomes: { "mixtral-8x7b-instruct": { score: 1, response: a }, "gpt-4-1106-preview": { score: 1 } } })).join("\n") + "\n");
+  const ev = spawnSync(triageBin, ["eval", "--data", data, "--router", `cascade:${model}`, "--bootstrap", "0", "--scores", path.join(dir, "s.jsonl")], { encoding: "utf8" });
+  assert.equal(ev.status, 0, ev.stderr);
+  const { readFileSync } = await import("node:fs");
+  const expected = readFileSync(path.join(dir, "s.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).score);
+  rmSync(dir, { recursive: true, force: true });
+  const [t0, t1] = [0.7, 0.88];
+  assert.ok(expected[0] < t0 && expected[1] >= t0 && expected[1] < t1 && expected[2] >= t1, `${expected}`);
+  const want = ["open", "mid", "frontier"];
+  const cheap = await startFakeOpenAI();
+  let n = 0;
+  cheap.behave((req, res, body) => {
+    const text = answers[n++ % 3];
+    return cheap.reply(req, res, body, { text, chunks: text ? [text.slice(0, 10), text.slice(10)] : [] });
+  });
+  const t = await startTriage(
+    config({
+      tiers: [{ name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b" }] }, ...tiers.slice(1)],
+      extra: `routing: {router: "cascade:${model}", thresholds: [${t0}, ${t1}]}\n`,
+    }),
+  );
+  try {
+    const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const anthropic = new Anthropic({ baseURL: t.url, apiKey: "x", maxRetries: 0 });
+    const messages = [{ role: "user", content: q }];
+    const got = [];
+    for (const [dialect, stream] of [["openai", false], ["openai", true], ["anthropic", false], ["anthropic", true]]) {
+      for (let i = 0; i < 3; i++) {
+        let response;
+        if (dialect === "openai") {
+          const r = await openai.chat.completions.create({ model: "auto", stream, messages }).withResponse();
+          if (stream) for await (const _ of r.data);
+          response = r.response;
+        } else {
+          const r = await anthropic.messages.create({ model: "auto", max_tokens: 50, stream, messages }).withResponse();
+          if (stream) for await (const _ of r.data);
+          response = r.response;
+        }
+        got.push([`${dialect} ${stream ? "stream" : "unary"} answer ${i}`, i, utf8(response.headers.get("x-triage-route")), response.headers.get("x-triage-tier")]);
+      }
+    }
+    const rows = t.rows();
+    assert.equal(rows.length, got.length);
+    got.forEach(([what, i, route, tier], k) => {
+      assert.equal(tier, want[i], `${what}: ${route}`);
+      const form = [/^cascade score=0\.\d+ < 0\.70 → open$/, /^cascade score=0\.\d+ >= 0\.70 → mid$/, /^cascade score=0\.\d+ >= 0\.88 → frontier$/][i];
+      assert.match(route, form, what);
+      assert.equal(rows[k].route, route);
+      assert.equal(rows[k].tier, want[i]);
+      assert.ok(Math.abs(rows[k].route_score - expected[i]) < 1e-9, `${what}: ${rows[k].route_score} vs ${expected[i]}`);
+      assert.equal(rows[k].attempts, i === 0 ? 1 : 2, what);
+    });
+    const d = await decisions(t.url);
+    assert.deepEqual([d["cascade_released/open"], d["cascade_escalated/mid"], d["cascade_escalated/frontier"]], [4, 4, 4]);
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+  }
+});
+
+test("live cascade with three tiers: an escalation to the third tier that fails falls back per `fallback`, else the cheap answer is released", async () => {
+  const model = path.join(repoRoot, "models/cascade-v3.model");
+  const cheap = await startFakeOpenAI();
+  cheap.behave((req, res, body) => cheap.reply(req, res, body, { text: "I am not sure.", chunks: ["I am", " not sure."] }));
+  const bad = await startFaultyUpstream("openai");
+  bad.fault = "status_500";
+  const q = "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?";
+  try {
+    for (const [fallback, tier, route] of [
+      ["both", "mid", /^cascade score=0\.90 >= 0\.60 → frontier$/],
+      ["down", "mid", /^cascade score=0\.90 >= 0\.60 → frontier$/],
+      ["up", "open", /^cascade score=0\.90 >= 0\.60 → frontier; released open \(frontier failed\)$/],
+    ]) {
+      const t = await startTriage(
+        config({
+          tiers: [
+            { name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b" }] },
+            tiers[1],
+            { name: "frontier", deployments: [{ name: "broken", url: bad.url, catalog: "claude-opus-4.7" }] },
+          ],
+          extra: `routing: {router: "cascade:${model}", thresholds: [0.5, 0.6], fallback: ${fallback}}\nretry: {max_attempts: 2}\n`,
+        }),
+      );
+      try {
+        const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+        for (const stream of [false, true]) {
+          const r = await openai.chat.completions.create({ model: "auto", stream, messages: [{ role: "user", content: q }] }).withResponse();
+          if (stream) for await (const _ of r.data);
+          assert.equal(r.response.headers.get("x-triage-tier"), tier, `fallback ${fallback}`);
+          assert.match(utf8(r.response.headers.get("x-triage-route")), route, `fallback ${fallback}`);
+        }
+      } finally {
+        await t.cleanup();
+      }
+    }
+  } finally {
+    await cheap.close();
+    await bad.close();
+  }
+});
+
+test("calibrate --out: the snippet, pasted into the config, routes the calibration data through the gateway as the split it printed", async () => {
+  // Long prompts of 30,003 and 30,004 characters: `length` scores 5.4e-7 apart, closer than the
+  // six decimals the snippet used to write (its threshold then sent both halves strong).
+  const dir = mkdtempSync(path.join(tmpdir(), "triage-cal-"));
+  try {
+    const data = path.join(dir, "long.jsonl");
+    const prompts = Array.from({ length: 40 }, (_, i) => "a".repeat(30003 + (i % 2)));
+    writeFileSync(data, prompts.map((content, i) => JSON.stringify({ id: `l${i}`, messages: [{ role: "user", content }], outcomes: { "mixtral-8x7b-instruct": { score: i % 2 }, "gpt-4-1106-preview": { score: 1 } } })).join("\n") + "\n");
+    const out = path.join(dir, "snippet.yaml");
+    const cal = spawnSync(triageBin, ["calibrate", "--data", data, "--router", "length", "--strong-fraction", "0.5", "--out", out], { encoding: "utf8" });
+    assert.equal(cal.status, 0, cal.stderr);
+    assert.match(cal.stdout, /achieved split 50\.0\/50\.0/);
+    const { readFileSync } = await import("node:fs");
+    const snippet = readFileSync(out, "utf8");
+    const t = await startTriage(config({ tiers: [tiers[0], tiers[2]], extra: snippet }));
+    try {
+      const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+      const got = { open: 0, frontier: 0 };
+      for (const content of prompts) {
+        const { response } = await openai.chat.completions.create({ model: "auto", messages: [{ role: "user", content }] }).withResponse();
+        got[response.headers.get("x-triage-tier")]++;
+      }
+      assert.deepEqual(got, { open: 20, frontier: 20 }, snippet);
+    } finally {
+      await t.cleanup();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -844,6 +844,55 @@ TEST(CascadeDecide, InvalidToolCallEscalates) {
   EXPECT_EQ(v.basis, "score=0.20 < 0.50; tool call checked");
 }
 
+// Three tiers: the judge's score picks the tier with both thresholds, as ChooseTier does for
+// the other routers; an invalid call alone goes to the second tier.
+TEST(CascadeDecide, SecondThresholdPicksTheThirdTier) {
+  RequestContext cheap;
+  cheap.req = OpenAIRequest();
+  for (auto [score, tier, basis] : {std::tuple{0.2, size_t{0}, "score=0.20 < 0.50"},
+                                    std::tuple{0.5, size_t{1}, "score=0.50 >= 0.50"},
+                                    std::tuple{0.7999, size_t{1}, "score=0.7999 >= 0.5000"},
+                                    std::tuple{0.8, size_t{2}, "score=0.80 >= 0.80"},
+                                    std::tuple{0.95, size_t{2}, "score=0.95 >= 0.80"}}) {
+    Judged j(true, score);
+    j.routing.thresholds = {0.5, 0.8};
+    auto v = Gateway::Decide(j.routing, cheap, {Choice("Sunny.", {})});
+    EXPECT_EQ(v.tier, tier) << score;
+    EXPECT_EQ(v.escalate, tier > 0) << score;
+    EXPECT_EQ(v.basis, basis);
+  }
+  Judged good(true, 0.2);
+  good.routing.thresholds = {0.5, 0.8};
+  auto v = Gateway::Decide(good.routing, cheap, {Choice("", {Call("foo", "{}")})});
+  EXPECT_EQ(v.tier, 1u);
+  EXPECT_TRUE(v.escalate);
+  Judged bad(true, 0.9);
+  bad.routing.thresholds = {0.5, 0.8};
+  v = Gateway::Decide(bad.routing, cheap, {Choice("Hm.", {Call("foo", "{}")})});
+  EXPECT_EQ(v.tier, 2u);
+  EXPECT_EQ(v.basis, "score=0.90 >= 0.80; tool call invalid (unknown tool \"foo\")");
+  // Two tiers (one threshold) never pick past the second.
+  Judged two(true, 0.99);
+  two.routing.thresholds = {0.5};
+  EXPECT_EQ(Gateway::Decide(two.routing, cheap, {Choice("Hm.", {})}).tier, 1u);
+}
+
+// The threshold in the basis is the configured one, never rounded to the score's decimals:
+// 0.999 used to print as "score=0.85 < 1.00", a calibrated 0.663335 as "0.66".
+TEST(CascadeDecide, ThresholdIsPrintedAsConfigured) {
+  RequestContext cheap;
+  cheap.req = OpenAIRequest();
+  for (auto [score, threshold, basis] : {std::tuple{0.85, 0.999, "score=0.85 < 0.999"},
+                                         std::tuple{0.9995, 0.999, "score=1.000 >= 0.999"},
+                                         std::tuple{0.79, 0.663335, "score=0.79 >= 0.663335"},
+                                         std::tuple{0.6633, 0.663335, "score=0.66330 < 0.663335"},
+                                         std::tuple{0.2, 0.5, "score=0.20 < 0.50"}}) {
+    Judged j(true, score);
+    j.routing.judge_threshold = threshold;
+    EXPECT_EQ(Gateway::Decide(j.routing, cheap, {Choice("Sunny.", {})}).basis, basis);
+  }
+}
+
 // A value that does not fit the schema escalates, with the path and the expectation in the
 // basis (never the value).
 TEST(CascadeDecide, WronglyTypedArgumentEscalates) {
