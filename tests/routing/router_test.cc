@@ -119,7 +119,8 @@ TEST(ParseRouterSpec, BadSpecsAreUsageErrorsWithTheirReason) {
       {"rules:", "router 'rules:' needs a file: rules:FILE"},
       {"learned:", "router 'learned:' needs a file: learned:MODEL_FILE or learned:builtin"},
       {"learned", "router 'learned' needs a file"},
-      {"cascade:", "router 'cascade:' needs a file: cascade:MODEL_FILE"}};
+      {"cascade:", "router 'cascade:' needs a file: cascade:MODEL_FILE"},
+      {"cascade:builtin", "only learned has a built-in model; use cascade:MODEL_FILE"}};
   for (const auto& [spec, why] : bad) {
     auto p = ParseRouterSpec(spec);
     ASSERT_FALSE(p.ok()) << spec;
