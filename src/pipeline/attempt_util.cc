@@ -277,6 +277,10 @@ BilledUsage CompleteUsage(const dialect::TokenUsage& reported, bool complete, in
   return b;
 }
 
+const char* UsageEstimatedHeader(const RequestContext& ctx) {
+  return ctx.usage_estimated || ctx.failed_usage_estimated ? "true" : "false";
+}
+
 void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
                            const dialect::TokenUsage& u, bool estimated) {
   if (u == dialect::TokenUsage{}) return;

@@ -440,6 +440,7 @@ Headers Gateway::ResponseHeaders(const RequestContext& ctx, bool with_cost) cons
   if (with_cost) {
     h.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
     h.emplace_back("x-triage-reference-cost-usd", catalog::FormatUsd(ctx.reference_cost_micros));
+    h.emplace_back("x-triage-usage-estimated", UsageEstimatedHeader(ctx));
   }
   return h;
 }

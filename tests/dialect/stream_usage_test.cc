@@ -140,5 +140,37 @@ TEST(OpenAIUsageChunk, ReadsAsTheChunkWithTriageSetInEveryCase) {
   }
 }
 
+// The usage the request is billed for differs from the chunk's (its counts were 0 and the row
+// bills triage's estimate): the chunk says the billed counts, its other members kept. The
+// same usage as reported leaves the upstream's bytes alone.
+TEST(OpenAIUsageChunk, SaysTheBilledCountsWhenTheyDiffer) {
+  const nlohmann::json triage = {{"usage_estimated", true}};
+  const std::string chunk =
+      R"({"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],)"
+      R"("usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0,)"
+      R"("completion_tokens_details":{"reasoning_tokens":0}}})";
+  auto finish = [&](const TokenUsage& billed) {
+    auto t = MakeStreamTranslator(Dialect::kOpenAI, Dialect::kOpenAI, "m");
+    EXPECT_FALSE(t->Feed(SseEvent{"", kContent}).error.has_value());
+    EXPECT_FALSE(t->Feed(SseEvent{"", chunk}).error.has_value());
+    const std::string out = t->Finish(triage, /*include_usage=*/true, ": c\n\n", &billed);
+    return out.substr(0, out.find(": c\n\n"));
+  };
+  TokenUsage billed;
+  billed.input_tokens = 25;
+  billed.output_tokens = 3;
+  const std::string frame = finish(billed);
+  const nlohmann::json got = nlohmann::json::parse(frame.substr(6, frame.size() - 8));
+  EXPECT_EQ(got["usage"]["prompt_tokens"], 25);
+  EXPECT_EQ(got["usage"]["completion_tokens"], 3);
+  EXPECT_EQ(got["usage"]["total_tokens"], 28);
+  EXPECT_EQ(got["usage"]["completion_tokens_details"]["reasoning_tokens"], 0);
+  EXPECT_EQ(got["id"], "c1");
+  EXPECT_EQ(got["triage"], triage);
+  // As reported: the upstream's bytes, `triage` added last.
+  EXPECT_EQ(finish(TokenUsage{}), "data: " + chunk.substr(0, chunk.size() - 1) + R"(,"triage":)" +
+                                      triage.dump() + "}\n\n");
+}
+
 }  // namespace
 }  // namespace triage::dialect
