@@ -33,6 +33,12 @@ void Merge(TokenUsage& into, const TokenUsage& u) {
   if (u.cached_input_tokens) into.cached_input_tokens = u.cached_input_tokens;
   if (u.cache_creation_input_tokens)
     into.cache_creation_input_tokens = u.cache_creation_input_tokens;
+  // The 1-hour part of the cache writes (usage.cache_creation): kept like the other cache
+  // counts when a later report leaves it out, never more than the writes.
+  if (u.cache_creation_1h_input_tokens)
+    into.cache_creation_1h_input_tokens = u.cache_creation_1h_input_tokens;
+  into.cache_creation_1h_input_tokens =
+      std::min(into.cache_creation_1h_input_tokens, into.cache_creation_input_tokens);
   into.input_tokens = input + into.cached_input_tokens + into.cache_creation_input_tokens;
 }
 

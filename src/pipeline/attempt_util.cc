@@ -293,7 +293,7 @@ void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
   }
   ctx.failed_cost_micros += catalog::CostMicros(
       *price, catalog::Usage{u.input_tokens, u.output_tokens, u.cached_input_tokens,
-                             u.cache_creation_input_tokens});
+                             u.cache_creation_input_tokens, u.cache_creation_1h_input_tokens});
 }
 
 void CarryFailedAttemptUsage(RequestContext& to, const RequestContext& from) {

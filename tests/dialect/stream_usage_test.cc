@@ -76,6 +76,48 @@ TEST(AnthropicStreamUsage, MessageDeltaUpdatesEachFieldOnItsOwn) {
   }
 }
 
+// Anthropic's split of the cache writes (usage.cache_creation, 150 of the 200 to the 1-hour
+// cache) comes in message_start; a message_delta that leaves it out keeps it, one that repeats
+// it updates it, and a split above the writes is capped at them.
+TEST(AnthropicStreamUsage, KeepsTheOneHourPartOfTheCacheWrites) {
+  const std::string start =
+      R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant",)"
+      R"("model":"m","content":[],"stop_reason":null,"usage":{"input_tokens":10,)"
+      R"("cache_read_input_tokens":1000,"cache_creation_input_tokens":200,"cache_creation":)"
+      R"({"ephemeral_5m_input_tokens":50,"ephemeral_1h_input_tokens":150},"output_tokens":1}}})";
+  struct Case {
+    std::string delta;
+    int64_t want_1h;
+  };
+  const std::vector<Case> cases = {
+      {R"({"output_tokens":50})", 150},
+      {R"({"input_tokens":10,"cache_creation_input_tokens":200,"output_tokens":50})", 150},
+      {R"({"cache_creation_input_tokens":200,"cache_creation":{"ephemeral_1h_input_tokens":120},)"
+       R"("output_tokens":50})",
+       120},
+      {R"({"cache_creation_input_tokens":200,"cache_creation":{"ephemeral_1h_input_tokens":900},)"
+       R"("output_tokens":50})",
+       200},
+  };
+  for (Dialect client : {Dialect::kAnthropic, Dialect::kOpenAI}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(c.delta);
+      auto t = MakeStreamTranslator(Dialect::kAnthropic, client, "m");
+      for (const SseEvent& ev :
+           {SseEvent{"message_start", start}, SseEvent{"content_block_start", kBlock},
+            SseEvent{"content_block_delta", kDelta},
+            SseEvent{"message_delta",
+                     R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":)" +
+                         c.delta + "}"},
+            SseEvent{"message_stop", R"({"type":"message_stop"})"}})
+        EXPECT_FALSE(t->Feed(ev).error.has_value());
+      EXPECT_EQ(t->usage().input_tokens, 1210);
+      EXPECT_EQ(t->usage().cache_creation_input_tokens, 200);
+      EXPECT_EQ(t->usage().cache_creation_1h_input_tokens, c.want_1h);
+    }
+  }
+}
+
 // ---- The OpenAI usage chunk, held back and sent last with triage's `triage` object.
 
 const char kContent[] =
