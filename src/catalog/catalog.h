@@ -18,6 +18,10 @@ struct Price {
   // Price of input tokens written to a prompt cache (Anthropic's cache_creation_input_tokens,
   // which the Messages API bills above the input price); when absent, priced as input.
   std::optional<int64_t> cache_write_micros_per_mtok = std::nullopt;
+  // Price of the cache writes that go to a 1-hour cache (Anthropic's
+  // cache_creation.ephemeral_1h_input_tokens, billed at twice the input price where the 5-minute
+  // ones are 1.25 times it); when absent, priced like the other cache writes.
+  std::optional<int64_t> cache_write_1h_micros_per_mtok = std::nullopt;
 };
 
 struct ModelInfo {
@@ -39,8 +43,9 @@ const ModelInfo* Find(std::string_view id);
 struct Usage {
   int64_t input_tokens = 0;  // includes cached_input_tokens and cache_write_tokens
   int64_t output_tokens = 0;
-  int64_t cached_input_tokens = 0;  // read from a prompt cache
-  int64_t cache_write_tokens = 0;   // written to a prompt cache
+  int64_t cached_input_tokens = 0;    // read from a prompt cache
+  int64_t cache_write_tokens = 0;     // written to a prompt cache
+  int64_t cache_write_1h_tokens = 0;  // of cache_write_tokens, written to a 1-hour cache
 };
 
 // Cost in micro-dollars, rounded half-up per request. REQUIRES: non-negative token counts.

@@ -38,14 +38,17 @@ int64_t CostMicros(const Price& price, const Usage& usage) {
   const int64_t cached = std::clamp<int64_t>(usage.cached_input_tokens, 0, input);
   // Cache writes are input tokens too, besides the cached ones.
   const int64_t written = std::clamp<int64_t>(usage.cache_write_tokens, 0, input - cached);
+  const int64_t written_1h = std::clamp<int64_t>(usage.cache_write_1h_tokens, 0, written);
   const int64_t output = std::max<int64_t>(usage.output_tokens, 0);
   const int64_t cached_price =
       price.cached_input_micros_per_mtok.value_or(price.input_micros_per_mtok);
   const int64_t write_price =
       price.cache_write_micros_per_mtok.value_or(price.input_micros_per_mtok);
+  const int64_t write_1h_price = price.cache_write_1h_micros_per_mtok.value_or(write_price);
   const i128 scaled = static_cast<i128>(input - cached - written) * price.input_micros_per_mtok +
                       static_cast<i128>(cached) * cached_price +
-                      static_cast<i128>(written) * write_price +
+                      static_cast<i128>(written - written_1h) * write_price +
+                      static_cast<i128>(written_1h) * write_1h_price +
                       static_cast<i128>(output) * price.output_micros_per_mtok;
   // Half-up once per request, not per component, so splitting a bill never changes it.
   const i128 micros = (scaled + kTokensPerMtok / 2) / kTokensPerMtok;

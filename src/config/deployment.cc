@@ -38,7 +38,9 @@ void ParsePrice(const YAML::Node& map, const std::string& path, Diag& diag,
   if (!Has(map, "price")) return;
   const YAML::Node node = map["price"];
   const std::string p = Child(path, "price");
-  if (!CheckMap(node, p, {"input", "output", "cached_input", "cache_write"}, diag)) return;
+  if (!CheckMap(node, p, {"input", "output", "cached_input", "cache_write", "cache_write_1h"},
+                diag))
+    return;
   auto read = [&](std::string_view key, bool required, std::optional<int64_t>* micros) {
     double usd = 0;
     if (!GetDouble(node, key, p, diag, &usd)) {
@@ -52,13 +54,14 @@ void ParsePrice(const YAML::Node& map, const std::string& path, Diag& diag,
     *micros = std::llround(usd * 1e6);
     return true;
   };
-  std::optional<int64_t> input, output, cached, write;
+  std::optional<int64_t> input, output, cached, write, write_1h;
   const bool ok_in = read("input", true, &input);
   const bool ok_out = read("output", true, &output);
   const bool ok_cached = !Has(node, "cached_input") || read("cached_input", false, &cached);
   const bool ok_write = !Has(node, "cache_write") || read("cache_write", false, &write);
-  if (ok_in && ok_out && ok_cached && ok_write)
-    *out = catalog::Price{*input, *output, cached, write};
+  const bool ok_write_1h = !Has(node, "cache_write_1h") || read("cache_write_1h", false, &write_1h);
+  if (ok_in && ok_out && ok_cached && ok_write && ok_write_1h)
+    *out = catalog::Price{*input, *output, cached, write, write_1h};
 }
 
 void ParseTimeouts(const YAML::Node& map, const std::string& path, Diag& diag, Timeouts* t) {

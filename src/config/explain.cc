@@ -19,6 +19,8 @@ std::string PriceText(const std::optional<catalog::Price>& p) {
   }
   if (p->cache_write_micros_per_mtok)
     s += ", cache write $" + catalog::FormatPerMtok(*p->cache_write_micros_per_mtok);
+  if (p->cache_write_1h_micros_per_mtok)
+    s += ", 1-hour cache write $" + catalog::FormatPerMtok(*p->cache_write_1h_micros_per_mtok);
   return s;
 }
 

@@ -39,6 +39,10 @@ void ParseTiers(const YAML::Node& root, Diag& diag, Config& c) {
       diag.Add(Child(path, "name"), "required");
     } else if (tier.name == "auto") {
       diag.Add(Child(path, "name"), "'auto' is reserved (model \"auto\" asks the router)");
+    } else if (tier.name == "none") {
+      diag.Add(Child(path, "name"),
+               "'none' is reserved (/metrics counts requests that reached no tier under "
+               "tier=\"none\"; x-triage-tier says none)");
     } else if (std::string why = internal::TierOrDeploymentNameProblem(tier.name); !why.empty()) {
       diag.Add(Child(path, "name"), why);
     }

@@ -210,7 +210,7 @@ TokenUsage OpenAIUsage(sj::object u, bool* complete) {
 }
 
 TokenUsage AnthropicUsage(sj::object u) {
-  int64_t input = 0, output = 0, read = 0, created = 0;
+  int64_t input = 0, output = 0, read = 0, created = 0, created_1h = 0;
   for (auto f : u) {
     if (f.key == "input_tokens") {
       input = TokenCountOr0(f.value);
@@ -220,6 +220,11 @@ TokenUsage AnthropicUsage(sj::object u) {
       read = TokenCountOr0(f.value);
     } else if (f.key == "cache_creation_input_tokens") {
       created = TokenCountOr0(f.value);
+    } else if (f.key == "cache_creation") {
+      sj::object split;
+      created_1h = 0;
+      if (f.value.get_object().get(split) == simdjson::SUCCESS)
+        if (auto h = Last(split, "ephemeral_1h_input_tokens")) created_1h = TokenCountOr0(*h);
     }
   }
   TokenUsage t;
@@ -227,6 +232,8 @@ TokenUsage AnthropicUsage(sj::object u) {
   t.output_tokens = output;
   t.cached_input_tokens = read;
   t.cache_creation_input_tokens = created;
+  // Part of the cache writes: a report of more is capped (billed no more than written).
+  t.cache_creation_1h_input_tokens = std::min(created_1h, created);
   return t;
 }
 

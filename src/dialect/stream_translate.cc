@@ -33,6 +33,12 @@ void Merge(TokenUsage& into, const TokenUsage& u) {
   if (u.cached_input_tokens) into.cached_input_tokens = u.cached_input_tokens;
   if (u.cache_creation_input_tokens)
     into.cache_creation_input_tokens = u.cache_creation_input_tokens;
+  // The 1-hour part of the cache writes (usage.cache_creation): kept like the other cache
+  // counts when a later report leaves it out, never more than the writes.
+  if (u.cache_creation_1h_input_tokens)
+    into.cache_creation_1h_input_tokens = u.cache_creation_1h_input_tokens;
+  into.cache_creation_1h_input_tokens =
+      std::min(into.cache_creation_1h_input_tokens, into.cache_creation_input_tokens);
   into.input_tokens = input + into.cached_input_tokens + into.cache_creation_input_tokens;
 }
 
@@ -136,13 +142,26 @@ class OpenAIPassThrough final : public StreamTranslator {
   bool ended() const override { return ended_; }
   const TokenUsage& usage() const override { return usage_; }
   bool usage_reported() const override { return reported_; }
-  std::string Finish(const json& triage, bool include_usage, const std::string& comment) override {
+  std::string Finish(const json& triage, bool include_usage, const std::string& comment,
+                     const TokenUsage* billed) override {
     std::string out;
     if (include_usage) {
-      if (std::optional<std::string> spliced = WithMember(usage_chunk_, "triage", triage)) {
-        return SseFrame(*spliced) + comment + SseFrame("[DONE]");
+      const TokenUsage& usage = billed ? *billed : usage_;
+      const bool as_reported = usage == usage_;
+      if (as_reported) {
+        if (std::optional<std::string> spliced = WithMember(usage_chunk_, "triage", triage))
+          return SseFrame(*spliced) + comment + SseFrame("[DONE]");
       }
       json u = json::parse(usage_chunk_, nullptr, false);
+      if (!u.is_discarded() && u.is_object() && !as_reported) {
+        // The upstream's counts were not believable (0, negative, not numbers) and the row
+        // bills an estimate: the chunk says the billed counts, its other members kept.
+        if (!u["usage"].is_object()) u["usage"] = json::object();
+        json& o = u["usage"];
+        o["prompt_tokens"] = usage.input_tokens;
+        o["completion_tokens"] = usage.output_tokens;
+        o["total_tokens"] = usage.input_tokens + usage.output_tokens;
+      }
       if (u.is_discarded() || !u.is_object()) {
         // The upstream sent no usage chunk: written here, with the head every chunk of the
         // stream has (id, created, model), taken from its first chunk.
@@ -152,7 +171,7 @@ class OpenAIPassThrough final : public StreamTranslator {
           if (first.is_object() && first.contains(k)) u[k] = first[k];
         u["object"] = "chat.completion.chunk";
         u["choices"] = json::array();
-        u["usage"] = OpenAIUsageJson(usage_);
+        u["usage"] = OpenAIUsageJson(usage);
       }
       u["triage"] = triage;
       out += SseFrame(u.dump());
@@ -209,7 +228,8 @@ class AnthropicPassThrough final : public StreamTranslator {
   bool ended() const override { return complete_; }  // message_stop
   const TokenUsage& usage() const override { return usage_; }
   bool usage_reported() const override { return reported_; }
-  std::string Finish(const json& triage, bool, const std::string& comment) override {
+  std::string Finish(const json& triage, bool, const std::string& comment,
+                     const TokenUsage*) override {
     return AnthropicTail(triage, comment);
   }
   std::string ErrorFrame(const Error& e) const override { return AnthropicErrorFrame(e); }
@@ -316,7 +336,8 @@ class OpenAIToAnthropic final : public StreamTranslator {
   bool ended() const override { return done_; }
   const TokenUsage& usage() const override { return usage_; }
   bool usage_reported() const override { return reported_; }
-  std::string Finish(const json& triage, bool, const std::string& comment) override {
+  std::string Finish(const json& triage, bool, const std::string& comment,
+                     const TokenUsage* billed) override {
     std::string out;
     Start("", "", out);
     // A call that never got a name still goes out, so its arguments are not lost.
@@ -340,7 +361,7 @@ class OpenAIToAnthropic final : public StreamTranslator {
     else
       AppendJsonString(out, stop_sequence_);
     out += R"(},"usage":)";
-    out += AnthropicUsageJson(usage_).dump();
+    out += AnthropicUsageJson(billed ? *billed : usage_).dump();
     out += "}\n\n";
     return out + AnthropicTail(triage, comment);
   }
@@ -502,12 +523,13 @@ class AnthropicToOpenAI final : public StreamTranslator {
   bool ended() const override { return complete_; }  // message_stop
   const TokenUsage& usage() const override { return usage_; }
   bool usage_reported() const override { return reported_; }
-  std::string Finish(const json& triage, bool include_usage, const std::string& comment) override {
+  std::string Finish(const json& triage, bool include_usage, const std::string& comment,
+                     const TokenUsage* billed) override {
     std::string out = Chunk(json::object(), json(OpenAIFinishReason(stop_)));
     if (include_usage) {
       out += Head();
       out += R"(,"choices":[],"usage":)";
-      out += OpenAIUsageJson(usage_).dump();
+      out += OpenAIUsageJson(billed ? *billed : usage_).dump();
       out += R"(,"triage":)";
       out += triage.dump();
       out += "}\n\n";

@@ -44,8 +44,14 @@ class StreamTranslator {
   // The frames that close a successful stream, sent after accounting: the final usage
   // (OpenAI: only when `include_usage`), `triage` (an object with the request's tier and cost,
   // attached to the last event), an SSE comment with the cost, and the terminal event.
+  // `billed`, when given, is the answer's usage as the request is billed for it (the ledger's:
+  // the upstream's report, or triage's estimate where it reported nothing): the usage the
+  // translator writes itself (an OpenAI usage chunk, a translated message_delta) says those
+  // tokens, and a held upstream usage chunk that says other counts gets them. nullptr: the
+  // usage as reported. (An Anthropic upstream's own message_delta passes through unchanged.)
   virtual std::string Finish(const nlohmann::json& triage, bool include_usage,
-                             const std::string& cost_comment) = 0;
+                             const std::string& cost_comment,
+                             const TokenUsage* billed = nullptr) = 0;
   // A well-formed error event in the client's dialect, ending a stream that failed after
   // content was sent.
   virtual std::string ErrorFrame(const Error& error) const = 0;

@@ -36,6 +36,10 @@ TokenUsage UsageFromAnthropic(const json& u) {
   t.output_tokens = fast_json::JsonTokenCount(u, "output_tokens");
   t.cached_input_tokens = read;
   t.cache_creation_input_tokens = created;
+  auto split = u.find("cache_creation");
+  if (split != u.end() && split->is_object())
+    t.cache_creation_1h_input_tokens =
+        std::min(fast_json::JsonTokenCount(*split, "ephemeral_1h_input_tokens"), created);
   return t;
 }
 

@@ -15,12 +15,16 @@ struct TokenUsage {
   int64_t output_tokens = 0;
   int64_t cached_input_tokens = 0;
   int64_t cache_creation_input_tokens = 0;
+  // Of cache_creation_input_tokens, those written to a 1-hour cache (Anthropic's
+  // usage.cache_creation.ephemeral_1h_input_tokens), which the Messages API bills higher.
+  int64_t cache_creation_1h_input_tokens = 0;
   bool operator==(const TokenUsage&) const = default;
   TokenUsage& operator+=(const TokenUsage& o) {
     input_tokens += o.input_tokens;
     output_tokens += o.output_tokens;
     cached_input_tokens += o.cached_input_tokens;
     cache_creation_input_tokens += o.cache_creation_input_tokens;
+    cache_creation_1h_input_tokens += o.cache_creation_1h_input_tokens;
     return *this;
   }
 };

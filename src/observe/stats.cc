@@ -113,7 +113,9 @@ std::string Stats::Prometheus() const {
   std::vector<const TierStats*> all;
   for (auto& t : tiers_) all.push_back(t.get());
   all.push_back(&none_);
-  line("# HELP triage_requests_total Requests answered, by tier that answered.");
+  line(
+      "# HELP triage_requests_total Requests finished (answered or not), by the tier that "
+      "answered or was last tried (none: no tier).");
   line("# TYPE triage_requests_total counter");
   for (auto* t : all)
     line("triage_requests_total{tier=\"" + PromLabel(t->name) + "\"} " +
@@ -184,7 +186,9 @@ std::string Stats::Prometheus() const {
   line("# HELP triage_in_flight_requests Requests being handled now.");
   line("# TYPE triage_in_flight_requests gauge");
   line("triage_in_flight_requests " + std::to_string(in_flight_.load()));
-  line("# HELP triage_request_duration_seconds Request latency, start to last byte.");
+  line(
+      "# HELP triage_request_duration_seconds Request start to the moment it is accounted "
+      "(its ledger row handed to the writer; writing to the client not included).");
   line("# TYPE triage_request_duration_seconds histogram");
   int64_t cum = 0;
   for (size_t i = 0; i < kBuckets.size(); ++i) {

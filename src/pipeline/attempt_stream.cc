@@ -93,8 +93,12 @@ std::string Tail(const RequestContext& ctx, const config::Deployment& d, StreamS
   t["deployment"] = d.name;
   t["cost_usd"] = cost;
   t["reference_cost_usd"] = ref;
+  // The ledger row's flag: some of the request's tokens (the answer's, which the usage written
+  // beside this object says, or a failed attempt's, in the cost) are triage's estimate.
+  t["usage_estimated"] = ctx.usage_estimated || ctx.failed_usage_estimated;
   return s.translator->Finish(t, ctx.req.include_usage,
-                              ": triage cost_usd=" + cost + " reference_cost_usd=" + ref + "\n\n");
+                              ": triage cost_usd=" + cost + " reference_cost_usd=" + ref + "\n\n",
+                              &ctx.usage);
 }
 
 void UseUsage(RequestContext& ctx, const StreamState& s) {

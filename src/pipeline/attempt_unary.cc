@@ -130,6 +130,10 @@ net::awaitable<void> Gateway::AttemptUnary(RequestContext& ctx, ClientWriter& ou
       ctx.usage.output_tokens = EstimateTokens(answer->text_chars);
       ctx.usage_estimated = true;
     }
+    // The body says the tokens the row bills: an estimate where the upstream reported none
+    // (or none believable), marked by x-triage-usage-estimated.
+    if (!answer->usage_reported || ctx.usage != answer->usage)
+      answer->body = WithBilledUsage(ctx.dialect, std::move(answer->body), ctx.usage);
     ctx.status = 200;
     ctx.ttft_ms = ctx.ElapsedMs();
     co_await Account(ctx);  // committed before the first byte leaves: survives kill -9

@@ -282,6 +282,10 @@ BilledUsage CompleteUsage(const dialect::TokenUsage& reported, bool complete, in
   return b;
 }
 
+const char* UsageEstimatedHeader(const RequestContext& ctx) {
+  return ctx.usage_estimated || ctx.failed_usage_estimated ? "true" : "false";
+}
+
 void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
                            const dialect::TokenUsage& u, bool estimated) {
   if (u == dialect::TokenUsage{}) return;
@@ -294,7 +298,7 @@ void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
   }
   ctx.failed_cost_micros += catalog::CostMicros(
       *price, catalog::Usage{u.input_tokens, u.output_tokens, u.cached_input_tokens,
-                             u.cache_creation_input_tokens});
+                             u.cache_creation_input_tokens, u.cache_creation_1h_input_tokens});
 }
 
 void CarryFailedAttemptUsage(RequestContext& to, const RequestContext& from) {

@@ -100,6 +100,10 @@ struct BilledUsage {
 BilledUsage CompleteUsage(const dialect::TokenUsage& reported, bool complete, int64_t prompt_chars,
                           int64_t text_chars);
 
+// The x-triage-usage-estimated header's value: the ledger row's usage_estimated ("true" when
+// some of the request's tokens, the answer's or a failed attempt's, are triage's estimate).
+const char* UsageEstimatedHeader(const RequestContext& ctx);
+
 // Adds a failed attempt's usage to ctx.failed_usage, priced at `d` (ctx.failed_cost_micros):
 // what its upstream reported, or, `estimated`, what CompleteUsage made of it for an attempt
 // whose upstream had begun to answer (ctx.failed_usage_estimated). All zero: nothing to add.

@@ -71,8 +71,14 @@ bool HoldingWriter::Rewind() {
   return true;
 }
 
-void HoldingWriter::RestateCost(const std::string& held_cost, const std::string& cost) {
-  if (!streamed || held_cost == cost) return;
+void HoldingWriter::RestateCost(const std::string& held_cost, const std::string& cost,
+                                bool usage_estimated) {
+  if (!streamed) return;
+  const std::string flag = "\"usage_estimated\":";
+  const std::string was = flag + (usage_estimated ? "false" : "true");
+  if (size_t at = body.find(was, last_write); at != std::string::npos)
+    body.replace(at, was.size(), flag + (usage_estimated ? "true" : "false"));
+  if (held_cost == cost) return;
   for (const std::string& key : {std::string("\"cost_usd\":\""), std::string("triage cost_usd=")}) {
     const std::string from = key + held_cost, to = key + cost;
     for (size_t at = body.find(from, last_write); at != std::string::npos;
@@ -590,12 +596,14 @@ Headers WithRoute(Headers h, const std::string& route, const RequestContext& ctx
     if (kv.first == "x-triage-route") continue;
     if (cost && kv.first == "x-triage-cost-usd") continue;
     if (cost && kv.first == "x-triage-reference-cost-usd") continue;
+    if (cost && kv.first == "x-triage-usage-estimated") continue;
     out.push_back(std::move(kv));
   }
   out.emplace_back("x-triage-route", route);
   if (cost) {
     out.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
     out.emplace_back("x-triage-reference-cost-usd", catalog::FormatUsd(ctx.reference_cost_micros));
+    out.emplace_back("x-triage-usage-estimated", UsageEstimatedHeader(ctx));
   }
   return out;
 }
@@ -852,7 +860,8 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   ctx.status = 200;
   co_await Account(ctx);
   // The held stream's own cost statement said the cheap call's cost: the row's is final.
-  held.RestateCost(catalog::FormatUsd(cheap.cost_micros), catalog::FormatUsd(ctx.cost_micros));
+  held.RestateCost(catalog::FormatUsd(cheap.cost_micros), catalog::FormatUsd(ctx.cost_micros),
+                   ctx.usage_estimated || ctx.failed_usage_estimated);
   Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
   Headers trailers;
   trailers.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));

@@ -29,8 +29,9 @@ class HoldingWriter final : public ClientWriter {
                                        const Headers& trailers);
   // A held stream's tail (its last write: the `triage` object's "cost_usd" and the `: triage
   // cost_usd=` comment) states the cheap call's cost, `held_cost`; the row may bill more
-  // (failed attempts' reported usage, a failed escalation's): restate it as `cost` there.
-  void RestateCost(const std::string& held_cost, const std::string& cost);
+  // (failed attempts' reported usage, a failed escalation's): restate it as `cost` there. The
+  // `triage` object's "usage_estimated" is restated as the row's `usage_estimated` too.
+  void RestateCost(const std::string& held_cost, const std::string& cost, bool usage_estimated);
 
   int status = 0;
   bool streamed = false;

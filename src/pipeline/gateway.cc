@@ -444,6 +444,7 @@ Headers Gateway::ResponseHeaders(const RequestContext& ctx, bool with_cost) cons
   if (with_cost) {
     h.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
     h.emplace_back("x-triage-reference-cost-usd", catalog::FormatUsd(ctx.reference_cost_micros));
+    h.emplace_back("x-triage-usage-estimated", UsageEstimatedHeader(ctx));
   }
   return h;
 }
@@ -542,7 +543,7 @@ net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   if (ctx.accounted) co_return;
   ctx.accounted = true;
   catalog::Usage u{ctx.usage.input_tokens, ctx.usage.output_tokens, ctx.usage.cached_input_tokens,
-                   ctx.usage.cache_creation_input_tokens};
+                   ctx.usage.cache_creation_input_tokens, ctx.usage.cache_creation_1h_input_tokens};
   if (ctx.deployment) {
     auto price = ctx.deployment->EffectivePrice();
     ctx.price_known = price.has_value();

@@ -177,4 +177,23 @@ Result<UnaryAnswer> ConvertUnary(Dialect wire, Dialect client, std::string upstr
   return a;
 }
 
+std::string WithBilledUsage(Dialect client, std::string body, const dialect::TokenUsage& billed) {
+  // Only on the estimate path (an upstream that reports no usage): a tree is fine here. Ordered,
+  // so the answer's members keep the order they came in.
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return body;
+  nlohmann::ordered_json& u = j["usage"];
+  if (!u.is_object()) u = nlohmann::ordered_json::object();
+  if (client == Dialect::kOpenAI) {
+    u["prompt_tokens"] = billed.input_tokens;
+    u["completion_tokens"] = billed.output_tokens;
+    u["total_tokens"] = billed.input_tokens + billed.output_tokens;
+  } else {
+    u["input_tokens"] = std::max<int64_t>(
+        0, billed.input_tokens - billed.cached_input_tokens - billed.cache_creation_input_tokens);
+    u["output_tokens"] = billed.output_tokens;
+  }
+  return j.dump();
+}
+
 }  // namespace triage::pipeline

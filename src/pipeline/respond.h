@@ -34,6 +34,15 @@ Result<UnaryAnswer> ConvertUnary(dialect::Dialect wire, dialect::Dialect client,
                                  std::optional<dialect::TokenUsage>* usage_seen = nullptr,
                                  int64_t* refused_text_chars = nullptr);
 
+// `body` (a non-streamed answer in `client`'s dialect, as ConvertUnary returned it) with its
+// `usage` saying `billed`, the answer's tokens as the request is billed for them, when the
+// upstream reported none or counts that were not believable and the row bills triage's
+// estimate: OpenAI `prompt_tokens`, `completion_tokens`, `total_tokens`; Anthropic
+// `input_tokens` (uncached), `output_tokens`; a body without `usage` gets one. Other members
+// are kept in their order. A body that is not a JSON object is returned unchanged.
+std::string WithBilledUsage(dialect::Dialect client, std::string body,
+                            const dialect::TokenUsage& billed);
+
 // UTF-8 characters of the generated text in a non-streamed answer's body (either dialect) that
 // may be malformed or cut anywhere (a connection lost mid-body, a body over
 // limits.max_response_bytes): the string values of the members that carry generated text

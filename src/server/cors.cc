@@ -29,7 +29,8 @@ constexpr std::string_view kBuiltinPrefix = "x-stainless-";
 // The response fields a browser's script may read besides the CORS-safelisted ones.
 constexpr std::string_view kExposed =
     "x-request-id, request-id, retry-after, x-triage-route, x-triage-tier, x-triage-deployment, "
-    "x-triage-cost-usd, x-triage-reference-cost-usd, x-triage-dropped-params, x-triage-simulated";
+    "x-triage-cost-usd, x-triage-reference-cost-usd, x-triage-usage-estimated, "
+    "x-triage-dropped-params, x-triage-simulated";
 
 bool IsTokenChar(char ch) {
   if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) return true;

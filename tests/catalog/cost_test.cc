@@ -49,6 +49,24 @@ TEST(CostMicros, CacheWritesUseTheWritePriceWhenGiven) {
   EXPECT_EQ(CostMicros(sonnet_cache, {1000, 0, 900, 5000}), 270 + 375);
 }
 
+// Anthropic bills a 1-hour cache write at 2x the input price, a 5-minute one at 1.25x.
+TEST(CostMicros, OneHourCacheWritesUseTheirPriceWhenGiven) {
+  Price sonnet{3'000'000, 15'000'000, 300'000, 3'750'000};
+  sonnet.cache_write_1h_micros_per_mtok = 6'000'000;
+  // 1,310 input: 10 plain x 3 + 1,000 read x 0.3 + 100 (5 min) x 3.75 + 200 (1 h) x 6
+  // = 30 + 300 + 375 + 1,200; 50 output x 15 = 750. Total 2,655.
+  EXPECT_EQ(CostMicros(sonnet, {1310, 50, 1000, 300, 200}), 2655);
+  // No 1-hour price: every write at cache_write, as before (30 + 300 + 1,125 + 750).
+  const Price five_minute_only{3'000'000, 15'000'000, 300'000, 3'750'000};
+  EXPECT_EQ(CostMicros(five_minute_only, {1310, 50, 1000, 300, 200}), 2205);
+  // Neither write price: the input price.
+  Price only_1h{3'000'000, 15'000'000};
+  only_1h.cache_write_1h_micros_per_mtok = 6'000'000;
+  EXPECT_EQ(CostMicros(only_1h, {1310, 50, 1000, 300, 200}), 30 + 3000 + 300 + 1200 + 750);
+  // A 1-hour count above the writes is clamped to them.
+  EXPECT_EQ(CostMicros(sonnet, {1310, 50, 1000, 300, 5000}), 30 + 300 + 1800 + 750);
+}
+
 TEST(CostMicros, CachedBeyondInputIsClamped) {
   const Price with_cache{3'000'000, 15'000'000, 0};
   EXPECT_EQ(CostMicros(with_cache, {100, 0, 5000}), 0);

@@ -76,10 +76,11 @@ TEST(Load, PriceOverrideBecomesIntegerMicros) {
   auto r = LoadString(
       testing::BaseWith("catalog: gemma-4-31b",
                         "catalog: gemma-4-31b\n        price: {input: 0.1, output: 0.35, "
-                        "cached_input: 0.05, cache_write: 0.125}"));
+                        "cached_input: 0.05, cache_write: 0.125, cache_write_1h: 0.2}"));
   ASSERT_TRUE(r.ok()) << r.error().message;
   const Deployment& d = (*r)->tiers[0].deployments[0];
   ASSERT_TRUE(d.price);
+  EXPECT_EQ(d.price->cache_write_1h_micros_per_mtok, 200'000);
   EXPECT_EQ(d.price->input_micros_per_mtok, 100'000);
   EXPECT_EQ(d.price->output_micros_per_mtok, 350'000);
   EXPECT_EQ(d.price->cached_input_micros_per_mtok, 50'000);

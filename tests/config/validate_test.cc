@@ -133,6 +133,10 @@ TEST(Validate, DuplicateNames) {
       HasSubstr("tiers[1].deployments[0].name: deployment name 'open' is also a tier name"));
   EXPECT_THAT(Problems(BaseWith("name: frontier", "name: auto")),
               HasSubstr("tiers[1].name: 'auto' is reserved"));
+  // /metrics counts requests that reached no tier under tier="none": a tier of that name gave
+  // every per-tier series twice (duplicate samples, which Prometheus refuses).
+  EXPECT_THAT(Problems(BaseWith("name: frontier", "name: none")),
+              HasSubstr("tiers[1].name: 'none' is reserved"));
 }
 
 // Names go out in response headers (x-triage-tier, x-triage-deployment, x-triage-route): a CR

@@ -65,6 +65,11 @@ const std::vector<std::string>& Bodies() {
       "{",
       "\xEF\xBB\xBF{\"choices\":[],\"content\":[]}",
       R"({"choices":[],"usage":{"prompt_tokens":18446744073709551616,"completion_tokens":1}})",
+      // Anthropic's split of the cache writes (usage.cache_creation): 2 of the 3 to the 1-hour
+      // cache; a split claiming more than the writes (capped); one that is not an object.
+      R"({"content":[],"usage":{"input_tokens":5,"output_tokens":2,"cache_creation_input_tokens":3,"cache_creation":{"ephemeral_5m_input_tokens":1,"ephemeral_1h_input_tokens":2}}})",
+      R"({"content":[],"usage":{"input_tokens":5,"output_tokens":2,"cache_creation_input_tokens":3,"cache_creation":{"ephemeral_1h_input_tokens":9}}})",
+      R"({"content":[],"usage":{"input_tokens":5,"output_tokens":2,"cache_creation_input_tokens":3,"cache_creation":7}})",
   };
   return bodies;
 }
@@ -89,6 +94,18 @@ TEST(InspectAnswer, ReadsWhatAccountingNeeds) {
   EXPECT_EQ(a.usage->output_tokens, 2);
   EXPECT_EQ(a.usage->cached_input_tokens, 7);
   EXPECT_EQ(a.usage->cache_creation_input_tokens, 3);
+  EXPECT_EQ(a.usage->cache_creation_1h_input_tokens, 0);
+  const size_t n = Bodies().size();
+  for (size_t i = n - 3; i < n; ++i) {
+    auto split = InspectAnswer(Dialect::kAnthropic, Bodies()[i]);
+    ASSERT_TRUE(split.usage.has_value()) << Bodies()[i];
+    EXPECT_EQ(split.usage->input_tokens, 5 + 3);
+    EXPECT_EQ(split.usage->cache_creation_input_tokens, 3);
+    EXPECT_EQ(split.usage->cache_creation_1h_input_tokens, i == n - 3   ? 2
+                                                           : i == n - 2 ? 3
+                                                                        : 0)
+        << Bodies()[i];
+  }
   // An OpenAI usage needs both counts; an Anthropic answer needs `content`.
   EXPECT_FALSE(InspectAnswer(Dialect::kOpenAI, Bodies()[4]).usage.has_value());
   EXPECT_FALSE(InspectAnswer(Dialect::kAnthropic, Bodies()[0]).has_answer);

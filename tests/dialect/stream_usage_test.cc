@@ -76,6 +76,48 @@ TEST(AnthropicStreamUsage, MessageDeltaUpdatesEachFieldOnItsOwn) {
   }
 }
 
+// Anthropic's split of the cache writes (usage.cache_creation, 150 of the 200 to the 1-hour
+// cache) comes in message_start; a message_delta that leaves it out keeps it, one that repeats
+// it updates it, and a split above the writes is capped at them.
+TEST(AnthropicStreamUsage, KeepsTheOneHourPartOfTheCacheWrites) {
+  const std::string start =
+      R"({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant",)"
+      R"("model":"m","content":[],"stop_reason":null,"usage":{"input_tokens":10,)"
+      R"("cache_read_input_tokens":1000,"cache_creation_input_tokens":200,"cache_creation":)"
+      R"({"ephemeral_5m_input_tokens":50,"ephemeral_1h_input_tokens":150},"output_tokens":1}}})";
+  struct Case {
+    std::string delta;
+    int64_t want_1h;
+  };
+  const std::vector<Case> cases = {
+      {R"({"output_tokens":50})", 150},
+      {R"({"input_tokens":10,"cache_creation_input_tokens":200,"output_tokens":50})", 150},
+      {R"({"cache_creation_input_tokens":200,"cache_creation":{"ephemeral_1h_input_tokens":120},)"
+       R"("output_tokens":50})",
+       120},
+      {R"({"cache_creation_input_tokens":200,"cache_creation":{"ephemeral_1h_input_tokens":900},)"
+       R"("output_tokens":50})",
+       200},
+  };
+  for (Dialect client : {Dialect::kAnthropic, Dialect::kOpenAI}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(c.delta);
+      auto t = MakeStreamTranslator(Dialect::kAnthropic, client, "m");
+      for (const SseEvent& ev :
+           {SseEvent{"message_start", start}, SseEvent{"content_block_start", kBlock},
+            SseEvent{"content_block_delta", kDelta},
+            SseEvent{"message_delta",
+                     R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":)" +
+                         c.delta + "}"},
+            SseEvent{"message_stop", R"({"type":"message_stop"})"}})
+        EXPECT_FALSE(t->Feed(ev).error.has_value());
+      EXPECT_EQ(t->usage().input_tokens, 1210);
+      EXPECT_EQ(t->usage().cache_creation_input_tokens, 200);
+      EXPECT_EQ(t->usage().cache_creation_1h_input_tokens, c.want_1h);
+    }
+  }
+}
+
 // ---- The OpenAI usage chunk, held back and sent last with triage's `triage` object.
 
 const char kContent[] =
@@ -138,6 +180,38 @@ TEST(OpenAIUsageChunk, ReadsAsTheChunkWithTriageSetInEveryCase) {
     const std::string text = frame.substr(6);
     EXPECT_EQ(text.find("\"triage\""), text.rfind("\"triage\""));
   }
+}
+
+// The usage the request is billed for differs from the chunk's (its counts were 0 and the row
+// bills triage's estimate): the chunk says the billed counts, its other members kept. The
+// same usage as reported leaves the upstream's bytes alone.
+TEST(OpenAIUsageChunk, SaysTheBilledCountsWhenTheyDiffer) {
+  const nlohmann::json triage = {{"usage_estimated", true}};
+  const std::string chunk =
+      R"({"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],)"
+      R"("usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0,)"
+      R"("completion_tokens_details":{"reasoning_tokens":0}}})";
+  auto finish = [&](const TokenUsage& billed) {
+    auto t = MakeStreamTranslator(Dialect::kOpenAI, Dialect::kOpenAI, "m");
+    EXPECT_FALSE(t->Feed(SseEvent{"", kContent}).error.has_value());
+    EXPECT_FALSE(t->Feed(SseEvent{"", chunk}).error.has_value());
+    const std::string out = t->Finish(triage, /*include_usage=*/true, ": c\n\n", &billed);
+    return out.substr(0, out.find(": c\n\n"));
+  };
+  TokenUsage billed;
+  billed.input_tokens = 25;
+  billed.output_tokens = 3;
+  const std::string frame = finish(billed);
+  const nlohmann::json got = nlohmann::json::parse(frame.substr(6, frame.size() - 8));
+  EXPECT_EQ(got["usage"]["prompt_tokens"], 25);
+  EXPECT_EQ(got["usage"]["completion_tokens"], 3);
+  EXPECT_EQ(got["usage"]["total_tokens"], 28);
+  EXPECT_EQ(got["usage"]["completion_tokens_details"]["reasoning_tokens"], 0);
+  EXPECT_EQ(got["id"], "c1");
+  EXPECT_EQ(got["triage"], triage);
+  // As reported: the upstream's bytes, `triage` added last.
+  EXPECT_EQ(finish(TokenUsage{}), "data: " + chunk.substr(0, chunk.size() - 1) + R"(,"triage":)" +
+                                      triage.dump() + "}\n\n");
 }
 
 }  // namespace
