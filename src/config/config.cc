@@ -20,6 +20,13 @@ const Tier* Config::FindTier(std::string_view name) const {
   return nullptr;
 }
 
+const Deployment* Config::ReferencePriceDeployment() const {
+  for (const Tier& t : tiers)
+    for (const Deployment& d : t.deployments)
+      if (d.price && d.catalog == reference_model) return &d;
+  return nullptr;
+}
+
 std::string Deployment::HealthCheckTarget() const {
   if (!health_check_path.empty()) return health_check_path;
   // The path of base_url exactly as upstream::ParseUrl takes it (after the authority, trailing

@@ -209,6 +209,9 @@ struct Config {
   const Deployment* FindDeployment(std::string_view name) const;
   const Tier* FindTier(std::string_view name) const;
   const Tier& DefaultTier() const;  // REQUIRES: validated (at least one tier)
+  // The deployment whose price override prices reference_model (the counterfactual): the first
+  // deployment of that catalog id with a `price`; nullptr when the catalog's price applies.
+  const Deployment* ReferencePriceDeployment() const;
 };
 
 // Parses and validates. Error message names the key at fault, e.g.

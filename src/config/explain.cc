@@ -140,12 +140,8 @@ std::string Explain(const Config& c) {
   const bool v6 = c.listen_host.find(':') != std::string::npos;
   out << "listen: " << (v6 ? "[" + c.listen_host + "]" : c.listen_host) << ":" << c.listen_port
       << "\n";
-  // The counterfactual's price as the gateway takes it (Gateway::Create): the price override of
-  // the first deployment of reference_model that has one, else the catalog's.
-  const Deployment* ref_override = nullptr;
-  for (const Tier& t : c.tiers)
-    for (const Deployment& d : t.deployments)
-      if (!ref_override && d.price && d.catalog == c.reference_model) ref_override = &d;
+  // The counterfactual's price as the gateway takes it (Gateway::Create).
+  const Deployment* ref_override = c.ReferencePriceDeployment();
   const catalog::ModelInfo* ref = catalog::Find(c.reference_model);
   out << "reference model (all-frontier cost): " << c.reference_model << ", "
       << (ref_override

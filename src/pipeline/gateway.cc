@@ -49,14 +49,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
                        "reference_model '" + config->reference_model + "' has no known price");
   // reference_model's price as this config pays it: the price override of the first deployment
   // of that model that has one (e.g. with its prompt-cache prices), else the catalog's.
-  g->reference_price_ = *ref->price;
-  bool overridden = false;
-  for (const auto& tier : config->tiers)
-    for (const auto& d : tier.deployments)
-      if (!overridden && d.price && d.catalog == config->reference_model) {
-        g->reference_price_ = *d.price;
-        overridden = true;
-      }
+  const config::Deployment* priced = config->ReferencePriceDeployment();
+  g->reference_price_ = priced ? *priced->price : *ref->price;
   std::vector<std::string> tier_names;
   json data = json::array();
   auto add_model = [&](const std::string& id, const std::string& owner) {
