@@ -221,9 +221,10 @@ Result<RouterSpec> ParseRouterSpec(const std::string& spec) {
   if (r.kind == "rules" || r.kind == "learned" || r.kind == "cascade") {
     // Only learned has a model built in ("cascade:./builtin" reads a file of that name).
     if (r.kind == "cascade" && r.arg == "builtin")
-      return BadSpec("router 'cascade:builtin': only learned has a built-in model; use "
-                     "cascade:MODEL_FILE (models/cascade-v3.model ships with the source; `triage "
-                     "train --kind cascade --out FILE` makes one)");
+      return BadSpec(
+          "router 'cascade:builtin': only learned has a built-in model; use "
+          "cascade:MODEL_FILE (models/cascade-v3.model ships with the source; `triage "
+          "train --kind cascade --out FILE` makes one)");
     if (!r.arg.empty()) return r;
     return BadSpec("router '" + spec + "' needs a file: " +
                    (r.kind == "rules"     ? "rules:FILE"
