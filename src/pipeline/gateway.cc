@@ -245,6 +245,35 @@ Status Gateway::KeepCapable(RequestContext& ctx) const {
   return s;
 }
 
+void Gateway::NoteCapabilityDetour(RequestContext& ctx) const {
+  if (ctx.plan.empty() || ctx.route_tier.empty()) return;
+  const std::string decided(ctx.route_tier);
+  if (std::any_of(ctx.plan.begin(), ctx.plan.end(), [&](auto* d) { return d->tier == decided; }))
+    return;
+  const config::Tier* tier = config_->FindTier(decided);
+  if (!tier) return;
+  // Why the decided tier's deployments were all left out, in KeepCapable's order of checks.
+  const int64_t tokens = EstimateTokens(ctx.req.prompt_chars);
+  bool modal = false, fits = false;
+  for (const config::Deployment& d : tier->deployments) {
+    modal = modal || HasModalities(ctx.req, d);
+    fits = fits || FitsContext(tokens, d);
+  }
+  std::string why;
+  if (!modal) {
+    why = std::string("cannot take ") +
+          (ctx.req.has_image && ctx.req.has_audio ? "image and audio"
+           : ctx.req.has_image                    ? "image"
+                                                  : "audio") +
+          " input";
+  } else if (!fits) {
+    why = "context window too small for about " + std::to_string(tokens) + " tokens";
+  } else {
+    why = "cannot take this request's parameters";
+  }
+  ctx.route_reason += "; " + decided + " " + why + " \u2192 " + ctx.plan.front()->tier;
+}
+
 Status Gateway::DropSmallContexts(RequestContext& ctx) const {
   const int64_t tokens = EstimateTokens(ctx.req.prompt_chars);
   auto fits = [tokens](const config::Deployment& d) { return FitsContext(tokens, d); };
@@ -690,6 +719,7 @@ net::awaitable<void> Gateway::Chat(dialect::Dialect d, std::string_view body, Cl
     co_await Refuse(ctx, std::move(e), out);
     co_return;
   }
+  NoteCapabilityDetour(ctx);
   co_await Attempt(ctx, out);
 }
 

@@ -185,6 +185,9 @@ class Gateway {
   Status DropSmallContexts(RequestContext& ctx) const;
   // Both of the above: the plan keeps only the deployments that can take the request.
   Status KeepCapable(RequestContext& ctx) const;
+  // After KeepCapable on a routed plan: when none of the decided tier's deployments could take
+  // the request, says so in the route text ("; open cannot take image input \u2192 mid").
+  void NoteCapabilityDetour(RequestContext& ctx) const;
   // Appends a tier's deployments to the plan, balanced (power of two choices).
   void AppendTier(RequestContext& ctx, const config::Tier& tier) const;
   // The tier `auto` goes to after spill-over: when the watched tier is saturated.

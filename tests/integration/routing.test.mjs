@@ -649,3 +649,37 @@ test("odd tier names: spaces, non-ASCII and quotes reach the headers and /metric
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("x-triage-route says when the decided tier could not take the request and where it went instead", async () => {
+  // Until 2026-12-07 the route said only the decision ("default tier=open") while the answer came
+  // from mid: the capability filter's detour was visible in x-triage-tier alone.
+  const image = { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } };
+  const detourTiers = (open) => [
+    { name: "open", deployments: [{ name: "o", sim: sim(4), catalog: open }] },
+    { name: "mid", deployments: [{ name: "m", sim: sim(4), catalog: "claude-sonnet-4.6" }] },
+  ];
+  const ask = async (t, model, content) => {
+    const openai = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const { response } = await openai.chat.completions.create({ model, messages: [{ role: "user", content }] }).withResponse();
+    return [utf8(response.headers.get("x-triage-route")), response.headers.get("x-triage-tier")];
+  };
+  // deepseek-v4 takes text only.
+  let t = await startTriage(config({ tiers: detourTiers("deepseek-v4") }));
+  try {
+    assert.deepEqual(await ask(t, "auto", "hi"), ["default tier=open", "open"]);
+    assert.deepEqual(await ask(t, "auto", [{ type: "text", text: "what is this?" }, image]), ["default tier=open; open cannot take image input → mid", "mid"]);
+    assert.deepEqual(await ask(t, "open", [image]), ["pinned tier=open; open cannot take image input → mid", "mid"]);
+    assert.equal(t.rows().at(-1).route, "pinned tier=open; open cannot take image input → mid");
+  } finally {
+    await t.stop();
+  }
+  // gemma-4-e2b's window is 128K tokens, claude-sonnet-4.6's 200K: a 150,000-token prompt (chars / 4).
+  t = await startTriage(config({ tiers: detourTiers("gemma-4-e2b"), extra: `routing: {router: "length", thresholds: [0.9999999]}\n` }));
+  try {
+    const [route, tier] = await ask(t, "auto", "word ".repeat(120000));
+    assert.match(route, /^length score=0\.\d+ → open; open context window too small for about 150000 tokens → mid$/);
+    assert.equal(tier, "mid");
+  } finally {
+    await t.stop();
+  }
+});
