@@ -282,6 +282,11 @@ BilledUsage CompleteUsage(const dialect::TokenUsage& reported, bool complete, in
   return b;
 }
 
+catalog::Usage PricedUsage(const dialect::TokenUsage& u) {
+  return catalog::Usage{u.input_tokens, u.output_tokens, u.cached_input_tokens,
+                        u.cache_creation_input_tokens, u.cache_creation_1h_input_tokens};
+}
+
 const char* UsageEstimatedHeader(const RequestContext& ctx) {
   return ctx.usage_estimated || ctx.failed_usage_estimated ? "true" : "false";
 }
@@ -296,9 +301,7 @@ void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
     ctx.failed_price_known = false;
     return;
   }
-  ctx.failed_cost_micros += catalog::CostMicros(
-      *price, catalog::Usage{u.input_tokens, u.output_tokens, u.cached_input_tokens,
-                             u.cache_creation_input_tokens, u.cache_creation_1h_input_tokens});
+  ctx.failed_cost_micros += catalog::CostMicros(*price, PricedUsage(u));
 }
 
 void CarryFailedAttemptUsage(RequestContext& to, const RequestContext& from) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "catalog/catalog.h"
 #include "common/error.h"
 #include "common/result.h"
 #include "config/config.h"
@@ -99,6 +100,10 @@ struct BilledUsage {
 };
 BilledUsage CompleteUsage(const dialect::TokenUsage& reported, bool complete, int64_t prompt_chars,
                           int64_t text_chars);
+
+// A request's (or attempt's) token usage as the catalog prices it: every billed count, the
+// cache writes' 1-hour part included.
+catalog::Usage PricedUsage(const dialect::TokenUsage& u);
 
 // The x-triage-usage-estimated header's value: the ledger row's usage_estimated ("true" when
 // some of the request's tokens, the answer's or a failed attempt's, are triage's estimate).

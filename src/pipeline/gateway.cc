@@ -565,8 +565,7 @@ std::string RetryAfterSeconds(int64_t wait_ms) {
 net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   if (ctx.accounted) co_return;
   ctx.accounted = true;
-  catalog::Usage u{ctx.usage.input_tokens, ctx.usage.output_tokens, ctx.usage.cached_input_tokens,
-                   ctx.usage.cache_creation_input_tokens, ctx.usage.cache_creation_1h_input_tokens};
+  const catalog::Usage u = PricedUsage(ctx.usage);
   if (ctx.deployment) {
     auto price = ctx.deployment->EffectivePrice();
     ctx.price_known = price.has_value();
