@@ -178,3 +178,50 @@ test("a held cheap stream that breaks after its first content is retried within 
     await strong.close();
   }
 });
+
+test("an escalation to a failing tier makes up to retry.max_attempts attempts of its own; the breaker opening explains fewer", async () => {
+  // The cheap tier answers, every answer escalates (threshold 0), the mid tier's one deployment
+  // answers 500: the escalation retries it up to max_attempts (3) times, then the cheap answer is
+  // released. The row's attempts count the cheap call too.
+  const cheap = await startFakeOpenAI();
+  const strong = await startFakeOpenAI();
+  strong.behave((req, res) => {
+    res.writeHead(500, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { message: "down", type: "server_error" } }));
+  });
+  const run = async (extra, attempts = 3) => {
+    const t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b" }] },
+          { name: "mid", deployments: [{ name: "strong", url: strong.url, catalog: "claude-sonnet-4.6" }] },
+        ],
+        extra: `routing: {router: "cascade:${model}", thresholds: [0.0]}\nretry: {max_attempts: ${attempts}, backoff_base_ms: 1, backoff_max_ms: 1}\n${extra}`,
+      }),
+    );
+    const seen = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const before = strong.requests.length;
+        const got = await ask(t.url, i % 2 ? "anthropic-stream" : "openai");
+        assert.match(got.route, /→ mid; released open \(mid failed\)$/);
+        seen.push([strong.requests.length - before, t.rows().at(-1).attempts]);
+      }
+    } finally {
+      await t.cleanup();
+    }
+    return seen;
+  };
+  try {
+    // With a breaker that never opens: 3 escalation calls each time, 4 attempts in the row.
+    assert.deepEqual(await run("breaker: {consecutive_failures: 1000}\n"), [[3, 4], [3, 4], [3, 4]]);
+    // max_attempts bounds the escalation alone (the cheap call is not counted against it).
+    assert.deepEqual(await run("breaker: {consecutive_failures: 1000}\n", 2), [[2, 3], [2, 3], [2, 3]]);
+    // The default breaker (5 failures in a row): the second request's second failure opens the
+    // circuit, its third attempt is skipped; the third request escalates without a call.
+    assert.deepEqual(await run(""), [[3, 4], [2, 3], [0, 1]]);
+  } finally {
+    await cheap.close();
+    await strong.close();
+  }
+});
