@@ -283,6 +283,11 @@ test("a held cheap stream released after a failed escalation: its triage object 
         const flags = [...r.body.matchAll(/"usage_estimated":(true|false)/g)].map((m) => m[1]);
         assert.deepEqual(flags, [String(estimated)], `${what}: ${r.body}`);
         assert.match(r.body, new RegExp(`"cost_usd":"${(row.cost_micros / 1e6).toFixed(6)}"`), what);
+        // The flag is an HTTP trailer too, announced in the head like the cost's.
+        assert.equal(r.headers["trailer"], "x-triage-cost-usd, x-triage-reference-cost-usd, x-triage-usage-estimated", what);
+        const trailer = r.body.slice(r.body.lastIndexOf("\r\n0\r\n"));
+        assert.match(trailer, new RegExp(`\r\nx-triage-usage-estimated: ${estimated}\r\n`), `${what}: ${trailer}`);
+        assert.match(trailer, new RegExp(`\r\nx-triage-cost-usd: ${(row.cost_micros / 1e6).toFixed(6)}\r\n`), `${what}: ${trailer}`);
       }
     }
   } finally {
