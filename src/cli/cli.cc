@@ -23,23 +23,19 @@
 namespace triage::cli {
 namespace {
 
-// Loads routing.router's model as the gateway will ("" = no router). MakeScorer reads and
-// checks every kind of spec, cascade models included.
-Status CheckRouter(const std::string& spec) {
-  if (spec.empty()) return Ok{};
-  auto s = routing::MakeScorer(spec);
-  if (!s) return s.error();
-  return Ok{};
-}
-
 // What `check` and `serve` find wrong in a config that validated, beyond the config layer: the
 // router's model (MakeScorer loads it: missing, corrupt, wrong kind), the ledger URL's options
 // (?synchronous=, read by the store) and the deployments' CA files. "" when all are usable, else
 // every problem, one per line ("routing.router: ..."), for "triage: FILE: ..." and exit 2.
-std::string UsableProblems(const config::Config& cfg) {
+// The router and the CA files are loaded as the gateway loads them, into `loaded` (serve hands
+// them to the gateway, so that each file is read once).
+std::string UsableProblems(const config::Config& cfg, pipeline::Gateway::Preloaded* loaded) {
   std::string out;
   auto add = [&out](const std::string& line) { out += (out.empty() ? "" : "\n") + line; };
-  if (Status s = CheckRouter(cfg.router); !s.ok()) add("routing.router: " + s.error().message);
+  if (auto r = pipeline::Gateway::LoadRouting(cfg); !r)
+    add(r.error().message);  // "routing.router: ..."
+  else
+    loaded->routing = *r;
   if (auto url = store::ParseSqliteUrl(cfg.ledger); !url)
     add("storage.ledger: " + url.error().message);
   // A CA bundle is loaded when the deployment's provider is built (an https base_url only).
@@ -50,6 +46,8 @@ std::string UsableProblems(const config::Config& cfg) {
       if (auto ctx = upstream::MakeTlsContext(d.ca_file, d.tls_verify); !ctx)
         add("tiers[" + std::to_string(i) + "].deployments[" + std::to_string(j) +
             "].ca_file: " + ctx.error().message);
+      else
+        loaded->tls[d.name] = *ctx;
     }
   }
   return out;
@@ -216,7 +214,8 @@ void CloseLedger(store::Ledger& ledger) {
 // reloads its routing.
 int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
                std::chrono::milliseconds summary_every, const std::string& config_path = "",
-               const std::string& listen_override = "") {
+               const std::string& listen_override = "",
+               pipeline::Gateway::Preloaded preloaded = {}) {
   // A closed stdout or stderr (a log collector that went away, `triage demo | head`) must not
   // kill the gateway with SIGPIPE at its next log or summary line, losing the requests in
   // flight and their ledger rows: writes to it fail instead, and serving goes on.
@@ -239,7 +238,7 @@ int RunGateway(std::shared_ptr<const config::Config> cfg, bool demo,
     std::cerr << "triage: storage.ledger: " << ledger.error().message << "\n";
     return 1;
   }
-  auto gateway = pipeline::Gateway::Create(cfg, std::move(*ledger));
+  auto gateway = pipeline::Gateway::Create(cfg, std::move(*ledger), std::move(preloaded));
   if (!gateway) {
     std::cerr << "triage: " << gateway.error().message << "\n";
     return 1;
@@ -302,12 +301,14 @@ int Main(int argc, char** argv) {
       return;
     }
     // What `check` refuses, `serve` refuses the same way (exit 2), before anything opens.
-    if (std::string problems = UsableProblems(**cfg); !problems.empty()) {
+    pipeline::Gateway::Preloaded loaded;
+    if (std::string problems = UsableProblems(**cfg, &loaded); !problems.empty()) {
       PrintConfigProblems(serve_config, problems);
       exit_code = 2;
       return;
     }
-    exit_code = RunGateway(*cfg, false, std::chrono::seconds(10), serve_config, serve_listen);
+    exit_code = RunGateway(*cfg, false, std::chrono::seconds(10), serve_config, serve_listen,
+                           std::move(loaded));
   });
 
   std::string demo_listen, demo_ledger = "sqlite://triage-demo.db";
@@ -350,7 +351,8 @@ int Main(int argc, char** argv) {
     // The config layer checks the router's name and the ledger URL's scheme; loading the model
     // and reading the URL's options also catches a missing, corrupt or wrong-kind model file
     // and a bad ?synchronous=, both at once.
-    if (std::string problems = UsableProblems(**cfg); !problems.empty()) {
+    pipeline::Gateway::Preloaded loaded;
+    if (std::string problems = UsableProblems(**cfg, &loaded); !problems.empty()) {
       PrintConfigProblems(check_config, problems);
       exit_code = 2;
       return;

@@ -42,6 +42,13 @@ void Merge(TokenUsage& into, const TokenUsage& u) {
   into.input_tokens = input + into.cached_input_tokens + into.cache_creation_input_tokens;
 }
 
+// At message_stop: message_start's `output_tokens` (1 from the API) is a running count, final
+// only when a message_delta reports the count. Without one the output is unknown (0), for the
+// gateway to estimate from the text (CompleteUsage) rather than bill 1 token for an answer.
+void EndOutputCount(TokenUsage& usage, bool delta_output) {
+  if (!delta_output) usage.output_tokens = 0;
+}
+
 // An event nested deeper than kMaxAnswerJsonDepth: refused (step.error) before any reader
 // builds, copies or dumps a tree of it. Every translator's Feed starts with it.
 bool TooDeep(const SseEvent& ev, StreamTranslator::Step& step) {
@@ -212,6 +219,10 @@ class AnthropicPassThrough final : public StreamTranslator {
     } else if (type == "message_delta") {
       Merge(usage_, info.usage);
       reported_ = true;
+      delta_output_ = delta_output_ || info.usage.output_tokens != 0;
+      // Held for Finish: its usage is restated there when the row bills other counts.
+      held_delta_ = ev.data;
+      return step;
     } else if (type == "content_block_delta") {
       step.content = true;
       step.text_chars = info.text_chars;
@@ -219,6 +230,7 @@ class AnthropicPassThrough final : public StreamTranslator {
       step.content = info.content_block_type == "tool_use";
     } else if (type == "message_stop") {
       complete_ = true;
+      EndOutputCount(usage_, delta_output_);
       return step;  // sent by Finish, after accounting
     }
     step.frames = SseFrame(ev.data, type);
@@ -228,9 +240,25 @@ class AnthropicPassThrough final : public StreamTranslator {
   bool ended() const override { return complete_; }  // message_stop
   const TokenUsage& usage() const override { return usage_; }
   bool usage_reported() const override { return reported_; }
+  // The upstream's message_delta, as it came when the row bills the counts it reported; else
+  // with the billed counts in its usage (the estimate where it left them out), its other
+  // members kept.
   std::string Finish(const json& triage, bool, const std::string& comment,
-                     const TokenUsage*) override {
-    return AnthropicTail(triage, comment);
+                     const TokenUsage* billed) override {
+    std::string out;
+    if (!held_delta_.empty()) {
+      json d;
+      if (billed && *billed != usage_) d = json::parse(held_delta_, nullptr, false);
+      if (d.is_object()) {
+        if (!d["usage"].is_object()) d["usage"] = json::object();
+        const json usage = AnthropicUsageJson(*billed);
+        for (const auto& [k, v] : usage.items()) d["usage"][k] = v;
+        out = SseFrame(d.dump(), "message_delta");
+      } else {
+        out = SseFrame(held_delta_, "message_delta");
+      }
+    }
+    return out + AnthropicTail(triage, comment);
   }
   std::string ErrorFrame(const Error& e) const override { return AnthropicErrorFrame(e); }
 
@@ -238,6 +266,8 @@ class AnthropicPassThrough final : public StreamTranslator {
   TokenUsage usage_;
   bool reported_ = false;
   bool complete_ = false;
+  bool delta_output_ = false;  // a message_delta reported output_tokens
+  std::string held_delta_;     // the last message_delta's data
 };
 
 // "toolu_triage_" and 20 random characters of [A-Za-z0-9]: the id of a streamed tool call the
@@ -514,8 +544,10 @@ class AnthropicToOpenAI final : public StreamTranslator {
       if (!e.delta_stop_reason.empty()) stop_ = StopFromAnthropic(e.delta_stop_reason);
       Merge(usage_, e.usage);
       reported_ = true;
+      delta_output_ = delta_output_ || e.usage.output_tokens != 0;
     } else if (type == "message_stop") {
       complete_ = true;
+      EndOutputCount(usage_, delta_output_);
     }
     return step;
   }
@@ -581,6 +613,7 @@ class AnthropicToOpenAI final : public StreamTranslator {
   std::map<int64_t, int64_t> tools_;  // Anthropic block index -> OpenAI tool_calls index
   std::set<int64_t> no_arguments_;    // tool blocks that have streamed no input JSON yet
   StopReason stop_ = StopReason::kEndTurn;
+  bool delta_output_ = false;  // a message_delta reported output_tokens
   TokenUsage usage_;
   bool reported_ = false, complete_ = false;
 };

@@ -48,7 +48,8 @@ class StreamTranslator {
   // the upstream's report, or triage's estimate where it reported nothing): the usage the
   // translator writes itself (an OpenAI usage chunk, a translated message_delta) says those
   // tokens, and a held upstream usage chunk that says other counts gets them. nullptr: the
-  // usage as reported. (An Anthropic upstream's own message_delta passes through unchanged.)
+  // usage as reported. (An Anthropic upstream's own message_delta is held and passes through
+  // unchanged when `billed` is what it reported, else with the billed counts in its usage.)
   virtual std::string Finish(const nlohmann::json& triage, bool include_usage,
                              const std::string& cost_comment,
                              const TokenUsage* billed = nullptr) = 0;

@@ -23,7 +23,6 @@ using nlohmann::json;
 
 namespace {
 constexpr size_t kMaxErrorBody = 64 * 1024;
-const std::vector<std::string> kTrailers = {"x-triage-cost-usd", "x-triage-reference-cost-usd"};
 
 // One attempt's view of the upstream stream.
 struct StreamState {
@@ -73,13 +72,6 @@ Error AttemptError(const config::Deployment& d, const StreamState& s, const Stat
   }
   return Error::Make(ErrorKind::kUpstream, "upstream_truncated",
                      "deployment " + d.name + ": upstream stream ended before it was complete");
-}
-
-Headers CostTrailers(const RequestContext& ctx) {
-  Headers h;
-  h.emplace_back(kTrailers[0], catalog::FormatUsd(ctx.cost_micros));
-  h.emplace_back(kTrailers[1], catalog::FormatUsd(ctx.reference_cost_micros));
-  return h;
 }
 
 // The frames that close a successful stream: usage and the `triage` cost object (in the
@@ -193,7 +185,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         h.emplace_back("content-type", "text/event-stream");
         h.emplace_back("cache-control", "no-cache");
         if (provider.simulated()) h.emplace_back("x-triage-simulated", "true");
-        if (!co_await out.BeginStream(h, kTrailers)) {
+        if (!co_await out.BeginStream(h, CostTrailerNames())) {
           ctx.client_gone = true;
           co_return false;
         }
@@ -256,7 +248,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         Headers h = ResponseHeaders(ctx, false);
         h.emplace_back("content-type", "text/event-stream");
         h.emplace_back("cache-control", "no-cache");
-        if (!co_await out.BeginStream(h, kTrailers) || !co_await out.Write(s.held)) {
+        if (!co_await out.BeginStream(h, CostTrailerNames()) || !co_await out.Write(s.held)) {
           ctx.client_gone = true;
           break;
         }

@@ -291,6 +291,20 @@ const char* UsageEstimatedHeader(const RequestContext& ctx) {
   return ctx.usage_estimated || ctx.failed_usage_estimated ? "true" : "false";
 }
 
+const std::vector<std::string>& CostTrailerNames() {
+  static const std::vector<std::string> names = {"x-triage-cost-usd", "x-triage-reference-cost-usd",
+                                                 "x-triage-usage-estimated"};
+  return names;
+}
+
+Headers CostTrailers(const RequestContext& ctx) {
+  Headers h;
+  h.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
+  h.emplace_back("x-triage-reference-cost-usd", catalog::FormatUsd(ctx.reference_cost_micros));
+  h.emplace_back("x-triage-usage-estimated", UsageEstimatedHeader(ctx));
+  return h;
+}
+
 void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
                            const dialect::TokenUsage& u, bool estimated) {
   if (u == dialect::TokenUsage{}) return;

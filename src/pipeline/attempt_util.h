@@ -8,6 +8,7 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "dialect/types.h"
+#include "pipeline/client_writer.h"
 #include "upstream/http_client.h"
 
 namespace triage::routing {
@@ -108,6 +109,12 @@ catalog::Usage PricedUsage(const dialect::TokenUsage& u);
 // The x-triage-usage-estimated header's value: the ledger row's usage_estimated ("true" when
 // some of the request's tokens, the answer's or a failed attempt's, are triage's estimate).
 const char* UsageEstimatedHeader(const RequestContext& ctx);
+
+// The HTTP trailers that end a stream, announced in its head (`Trailer`): what the row bills,
+// x-triage-cost-usd, x-triage-reference-cost-usd and x-triage-usage-estimated (the header a
+// non-streamed answer carries).
+const std::vector<std::string>& CostTrailerNames();
+Headers CostTrailers(const RequestContext& ctx);
 
 // Adds a failed attempt's usage to ctx.failed_usage, priced at `d` (ctx.failed_cost_micros):
 // what its upstream reported, or, `estimated`, what CompleteUsage made of it for an attempt

@@ -117,13 +117,6 @@ void AppendDecisionTrailers(Headers& t, const RequestContext& ctx) {
   t.emplace_back("x-triage-deployment", ctx.deployment ? ctx.deployment->name : "none");
 }
 
-Headers CostTrailersOf(const RequestContext& ctx) {
-  Headers t;
-  t.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
-  t.emplace_back("x-triage-reference-cost-usd", catalog::FormatUsd(ctx.reference_cost_micros));
-  return t;
-}
-
 // An error body of the client's dialect as the event that ends its stream (what a stream that
 // fails after its first byte sends: OpenAI `data: {"error":...}`, Anthropic `event: error`).
 std::string ErrorEvent(dialect::Dialect d, const std::string& body) {
@@ -208,16 +201,18 @@ struct KeepAliveGuard {
 }  // namespace
 
 const std::vector<std::string>& BegunStreamTrailers() {
-  static const std::vector<std::string> names = {"x-triage-cost-usd", "x-triage-reference-cost-usd",
-                                                 "x-triage-route", "x-triage-tier",
-                                                 "x-triage-deployment"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = CostTrailerNames();
+    n.insert(n.end(), {"x-triage-route", "x-triage-tier", "x-triage-deployment"});
+    return n;
+  }();
   return names;
 }
 
 net::awaitable<bool> BegunStreamWriter::Respond(int, const Headers&, std::string body) {
   const std::string frame = ErrorEvent(ctx_.dialect, body);
   if (!co_await Write(frame)) co_return false;
-  const Headers trailers = CostTrailersOf(ctx_);
+  const Headers trailers = CostTrailers(ctx_);
   co_return co_await EndStream(trailers);
 }
 
@@ -863,10 +858,7 @@ net::awaitable<void> Gateway::Cascade(RequestContext& ctx, ClientWriter& out,
   held.RestateCost(catalog::FormatUsd(cheap.cost_micros), catalog::FormatUsd(ctx.cost_micros),
                    ctx.usage_estimated || ctx.failed_usage_estimated);
   Headers h = WithRoute(held.headers, ctx.route_reason, ctx, !held.streamed);
-  Headers trailers;
-  trailers.emplace_back("x-triage-cost-usd", catalog::FormatUsd(ctx.cost_micros));
-  trailers.emplace_back("x-triage-reference-cost-usd",
-                        catalog::FormatUsd(ctx.reference_cost_micros));
+  const Headers trailers = CostTrailers(ctx);
   co_await held.Release(*client, h, trailers);
 }
 

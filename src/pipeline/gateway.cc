@@ -41,7 +41,8 @@ std::string NewRequestId() {
 }
 
 Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::Config> config,
-                                                 std::unique_ptr<store::Ledger> ledger) {
+                                                 std::unique_ptr<store::Ledger> ledger,
+                                                 Preloaded preloaded) {
   std::unique_ptr<Gateway> g(new Gateway());
   const catalog::ModelInfo* ref = catalog::Find(config->reference_model);
   if (!ref || !ref->price)
@@ -62,7 +63,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
     tier_names.push_back(tier.name);
     add_model(tier.name, "triage-tier");
     for (const auto& d : tier.deployments) {
-      auto p = upstream::MakeProvider(d);
+      auto tls = preloaded.tls.find(d.name);
+      auto p = upstream::MakeProvider(d, tls == preloaded.tls.end() ? nullptr : tls->second);
       if (!p) return p.error();
       g->providers_[d.name] = std::move(*p);
       add_model(d.name, "triage-deployment:" + tier.name);
@@ -132,9 +134,13 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
       upstream::RetryPolicy{r.max_attempts, r.backoff_base, r.backoff_max,  r.max_server_wait,
                             r.budget_ratio, r.budget_min,   r.cooldown_max, r.cooldown_min_share};
   g->retry_budget_ = std::make_unique<upstream::RetryBudget>(g->retry_policy_);
-  auto routing = LoadRouting(*config);
-  if (!routing) return routing.error();
-  g->SetRouting(*routing);
+  if (preloaded.routing) {
+    g->SetRouting(std::move(preloaded.routing));
+  } else {
+    auto routing = LoadRouting(*config);
+    if (!routing) return routing.error();
+    g->SetRouting(*routing);
+  }
   g->ledger_ = std::move(ledger);
   g->config_ = std::move(config);
   return g;
@@ -307,9 +313,16 @@ Result<std::shared_ptr<const Gateway::Routing>> Gateway::LoadRouting(const confi
   r->cascade_keepalive = config.cascade_keepalive;
   if (config.router.empty()) return std::shared_ptr<const Routing>(r);
   const std::string& spec = config.router;
-  r->kind = spec.substr(0, spec.find(':'));
+  // A malformed spec ("cascade:" without a file) is said as such, before any file is opened.
+  auto parsed = routing::ParseRouterSpec(spec);
+  if (!parsed) {
+    Error e = parsed.error();
+    e.message = "routing.router: " + e.message;
+    return e;
+  }
+  r->kind = parsed->kind;
   if (r->kind == "cascade") {
-    auto scorer = routing::LoadAnswerScorer(spec.substr(spec.find(':') + 1));
+    auto scorer = routing::LoadAnswerScorer(parsed->arg);
     if (!scorer) {
       Error e = scorer.error();
       e.message = "routing.router: " + e.message;

@@ -29,9 +29,19 @@ namespace triage::pipeline {
 
 class Gateway {
  public:
+  struct Routing;
+  // What was loaded from the config's files before the gateway was made (`serve` loads them to
+  // check them before the ledger opens): each file is read once.
+  struct Preloaded {
+    std::shared_ptr<const Routing> routing;  // LoadRouting's; null: loaded by Create
+    // The TLS contexts of https deployments by deployment name (MakeTlsContext of their
+    // ca_file and tls_verify); a deployment not here gets its own.
+    std::unordered_map<std::string, std::shared_ptr<boost::asio::ssl::context>> tls;
+  };
   // Builds providers for every deployment and the router. Errors name the deployment.
   static Result<std::unique_ptr<Gateway>> Create(std::shared_ptr<const config::Config> config,
-                                                 std::unique_ptr<store::Ledger> ledger);
+                                                 std::unique_ptr<store::Ledger> ledger,
+                                                 Preloaded preloaded = {});
   ~Gateway();
 
   // POST /v1/chat/completions: the whole pipeline for one request, ending with exactly one
@@ -128,11 +138,12 @@ class Gateway {
   observe::Stats& stats() { return *stats_; }
   store::Ledger& ledger() { return *ledger_; }
 
+  // routing.router: a request scorer (learned, length, rules, random) or, for "cascade:FILE",
+  // the answer judge of the live cascade; with routing.thresholds. Reads the model file.
+  static Result<std::shared_ptr<const Routing>> LoadRouting(const config::Config& config);
+
  private:
   Gateway() = default;
-  // routing.router: a request scorer (learned, length, rules, random) or, for "cascade:FILE",
-  // the answer judge of the live cascade; with routing.thresholds.
-  static Result<std::shared_ptr<const Routing>> LoadRouting(const config::Config& config);
 
   // Where the attempt loop stands in the plan (one per request).
   struct AttemptCursor {

@@ -62,8 +62,9 @@ class OpenAIProvider final : public Provider {
 
 }  // namespace
 
-Result<std::unique_ptr<Provider>> MakeOpenAIProvider(const config::Deployment& d) {
-  auto ep = MakeEndpoint(d);
+Result<std::unique_ptr<Provider>> MakeOpenAIProvider(const config::Deployment& d,
+                                                     std::shared_ptr<net::ssl::context> tls) {
+  auto ep = MakeEndpoint(d, std::move(tls));
   if (!ep) return ep.error();
   std::string auth = ep->key.empty() ? std::string() : "Bearer " + ep->key;
   return std::unique_ptr<Provider>(

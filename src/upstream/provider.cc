@@ -7,7 +7,7 @@
 
 namespace triage::upstream {
 
-Result<Endpoint> MakeEndpoint(const config::Deployment& d) {
+Result<Endpoint> MakeEndpoint(const config::Deployment& d, std::shared_ptr<net::ssl::context> tls) {
   auto url = ParseUrl(d.base_url);
   if (!url) {
     Error e = url.error();
@@ -16,7 +16,9 @@ Result<Endpoint> MakeEndpoint(const config::Deployment& d) {
   }
   Endpoint ep;
   ep.url = std::move(*url);
-  if (ep.url.tls) {
+  if (ep.url.tls && tls) {
+    ep.tls = std::move(tls);
+  } else if (ep.url.tls) {
     auto ctx = MakeTlsContext(d.ca_file, d.tls_verify);
     if (!ctx) return ctx.error();
     ep.tls = *ctx;
@@ -94,10 +96,11 @@ net::awaitable<CheckResult> SendCheck(const Url& url, net::ssl::context* tls,
   co_return r;
 }
 
-Result<std::unique_ptr<Provider>> MakeProvider(const config::Deployment& deployment) {
+Result<std::unique_ptr<Provider>> MakeProvider(const config::Deployment& deployment,
+                                               std::shared_ptr<net::ssl::context> tls) {
   if (deployment.provider == "sim") return MakeSimProvider(deployment);
-  if (deployment.provider == "openai") return MakeOpenAIProvider(deployment);
-  if (deployment.provider == "anthropic") return MakeAnthropicProvider(deployment);
+  if (deployment.provider == "openai") return MakeOpenAIProvider(deployment, std::move(tls));
+  if (deployment.provider == "anthropic") return MakeAnthropicProvider(deployment, std::move(tls));
   return Error::Make(ErrorKind::kInternal, "bad_provider",
                      "deployment " + deployment.name + ": provider '" + deployment.provider +
                          "' is not supported by this build");

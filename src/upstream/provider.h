@@ -53,8 +53,10 @@ net::awaitable<CheckResult> SendCheck(const Url& url, net::ssl::context* tls,
                                       int64_t max_body, CancelHook* cancel);
 
 // Builds the provider of a validated deployment. Reads the API key from the environment
-// variable named by api_key_env once, now.
-Result<std::unique_ptr<Provider>> MakeProvider(const config::Deployment& deployment);
+// variable named by api_key_env once, now. `tls`: the TLS context of an https deployment when
+// already made (MakeTlsContext of its ca_file and tls_verify), else made here.
+Result<std::unique_ptr<Provider>> MakeProvider(const config::Deployment& deployment,
+                                               std::shared_ptr<net::ssl::context> tls = nullptr);
 
 // What every HTTP provider needs of its deployment: the parsed base URL, a TLS context for
 // https (nullptr for http), and the API key read once from `api_key_env` ("" when unset).
@@ -63,7 +65,8 @@ struct Endpoint {
   std::shared_ptr<net::ssl::context> tls;
   std::string key;  // never logged
 };
-Result<Endpoint> MakeEndpoint(const config::Deployment& deployment);
+Result<Endpoint> MakeEndpoint(const config::Deployment& deployment,
+                              std::shared_ptr<net::ssl::context> tls = nullptr);
 
 // The stop-sequence limit of the OpenAI API itself (4) when `host` is api.openai.com or an
 // Azure OpenAI resource (*.openai.azure.com); 0 (no known limit) otherwise.
@@ -73,8 +76,10 @@ size_t OpenAIHostMaxStop(std::string_view host);
 std::optional<dialect::RequestShape> MakeShape(const config::Deployment& deployment);
 
 // Provider constructors (one file each).
-Result<std::unique_ptr<Provider>> MakeOpenAIProvider(const config::Deployment& deployment);
-Result<std::unique_ptr<Provider>> MakeAnthropicProvider(const config::Deployment& deployment);
+Result<std::unique_ptr<Provider>> MakeOpenAIProvider(const config::Deployment& deployment,
+                                                     std::shared_ptr<net::ssl::context> tls);
+Result<std::unique_ptr<Provider>> MakeAnthropicProvider(const config::Deployment& deployment,
+                                                        std::shared_ptr<net::ssl::context> tls);
 std::unique_ptr<Provider> MakeSimProvider(const config::Deployment& deployment);
 
 }  // namespace triage::upstream

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
-import { startTriage, config, repoRoot } from "./lib/harness.mjs";
+import { startTriage, config, repoRoot, curl } from "./lib/harness.mjs";
 import { startFakeOpenAI, chunk } from "./lib/fake_openai.mjs";
 import { startFaultyUpstream } from "./lib/faults.mjs";
 
@@ -172,6 +172,124 @@ test("a held cheap stream that breaks after its first content is retried within 
     }
     assert.equal(cheap.requests.length, 16);
     assert.equal(strong.requests.length, 0, "nothing escalated");
+  } finally {
+    await t.cleanup();
+    await cheap.close();
+    await strong.close();
+  }
+});
+
+test("an escalation to a failing tier makes up to retry.max_attempts attempts of its own; the breaker opening explains fewer", async () => {
+  // The cheap tier answers, every answer escalates (threshold 0), the mid tier's one deployment
+  // answers 500: the escalation retries it up to max_attempts (3) times, then the cheap answer is
+  // released. The row's attempts count the cheap call too.
+  const cheap = await startFakeOpenAI();
+  const strong = await startFakeOpenAI();
+  strong.behave((req, res) => {
+    res.writeHead(500, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { message: "down", type: "server_error" } }));
+  });
+  const run = async (extra, attempts = 3) => {
+    const t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b" }] },
+          { name: "mid", deployments: [{ name: "strong", url: strong.url, catalog: "claude-sonnet-4.6" }] },
+        ],
+        extra: `routing: {router: "cascade:${model}", thresholds: [0.0]}\nretry: {max_attempts: ${attempts}, backoff_base_ms: 1, backoff_max_ms: 1}\n${extra}`,
+      }),
+    );
+    const seen = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const before = strong.requests.length;
+        const got = await ask(t.url, i % 2 ? "anthropic-stream" : "openai");
+        assert.match(got.route, /→ mid; released open \(mid failed\)$/);
+        seen.push([strong.requests.length - before, t.rows().at(-1).attempts]);
+      }
+    } finally {
+      await t.cleanup();
+    }
+    return seen;
+  };
+  try {
+    // With a breaker that never opens: 3 escalation calls each time, 4 attempts in the row.
+    assert.deepEqual(await run("breaker: {consecutive_failures: 1000}\n"), [[3, 4], [3, 4], [3, 4]]);
+    // max_attempts bounds the escalation alone (the cheap call is not counted against it).
+    assert.deepEqual(await run("breaker: {consecutive_failures: 1000}\n", 2), [[2, 3], [2, 3], [2, 3]]);
+    // The default breaker (5 failures in a row): the second request's second failure opens the
+    // circuit, its third attempt is skipped; the third request escalates without a call.
+    assert.deepEqual(await run(""), [[3, 4], [2, 3], [0, 1]]);
+  } finally {
+    await cheap.close();
+    await strong.close();
+  }
+});
+
+// A streamed request with curl: the raw chunked body (events and the trailer section).
+function curlStream(url, dialect) {
+  const anthropic = dialect === "anthropic";
+  // (An OpenAI stream carries the `triage` object in its usage chunk: include_usage.)
+  const body = anthropic ? { model: "auto", max_tokens: 50, stream: true, messages } : { model: "auto", stream: true, stream_options: { include_usage: true }, messages };
+  return curl([
+    "-N",
+    "--raw",
+    `${url}${anthropic ? "/v1/messages" : "/v1/chat/completions"}`,
+    "-H", "content-type: application/json",
+    ...(anthropic ? ["-H", "anthropic-version: 2023-06-01"] : []),
+    "-d", JSON.stringify(body),
+  ]);
+}
+
+test("a held cheap stream released after a failed escalation: its triage object says whether the row's usage is an estimate", async () => {
+  // The cheap tier streams an answer (with its usage, or without: estimated); every answer
+  // escalates (threshold 0); the mid tier fails: a 500 (nothing billed), or a stream that breaks
+  // before its first content (billed as a failed attempt, estimated). The cheap answer is
+  // released, and its `triage` object's usage_estimated is the row's.
+  const cheap = await startFakeOpenAI();
+  const strong = await startFakeOpenAI();
+  const t = await startTriage(
+    config({
+      tiers: [
+        { name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b" }] },
+        { name: "mid", deployments: [{ name: "strong", url: strong.url, catalog: "claude-sonnet-4.6" }] },
+      ],
+      extra: `routing: {router: "cascade:${model}", thresholds: [0.0]}\nretry: {max_attempts: 1}\nbreaker: {consecutive_failures: 1000}\n`,
+    }),
+  );
+  try {
+    for (const [cheapUsage, strongFault, estimated] of [
+      [true, "500", false],
+      [false, "500", true],
+      [true, "broken", true],
+    ]) {
+      cheap.behave((req, res, body) => cheap.reply(req, res, body, { usage: { prompt_tokens: 20, completion_tokens: 10 }, omitUsage: !cheapUsage }));
+      strong.behave((req, res, body) => {
+        if (strongFault === "500") {
+          res.writeHead(500, { "content-type": "application/json" });
+          return res.end(JSON.stringify({ error: { message: "down", type: "server_error" } }));
+        }
+        // A stream whose role chunk comes, then it ends: no content, no finish.
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.end(`data: ${JSON.stringify(chunk(body.model, { role: "assistant", content: "" }))}\n\n`);
+      });
+      for (const dialect of ["openai", "anthropic"]) {
+        const what = `cheap usage ${cheapUsage}, escalation ${strongFault}, ${dialect}`;
+        const r = await curlStream(t.url, dialect);
+        assert.equal(r.status, 200, what);
+        const row = t.rows().at(-1);
+        assert.match(row.route_reason ?? row.route ?? "", /released open \(mid failed\)/, `${what}: ${JSON.stringify(row)}`);
+        assert.equal(row.usage_estimated, estimated ? 1 : 0, `${what}: ${JSON.stringify(row)}`);
+        const flags = [...r.body.matchAll(/"usage_estimated":(true|false)/g)].map((m) => m[1]);
+        assert.deepEqual(flags, [String(estimated)], `${what}: ${r.body}`);
+        assert.match(r.body, new RegExp(`"cost_usd":"${(row.cost_micros / 1e6).toFixed(6)}"`), what);
+        // The flag is an HTTP trailer too, announced in the head like the cost's.
+        assert.equal(r.headers["trailer"], "x-triage-cost-usd, x-triage-reference-cost-usd, x-triage-usage-estimated", what);
+        const trailer = r.body.slice(r.body.lastIndexOf("\r\n0\r\n"));
+        assert.match(trailer, new RegExp(`\r\nx-triage-usage-estimated: ${estimated}\r\n`), `${what}: ${trailer}`);
+        assert.match(trailer, new RegExp(`\r\nx-triage-cost-usd: ${(row.cost_micros / 1e6).toFixed(6)}\r\n`), `${what}: ${trailer}`);
+      }
+    }
   } finally {
     await t.cleanup();
     await cheap.close();

@@ -109,7 +109,7 @@ test("a slow cheap answer: keep-alives, then the released answer with its route 
     assert.equal(r.headers["content-type"], "text/event-stream");
     assert.equal(r.headers["x-triage-route"], "cascade pending");
     assert.equal(r.headers["x-triage-tier"], "pending");
-    assert.equal(r.headers["trailer"], "x-triage-cost-usd, x-triage-reference-cost-usd, x-triage-route, x-triage-tier, x-triage-deployment");
+    assert.equal(r.headers["trailer"], "x-triage-cost-usd, x-triage-reference-cost-usd, x-triage-usage-estimated, x-triage-route, x-triage-tier, x-triage-deployment");
     const { count, rest } = afterKeepAlives(r.body);
     assert.ok(count >= 2, `keep-alives before the answer: ${count}\n${r.body}`);
     const route = /^cascade score=\d\.\d\d < 1\.00 → open$/;
@@ -122,6 +122,7 @@ test("a slow cheap answer: keep-alives, then the released answer with its route 
     // The trailers, after the last chunk.
     const trailer = rest.match(/\r\n0\r\n([\s\S]*)$/)[1];
     assert.match(trailer, /x-triage-cost-usd: 0\.\d{6}/);
+    assert.match(trailer, /x-triage-usage-estimated: false\r\n/);
     assert.match(trailer.match(/x-triage-route: (.*)\r\n/)[1], route);
     assert.match(trailer, /x-triage-tier: open\r\n/);
     assert.match(trailer, /x-triage-deployment: cheap\r\n/);
@@ -302,7 +303,7 @@ test("a fast cheap answer sends no keep-alive: its head says the route, as befor
     assert.equal(r.status, 200);
     assert.match(r.headers["x-triage-route"], route);
     assert.equal(r.headers["x-triage-tier"], "open");
-    assert.equal(r.headers["trailer"], "x-triage-cost-usd, x-triage-reference-cost-usd");
+    assert.equal(r.headers["trailer"], "x-triage-cost-usd, x-triage-reference-cost-usd, x-triage-usage-estimated");
     assert.doesNotMatch(r.body, /keep-alive|: triage route=|x-triage-route:/);
     for (const [name, ask] of [["openai", openaiText], ["anthropic", anthropicText]]) {
       const got = await ask(t.url);

@@ -128,6 +128,9 @@ describe("gateway core", () => {
     assert.match(r.body, /: triage cost_usd=0\.000030 reference_cost_usd=0\.001750/);
     assert.match(r.body, /data: \[DONE\]/);
     assert.match(r.body, /x-triage-cost-usd: 0\.000030/); // the trailer, after the last chunk
+    // The usage was reported: the x-triage-usage-estimated trailer (announced) says false.
+    assert.equal(r.headers["trailer"], "x-triage-cost-usd, x-triage-reference-cost-usd, x-triage-usage-estimated");
+    assert.match(r.body.slice(r.body.lastIndexOf("\r\n0\r\n")), /\r\nx-triage-usage-estimated: false\r\n/);
   });
 
   test("model pins: tier, deployment, catalog id; auto goes to the default tier", async () => {

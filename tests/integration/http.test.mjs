@@ -856,8 +856,9 @@ describe("HTTP/1.0 streams (triage demo)", () => {
     const { head, body: chunked } = splitHead(raw);
     assert.match(head, /^HTTP\/1\.1 200 /);
     assert.match(head, /^Transfer-Encoding: chunked$/im);
-    assert.match(head, /^Trailer: x-triage-cost-usd, x-triage-reference-cost-usd$/im);
+    assert.match(head, /^Trailer: x-triage-cost-usd, x-triage-reference-cost-usd, x-triage-usage-estimated$/im);
     assert.match(chunked, /\r\n0\r\nx-triage-cost-usd: \d+\.\d{6}\r\n/);
+    assert.match(chunked, /\r\nx-triage-usage-estimated: (true|false)\r\n/);
   });
 });
 

@@ -3,11 +3,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import https from "node:https";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, openSync, closeSync, constants as fsConstants } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import OpenAI from "openai";
-import { startTriage, config } from "./lib/harness.mjs";
+import { startTriage, config, repoRoot } from "./lib/harness.mjs";
 import { completion } from "./lib/fake_openai.mjs";
 
 let dir, server, port, sni;
@@ -60,5 +61,55 @@ test("an untrusted certificate is refused (502), never silently accepted", async
     });
   } finally {
     await t.cleanup();
+  }
+});
+
+// `serve` reads the CA file and routing.router's model once at start (it used to read both
+// twice: once to check them, once to build the gateway). Each is a FIFO here that the test
+// writes the file's bytes into once: a second read would find no writer and wait, and the
+// gateway would never start.
+test("serve reads a deployment's CA file and the router's model once at start", async () => {
+  const fifoDir = mkdtempSync(path.join(tmpdir(), "triage-fifo-"));
+  const fifos = [];
+  const feedOnce = (name, source) => {
+    const fifo = path.join(fifoDir, name);
+    execFileSync("mkfifo", [fifo]);
+    fifos.push(fifo);
+    // Opens once a reader opens the FIFO; EPIPE if the reader closes before the end.
+    return writeFile(fifo, readFileSync(source)).then(
+      () => true,
+      (e) => assert.equal(e.code, "EPIPE"),
+    );
+  };
+  const ca = feedOnce("ca.pem", path.join(dir, "ca.pem"));
+  const model = feedOnce("cascade.model", path.join(repoRoot, "models/cascade-v3.model"));
+  let t;
+  try {
+    t = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "tls", url: `https://localhost:${port}/v1`, catalog: "gemma-4-31b", more: `        ca_file: ${fifoDir}/ca.pem\n` }] },
+          { name: "mid", deployments: [{ name: "never", url: "http://127.0.0.1:1/v1", catalog: "claude-sonnet-4.6" }] },
+        ],
+        extra: `routing: {router: "cascade:${fifoDir}/cascade.model", thresholds: [1.0]}\n`,
+      }),
+    );
+    assert.deepEqual(await Promise.all([ca, model]), [true, true], "each file was read whole");
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const r = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "hi" }] });
+    assert.equal(r.choices[0].message.content, "over TLS");
+  } finally {
+    // A gateway waiting for a second read (or a writer for a first one) is let go: an empty
+    // file for the one, a reader that leaves for the other.
+    for (const fifo of fifos) {
+      for (const flags of [fsConstants.O_WRONLY, fsConstants.O_RDONLY]) {
+        try {
+          closeSync(openSync(fifo, flags | fsConstants.O_NONBLOCK));
+        } catch {}
+      }
+    }
+    if (t) await t.cleanup();
+    await Promise.allSettled([ca, model]);
+    rmSync(fifoDir, { recursive: true, force: true });
   }
 });

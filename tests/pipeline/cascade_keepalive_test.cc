@@ -165,8 +165,11 @@ store::LedgerRow OnlyRow(Gateway& g) {
   return rows->empty() ? store::LedgerRow{} : rows->back();
 }
 
-const std::vector<std::string> kBegunTrailers = {"x-triage-cost-usd", "x-triage-reference-cost-usd",
-                                                 "x-triage-route", "x-triage-tier",
+const std::vector<std::string> kBegunTrailers = {"x-triage-cost-usd",
+                                                 "x-triage-reference-cost-usd",
+                                                 "x-triage-usage-estimated",
+                                                 "x-triage-route",
+                                                 "x-triage-tier",
                                                  "x-triage-deployment"};
 
 TEST(CascadeKeepAlive, SlowHeldStreamBeginsWithKeepAlivesThenTheReleasedAnswer) {
@@ -296,7 +299,8 @@ TEST(CascadeKeepAlive, AHoldShorterThanTheIntervalAnswersAsBefore) {
     EXPECT_THAT(w.body, Not(HasSubstr(": triage route=")));
     if (stream) {
       EXPECT_EQ(w.declared,
-                (std::vector<std::string>{"x-triage-cost-usd", "x-triage-reference-cost-usd"}));
+                (std::vector<std::string>{"x-triage-cost-usd", "x-triage-reference-cost-usd",
+                                          "x-triage-usage-estimated"}));
       EXPECT_EQ(w.Trailer("x-triage-route"), "");
     }
   }

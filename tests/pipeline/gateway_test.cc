@@ -197,8 +197,9 @@ TEST_F(GatewayTest, StreamWithoutUsageStripsUsageChunk) {
   EXPECT_NE(w.body.find("data: [DONE]"), std::string::npos);
   EXPECT_EQ(w.body.find("\"usage\""), std::string::npos);
   EXPECT_NE(w.body.find(": triage cost_usd="), std::string::npos);
-  ASSERT_EQ(w.trailers.size(), 2u);
+  ASSERT_EQ(w.trailers.size(), 3u);
   EXPECT_EQ(w.trailers[0].first, "x-triage-cost-usd");
+  EXPECT_EQ(w.trailers[2].first, "x-triage-usage-estimated");
   auto rows = Rows();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_TRUE(rows[0].stream);
