@@ -84,6 +84,35 @@ void ParseDeploymentHealthCheck(const YAML::Node& node, const std::string& path,
   }
 }
 
+void ParseTierHedge(const YAML::Node& tier, const std::string& path, Diag& diag, Tier& t) {
+  if (!Has(tier, "hedge")) return;
+  const YAML::Node n = tier["hedge"];
+  const std::string p = Child(path, "hedge");
+  if (!CheckMap(n, p, {"enabled", "after", "after_ms", "min_after_ms", "min_samples"}, diag))
+    return;
+  HedgeConfig& h = t.hedge;
+  h.enabled = true;
+  GetBool(n, "enabled", p, diag, &h.enabled);
+  std::string after = "fixed";
+  GetString(n, "after", p, diag, &after);
+  if (after == "p95") {
+    h.p95 = true;
+  } else if (after != "fixed") {
+    diag.Add(Child(p, "after"), "expected fixed or p95, got '" + after + "'");
+  }
+  if (!Has(n, "after_ms")) {
+    diag.Add(Child(p, "after_ms"),
+             h.p95 ? "required (the delay used until the tier has min_samples first tokens)"
+                   : "required (how long the first attempt may go without a first token)");
+  } else {
+    GetMillis(n, "after_ms", p, 1, diag, &h.after);
+  }
+  for (const char* key : {"min_after_ms", "min_samples"})
+    if (Has(n, key) && !h.p95) diag.Add(Child(p, key), "applies only with after: p95");
+  GetMillis(n, "min_after_ms", p, 1, diag, &h.min_after);
+  IntIn(n, "min_samples", p, 1, 1000, diag, &h.min_samples);
+}
+
 void ParseResilience(const YAML::Node& root, Diag& diag, Config& c) {
   if (Has(root, "retry")) {
     const YAML::Node n = root["retry"];
