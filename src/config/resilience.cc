@@ -188,6 +188,18 @@ void CheckResilience(Config& c, Diag& diag) {
     diag.Add("routing.fallback", "expected up, down, both or none, got '" + f + "'");
   if (c.retry.backoff_max < c.retry.backoff_base)
     diag.Add("retry.backoff_max_ms", "must be >= retry.backoff_base_ms");
+  // A hedge is one more attempt, paid from the retry budget: without room for one it never starts.
+  for (size_t i = 0; i < c.tiers.size(); ++i) {
+    if (!c.tiers[i].hedge.enabled) continue;
+    const std::string p = "tiers[" + std::to_string(i) + "].hedge";
+    if (c.retry.max_attempts < 2)
+      diag.Add(p, "needs retry.max_attempts >= 2 (a hedge is a second attempt), got " +
+                      std::to_string(c.retry.max_attempts) + ": it could never start");
+    if (c.retry.budget_ratio == 0 && c.retry.budget_min == 0)
+      diag.Add(p,
+               "needs a retry budget (retry.budget_ratio or retry.budget_min > 0; a hedge takes "
+               "a retry token): it could never start");
+  }
   auto& s = c.spillover;
   if (!s.enabled || c.tiers.empty()) return;
   auto index = [&](const std::string& name) -> int {

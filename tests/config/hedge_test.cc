@@ -74,5 +74,15 @@ TEST(Hedge, BadValuesNameTheKey) {
   EXPECT_THAT(Problems(WithHedge("400")), HasSubstr("tiers[0].hedge"));
 }
 
+TEST(Hedge, NeedsRoomForASecondAttempt) {
+  EXPECT_THAT(Problems(WithHedge("{after_ms: 100}") + "retry: {max_attempts: 1}\n"),
+              HasSubstr("tiers[0].hedge: needs retry.max_attempts >= 2"));
+  EXPECT_THAT(Problems(WithHedge("{after_ms: 100}") + "retry: {budget_ratio: 0, budget_min: 0}\n"),
+              HasSubstr("tiers[0].hedge: needs a retry budget"));
+  // Off: nothing to check.
+  EXPECT_EQ(Problems(WithHedge("{enabled: false, after_ms: 100}") + "retry: {max_attempts: 1}\n"),
+            "OK");
+}
+
 }  // namespace
 }  // namespace triage::config
