@@ -265,17 +265,23 @@ net::awaitable<Gateway::Step> Gateway::RaceAttempts(RequestContext& ctx, Attempt
     race.calling[Race::kFirst] = true;
     Step step = co_await run(d, first, race, Race::kFirst, &race.hooks[Race::kFirst]);
     race.running[Race::kFirst] = false;
+    race.first_done = true;
     if (step == Step::kContinue && race.winner < 0) race.first_failed = true;
     race.CallEnded(Race::kFirst);
     if (race.delay) race.delay->cancel();  // ended before the delay: no hedge
     co_return step;
   };
   auto hedger = [&]() -> net::awaitable<Step> {
+    // The first may have ended before this began to wait (its cancel of the delay then found
+    // no wait to cut short): checked before and after.
+    auto over = [&] {
+      return race.winner >= 0 || race.first_done || race.closed || ctx.cancel->fired();
+    };
+    if (over()) co_return Step::kNone;
     delay.expires_after(HedgeDelay(*tier));
     co_await delay.async_wait(net::as_tuple(net::use_awaitable));
     race.delay = nullptr;
-    if (race.winner >= 0 || !race.running[Race::kFirst] || race.closed || ctx.cancel->fired())
-      co_return Step::kNone;
+    if (over()) co_return Step::kNone;
     const config::Deployment* h = AdmitHedge(ctx, cur, first.index);
     if (!h) {
       stats_->AddHedge(d->tier, observe::HedgeResult::kSkipped);

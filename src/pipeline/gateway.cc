@@ -629,6 +629,9 @@ net::awaitable<void> Gateway::EndCancelled(RequestContext& ctx, ClientWriter& ou
 net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWriter& out) {
   if (ctx.keep_refusal && !ctx.cancel->fired()) {
     ctx.kept_refusal = std::move(error);  // the cascade answers with its held answer instead
+    // A refusal ends the request's attempts: a hedge still running is cancelled and billed, as
+    // Account does for one answered.
+    if (ctx.race) co_await ctx.race->Settle();
     co_return;
   }
   // A stream the cascade's keep-alive began has sent its 200: the error ends it as an event.

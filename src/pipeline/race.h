@@ -23,6 +23,7 @@ struct Race {
   bool abandoned[2] = {false, false};  // cancelled by the race (lost, or the request ended)
   bool closed = false;                 // the request is ending: no hedge starts any more
   bool hedge_failed = false;           // the first answered after the hedge had failed on its own
+  bool first_done = false;             // the first returned to the race
   bool first_failed = false;           // the first ended without answering, the hedge went on alone
   boost::asio::steady_timer* delay = nullptr;    // the hedge's delay, while it runs
   boost::asio::steady_timer* settled = nullptr;  // woken when an attempt's call ends

@@ -233,6 +233,19 @@ describe("hedging on (after_ms: 100)", () => {
     assert.equal(await hedges(gw, "failed"), failed + 1);
   });
 
+  test("no deployment to hedge to: skipped, the first answers", async () => {
+    // A pinned deployment's plan holds only it (routing.fallback none).
+    state.script = ["slow"];
+    const skipped = await hedges(gw, "skipped");
+    const r = await curl(["-H", "content-type: application/json", "-d", JSON.stringify({ model: "dep-a", messages }), `${gw.url}/v1/chat/completions`]);
+    assert.equal(r.status, 200);
+    assert.equal(JSON.parse(r.body).choices[0].message.content, "answer of call 1");
+    assert.equal(r.headers["x-triage-hedge"], undefined);
+    assert.equal(state.calls.length, 1);
+    assert.equal(gw.rows().at(-1).attempts, 1);
+    assert.equal(await hedges(gw, "skipped"), skipped + 1);
+  });
+
   test("streamed: at most one hedge, even when both are slow", async () => {
     state.script = ["slow_content", "slow_content"];
     const r = await curl(["-N", "-H", "content-type: application/json", "-d", JSON.stringify({ model: "open", messages, stream: true }), `${gw.url}/v1/chat/completions`]);
