@@ -331,3 +331,34 @@ describe("p95 delay", () => {
     }
   });
 });
+
+describe("shutdown while both attempts run", () => {
+  test("SIGTERM: both cancelled at the end of the grace period, 503, one row, clean exit", async () => {
+    const fake = await startFakeOpenAI();
+    const state = scripted(fake);
+    const yaml = hedgeConfig(fake.url, "{after_ms: 100}") + "server: {shutdown_grace_ms: 300}\n";
+    const gw = await startTriage(yaml);
+    try {
+      state.script = ["hang", "hang"];
+      const p = curl(["-H", "content-type: application/json", "-d", JSON.stringify({ model: "open", messages }), `${gw.url}/v1/chat/completions`]);
+      for (let i = 0; i < 100 && state.calls.length < 2; i++) await sleep(20);
+      assert.equal(state.calls.length, 2, "the hedge started");
+      gw.proc.kill("SIGTERM");
+      const r = await p;
+      assert.equal(r.status, 503);
+      const exit = await Promise.race([gw.exited, sleep(15000).then(() => null)]);
+      assert.deepEqual(exit, { code: 0, signal: null });
+      await settle(state, 2);
+      assert.ok(state.calls.every((c) => c.closedEarly), "both upstream connections closed");
+      const rows = gw.rows();
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].status, 503);
+      assert.equal(rows[0].attempts, 2);
+      assert.ok(rows[0].failed_input_tokens > 0, "the hedge is billed its prompt");
+      assert.doesNotMatch(gw.stderr(), /requests still in flight at exit/);
+    } finally {
+      await gw.cleanup();
+      await fake.close();
+    }
+  });
+});
