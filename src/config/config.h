@@ -89,9 +89,24 @@ struct Deployment {
   std::optional<catalog::Price> EffectivePrice() const;
 };
 
+// tiers[].hedge: when an attempt on this tier has no first token (a stream's first content, a
+// non-streamed answer's 2xx response head) after a delay, a second attempt starts on another
+// deployment of the plan; the first to produce its first token answers, the other is
+// cancelled. Off unless the tier has a `hedge` section. At most one hedge per request.
+struct HedgeConfig {
+  bool enabled = false;
+  // after: fixed (after_ms) or p95 (the tier's observed time-to-first-token p95, at least
+  // min_after_ms, once min_samples first tokens were seen; after_ms until then).
+  bool p95 = false;
+  Millis after{0};  // after_ms (required)
+  Millis min_after{50};
+  int min_samples = 20;
+};
+
 struct Tier {
   std::string name;
   std::vector<Deployment> deployments;
+  HedgeConfig hedge;
 };
 
 // The largest limits.max_json_depth accepted. A body that deep still passes every recursive

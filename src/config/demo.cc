@@ -20,7 +20,7 @@ Tier SimTier(const std::string& tier, const std::string& name, const std::string
   d.sim.output_tokens = output_tokens;
   d.sim.error_rate = 0.0;
   d.sim.seed = seed;
-  return Tier{tier, {d}};
+  return Tier{tier, {d}, {}};
 }
 
 }  // namespace

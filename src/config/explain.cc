@@ -84,6 +84,24 @@ void ExplainDeployment(const Deployment& d, const HealthChecksConfig& hc, std::o
     out << "      health check: exempt (health_check: false)\n";
 }
 
+void ExplainHedging(const Config& c, std::ostringstream& out) {
+  bool any = false;
+  for (const Tier& t : c.tiers) {
+    const HedgeConfig& h = t.hedge;
+    if (!h.enabled) continue;
+    if (!any) out << "hedging (at most one hedge per request, counted against the retry budget):\n";
+    any = true;
+    out << "  " << t.name << ": a second attempt when the first has no first token after ";
+    if (h.p95)
+      out << "the tier's time-to-first-token p95 (at least " << h.min_after.count() << " ms; "
+          << h.after.count() << " ms until " << h.min_samples << " first tokens)";
+    else
+      out << h.after.count() << " ms";
+    out << "\n";
+  }
+  if (!any) out << "hedging: off\n";
+}
+
 void ExplainResilience(const Config& c, std::ostringstream& out) {
   const RetryConfig& r = c.retry;
   out << "retry: at most " << r.max_attempts << " attempts per request, backoff "
@@ -185,6 +203,7 @@ std::string Explain(const Config& c) {
   }
   out << "fallback: " << c.fallback << " (routing.fallback)\n";
   ExplainResilience(c, out);
+  ExplainHedging(c, out);
   const HealthChecksConfig& hc = c.health_checks;
   if (hc.interval.count() == 0) {
     out << "health checks: off (health_checks.interval_ms 0)\n";

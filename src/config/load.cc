@@ -34,7 +34,7 @@ void ParseTiers(const YAML::Node& root, Diag& diag, Config& c) {
   for (size_t i = 0; i < tiers.size(); ++i) {
     const std::string path = Index("tiers", i);
     Tier tier;
-    if (!internal::CheckMap(tiers[i], path, {"name", "deployments"}, diag)) continue;
+    if (!internal::CheckMap(tiers[i], path, {"name", "deployments", "hedge"}, diag)) continue;
     if (!GetString(tiers[i], "name", path, diag, &tier.name) && !Has(tiers[i], "name")) {
       diag.Add(Child(path, "name"), "required");
     } else if (tier.name == "auto") {
@@ -59,6 +59,7 @@ void ParseTiers(const YAML::Node& root, Diag& diag, Config& c) {
         tier.deployments.push_back(std::move(d));
       }
     }
+    internal::ParseTierHedge(tiers[i], path, diag, tier);
     c.tiers.push_back(std::move(tier));
   }
 }

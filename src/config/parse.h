@@ -41,6 +41,8 @@ void ParseCors(const YAML::Node& server, Diag& diag, Config& c);
 std::string OriginProblem(std::string_view origin);
 // retry, breaker, spillover, health_checks sections (resilience.cc).
 void ParseResilience(const YAML::Node& root, Diag& diag, Config& c);
+// tiers[i].hedge (resilience.cc); `path` is the tier's ("tiers[0]").
+void ParseTierHedge(const YAML::Node& tier, const std::string& path, Diag& diag, Tier& t);
 // weight, max_concurrency, max_queue, queue_timeout_ms of one deployment.
 void ParseDeploymentBalancing(const YAML::Node& node, const std::string& path, Diag& diag,
                               Deployment& d);

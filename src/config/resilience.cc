@@ -84,6 +84,35 @@ void ParseDeploymentHealthCheck(const YAML::Node& node, const std::string& path,
   }
 }
 
+void ParseTierHedge(const YAML::Node& tier, const std::string& path, Diag& diag, Tier& t) {
+  if (!Has(tier, "hedge")) return;
+  const YAML::Node n = tier["hedge"];
+  const std::string p = Child(path, "hedge");
+  if (!CheckMap(n, p, {"enabled", "after", "after_ms", "min_after_ms", "min_samples"}, diag))
+    return;
+  HedgeConfig& h = t.hedge;
+  h.enabled = true;
+  GetBool(n, "enabled", p, diag, &h.enabled);
+  std::string after = "fixed";
+  GetString(n, "after", p, diag, &after);
+  if (after == "p95") {
+    h.p95 = true;
+  } else if (after != "fixed") {
+    diag.Add(Child(p, "after"), "expected fixed or p95, got '" + after + "'");
+  }
+  if (!Has(n, "after_ms")) {
+    diag.Add(Child(p, "after_ms"),
+             h.p95 ? "required (the delay used until the tier has min_samples first tokens)"
+                   : "required (how long the first attempt may go without a first token)");
+  } else {
+    GetMillis(n, "after_ms", p, 1, diag, &h.after);
+  }
+  for (const char* key : {"min_after_ms", "min_samples"})
+    if (Has(n, key) && !h.p95) diag.Add(Child(p, key), "applies only with after: p95");
+  GetMillis(n, "min_after_ms", p, 1, diag, &h.min_after);
+  IntIn(n, "min_samples", p, 1, 1000, diag, &h.min_samples);
+}
+
 void ParseResilience(const YAML::Node& root, Diag& diag, Config& c) {
   if (Has(root, "retry")) {
     const YAML::Node n = root["retry"];
@@ -159,6 +188,18 @@ void CheckResilience(Config& c, Diag& diag) {
     diag.Add("routing.fallback", "expected up, down, both or none, got '" + f + "'");
   if (c.retry.backoff_max < c.retry.backoff_base)
     diag.Add("retry.backoff_max_ms", "must be >= retry.backoff_base_ms");
+  // A hedge is one more attempt, paid from the retry budget: without room for one it never starts.
+  for (size_t i = 0; i < c.tiers.size(); ++i) {
+    if (!c.tiers[i].hedge.enabled) continue;
+    const std::string p = "tiers[" + std::to_string(i) + "].hedge";
+    if (c.retry.max_attempts < 2)
+      diag.Add(p, "needs retry.max_attempts >= 2 (a hedge is a second attempt), got " +
+                      std::to_string(c.retry.max_attempts) + ": it could never start");
+    if (c.retry.budget_ratio == 0 && c.retry.budget_min == 0)
+      diag.Add(p,
+               "needs a retry budget (retry.budget_ratio or retry.budget_min > 0; a hedge takes "
+               "a retry token): it could never start");
+  }
   auto& s = c.spillover;
   if (!s.enabled || c.tiers.empty()) return;
   auto index = [&](const std::string& name) -> int {

@@ -51,6 +51,24 @@ Stats::Stats(std::vector<std::string> tiers) {
   none_.name = "none";
 }
 
+std::string_view HedgeResultName(HedgeResult r) {
+  switch (r) {
+    case HedgeResult::kWon:
+      return "won";
+    case HedgeResult::kLost:
+      return "lost";
+    case HedgeResult::kFailed:
+      return "failed";
+    case HedgeResult::kCancelled:
+      return "cancelled";
+    case HedgeResult::kSkipped:
+      return "skipped";
+    case HedgeResult::kCount:
+      break;
+  }
+  return "unknown";
+}
+
 Stats::TierStats* Stats::Find(std::string_view tier) {
   for (auto& t : tiers_)
     if (t->name == tier) return t.get();
@@ -150,6 +168,15 @@ std::string Stats::Prometheus() const {
       line("triage_route_decisions_total{decision=\"" +
            std::string(RouteDecisionName(static_cast<RouteDecision>(d))) + "\",tier=\"" +
            PromLabel(t->name) + "\"} " + std::to_string(t->routed[d].load()));
+  line(
+      "# HELP triage_hedges_total Hedged requests (tiers[].hedge) by the tier hedged and how the "
+      "hedge ended: won, lost, failed, cancelled, or skipped (the delay passed, none started).");
+  line("# TYPE triage_hedges_total counter");
+  for (size_t h = 0; h < static_cast<size_t>(HedgeResult::kCount); ++h)
+    for (const auto& t : tiers_)
+      line("triage_hedges_total{tier=\"" + PromLabel(t->name) + "\",result=\"" +
+           std::string(HedgeResultName(static_cast<HedgeResult>(h))) + "\"} " +
+           std::to_string(t->hedges[h].load()));
   line("# HELP triage_tokens_total Tokens by direction and tier.");
   line("# TYPE triage_tokens_total counter");
   for (auto* t : all) {

@@ -30,6 +30,18 @@ std::string PromLabel(std::string_view value);
 // Prometheus label value of each decision ("router", "cascade_released", ...).
 std::string_view RouteDecisionName(RouteDecision d);
 
+// How a hedge (tiers[].hedge) ended, or why none started once the delay passed.
+enum class HedgeResult : uint8_t {
+  kWon,        // the hedge produced the first token and answered; the first attempt was cancelled
+  kLost,       // the first attempt produced its first token first; the hedge was cancelled
+  kFailed,     // the hedge failed before its first token (the first attempt went on alone)
+  kCancelled,  // the client left (or shutdown) while both ran, before either's first token
+  kSkipped,    // the delay passed but no hedge started (no deployment admitted it, retry
+               // attempts or budget exhausted)
+  kCount
+};
+std::string_view HedgeResultName(HedgeResult r);
+
 struct RequestRecord {
   std::string_view tier;  // "" when no tier was reached
   RouteDecision decision = RouteDecision::kNone;
@@ -63,6 +75,10 @@ class Stats {
     (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed);
     last_reload_ok_.store(ok, std::memory_order_relaxed);
   }
+  // A hedge on `tier` (the tier of the attempt it hedged) ended with `r`.
+  void AddHedge(std::string_view tier, HedgeResult r) {
+    Find(tier)->hedges[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+  }
   // Prometheus text exposition format (version 0.0.4).
   std::string Prometheus() const;
   // "requests 12 (open 9, mid 2, frontier 1) | spend $0.0012 | all-frontier $0.0100 | saved 88.0%";
@@ -81,6 +97,7 @@ class Stats {
     std::atomic<int64_t> unpriced{0}, unpriced_cost{0}, unpriced_reference{0};
     // Requests whose route decision chose this tier, by decision.
     std::atomic<int64_t> routed[static_cast<size_t>(RouteDecision::kCount)] = {};
+    std::atomic<int64_t> hedges[static_cast<size_t>(HedgeResult::kCount)] = {};
   };
   static constexpr std::array<double, 12> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                       0.5,   1,    2.5,   5,    10,  30};

@@ -3,6 +3,7 @@
 // the retry budget. Shared by the unary and streaming attempt loops.
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -173,9 +174,7 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
       co_return nullptr;
     }
     if (cur.tries[i] > 0 || ctx.attempts > 0) ++cur.retries;
-    cur.current = i;
-    cur.attempt_start = Clock::now();
-    cur.first_byte.reset();
+    cur.slot = AttemptSlot{i, Clock::now(), std::nullopt};
     ++ctx.attempts;
     ctx.deployment = d;
     co_return d;
@@ -183,26 +182,161 @@ net::awaitable<const config::Deployment*> Gateway::NextAttempt(RequestContext& c
   co_return nullptr;
 }
 
-void Gateway::ExcludeSameModel(RequestContext& ctx, AttemptCursor& cur) {
-  const config::Deployment& d = *ctx.plan[cur.current];
+const config::Deployment* Gateway::AdmitHedge(RequestContext& ctx, AttemptCursor& cur,
+                                              size_t first) {
+  const size_t n = ctx.plan.size();
+  if (n == 0 || ctx.cancel->fired() || ctx.attempts >= retry_policy_.max_attempts) return nullptr;
+  if (!retry_budget_->CanRetry()) return nullptr;
+  for (size_t scan = 0; scan < n; ++scan) {
+    const size_t i = (cur.next + scan) % n;
+    const config::Deployment* d = ctx.plan[i];
+    if (i == first || cur.excluded[i] || cur.tries[i] > 0) continue;
+    if (auto u = std::find(ctx.unchecked.begin(), ctx.unchecked.end(), d);
+        u != ctx.unchecked.end()) {
+      ctx.unchecked.erase(u);
+      if (Untranslatable(ctx.req, *d)) {
+        cur.excluded[i] = 1;
+        continue;
+      }
+    }
+    auto& health = *health_.at(d->name);
+    if (health.Admit(Clock::now(), d->max_concurrency) != Admission::kAdmitted) continue;
+    if (!retry_budget_->TryRetry()) {
+      health.End(upstream::DeploymentHealth::Outcome::kNeutral, {}, Clock::now());
+      return nullptr;
+    }
+    cur.next += scan + 1;  // the plan goes on after the hedge
+    ++cur.retries;
+    cur.slot = AttemptSlot{i, Clock::now(), std::nullopt};
+    ++ctx.attempts;
+    return d;
+  }
+  return nullptr;
+}
+
+std::chrono::milliseconds Gateway::HedgeDelay(const config::Tier& tier) const {
+  const config::HedgeConfig& h = tier.hedge;
+  if (!h.p95) return h.after;
+  auto w = ttft_.find(tier.name);
+  if (w == ttft_.end()) return h.after;
+  std::optional<milliseconds> p95 = w->second->P95(static_cast<size_t>(h.min_samples));
+  if (!p95) return h.after;
+  return std::max(*p95, h.min_after);
+}
+
+bool Gateway::ClaimFirstToken(RequestContext& ctx, Race& race, int me, const config::Deployment& d,
+                              const AttemptSlot& slot) {
+  if (!race.Claim(me)) return false;
+  NoteFirstToken(d, slot);
+  ctx.deployment = &d;
+  if (race.started[Race::kHedge])
+    ctx.hedge = me == Race::kHedge ? "won" : (race.hedge_failed ? "failed" : "lost");
+  return true;
+}
+
+void Gateway::NoteFirstToken(const config::Deployment& d, const AttemptSlot& slot) {
+  auto w = ttft_.find(d.tier);
+  if (w == ttft_.end() || !slot.first_byte) return;
+  w->second->Record(std::chrono::duration_cast<milliseconds>(*slot.first_byte - slot.start));
+}
+
+net::awaitable<Gateway::Step> Gateway::RaceAttempts(RequestContext& ctx, AttemptCursor& cur,
+                                                    const config::Deployment* d,
+                                                    const AttemptFn& run) {
+  Race race;
+  const config::Tier* tier = config_->FindTier(d->tier);
+  // The cascade's held cheap call is never hedged (its answer is held and judged first).
+  if (!tier || !tier->hedge.enabled || cur.hedged || ctx.defer_ledger || ctx.cancel->fired())
+    co_return co_await run(d, cur.slot, race, Race::kFirst, ctx.cancel.get());
+
+  const AttemptSlot first = cur.slot;
+  net::steady_timer delay(co_await net::this_coro::executor);
+  net::steady_timer settled(delay.get_executor());
+  race.delay = &delay;
+  race.settled = &settled;
+  ctx.race = &race;
+  // The client leaving (or shutdown) cancels both attempts and the delay.
+  ctx.cancel->Set([&race, hook = ctx.cancel.get()] {
+    for (auto& h : race.hooks) h.Fire(hook->shutdown());
+    if (race.delay) race.delay->cancel();
+  });
+  auto first_run = [&]() -> net::awaitable<Step> {
+    race.running[Race::kFirst] = true;
+    race.calling[Race::kFirst] = true;
+    Step step = co_await run(d, first, race, Race::kFirst, &race.hooks[Race::kFirst]);
+    race.running[Race::kFirst] = false;
+    race.first_done = true;
+    if (step == Step::kContinue && race.winner < 0) race.first_failed = true;
+    race.CallEnded(Race::kFirst);
+    if (race.delay) race.delay->cancel();  // ended before the delay: no hedge
+    co_return step;
+  };
+  auto hedger = [&]() -> net::awaitable<Step> {
+    // The first may have ended before this began to wait (its cancel of the delay then found
+    // no wait to cut short): checked before and after.
+    auto over = [&] {
+      return race.winner >= 0 || race.first_done || race.closed || ctx.cancel->fired();
+    };
+    if (over()) co_return Step::kNone;
+    delay.expires_after(HedgeDelay(*tier));
+    co_await delay.async_wait(net::as_tuple(net::use_awaitable));
+    race.delay = nullptr;
+    if (over()) co_return Step::kNone;
+    const config::Deployment* h = AdmitHedge(ctx, cur, first.index);
+    if (!h) {
+      stats_->AddHedge(d->tier, observe::HedgeResult::kSkipped);
+      co_return Step::kNone;
+    }
+    cur.hedged = true;
+    race.started[Race::kHedge] = true;
+    race.running[Race::kHedge] = true;
+    race.calling[Race::kHedge] = true;
+    Step step = co_await run(h, cur.slot, race, Race::kHedge, &race.hooks[Race::kHedge]);
+    race.running[Race::kHedge] = false;
+    race.CallEnded(Race::kHedge);
+    co_return step;
+  };
+  using namespace net::experimental::awaitable_operators;
+  auto [a, b] = co_await (first_run() && hedger());
+  ctx.cancel->Clear();
+  ctx.race = nullptr;
+  race.delay = nullptr;
+  race.settled = nullptr;
+  if (race.started[Race::kHedge]) {
+    using observe::HedgeResult;
+    HedgeResult r = HedgeResult::kFailed;
+    if (race.winner == Race::kHedge)
+      r = HedgeResult::kWon;
+    else if (race.winner == Race::kFirst && !race.hedge_failed)
+      r = HedgeResult::kLost;
+    else if (race.abandoned[Race::kHedge] || ctx.cancel->fired())
+      r = HedgeResult::kCancelled;
+    stats_->AddHedge(d->tier, r);
+  }
+  if (a == Step::kReturn || b == Step::kReturn) co_return Step::kReturn;
+  if (a == Step::kBreak || b == Step::kBreak || ctx.cancel->fired() || ctx.client_gone)
+    co_return Step::kBreak;
+  co_return Step::kContinue;
+}
+
+void Gateway::ExcludeSameModel(RequestContext& ctx, AttemptCursor& cur, size_t index) {
+  const config::Deployment& d = *ctx.plan[index];
   for (size_t i = 0; i < ctx.plan.size(); ++i) {
     const config::Deployment& o = *ctx.plan[i];
-    if (i == cur.current ||
-        (o.provider == d.provider && o.base_url == d.base_url && o.model == d.model))
+    if (i == index || (o.provider == d.provider && o.base_url == d.base_url && o.model == d.model))
       cur.excluded[i] = 1;
   }
 }
 
-void Gateway::EndAttempt(RequestContext& ctx, AttemptCursor& cur,
+void Gateway::EndAttempt(RequestContext& ctx, AttemptCursor& cur, const AttemptSlot& slot,
                          upstream::DeploymentHealth::Outcome outcome,
                          std::optional<milliseconds> server_wait, int upstream_status) {
-  const size_t i = cur.current;
-  auto end = cur.first_byte.value_or(Clock::now());
+  const size_t i = slot.index;
+  auto end = slot.first_byte.value_or(Clock::now());
   auto& health = *health_.at(ctx.plan[i]->name);
   const auto now = Clock::now();
-  health.End(outcome,
-             std::chrono::duration_cast<std::chrono::microseconds>(end - cur.attempt_start), now,
-             cur.attempt_start);
+  health.End(outcome, std::chrono::duration_cast<std::chrono::microseconds>(end - slot.start), now,
+             slot.start);
   if (server_wait && server_wait->count() > 0 && retry_policy_.cooldown_max.count() > 0)
     health.RefusedWithWait(now, now + std::min(*server_wait, retry_policy_.cooldown_max),
                            upstream_status, retry_policy_.cooldown_min_share);

@@ -135,18 +135,22 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
   AttemptCursor cur;
   const size_t max_event =
       static_cast<size_t>(std::min<int64_t>(config_->limits.max_response_bytes, int64_t{8} << 20));
-  for (;;) {
-    const config::Deployment* d = co_await NextAttempt(ctx, cur);
-    if (!d) break;
+  // One attempt on `d`; with a hedge, one of two racing (RaceAttempts). The first token of a
+  // stream is its first content, the point where the client's stream begins.
+  const AttemptFn run = [&](const config::Deployment* d, AttemptSlot slot, Race& race, int me,
+                            upstream::CancelHook* hook) -> net::awaitable<Step> {
     const upstream::Provider& provider = *providers_.at(d->name);
     StreamState s(max_event, dialect::MakeStreamTranslator(provider.wire(), ctx.dialect, d->model));
+    std::vector<std::string> dropped;
     upstream::Sink sink;
     sink.on_head = [&](const upstream::Head& h) -> net::awaitable<bool> {
+      if (race.Lost(me)) co_return false;
       s.head = h;
       s.is_sse = h.content_type.find("text/event-stream") != std::string::npos;
       co_return true;
     };
     sink.on_data = [&](std::string_view bytes) -> net::awaitable<bool> {
+      if (race.Lost(me)) co_return false;  // the other attempt answers
       if (s.head.status < 200 || s.head.status >= 300 || !s.is_sse) {
         if (s.error_body.size() + bytes.size() > kMaxErrorBody) co_return false;
         s.error_body.append(bytes);
@@ -174,9 +178,11 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         s.text_chars += step.text_chars;
         s.held += step.frames;
         if (!ctx.committed && step.content) {
+          slot.first_byte = Clock::now();  // streams: the EWMA tracks time to first content
+          if (!ClaimFirstToken(ctx, race, me, *d, slot)) co_return false;
+          ctx.dropped = dropped;
           ctx.committed = true;
           ctx.ttft_ms = ctx.ElapsedMs();
-          cur.first_byte = Clock::now();  // streams: the EWMA tracks time to first content
           begin = true;
         }
       }
@@ -217,12 +223,28 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
       co_return true;
     };
 
-    ctx.dropped.clear();
-    Status st =
-        co_await providers_.at(d->name)->Call(ctx.req, sink, ctx.cancel.get(), &ctx.dropped);
-    ctx.cancel->Clear();
+    Status st = co_await providers_.at(d->name)->Call(ctx.req, sink, hook, &dropped);
+    hook->Clear();
+    if (race.Lost(me) || ((ctx.cancel->fired() || ctx.client_gone) && !race.Main(me))) {
+      // Hedged and cancelled before its first content (the other attempt answers, or the
+      // request ended while both ran): neutral for its deployment, billed as a failed attempt:
+      // what it reported and received if its upstream had begun to answer, else the prompt's
+      // estimate (it had the prompt).
+      EndAttempt(ctx, cur, slot, Outcome::kNeutral, std::nullopt);
+      if (AnswerStarted(s.head) && !s.refused) {
+        const BilledUsage b = FailedStreamUsage(ctx, provider.wire(), s);
+        AddFailedAttemptUsage(ctx, *d, b.usage, b.estimated);
+      } else if (s.head.status == 0) {
+        AddCancelledAttemptUsage(ctx, *d);
+      }
+      race.CallEnded(me);
+      co_return Step::kContinue;
+    }
+    race.CallEnded(me);
+    ctx.deployment = d;
+    ctx.dropped = std::move(dropped);
     if (ctx.cancel->fired() || ctx.client_gone) {
-      EndAttempt(ctx, cur, Outcome::kNeutral, std::nullopt);
+      EndAttempt(ctx, cur, slot, Outcome::kNeutral, std::nullopt);
       UseUsage(ctx, s);
       if (ctx.cancel->shutdown() && !ctx.client_gone && ctx.committed) {
         // Shutdown cut a stream that had begun: end it with an error event, like a failure.
@@ -231,9 +253,9 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         co_await Account(ctx);
         std::string frame = s.translator->ErrorFrame(*ctx.error);
         if (co_await out.Write(frame)) co_await out.EndStream(CostTrailers(ctx));
-        co_return;
+        co_return Step::kReturn;
       }
-      break;
+      co_return Step::kBreak;
     }
 
     const bool http_ok = s.head.status >= 200 && s.head.status < 300;
@@ -241,8 +263,10 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     const bool clean = st.ok() && http_ok && s.is_sse && !s.bad_chunk && s.translator->complete() &&
                        (s.translator->ended() || !s.parser.HasPartial());
     if (clean) {
-      EndAttempt(ctx, cur, Outcome::kSuccess, std::nullopt);
+      EndAttempt(ctx, cur, slot, Outcome::kSuccess, std::nullopt);
       if (!ctx.committed) {  // an answer with no content at all: still a valid stream
+        slot.first_byte = Clock::now();
+        ClaimFirstToken(ctx, race, me, *d, slot);  // not lost (above): it answers
         ctx.committed = true;
         ctx.ttft_ms = ctx.ElapsedMs();
         Headers h = ResponseHeaders(ctx, false);
@@ -250,7 +274,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
         h.emplace_back("cache-control", "no-cache");
         if (!co_await out.BeginStream(h, CostTrailerNames()) || !co_await out.Write(s.held)) {
           ctx.client_gone = true;
-          break;
+          co_return Step::kBreak;
         }
       }
       UseUsage(ctx, s);
@@ -258,7 +282,7 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
       co_await Account(ctx);  // committed before the stream's last bytes
       std::string tail = Tail(ctx, *d, s);
       if (co_await out.Write(tail)) co_await out.EndStream(CostTrailers(ctx));
-      co_return;
+      co_return Step::kReturn;
     }
 
     // The attempt failed. Work out why.
@@ -269,10 +293,10 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
     const bool overflow = !http_ok && ContextOverflow(s.head.status, s.error_body);
     const bool client_fault = !http_ok && s.head.status != 0 && !RetryableStatus(s.head.status) &&
                               !deployment_fault && !overflow;
-    EndAttempt(ctx, cur, client_fault || overflow ? Outcome::kSuccess : Outcome::kFailure,
+    EndAttempt(ctx, cur, slot, client_fault || overflow ? Outcome::kSuccess : Outcome::kFailure,
                ServerWait(s.head), s.head.status);
-    if (deployment_fault) cur.excluded[cur.current] = 1;
-    if (overflow) ExcludeSameModel(ctx, cur);
+    if (deployment_fault) cur.excluded[slot.index] = 1;
+    if (overflow) ExcludeSameModel(ctx, cur, slot.index);
     // An attempt that failed unseen after its upstream began to answer was billed by its
     // provider: what it reported (an Anthropic message_start, a usage chunk), the rest
     // estimated, goes into the row. One refused before that (non-2xx, connect failure, timeout
@@ -288,9 +312,9 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
       AddFailedAttemptUsage(ctx, *d, b.usage, b.estimated);
       ctx.committed = false;
       ctx.ttft_ms = -1;
-      cur.first_byte.reset();
+      slot.first_byte.reset();
       last = std::move(e);
-      continue;
+      co_return Step::kContinue;
     }
     if (ctx.committed) {
       // Content already reached the client: no other deployment may be tried. End the stream
@@ -301,13 +325,21 @@ net::awaitable<void> Gateway::AttemptStream(RequestContext& ctx, ClientWriter& o
       co_await Account(ctx);
       std::string frame = s.translator->ErrorFrame(e);
       if (co_await out.Write(frame)) co_await out.EndStream(CostTrailers(ctx));
-      co_return;
+      co_return Step::kReturn;
     }
     if (client_fault) {
       co_await Refuse(ctx, std::move(e), out);
-      co_return;
+      co_return Step::kReturn;
     }
     last = std::move(e);
+    co_return Step::kContinue;
+  };
+  for (;;) {
+    const config::Deployment* d = co_await NextAttempt(ctx, cur);
+    if (!d) break;
+    const Step step = co_await RaceAttempts(ctx, cur, d, run);
+    if (step == Step::kReturn) co_return;
+    if (step == Step::kBreak) break;
   }
   if (ctx.cancel->fired() || ctx.client_gone) {
     co_await EndCancelled(ctx, out);

@@ -318,6 +318,12 @@ void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
   ctx.failed_cost_micros += catalog::CostMicros(*price, PricedUsage(u));
 }
 
+void AddCancelledAttemptUsage(RequestContext& ctx, const config::Deployment& d) {
+  dialect::TokenUsage u;
+  u.input_tokens = EstimateTokens(ctx.req.prompt_chars);
+  AddFailedAttemptUsage(ctx, d, u, true);
+}
+
 void CarryFailedAttemptUsage(RequestContext& to, const RequestContext& from) {
   to.failed_usage += from.failed_usage;
   to.failed_cost_micros += from.failed_cost_micros;

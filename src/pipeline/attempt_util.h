@@ -121,6 +121,10 @@ Headers CostTrailers(const RequestContext& ctx);
 // whose upstream had begun to answer (ctx.failed_usage_estimated). All zero: nothing to add.
 void AddFailedAttemptUsage(RequestContext& ctx, const config::Deployment& d,
                            const dialect::TokenUsage& u, bool estimated = false);
+// A hedged attempt cancelled before it answered (the other attempt produced its first token
+// first, or the client left while both ran; tiers[].hedge): its upstream had the prompt, so it
+// is billed as a failed attempt, the prompt's estimate (estimated).
+void AddCancelledAttemptUsage(RequestContext& ctx, const config::Deployment& d);
 // Moves `from`'s failed-attempt usage and cost into `to` (the cascade's cheap step into its
 // request).
 void CarryFailedAttemptUsage(RequestContext& to, const RequestContext& from);

@@ -17,6 +17,7 @@
 
 namespace triage::pipeline {
 
+struct Race;
 using Clock = std::chrono::steady_clock;
 
 struct RequestContext {
@@ -52,6 +53,12 @@ struct RequestContext {
   // (x-triage-dropped-params); empty when passed through unshaped.
   std::vector<std::string> dropped;
   bool client_gone = false;
+  // A hedge raced this request's answer (tiers[].hedge): "won" (the hedge answers) or "lost"
+  // (the first attempt answers, the hedge was cancelled), for x-triage-hedge; "" without one.
+  std::string_view hedge;
+  // The race of a hedged turn while both attempts may run; Account settles it (the loser's bill
+  // goes into the row). Null otherwise.
+  Race* race = nullptr;
   // How long the upstream whose refusal ends the request asked to be left alone (Retry-After,
   // rate-limit resets; 0: it did not say). Set with `last`, used for the client's Retry-After.
   int64_t retry_after_ms = 0;

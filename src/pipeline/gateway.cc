@@ -143,6 +143,9 @@ Result<std::unique_ptr<Gateway>> Gateway::Create(std::shared_ptr<const config::C
   }
   g->ledger_ = std::move(ledger);
   g->config_ = std::move(config);
+  for (const config::Tier& t : g->config_->tiers)
+    if (t.hedge.enabled && t.hedge.p95)
+      g->ttft_.emplace(t.name, std::make_unique<upstream::TtftWindow>());
   return g;
 }
 
@@ -467,6 +470,7 @@ Headers Gateway::ResponseHeaders(const RequestContext& ctx, bool with_cost) cons
   h.emplace_back("x-triage-tier", ctx.deployment ? ctx.deployment->tier : "none");
   h.emplace_back("x-triage-deployment", ctx.deployment ? ctx.deployment->name : "none");
   if (!ctx.route_reason.empty()) h.emplace_back("x-triage-route", ctx.route_reason);
+  if (!ctx.hedge.empty()) h.emplace_back("x-triage-hedge", std::string(ctx.hedge));
   if (ctx.deployment) {
     // Parameters the answering upstream's dialect cannot carry, or its deployment's `request:`
     // section removes or clamps, were dropped: say which. The attempt's provider listed them
@@ -560,6 +564,7 @@ void LogRequest(const RequestContext& ctx, const store::LedgerRow& row) {
   f["error"] = row.error_kind;
   if (ctx.error) f["error_message"] = ctx.error->message;
   f["attempts"] = row.attempts;
+  if (!ctx.hedge.empty()) f["hedge"] = ctx.hedge;
   f["latency_ms"] = row.latency_ms;
   f["cost_usd"] = catalog::FormatUsd(row.cost_micros);
   observe::Log(ctx.error && ctx.status >= 500 ? observe::Level::kWarn : observe::Level::kDebug,
@@ -578,6 +583,8 @@ std::string RetryAfterSeconds(int64_t wait_ms) {
 net::awaitable<void> Gateway::Account(RequestContext& ctx) {
   if (ctx.accounted) co_return;
   ctx.accounted = true;
+  // A hedge still running is cancelled, and its bill awaited: the row carries both attempts.
+  if (ctx.race) co_await ctx.race->Settle();
   const catalog::Usage u = PricedUsage(ctx.usage);
   if (ctx.deployment) {
     auto price = ctx.deployment->EffectivePrice();
@@ -635,6 +642,9 @@ net::awaitable<void> Gateway::EndCancelled(RequestContext& ctx, ClientWriter& ou
 net::awaitable<void> Gateway::Refuse(RequestContext& ctx, Error error, ClientWriter& out) {
   if (ctx.keep_refusal && !ctx.cancel->fired()) {
     ctx.kept_refusal = std::move(error);  // the cascade answers with its held answer instead
+    // A refusal ends the request's attempts: a hedge still running is cancelled and billed, as
+    // Account does for one answered.
+    if (ctx.race) co_await ctx.race->Settle();
     co_return;
   }
   // A stream the cascade's keep-alive began has sent its 200: the error ends it as an event.

@@ -15,11 +15,13 @@
 #include "pipeline/cascade.h"
 #include "pipeline/client_writer.h"
 #include "pipeline/context.h"
+#include "pipeline/race.h"
 #include "store/ledger.h"
 #include "upstream/health.h"
 #include "upstream/health_checker.h"
 #include "upstream/provider.h"
 #include "upstream/retry.h"
+#include "upstream/ttft_window.h"
 
 namespace triage::routing {
 class Scorer;
@@ -145,6 +147,13 @@ class Gateway {
  private:
   Gateway() = default;
 
+  // One admitted attempt: its plan index, when it was admitted, and when its first byte came
+  // (set by the sinks; the EWMA's latency).
+  struct AttemptSlot {
+    size_t index = 0;
+    Clock::time_point start;
+    std::optional<Clock::time_point> first_byte;
+  };
   // Where the attempt loop stands in the plan (one per request).
   struct AttemptCursor {
     size_t next = 0;         // plan index to consider next
@@ -154,7 +163,8 @@ class Gateway {
     // key or model is wrong) or said the prompt overflows its context window (then also on
     // every deployment serving the same model from the same server).
     std::vector<char> excluded;
-    size_t current = 0;  // plan index of the attempt running
+    AttemptSlot slot;     // the attempt NextAttempt (or AdmitHedge) admitted last
+    bool hedged = false;  // a hedge started for this request (at most one does)
     int retries = 0;
     int breaker_skips = 0;
     int check_skips = 0;  // skipped: failing its active health checks
@@ -164,9 +174,37 @@ class Gateway {
     std::chrono::milliseconds cooldown_left{0};  // the shortest of those waits
     int cooldown_status = 0;                     // and the status that asked for it
     bool budget_denied = false;
-    Clock::time_point attempt_start;
-    std::optional<Clock::time_point> first_byte;  // set by the sinks
   };
+  // How one attempt (or a race of two) ended for the loop: kContinue tries the next deployment,
+  // kReturn means the request was answered or refused, kBreak that it was cancelled. kNone: no
+  // hedge ran.
+  enum class Step { kNone, kContinue, kReturn, kBreak };
+  // One attempt of a loop on deployment `d` admitted as `slot`: attempt `me` of `race`, called
+  // with `hook` (the request's own when it runs alone).
+  using AttemptFn =
+      std::function<boost::asio::awaitable<Step>(const config::Deployment* d, AttemptSlot slot,
+                                                 Race& race, int me, upstream::CancelHook* hook)>;
+  // Runs `run` on `d` (just admitted by NextAttempt) and, when its tier hedges and this request
+  // has not hedged yet, a hedge on another deployment once the first has no first token after
+  // the tier's delay. Returns when both have ended.
+  boost::asio::awaitable<Step> RaceAttempts(RequestContext& ctx, AttemptCursor& cur,
+                                            const config::Deployment* d, const AttemptFn& run);
+  // Admits the hedge of the attempt at plan index `first`: the next deployment of the plan, in
+  // plan order, not yet tried by this request, that admits it now (breaker, health checks,
+  // caps; never queued, never waited for), within retry.max_attempts and the retry budget
+  // (a hedge takes a retry token). nullptr: none, and no hedge starts.
+  const config::Deployment* AdmitHedge(RequestContext& ctx, AttemptCursor& cur, size_t first);
+  // The hedge delay of `tier`: hedge.after_ms, or its time-to-first-token p95 (at least
+  // hedge.min_after_ms) once it has hedge.min_samples first tokens.
+  std::chrono::milliseconds HedgeDelay(const config::Tier& tier) const;
+  // Attempt `me` of `race` (on `d`, admitted as `slot`, slot.first_byte set) produced its first
+  // token: true when it answers (Race::Claim; the other is cancelled), and then it is the
+  // request's deployment, its time to first token goes to the p95 window, and x-triage-hedge
+  // says who won. False: the other attempt answers, this one must stop.
+  bool ClaimFirstToken(RequestContext& ctx, Race& race, int me, const config::Deployment& d,
+                       const AttemptSlot& slot);
+  // An attempt on `d` produced its first token at slot.first_byte: its tier's p95 window.
+  void NoteFirstToken(const config::Deployment& d, const AttemptSlot& slot);
 
   boost::asio::awaitable<void> Chat(dialect::Dialect d, std::string_view body, ClientWriter& out,
                                     std::shared_ptr<upstream::CancelHook> cancel);
@@ -210,13 +248,13 @@ class Gateway {
   // Records how the current attempt ended (health, EWMA, breaker, retry bookkeeping).
   // A stated `server_wait` (a 429 / 503 / 529, `upstream_status`) also starts the deployment's
   // cool-down for every request, at most retry.cooldown_max_ms.
-  void EndAttempt(RequestContext& ctx, AttemptCursor& cur,
+  void EndAttempt(RequestContext& ctx, AttemptCursor& cur, const AttemptSlot& slot,
                   upstream::DeploymentHealth::Outcome outcome,
                   std::optional<std::chrono::milliseconds> server_wait, int upstream_status = 0);
   // The current attempt's deployment said the prompt overflows its model's context window:
   // excludes it, and every deployment of the plan serving the same model from the same server
   // (provider, base_url, model), for the rest of the request.
-  void ExcludeSameModel(RequestContext& ctx, AttemptCursor& cur);
+  void ExcludeSameModel(RequestContext& ctx, AttemptCursor& cur, size_t index);
   // The error for a request whose attempts all failed (or never started). One refused only
   // because its deployments were cooling down gets the shortest time left as its retry-after.
   Error ExhaustedError(RequestContext& ctx, const AttemptCursor& cur,
@@ -250,6 +288,8 @@ class Gateway {
   std::unique_ptr<upstream::HealthChecker> checker_;  // null when health checks are off
   upstream::RetryPolicy retry_policy_;
   std::unique_ptr<upstream::RetryBudget> retry_budget_;
+  // Time-to-first-token windows of the tiers whose hedge uses `after: p95`, by tier name.
+  std::unordered_map<std::string, std::unique_ptr<upstream::TtftWindow>> ttft_;
   catalog::Price reference_price_;
   std::string models_json_;
   std::string model_names_;  // "auto, open, gemma-local, ..." for model_not_found messages
