@@ -22,6 +22,9 @@ struct Price {
   // cache_creation.ephemeral_1h_input_tokens, billed at twice the input price where the 5-minute
   // ones are 1.25 times it); when absent, priced like the other cache writes.
   std::optional<int64_t> cache_write_1h_micros_per_mtok = std::nullopt;
+  // Price of 1,000 web searches an upstream runs for the model (Anthropic's server tool,
+  // usage.server_tool_use.web_search_requests), on top of the tokens; absent: not billed.
+  std::optional<int64_t> web_search_micros_per_1k = std::nullopt;
 };
 
 struct ModelInfo {
@@ -46,6 +49,7 @@ struct Usage {
   int64_t cached_input_tokens = 0;    // read from a prompt cache
   int64_t cache_write_tokens = 0;     // written to a prompt cache
   int64_t cache_write_1h_tokens = 0;  // of cache_write_tokens, written to a 1-hour cache
+  int64_t web_search_requests = 0;    // web searches run by the upstream (server tool)
 };
 
 // Cost in micro-dollars, rounded half-up per request. REQUIRES: non-negative token counts.

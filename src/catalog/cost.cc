@@ -49,7 +49,10 @@ int64_t CostMicros(const Price& price, const Usage& usage) {
                       static_cast<i128>(cached) * cached_price +
                       static_cast<i128>(written - written_1h) * write_price +
                       static_cast<i128>(written_1h) * write_1h_price +
-                      static_cast<i128>(output) * price.output_micros_per_mtok;
+                      static_cast<i128>(output) * price.output_micros_per_mtok +
+                      // micros per 1,000 searches, in the same millionths as the tokens' terms
+                      static_cast<i128>(std::max<int64_t>(usage.web_search_requests, 0)) *
+                          price.web_search_micros_per_1k.value_or(0) * (kTokensPerMtok / 1000);
   // Half-up once per request, not per component, so splitting a bill never changes it.
   const i128 micros = (scaled + kTokensPerMtok / 2) / kTokensPerMtok;
   constexpr i128 kMax = std::numeric_limits<int64_t>::max();

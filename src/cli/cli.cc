@@ -190,6 +190,7 @@ nlohmann::json UnwrittenRow(const store::LedgerRow& r) {
   j["failed_input_tokens"] = r.failed_input_tokens;
   j["failed_output_tokens"] = r.failed_output_tokens;
   j["failed_cost_micros"] = r.failed_cost_micros;
+  j["web_search_requests"] = r.web_search_requests;
   nlohmann::json f = nlohmann::json::object();
   f["row"] = std::move(j);
   return f;

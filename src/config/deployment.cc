@@ -38,8 +38,10 @@ void ParsePrice(const YAML::Node& map, const std::string& path, Diag& diag,
   if (!Has(map, "price")) return;
   const YAML::Node node = map["price"];
   const std::string p = Child(path, "price");
-  if (!CheckMap(node, p, {"input", "output", "cached_input", "cache_write", "cache_write_1h"},
-                diag))
+  if (!CheckMap(
+          node, p,
+          {"input", "output", "cached_input", "cache_write", "cache_write_1h", "web_search_per_1k"},
+          diag))
     return;
   auto read = [&](std::string_view key, bool required, std::optional<int64_t>* micros) {
     double usd = 0;
@@ -54,14 +56,26 @@ void ParsePrice(const YAML::Node& map, const std::string& path, Diag& diag,
     *micros = std::llround(usd * 1e6);
     return true;
   };
-  std::optional<int64_t> input, output, cached, write, write_1h;
+  std::optional<int64_t> input, output, cached, write, write_1h, search;
   const bool ok_in = read("input", true, &input);
   const bool ok_out = read("output", true, &output);
   const bool ok_cached = !Has(node, "cached_input") || read("cached_input", false, &cached);
   const bool ok_write = !Has(node, "cache_write") || read("cache_write", false, &write);
   const bool ok_write_1h = !Has(node, "cache_write_1h") || read("cache_write_1h", false, &write_1h);
-  if (ok_in && ok_out && ok_cached && ok_write && ok_write_1h)
-    *out = catalog::Price{*input, *output, cached, write, write_1h};
+  // USD per 1,000 web searches (not per million tokens), in the same bounds.
+  bool ok_search = true;
+  if (Has(node, "web_search_per_1k")) {
+    double usd = 0;
+    ok_search = GetDouble(node, "web_search_per_1k", p, diag, &usd);
+    if (ok_search && (usd < 0 || usd > kMaxUsdPerMtok)) {
+      diag.Add(Child(p, "web_search_per_1k"),
+               "must be between 0 and 1000000 (USD per 1,000 web searches)");
+      ok_search = false;
+    }
+    if (ok_search) search = std::llround(usd * 1e6);
+  }
+  if (ok_in && ok_out && ok_cached && ok_write && ok_write_1h && ok_search)
+    *out = catalog::Price{*input, *output, cached, write, write_1h, search};
 }
 
 void ParseTimeouts(const YAML::Node& map, const std::string& path, Diag& diag, Timeouts* t) {

@@ -21,6 +21,8 @@ std::string PriceText(const std::optional<catalog::Price>& p) {
     s += ", cache write $" + catalog::FormatPerMtok(*p->cache_write_micros_per_mtok);
   if (p->cache_write_1h_micros_per_mtok)
     s += ", 1-hour cache write $" + catalog::FormatPerMtok(*p->cache_write_1h_micros_per_mtok);
+  if (p->web_search_micros_per_1k)
+    s += ", web search $" + catalog::FormatPerMtok(*p->web_search_micros_per_1k) + " per 1,000";
   return s;
 }
 

@@ -210,7 +210,7 @@ TokenUsage OpenAIUsage(sj::object u, bool* complete) {
 }
 
 TokenUsage AnthropicUsage(sj::object u) {
-  int64_t input = 0, output = 0, read = 0, created = 0, created_1h = 0;
+  int64_t input = 0, output = 0, read = 0, created = 0, created_1h = 0, searches = 0;
   for (auto f : u) {
     if (f.key == "input_tokens") {
       input = TokenCountOr0(f.value);
@@ -225,6 +225,11 @@ TokenUsage AnthropicUsage(sj::object u) {
       created_1h = 0;
       if (f.value.get_object().get(split) == simdjson::SUCCESS)
         if (auto h = Last(split, "ephemeral_1h_input_tokens")) created_1h = TokenCountOr0(*h);
+    } else if (f.key == "server_tool_use") {
+      sj::object tools;
+      searches = 0;
+      if (f.value.get_object().get(tools) == simdjson::SUCCESS)
+        if (auto n = Last(tools, "web_search_requests")) searches = TokenCountOr0(*n);
     }
   }
   TokenUsage t;
@@ -234,6 +239,7 @@ TokenUsage AnthropicUsage(sj::object u) {
   t.cache_creation_input_tokens = created;
   // Part of the cache writes: a report of more is capped (billed no more than written).
   t.cache_creation_1h_input_tokens = std::min(created_1h, created);
+  t.web_search_requests = searches;
   return t;
 }
 

@@ -39,6 +39,8 @@ void Merge(TokenUsage& into, const TokenUsage& u) {
     into.cache_creation_1h_input_tokens = u.cache_creation_1h_input_tokens;
   into.cache_creation_1h_input_tokens =
       std::min(into.cache_creation_1h_input_tokens, into.cache_creation_input_tokens);
+  // Cumulative like the token counts: message_delta's count replaces message_start's.
+  if (u.web_search_requests) into.web_search_requests = u.web_search_requests;
   into.input_tokens = input + into.cached_input_tokens + into.cache_creation_input_tokens;
 }
 

@@ -40,6 +40,9 @@ TokenUsage UsageFromAnthropic(const json& u) {
   if (split != u.end() && split->is_object())
     t.cache_creation_1h_input_tokens =
         std::min(fast_json::JsonTokenCount(*split, "ephemeral_1h_input_tokens"), created);
+  auto tools = u.find("server_tool_use");
+  if (tools != u.end() && tools->is_object())
+    t.web_search_requests = fast_json::JsonTokenCount(*tools, "web_search_requests");
   return t;
 }
 

@@ -18,6 +18,9 @@ struct TokenUsage {
   // Of cache_creation_input_tokens, those written to a 1-hour cache (Anthropic's
   // usage.cache_creation.ephemeral_1h_input_tokens), which the Messages API bills higher.
   int64_t cache_creation_1h_input_tokens = 0;
+  // Web searches the upstream ran (Anthropic's usage.server_tool_use.web_search_requests),
+  // billed per search on top of the tokens (price.web_search_per_1k).
+  int64_t web_search_requests = 0;
   bool operator==(const TokenUsage&) const = default;
   TokenUsage& operator+=(const TokenUsage& o) {
     input_tokens += o.input_tokens;
@@ -25,6 +28,7 @@ struct TokenUsage {
     cached_input_tokens += o.cached_input_tokens;
     cache_creation_input_tokens += o.cache_creation_input_tokens;
     cache_creation_1h_input_tokens += o.cache_creation_1h_input_tokens;
+    web_search_requests += o.web_search_requests;
     return *this;
   }
 };

@@ -283,8 +283,12 @@ BilledUsage CompleteUsage(const dialect::TokenUsage& reported, bool complete, in
 }
 
 catalog::Usage PricedUsage(const dialect::TokenUsage& u) {
-  return catalog::Usage{u.input_tokens, u.output_tokens, u.cached_input_tokens,
-                        u.cache_creation_input_tokens, u.cache_creation_1h_input_tokens};
+  return catalog::Usage{u.input_tokens,
+                        u.output_tokens,
+                        u.cached_input_tokens,
+                        u.cache_creation_input_tokens,
+                        u.cache_creation_1h_input_tokens,
+                        u.web_search_requests};
 }
 
 const char* UsageEstimatedHeader(const RequestContext& ctx) {

@@ -547,6 +547,8 @@ store::LedgerRow BuildRow(const RequestContext& ctx) {
   row.failed_input_tokens = ctx.failed_usage.input_tokens;
   row.failed_output_tokens = ctx.failed_usage.output_tokens;
   row.failed_cost_micros = ctx.failed_cost_micros;
+  row.web_search_requests = ctx.usage.web_search_requests + ctx.carried_usage.web_search_requests +
+                            ctx.failed_usage.web_search_requests;
 
   return row;
 }

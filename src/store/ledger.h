@@ -43,6 +43,8 @@ struct LedgerRow {
   int64_t failed_input_tokens = 0;
   int64_t failed_output_tokens = 0;
   int64_t failed_cost_micros = 0;
+  // Web searches the upstreams ran (Anthropic server tool), every call of the request's.
+  int64_t web_search_requests = 0;
 };
 
 struct LedgerTotals {

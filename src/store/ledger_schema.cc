@@ -6,15 +6,17 @@ const char* const kInsertRowSql =
     "INSERT INTO requests (id, ts_ms, dialect, requested_model, tier, deployment, status, "
     "error_kind, input_tokens, output_tokens, cached_input_tokens, cost_micros, "
     "reference_cost_micros, price_known, stream, attempts, latency_ms, ttft_ms, route, "
-    "route_score, usage_estimated, failed_input_tokens, failed_output_tokens, failed_cost_micros) "
+    "route_score, usage_estimated, failed_input_tokens, failed_output_tokens, failed_cost_micros, "
+    "web_search_requests) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-    "?20, ?21, ?22, ?23, ?24)";
+    "?20, ?21, ?22, ?23, ?24, ?25)";
 
 const char* const kSelectRowsSql =
     "SELECT id, ts_ms, dialect, requested_model, tier, deployment, status, error_kind, "
     "input_tokens, output_tokens, cached_input_tokens, cost_micros, reference_cost_micros, "
     "price_known, stream, attempts, latency_ms, ttft_ms, route, route_score, usage_estimated, "
-    "failed_input_tokens, failed_output_tokens, failed_cost_micros FROM requests ORDER BY rowid";
+    "failed_input_tokens, failed_output_tokens, failed_cost_micros, web_search_requests FROM "
+    "requests ORDER BY rowid";
 
 const char* const kTotalsSql =
     "SELECT count(*), coalesce(sum(cost_micros), 0), coalesce(sum(reference_cost_micros), 0) "
@@ -48,11 +50,12 @@ CREATE TABLE requests (
   usage_estimated INTEGER NOT NULL DEFAULT 0 CHECK (usage_estimated IN (0, 1)),
   failed_input_tokens INTEGER NOT NULL DEFAULT 0,
   failed_output_tokens INTEGER NOT NULL DEFAULT 0,
-  failed_cost_micros INTEGER NOT NULL DEFAULT 0
+  failed_cost_micros INTEGER NOT NULL DEFAULT 0,
+  web_search_requests INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX requests_ts_ms ON requests (ts_ms);
 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value);
-INSERT INTO meta (key, value) VALUES ('schema_version', 3);
+INSERT INTO meta (key, value) VALUES ('schema_version', 4);
 )sql";
 
 // Version 1 -> 2: the routing decision (x-triage-route and the router's score). Rows written
@@ -73,6 +76,13 @@ ALTER TABLE requests ADD COLUMN failed_input_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE requests ADD COLUMN failed_output_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE requests ADD COLUMN failed_cost_micros INTEGER NOT NULL DEFAULT 0;
 UPDATE meta SET value = 3 WHERE key = 'schema_version';
+)sql";
+
+// Version 3 -> 4: the web searches upstreams ran for the request (billed per search when the
+// deployment's price has web_search_per_1k). Rows written before keep 0.
+constexpr const char* kMigrate3To4Sql = R"sql(
+ALTER TABLE requests ADD COLUMN web_search_requests INTEGER NOT NULL DEFAULT 0;
+UPDATE meta SET value = 4 WHERE key = 'schema_version';
 )sql";
 
 Error SchemaError(const std::string& problem) {
@@ -103,12 +113,14 @@ Status CreateOrCheck(SqliteDb& db) {
   if (rc != SQLITE_ROW) return db.Fail("ledger_open_failed", "reading schema_version");
   std::string found = version->Text(0);
   if (!has_requests) return SchemaError("meta table present but 'requests' table missing");
-  if (found == "1") {  // 1 -> 2 -> 3
-    Status s = db.Exec(kMigrate1To2Sql);
-    if (!s.ok()) return s;
-    return db.Exec(kMigrate2To3Sql);
+  // Each older version climbs one step at a time: 1 -> 2 -> 3 -> 4.
+  const char* const steps[] = {kMigrate1To2Sql, kMigrate2To3Sql, kMigrate3To4Sql};
+  for (int from = 1; from < kLedgerSchemaVersion; ++from) {
+    if (found != std::to_string(from)) continue;
+    for (int i = from - 1; i < kLedgerSchemaVersion - 1; ++i)
+      if (Status s = db.Exec(steps[i]); !s.ok()) return s;
+    return Ok{};
   }
-  if (found == "2") return db.Exec(kMigrate2To3Sql);
   if (found != std::to_string(kLedgerSchemaVersion)) {
     return SchemaError("schema_version is " + found + ", this build reads version " +
                        std::to_string(kLedgerSchemaVersion));
@@ -177,6 +189,7 @@ void BindRow(SqliteStmt& st, const LedgerRow& r) {
   st.Bind(22, r.failed_input_tokens);
   st.Bind(23, r.failed_output_tokens);
   st.Bind(24, r.failed_cost_micros);
+  st.Bind(25, r.web_search_requests);
 }
 
 LedgerRow ReadRow(const SqliteStmt& st) {
@@ -205,6 +218,7 @@ LedgerRow ReadRow(const SqliteStmt& st) {
   r.failed_input_tokens = st.Int(21);
   r.failed_output_tokens = st.Int(22);
   r.failed_cost_micros = st.Int(23);
+  r.web_search_requests = st.Int(24);
   return r;
 }
 

@@ -9,7 +9,7 @@
 
 namespace triage::store {
 
-inline constexpr int kLedgerSchemaVersion = 3;
+inline constexpr int kLedgerSchemaVersion = 4;
 
 // INSERT of one row; parameters in LedgerRow field order (BindRow fills them).
 extern const char* const kInsertRowSql;

@@ -67,6 +67,20 @@ TEST(CostMicros, OneHourCacheWritesUseTheirPriceWhenGiven) {
   EXPECT_EQ(CostMicros(sonnet, {1310, 50, 1000, 300, 5000}), 30 + 300 + 1800 + 750);
 }
 
+TEST(CostMicros, WebSearchesAtTheirPricePerThousandWhenGiven) {
+  Price sonnet{3'000'000, 15'000'000};
+  // 100 input x 3 + 50 output x 15 = 300 + 750; no search price: the searches cost nothing.
+  EXPECT_EQ(CostMicros(sonnet, {100, 50, 0, 0, 0, 3}), 1050);
+  // $10 per 1,000 searches: 10,000 micro-dollars each.
+  sonnet.web_search_micros_per_1k = 10'000'000;
+  EXPECT_EQ(CostMicros(sonnet, {100, 50, 0, 0, 0, 3}), 1050 + 30'000);
+  EXPECT_EQ(CostMicros(sonnet, {100, 50}), 1050);
+  EXPECT_EQ(CostMicros(sonnet, {100, 50, 0, 0, 0, -4}), 1050);  // a negative count is 0
+  // A price below a micro-dollar per search ($0.0015 per 1,000): 3,000 searches, 4,500.
+  sonnet.web_search_micros_per_1k = 1'500;
+  EXPECT_EQ(CostMicros(sonnet, {100, 50, 0, 0, 0, 3000}), 1050 + 4500);
+}
+
 TEST(CostMicros, CachedBeyondInputIsClamped) {
   const Price with_cache{3'000'000, 15'000'000, 0};
   EXPECT_EQ(CostMicros(with_cache, {100, 0, 5000}), 0);

@@ -88,6 +88,26 @@ TEST(Load, PriceOverrideBecomesIntegerMicros) {
   EXPECT_EQ(d.EffectivePrice()->output_micros_per_mtok, 350'000);
 }
 
+TEST(Load, WebSearchPriceIsPerThousandSearchesAndBounded) {
+  auto r = LoadString(testing::BaseWith(
+      "catalog: gemma-4-31b",
+      "catalog: gemma-4-31b\n        price: {input: 3, output: 15, web_search_per_1k: 10}"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)->tiers[0].deployments[0].price->web_search_micros_per_1k, 10'000'000);
+  auto unset = LoadString(testing::BaseWith(
+      "catalog: gemma-4-31b", "catalog: gemma-4-31b\n        price: {input: 3, output: 15}"));
+  ASSERT_TRUE(unset.ok()) << unset.error().message;
+  EXPECT_FALSE((*unset)->tiers[0].deployments[0].price->web_search_micros_per_1k);
+  auto negative = LoadString(testing::BaseWith(
+      "catalog: gemma-4-31b",
+      "catalog: gemma-4-31b\n        price: {input: 3, output: 15, web_search_per_1k: -1}"));
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.error().message.find("web_search_per_1k: must be between 0 and 1000000 (USD "
+                                          "per 1,000 web searches)"),
+            std::string::npos)
+      << negative.error().message;
+}
+
 TEST(Load, EffectivePriceFallsBackToCatalogThenUnknown) {
   auto r = LoadString(testing::BaseWith("catalog: gemma-4-31b", "catalog: glm-5.1"));
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -95,3 +95,68 @@ test("a complete report passes through as the upstream wrote it", async () => {
   assert.deepEqual([row.input_tokens, row.output_tokens, row.usage_estimated], [120, 33, 0]);
   assert.match(r.body, /\r\nx-triage-usage-estimated: false\r\n/);
 });
+
+// Anthropic's web search server tool: usage.server_tool_use.web_search_requests, billed per
+// 1,000 searches on top of the tokens when the deployment's price says web_search_per_1k.
+test("web searches: counted from the body and from message_delta, billed at price.web_search_per_1k, in the row and the reference", async () => {
+  const ant2 = await startFakeAnthropic();
+  // sonnet $3 / $15 per Mtok and $10 per 1,000 searches; the reference (opus) $5 / $25 and $10.
+  const t2 = await startTriage(
+    config({
+      tiers: [
+        { name: "mid", deployments: [{ name: "sonnet", provider: "anthropic", url: ant2.url, catalog: "claude-sonnet-4.6", more: "        price: {input: 3, output: 15, web_search_per_1k: 10}\n" }] },
+        { name: "frontier", deployments: [{ name: "opus", provider: "anthropic", url: ant2.url, catalog: "claude-opus-4.7", more: "        price: {input: 5, output: 25, web_search_per_1k: 10}\n" }] },
+        { name: "plain", deployments: [{ name: "unpriced-search", provider: "anthropic", url: ant2.url, catalog: "claude-sonnet-4.6" }] },
+      ],
+      extra: "routing: {fallback: none}\nretry: {max_attempts: 1}\n",
+    }),
+  );
+  const usage = { input_tokens: 100, output_tokens: 50, server_tool_use: { web_search_requests: 3 } };
+  ant2.handler = (req, res, body) => {
+    if (!body.stream) {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ id: "msg_ws", type: "message", role: "assistant", model: body.model, content: [{ type: "text", text: "found it" }], stop_reason: "end_turn", stop_sequence: null, usage }));
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    // message_start says no search yet; message_delta's cumulative count says 3.
+    res.end(
+      ev("message_start", { message: { id: "msg_ws", type: "message", role: "assistant", model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 100, output_tokens: 1, server_tool_use: { web_search_requests: 0 } } } }) +
+        ev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }) +
+        ev("content_block_delta", { index: 0, delta: { type: "text_delta", text: "found it" } }) +
+        ev("content_block_stop", { index: 0 }) +
+        ev("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage }) +
+        ev("message_stop", {}),
+    );
+  };
+  try {
+    const client = new Anthropic({ baseURL: t2.url, apiKey: "unused", maxRetries: 0 });
+    // 100 x 3 + 50 x 15 = 1,050 in tokens, + 3 searches x 10,000 = 31,050; the reference
+    // 100 x 5 + 50 x 25 = 1,750, + 30,000 = 31,750.
+    const { data, response } = await client.messages.create({ model: "mid", max_tokens: 64, messages: [{ role: "user", content: "search" }] }).withResponse();
+    assert.equal(data.usage.server_tool_use.web_search_requests, 3);
+    assert.equal(response.headers.get("x-triage-cost-usd"), "0.031050");
+    assert.equal(response.headers.get("x-triage-reference-cost-usd"), "0.031750");
+    let row = t2.rows().at(-1);
+    assert.deepEqual([row.web_search_requests, row.cost_micros, row.reference_cost_micros], [3, 31050, 31750]);
+
+    const s = client.messages.stream({ model: "mid", max_tokens: 64, messages: [{ role: "user", content: "search" }] });
+    let stop;
+    s.on("streamEvent", (e) => {
+      if (e.type === "message_stop") stop = e;
+    });
+    const msg = await s.finalMessage();
+    assert.equal(msg.usage.server_tool_use.web_search_requests, 3);
+    row = t2.rows().at(-1);
+    assert.deepEqual([row.stream, row.web_search_requests, row.cost_micros, row.reference_cost_micros], [1, 3, 31050, 31750]);
+    assert.equal(stop.triage.cost_usd, "0.031050");
+
+    // A deployment without web_search_per_1k: the searches are recorded, not billed (the
+    // reference, whose price has it, still counts them).
+    await client.messages.create({ model: "plain", max_tokens: 64, messages: [{ role: "user", content: "search" }] });
+    row = t2.rows().at(-1);
+    assert.deepEqual([row.web_search_requests, row.cost_micros, row.reference_cost_micros], [3, 1050, 31750]);
+  } finally {
+    await t2.cleanup();
+    await ant2.close();
+  }
+});

@@ -251,7 +251,7 @@ TEST(LedgerReport, ReadsAVersionOneFileAndRefusesAnUnknownVersion) {
   }
   auto future = ReadLedgerReport("sqlite://" + v1, 0);
   ASSERT_FALSE(future.ok());
-  EXPECT_NE(future.error().message.find("need ledger schema version 1 to 3, this file says 99"),
+  EXPECT_NE(future.error().message.find("need ledger schema version 1 to 4, this file says 99"),
             std::string::npos)
       << future.error().message;
 }

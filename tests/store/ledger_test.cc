@@ -401,10 +401,10 @@ TEST(Ledger, SchemaHasFieldNamedColumnsAndTsIndex) {
             "id,ts_ms,dialect,requested_model,tier,deployment,status,error_kind,input_tokens,"
             "output_tokens,cached_input_tokens,cost_micros,reference_cost_micros,price_known,"
             "stream,attempts,latency_ms,ttft_ms,route,route_score,usage_estimated,"
-            "failed_input_tokens,failed_output_tokens,failed_cost_micros");
+            "failed_input_tokens,failed_output_tokens,failed_cost_micros,web_search_requests");
   EXPECT_EQ(Pragma(path, "SELECT group_concat(name) FROM pragma_index_info('requests_ts_ms')"),
             "ts_ms");
-  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "4");
 }
 
 // A ledger written by a version-1 build (no route columns) is migrated in place when opened:
@@ -443,7 +443,7 @@ INSERT INTO requests VALUES ('old-1', 1, 'openai', 'auto', 'open', 'd', 200, '',
     EXPECT_EQ((*rows)[0].route_score, -1);
     EXPECT_TRUE(SameRow((*rows)[1], fresh));
   }
-  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "4");
   EXPECT_EQ(Pragma(path, "SELECT count(*) FROM requests WHERE route_score IS NULL"), "1");
   // Opening again does not migrate twice.
   EXPECT_TRUE(OpenLedger("sqlite://" + path).ok());
@@ -485,9 +485,55 @@ INSERT INTO requests VALUES ('old-2', 1, 'openai', 'auto', 'open', 'd', 200, '',
     EXPECT_EQ((*rows)[0].route_score, 0.2);
     EXPECT_FALSE((*rows)[0].usage_estimated);
     EXPECT_EQ((*rows)[0].failed_cost_micros, 0);
+    EXPECT_EQ((*rows)[0].web_search_requests, 0);
     EXPECT_TRUE(SameRow((*rows)[1], fresh));
   }
-  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "3");
+  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "4");
+  EXPECT_TRUE(OpenLedger("sqlite://" + path).ok());
+}
+
+// A ledger written by a version-3 build (no web_search_requests) is migrated in place: its rows
+// keep 0 searches, new rows record theirs.
+TEST(Ledger, MigratesVersion3InPlace) {
+  TempDir dir;
+  std::string path = dir.File("v3.db");
+  RawExec(path, R"sql(
+CREATE TABLE requests (
+  id TEXT PRIMARY KEY NOT NULL, ts_ms INTEGER NOT NULL, dialect TEXT NOT NULL,
+  requested_model TEXT NOT NULL, tier TEXT NOT NULL, deployment TEXT NOT NULL,
+  status INTEGER NOT NULL, error_kind TEXT NOT NULL, input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
+  cost_micros INTEGER NOT NULL, reference_cost_micros INTEGER NOT NULL,
+  price_known INTEGER NOT NULL CHECK (price_known IN (0, 1)),
+  stream INTEGER NOT NULL CHECK (stream IN (0, 1)), attempts INTEGER NOT NULL,
+  latency_ms INTEGER NOT NULL, ttft_ms INTEGER NOT NULL, route TEXT NOT NULL DEFAULT '',
+  route_score REAL,
+  usage_estimated INTEGER NOT NULL DEFAULT 0 CHECK (usage_estimated IN (0, 1)),
+  failed_input_tokens INTEGER NOT NULL DEFAULT 0,
+  failed_output_tokens INTEGER NOT NULL DEFAULT 0,
+  failed_cost_micros INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX requests_ts_ms ON requests (ts_ms);
+CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value);
+INSERT INTO meta (key, value) VALUES ('schema_version', 3);
+INSERT INTO requests VALUES ('old-3', 1, 'anthropic', 'auto', 'mid', 'd', 200, '', 10, 20, 0,
+  30, 300, 1, 1, 1, 5, 3, 'pinned tier=mid', NULL, 1, 0, 0, 0);
+)sql");
+  {
+    auto ledger = OpenLedger("sqlite://" + path);
+    ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+    LedgerRow fresh = MakeRow(2);
+    ASSERT_GT(fresh.web_search_requests, 0);
+    (*ledger)->Append(fresh, nullptr);
+    (*ledger)->Flush();
+    auto rows = (*ledger)->ReadAll();
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 2u);
+    EXPECT_EQ((*rows)[0].id, "old-3");
+    EXPECT_TRUE((*rows)[0].usage_estimated);
+    EXPECT_EQ((*rows)[0].web_search_requests, 0);
+    EXPECT_TRUE(SameRow((*rows)[1], fresh));
+  }
+  EXPECT_EQ(Pragma(path, "SELECT value FROM meta WHERE key = 'schema_version'"), "4");
   EXPECT_TRUE(OpenLedger("sqlite://" + path).ok());
 }
 

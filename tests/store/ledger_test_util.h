@@ -51,6 +51,7 @@ inline LedgerRow MakeRow(int n) {
   r.route = "learned score=0." + std::to_string(n % 10) + " \u2192 " + r.tier;
   r.route_score = n % 5 ? (n % 10) / 10.0 : -1;  // every fifth row: no router score
   r.usage_estimated = n % 6 == 0;
+  r.web_search_requests = n % 3;
   r.failed_input_tokens = n % 9 ? 0 : 10 + n;
   r.failed_output_tokens = n % 9 ? 0 : 1;
   r.failed_cost_micros = n % 9 ? 0 : 5 + n;
@@ -68,7 +69,8 @@ inline bool SameRow(const LedgerRow& a, const LedgerRow& b) {
          a.ttft_ms == b.ttft_ms && a.route == b.route && a.route_score == b.route_score &&
          a.usage_estimated == b.usage_estimated && a.failed_input_tokens == b.failed_input_tokens &&
          a.failed_output_tokens == b.failed_output_tokens &&
-         a.failed_cost_micros == b.failed_cost_micros;
+         a.failed_cost_micros == b.failed_cost_micros &&
+         a.web_search_requests == b.web_search_requests;
 }
 
 }  // namespace triage::store::testing
