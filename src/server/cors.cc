@@ -30,7 +30,7 @@ constexpr std::string_view kBuiltinPrefix = "x-stainless-";
 constexpr std::string_view kExposed =
     "x-request-id, request-id, retry-after, x-triage-route, x-triage-tier, x-triage-deployment, "
     "x-triage-cost-usd, x-triage-reference-cost-usd, x-triage-usage-estimated, "
-    "x-triage-dropped-params, x-triage-simulated";
+    "x-triage-dropped-params, x-triage-simulated, x-triage-hedge";
 
 bool IsTokenChar(char ch) {
   if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) return true;

@@ -194,7 +194,7 @@ describe("CORS on", () => {
     assert.equal(res.headers.get("access-control-allow-origin"), ORIGIN);
     assert.equal(res.headers.get("vary"), "Origin");
     const exposed = list(res.headers.get("access-control-expose-headers"));
-    for (const h of ["x-request-id", "retry-after", "x-triage-tier", "x-triage-deployment", "x-triage-route", "x-triage-cost-usd", "x-triage-reference-cost-usd", "x-triage-usage-estimated"])
+    for (const h of ["x-request-id", "retry-after", "x-triage-tier", "x-triage-deployment", "x-triage-route", "x-triage-cost-usd", "x-triage-reference-cost-usd", "x-triage-usage-estimated", "x-triage-hedge"])
       assert.ok(exposed.includes(h), h);
     for (const h of res.headers.keys()) if (h.startsWith("x-")) assert.ok(exposed.includes(h), `${h} is sent but not exposed`);
     await res.json();
