@@ -5,9 +5,10 @@
 // (the attempt order within a tier is balanced at random), never by deployment.
 import { test, describe, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
+import path from "node:path";
 import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
-import { startTriage, config, curl, sleep } from "./lib/harness.mjs";
+import { startTriage, config, curl, sleep, repoRoot } from "./lib/harness.mjs";
 import { startFakeOpenAI, completion, chunk, openaiError } from "./lib/fake_openai.mjs";
 
 const SLOW_MS = 3000; // a slow first token, against a 100 ms hedge delay
@@ -361,4 +362,79 @@ describe("shutdown while both attempts run", () => {
       await fake.close();
     }
   });
+});
+
+describe("a live cascade's escalation is hedged when its tier hedges", () => {
+  // The cheap tier answers at once; threshold 0 escalates every answer to "mid", whose two
+  // deployments sit on the scripted fake: the escalation's first attempt is slow, its hedge fast.
+  let cheap, fake, gw, state;
+  before(async () => {
+    cheap = await startFakeOpenAI();
+    cheap.behave((req, res, body) => cheap.reply(req, res, body, { text: "cheap answer", chunks: ["cheap", " answer"], usage: { prompt_tokens: 30, completion_tokens: 5 } }));
+    fake = await startFakeOpenAI();
+    state = scripted(fake);
+    const model = path.join(repoRoot, "models/cascade-v3.model");
+    gw = await startTriage(
+      config({
+        tiers: [
+          { name: "open", deployments: [{ name: "cheap", url: cheap.url, catalog: "gemma-4-31b" }] },
+          {
+            name: "mid",
+            deployments: [
+              { name: "dep-a", url: fake.url, catalog: "claude-sonnet-4.6", model: "model-a" },
+              { name: "dep-b", url: fake.url, catalog: "claude-sonnet-4.6", model: "model-b" },
+            ],
+          },
+        ],
+        extra: `routing: {router: "cascade:${model}", thresholds: [0.0], fallback: none}\nretry: {backoff_base_ms: 1, backoff_max_ms: 1}\n`,
+      }).replace("  - name: mid\n", "  - name: mid\n    hedge: {after_ms: 100}\n"),
+    );
+  });
+  after(async () => {
+    await gw.cleanup();
+    await fake.close();
+    await cheap.close();
+  });
+  beforeEach(() => {
+    state.calls.length = 0;
+    state.script = ["slow", "fast"];
+  });
+
+  for (const stream of [false, true]) {
+    test(`${stream ? "streamed" : "non-streamed"}: the hedge answers the escalation, the slow attempt is cancelled, the cheap call and both billed`, async () => {
+      const cheapCalls = cheap.requests.length;
+      const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const t0 = Date.now();
+      let text = "";
+      let response;
+      if (stream) {
+        const s = await openai.chat.completions.create({ model: "auto", messages, stream: true }).withResponse();
+        for await (const c of s.data) text += c.choices[0]?.delta?.content || "";
+        response = s.response;
+      } else {
+        const r = await openai.chat.completions.create({ model: "auto", messages }).withResponse();
+        text = r.data.choices[0].message.content;
+        response = r.response;
+      }
+      assert.ok(Date.now() - t0 < SLOW_MS, "answered before the slow attempt could have");
+      assert.equal(text, "answer of call 2");
+      assert.equal(cheap.requests.length, cheapCalls + 1, "the cheap tier was called once");
+      assert.equal(response.headers.get("x-triage-hedge"), "won");
+      assert.equal(response.headers.get("x-triage-tier"), "mid");
+      await settle(state, 2);
+      assert.equal(state.calls.length, 2);
+      assert.equal(state.calls[0].closedEarly, true, "the slow escalation's connection was closed");
+      const row = gw.rows().at(-1);
+      assert.equal(row.status, 200);
+      assert.equal(row.tier, "mid");
+      assert.equal(row.attempts, 3, "the cheap call, the slow escalation and its hedge");
+      assert.equal(row.usage_estimated, 1, "the loser's bill is an estimate");
+      // The loser's prompt estimate in the failed-attempt columns; the row's totals hold the
+      // cheap call (30 in, 5 out), the hedge's answer (100 in, 50 out) and the loser.
+      assert.ok(row.failed_input_tokens > 0, JSON.stringify(row));
+      assert.ok(row.failed_cost_micros > 0);
+      assert.equal(row.input_tokens, 30 + 100 + row.failed_input_tokens, JSON.stringify(row));
+      assert.equal(row.output_tokens, 5 + 50 + row.failed_output_tokens, JSON.stringify(row));
+    });
+  }
 });
